@@ -1,0 +1,109 @@
+//! The HTTP API's paths and request/response bodies (besides sync).
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::domain::{Company, ContentKind, User};
+
+pub const PATH_HEALTH: &str = "/healthz";
+pub const PATH_ACTIVATE: &str = "/api/v1/activate";
+pub const PATH_ME: &str = "/api/v1/me";
+pub const PATH_CONTENT: &str = "/api/v1/content";
+pub const PATH_MEDIA: &str = "/api/v1/media";
+pub const PATH_PUSH: &str = "/api/v1/sync/push";
+pub const PATH_PULL: &str = "/api/v1/sync/pull";
+/// Public share page: `/s/{token}`.
+pub const PATH_SHARE_PREFIX: &str = "/s/";
+/// Where the share page's script reports views and dwell time.
+pub const PATH_BEACON: &str = "/t/beacon";
+
+/// Largest JSON body the API accepts.
+pub const MAX_JSON_BYTES: usize = 1024 * 1024;
+/// Largest media upload (videos included).
+pub const MAX_MEDIA_BYTES: usize = 50 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ActivateRequest {
+    /// One-time activation code, e.g. `K7Q-4M2-XP9`.
+    pub code: String,
+    /// Shown to the user's manager, e.g. "Li Ming's laptop".
+    pub device_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ActivateResponse {
+    pub device_id: i64,
+    /// Bearer token for every later request. The server keeps only its hash.
+    pub device_token: String,
+    /// Base64url key that signs this device's share tokens.
+    pub share_key: String,
+    /// Base of share links, e.g. `https://r.example.com`; never the API address.
+    pub public_base_url: String,
+    pub user: User,
+    pub company: Company,
+    pub epoch: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct MeResponse {
+    pub user: User,
+    pub company: Company,
+}
+
+/// Body of `POST /api/v1/content` (manager only). Media are uploaded first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct NewContentItem {
+    pub kind: ContentKind,
+    pub title: String,
+    pub summary: String,
+    pub body: String,
+    pub cover_media_id: Option<i64>,
+    pub video_media_id: Option<i64>,
+}
+
+impl NewContentItem {
+    pub const MAX_TITLE_CHARS: usize = 120;
+    pub const MAX_SUMMARY_CHARS: usize = 500;
+    pub const MAX_BODY_CHARS: usize = 50_000;
+
+    /// Checks lengths and required fields; the message names the field.
+    pub fn validate(&self) -> Result<(), crate::CoreError> {
+        let check = |field: &'static str, value: &str, max: usize, required: bool| {
+            let n = value.chars().count();
+            if required && value.trim().is_empty() {
+                Err(crate::CoreError::Invalid {
+                    field,
+                    reason: "must not be empty".into(),
+                })
+            } else if n > max {
+                Err(crate::CoreError::Invalid {
+                    field,
+                    reason: format!("is {n} characters; at most {max}"),
+                })
+            } else {
+                Ok(())
+            }
+        };
+        check("title", &self.title, Self::MAX_TITLE_CHARS, true)?;
+        check("summary", &self.summary, Self::MAX_SUMMARY_CHARS, false)?;
+        check("body", &self.body, Self::MAX_BODY_CHARS, false)?;
+        if self.kind == ContentKind::Video && self.video_media_id.is_none() {
+            return Err(crate::CoreError::Invalid {
+                field: "video_media_id",
+                reason: "a video item needs its video".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What the share page's script sends (with `navigator.sendBeacon`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Beacon {
+    /// The share token of the page.
+    pub t: String,
+    /// Random id the page made when it loaded: one page view.
+    pub pv: String,
+    /// Visible time so far, in milliseconds.
+    pub dwell_ms: i64,
+}

@@ -1,0 +1,77 @@
+//! The TypeScript the UI imports, rendered from the Rust types above.
+//! `cargo xtask bindings` writes it to `ui/src/bindings/`; a test fails when
+//! the committed files differ from what the types render today.
+
+use ts_rs::TS;
+
+use crate::{api, app, domain, error, sync};
+
+/// (file name, TypeScript source) of every exported type.
+pub fn render_all() -> Vec<(String, String)> {
+    // i64 crosses as a JSON number; every id and millisecond time fits in 2^53.
+    let cfg = ts_rs::Config::new().with_large_int("number");
+    let mut out = Vec::new();
+    macro_rules! add {
+        ($($t:ty),* $(,)?) => {$(
+            out.push((format!("{}.ts", <$t as TS>::name(&cfg)), <$t as TS>::export_to_string(&cfg).expect("render ts")));
+        )*};
+    }
+    add!(
+        domain::Role,
+        domain::ContentKind,
+        domain::Channel,
+        domain::Company,
+        domain::User,
+        domain::MediaRef,
+        domain::ContentItem,
+        domain::Share,
+        domain::Visit,
+        error::ErrorCode,
+        error::ApiError,
+        api::ActivateRequest,
+        api::ActivateResponse,
+        api::MeResponse,
+        api::NewContentItem,
+        api::Beacon,
+        sync::MutationBody,
+        sync::Mutation,
+        sync::Outcome,
+        sync::EntityKind,
+        app::Session,
+        app::SyncState,
+        app::RejectedChange,
+        app::SyncStatus,
+        app::BriefcaseItem,
+        app::BriefcaseQuery,
+        app::ShareResult,
+        app::RadarEntry,
+    );
+    out
+}
+
+/// Where the generated files live, relative to the workspace root.
+pub const BINDINGS_DIR: &str = "ui/src/bindings";
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// Fails when a Rust type changed and `cargo xtask bindings` was not run.
+    #[test]
+    fn committed_typescript_bindings_are_fresh() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .join(super::BINDINGS_DIR);
+        let mut stale = Vec::new();
+        for (file, source) in super::render_all() {
+            match std::fs::read_to_string(dir.join(&file)) {
+                Ok(committed) if committed == source => {}
+                _ => stale.push(file),
+            }
+        }
+        assert!(
+            stale.is_empty(),
+            "stale TypeScript bindings {stale:?}: run `cargo xtask bindings` and commit"
+        );
+    }
+}

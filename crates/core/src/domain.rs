@@ -1,0 +1,188 @@
+//! Domain entities as they travel between server, desktop cache and UI.
+//!
+//! Times are UTC milliseconds since the Unix epoch (`*_ms`); the UI turns them
+//! into local time. Ids are server-assigned integers, except for what a device
+//! creates offline (shares), which carry the device id and a device counter.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// What a user does in Warmlead; decides their sections and their sync scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Manager,
+    Rep,
+    Partner,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Manager => "manager",
+            Role::Rep => "rep",
+            Role::Partner => "partner",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "manager" => Some(Role::Manager),
+            "rep" => Some(Role::Rep),
+            "partner" => Some(Role::Partner),
+            _ => None,
+        }
+    }
+}
+
+/// The four kinds of content a company puts in its partners' briefcases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ContentKind {
+    Article,
+    Poster,
+    Video,
+    CaseStudy,
+}
+
+impl ContentKind {
+    pub const ALL: [ContentKind; 4] = [
+        ContentKind::Article,
+        ContentKind::Poster,
+        ContentKind::Video,
+        ContentKind::CaseStudy,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContentKind::Article => "article",
+            ContentKind::Poster => "poster",
+            ContentKind::Video => "video",
+            ContentKind::CaseStudy => "case_study",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ContentKind> {
+        ContentKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// Where a partner shares an item; labels the share for the radar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// 朋友圈, WeChat moments.
+    Moments,
+    /// 群, a group chat.
+    Group,
+    /// 私聊, one friend.
+    Direct,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 3] = [Channel::Moments, Channel::Group, Channel::Direct];
+
+    /// Compact code used inside share tokens; never reuse a number.
+    pub fn code(self) -> u8 {
+        match self {
+            Channel::Moments => 1,
+            Channel::Group => 2,
+            Channel::Direct => 3,
+        }
+    }
+
+    pub fn from_code(code: u8) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.code() == code)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Moments => "moments",
+            Channel::Group => "group",
+            Channel::Direct => "direct",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Company {
+    pub id: i64,
+    pub name: String,
+}
+
+/// A person in a company. Partners carry the rep they are bound to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct User {
+    pub id: i64,
+    pub company_id: i64,
+    pub role: Role,
+    pub name: String,
+    /// E.164, e.g. `+8613800138000`.
+    pub phone: Option<String>,
+    /// For partners: the rep they are bound to.
+    pub rep_id: Option<i64>,
+}
+
+/// A media file stored on the server, referenced by content items.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct MediaRef {
+    pub id: i64,
+    pub content_type: String,
+    pub size: i64,
+}
+
+impl MediaRef {
+    /// Path of the media on the server, relative to its base URL.
+    pub fn path(&self) -> String {
+        format!("/media/{}", self.id)
+    }
+}
+
+/// An article, poster, video or case study in the company's content library.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ContentItem {
+    pub id: i64,
+    pub company_id: i64,
+    pub kind: ContentKind,
+    pub title: String,
+    pub summary: String,
+    /// Plain text with blank-line paragraphs; the public page escapes it.
+    pub body: String,
+    /// Cover image (posters: the poster itself).
+    pub cover: Option<MediaRef>,
+    /// The video file for videos.
+    pub video: Option<MediaRef>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+/// One partner sharing one item on one channel. Created on the device,
+/// possibly offline; `token` resolves on the server before any sync.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Share {
+    pub token: String,
+    pub device_id: i64,
+    pub share_no: i64,
+    pub item_id: i64,
+    pub partner_id: i64,
+    pub channel: Channel,
+    pub created_at_ms: i64,
+}
+
+/// One viewer opening a share; dwell grows as the page reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Visit {
+    pub id: i64,
+    pub share_token: String,
+    pub item_id: i64,
+    pub partner_id: i64,
+    pub rep_id: i64,
+    /// Anonymous first-party id of the viewer.
+    pub visitor_id: String,
+    pub opened_at_ms: i64,
+    pub dwell_ms: i64,
+}

@@ -1,0 +1,14 @@
+//! Warmlead's shared core: the names of the domain, the rules that need no IO,
+//! and the wire types that client and server both compile against so the sync
+//! protocol cannot drift.
+
+pub mod api;
+pub mod app;
+pub mod bindings;
+pub mod domain;
+pub mod error;
+pub mod phone;
+pub mod sync;
+pub mod token;
+
+pub use error::{CoreError, ErrorCode};
