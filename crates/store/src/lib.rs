@@ -1,1 +1,81 @@
-//! placeholder
+//! The desktop's local SQLite cache: the signed-in session, what sync pulled
+//! from the server, and the outbox of changes made on this device.
+//!
+//! Every local write is one transaction: the domain change plus its outbox
+//! row, so a crash can never keep one without the other. Blocking by design
+//! (rusqlite); async callers run it in short sections or `spawn_blocking`.
+
+mod content;
+mod error;
+mod migrate;
+mod outbox;
+mod pull;
+mod radar;
+mod rows;
+mod session;
+mod shares;
+mod status;
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+pub use error::StoreError;
+pub use migrate::{LATEST_VERSION, MIGRATIONS};
+pub use outbox::RecordedOutcomes;
+pub use pull::PullApplied;
+pub use session::Credentials;
+pub use shares::share_url_for;
+
+/// How long a write waits for another connection (the sync engine has its own).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One connection to the cache file. Not `Sync`: open one per thread or task.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (or creates) the cache at `path` and runs pending migrations.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
+        let store = Store::open_unmigrated(path.as_ref())?;
+        migrate::run(&store.conn, LATEST_VERSION)?;
+        Ok(store)
+    }
+
+    fn open_unmigrated(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // WAL lets the UI read while sync writes; FULL makes a committed outbox
+        // row survive a power cut, which is the whole point of the outbox.
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Corrupt(format!("journal mode stays {mode}")));
+        }
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+        Ok(Store { conn })
+    }
+
+    /// The schema version this file is at.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        migrate::current_version(&self.conn)
+    }
+}
+
+/// Now, as UTC milliseconds.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,59 @@
+//! Numbered SQL migrations embedded in the binary, recorded in
+//! `schema_migrations`, each applied in its own transaction.
+
+use rusqlite::Connection;
+
+use crate::StoreError;
+
+/// (version, SQL) in order. Append new files; never edit a shipped one.
+pub const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+
+/// The version a fully migrated file is at.
+pub const LATEST_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+
+/// Applies every migration above the file's version, up to `target`.
+pub(crate) fn run(conn: &Connection, target: i64) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version    INTEGER PRIMARY KEY,
+             applied_at INTEGER NOT NULL
+         )",
+    )?;
+    let current = current_version(conn)?;
+    if current > LATEST_VERSION {
+        return Err(StoreError::TooNew {
+            found: current,
+            known: LATEST_VERSION,
+        });
+    }
+    for (version, sql) in MIGRATIONS {
+        if *version <= current || *version > target {
+            continue;
+        }
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+            (version, crate::now_ms()),
+        )?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+pub(crate) fn current_version(conn: &Connection) -> Result<i64, StoreError> {
+    let v: Option<i64> = conn.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+        r.get(0)
+    })?;
+    Ok(v.unwrap_or(0))
+}
+
+#[cfg(test)]
+pub(crate) fn open_at_version(
+    path: &std::path::Path,
+    target: i64,
+) -> Result<crate::Store, StoreError> {
+    let store = crate::Store::open_unmigrated(path)?;
+    run(&store.conn, target)?;
+    Ok(store)
+}

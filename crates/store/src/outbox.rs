@@ -1,0 +1,198 @@
+//! The outbox: changes made on this device, pushed in seq order.
+
+use rusqlite::Connection;
+use warmlead_core::app::RejectedChange;
+use warmlead_core::sync::{Mutation, MutationBody, Outcome, PushResponse, SCHEMA_VERSION};
+use warmlead_core::ErrorCode;
+
+use crate::{rows, Store, StoreError};
+
+/// How many pushed outcomes changed a pending row (repeats count once).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecordedOutcomes {
+    pub applied: usize,
+    pub rejected: usize,
+}
+
+/// Adds a mutation to the outbox inside the caller's transaction; returns its seq.
+pub(crate) fn enqueue(
+    conn: &Connection,
+    body: &MutationBody,
+    now_ms: i64,
+) -> Result<i64, StoreError> {
+    let seq = rows::next_counter(conn, "outbox_seq")?;
+    let tagged = serde_json::to_value(body)?;
+    let args = tagged
+        .get("args")
+        .cloned()
+        .unwrap_or(serde_json::Value::Null);
+    conn.execute(
+        "INSERT INTO outbox (seq, mutation_id, name, args, schema_version, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        rusqlite::params![
+            seq,
+            uuid::Uuid::now_v7().to_string(),
+            body.name(),
+            args.to_string(),
+            SCHEMA_VERSION,
+            now_ms,
+        ],
+    )?;
+    Ok(seq)
+}
+
+pub(crate) fn pending_count(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM outbox WHERE state = 'pending'",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Whether a pending mutation `name` has `args[key] = value` (e.g. a delete of item 7).
+pub(crate) fn has_pending(
+    conn: &Connection,
+    name: &str,
+    key: &str,
+    value: i64,
+) -> Result<bool, StoreError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM outbox WHERE state = 'pending' AND name = ?1 \
+         AND json_extract(args, ?2) = ?3)",
+        rusqlite::params![name, format!("$.{key}"), value],
+        |r| r.get(0),
+    )?)
+}
+
+/// Whether any mutation `name` is still pending.
+pub(crate) fn has_pending_name(conn: &Connection, name: &str) -> Result<bool, StoreError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM outbox WHERE state = 'pending' AND name = ?1)",
+        [name],
+        |r| r.get(0),
+    )?)
+}
+
+impl Store {
+    /// Up to `limit` pending mutations, in seq order, ready to push.
+    pub fn pending_mutations(&self, limit: usize) -> Result<Vec<Mutation>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, mutation_id, name, args, schema_version FROM outbox \
+             WHERE state = 'pending' ORDER BY seq LIMIT ?1",
+        )?;
+        let raw = stmt
+            .query_map([limit as i64], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, u32>(4)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        raw.into_iter()
+            .map(|(seq, mutation_id, name, args, schema_version)| {
+                let args: serde_json::Value = serde_json::from_str(&args)?;
+                let body: MutationBody =
+                    serde_json::from_value(serde_json::json!({ "name": name, "args": args }))?;
+                Ok(Mutation {
+                    mutation_id,
+                    seq,
+                    schema_version,
+                    body,
+                })
+            })
+            .collect()
+    }
+
+    pub fn pending_count(&self) -> Result<i64, StoreError> {
+        pending_count(&self.conn)
+    }
+
+    /// Marks pushed mutations applied or rejected, in one transaction. A
+    /// rejected local delete is undone so the item shows again.
+    pub fn record_outcomes(&self, resp: &PushResponse) -> Result<RecordedOutcomes, StoreError> {
+        let tx = self.conn.unchecked_transaction()?;
+        let now = crate::now_ms();
+        let mut counts = RecordedOutcomes::default();
+        for o in &resp.outcomes {
+            let (state, code, message) = match &o.outcome {
+                Outcome::Applied => ("applied", None, None),
+                Outcome::Rejected { code, message } => {
+                    ("rejected", Some(code_str(*code)?), Some(message.as_str()))
+                }
+            };
+            let changed = tx.execute(
+                "UPDATE outbox SET state = ?1, error_code = ?2, error_message = ?3, resolved_at = ?4 \
+                 WHERE mutation_id = ?5 AND state = 'pending'",
+                rusqlite::params![state, code, message, now, o.mutation_id],
+            )?;
+            if changed == 0 {
+                continue;
+            }
+            if state == "applied" {
+                counts.applied += 1;
+                // The share now lives on the server; an epoch reset may drop it locally.
+                tx.execute(
+                    "UPDATE shares SET outbox_seq = NULL WHERE outbox_seq = ?1",
+                    [o.seq],
+                )?;
+            } else {
+                counts.rejected += 1;
+                undo_rejected(&tx, &o.mutation_id)?;
+            }
+        }
+        tx.commit()?;
+        Ok(counts)
+    }
+
+    /// Changes the server refused for good, oldest first, for the user to see.
+    pub fn rejected(&self) -> Result<Vec<RejectedChange>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT mutation_id, name, error_code, error_message, resolved_at FROM outbox \
+             WHERE state = 'rejected' ORDER BY seq",
+        )?;
+        let raw = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(raw
+            .into_iter()
+            .map(|(mutation_id, name, code, message, at)| RejectedChange {
+                mutation_id,
+                name,
+                code: code
+                    .and_then(|c| serde_json::from_value(serde_json::Value::String(c)).ok())
+                    .unwrap_or(ErrorCode::Internal),
+                message: message.unwrap_or_default(),
+                at_ms: at.unwrap_or(0),
+            })
+            .collect())
+    }
+}
+
+fn code_str(code: ErrorCode) -> Result<String, StoreError> {
+    match serde_json::to_value(code)? {
+        serde_json::Value::String(s) => Ok(s),
+        other => Err(StoreError::Corrupt(format!("error code {other}"))),
+    }
+}
+
+/// Reverts the local effect of a mutation the server refused.
+fn undo_rejected(conn: &Connection, mutation_id: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE content_items SET deleted = 0 WHERE id IN ( \
+           SELECT json_extract(args, '$.item_id') FROM outbox \
+           WHERE mutation_id = ?1 AND name = 'delete_content_item')",
+        [mutation_id],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! Reading domain types out of rows, and small helpers shared by the modules.
+
+use rusqlite::{Connection, OptionalExtension, Row};
+use warmlead_core::domain::{Channel, ContentItem, ContentKind, MediaRef, Role, Share, User};
+
+use crate::StoreError;
+
+/// Columns of `content_items` in the order [`content_item`] reads them.
+pub(crate) const ITEM_COLUMNS: &str =
+    "ci.id, ci.company_id, ci.kind, ci.title, ci.summary, ci.body, \
+     ci.cover_json, ci.video_json, ci.created_at_ms, ci.updated_at_ms";
+
+pub(crate) fn content_item(row: &Row<'_>) -> rusqlite::Result<ContentItem> {
+    let kind: String = row.get(2)?;
+    Ok(ContentItem {
+        id: row.get(0)?,
+        company_id: row.get(1)?,
+        kind: parse_col(2, &kind, ContentKind::parse)?,
+        title: row.get(3)?,
+        summary: row.get(4)?,
+        body: row.get(5)?,
+        cover: media(row, 6)?,
+        video: media(row, 7)?,
+        created_at_ms: row.get(8)?,
+        updated_at_ms: row.get(9)?,
+    })
+}
+
+fn media(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<MediaRef>> {
+    let json: Option<String> = row.get(idx)?;
+    json.map(|j| {
+        serde_json::from_str(&j).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, e.into())
+        })
+    })
+    .transpose()
+}
+
+/// Columns of `users` in the order [`user`] reads them.
+pub(crate) const USER_COLUMNS: &str = "id, company_id, role, name, phone, rep_id";
+
+pub(crate) fn user(row: &Row<'_>) -> rusqlite::Result<User> {
+    let role: String = row.get(2)?;
+    Ok(User {
+        id: row.get(0)?,
+        company_id: row.get(1)?,
+        role: parse_col(2, &role, Role::parse)?,
+        name: row.get(3)?,
+        phone: row.get(4)?,
+        rep_id: row.get(5)?,
+    })
+}
+
+/// Columns of `shares` in the order [`share`] reads them.
+pub(crate) const SHARE_COLUMNS: &str =
+    "token, device_id, share_no, item_id, partner_id, channel, created_at_ms";
+
+pub(crate) fn share(row: &Row<'_>) -> rusqlite::Result<Share> {
+    let channel: String = row.get(5)?;
+    Ok(Share {
+        token: row.get(0)?,
+        device_id: row.get(1)?,
+        share_no: row.get(2)?,
+        item_id: row.get(3)?,
+        partner_id: row.get(4)?,
+        channel: parse_col(5, &channel, Channel::parse)?,
+        created_at_ms: row.get(6)?,
+    })
+}
+
+/// Parses an enum stored as text, failing the row (not panicking) if unknown.
+pub(crate) fn parse_col<T>(
+    idx: usize,
+    s: &str,
+    parse: fn(&str) -> Option<T>,
+) -> rusqlite::Result<T> {
+    parse(s).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            idx,
+            rusqlite::types::Type::Text,
+            format!("unknown value {s:?}").into(),
+        )
+    })
+}
+
+/// Takes the next value of a local counter (1, 2, 3, ...).
+pub(crate) fn next_counter(conn: &Connection, name: &str) -> Result<i64, StoreError> {
+    let v = conn
+        .query_row(
+            "UPDATE counters SET value = value + 1 WHERE name = ?1 RETURNING value",
+            [name],
+            |r| r.get(0),
+        )
+        .optional()?;
+    v.ok_or_else(|| StoreError::Corrupt(format!("counter {name} is missing")))
+}
