@@ -1,16 +1,32 @@
 //! `cargo xtask <command>`: the project's own commands.
+//!
+//! - `demo [--partner|--manager]`: install what is missing, build, start the server with demo
+//!   data and open the desktop app signed in.
+//! - `test`: install what is missing, then run every suite (Rust, UI, end-to-end).
+//! - `bindings`: regenerate the TypeScript types the UI imports from `warmlead-core`.
+//! - `setup`: only install what is missing.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod bindings;
+mod build;
+mod demo;
+mod proc;
+mod setup;
+mod test;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = root();
+    let rest = &args.get(1..).unwrap_or_default().to_vec();
     let result = match args.first().map(String::as_str) {
-        Some("bindings") => bindings::write(&root()),
+        Some("bindings") => bindings::write(&root),
+        Some("setup") => setup::run(&root),
+        Some("demo") => demo::run(&root, rest),
+        Some("test") => test::run(&root, rest),
         _ => {
-            eprintln!("usage: cargo xtask <demo|test|bindings>");
+            eprintln!("usage: cargo xtask <demo [--partner|--manager] | test [--skip-setup] | bindings | setup>");
             return ExitCode::from(2);
         }
     };

@@ -1,0 +1,116 @@
+// The core loop in the real built app under tauri-driver + WebKitWebDriver +
+// Xvfb: a partner signs in with an activation code, sees the briefcase and
+// shares an item; a friend opens the link in Chromium; the rep signs in on
+// another device, syncs, and sees the view on the radar.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { startServer, activate, pullAll, waitFor } from "./lib/server.mjs";
+import { launchPhone } from "./lib/chromium.mjs";
+import { startXvfb, startTauriDriver, newSession } from "./lib/webdriver.mjs";
+
+const tid = (id) => `[data-testid="${id}"]`;
+let server;
+let xvfb;
+let dataRoot;
+
+before(async () => {
+  mkdirSync("artifacts", { recursive: true });
+  if (!process.env.WARMLEAD_APP_BIN) throw new Error("WARMLEAD_APP_BIN is not set: run through `cargo xtask test`");
+  server = await startServer({ demo: true });
+  xvfb = await startXvfb();
+  dataRoot = mkdtempSync(join(tmpdir(), "warmlead-app-e2e-"));
+});
+
+after(async () => {
+  xvfb?.stop();
+  await server?.stop();
+  if (dataRoot) rmSync(dataRoot, { recursive: true, force: true });
+});
+
+// Runs `body` with a fresh app process whose local cache lives in `name`.
+async function withApp(name, body) {
+  const driver = await startTauriDriver({
+    DISPLAY: xvfb.display,
+    WARMLEAD_DATA_DIR: join(dataRoot, name),
+    WARMLEAD_SYNC_INTERVAL_SECS: "2",
+  });
+  const app = await newSession(driver.url, process.env.WARMLEAD_APP_BIN);
+  try {
+    return await body(app);
+  } catch (e) {
+    await app.screenshot(`artifacts/app-${name}-failure.png`).catch(() => {});
+    throw e;
+  } finally {
+    await app.close();
+    await driver.stop();
+  }
+}
+
+async function signIn(app, code) {
+  const serverField = await app.waitFor(tid("signin-server"));
+  await app.clear(serverField);
+  await app.type(serverField, server.url);
+  await app.type(await app.find(tid("signin-code")), code);
+  await app.click(await app.find(tid("signin-submit")));
+}
+
+test("partner shares from the briefcase; the friend's view reaches the rep's radar", async () => {
+  let shareUrl;
+  let itemId;
+  await withApp("partner", async (app) => {
+    await signIn(app, server.demoCode("partner"));
+    const card = await app.waitFor(tid("briefcase-item"));
+    assert.ok((await app.findAll(tid("briefcase-item"))).length >= 10, "the demo briefcase is full");
+    await app.screenshot("artifacts/app-partner-briefcase.png");
+    itemId = Number(await app.attribute(card, "data-item-id"));
+    await app.click(card);
+    await app.click(await app.waitFor(tid("share-button")));
+    await app.click(await app.waitFor(tid("share-channel-group")));
+    const urlEl = await app.waitFor(tid("share-url"));
+    shareUrl = await waitFor(async () => {
+      const text = (await app.text(urlEl)).trim();
+      return text.includes("/s/") ? text : null;
+    }, { what: "the share URL" });
+    await app.waitFor(tid("share-qr"));
+    await app.screenshot("artifacts/app-partner-share.png");
+  });
+  assert.ok(shareUrl.startsWith(`${server.url}/s/`), `share link ${shareUrl} uses the server's public URL`);
+  assert.ok(shareUrl.length <= 60 + server.url.length - "https://r.example.com".length, "the link stays short");
+
+  const phone = await launchPhone();
+  try {
+    const page = await phone.context.newPage();
+    assert.equal((await page.goto(shareUrl)).status(), 200);
+    await page.waitForTimeout(3200);
+    await page.close({ runBeforeUnload: true });
+  } finally {
+    await phone.browser.close();
+  }
+
+  // The visit as the server stored it, seen by an API device of the same partner.
+  const token = shareUrl.split("/s/")[1];
+  const probe = await activate(server.url, server.demoCode("partner"), "e2e probe");
+  const visit = await waitFor(async () => {
+    const changes = await pullAll(server.url, probe.device_token);
+    return changes.find((c) => c.entity === "visit" && c.data.share_token === token && c.data.dwell_ms >= 2500)?.data;
+  }, { what: "the friend's visit on the server" });
+  assert.equal(visit.item_id, itemId);
+
+  await withApp("rep", async (app) => {
+    await signIn(app, server.demoCode("rep"));
+    await app.click(await app.waitFor(tid("nav-radar")));
+    const row = await waitFor(async () => {
+      await app.click(await app.find(tid("sync-now"))).catch(() => {});
+      for (const el of await app.findAll(tid("radar-row"))) {
+        if (Number(await app.attribute(el, "data-visit-id")) === visit.id) return el;
+      }
+      return null;
+    }, { timeoutMs: 45_000, intervalMs: 1500, what: "the visit on the rep's radar" });
+    assert.ok((await app.text(row)).length > 0);
+    await app.screenshot("artifacts/app-rep-radar.png");
+  });
+});

@@ -1,0 +1,99 @@
+// Starts the real `warmlead-server` binary on a free loopback port with its own
+// SQLite file, optionally with the demo company, and stops it after the test.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const serverBin = () => {
+  const bin = process.env.WARMLEAD_SERVER_BIN;
+  if (!bin) throw new Error("WARMLEAD_SERVER_BIN is not set: run through `cargo xtask test`");
+  return bin;
+};
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitFor(check, { timeoutMs = 30_000, intervalMs = 200, what = "condition" } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let lastError;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (e) {
+      lastError = e;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out waiting for ${what}${lastError ? `: ${lastError.message}` : ""}`);
+}
+
+export async function startServer({ demo = true } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "warmlead-e2e-"));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const databaseUrl = `sqlite://${join(dir, "server.db")}`;
+  const args = ["serve", "--listen", `127.0.0.1:${port}`, "--database-url", databaseUrl];
+  if (demo) args.push("--demo");
+  const child = spawn(serverBin(), args, { stdio: ["ignore", "inherit", "inherit"] });
+  let exited = null;
+  child.on("exit", (code) => (exited = code));
+  await waitFor(
+    async () => {
+      if (exited !== null) throw new Error(`warmlead-server exited with ${exited}`);
+      const res = await fetch(`${url}/healthz`);
+      return res.ok;
+    },
+    { timeoutMs: 60_000, what: "the server's /healthz" },
+  );
+  return {
+    url,
+    databaseUrl,
+    demoCode(role) {
+      return execFileSync(serverBin(), ["demo-code", "--database-url", databaseUrl, "--role", role], {
+        encoding: "utf8",
+      }).trim();
+    },
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((r) => (exited !== null ? r() : child.once("exit", r)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// The sync API as a device sees it: activate with a one-time code, then pull.
+export async function activate(url, code, deviceName = "e2e") {
+  const res = await fetch(`${url}/api/v1/activate`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ code, device_name: deviceName }),
+  });
+  if (!res.ok) throw new Error(`activate: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+export async function pullAll(url, token) {
+  const changes = [];
+  let after = 0;
+  for (;;) {
+    const res = await fetch(`${url}/api/v1/sync/pull?after=${after}&limit=1000`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    if (!res.ok) throw new Error(`pull: ${res.status} ${await res.text()}`);
+    const page = await res.json();
+    changes.push(...page.changes);
+    after = page.cursor;
+    if (!page.has_more) return changes;
+  }
+}

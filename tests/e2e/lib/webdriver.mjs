@@ -1,0 +1,100 @@
+// A small W3C WebDriver client for the built app under tauri-driver, which
+// forwards to WebKitWebDriver. Enough for what the suites do: find, click,
+// type, read text, run a script, take a screenshot.
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+
+import { freePort, waitFor } from "./server.mjs";
+
+const ELEMENT = "element-6066-11e4-a52e-4f735a66b5f1";
+
+// A virtual X display for the app's window.
+export async function startXvfb() {
+  const display = `:${90 + Math.floor(Math.random() * 9)}`;
+  const child = spawn("Xvfb", [display, "-screen", "0", "1280x860x24", "-nolisten", "tcp"], {
+    stdio: "ignore",
+  });
+  await new Promise((r) => setTimeout(r, 700));
+  if (child.exitCode !== null) throw new Error(`Xvfb ${display} exited with ${child.exitCode}`);
+  return { display, stop: () => child.kill("SIGTERM") };
+}
+
+// tauri-driver on a free port, with the environment the app should inherit.
+export async function startTauriDriver(env) {
+  const port = await freePort();
+  const nativePort = await freePort();
+  const bin = process.env.TAURI_DRIVER_BIN || "tauri-driver";
+  const child = spawn(
+    bin,
+    ["--port", String(port), "--native-port", String(nativePort), "--native-driver", "/usr/bin/WebKitWebDriver"],
+    { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, ...env } },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${url}/status`)).ok, { what: "tauri-driver /status" });
+  return {
+    url,
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((r) => (child.exitCode !== null ? r() : child.once("exit", r)));
+    },
+  };
+}
+
+async function call(method, url, body) {
+  const res = await fetch(url, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json.value ?? json)}`);
+  return json.value;
+}
+
+export async function newSession(driverUrl, application) {
+  const value = await call("POST", `${driverUrl}/session`, {
+    capabilities: { alwaysMatch: { "tauri:options": { application } } },
+  });
+  return new Session(driverUrl, value.sessionId);
+}
+
+class Session {
+  constructor(driverUrl, id) {
+    this.base = `${driverUrl}/session/${id}`;
+  }
+  find(css) {
+    return call("POST", `${this.base}/element`, { using: "css selector", value: css }).then((v) => v[ELEMENT]);
+  }
+  async findAll(css) {
+    const v = await call("POST", `${this.base}/elements`, { using: "css selector", value: css });
+    return v.map((e) => e[ELEMENT]);
+  }
+  // Waits until the element exists (the UI renders asynchronously).
+  waitFor(css, timeoutMs = 30_000) {
+    return waitFor(() => this.find(css), { timeoutMs, what: `element ${css}` });
+  }
+  click(el) {
+    return call("POST", `${this.base}/element/${el}/click`, {});
+  }
+  clear(el) {
+    return call("POST", `${this.base}/element/${el}/clear`, {});
+  }
+  type(el, text) {
+    return call("POST", `${this.base}/element/${el}/value`, { text });
+  }
+  text(el) {
+    return call("GET", `${this.base}/element/${el}/text`);
+  }
+  attribute(el, name) {
+    return call("GET", `${this.base}/element/${el}/attribute/${name}`);
+  }
+  execute(script, args = []) {
+    return call("POST", `${this.base}/execute/sync`, { script, args });
+  }
+  async screenshot(path) {
+    writeFileSync(path, Buffer.from(await call("GET", `${this.base}/screenshot`), "base64"));
+  }
+  close() {
+    return call("DELETE", this.base).catch(() => {});
+  }
+}

@@ -1,0 +1,118 @@
+//! `cargo xtask test`: every suite, in the order a failure is cheapest to see.
+//! Each suite runs even when an earlier one failed (except those that need a
+//! build that failed), and the summary names what failed.
+
+use std::path::Path;
+
+use crate::{build, proc, setup};
+
+type Suite = (&'static str, fn(&Path) -> Result<(), String>);
+
+const SUITES: &[Suite] = &[
+    ("rustfmt", fmt),
+    ("ui typecheck", |r| npm(r, "typecheck")),
+    ("ui lint", |r| npm(r, "lint")),
+    ("ui unit tests", |r| npm(r, "test")),
+    ("ui build", build::ui),
+    ("clippy", clippy),
+    ("rust tests", rust_tests),
+    ("build binaries", build::binaries),
+    ("e2e: public pages in chromium, app under webdriver", e2e),
+];
+
+pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
+    if !args.iter().any(|a| a == "--skip-setup") {
+        setup::run(root)?;
+    }
+    let mut failed = Vec::new();
+    for (name, suite) in SUITES {
+        println!("\n==> {name}");
+        let needs_build = name.starts_with("e2e") || *name == "clippy" || *name == "rust tests";
+        let build_failed = failed
+            .iter()
+            .any(|f: &&str| *f == "ui build" || *f == "build binaries");
+        if needs_build && build_failed {
+            println!("skipped: a build it needs failed");
+            failed.push(*name);
+            continue;
+        }
+        if let Err(e) = suite(root) {
+            eprintln!("FAILED {name}: {e}");
+            failed.push(*name);
+        }
+    }
+    let passed = SUITES.len() - failed.len();
+    println!(
+        "\nxtask test suites: {passed} passed, {} failed",
+        failed.len()
+    );
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("failed suites: {}", failed.join(", ")))
+    }
+}
+
+fn fmt(root: &Path) -> Result<(), String> {
+    proc::run(root, "cargo", &["fmt", "--all", "--check"])
+}
+
+fn npm(root: &Path, script: &str) -> Result<(), String> {
+    proc::run(&root.join("ui"), "npm", &["run", script])
+}
+
+fn clippy(root: &Path) -> Result<(), String> {
+    proc::run(
+        root,
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--features",
+            build::APP_FEATURES,
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )
+}
+
+fn rust_tests(root: &Path) -> Result<(), String> {
+    proc::run(
+        root,
+        "cargo",
+        &["test", "--workspace", "--features", build::APP_FEATURES],
+    )
+}
+
+/// Node's test runner drives the real server binary, Debian's Chromium and
+/// the built app under tauri-driver + WebKitWebDriver in Xvfb.
+fn e2e(root: &Path) -> Result<(), String> {
+    let env = [
+        (
+            "WARMLEAD_SERVER_BIN",
+            build::server_bin(root).display().to_string(),
+        ),
+        (
+            "WARMLEAD_APP_BIN",
+            build::app_bin(root).display().to_string(),
+        ),
+        ("TAURI_DRIVER_BIN", tauri_driver().display().to_string()),
+    ];
+    proc::run_env(
+        &root.join("tests/e2e"),
+        "node",
+        &["--test", "--test-concurrency=1", "--test-reporter=spec"],
+        &env,
+    )
+}
+
+fn tauri_driver() -> std::path::PathBuf {
+    let installed = setup::cargo_bin("tauri-driver");
+    if installed.exists() {
+        installed
+    } else {
+        "tauri-driver".into()
+    }
+}
