@@ -4,11 +4,13 @@
 //!   data and open the desktop app signed in.
 //! - `test`: install what is missing, then run every suite (Rust, UI, end-to-end).
 //! - `bindings`: regenerate the TypeScript types the UI imports from `warmlead-core`.
+//! - `bench`: binary size, app launch time and idle memory (see docs/benchmarks.md).
 //! - `setup`: only install what is missing.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod bench;
 mod bindings;
 mod build;
 mod demo;
@@ -25,8 +27,9 @@ fn main() -> ExitCode {
         Some("setup") => setup::run(&root),
         Some("demo") => demo::run(&root, rest),
         Some("test") => test::run(&root, rest),
+        Some("bench") => bench::run(&root),
         _ => {
-            eprintln!("usage: cargo xtask <demo [--partner|--manager] | test [--skip-setup] | bindings | setup>");
+            eprintln!("usage: cargo xtask <demo [--partner|--manager] | test [--skip-setup] | bench | bindings | setup>");
             return ExitCode::from(2);
         }
     };

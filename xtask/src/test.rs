@@ -108,7 +108,7 @@ fn e2e(root: &Path) -> Result<(), String> {
     )
 }
 
-fn tauri_driver() -> std::path::PathBuf {
+pub fn tauri_driver() -> std::path::PathBuf {
     let installed = setup::cargo_bin("tauri-driver");
     if installed.exists() {
         installed
