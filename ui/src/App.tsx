@@ -1,0 +1,133 @@
+// The window: sign-in until activated, then the role's sections. Holds the
+// session and the live sync status (pushed by the app as `sync-status`).
+import { useCallback, useEffect, useState } from "react";
+import { useTranslation } from "react-i18next";
+
+import { api, type ApiError } from "./api";
+import type { Session, SyncStatus } from "./bindings";
+import { Sidebar } from "./components/Sidebar";
+import { useToast } from "./components/Toast";
+import { Briefcase } from "./screens/Briefcase";
+import { ComingSoon } from "./screens/ComingSoon";
+import { Radar } from "./screens/Radar";
+import { Settings } from "./screens/Settings";
+import { SignIn } from "./screens/SignIn";
+import { SECTIONS, type SectionId } from "./sections";
+
+function firstSection(s: Session): SectionId {
+  return SECTIONS[s.user.role][0] ?? "settings";
+}
+
+export function App() {
+  const { t } = useTranslation();
+  const toast = useToast();
+  // undefined: still asking Rust; null: not signed in.
+  const [session, setSession] = useState<Session | null | undefined>(undefined);
+  const [section, setSection] = useState<SectionId>("briefcase");
+  const [status, setStatus] = useState<SyncStatus | null>(null);
+  const [syncing, setSyncing] = useState(false);
+  const [loadError, setLoadError] = useState<ApiError | null>(null);
+
+  useEffect(() => {
+    api
+      .session()
+      .then((s) => {
+        setSession(s);
+        if (s) setSection(firstSection(s));
+      })
+      .catch((e: ApiError) => setLoadError(e));
+  }, []);
+
+  // Live badge: the initial status, then every change the engine reports.
+  useEffect(() => {
+    if (!session) return;
+    let unlisten: (() => void) | undefined;
+    let live = true;
+    void api.onSyncStatus((s) => setStatus(s)).then((u) => {
+      if (live) unlisten = u;
+      else u();
+    });
+    api
+      .syncStatus()
+      .then((s) => live && setStatus(s))
+      .catch(() => undefined);
+    return () => {
+      live = false;
+      unlisten?.();
+    };
+  }, [session]);
+
+  const syncNow = useCallback(async () => {
+    setSyncing(true);
+    try {
+      setStatus(await api.syncNow());
+    } catch (e) {
+      toast(t("error.generic", { message: (e as ApiError).message }));
+    } finally {
+      setSyncing(false);
+    }
+  }, [t, toast]);
+
+  if (loadError) {
+    return (
+      <div className="empty">
+        <h2>{t("error.generic", { message: loadError.message })}</h2>
+      </div>
+    );
+  }
+  if (session === undefined) {
+    return (
+      <div className="empty" aria-busy="true">
+        {t("app.loading")}
+      </div>
+    );
+  }
+  if (session === null) {
+    return (
+      <SignIn
+        onSignedIn={(s) => {
+          setSession(s);
+          setSection(firstSection(s));
+        }}
+      />
+    );
+  }
+
+  const offline = status?.state === "offline";
+  const content = (() => {
+    switch (section) {
+      case "briefcase":
+      case "content":
+        return <Briefcase session={session} status={status} offline={offline} />;
+      case "radar":
+        return <Radar role={session.user.role} status={status} />;
+      case "settings":
+        return (
+          <Settings
+            session={session}
+            status={status}
+            onSignedOut={() => {
+              setSession(null);
+              setStatus(null);
+            }}
+          />
+        );
+      default:
+        return <ComingSoon section={section} />;
+    }
+  })();
+
+  return (
+    <div className="shell">
+      <Sidebar
+        session={session}
+        current={section}
+        onSelect={setSection}
+        status={status}
+        syncing={syncing}
+        onSyncNow={() => void syncNow()}
+      />
+      {content}
+    </div>
+  );
+}

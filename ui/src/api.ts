@@ -1,0 +1,79 @@
+// The one typed bridge to Rust. Every `invoke` lives here, typed with the
+// types generated from warmlead-core (src/bindings); errors arrive as
+// ApiError {code, message}: show the message, branch on the code.
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+
+import type {
+  ApiError,
+  BriefcaseItem,
+  BriefcaseQuery,
+  Channel,
+  ContentItem,
+  ErrorCode,
+  RadarEntry,
+  Session,
+  ShareResult,
+  SyncStatus,
+} from "./bindings";
+
+export type { ApiError, ErrorCode };
+
+const ERROR_CODES: readonly ErrorCode[] = [
+  "invalid_input",
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "conflict",
+  "payload_too_large",
+  "rate_limited",
+  "offline",
+  "not_activated",
+  "internal",
+];
+
+export function isApiError(e: unknown): e is ApiError {
+  if (typeof e !== "object" || e === null) return false;
+  const { code, message } = e as Record<string, unknown>;
+  return (
+    typeof message === "string" && ERROR_CODES.includes(code as ErrorCode)
+  );
+}
+
+/** Whatever was thrown, as an ApiError (Tauri itself may throw strings). */
+export function toApiError(e: unknown): ApiError {
+  if (isApiError(e)) return e;
+  return { code: "internal", message: e instanceof Error ? e.message : String(e) };
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    throw toApiError(e);
+  }
+}
+
+/** Name of the event the app emits with a SyncStatus on every change. */
+const SYNC_STATUS_EVENT = "sync-status";
+
+export const api = {
+  session: () => call<Session | null>("session"),
+  activate: (serverUrl: string, code: string) =>
+    call<Session>("activate", { serverUrl, code }),
+  signOut: (force: boolean) => call<null>("sign_out", { force }),
+  briefcase: (query: BriefcaseQuery) =>
+    call<BriefcaseItem[]>("briefcase", { query }),
+  contentItem: (id: number) => call<ContentItem>("content_item", { id }),
+  createShare: (itemId: number, channel: Channel) =>
+    call<ShareResult>("create_share", { itemId, channel }),
+  radar: (limit: number) => call<RadarEntry[]>("radar", { limit }),
+  syncStatus: () => call<SyncStatus>("sync_status"),
+  syncNow: () => call<SyncStatus>("sync_now"),
+  /** Writes the QR code of `url` as a PNG into the Downloads folder; returns the path. */
+  saveQrPng: (url: string, fileName: string) =>
+    call<string>("save_qr_png", { url, fileName }),
+  copyText: (text: string) => call<null>("copy_text", { text }),
+  onSyncStatus: (cb: (s: SyncStatus) => void): Promise<UnlistenFn> =>
+    listen<SyncStatus>(SYNC_STATUS_EVENT, (e) => cb(e.payload)),
+};

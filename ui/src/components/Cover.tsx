@@ -1,0 +1,28 @@
+// A content item's cover from the server, or a calm placeholder when there is
+// none or it cannot load (offline).
+import { useState } from "react";
+import { useTranslation } from "react-i18next";
+
+import type { ContentItem } from "../bindings";
+
+export function Cover({ item, serverUrl }: { item: ContentItem; serverUrl: string }) {
+  const { t } = useTranslation();
+  const [failed, setFailed] = useState(false);
+  const src = item.cover ? new URL(`/media/${item.cover.id}`, serverUrl).href : null;
+  if (!src || failed) {
+    return (
+      <div className="cover-ph" data-kind={item.kind} aria-hidden="true">
+        {t(`kind.${item.kind}`)}
+      </div>
+    );
+  }
+  return (
+    <img
+      className="cover"
+      src={src}
+      alt=""
+      loading="lazy"
+      onError={() => setFailed(true)}
+    />
+  );
+}

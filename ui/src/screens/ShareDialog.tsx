@@ -1,0 +1,215 @@
+// Share one item: pick a channel (朋友圈/群/私聊), then copy the tracked link
+// with a suggested message, or show/save its QR code. Works offline: the link
+// is signed on this device and resolves before the share is synced.
+import { useEffect, useRef, useState, type KeyboardEvent } from "react";
+import { useTranslation } from "react-i18next";
+
+import { api, type ApiError } from "../api";
+import type { Channel, ContentItem, ShareResult } from "../bindings";
+import { useToast } from "../components/Toast";
+
+const CHANNELS: Channel[] = ["moments", "group", "direct"];
+type Tab = "link" | "qr";
+
+/** Keeps Tab inside the dialog and closes it on Escape. */
+function trapKeys(e: KeyboardEvent<HTMLDivElement>, onClose: () => void) {
+  if (e.key === "Escape") {
+    e.stopPropagation();
+    onClose();
+    return;
+  }
+  if (e.key !== "Tab") return;
+  const focusable = [
+    ...e.currentTarget.querySelectorAll<HTMLElement>("button:not([disabled]), [tabindex='0']"),
+  ];
+  const first = focusable[0];
+  const last = focusable[focusable.length - 1];
+  if (e.shiftKey && document.activeElement === first) {
+    e.preventDefault();
+    last?.focus();
+  } else if (!e.shiftKey && document.activeElement === last) {
+    e.preventDefault();
+    first?.focus();
+  }
+}
+
+export function ShareDialog({
+  item,
+  offline,
+  onClose,
+}: {
+  item: ContentItem;
+  offline: boolean;
+  onClose: () => void;
+}) {
+  const { t } = useTranslation();
+  const toast = useToast();
+  const [channel, setChannel] = useState<Channel | null>(null);
+  // One share per channel: picking a channel again reuses its link.
+  const [results, setResults] = useState<Partial<Record<Channel, ShareResult>>>({});
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [tab, setTab] = useState<Tab>("link");
+  const dialogRef = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    const before = document.activeElement as HTMLElement | null;
+    dialogRef.current?.querySelector<HTMLElement>("button")?.focus();
+    return () => before?.focus();
+  }, []);
+
+  const pick = async (c: Channel) => {
+    setChannel(c);
+    setError(null);
+    if (results[c]) return;
+    setBusy(true);
+    try {
+      const r = await api.createShare(item.id, c);
+      setResults((rs) => ({ ...rs, [c]: r }));
+    } catch (e) {
+      setError(e as ApiError);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const result = channel ? results[channel] : undefined;
+  const message = t(`share.message.${item.kind}`, { title: item.title });
+
+  const copy = async (r: ShareResult) => {
+    try {
+      await api.copyText(t("share.clipboard", { message, url: r.url }));
+      toast(t("share.copiedToast"));
+    } catch (e) {
+      setError(e as ApiError);
+    }
+  };
+
+  const save = async (r: ShareResult) => {
+    try {
+      const path = await api.saveQrPng(r.url, `warmlead-${r.share.token}.png`);
+      toast(t("share.savedToast", { path }));
+    } catch (e) {
+      setError(e as ApiError);
+    }
+  };
+
+  return (
+    <div className="backdrop" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
+      <div
+        ref={dialogRef}
+        className="dialog"
+        role="dialog"
+        aria-modal="true"
+        aria-labelledby="share-title"
+        data-testid="share-dialog"
+        onKeyDown={(e) => trapKeys(e, onClose)}
+      >
+        <div className="dialog-head">
+          <h2 id="share-title">{t("share.title", { title: item.title })}</h2>
+          <button
+            type="button"
+            className="btn btn-quiet"
+            data-testid="share-close"
+            onClick={onClose}
+          >
+            {t("common.close")}
+          </button>
+        </div>
+
+        <div>
+          <div className="hint" id="share-channel-label">
+            {t("share.channel")}
+          </div>
+          <div className="channels" role="radiogroup" aria-labelledby="share-channel-label">
+            {CHANNELS.map((c) => (
+              <button
+                key={c}
+                type="button"
+                role="radio"
+                className="channel"
+                data-testid={`share-channel-${c}`}
+                aria-checked={channel === c}
+                disabled={busy}
+                onClick={() => void pick(c)}
+              >
+                {t(`share.channels.${c}`)}
+              </button>
+            ))}
+          </div>
+        </div>
+
+        {offline && <div className="note">{t("share.offline")}</div>}
+        {error && (
+          <div className="error" role="alert" data-testid="share-error">
+            {t("error.generic", { message: error.message })}
+          </div>
+        )}
+        {!channel && <p className="hint">{t("share.pickChannel")}</p>}
+        {busy && <p className="hint">{t("share.creating")}</p>}
+
+        {result && (
+          <>
+            <div className="tabs" role="tablist">
+              {(["link", "qr"] as const).map((k) => (
+                <button
+                  key={k}
+                  type="button"
+                  role="tab"
+                  className="tab"
+                  data-testid={`share-tab-${k}`}
+                  aria-selected={tab === k}
+                  onClick={() => setTab(k)}
+                >
+                  {t(k === "link" ? "share.tabLink" : "share.tabQr")}
+                </button>
+              ))}
+            </div>
+            {/* Both panels stay in the DOM (hidden when inactive) so the URL
+                and the QR image are always there for tests and screen readers. */}
+            <div role="tabpanel" className="field" hidden={tab !== "link"}>
+                <span className="hint">{t("share.messageLabel")}</span>
+                <div className="message-box" data-testid="share-message">
+                  {message}
+                </div>
+                <span className="hint">{t("share.linkLabel")}</span>
+                <div className="url-box" data-testid="share-url">
+                  {result.url}
+                </div>
+                <div className="detail-actions">
+                  <button
+                    type="button"
+                    className="btn btn-primary"
+                    data-testid="share-copy"
+                    onClick={() => void copy(result)}
+                  >
+                    {t("share.copy")}
+                  </button>
+                </div>
+            </div>
+            <div role="tabpanel" className="qr" hidden={tab !== "qr"}>
+                <img
+                  data-testid="share-qr"
+                  src={`data:image/png;base64,${result.qr_png_base64}`}
+                  alt={t("share.qrAlt", { url: result.url })}
+                />
+                <button
+                  type="button"
+                  className="btn btn-primary"
+                  data-testid="share-save-qr"
+                  onClick={() => void save(result)}
+                >
+                  {t("share.saveQr")}
+                </button>
+            </div>
+            {result.pending_sync && !offline && (
+              <div className="note" data-testid="share-pending">
+                {t("share.pending")}
+              </div>
+            )}
+          </>
+        )}
+      </div>
+    </div>
+  );
+}
