@@ -1,0 +1,189 @@
+//! The HTTP client of the server's API, speaking the wire types of `core`.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use warmlead_core::api::{
+    ActivateRequest, ActivateResponse, MeResponse, PATH_ACTIVATE, PATH_ME, PATH_PULL, PATH_PUSH,
+};
+use warmlead_core::error::ApiError;
+use warmlead_core::sync::{PullResponse, PushRequest, PushResponse};
+use warmlead_core::ErrorCode;
+
+use crate::SyncError;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An authenticated connection to one server.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base_url: String,
+    token: String,
+}
+
+fn http() -> Result<reqwest::Client, SyncError> {
+    reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .map_err(|e| SyncError::Protocol(format!("cannot build the HTTP client: {e}")))
+}
+
+/// Trades a one-time activation code for this device's credentials.
+pub async fn activate(
+    server_url: &str,
+    code: &str,
+    device_name: &str,
+) -> Result<ActivateResponse, SyncError> {
+    let url = format!("{}{}", server_url.trim_end_matches('/'), PATH_ACTIVATE);
+    let body = ActivateRequest {
+        code: code.trim().to_string(),
+        device_name: device_name.to_string(),
+    };
+    let resp = http()?
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .map_err(transport)?;
+    read(resp).await
+}
+
+impl Client {
+    pub fn new(base_url: &str, token: &str) -> Result<Client, SyncError> {
+        Ok(Client {
+            http: http()?,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            token: token.to_string(),
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Pushes mutations (at most `MAX_PUSH_BATCH`); a gap is [`SyncError::Gap`].
+    pub async fn push(&self, req: &PushRequest) -> Result<PushResponse, SyncError> {
+        let resp = self
+            .http
+            .post(self.url(PATH_PUSH))
+            .bearer_auth(&self.token)
+            .json(req)
+            .send()
+            .await
+            .map_err(transport)?;
+        read(resp).await
+    }
+
+    /// Changes after `after`, at most `limit` of them.
+    pub async fn pull(&self, after: i64, limit: u32) -> Result<PullResponse, SyncError> {
+        let resp = self
+            .http
+            .get(self.url(PATH_PULL))
+            .bearer_auth(&self.token)
+            .query(&[("after", after.to_string()), ("limit", limit.to_string())])
+            .send()
+            .await
+            .map_err(transport)?;
+        read(resp).await
+    }
+
+    /// Who this device is signed in as.
+    pub async fn me(&self) -> Result<MeResponse, SyncError> {
+        let resp = self
+            .http
+            .get(self.url(PATH_ME))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(transport)?;
+        read(resp).await
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+}
+
+/// A request that got no HTTP answer: the server is out of reach.
+fn transport(e: reqwest::Error) -> SyncError {
+    if e.is_builder() {
+        SyncError::Protocol(format!("bad server address: {e}"))
+    } else {
+        SyncError::Offline(e.to_string())
+    }
+}
+
+/// Decodes a success body, or turns an error status into [`SyncError`].
+async fn read<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, SyncError> {
+    let status = resp.status();
+    let bytes = resp.bytes().await.map_err(transport)?;
+    if status.is_success() {
+        return serde_json::from_slice(&bytes)
+            .map_err(|e| SyncError::Protocol(format!("{status}: {e}")));
+    }
+    let api = serde_json::from_slice::<ApiError>(&bytes).unwrap_or_else(|_| {
+        ApiError::new(
+            code_for_status(status.as_u16()),
+            format!(
+                "{status}: {}",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+            ),
+        )
+    });
+    if status.as_u16() == 409 {
+        Err(SyncError::Gap(api))
+    } else if matches!(status.as_u16(), 502..=504) && api.code == ErrorCode::Internal {
+        // A proxy in front of a server that is down: the same as unreachable.
+        Err(SyncError::Offline(api.message))
+    } else {
+        Err(SyncError::Api(api))
+    }
+}
+
+/// The code for an error answer without our JSON body (e.g. from a proxy).
+fn code_for_status(status: u16) -> ErrorCode {
+    match status {
+        400 | 422 => ErrorCode::InvalidInput,
+        401 => ErrorCode::Unauthorized,
+        403 => ErrorCode::Forbidden,
+        404 => ErrorCode::NotFound,
+        409 => ErrorCode::Conflict,
+        413 => ErrorCode::PayloadTooLarge,
+        429 => ErrorCode::RateLimited,
+        _ => ErrorCode::Internal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_closed_port_is_offline() {
+        // Bind then drop a listener: nothing listens on that port afterwards.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let client = Client::new(&format!("http://127.0.0.1:{port}/"), "t").unwrap();
+        let err = client.pull(0, 10).await.unwrap_err();
+        assert!(matches!(err, SyncError::Offline(_)), "{err:?}");
+        assert_eq!(err.code(), ErrorCode::Offline);
+        assert!(err.is_temporary());
+        let err = activate(&format!("http://127.0.0.1:{port}"), "X", "d")
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Offline);
+    }
+
+    #[test]
+    fn statuses_without_our_body_map_to_codes() {
+        assert_eq!(code_for_status(401), ErrorCode::Unauthorized);
+        assert_eq!(code_for_status(500), ErrorCode::Internal);
+        assert_eq!(code_for_status(429), ErrorCode::RateLimited);
+    }
+}

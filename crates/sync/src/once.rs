@@ -1,0 +1,168 @@
+//! One full sync: push the outbox, then pull until caught up.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use warmlead_core::sync::{PushRequest, MAX_PULL_LIMIT, MAX_PUSH_BATCH};
+use warmlead_store::Store;
+
+use crate::{Client, SyncError};
+
+/// What one sync did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Mutations the server applied.
+    pub pushed: usize,
+    /// Mutations the server rejected for good (now in the store's rejected list).
+    pub rejected: usize,
+    /// Changes pulled and applied.
+    pub pulled: usize,
+}
+
+/// Batch sizes; the defaults suit the app, tests make them small.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncOptions {
+    pub push_batch: usize,
+    pub pull_limit: u32,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            push_batch: MAX_PUSH_BATCH,
+            pull_limit: 500,
+        }
+    }
+}
+
+/// The store behind a mutex so the async code can hold it across awaits
+/// (a `Store` is `Send` but not `Sync`). Locks are short and never cross an await.
+struct Local(Mutex<Store>);
+
+impl Local {
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, warmlead_store::StoreError>,
+    ) -> Result<T, SyncError> {
+        let store = self
+            .0
+            .lock()
+            .map_err(|_| SyncError::Task("the store lock is poisoned".into()))?;
+        Ok(f(&store)?)
+    }
+}
+
+/// Syncs the store at `store_path` once with the default options.
+pub async fn sync_once(store_path: &Path) -> Result<SyncReport, SyncError> {
+    sync_once_with(store_path, SyncOptions::default()).await
+}
+
+/// Syncs once: pushes every pending mutation in batches, records outcomes,
+/// then pulls pages until the server has no more, each page applied with its
+/// cursor in one transaction. Records success or the error in the store.
+pub async fn sync_once_with(store_path: &Path, opts: SyncOptions) -> Result<SyncReport, SyncError> {
+    let local = open(store_path.to_path_buf()).await?;
+    let result = run(&local, opts).await;
+    let recorded = match &result {
+        Ok(_) => local.with(|s| s.mark_synced(now_ms())),
+        Err(e) => local.with(|s| s.record_sync_error(&e.to_string())),
+    };
+    if let Err(e) = recorded {
+        tracing::warn!("could not record the sync result: {e}");
+    }
+    result
+}
+
+async fn open(path: PathBuf) -> Result<Local, SyncError> {
+    let store = tokio::task::spawn_blocking(move || Store::open(path))
+        .await
+        .map_err(|e| SyncError::Task(e.to_string()))??;
+    Ok(Local(Mutex::new(store)))
+}
+
+async fn run(local: &Local, opts: SyncOptions) -> Result<SyncReport, SyncError> {
+    let creds = local
+        .with(|s| s.credentials())?
+        .ok_or(SyncError::NotActivated)?;
+    let client = Client::new(&creds.server_url, &creds.device_token)?;
+    let mut report = SyncReport::default();
+    push_all(local, &client, creds.device_id, opts, &mut report).await?;
+    pull_all(local, &client, opts, &mut report).await?;
+    Ok(report)
+}
+
+async fn push_all(
+    local: &Local,
+    client: &Client,
+    device_id: i64,
+    opts: SyncOptions,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    let batch_size = opts.push_batch.clamp(1, MAX_PUSH_BATCH);
+    loop {
+        let mutations = local.with(|s| s.pending_mutations(batch_size))?;
+        if mutations.is_empty() {
+            return Ok(());
+        }
+        let sent = mutations.len();
+        let req = PushRequest {
+            client_id: device_id.to_string(),
+            mutations,
+        };
+        let resp = client.push(&req).await?;
+        let recorded = local.with(|s| s.record_outcomes(&resp))?;
+        report.pushed += recorded.applied;
+        report.rejected += recorded.rejected;
+        if recorded.applied + recorded.rejected == 0 {
+            // Pushing again would loop forever on the same rows.
+            return Err(SyncError::Protocol(format!(
+                "the server answered no outcome for {sent} mutations"
+            )));
+        }
+        if sent < batch_size {
+            return Ok(());
+        }
+    }
+}
+
+async fn pull_all(
+    local: &Local,
+    client: &Client,
+    opts: SyncOptions,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    let limit = opts.pull_limit.clamp(1, MAX_PULL_LIMIT);
+    let mut epoch_resets = 0;
+    loop {
+        let (_, cursor) = local.with(|s| s.cursor())?;
+        let page = client.pull(cursor, limit).await?;
+        let applied = local.with(|s| s.apply_pull(&page))?;
+        if applied.epoch_reset {
+            // New server epoch: local server data is gone, start again from 0.
+            epoch_resets += 1;
+            if epoch_resets > 1 {
+                return Err(SyncError::Protocol(
+                    "the server epoch keeps changing".into(),
+                ));
+            }
+            continue;
+        }
+        report.pulled += applied.changes;
+        if !page.has_more {
+            return Ok(());
+        }
+        if page.cursor <= cursor {
+            return Err(SyncError::Protocol(format!(
+                "pull after {cursor} did not advance (cursor {})",
+                page.cursor
+            )));
+        }
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
