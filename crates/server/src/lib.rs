@@ -1,1 +1,111 @@
-//! placeholder
+//! Warmlead's server: the source of truth that desktop apps sync with, and
+//! the public pages a partner's friends open on their phones.
+//!
+//! [`start`] runs a server in-process (tests, the demo); [`Admin`] gives
+//! direct, storage-level operations to tests, the CLI and the demo seed.
+
+mod admin;
+pub mod demo;
+mod error;
+mod http;
+mod storage;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use admin::{open_admin, Admin};
+pub use error::ServerError;
+
+/// Default database URL: `sqlite://<data dir>/warmlead/server.db`.
+pub fn default_database_url() -> String {
+    storage::DatabaseUrl::default_url()
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    /// Base of share links; `http://<bound address>` when None.
+    pub public_url: Option<String>,
+    /// Seed the demo company (once; skipped when it exists).
+    pub demo: bool,
+}
+
+/// A server serving on its own task until [`RunningServer::shutdown`].
+pub struct RunningServer {
+    addr: SocketAddr,
+    admin: Admin,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl RunningServer {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The API address, e.g. `http://127.0.0.1:8787`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn admin(&self) -> Admin {
+        self.admin.clone()
+    }
+
+    /// Stops accepting, lets requests in flight finish (up to 5 s), and returns.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if tokio::time::timeout(Duration::from_secs(5), &mut self.task)
+            .await
+            .is_err()
+        {
+            self.task.abort();
+        }
+    }
+}
+
+/// Opens and migrates the database, seeds the demo if asked, binds (port 0
+/// works) and serves on a spawned task.
+pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
+    let admin = open_admin(&config.database_url).await?;
+    if config.demo {
+        demo::seed(&admin).await?;
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let public_url = config
+        .public_url
+        .unwrap_or_else(|| format!("http://{addr}"))
+        .trim_end_matches('/')
+        .to_string();
+    let app = http::router(http::AppState {
+        db: admin.db.clone(),
+        public_url,
+    });
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(listener, service)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "server stopped with an error");
+        }
+    });
+    Ok(RunningServer {
+        addr,
+        admin,
+        stop: Some(stop),
+        task,
+    })
+}

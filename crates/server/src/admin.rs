@@ -1,0 +1,94 @@
+//! Direct operations for tests, the CLI and the demo seed. They go through
+//! the same storage code as the HTTP API, so they log the same changes.
+
+use warmlead_core::api::NewContentItem;
+use warmlead_core::domain::{Company, ContentItem, Role, User, Visit};
+
+use crate::error::ServerError;
+use crate::storage::Database;
+
+#[derive(Clone)]
+pub struct Admin {
+    pub(crate) db: Database,
+}
+
+/// Opens (and migrates) the database at `database_url` without serving it.
+pub async fn open_admin(database_url: &str) -> Result<Admin, ServerError> {
+    Ok(Admin {
+        db: Database::open(database_url).await?,
+    })
+}
+
+impl Admin {
+    pub async fn create_company(&self, name: &str) -> Result<Company, ServerError> {
+        self.db.create_company(name.to_string()).await
+    }
+
+    pub async fn create_user(
+        &self,
+        company_id: i64,
+        role: Role,
+        name: &str,
+        phone: Option<&str>,
+        rep_id: Option<i64>,
+    ) -> Result<User, ServerError> {
+        self.db
+            .create_user(
+                company_id,
+                role,
+                name.to_string(),
+                phone.map(str::to_string),
+                rep_id,
+            )
+            .await
+    }
+
+    /// A fresh one-time code (valid 7 days) for the user's next device.
+    pub async fn create_activation_code(&self, user_id: i64) -> Result<String, ServerError> {
+        self.db.create_activation_code(user_id).await
+    }
+
+    pub async fn create_content_item(
+        &self,
+        company_id: i64,
+        item: NewContentItem,
+    ) -> Result<ContentItem, ServerError> {
+        self.db.create_item(company_id, item).await
+    }
+
+    pub async fn count_visits(&self) -> Result<i64, ServerError> {
+        self.db.count_visits().await
+    }
+
+    pub async fn visits_for_share(&self, token: &str) -> Result<Vec<Visit>, ServerError> {
+        self.db.visits_for_share(token.to_string()).await
+    }
+
+    /// Whether the server has recorded the share with this token.
+    pub async fn share_exists(&self, token: &str) -> Result<bool, ServerError> {
+        Ok(self.db.share(token.to_string()).await?.is_some())
+    }
+
+    /// Media rows stored (for checking that failed uploads leave nothing).
+    pub async fn count_media(&self) -> Result<i64, ServerError> {
+        self.db.count_media().await
+    }
+
+    /// The directory media files are written to.
+    pub fn media_dir(&self) -> std::path::PathBuf {
+        self.db.media_dir().to_path_buf()
+    }
+
+    /// A user by id, E.164 phone (or a number `Phone::parse` accepts) or exact name.
+    pub async fn find_user(&self, spec: &str) -> Result<User, ServerError> {
+        self.db.find_user(spec.to_string()).await
+    }
+
+    pub async fn find_company(&self, name: &str) -> Result<Option<Company>, ServerError> {
+        self.db.find_company(name.to_string()).await
+    }
+
+    pub async fn company_users(&self, company_id: i64) -> Result<Vec<User>, ServerError> {
+        self.db.company_users(company_id).await
+    }
+}

@@ -1,0 +1,93 @@
+//! The server's one error type. Every variant maps to a `warmlead_core::ErrorCode`
+//! so it leaves the process as `{code, message}` with the matching status.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use warmlead_core::error::ApiError;
+use warmlead_core::{CoreError, ErrorCode};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("image: {0}")]
+    Image(#[from] image::ImageError),
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("background task failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+impl ServerError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ServerError::InvalidInput(_) => ErrorCode::InvalidInput,
+            ServerError::Unauthorized(_) => ErrorCode::Unauthorized,
+            ServerError::Forbidden(_) => ErrorCode::Forbidden,
+            ServerError::NotFound(_) => ErrorCode::NotFound,
+            ServerError::Conflict(_) => ErrorCode::Conflict,
+            ServerError::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
+            ServerError::Config(_)
+            | ServerError::Sqlite(_)
+            | ServerError::Io(_)
+            | ServerError::Image(_)
+            | ServerError::Json(_)
+            | ServerError::Join(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// Whether this error is the caller's fault (and so, inside a pushed
+    /// mutation, a permanent rejection rather than a reason to abort).
+    pub fn is_client_error(&self) -> bool {
+        self.code() != ErrorCode::Internal
+    }
+
+    /// The `{code, message}` a client sees. Internal details stay in the log.
+    pub fn to_api(&self) -> ApiError {
+        match self.code() {
+            ErrorCode::Internal => ApiError::new(ErrorCode::Internal, "internal server error"),
+            code => ApiError::new(code, self.to_string()),
+        }
+    }
+}
+
+impl From<CoreError> for ServerError {
+    fn from(e: CoreError) -> Self {
+        match e.code() {
+            ErrorCode::NotFound => ServerError::NotFound(e.to_string()),
+            _ => ServerError::InvalidInput(e.to_string()),
+        }
+    }
+}
+
+/// Renders an `ApiError` with the status its code calls for.
+pub fn api_error_response(err: &ApiError) -> Response {
+    let status = StatusCode::from_u16(err.code.http_status())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, axum::Json(err)).into_response()
+}
+
+impl IntoResponse for ServerError {
+    fn into_response(self) -> Response {
+        if self.code() == ErrorCode::Internal {
+            tracing::error!(error = %self, "request failed");
+        }
+        api_error_response(&self.to_api())
+    }
+}

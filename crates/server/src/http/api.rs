@@ -1,0 +1,64 @@
+//! Activation, the caller's identity and the content library.
+
+use axum::extract::State;
+use axum::Json;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use warmlead_core::api::{ActivateRequest, ActivateResponse, MeResponse, NewContentItem};
+use warmlead_core::domain::{ContentItem, Role};
+use warmlead_core::token::derive_share_key;
+
+use super::extract::ApiJson;
+use super::AppState;
+use crate::error::ServerError;
+use crate::storage::Caller;
+
+pub(crate) async fn activate(
+    State(st): State<AppState>,
+    ApiJson(req): ApiJson<ActivateRequest>,
+) -> Result<Json<ActivateResponse>, ServerError> {
+    let a = st.db.activate(req.code, req.device_name).await?;
+    let key = derive_share_key(&st.db.secrets().master, a.device_id as u64);
+    Ok(Json(ActivateResponse {
+        device_id: a.device_id,
+        device_token: a.token,
+        share_key: URL_SAFE_NO_PAD.encode(key),
+        public_base_url: st.public_url.clone(),
+        user: a.user,
+        company: a.company,
+        epoch: st.db.secrets().epoch.clone(),
+    }))
+}
+
+pub(crate) async fn me(caller: Caller) -> Json<MeResponse> {
+    Json(MeResponse {
+        user: caller.user,
+        company: caller.company,
+    })
+}
+
+pub(crate) fn require_manager(caller: &Caller) -> Result<(), ServerError> {
+    if caller.user.role == Role::Manager {
+        Ok(())
+    } else {
+        Err(ServerError::Forbidden(
+            "only a manager may change the content library".into(),
+        ))
+    }
+}
+
+pub(crate) async fn create_content(
+    State(st): State<AppState>,
+    caller: Caller,
+    ApiJson(item): ApiJson<NewContentItem>,
+) -> Result<Json<ContentItem>, ServerError> {
+    require_manager(&caller)?;
+    Ok(Json(st.db.create_item(caller.company.id, item).await?))
+}
+
+pub(crate) async fn list_content(
+    State(st): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<ContentItem>>, ServerError> {
+    Ok(Json(st.db.list_items(caller.company.id).await?))
+}

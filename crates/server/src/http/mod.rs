@@ -1,0 +1,54 @@
+//! The HTTP surface: JSON API under /api/v1, public pages and tracking.
+
+mod api;
+mod extract;
+mod media;
+mod page;
+mod public;
+mod sync;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use warmlead_core::api::{self as paths, MAX_JSON_BYTES};
+
+use crate::error::ServerError;
+use crate::storage::Database;
+
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub db: Database,
+    /// Base of share links handed to devices, without a trailing slash.
+    pub public_url: String,
+}
+
+pub(crate) fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route(paths::PATH_ACTIVATE, post(api::activate))
+        .route(paths::PATH_ME, get(api::me))
+        .route(paths::PATH_CONTENT, get(api::list_content).post(api::create_content))
+        .route(paths::PATH_PUSH, post(sync::push))
+        .route(paths::PATH_PULL, get(sync::pull))
+        .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
+        // Uploads stream to disk and count their own bytes.
+        .route(
+            paths::PATH_MEDIA,
+            post(media::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            paths::PATH_BEACON,
+            post(public::beacon).layer(DefaultBodyLimit::max(public::MAX_BEACON_BYTES)),
+        )
+        .route("/media/{id}", get(media::serve))
+        .fallback(not_found)
+        .layer(axum::middleware::map_response(extract::jsonify_errors));
+    Router::new()
+        .route(paths::PATH_HEALTH, get(|| async { "ok" }))
+        .route("/s/{token}", get(public::share_page))
+        .merge(api)
+        .with_state(state)
+}
+
+async fn not_found() -> ServerError {
+    ServerError::NotFound("no such endpoint".into())
+}

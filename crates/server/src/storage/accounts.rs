@@ -1,0 +1,414 @@
+//! Companies, users, activation codes and devices.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::{Rng, RngCore};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use sha2::{Digest, Sha256};
+use warmlead_core::domain::{Company, Role, User};
+use warmlead_core::phone::Phone;
+use warmlead_core::sync::ChangeBody;
+
+use super::changes::{self, Scope};
+use super::{now_ms, Database};
+use crate::error::ServerError;
+
+/// Activation codes last a week.
+const CODE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
+/// No 0/O, 1/I/L: codes are read aloud and typed by hand.
+const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+pub(crate) const MAX_NAME_CHARS: usize = 40;
+
+/// The authenticated device behind a request.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    pub device_id: i64,
+    pub user: User,
+    pub company: Company,
+}
+
+/// What activation hands back (the token in clear, once).
+pub(crate) struct Activation {
+    pub device_id: i64,
+    pub token: String,
+    pub user: User,
+    pub company: Company,
+}
+
+fn sha256(data: &[u8]) -> Vec<u8> {
+    Sha256::digest(data).to_vec()
+}
+
+/// Upper-case, without the dashes and spaces people type.
+fn normalize_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+pub(crate) fn checked_name(name: &str) -> Result<String, ServerError> {
+    let name = name.trim();
+    let n = name.chars().count();
+    if n == 0 || n > MAX_NAME_CHARS {
+        return Err(ServerError::InvalidInput(format!(
+            "name must be 1 to {MAX_NAME_CHARS} characters, got {n}"
+        )));
+    }
+    Ok(name.to_string())
+}
+
+fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
+    let role: String = r.get(2)?;
+    Ok(User {
+        id: r.get(0)?,
+        company_id: r.get(1)?,
+        role: Role::parse(&role).unwrap_or(Role::Partner),
+        name: r.get(3)?,
+        phone: r.get(4)?,
+        rep_id: r.get(5)?,
+    })
+}
+
+const USER_COLS: &str = "id, company_id, role, name, phone, rep_id";
+
+pub(crate) fn get_user(conn: &Connection, id: i64) -> Result<Option<User>, ServerError> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {USER_COLS} FROM users WHERE id = ?1"),
+            [id],
+            user_from_row,
+        )
+        .optional()?)
+}
+
+pub(crate) fn get_company(conn: &Connection, id: i64) -> Result<Option<Company>, ServerError> {
+    Ok(conn
+        .query_row("SELECT id, name FROM companies WHERE id = ?1", [id], |r| {
+            Ok(Company {
+                id: r.get(0)?,
+                name: r.get(1)?,
+            })
+        })
+        .optional()?)
+}
+
+pub(crate) fn find_company_by_name(
+    conn: &Connection,
+    name: &str,
+) -> Result<Option<Company>, ServerError> {
+    Ok(conn
+        .query_row(
+            "SELECT id, name FROM companies WHERE name = ?1 ORDER BY id LIMIT 1",
+            [name],
+            |r| {
+                Ok(Company {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+pub(crate) fn users_where(
+    conn: &Connection,
+    condition: &str,
+    args: impl rusqlite::Params,
+) -> Result<Vec<User>, ServerError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {USER_COLS} FROM users WHERE {condition} ORDER BY id"
+    ))?;
+    let users = stmt.query_map(args, user_from_row)?;
+    Ok(users.collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn create_company(tx: &Connection, name: &str) -> Result<Company, ServerError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ServerError::InvalidInput(
+            "company name must be 1 to 100 characters".into(),
+        ));
+    }
+    let now = now_ms();
+    tx.execute(
+        "INSERT INTO companies (name, created_at) VALUES (?1, ?2)",
+        params![name, now],
+    )?;
+    let company = Company {
+        id: tx.last_insert_rowid(),
+        name: name.to_string(),
+    };
+    changes::append(
+        tx,
+        company.id,
+        Scope::Company,
+        &ChangeBody::Company(company.clone()),
+        now,
+    )?;
+    Ok(company)
+}
+
+pub(crate) fn create_user(
+    tx: &Connection,
+    company_id: i64,
+    role: Role,
+    name: &str,
+    phone: Option<&str>,
+    rep_id: Option<i64>,
+) -> Result<User, ServerError> {
+    get_company(tx, company_id)?
+        .ok_or_else(|| ServerError::NotFound(format!("no company {company_id}")))?;
+    let name = checked_name(name)?;
+    let phone = phone
+        .map(Phone::parse)
+        .transpose()?
+        .map(Phone::into_string);
+    check_binding(tx, company_id, role, rep_id)?;
+    let now = now_ms();
+    tx.execute(
+        "INSERT INTO users (company_id, role, name, phone, rep_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![company_id, role.as_str(), name, phone, rep_id, now],
+    )?;
+    let user = User {
+        id: tx.last_insert_rowid(),
+        company_id,
+        role,
+        name,
+        phone,
+        rep_id,
+    };
+    emit_user(tx, &user, now)?;
+    Ok(user)
+}
+
+/// Only partners are bound, and only to a rep of their own company.
+fn check_binding(
+    conn: &Connection,
+    company_id: i64,
+    role: Role,
+    rep_id: Option<i64>,
+) -> Result<(), ServerError> {
+    let Some(rep_id) = rep_id else { return Ok(()) };
+    if role != Role::Partner {
+        return Err(ServerError::InvalidInput(
+            "only partners are bound to a rep".into(),
+        ));
+    }
+    match get_user(conn, rep_id)? {
+        Some(rep) if rep.role == Role::Rep && rep.company_id == company_id => Ok(()),
+        _ => Err(ServerError::InvalidInput(format!(
+            "user {rep_id} is not a rep of company {company_id}"
+        ))),
+    }
+}
+
+pub(crate) fn emit_user(tx: &Connection, user: &User, now: i64) -> Result<(), ServerError> {
+    changes::append(
+        tx,
+        user.company_id,
+        changes::user_scope(user),
+        &ChangeBody::User(user.clone()),
+        now,
+    )?;
+    Ok(())
+}
+
+pub(crate) fn rename_user(tx: &Connection, user_id: i64, name: &str) -> Result<User, ServerError> {
+    let name = checked_name(name)?;
+    tx.execute("UPDATE users SET name = ?1 WHERE id = ?2", params![name, user_id])?;
+    let user = get_user(tx, user_id)?
+        .ok_or_else(|| ServerError::NotFound(format!("no user {user_id}")))?;
+    emit_user(tx, &user, now_ms())?;
+    Ok(user)
+}
+
+/// A fresh one-time code like `K7Q-4M2-XP9`; only its hash is stored.
+pub(crate) fn create_activation_code(
+    tx: &Connection,
+    user_id: i64,
+) -> Result<String, ServerError> {
+    get_user(tx, user_id)?.ok_or_else(|| ServerError::NotFound(format!("no user {user_id}")))?;
+    let mut rng = rand::thread_rng();
+    let raw: String = (0..9)
+        .map(|_| CODE_ALPHABET[rng.gen_range(0..CODE_ALPHABET.len())] as char)
+        .collect();
+    let now = now_ms();
+    tx.execute(
+        "INSERT INTO activation_codes (code_hash, user_id, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4)",
+        params![sha256(raw.as_bytes()), user_id, now, now + CODE_TTL_MS],
+    )?;
+    Ok(format!("{}-{}-{}", &raw[0..3], &raw[3..6], &raw[6..9]))
+}
+
+/// Spends a one-time code and registers a device with a fresh bearer token.
+pub(crate) fn activate(
+    tx: &Connection,
+    code: &str,
+    device_name: &str,
+) -> Result<Activation, ServerError> {
+    let device_name = device_name.trim();
+    if device_name.is_empty() || device_name.chars().count() > 100 {
+        return Err(ServerError::InvalidInput(
+            "device_name must be 1 to 100 characters".into(),
+        ));
+    }
+    let hash = sha256(normalize_code(code).as_bytes());
+    let row: Option<(i64, i64, Option<i64>)> = tx
+        .query_row(
+            "SELECT user_id, expires_at, used_at FROM activation_codes WHERE code_hash = ?1",
+            [&hash],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let now = now_ms();
+    let user_id = match row {
+        None => return Err(ServerError::Unauthorized("unknown activation code".into())),
+        Some((_, _, Some(_))) => {
+            return Err(ServerError::Unauthorized(
+                "this activation code has already been used; ask for a new one".into(),
+            ))
+        }
+        Some((_, expires, None)) if expires <= now => {
+            return Err(ServerError::Unauthorized(
+                "this activation code has expired; ask for a new one".into(),
+            ))
+        }
+        Some((user_id, _, None)) => user_id,
+    };
+    tx.execute(
+        "UPDATE activation_codes SET used_at = ?1 WHERE code_hash = ?2",
+        params![now, hash],
+    )?;
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    tx.execute(
+        "INSERT INTO devices (user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![user_id, device_name, sha256(token.as_bytes()), now],
+    )?;
+    let device_id = tx.last_insert_rowid();
+    let (user, company) = user_and_company(tx, user_id)?;
+    Ok(Activation {
+        device_id,
+        token,
+        user,
+        company,
+    })
+}
+
+fn user_and_company(conn: &Connection, user_id: i64) -> Result<(User, Company), ServerError> {
+    let user = get_user(conn, user_id)?
+        .ok_or_else(|| ServerError::NotFound(format!("no user {user_id}")))?;
+    let company = get_company(conn, user.company_id)?
+        .ok_or_else(|| ServerError::NotFound(format!("no company {}", user.company_id)))?;
+    Ok((user, company))
+}
+
+/// The device (not revoked) whose token this is.
+pub(crate) fn authenticate(conn: &Connection, token: &str) -> Result<Caller, ServerError> {
+    let unknown = || ServerError::Unauthorized("unknown or revoked device token".into());
+    let row: Option<(i64, i64)> = conn
+        .query_row(
+            "SELECT id, user_id FROM devices WHERE token_hash = ?1 AND revoked_at IS NULL",
+            [sha256(token.as_bytes())],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let (device_id, user_id) = row.ok_or_else(unknown)?;
+    let (user, company) = user_and_company(conn, user_id)?;
+    Ok(Caller {
+        device_id,
+        user,
+        company,
+    })
+}
+
+/// A live device and its user, for verifying share tokens.
+pub(crate) fn device_user(conn: &Connection, device_id: i64) -> Result<Option<User>, ServerError> {
+    let user_id: Option<i64> = conn
+        .query_row(
+            "SELECT user_id FROM devices WHERE id = ?1 AND revoked_at IS NULL",
+            [device_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match user_id {
+        Some(id) => get_user(conn, id),
+        None => Ok(None),
+    }
+}
+
+/// Finds a user by id, E.164 phone or exact name (the CLI's `--user`).
+pub(crate) fn find_user(conn: &Connection, spec: &str) -> Result<User, ServerError> {
+    let spec = spec.trim();
+    if let Ok(id) = spec.parse::<i64>() {
+        if let Some(user) = get_user(conn, id)? {
+            return Ok(user);
+        }
+    }
+    if let Ok(phone) = Phone::parse(spec) {
+        let found = users_where(conn, "phone = ?1", [phone.as_e164()])?;
+        if let Some(user) = found.into_iter().next() {
+            return Ok(user);
+        }
+    }
+    let mut found = users_where(conn, "name = ?1", [spec])?;
+    match found.len() {
+        0 => Err(ServerError::NotFound(format!("no user matches {spec:?}"))),
+        1 => Ok(found.remove(0)),
+        n => Err(ServerError::InvalidInput(format!(
+            "{n} users are named {spec:?}; use the id or phone instead"
+        ))),
+    }
+}
+
+impl Database {
+    pub(crate) async fn authenticate(&self, token: String) -> Result<Caller, ServerError> {
+        self.tx(move |tx, _| authenticate(tx, &token)).await
+    }
+
+    pub(crate) async fn activate(
+        &self,
+        code: String,
+        device_name: String,
+    ) -> Result<Activation, ServerError> {
+        self.tx(move |tx, _| activate(tx, &code, &device_name)).await
+    }
+
+    pub(crate) async fn create_company(&self, name: String) -> Result<Company, ServerError> {
+        self.tx(move |tx, _| create_company(tx, &name)).await
+    }
+
+    pub(crate) async fn create_user(
+        &self,
+        company_id: i64,
+        role: Role,
+        name: String,
+        phone: Option<String>,
+        rep_id: Option<i64>,
+    ) -> Result<User, ServerError> {
+        self.tx(move |tx, _| create_user(tx, company_id, role, &name, phone.as_deref(), rep_id))
+            .await
+    }
+
+    pub(crate) async fn create_activation_code(&self, user_id: i64) -> Result<String, ServerError> {
+        self.tx(move |tx, _| create_activation_code(tx, user_id)).await
+    }
+
+    pub(crate) async fn find_user(&self, spec: String) -> Result<User, ServerError> {
+        self.tx(move |tx, _| find_user(tx, &spec)).await
+    }
+
+    pub(crate) async fn find_company(&self, name: String) -> Result<Option<Company>, ServerError> {
+        self.tx(move |tx, _| find_company_by_name(tx, &name)).await
+    }
+
+    /// Users of a company, in id order.
+    pub(crate) async fn company_users(&self, company_id: i64) -> Result<Vec<User>, ServerError> {
+        self.tx(move |tx, _| users_where(tx, "company_id = ?1", [company_id]))
+            .await
+    }
+}

@@ -1,0 +1,124 @@
+//! The change log clients pull, and who may see which row.
+//!
+//! Every state change clients should see appends one row here in the same
+//! transaction as the change itself, with scope columns taken from the data
+//! (never from what a client asked for).
+
+use rusqlite::{params, Connection};
+use warmlead_core::domain::{Role, User};
+use warmlead_core::sync::{Change, ChangeBody};
+
+use super::Caller;
+use crate::error::ServerError;
+
+/// Who sees a change, besides the company's managers (who see everything).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// Everyone in the company (the company row, content items).
+    Company,
+    /// The rep in `rep_id` and the partner in `partner_id`.
+    Scoped {
+        rep_id: Option<i64>,
+        partner_id: Option<i64>,
+    },
+    /// The rep and every partner bound to them (the rep's own user row).
+    RepTeam { rep_id: i64 },
+}
+
+impl Scope {
+    fn columns(self) -> (&'static str, Option<i64>, Option<i64>) {
+        match self {
+            Scope::Company => ("company", None, None),
+            Scope::Scoped { rep_id, partner_id } => ("scoped", rep_id, partner_id),
+            Scope::RepTeam { rep_id } => ("rep_team", Some(rep_id), None),
+        }
+    }
+}
+
+/// Partners see themselves and their rep; reps see themselves and their
+/// partners; managers' rows reach only managers.
+pub(crate) fn user_scope(user: &User) -> Scope {
+    match user.role {
+        Role::Partner => Scope::Scoped {
+            rep_id: user.rep_id,
+            partner_id: Some(user.id),
+        },
+        Role::Rep => Scope::RepTeam { rep_id: user.id },
+        Role::Manager => Scope::Scoped {
+            rep_id: None,
+            partner_id: None,
+        },
+    }
+}
+
+pub(crate) fn append(
+    tx: &Connection,
+    company_id: i64,
+    scope: Scope,
+    body: &ChangeBody,
+    now: i64,
+) -> Result<i64, ServerError> {
+    let (audience, rep_id, partner_id) = scope.columns();
+    tx.execute(
+        "INSERT INTO changes (company_id, rep_id, partner_id, audience, body, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            company_id,
+            rep_id,
+            partner_id,
+            audience,
+            serde_json::to_string(body)?,
+            now
+        ],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// One page of changes after `after` that `caller` may see, oldest first, and
+/// whether more follow.
+///
+/// No watermark is needed: there is one SQLite writer connection, so
+/// transactions commit one at a time in seq order, and a reader can never see
+/// seq N+1 before seq N has committed. (PostgreSQL will need one; see DESIGN.md.)
+pub(crate) fn pull(
+    conn: &Connection,
+    caller: &Caller,
+    after: i64,
+    limit: u32,
+) -> Result<(Vec<Change>, bool), ServerError> {
+    let me = caller.user.id;
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, body FROM changes
+         WHERE company_id = ?1 AND seq > ?2 AND (
+               ?3 = 'manager'
+            OR audience = 'company'
+            OR (?3 = 'rep' AND rep_id = ?4)
+            OR (?3 = 'partner' AND partner_id = ?4)
+            OR (?3 = 'partner' AND audience = 'rep_team' AND rep_id = ?5)
+         )
+         ORDER BY seq
+         LIMIT ?6",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            caller.company.id,
+            after,
+            caller.user.role.as_str(),
+            me,
+            caller.user.rep_id,
+            i64::from(limit) + 1
+        ],
+        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+    )?;
+    let mut changes = Vec::new();
+    for row in rows {
+        let (seq, body) = row?;
+        changes.push(Change {
+            seq,
+            body: serde_json::from_str(&body)?,
+        });
+    }
+    let has_more = changes.len() > limit as usize;
+    changes.truncate(limit as usize);
+    Ok((changes, has_more))
+}

@@ -1,0 +1,168 @@
+//! The storage boundary. Handlers call domain-level methods on [`Database`];
+//! nothing outside this module sees SQL. Today the only backend is SQLite
+//! (one connection behind a mutex, WAL); a PostgreSQL backend will slot in
+//! behind the same methods.
+//!
+//! The functions in the submodules take a `&Connection` but are only ever
+//! called inside [`Database::tx`] (a transaction or a savepoint in it), so
+//! each state change and the change-log row it appends commit together.
+
+mod accounts;
+mod changes;
+mod content;
+pub(crate) mod migrations;
+mod shares;
+mod sqlite;
+mod sync;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use crate::error::ServerError;
+
+pub(crate) use accounts::Caller;
+pub(crate) use content::{media_extension, MEDIA_TYPES};
+pub(crate) use shares::{BeaconInput, ResolvedShare};
+pub(crate) use sync::{stale_outcome, PushStep};
+
+/// Server-wide secrets and identity, read once at start.
+pub(crate) struct Secrets {
+    /// 32 random bytes made at first start; derives every device's share key. Never logged.
+    pub master: Vec<u8>,
+    /// Changes when the database is restored or moved; clients re-download on change.
+    pub epoch: String,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secrets").field("epoch", &self.epoch).finish_non_exhaustive()
+    }
+}
+
+/// Where the data lives, parsed from a database URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum DatabaseUrl {
+    Sqlite(PathBuf),
+}
+
+impl DatabaseUrl {
+    /// `sqlite:///abs/path.db`, `sqlite://relative/path.db`; `postgres://` is refused for now.
+    pub fn parse(url: &str) -> Result<DatabaseUrl, ServerError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Err(ServerError::Config(
+                "PostgreSQL support is not built yet; use a sqlite:// URL".into(),
+            ));
+        }
+        let path = url.strip_prefix("sqlite://").ok_or_else(|| {
+            ServerError::Config(format!(
+                "unsupported database URL {url:?}: expected sqlite:///absolute/path.db or sqlite://relative/path.db"
+            ))
+        })?;
+        if path.is_empty() {
+            return Err(ServerError::Config("the sqlite:// URL has no file path".into()));
+        }
+        Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
+    }
+
+    /// `sqlite://<data dir>/warmlead/server.db`.
+    pub fn default_url() -> String {
+        let base = dirs::data_dir().unwrap_or_else(|| PathBuf::from("."));
+        format!("sqlite://{}", base.join("warmlead").join("server.db").display())
+    }
+}
+
+struct Inner {
+    conn: Mutex<Connection>,
+    secrets: Secrets,
+    media_dir: PathBuf,
+}
+
+/// The server's database. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Database {
+    inner: Arc<Inner>,
+}
+
+impl Database {
+    /// Opens (creating if needed) and migrates the database, and loads its secrets.
+    pub async fn open(url: &str) -> Result<Database, ServerError> {
+        let DatabaseUrl::Sqlite(path) = DatabaseUrl::parse(url)?;
+        tokio::task::spawn_blocking(move || Self::open_sqlite(&path)).await?
+    }
+
+    fn open_sqlite(path: &Path) -> Result<Database, ServerError> {
+        let mut conn = sqlite::open(path)?;
+        migrations::migrate(&mut conn, None)?;
+        let secrets = sqlite::load_or_create_secrets(&mut conn)?;
+        // Media live next to the database unless configured otherwise.
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let media_dir = dir.join("media");
+        std::fs::create_dir_all(&media_dir)?;
+        Ok(Database {
+            inner: Arc::new(Inner {
+                conn: Mutex::new(conn),
+                secrets,
+                media_dir,
+            }),
+        })
+    }
+
+    pub fn secrets(&self) -> &Secrets {
+        &self.inner.secrets
+    }
+
+    pub fn media_dir(&self) -> &Path {
+        &self.inner.media_dir
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction on the blocking pool; commits if it
+    /// returns Ok. With one writer connection, transactions (and so change
+    /// seqs) commit strictly in order.
+    pub(crate) async fn tx<T, F>(&self, f: F) -> Result<T, ServerError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Transaction<'_>, &Secrets) -> Result<T, ServerError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            // A panic in another request must not wedge the database forever.
+            let mut conn = inner.conn.lock().unwrap_or_else(|p| p.into_inner());
+            let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&mut tx, &inner.secrets)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await?
+    }
+}
+
+/// Current UTC time in milliseconds.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_database_urls() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///var/lib/w.db").unwrap(),
+            DatabaseUrl::Sqlite(PathBuf::from("/var/lib/w.db"))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/w.db").unwrap(),
+            DatabaseUrl::Sqlite(PathBuf::from("data/w.db"))
+        );
+        let pg = DatabaseUrl::parse("postgres://u@h/db").unwrap_err();
+        assert!(pg.to_string().contains("PostgreSQL support is not built yet"));
+        assert!(DatabaseUrl::parse("mysql://x").is_err());
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+}

@@ -1,0 +1,288 @@
+//! Shares (made on devices, possibly offline) and the visits they bring.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use warmlead_core::domain::{Channel, Company, ContentItem, Role, Share, User, Visit};
+use warmlead_core::sync::ChangeBody;
+use warmlead_core::token::{derive_share_key, ShareClaim, UnverifiedToken};
+
+use super::accounts::{device_user, get_company};
+use super::changes::{self, Scope};
+use super::content::get_item;
+use super::{Database, Secrets};
+use crate::error::ServerError;
+
+/// Dwell beyond six hours is a tab left open, not reading.
+pub(crate) const MAX_DWELL_MS: i64 = 6 * 3600 * 1000;
+
+/// A share token that verified, with everything the page and the tracker need.
+#[derive(Debug, Clone)]
+pub(crate) struct ResolvedShare {
+    pub token: String,
+    pub claim: ShareClaim,
+    pub sharer: User,
+    pub company: Company,
+    pub item: ContentItem,
+}
+
+impl ResolvedShare {
+    /// The rep credited: the sharer's rep, or the sharer when a rep shares.
+    pub fn rep_id(&self) -> Option<i64> {
+        match self.sharer.role {
+            Role::Rep => Some(self.sharer.id),
+            _ => self.sharer.rep_id,
+        }
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Scoped {
+            rep_id: self.rep_id(),
+            partner_id: Some(self.sharer.id),
+        }
+    }
+}
+
+/// One beacon from the share page.
+#[derive(Debug, Clone)]
+pub(crate) struct BeaconInput {
+    pub page_view: String,
+    pub visitor_id: String,
+    pub ip_hash: Option<String>,
+    pub dwell_ms: i64,
+    pub now_ms: i64,
+}
+
+/// Verifies the token with the key derived for the device it names. Any
+/// failure (malformed, forged, revoked device, wrong role, deleted item) is
+/// `None`: to the outside, a share either resolves or does not exist.
+pub(crate) fn resolve(
+    conn: &Connection,
+    secrets: &Secrets,
+    token: &str,
+) -> Result<Option<ResolvedShare>, ServerError> {
+    let Ok(unverified) = UnverifiedToken::parse(token) else {
+        return Ok(None);
+    };
+    let device_id = unverified.claim.device_id;
+    let key = derive_share_key(&secrets.master, device_id);
+    let Ok(claim) = unverified.verify(&key) else {
+        return Ok(None);
+    };
+    let (Ok(device_id), Ok(item_id)) = (i64::try_from(device_id), i64::try_from(claim.item_id))
+    else {
+        return Ok(None);
+    };
+    let Some(sharer) = device_user(conn, device_id)? else {
+        return Ok(None);
+    };
+    if sharer.role == Role::Manager {
+        return Ok(None);
+    }
+    let Some(company) = get_company(conn, sharer.company_id)? else {
+        return Ok(None);
+    };
+    let Some(item) = get_item(conn, company.id, item_id)? else {
+        return Ok(None);
+    };
+    Ok(Some(ResolvedShare {
+        token: token.to_string(),
+        claim,
+        sharer,
+        company,
+        item,
+    }))
+}
+
+fn share_row(r: &Row<'_>) -> rusqlite::Result<Share> {
+    let channel: String = r.get(5)?;
+    Ok(Share {
+        token: r.get(0)?,
+        device_id: r.get(1)?,
+        share_no: r.get(2)?,
+        item_id: r.get(3)?,
+        partner_id: r.get(4)?,
+        channel: Channel::parse(&channel).unwrap_or(Channel::Direct),
+        created_at_ms: r.get(6)?,
+    })
+}
+
+pub(crate) fn get_share(conn: &Connection, token: &str) -> Result<Option<Share>, ServerError> {
+    Ok(conn
+        .query_row(
+            "SELECT token, device_id, share_no, item_id, partner_id, channel, created_at
+             FROM shares WHERE token = ?1",
+            [token],
+            share_row,
+        )
+        .optional()?)
+}
+
+/// Records the share if the server has not seen it yet. With `device_time`
+/// (the app's own record, pushed by sync), an existing row takes the device's
+/// creation time; the row stays one row either way.
+pub(crate) fn upsert_share(
+    tx: &Connection,
+    share: &ResolvedShare,
+    created_at: i64,
+    device_time: bool,
+) -> Result<Share, ServerError> {
+    if let Some(existing) = get_share(tx, &share.token)? {
+        if !device_time || existing.created_at_ms == created_at {
+            return Ok(existing);
+        }
+        tx.execute(
+            "UPDATE shares SET created_at = ?1 WHERE token = ?2",
+            params![created_at, share.token],
+        )?;
+    } else {
+        tx.execute(
+            "INSERT INTO shares (token, device_id, share_no, item_id, partner_id, rep_id, channel, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                share.token,
+                share.claim.device_id as i64,
+                share.claim.share_no as i64,
+                share.item.id,
+                share.sharer.id,
+                share.rep_id(),
+                share.claim.channel.as_str(),
+                created_at
+            ],
+        )?;
+    }
+    let row = get_share(tx, &share.token)?
+        .ok_or_else(|| ServerError::NotFound("share vanished".into()))?;
+    changes::append(
+        tx,
+        share.company.id,
+        share.scope(),
+        &ChangeBody::Share(row.clone()),
+        created_at,
+    )?;
+    Ok(row)
+}
+
+fn visit_row(r: &Row<'_>) -> rusqlite::Result<Visit> {
+    Ok(Visit {
+        id: r.get(0)?,
+        share_token: r.get(1)?,
+        item_id: r.get(2)?,
+        partner_id: r.get(3)?,
+        rep_id: r.get::<_, Option<i64>>(4)?.unwrap_or(0),
+        visitor_id: r.get(5)?,
+        opened_at_ms: r.get(6)?,
+        dwell_ms: r.get(7)?,
+    })
+}
+
+const VISIT_COLS: &str =
+    "id, share_token, item_id, partner_id, rep_id, visitor_id, opened_at, dwell_ms";
+
+fn visit_by_page_view(conn: &Connection, pv: &str) -> Result<Option<Visit>, ServerError> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {VISIT_COLS} FROM visits WHERE page_view = ?1"),
+            [pv],
+            visit_row,
+        )
+        .optional()?)
+}
+
+pub(crate) fn visits_for_share(conn: &Connection, token: &str) -> Result<Vec<Visit>, ServerError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {VISIT_COLS} FROM visits WHERE share_token = ?1 ORDER BY id"
+    ))?;
+    let visits = stmt.query_map([token], visit_row)?;
+    Ok(visits.collect::<Result<_, _>>()?)
+}
+
+/// Creates the visit on its first beacon; later beacons only ever raise its
+/// dwell. Returns the visit when it changed (and a change was logged).
+pub(crate) fn record_beacon(
+    tx: &Connection,
+    share: &ResolvedShare,
+    input: &BeaconInput,
+) -> Result<Option<Visit>, ServerError> {
+    upsert_share(tx, share, input.now_ms, false)?;
+    let dwell = input.dwell_ms.clamp(0, MAX_DWELL_MS);
+    match visit_by_page_view(tx, &input.page_view)? {
+        // A page-view id reused for another share is not this page's view.
+        Some(v) if v.share_token != share.token => return Ok(None),
+        Some(v) if dwell <= v.dwell_ms => return Ok(None),
+        Some(v) => {
+            tx.execute(
+                "UPDATE visits SET dwell_ms = ?1 WHERE id = ?2",
+                params![dwell, v.id],
+            )?;
+        }
+        None => {
+            tx.execute(
+                "INSERT INTO visits (page_view, share_token, visitor_id, opened_at, dwell_ms,
+                                     item_id, partner_id, rep_id, ip_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    input.page_view,
+                    share.token,
+                    input.visitor_id,
+                    input.now_ms,
+                    dwell,
+                    share.item.id,
+                    share.sharer.id,
+                    share.rep_id(),
+                    input.ip_hash
+                ],
+            )?;
+        }
+    }
+    let visit = visit_by_page_view(tx, &input.page_view)?
+        .ok_or_else(|| ServerError::NotFound("visit vanished".into()))?;
+    changes::append(
+        tx,
+        share.company.id,
+        share.scope(),
+        &ChangeBody::Visit(visit.clone()),
+        input.now_ms,
+    )?;
+    Ok(Some(visit))
+}
+
+impl Database {
+    /// Resolves a share token for the public page, recording the share if the
+    /// device has not synced it yet.
+    pub(crate) async fn open_share(&self, token: String) -> Result<Option<ResolvedShare>, ServerError> {
+        self.tx(move |tx, secrets| {
+            let Some(share) = resolve(tx, secrets, &token)? else {
+                return Ok(None);
+            };
+            upsert_share(tx, &share, super::now_ms(), false)?;
+            Ok(Some(share))
+        })
+        .await
+    }
+
+    /// Applies one beacon. `Ok(false)` when the token does not resolve.
+    pub(crate) async fn beacon(&self, token: String, input: BeaconInput) -> Result<bool, ServerError> {
+        self.tx(move |tx, secrets| {
+            let Some(share) = resolve(tx, secrets, &token)? else {
+                return Ok(false);
+            };
+            record_beacon(tx, &share, &input)?;
+            Ok(true)
+        })
+        .await
+    }
+}
+
+impl Database {
+    pub(crate) async fn count_visits(&self) -> Result<i64, ServerError> {
+        self.tx(|tx, _| Ok(tx.query_row("SELECT COUNT(*) FROM visits", [], |r| r.get(0))?))
+            .await
+    }
+
+    pub(crate) async fn visits_for_share(&self, token: String) -> Result<Vec<Visit>, ServerError> {
+        self.tx(move |tx, _| visits_for_share(tx, &token)).await
+    }
+
+    pub(crate) async fn share(&self, token: String) -> Result<Option<Share>, ServerError> {
+        self.tx(move |tx, _| get_share(tx, &token)).await
+    }
+}

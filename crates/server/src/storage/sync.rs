@@ -1,0 +1,185 @@
+//! Applying pushed mutations: once each, in seq order, per client.
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use warmlead_core::domain::Role;
+use warmlead_core::sync::{Mutation, MutationBody, Outcome, SCHEMA_VERSION};
+use warmlead_core::token::{derive_share_key, UnverifiedToken};
+use warmlead_core::ErrorCode;
+
+use super::accounts::rename_user;
+use super::content::{delete_item, get_item};
+use super::shares::{upsert_share, ResolvedShare};
+use super::{changes, Caller, Database, Secrets};
+use crate::error::ServerError;
+
+/// What happened to one pushed mutation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PushStep {
+    /// Applied or rejected just now.
+    Done(Outcome),
+    /// Pushed before: the stored outcome, nothing applied again.
+    Replayed(Outcome),
+    /// Its seq is already taken by a different mutation: ignored, not stored.
+    Stale,
+    /// A seq is missing before this one; nothing was applied.
+    Gap { expected: i64 },
+}
+
+fn last_seq(conn: &Connection, client_id: &str) -> Result<i64, ServerError> {
+    Ok(conn
+        .query_row(
+            "SELECT last_seq FROM client_state WHERE client_id = ?1",
+            [client_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0))
+}
+
+fn stored_outcome(conn: &Connection, mutation_id: &str) -> Result<Option<Outcome>, ServerError> {
+    let json: Option<String> = conn
+        .query_row(
+            "SELECT outcome FROM mutation_results WHERE mutation_id = ?1",
+            [mutation_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(json.map(|j| serde_json::from_str(&j)).transpose()?)
+}
+
+/// One mutation in one transaction, together with `last_seq` and its outcome.
+fn apply_one(
+    tx: &mut Transaction<'_>,
+    secrets: &Secrets,
+    caller: &Caller,
+    m: &Mutation,
+) -> Result<PushStep, ServerError> {
+    let client_id = caller.device_id.to_string();
+    if let Some(outcome) = stored_outcome(tx, &m.mutation_id)? {
+        return Ok(PushStep::Replayed(outcome));
+    }
+    let last = last_seq(tx, &client_id)?;
+    if m.seq <= last {
+        return Ok(PushStep::Stale);
+    }
+    if m.seq != last + 1 {
+        return Ok(PushStep::Gap { expected: last + 1 });
+    }
+    // A rejected mutation's partial writes roll back to here, but the queue
+    // still moves on: last_seq and the outcome are written either way.
+    let outcome = {
+        let sp = tx.savepoint()?;
+        match apply_body(&sp, secrets, caller, m) {
+            Ok(()) => {
+                sp.commit()?;
+                Outcome::Applied
+            }
+            Err(e) if e.is_client_error() => Outcome::Rejected {
+                code: e.code(),
+                message: e.to_string(),
+            },
+            Err(e) => return Err(e),
+        }
+    };
+    tx.execute(
+        "INSERT INTO client_state (client_id, last_seq) VALUES (?1, ?2)
+         ON CONFLICT (client_id) DO UPDATE SET last_seq = excluded.last_seq",
+        params![client_id, m.seq],
+    )?;
+    tx.execute(
+        "INSERT INTO mutation_results (mutation_id, client_id, seq, outcome) VALUES (?1, ?2, ?3, ?4)",
+        params![m.mutation_id, client_id, m.seq, serde_json::to_string(&outcome)?],
+    )?;
+    Ok(PushStep::Done(outcome))
+}
+
+/// The mutation itself. Client errors here become a stored rejection.
+fn apply_body(
+    tx: &Connection,
+    secrets: &Secrets,
+    caller: &Caller,
+    m: &Mutation,
+) -> Result<(), ServerError> {
+    if m.schema_version > SCHEMA_VERSION {
+        return Err(ServerError::InvalidInput(format!(
+            "mutation schema version {} is newer than the server's {SCHEMA_VERSION}",
+            m.schema_version
+        )));
+    }
+    match &m.body {
+        MutationBody::CreateShare {
+            share_no,
+            item_id,
+            channel,
+            token,
+            created_at_ms,
+        } => {
+            if caller.user.role == Role::Manager {
+                return Err(forbidden("only partners and reps share content"));
+            }
+            let key = derive_share_key(&secrets.master, caller.device_id as u64);
+            let claim = UnverifiedToken::parse(token)
+                .and_then(|t| t.verify(&key))
+                .map_err(|_| ServerError::InvalidInput("share token does not verify for this device".into()))?;
+            let matches = claim.device_id == caller.device_id as u64
+                && claim.share_no as i64 == *share_no
+                && claim.item_id as i64 == *item_id
+                && claim.channel == *channel;
+            if !matches || *share_no < 1 {
+                return Err(ServerError::InvalidInput(
+                    "share token does not match the share's fields".into(),
+                ));
+            }
+            let item = get_item(tx, caller.company.id, *item_id)?
+                .ok_or_else(|| ServerError::NotFound(format!("no content item {item_id}")))?;
+            let share = ResolvedShare {
+                token: token.clone(),
+                claim,
+                sharer: caller.user.clone(),
+                company: caller.company.clone(),
+                item,
+            };
+            upsert_share(tx, &share, *created_at_ms, true)?;
+            Ok(())
+        }
+        MutationBody::DeleteContentItem { item_id } => {
+            if caller.user.role != Role::Manager {
+                return Err(forbidden("only managers delete content items"));
+            }
+            delete_item(tx, caller.company.id, *item_id)
+        }
+        MutationBody::RenameSelf { name } => rename_user(tx, caller.user.id, name).map(|_| ()),
+    }
+}
+
+fn forbidden(msg: &str) -> ServerError {
+    ServerError::Forbidden(msg.into())
+}
+
+impl Database {
+    /// Applies one mutation pushed by `caller` (client id = its device id).
+    pub(crate) async fn push_one(&self, caller: Caller, m: Mutation) -> Result<PushStep, ServerError> {
+        self.tx(move |tx, secrets| apply_one(tx, secrets, &caller, &m)).await
+    }
+
+    pub(crate) async fn last_seq(&self, client_id: String) -> Result<i64, ServerError> {
+        self.tx(move |tx, _| last_seq(tx, &client_id)).await
+    }
+
+    pub(crate) async fn pull(
+        &self,
+        caller: Caller,
+        after: i64,
+        limit: u32,
+    ) -> Result<(Vec<warmlead_core::sync::Change>, bool), ServerError> {
+        self.tx(move |tx, _| changes::pull(tx, &caller, after, limit)).await
+    }
+}
+
+/// Stale mutations are answered as rejected (not stored) so the client drops them.
+pub(crate) fn stale_outcome(seq: i64) -> Outcome {
+    Outcome::Rejected {
+        code: ErrorCode::Conflict,
+        message: format!("seq {seq} was already used by another mutation; ignored"),
+    }
+}
