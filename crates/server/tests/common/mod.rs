@@ -1,0 +1,198 @@
+//! Shared helpers: a real server (temp SQLite file, port 0) and devices that
+//! talk to it over HTTP exactly as the desktop app does.
+#![allow(dead_code)]
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use reqwest::StatusCode;
+use warmlead_core::api::{ActivateRequest, ActivateResponse, NewContentItem, PATH_ACTIVATE};
+use warmlead_core::domain::{Channel, Company, ContentItem, ContentKind, Role, User};
+use warmlead_core::error::ApiError;
+use warmlead_core::sync::{
+    Change, Mutation, MutationBody, PullResponse, PushRequest, PushResponse, SCHEMA_VERSION,
+};
+use warmlead_core::token::ShareClaim;
+use warmlead_server::testing::TestServer;
+
+pub struct Device {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub act: ActivateResponse,
+}
+
+pub async fn activate(ts: &TestServer, user_id: i64) -> Device {
+    let code = ts.admin().create_activation_code(user_id).await.unwrap();
+    let http = reqwest::Client::new();
+    let res = http
+        .post(format!("{}{PATH_ACTIVATE}", ts.url()))
+        .json(&ActivateRequest {
+            code,
+            device_name: "test laptop".into(),
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let act: ActivateResponse = res.json().await.unwrap();
+    Device {
+        http,
+        base: ts.url(),
+        act,
+    }
+}
+
+pub fn mutation(seq: i64, body: MutationBody) -> Mutation {
+    Mutation {
+        mutation_id: uuid::Uuid::now_v7().to_string(),
+        seq,
+        schema_version: SCHEMA_VERSION,
+        body,
+    }
+}
+
+impl Device {
+    pub fn id(&self) -> i64 {
+        self.act.device_id
+    }
+
+    pub fn share_key(&self) -> Vec<u8> {
+        URL_SAFE_NO_PAD.decode(&self.act.share_key).unwrap()
+    }
+
+    /// Signs a share token on the "device", offline.
+    pub fn sign(&self, share_no: i64, item_id: i64, channel: Channel) -> String {
+        ShareClaim {
+            device_id: self.id() as u64,
+            share_no: share_no as u64,
+            item_id: item_id as u64,
+            channel,
+        }
+        .sign(&self.share_key())
+    }
+
+    pub fn create_share(&self, seq: i64, share_no: i64, item_id: i64) -> Mutation {
+        mutation(
+            seq,
+            MutationBody::CreateShare {
+                share_no,
+                item_id,
+                channel: Channel::Moments,
+                token: self.sign(share_no, item_id, Channel::Moments),
+                created_at_ms: 1_700_000_000_000 + share_no,
+            },
+        )
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.act.device_token)
+    }
+
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.act.device_token)
+    }
+
+    pub async fn push_raw(&self, mutations: Vec<Mutation>) -> reqwest::Response {
+        self.post(warmlead_core::api::PATH_PUSH)
+            .json(&PushRequest {
+                client_id: self.id().to_string(),
+                mutations,
+            })
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn push(&self, mutations: Vec<Mutation>) -> PushResponse {
+        let res = self.push_raw(mutations).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
+    }
+
+    pub async fn pull(&self, after: i64, limit: Option<u32>) -> PullResponse {
+        let mut path = format!("{}?after={after}", warmlead_core::api::PATH_PULL);
+        if let Some(l) = limit {
+            path.push_str(&format!("&limit={l}"));
+        }
+        let res = self.get(&path).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
+    }
+
+    /// Every change visible to this device, following the cursor.
+    pub async fn pull_all(&self) -> Vec<Change> {
+        let mut all = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = self.pull(after, None).await;
+            all.extend(page.changes);
+            after = page.cursor;
+            if !page.has_more {
+                return all;
+            }
+        }
+    }
+}
+
+pub async fn api_error(res: reqwest::Response) -> ApiError {
+    let text = res.text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not an ApiError: {text}"))
+}
+
+/// A company with a manager, two reps, three partners and one item.
+pub struct World {
+    pub ts: TestServer,
+    pub company: Company,
+    pub manager: User,
+    pub rep_a: User,
+    pub rep_b: User,
+    pub partner_a1: User,
+    pub partner_a2: User,
+    pub partner_b1: User,
+    pub item: ContentItem,
+}
+
+pub fn article(title: &str) -> NewContentItem {
+    NewContentItem {
+        kind: ContentKind::Article,
+        title: title.into(),
+        summary: "摘要".into(),
+        body: "第一段。\n\n第二段 <b>不是标签</b>。".into(),
+        cover_media_id: None,
+        video_media_id: None,
+    }
+}
+
+pub async fn world() -> World {
+    let ts = TestServer::start().await;
+    let a = ts.admin();
+    let company = a.create_company("暖居装修").await.unwrap();
+    let c = company.id;
+    let manager = a
+        .create_user(c, Role::Manager, "陈静", Some("13800138000"), None)
+        .await
+        .unwrap();
+    let rep_a = a.create_user(c, Role::Rep, "李明", Some("13900139000"), None).await.unwrap();
+    let rep_b = a.create_user(c, Role::Rep, "王芳", None, None).await.unwrap();
+    let partner_a1 = a
+        .create_user(c, Role::Partner, "张三", Some("+86 137 0013 7000"), Some(rep_a.id))
+        .await
+        .unwrap();
+    let partner_a2 = a.create_user(c, Role::Partner, "李四", None, Some(rep_a.id)).await.unwrap();
+    let partner_b1 = a.create_user(c, Role::Partner, "王五", None, Some(rep_b.id)).await.unwrap();
+    let item = a.create_content_item(c, article("装修避坑指南")).await.unwrap();
+    World {
+        ts,
+        company,
+        manager,
+        rep_a,
+        rep_b,
+        partner_a1,
+        partner_a2,
+        partner_b1,
+        item,
+    }
+}

@@ -1,0 +1,143 @@
+mod common;
+
+use common::{activate, api_error, mutation, world};
+use reqwest::StatusCode;
+use warmlead_core::api::PATH_PUSH;
+use warmlead_core::domain::Channel;
+use warmlead_core::sync::{ChangeBody, MutationBody, Outcome, PushRequest, SCHEMA_VERSION};
+use warmlead_core::ErrorCode;
+
+fn share_changes(changes: &[warmlead_core::sync::Change], token: &str) -> usize {
+    changes
+        .iter()
+        .filter(|c| matches!(&c.body, ChangeBody::Share(s) if s.token == token))
+        .count()
+}
+
+#[tokio::test]
+async fn the_same_push_twice_applies_once() {
+    let w = world().await;
+    let d = activate(&w.ts, w.partner_a1.id).await;
+    let m = d.create_share(1, 1, w.item.id);
+    let token = match &m.body {
+        MutationBody::CreateShare { token, .. } => token.clone(),
+        _ => unreachable!(),
+    };
+    let first = d.push(vec![m.clone()]).await;
+    assert_eq!(first.outcomes[0].outcome, Outcome::Applied);
+    assert_eq!(first.last_seq, 1);
+    let second = d.push(vec![m.clone()]).await;
+    assert_eq!(second.outcomes, first.outcomes);
+    assert_eq!(second.last_seq, 1);
+
+    let manager = activate(&w.ts, w.manager.id).await;
+    assert_eq!(share_changes(&manager.pull_all().await, &token), 1);
+    assert!(w.ts.admin().share_exists(&token).await.unwrap());
+}
+
+#[tokio::test]
+async fn a_gap_is_refused_with_409() {
+    let w = world().await;
+    let d = activate(&w.ts, w.partner_a1.id).await;
+    let res = d.push_raw(vec![d.create_share(3, 1, w.item.id)]).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let err = api_error(res).await;
+    assert_eq!(err.code, ErrorCode::Conflict);
+    assert_eq!(err.message, "sync gap: expected seq 1, got 3");
+    // Nothing moved: seq 1 is still the next one.
+    let ok = d.push(vec![d.create_share(1, 1, w.item.id)]).await;
+    assert_eq!(ok.last_seq, 1);
+    // A later gap in a batch stops there, keeping what came before.
+    let res = d
+        .push(vec![d.create_share(2, 2, w.item.id), d.create_share(4, 4, w.item.id)])
+        .await;
+    assert_eq!(res.outcomes.len(), 1);
+    assert_eq!(res.last_seq, 2);
+}
+
+#[tokio::test]
+async fn a_forbidden_mutation_is_rejected_and_later_ones_apply() {
+    let w = world().await;
+    let d = activate(&w.ts, w.partner_a1.id).await;
+    let other = activate(&w.ts, w.partner_a2.id).await;
+    let mut too_new = mutation(4, MutationBody::RenameSelf { name: "x".into() });
+    too_new.schema_version = SCHEMA_VERSION + 1;
+    let res = d
+        .push(vec![
+            mutation(1, MutationBody::DeleteContentItem { item_id: w.item.id }),
+            // Signed by another device: does not verify with this device's key.
+            mutation(
+                2,
+                MutationBody::CreateShare {
+                    share_no: 1,
+                    item_id: w.item.id,
+                    channel: Channel::Group,
+                    token: other.sign(1, w.item.id, Channel::Group),
+                    created_at_ms: 1,
+                },
+            ),
+            mutation(3, MutationBody::RenameSelf { name: "张三丰".into() }),
+            too_new,
+            mutation(5, MutationBody::RenameSelf { name: "  ".into() }),
+        ])
+        .await;
+    let codes: Vec<_> = res
+        .outcomes
+        .iter()
+        .map(|o| match &o.outcome {
+            Outcome::Applied => None,
+            Outcome::Rejected { code, .. } => Some(*code),
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        vec![
+            Some(ErrorCode::Forbidden),
+            Some(ErrorCode::InvalidInput),
+            None,
+            Some(ErrorCode::InvalidInput),
+            Some(ErrorCode::InvalidInput),
+        ]
+    );
+    assert_eq!(res.last_seq, 5);
+    // The item is still there; the rename happened.
+    let items: Vec<warmlead_core::domain::ContentItem> = d
+        .get(warmlead_core::api::PATH_CONTENT)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(items.len(), 1);
+    let me: warmlead_core::api::MeResponse = d
+        .get(warmlead_core::api::PATH_ME)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me.user.name, "张三丰");
+    // A stale seq with a new id is answered, not applied.
+    let stale = d.push(vec![mutation(2, MutationBody::RenameSelf { name: "李".into() })]).await;
+    assert!(matches!(stale.outcomes[0].outcome, Outcome::Rejected { code: ErrorCode::Conflict, .. }));
+    assert_eq!(stale.last_seq, 5);
+}
+
+#[tokio::test]
+async fn another_devices_client_id_is_forbidden() {
+    let w = world().await;
+    let d = activate(&w.ts, w.partner_a1.id).await;
+    let res = d
+        .post(PATH_PUSH)
+        .json(&PushRequest {
+            client_id: (d.id() + 1).to_string(),
+            mutations: vec![d.create_share(1, 1, w.item.id)],
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(api_error(res).await.code, ErrorCode::Forbidden);
+}
