@@ -1,0 +1,191 @@
+mod common;
+
+use common::{activate, api_error, article, world};
+use reqwest::StatusCode;
+use warmlead_core::api::{Beacon, MAX_JSON_BYTES, MAX_MEDIA_BYTES, PATH_CONTENT, PATH_MEDIA, PATH_PUSH};
+use warmlead_core::domain::{Channel, MediaRef};
+use warmlead_core::token::{derive_share_key, ShareClaim};
+use warmlead_core::ErrorCode;
+
+fn media_files(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn malformed_and_oversized_json_get_clear_errors() {
+    let w = world().await;
+    let d = activate(&w.ts, w.partner_a1.id).await;
+    let send = |body: Vec<u8>| {
+        d.post(PATH_PUSH)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let res = send(b"{\"client_id\": ".to_vec()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let err = api_error(res).await;
+    assert_eq!(err.code, ErrorCode::InvalidInput);
+    assert!(err.message.contains("JSON"), "{}", err.message);
+
+    let res = send(br#"{"client_id": 5, "mutations": []}"#.to_vec()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(api_error(res).await.message.contains("client_id"));
+
+    let mut big = br#"{"client_id": ""#.to_vec();
+    big.extend(std::iter::repeat_n(b'x', MAX_JSON_BYTES + 10));
+    big.extend(br#"", "mutations": []}"#);
+    let res = send(big).await.unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(api_error(res).await.code, ErrorCode::PayloadTooLarge);
+
+    // Rules broken in well-formed JSON name the field.
+    let m = activate(&w.ts, w.manager.id).await;
+    let res = m.post(PATH_CONTENT).json(&article("  ")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(api_error(res).await.message.contains("title"));
+    // Only managers write the library.
+    let res = d.post(PATH_CONTENT).json(&article("好标题")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    // Bad pull queries are JSON errors too.
+    let res = d.get("/api/v1/sync/pull?after=abc").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(api_error(res).await.code, ErrorCode::InvalidInput);
+}
+
+#[tokio::test]
+async fn media_uploads_are_checked_and_served_with_ranges() {
+    let w = world().await;
+    let m = activate(&w.ts, w.manager.id).await;
+    let dir = w.ts.admin().media_dir();
+
+    let res = m
+        .post(PATH_MEDIA)
+        .header("content-type", "application/pdf")
+        .body(vec![1u8; 10])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(api_error(res).await.message.contains("image/png"));
+
+    let partner = activate(&w.ts, w.partner_a1.id).await;
+    let res = partner
+        .post(PATH_MEDIA)
+        .header("content-type", "image/png")
+        .body(vec![1u8; 10])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    let res = m
+        .post(PATH_MEDIA)
+        .header("content-type", "video/mp4")
+        .body(vec![7u8; MAX_MEDIA_BYTES + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(api_error(res).await.code, ErrorCode::PayloadTooLarge);
+    assert_eq!(w.ts.admin().count_media().await.unwrap(), 0);
+    assert!(media_files(&dir).is_empty(), "{:?}", media_files(&dir));
+
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(4096).collect();
+    let media: MediaRef = m
+        .post(PATH_MEDIA)
+        .header("content-type", "video/mp4")
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(media.size, 4096);
+    assert_eq!(media.content_type, "video/mp4");
+    assert_eq!(media_files(&dir).len(), 1);
+
+    let http = reqwest::Client::new();
+    let url = format!("{}{}", w.ts.url(), media.path());
+    let full = http.get(&url).send().await.unwrap();
+    assert_eq!(full.status(), StatusCode::OK);
+    assert_eq!(full.headers()["content-type"], "video/mp4");
+    assert!(full.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+    assert_eq!(full.bytes().await.unwrap().to_vec(), bytes);
+    let part = http.get(&url).header("range", "bytes=100-199").send().await.unwrap();
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.bytes().await.unwrap().to_vec(), bytes[100..200].to_vec());
+    let missing = http.get(format!("{}/media/999", w.ts.url())).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn forged_share_tokens_get_a_404_page_and_store_nothing() {
+    let w = world().await;
+    let d = activate(&w.ts, w.partner_a1.id).await;
+    let genuine = d.sign(1, w.item.id, Channel::Moments);
+    // Same claim, signed with a key derived from a guessed master secret.
+    let forged = ShareClaim {
+        device_id: d.id() as u64,
+        share_no: 1,
+        item_id: w.item.id as u64,
+        channel: Channel::Moments,
+    }
+    .sign(&derive_share_key(b"guess", d.id() as u64));
+    let mut flipped: Vec<char> = genuine.chars().collect();
+    flipped[4] = if flipped[4] == 'A' { 'B' } else { 'A' };
+    let flipped: String = flipped.into_iter().collect();
+    let http = reqwest::Client::new();
+    for token in [forged.as_str(), flipped.as_str(), "not-a-token", "%3Cscript%3E"] {
+        let res = http
+            .get(format!("{}/s/{token}", w.ts.url()))
+            .header("accept-language", "en-US,en;q=0.9")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{token}");
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        let html = res.text().await.unwrap();
+        assert!(html.contains("no longer valid"), "{html}");
+        assert!(!w.ts.admin().share_exists(token).await.unwrap());
+
+        let beacon = Beacon {
+            t: token.to_string(),
+            pv: "page-view-forged".into(),
+            dwell_ms: 10,
+        };
+        let res = http
+            .post(format!("{}/t/beacon", w.ts.url()))
+            .body(serde_json::to_string(&beacon).unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        assert_eq!(api_error(res).await.code, ErrorCode::NotFound);
+    }
+    // Chinese by default.
+    let res = http.get(format!("{}/s/{forged}", w.ts.url())).send().await.unwrap();
+    assert!(res.text().await.unwrap().contains("链接已失效"));
+    assert_eq!(w.ts.admin().count_visits().await.unwrap(), 0);
+
+    // Oversized and malformed beacons.
+    let res = http
+        .post(format!("{}/t/beacon", w.ts.url()))
+        .body(vec![b' '; 4096])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let res = http
+        .post(format!("{}/t/beacon", w.ts.url()))
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(w.ts.admin().count_visits().await.unwrap(), 0);
+}
