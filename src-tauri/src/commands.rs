@@ -1,0 +1,208 @@
+//! The Tauri commands: each one calls store, sync or media and turns errors
+//! into `ApiError {code, message}` for the UI.
+
+use std::path::{Path, PathBuf};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use tauri::{AppHandle, State};
+use tauri_plugin_clipboard_manager::ClipboardExt;
+use warmlead_core::app::{
+    BriefcaseItem, BriefcaseQuery, RadarEntry, Session, ShareResult, SyncStatus,
+};
+use warmlead_core::domain::{Channel, ContentItem};
+use warmlead_core::error::ApiError;
+use warmlead_core::ErrorCode;
+use warmlead_store::Store;
+
+use crate::state::{open, require_engine, start_engine, AppState};
+
+type Res<T> = Result<T, ApiError>;
+
+/// Pixels per QR module: crisp in the dialog and when saved for a poster.
+const QR_MODULE_PX: u32 = 12;
+
+/// Runs `f` on a fresh `Store` off the async threads.
+pub async fn blocking<T: Send + 'static>(
+    path: &Path,
+    f: impl FnOnce(&Store) -> Result<T, warmlead_store::StoreError> + Send + 'static,
+) -> Res<T> {
+    let path = path.to_path_buf();
+    tauri::async_runtime::spawn_blocking(move || f(&open(&path)?).map_err(ApiError::from))
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// How the device introduces itself to the user's manager.
+fn device_name() -> String {
+    let host = std::env::var("HOSTNAME")
+        .or_else(|_| std::env::var("COMPUTERNAME"))
+        .unwrap_or_default();
+    if host.is_empty() {
+        format!("Warmlead desktop ({})", std::env::consts::OS)
+    } else {
+        format!("Warmlead desktop ({host})")
+    }
+}
+
+/// Activates this device and stores its credentials.
+pub async fn activate_device(db: &Path, server_url: &str, code: &str) -> Res<Session> {
+    let resp = warmlead_sync::activate(server_url.trim(), code, &device_name()).await?;
+    let url = server_url.trim().to_string();
+    blocking(db, move |s| {
+        s.save_activation(&url, &resp)?;
+        s.session()
+    })
+    .await?
+    .ok_or_else(|| ApiError::new(ErrorCode::Internal, "activation was not saved"))
+}
+
+#[tauri::command]
+pub async fn session(state: State<'_, AppState>) -> Res<Option<Session>> {
+    state.wait_launched().await;
+    blocking(&state.db_path, |s| s.session()).await
+}
+
+#[tauri::command]
+pub async fn activate(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    server_url: String,
+    code: String,
+) -> Res<Session> {
+    let session = activate_device(&state.db_path, &server_url, &code).await?;
+    start_engine(&app);
+    Ok(session)
+}
+
+/// Signs out; without `force` it refuses while changes wait to sync.
+#[tauri::command]
+pub async fn sign_out(state: State<'_, AppState>, force: bool) -> Res<()> {
+    let engine = state.take_engine();
+    let result = blocking(&state.db_path, move |s| {
+        if force {
+            s.sign_out_force()
+        } else {
+            s.sign_out()
+        }
+    })
+    .await;
+    if let (Err(_), Some(handle)) = (&result, engine) {
+        state.put_engine(handle);
+    }
+    result
+}
+
+#[tauri::command]
+pub async fn briefcase(
+    state: State<'_, AppState>,
+    query: BriefcaseQuery,
+) -> Res<Vec<BriefcaseItem>> {
+    blocking(&state.db_path, move |s| s.briefcase(&query)).await
+}
+
+#[tauri::command]
+pub async fn content_item(state: State<'_, AppState>, id: i64) -> Res<ContentItem> {
+    blocking(&state.db_path, move |s| s.content_item(id))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotFound,
+                format!("content item {id} is not in the local cache"),
+            )
+        })
+}
+
+/// Creates a share (offline too) with its link and QR code. The suggested
+/// message is left empty: the UI writes it in the user's language.
+#[tauri::command]
+pub async fn create_share(
+    state: State<'_, AppState>,
+    item_id: i64,
+    channel: Channel,
+) -> Res<ShareResult> {
+    let (share, url, pending_sync) = blocking(&state.db_path, move |s| {
+        let share = s.create_share(item_id, channel, now_ms())?;
+        let url = s.share_url(&share)?;
+        let pending = s.share_pending(&share.token)?;
+        Ok((share, url, pending))
+    })
+    .await?;
+    let png = warmlead_media::qr_png(&url, QR_MODULE_PX)
+        .map_err(|e| ApiError::new(e.code(), e.to_string()))?;
+    if let Some(engine) = state.engine() {
+        engine.trigger();
+    }
+    Ok(ShareResult {
+        share,
+        url,
+        qr_png_base64: STANDARD.encode(png),
+        suggested_message: String::new(),
+        pending_sync,
+    })
+}
+
+#[tauri::command]
+pub async fn radar(state: State<'_, AppState>, limit: i64) -> Res<Vec<RadarEntry>> {
+    blocking(&state.db_path, move |s| s.radar(limit)).await
+}
+
+#[tauri::command]
+pub async fn sync_status(state: State<'_, AppState>) -> Res<SyncStatus> {
+    match state.engine() {
+        Some(engine) => Ok(engine.status()),
+        None => blocking(&state.db_path, |s| s.sync_status(false)).await,
+    }
+}
+
+/// Syncs now; a failed attempt is not an error here: the status says why.
+#[tauri::command]
+pub async fn sync_now(state: State<'_, AppState>) -> Res<SyncStatus> {
+    let engine = require_engine(&state)?;
+    if let Err(e) = engine.sync_now().await {
+        tracing::info!("sync now failed: {e}");
+    }
+    Ok(engine.status())
+}
+
+/// Saves the QR code of `url` as a PNG in the Downloads folder; returns the path.
+#[tauri::command]
+pub async fn save_qr_png(url: String, file_name: String) -> Res<String> {
+    // Only the last path component: the UI picks a name, not a place.
+    let name = Path::new(&file_name)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| n.ends_with(".png"))
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidInput, "the file name must end in .png"))?
+        .to_string();
+    let png = warmlead_media::qr_png(&url, QR_MODULE_PX)
+        .map_err(|e| ApiError::new(e.code(), e.to_string()))?;
+    let dir: PathBuf = dirs::download_dir()
+        .or_else(dirs::home_dir)
+        .unwrap_or_else(std::env::temp_dir);
+    let path = dir.join(name);
+    let write = async {
+        tokio::fs::create_dir_all(&dir).await?;
+        tokio::fs::write(&path, png).await
+    };
+    write.await.map_err(|e| {
+        ApiError::new(
+            ErrorCode::Internal,
+            format!("cannot write {}: {e}", path.display()),
+        )
+    })?;
+    Ok(path.display().to_string())
+}
+
+#[tauri::command]
+pub fn copy_text(app: AppHandle, text: String) -> Res<()> {
+    app.clipboard()
+        .write_text(text)
+        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("cannot copy: {e}")))
+}

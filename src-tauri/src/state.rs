@@ -1,0 +1,140 @@
+//! What the commands share: the cache file's path, the running sync engine,
+//! and whether launch-time activation has finished.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tauri::{AppHandle, Emitter, Manager};
+use tokio::sync::watch;
+use warmlead_core::error::ApiError;
+use warmlead_core::ErrorCode;
+use warmlead_store::Store;
+use warmlead_sync::{SyncEngine, SyncHandle};
+
+/// Event carrying a `SyncStatus` on every change.
+pub const SYNC_STATUS_EVENT: &str = "sync-status";
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
+
+pub struct AppState {
+    pub db_path: PathBuf,
+    engine: Mutex<Option<SyncHandle>>,
+    /// Becomes true once launch-time activation (if any) is over, so the UI's
+    /// first `session()` never races it and flashes the sign-in screen.
+    launched: watch::Receiver<bool>,
+    launched_tx: watch::Sender<bool>,
+}
+
+impl AppState {
+    pub fn new(db_path: PathBuf) -> AppState {
+        let (launched_tx, launched) = watch::channel(false);
+        AppState {
+            db_path,
+            engine: Mutex::new(None),
+            launched,
+            launched_tx,
+        }
+    }
+
+    pub async fn wait_launched(&self) {
+        let mut rx = self.launched.clone();
+        // The sender lives as long as the state: this only ends when true.
+        let _ = rx.wait_for(|done| *done).await;
+    }
+
+    pub fn engine(&self) -> Option<SyncHandle> {
+        self.engine.lock().ok().and_then(|e| e.clone())
+    }
+
+    /// Removes the engine; it stops when the last handle is gone.
+    pub fn take_engine(&self) -> Option<SyncHandle> {
+        self.engine.lock().ok().and_then(|mut e| e.take())
+    }
+
+    pub fn put_engine(&self, handle: SyncHandle) {
+        if let Ok(mut e) = self.engine.lock() {
+            *e = Some(handle);
+        }
+    }
+}
+
+fn interval() -> Duration {
+    std::env::var("WARMLEAD_SYNC_INTERVAL_SECS")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .filter(|&s| s > 0)
+        .map_or(DEFAULT_INTERVAL, Duration::from_secs)
+}
+
+/// Starts background sync (once) and forwards its status to the window.
+/// Must run inside the async runtime.
+pub fn start_engine(app: &AppHandle) {
+    let state = app.state::<AppState>();
+    if state.engine().is_some() {
+        return;
+    }
+    let handle = SyncEngine::spawn(state.db_path.clone(), interval());
+    let mut rx = handle.subscribe();
+    state.put_engine(handle);
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let status = rx.borrow_and_update().clone();
+            if let Err(e) = app.emit(SYNC_STATUS_EVENT, status) {
+                tracing::warn!("cannot emit {SYNC_STATUS_EVENT}: {e}");
+            }
+            // Ends when the engine stops (signed out).
+            if rx.changed().await.is_err() {
+                break;
+            }
+        }
+    });
+}
+
+/// At launch: activate from the environment if asked and not signed in,
+/// then start syncing if signed in.
+pub async fn launch(app: AppHandle) {
+    let state = app.state::<AppState>();
+    let signed_in = match crate::commands::blocking(&state.db_path, |s| s.session()).await {
+        Ok(s) => s.is_some(),
+        Err(e) => {
+            tracing::error!("cannot open the local cache: {}", e.message);
+            false
+        }
+    };
+    let env = (
+        std::env::var("WARMLEAD_SERVER_URL").ok(),
+        std::env::var("WARMLEAD_ACTIVATION_CODE").ok(),
+    );
+    let signed_in = match env {
+        (Some(url), Some(code)) if !signed_in => {
+            match crate::commands::activate_device(&state.db_path, &url, &code).await {
+                Ok(session) => {
+                    tracing::info!("activated at launch as {}", session.user.name);
+                    true
+                }
+                Err(e) => {
+                    tracing::error!("launch activation failed: {}", e.message);
+                    false
+                }
+            }
+        }
+        _ => signed_in,
+    };
+    if signed_in {
+        start_engine(&app);
+    }
+    let _ = state.launched_tx.send(true);
+}
+
+/// The engine's handle, or "not signed in".
+pub fn require_engine(state: &AppState) -> Result<SyncHandle, ApiError> {
+    state
+        .engine()
+        .ok_or_else(|| ApiError::new(ErrorCode::NotActivated, "this device is not signed in"))
+}
+
+/// Opens one `Store` for one call (a `Store` is not shared across threads).
+pub fn open(path: &std::path::Path) -> Result<Store, ApiError> {
+    Ok(Store::open(path)?)
+}
