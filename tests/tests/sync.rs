@@ -385,3 +385,44 @@ async fn a_new_epoch_redownloads_and_keeps_the_outbox() {
     assert_eq!(store.my_shares().unwrap().len(), 1);
     assert_eq!(store.cursor().unwrap().0.as_deref(), Some("restored-epoch"));
 }
+
+/// The background engine: Offline while the server is away (the change kept),
+/// Synced after a trigger once it is back, and sync_now reports what it did.
+#[tokio::test]
+async fn the_background_engine_reports_offline_then_synced() {
+    let w = World::start(1).await;
+    let dev = w.device(&w.partner, "zhang").await;
+    dev.set_server_url(&closed_url());
+    let handle =
+        warmlead_sync::SyncEngine::spawn(dev.path.clone(), std::time::Duration::from_secs(3600));
+    let mut status = handle.subscribe();
+    let offline = status
+        .wait_for(|s| s.state == SyncState::Offline)
+        .await
+        .unwrap()
+        .clone();
+    assert_eq!(offline.pending, 0);
+
+    dev.set_server_url(&w.url());
+    handle.trigger();
+    let synced = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        status.wait_for(|s| s.state == SyncState::Synced),
+    )
+    .await
+    .expect("synced within 10 s")
+    .unwrap()
+    .clone();
+    assert!(synced.last_synced_at_ms.is_some());
+    assert_eq!(ids(&dev.store()).len(), 1);
+
+    let share = dev
+        .store()
+        .create_share(w.items[0].id, Channel::Direct, now_ms())
+        .unwrap();
+    let report = handle.sync_now().await.unwrap();
+    assert_eq!(report.pushed, 1);
+    assert!(w.admin().share_exists(&share.token).await.unwrap());
+    assert_eq!(handle.status().pending, 0);
+    assert_eq!(handle.status().state, SyncState::Synced);
+}
