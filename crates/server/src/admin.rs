@@ -2,10 +2,10 @@
 //! the same storage code as the HTTP API, so they log the same changes.
 
 use warmlead_core::api::NewContentItem;
-use warmlead_core::domain::{Company, ContentItem, Role, User, Visit};
+use warmlead_core::domain::{Company, ContentItem, MediaRef, Role, User, Visit};
 
 use crate::error::ServerError;
-use crate::storage::Database;
+use crate::storage::{media_extension, Database};
 
 #[derive(Clone)]
 pub struct Admin {
@@ -90,5 +90,37 @@ impl Admin {
 
     pub async fn company_users(&self, company_id: i64) -> Result<Vec<User>, ServerError> {
         self.db.company_users(company_id).await
+    }
+
+    /// Stores a media file (temp file, rename, then the row), as an upload does.
+    pub async fn store_media(
+        &self,
+        company_id: i64,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<MediaRef, ServerError> {
+        let ext = media_extension(content_type).ok_or_else(|| {
+            ServerError::InvalidInput(format!("unsupported media type {content_type:?}"))
+        })?;
+        let dir = self.db.media_dir().to_path_buf();
+        let tmp = dir.join(format!(".upload-{}", uuid::Uuid::new_v4()));
+        let name = format!("{}.{ext}", uuid::Uuid::new_v4());
+        let size = bytes.len() as i64;
+        let write = async {
+            tokio::fs::write(&tmp, &bytes).await?;
+            tokio::fs::rename(&tmp, dir.join(&name)).await
+        };
+        if let Err(e) = write.await {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(e.into());
+        }
+        let inserted = self
+            .db
+            .insert_media(company_id, content_type.to_string(), size, name.clone())
+            .await;
+        if inserted.is_err() {
+            let _ = tokio::fs::remove_file(dir.join(&name)).await;
+        }
+        inserted
     }
 }

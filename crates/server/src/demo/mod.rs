@@ -1,23 +1,205 @@
-//! The demo company (UI.md): seeded once, through the same code paths.
+//! The demo company of UI.md, 暖居装修: seeded once, through the same code
+//! paths as real use (activation, pushed shares, beacons), so every change
+//! lands in the change log and synced apps see it.
 
+mod content;
+mod images;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use warmlead_core::api::NewContentItem;
+use warmlead_core::domain::{Channel, ContentItem, ContentKind, Role, User};
+use warmlead_core::sync::{Mutation, MutationBody, SCHEMA_VERSION};
+use warmlead_core::token::{derive_share_key, ShareClaim};
+
+use crate::storage::{now_ms, BeaconInput};
 use crate::{Admin, ServerError};
 
 pub const DEMO_COMPANY: &str = "暖居装修";
+pub const MAIN_REP: &str = "李明";
+const SECOND_REP: &str = "王芳";
+const MANAGER: &str = "陈静";
+const DAY_MS: i64 = 24 * 3600 * 1000;
 
+/// Past customers and a few designers, with mainland mobiles.
+const PARTNERS: &[(&str, &str)] = &[
+    ("张伟", "13812345601"),
+    ("王秀英", "13912345602"),
+    ("刘洋", "13712345603"),
+    ("陈晓燕", "15012345604"),
+    ("杨帆", "15112345605"),
+    ("赵丽娜", "15212345606"),
+    ("黄志强", "15812345607"),
+    ("周婷", "15912345608"),
+    ("吴建国", "18612345609"),
+    ("徐静怡", "18712345610"),
+    ("孙浩然", "18812345611"),
+    ("马文博", "13612345612"),
+    ("朱海燕", "13512345613"),
+    ("胡俊杰", "13312345614"),
+    ("郭雅琴", "17712345615"),
+    ("林晓（设计师）", "18912345616"),
+    ("何嘉怡（设计师）", "13012345617"),
+    ("高鹏（设计师）", "13112345618"),
+    ("罗美玲", "13212345619"),
+    ("梁子豪", "14712345620"),
+];
+
+const VIDEOS: [&[u8]; 2] = [
+    include_bytes!("../../assets/demo-walkthrough.mp4"),
+    include_bytes!("../../assets/demo-after.mp4"),
+];
+
+/// Seeds the demo unless the demo company already exists. A seed cut short
+/// (e.g. the process killed) is not resumed; delete the database to redo it.
 pub async fn seed(admin: &Admin) -> Result<(), ServerError> {
     if admin.find_company(DEMO_COMPANY).await?.is_some() {
         return Ok(());
     }
-    let _ = admin.create_company(DEMO_COMPANY).await?;
+    let started = std::time::Instant::now();
+    let company = admin.create_company(DEMO_COMPANY).await?;
+    let c = company.id;
+    admin
+        .create_user(c, Role::Manager, MANAGER, Some("13910000001"), None)
+        .await?;
+    let li = admin
+        .create_user(c, Role::Rep, MAIN_REP, Some("13810000002"), None)
+        .await?;
+    let wang = admin
+        .create_user(c, Role::Rep, SECOND_REP, Some("13810000003"), None)
+        .await?;
+    let mut partners = Vec::new();
+    for (i, (name, phone)) in PARTNERS.iter().enumerate() {
+        let rep = if i % 2 == 0 { li.id } else { wang.id };
+        partners.push(
+            admin
+                .create_user(c, Role::Partner, name, Some(phone), Some(rep))
+                .await?,
+        );
+    }
+    let items = seed_items(admin, c).await?;
+    let mut rng = StdRng::seed_from_u64(20_261_123);
+    let visits = seed_activity(admin, &partners[..14], &items, &mut rng).await?;
+    tracing::info!(
+        items = items.len(),
+        visits,
+        ms = started.elapsed().as_millis() as u64,
+        "seeded the demo company {DEMO_COMPANY}"
+    );
     Ok(())
 }
 
-/// The demo's main user of a role: rep 李明, his first partner, the manager.
-pub async fn main_user(
+async fn seed_items(admin: &Admin, company_id: i64) -> Result<Vec<ContentItem>, ServerError> {
+    let mut items = Vec::new();
+    for (i, it) in content::ITEMS.iter().enumerate() {
+        let seed = i as u32;
+        let art = match it.kind {
+            ContentKind::Poster => images::poster(seed, it.title.contains("抵用券"))?,
+            _ => images::cover(seed)?,
+        };
+        let cover = admin.store_media(company_id, "image/png", art).await?;
+        let video = match it.kind {
+            ContentKind::Video => Some(
+                admin
+                    .store_media(company_id, "video/mp4", VIDEOS[i % 2].to_vec())
+                    .await?,
+            ),
+            _ => None,
+        };
+        let new = NewContentItem {
+            kind: it.kind,
+            title: it.title.into(),
+            summary: it.summary.into(),
+            body: it.body.into(),
+            cover_media_id: Some(cover.id),
+            video_media_id: video.map(|v| v.id),
+        };
+        items.push(admin.create_content_item(company_id, new).await?);
+    }
+    Ok(items)
+}
+
+/// Partners activate a device, share items over the last 60 days (pushed as
+/// sync mutations), and friends view them (as beacons, at past times).
+async fn seed_activity(
     admin: &Admin,
-    role: warmlead_core::domain::Role,
-) -> Result<warmlead_core::domain::User, ServerError> {
-    use warmlead_core::domain::Role;
+    partners: &[User],
+    items: &[ContentItem],
+    rng: &mut StdRng,
+) -> Result<usize, ServerError> {
+    let now = now_ms();
+    let mut visits = 0;
+    for partner in partners {
+        let code = admin.create_activation_code(partner.id).await?;
+        let device = admin.db.activate(code, "演示设备".into()).await?;
+        let caller = admin.db.authenticate(device.token).await?;
+        let key = derive_share_key(&admin.db.secrets().master, device.device_id as u64);
+        let shares = rng.gen_range(2..=6);
+        for share_no in 1..=shares {
+            let item = &items[rng.gen_range(0..items.len())];
+            let channel = Channel::ALL[rng.gen_range(0..Channel::ALL.len())];
+            let created = now - rng.gen_range(DAY_MS..60 * DAY_MS);
+            let token = ShareClaim {
+                device_id: device.device_id as u64,
+                share_no: share_no as u64,
+                item_id: item.id as u64,
+                channel,
+            }
+            .sign(&key);
+            let m = Mutation {
+                mutation_id: uuid::Uuid::now_v7().to_string(),
+                seq: share_no,
+                schema_version: SCHEMA_VERSION,
+                body: MutationBody::CreateShare {
+                    share_no,
+                    item_id: item.id,
+                    channel,
+                    token: token.clone(),
+                    created_at_ms: created,
+                },
+            };
+            admin.db.push_one(caller.clone(), m).await?;
+            visits += seed_visits(admin, &token, created, now, rng).await?;
+        }
+    }
+    Ok(visits)
+}
+
+async fn seed_visits(
+    admin: &Admin,
+    token: &str,
+    created: i64,
+    now: i64,
+    rng: &mut StdRng,
+) -> Result<usize, ServerError> {
+    // Most shares get a handful of views; a few travel far.
+    let n = if rng.gen_bool(0.15) {
+        rng.gen_range(8..=15)
+    } else {
+        rng.gen_range(0..=6)
+    };
+    for _ in 0..n {
+        let opened = (created + rng.gen_range(0..3 * DAY_MS)).min(now - 60_000);
+        // Skimmers, readers and a few who watch or read everything.
+        let dwell = match rng.gen_range(0..10) {
+            0..=3 => rng.gen_range(2_000..15_000),
+            4..=7 => rng.gen_range(15_000..90_000),
+            _ => rng.gen_range(90_000..420_000),
+        };
+        let input = BeaconInput {
+            page_view: format!("demo-{}", uuid::Uuid::new_v4().simple()),
+            visitor_id: format!("demo-visitor-{}", rng.gen_range(0..400)),
+            ip_hash: None,
+            dwell_ms: dwell,
+            now_ms: opened,
+        };
+        admin.db.beacon(token.to_string(), input).await?;
+    }
+    Ok(n)
+}
+
+/// The demo's main user of a role: rep 李明, his first partner, the manager.
+pub async fn main_user(admin: &Admin, role: Role) -> Result<User, ServerError> {
     let missing = || {
         ServerError::NotFound(
             "the demo company is not there; start the server with --demo first".into(),
@@ -25,7 +207,9 @@ pub async fn main_user(
     };
     let company = admin.find_company(DEMO_COMPANY).await?.ok_or_else(missing)?;
     let users = admin.company_users(company.id).await?;
-    let rep = users.iter().find(|u| u.role == Role::Rep && u.name == MAIN_REP);
+    let rep = users
+        .iter()
+        .find(|u| u.role == Role::Rep && u.name == MAIN_REP);
     let found = match role {
         Role::Rep => rep,
         Role::Manager => users.iter().find(|u| u.role == Role::Manager),
@@ -38,5 +222,3 @@ pub async fn main_user(
     };
     found.cloned().ok_or_else(missing)
 }
-
-pub const MAIN_REP: &str = "李明";
