@@ -147,6 +147,16 @@ impl Store {
         Ok(counts)
     }
 
+    /// The user has seen a rejected change: forget it (the badge clears when none
+    /// are left). Returns whether there was such a rejected change.
+    pub fn dismiss_rejected(&self, mutation_id: &str) -> Result<bool, StoreError> {
+        let n = self.conn.execute(
+            "DELETE FROM outbox WHERE mutation_id = ?1 AND state = 'rejected'",
+            [mutation_id],
+        )?;
+        Ok(n > 0)
+    }
+
     /// Changes the server refused for good, oldest first, for the user to see.
     pub fn rejected(&self) -> Result<Vec<RejectedChange>, StoreError> {
         let mut stmt = self.conn.prepare(

@@ -421,6 +421,17 @@ fn a_pending_delete_is_not_undone_by_older_server_state_and_a_rejection_restores
     let status = store.sync_status(true).unwrap();
     assert_eq!(status.state, warmlead_core::app::SyncState::Attention);
     assert_eq!(status.pending, 0);
+
+    assert!(!store.dismiss_rejected("no-such-id").unwrap());
+    assert!(store.dismiss_rejected(&m.mutation_id).unwrap());
+    assert!(store.rejected().unwrap().is_empty());
+    assert_eq!(
+        store.sync_status(true).unwrap().state,
+        warmlead_core::app::SyncState::Synced
+    );
+    // Dismissing never frees a seq: the next change still gets a new one.
+    store.rename_self("李四").unwrap();
+    assert_eq!(store.pending_mutations(10).unwrap()[0].seq, 2);
 }
 
 #[test]
