@@ -78,8 +78,8 @@ impl From<CoreError> for ServerError {
 
 /// Renders an `ApiError` with the status its code calls for.
 pub fn api_error_response(err: &ApiError) -> Response {
-    let status = StatusCode::from_u16(err.code.http_status())
-        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status =
+        StatusCode::from_u16(err.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, axum::Json(err)).into_response()
 }
 

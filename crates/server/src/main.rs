@@ -24,7 +24,9 @@ struct DbArg {
 
 impl DbArg {
     fn url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(default_database_url)
+        self.database_url
+            .clone()
+            .unwrap_or_else(default_database_url)
     }
 }
 
@@ -81,8 +83,7 @@ impl From<RoleArg> for Role {
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();

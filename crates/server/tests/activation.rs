@@ -8,7 +8,11 @@ use warmlead_core::ErrorCode;
 #[tokio::test]
 async fn a_code_activates_one_device_once() {
     let w = world().await;
-    let code = w.ts.admin().create_activation_code(w.partner_a1.id).await.unwrap();
+    let code =
+        w.ts.admin()
+            .create_activation_code(w.partner_a1.id)
+            .await
+            .unwrap();
     let http = reqwest::Client::new();
     let url = format!("{}{PATH_ACTIVATE}", w.ts.url());
     let send = |code: String| {
@@ -47,7 +51,10 @@ async fn a_code_activates_one_device_once() {
 
     let unknown = send("AAA-BBB-CCC".into()).await.unwrap();
     assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
-    assert!(api_error(unknown).await.message.contains("unknown activation code"));
+    assert!(api_error(unknown)
+        .await
+        .message
+        .contains("unknown activation code"));
 }
 
 #[tokio::test]
@@ -66,16 +73,23 @@ async fn unknown_or_missing_bearer_token_is_401_json() {
     }
     // A real device still works next to them.
     let d = activate(&w.ts, w.rep_a.id).await;
-    assert_eq!(d.get(PATH_ME).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        d.get(PATH_ME).send().await.unwrap().status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
 async fn health_and_unknown_routes() {
     let w = world().await;
-    let res = reqwest::get(format!("{}/healthz", w.ts.url())).await.unwrap();
+    let res = reqwest::get(format!("{}/healthz", w.ts.url()))
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.text().await.unwrap(), "ok");
-    let res = reqwest::get(format!("{}/api/v1/nope", w.ts.url())).await.unwrap();
+    let res = reqwest::get(format!("{}/api/v1/nope", w.ts.url()))
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(api_error(res).await.code, ErrorCode::NotFound);
     let res = reqwest::Client::new()

@@ -2,7 +2,9 @@ mod common;
 
 use common::{activate, api_error, article, world};
 use reqwest::StatusCode;
-use warmlead_core::api::{Beacon, MAX_JSON_BYTES, MAX_MEDIA_BYTES, PATH_CONTENT, PATH_MEDIA, PATH_PUSH};
+use warmlead_core::api::{
+    Beacon, MAX_JSON_BYTES, MAX_MEDIA_BYTES, PATH_CONTENT, PATH_MEDIA, PATH_PUSH,
+};
 use warmlead_core::domain::{Channel, MediaRef};
 use warmlead_core::token::{derive_share_key, ShareClaim};
 use warmlead_core::ErrorCode;
@@ -30,7 +32,9 @@ async fn malformed_and_oversized_json_get_clear_errors() {
     assert_eq!(err.code, ErrorCode::InvalidInput);
     assert!(err.message.contains("JSON"), "{}", err.message);
 
-    let res = send(br#"{"client_id": 5, "mutations": []}"#.to_vec()).await.unwrap();
+    let res = send(br#"{"client_id": 5, "mutations": []}"#.to_vec())
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(api_error(res).await.message.contains("client_id"));
 
@@ -43,11 +47,21 @@ async fn malformed_and_oversized_json_get_clear_errors() {
 
     // Rules broken in well-formed JSON name the field.
     let m = activate(&w.ts, w.manager.id).await;
-    let res = m.post(PATH_CONTENT).json(&article("  ")).send().await.unwrap();
+    let res = m
+        .post(PATH_CONTENT)
+        .json(&article("  "))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(api_error(res).await.message.contains("title"));
     // Only managers write the library.
-    let res = d.post(PATH_CONTENT).json(&article("好标题")).send().await.unwrap();
+    let res = d
+        .post(PATH_CONTENT)
+        .json(&article("好标题"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 
     // Bad pull queries are JSON errors too.
@@ -114,12 +128,27 @@ async fn media_uploads_are_checked_and_served_with_ranges() {
     let full = http.get(&url).send().await.unwrap();
     assert_eq!(full.status(), StatusCode::OK);
     assert_eq!(full.headers()["content-type"], "video/mp4");
-    assert!(full.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+    assert!(full.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("max-age"));
     assert_eq!(full.bytes().await.unwrap().to_vec(), bytes);
-    let part = http.get(&url).header("range", "bytes=100-199").send().await.unwrap();
+    let part = http
+        .get(&url)
+        .header("range", "bytes=100-199")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
-    assert_eq!(part.bytes().await.unwrap().to_vec(), bytes[100..200].to_vec());
-    let missing = http.get(format!("{}/media/999", w.ts.url())).send().await.unwrap();
+    assert_eq!(
+        part.bytes().await.unwrap().to_vec(),
+        bytes[100..200].to_vec()
+    );
+    let missing = http
+        .get(format!("{}/media/999", w.ts.url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
 
@@ -140,7 +169,12 @@ async fn forged_share_tokens_get_a_404_page_and_store_nothing() {
     flipped[4] = if flipped[4] == 'A' { 'B' } else { 'A' };
     let flipped: String = flipped.into_iter().collect();
     let http = reqwest::Client::new();
-    for token in [forged.as_str(), flipped.as_str(), "not-a-token", "%3Cscript%3E"] {
+    for token in [
+        forged.as_str(),
+        flipped.as_str(),
+        "not-a-token",
+        "%3Cscript%3E",
+    ] {
         let res = http
             .get(format!("{}/s/{token}", w.ts.url()))
             .header("accept-language", "en-US,en;q=0.9")
@@ -148,7 +182,10 @@ async fn forged_share_tokens_get_a_404_page_and_store_nothing() {
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::NOT_FOUND, "{token}");
-        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
         let html = res.text().await.unwrap();
         assert!(html.contains("no longer valid"), "{html}");
         assert!(!w.ts.admin().share_exists(token).await.unwrap());
@@ -168,7 +205,11 @@ async fn forged_share_tokens_get_a_404_page_and_store_nothing() {
         assert_eq!(api_error(res).await.code, ErrorCode::NotFound);
     }
     // Chinese by default.
-    let res = http.get(format!("{}/s/{forged}", w.ts.url())).send().await.unwrap();
+    let res = http
+        .get(format!("{}/s/{forged}", w.ts.url()))
+        .send()
+        .await
+        .unwrap();
     assert!(res.text().await.unwrap().contains("链接已失效"));
     assert_eq!(w.ts.admin().count_visits().await.unwrap(), 0);
 

@@ -45,7 +45,11 @@ async fn activation_code_prints_only_a_code_that_works() {
         "李明".to_string(),
     ] {
         let out = run(&["activation-code", "--user", &spec], &url);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let stdout = String::from_utf8(out.stdout).unwrap();
         let code = stdout.trim();
         assert_eq!(stdout.lines().count(), 1, "{stdout}");
@@ -58,7 +62,13 @@ async fn activation_code_prints_only_a_code_that_works() {
 
     // The flag wins over the environment.
     let out = Command::new(env!("CARGO_BIN_EXE_warmlead-server"))
-        .args(["activation-code", "--database-url", "postgres://x/y", "--user", "1"])
+        .args([
+            "activation-code",
+            "--database-url",
+            "postgres://x/y",
+            "--user",
+            "1",
+        ])
         .env("WARMLEAD_DATABASE_URL", &url)
         .output()
         .unwrap();
@@ -70,9 +80,17 @@ async fn activation_code_prints_only_a_code_that_works() {
 async fn demo_code_signs_in_the_demo_users() {
     let ts = TestServer::start_demo().await;
     let url = db_url(&ts);
-    for (role, name) in [("rep", Some("李明")), ("manager", Some("陈静")), ("partner", None)] {
+    for (role, name) in [
+        ("rep", Some("李明")),
+        ("manager", Some("陈静")),
+        ("partner", None),
+    ] {
         let out = run(&["demo-code", "--role", role], &url);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let act = activate_with(&ts, String::from_utf8(out.stdout).unwrap().trim()).await;
         assert_eq!(act.user.role.as_str(), role);
         if let Some(name) = name {

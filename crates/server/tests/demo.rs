@@ -10,7 +10,11 @@ use warmlead_server::testing::TestServer;
 async fn the_demo_seeds_once_and_syncs_like_real_data() {
     let ts = TestServer::start_demo().await;
     let admin = ts.admin();
-    let company = admin.find_company(demo::DEMO_COMPANY).await.unwrap().unwrap();
+    let company = admin
+        .find_company(demo::DEMO_COMPANY)
+        .await
+        .unwrap()
+        .unwrap();
     let users = admin.company_users(company.id).await.unwrap();
     let count = |r: Role| users.iter().filter(|u| u.role == r).count();
     assert_eq!(count(Role::Manager), 1);
@@ -21,7 +25,10 @@ async fn the_demo_seeds_once_and_syncs_like_real_data() {
 
     // Seeding again changes nothing.
     demo::seed(&admin).await.unwrap();
-    assert_eq!(admin.company_users(company.id).await.unwrap().len(), users.len());
+    assert_eq!(
+        admin.company_users(company.id).await.unwrap().len(),
+        users.len()
+    );
     assert_eq!(admin.count_visits().await.unwrap(), visits);
 
     let rep = demo::main_user(&admin, Role::Rep).await.unwrap();
@@ -67,11 +74,15 @@ async fn the_demo_seeds_once_and_syncs_like_real_data() {
             _ => None,
         })
         .unwrap();
-    let page = reqwest::get(format!("{}/s/{}", ts.url(), share.token)).await.unwrap();
+    let page = reqwest::get(format!("{}/s/{}", ts.url(), share.token))
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
     let item = items.iter().find(|i| i.id == share.item_id).unwrap();
     let cover = item.cover.as_ref().unwrap();
-    let img = reqwest::get(format!("{}{}", ts.url(), cover.path())).await.unwrap();
+    let img = reqwest::get(format!("{}{}", ts.url(), cover.path()))
+        .await
+        .unwrap();
     assert_eq!(img.headers()["content-type"], "image/png");
     assert_eq!(img.bytes().await.unwrap().len() as i64, cover.size);
 }

@@ -65,7 +65,9 @@ async fn each_role_sees_only_its_scope() {
     let a1_changes = a1.pull_all().await;
     assert_eq!(user_ids(&a1_changes), vec![w.rep_a.id, w.partner_a1.id]);
     assert_eq!(share_partners(&a1_changes), vec![w.partner_a1.id]);
-    assert!(a1_changes.iter().any(|c| matches!(&c.body, ChangeBody::Company(_))));
+    assert!(a1_changes
+        .iter()
+        .any(|c| matches!(&c.body, ChangeBody::Company(_))));
     assert!(a1_changes
         .iter()
         .any(|c| matches!(&c.body, ChangeBody::ContentItem(i) if i.id == w.item.id)));
@@ -77,7 +79,9 @@ async fn each_role_sees_only_its_scope() {
         vec![w.rep_a.id, w.partner_a1.id, w.partner_a2.id]
     );
     assert_eq!(share_partners(&rep_changes), vec![w.partner_a1.id]);
-    assert!(rep_changes.iter().any(|c| matches!(&c.body, ChangeBody::Visit(_))));
+    assert!(rep_changes
+        .iter()
+        .any(|c| matches!(&c.body, ChangeBody::Visit(_))));
 
     let manager = activate(&w.ts, w.manager.id).await;
     let all = manager.pull_all().await;
@@ -86,12 +90,17 @@ async fn each_role_sees_only_its_scope() {
 
     // Another company sees none of it.
     let other = w.ts.admin().create_company("别家公司").await.unwrap();
-    let stranger = w
-        .ts
-        .admin()
-        .create_user(other.id, warmlead_core::domain::Role::Manager, "外人", None, None)
-        .await
-        .unwrap();
+    let stranger =
+        w.ts.admin()
+            .create_user(
+                other.id,
+                warmlead_core::domain::Role::Manager,
+                "外人",
+                None,
+                None,
+            )
+            .await
+            .unwrap();
     let stranger = activate(&w.ts, stranger.id).await;
     let theirs = stranger.pull_all().await;
     assert_eq!(user_ids(&theirs), vec![stranger.act.user.id]);
@@ -106,7 +115,10 @@ async fn a_deleted_item_arrives_as_a_tombstone() {
     let cursor = before.last().unwrap().seq;
     let manager = activate(&w.ts, w.manager.id).await;
     manager
-        .push(vec![mutation(1, MutationBody::DeleteContentItem { item_id: w.item.id })])
+        .push(vec![mutation(
+            1,
+            MutationBody::DeleteContentItem { item_id: w.item.id },
+        )])
         .await;
     let page = partner.pull(cursor, None).await;
     assert_eq!(page.changes.len(), 1);

@@ -49,7 +49,10 @@ async fn a_gap_is_refused_with_409() {
     assert_eq!(ok.last_seq, 1);
     // A later gap in a batch stops there, keeping what came before.
     let res = d
-        .push(vec![d.create_share(2, 2, w.item.id), d.create_share(4, 4, w.item.id)])
+        .push(vec![
+            d.create_share(2, 2, w.item.id),
+            d.create_share(4, 4, w.item.id),
+        ])
         .await;
     assert_eq!(res.outcomes.len(), 1);
     assert_eq!(res.last_seq, 2);
@@ -76,7 +79,12 @@ async fn a_forbidden_mutation_is_rejected_and_later_ones_apply() {
                     created_at_ms: 1,
                 },
             ),
-            mutation(3, MutationBody::RenameSelf { name: "张三丰".into() }),
+            mutation(
+                3,
+                MutationBody::RenameSelf {
+                    name: "张三丰".into(),
+                },
+            ),
             too_new,
             mutation(5, MutationBody::RenameSelf { name: "  ".into() }),
         ])
@@ -120,8 +128,19 @@ async fn a_forbidden_mutation_is_rejected_and_later_ones_apply() {
         .unwrap();
     assert_eq!(me.user.name, "张三丰");
     // A stale seq with a new id is answered, not applied.
-    let stale = d.push(vec![mutation(2, MutationBody::RenameSelf { name: "李".into() })]).await;
-    assert!(matches!(stale.outcomes[0].outcome, Outcome::Rejected { code: ErrorCode::Conflict, .. }));
+    let stale = d
+        .push(vec![mutation(
+            2,
+            MutationBody::RenameSelf { name: "李".into() },
+        )])
+        .await;
+    assert!(matches!(
+        stale.outcomes[0].outcome,
+        Outcome::Rejected {
+            code: ErrorCode::Conflict,
+            ..
+        }
+    ));
     assert_eq!(stale.last_seq, 5);
 }
 

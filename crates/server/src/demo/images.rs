@@ -82,7 +82,10 @@ fn house(img: &mut RgbImage, cx: f32, base: f32, size: f32, accent: Color) {
             if in_roof {
                 blend(img, x, y, roof, 0.92);
             } else if in_wall {
-                let win = |wx: f32| (fx - wx).abs() < size * 0.11 && (fy - (wall_top + size * 0.22)).abs() < size * 0.1;
+                let win = |wx: f32| {
+                    (fx - wx).abs() < size * 0.11
+                        && (fy - (wall_top + size * 0.22)).abs() < size * 0.1
+                };
                 let door = (fx - cx).abs() < size * 0.09 && fy > base - size * 0.32;
                 if win(cx - size * 0.27) || win(cx + size * 0.27) {
                     blend(img, x, y, accent, 0.95);
@@ -121,7 +124,13 @@ pub(crate) fn cover(seed: u32) -> Result<Vec<u8>, ServerError> {
 pub(crate) fn poster(seed: u32, coupon: bool) -> Result<Vec<u8>, ServerError> {
     let (w, h) = (600, 900);
     let (mut img, accent) = landscape(w, h, seed);
-    house(&mut img, w as f32 * 0.5, h as f32 * 0.86, w as f32 * 0.36, accent);
+    house(
+        &mut img,
+        w as f32 * 0.5,
+        h as f32 * 0.86,
+        w as f32 * 0.36,
+        accent,
+    );
     let card = [255., 252., 248.];
     let (top, bottom) = (h as f32 * 0.42, h as f32 * 0.62);
     for y in 0..h {
@@ -133,9 +142,14 @@ pub(crate) fn poster(seed: u32, coupon: bool) -> Result<Vec<u8>, ServerError> {
                 && ((fx - 48.0).powi(2) + (fy - mid).powi(2) < 900.0
                     || (fx - (w as f32 - 48.0)).powi(2) + (fy - mid).powi(2) < 900.0);
             if in_card && !notch {
-                let stripe = coupon && (fx - w as f32 * 0.68).abs() < 1.5 && (fy as u32 / 8) % 2 == 0;
+                let stripe =
+                    coupon && (fx - w as f32 * 0.68).abs() < 1.5 && (fy as u32 / 8) & 1 == 0;
                 let band = fy < top + 18.0;
-                let c = if stripe || band { [232., 89., 12.] } else { card };
+                let c = if stripe || band {
+                    [232., 89., 12.]
+                } else {
+                    card
+                };
                 blend(&mut img, x, y, c, 0.94);
             }
         }

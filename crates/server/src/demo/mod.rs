@@ -205,7 +205,10 @@ pub async fn main_user(admin: &Admin, role: Role) -> Result<User, ServerError> {
             "the demo company is not there; start the server with --demo first".into(),
         )
     };
-    let company = admin.find_company(DEMO_COMPANY).await?.ok_or_else(missing)?;
+    let company = admin
+        .find_company(DEMO_COMPANY)
+        .await?
+        .ok_or_else(missing)?;
     let users = admin.company_users(company.id).await?;
     let rep = users
         .iter()

@@ -65,17 +65,26 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ServerError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let header = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| ServerError::Unauthorized("missing Authorization: Bearer <device token>".into()))?;
+            .ok_or_else(|| {
+                ServerError::Unauthorized("missing Authorization: Bearer <device token>".into())
+            })?;
         let token = header
             .strip_prefix("Bearer ")
             .map(str::trim)
             .filter(|t| !t.is_empty() && t.len() <= 128)
-            .ok_or_else(|| ServerError::Unauthorized("the Authorization header must be `Bearer <device token>`".into()))?;
+            .ok_or_else(|| {
+                ServerError::Unauthorized(
+                    "the Authorization header must be `Bearer <device token>`".into(),
+                )
+            })?;
         state.db.authenticate(token.to_string()).await
     }
 }

@@ -31,7 +31,13 @@ pub(crate) async fn upload(
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default();
     let ext = media_extension(&content_type).ok_or_else(|| {
         let allowed: Vec<&str> = MEDIA_TYPES.iter().map(|(t, _)| *t).collect();
@@ -73,9 +79,11 @@ async fn write_limited(mut body: Body, path: &Path, limit: usize) -> Result<usiz
     let mut file = tokio::fs::File::create(path).await?;
     let mut size = 0usize;
     while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
-        let frame = frame
-            .map_err(|e| ServerError::InvalidInput(format!("upload interrupted: {e}")))?;
-        let Ok(data) = frame.into_data() else { continue };
+        let frame =
+            frame.map_err(|e| ServerError::InvalidInput(format!("upload interrupted: {e}")))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
         size += data.len();
         if size > limit {
             return Err(ServerError::PayloadTooLarge(format!(

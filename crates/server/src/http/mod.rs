@@ -26,7 +26,10 @@ pub(crate) fn router(state: AppState) -> Router {
     let api = Router::new()
         .route(paths::PATH_ACTIVATE, post(api::activate))
         .route(paths::PATH_ME, get(api::me))
-        .route(paths::PATH_CONTENT, get(api::list_content).post(api::create_content))
+        .route(
+            paths::PATH_CONTENT,
+            get(api::list_content).post(api::create_content),
+        )
         .route(paths::PATH_PUSH, post(sync::push))
         .route(paths::PATH_PULL, get(sync::pull))
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))

@@ -14,9 +14,16 @@ pub(crate) enum Lang {
 impl Lang {
     /// The first Chinese or English tag of `Accept-Language` wins; Chinese by default.
     pub fn from_accept_language(header: Option<&str>) -> Lang {
-        let Some(header) = header else { return Lang::Zh };
+        let Some(header) = header else {
+            return Lang::Zh;
+        };
         for tag in header.split(',') {
-            let tag = tag.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            let tag = tag
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
             if tag.starts_with("zh") {
                 return Lang::Zh;
             }
@@ -103,11 +110,21 @@ pub(crate) fn share_page(share: &ResolvedShare, lang: Lang) -> String {
         Lang::Zh => format!("由 {sharer} 推荐"),
         Lang::En => format!("Shared by {sharer}"),
     };
-    let initial = share.company.name.chars().next().map(|c| c.to_string()).unwrap_or_default();
+    let initial = share
+        .company
+        .name
+        .chars()
+        .next()
+        .map(|c| c.to_string())
+        .unwrap_or_default();
     let media = match item.kind {
         ContentKind::Video => video_html(share),
         ContentKind::Poster => item.cover.as_ref().map_or(String::new(), |c| {
-            format!("<img class=\"poster\" src=\"/media/{}\" alt=\"{}\">", c.id, escape(&item.title))
+            format!(
+                "<img class=\"poster\" src=\"/media/{}\" alt=\"{}\">",
+                c.id,
+                escape(&item.title)
+            )
         }),
         _ => item.cover.as_ref().map_or(String::new(), |c| {
             format!("<img class=\"media\" src=\"/media/{}\" alt=\"\">", c.id)
@@ -216,8 +233,14 @@ mod tests {
     fn picks_language() {
         assert_eq!(Lang::from_accept_language(None), Lang::Zh);
         assert_eq!(Lang::from_accept_language(Some("en-US,en;q=0.9")), Lang::En);
-        assert_eq!(Lang::from_accept_language(Some("zh-CN,zh;q=0.9,en;q=0.8")), Lang::Zh);
-        assert_eq!(Lang::from_accept_language(Some("fr-FR, en;q=0.5")), Lang::En);
+        assert_eq!(
+            Lang::from_accept_language(Some("zh-CN,zh;q=0.9,en;q=0.8")),
+            Lang::Zh
+        );
+        assert_eq!(
+            Lang::from_accept_language(Some("fr-FR, en;q=0.5")),
+            Lang::En
+        );
         assert_eq!(Lang::from_accept_language(Some("fr-FR")), Lang::Zh);
     }
 }

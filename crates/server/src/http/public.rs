@@ -30,7 +30,9 @@ fn lang(headers: &HeaderMap) -> Lang {
 }
 
 fn is_id(s: &str) -> bool {
-    (8..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    (8..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// The anonymous visitor id from the `wl_v` cookie, if well-formed.
@@ -53,10 +55,8 @@ fn random_id() -> String {
 
 fn html(status: StatusCode, body: String) -> Response {
     let mut res = (status, Html(body)).into_response();
-    res.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    );
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 

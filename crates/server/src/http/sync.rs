@@ -71,7 +71,10 @@ pub(crate) async fn pull(
     ApiQuery(q): ApiQuery<PullQuery>,
 ) -> Result<Json<PullResponse>, ServerError> {
     let after = q.after.max(0);
-    let limit = q.limit.unwrap_or(DEFAULT_PULL_LIMIT).clamp(1, MAX_PULL_LIMIT);
+    let limit = q
+        .limit
+        .unwrap_or(DEFAULT_PULL_LIMIT)
+        .clamp(1, MAX_PULL_LIMIT);
     let (changes, has_more) = st.db.pull(caller, after, limit).await?;
     let cursor = changes.last().map_or(after, |c| c.seq);
     Ok(Json(PullResponse {

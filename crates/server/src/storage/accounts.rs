@@ -160,10 +160,7 @@ pub(crate) fn create_user(
     get_company(tx, company_id)?
         .ok_or_else(|| ServerError::NotFound(format!("no company {company_id}")))?;
     let name = checked_name(name)?;
-    let phone = phone
-        .map(Phone::parse)
-        .transpose()?
-        .map(Phone::into_string);
+    let phone = phone.map(Phone::parse).transpose()?.map(Phone::into_string);
     check_binding(tx, company_id, role, rep_id)?;
     let now = now_ms();
     tx.execute(
@@ -217,7 +214,10 @@ pub(crate) fn emit_user(tx: &Connection, user: &User, now: i64) -> Result<(), Se
 
 pub(crate) fn rename_user(tx: &Connection, user_id: i64, name: &str) -> Result<User, ServerError> {
     let name = checked_name(name)?;
-    tx.execute("UPDATE users SET name = ?1 WHERE id = ?2", params![name, user_id])?;
+    tx.execute(
+        "UPDATE users SET name = ?1 WHERE id = ?2",
+        params![name, user_id],
+    )?;
     let user = get_user(tx, user_id)?
         .ok_or_else(|| ServerError::NotFound(format!("no user {user_id}")))?;
     emit_user(tx, &user, now_ms())?;
@@ -225,10 +225,7 @@ pub(crate) fn rename_user(tx: &Connection, user_id: i64, name: &str) -> Result<U
 }
 
 /// A fresh one-time code like `K7Q-4M2-XP9`; only its hash is stored.
-pub(crate) fn create_activation_code(
-    tx: &Connection,
-    user_id: i64,
-) -> Result<String, ServerError> {
+pub(crate) fn create_activation_code(tx: &Connection, user_id: i64) -> Result<String, ServerError> {
     get_user(tx, user_id)?.ok_or_else(|| ServerError::NotFound(format!("no user {user_id}")))?;
     let mut rng = rand::thread_rng();
     let raw: String = (0..9)
@@ -375,7 +372,8 @@ impl Database {
         code: String,
         device_name: String,
     ) -> Result<Activation, ServerError> {
-        self.tx(move |tx, _| activate(tx, &code, &device_name)).await
+        self.tx(move |tx, _| activate(tx, &code, &device_name))
+            .await
     }
 
     pub(crate) async fn create_company(&self, name: String) -> Result<Company, ServerError> {
@@ -395,7 +393,8 @@ impl Database {
     }
 
     pub(crate) async fn create_activation_code(&self, user_id: i64) -> Result<String, ServerError> {
-        self.tx(move |tx, _| create_activation_code(tx, user_id)).await
+        self.tx(move |tx, _| create_activation_code(tx, user_id))
+            .await
     }
 
     pub(crate) async fn find_user(&self, spec: String) -> Result<User, ServerError> {

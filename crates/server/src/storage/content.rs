@@ -167,7 +167,10 @@ pub(crate) fn get_item(
     row.map(|r| to_item(conn, r)).transpose()
 }
 
-pub(crate) fn list_items(conn: &Connection, company_id: i64) -> Result<Vec<ContentItem>, ServerError> {
+pub(crate) fn list_items(
+    conn: &Connection,
+    company_id: i64,
+) -> Result<Vec<ContentItem>, ServerError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {ITEM_COLS} FROM content_items
          WHERE company_id = ?1 AND deleted_at IS NULL ORDER BY id"
@@ -184,8 +187,20 @@ pub(crate) fn create_item(
     item: &NewContentItem,
 ) -> Result<ContentItem, ServerError> {
     item.validate()?;
-    check_media(tx, company_id, item.cover_media_id, "cover_media_id", "image/")?;
-    check_media(tx, company_id, item.video_media_id, "video_media_id", "video/")?;
+    check_media(
+        tx,
+        company_id,
+        item.cover_media_id,
+        "cover_media_id",
+        "image/",
+    )?;
+    check_media(
+        tx,
+        company_id,
+        item.video_media_id,
+        "video_media_id",
+        "video/",
+    )?;
     let now = now_ms();
     tx.execute(
         "INSERT INTO content_items
@@ -251,7 +266,10 @@ impl super::Database {
             .await
     }
 
-    pub(crate) async fn media_file(&self, id: i64) -> Result<Option<(String, String)>, ServerError> {
+    pub(crate) async fn media_file(
+        &self,
+        id: i64,
+    ) -> Result<Option<(String, String)>, ServerError> {
         self.tx(move |tx, _| media_file(tx, id)).await
     }
 
@@ -260,10 +278,14 @@ impl super::Database {
         company_id: i64,
         item: NewContentItem,
     ) -> Result<ContentItem, ServerError> {
-        self.tx(move |tx, _| create_item(tx, company_id, &item)).await
+        self.tx(move |tx, _| create_item(tx, company_id, &item))
+            .await
     }
 
-    pub(crate) async fn list_items(&self, company_id: i64) -> Result<Vec<ContentItem>, ServerError> {
+    pub(crate) async fn list_items(
+        &self,
+        company_id: i64,
+    ) -> Result<Vec<ContentItem>, ServerError> {
         self.tx(move |tx, _| list_items(tx, company_id)).await
     }
 

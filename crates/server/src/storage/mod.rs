@@ -37,7 +37,9 @@ pub(crate) struct Secrets {
 
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Secrets").field("epoch", &self.epoch).finish_non_exhaustive()
+        f.debug_struct("Secrets")
+            .field("epoch", &self.epoch)
+            .finish_non_exhaustive()
     }
 }
 
@@ -61,7 +63,9 @@ impl DatabaseUrl {
             ))
         })?;
         if path.is_empty() {
-            return Err(ServerError::Config("the sqlite:// URL has no file path".into()));
+            return Err(ServerError::Config(
+                "the sqlite:// URL has no file path".into(),
+            ));
         }
         Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
     }
@@ -69,7 +73,10 @@ impl DatabaseUrl {
     /// `sqlite://<data dir>/warmlead/server.db`.
     pub fn default_url() -> String {
         let base = dirs::data_dir().unwrap_or_else(|| PathBuf::from("."));
-        format!("sqlite://{}", base.join("warmlead").join("server.db").display())
+        format!(
+            "sqlite://{}",
+            base.join("warmlead").join("server.db").display()
+        )
     }
 }
 
@@ -161,7 +168,9 @@ mod tests {
             DatabaseUrl::Sqlite(PathBuf::from("data/w.db"))
         );
         let pg = DatabaseUrl::parse("postgres://u@h/db").unwrap_err();
-        assert!(pg.to_string().contains("PostgreSQL support is not built yet"));
+        assert!(pg
+            .to_string()
+            .contains("PostgreSQL support is not built yet"));
         assert!(DatabaseUrl::parse("mysql://x").is_err());
         assert!(DatabaseUrl::parse("sqlite://").is_err());
     }

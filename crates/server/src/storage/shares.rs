@@ -248,7 +248,10 @@ pub(crate) fn record_beacon(
 impl Database {
     /// Resolves a share token for the public page, recording the share if the
     /// device has not synced it yet.
-    pub(crate) async fn open_share(&self, token: String) -> Result<Option<ResolvedShare>, ServerError> {
+    pub(crate) async fn open_share(
+        &self,
+        token: String,
+    ) -> Result<Option<ResolvedShare>, ServerError> {
         self.tx(move |tx, secrets| {
             let Some(share) = resolve(tx, secrets, &token)? else {
                 return Ok(None);
@@ -260,7 +263,11 @@ impl Database {
     }
 
     /// Applies one beacon. `Ok(false)` when the token does not resolve.
-    pub(crate) async fn beacon(&self, token: String, input: BeaconInput) -> Result<bool, ServerError> {
+    pub(crate) async fn beacon(
+        &self,
+        token: String,
+        input: BeaconInput,
+    ) -> Result<bool, ServerError> {
         self.tx(move |tx, secrets| {
             let Some(share) = resolve(tx, secrets, &token)? else {
                 return Ok(false);

@@ -120,7 +120,9 @@ fn apply_body(
             let key = derive_share_key(&secrets.master, caller.device_id as u64);
             let claim = UnverifiedToken::parse(token)
                 .and_then(|t| t.verify(&key))
-                .map_err(|_| ServerError::InvalidInput("share token does not verify for this device".into()))?;
+                .map_err(|_| {
+                    ServerError::InvalidInput("share token does not verify for this device".into())
+                })?;
             let matches = claim.device_id == caller.device_id as u64
                 && claim.share_no as i64 == *share_no
                 && claim.item_id as i64 == *item_id
@@ -158,8 +160,13 @@ fn forbidden(msg: &str) -> ServerError {
 
 impl Database {
     /// Applies one mutation pushed by `caller` (client id = its device id).
-    pub(crate) async fn push_one(&self, caller: Caller, m: Mutation) -> Result<PushStep, ServerError> {
-        self.tx(move |tx, secrets| apply_one(tx, secrets, &caller, &m)).await
+    pub(crate) async fn push_one(
+        &self,
+        caller: Caller,
+        m: Mutation,
+    ) -> Result<PushStep, ServerError> {
+        self.tx(move |tx, secrets| apply_one(tx, secrets, &caller, &m))
+            .await
     }
 
     pub(crate) async fn last_seq(&self, client_id: String) -> Result<i64, ServerError> {
@@ -172,7 +179,8 @@ impl Database {
         after: i64,
         limit: u32,
     ) -> Result<(Vec<warmlead_core::sync::Change>, bool), ServerError> {
-        self.tx(move |tx, _| changes::pull(tx, &caller, after, limit)).await
+        self.tx(move |tx, _| changes::pull(tx, &caller, after, limit))
+            .await
     }
 }
 

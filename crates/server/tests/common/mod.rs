@@ -175,15 +175,36 @@ pub async fn world() -> World {
         .create_user(c, Role::Manager, "陈静", Some("13800138000"), None)
         .await
         .unwrap();
-    let rep_a = a.create_user(c, Role::Rep, "李明", Some("13900139000"), None).await.unwrap();
-    let rep_b = a.create_user(c, Role::Rep, "王芳", None, None).await.unwrap();
-    let partner_a1 = a
-        .create_user(c, Role::Partner, "张三", Some("+86 137 0013 7000"), Some(rep_a.id))
+    let rep_a = a
+        .create_user(c, Role::Rep, "李明", Some("13900139000"), None)
         .await
         .unwrap();
-    let partner_a2 = a.create_user(c, Role::Partner, "李四", None, Some(rep_a.id)).await.unwrap();
-    let partner_b1 = a.create_user(c, Role::Partner, "王五", None, Some(rep_b.id)).await.unwrap();
-    let item = a.create_content_item(c, article("装修避坑指南")).await.unwrap();
+    let rep_b = a
+        .create_user(c, Role::Rep, "王芳", None, None)
+        .await
+        .unwrap();
+    let partner_a1 = a
+        .create_user(
+            c,
+            Role::Partner,
+            "张三",
+            Some("+86 137 0013 7000"),
+            Some(rep_a.id),
+        )
+        .await
+        .unwrap();
+    let partner_a2 = a
+        .create_user(c, Role::Partner, "李四", None, Some(rep_a.id))
+        .await
+        .unwrap();
+    let partner_b1 = a
+        .create_user(c, Role::Partner, "王五", None, Some(rep_b.id))
+        .await
+        .unwrap();
+    let item = a
+        .create_content_item(c, article("装修避坑指南"))
+        .await
+        .unwrap();
     World {
         ts,
         company,
