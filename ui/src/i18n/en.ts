@@ -91,7 +91,7 @@ export const en = {
     pickTitle: "Pick an item",
     pickBody: "Choose a card on the left to see it, then share it with friends.",
     share: "Share",
-    updated: "Updated {{when}}",
+    updated: "Updated: {{when}}",
   },
   share: {
     title: "Share “{{title}}”",

@@ -196,6 +196,7 @@ export function Briefcase({
         <ShareDialog
           item={selected.item}
           offline={offline}
+          waiting={pending > 0}
           onClose={() => setSharing(false)}
         />
       )}

@@ -36,10 +36,13 @@ function trapKeys(e: KeyboardEvent<HTMLDivElement>, onClose: () => void) {
 export function ShareDialog({
   item,
   offline,
+  waiting,
   onClose,
 }: {
   item: ContentItem;
   offline: boolean;
+  /** Whether changes still wait to sync (so "not synced yet" stays true). */
+  waiting: boolean;
   onClose: () => void;
 }) {
   const { t } = useTranslation();
@@ -54,7 +57,7 @@ export function ShareDialog({
 
   useEffect(() => {
     const before = document.activeElement as HTMLElement | null;
-    dialogRef.current?.querySelector<HTMLElement>("button")?.focus();
+    dialogRef.current?.querySelector<HTMLElement>(".channel")?.focus();
     return () => before?.focus();
   }, []);
 
@@ -168,41 +171,41 @@ export function ShareDialog({
             {/* Both panels stay in the DOM (hidden when inactive) so the URL
                 and the QR image are always there for tests and screen readers. */}
             <div role="tabpanel" className="field" hidden={tab !== "link"}>
-                <span className="hint">{t("share.messageLabel")}</span>
-                <div className="message-box" data-testid="share-message">
-                  {message}
-                </div>
-                <span className="hint">{t("share.linkLabel")}</span>
-                <div className="url-box" data-testid="share-url">
-                  {result.url}
-                </div>
-                <div className="detail-actions">
-                  <button
-                    type="button"
-                    className="btn btn-primary"
-                    data-testid="share-copy"
-                    onClick={() => void copy(result)}
-                  >
-                    {t("share.copy")}
-                  </button>
-                </div>
-            </div>
-            <div role="tabpanel" className="qr" hidden={tab !== "qr"}>
-                <img
-                  data-testid="share-qr"
-                  src={`data:image/png;base64,${result.qr_png_base64}`}
-                  alt={t("share.qrAlt", { url: result.url })}
-                />
+              <span className="hint">{t("share.messageLabel")}</span>
+              <div className="message-box" data-testid="share-message">
+                {message}
+              </div>
+              <span className="hint">{t("share.linkLabel")}</span>
+              <div className="url-box" data-testid="share-url">
+                {result.url}
+              </div>
+              <div className="detail-actions">
                 <button
                   type="button"
                   className="btn btn-primary"
-                  data-testid="share-save-qr"
-                  onClick={() => void save(result)}
+                  data-testid="share-copy"
+                  onClick={() => void copy(result)}
                 >
-                  {t("share.saveQr")}
+                  {t("share.copy")}
                 </button>
+              </div>
             </div>
-            {result.pending_sync && !offline && (
+            <div role="tabpanel" className="qr" hidden={tab !== "qr"}>
+              <img
+                data-testid="share-qr"
+                src={`data:image/png;base64,${result.qr_png_base64}`}
+                alt={t("share.qrAlt", { url: result.url })}
+              />
+              <button
+                type="button"
+                className="btn btn-primary"
+                data-testid="share-save-qr"
+                onClick={() => void save(result)}
+              >
+                {t("share.saveQr")}
+              </button>
+            </div>
+            {result.pending_sync && waiting && !offline && (
               <div className="note" data-testid="share-pending">
                 {t("share.pending")}
               </div>
