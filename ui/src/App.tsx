@@ -98,7 +98,15 @@ export function App() {
     switch (section) {
       case "briefcase":
       case "content":
-        return <Briefcase session={session} status={status} offline={offline} />;
+        return (
+          <Briefcase
+            session={session}
+            status={status}
+            offline={offline}
+            title={t(`section.${section}`)}
+            canShare={session.user.role !== "manager"}
+          />
+        );
       case "radar":
         return <Radar role={session.user.role} status={status} />;
       case "settings":

@@ -37,10 +37,16 @@ export function Briefcase({
   session,
   status,
   offline,
+  title,
+  canShare,
 }: {
   session: Session;
   status: SyncStatus | null;
   offline: boolean;
+  /** The section's name: 公文包 for partners and reps, 内容库 for managers. */
+  title: string;
+  /** Managers browse the library; partners and reps share from it. */
+  canShare: boolean;
 }) {
   const { t } = useTranslation();
   const now = useNow(60_000);
@@ -75,7 +81,7 @@ export function Briefcase({
   return (
     <section className="main" aria-labelledby="briefcase-title">
       <header className="section-head">
-        <h1 id="briefcase-title">{t("briefcase.title")}</h1>
+        <h1 id="briefcase-title">{title}</h1>
         <div className="tabs" role="tablist" aria-label={t("briefcase.tabs")}>
           {TABS.map((tab) => (
             <button
@@ -129,7 +135,7 @@ export function Briefcase({
                   onClick={() => setSelectedId(item.id)}
                   onDoubleClick={() => {
                     setSelectedId(item.id);
-                    setSharing(true);
+                    setSharing(canShare);
                   }}
                 >
                   <Cover item={item} serverUrl={session.server_url} />
@@ -163,14 +169,16 @@ export function Briefcase({
                 </span>
               </div>
               <div className="detail-actions">
-                <button
-                  type="button"
-                  className="btn btn-primary btn-lg"
-                  data-testid="share-button"
-                  onClick={() => setSharing(true)}
-                >
-                  {t("briefcase.share")}
-                </button>
+                {canShare && (
+                  <button
+                    type="button"
+                    className="btn btn-primary btn-lg"
+                    data-testid="share-button"
+                    onClick={() => setSharing(true)}
+                  >
+                    {t("briefcase.share")}
+                  </button>
+                )}
                 <span className="hint">
                   {selected.my_shares > 0
                     ? t("briefcase.shared", { count: selected.my_shares })
