@@ -16,6 +16,20 @@ pub const PATH_PULL: &str = "/api/v1/sync/pull";
 pub const PATH_SHARE_PREFIX: &str = "/s/";
 /// Where the share page's script reports views and dwell time.
 pub const PATH_BEACON: &str = "/t/beacon";
+/// The share page's "I'm interested" form (POST, form-encoded or JSON `ContactForm`).
+pub const PATH_LEAD_FORM: &str = "/t/lead";
+/// The share page's "pass it on" button (POST `ForwardRequest`, answers `ForwardResponse`).
+pub const PATH_FORWARD: &str = "/t/forward";
+/// Public privacy notice linked from the form.
+pub const PATH_PRIVACY: &str = "/privacy";
+/// Radar stream: leads, signals, visit aggregates, forward chains (`RadarPullResponse`).
+pub const PATH_RADAR_PULL: &str = "/api/v1/radar/pull";
+/// Server-sent events for a signed-in device (`LiveEvent` as `data:`).
+pub const PATH_EVENTS: &str = "/api/v1/events";
+/// Managers: what was not counted as a view, and why (`FilteredStats`).
+pub const PATH_FILTERED_STATS: &str = "/api/v1/stats/filtered";
+/// The company's scoring rules (`ScoringRules`): GET for everyone, PUT for managers.
+pub const PATH_SCORING_RULES: &str = "/api/v1/scoring/rules";
 
 /// Largest JSON body the API accepts.
 pub const MAX_JSON_BYTES: usize = 1024 * 1024;
@@ -106,4 +120,38 @@ pub struct Beacon {
     pub pv: String,
     /// Visible time so far, in milliseconds.
     pub dwell_ms: i64,
+}
+
+/// What the share page's script sends since the radar: [`Beacon`] plus what
+/// the viewer did. Every added field is optional, so an old page's beacon
+/// still parses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct TrackBeacon {
+    pub t: String,
+    pub pv: String,
+    /// Visible time of this page view so far, ms.
+    pub dwell_ms: i64,
+    /// Deepest scroll so far, percent of the page (0..=100).
+    #[serde(default)]
+    pub scroll_pct: Option<i64>,
+    /// Furthest position reached in the video, seconds.
+    #[serde(default)]
+    pub video_s: Option<i64>,
+    /// The video's duration, seconds.
+    #[serde(default)]
+    pub video_len_s: Option<i64>,
+}
+
+/// Body of `POST /t/forward`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ForwardRequest {
+    /// The token of the page the viewer is on.
+    pub t: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ForwardResponse {
+    /// The child share's token and full link.
+    pub token: String,
+    pub url: String,
 }

@@ -86,7 +86,7 @@ pub struct RadarEntry {
     pub partner_id: i64,
     pub partner_name: String,
     pub channel: Option<Channel>,
-    /// Short anonymous label of the viewer, e.g. "访客 3F9A".
+    /// Short anonymous code of the viewer, e.g. "3F9A" (the UI shows "访客 3F9A").
     pub visitor_id: String,
     pub opened_at_ms: i64,
     pub dwell_ms: i64,

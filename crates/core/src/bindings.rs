@@ -4,7 +4,7 @@
 
 use ts_rs::TS;
 
-use crate::{api, app, domain, error, sync};
+use crate::{api, app, botfilter, domain, error, lead, scoring, sync};
 
 /// (file name, TypeScript source) of every exported type.
 pub fn render_all() -> Vec<(String, String)> {
@@ -45,6 +45,29 @@ pub fn render_all() -> Vec<(String, String)> {
         app::BriefcaseQuery,
         app::ShareResult,
         app::RadarEntry,
+        api::TrackBeacon,
+        api::ForwardRequest,
+        api::ForwardResponse,
+        botfilter::FilterReason,
+        lead::Grade,
+        lead::LeadSource,
+        lead::ManFlags,
+        lead::LeadStage,
+        lead::SignalKind,
+        lead::ReasonCode,
+        lead::Reason,
+        lead::Lead,
+        lead::Signal,
+        lead::VisitStats,
+        lead::ChildShare,
+        lead::RadarBody,
+        lead::RadarChange,
+        lead::RadarPullResponse,
+        lead::ContactForm,
+        lead::LiveEvent,
+        lead::FilteredStats,
+        lead::FilteredCount,
+        scoring::ScoringRules,
     );
     out
 }

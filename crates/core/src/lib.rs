@@ -5,9 +5,12 @@
 pub mod api;
 pub mod app;
 pub mod bindings;
+pub mod botfilter;
 pub mod domain;
 pub mod error;
+pub mod lead;
 pub mod phone;
+pub mod scoring;
 pub mod sync;
 pub mod token;
 

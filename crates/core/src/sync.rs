@@ -35,6 +35,12 @@ pub enum MutationBody {
     DeleteContentItem { item_id: i64 },
     /// Any user changes the name others see.
     RenameSelf { name: String },
+    /// A rep (or manager) records Money / Authority / Need on a lead; the
+    /// server regrades it.
+    SetManFlags {
+        lead_id: i64,
+        man: crate::lead::ManFlags,
+    },
 }
 
 impl MutationBody {
@@ -43,6 +49,7 @@ impl MutationBody {
             MutationBody::CreateShare { .. } => "create_share",
             MutationBody::DeleteContentItem { .. } => "delete_content_item",
             MutationBody::RenameSelf { .. } => "rename_self",
+            MutationBody::SetManFlags { .. } => "set_man_flags",
         }
     }
 }

@@ -7,6 +7,6 @@ import type { ContentKind } from "./ContentKind";
  */
 export type RadarEntry = { visit_id: number, item_id: number, item_title: string, item_kind: ContentKind | null, partner_id: number, partner_name: string, channel: Channel | null, 
 /**
- * Short anonymous label of the viewer, e.g. "访客 3F9A".
+ * Short anonymous code of the viewer, e.g. "3F9A" (the UI shows "访客 3F9A").
  */
 visitor_id: string, opened_at_ms: number, dwell_ms: number, };
