@@ -45,13 +45,12 @@ impl Store {
     }
 }
 
-/// "访客 3F9A": a short, stable, anonymous label of a visitor id.
+/// "3F9A": a short, stable, anonymous code of a visitor id (the UI says
+/// "访客 3F9A" / "Visitor 3F9A"). Hashed, so ids with a common prefix differ.
 fn visitor_label(visitor_id: &str) -> String {
-    let short: String = visitor_id
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .take(4)
-        .collect::<String>()
-        .to_uppercase();
-    format!("访客 {short}")
+    // FNV-1a: stable across versions and platforms, unlike std's hasher.
+    let hash = visitor_id.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    format!("{:04X}", hash & 0xffff)
 }

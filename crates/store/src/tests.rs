@@ -533,7 +533,7 @@ fn radar_lists_views_newest_first_even_with_missing_joins() {
         item_id,
         partner_id: ME,
         rep_id: 2,
-        visitor_id: "3f9a77bc".into(),
+        visitor_id: format!("demo-visitor-{id}"),
         opened_at_ms: opened,
         dwell_ms: 3_200,
     };
@@ -557,6 +557,14 @@ fn radar_lists_views_newest_first_even_with_missing_joins() {
     assert_eq!(radar[1].partner_name, "张三");
     assert_eq!(radar[1].channel, Some(Channel::Group));
     assert_eq!(radar[1].dwell_ms, 3_200);
-    assert_eq!(radar[1].visitor_id, "访客 3F9A");
+    let code = &radar[1].visitor_id;
+    assert!(
+        code.len() == 4 && code.chars().all(|c| c.is_ascii_hexdigit()),
+        "{code}"
+    );
+    assert_ne!(
+        radar[0].visitor_id, radar[1].visitor_id,
+        "different visitors get different codes"
+    );
     assert_eq!(store.radar(1).unwrap().len(), 1);
 }

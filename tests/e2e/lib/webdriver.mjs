@@ -6,7 +6,7 @@ import { writeFileSync } from "node:fs";
 
 import { freePort, waitFor } from "./server.mjs";
 
-const ELEMENT = "element-6066-11e4-a52e-4f735a66b5f1";
+const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
 
 // A virtual X display for the app's window.
 export async function startXvfb() {

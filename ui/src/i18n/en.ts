@@ -123,6 +123,7 @@ export const en = {
     },
   },
   radar: {
+    visitor: "Visitor {{code}}",
     title: "Radar",
     subtitle: "Who opened the content that was shared",
     list: "Visits",

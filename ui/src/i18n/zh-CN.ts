@@ -120,6 +120,7 @@ export const zhCN = {
     },
   },
   radar: {
+    visitor: "访客 {{code}}",
     title: "雷达",
     subtitle: "谁打开了分享出去的内容",
     list: "访问记录",

@@ -139,7 +139,7 @@ export function Radar({ role, status }: { role: Role; status: SyncStatus | null 
                     >
                       <div className="row-main">
                         <span className="row-title">
-                          <strong>{e.visitor_id}</strong>
+                          <strong>{t("radar.visitor", { code: e.visitor_id })}</strong>
                           {e.item_title}
                         </span>
                         <span className="row-sub">{via(e, t)}</span>
@@ -158,7 +158,7 @@ export function Radar({ role, status }: { role: Role; status: SyncStatus | null 
         <aside className="detail-pane" aria-live="polite">
           {selected ? (
             <div className="detail" data-testid="radar-detail">
-              <h2>{selected.visitor_id}</h2>
+              <h2>{t("radar.visitor", { code: selected.visitor_id })}</h2>
               <dl className="dl">
                 <dt>{t("radar.detailItem")}</dt>
                 <dd>
