@@ -109,7 +109,11 @@ pub fn cargo_bin(name: &str) -> std::path::PathBuf {
     home.join("bin").join(name)
 }
 
-/// `npm ci` when node_modules is missing or older than the lock file.
+/// Installs the locked npm packages when node_modules is missing or older
+/// than the lock file. `npm install` rather than `npm ci`: the lock written
+/// here holds only this platform's optional packages (rollup's and esbuild's
+/// native builds), which `npm ci` refuses as out of sync; `npm install`
+/// keeps the locked versions and leaves the lock as it is.
 fn npm_ci(dir: &Path) -> Result<(), String> {
     let lock = dir.join("package-lock.json");
     if !lock.exists() {
@@ -123,5 +127,5 @@ fn npm_ci(dir: &Path) -> Result<(), String> {
     if fresh {
         return Ok(());
     }
-    proc::run(dir, "npm", &["ci", "--no-audit", "--no-fund"])
+    proc::run(dir, "npm", &["install", "--no-audit", "--no-fund"])
 }
