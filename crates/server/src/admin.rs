@@ -3,6 +3,7 @@
 
 use warmlead_core::api::NewContentItem;
 use warmlead_core::domain::{Company, ContentItem, MediaRef, Role, User, Visit};
+use warmlead_core::lead::{Signal, VisitStats};
 
 use crate::error::ServerError;
 use crate::storage::{media_extension, Database};
@@ -62,6 +63,46 @@ impl Admin {
 
     pub async fn visits_for_share(&self, token: &str) -> Result<Vec<Visit>, ServerError> {
         self.db.visits_for_share(token.to_string()).await
+    }
+
+    /// Signals stored (after writing what is queued).
+    pub async fn count_signals(&self) -> Result<i64, ServerError> {
+        self.db.count_signals().await
+    }
+
+    /// The signals stored for a share, oldest first.
+    pub async fn signals_for_share(&self, token: &str) -> Result<Vec<Signal>, ServerError> {
+        self.db.signals_for_share(token.to_string()).await
+    }
+
+    /// Visit aggregates of a share and of the child shares forwarded from it.
+    pub async fn visit_stats(&self, token: &str) -> Result<Vec<VisitStats>, ServerError> {
+        self.db.visit_stats_for_share(token.to_string()).await
+    }
+
+    /// Applies a beacon directly at a given time (the demo seed; tests of
+    /// time windows). `Ok(false)` when the token does not resolve.
+    pub async fn beacon_at(
+        &self,
+        token: &str,
+        page_view: &str,
+        visitor_id: &str,
+        dwell_ms: i64,
+        at_ms: i64,
+    ) -> Result<bool, ServerError> {
+        let input = crate::storage::BeaconInput {
+            page_view: page_view.to_string(),
+            visitor_id: visitor_id.to_string(),
+            dwell_ms,
+            now_ms: at_ms,
+            ..Default::default()
+        };
+        self.db.beacon(token.to_string(), input).await
+    }
+
+    /// Waits until every tracking event queued so far is committed.
+    pub async fn flush(&self) {
+        self.db.flush().await
     }
 
     /// Whether the server has recorded the share with this token.

@@ -20,6 +20,11 @@ pub enum ServerError {
     Conflict(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// Temporarily overloaded (e.g. the tracking queue is full).
+    #[error("{0}")]
+    Busy(String),
+    #[error("{0}")]
+    RateLimited(String),
     #[error("configuration: {0}")]
     Config(String),
     #[error("database: {0}")]
@@ -43,6 +48,8 @@ impl ServerError {
             ServerError::NotFound(_) => ErrorCode::NotFound,
             ServerError::Conflict(_) => ErrorCode::Conflict,
             ServerError::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
+            ServerError::Busy(_) => ErrorCode::Offline,
+            ServerError::RateLimited(_) => ErrorCode::RateLimited,
             ServerError::Config(_)
             | ServerError::Sqlite(_)
             | ServerError::Io(_)

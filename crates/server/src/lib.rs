@@ -69,6 +69,8 @@ impl RunningServer {
         {
             self.task.abort();
         }
+        // Beacons still queued are written before we return.
+        self.admin.db.close().await;
     }
 }
 

@@ -39,6 +39,13 @@ impl TestServer {
         self.server.admin()
     }
 
+    /// Shuts the server down (writing what is queued) and hands back the
+    /// directory, so a test can inspect the files it left.
+    pub async fn stop(self) -> tempfile::TempDir {
+        self.server.shutdown().await;
+        self._dir
+    }
+
     /// The temporary directory holding the database and media.
     pub fn dir(&self) -> &std::path::Path {
         self._dir.path()

@@ -191,7 +191,9 @@ async fn seed_visits(
             visitor_id: format!("demo-visitor-{}", rng.gen_range(0..400)),
             ip_hash: None,
             dwell_ms: dwell,
+            scroll_pct: Some((dwell / 1_000).clamp(5, 100)),
             now_ms: opened,
+            ..Default::default()
         };
         admin.db.beacon(token.to_string(), input).await?;
     }

@@ -167,8 +167,10 @@ fn video_html(share: &ResolvedShare) -> String {
     }
 }
 
-/// Reports the view at once, then visible time every 5 s and when the page
-/// is hidden or left. Dwell counts only time the page was visible.
+/// Reports the view at once, then every 5 s while visible, when the reader
+/// crosses a quarter of the page or pauses the video, and when the page is
+/// hidden or left. Dwell counts only time the page was visible; a prerender
+/// reports nothing until the person actually opens it.
 fn beacon_script(token: &str) -> String {
     // Tokens are base64url (checked before we get here); JSON-encode anyway
     // and keep `<` out so nothing can close the script element.
@@ -179,16 +181,22 @@ fn beacon_script(token: &str) -> String {
         r#"(function(){{
 var t={t};var a=new Uint8Array(16);crypto.getRandomValues(a);
 var pv=Array.prototype.map.call(a,function(b){{return("0"+b.toString(16)).slice(-2)}}).join("");
-var acc=0,since=document.visibilityState==="hidden"?null:Date.now();
+var acc=0,since=null,sc=0,vs=0,vl=0,q=0,started=false;
 function dwell(){{return acc+(since===null?0:Date.now()-since)}}
-function send(d){{var body=JSON.stringify({{t:t,pv:pv,dwell_ms:Math.round(d)}});
+function send(){{var b={{t:t,pv:pv,dwell_ms:Math.round(dwell()),scroll_pct:sc}};if(vl>0){{b.video_s=Math.floor(vs);b.video_len_s=Math.round(vl)}}var body=JSON.stringify(b);
 try{{if(navigator.sendBeacon&&navigator.sendBeacon("/t/beacon",new Blob([body],{{type:"text/plain"}})))return}}catch(e){{}}
 try{{fetch("/t/beacon",{{method:"POST",body:body,keepalive:true,credentials:"same-origin",headers:{{"Content-Type":"text/plain"}}}})}}catch(e){{}}}}
-function pause(){{if(since!==null){{acc+=Date.now()-since;since=null}}send(dwell())}}
-send(0);
-setInterval(function(){{if(document.visibilityState==="visible")send(dwell())}},5000);
+function pause(){{if(since!==null){{acc+=Date.now()-since;since=null}}if(started)send()}}
+function scroll(){{var d=document.documentElement,h=Math.max(d.scrollHeight,document.body.scrollHeight),y=(window.pageYOffset||d.scrollTop)+window.innerHeight;
+var p=h>0?Math.min(100,Math.round(y*100/h)):100;if(p>sc){{sc=p;var nq=Math.floor(p/25);if(nq>q&&started){{q=nq;send()}}}}}}
+function start(){{if(started)return;started=true;since=document.visibilityState==="hidden"?null:Date.now();scroll();q=Math.floor(sc/25);send();
+setInterval(function(){{if(document.visibilityState==="visible")send()}},5000);
 document.addEventListener("visibilitychange",function(){{if(document.visibilityState==="hidden")pause();else if(since===null)since=Date.now()}});
-window.addEventListener("pagehide",pause);
+window.addEventListener("pagehide",pause);window.addEventListener("scroll",scroll,{{passive:true}});
+var v=document.querySelector("video");if(v){{v.addEventListener("timeupdate",function(){{if(v.duration&&isFinite(v.duration)){{vl=v.duration;if(v.currentTime>vs)vs=v.currentTime}}}});
+v.addEventListener("pause",send);v.addEventListener("ended",function(){{vs=vl;send()}})}}}}
+window.wlTrack={{pv:pv,send:send}};
+if(document.prerendering){{document.addEventListener("prerenderingchange",start,{{once:true}})}}else{{start()}}
 }})();"#
     )
 }

@@ -9,13 +9,13 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use warmlead_core::api::Beacon;
+use warmlead_core::api::TrackBeacon;
 
 use super::extract::bytes_rejection;
 use super::page::{self, Lang};
 use super::AppState;
 use crate::error::ServerError;
-use crate::storage::{now_ms, BeaconInput};
+use crate::storage::{now_ms, BeaconInput, TrackEvent};
 
 /// A beacon is a token, a page-view id and a number.
 pub(crate) const MAX_BEACON_BYTES: usize = 2 * 1024;
@@ -61,14 +61,16 @@ fn html(status: StatusCode, body: String) -> Response {
 }
 
 /// `GET /s/{token}`. A token that does not verify is a friendly 404 page,
-/// never an error; a share the device has not synced yet is recorded now.
+/// never an error. Serving the page is not a view (the script's first
+/// beacon is); a share the device has not synced yet is recorded through the
+/// tracking queue.
 pub(crate) async fn share_page(
     State(st): State<AppState>,
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> Response {
     let lang = lang(&headers);
-    let share = match st.db.open_share(token).await {
+    let share = match st.db.resolve_share(token).await {
         Ok(Some(share)) => share,
         Ok(None) => return html(StatusCode::NOT_FOUND, page::not_found_page(lang)),
         Err(e) => {
@@ -76,6 +78,8 @@ pub(crate) async fn share_page(
             return html(StatusCode::SERVICE_UNAVAILABLE, page::not_found_page(lang));
         }
     };
+    // A full queue only delays recording the share: its first beacon records it too.
+    let _ = st.db.enqueue(TrackEvent::Opened(share.clone()));
     let mut res = html(StatusCode::OK, page::share_page(&share, lang));
     if visitor_cookie(&headers).is_none() {
         let cookie = format!(
@@ -103,7 +107,9 @@ fn ip_hash(master: &[u8], addr: &SocketAddr) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `POST /t/beacon`: any content type (sendBeacon sends text/plain), JSON body.
+/// `POST /t/beacon`: any content type (sendBeacon sends text/plain), JSON
+/// body (`TrackBeacon`; the older `Beacon` is a subset). Answered as soon as
+/// the beacon is queued; it is committed within about 100 ms.
 pub(crate) async fn beacon(
     State(st): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -111,23 +117,26 @@ pub(crate) async fn beacon(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, ServerError> {
     let body = body.map_err(|rej| bytes_rejection(&rej, MAX_BEACON_BYTES))?;
-    let beacon: Beacon = serde_json::from_slice(&body)
+    let beacon: TrackBeacon = serde_json::from_slice(&body)
         .map_err(|e| ServerError::InvalidInput(format!("beacon is not valid JSON: {e}")))?;
     if !is_id(&beacon.pv) {
         return Err(ServerError::InvalidInput(
             "pv must be 8 to 64 letters, digits, '-' or '_'".into(),
         ));
     }
+    let Some(share) = st.db.resolve_share(beacon.t).await? else {
+        return Err(ServerError::NotFound("unknown share".into()));
+    };
     let input = BeaconInput {
         page_view: beacon.pv,
         visitor_id: visitor_cookie(&headers).unwrap_or_else(random_id),
         ip_hash: Some(ip_hash(&st.db.secrets().master, &addr)),
         dwell_ms: beacon.dwell_ms,
+        scroll_pct: beacon.scroll_pct,
+        video_s: beacon.video_s,
+        video_len_s: beacon.video_len_s,
         now_ms: now_ms(),
     };
-    if st.db.beacon(beacon.t, input).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ServerError::NotFound("unknown share".into()))
-    }
+    st.db.enqueue(TrackEvent::Beacon(share, input))?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -70,6 +70,8 @@ pub(crate) async fn pull(
     caller: Caller,
     ApiQuery(q): ApiQuery<PullQuery>,
 ) -> Result<Json<PullResponse>, ServerError> {
+    // Read your writes: beacons queued before this pull are in it.
+    st.db.flush().await;
     let after = q.after.max(0);
     let limit = q
         .limit

@@ -5,7 +5,9 @@
 //! (never from what a client asked for).
 
 use rusqlite::{params, Connection};
+use serde::de::DeserializeOwned;
 use warmlead_core::domain::{Role, User};
+use warmlead_core::lead::{RadarBody, RadarChange};
 use warmlead_core::sync::{Change, ChangeBody};
 
 use super::Caller;
@@ -51,6 +53,11 @@ pub(crate) fn user_scope(user: &User) -> Scope {
     }
 }
 
+/// The two streams of the log: `sync` (`ChangeBody`, every client) and
+/// `radar` (`RadarBody`, pulled by radar-aware clients).
+pub(crate) const SYNC: &str = "sync";
+pub(crate) const RADAR: &str = "radar";
+
 pub(crate) fn append(
     tx: &Connection,
     company_id: i64,
@@ -58,19 +65,49 @@ pub(crate) fn append(
     body: &ChangeBody,
     now: i64,
 ) -> Result<i64, ServerError> {
+    insert(
+        tx,
+        company_id,
+        scope,
+        SYNC,
+        &serde_json::to_string(body)?,
+        now,
+    )
+}
+
+pub(crate) fn append_radar(
+    tx: &Connection,
+    company_id: i64,
+    scope: Scope,
+    body: &RadarBody,
+    now: i64,
+) -> Result<i64, ServerError> {
+    insert(
+        tx,
+        company_id,
+        scope,
+        RADAR,
+        &serde_json::to_string(body)?,
+        now,
+    )
+}
+
+fn insert(
+    tx: &Connection,
+    company_id: i64,
+    scope: Scope,
+    stream: &str,
+    body: &str,
+    now: i64,
+) -> Result<i64, ServerError> {
     let (audience, rep_id, partner_id) = scope.columns();
-    tx.execute(
-        "INSERT INTO changes (company_id, rep_id, partner_id, audience, body, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            company_id,
-            rep_id,
-            partner_id,
-            audience,
-            serde_json::to_string(body)?,
-            now
-        ],
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO changes (company_id, rep_id, partner_id, audience, body, created_at, stream)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
+    stmt.execute(params![
+        company_id, rep_id, partner_id, audience, body, now, stream
+    ])?;
     Ok(tx.last_insert_rowid())
 }
 
@@ -86,10 +123,70 @@ pub(crate) fn pull(
     after: i64,
     limit: u32,
 ) -> Result<(Vec<Change>, bool), ServerError> {
+    let (rows, has_more) = pull_stream::<ChangeBody>(conn, caller, SYNC, after, limit)?;
+    let changes = rows.into_iter().map(|(seq, body)| Change { seq, body });
+    Ok((changes.collect(), has_more))
+}
+
+/// The radar stream, with the same scope rules as the sync stream.
+pub(crate) fn pull_radar(
+    conn: &Connection,
+    caller: &Caller,
+    after: i64,
+    limit: u32,
+) -> Result<(Vec<RadarChange>, bool), ServerError> {
+    let (rows, has_more) = pull_stream::<RadarBody>(conn, caller, RADAR, after, limit)?;
+    let changes = rows
+        .into_iter()
+        .map(|(seq, body)| RadarChange { seq, body });
+    Ok((changes.collect(), has_more))
+}
+
+/// The newest seq of a stream the caller may see (0 when none): what the
+/// live event stream compares against.
+pub(crate) fn newest_visible(
+    conn: &Connection,
+    caller: &Caller,
+    stream: &str,
+    after: i64,
+) -> Result<i64, ServerError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT COALESCE(MAX(seq), 0) FROM changes
+         WHERE company_id = ?1 AND seq > ?2 AND stream = ?6 AND {VISIBLE}"
+    ))?;
+    Ok(stmt.query_row(
+        params![
+            caller.company.id,
+            after,
+            caller.user.role.as_str(),
+            caller.user.id,
+            caller.user.rep_id,
+            stream
+        ],
+        |r| r.get(0),
+    )?)
+}
+
+/// Who may see a row: ?3 role, ?4 the caller's id, ?5 the caller's rep.
+const VISIBLE: &str = "(
+               ?3 = 'manager'
+            OR audience = 'company'
+            OR (?3 = 'rep' AND rep_id = ?4)
+            OR (?3 = 'partner' AND partner_id = ?4)
+            OR (?3 = 'partner' AND audience = 'rep_team' AND rep_id = ?5)
+         )";
+
+fn pull_stream<B: DeserializeOwned>(
+    conn: &Connection,
+    caller: &Caller,
+    stream: &str,
+    after: i64,
+    limit: u32,
+) -> Result<(Vec<(i64, B)>, bool), ServerError> {
     let me = caller.user.id;
     let mut stmt = conn.prepare_cached(
         "SELECT seq, body FROM changes
-         WHERE company_id = ?1 AND seq > ?2 AND (
+         WHERE company_id = ?1 AND seq > ?2 AND stream = ?7 AND (
                ?3 = 'manager'
             OR audience = 'company'
             OR (?3 = 'rep' AND rep_id = ?4)
@@ -106,17 +203,15 @@ pub(crate) fn pull(
             caller.user.role.as_str(),
             me,
             caller.user.rep_id,
-            i64::from(limit) + 1
+            i64::from(limit) + 1,
+            stream
         ],
         |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
     )?;
     let mut changes = Vec::new();
     for row in rows {
         let (seq, body) = row?;
-        changes.push(Change {
-            seq,
-            body: serde_json::from_str(&body)?,
-        });
+        changes.push((seq, serde_json::from_str(&body)?));
     }
     let has_more = changes.len() > limit as usize;
     changes.truncate(limit as usize);

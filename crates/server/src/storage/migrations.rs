@@ -6,8 +6,10 @@ use rusqlite::{params, Connection};
 use crate::error::ServerError;
 
 /// `(version, sql)`, in order. Append only; never edit a released migration.
-pub(crate) const MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../../migrations/0001_init.sql"))];
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/0001_init.sql")),
+    (2, include_str!("../../migrations/0002_radar.sql")),
+];
 
 /// The newest schema version this binary knows.
 pub(crate) fn latest() -> i64 {

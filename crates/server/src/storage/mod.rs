@@ -8,17 +8,23 @@
 //! each state change and the change-log row it appends commit together.
 
 mod accounts;
+mod cache;
 mod changes;
 mod content;
+mod leads;
 pub(crate) mod migrations;
 mod shares;
+mod signals;
 mod sqlite;
 mod sync;
+mod track;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::error::ServerError;
 
@@ -26,6 +32,7 @@ pub(crate) use accounts::Caller;
 pub(crate) use content::{media_extension, MEDIA_TYPES};
 pub(crate) use shares::{BeaconInput, ResolvedShare};
 pub(crate) use sync::{stale_outcome, PushStep};
+pub(crate) use track::{Event as TrackEvent, TrackStats};
 
 /// Server-wide secrets and identity, read once at start.
 pub(crate) struct Secrets {
@@ -80,10 +87,20 @@ impl DatabaseUrl {
     }
 }
 
+/// Read-only connections for the public read path, so a page render never
+/// waits for the writer (WAL lets readers run beside it).
+const READERS: usize = 4;
+
 struct Inner {
     conn: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
     secrets: Secrets,
     media_dir: PathBuf,
+    shares: cache::ShareCache,
+    queue: track::Queue,
+    /// Bumped after every commit; live event streams wake on it.
+    commits: watch::Sender<u64>,
 }
 
 /// The server's database. Cheap to clone.
@@ -96,13 +113,28 @@ impl Database {
     /// Opens (creating if needed) and migrates the database, and loads its secrets.
     pub async fn open(url: &str) -> Result<Database, ServerError> {
         let DatabaseUrl::Sqlite(path) = DatabaseUrl::parse(url)?;
-        tokio::task::spawn_blocking(move || Self::open_sqlite(&path)).await?
+        let (tx, rx) = mpsc::channel(track::QUEUE_CAPACITY);
+        let db = tokio::task::spawn_blocking(move || Self::open_sqlite(&path, tx)).await??;
+        let stats = db.inner.queue.stats.clone();
+        let task = track::Queue::start(db.clone(), rx, stats);
+        *db.inner
+            .queue
+            .task
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(task);
+        Ok(db)
     }
 
-    fn open_sqlite(path: &Path) -> Result<Database, ServerError> {
+    fn open_sqlite(
+        path: &Path,
+        queue: mpsc::Sender<track::Event>,
+    ) -> Result<Database, ServerError> {
         let mut conn = sqlite::open(path)?;
         migrations::migrate(&mut conn, None)?;
         let secrets = sqlite::load_or_create_secrets(&mut conn)?;
+        let readers = (0..READERS)
+            .map(|_| sqlite::open_reader(path).map(Mutex::new))
+            .collect::<Result<Vec<_>, _>>()?;
         // Media live next to the database unless configured otherwise.
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let media_dir = dir.join("media");
@@ -110,10 +142,94 @@ impl Database {
         Ok(Database {
             inner: Arc::new(Inner {
                 conn: Mutex::new(conn),
+                readers,
+                next_reader: AtomicUsize::new(0),
                 secrets,
                 media_dir,
+                shares: cache::ShareCache::default(),
+                queue: track::Queue {
+                    tx: queue,
+                    stats: Default::default(),
+                    task: Mutex::new(None),
+                },
+                commits: watch::channel(0).0,
             }),
         })
+    }
+
+    /// Runs `f` on a read-only connection on the blocking pool.
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, ServerError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &Secrets) -> Result<T, ServerError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let i = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
+            let conn = inner.readers[i].lock().unwrap_or_else(|p| p.into_inner());
+            f(&conn, &inner.secrets)
+        })
+        .await?
+    }
+
+    /// Queues a tracking event. `Err` when the queue is full (overload): the
+    /// caller answers 503 and the page's script retries later.
+    pub(crate) fn enqueue(&self, e: track::Event) -> Result<(), ServerError> {
+        if let track::Event::Beacon(..) = e {
+            self.inner
+                .queue
+                .stats
+                .queued_beacons
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        self.inner
+            .queue
+            .tx
+            .try_send(e)
+            .map_err(|_| ServerError::Busy("the tracking queue is full; retry shortly".into()))
+    }
+
+    /// Waits until everything queued before this call is committed.
+    pub(crate) async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self
+            .inner
+            .queue
+            .tx
+            .send(track::Event::Flush(tx))
+            .await
+            .is_ok()
+        {
+            let _ = rx.await;
+        }
+    }
+
+    /// Writes what is queued and stops the queue's task (server shutdown).
+    pub(crate) async fn close(&self) {
+        let _ = self.inner.queue.tx.send(track::Event::Stop).await;
+        let task = self
+            .inner
+            .queue
+            .task
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+
+    pub(crate) fn track_stats(&self) -> &TrackStats {
+        &self.inner.queue.stats
+    }
+
+    pub(crate) fn share_cache(&self) -> &cache::ShareCache {
+        &self.inner.shares
+    }
+
+    /// A receiver that changes after every commit.
+    pub(crate) fn subscribe_commits(&self) -> watch::Receiver<u64> {
+        self.inner.commits.subscribe()
     }
 
     pub fn secrets(&self) -> &Secrets {
@@ -139,6 +255,7 @@ impl Database {
             let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let out = f(&mut tx, &inner.secrets)?;
             tx.commit()?;
+            inner.commits.send_modify(|n| *n += 1);
             Ok(out)
         })
         .await?

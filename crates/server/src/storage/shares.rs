@@ -22,6 +22,12 @@ pub(crate) struct ResolvedShare {
     pub sharer: User,
     pub company: Company,
     pub item: ContentItem,
+    /// The partner's own share this one descends from (= `token` for it).
+    pub root_token: String,
+    /// For a child share ("pass it on"): the share it was made from.
+    pub parent_token: Option<String>,
+    /// 0 for the partner's share, 1 for its child, ...
+    pub depth: i64,
 }
 
 impl ResolvedShare {
@@ -33,7 +39,11 @@ impl ResolvedShare {
         }
     }
 
-    fn scope(&self) -> Scope {
+    pub fn is_child(&self) -> bool {
+        self.parent_token.is_some()
+    }
+
+    pub(crate) fn scope(&self) -> Scope {
         Scope::Scoped {
             rep_id: self.rep_id(),
             partner_id: Some(self.sharer.id),
@@ -42,14 +52,20 @@ impl ResolvedShare {
 }
 
 /// One beacon from the share page.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct BeaconInput {
     pub page_view: String,
     pub visitor_id: String,
     pub ip_hash: Option<String>,
     pub dwell_ms: i64,
+    pub scroll_pct: Option<i64>,
+    pub video_s: Option<i64>,
+    pub video_len_s: Option<i64>,
     pub now_ms: i64,
 }
+
+/// Child share tokens start with this; device tokens (version byte 1) never do.
+pub(crate) const CHILD_PREFIX: char = 'f';
 
 /// Verifies the token with the key derived for the device it names. Any
 /// failure (malformed, forged, revoked device, wrong role, deleted item) is
@@ -59,6 +75,9 @@ pub(crate) fn resolve(
     secrets: &Secrets,
     token: &str,
 ) -> Result<Option<ResolvedShare>, ServerError> {
+    if token.starts_with(CHILD_PREFIX) {
+        return resolve_child(conn, secrets, token);
+    }
     let Ok(unverified) = UnverifiedToken::parse(token) else {
         return Ok(None);
     };
@@ -89,6 +108,38 @@ pub(crate) fn resolve(
         sharer,
         company,
         item,
+        root_token: token.to_string(),
+        parent_token: None,
+        depth: 0,
+    }))
+}
+
+/// A child share resolves to its root share's partner and item.
+fn resolve_child(
+    conn: &Connection,
+    secrets: &Secrets,
+    token: &str,
+) -> Result<Option<ResolvedShare>, ServerError> {
+    if token.len() > warmlead_core::token::MAX_TOKEN_LEN {
+        return Ok(None);
+    }
+    let row: Option<(String, String, i64)> = conn
+        .prepare_cached(
+            "SELECT parent_token, root_token, depth FROM child_shares WHERE token = ?1",
+        )?
+        .query_row([token], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((parent, root, depth)) = row else {
+        return Ok(None);
+    };
+    if root.starts_with(CHILD_PREFIX) {
+        return Ok(None);
+    }
+    Ok(resolve(conn, secrets, &root)?.map(|r| ResolvedShare {
+        token: token.to_string(),
+        parent_token: Some(parent),
+        depth,
+        ..r
     }))
 }
 
@@ -161,7 +212,20 @@ pub(crate) fn upsert_share(
     Ok(row)
 }
 
-fn visit_row(r: &Row<'_>) -> rusqlite::Result<Visit> {
+/// Records a partner's share the first time the server sees it; child
+/// shares are stored when they are made.
+pub(crate) fn record_share(
+    tx: &Connection,
+    share: &ResolvedShare,
+    at: i64,
+) -> Result<(), ServerError> {
+    if !share.is_child() {
+        upsert_share(tx, share, at, false)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn visit_row(r: &Row<'_>) -> rusqlite::Result<Visit> {
     Ok(Visit {
         id: r.get(0)?,
         share_token: r.get(1)?,
@@ -174,18 +238,8 @@ fn visit_row(r: &Row<'_>) -> rusqlite::Result<Visit> {
     })
 }
 
-const VISIT_COLS: &str =
+pub(crate) const VISIT_COLS: &str =
     "id, share_token, item_id, partner_id, rep_id, visitor_id, opened_at, dwell_ms";
-
-fn visit_by_page_view(conn: &Connection, pv: &str) -> Result<Option<Visit>, ServerError> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {VISIT_COLS} FROM visits WHERE page_view = ?1"),
-            [pv],
-            visit_row,
-        )
-        .optional()?)
-}
 
 pub(crate) fn visits_for_share(conn: &Connection, token: &str) -> Result<Vec<Visit>, ServerError> {
     let mut stmt = conn.prepare_cached(&format!(
@@ -195,71 +249,24 @@ pub(crate) fn visits_for_share(conn: &Connection, token: &str) -> Result<Vec<Vis
     Ok(visits.collect::<Result<_, _>>()?)
 }
 
-/// Creates the visit on its first beacon; later beacons only ever raise its
-/// dwell. Returns the visit when it changed (and a change was logged).
-pub(crate) fn record_beacon(
-    tx: &Connection,
-    share: &ResolvedShare,
-    input: &BeaconInput,
-) -> Result<Option<Visit>, ServerError> {
-    upsert_share(tx, share, input.now_ms, false)?;
-    let dwell = input.dwell_ms.clamp(0, MAX_DWELL_MS);
-    match visit_by_page_view(tx, &input.page_view)? {
-        // A page-view id reused for another share is not this page's view.
-        Some(v) if v.share_token != share.token => return Ok(None),
-        Some(v) if dwell <= v.dwell_ms => return Ok(None),
-        Some(v) => {
-            tx.execute(
-                "UPDATE visits SET dwell_ms = ?1 WHERE id = ?2",
-                params![dwell, v.id],
-            )?;
-        }
-        None => {
-            tx.execute(
-                "INSERT INTO visits (page_view, share_token, visitor_id, opened_at, dwell_ms,
-                                     item_id, partner_id, rep_id, ip_hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    input.page_view,
-                    share.token,
-                    input.visitor_id,
-                    input.now_ms,
-                    dwell,
-                    share.item.id,
-                    share.sharer.id,
-                    share.rep_id(),
-                    input.ip_hash
-                ],
-            )?;
-        }
-    }
-    let visit = visit_by_page_view(tx, &input.page_view)?
-        .ok_or_else(|| ServerError::NotFound("visit vanished".into()))?;
-    changes::append(
-        tx,
-        share.company.id,
-        share.scope(),
-        &ChangeBody::Visit(visit.clone()),
-        input.now_ms,
-    )?;
-    Ok(Some(visit))
-}
-
 impl Database {
-    /// Resolves a share token for the public page, recording the share if the
-    /// device has not synced it yet.
-    pub(crate) async fn open_share(
+    /// Resolves a share token for the public page and the tracker: from the
+    /// in-memory cache, else from a read connection (then cached).
+    pub(crate) async fn resolve_share(
         &self,
         token: String,
-    ) -> Result<Option<ResolvedShare>, ServerError> {
-        self.tx(move |tx, secrets| {
-            let Some(share) = resolve(tx, secrets, &token)? else {
-                return Ok(None);
-            };
-            upsert_share(tx, &share, super::now_ms(), false)?;
-            Ok(Some(share))
-        })
-        .await
+    ) -> Result<Option<std::sync::Arc<ResolvedShare>>, ServerError> {
+        if let Some(hit) = self.share_cache().get(&token) {
+            return Ok(hit);
+        }
+        let db = self.clone();
+        let key = token.clone();
+        let found = self
+            .read(move |conn, secrets| resolve(conn, secrets, &token))
+            .await?
+            .map(std::sync::Arc::new);
+        db.share_cache().put(&key, found.clone());
+        Ok(found)
     }
 
     /// Applies one beacon. `Ok(false)` when the token does not resolve.
@@ -272,7 +279,9 @@ impl Database {
             let Some(share) = resolve(tx, secrets, &token)? else {
                 return Ok(false);
             };
-            record_beacon(tx, &share, &input)?;
+            let mut touched = super::signals::Touched::default();
+            super::signals::apply_beacon(tx, &share, &input, &mut touched)?;
+            touched.emit(tx, input.now_ms)?;
             Ok(true)
         })
         .await
@@ -281,15 +290,43 @@ impl Database {
 
 impl Database {
     pub(crate) async fn count_visits(&self) -> Result<i64, ServerError> {
+        self.flush().await;
         self.tx(|tx, _| Ok(tx.query_row("SELECT COUNT(*) FROM visits", [], |r| r.get(0))?))
             .await
     }
 
+    pub(crate) async fn count_signals(&self) -> Result<i64, ServerError> {
+        self.flush().await;
+        self.read(|c, _| super::signals::count_signals(c)).await
+    }
+
     pub(crate) async fn visits_for_share(&self, token: String) -> Result<Vec<Visit>, ServerError> {
+        self.flush().await;
         self.tx(move |tx, _| visits_for_share(tx, &token)).await
     }
 
     pub(crate) async fn share(&self, token: String) -> Result<Option<Share>, ServerError> {
+        self.flush().await;
         self.tx(move |tx, _| get_share(tx, &token)).await
+    }
+}
+
+impl Database {
+    pub(crate) async fn signals_for_share(
+        &self,
+        token: String,
+    ) -> Result<Vec<warmlead_core::lead::Signal>, ServerError> {
+        self.flush().await;
+        self.read(move |c, _| super::signals::signals_for_share(c, &token))
+            .await
+    }
+
+    pub(crate) async fn visit_stats_for_share(
+        &self,
+        token: String,
+    ) -> Result<Vec<warmlead_core::lead::VisitStats>, ServerError> {
+        self.flush().await;
+        self.read(move |c, _| super::signals::visit_stats_for_share(c, &token))
+            .await
     }
 }

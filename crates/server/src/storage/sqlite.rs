@@ -22,6 +22,17 @@ pub(crate) fn open(path: &Path) -> Result<Connection, ServerError> {
     Ok(conn)
 }
 
+/// A read-only connection to the same file (the writer created and migrated it).
+pub(crate) fn open_reader(path: &Path) -> Result<Connection, ServerError> {
+    use rusqlite::OpenFlags;
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    Ok(conn)
+}
+
 pub(crate) fn load_or_create_secrets(conn: &mut Connection) -> Result<Secrets, ServerError> {
     let tx = conn.transaction()?;
     let master = match get_meta(&tx, "master_secret")? {

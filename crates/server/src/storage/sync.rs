@@ -140,6 +140,9 @@ fn apply_body(
                 sharer: caller.user.clone(),
                 company: caller.company.clone(),
                 item,
+                root_token: token.clone(),
+                parent_token: None,
+                depth: 0,
             };
             upsert_share(tx, &share, *created_at_ms, true)?;
             Ok(())
@@ -151,6 +154,9 @@ fn apply_body(
             delete_item(tx, caller.company.id, *item_id)
         }
         MutationBody::RenameSelf { name } => rename_user(tx, caller.user.id, name).map(|_| ()),
+        MutationBody::SetManFlags { lead_id, man } => {
+            super::leads::set_man_flags(tx, caller, *lead_id, *man)
+        }
     }
 }
 
@@ -165,8 +171,15 @@ impl Database {
         caller: Caller,
         m: Mutation,
     ) -> Result<PushStep, ServerError> {
-        self.tx(move |tx, secrets| apply_one(tx, secrets, &caller, &m))
-            .await
+        let deletes = matches!(m.body, MutationBody::DeleteContentItem { .. });
+        let step = self
+            .tx(move |tx, secrets| apply_one(tx, secrets, &caller, &m))
+            .await;
+        if deletes {
+            // A share of a deleted item must stop resolving at once.
+            self.share_cache().clear();
+        }
+        step
     }
 
     pub(crate) async fn last_seq(&self, client_id: String) -> Result<i64, ServerError> {

@@ -1,0 +1,389 @@
+//! Beacons become visits and append-only signals.
+//!
+//! A visit is one person (visitor id) on one share. Page loads by the same
+//! visitor on the same share within [`RELOAD_WINDOW_MS`] of the visit's last
+//! activity are merged into it (reloads are not new views); after the window
+//! the same visitor starts a new visit with `visit_no + 1` and a
+//! `repeat_visit` signal. Each page load reports its own visible time; a
+//! visit's dwell is the sum over its page loads. Signals are appended only
+//! when a value rises, so the table is a timeline, not a log of beacons.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use warmlead_core::domain::Visit;
+use warmlead_core::lead::{RadarBody, SignalKind, VisitStats};
+use warmlead_core::sync::ChangeBody;
+
+use super::changes;
+use super::shares::{visit_row, BeaconInput, ResolvedShare, MAX_DWELL_MS, VISIT_COLS};
+use crate::error::ServerError;
+
+/// Reloads within 30 minutes of the last activity are the same visit.
+pub(crate) const RELOAD_WINDOW_MS: i64 = 30 * 60 * 1000;
+/// Longest video we believe (a day); guards the percent against nonsense.
+const MAX_VIDEO_S: i64 = 24 * 3600;
+
+/// The aggregates of a visit the beacon logic updates.
+#[derive(Debug, Clone, Copy)]
+struct Agg {
+    id: i64,
+    dwell_ms: i64,
+    scroll_pct: i64,
+    video_s: i64,
+    video_len_s: i64,
+}
+
+fn agg_row(r: &Row<'_>) -> rusqlite::Result<Agg> {
+    Ok(Agg {
+        id: r.get(0)?,
+        dwell_ms: r.get(1)?,
+        scroll_pct: r.get(2)?,
+        video_s: r.get(3)?,
+        video_len_s: r.get(4)?,
+    })
+}
+
+const AGG_COLS: &str = "id, dwell_ms, scroll_pct, video_s, video_len_s";
+
+/// What happened in a batch that clients must hear about: visits changed
+/// (one change per visit, however many beacons) and whether any were new.
+#[derive(Default)]
+pub(crate) struct Touched {
+    visits: BTreeMap<i64, Arc<ResolvedShare>>,
+    pub accepted: u64,
+    pub reloads: BTreeMap<i64, i64>,
+    pub own: BTreeMap<i64, i64>,
+    /// Visitors whose signals changed (their leads are rescored).
+    pub visitors: std::collections::BTreeSet<String>,
+}
+
+impl Touched {
+    fn touch(&mut self, visit_id: i64, share: &ResolvedShare) {
+        self.visits
+            .entry(visit_id)
+            .or_insert_with(|| Arc::new(share.clone()));
+    }
+
+    /// Appends one sync `Visit` and one radar `VisitStats` per visit touched.
+    pub fn emit(&self, tx: &Connection, now: i64) -> Result<(), ServerError> {
+        for (id, share) in &self.visits {
+            let (visit, stats) = load_visit(tx, *id)?;
+            let company = share.company.id;
+            changes::append(tx, company, share.scope(), &ChangeBody::Visit(visit), now)?;
+            changes::append_radar(
+                tx,
+                company,
+                share.scope(),
+                &RadarBody::VisitStats(stats),
+                now,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn load_visit(conn: &Connection, id: i64) -> Result<(Visit, VisitStats), ServerError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {VISIT_COLS}, root_token, last_seen_at, scroll_pct, video_s, video_len_s,
+                visit_no, page_views
+         FROM visits WHERE id = ?1"
+    ))?;
+    Ok(stmt.query_row([id], |r| {
+        let v = visit_row(r)?;
+        let (video_s, len): (i64, i64) = (r.get(11)?, r.get(12)?);
+        let stats = VisitStats {
+            visit_id: v.id,
+            share_token: v.share_token.clone(),
+            root_token: r.get(8)?,
+            item_id: v.item_id,
+            partner_id: v.partner_id,
+            rep_id: r.get(4)?,
+            visitor_id: v.visitor_id.clone(),
+            opened_at_ms: v.opened_at_ms,
+            last_seen_at_ms: r.get(9)?,
+            dwell_ms: v.dwell_ms,
+            scroll_pct: r.get(10)?,
+            video_pct: video_pct(video_s, len),
+            visit_no: r.get(13)?,
+            page_views: r.get(14)?,
+        };
+        Ok((v, stats))
+    })?)
+}
+
+fn video_pct(pos: i64, len: i64) -> i64 {
+    if len <= 0 {
+        0
+    } else {
+        (pos * 100 / len).clamp(0, 100)
+    }
+}
+
+pub(crate) fn insert_signal(
+    tx: &Connection,
+    share: &ResolvedShare,
+    visit_id: Option<i64>,
+    visitor_id: &str,
+    kind: SignalKind,
+    value: i64,
+    at: i64,
+) -> Result<i64, ServerError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO signals (share_token, visit_id, visitor_id, kind, value, at,
+                              company_id, partner_id, item_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    stmt.execute(params![
+        share.token,
+        visit_id,
+        visitor_id,
+        kind.as_str(),
+        value,
+        at,
+        share.company.id,
+        share.sharer.id,
+        share.item.id
+    ])?;
+    Ok(tx.last_insert_rowid())
+}
+
+fn is_own_visitor(tx: &Connection, visitor: &str, partner_id: i64) -> Result<bool, ServerError> {
+    let mut stmt =
+        tx.prepare_cached("SELECT 1 FROM own_visitors WHERE visitor_id = ?1 AND partner_id = ?2")?;
+    Ok(stmt.exists(params![visitor, partner_id])?)
+}
+
+/// Applies one beacon. Returns false when it was not counted (a page-view
+/// id of another share, or the sharer's own browser).
+pub(crate) fn apply_beacon(
+    tx: &Connection,
+    share: &ResolvedShare,
+    input: &BeaconInput,
+    touched: &mut Touched,
+) -> Result<bool, ServerError> {
+    let pv: Option<(i64, i64, String)> = tx
+        .prepare_cached(
+            "SELECT p.visit_id, p.dwell_ms, v.share_token FROM page_views p
+             JOIN visits v ON v.id = p.visit_id WHERE p.pv = ?1",
+        )?
+        .query_row([&input.page_view], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    let (visit_id, pv_dwell) = match pv {
+        // A page-view id reused for another share is not this page's view.
+        Some((_, _, token)) if token != share.token => return Ok(false),
+        Some((id, dwell, _)) => (id, dwell),
+        None => {
+            if is_own_visitor(tx, &input.visitor_id, share.sharer.id)? {
+                *touched.own.entry(share.company.id).or_default() += 1;
+                return Ok(false);
+            }
+            (open_page_view(tx, share, input, touched)?, 0)
+        }
+    };
+    let agg = tx
+        .prepare_cached(&format!("SELECT {AGG_COLS} FROM visits WHERE id = ?1"))?
+        .query_row([visit_id], agg_row)?;
+    update_aggregates(tx, share, input, agg, pv_dwell)?;
+    touched.touch(visit_id, share);
+    touched.visitors.insert(input.visitor_id.clone());
+    touched.accepted += 1;
+    Ok(true)
+}
+
+/// A new page load: merged into the visitor's recent visit, or a new visit.
+fn open_page_view(
+    tx: &Connection,
+    share: &ResolvedShare,
+    input: &BeaconInput,
+    touched: &mut Touched,
+) -> Result<i64, ServerError> {
+    let now = input.now_ms;
+    let recent: Option<i64> = tx
+        .prepare_cached(
+            "SELECT id FROM visits WHERE share_token = ?1 AND visitor_id = ?2
+               AND last_seen_at >= ?3 ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row(
+            params![share.token, input.visitor_id, now - RELOAD_WINDOW_MS],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let visit_id = match recent {
+        Some(id) => {
+            tx.prepare_cached("UPDATE visits SET page_views = page_views + 1 WHERE id = ?1")?
+                .execute([id])?;
+            *touched.reloads.entry(share.company.id).or_default() += 1;
+            id
+        }
+        None => new_visit(tx, share, input)?,
+    };
+    tx.prepare_cached("INSERT INTO page_views (pv, visit_id, dwell_ms) VALUES (?1, ?2, 0)")?
+        .execute(params![input.page_view, visit_id])?;
+    Ok(visit_id)
+}
+
+fn new_visit(
+    tx: &Connection,
+    share: &ResolvedShare,
+    input: &BeaconInput,
+) -> Result<i64, ServerError> {
+    let earlier: i64 = tx
+        .prepare_cached("SELECT COUNT(*) FROM visits WHERE share_token = ?1 AND visitor_id = ?2")?
+        .query_row(params![share.token, input.visitor_id], |r| r.get(0))?;
+    let visit_no = earlier + 1;
+    tx.prepare_cached(
+        "INSERT INTO visits (page_view, share_token, root_token, visitor_id, opened_at,
+                             last_seen_at, dwell_ms, visit_no, item_id, partner_id, rep_id, ip_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        input.page_view,
+        share.token,
+        share.root_token,
+        input.visitor_id,
+        input.now_ms,
+        visit_no,
+        share.item.id,
+        share.sharer.id,
+        share.rep_id(),
+        input.ip_hash
+    ])?;
+    let id = tx.last_insert_rowid();
+    let v = &input.visitor_id;
+    insert_signal(tx, share, Some(id), v, SignalKind::View, 0, input.now_ms)?;
+    if visit_no > 1 {
+        insert_signal(
+            tx,
+            share,
+            Some(id),
+            v,
+            SignalKind::RepeatVisit,
+            visit_no,
+            input.now_ms,
+        )?;
+    }
+    Ok(id)
+}
+
+/// Raises dwell, scroll and video maxima; one signal per value that rose.
+fn update_aggregates(
+    tx: &Connection,
+    share: &ResolvedShare,
+    input: &BeaconInput,
+    agg: Agg,
+    pv_dwell: i64,
+) -> Result<(), ServerError> {
+    let (now, v) = (input.now_ms, input.visitor_id.as_str());
+    let sig = |kind, value| insert_signal(tx, share, Some(agg.id), v, kind, value, now);
+    let dwell = input.dwell_ms.clamp(0, MAX_DWELL_MS);
+    let mut new = agg;
+    if dwell > pv_dwell {
+        tx.prepare_cached("UPDATE page_views SET dwell_ms = ?1 WHERE pv = ?2")?
+            .execute(params![dwell, input.page_view])?;
+        new.dwell_ms = (agg.dwell_ms + dwell - pv_dwell).min(MAX_DWELL_MS);
+        if new.dwell_ms > agg.dwell_ms {
+            sig(SignalKind::Dwell, new.dwell_ms)?;
+        }
+    }
+    if let Some(s) = input.scroll_pct.map(|s| s.clamp(0, 100)) {
+        if s > agg.scroll_pct {
+            new.scroll_pct = s;
+            sig(SignalKind::Scroll, s)?;
+        }
+    }
+    if let (Some(pos), Some(len)) = (input.video_s, input.video_len_s) {
+        let len = len.clamp(0, MAX_VIDEO_S);
+        let pos = pos.clamp(0, len);
+        if pos > agg.video_s && len > 0 {
+            new.video_s = pos;
+            new.video_len_s = len;
+            let (before, after) = (video_pct(agg.video_s, agg.video_len_s), video_pct(pos, len));
+            if after > before {
+                sig(SignalKind::Video, after)?;
+            }
+        }
+    }
+    tx.prepare_cached(
+        "UPDATE visits SET dwell_ms = ?1, scroll_pct = ?2, video_s = ?3, video_len_s = ?4,
+                           last_seen_at = MAX(last_seen_at, ?5)
+         WHERE id = ?6",
+    )?
+    .execute(params![
+        new.dwell_ms,
+        new.scroll_pct,
+        new.video_s,
+        new.video_len_s,
+        now,
+        agg.id
+    ])?;
+    Ok(())
+}
+
+/// Adds to the not-a-view counters.
+pub(crate) fn add_filtered(
+    tx: &Connection,
+    company_id: i64,
+    reason: &str,
+    n: i64,
+) -> Result<(), ServerError> {
+    tx.prepare_cached(
+        "INSERT INTO filtered_hits (company_id, reason, count) VALUES (?1, ?2, ?3)
+         ON CONFLICT (company_id, reason) DO UPDATE SET count = count + excluded.count",
+    )?
+    .execute(params![company_id, reason, n])?;
+    Ok(())
+}
+
+pub(crate) fn count_signals(conn: &Connection) -> Result<i64, ServerError> {
+    Ok(conn.query_row("SELECT COUNT(*) FROM signals", [], |r| r.get(0))?)
+}
+
+fn signal_row(r: &Row<'_>) -> rusqlite::Result<warmlead_core::lead::Signal> {
+    let kind: String = r.get(4)?;
+    Ok(warmlead_core::lead::Signal {
+        id: r.get(0)?,
+        share_token: r.get(1)?,
+        visit_id: r.get(2)?,
+        visitor_id: r.get(3)?,
+        kind: SignalKind::parse(&kind).unwrap_or(SignalKind::View),
+        value: r.get(5)?,
+        at_ms: r.get(6)?,
+        partner_id: r.get(7)?,
+        item_id: r.get(8)?,
+        lead_id: r.get(9)?,
+    })
+}
+
+/// Signals of a share (or of its children when `root` is true), oldest first.
+pub(crate) fn signals_for_share(
+    conn: &Connection,
+    token: &str,
+) -> Result<Vec<warmlead_core::lead::Signal>, ServerError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.id, s.share_token, s.visit_id, s.visitor_id, s.kind, s.value, s.at,
+                s.partner_id, s.item_id,
+                (SELECT MIN(lead_id) FROM lead_visitors l WHERE l.visitor_id = s.visitor_id)
+         FROM signals s WHERE s.share_token = ?1 ORDER BY s.id",
+    )?;
+    let rows = stmt.query_map([token], signal_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn visit_stats_for_share(
+    conn: &Connection,
+    token: &str,
+) -> Result<Vec<VisitStats>, ServerError> {
+    let ids: Vec<i64> = conn
+        .prepare_cached(
+            "SELECT id FROM visits WHERE share_token = ?1 OR root_token = ?1 ORDER BY id",
+        )?
+        .query_map([token], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    ids.into_iter()
+        .map(|id| Ok(load_visit(conn, id)?.1))
+        .collect()
+}

@@ -1,0 +1,163 @@
+//! Step 1 of the radar: dwell, scroll and video signals, reload merging,
+//! repeat visits, and the tracking queue's durability.
+mod common;
+
+use std::time::Duration;
+
+use common::{activate, world};
+use reqwest::StatusCode;
+use serde_json::json;
+use warmlead_core::domain::Channel;
+use warmlead_core::lead::SignalKind;
+
+async fn post_beacon(base: &str, body: serde_json::Value, cookie: Option<&str>) -> StatusCode {
+    let mut req = reqwest::Client::new()
+        .post(format!("{base}/t/beacon"))
+        .header("content-type", "text/plain;charset=UTF-8")
+        .header(
+            "user-agent",
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)",
+        )
+        .body(body.to_string());
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    req.send().await.unwrap().status()
+}
+
+fn kinds(signals: &[warmlead_core::lead::Signal]) -> Vec<(SignalKind, i64)> {
+    signals.iter().map(|s| (s.kind, s.value)).collect()
+}
+
+#[tokio::test]
+async fn dwell_scroll_and_video_become_signals_and_visit_aggregates() {
+    let w = world().await;
+    let d = activate(&w.ts, w.partner_a1.id).await;
+    let token = d.sign(1, w.item.id, Channel::Moments);
+    let base = w.ts.url();
+    let me = Some("wl_v=visitor-aaaaaaaa");
+    for (dwell, scroll, video) in [
+        (0, 10, 0),
+        (5_000, 60, 30),
+        (4_000, 40, 20),
+        (9_000, 60, 90),
+    ] {
+        let b = json!({"t": token, "pv": "pv-first-load", "dwell_ms": dwell,
+                       "scroll_pct": scroll, "video_s": video, "video_len_s": 120});
+        assert_eq!(post_beacon(&base, b, me).await, StatusCode::NO_CONTENT);
+    }
+    let signals = w.ts.admin().signals_for_share(&token).await.unwrap();
+    assert_eq!(
+        kinds(&signals),
+        vec![
+            (SignalKind::View, 0),
+            (SignalKind::Scroll, 10),
+            (SignalKind::Dwell, 5_000),
+            (SignalKind::Scroll, 60),
+            (SignalKind::Video, 25),
+            (SignalKind::Dwell, 9_000),
+            (SignalKind::Video, 75),
+        ],
+        "only rises are signals"
+    );
+    assert!(signals.iter().all(|s| s.visitor_id == "visitor-aaaaaaaa"
+        && s.partner_id == w.partner_a1.id
+        && s.item_id == w.item.id));
+
+    // A reload by the same visitor is the same visit; its dwell adds up.
+    let b = json!({"t": token, "pv": "pv-reload-1", "dwell_ms": 2_000, "scroll_pct": 100});
+    post_beacon(&base, b, me).await;
+    let stats = w.ts.admin().visit_stats(&token).await.unwrap();
+    assert_eq!(stats.len(), 1, "{stats:?}");
+    let v = &stats[0];
+    assert_eq!((v.page_views, v.visit_no), (2, 1));
+    assert_eq!(v.dwell_ms, 11_000);
+    assert_eq!((v.scroll_pct, v.video_pct), (100, 75));
+    assert_eq!(w.ts.admin().count_visits().await.unwrap(), 1);
+
+    // Another visitor is another visit.
+    let b = json!({"t": token, "pv": "pv-other-visitor", "dwell_ms": 0});
+    post_beacon(&base, b, Some("wl_v=visitor-bbbbbbbb")).await;
+    assert_eq!(w.ts.admin().count_visits().await.unwrap(), 2);
+
+    // Nonsense values are clamped, not stored as is.
+    let b = json!({"t": token, "pv": "pv-other-visitor", "dwell_ms": 1, "scroll_pct": 5000,
+                   "video_s": 999, "video_len_s": -3});
+    post_beacon(&base, b, Some("wl_v=visitor-bbbbbbbb")).await;
+    let stats = w.ts.admin().visit_stats(&token).await.unwrap();
+    assert_eq!((stats[1].scroll_pct, stats[1].video_pct), (100, 0));
+}
+
+#[tokio::test]
+async fn the_same_visitor_after_the_window_is_a_repeat_visit() {
+    let w = world().await;
+    let d = activate(&w.ts, w.partner_a1.id).await;
+    let token = d.sign(2, w.item.id, Channel::Direct);
+    let a = w.ts.admin();
+    let t0 = 1_800_000_000_000;
+    assert!(a
+        .beacon_at(&token, "pv-day-one-1", "visitor-cccccccc", 0, t0)
+        .await
+        .unwrap());
+    // 29 minutes later: a reload, same visit.
+    a.beacon_at(
+        &token,
+        "pv-day-one-2",
+        "visitor-cccccccc",
+        0,
+        t0 + 29 * 60_000,
+    )
+    .await
+    .unwrap();
+    // 31 minutes after the last activity: a new visit, the second.
+    a.beacon_at(
+        &token,
+        "pv-day-one-3",
+        "visitor-cccccccc",
+        0,
+        t0 + 60 * 60_000,
+    )
+    .await
+    .unwrap();
+    let stats = a.visit_stats(&token).await.unwrap();
+    assert_eq!(stats.len(), 2);
+    assert_eq!((stats[0].visit_no, stats[0].page_views), (1, 2));
+    assert_eq!((stats[1].visit_no, stats[1].page_views), (2, 1));
+    let signals = a.signals_for_share(&token).await.unwrap();
+    assert_eq!(
+        kinds(&signals),
+        vec![
+            (SignalKind::View, 0),
+            (SignalKind::View, 0),
+            (SignalKind::RepeatVisit, 2)
+        ]
+    );
+}
+
+fn count_on_disk(db: &std::path::Path, table: &str) -> i64 {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn beacons_are_on_disk_within_a_second_and_on_shutdown() {
+    let w = world().await;
+    let d = activate(&w.ts, w.partner_a1.id).await;
+    let token = d.sign(3, w.item.id, Channel::Group);
+    let db = w.ts.dir().join("server.db");
+    let base = w.ts.url();
+    for i in 0..50 {
+        let b = json!({"t": token, "pv": format!("pv-burst-{i:04}"), "dwell_ms": 0});
+        assert_eq!(post_beacon(&base, b, None).await, StatusCode::NO_CONTENT);
+    }
+    // Without asking the server to flush: the queue writes within 1 s by itself.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert_eq!(count_on_disk(&db, "visits"), 50);
+
+    let b = json!({"t": token, "pv": "pv-at-shutdown", "dwell_ms": 0});
+    post_beacon(&base, b, None).await;
+    let dir = w.ts.stop().await;
+    let n = count_on_disk(&dir.path().join("server.db"), "visits");
+    assert_eq!(n, 51, "the beacon queued at shutdown is written");
+}
