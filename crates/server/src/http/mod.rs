@@ -1,10 +1,12 @@
 //! The HTTP surface: JSON API under /api/v1, public pages and tracking.
 
 mod api;
+mod botlist;
 mod extract;
 mod media;
 mod page;
 mod public;
+mod stats;
 mod sync;
 
 use axum::extract::DefaultBodyLimit;
@@ -32,6 +34,7 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route(paths::PATH_PUSH, post(sync::push))
         .route(paths::PATH_PULL, get(sync::pull))
+        .route(paths::PATH_FILTERED_STATS, get(stats::filtered))
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
         // Uploads stream to disk and count their own bytes.
         .route(

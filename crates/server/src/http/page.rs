@@ -103,7 +103,9 @@ fn document(lang: Lang, title: &str, body: &str) -> String {
 }
 
 /// The item a friend sees, with the script that reports the view.
-pub(crate) fn share_page(share: &ResolvedShare, lang: Lang) -> String {
+/// `track` false: the page works (forward, form) but reports nothing (a
+/// preview fetcher, the sharer's own browser).
+pub(crate) fn share_page(share: &ResolvedShare, lang: Lang, track: bool) -> String {
     let item = &share.item;
     let sharer = escape(&share.sharer.name);
     let shared_by = match lang {
@@ -147,7 +149,7 @@ pub(crate) fn share_page(share: &ResolvedShare, lang: Lang) -> String {
         company = escape(&share.company.name),
         title = escape(&item.title),
         paragraphs = paragraphs(&item.body),
-        script = beacon_script(&share.token),
+        script = beacon_script(&share.token, track),
     );
     document(lang, &item.title, &body)
 }
@@ -171,7 +173,7 @@ fn video_html(share: &ResolvedShare) -> String {
 /// crosses a quarter of the page or pauses the video, and when the page is
 /// hidden or left. Dwell counts only time the page was visible; a prerender
 /// reports nothing until the person actually opens it.
-fn beacon_script(token: &str) -> String {
+fn beacon_script(token: &str, track: bool) -> String {
     // Tokens are base64url (checked before we get here); JSON-encode anyway
     // and keep `<` out so nothing can close the script element.
     let t = serde_json::to_string(token)
@@ -179,11 +181,11 @@ fn beacon_script(token: &str) -> String {
         .replace('<', "\\u003c");
     format!(
         r#"(function(){{
-var t={t};var a=new Uint8Array(16);crypto.getRandomValues(a);
+var t={t},track={track};var a=new Uint8Array(16);crypto.getRandomValues(a);
 var pv=Array.prototype.map.call(a,function(b){{return("0"+b.toString(16)).slice(-2)}}).join("");
 var acc=0,since=null,sc=0,vs=0,vl=0,q=0,started=false;
 function dwell(){{return acc+(since===null?0:Date.now()-since)}}
-function send(){{var b={{t:t,pv:pv,dwell_ms:Math.round(dwell()),scroll_pct:sc}};if(vl>0){{b.video_s=Math.floor(vs);b.video_len_s=Math.round(vl)}}var body=JSON.stringify(b);
+function send(){{if(!track)return;var b={{t:t,pv:pv,dwell_ms:Math.round(dwell()),scroll_pct:sc}};if(vl>0){{b.video_s=Math.floor(vs);b.video_len_s=Math.round(vl)}}var body=JSON.stringify(b);
 try{{if(navigator.sendBeacon&&navigator.sendBeacon("/t/beacon",new Blob([body],{{type:"text/plain"}})))return}}catch(e){{}}
 try{{fetch("/t/beacon",{{method:"POST",body:body,keepalive:true,credentials:"same-origin",headers:{{"Content-Type":"text/plain"}}}})}}catch(e){{}}}}
 function pause(){{if(since!==null){{acc+=Date.now()-since;since=null}}if(started)send()}}

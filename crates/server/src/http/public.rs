@@ -4,22 +4,29 @@ use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::Method;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use warmlead_core::api::TrackBeacon;
+use warmlead_core::botfilter::{own_link_proof, FilterReason, RequestShape};
+use warmlead_core::token::derive_share_key;
+
+use super::botlist::BOT_RULES;
 
 use super::extract::bytes_rejection;
 use super::page::{self, Lang};
 use super::AppState;
 use crate::error::ServerError;
-use crate::storage::{now_ms, BeaconInput, TrackEvent};
+use crate::storage::{now_ms, BeaconInput, ResolvedShare, TrackEvent};
 
 /// A beacon is a token, a page-view id and a number.
 pub(crate) const MAX_BEACON_BYTES: usize = 2 * 1024;
 const VISITOR_COOKIE: &str = "wl_v";
+/// Set in the sharer's own browser (see [`own_link`]): `<user id>.<mac>`.
+const SHARER_COOKIE: &str = "wl_d";
 
 fn lang(headers: &HeaderMap) -> Lang {
     Lang::from_accept_language(
@@ -35,16 +42,71 @@ fn is_id(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// The anonymous visitor id from the `wl_v` cookie, if well-formed.
-fn visitor_cookie(headers: &HeaderMap) -> Option<String> {
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, v)| *k == VISITOR_COOKIE && is_id(v))
+        .find(|(k, v)| *k == name && v.len() <= 80)
         .map(|(_, v)| v.to_string())
+}
+
+/// The anonymous visitor id from the `wl_v` cookie, if well-formed.
+pub(crate) fn visitor_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, VISITOR_COOKIE).filter(|v| is_id(v))
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Machine-shaped requests and listed user agents (see `data/bot_user_agents.txt`).
+fn machine(method: &Method, headers: &HeaderMap) -> Option<FilterReason> {
+    BOT_RULES.classify(&RequestShape {
+        method: method.as_str(),
+        user_agent: header_str(headers, "user-agent"),
+        purpose: header_str(headers, "purpose"),
+        sec_purpose: header_str(headers, "sec-purpose"),
+    })
+}
+
+/// The sharer's own link is not a view. The desktop app opens a share as
+/// `/s/{token}?from_app=<proof>` (proof: `botfilter::own_link_proof` under the
+/// device's share key). The server then marks that browser with a signed
+/// `wl_d=<user id>.<mac>` cookie and remembers its visitor id as the
+/// partner's own; later views from that browser, of any of the partner's
+/// shares, are counted as `own_link`, not as views.
+fn sharer_mac(master: &[u8], user_id: i64) -> String {
+    own_link_proof(master, &format!("wl_d:{user_id}"))
+}
+
+fn is_sharers_browser(master: &[u8], headers: &HeaderMap, share: &ResolvedShare) -> bool {
+    cookie(headers, SHARER_COOKIE)
+        .and_then(|v| {
+            let (id, mac) = v.split_once('.')?;
+            let id: i64 = id.parse().ok()?;
+            (id == share.sharer.id && mac == sharer_mac(master, id)).then_some(())
+        })
+        .is_some()
+}
+
+fn proves_own_link(master: &[u8], share: &ResolvedShare, proof: Option<&str>) -> bool {
+    let Some(proof) = proof else { return false };
+    let key = derive_share_key(master, share.claim.device_id);
+    !share.is_child() && proof == own_link_proof(&key, &share.token)
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct PageQuery {
+    from_app: Option<String>,
+}
+
+fn set_cookie(res: &mut Response, cookie: String) {
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
 }
 
 fn random_id() -> String {
@@ -66,7 +128,9 @@ fn html(status: StatusCode, body: String) -> Response {
 /// tracking queue.
 pub(crate) async fn share_page(
     State(st): State<AppState>,
+    method: Method,
     Path(token): Path<String>,
+    Query(q): Query<PageQuery>,
     headers: HeaderMap,
 ) -> Response {
     let lang = lang(&headers);
@@ -78,16 +142,41 @@ pub(crate) async fn share_page(
             return html(StatusCode::SERVICE_UNAVAILABLE, page::not_found_page(lang));
         }
     };
+    let master = &st.db.secrets().master;
+    let visitor = visitor_cookie(&headers);
+    let new_visitor = visitor.is_none().then(random_id);
+    let own_now = proves_own_link(master, &share, q.from_app.as_deref());
+    let not_a_view = if own_now || is_sharers_browser(master, &headers, &share) {
+        Some(FilterReason::OwnLink)
+    } else {
+        machine(&method, &headers)
+    };
     // A full queue only delays recording the share: its first beacon records it too.
     let _ = st.db.enqueue(TrackEvent::Opened(share.clone()));
-    let mut res = html(StatusCode::OK, page::share_page(&share, lang));
-    if visitor_cookie(&headers).is_none() {
-        let cookie = format!(
-            "{VISITOR_COOKIE}={}; Max-Age=31536000; Path=/; HttpOnly; SameSite=Lax",
-            random_id()
+    if let Some(reason) = not_a_view {
+        let company_id = share.company.id;
+        let _ = st.db.enqueue(TrackEvent::Filtered { company_id, reason });
+    }
+    let body = page::share_page(&share, lang, not_a_view.is_none());
+    let mut res = html(StatusCode::OK, body);
+    if let Some(id) = &new_visitor {
+        set_cookie(
+            &mut res,
+            format!("{VISITOR_COOKIE}={id}; Max-Age=31536000; Path=/; HttpOnly; SameSite=Lax"),
         );
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    if own_now {
+        let partner_id = share.sharer.id;
+        let mac = sharer_mac(master, partner_id);
+        set_cookie(
+            &mut res,
+            format!("{SHARER_COOKIE}={partner_id}.{mac}; Max-Age=31536000; Path=/; HttpOnly; SameSite=Lax"),
+        );
+        if let Some(visitor_id) = visitor.or(new_visitor) {
+            let _ = st.db.enqueue(TrackEvent::OwnVisitor {
+                visitor_id,
+                partner_id,
+            });
         }
     }
     res
@@ -116,6 +205,7 @@ pub(crate) async fn beacon(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, ServerError> {
+    // Only page views' beacons count; filtering happens below.
     let body = body.map_err(|rej| bytes_rejection(&rej, MAX_BEACON_BYTES))?;
     let beacon: TrackBeacon = serde_json::from_slice(&body)
         .map_err(|e| ServerError::InvalidInput(format!("beacon is not valid JSON: {e}")))?;
@@ -127,6 +217,18 @@ pub(crate) async fn beacon(
     let Some(share) = st.db.resolve_share(beacon.t).await? else {
         return Err(ServerError::NotFound("unknown share".into()));
     };
+    let master = &st.db.secrets().master;
+    let not_a_view = if is_sharers_browser(master, &headers, &share) {
+        Some(FilterReason::OwnLink)
+    } else {
+        machine(&Method::POST, &headers)
+    };
+    if let Some(reason) = not_a_view {
+        // Answered like any beacon: a bot learns nothing from the reply.
+        let company_id = share.company.id;
+        st.db.enqueue(TrackEvent::Filtered { company_id, reason })?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
     let input = BeaconInput {
         page_view: beacon.pv,
         visitor_id: visitor_cookie(&headers).unwrap_or_else(random_id),

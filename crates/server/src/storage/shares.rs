@@ -330,3 +330,13 @@ impl Database {
             .await
     }
 }
+
+impl Database {
+    pub(crate) async fn filtered_stats(
+        &self,
+        company_id: i64,
+    ) -> Result<warmlead_core::lead::FilteredStats, ServerError> {
+        self.read(move |c, _| super::signals::filtered_stats(c, company_id))
+            .await
+    }
+}

@@ -387,3 +387,23 @@ pub(crate) fn visit_stats_for_share(
         .map(|id| Ok(load_visit(conn, id)?.1))
         .collect()
 }
+
+pub(crate) fn filtered_stats(
+    conn: &Connection,
+    company_id: i64,
+) -> Result<warmlead_core::lead::FilteredStats, ServerError> {
+    use warmlead_core::botfilter::FilterReason;
+    use warmlead_core::lead::FilteredCount;
+    let mut stmt = conn.prepare_cached(
+        "SELECT reason, count FROM filtered_hits WHERE company_id = ?1 ORDER BY reason",
+    )?;
+    let rows = stmt.query_map([company_id], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
+    let mut counts = Vec::new();
+    for row in rows {
+        let (reason, count) = row?;
+        if let Some(reason) = FilterReason::parse(&reason) {
+            counts.push(FilteredCount { reason, count });
+        }
+    }
+    Ok(warmlead_core::lead::FilteredStats { counts })
+}

@@ -1,0 +1,223 @@
+//! Step 2: previews, crawlers, prefetches and the sharer's own browser are
+//! not views, and managers can see what was filtered and why.
+mod common;
+
+use common::{activate, world};
+use reqwest::StatusCode;
+use serde_json::json;
+use warmlead_core::api::PATH_FILTERED_STATS;
+use warmlead_core::botfilter::{own_link_proof, FilterReason};
+use warmlead_core::domain::Channel;
+use warmlead_core::lead::FilteredStats;
+
+const WECHAT: &str = "Mozilla/5.0 (Linux; Android 13; V2227A Build/TP1A.220624.014; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/116.0.0.0 Mobile Safari/537.36 XWEB/1160065 MMWEBSDK/20231202 MMWEBID/2247 MicroMessenger/8.0.47.2560(0x28002F35) WeChat/arm64 Weixin NetType/4G Language/zh_CN ABI/arm64";
+const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+
+/// What a phone (or a fetcher) does: load the page, then the page's first beacon.
+async fn open_and_beacon(
+    base: &str,
+    token: &str,
+    method: reqwest::Method,
+    headers: &[(&str, &str)],
+    pv: &str,
+) -> (StatusCode, String) {
+    let http = reqwest::Client::new();
+    let mut req = http.request(method.clone(), format!("{base}/s/{token}"));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    let html = res.text().await.unwrap();
+    if method == reqwest::Method::HEAD {
+        // A fetcher that sends HEAD never runs the page's script.
+        return (status, html);
+    }
+    let mut b = http
+        .post(format!("{base}/t/beacon"))
+        .body(json!({"t": token, "pv": pv, "dwell_ms": 0}).to_string());
+    for (k, v) in headers.iter().filter(|(k, _)| *k != "sec-purpose") {
+        b = b.header(*k, *v);
+    }
+    assert_eq!(b.send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    (status, html)
+}
+
+#[tokio::test]
+async fn bots_previews_and_prefetches_are_not_views_but_people_are() {
+    let w = world().await;
+    let d = activate(&w.ts, w.partner_a1.id).await;
+    let token = d.sign(1, w.item.id, Channel::Group);
+    let base = w.ts.url();
+    let get = reqwest::Method::GET;
+    let table: &[(&str, reqwest::Method, &[(&str, &str)], bool)] = &[
+        ("wechat", get.clone(), &[("user-agent", WECHAT)], true),
+        ("iphone", get.clone(), &[("user-agent", IPHONE)], true),
+        ("no ua", get.clone(), &[], true),
+        (
+            "facebook",
+            get.clone(),
+            &[("user-agent", "facebookexternalhit/1.1")],
+            false,
+        ),
+        (
+            "whatsapp",
+            get.clone(),
+            &[("user-agent", "WhatsApp/2.23.20.0 A")],
+            false,
+        ),
+        (
+            "baidu",
+            get.clone(),
+            &[("user-agent", "Mozilla/5.0 (compatible; Baiduspider/2.0)")],
+            false,
+        ),
+        (
+            "lark",
+            get.clone(),
+            &[("user-agent", "Mozilla/5.0 (compatible; LarkBot/1.0)")],
+            false,
+        ),
+        (
+            "head",
+            reqwest::Method::HEAD,
+            &[("user-agent", IPHONE)],
+            false,
+        ),
+        (
+            "prefetch",
+            get.clone(),
+            &[("user-agent", IPHONE), ("sec-purpose", "prefetch")],
+            false,
+        ),
+    ];
+    let mut expected = 0;
+    for (i, (name, method, headers, counts)) in table.iter().enumerate() {
+        let pv = format!("pv-table-{i:04}");
+        let (status, html) = open_and_beacon(&base, &token, method.clone(), headers, &pv).await;
+        assert_eq!(status, StatusCode::OK, "{name}");
+        if *method != reqwest::Method::HEAD {
+            assert_eq!(
+                html.contains("track=true"),
+                *counts,
+                "{name}: page tracks only people"
+            );
+        }
+        // A prefetched page reports only once the person opens it (its script
+        // waits for activation), so that later beacon is a view.
+        if *counts || *name == "prefetch" {
+            expected += 1;
+        }
+        assert_eq!(
+            w.ts.admin().count_visits().await.unwrap(),
+            expected,
+            "{name}"
+        );
+    }
+
+    let manager = activate(&w.ts, w.manager.id).await;
+    let stats: FilteredStats = manager
+        .get(PATH_FILTERED_STATS)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let n = |r: FilterReason| {
+        stats
+            .counts
+            .iter()
+            .find(|c| c.reason == r)
+            .map_or(0, |c| c.count)
+    };
+    // Page + beacon for each of the four bots.
+    assert_eq!(n(FilterReason::BotUserAgent), 8, "{stats:?}");
+    assert_eq!(n(FilterReason::Head), 1);
+    assert_eq!(n(FilterReason::Prefetch), 1);
+    let rep = activate(&w.ts, w.rep_a.id).await;
+    let res = rep.get(PATH_FILTERED_STATS).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_sharer_opening_their_own_link_is_not_a_view() {
+    let w = world().await;
+    let d = activate(&w.ts, w.partner_a1.id).await;
+    let token = d.sign(1, w.item.id, Channel::Direct);
+    let other = d.sign(2, w.item.id, Channel::Moments);
+    let base = w.ts.url();
+    let http = reqwest::Client::new();
+
+    // A wrong proof is just a visit by someone else.
+    let res = http
+        .get(format!(
+            "{base}/s/{token}?from_app=00112233445566778899aabb"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .all(|c| !c.to_str().unwrap().starts_with("wl_d=")));
+
+    let proof = own_link_proof(&d.share_key(), &token);
+    let res = http
+        .get(format!("{base}/s/{token}?from_app={proof}"))
+        .header("user-agent", IPHONE)
+        .send()
+        .await
+        .unwrap();
+    let cookies: Vec<String> = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().unwrap().split(';').next().unwrap().to_string())
+        .collect();
+    let wl_d = cookies
+        .iter()
+        .find(|c| c.starts_with("wl_d="))
+        .expect("sharer cookie");
+    let wl_v = cookies
+        .iter()
+        .find(|c| c.starts_with("wl_v="))
+        .expect("visitor cookie");
+    assert!(res.text().await.unwrap().contains("track=false"));
+
+    let beacon = |t: &str, pv: &str, cookie: String| {
+        http.post(format!("{base}/t/beacon"))
+            .header("cookie", cookie)
+            .body(json!({"t": t, "pv": pv, "dwell_ms": 1000}).to_string())
+            .send()
+    };
+    // The sharer's browser, on this share and on their other share.
+    beacon(&token, "pv-own-00001", format!("{wl_d}; {wl_v}"))
+        .await
+        .unwrap();
+    beacon(&other, "pv-own-00002", wl_d.clone()).await.unwrap();
+    // Only the visitor cookie left (e.g. wl_d cleared): still known as theirs.
+    beacon(&token, "pv-own-00003", wl_v.clone()).await.unwrap();
+    assert_eq!(w.ts.admin().count_visits().await.unwrap(), 0);
+    // A forged sharer cookie does not hide a friend's view.
+    let forged = format!("wl_d={}.000000000000000000000000", w.partner_a1.id);
+    beacon(&token, "pv-friend-0001", forged).await.unwrap();
+    assert_eq!(w.ts.admin().count_visits().await.unwrap(), 1);
+
+    let manager = activate(&w.ts, w.manager.id).await;
+    let stats: FilteredStats = manager
+        .get(PATH_FILTERED_STATS)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let own = stats
+        .counts
+        .iter()
+        .find(|c| c.reason == FilterReason::OwnLink)
+        .unwrap();
+    assert_eq!(own.count, 4, "page + three beacons");
+}
