@@ -88,10 +88,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         .unwrap_or_else(|| format!("http://{addr}"))
         .trim_end_matches('/')
         .to_string();
-    let app = http::router(http::AppState {
-        db: admin.db.clone(),
-        public_url,
-    });
+    let app = http::router(http::AppState::new(admin.db.clone(), public_url));
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let service = app.into_make_service_with_connect_info::<SocketAddr>();

@@ -1,8 +1,10 @@
 //! The HTTP surface: JSON API under /api/v1, public pages and tracking.
 
+mod actions;
 mod api;
 mod botlist;
 mod extract;
+mod limit;
 mod media;
 mod page;
 mod public;
@@ -22,6 +24,17 @@ pub(crate) struct AppState {
     pub db: Database,
     /// Base of share links handed to devices, without a trailing slash.
     pub public_url: String,
+    pub limits: std::sync::Arc<actions::Limits>,
+}
+
+impl AppState {
+    pub fn new(db: Database, public_url: String) -> AppState {
+        AppState {
+            db,
+            public_url,
+            limits: Default::default(),
+        }
+    }
 }
 
 pub(crate) fn router(state: AppState) -> Router {
@@ -44,6 +57,11 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(
             paths::PATH_BEACON,
             post(public::beacon).layer(DefaultBodyLimit::max(public::MAX_BEACON_BYTES)),
+        )
+        .route(paths::PATH_RADAR_PULL, get(sync::pull_radar))
+        .route(
+            paths::PATH_FORWARD,
+            post(actions::forward).layer(DefaultBodyLimit::max(public::MAX_BEACON_BYTES)),
         )
         .route("/media/{id}", get(media::serve))
         .fallback(not_found)

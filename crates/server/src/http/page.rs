@@ -89,6 +89,27 @@ video{display:block;width:100%;background:#000}
 .body p{margin:0 0 16px}
 .note{margin:24px 16px 0;color:#999;font-size:12px;text-align:center}
 .accent{color:#E8590C}
+.hint{margin:8px 16px 0;color:#999;font-size:13px;text-align:center}
+.case{margin:0 16px 16px;border:1px solid #f0e6e0;border-radius:12px;overflow:hidden}
+.case dt{background:#fff4ec;color:#8a5a3c;font-size:13px;padding:6px 12px;font-weight:600}
+.case dd{margin:0;padding:8px 12px 12px}
+blockquote{margin:0 16px 16px;padding:12px 16px;border-left:4px solid #E8590C;background:#faf7f5;color:#555;font-style:italic}
+.actions{margin:24px 16px 0;padding-top:16px;border-top:1px solid #f0e6e0}
+button{font:inherit;border:0;border-radius:10px;padding:12px 16px;width:100%;cursor:pointer}
+.primary{background:#E8590C;color:#fff;font-weight:600}
+.secondary{background:#fff4ec;color:#8a5a3c}
+#wl-forward-box{margin-top:12px;font-size:14px}
+#wl-forward-url{width:100%;padding:10px;border:1px solid #e5d5cb;border-radius:8px;font:inherit;font-size:13px;margin:6px 0}
+form{margin-top:20px}
+form h2{font-size:18px;margin:0 0 8px}
+label{display:block;font-size:14px;color:#555;margin:10px 0 0}
+input,textarea{display:block;width:100%;padding:10px;border:1px solid #e5d5cb;border-radius:8px;font:inherit;margin-top:4px}
+textarea{min-height:72px}
+.consent{display:flex;gap:8px;align-items:flex-start;font-size:13px;color:#777;margin:12px 0}
+.consent input{width:auto;margin-top:4px}
+#wl-form-msg{min-height:1em;font-size:14px;margin:8px 0 0}
+.error{color:#c92a2a}
+#wl-thanks{background:#ebfbee;color:#2b8a3e;border-radius:10px;padding:16px;margin-top:16px}
 "#;
 
 fn document(lang: Lang, title: &str, body: &str) -> String {
@@ -142,17 +163,164 @@ pub(crate) fn share_page(share: &ResolvedShare, lang: Lang, track: bool) -> Stri
 <header><div class=\"logo\" aria-hidden=\"true\">{initial}</div><div class=\"company\">{company}</div></header>\
 <div class=\"sharer\" id=\"wl-sharer\">{shared_by}</div>\
 <h1 id=\"wl-title\">{title}</h1>{summary}{media}\
-<article class=\"body\">{paragraphs}</article>\
-<p class=\"note\">{company}</p></main>\n<script>{script}</script>",
+{body_html}{actions}\
+<p class=\"note\">{company}</p></main>\n<script>{script}{actions_js}</script>",
         kind = item.kind.as_str(),
         initial = escape(&initial),
         company = escape(&share.company.name),
         title = escape(&item.title),
-        paragraphs = paragraphs(&item.body),
+        body_html = body_html(item.kind, &item.body, lang),
+        actions = actions_html(share, lang),
         script = beacon_script(&share.token, track),
+        actions_js = ACTIONS_JS,
     );
     document(lang, &item.title, &body)
 }
+
+/// Case studies are written as labelled blocks ("客户：…", "问题：…",
+/// "方案：…", "结果：…", English "Customer:" …) and quotes in “…”; they render as a
+/// structured card. Other kinds (and unlabelled text) are paragraphs.
+fn body_html(kind: ContentKind, body: &str, lang: Lang) -> String {
+    let poster_hint = match lang {
+        Lang::Zh => "长按图片可保存到手机",
+        Lang::En => "Press and hold the image to save it",
+    };
+    match kind {
+        ContentKind::Poster => format!(
+            "<p class=\"hint\" id=\"wl-poster-hint\">{}</p><article class=\"body\">{}</article>",
+            escape(poster_hint),
+            paragraphs(body)
+        ),
+        ContentKind::CaseStudy => case_study(body),
+        _ => format!("<article class=\"body\">{}</article>", paragraphs(body)),
+    }
+}
+
+const CASE_LABELS: [(&str, &str); 13] = [
+    ("客户", "customer"),
+    ("业主", "customer"),
+    ("房子", "context"),
+    ("背景", "context"),
+    ("预算", "context"),
+    ("我们做了什么", "solution"),
+    ("Customer", "customer"),
+    ("问题", "problem"),
+    ("Problem", "problem"),
+    ("方案", "solution"),
+    ("Solution", "solution"),
+    ("结果", "result"),
+    ("Result", "result"),
+];
+
+fn case_study(body: &str) -> String {
+    let mut facts = String::new();
+    let mut rest = Vec::new();
+    let mut quotes = String::new();
+    let normalized = body.replace("\r\n", "\n");
+    for para in normalized.split("\n\n").map(str::trim) {
+        if para.is_empty() {
+            continue;
+        }
+        let labelled = CASE_LABELS.iter().find_map(|(label, class)| {
+            let tail = para.strip_prefix(label)?;
+            let text = tail.strip_prefix('：').or_else(|| tail.strip_prefix(':'))?;
+            Some((label, class, text.trim()))
+        });
+        if let Some((label, class, text)) = labelled {
+            facts.push_str(&format!(
+                "<dt>{}</dt><dd class=\"case-{class}\">{}</dd>",
+                escape(label),
+                escape(text)
+            ));
+        } else if para.ends_with('”') || para.ends_with('」') || para.starts_with('"') {
+            quotes.push_str(&format!(
+                "<blockquote class=\"case-quote\">{}</blockquote>",
+                escape(para)
+            ));
+        } else {
+            rest.push(para);
+        }
+    }
+    let dl = if facts.is_empty() {
+        String::new()
+    } else {
+        format!("<dl class=\"case\" id=\"wl-case\">{facts}</dl>")
+    };
+    format!(
+        "{dl}{quotes}<article class=\"body\">{}</article>",
+        paragraphs(&rest.join("\n\n"))
+    )
+}
+
+/// "Pass it on" and "I'm interested" (with the consent line and the link to
+/// the privacy notice). Both work without the tracking script.
+fn actions_html(share: &ResolvedShare, lang: Lang) -> String {
+    let company = escape(&share.company.name);
+    let t = escape(&share.token);
+    let (fwd, fwd_note, copy, title, name, phone, note, consent, privacy, submit) = match lang {
+        Lang::Zh => (
+            "分享给朋友",
+            "把这个链接发给朋友：",
+            "复制链接",
+            "我感兴趣，请联系我",
+            "姓名",
+            "手机号",
+            "留言（选填）",
+            format!("我同意{company}通过电话联系我；我的信息只用于这次咨询，不会提供给他人。"),
+            "隐私说明",
+            "提交",
+        ),
+        Lang::En => (
+            "Pass it on",
+            "Send this link to a friend:",
+            "Copy link",
+            "I'm interested, please contact me",
+            "Name",
+            "Mobile number",
+            "Note (optional)",
+            format!("I agree that {company} may call me; my details are used only for this enquiry and never passed on."),
+            "Privacy notice",
+            "Send",
+        ),
+    };
+    format!(
+        "<section class=\"actions\">\
+<button type=\"button\" class=\"secondary\" id=\"wl-forward\" data-t=\"{t}\">{fwd}</button>\
+<div id=\"wl-forward-box\" hidden><div>{fwd_note}</div><input id=\"wl-forward-url\" readonly>\
+<button type=\"button\" class=\"secondary\" id=\"wl-copy\">{copy}</button></div>\
+<form id=\"wl-form\" method=\"post\" action=\"/t/lead\" novalidate>\
+<h2>{title}</h2><input type=\"hidden\" name=\"t\" value=\"{t}\">\
+<label>{name}<input name=\"name\" required maxlength=\"40\" autocomplete=\"name\"></label>\
+<label>{phone}<input name=\"phone\" type=\"tel\" inputmode=\"tel\" required maxlength=\"24\" autocomplete=\"tel\"></label>\
+<label>{note}<textarea name=\"note\" maxlength=\"500\"></textarea></label>\
+<label class=\"consent\"><input type=\"checkbox\" name=\"consent\" value=\"yes\" required><span>{consent} <a href=\"/privacy\" id=\"wl-privacy\">{privacy}</a></span></label>\
+<button type=\"submit\" class=\"primary\">{submit}</button><p id=\"wl-form-msg\" role=\"status\"></p></form>\
+</section>",
+        fwd = escape(fwd),
+        fwd_note = escape(fwd_note),
+        copy = escape(copy),
+        title = escape(title),
+        name = escape(name),
+        phone = escape(phone),
+        note = escape(note),
+        privacy = escape(privacy),
+        submit = escape(submit),
+    )
+}
+
+/// Forward and form: fetch with JSON answers; errors shown in the page.
+const ACTIONS_JS: &str = r#"
+(function(){var f=document.getElementById("wl-forward");if(f)f.addEventListener("click",function(){
+fetch("/t/forward",{method:"POST",credentials:"same-origin",headers:{"Content-Type":"application/json"},body:JSON.stringify({t:f.getAttribute("data-t")})})
+.then(function(r){return r.json()}).then(function(j){if(!j.url)return;var u=document.getElementById("wl-forward-url");u.value=j.url;document.getElementById("wl-forward-box").hidden=false;u.select()})});
+var c=document.getElementById("wl-copy");if(c)c.addEventListener("click",function(){var u=document.getElementById("wl-forward-url");u.select();try{document.execCommand("copy")}catch(e){}});
+var form=document.getElementById("wl-form");if(!form)return;form.addEventListener("submit",function(ev){ev.preventDefault();
+var m=document.getElementById("wl-form-msg");m.className="";var body=new URLSearchParams(new FormData(form)).toString();
+fetch("/t/lead",{method:"POST",credentials:"same-origin",headers:{"Content-Type":"application/x-www-form-urlencoded","Accept":"application/json"},body:body})
+.then(function(r){return r.json().then(function(j){return{ok:r.ok,j:j}})}).then(function(x){
+if(x.ok){var d=document.createElement("div");d.id="wl-thanks";d.textContent=x.j.message;form.replaceWith(d)}else{m.className="error";m.textContent=x.j.message}})
+.catch(function(){m.className="error";m.textContent=form.getAttribute("data-offline")||"网络错误，请重试 / Network error, please retry"})})})();
+"#;
 
 fn video_html(share: &ResolvedShare) -> String {
     let item = &share.item;

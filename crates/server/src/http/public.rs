@@ -28,7 +28,7 @@ const VISITOR_COOKIE: &str = "wl_v";
 /// Set in the sharer's own browser (see [`own_link`]): `<user id>.<mac>`.
 const SHARER_COOKIE: &str = "wl_d";
 
-fn lang(headers: &HeaderMap) -> Lang {
+pub(crate) fn lang(headers: &HeaderMap) -> Lang {
     Lang::from_accept_language(
         headers
             .get(header::ACCEPT_LANGUAGE)
@@ -36,7 +36,7 @@ fn lang(headers: &HeaderMap) -> Lang {
     )
 }
 
-fn is_id(s: &str) -> bool {
+pub(crate) fn is_id(s: &str) -> bool {
     (8..=64).contains(&s.len())
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
@@ -109,13 +109,13 @@ fn set_cookie(res: &mut Response, cookie: String) {
     }
 }
 
-fn random_id() -> String {
+pub(crate) fn random_id() -> String {
     let mut bytes = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn html(status: StatusCode, body: String) -> Response {
+pub(crate) fn html(status: StatusCode, body: String) -> Response {
     let mut res = (status, Html(body)).into_response();
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -184,7 +184,7 @@ pub(crate) async fn share_page(
 
 /// Salted, truncated hash of the viewer's address: enough to tell repeat
 /// visits apart, useless for finding the person.
-fn ip_hash(master: &[u8], addr: &SocketAddr) -> String {
+pub(crate) fn ip_hash(master: &[u8], addr: &SocketAddr) -> String {
     let salt = Sha256::new()
         .chain_update(b"warmlead-ip-salt-v1")
         .chain_update(master)

@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::Json;
+use warmlead_core::lead::RadarPullResponse;
 use warmlead_core::sync::{
     MutationOutcome, PullQuery, PullResponse, PushRequest, PushResponse, MAX_PULL_LIMIT,
     MAX_PUSH_BATCH,
@@ -80,6 +81,30 @@ pub(crate) async fn pull(
     let (changes, has_more) = st.db.pull(caller, after, limit).await?;
     let cursor = changes.last().map_or(after, |c| c.seq);
     Ok(Json(PullResponse {
+        epoch: st.db.secrets().epoch.clone(),
+        changes,
+        cursor,
+        has_more,
+    }))
+}
+
+/// `GET /api/v1/radar/pull?after=&limit=`: leads, signals, visit aggregates
+/// and forward chains in the caller's scope (same rules and cursor
+/// semantics as the sync pull; the cursor is this stream's own).
+pub(crate) async fn pull_radar(
+    State(st): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<PullQuery>,
+) -> Result<Json<RadarPullResponse>, ServerError> {
+    st.db.flush().await;
+    let after = q.after.max(0);
+    let limit = q
+        .limit
+        .unwrap_or(DEFAULT_PULL_LIMIT)
+        .clamp(1, MAX_PULL_LIMIT);
+    let (changes, has_more) = st.db.pull_radar(caller, after, limit).await?;
+    let cursor = changes.last().map_or(after, |c| c.seq);
+    Ok(Json(RadarPullResponse {
         epoch: st.db.secrets().epoch.clone(),
         changes,
         cursor,

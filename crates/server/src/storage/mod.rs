@@ -11,6 +11,7 @@ mod accounts;
 mod cache;
 mod changes;
 mod content;
+mod forward;
 mod leads;
 pub(crate) mod migrations;
 mod shares;

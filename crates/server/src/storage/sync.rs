@@ -182,6 +182,16 @@ impl Database {
         step
     }
 
+    pub(crate) async fn pull_radar(
+        &self,
+        caller: Caller,
+        after: i64,
+        limit: u32,
+    ) -> Result<(Vec<warmlead_core::lead::RadarChange>, bool), ServerError> {
+        self.read(move |c, _| changes::pull_radar(c, &caller, after, limit))
+            .await
+    }
+
     pub(crate) async fn last_seq(&self, client_id: String) -> Result<i64, ServerError> {
         self.tx(move |tx, _| last_seq(tx, &client_id)).await
     }
