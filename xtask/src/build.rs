@@ -27,16 +27,17 @@ pub fn ui(root: &Path) -> Result<(), String> {
     proc::run(&root.join("ui"), "npm", &["run", "build"])
 }
 
+/// Builds every target of the workspace, tests included, with the same
+/// features `cargo test` resolves, so the test run after it compiles nothing
+/// again and the binaries the end-to-end suites start are the ones tested.
 pub fn binaries(root: &Path) -> Result<(), String> {
     proc::run(
         root,
         "cargo",
         &[
             "build",
-            "-p",
-            "warmlead-server",
-            "-p",
-            "warmlead-app",
+            "--workspace",
+            "--all-targets",
             "--features",
             APP_FEATURES,
         ],

@@ -14,9 +14,9 @@ const SUITES: &[Suite] = &[
     ("ui lint", |r| npm(r, "lint")),
     ("ui unit tests", |r| npm(r, "test")),
     ("ui build", build::ui),
+    ("build binaries", build::binaries),
     ("clippy", clippy),
     ("rust tests", rust_tests),
-    ("build binaries", build::binaries),
     ("e2e: public pages in chromium, app under webdriver", e2e),
 ];
 
