@@ -3,7 +3,7 @@
 
 use warmlead_core::api::NewContentItem;
 use warmlead_core::domain::{Company, ContentItem, MediaRef, Role, User, Visit};
-use warmlead_core::lead::{Signal, VisitStats};
+use warmlead_core::lead::{Lead, Signal, VisitStats};
 
 use crate::error::ServerError;
 use crate::storage::{media_extension, Database};
@@ -98,6 +98,15 @@ impl Admin {
             ..Default::default()
         };
         self.db.beacon(token.to_string(), input).await
+    }
+
+    /// Leads of a company, oldest first.
+    pub async fn leads(&self, company_id: i64) -> Result<Vec<Lead>, ServerError> {
+        self.db.leads_of_company(company_id).await
+    }
+
+    pub async fn lead(&self, id: i64) -> Result<Option<Lead>, ServerError> {
+        self.db.lead(id).await
     }
 
     /// Waits until every tracking event queued so far is committed.

@@ -6,10 +6,17 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, State};
-use axum::http::HeaderMap;
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use warmlead_core::api::{ForwardRequest, ForwardResponse};
+use warmlead_core::lead::ContactForm;
+use warmlead_core::phone::Phone;
+
+use super::page::{self, Lang};
+use super::public::{html, lang};
+use crate::storage::{NewContact, ResolvedShare};
 
 use super::extract::bytes_rejection;
 use super::limit::RateLimiter;
@@ -60,4 +67,142 @@ pub(crate) async fn forward(
         url: format!("{}/s/{}", st.public_url, child.token),
         token: child.token,
     }))
+}
+
+/// What the form handler answers: JSON for the page's script, a small page
+/// for a browser without it.
+fn reply(json: bool, lang: Lang, status: StatusCode, message: &str) -> Response {
+    if json {
+        let mut res = (status, Json(serde_json::json!({ "message": message }))).into_response();
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        res
+    } else {
+        html(
+            status,
+            page::message_page(lang, status.is_success(), message),
+        )
+    }
+}
+
+fn texts(lang: Lang) -> [&'static str; 6] {
+    match lang {
+        Lang::Zh => [
+            "请填写姓名（最多 40 个字）。",
+            "请输入正确的手机号，例如 138 0013 8000；海外号码请以 + 和国家代码开头。",
+            "请勾选同意我们联系你。",
+            "提交太频繁了，请稍后再试。",
+            "链接已失效。",
+            "留言最多 500 个字。",
+        ],
+        Lang::En => [
+            "Please enter your name (at most 40 characters).",
+            "Please enter a valid mobile number, e.g. 138 0013 8000, or + and the country code.",
+            "Please tick the box to agree that we may contact you.",
+            "Too many attempts; please try again later.",
+            "This link is no longer valid.",
+            "The note can be at most 500 characters.",
+        ],
+    }
+}
+
+fn thanks(lang: Lang, share: &ResolvedShare) -> String {
+    let who = share.company.name.as_str();
+    match lang {
+        Lang::Zh => format!("谢谢！{who} 的顾问会尽快和你联系。"),
+        Lang::En => format!("Thank you! Someone from {who} will contact you soon."),
+    }
+}
+
+/// Checks the form; the error is the message for the person, in their language.
+fn validate(form: &ContactForm, lang: Lang) -> Result<(String, Phone, String), &'static str> {
+    let t = texts(lang);
+    let name = form.name.trim();
+    let n = name.chars().count();
+    if n == 0 || n > ContactForm::MAX_NAME_CHARS {
+        return Err(t[0]);
+    }
+    let phone = Phone::parse(&form.phone).map_err(|_| t[1])?;
+    if form.consent.as_deref().is_none_or(|c| c.trim().is_empty()) {
+        return Err(t[2]);
+    }
+    let note = form.note.trim();
+    if note.chars().count() > ContactForm::MAX_NOTE_CHARS {
+        return Err(t[5]);
+    }
+    Ok((name.to_string(), phone, note.to_string()))
+}
+
+async fn parse_form(req: Request) -> Result<ContactForm, ServerError> {
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if is_form {
+        axum::Form::<ContactForm>::from_request(req, &())
+            .await
+            .map(|f| f.0)
+            .map_err(|e| ServerError::InvalidInput(e.body_text()))
+    } else {
+        axum::Json::<ContactForm>::from_request(req, &())
+            .await
+            .map(|f| f.0)
+            .map_err(|e| ServerError::InvalidInput(e.body_text()))
+    }
+}
+
+/// `POST /t/lead`: "I'm interested". Validated, rate-limited per IP hash and
+/// per share, and committed (lead, contact signal, score) before the answer.
+pub(crate) async fn lead(
+    State(st): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
+    let headers = req.headers().clone();
+    let lang = lang(&headers);
+    let json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    let t = texts(lang);
+    let form = match parse_form(req).await {
+        Ok(f) => f,
+        Err(e) => return reply(json, lang, StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    let share = match st.db.resolve_share(form.t.clone()).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return reply(json, lang, StatusCode::NOT_FOUND, t[4]),
+        Err(e) => return e.into_response(),
+    };
+    let (name, phone, note) = match validate(&form, lang) {
+        Ok(v) => v,
+        Err(msg) => return reply(json, lang, StatusCode::BAD_REQUEST, msg),
+    };
+    let ip = ip_hash(&st.db.secrets().master, &addr);
+    if !st.limits.lead_per_ip.allow(&ip) || !st.limits.lead_per_share.allow(&share.token) {
+        return reply(json, lang, StatusCode::TOO_MANY_REQUESTS, t[3]);
+    }
+    let contact = NewContact {
+        name,
+        phone,
+        note,
+        visitor_id: visitor_cookie(&headers),
+    };
+    match st.db.capture_lead(share.clone(), contact).await {
+        Ok(_) => reply(json, lang, StatusCode::OK, &thanks(lang, &share)),
+        Err(e) => {
+            tracing::error!(error = %e, "lead capture failed");
+            let msg = match lang {
+                Lang::Zh => "提交失败，请稍后再试。",
+                Lang::En => "Sending failed; please try again shortly.",
+            };
+            reply(json, lang, StatusCode::SERVICE_UNAVAILABLE, msg)
+        }
+    }
+}
+
+/// `GET /privacy`: what the form stores and why.
+pub(crate) async fn privacy(headers: HeaderMap) -> Response {
+    html(StatusCode::OK, page::privacy_page(lang(&headers)))
 }

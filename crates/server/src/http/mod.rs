@@ -63,12 +63,21 @@ pub(crate) fn router(state: AppState) -> Router {
             paths::PATH_FORWARD,
             post(actions::forward).layer(DefaultBodyLimit::max(public::MAX_BEACON_BYTES)),
         )
+        .route(
+            paths::PATH_LEAD_FORM,
+            post(actions::lead).layer(DefaultBodyLimit::max(16 * 1024)),
+        )
+        .route(
+            paths::PATH_SCORING_RULES,
+            get(stats::scoring_rules).put(stats::set_scoring_rules),
+        )
         .route("/media/{id}", get(media::serve))
         .fallback(not_found)
         .layer(axum::middleware::map_response(extract::jsonify_errors));
     Router::new()
         .route(paths::PATH_HEALTH, get(|| async { "ok" }))
         .route("/s/{token}", get(public::share_page))
+        .route(paths::PATH_PRIVACY, get(actions::privacy))
         .merge(api)
         .with_state(state)
 }

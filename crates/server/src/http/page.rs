@@ -371,6 +371,50 @@ if(document.prerendering){{document.addEventListener("prerenderingchange",start,
     )
 }
 
+/// The answer to a form sent without the page's script.
+pub(crate) fn message_page(lang: Lang, ok: bool, message: &str) -> String {
+    let id = if ok { "wl-thanks" } else { "wl-error" };
+    let body = format!(
+        "<main><div class=\"body\"><p id=\"{id}\" class=\"{}\">{}</p></div></main>",
+        if ok { "" } else { "error" },
+        escape(message)
+    );
+    document(lang, message, &body)
+}
+
+/// The privacy notice linked from the form's consent line.
+pub(crate) fn privacy_page(lang: Lang) -> String {
+    let (title, paras): (&str, &[&str]) = match lang {
+        Lang::Zh => (
+            "隐私说明",
+            &[
+                "你在“我感兴趣”表单里填写的姓名、手机号和留言，只用于这家公司的顾问联系你、回答你的咨询。我们不会把它们卖给或提供给其他公司。",
+                "为了统计内容是否有用，页面会记录匿名的阅读情况：停留时间、阅读进度、视频观看进度，以及是否转发。它们与一个随机的匿名编号关联，不包含你的姓名。",
+                "你的 IP 地址在保存前会被加盐哈希并截断，我们不保存原始地址。原始的阅读记录在保留期满后自动删除。",
+                "如需查询、更正或删除你的信息，请联系分享给你这个链接的朋友或这家公司的顾问。",
+            ],
+        ),
+        Lang::En => (
+            "Privacy notice",
+            &[
+                "The name, phone number and note you leave in the \"I'm interested\" form are used only so that this company's adviser can contact you about your enquiry. They are never sold or passed to another company.",
+                "To learn whether its content helps, the page records anonymous reading: time on the page, how far you read, how much of a video you watched, and whether you passed it on. This is tied to a random anonymous id, not to your name.",
+                "Your IP address is hashed with a secret salt and truncated before it is stored; the address itself is never kept. Raw reading records are deleted automatically after the retention period.",
+                "To see, correct or delete your details, contact the friend who shared the link or the company's adviser.",
+            ],
+        ),
+    };
+    let body: String = paras
+        .iter()
+        .map(|p| format!("<p>{}</p>", escape(p)))
+        .collect();
+    let html = format!(
+        "<main id=\"wl-privacy-notice\"><h1>{}</h1><div class=\"body\">{body}</div></main>",
+        escape(title)
+    );
+    document(lang, title, &html)
+}
+
 /// What a friend sees for a link that does not (or no longer) resolve.
 pub(crate) fn not_found_page(lang: Lang) -> String {
     let (title, text) = match lang {

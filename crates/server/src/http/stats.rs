@@ -3,6 +3,9 @@
 use axum::extract::State;
 use axum::Json;
 use warmlead_core::lead::FilteredStats;
+use warmlead_core::scoring::ScoringRules;
+
+use super::extract::ApiJson;
 
 use super::AppState;
 use crate::error::ServerError;
@@ -21,4 +24,30 @@ pub(crate) async fn filtered(
     }
     st.db.flush().await;
     Ok(Json(st.db.filtered_stats(caller.company.id).await?))
+}
+
+/// `GET /api/v1/scoring/rules`: the company's scoring rules (defaults if unset).
+pub(crate) async fn scoring_rules(
+    State(st): State<AppState>,
+    caller: Caller,
+) -> Result<Json<ScoringRules>, ServerError> {
+    Ok(Json(st.db.scoring_rules(caller.company.id).await?))
+}
+
+/// `PUT /api/v1/scoring/rules` (managers): new weights; every lead of the
+/// company is rescored with them.
+pub(crate) async fn set_scoring_rules(
+    State(st): State<AppState>,
+    caller: Caller,
+    ApiJson(rules): ApiJson<ScoringRules>,
+) -> Result<Json<ScoringRules>, ServerError> {
+    if caller.user.role != warmlead_core::domain::Role::Manager {
+        return Err(ServerError::Forbidden(
+            "only managers change scoring rules".into(),
+        ));
+    }
+    st.db
+        .set_scoring_rules(caller.company.id, rules.clone())
+        .await?;
+    Ok(Json(rules))
 }

@@ -1,26 +1,423 @@
 //! Leads: made from the contact form, merged by phone within a company,
 //! scored from their visitors' signals.
+//!
+//! Duplicates: one person (E.164 phone) is one lead per company. When the
+//! same phone leaves its contact again, through any share, the existing lead
+//! is kept and FIRST REFERRER WINS: its partner, rep, share and source stay
+//! those of the first contact; the new contact adds a `contact` signal, its
+//! visitor (so that browser's signals count too), a note line, and
+//! `contacts + 1`. Reassigning a lead is a manager's decision, not a race.
 
-use rusqlite::Connection;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use warmlead_core::domain::Role;
+use warmlead_core::lead::{
+    Grade, Lead, LeadSource, LeadStage, ManFlags, RadarBody, Signal, SignalKind,
+};
+use warmlead_core::phone::Phone;
+use warmlead_core::scoring::{evaluate, ScoringRules, SignalFact};
 
-use super::signals::Touched;
+use super::changes::{self, Scope};
+use super::shares::ResolvedShare;
+use super::signals::{insert_signal, Touched};
+use super::{now_ms, Caller, Database};
 use crate::error::ServerError;
+
+/// A contact left on a share page, already validated.
+pub(crate) struct NewContact {
+    pub name: String,
+    pub phone: Phone,
+    pub note: String,
+    pub visitor_id: Option<String>,
+}
+
+const LEAD_COLS: &str =
+    "id, company_id, rep_id, partner_id, name, phone, note, source, share_token,
+     item_id, score, grade, reasons, man_money, man_authority, man_need, stage, created_at,
+     updated_at, contacts";
+
+fn lead_row(r: &Row<'_>) -> rusqlite::Result<Lead> {
+    let source: String = r.get(7)?;
+    let grade: String = r.get(11)?;
+    let reasons: String = r.get(12)?;
+    let stage: String = r.get(16)?;
+    Ok(Lead {
+        id: r.get(0)?,
+        company_id: r.get(1)?,
+        rep_id: r.get(2)?,
+        partner_id: r.get(3)?,
+        name: r.get(4)?,
+        phone: r.get(5)?,
+        note: r.get(6)?,
+        source: LeadSource::parse(&source).unwrap_or(LeadSource::ContactForm),
+        share_token: r.get(8)?,
+        item_id: r.get(9)?,
+        score: r.get(10)?,
+        grade: Grade::parse(&grade).unwrap_or(Grade::C),
+        reasons: serde_json::from_str(&reasons).unwrap_or_default(),
+        man: ManFlags {
+            money: r.get(13)?,
+            authority: r.get(14)?,
+            need: r.get(15)?,
+        },
+        stage: LeadStage::parse(&stage).unwrap_or(LeadStage::New),
+        created_at_ms: r.get(17)?,
+        updated_at_ms: r.get(18)?,
+        contacts: r.get(19)?,
+    })
+}
+
+pub(crate) fn get_lead(conn: &Connection, id: i64) -> Result<Option<Lead>, ServerError> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {LEAD_COLS} FROM leads WHERE id = ?1"))?
+        .query_row([id], lead_row)
+        .optional()?)
+}
+
+pub(crate) fn company_rules(
+    conn: &Connection,
+    company_id: i64,
+) -> Result<ScoringRules, ServerError> {
+    let json: Option<String> = conn
+        .prepare_cached("SELECT rules FROM scoring_rules WHERE company_id = ?1")?
+        .query_row([company_id], |r| r.get(0))
+        .optional()?;
+    Ok(json
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .unwrap_or_default())
+}
+
+pub(crate) fn set_company_rules(
+    tx: &Connection,
+    company_id: i64,
+    rules: &ScoringRules,
+) -> Result<(), ServerError> {
+    rules.validate()?;
+    tx.execute(
+        "INSERT INTO scoring_rules (company_id, rules) VALUES (?1, ?2)
+         ON CONFLICT (company_id) DO UPDATE SET rules = excluded.rules",
+        params![company_id, serde_json::to_string(rules)?],
+    )?;
+    Ok(())
+}
+
+/// "+8613800138000" → "+86138****8000": what a partner sees of a lead who
+/// contacted the company through their share.
+fn mask_phone(phone: &str) -> String {
+    let chars: Vec<char> = phone.chars().collect();
+    if chars.len() < 8 {
+        return "****".into();
+    }
+    let keep_end = 4;
+    let start = chars.len() - keep_end - 4;
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| if i >= start && i < start + 4 { '*' } else { *c })
+        .collect()
+}
+
+/// The partner's copy first (phone masked), then the rep's full copy
+/// (managers see both and keep the later, full one).
+fn emit(tx: &Connection, lead: &Lead, now: i64) -> Result<(), ServerError> {
+    let masked = Lead {
+        phone: mask_phone(&lead.phone),
+        ..lead.clone()
+    };
+    let partner = Scope::Scoped {
+        rep_id: None,
+        partner_id: Some(lead.partner_id),
+    };
+    changes::append_radar(tx, lead.company_id, partner, &RadarBody::Lead(masked), now)?;
+    let rep = Scope::Scoped {
+        rep_id: lead.rep_id,
+        partner_id: None,
+    };
+    changes::append_radar(
+        tx,
+        lead.company_id,
+        rep,
+        &RadarBody::Lead(lead.clone()),
+        now,
+    )?;
+    Ok(())
+}
+
+fn facts(conn: &Connection, lead_id: i64) -> Result<Vec<SignalFact>, ServerError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.kind, s.value, s.at, COALESCE(s.visit_id, 0) FROM signals s
+         JOIN lead_visitors l ON l.visitor_id = s.visitor_id
+         WHERE l.lead_id = ?1 ORDER BY s.id",
+    )?;
+    let rows = stmt.query_map([lead_id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (kind, value, at_ms, visit_id) = row?;
+        if let Some(kind) = SignalKind::parse(&kind) {
+            out.push(SignalFact {
+                kind,
+                value,
+                at_ms,
+                visit_id,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Recomputes score, grade and reasons; logs the lead when any changed
+/// (or when `force`). Returns the lead and its grade before.
+pub(crate) fn rescore(
+    tx: &Connection,
+    lead_id: i64,
+    now: i64,
+    force: bool,
+) -> Result<Option<(Lead, Grade)>, ServerError> {
+    let Some(lead) = get_lead(tx, lead_id)? else {
+        return Ok(None);
+    };
+    let rules = company_rules(tx, lead.company_id)?;
+    let g = evaluate(&rules, &facts(tx, lead_id)?, lead.source, lead.man, now);
+    let before = lead.grade;
+    if !force && g.score == lead.score && g.grade == lead.grade && g.reasons == lead.reasons {
+        return Ok(Some((lead, before)));
+    }
+    tx.prepare_cached(
+        "UPDATE leads SET score = ?1, grade = ?2, reasons = ?3, updated_at = ?4 WHERE id = ?5",
+    )?
+    .execute(params![
+        g.score,
+        g.grade.as_str(),
+        serde_json::to_string(&g.reasons)?,
+        now,
+        lead_id
+    ])?;
+    let lead =
+        get_lead(tx, lead_id)?.ok_or_else(|| ServerError::NotFound("lead vanished".into()))?;
+    emit(tx, &lead, now)?;
+    Ok(Some((lead, before)))
+}
+
+/// Creates or merges the lead, attaches the visitor, commits the contact
+/// signal and the score. Returns the lead and whether it merged.
+pub(crate) fn capture(
+    tx: &Connection,
+    share: &ResolvedShare,
+    c: &NewContact,
+) -> Result<(Lead, bool), ServerError> {
+    let now = now_ms();
+    let company = share.company.id;
+    let existing: Option<(i64, String)> = tx
+        .query_row(
+            "SELECT id, note FROM leads WHERE company_id = ?1 AND phone = ?2",
+            params![company, c.phone.as_e164()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let merged = existing.is_some();
+    let lead_id = match existing {
+        Some((id, note)) => {
+            let note = merge_note(&note, &c.note);
+            tx.execute(
+                "UPDATE leads SET contacts = contacts + 1, note = ?1, updated_at = ?2 WHERE id = ?3",
+                params![note, now, id],
+            )?;
+            id
+        }
+        None => {
+            tx.execute(
+                "INSERT INTO leads (company_id, rep_id, partner_id, name, phone, note, source,
+                                    share_token, item_id, score, grade, reasons, stage,
+                                    created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'contact_form', ?7, ?8, 0, 'C', '[]', 'new', ?9, ?9)",
+                params![
+                    company,
+                    share.rep_id(),
+                    share.sharer.id,
+                    c.name,
+                    c.phone.as_e164(),
+                    c.note,
+                    share.token,
+                    share.item.id,
+                    now
+                ],
+            )?;
+            tx.last_insert_rowid()
+        }
+    };
+    // Without a visitor cookie, the contact still counts under a one-off id.
+    let visitor = c
+        .visitor_id
+        .clone()
+        .unwrap_or_else(|| format!("lead-{lead_id}"));
+    tx.execute(
+        "INSERT OR IGNORE INTO lead_visitors (visitor_id, lead_id) VALUES (?1, ?2)",
+        params![visitor, lead_id],
+    )?;
+    let visit: Option<i64> = tx
+        .query_row(
+            "SELECT id FROM visits WHERE share_token = ?1 AND visitor_id = ?2 ORDER BY id DESC LIMIT 1",
+            params![share.token, visitor],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let sid = insert_signal(
+        tx,
+        share,
+        visit,
+        &visitor,
+        SignalKind::Contact,
+        lead_id,
+        now,
+    )?;
+    let signal = Signal {
+        id: sid,
+        share_token: share.token.clone(),
+        visit_id: visit,
+        visitor_id: visitor,
+        kind: SignalKind::Contact,
+        value: lead_id,
+        at_ms: now,
+        partner_id: share.sharer.id,
+        item_id: share.item.id,
+        lead_id: Some(lead_id),
+    };
+    changes::append_radar(tx, company, share.scope(), &RadarBody::Signal(signal), now)?;
+    let (lead, _) = rescore(tx, lead_id, now, true)?
+        .ok_or_else(|| ServerError::NotFound("lead vanished".into()))?;
+    Ok((lead, merged))
+}
+
+fn merge_note(old: &str, new: &str) -> String {
+    let new = new.trim();
+    if new.is_empty() || old.contains(new) {
+        return old.to_string();
+    }
+    let joined = if old.is_empty() {
+        new.to_string()
+    } else {
+        format!("{old}\n{new}")
+    };
+    joined.chars().take(2_000).collect()
+}
 
 /// Rescores the leads whose visitors' signals changed in a tracking batch.
 pub(crate) fn after_signals(
-    _tx: &Connection,
-    _touched: &Touched,
-    _now: i64,
+    tx: &Connection,
+    touched: &Touched,
+    now: i64,
 ) -> Result<(), ServerError> {
+    let mut ids = std::collections::BTreeSet::new();
+    let mut stmt = tx.prepare_cached("SELECT lead_id FROM lead_visitors WHERE visitor_id = ?1")?;
+    for v in &touched.visitors {
+        for id in stmt.query_map([v], |r| r.get::<_, i64>(0))? {
+            ids.insert(id?);
+        }
+    }
+    for id in ids {
+        rescore(tx, id, now, false)?;
+    }
     Ok(())
 }
 
 /// The rep of the lead (or a manager) records MAN; the lead is regraded.
 pub(crate) fn set_man_flags(
-    _tx: &Connection,
-    _caller: &super::Caller,
+    tx: &Connection,
+    caller: &Caller,
     lead_id: i64,
-    _man: warmlead_core::lead::ManFlags,
+    man: ManFlags,
 ) -> Result<(), ServerError> {
-    Err(ServerError::NotFound(format!("no lead {lead_id}")))
+    let lead = get_lead(tx, lead_id)?
+        .filter(|l| l.company_id == caller.company.id)
+        .ok_or_else(|| ServerError::NotFound(format!("no lead {lead_id}")))?;
+    let allowed = match caller.user.role {
+        Role::Manager => true,
+        Role::Rep => lead.rep_id == Some(caller.user.id),
+        Role::Partner => false,
+    };
+    if !allowed {
+        return Err(ServerError::Forbidden(
+            "only the lead's rep or a manager sets MAN flags".into(),
+        ));
+    }
+    tx.execute(
+        "UPDATE leads SET man_money = ?1, man_authority = ?2, man_need = ?3 WHERE id = ?4",
+        params![man.money, man.authority, man.need, lead_id],
+    )?;
+    rescore(tx, lead_id, now_ms(), true)?;
+    Ok(())
+}
+
+impl Database {
+    /// The contact form: committed (lead, signal, score, change) before the
+    /// page says thanks.
+    pub(crate) async fn capture_lead(
+        &self,
+        share: std::sync::Arc<ResolvedShare>,
+        contact: NewContact,
+    ) -> Result<(Lead, bool), ServerError> {
+        // The visitor's queued beacons first, so they are attached and scored.
+        self.flush().await;
+        self.tx(move |tx, _| capture(tx, &share, &contact)).await
+    }
+
+    pub(crate) async fn lead(&self, id: i64) -> Result<Option<Lead>, ServerError> {
+        self.flush().await;
+        self.read(move |c, _| get_lead(c, id)).await
+    }
+
+    pub(crate) async fn leads_of_company(&self, company_id: i64) -> Result<Vec<Lead>, ServerError> {
+        self.flush().await;
+        self.read(move |c, _| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {LEAD_COLS} FROM leads WHERE company_id = ?1 ORDER BY id"
+            ))?;
+            let rows = stmt.query_map([company_id], lead_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    pub(crate) async fn scoring_rules(&self, company_id: i64) -> Result<ScoringRules, ServerError> {
+        self.read(move |c, _| company_rules(c, company_id)).await
+    }
+
+    /// Sets the company's rules and rescores its leads with them.
+    pub(crate) async fn set_scoring_rules(
+        &self,
+        company_id: i64,
+        rules: ScoringRules,
+    ) -> Result<(), ServerError> {
+        self.tx(move |tx, _| {
+            set_company_rules(tx, company_id, &rules)?;
+            let ids: Vec<i64> = tx
+                .prepare("SELECT id FROM leads WHERE company_id = ?1")?
+                .query_map([company_id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let now = now_ms();
+            for id in ids {
+                rescore(tx, id, now, false)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn masks_the_middle_of_a_phone() {
+        assert_eq!(super::mask_phone("+8613800138000"), "+86138****8000");
+        assert_eq!(super::mask_phone("+14155552671"), "+141****2671");
+        assert_eq!(super::mask_phone("+1"), "****");
+    }
+
+    #[test]
+    fn merges_notes_without_repeats() {
+        assert_eq!(super::merge_note("", "想看看"), "想看看");
+        assert_eq!(super::merge_note("想看看", "想看看"), "想看看");
+        assert_eq!(super::merge_note("a", " b "), "a\nb");
+    }
 }

@@ -31,6 +31,7 @@ use crate::error::ServerError;
 
 pub(crate) use accounts::Caller;
 pub(crate) use content::{media_extension, MEDIA_TYPES};
+pub(crate) use leads::NewContact;
 pub(crate) use shares::{BeaconInput, ResolvedShare};
 pub(crate) use sync::{stale_outcome, PushStep};
 pub(crate) use track::{Event as TrackEvent, TrackStats};
