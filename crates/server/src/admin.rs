@@ -109,6 +109,15 @@ impl Admin {
         self.db.lead(id).await
     }
 
+    /// The retention purge, as the server's hourly job runs it.
+    pub async fn purge_signals(
+        &self,
+        now_ms: i64,
+        retention_days: u32,
+    ) -> Result<crate::Purged, ServerError> {
+        self.db.purge_signals(now_ms, retention_days).await
+    }
+
     /// Waits until every tracking event queued so far is committed.
     pub async fn flush(&self) {
         self.db.flush().await

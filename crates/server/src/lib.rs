@@ -20,6 +20,7 @@ use tokio::task::JoinHandle;
 
 pub use admin::{open_admin, Admin};
 pub use error::ServerError;
+pub use storage::retention::Purged;
 
 /// Default database URL: `sqlite://<data dir>/warmlead/server.db`.
 pub fn default_database_url() -> String {
@@ -34,6 +35,25 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Seed the demo company (once; skipped when it exists).
     pub demo: bool,
+}
+
+/// Settings beyond [`Config`] (kept apart so `Config` literals elsewhere
+/// keep compiling as settings are added).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Raw signals older than this are deleted by the purge job.
+    pub signal_retention_days: u32,
+    /// How often the purge job runs.
+    pub purge_every: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            signal_retention_days: 180,
+            purge_every: Duration::from_secs(3600),
+        }
+    }
 }
 
 /// A server serving on its own task until [`RunningServer::shutdown`].
@@ -77,6 +97,11 @@ impl RunningServer {
 /// Opens and migrates the database, seeds the demo if asked, binds (port 0
 /// works) and serves on a spawned task.
 pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
+    start_with(config, Options::default()).await
+}
+
+/// [`start`] with [`Options`].
+pub async fn start_with(config: Config, options: Options) -> Result<RunningServer, ServerError> {
     let admin = open_admin(&config.database_url).await?;
     if config.demo {
         demo::seed(&admin).await?;
@@ -89,6 +114,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         .trim_end_matches('/')
         .to_string();
     let app = http::router(http::AppState::new(admin.db.clone(), public_url));
+    let purge = tokio::spawn(purge_job(admin.clone(), options));
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -100,6 +126,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         if let Err(e) = result {
             tracing::error!(error = %e, "server stopped with an error");
         }
+        purge.abort();
     });
     Ok(RunningServer {
         addr,
@@ -107,4 +134,21 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         stop: Some(stop),
         task,
     })
+}
+
+/// Deletes raw signals past the retention period, now and then periodically.
+async fn purge_job(admin: Admin, options: Options) {
+    let mut tick = tokio::time::interval(options.purge_every);
+    loop {
+        tick.tick().await;
+        let now = storage::now_ms();
+        match admin
+            .purge_signals(now, options.signal_retention_days)
+            .await
+        {
+            Ok(p) if p != Purged::default() => tracing::info!(?p, "purged old signals"),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "signal purge failed"),
+        }
+    }
 }

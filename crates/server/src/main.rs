@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use warmlead_core::domain::Role;
-use warmlead_server::{default_database_url, demo, open_admin, start, Config, ServerError};
+use warmlead_server::{
+    default_database_url, demo, open_admin, start_with, Config, Options, ServerError,
+};
 
 #[derive(Parser)]
 #[command(name = "warmlead-server", version, about = "Warmlead's server")]
@@ -44,6 +46,9 @@ enum Command {
         /// Seed the demo company 暖居装修 (once; skipped when it exists).
         #[arg(long)]
         demo: bool,
+        /// Delete raw tracking signals older than this many days (hourly job).
+        #[arg(long, env = "WARMLEAD_SIGNAL_RETENTION_DAYS", default_value_t = 180)]
+        signal_retention_days: u32,
     },
     /// Print a fresh one-time activation code for a user.
     ActivationCode {
@@ -103,7 +108,14 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             db,
             public_url,
             demo,
-        } => serve(listen, db.url(), public_url, demo).await,
+            signal_retention_days,
+        } => {
+            let options = Options {
+                signal_retention_days,
+                ..Options::default()
+            };
+            serve(listen, db.url(), public_url, demo, options).await
+        }
         Command::ActivationCode { db, user } => {
             let admin = open_admin(&db.url()).await?;
             let user = admin.find_user(&user).await?;
@@ -124,13 +136,17 @@ async fn serve(
     database_url: String,
     public_url: Option<String>,
     demo: bool,
+    options: Options,
 ) -> Result<(), ServerError> {
-    let server = start(Config {
-        listen,
-        database_url,
-        public_url,
-        demo,
-    })
+    let server = start_with(
+        Config {
+            listen,
+            database_url,
+            public_url,
+            demo,
+        },
+        options,
+    )
     .await?;
     tracing::info!("warmlead-server listening on {}", server.base_url());
     shutdown_signal().await;

@@ -182,8 +182,27 @@ pub(crate) async fn share_page(
     res
 }
 
-/// Salted, truncated hash of the viewer's address: enough to tell repeat
-/// visits apart, useless for finding the person.
+/// The network, not the machine: IPv4 /24, IPv6 /48. Hashing a truncated
+/// address means even the salted hash cannot single out one device.
+fn truncate_ip(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => truncate_ip(std::net::IpAddr::V4(v4)),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+            }
+        },
+    }
+}
+
+/// Salted hash of the truncated address, itself truncated to 64 bits: enough
+/// to rate-limit and to tell networks apart, useless for finding the person.
+/// The address itself is never stored.
 pub(crate) fn ip_hash(master: &[u8], addr: &SocketAddr) -> String {
     let salt = Sha256::new()
         .chain_update(b"warmlead-ip-salt-v1")
@@ -191,7 +210,7 @@ pub(crate) fn ip_hash(master: &[u8], addr: &SocketAddr) -> String {
         .finalize();
     let digest = Sha256::new()
         .chain_update(salt)
-        .chain_update(addr.ip().to_string().as_bytes())
+        .chain_update(truncate_ip(addr.ip()).as_bytes())
         .finalize();
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -241,4 +260,26 @@ pub(crate) async fn beacon(
     };
     st.db.enqueue(TrackEvent::Beacon(share, input))?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_truncated_then_hashed() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        assert_eq!(truncate_ip(ip("203.0.113.77")), "203.0.113.0/24");
+        assert_eq!(truncate_ip(ip("::ffff:203.0.113.9")), "203.0.113.0/24");
+        assert_eq!(truncate_ip(ip("2001:db8:abcd:12::1")), "2001:db8:abcd::/48");
+        let a: SocketAddr = "203.0.113.77:5000".parse().unwrap();
+        let b: SocketAddr = "203.0.113.12:6000".parse().unwrap();
+        let c: SocketAddr = "198.51.100.7:5000".parse().unwrap();
+        let h = ip_hash(b"secret", &a);
+        assert_eq!(h.len(), 16);
+        assert!(!h.contains("203"));
+        assert_eq!(h, ip_hash(b"secret", &b), "same network, same hash");
+        assert_ne!(h, ip_hash(b"secret", &c));
+        assert_ne!(h, ip_hash(b"other secret", &a), "salted per server");
+    }
 }

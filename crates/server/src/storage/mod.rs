@@ -14,6 +14,7 @@ mod content;
 mod forward;
 mod leads;
 pub(crate) mod migrations;
+pub(crate) mod retention;
 mod shares;
 mod signals;
 mod sqlite;

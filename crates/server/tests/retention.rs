@@ -1,0 +1,84 @@
+//! Step 6: raw signals are purged after the retention period; what is left
+//! of a visit keeps no address and its aggregates.
+mod common;
+
+use common::{activate, world};
+use warmlead_core::domain::Channel;
+
+const DAY: i64 = 24 * 3600 * 1000;
+
+#[tokio::test]
+async fn old_raw_signals_are_purged_and_recent_ones_kept() {
+    let w = world().await;
+    let d = activate(&w.ts, w.partner_a1.id).await;
+    let token = d.sign(1, w.item.id, Channel::Moments);
+    let a = w.ts.admin();
+    let now = 1_800_000_000_000;
+    a.beacon_at(
+        &token,
+        "pv-old-visit-1",
+        "visitor-old-01",
+        30_000,
+        now - 200 * DAY,
+    )
+    .await
+    .unwrap();
+    a.beacon_at(
+        &token,
+        "pv-new-visit-1",
+        "visitor-new-01",
+        20_000,
+        now - DAY,
+    )
+    .await
+    .unwrap();
+    assert_eq!(a.count_signals().await.unwrap(), 4, "view + dwell, twice");
+
+    let purged = a.purge_signals(now, 180).await.unwrap();
+    assert_eq!(purged.signals, 2);
+    assert_eq!(purged.page_views, 1);
+    let left = a.signals_for_share(&token).await.unwrap();
+    assert!(
+        left.iter().all(|s| s.visitor_id == "visitor-new-01"),
+        "{left:?}"
+    );
+    // The old visit keeps its aggregates for the radar.
+    let stats = a.visit_stats(&token).await.unwrap();
+    assert_eq!(stats.len(), 2);
+    assert_eq!(stats[0].dwell_ms, 30_000);
+
+    // Running again removes nothing more; a shorter retention removes the rest.
+    assert_eq!(a.purge_signals(now, 180).await.unwrap().signals, 0);
+    assert_eq!(a.purge_signals(now, 0).await.unwrap().signals, 2);
+    assert_eq!(a.count_signals().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn addresses_are_stored_only_as_hashes() {
+    let w = world().await;
+    let d = activate(&w.ts, w.partner_a1.id).await;
+    let token = d.sign(2, w.item.id, Channel::Moments);
+    let res = reqwest::Client::new()
+        .post(format!("{}/t/beacon", w.ts.url()))
+        .body(serde_json::json!({"t": token, "pv": "pv-address-01", "dwell_ms": 0}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    w.ts.admin().flush().await;
+    let conn = rusqlite::Connection::open(w.ts.dir().join("server.db")).unwrap();
+    let hash: String = conn
+        .query_row("SELECT ip_hash FROM visits", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(hash.len(), 16);
+    assert!(!hash.contains("127"), "{hash}");
+    // No column anywhere holds the address in clear.
+    let dump: Vec<String> = conn
+        .prepare("SELECT COALESCE(ip_hash, '') || visitor_id FROM visits")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(dump.iter().all(|s| !s.contains("127.0.0.1")));
+}
