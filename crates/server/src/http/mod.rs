@@ -3,6 +3,7 @@
 mod actions;
 mod api;
 mod botlist;
+mod events;
 mod extract;
 mod limit;
 mod media;
@@ -59,6 +60,7 @@ pub(crate) fn router(state: AppState) -> Router {
             post(public::beacon).layer(DefaultBodyLimit::max(public::MAX_BEACON_BYTES)),
         )
         .route(paths::PATH_RADAR_PULL, get(sync::pull_radar))
+        .route(paths::PATH_EVENTS, get(events::events))
         .route(
             paths::PATH_FORWARD,
             post(actions::forward).layer(DefaultBodyLimit::max(public::MAX_BEACON_BYTES)),

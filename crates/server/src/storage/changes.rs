@@ -151,7 +151,7 @@ pub(crate) fn newest_visible(
     after: i64,
 ) -> Result<i64, ServerError> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT COALESCE(MAX(seq), 0) FROM changes
+        "SELECT COALESCE(MAX(seq), ?2) FROM changes
          WHERE company_id = ?1 AND seq > ?2 AND stream = ?6 AND {VISIBLE}"
     ))?;
     Ok(stmt.query_row(
@@ -216,4 +216,39 @@ fn pull_stream<B: DeserializeOwned>(
     let has_more = changes.len() > limit as usize;
     changes.truncate(limit as usize);
     Ok((changes, has_more))
+}
+
+/// The newest lead at grade A or A+ appended in `(after, upto]` that the
+/// caller may see: the desktop notifies about it.
+pub(crate) fn hot_lead(
+    conn: &Connection,
+    caller: &Caller,
+    after: i64,
+    upto: i64,
+) -> Result<Option<i64>, ServerError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT body FROM changes
+         WHERE company_id = ?1 AND seq > ?2 AND seq <= ?6 AND stream = 'radar'
+           AND body LIKE '{{\"entity\":\"lead\"%' AND {VISIBLE}
+         ORDER BY seq DESC"
+    ))?;
+    let rows = stmt.query_map(
+        params![
+            caller.company.id,
+            after,
+            caller.user.role.as_str(),
+            caller.user.id,
+            caller.user.rep_id,
+            upto
+        ],
+        |r| r.get::<_, String>(0),
+    )?;
+    for body in rows {
+        if let Ok(RadarBody::Lead(lead)) = serde_json::from_str(&body?) {
+            if lead.grade >= warmlead_core::lead::Grade::A {
+                return Ok(Some(lead.id));
+            }
+        }
+    }
+    Ok(None)
 }

@@ -222,6 +222,7 @@ impl Database {
         }
     }
 
+    #[allow(dead_code)] // read by the benchmark's stats endpoint
     pub(crate) fn track_stats(&self) -> &TrackStats {
         &self.inner.queue.stats
     }

@@ -192,6 +192,27 @@ impl Database {
             .await
     }
 
+    /// For the live stream: the newest (sync, radar) seqs the caller may see
+    /// after `after`, and a hot lead among the new radar changes.
+    pub(crate) async fn live_state(
+        &self,
+        caller: Caller,
+        after: (i64, i64),
+        want_hot: bool,
+    ) -> Result<(i64, i64, Option<i64>), ServerError> {
+        self.read(move |c, _| {
+            let sync = changes::newest_visible(c, &caller, changes::SYNC, after.0)?;
+            let radar = changes::newest_visible(c, &caller, changes::RADAR, after.1)?;
+            let hot = if radar > after.1 && want_hot {
+                changes::hot_lead(c, &caller, after.1, radar)?
+            } else {
+                None
+            };
+            Ok((sync, radar, hot))
+        })
+        .await
+    }
+
     pub(crate) async fn last_seq(&self, client_id: String) -> Result<i64, ServerError> {
         self.tx(move |tx, _| last_seq(tx, &client_id)).await
     }

@@ -1,0 +1,85 @@
+//! `GET /api/v1/events`: server-sent events for a signed-in device. Each
+//! event says "something in your scope was appended to this stream; pull
+//! now" (`LiveEvent`), so the desktop's radar updates within moments while
+//! online; when offline, the next sync fills the gap.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use warmlead_core::lead::LiveEvent;
+
+use super::AppState;
+use crate::storage::Caller;
+
+fn event(seq: i64, stream: &str, hot_lead_id: Option<i64>) -> Event {
+    let data = LiveEvent {
+        seq,
+        stream: stream.to_string(),
+        hot_lead_id,
+    };
+    Event::default()
+        .event(stream)
+        .json_data(&data)
+        .unwrap_or_else(|_| Event::default().comment("unencodable"))
+}
+
+struct Live {
+    db: crate::storage::Database,
+    caller: Caller,
+    commits: tokio::sync::watch::Receiver<u64>,
+    heads: (i64, i64),
+    pending: Vec<Event>,
+    first: bool,
+}
+
+impl Live {
+    /// Waits for a commit (not before the first round), then queues an
+    /// event per stream whose visible head moved. `None` ends the stream.
+    async fn next(mut self) -> Option<(Result<Event, Infallible>, Live)> {
+        loop {
+            if let Some(e) = self.pending.pop() {
+                return Some((Ok(e), self));
+            }
+            if !self.first {
+                self.commits.changed().await.ok()?;
+            }
+            let (sync, radar) = self.heads;
+            let (s, r, hot) = self
+                .db
+                .live_state(self.caller.clone(), self.heads, !self.first)
+                .await
+                .ok()?;
+            if s > sync || self.first {
+                self.pending.push(event(s, "sync", None));
+            }
+            if r > radar || self.first {
+                self.pending.push(event(r, "radar", hot));
+            }
+            self.heads = (s, r);
+            self.first = false;
+        }
+    }
+}
+
+/// First the current heads of both streams, then one event per stream
+/// whenever a commit appended something the caller may see.
+pub(crate) async fn events(
+    State(st): State<AppState>,
+    caller: Caller,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let mut commits = st.db.subscribe_commits();
+    commits.mark_unchanged();
+    let live = Live {
+        db: st.db.clone(),
+        caller,
+        commits,
+        heads: (0, 0),
+        pending: Vec::new(),
+        first: true,
+    };
+    let stream = futures_util::stream::unfold(live, Live::next);
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}

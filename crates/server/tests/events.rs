@@ -1,0 +1,130 @@
+//! Step 7: a signed-in device's SSE stream says when its scope changed.
+mod common;
+
+use std::time::Duration;
+
+use common::{activate, mutation, world};
+use reqwest::StatusCode;
+use serde_json::json;
+use warmlead_core::api::{PATH_EVENTS, PATH_LEAD_FORM};
+use warmlead_core::domain::Channel;
+use warmlead_core::lead::{LiveEvent, ManFlags};
+use warmlead_core::sync::MutationBody;
+
+/// Reads SSE frames until `pred` accepts one (or the deadline passes).
+async fn next_event(
+    res: &mut reqwest::Response,
+    buf: &mut String,
+    pred: impl Fn(&LiveEvent) -> bool,
+) -> LiveEvent {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        while let Some(end) = buf.find("\n\n") {
+            let frame: String = buf.drain(..end + 2).collect();
+            let data = frame.lines().find_map(|l| l.strip_prefix("data:"));
+            if let Some(ev) = data.and_then(|d| serde_json::from_str::<LiveEvent>(d.trim()).ok()) {
+                if pred(&ev) {
+                    return ev;
+                }
+            }
+        }
+        let chunk = tokio::time::timeout_at(deadline, res.chunk())
+            .await
+            .expect("an event in time")
+            .unwrap()
+            .expect("stream still open");
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test]
+async fn the_rep_hears_about_views_and_hot_leads_at_once() {
+    let w = world().await;
+    let partner = activate(&w.ts, w.partner_a1.id).await;
+    let rep = activate(&w.ts, w.rep_a.id).await;
+    let other = activate(&w.ts, w.rep_b.id).await;
+    let token = partner.sign(1, w.item.id, Channel::Moments);
+    let base = w.ts.url();
+
+    let res = reqwest::get(format!("{base}{PATH_EVENTS}")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    let mut es = rep.get(PATH_EVENTS).send().await.unwrap();
+    assert_eq!(es.status(), StatusCode::OK);
+    assert!(es.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    let mut buf = String::new();
+    let head = next_event(&mut es, &mut buf, |e| e.stream == "radar").await;
+    let mut other_es = other.get(PATH_EVENTS).send().await.unwrap();
+    let mut other_buf = String::new();
+    let other_head = next_event(&mut other_es, &mut other_buf, |e| e.stream == "radar").await;
+
+    // A friend views the share: the rep's radar stream moves within moments.
+    let started = tokio::time::Instant::now();
+    let res = reqwest::Client::new()
+        .post(format!("{base}/t/beacon"))
+        .header("cookie", "wl_v=friend-000000001")
+        .body(json!({"t": token, "pv": "pv-live-0001", "dwell_ms": 0}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let ev = next_event(&mut es, &mut buf, |e| {
+        e.stream == "radar" && e.seq > head.seq
+    })
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(ev.hot_lead_id, None);
+
+    // The friend leaves their phone, the rep marks all of MAN: a hot lead.
+    let res = reqwest::Client::new()
+        .post(format!("{base}{PATH_LEAD_FORM}"))
+        .header("cookie", "wl_v=friend-000000001")
+        .header("accept", "application/json")
+        .form(&[
+            ("t", token.as_str()),
+            ("name", "钱先生"),
+            ("phone", "13700137000"),
+            ("consent", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let lead = w.ts.admin().leads(w.company.id).await.unwrap().remove(0);
+    let man = ManFlags {
+        money: true,
+        authority: true,
+        need: true,
+    };
+    rep.push(vec![mutation(
+        1,
+        MutationBody::SetManFlags {
+            lead_id: lead.id,
+            man,
+        },
+    )])
+    .await;
+    let hot = next_event(&mut es, &mut buf, |e| e.hot_lead_id.is_some()).await;
+    assert_eq!(hot.hot_lead_id, Some(lead.id));
+
+    // The other rep's stream stays quiet about all of it (only its heads).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let quiet = tokio::time::timeout(Duration::from_millis(500), async {
+        next_event(&mut other_es, &mut other_buf, |e| {
+            e.stream == "radar" && e.seq > other_head.seq
+        })
+        .await
+    })
+    .await;
+    assert!(
+        quiet.is_err(),
+        "another rep's radar must not move: {quiet:?}"
+    );
+}
