@@ -9,7 +9,7 @@ use crate::{build, proc, setup};
 pub fn run(root: &Path) -> Result<(), String> {
     setup::run(root)?;
     build::ui(root)?;
-    build::binaries(root)?;
+    build::programs(root)?;
     proc::run(
         root,
         "cargo",

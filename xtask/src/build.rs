@@ -43,3 +43,20 @@ pub fn binaries(root: &Path) -> Result<(), String> {
         ],
     )
 }
+
+/// Just the two programs the demo runs: the quickest build on a fresh machine.
+pub fn programs(root: &Path) -> Result<(), String> {
+    proc::run(
+        root,
+        "cargo",
+        &[
+            "build",
+            "-p",
+            "warmlead-server",
+            "-p",
+            "warmlead-app",
+            "--features",
+            APP_FEATURES,
+        ],
+    )
+}

@@ -21,7 +21,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         setup::run(root)?;
     }
     build::ui(root)?;
-    build::binaries(root)?;
+    build::programs(root)?;
 
     let data = data_dir();
     std::fs::create_dir_all(&data).map_err(|e| format!("create {}: {e}", data.display()))?;
