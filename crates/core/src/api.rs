@@ -28,6 +28,8 @@ pub const PATH_RADAR_PULL: &str = "/api/v1/radar/pull";
 pub const PATH_EVENTS: &str = "/api/v1/events";
 /// Managers: what was not counted as a view, and why (`FilteredStats`).
 pub const PATH_FILTERED_STATS: &str = "/api/v1/stats/filtered";
+/// Managers: beacons accepted and stored by this process (`TrackingStats`).
+pub const PATH_TRACKING_STATS: &str = "/api/v1/stats/tracking";
 /// The company's scoring rules (`ScoringRules`): GET for everyone, PUT for managers.
 pub const PATH_SCORING_RULES: &str = "/api/v1/scoring/rules";
 

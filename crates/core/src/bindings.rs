@@ -67,6 +67,7 @@ pub fn render_all() -> Vec<(String, String)> {
         lead::LiveEvent,
         lead::FilteredStats,
         lead::FilteredCount,
+        lead::TrackingStats,
         scoring::ScoringRules,
     );
     out

@@ -354,3 +354,14 @@ pub struct FilteredCount {
     pub reason: crate::botfilter::FilterReason,
     pub count: i64,
 }
+
+/// `GET /api/v1/stats/tracking` (managers): beacons this server process
+/// accepted (answered 204) and wrote, since it started. After a flush the
+/// two are equal; the load benchmark checks that.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct TrackingStats {
+    pub accepted_beacons: i64,
+    pub stored_beacons: i64,
+    /// Signals rows in the database (all companies).
+    pub signals: i64,
+}

@@ -50,7 +50,9 @@ async fn bots_previews_and_prefetches_are_not_views_but_people_are() {
     let token = d.sign(1, w.item.id, Channel::Group);
     let base = w.ts.url();
     let get = reqwest::Method::GET;
-    let table: &[(&str, reqwest::Method, &[(&str, &str)], bool)] = &[
+    // (name, method, headers, counts as a view)
+    type Row<'a> = (&'a str, reqwest::Method, &'a [(&'a str, &'a str)], bool);
+    let table: &[Row<'_>] = &[
         ("wechat", get.clone(), &[("user-agent", WECHAT)], true),
         ("iphone", get.clone(), &[("user-agent", IPHONE)], true),
         ("no ua", get.clone(), &[], true),

@@ -46,6 +46,7 @@ export type { SignalKind } from "./SignalKind";
 export type { SyncState } from "./SyncState";
 export type { SyncStatus } from "./SyncStatus";
 export type { TrackBeacon } from "./TrackBeacon";
+export type { TrackingStats } from "./TrackingStats";
 export type { User } from "./User";
 export type { Visit } from "./Visit";
 export type { VisitStats } from "./VisitStats";

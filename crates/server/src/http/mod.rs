@@ -49,6 +49,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(paths::PATH_PUSH, post(sync::push))
         .route(paths::PATH_PULL, get(sync::pull))
         .route(paths::PATH_FILTERED_STATS, get(stats::filtered))
+        .route(paths::PATH_TRACKING_STATS, get(stats::tracking))
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
         // Uploads stream to disk and count their own bytes.
         .route(

@@ -152,7 +152,9 @@ pub(crate) async fn share_page(
         machine(&method, &headers)
     };
     // A full queue only delays recording the share: its first beacon records it too.
-    let _ = st.db.enqueue(TrackEvent::Opened(share.clone()));
+    if !st.db.is_recorded(&share.token) {
+        let _ = st.db.enqueue(TrackEvent::Opened(share.clone()));
+    }
     if let Some(reason) = not_a_view {
         let company_id = share.company.id;
         let _ = st.db.enqueue(TrackEvent::Filtered { company_id, reason });

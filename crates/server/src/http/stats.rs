@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use warmlead_core::lead::FilteredStats;
+use warmlead_core::lead::{FilteredStats, TrackingStats};
 use warmlead_core::scoring::ScoringRules;
 
 use super::extract::ApiJson;
@@ -50,4 +50,26 @@ pub(crate) async fn set_scoring_rules(
         .set_scoring_rules(caller.company.id, rules.clone())
         .await?;
     Ok(Json(rules))
+}
+
+/// `GET /api/v1/stats/tracking` (managers): beacons accepted and stored by
+/// this process, after writing what is queued.
+pub(crate) async fn tracking(
+    State(st): State<AppState>,
+    caller: Caller,
+) -> Result<Json<TrackingStats>, ServerError> {
+    if caller.user.role != warmlead_core::domain::Role::Manager {
+        return Err(ServerError::Forbidden(
+            "only managers see these counters".into(),
+        ));
+    }
+    st.db.flush().await;
+    let t = st.db.track_stats();
+    let load =
+        |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed) as i64;
+    Ok(Json(TrackingStats {
+        accepted_beacons: load(&t.queued_beacons),
+        stored_beacons: load(&t.stored_beacons),
+        signals: st.db.count_signals().await?,
+    }))
 }

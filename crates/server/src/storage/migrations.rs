@@ -9,6 +9,7 @@ use crate::error::ServerError;
 pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_init.sql")),
     (2, include_str!("../../migrations/0002_radar.sql")),
+    (3, include_str!("../../migrations/0003_visit_indexes.sql")),
 ];
 
 /// The newest schema version this binary knows.

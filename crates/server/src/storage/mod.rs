@@ -101,6 +101,9 @@ struct Inner {
     secrets: Secrets,
     media_dir: PathBuf,
     shares: cache::ShareCache,
+    /// Tokens known to be in `shares`, so serving a page need not queue
+    /// "record this share" again (bounded: cleared when large).
+    recorded: Mutex<std::collections::HashSet<String>>,
     queue: track::Queue,
     /// Bumped after every commit; live event streams wake on it.
     commits: watch::Sender<u64>,
@@ -150,6 +153,7 @@ impl Database {
                 secrets,
                 media_dir,
                 shares: cache::ShareCache::default(),
+                recorded: Mutex::new(Default::default()),
                 queue: track::Queue {
                     tx: queue,
                     stats: Default::default(),
@@ -178,18 +182,17 @@ impl Database {
     /// Queues a tracking event. `Err` when the queue is full (overload): the
     /// caller answers 503 and the page's script retries later.
     pub(crate) fn enqueue(&self, e: track::Event) -> Result<(), ServerError> {
-        if let track::Event::Beacon(..) = e {
-            self.inner
-                .queue
-                .stats
-                .queued_beacons
-                .fetch_add(1, Ordering::Relaxed);
-        }
+        let beacon = matches!(e, track::Event::Beacon(..));
         self.inner
             .queue
             .tx
             .try_send(e)
-            .map_err(|_| ServerError::Busy("the tracking queue is full; retry shortly".into()))
+            .map_err(|_| ServerError::Busy("the tracking queue is full; retry shortly".into()))?;
+        if beacon {
+            let stats = &self.inner.queue.stats;
+            stats.queued_beacons.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     /// Waits until everything queued before this call is committed.
@@ -222,9 +225,29 @@ impl Database {
         }
     }
 
-    #[allow(dead_code)] // read by the benchmark's stats endpoint
     pub(crate) fn track_stats(&self) -> &TrackStats {
         &self.inner.queue.stats
+    }
+
+    pub(crate) fn is_recorded(&self, token: &str) -> bool {
+        let set = self
+            .inner
+            .recorded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        set.contains(token)
+    }
+
+    pub(crate) fn mark_recorded<'a>(&self, tokens: impl Iterator<Item = &'a str>) {
+        let mut set = self
+            .inner
+            .recorded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if set.len() > 100_000 {
+            set.clear();
+        }
+        set.extend(tokens.map(str::to_string));
     }
 
     pub(crate) fn share_cache(&self) -> &cache::ShareCache {

@@ -280,6 +280,7 @@ impl Database {
                 return Ok(false);
             };
             let mut touched = super::signals::Touched::default();
+            let share = std::sync::Arc::new(share);
             super::signals::apply_beacon(tx, &share, &input, &mut touched)?;
             touched.emit(tx, input.now_ms)?;
             Ok(true)

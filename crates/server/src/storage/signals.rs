@@ -33,6 +33,7 @@ struct Agg {
     scroll_pct: i64,
     video_s: i64,
     video_len_s: i64,
+    last_seen_at: i64,
 }
 
 fn agg_row(r: &Row<'_>) -> rusqlite::Result<Agg> {
@@ -42,10 +43,11 @@ fn agg_row(r: &Row<'_>) -> rusqlite::Result<Agg> {
         scroll_pct: r.get(2)?,
         video_s: r.get(3)?,
         video_len_s: r.get(4)?,
+        last_seen_at: r.get(5)?,
     })
 }
 
-const AGG_COLS: &str = "id, dwell_ms, scroll_pct, video_s, video_len_s";
+const AGG_COLS: &str = "id, dwell_ms, scroll_pct, video_s, video_len_s, last_seen_at";
 
 /// What happened in a batch that clients must hear about: visits changed
 /// (one change per visit, however many beacons) and whether any were new.
@@ -60,10 +62,8 @@ pub(crate) struct Touched {
 }
 
 impl Touched {
-    fn touch(&mut self, visit_id: i64, share: &ResolvedShare) {
-        self.visits
-            .entry(visit_id)
-            .or_insert_with(|| Arc::new(share.clone()));
+    fn touch(&mut self, visit_id: i64, share: &Arc<ResolvedShare>) {
+        self.visits.entry(visit_id).or_insert_with(|| share.clone());
     }
 
     /// Appends one sync `Visit` and one radar `VisitStats` per visit touched.
@@ -159,7 +159,7 @@ fn is_own_visitor(tx: &Connection, visitor: &str, partner_id: i64) -> Result<boo
 /// id of another share, or the sharer's own browser).
 pub(crate) fn apply_beacon(
     tx: &Connection,
-    share: &ResolvedShare,
+    share: &Arc<ResolvedShare>,
     input: &BeaconInput,
     touched: &mut Touched,
 ) -> Result<bool, ServerError> {
@@ -172,21 +172,33 @@ pub(crate) fn apply_beacon(
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })
         .optional()?;
-    let (visit_id, pv_dwell) = match pv {
+    let (visit_id, pv_dwell, new) = match pv {
         // A page-view id reused for another share is not this page's view.
         Some((_, _, token)) if token != share.token => return Ok(false),
-        Some((id, dwell, _)) => (id, dwell),
+        Some((id, dwell, _)) => (id, dwell, false),
         None => {
             if is_own_visitor(tx, &input.visitor_id, share.sharer.id)? {
                 *touched.own.entry(share.company.id).or_default() += 1;
                 return Ok(false);
             }
-            (open_page_view(tx, share, input, touched)?, 0)
+            let (id, new) = open_page_view(tx, share, input, touched)?;
+            (id, 0, new)
         }
     };
-    let agg = tx
-        .prepare_cached(&format!("SELECT {AGG_COLS} FROM visits WHERE id = ?1"))?
-        .query_row([visit_id], agg_row)?;
+    let agg = if new {
+        // Just inserted: nothing to read back.
+        Agg {
+            id: visit_id,
+            dwell_ms: 0,
+            scroll_pct: 0,
+            video_s: 0,
+            video_len_s: 0,
+            last_seen_at: input.now_ms,
+        }
+    } else {
+        tx.prepare_cached(&format!("SELECT {AGG_COLS} FROM visits WHERE id = ?1"))?
+            .query_row([visit_id], agg_row)?
+    };
     update_aggregates(tx, share, input, agg, pv_dwell)?;
     touched.touch(visit_id, share);
     touched.visitors.insert(input.visitor_id.clone());
@@ -195,46 +207,44 @@ pub(crate) fn apply_beacon(
 }
 
 /// A new page load: merged into the visitor's recent visit, or a new visit.
+/// Returns the visit and whether it is new.
 fn open_page_view(
     tx: &Connection,
     share: &ResolvedShare,
     input: &BeaconInput,
     touched: &mut Touched,
-) -> Result<i64, ServerError> {
+) -> Result<(i64, bool), ServerError> {
     let now = input.now_ms;
-    let recent: Option<i64> = tx
+    let latest: Option<(i64, i64, i64)> = tx
         .prepare_cached(
-            "SELECT id FROM visits WHERE share_token = ?1 AND visitor_id = ?2
-               AND last_seen_at >= ?3 ORDER BY id DESC LIMIT 1",
+            "SELECT id, last_seen_at, visit_no FROM visits WHERE share_token = ?1 AND visitor_id = ?2
+             ORDER BY id DESC LIMIT 1",
         )?
-        .query_row(
-            params![share.token, input.visitor_id, now - RELOAD_WINDOW_MS],
-            |r| r.get(0),
-        )
+        .query_row(params![share.token, input.visitor_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .optional()?;
-    let visit_id = match recent {
-        Some(id) => {
+    let (visit_id, new) = match latest {
+        Some((id, last_seen, _)) if last_seen >= now - RELOAD_WINDOW_MS => {
             tx.prepare_cached("UPDATE visits SET page_views = page_views + 1 WHERE id = ?1")?
                 .execute([id])?;
             *touched.reloads.entry(share.company.id).or_default() += 1;
-            id
+            (id, false)
         }
-        None => new_visit(tx, share, input)?,
+        Some((_, _, visit_no)) => (new_visit(tx, share, input, visit_no + 1)?, true),
+        None => (new_visit(tx, share, input, 1)?, true),
     };
     tx.prepare_cached("INSERT INTO page_views (pv, visit_id, dwell_ms) VALUES (?1, ?2, 0)")?
         .execute(params![input.page_view, visit_id])?;
-    Ok(visit_id)
+    Ok((visit_id, new))
 }
 
 fn new_visit(
     tx: &Connection,
     share: &ResolvedShare,
     input: &BeaconInput,
+    visit_no: i64,
 ) -> Result<i64, ServerError> {
-    let earlier: i64 = tx
-        .prepare_cached("SELECT COUNT(*) FROM visits WHERE share_token = ?1 AND visitor_id = ?2")?
-        .query_row(params![share.token, input.visitor_id], |r| r.get(0))?;
-    let visit_no = earlier + 1;
     tx.prepare_cached(
         "INSERT INTO visits (page_view, share_token, root_token, visitor_id, opened_at,
                              last_seen_at, dwell_ms, visit_no, item_id, partner_id, rep_id, ip_hash)
@@ -306,6 +316,11 @@ fn update_aggregates(
                 sig(SignalKind::Video, after)?;
             }
         }
+    }
+    let same = (new.dwell_ms, new.scroll_pct, new.video_s, new.video_len_s)
+        == (agg.dwell_ms, agg.scroll_pct, agg.video_s, agg.video_len_s);
+    if same && now <= agg.last_seen_at {
+        return Ok(());
     }
     tx.prepare_cached(
         "UPDATE visits SET dwell_ms = ?1, scroll_pct = ?2, video_s = ?3, video_len_s = ?4,

@@ -21,9 +21,10 @@ use crate::error::ServerError;
 
 pub(crate) const FLUSH_EVERY: Duration = Duration::from_millis(100);
 const MAX_BATCH: usize = 20_000;
-/// Beyond this many waiting events the server answers 503 instead of
-/// growing without bound.
-pub(crate) const QUEUE_CAPACITY: usize = 200_000;
+/// Beyond this many waiting events the server answers 503 (the page's
+/// script sends again at its next tick) instead of growing without bound:
+/// about one second of writing, so what was accepted is durable within ~1 s.
+pub(crate) const QUEUE_CAPACITY: usize = 20_000;
 
 pub(crate) enum Event {
     /// A page was served: record the share if the server has not yet.
@@ -124,9 +125,19 @@ async fn run(db: Database, mut rx: mpsc::Receiver<Event>, stats: Arc<TrackStats>
 async fn write(db: &Database, events: Vec<Event>, stats: &TrackStats) {
     let events = Arc::new(events);
     let all = events.clone();
+    let started = std::time::Instant::now();
     match db.tx(move |tx, _| apply(tx, &all)).await {
         Ok(n) => {
+            tracing::debug!(
+                events = events.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "tracking batch written"
+            );
             stats.stored_beacons.fetch_add(n, Ordering::Relaxed);
+            db.mark_recorded(events.iter().filter_map(|e| match e {
+                Event::Opened(s) | Event::Beacon(s, _) => Some(s.token.as_str()),
+                _ => None,
+            }));
         }
         Err(e) => {
             tracing::error!(error = %e, n = events.len(), "tracking batch failed; retrying one by one");

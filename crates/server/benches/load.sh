@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Tracked pages and beacons under load (issue 3), one command:
+#   crates/server/benches/load.sh            # 10 s per run
+#   DURATION=30s CONNECTIONS=128 crates/server/benches/load.sh
+# Needs wrk (Debian: apt-get install -y wrk) and curl, python3.
+# Release server on a fresh SQLite file with the demo company; /healthz is
+# measured in the same run as the ceiling. Ends by checking that the signals
+# stored equal the beacons the server accepted (204).
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/root/.cache/warmlead-target}
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
+
+cargo build --release -q -p warmlead-server
+BIN="$CARGO_TARGET_DIR/release/warmlead-server"
+DIR=$(mktemp -d)
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+URL="http://127.0.0.1:$PORT"
+DB="sqlite://$DIR/server.db"
+RUST_LOG=${RUST_LOG:-warn} "$BIN" serve --listen "127.0.0.1:$PORT" --database-url "$DB" --demo &
+PID=$!
+trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DIR"' EXIT
+for _ in $(seq 1 300); do curl -fs "$URL/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+
+# A real share of the demo partner: activate, pull, take one share token.
+activate() { # role -> device token
+  local code device
+  code=$("$BIN" demo-code --database-url "$DB" --role "$1")
+  device=$(curl -fs -X POST "$URL/api/v1/activate" -H 'content-type: application/json' \
+    -d "{\"code\":\"$code\",\"device_name\":\"bench\"}")
+  python3 -c 'import json,sys; print(json.loads(sys.argv[1])["device_token"])' "$device"
+}
+DEVICE_TOKEN=$(activate partner)
+MANAGER_TOKEN=$(activate manager)
+export WL_TOKEN=$(curl -fs "$URL/api/v1/sync/pull?after=0&limit=1000" -H "authorization: Bearer $DEVICE_TOKEN" |
+  python3 -c 'import json,sys; print(next(c["data"]["token"] for c in json.load(sys.stdin)["changes"] if c["entity"]=="share"))')
+curl -fs "$URL/s/$WL_TOKEN" >/dev/null
+
+run() { # name, wrk args...
+  local name=$1; shift
+  echo "== $name"
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@" | tee "$DIR/$name.txt" |
+    grep -E 'Requests/sec|Non-2xx|Socket errors|^ +(50|99)%|ACCEPTED'
+}
+# The server's own counters (it writes what is queued first): accepted, stored, signals.
+stats() {
+  curl -fs "$URL/api/v1/stats/tracking" -H "authorization: Bearer $MANAGER_TOKEN" |
+    python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["accepted_beacons"], s["stored_beacons"], s["signals"])'
+}
+
+[ -z "${ONLY_BEACON:-}" ] && run healthz "$URL/healthz"
+[ -z "${ONLY_BEACON:-}" ] && run page -H 'User-Agent: Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 MicroMessenger/8.0.44' "$URL/s/$WL_TOKEN"
+read -r A0 S0 G0 < <(stats)
+export WL_RUN=$(date +%s); run beacon -s crates/server/benches/beacon.lua "$URL"
+read -r A1 S1 G1 < <(stats)
+SEEN=$(grep ACCEPTED "$DIR/beacon.txt" | awk '{print $2}')
+echo "== check: accepted by the server $((A1 - A0)) (wrk saw $SEEN answered 204), written $((S1 - S0)), signals stored $((G1 - G0))"
+if [ $((A1 - A0)) = $((G1 - G0)) ] && [ $((S1 - S0)) = $((G1 - G0)) ]; then
+  echo "OK: signals stored == beacons accepted"
+else
+  echo "MISMATCH"; exit 1
+fi
