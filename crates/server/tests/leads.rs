@@ -280,8 +280,17 @@ async fn the_form_is_rate_limited_per_address() {
 }
 
 #[tokio::test]
-async fn the_privacy_notice_is_served() {
+async fn the_privacy_notice_is_served_and_pages_stay_small() {
     let w = world().await;
+    let p1 = activate(&w.ts, w.partner_a1.id).await;
+    let token = p1.sign(1, w.item.id, Channel::Moments);
+    let page = reqwest::get(format!("{}/s/{token}", w.ts.url()))
+        .await
+        .unwrap();
+    let html = page.text().await.unwrap();
+    // HTML, CSS and script are inline: the whole page before media.
+    assert!(html.len() < 60 * 1024, "{} bytes", html.len());
+    assert!(html.contains("href=\"/privacy\"") && html.contains("id=\"wl-form\""));
     let html = reqwest::get(format!("{}/privacy", w.ts.url()))
         .await
         .unwrap()

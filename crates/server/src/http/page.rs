@@ -89,6 +89,7 @@ video{display:block;width:100%;background:#000}
 .body p{margin:0 0 16px}
 .note{margin:24px 16px 0;color:#999;font-size:12px;text-align:center}
 .accent{color:#E8590C}
+h1,.sharer,.summary,.body,blockquote,dd{overflow-wrap:anywhere}
 .hint{margin:8px 16px 0;color:#999;font-size:13px;text-align:center}
 .case{margin:0 16px 16px;border:1px solid #f0e6e0;border-radius:12px;overflow:hidden}
 .case dt{background:#fff4ec;color:#8a5a3c;font-size:13px;padding:6px 12px;font-weight:600}
