@@ -11,6 +11,9 @@ cd "$(dirname "$0")/../../.."
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
+# Beacons are paced (ms between requests per connection) to a steady offered
+# load near the target; BEACON_DELAY_MS=0 saturates the server instead.
+export BEACON_DELAY_MS=${BEACON_DELAY_MS:-3}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/root/.cache/warmlead-target}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 
