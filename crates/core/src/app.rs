@@ -91,3 +91,69 @@ pub struct RadarEntry {
     pub opened_at_ms: i64,
     pub dwell_ms: i64,
 }
+
+/// Where a page of leads ended: the next page starts strictly after it in
+/// (updated_at_ms, id) descending order. Keyset, so deep pages stay fast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct LeadCursor {
+    pub updated_at_ms: i64,
+    pub id: i64,
+}
+
+/// Filters of the leads list (all optional; empty `grades` means every grade).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+pub struct LeadQuery {
+    #[serde(default)]
+    pub grades: Vec<crate::lead::Grade>,
+    pub partner_id: Option<i64>,
+    pub item_id: Option<i64>,
+    /// Only leads updated at or after this time (UTC ms).
+    pub since_ms: Option<i64>,
+    /// Matches the name, the phone or the note.
+    pub search: Option<String>,
+    pub after: Option<LeadCursor>,
+    /// Page size (default 50, at most 500).
+    pub limit: Option<u32>,
+}
+
+/// One row of the leads list: the lead with the names the UI shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct LeadSummary {
+    pub lead: crate::lead::Lead,
+    pub partner_name: String,
+    pub item_title: Option<String>,
+    /// A Money/Authority/Need change waits in the outbox.
+    pub man_pending: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct LeadPage {
+    pub leads: Vec<LeadSummary>,
+    /// Set when more leads follow; pass it back as `after`.
+    pub next: Option<LeadCursor>,
+}
+
+/// A node of a forward chain (裂变): a share and the shares made from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ChainNode {
+    pub token: String,
+    pub depth: i64,
+    /// Short anonymous code of the viewer who passed it on (none for the partner's share).
+    pub visitor_code: Option<String>,
+    pub created_at_ms: Option<i64>,
+    /// The lead came through this share.
+    pub is_lead_share: bool,
+    pub children: Vec<ChainNode>,
+}
+
+/// Everything the lead detail pane shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct LeadDetail {
+    pub summary: LeadSummary,
+    /// The lead's visitor's signals, oldest first.
+    pub timeline: Vec<crate::lead::Signal>,
+    /// The lead's visitor's visits, oldest first.
+    pub visits: Vec<crate::lead::VisitStats>,
+    /// The forward chain from the partner's own share, when known.
+    pub chain: Option<ChainNode>,
+}

@@ -19,6 +19,8 @@ pub enum StoreError {
     PendingChanges(i64),
     #[error("content item {0} is not in the local cache")]
     ItemNotFound(i64),
+    #[error("lead {0} is not in the local cache")]
+    LeadNotFound(i64),
     #[error("{field} is invalid: {reason}")]
     Invalid { field: &'static str, reason: String },
     #[error("the local database holds unreadable data: {0}")]
@@ -32,7 +34,7 @@ impl StoreError {
         match self {
             StoreError::NotActivated => ErrorCode::NotActivated,
             StoreError::PendingChanges(_) => ErrorCode::Conflict,
-            StoreError::ItemNotFound(_) => ErrorCode::NotFound,
+            StoreError::ItemNotFound(_) | StoreError::LeadNotFound(_) => ErrorCode::NotFound,
             StoreError::Invalid { .. } => ErrorCode::InvalidInput,
             StoreError::Db(_)
             | StoreError::Io { .. }

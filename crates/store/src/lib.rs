@@ -7,10 +7,12 @@
 
 mod content;
 mod error;
+mod leads;
 mod migrate;
 mod outbox;
 mod pull;
 mod radar;
+mod radar_pull;
 mod rows;
 mod session;
 mod shares;
@@ -22,6 +24,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 pub use error::StoreError;
+pub use leads::{DEFAULT_LEAD_PAGE, MAX_LEAD_PAGE};
 pub use migrate::{LATEST_VERSION, MIGRATIONS};
 pub use outbox::RecordedOutcomes;
 pub use pull::PullApplied;
@@ -77,5 +80,7 @@ pub(crate) fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+#[cfg(test)]
+mod lead_tests;
 #[cfg(test)]
 mod tests;

@@ -6,7 +6,10 @@ use rusqlite::Connection;
 use crate::StoreError;
 
 /// (version, SQL) in order. Append new files; never edit a shipped one.
-pub const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_leads.sql")),
+];
 
 /// The version a fully migrated file is at.
 pub const LATEST_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;

@@ -47,7 +47,7 @@ impl Store {
 
 /// "3F9A": a short, stable, anonymous code of a visitor id (the UI says
 /// "访客 3F9A" / "Visitor 3F9A"). Hashed, so ids with a common prefix differ.
-fn visitor_label(visitor_id: &str) -> String {
+pub(crate) fn visitor_label(visitor_id: &str) -> String {
     // FNV-1a: stable across versions and platforms, unlike std's hasher.
     let hash = visitor_id.bytes().fold(0x811c_9dc5_u32, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)

@@ -1,0 +1,160 @@
+//! Applying pages of the radar stream: each page with its cursor in one
+//! transaction, with the same epoch rule as the sync stream.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use warmlead_core::lead::{ChildShare, Lead, RadarBody, RadarPullResponse, Signal, VisitStats};
+
+use crate::{outbox, PullApplied, Store, StoreError};
+
+impl Store {
+    /// The server epoch the radar data came from, and the radar cursor.
+    pub fn radar_cursor(&self) -> Result<(Option<String>, i64), StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT epoch, cursor FROM radar_state WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
+    /// Applies a radar page and stores its cursor atomically. On a new epoch,
+    /// clears the radar tables, sets the cursor to 0 and does NOT apply the page.
+    pub fn apply_radar_pull(&self, page: &RadarPullResponse) -> Result<PullApplied, StoreError> {
+        let tx = self.conn.unchecked_transaction()?;
+        let stored: Option<String> = tx
+            .query_row("SELECT epoch FROM radar_state WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .flatten();
+        if stored.as_deref().is_some_and(|e| e != page.epoch) {
+            reset_radar(&tx, &page.epoch)?;
+            tx.commit()?;
+            return Ok(PullApplied {
+                changes: 0,
+                epoch_reset: true,
+            });
+        }
+        for change in &page.changes {
+            apply(&tx, &change.body)?;
+        }
+        tx.execute(
+            "UPDATE radar_state SET epoch = ?1, cursor = ?2 WHERE id = 1",
+            params![page.epoch, page.cursor],
+        )?;
+        tx.commit()?;
+        Ok(PullApplied {
+            changes: page.changes.len(),
+            epoch_reset: false,
+        })
+    }
+}
+
+fn reset_radar(conn: &Connection, epoch: &str) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "DELETE FROM lead_reasons; DELETE FROM leads; DELETE FROM signals;
+         DELETE FROM visit_stats; DELETE FROM child_shares;",
+    )?;
+    conn.execute(
+        "UPDATE radar_state SET epoch = ?1, cursor = 0 WHERE id = 1",
+        [epoch],
+    )?;
+    Ok(())
+}
+
+fn apply(conn: &Connection, body: &RadarBody) -> Result<(), StoreError> {
+    match body {
+        RadarBody::Lead(l) => upsert_lead(conn, l),
+        RadarBody::Signal(s) => upsert_signal(conn, s),
+        RadarBody::VisitStats(v) => upsert_visit_stats(conn, v),
+        RadarBody::ChildShare(c) => upsert_child(conn, c),
+    }
+}
+
+/// Writes a lead and its reasons. Used by pulls and by the benchmark seed.
+pub(crate) fn upsert_lead(conn: &Connection, l: &Lead) -> Result<(), StoreError> {
+    // An unpushed MAN change is newer than what the server sent: keep it.
+    let man = if outbox::has_pending(conn, "set_man_flags", "lead_id", l.id)? {
+        crate::leads::stored_man(conn, l.id)?.unwrap_or(l.man)
+    } else {
+        l.man
+    };
+    conn.execute(
+        "INSERT INTO leads (id, company_id, rep_id, partner_id, name, phone, note, source, share_token, \
+           item_id, score, grade, man_money, man_authority, man_need, stage, created_at_ms, updated_at_ms, contacts) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) \
+         ON CONFLICT (id) DO UPDATE SET company_id = excluded.company_id, rep_id = excluded.rep_id, \
+           partner_id = excluded.partner_id, name = excluded.name, phone = excluded.phone, note = excluded.note, \
+           source = excluded.source, share_token = excluded.share_token, item_id = excluded.item_id, \
+           score = excluded.score, grade = excluded.grade, man_money = excluded.man_money, \
+           man_authority = excluded.man_authority, man_need = excluded.man_need, stage = excluded.stage, \
+           created_at_ms = excluded.created_at_ms, updated_at_ms = excluded.updated_at_ms, contacts = excluded.contacts",
+        params![
+            l.id, l.company_id, l.rep_id, l.partner_id, l.name, l.phone, l.note, l.source.as_str(),
+            l.share_token, l.item_id, l.score, l.grade.as_str(), man.money, man.authority, man.need,
+            l.stage.as_str(), l.created_at_ms, l.updated_at_ms, l.contacts,
+        ],
+    )?;
+    conn.execute("DELETE FROM lead_reasons WHERE lead_id = ?1", [l.id])?;
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO lead_reasons (lead_id, ord, code, value, points) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (ord, r) in l.reasons.iter().enumerate() {
+        stmt.execute(params![
+            l.id,
+            ord as i64,
+            code_str(&r.code)?,
+            r.value,
+            r.points
+        ])?;
+    }
+    Ok(())
+}
+
+/// The serde name of a reason code ("left_contact").
+pub(crate) fn code_str<T: serde::Serialize>(code: &T) -> Result<String, StoreError> {
+    match serde_json::to_value(code)? {
+        serde_json::Value::String(s) => Ok(s),
+        other => Err(StoreError::Corrupt(format!("code {other}"))),
+    }
+}
+
+fn upsert_signal(conn: &Connection, s: &Signal) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO signals (id, share_token, visit_id, visitor_id, kind, value, at_ms, partner_id, item_id, lead_id) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+         ON CONFLICT (id) DO UPDATE SET share_token = excluded.share_token, visit_id = excluded.visit_id, \
+           visitor_id = excluded.visitor_id, kind = excluded.kind, value = excluded.value, at_ms = excluded.at_ms, \
+           partner_id = excluded.partner_id, item_id = excluded.item_id, lead_id = excluded.lead_id",
+    )?
+    .execute(params![
+        s.id, s.share_token, s.visit_id, s.visitor_id, s.kind.as_str(), s.value, s.at_ms,
+        s.partner_id, s.item_id, s.lead_id,
+    ])?;
+    Ok(())
+}
+
+fn upsert_visit_stats(conn: &Connection, v: &VisitStats) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO visit_stats (visit_id, share_token, root_token, item_id, partner_id, rep_id, \
+           visitor_id, opened_at_ms, last_seen_at_ms, dwell_ms, scroll_pct, video_pct, visit_no, page_views) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?
+    .execute(params![
+        v.visit_id, v.share_token, v.root_token, v.item_id, v.partner_id, v.rep_id, v.visitor_id,
+        v.opened_at_ms, v.last_seen_at_ms, v.dwell_ms, v.scroll_pct, v.video_pct, v.visit_no,
+        v.page_views,
+    ])?;
+    Ok(())
+}
+
+fn upsert_child(conn: &Connection, c: &ChildShare) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO child_shares (token, parent_token, root_token, item_id, partner_id, depth, \
+           visitor_id, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        c.token, c.parent_token, c.root_token, c.item_id, c.partner_id, c.depth, c.visitor_id,
+        c.created_at_ms,
+    ])?;
+    Ok(())
+}
