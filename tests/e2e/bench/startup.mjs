@@ -18,7 +18,9 @@ function processes() {
       const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
       const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
       const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-      out.push({ pid: Number(pid), ppid, comm, rssKb: rss ? Number(rss[1]) : 0 });
+      // PSS splits shared pages (WebKit's libraries) among the processes that map them.
+      const pss = /Pss:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"));
+      out.push({ pid: Number(pid), ppid, comm, rssKb: rss ? Number(rss[1]) : 0, pssKb: pss ? Number(pss[1]) : 0 });
     } catch {
       // The process ended while we looked.
     }
@@ -37,7 +39,11 @@ function appTreeRssKb() {
     for (const p of all) if (!tree.has(p.pid) && tree.has(p.ppid)) tree.add(p.pid), (grew = true);
   }
   const members = all.filter((p) => tree.has(p.pid));
-  return { kb: members.reduce((s, p) => s + p.rssKb, 0), members: members.map((p) => p.comm) };
+  return {
+    kb: members.reduce((s, p) => s + p.rssKb, 0),
+    pssKb: members.reduce((s, p) => s + p.pssKb, 0),
+    members: members.map((p) => p.comm),
+  };
 }
 
 const xvfb = await startXvfb();
@@ -54,7 +60,12 @@ try {
     const firstScreenMs = performance.now() - t0;
     await new Promise((r) => setTimeout(r, 10_000));
     const mem = appTreeRssKb();
-    results.push({ firstScreenMs, idleRssMb: mem.kb / 1024, processes: mem.members.join("+") });
+    results.push({
+      firstScreenMs,
+      idleRssMb: mem.kb / 1024,
+      idlePssMb: mem.pssKb / 1024,
+      processes: mem.members.join("+"),
+    });
     await app.close();
     await driver.stop();
   }
@@ -65,5 +76,6 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 for (const r of results) console.log(JSON.stringify(r));
 console.log(
   `launch to first screen: median ${median(results.map((r) => r.firstScreenMs)).toFixed(0)} ms; ` +
-    `idle memory (sum of RSS over ${results[0].processes}): median ${median(results.map((r) => r.idleRssMb)).toFixed(1)} MiB; ${RUNS} runs`,
+    `idle memory over ${results[0].processes}: PSS median ${median(results.map((r) => r.idlePssMb)).toFixed(1)} MiB, ` +
+    `RSS sum median ${median(results.map((r) => r.idleRssMb)).toFixed(1)} MiB; ${RUNS} runs`,
 );
