@@ -1,7 +1,13 @@
-//! Media the desktop app makes without a network: QR codes (and, later,
-//! posters). Pure functions: bytes in, PNG bytes out, no IO.
+//! Media the desktop app makes without a network: QR codes and invitation
+//! posters. Pure functions: bytes in, PNG bytes out, no IO.
 
 use std::io::Cursor;
+
+mod poster;
+mod raster;
+mod text;
+
+pub use poster::{render_poster, PosterSpec, POSTER_HEIGHT, POSTER_WIDTH};
 
 use image::{ImageFormat, Luma};
 use qrcode::{EcLevel, QrCode};
@@ -18,6 +24,10 @@ pub enum MediaError {
     TooLong,
     #[error("module size must be 1..={MAX_MODULE_PX} pixels, got {0}")]
     BadModuleSize(u32),
+    #[error("the font could not be read (index {0} of the file)")]
+    BadFont(u32),
+    #[error("the {0} is not a PNG or JPEG image we can read")]
+    BadImage(&'static str),
     #[error("could not encode PNG: {0}")]
     Png(#[from] image::ImageError),
 }
@@ -25,7 +35,10 @@ pub enum MediaError {
 impl MediaError {
     pub fn code(&self) -> ErrorCode {
         match self {
-            MediaError::TooLong | MediaError::BadModuleSize(_) => ErrorCode::InvalidInput,
+            MediaError::TooLong
+            | MediaError::BadModuleSize(_)
+            | MediaError::BadFont(_)
+            | MediaError::BadImage(_) => ErrorCode::InvalidInput,
             MediaError::Png(_) => ErrorCode::Internal,
         }
     }

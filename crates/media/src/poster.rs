@@ -1,0 +1,196 @@
+//! Invitation posters: a 1080x1920 PNG a rep saves and posts in chats or
+//! prints. Top to bottom: company name, the slogan (wrapped), the rep's round
+//! photo (or initial) and name, then a white card with a large QR of the
+//! invitation URL and the short code to type.
+
+use std::io::Cursor;
+
+use ab_glyph::{FontRef, PxScale};
+use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+use image::{ExtendedColorType, ImageEncoder, Rgb, RgbImage};
+
+use crate::raster;
+use crate::text::{self, Pen};
+use crate::MediaError;
+
+pub const POSTER_WIDTH: u32 = 1080;
+pub const POSTER_HEIGHT: u32 = 1920;
+
+/// What goes on a poster. Texts are drawn as given (control characters
+/// dropped, long ones shrunk, wrapped or cut with "…"); images are PNG or
+/// JPEG bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PosterSpec {
+    /// Encoded in the QR: the invitation or share URL.
+    pub url: String,
+    /// The code to type when scanning is not possible, shown under the QR.
+    pub short_code: String,
+    /// Label before the short code, e.g. "邀请码".
+    pub code_label: String,
+    pub rep_name: String,
+    /// Under the rep's name, e.g. "邀请你成为合作伙伴"; may be empty.
+    pub invite_line: String,
+    /// The company's slogan, in Chinese; wrapped to at most three lines.
+    pub slogan: String,
+    pub company_name: String,
+    /// The rep's photo, cut to a circle; None draws the name's first letter.
+    pub rep_photo: Option<Vec<u8>>,
+    /// The company's artwork, scaled to cover the poster; None draws a warm gradient.
+    pub background: Option<Vec<u8>>,
+    /// Which face of a font collection (.ttc) to use; 0 for a plain font.
+    /// For Noto Sans CJK (NotoSansCJK-Regular.ttc) 2 is Simplified Chinese.
+    pub font_index: u32,
+}
+
+const W: f32 = POSTER_WIDTH as f32;
+const CX: f32 = W / 2.0;
+const TEXT_W: f32 = 920.0;
+const WHITE: Rgb<u8> = Rgb([255, 255, 255]);
+const INK: Rgb<u8> = Rgb([34, 34, 34]);
+const SHADOW: Rgb<u8> = Rgb([0, 0, 0]);
+
+// The card holding the QR: [x, y, w, h].
+const CARD: [u32; 4] = [170, 1000, 740, 830];
+const QR_SIDE: u32 = 660;
+const QR_TOP: u32 = 1030;
+
+/// Renders the poster as PNG. `font` is the bytes of a TrueType/OpenType
+/// font or collection that has the glyphs of the texts (the caller loads it).
+pub fn render_poster(spec: &PosterSpec, font: &[u8]) -> Result<Vec<u8>, MediaError> {
+    let font = FontRef::try_from_slice_and_index(font, spec.font_index)
+        .map_err(|_| MediaError::BadFont(spec.font_index))?;
+    let mut img = background(spec)?;
+    draw_header(&mut img, &font, spec);
+    draw_rep(&mut img, &font, spec)?;
+    draw_card(&mut img, &font, spec)?;
+    encode_png(&img)
+}
+
+fn background(spec: &PosterSpec) -> Result<RgbImage, MediaError> {
+    match &spec.background {
+        Some(bytes) => {
+            let art = raster::decode(bytes, "background")?;
+            let mut img = raster::cover(&art, POSTER_WIDTH, POSTER_HEIGHT);
+            // Artwork can be light anywhere: shade the text area.
+            raster::scrim(&mut img, 0, 1000, 0.55);
+            Ok(img)
+        }
+        None => Ok(raster::gradient(POSTER_WIDTH, POSTER_HEIGHT)),
+    }
+}
+
+/// White text with a soft shadow, readable on artwork and gradient alike.
+fn shadowed(img: &mut RgbImage, font: &FontRef, scale: PxScale, s: &str, baseline: f32) {
+    let shadow = Pen {
+        scale,
+        color: SHADOW,
+        opacity: 0.25,
+    };
+    text::draw_centered(img, font, shadow, s, CX + 2.0, baseline + 3.0);
+    let pen = Pen {
+        scale,
+        color: WHITE,
+        opacity: 1.0,
+    };
+    text::draw_centered(img, font, pen, s, CX, baseline);
+}
+
+/// Company name, then the slogan in up to three lines.
+fn draw_header(img: &mut RgbImage, font: &FontRef, spec: &PosterSpec) {
+    let company = text::clean(&spec.company_name, 80, false);
+    let (scale, line) = text::fit_line(font, &company, 44.0, 28.0, TEXT_W);
+    shadowed(img, font, scale, &line, 130.0);
+
+    let slogan = text::clean(&spec.slogan, 300, true);
+    let scale = PxScale::from(84.0);
+    let lines = text::wrap(font, scale, &slogan, TEXT_W, 3);
+    let ascent = text::ascent(font, scale);
+    for (i, line) in lines.iter().enumerate() {
+        shadowed(img, font, scale, line, 220.0 + ascent + i as f32 * 112.0);
+    }
+}
+
+/// The rep: a round photo (or the name's first letter on a disc) with a white
+/// ring, the name, and the invitation line.
+fn draw_rep(img: &mut RgbImage, font: &FontRef, spec: &PosterSpec) -> Result<(), MediaError> {
+    let name = text::clean(&spec.rep_name, 80, false);
+    let (cy, d) = (690.0, 170.0);
+    raster::disc(img, CX, cy, d + 12.0, WHITE, 1.0);
+    match &spec.rep_photo {
+        Some(bytes) => {
+            let photo = raster::decode(bytes, "photo")?;
+            raster::round_photo(img, &photo, CX, cy, d as u32);
+        }
+        None => initial(img, font, &name, cy, d),
+    }
+    let (scale, line) = text::fit_line(font, &name, 60.0, 32.0, TEXT_W);
+    shadowed(img, font, scale, &line, 850.0);
+    let invite = text::clean(&spec.invite_line, 80, false);
+    let (scale, line) = text::fit_line(font, &invite, 38.0, 26.0, TEXT_W);
+    shadowed(img, font, scale, &line, 920.0);
+    Ok(())
+}
+
+/// The first letter of the name, large, on a warm disc: a face for reps
+/// without a photo.
+fn initial(img: &mut RgbImage, font: &FontRef, name: &str, cy: f32, d: f32) {
+    raster::disc(img, CX, cy, d, Rgb([255, 138, 76]), 1.0);
+    let first: String = name.chars().take(1).collect();
+    let scale = PxScale::from(d * 0.55);
+    let baseline = cy + text::ascent(font, scale) * 0.4;
+    text::draw_centered(
+        img,
+        font,
+        Pen {
+            scale,
+            color: WHITE,
+            opacity: 1.0,
+        },
+        &first,
+        CX,
+        baseline,
+    );
+}
+
+/// The white card: a faint shadow, the QR with its quiet zone, the code.
+fn draw_card(img: &mut RgbImage, font: &FontRef, spec: &PosterSpec) -> Result<(), MediaError> {
+    let [x, y, w, h] = CARD;
+    raster::rounded_rect(img, [x + 4, y + 10, w, h], 36.0, SHADOW, 0.18);
+    raster::rounded_rect(img, CARD, 36.0, WHITE, 1.0);
+    let qr_x = (POSTER_WIDTH - QR_SIDE) / 2;
+    raster::qr(img, &spec.url, qr_x, QR_TOP, QR_SIDE)?;
+
+    let code = text::clean(&spec.short_code, 40, false);
+    let label = text::clean(&spec.code_label, 20, false);
+    let line = if label.is_empty() {
+        code
+    } else {
+        format!("{label}  {code}")
+    };
+    let (scale, line) = text::fit_line(font, &line, 52.0, 30.0, w as f32 - 80.0);
+    let pen = Pen {
+        scale,
+        color: INK,
+        opacity: 1.0,
+    };
+    text::draw_centered(img, font, pen, &line, CX, (QR_TOP + QR_SIDE) as f32 + 80.0);
+    Ok(())
+}
+
+/// PNG with fast compression: the poster is mostly flat colour, so it stays
+/// small, and encoding is the bulk of render time otherwise.
+fn encode_png(img: &RgbImage) -> Result<Vec<u8>, MediaError> {
+    let mut png = Vec::new();
+    PngEncoder::new_with_quality(
+        Cursor::new(&mut png),
+        CompressionType::Fast,
+        FilterType::Adaptive,
+    )
+    .write_image(
+        img.as_raw(),
+        img.width(),
+        img.height(),
+        ExtendedColorType::Rgb8,
+    )?;
+    Ok(png)
+}
