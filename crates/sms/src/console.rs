@@ -1,0 +1,107 @@
+//! The default provider: no account, no network. Messages land in an outbox the demo shows and
+//! tests read, in memory and optionally appended to a JSON-lines file.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::SmsError;
+use crate::message::{DeliveryStatus, MessageKind, ProviderReceipt, SmsMessage};
+use crate::provider::{SendFuture, SmsProvider};
+
+/// One message in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub id: String,
+    /// E.164.
+    pub to: String,
+    pub kind: MessageKind,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ConsoleProvider {
+    outbox: Arc<Mutex<Vec<OutboxEntry>>>,
+    file: Option<PathBuf>,
+}
+
+impl ConsoleProvider {
+    /// An in-memory outbox.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Also appends each message as one JSON line to `path` (created if missing).
+    pub fn with_file(path: impl Into<PathBuf>) -> Self {
+        ConsoleProvider {
+            outbox: Arc::default(),
+            file: Some(path.into()),
+        }
+    }
+
+    /// Everything sent through this provider (and its clones), oldest first.
+    pub fn outbox(&self) -> Vec<OutboxEntry> {
+        self.outbox.lock().map(|o| o.clone()).unwrap_or_default()
+    }
+
+    fn record(&self, message: &SmsMessage) -> Result<OutboxEntry, SmsError> {
+        let entry = OutboxEntry {
+            id: format!("console-{}", uuid::Uuid::now_v7()),
+            to: message.to.as_e164().to_string(),
+            kind: message.kind,
+            text: message.text.clone(),
+        };
+        if let Some(path) = &self.file {
+            append_line(path, &entry)?;
+        }
+        tracing::info!(to = %entry.to, text = %entry.text, "SMS (console outbox)");
+        self.outbox
+            .lock()
+            .map_err(|_| SmsError::Outbox("outbox lock poisoned".into()))?
+            .push(entry.clone());
+        Ok(entry)
+    }
+}
+
+fn append_line(path: &Path, entry: &OutboxEntry) -> Result<(), SmsError> {
+    let line = serde_json::to_string(entry).map_err(|e| SmsError::Outbox(e.to_string()))?;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| SmsError::Outbox(format!("{}: {e}", path.display())))?;
+    writeln!(file, "{line}").map_err(|e| SmsError::Outbox(format!("{}: {e}", path.display())))
+}
+
+/// Reads an outbox file written by [`ConsoleProvider::with_file`]; a missing file is empty.
+pub fn read_outbox_file(path: &Path) -> Result<Vec<OutboxEntry>, SmsError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(SmsError::Outbox(format!("{}: {e}", path.display()))),
+    };
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).map_err(|e| SmsError::Outbox(e.to_string())))
+        .collect()
+}
+
+impl SmsProvider for ConsoleProvider {
+    fn name(&self) -> &'static str {
+        "console"
+    }
+
+    fn send<'a>(&'a self, message: &'a SmsMessage) -> SendFuture<'a> {
+        Box::pin(async move {
+            let entry = self.record(message)?;
+            Ok(ProviderReceipt {
+                provider: "console".into(),
+                provider_message_id: entry.id,
+                // Nothing further will happen to it: the outbox is its destination.
+                status: DeliveryStatus::Delivered,
+            })
+        })
+    }
+}
