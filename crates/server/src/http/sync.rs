@@ -73,11 +73,7 @@ pub(crate) async fn pull(
 ) -> Result<Json<PullResponse>, ServerError> {
     // Read your writes: beacons queued before this pull are in it.
     st.db.flush().await;
-    let after = q.after.max(0);
-    let limit = q
-        .limit
-        .unwrap_or(DEFAULT_PULL_LIMIT)
-        .clamp(1, MAX_PULL_LIMIT);
+    let (after, limit) = page_bounds(&q);
     let (changes, has_more) = st.db.pull(caller, after, limit).await?;
     let cursor = changes.last().map_or(after, |c| c.seq);
     Ok(Json(PullResponse {
@@ -86,6 +82,12 @@ pub(crate) async fn pull(
         cursor,
         has_more,
     }))
+}
+
+/// The cursor and page size of a pull, with the server's default and cap.
+fn page_bounds(q: &PullQuery) -> (i64, u32) {
+    let limit = q.limit.unwrap_or(DEFAULT_PULL_LIMIT);
+    (q.after.max(0), limit.clamp(1, MAX_PULL_LIMIT))
 }
 
 /// `GET /api/v1/radar/pull?after=&limit=`: leads, signals, visit aggregates
@@ -97,11 +99,7 @@ pub(crate) async fn pull_radar(
     ApiQuery(q): ApiQuery<PullQuery>,
 ) -> Result<Json<RadarPullResponse>, ServerError> {
     st.db.flush().await;
-    let after = q.after.max(0);
-    let limit = q
-        .limit
-        .unwrap_or(DEFAULT_PULL_LIMIT)
-        .clamp(1, MAX_PULL_LIMIT);
+    let (after, limit) = page_bounds(&q);
     let (changes, has_more) = st.db.pull_radar(caller, after, limit).await?;
     let cursor = changes.last().map_or(after, |c| c.seq);
     Ok(Json(RadarPullResponse {
