@@ -1,10 +1,15 @@
 //! The provider interface.
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use crate::error::SmsError;
 use crate::message::{ProviderReceipt, SmsMessage};
+use crate::{
+    AliyunConfig, AliyunSms, ConsoleProvider, TencentConfig, TencentSms, TwilioConfig, TwilioSms,
+};
 
 pub type SendFuture<'a> =
     Pin<Box<dyn Future<Output = Result<ProviderReceipt, SmsError>> + Send + 'a>>;
@@ -17,4 +22,41 @@ pub trait SmsProvider: Send + Sync {
 
     /// Sends one message that already passed [`crate::rules::decide`].
     fn send<'a>(&'a self, message: &'a SmsMessage) -> SendFuture<'a>;
+}
+
+/// Which provider a deployment uses; the server builds it once at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderConfig {
+    /// The default: messages go to the outbox (and to this JSON-lines file if set).
+    Console {
+        outbox_file: Option<PathBuf>,
+    },
+    Aliyun(AliyunConfig),
+    Tencent(TencentConfig),
+    Twilio(TwilioConfig),
+}
+
+impl Default for ProviderConfig {
+    fn default() -> Self {
+        ProviderConfig::Console { outbox_file: None }
+    }
+}
+
+impl ProviderConfig {
+    /// Whether messages reach real phones: one-time SMS codes are only asked for then.
+    pub fn is_real(&self) -> bool {
+        !matches!(self, ProviderConfig::Console { .. })
+    }
+
+    pub fn build(self) -> Arc<dyn SmsProvider> {
+        match self {
+            ProviderConfig::Console { outbox_file: None } => Arc::new(ConsoleProvider::new()),
+            ProviderConfig::Console {
+                outbox_file: Some(path),
+            } => Arc::new(ConsoleProvider::with_file(path)),
+            ProviderConfig::Aliyun(c) => Arc::new(AliyunSms::new(c)),
+            ProviderConfig::Tencent(c) => Arc::new(TencentSms::new(c)),
+            ProviderConfig::Twilio(c) => Arc::new(TwilioSms::new(c)),
+        }
+    }
 }

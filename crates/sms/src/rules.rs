@@ -6,6 +6,7 @@
 
 use warmlead_core::{phone::Phone, ErrorCode};
 
+use crate::error::SmsError;
 use crate::message::{MessageKind, SmsMessage};
 use crate::time::{DAY_MS, MINUTE_MS};
 
@@ -41,6 +42,30 @@ impl Default for Rules {
             max_text_chars: 300,
             max_name_chars: 40,
         }
+    }
+}
+
+impl Rules {
+    /// Rejects settings that would silently disable a rule (a quiet hour past midnight, a cap of
+    /// zero that blocks everything, an empty opt-out line).
+    pub fn validate(&self) -> Result<(), SmsError> {
+        let bad = |what: &str| Err(SmsError::InvalidInput(format!("SMS rules: {what}")));
+        if self.quiet_start_minute >= 24 * 60 || self.quiet_end_minute >= 24 * 60 {
+            return bad("quiet hours must be between 00:00 and 23:59");
+        }
+        if self.daily_cap_per_number == 0 {
+            return bad("the daily cap per number must be at least 1");
+        }
+        if self.opt_out_line.trim().is_empty() {
+            return bad("the opt-out line must not be empty");
+        }
+        if self.duplicate_window_ms < 0 || self.max_text_chars == 0 || self.max_name_chars == 0 {
+            return bad("windows and limits must be positive");
+        }
+        if self.fallback_utc_offset_minutes.abs() > 14 * 60 {
+            return bad("the UTC offset must be within ±14:00");
+        }
+        Ok(())
     }
 }
 
@@ -277,4 +302,34 @@ pub fn utc_offset_minutes(phone: &Phone, rules: &Rules) -> i32 {
         .filter(|(prefix, _)| e164.starts_with(prefix))
         .max_by_key(|(prefix, _)| prefix.len())
         .map_or(rules.fallback_utc_offset_minutes, |(_, offset)| *offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_nonsense_is_not() {
+        assert!(Rules::default().validate().is_ok());
+        for broken in [
+            Rules {
+                quiet_start_minute: 24 * 60,
+                ..Rules::default()
+            },
+            Rules {
+                daily_cap_per_number: 0,
+                ..Rules::default()
+            },
+            Rules {
+                opt_out_line: " ".into(),
+                ..Rules::default()
+            },
+            Rules {
+                fallback_utc_offset_minutes: 15 * 60,
+                ..Rules::default()
+            },
+        ] {
+            assert!(broken.validate().is_err(), "{broken:?}");
+        }
+    }
 }

@@ -463,3 +463,17 @@ async fn console_provider_keeps_an_outbox_in_memory_and_on_disk() {
         .unwrap()
         .is_empty());
 }
+
+#[tokio::test]
+async fn provider_config_builds_the_named_provider() {
+    use warmlead_sms::ProviderConfig;
+    let console = ProviderConfig::default();
+    assert!(!console.is_real());
+    assert_eq!(console.build().name(), "console");
+    let (base, _) = twilio_server().await;
+    let twilio = ProviderConfig::Twilio(twilio_config(&base, "testtoken"));
+    assert!(twilio.is_real());
+    let provider = twilio.build();
+    assert_eq!(provider.name(), "twilio");
+    assert!(provider.send(&message("+14155552671")).await.is_ok());
+}
