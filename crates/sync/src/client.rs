@@ -4,9 +4,11 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use warmlead_core::api::{
-    ActivateRequest, ActivateResponse, MeResponse, PATH_ACTIVATE, PATH_ME, PATH_PULL, PATH_PUSH,
+    ActivateRequest, ActivateResponse, MeResponse, PATH_ACTIVATE, PATH_EVENTS, PATH_ME, PATH_PULL,
+    PATH_PUSH, PATH_RADAR_PULL,
 };
 use warmlead_core::error::ApiError;
+use warmlead_core::lead::RadarPullResponse;
 use warmlead_core::sync::{PullResponse, PushRequest, PushResponse};
 use warmlead_core::ErrorCode;
 
@@ -88,6 +90,43 @@ impl Client {
             .await
             .map_err(transport)?;
         read(resp).await
+    }
+
+    /// Radar changes (leads, signals, visits, forward chains) after `after`.
+    pub async fn pull_radar(&self, after: i64, limit: u32) -> Result<RadarPullResponse, SyncError> {
+        let resp = self
+            .http
+            .get(self.url(PATH_RADAR_PULL))
+            .bearer_auth(&self.token)
+            .query(&[("after", after.to_string()), ("limit", limit.to_string())])
+            .send()
+            .await
+            .map_err(transport)?;
+        read(resp).await
+    }
+
+    /// Opens the server-sent event stream. Uses a client without an overall
+    /// timeout (the stream is meant to stay open); the caller times out reads.
+    pub async fn open_events(&self) -> Result<reqwest::Response, SyncError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .build()
+            .map_err(|e| SyncError::Protocol(format!("cannot build the HTTP client: {e}")))?;
+        let resp = http
+            .get(self.url(PATH_EVENTS))
+            .bearer_auth(&self.token)
+            .header("accept", "text/event-stream")
+            .send()
+            .await
+            .map_err(transport)?;
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        // `read` turns an error status into our error; it cannot succeed here.
+        Err(match read::<serde_json::Value>(resp).await {
+            Err(e) => e,
+            Ok(_) => SyncError::Protocol("the event stream answered an error".into()),
+        })
     }
 
     /// Who this device is signed in as.

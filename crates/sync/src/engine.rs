@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use rand::Rng;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use warmlead_core::app::{SyncState, SyncStatus};
+use warmlead_core::lead::LiveEvent;
 use warmlead_store::Store;
 
 use crate::{sync_once_with, SyncError, SyncOptions, SyncReport};
@@ -28,6 +29,17 @@ pub struct SyncEngine;
 pub struct SyncHandle {
     commands: mpsc::Sender<Command>,
     status: watch::Receiver<SyncStatus>,
+    hot: broadcast::Sender<i64>,
+    radar: watch::Receiver<u64>,
+}
+
+/// What the engine tells listeners beyond the badge.
+struct Outputs {
+    status: watch::Sender<SyncStatus>,
+    /// Lead ids the server announced as new A/A+, sent after the sync that pulled them.
+    hot: broadcast::Sender<i64>,
+    /// Bumped after every sync that pulled radar changes.
+    radar: watch::Sender<u64>,
 }
 
 impl SyncEngine {
@@ -37,11 +49,26 @@ impl SyncEngine {
         Self::spawn_with(store_path, interval, SyncOptions::default())
     }
 
+    /// Also listens to the server's event stream and syncs when it says so.
     pub fn spawn_with(store_path: PathBuf, interval: Duration, opts: SyncOptions) -> SyncHandle {
         let (commands, rx) = mpsc::channel(16);
         let (status_tx, status) = watch::channel(initial_status(&store_path));
-        tokio::spawn(run(store_path, interval, opts, rx, status_tx));
-        SyncHandle { commands, status }
+        let (hot, _) = broadcast::channel(64);
+        let (radar_tx, radar) = watch::channel(0);
+        let (live_tx, live_rx) = mpsc::unbounded_channel();
+        tokio::spawn(crate::live::listen(store_path.clone(), live_tx));
+        let out = Outputs {
+            status: status_tx,
+            hot: hot.clone(),
+            radar: radar_tx,
+        };
+        tokio::spawn(run(store_path, interval, opts, rx, live_rx, out));
+        SyncHandle {
+            commands,
+            status,
+            hot,
+            radar,
+        }
     }
 }
 
@@ -68,6 +95,17 @@ impl SyncHandle {
         self.status.clone()
     }
 
+    /// Ids of leads that just became A or A+ (announced by the server, and
+    /// already pulled into the store when they arrive here).
+    pub fn subscribe_hot_leads(&self) -> broadcast::Receiver<i64> {
+        self.hot.subscribe()
+    }
+
+    /// Changes after every sync that brought radar changes (leads, signals...).
+    pub fn subscribe_radar(&self) -> watch::Receiver<u64> {
+        self.radar.clone()
+    }
+
     /// The badge as it is now.
     pub fn status(&self) -> SyncStatus {
         self.status.borrow().clone()
@@ -79,10 +117,13 @@ async fn run(
     interval: Duration,
     opts: SyncOptions,
     mut commands: mpsc::Receiver<Command>,
-    status: watch::Sender<SyncStatus>,
+    mut live: mpsc::UnboundedReceiver<LiveEvent>,
+    out: Outputs,
 ) {
+    let status = &out.status;
     let mut wait = Duration::ZERO;
     let mut failures: u32 = 0;
+    let mut hot: Vec<i64> = Vec::new();
     loop {
         let reply = tokio::select! {
             cmd = commands.recv() => match cmd {
@@ -90,10 +131,29 @@ async fn run(
                 Some(Command::Trigger) => None,
                 Some(Command::SyncNow(tx)) => Some(tx),
             },
+            Some(ev) = live.recv() => {
+                // One sync answers every event that is already waiting.
+                hot.extend(ev.hot_lead_id);
+                while let Ok(ev) = live.try_recv() {
+                    hot.extend(ev.hot_lead_id);
+                }
+                None
+            }
             _ = tokio::time::sleep(wait) => None,
         };
         status.send_modify(|s| s.state = SyncState::Syncing);
         let result = sync_once_with(&path, opts).await;
+        if let Ok(report) = &result {
+            if report.radar_pulled > 0 {
+                out.radar.send_modify(|n| *n += 1);
+            }
+            hot.sort_unstable();
+            hot.dedup();
+            for id in hot.drain(..) {
+                // Nobody listening is fine: the lead is in the list anyway.
+                let _ = out.hot.send(id);
+            }
+        }
         wait = match &result {
             Ok(_) => {
                 failures = 0;

@@ -5,6 +5,7 @@
 mod client;
 mod engine;
 mod error;
+mod live;
 mod once;
 
 pub use client::{activate, Client};

@@ -17,6 +17,8 @@ pub struct SyncReport {
     pub rejected: usize,
     /// Changes pulled and applied.
     pub pulled: usize,
+    /// Radar changes (leads, signals, visits, forward chains) pulled and applied.
+    pub radar_pulled: usize,
 }
 
 /// Batch sizes; the defaults suit the app, tests make them small.
@@ -88,6 +90,7 @@ async fn run(local: &Local, opts: SyncOptions) -> Result<SyncReport, SyncError> 
     let mut report = SyncReport::default();
     push_all(local, &client, creds.device_id, opts, &mut report).await?;
     pull_all(local, &client, opts, &mut report).await?;
+    pull_radar_all(local, &client, opts, &mut report).await?;
     Ok(report)
 }
 
@@ -154,6 +157,41 @@ async fn pull_all(
         if page.cursor <= cursor {
             return Err(SyncError::Protocol(format!(
                 "pull after {cursor} did not advance (cursor {})",
+                page.cursor
+            )));
+        }
+    }
+}
+
+/// The radar stream: same paging and epoch rule as `pull_all`, its own cursor.
+async fn pull_radar_all(
+    local: &Local,
+    client: &Client,
+    opts: SyncOptions,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    let limit = opts.pull_limit.clamp(1, MAX_PULL_LIMIT);
+    let mut epoch_resets = 0;
+    loop {
+        let (_, cursor) = local.with(|s| s.radar_cursor())?;
+        let page = client.pull_radar(cursor, limit).await?;
+        let applied = local.with(|s| s.apply_radar_pull(&page))?;
+        if applied.epoch_reset {
+            epoch_resets += 1;
+            if epoch_resets > 1 {
+                return Err(SyncError::Protocol(
+                    "the server epoch keeps changing".into(),
+                ));
+            }
+            continue;
+        }
+        report.radar_pulled += applied.changes;
+        if !page.has_more {
+            return Ok(());
+        }
+        if page.cursor <= cursor {
+            return Err(SyncError::Protocol(format!(
+                "radar pull after {cursor} did not advance (cursor {})",
                 page.cursor
             )));
         }
