@@ -10,7 +10,7 @@ use crate::error::SmsError;
 use crate::http::{self, percent_encode, HttpAnswer, HttpRequest};
 use crate::message::{DeliveryStatus, ProviderReceipt, SmsMessage};
 use crate::provider::{SendFuture, SmsProvider};
-use crate::time::utc_iso8601;
+use crate::time::{unix_now, utc_iso8601};
 
 const PROVIDER: &str = "aliyun";
 pub const DEFAULT_BASE_URL: &str = "https://dysmsapi.aliyuncs.com";
@@ -184,12 +184,6 @@ impl SmsProvider for AliyunSms {
             read_answer(&answer)
         })
     }
-}
-
-pub(crate) fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

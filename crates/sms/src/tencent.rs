@@ -227,7 +227,7 @@ impl SmsProvider for TencentSms {
 
     fn send<'a>(&'a self, message: &'a SmsMessage) -> SendFuture<'a> {
         Box::pin(async move {
-            let req = build_send_sms(&self.config, message, crate::aliyun::unix_now())?;
+            let req = build_send_sms(&self.config, message, crate::time::unix_now())?;
             let answer = http::execute(&self.client, PROVIDER, &req).await?;
             read_answer(&answer)
         })

@@ -35,6 +35,13 @@ pub fn utc_iso8601(unix_secs: i64) -> String {
     )
 }
 
+/// Seconds since the Unix epoch, for request timestamps.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 //! (<https://www.twilio.com/docs/messaging/api/message-resource#create-a-message-resource>).
 
 use base64::Engine;
+use hmac::{Hmac, Mac};
 use serde::Deserialize;
 
 use crate::error::SmsError;
@@ -21,6 +22,8 @@ pub struct TwilioConfig {
     pub from: String,
     /// `https://api.twilio.com` in production; a local fake in tests.
     pub base_url: String,
+    /// Where Twilio posts delivery status changes (see [`verify_callback_signature`]).
+    pub status_callback_url: Option<String>,
 }
 
 pub fn messages_path(account_sid: &str) -> String {
@@ -41,11 +44,15 @@ pub fn build_send(config: &TwilioConfig, message: &SmsMessage) -> Result<HttpReq
     if config.account_sid.is_empty() || config.account_sid.contains('/') {
         return Err(SmsError::InvalidInput("Twilio account SID".into()));
     }
-    let body = http::form_encode(&[
-        ("To".into(), message.to.as_e164().to_string()),
-        ("From".into(), config.from.clone()),
-        ("Body".into(), message.text.clone()),
-    ]);
+    let mut fields = vec![
+        ("To".to_string(), message.to.as_e164().to_string()),
+        ("From".to_string(), config.from.clone()),
+        ("Body".to_string(), message.text.clone()),
+    ];
+    if let Some(url) = &config.status_callback_url {
+        fields.push(("StatusCallback".to_string(), url.clone()));
+    }
+    let body = http::form_encode(&fields);
     Ok(HttpRequest {
         method: "POST",
         url: format!(
@@ -116,6 +123,29 @@ pub fn read_answer(answer: &HttpAnswer) -> Result<ProviderReceipt, SmsError> {
             message,
         },
     })
+}
+
+/// Checks `X-Twilio-Signature` on a callback: Base64(HMAC-SHA1(auth token, full URL + each POST
+/// parameter name and value, sorted by name)), compared in constant time.
+pub fn verify_callback_signature(
+    auth_token: &str,
+    url: &str,
+    params: &[(String, String)],
+    signature: &str,
+) -> bool {
+    let Ok(claimed) = base64::engine::general_purpose::STANDARD.decode(signature.trim()) else {
+        return false;
+    };
+    let mut sorted: Vec<&(String, String)> = params.iter().collect();
+    sorted.sort();
+    let mut mac = <Hmac<sha1::Sha1> as Mac>::new_from_slice(auth_token.as_bytes())
+        .expect("HMAC accepts keys of any length");
+    mac.update(url.as_bytes());
+    for (name, value) in sorted {
+        mac.update(name.as_bytes());
+        mac.update(value.as_bytes());
+    }
+    mac.verify_slice(&claimed).is_ok()
 }
 
 /// Twilio's message statuses mapped onto ours.
@@ -192,5 +222,46 @@ mod tests {
             }
         );
         assert_eq!(status_of("undelivered"), DeliveryStatus::Failed);
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// Twilio's request-validation example (auth token `12345`, this URL, these five POST
+    /// parameters): https://www.twilio.com/docs/usage/security#validating-requests . That page
+    /// could not be opened from here; the expected value is the one independent implementations
+    /// quote as Twilio's published vector (e.g. SignalWire's compatibility notes), and it was
+    /// recomputed by hand with Python's hmac module.
+    #[test]
+    fn verifies_the_documented_callback_signature() {
+        let url = "https://mycompany.com/myapp.php?foo=1&bar=2";
+        let params = pairs(&[
+            ("To", "+18005551212"),
+            ("CallSid", "CA1234567890ABCDE"),
+            ("Digits", "1234"),
+            ("From", "+14158675309"),
+            ("Caller", "+14158675309"),
+        ]);
+        let sig = "RSOYDt4T1cUTdK1PDd93/VVr8B8=";
+        assert!(verify_callback_signature("12345", url, &params, sig));
+        assert!(!verify_callback_signature("12346", url, &params, sig));
+        assert!(!verify_callback_signature(
+            "12345",
+            "https://mycompany.com/myapp.php?foo=1",
+            &params,
+            sig
+        ));
+        let mut tampered = params.clone();
+        tampered[2].1 = "9999".into();
+        assert!(!verify_callback_signature("12345", url, &tampered, sig));
+        assert!(!verify_callback_signature(
+            "12345",
+            url,
+            &params,
+            "not base64!"
+        ));
     }
 }

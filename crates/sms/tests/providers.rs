@@ -376,6 +376,7 @@ fn twilio_config(base_url: &str, token: &str) -> TwilioConfig {
         auth_token: token.into(),
         from: "+15005550006".into(),
         base_url: base_url.into(),
+        status_callback_url: Some("https://warmlead.example/api/v1/sms/status/twilio".into()),
     }
 }
 
@@ -395,6 +396,10 @@ async fn twilio_sends_the_text_and_reads_the_receipt() {
     assert_eq!(form["From"], "+15005550006");
     // The body arrives intact, Chinese text and opt-out line included.
     assert_eq!(form["Body"], msg.text.as_str());
+    assert_eq!(
+        form["StatusCallback"],
+        "https://warmlead.example/api/v1/sms/status/twilio"
+    );
 }
 
 #[tokio::test]
