@@ -10,6 +10,7 @@
 
 pub mod aliyun;
 pub mod console;
+pub mod dispatch;
 pub mod error;
 pub mod http;
 pub mod message;
@@ -22,6 +23,7 @@ pub mod twilio;
 
 pub use aliyun::{AliyunConfig, AliyunSms};
 pub use console::ConsoleProvider;
+pub use dispatch::{dispatch, Outcome};
 pub use error::SmsError;
 pub use message::{DeliveryStatus, MessageKind, ProviderReceipt, SmsMessage};
 pub use provider::{ProviderConfig, SmsProvider};

@@ -449,3 +449,58 @@ fn refusals_map_to_error_codes() {
     assert_eq!(RefuseReason::MissingName.code(), ErrorCode::InvalidInput);
     assert!(!RefuseReason::MissingName.message().is_empty());
 }
+
+/// decide + compose + send through the console provider (the real default provider).
+#[tokio::test]
+async fn dispatch_sends_queues_and_refuses() {
+    use warmlead_sms::{dispatch, ConsoleProvider, DeliveryStatus, Outcome};
+    let outbox = ConsoleProvider::new();
+    let rules = Rules::default();
+    let mut history = History::default();
+
+    let sent = dispatch(&outbox, &rules, &invitation(CN), &history, cn(10, 0))
+        .await
+        .unwrap();
+    let Outcome::Sent { message, receipt } = &sent else {
+        panic!("expected Sent, got {sent:?}");
+    };
+    assert!(message.text.ends_with("拒收请回复R"));
+    assert_eq!(receipt.provider, "console");
+    assert_eq!(sent.status(), Some(DeliveryStatus::Delivered));
+    history.sent.push(SentRecord {
+        at_utc_ms: cn(10, 0),
+        kind: MessageKind::Invitation,
+    });
+
+    // The same invitation an hour later is a duplicate; nothing more reaches the outbox.
+    let again = dispatch(&outbox, &rules, &invitation(CN), &history, cn(11, 0))
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        Outcome::Refused {
+            reason: RefuseReason::DuplicateInvitation
+        }
+    );
+
+    // Another number at 22:00 local waits for the morning.
+    let late = dispatch(
+        &outbox,
+        &rules,
+        &invitation("13900139000"),
+        &History::default(),
+        cn(22, 0),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        late,
+        Outcome::Queued {
+            until_utc_ms: cn(24 + 8, 0)
+        }
+    );
+    assert_eq!(late.status(), Some(DeliveryStatus::Queued));
+
+    assert_eq!(outbox.outbox().len(), 1);
+    assert_eq!(outbox.outbox()[0].to, "+8613800138000");
+}
