@@ -17,7 +17,7 @@ use warmlead_store::Store;
 
 use crate::state::{open, require_engine, start_engine, AppState};
 
-type Res<T> = Result<T, ApiError>;
+pub type Res<T> = Result<T, ApiError>;
 
 /// Pixels per QR module: crisp in the dialog and when saved for a poster.
 const QR_MODULE_PX: u32 = 12;
@@ -33,7 +33,7 @@ pub async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?
 }
 
-fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)

@@ -15,6 +15,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod leads;
 mod state;
 
 use tauri::Manager;
@@ -28,6 +29,7 @@ fn main() {
 
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(tauri_plugin_notification::init())
         .setup(|app| {
             let data_dir = match std::env::var_os("WARMLEAD_DATA_DIR") {
                 Some(dir) => dir.into(),
@@ -35,6 +37,7 @@ fn main() {
             };
             let state = state::AppState::new(data_dir.join("warmlead.sqlite"));
             app.manage(state);
+            app.manage(leads::Locale::default());
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(state::launch(handle));
             Ok(())
@@ -51,6 +54,10 @@ fn main() {
             commands::sync_now,
             commands::save_qr_png,
             commands::copy_text,
+            leads::leads,
+            leads::lead_detail,
+            leads::set_man_flags,
+            leads::set_locale,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -75,6 +75,7 @@ pub fn start_engine(app: &AppHandle) {
     }
     let handle = SyncEngine::spawn(state.db_path.clone(), interval());
     let mut rx = handle.subscribe();
+    crate::leads::watch_radar(app, &handle);
     state.put_engine(handle);
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
