@@ -9,6 +9,7 @@ import { Sidebar } from "./components/Sidebar";
 import { useToast } from "./components/Toast";
 import { Briefcase } from "./screens/Briefcase";
 import { ComingSoon } from "./screens/ComingSoon";
+import { Leads } from "./screens/Leads";
 import { Radar } from "./screens/Radar";
 import { Settings } from "./screens/Settings";
 import { SignIn } from "./screens/SignIn";
@@ -19,7 +20,7 @@ function firstSection(s: Session): SectionId {
 }
 
 export function App() {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const toast = useToast();
   // undefined: still asking Rust; null: not signed in.
   const [session, setSession] = useState<Session | null | undefined>(undefined);
@@ -37,6 +38,11 @@ export function App() {
       })
       .catch((e: ApiError) => setLoadError(e));
   }, []);
+
+  // Desktop notifications speak the UI's language.
+  useEffect(() => {
+    if (session) api.setLocale(i18n.language).catch(() => undefined);
+  }, [session, i18n.language]);
 
   // Live badge: the initial status, then every change the engine reports.
   useEffect(() => {
@@ -109,6 +115,8 @@ export function App() {
         );
       case "radar":
         return <Radar role={session.user.role} status={status} />;
+      case "leads":
+        return <Leads role={session.user.role} status={status} />;
       case "settings":
         return (
           <Settings

@@ -11,6 +11,11 @@ import type {
   Channel,
   ContentItem,
   ErrorCode,
+  LeadDetail,
+  LeadPage,
+  LeadQuery,
+  LeadSummary,
+  ManFlags,
   RadarEntry,
   Session,
   ShareResult,
@@ -56,6 +61,8 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 
 /** Name of the event the app emits with a SyncStatus on every change. */
 const SYNC_STATUS_EVENT = "sync-status";
+/** Emitted (no payload) after a sync that brought leads, signals or visits. */
+const RADAR_CHANGED_EVENT = "radar-changed";
 
 export const api = {
   session: () => call<Session | null>("session"),
@@ -68,6 +75,14 @@ export const api = {
   createShare: (itemId: number, channel: Channel) =>
     call<ShareResult>("create_share", { itemId, channel }),
   radar: (limit: number) => call<RadarEntry[]>("radar", { limit }),
+  leads: (query: LeadQuery) => call<LeadPage>("leads", { query }),
+  leadDetail: (id: number) => call<LeadDetail>("lead_detail", { id }),
+  setManFlags: (id: number, flags: ManFlags) =>
+    call<LeadSummary>("set_man_flags", { id, flags }),
+  /** Tells the app the UI language (for desktop notifications). */
+  setLocale: (lang: string) => call<null>("set_locale", { lang }),
+  onRadarChanged: (cb: () => void): Promise<UnlistenFn> =>
+    listen(RADAR_CHANGED_EVENT, () => cb()),
   syncStatus: () => call<SyncStatus>("sync_status"),
   syncNow: () => call<SyncStatus>("sync_now"),
   /** Writes the QR code of `url` as a PNG into the Downloads folder; returns the path. */

@@ -26,6 +26,7 @@ export const SECTIONS: Record<Role, readonly SectionId[]> = {
 export const BUILT: ReadonlySet<SectionId> = new Set([
   "briefcase",
   "radar",
+  "leads",
   "settings",
   "content",
 ]);
