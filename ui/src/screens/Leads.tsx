@@ -125,6 +125,10 @@ export function Leads({ status }: { role: Role; status: SyncStatus | null }) {
     if (last && last.index >= list.length - 10) loadMore();
   }, [last, list.length, loadMore]);
 
+  // The row under the keyboard: the selected lead wherever a refresh moved it.
+  const found = selectedId === null ? -1 : list.findIndex((r) => r.lead.id === selectedId);
+  const current = found >= 0 ? found : active;
+
   const select = (i: number) => {
     const row = list[i];
     if (!row) return;
@@ -135,10 +139,10 @@ export function Leads({ status }: { role: Role; status: SyncStatus | null }) {
 
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
     const moves: Record<string, number> = {
-      ArrowDown: active + 1,
-      ArrowUp: active - 1,
-      PageDown: active + 10,
-      PageUp: active - 10,
+      ArrowDown: current + 1,
+      ArrowUp: current - 1,
+      PageDown: current + 10,
+      PageUp: current - 10,
       Home: 0,
       End: list.length - 1,
     };
@@ -252,7 +256,7 @@ export function Leads({ status }: { role: Role; status: SyncStatus | null }) {
               role="listbox"
               aria-label={t("leads.list")}
               tabIndex={0}
-              aria-activedescendant={list[active] ? `lead-${list[active].lead.id}` : undefined}
+              aria-activedescendant={list[current] ? `lead-${list[current].lead.id}` : undefined}
               onKeyDown={onKeyDown}
               data-testid="lead-list"
             >
@@ -266,7 +270,7 @@ export function Leads({ status }: { role: Role; status: SyncStatus | null }) {
                       key={l.id}
                       id={`lead-${l.id}`}
                       role="option"
-                      className={`radar-row lead-row${isHot(l.grade) ? " hot" : ""}${v.index === active ? " active" : ""}`}
+                      className={`radar-row lead-row${isHot(l.grade) ? " hot" : ""}${v.index === current ? " active" : ""}`}
                       data-testid="lead-row"
                       data-lead-id={l.id}
                       data-grade={l.grade}
