@@ -70,7 +70,7 @@ fn background(spec: &PosterSpec) -> Result<RgbImage, MediaError> {
     match &spec.background {
         Some(bytes) => {
             let art = raster::decode(bytes, "background")?;
-            let mut img = raster::cover(&art, POSTER_WIDTH, POSTER_HEIGHT);
+            let mut img = raster::cover(art, POSTER_WIDTH, POSTER_HEIGHT);
             // Artwork can be light anywhere: shade the text area.
             raster::scrim(&mut img, 0, 1000, 0.55);
             Ok(img)
@@ -81,16 +81,11 @@ fn background(spec: &PosterSpec) -> Result<RgbImage, MediaError> {
 
 /// White text with a soft shadow, readable on artwork and gradient alike.
 fn shadowed(img: &mut RgbImage, font: &FontRef, scale: PxScale, s: &str, baseline: f32) {
-    let shadow = Pen {
-        scale,
-        color: SHADOW,
-        opacity: 0.25,
-    };
-    text::draw_centered(img, font, shadow, s, CX + 2.0, baseline + 3.0);
     let pen = Pen {
         scale,
         color: WHITE,
         opacity: 1.0,
+        shadow: Some((2, 3, SHADOW, 0.25)),
     };
     text::draw_centered(img, font, pen, s, CX, baseline);
 }
@@ -119,7 +114,7 @@ fn draw_rep(img: &mut RgbImage, font: &FontRef, spec: &PosterSpec) -> Result<(),
     match &spec.rep_photo {
         Some(bytes) => {
             let photo = raster::decode(bytes, "photo")?;
-            raster::round_photo(img, &photo, CX, cy, d as u32);
+            raster::round_photo(img, photo, CX, cy, d as u32);
         }
         None => initial(img, font, &name, cy, d),
     }
@@ -145,6 +140,7 @@ fn initial(img: &mut RgbImage, font: &FontRef, name: &str, cy: f32, d: f32) {
             scale,
             color: WHITE,
             opacity: 1.0,
+            shadow: None,
         },
         &first,
         CX,
@@ -172,13 +168,15 @@ fn draw_card(img: &mut RgbImage, font: &FontRef, spec: &PosterSpec) -> Result<()
         scale,
         color: INK,
         opacity: 1.0,
+        shadow: None,
     };
     text::draw_centered(img, font, pen, &line, CX, (QR_TOP + QR_SIDE) as f32 + 80.0);
     Ok(())
 }
 
-/// PNG with fast compression: the poster is mostly flat colour, so it stays
-/// small, and encoding is the bulk of render time otherwise.
+/// PNG with fast compression and one filter for every row: the poster is
+/// mostly flat colour and smooth gradients, which "Up" predicts well, and
+/// the adaptive filter search would otherwise be the bulk of render time.
 fn encode_png(img: &RgbImage) -> Result<Vec<u8>, MediaError> {
     let mut png = Vec::new();
     PngEncoder::new_with_quality(

@@ -173,6 +173,8 @@ pub(crate) struct Pen {
     pub color: Rgb<u8>,
     /// 0..=1
     pub opacity: f32,
+    /// Drawn first, offset by (dx, dy) pixels: (dx, dy, colour, opacity).
+    pub shadow: Option<(i64, i64, Rgb<u8>, f32)>,
 }
 
 /// Draws `s` centred on `cx` with its baseline at `baseline`.
@@ -188,26 +190,64 @@ pub(crate) fn draw_centered(
     draw(img, font, pen, s, x, baseline);
 }
 
+/// A glyph's coverage, rasterized once and drawn as shadow and as text.
+struct Coverage {
+    x: i64,
+    y: i64,
+    w: usize,
+    cov: Vec<f32>,
+}
+
 /// Draws `s` from `x` with its baseline at `baseline`, clipped to the image.
 pub(crate) fn draw(img: &mut RgbImage, font: &FontRef, pen: Pen, s: &str, x: f32, baseline: f32) {
-    let scaled = font.as_scaled(pen.scale);
+    let glyphs = rasterize(font, pen.scale, s, x, baseline);
+    if let Some((dx, dy, color, opacity)) = pen.shadow {
+        glyphs
+            .iter()
+            .for_each(|g| blit(img, g, dx, dy, color, opacity));
+    }
+    glyphs
+        .iter()
+        .for_each(|g| blit(img, g, 0, 0, pen.color, pen.opacity));
+}
+
+fn rasterize(font: &FontRef, scale: PxScale, s: &str, x: f32, baseline: f32) -> Vec<Coverage> {
+    let scaled = font.as_scaled(scale);
     let mut caret = x;
+    let mut out = Vec::new();
     for c in s.chars() {
         let Some(id) = glyph(font, c) else { continue };
-        let g = id.with_scale_and_position(pen.scale, point(caret, baseline));
+        let g = id.with_scale_and_position(scale, point(caret, baseline));
         caret += scaled.h_advance(id);
         let Some(outline) = font.outline_glyph(g) else {
             continue;
         };
         let b = outline.px_bounds();
-        let (ox, oy) = (b.min.x as i64, b.min.y as i64);
-        outline.draw(|gx, gy, cov| {
-            let (px, py) = (ox + i64::from(gx), oy + i64::from(gy));
-            if px >= 0 && py >= 0 && px < i64::from(img.width()) && py < i64::from(img.height()) {
-                let p = img.get_pixel_mut(px as u32, py as u32);
-                blend(p, pen.color, cov.clamp(0.0, 1.0) * pen.opacity);
+        let w = b.width() as usize;
+        let mut cov = vec![0.0; w * b.height() as usize];
+        outline.draw(|gx, gy, c| {
+            if let Some(v) = cov.get_mut(gy as usize * w + gx as usize) {
+                *v = c.clamp(0.0, 1.0);
             }
         });
+        out.push(Coverage {
+            x: b.min.x as i64,
+            y: b.min.y as i64,
+            w,
+            cov,
+        });
+    }
+    out
+}
+
+fn blit(img: &mut RgbImage, g: &Coverage, dx: i64, dy: i64, color: Rgb<u8>, opacity: f32) {
+    let (iw, ih) = (i64::from(img.width()), i64::from(img.height()));
+    for (i, &c) in g.cov.iter().enumerate() {
+        let px = g.x + dx + (i % g.w.max(1)) as i64;
+        let py = g.y + dy + (i / g.w.max(1)) as i64;
+        if c > 0.0 && px >= 0 && py >= 0 && px < iw && py < ih {
+            blend(img.get_pixel_mut(px as u32, py as u32), color, c * opacity);
+        }
     }
 }
 
