@@ -90,6 +90,8 @@ pub struct RadarEntry {
     pub visitor_id: String,
     pub opened_at_ms: i64,
     pub dwell_ms: i64,
+    /// The grade of the lead this visitor became, once they left a contact.
+    pub lead_grade: Option<crate::lead::Grade>,
 }
 
 /// Where a page of leads ended: the next page starts strictly after it in

@@ -324,3 +324,28 @@ fn detail_has_reasons_timeline_and_the_forward_chain_as_a_tree() {
         Err(StoreError::LeadNotFound(2))
     ));
 }
+
+#[test]
+fn a_radar_row_shows_the_grade_of_the_lead_its_visitor_became() {
+    let (_d, store) = store();
+    store
+        .conn
+        .execute_batch(
+            "INSERT INTO visits (id, share_token, item_id, partner_id, rep_id, visitor_id, opened_at_ms, dwell_ms) \
+             VALUES (1, 'tok1', 101, 11, 2, 'vis', 10, 0), (2, 'tok1', 101, 11, 2, 'other', 20, 0)",
+        )
+        .unwrap();
+    let mut l = lead(1);
+    l.grade = Grade::A;
+    let bodies = vec![
+        RadarBody::Signal(signal(4, "vis", SignalKind::Contact, Some(1))),
+        RadarBody::Lead(l),
+    ];
+    store
+        .apply_radar_pull(&radar_page("e1", bodies, 1))
+        .unwrap();
+    let rows = store.radar(10).unwrap();
+    let grades: Vec<(i64, Option<Grade>)> =
+        rows.iter().map(|r| (r.visit_id, r.lead_grade)).collect();
+    assert_eq!(grades, vec![(2, None), (1, Some(Grade::A))]);
+}

@@ -2,6 +2,7 @@
 
 use warmlead_core::app::RadarEntry;
 use warmlead_core::domain::{Channel, ContentKind};
+use warmlead_core::lead::Grade;
 
 use crate::{Store, StoreError};
 
@@ -11,7 +12,9 @@ impl Store {
     pub fn radar(&self, limit: i64) -> Result<Vec<RadarEntry>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT v.id, v.item_id, ci.title, ci.kind, v.partner_id, u.name, s.channel, \
-                    v.visitor_id, v.opened_at_ms, v.dwell_ms \
+                    v.visitor_id, v.opened_at_ms, v.dwell_ms, \
+                    (SELECT l.grade FROM signals sg JOIN leads l ON l.id = sg.lead_id \
+                     WHERE sg.visitor_id = v.visitor_id ORDER BY sg.id DESC LIMIT 1) \
              FROM visits v \
              LEFT JOIN content_items ci ON ci.id = v.item_id \
              LEFT JOIN users u ON u.id = v.partner_id \
@@ -27,6 +30,7 @@ impl Store {
                 let partner: Option<String> = r.get(5)?;
                 let channel: Option<String> = r.get(6)?;
                 let visitor: String = r.get(7)?;
+                let grade: Option<String> = r.get(10)?;
                 Ok(RadarEntry {
                     visit_id: r.get(0)?,
                     item_id,
@@ -38,6 +42,7 @@ impl Store {
                     visitor_id: visitor_label(&visitor),
                     opened_at_ms: r.get(8)?,
                     dwell_ms: r.get(9)?,
+                    lead_grade: grade.as_deref().and_then(Grade::parse),
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;

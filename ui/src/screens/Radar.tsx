@@ -11,6 +11,7 @@ import type { RadarEntry, Role, SyncStatus } from "../bindings";
 import { EmptyState } from "../components/EmptyState";
 import { formatDwell, formatWhen, type Translate } from "../format";
 import { useNow } from "../hooks";
+import { gradeSlug, isHot } from "../leads";
 
 const LIMIT = 5000;
 const ROW_PX = 64;
@@ -130,8 +131,9 @@ export function Radar({ role, status }: { role: Role; status: SyncStatus | null 
                       key={e.visit_id}
                       id={`visit-${e.visit_id}`}
                       role="option"
-                      className={v.index === active ? "radar-row active" : "radar-row"}
+                      className={`radar-row${e.lead_grade && isHot(e.lead_grade) ? " hot" : ""}${v.index === active ? " active" : ""}`}
                       data-testid="radar-row"
+                      data-grade={e.lead_grade ?? undefined}
                       data-visit-id={e.visit_id}
                       aria-selected={e.visit_id === selectedId}
                       style={{ top: v.start, height: ROW_PX }}
@@ -139,6 +141,11 @@ export function Radar({ role, status }: { role: Role; status: SyncStatus | null 
                     >
                       <div className="row-main">
                         <span className="row-title">
+                          {e.lead_grade && (
+                            <span className={`grade-badge small grade-${gradeSlug(e.lead_grade)}`}>
+                              {e.lead_grade}
+                            </span>
+                          )}
                           <strong>{t("radar.visitor", { code: e.visitor_id })}</strong>
                           {e.item_title}
                         </span>
