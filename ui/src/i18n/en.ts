@@ -225,7 +225,7 @@ export const en = {
     noChain: "Opened straight from the partner's share; nobody passed it on.",
     chainRoot: "{{partner}}'s share",
     chainVisitor: "Visitor {{code}}",
-    chainLead: "this lead",
+    chainLead: "the lead came through this share",
     reason: {
       left_contact: "Left their phone",
       direct_referral: "Referred in person by the partner",

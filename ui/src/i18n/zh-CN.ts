@@ -221,7 +221,7 @@ export const zhCN = {
     noChain: "直接从推荐人的分享打开，没有经过转发。",
     chainRoot: "{{partner}} 的分享",
     chainVisitor: "访客 {{code}}",
-    chainLead: "本线索",
+    chainLead: "线索经此分享而来",
     reason: {
       left_contact: "留下了电话",
       direct_referral: "推荐人当面推荐",
