@@ -7,7 +7,9 @@ mod poster;
 mod raster;
 mod text;
 
-pub use poster::{render_poster, PosterSpec, POSTER_HEIGHT, POSTER_WIDTH};
+pub use poster::{
+    render_poster, render_poster_on, Artwork, PosterSpec, POSTER_HEIGHT, POSTER_WIDTH,
+};
 
 use image::{ImageFormat, Luma};
 use qrcode::{EcLevel, QrCode};

@@ -57,25 +57,47 @@ const QR_TOP: u32 = 1030;
 /// Renders the poster as PNG. `font` is the bytes of a TrueType/OpenType
 /// font or collection that has the glyphs of the texts (the caller loads it).
 pub fn render_poster(spec: &PosterSpec, font: &[u8]) -> Result<Vec<u8>, MediaError> {
+    let art = spec
+        .background
+        .as_deref()
+        .map(Artwork::decode)
+        .transpose()?;
+    render_poster_on(spec, font, art.as_ref())
+}
+
+/// Like `render_poster`, on artwork decoded beforehand (`spec.background` is
+/// then not read). A rep's company artwork is the same on every poster:
+/// decoding it once saves the JPEG decode (~10 ms) on each render.
+pub fn render_poster_on(
+    spec: &PosterSpec,
+    font: &[u8],
+    art: Option<&Artwork>,
+) -> Result<Vec<u8>, MediaError> {
     let font = FontRef::try_from_slice_and_index(font, spec.font_index)
         .map_err(|_| MediaError::BadFont(spec.font_index))?;
-    let mut img = background(spec)?;
+    let mut img = match art {
+        Some(art) => art.0.clone(),
+        None => raster::gradient(POSTER_WIDTH, POSTER_HEIGHT),
+    };
     draw_header(&mut img, &font, spec);
     draw_rep(&mut img, &font, spec)?;
     draw_card(&mut img, &font, spec)?;
     encode_png(&img)
 }
 
-fn background(spec: &PosterSpec) -> Result<RgbImage, MediaError> {
-    match &spec.background {
-        Some(bytes) => {
-            let art = raster::decode(bytes, "background")?;
-            let mut img = raster::cover(art, POSTER_WIDTH, POSTER_HEIGHT);
-            // Artwork can be light anywhere: shade the text area.
-            raster::scrim(&mut img, 0, 1000, 0.55);
-            Ok(img)
-        }
-        None => Ok(raster::gradient(POSTER_WIDTH, POSTER_HEIGHT)),
+/// A company's artwork, decoded, scaled to cover the poster and shaded
+/// where the white text goes.
+#[derive(Debug, Clone)]
+pub struct Artwork(RgbImage);
+
+impl Artwork {
+    /// From PNG or JPEG bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Artwork, MediaError> {
+        let art = raster::decode(bytes, "background")?;
+        let mut img = raster::cover(art, POSTER_WIDTH, POSTER_HEIGHT);
+        // Artwork can be light anywhere: shade the text area.
+        raster::scrim(&mut img, 0, 1000, 0.55);
+        Ok(Artwork(img))
     }
 }
 

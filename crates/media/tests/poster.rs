@@ -4,7 +4,9 @@
 
 use image::imageops::FilterType;
 use image::{codecs::jpeg::JpegEncoder, GrayImage, Rgb, RgbImage};
-use warmlead_media::{render_poster, MediaError, PosterSpec, POSTER_HEIGHT, POSTER_WIDTH};
+use warmlead_media::{
+    render_poster, render_poster_on, Artwork, MediaError, PosterSpec, POSTER_HEIGHT, POSTER_WIDTH,
+};
 
 const FONT: &str = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc";
 const URL: &str = "https://r.example.com/i/AQKBAQMBxL2mYk3m9JQ1Zw";
@@ -247,5 +249,30 @@ fn bad_inputs_are_errors_not_panics() {
     assert!(matches!(
         render_poster(&huge_url, &font),
         Err(MediaError::TooLong)
+    ));
+}
+
+#[test]
+fn artwork_decoded_once_gives_the_same_poster() {
+    let Some(font) = font() else { return };
+    let art_bytes = busy_jpeg(1200, 1600);
+    let s = PosterSpec {
+        background: Some(art_bytes.clone()),
+        ..spec()
+    };
+    let art = Artwork::decode(&art_bytes).unwrap();
+    let once = render_poster_on(
+        &PosterSpec {
+            background: None,
+            ..s.clone()
+        },
+        &font,
+        Some(&art),
+    )
+    .unwrap();
+    assert_eq!(once, render_poster(&s, &font).unwrap());
+    assert!(matches!(
+        Artwork::decode(b"nope"),
+        Err(MediaError::BadImage("background"))
     ));
 }
