@@ -23,6 +23,15 @@ async fn the_demo_seeds_once_and_syncs_like_real_data() {
     let visits = admin.count_visits().await.unwrap();
     assert!((150..=800).contains(&visits), "{visits} visits");
 
+    // Leads of several grades, for both reps, so the leads screen has a shape.
+    let leads = admin.leads(company.id).await.unwrap();
+    assert!(leads.len() >= 10, "{} leads", leads.len());
+    let grades: std::collections::BTreeSet<_> =
+        leads.iter().map(|l| format!("{:?}", l.grade)).collect();
+    assert!(grades.len() >= 3, "grades {grades:?}");
+    let reps: std::collections::BTreeSet<_> = leads.iter().map(|l| l.rep_id).collect();
+    assert_eq!(reps.len(), 2, "leads of both reps");
+
     // Seeding again changes nothing.
     demo::seed(&admin).await.unwrap();
     assert_eq!(
@@ -30,6 +39,7 @@ async fn the_demo_seeds_once_and_syncs_like_real_data() {
         users.len()
     );
     assert_eq!(admin.count_visits().await.unwrap(), visits);
+    assert_eq!(admin.leads(company.id).await.unwrap().len(), leads.len());
 
     let rep = demo::main_user(&admin, Role::Rep).await.unwrap();
     assert_eq!(rep.name, demo::MAIN_REP);

@@ -4,6 +4,7 @@
 
 mod content;
 mod images;
+mod leads;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -79,10 +80,15 @@ pub async fn seed(admin: &Admin) -> Result<(), ServerError> {
     }
     let items = seed_items(admin, c).await?;
     let mut rng = StdRng::seed_from_u64(20_261_123);
-    let visits = seed_activity(admin, &partners[..14], &items, &mut rng).await?;
+    let viewers = seed_activity(admin, &partners[..14], &items, &mut rng).await?;
+    let leads = leads::capture(admin, &spread(&viewers, 12)).await?;
+    for rep in [li.id, wang.id] {
+        leads::mark_man(admin, rep, &leads, &mut rng).await?;
+    }
     tracing::info!(
         items = items.len(),
-        visits,
+        visits = viewers.len(),
+        leads = leads.len(),
         ms = started.elapsed().as_millis() as u64,
         "seeded the demo company {DEMO_COMPANY}"
     );
@@ -119,16 +125,30 @@ async fn seed_items(admin: &Admin, company_id: i64) -> Result<Vec<ContentItem>, 
     Ok(items)
 }
 
+/// `n` viewers taken evenly from all, so leads come from many partners.
+fn spread(all: &[leads::Viewer], n: usize) -> Vec<leads::Viewer> {
+    let step = (all.len() / n.max(1)).max(1);
+    all.iter()
+        .step_by(step)
+        .take(n)
+        .map(|v| leads::Viewer {
+            token: v.token.clone(),
+            visitor_id: v.visitor_id.clone(),
+        })
+        .collect()
+}
+
 /// Partners activate a device, share items over the last 60 days (pushed as
 /// sync mutations), and friends view them (as beacons, at past times).
+/// Returns who viewed what.
 async fn seed_activity(
     admin: &Admin,
     partners: &[User],
     items: &[ContentItem],
     rng: &mut StdRng,
-) -> Result<usize, ServerError> {
+) -> Result<Vec<leads::Viewer>, ServerError> {
     let now = now_ms();
-    let mut visits = 0;
+    let mut visits = Vec::new();
     for partner in partners {
         let code = admin.create_activation_code(partner.id).await?;
         let device = admin.db.activate(code, "演示设备".into()).await?;
@@ -159,7 +179,7 @@ async fn seed_activity(
                 },
             };
             admin.db.push_one(caller.clone(), m).await?;
-            visits += seed_visits(admin, &token, created, now, rng).await?;
+            visits.extend(seed_visits(admin, &token, created, now, rng).await?);
         }
     }
     Ok(visits)
@@ -171,13 +191,14 @@ async fn seed_visits(
     created: i64,
     now: i64,
     rng: &mut StdRng,
-) -> Result<usize, ServerError> {
+) -> Result<Vec<leads::Viewer>, ServerError> {
     // Most shares get a handful of views; a few travel far.
     let n = if rng.gen_bool(0.15) {
         rng.gen_range(8..=15)
     } else {
         rng.gen_range(0..=6)
     };
+    let mut viewers = Vec::new();
     for _ in 0..n {
         let opened = (created + rng.gen_range(0..3 * DAY_MS)).min(now - 60_000);
         // Skimmers, readers and a few who watch or read everything.
@@ -186,9 +207,10 @@ async fn seed_visits(
             4..=7 => rng.gen_range(15_000..90_000),
             _ => rng.gen_range(90_000..420_000),
         };
+        let visitor_id = format!("demo-visitor-{}", rng.gen_range(0..400));
         let input = BeaconInput {
             page_view: format!("demo-{}", uuid::Uuid::new_v4().simple()),
-            visitor_id: format!("demo-visitor-{}", rng.gen_range(0..400)),
+            visitor_id: visitor_id.clone(),
             ip_hash: None,
             dwell_ms: dwell,
             scroll_pct: Some((dwell / 1_000).clamp(5, 100)),
@@ -196,8 +218,12 @@ async fn seed_visits(
             ..Default::default()
         };
         admin.db.beacon(token.to_string(), input).await?;
+        viewers.push(leads::Viewer {
+            token: token.to_string(),
+            visitor_id,
+        });
     }
-    Ok(n)
+    Ok(viewers)
 }
 
 /// The demo's main user of a role: rep 李明, his first partner, the manager.
