@@ -81,22 +81,24 @@ impl Client {
 
     /// Changes after `after`, at most `limit` of them.
     pub async fn pull(&self, after: i64, limit: u32) -> Result<PullResponse, SyncError> {
-        let resp = self
-            .http
-            .get(self.url(PATH_PULL))
-            .bearer_auth(&self.token)
-            .query(&[("after", after.to_string()), ("limit", limit.to_string())])
-            .send()
-            .await
-            .map_err(transport)?;
-        read(resp).await
+        self.page(PATH_PULL, after, limit).await
     }
 
     /// Radar changes (leads, signals, visits, forward chains) after `after`.
     pub async fn pull_radar(&self, after: i64, limit: u32) -> Result<RadarPullResponse, SyncError> {
+        self.page(PATH_RADAR_PULL, after, limit).await
+    }
+
+    /// One page of a change stream: `GET path?after=&limit=`.
+    async fn page<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<T, SyncError> {
         let resp = self
             .http
-            .get(self.url(PATH_RADAR_PULL))
+            .get(self.url(path))
             .bearer_auth(&self.token)
             .query(&[("after", after.to_string()), ("limit", limit.to_string())])
             .send()
