@@ -3,8 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use warmlead_core::sync::{PushRequest, MAX_PULL_LIMIT, MAX_PUSH_BATCH};
-use warmlead_store::Store;
+use warmlead_core::lead::RadarPullResponse;
+use warmlead_core::sync::{PullResponse, PushRequest, MAX_PULL_LIMIT, MAX_PUSH_BATCH};
+use warmlead_store::{PullApplied, Store, StoreError};
 
 use crate::{Client, SyncError};
 
@@ -89,8 +90,8 @@ async fn run(local: &Local, opts: SyncOptions) -> Result<SyncReport, SyncError> 
     let client = Client::new(&creds.server_url, &creds.device_token)?;
     let mut report = SyncReport::default();
     push_all(local, &client, creds.device_id, opts, &mut report).await?;
-    pull_all(local, &client, opts, &mut report).await?;
-    pull_radar_all(local, &client, opts, &mut report).await?;
+    report.pulled = pull_stream::<Changes>(local, &client, opts).await?;
+    report.radar_pulled = pull_stream::<Radar>(local, &client, opts).await?;
     Ok(report)
 }
 
@@ -128,18 +129,75 @@ async fn push_all(
     }
 }
 
-async fn pull_all(
+/// One of the two change streams a device pulls: each has its own cursor and
+/// epoch in the store and its own endpoint, and the same paging rules.
+trait ChangeStream {
+    type Page;
+    const NAME: &'static str;
+    fn cursor(s: &Store) -> Result<i64, StoreError>;
+    async fn fetch(client: &Client, after: i64, limit: u32) -> Result<Self::Page, SyncError>;
+    fn apply(s: &Store, page: &Self::Page) -> Result<PullApplied, StoreError>;
+    fn next(page: &Self::Page) -> (bool, i64);
+}
+
+/// The sync stream: library, users, shares, visits, tombstones.
+struct Changes;
+
+impl ChangeStream for Changes {
+    type Page = PullResponse;
+    const NAME: &'static str = "pull";
+    fn cursor(s: &Store) -> Result<i64, StoreError> {
+        Ok(s.cursor()?.1)
+    }
+    async fn fetch(client: &Client, after: i64, limit: u32) -> Result<PullResponse, SyncError> {
+        client.pull(after, limit).await
+    }
+    fn apply(s: &Store, page: &PullResponse) -> Result<PullApplied, StoreError> {
+        s.apply_pull(page)
+    }
+    fn next(page: &PullResponse) -> (bool, i64) {
+        (page.has_more, page.cursor)
+    }
+}
+
+/// The radar stream: leads, signals, visit aggregates, forward chains.
+struct Radar;
+
+impl ChangeStream for Radar {
+    type Page = RadarPullResponse;
+    const NAME: &'static str = "radar pull";
+    fn cursor(s: &Store) -> Result<i64, StoreError> {
+        Ok(s.radar_cursor()?.1)
+    }
+    async fn fetch(
+        client: &Client,
+        after: i64,
+        limit: u32,
+    ) -> Result<RadarPullResponse, SyncError> {
+        client.pull_radar(after, limit).await
+    }
+    fn apply(s: &Store, page: &RadarPullResponse) -> Result<PullApplied, StoreError> {
+        s.apply_radar_pull(page)
+    }
+    fn next(page: &RadarPullResponse) -> (bool, i64) {
+        (page.has_more, page.cursor)
+    }
+}
+
+/// Pulls one stream until caught up; returns the changes applied. Each page
+/// is applied with its cursor in one store transaction.
+async fn pull_stream<S: ChangeStream>(
     local: &Local,
     client: &Client,
     opts: SyncOptions,
-    report: &mut SyncReport,
-) -> Result<(), SyncError> {
+) -> Result<usize, SyncError> {
     let limit = opts.pull_limit.clamp(1, MAX_PULL_LIMIT);
     let mut epoch_resets = 0;
+    let mut pulled = 0;
     loop {
-        let (_, cursor) = local.with(|s| s.cursor())?;
-        let page = client.pull(cursor, limit).await?;
-        let applied = local.with(|s| s.apply_pull(&page))?;
+        let cursor = local.with(S::cursor)?;
+        let page = S::fetch(client, cursor, limit).await?;
+        let applied = local.with(|s| S::apply(s, &page))?;
         if applied.epoch_reset {
             // New server epoch: local server data is gone, start again from 0.
             epoch_resets += 1;
@@ -150,49 +208,15 @@ async fn pull_all(
             }
             continue;
         }
-        report.pulled += applied.changes;
-        if !page.has_more {
-            return Ok(());
+        pulled += applied.changes;
+        let (has_more, next) = S::next(&page);
+        if !has_more {
+            return Ok(pulled);
         }
-        if page.cursor <= cursor {
+        if next <= cursor {
             return Err(SyncError::Protocol(format!(
-                "pull after {cursor} did not advance (cursor {})",
-                page.cursor
-            )));
-        }
-    }
-}
-
-/// The radar stream: same paging and epoch rule as `pull_all`, its own cursor.
-async fn pull_radar_all(
-    local: &Local,
-    client: &Client,
-    opts: SyncOptions,
-    report: &mut SyncReport,
-) -> Result<(), SyncError> {
-    let limit = opts.pull_limit.clamp(1, MAX_PULL_LIMIT);
-    let mut epoch_resets = 0;
-    loop {
-        let (_, cursor) = local.with(|s| s.radar_cursor())?;
-        let page = client.pull_radar(cursor, limit).await?;
-        let applied = local.with(|s| s.apply_radar_pull(&page))?;
-        if applied.epoch_reset {
-            epoch_resets += 1;
-            if epoch_resets > 1 {
-                return Err(SyncError::Protocol(
-                    "the server epoch keeps changing".into(),
-                ));
-            }
-            continue;
-        }
-        report.radar_pulled += applied.changes;
-        if !page.has_more {
-            return Ok(());
-        }
-        if page.cursor <= cursor {
-            return Err(SyncError::Protocol(format!(
-                "radar pull after {cursor} did not advance (cursor {})",
-                page.cursor
+                "{} after {cursor} did not advance (cursor {next})",
+                S::NAME
             )));
         }
     }
