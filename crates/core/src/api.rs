@@ -33,6 +33,21 @@ pub const PATH_TRACKING_STATS: &str = "/api/v1/stats/tracking";
 /// The company's scoring rules (`ScoringRules`): GET for everyone, PUT for managers.
 pub const PATH_SCORING_RULES: &str = "/api/v1/scoring/rules";
 
+/// Reps and managers: `POST` a `NewInvitation`, answered with the `Invitation`.
+pub const PATH_INVITATIONS: &str = "/api/v1/invitations";
+/// `GET /api/v1/invitations/{id}`; `POST /api/v1/invitations/{id}/revoke`.
+pub const PATH_INVITATION_PREFIX: &str = "/api/v1/invitations/";
+/// Reps: `POST` an `SmsInviteRequest`, answered with an `SmsInviteResult`.
+pub const PATH_SMS_INVITATIONS: &str = "/api/v1/invitations/sms";
+/// Reps: `POST` a `PartnerImportRequest`, answered with a `PartnerImportResult`.
+pub const PATH_PARTNER_IMPORT: &str = "/api/v1/partners/import";
+/// Public invitation page: `/i/{token}` (GET the page, POST the form).
+pub const PATH_INVITE_PREFIX: &str = "/i/";
+/// Public page where a short code is typed: `/j` (and `/j/{code}`).
+pub const PATH_JOIN: &str = "/j";
+/// Provider callbacks: `/hooks/sms/{provider}/status` and `/hooks/sms/{provider}/reply`.
+pub const PATH_SMS_HOOKS_PREFIX: &str = "/hooks/sms/";
+
 /// Largest JSON body the API accepts.
 pub const MAX_JSON_BYTES: usize = 1024 * 1024;
 /// Largest media upload (videos included).

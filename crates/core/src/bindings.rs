@@ -4,7 +4,7 @@
 
 use ts_rs::TS;
 
-use crate::{api, app, botfilter, csv_import, domain, error, lead, scoring, sync};
+use crate::{api, app, botfilter, csv_import, domain, error, invite, lead, scoring, sync};
 
 /// (file name, TypeScript source) of every exported type.
 pub fn render_all() -> Vec<(String, String)> {
@@ -82,6 +82,34 @@ pub fn render_all() -> Vec<(String, String)> {
         csv_import::ImportRow,
         csv_import::ImportRowError,
         csv_import::ImportPreview,
+        invite::InviteChannel,
+        invite::PartnerSource,
+        invite::InvitationStatus,
+        invite::Invitation,
+        invite::NewInvitation,
+        invite::SmsRecipient,
+        invite::SmsInviteRequest,
+        invite::SmsRefusal,
+        invite::SmsPlan,
+        invite::SmsInviteItem,
+        invite::SmsInviteResult,
+        invite::SmsStatus,
+        invite::SmsRecord,
+        invite::PartnerImportRequest,
+        invite::PartnerImportResult,
+        invite::PartnerStage,
+        invite::LifecycleRules,
+        invite::PartnerActivity,
+        invite::PartnerFilter,
+        invite::PartnerCursor,
+        invite::PartnerQuery,
+        invite::PartnerSummary,
+        invite::PartnerPage,
+        invite::PartnerCounts,
+        invite::PartnerDetail,
+        invite::ChannelConversion,
+        invite::InviteDashboard,
+        invite::PosterInvitation,
     );
     out
 }

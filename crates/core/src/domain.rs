@@ -125,6 +125,18 @@ pub struct User {
     pub phone: Option<String>,
     /// For partners: the rep they are bound to.
     pub rep_id: Option<i64>,
+    /// When the account was created (partners: when they joined).
+    #[serde(default)]
+    pub joined_at_ms: i64,
+    /// For partners: how they came (QR, SMS, poster, import, admin).
+    #[serde(default)]
+    pub source: Option<crate::invite::PartnerSource>,
+    /// For partners: the rep who invited or imported them ("who invited whom").
+    #[serde(default)]
+    pub invited_by: Option<i64>,
+    /// For partners who accepted an invitation: which one.
+    #[serde(default)]
+    pub invitation_id: Option<i64>,
 }
 
 /// A media file stored on the server, referenced by content items.

@@ -341,6 +341,10 @@ pub struct LiveEvent {
     pub stream: String,
     /// Set when a lead reached A or A+ (the desktop may notify).
     pub hot_lead_id: Option<i64>,
+    /// Set when someone accepted one of the rep's invitations (the QR screen
+    /// shows the next one).
+    #[serde(default)]
+    pub invitation_id: Option<i64>,
 }
 
 /// `GET /api/v1/stats/filtered` (managers): what was not counted, and why.

@@ -9,6 +9,7 @@ pub mod botfilter;
 pub mod csv_import;
 pub mod domain;
 pub mod error;
+pub mod invite;
 pub mod lead;
 pub mod phone;
 pub mod scoring;

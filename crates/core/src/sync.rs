@@ -118,6 +118,10 @@ pub enum ChangeBody {
     ContentItem(ContentItem),
     Share(Share),
     Visit(Visit),
+    /// Scoped to the inviting rep (and managers).
+    Invitation(crate::invite::Invitation),
+    /// Scoped to the sending rep (and managers).
+    SmsRecord(crate::invite::SmsRecord),
     Tombstone {
         kind: EntityKind,
         /// The entity's id (a share's token for shares).

@@ -84,6 +84,8 @@ fn apply_change(conn: &Connection, body: &ChangeBody, me: Option<&User>) -> Resu
         ChangeBody::Share(s) => upsert_share(conn, s),
         ChangeBody::Visit(v) => upsert_visit(conn, v),
         ChangeBody::Tombstone { kind, id } => tombstone(conn, *kind, id),
+        // Kept by the recruiting tables (issue 4); older caches skip them.
+        ChangeBody::Invitation(_) | ChangeBody::SmsRecord(_) => Ok(()),
     }
 }
 

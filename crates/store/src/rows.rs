@@ -48,6 +48,10 @@ pub(crate) fn user(row: &Row<'_>) -> rusqlite::Result<User> {
         name: row.get(3)?,
         phone: row.get(4)?,
         rep_id: row.get(5)?,
+        joined_at_ms: 0,
+        source: None,
+        invited_by: None,
+        invitation_id: None,
     })
 }
 

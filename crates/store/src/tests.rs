@@ -34,6 +34,10 @@ fn activation() -> ActivateResponse {
             name: "张三".into(),
             phone: None,
             rep_id: Some(2),
+            joined_at_ms: 0,
+            source: None,
+            invited_by: None,
+            invitation_id: None,
         },
         company: Company {
             id: 1,
@@ -445,6 +449,10 @@ fn a_pending_rename_keeps_the_local_name() {
         name: "张三".into(),
         phone: None,
         rep_id: Some(2),
+        joined_at_ms: 0,
+        source: None,
+        invited_by: None,
+        invitation_id: None,
     };
     store
         .apply_pull(&page("epoch-a", vec![ChangeBody::User(server_me)], 3))

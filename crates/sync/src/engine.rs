@@ -266,6 +266,10 @@ mod tests {
             name: "李明".into(),
             phone: None,
             rep_id: None,
+            joined_at_ms: 0,
+            source: None,
+            invited_by: None,
+            invitation_id: None,
         };
         store
             .save_activation(

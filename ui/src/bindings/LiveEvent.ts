@@ -16,4 +16,9 @@ stream: string,
 /**
  * Set when a lead reached A or A+ (the desktop may notify).
  */
-hot_lead_id: number | null, };
+hot_lead_id: number | null, 
+/**
+ * Set when someone accepted one of the rep's invitations (the QR screen
+ * shows the next one).
+ */
+invitation_id: number | null, };

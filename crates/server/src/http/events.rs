@@ -19,6 +19,7 @@ fn event(seq: i64, stream: &str, hot_lead_id: Option<i64>) -> Event {
         seq,
         stream: stream.to_string(),
         hot_lead_id,
+        invitation_id: None,
     };
     Event::default()
         .event(stream)

@@ -67,10 +67,14 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
         name: r.get(3)?,
         phone: r.get(4)?,
         rep_id: r.get(5)?,
+        joined_at_ms: r.get(6)?,
+        source: None,
+        invited_by: None,
+        invitation_id: None,
     })
 }
 
-const USER_COLS: &str = "id, company_id, role, name, phone, rep_id";
+const USER_COLS: &str = "id, company_id, role, name, phone, rep_id, created_at";
 
 pub(crate) fn get_user(conn: &Connection, id: i64) -> Result<Option<User>, ServerError> {
     Ok(conn
@@ -175,6 +179,10 @@ pub(crate) fn create_user(
         name,
         phone,
         rep_id,
+        joined_at_ms: now,
+        source: None,
+        invited_by: None,
+        invitation_id: None,
     };
     emit_user(tx, &user, now)?;
     Ok(user)
