@@ -9,7 +9,9 @@ import { Sidebar } from "./components/Sidebar";
 import { useToast } from "./components/Toast";
 import { Briefcase } from "./screens/Briefcase";
 import { ComingSoon } from "./screens/ComingSoon";
+import { Invite } from "./screens/Invite";
 import { Leads } from "./screens/Leads";
+import { Partners } from "./screens/Partners";
 import { Radar } from "./screens/Radar";
 import { Settings } from "./screens/Settings";
 import { SignIn } from "./screens/SignIn";
@@ -117,6 +119,10 @@ export function App() {
         return <Radar role={session.user.role} status={status} />;
       case "leads":
         return <Leads role={session.user.role} status={status} />;
+      case "partners":
+        return <Partners status={status} onInvite={() => setSection("invite")} />;
+      case "invite":
+        return <Invite session={session} status={status} />;
       case "settings":
         return (
           <Settings

@@ -11,14 +11,28 @@ import type {
   Channel,
   ContentItem,
   ErrorCode,
+  ImportPreview,
+  ImportRow,
+  Invitation,
+  InviteDashboard,
   LeadDetail,
   LeadPage,
   LeadQuery,
   LeadSummary,
   ManFlags,
+  NewInvitation,
+  PartnerCounts,
+  PartnerDetail,
+  PartnerImportResult,
+  PartnerPage,
+  PartnerQuery,
+  PosterInvitation,
   RadarEntry,
   Session,
   ShareResult,
+  SmsInviteRequest,
+  SmsInviteResult,
+  SmsRecord,
   SyncStatus,
 } from "./bindings";
 
@@ -63,6 +77,14 @@ async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> 
 const SYNC_STATUS_EVENT = "sync-status";
 /** Emitted (no payload) after a sync that brought leads, signals or visits. */
 const RADAR_CHANGED_EVENT = "radar-changed";
+/** Emitted after a sync that brought any change (partners, invitations, SMS records). */
+const SYNC_CHANGED_EVENT = "sync-changed";
+
+/** Listens to several events with one callback; one function stops them all. */
+async function listenAll(events: readonly string[], cb: () => void): Promise<UnlistenFn> {
+  const stops = await Promise.all(events.map((name) => listen(name, () => cb())));
+  return () => stops.forEach((stop) => stop());
+}
 
 export const api = {
   session: () => call<Session | null>("session"),
@@ -89,6 +111,32 @@ export const api = {
   saveQrPng: (url: string, fileName: string) =>
     call<string>("save_qr_png", { url, fileName }),
   copyText: (text: string) => call<null>("copy_text", { text }),
+  // Recruiting (issue 4): invitations, SMS, posters, partners, CSV.
+  createInvitation: (req: NewInvitation) => call<Invitation>("create_invitation", { req }),
+  /** The invitation fresh from the server (uses, status). */
+  invitation: (id: number) => call<Invitation>("invitation", { id }),
+  revokeInvitation: (id: number) => call<Invitation>("revoke_invitation", { id }),
+  invitations: (limit: number) => call<Invitation[]>("invitations", { limit }),
+  inviteDashboard: () => call<InviteDashboard>("invite_dashboard"),
+  /** With `req.dry_run` nothing is sent: the answer is the preview. */
+  smsInvite: (req: SmsInviteRequest) => call<SmsInviteResult>("sms_invite", { req }),
+  smsRecords: (limit: number) => call<SmsRecord[]>("sms_records", { limit }),
+  posterInvitation: () => call<PosterInvitation>("poster_invitation"),
+  /** Writes a PNG into the Downloads folder; returns the path. */
+  savePng: (pngBase64: string, fileName: string) =>
+    call<string>("save_png", { pngBase64, fileName }),
+  partners: (query: PartnerQuery) => call<PartnerPage>("partners", { query }),
+  partnerCounts: () => call<PartnerCounts>("partner_counts"),
+  partnerDetail: (id: number) => call<PartnerDetail>("partner_detail", { id }),
+  previewPartnerImport: (bytesBase64: string) =>
+    call<ImportPreview>("preview_partner_import", { bytesBase64 }),
+  /** All or nothing: `errors` non-empty means nothing was written. */
+  importPartners: (rows: ImportRow[]) => call<PartnerImportResult>("import_partners", { rows }),
+  /** Writes the CSV into the Downloads folder; returns the path. */
+  exportPartners: (fileName: string) => call<string>("export_partners", { fileName }),
+  /** A sync brought changes: `sync-changed`, and `radar-changed` for radar news. */
+  onSyncChanged: (cb: () => void): Promise<UnlistenFn> =>
+    listenAll([SYNC_CHANGED_EVENT, RADAR_CHANGED_EVENT], cb),
   onSyncStatus: (cb: (s: SyncStatus) => void): Promise<UnlistenFn> =>
     listen<SyncStatus>(SYNC_STATUS_EVENT, (e) => cb(e.payload)),
 };

@@ -83,3 +83,11 @@ export function formatAgo(ms: number, nowMs: number, t: Translate): string {
   if (minutes < 24 * 60) return t("sync.hoursAgo", { count: Math.floor(minutes / 60) });
   return formatWhen(ms, nowMs, t, true);
 }
+
+/** Calendar days since `ms` for lists: "今天", "昨天", "3 天前". */
+export function formatDaysAgo(ms: number, nowMs: number, t: Translate): string {
+  const days = Math.round((localDay(new Date(nowMs)) - localDay(new Date(ms))) / 86_400_000);
+  if (days <= 0) return t("days.today");
+  if (days === 1) return t("days.yesterday");
+  return t("days.ago", { count: days });
+}

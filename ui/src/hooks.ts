@@ -1,5 +1,7 @@
 import { useEffect, useState } from "react";
 
+import { api } from "./api";
+
 /** The current time, refreshed every `everyMs` (for "2 min ago"). */
 export function useNow(everyMs = 30_000): number {
   const [now, setNow] = useState(() => Date.now());
@@ -8,4 +10,25 @@ export function useNow(everyMs = 30_000): number {
     return () => clearInterval(id);
   }, [everyMs]);
   return now;
+}
+
+/** Refreshes on `sync-changed`/`radar-changed`: returns a counter that moves. */
+export function useSyncTick(): number {
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    let unlisten: (() => void) | undefined;
+    let live = true;
+    void api
+      .onSyncChanged(() => setTick((n) => n + 1))
+      .then((u) => {
+        if (live) unlisten = u;
+        else u();
+      })
+      .catch(() => undefined);
+    return () => {
+      live = false;
+      unlisten?.();
+    };
+  }, []);
+  return tick;
 }

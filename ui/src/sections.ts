@@ -27,6 +27,8 @@ export const BUILT: ReadonlySet<SectionId> = new Set([
   "briefcase",
   "radar",
   "leads",
+  "partners",
+  "invite",
   "settings",
   "content",
 ]);

@@ -1,0 +1,98 @@
+// The partner detail pane: activity numbers, stage with its rule in words,
+// when they joined, where they came from and who invited them.
+import { useEffect, useState } from "react";
+import { useTranslation } from "react-i18next";
+
+import { api, type ApiError } from "../api";
+import type { PartnerDetail } from "../bindings";
+import { formatCount, formatDaysAgo, formatPhone, formatWhen } from "../format";
+import { useNow } from "../hooks";
+import { stageRule } from "../partners";
+
+export function PartnerDetailPane({ id, refresh }: { id: number; refresh: string }) {
+  const { t, i18n } = useTranslation();
+  const now = useNow();
+  const [detail, setDetail] = useState<PartnerDetail | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+
+  useEffect(() => {
+    let live = true;
+    api
+      .partnerDetail(id)
+      .then((d) => {
+        if (!live) return;
+        setDetail(d);
+        setError(null);
+      })
+      .catch((e: ApiError) => live && setError(e));
+    return () => {
+      live = false;
+    };
+  }, [id, refresh]);
+
+  if (error) {
+    return (
+      <div className="error" role="alert">
+        {t("error.generic", { message: error.message })}
+      </div>
+    );
+  }
+  if (!detail || detail.summary.partner.id !== id) return null;
+  const { partner: p, activity: a, stage } = detail.summary;
+  const inv = detail.invitation;
+
+  return (
+    <div className="detail partner-detail" data-testid="partner-detail">
+      <h2>{p.name}</h2>
+      <p className="stage-line">
+        <span className={`stage-badge stage-${stage}`} data-testid="partner-stage">
+          {t(`partners.stage.${stage}`)}
+        </span>
+        <span className="muted">{stageRule(stage, t)}</span>
+      </p>
+      <div className="stat-boxes" aria-label={t("partners.detail.activity")}>
+        {(["shares", "views", "leads", "deals"] as const).map((k) => (
+          <div key={k} className="stat-box">
+            <b>{formatCount(a[k], i18n.language)}</b>
+            <span>{t(`partners.stat.${k}`)}</span>
+          </div>
+        ))}
+      </div>
+      <dl className="dl">
+        <dt>{t("partners.detail.lastShare")}</dt>
+        <dd>
+          {a.last_share_at_ms === null
+            ? t("partners.neverShared")
+            : t("partners.detail.lastShareWhen", {
+                ago: formatDaysAgo(a.last_share_at_ms, now, t),
+                when: formatWhen(a.last_share_at_ms, now, t, true),
+              })}
+        </dd>
+        <dt>{t("partners.detail.phone")}</dt>
+        <dd>{p.phone ? formatPhone(p.phone) : t("partners.noPhone")}</dd>
+        <dt>{t("partners.detail.joined")}</dt>
+        <dd>{formatWhen(p.joined_at_ms, now, t, true)}</dd>
+        <dt>{t("partners.detail.source")}</dt>
+        <dd>{t(`partners.source.${p.source ?? "unknown"}`)}</dd>
+        {detail.invited_by_name && (
+          <>
+            <dt>{t("partners.detail.invitedBy")}</dt>
+            <dd>{detail.invited_by_name}</dd>
+          </>
+        )}
+        {inv && (
+          <>
+            <dt>{t("partners.detail.invitation")}</dt>
+            <dd>
+              {t("partners.detail.invitationText", {
+                channel: t(`invite.channel.${inv.channel}`),
+                code: inv.short_code,
+                when: formatWhen(inv.created_at_ms, now, t, true),
+              })}
+            </dd>
+          </>
+        )}
+      </dl>
+    </div>
+  );
+}

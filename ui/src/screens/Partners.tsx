@@ -1,0 +1,315 @@
+// 合伙人: the rep's partners (up to 10,000), keyset-paged from the local
+// cache as the list scrolls, virtualized and keyboard navigable like Leads.
+// Filter chips with counts (全部/活跃/沉睡/从未分享/新加入/流失), search by
+// name or phone, CSV import and export; the detail pane shows activity,
+// stage with its rule, and where the partner came from. Refreshes after
+// every sync that brought changes.
+import { useVirtualizer } from "@tanstack/react-virtual";
+import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from "react";
+import { useTranslation } from "react-i18next";
+
+import { api, type ApiError } from "../api";
+import type {
+  PartnerCounts,
+  PartnerCursor,
+  PartnerFilter,
+  PartnerSummary,
+  SyncStatus,
+} from "../bindings";
+import { EmptyState } from "../components/EmptyState";
+import { useToast } from "../components/Toast";
+import { formatCount, formatDaysAgo, formatPhone } from "../format";
+import { useNow, useSyncTick } from "../hooks";
+import { PARTNER_FILTERS, buildPartnerQuery, exportFileName } from "../partners";
+import { ImportDialog } from "./ImportDialog";
+import { PartnerDetailPane } from "./PartnerDetail";
+
+const ROW_PX = 64;
+
+export function Partners({
+  status,
+  onInvite,
+}: {
+  status: SyncStatus | null;
+  onInvite: () => void;
+}) {
+  const { t, i18n } = useTranslation();
+  const toast = useToast();
+  const now = useNow();
+  const lang = i18n.language;
+  const [filter, setFilter] = useState<PartnerFilter>("all");
+  const [search, setSearch] = useState("");
+  const [rows, setRows] = useState<PartnerSummary[] | null>(null);
+  const [next, setNext] = useState<PartnerCursor | null>(null);
+  const [counts, setCounts] = useState<PartnerCounts | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [active, setActive] = useState(0);
+  const [selectedId, setSelectedId] = useState<number | null>(null);
+  const [importing, setImporting] = useState(false);
+  const [exporting, setExporting] = useState(false);
+  const [reload, setReload] = useState(0);
+  const syncTick = useSyncTick();
+  const loadingMore = useRef(false);
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const refresh = `${syncTick}-${reload}-${status?.last_synced_at_ms ?? 0}`;
+
+  // First page for the chip and search (and again after each sync).
+  useEffect(() => {
+    let live = true;
+    api
+      .partners(buildPartnerQuery(filter, search))
+      .then((page) => {
+        if (!live) return;
+        setRows(page.partners);
+        setNext(page.next);
+        setError(null);
+      })
+      .catch((e: ApiError) => live && setError(e));
+    return () => {
+      live = false;
+    };
+  }, [filter, search, refresh]);
+
+  useEffect(() => {
+    let live = true;
+    api
+      .partnerCounts()
+      .then((c) => live && setCounts(c))
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [refresh]);
+
+  const loadMore = useCallback(() => {
+    if (!next || loadingMore.current) return;
+    loadingMore.current = true;
+    api
+      .partners({ ...buildPartnerQuery(filter, search), after: next })
+      .then((page) => {
+        setRows((r) => [...(r ?? []), ...page.partners]);
+        setNext(page.next);
+      })
+      .catch((e: ApiError) => setError(e))
+      .finally(() => {
+        loadingMore.current = false;
+      });
+  }, [next, filter, search]);
+
+  const list = rows ?? [];
+  // eslint-disable-next-line react-hooks/incompatible-library
+  const virtualizer = useVirtualizer({
+    count: list.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_PX,
+    overscan: 8,
+  });
+  const visible = virtualizer.getVirtualItems();
+  const last = visible[visible.length - 1];
+  useEffect(() => {
+    if (last && last.index >= list.length - 20) loadMore();
+  }, [last, list.length, loadMore]);
+
+  // The row under the keyboard follows the selected partner across refreshes.
+  const found = selectedId === null ? -1 : list.findIndex((r) => r.partner.id === selectedId);
+  const current = found >= 0 ? found : active;
+
+  const select = (i: number) => {
+    const row = list[i];
+    if (!row) return;
+    setActive(i);
+    setSelectedId(row.partner.id);
+    virtualizer.scrollToIndex(i);
+  };
+
+  const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
+    const moves: Record<string, number> = {
+      ArrowDown: current + 1,
+      ArrowUp: current - 1,
+      PageDown: current + 10,
+      PageUp: current - 10,
+      Home: 0,
+      End: list.length - 1,
+    };
+    const to = moves[e.key];
+    if (to === undefined || list.length === 0) return;
+    e.preventDefault();
+    select(Math.max(0, Math.min(list.length - 1, to)));
+  };
+
+  const doExport = async () => {
+    setExporting(true);
+    try {
+      const path = await api.exportPartners(exportFileName(Date.now()));
+      toast(t("partners.exported", { path }));
+    } catch (e) {
+      toast(t("error.generic", { message: (e as ApiError).message }));
+    } finally {
+      setExporting(false);
+    }
+  };
+
+  const filtered = filter !== "all" || search.trim() !== "";
+  const noneAtAll = rows !== null && rows.length === 0 && !filtered;
+
+  return (
+    <section className="main" aria-labelledby="partners-title">
+      <header className="section-head">
+        <h1 id="partners-title">{t("partners.title")}</h1>
+        <input
+          type="search"
+          className="input search"
+          placeholder={t("partners.search")}
+          aria-label={t("partners.search")}
+          value={search}
+          onChange={(e) => setSearch(e.target.value)}
+          data-testid="partner-search"
+        />
+        <span className="grow" />
+        <button
+          type="button"
+          className="btn"
+          onClick={() => setImporting(true)}
+          data-testid="partner-import"
+        >
+          {t("partners.import")}
+        </button>
+        <button
+          type="button"
+          className="btn"
+          onClick={() => void doExport()}
+          disabled={exporting || noneAtAll}
+          aria-busy={exporting}
+          data-testid="partner-export"
+        >
+          {exporting ? t("partners.exporting") : t("partners.export")}
+        </button>
+        <button type="button" className="btn btn-primary" onClick={onInvite} data-testid="partner-invite">
+          {t("partners.invite")}
+        </button>
+      </header>
+      <div className="toolbar lead-filters">
+        <div className="chips" role="group" aria-label={t("partners.filters")}>
+          {PARTNER_FILTERS.map((f) => (
+            <button
+              key={f}
+              type="button"
+              className="chip"
+              aria-pressed={filter === f}
+              onClick={() => setFilter(f)}
+              data-testid={`partner-filter-${f}`}
+            >
+              {t(`partners.filter.${f}`)}
+              {counts && <span className="chip-count">{formatCount(counts[f], lang)}</span>}
+            </button>
+          ))}
+        </div>
+      </div>
+      <div className="split">
+        <div className="list-pane" style={{ padding: 0 }}>
+          {error && (
+            <div className="error" role="alert">
+              {t("error.generic", { message: error.message })}
+            </div>
+          )}
+          {rows && rows.length === 0 ? (
+            filtered ? (
+              <EmptyState
+                title={t("partners.noMatchTitle")}
+                body={t("partners.noMatchBody")}
+                testId="partner-no-results"
+              />
+            ) : (
+              <EmptyState
+                title={t("partners.emptyTitle")}
+                body={t("partners.emptyBody")}
+                testId="partner-empty"
+                action={
+                  <button type="button" className="btn btn-primary" onClick={onInvite}>
+                    {t("partners.invite")}
+                  </button>
+                }
+              />
+            )
+          ) : (
+            <div
+              ref={scrollRef}
+              className="radar-list"
+              role="listbox"
+              aria-label={t("partners.list")}
+              tabIndex={0}
+              aria-activedescendant={list[current] ? `partner-${list[current].partner.id}` : undefined}
+              onKeyDown={onKeyDown}
+              data-testid="partner-list"
+            >
+              <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
+                {visible.map((v) => {
+                  const s = list[v.index];
+                  if (!s) return null;
+                  const p = s.partner;
+                  const a = s.activity;
+                  return (
+                    <div
+                      key={p.id}
+                      id={`partner-${p.id}`}
+                      role="option"
+                      className={`radar-row partner-row${v.index === current ? " active" : ""}`}
+                      data-testid="partner-row"
+                      data-partner-id={p.id}
+                      data-stage={s.stage}
+                      aria-selected={p.id === selectedId}
+                      style={{ top: v.start, height: ROW_PX }}
+                      onClick={() => select(v.index)}
+                    >
+                      <div className="row-main">
+                        <span className="row-title">
+                          <strong>{p.name}</strong>
+                          <span className={`stage-badge stage-${s.stage}`}>
+                            {t(`partners.stage.${s.stage}`)}
+                          </span>
+                        </span>
+                        <span className="row-sub">
+                          {p.phone ? formatPhone(p.phone) : t("partners.noPhone")} ·{" "}
+                          {t(`partners.source.${p.source ?? "unknown"}`)}
+                        </span>
+                      </div>
+                      <div className="stats" aria-label={t("partners.detail.activity")}>
+                        {(["shares", "views", "leads", "deals"] as const).map((k) => (
+                          <span key={k} className="stat">
+                            <b>{formatCount(a[k], lang)}</b>
+                            <small>{t(`partners.stat.${k}`)}</small>
+                          </span>
+                        ))}
+                      </div>
+                      <div className="row-side last-share">
+                        {a.last_share_at_ms === null
+                          ? t("partners.neverShared")
+                          : formatDaysAgo(a.last_share_at_ms, now, t)}
+                      </div>
+                    </div>
+                  );
+                })}
+              </div>
+            </div>
+          )}
+        </div>
+        <aside className="detail-pane" aria-live="polite">
+          {selectedId !== null ? (
+            <PartnerDetailPane id={selectedId} refresh={refresh} />
+          ) : (
+            rows &&
+            rows.length > 0 && (
+              <EmptyState title={t("partners.pickTitle")} body={t("partners.pickBody")} />
+            )
+          )}
+        </aside>
+      </div>
+      {importing && (
+        <ImportDialog
+          onClose={() => setImporting(false)}
+          onImported={() => setReload((n) => n + 1)}
+        />
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,196 @@
+// 当面邀请: a full-screen QR over the whole window (sidebar included), big
+// enough to scan from a metre away, with the rep's name, the company and the
+// short code to type when scanning fails. It creates a single-use invitation
+// on open and asks the server every 2 s whether someone joined; when one
+// did, it says who and shows a fresh invitation. The QR is drawn here by the
+// "qrcode" npm package (no network); the phone needs the server, so the
+// overlay says so when the app is offline.
+import QRCode from "qrcode";
+import { useEffect, useRef, useState } from "react";
+import { useTranslation } from "react-i18next";
+
+import { api, type ApiError } from "../api";
+import type { Invitation, Session } from "../bindings";
+import { formatWhen } from "../format";
+import { useNow } from "../hooks";
+import { invitationStatusAt } from "../invite";
+
+const POLL_MS = 2000;
+/** How long "王五 已加入" stays up. */
+const JOINED_MS = 5000;
+/** Face to face: the person is in front of the rep; a day is plenty. */
+const QR_HOURS = 24;
+
+/** Who accepted invitation `id`: the newest partners carry their invitation. */
+async function whoJoined(id: number): Promise<string | null> {
+  try {
+    await api.syncNow();
+  } catch {
+    // The name is a nicety; the join itself already happened on the server.
+  }
+  try {
+    const page = await api.partners({ search: null, filter: "new", after: null, limit: 50 });
+    return page.partners.find((p) => p.partner.invitation_id === id)?.partner.name ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export function QrOverlay({
+  session,
+  offline,
+  onClose,
+}: {
+  session: Session;
+  offline: boolean;
+  onClose: () => void;
+}) {
+  const { t } = useTranslation();
+  const now = useNow(10_000);
+  const [inv, setInv] = useState<Invitation | null>(null);
+  const [qr, setQr] = useState<string | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [joined, setJoined] = useState<{ name: string | null } | null>(null);
+  // Bumped to create a fresh invitation (after a join or expiry).
+  const [generation, setGeneration] = useState(0);
+  const closeRef = useRef<HTMLButtonElement>(null);
+
+  useEffect(() => {
+    const before = document.activeElement as HTMLElement | null;
+    closeRef.current?.focus();
+    return () => before?.focus();
+  }, []);
+
+  useEffect(() => {
+    const onKey = (e: globalThis.KeyboardEvent) => {
+      if (e.key === "Escape") onClose();
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [onClose]);
+
+  // A new single-use invitation for each generation.
+  useEffect(() => {
+    let live = true;
+    api
+      .createInvitation({ channel: "qr", multi_use: false, expires_in_hours: QR_HOURS })
+      .then(async (created) => {
+        const url = await QRCode.toDataURL(created.url, {
+          errorCorrectionLevel: "M",
+          margin: 1,
+          width: 1024,
+        });
+        if (!live) return;
+        setInv(created);
+        setQr(url);
+        setError(null);
+      })
+      .catch((e: unknown) => live && setError(e as ApiError));
+    return () => {
+      live = false;
+    };
+  }, [generation]);
+
+  // Poll: someone joined (uses went up) or it ran out -> a fresh one.
+  useEffect(() => {
+    if (!inv) return;
+    let live = true;
+    const id = setInterval(() => {
+      api
+        .invitation(inv.id)
+        .then(async (fresh) => {
+          if (!live) return;
+          setError(null);
+          if (fresh.uses > inv.uses) {
+            clearInterval(id);
+            setJoined({ name: null });
+            const name = await whoJoined(inv.id);
+            if (live) setJoined({ name });
+            setGeneration((g) => g + 1);
+          } else if (invitationStatusAt(fresh, Date.now()) !== "pending") {
+            clearInterval(id);
+            setGeneration((g) => g + 1);
+          }
+        })
+        .catch((e: unknown) => live && setError(e as ApiError));
+    }, POLL_MS);
+    return () => {
+      live = false;
+      clearInterval(id);
+    };
+  }, [inv]);
+
+  useEffect(() => {
+    if (!joined) return;
+    const id = setTimeout(() => setJoined(null), JOINED_MS);
+    return () => clearTimeout(id);
+  }, [joined]);
+
+  const cannotReach = offline || error?.code === "offline";
+  const joinUrl = `${session.public_base_url.replace(/\/+$/, "")}/j`;
+
+  return (
+    <div
+      className="qr-overlay"
+      role="dialog"
+      aria-modal="true"
+      aria-label={t("invite.qr.title")}
+      data-testid="invite-qr-overlay"
+    >
+      <button
+        ref={closeRef}
+        type="button"
+        className="btn qr-close"
+        onClick={onClose}
+        data-testid="invite-qr-close"
+      >
+        {t("invite.qr.close")}
+      </button>
+      <div className="qr-head">
+        <span className="brand-mark logo" aria-hidden="true">
+          {session.company.name.slice(0, 1)}
+        </span>
+        <div>
+          <div className="qr-company">{session.company.name}</div>
+          <div className="qr-inviter">{t("invite.qr.inviter", { name: session.user.name })}</div>
+        </div>
+      </div>
+      {joined && (
+        <div className="qr-joined" role="status" data-testid="invite-qr-joined">
+          {joined.name ? t("invite.qr.joined", { name: joined.name }) : t("invite.qr.joinedAnon")}
+        </div>
+      )}
+      {cannotReach && (
+        <div className="error qr-offline" role="alert" data-testid="invite-qr-offline">
+          {t("invite.qr.offline")}
+        </div>
+      )}
+      {error && !cannotReach && (
+        <div className="error" role="alert">
+          {t("error.generic", { message: error.message })}
+        </div>
+      )}
+      {inv && qr ? (
+        <>
+          <img
+            className="qr-big"
+            src={qr}
+            alt={t("invite.qr.alt", { url: inv.url })}
+            data-testid="invite-qr-image"
+            data-url={inv.url}
+            data-invitation-id={inv.id}
+          />
+          <div className="qr-code" data-testid="invite-short-code" aria-label={t("invite.qr.codeLabel")}>
+            {inv.short_code}
+          </div>
+          <div className="qr-type">{t("invite.qr.typeCode", { url: joinUrl })}</div>
+          <div className="hint">
+            {t("invite.qr.expires", { when: formatWhen(inv.expires_at_ms, now, t, true) })}
+          </div>
+        </>
+      ) : (
+        !error && <div className="qr-big qr-wait">{t("invite.qr.creating")}</div>
+      )}
+    </div>
+  );
+}
