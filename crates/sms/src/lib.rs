@@ -13,6 +13,7 @@ pub mod console;
 pub mod dispatch;
 pub mod error;
 pub mod http;
+pub mod inbound;
 pub mod message;
 pub mod provider;
 pub mod rules;
@@ -25,9 +26,13 @@ pub use aliyun::{AliyunConfig, AliyunSms};
 pub use console::ConsoleProvider;
 pub use dispatch::{dispatch, Outcome};
 pub use error::SmsError;
+pub use inbound::InboundReply;
 pub use message::{DeliveryStatus, MessageKind, ProviderReceipt, SmsMessage};
 pub use provider::{ProviderConfig, SmsProvider};
-pub use rules::{decide, Decision, History, RefuseReason, Rules, SendRequest, SentRecord};
+pub use rules::{
+    compose, decide, is_opt_out_reply, Decision, History, RefuseReason, Rules, SendRequest,
+    SentRecord,
+};
 pub use status::StatusUpdate;
 pub use tencent::{TencentConfig, TencentSms};
 pub use twilio::{TwilioConfig, TwilioSms};
