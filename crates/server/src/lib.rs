@@ -13,6 +13,7 @@ mod storage;
 pub mod testing;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -21,6 +22,7 @@ use tokio::task::JoinHandle;
 pub use admin::{open_admin, Admin};
 pub use error::ServerError;
 pub use storage::retention::Purged;
+pub use warmlead_sms::{ProviderConfig as SmsProviderConfig, SmsProvider};
 
 /// Default database URL: `sqlite://<data dir>/warmlead/server.db`.
 pub fn default_database_url() -> String {
@@ -45,6 +47,11 @@ pub struct Options {
     pub signal_retention_days: u32,
     /// How often the purge job runs.
     pub purge_every: Duration,
+    /// Where SMS go (invitations, one-time codes); the console outbox by default.
+    pub sms: Sms,
+    /// Where new partners download the desktop app (shown on the welcome
+    /// page); without it the page says to ask the rep for the installer.
+    pub download_url: Option<String>,
 }
 
 impl Default for Options {
@@ -52,7 +59,42 @@ impl Default for Options {
         Options {
             signal_retention_days: 180,
             purge_every: Duration::from_secs(3600),
+            sms: Sms::default(),
+            download_url: None,
         }
+    }
+}
+
+/// The SMS provider the server sends through.
+#[derive(Clone)]
+pub struct Sms {
+    pub provider: Arc<dyn SmsProvider>,
+    /// Whether messages reach real phones: only then does accepting an
+    /// invitation ask for a one-time code sent by SMS.
+    pub is_real: bool,
+}
+
+impl Sms {
+    pub fn from_config(config: SmsProviderConfig) -> Sms {
+        Sms {
+            is_real: config.is_real(),
+            provider: config.build(),
+        }
+    }
+}
+
+impl Default for Sms {
+    fn default() -> Self {
+        Sms::from_config(SmsProviderConfig::default())
+    }
+}
+
+impl std::fmt::Debug for Sms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sms")
+            .field("provider", &self.provider.name())
+            .field("is_real", &self.is_real)
+            .finish()
     }
 }
 
@@ -113,7 +155,11 @@ pub async fn start_with(config: Config, options: Options) -> Result<RunningServe
         .unwrap_or_else(|| format!("http://{addr}"))
         .trim_end_matches('/')
         .to_string();
-    let app = http::router(http::AppState::new(admin.db.clone(), public_url));
+    let mut state = http::AppState::new(admin.db.clone(), public_url);
+    state.sms = options.sms.provider.clone();
+    state.sms_is_real = options.sms.is_real;
+    state.download_url = options.download_url.clone();
+    let app = http::router(state);
     let purge = tokio::spawn(purge_job(admin.clone(), options));
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

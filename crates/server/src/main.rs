@@ -6,8 +6,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use warmlead_core::domain::Role;
 use warmlead_server::{
-    default_database_url, demo, open_admin, start_with, Config, Options, ServerError,
+    default_database_url, demo, open_admin, start_with, Config, Options, ServerError, Sms,
+    SmsProviderConfig,
 };
+use warmlead_sms::{AliyunConfig, TencentConfig, TwilioConfig};
 
 #[derive(Parser)]
 #[command(name = "warmlead-server", version, about = "Warmlead's server")]
@@ -49,6 +51,14 @@ enum Command {
         /// Delete raw tracking signals older than this many days (hourly job).
         #[arg(long, env = "WARMLEAD_SIGNAL_RETENTION_DAYS", default_value_t = 180)]
         signal_retention_days: u32,
+        /// Where SMS go. `console` (default) only logs them (and appends to
+        /// WARMLEAD_SMS_OUTBOX_FILE if set); the others read their credentials
+        /// from WARMLEAD_ALIYUN_* / WARMLEAD_TENCENT_* / WARMLEAD_TWILIO_* variables.
+        #[arg(long, env = "WARMLEAD_SMS_PROVIDER", value_enum, default_value_t = SmsArg::Console)]
+        sms_provider: SmsArg,
+        /// Desktop app download link shown to new partners [default: "ask your rep"].
+        #[arg(long, env = "WARMLEAD_DOWNLOAD_URL")]
+        download_url: Option<String>,
     },
     /// Print a fresh one-time activation code for a user.
     ActivationCode {
@@ -65,6 +75,61 @@ enum Command {
         #[arg(long, value_enum)]
         role: RoleArg,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SmsArg {
+    Console,
+    Aliyun,
+    Tencent,
+    Twilio,
+}
+
+/// A required environment variable, with a message naming it.
+fn env(name: &str) -> Result<String, ServerError> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| ServerError::Config(format!("{name} must be set for this SMS provider")))
+}
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_string())
+}
+
+/// The provider's configuration from the environment (credentials never on the command line).
+fn sms_config(kind: SmsArg) -> Result<SmsProviderConfig, ServerError> {
+    Ok(match kind {
+        SmsArg::Console => SmsProviderConfig::Console {
+            outbox_file: std::env::var_os("WARMLEAD_SMS_OUTBOX_FILE").map(Into::into),
+        },
+        SmsArg::Aliyun => SmsProviderConfig::Aliyun(AliyunConfig {
+            access_key_id: env("WARMLEAD_ALIYUN_ACCESS_KEY_ID")?,
+            access_key_secret: env("WARMLEAD_ALIYUN_ACCESS_KEY_SECRET")?,
+            sign_name: env("WARMLEAD_ALIYUN_SIGN_NAME")?,
+            template_code: env("WARMLEAD_ALIYUN_TEMPLATE_CODE")?,
+            base_url: env_or("WARMLEAD_ALIYUN_BASE_URL", "https://dysmsapi.aliyuncs.com"),
+        }),
+        SmsArg::Tencent => SmsProviderConfig::Tencent(TencentConfig {
+            secret_id: env("WARMLEAD_TENCENT_SECRET_ID")?,
+            secret_key: env("WARMLEAD_TENCENT_SECRET_KEY")?,
+            sdk_app_id: env("WARMLEAD_TENCENT_SDK_APP_ID")?,
+            sign_name: env("WARMLEAD_TENCENT_SIGN_NAME")?,
+            template_id: env("WARMLEAD_TENCENT_TEMPLATE_ID")?,
+            region: env_or("WARMLEAD_TENCENT_REGION", "ap-guangzhou"),
+            base_url: env_or(
+                "WARMLEAD_TENCENT_BASE_URL",
+                "https://sms.tencentcloudapi.com",
+            ),
+        }),
+        SmsArg::Twilio => SmsProviderConfig::Twilio(TwilioConfig {
+            account_sid: env("WARMLEAD_TWILIO_ACCOUNT_SID")?,
+            auth_token: env("WARMLEAD_TWILIO_AUTH_TOKEN")?,
+            from: env("WARMLEAD_TWILIO_FROM")?,
+            base_url: env_or("WARMLEAD_TWILIO_BASE_URL", "https://api.twilio.com"),
+            status_callback_url: std::env::var("WARMLEAD_TWILIO_STATUS_CALLBACK_URL").ok(),
+        }),
+    })
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -109,9 +174,13 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             public_url,
             demo,
             signal_retention_days,
+            sms_provider,
+            download_url,
         } => {
             let options = Options {
                 signal_retention_days,
+                sms: Sms::from_config(sms_config(sms_provider)?),
+                download_url,
                 ..Options::default()
             };
             serve(listen, db.url(), public_url, demo, options).await

@@ -5,6 +5,7 @@ mod api;
 mod botlist;
 mod events;
 mod extract;
+mod invite;
 mod limit;
 mod media;
 mod page;
@@ -26,6 +27,12 @@ pub(crate) struct AppState {
     /// Base of share links handed to devices, without a trailing slash.
     pub public_url: String,
     pub limits: std::sync::Arc<actions::Limits>,
+    /// Where SMS go (invitations, one-time codes).
+    pub sms: std::sync::Arc<dyn warmlead_sms::SmsProvider>,
+    /// Whether `sms` reaches real phones (then accepting asks for a code).
+    pub sms_is_real: bool,
+    /// Desktop app download link for the welcome page, when configured.
+    pub download_url: Option<String>,
 }
 
 impl AppState {
@@ -34,6 +41,9 @@ impl AppState {
             db,
             public_url,
             limits: Default::default(),
+            sms: std::sync::Arc::new(warmlead_sms::ConsoleProvider::new()),
+            sms_is_real: false,
+            download_url: None,
         }
     }
 }
@@ -48,6 +58,9 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route(paths::PATH_PUSH, post(sync::push))
         .route(paths::PATH_PULL, get(sync::pull))
+        .route(paths::PATH_INVITATIONS, post(invite::create))
+        .route("/api/v1/invitations/{id}", get(invite::get))
+        .route("/api/v1/invitations/{id}/revoke", post(invite::revoke))
         .route(paths::PATH_FILTERED_STATS, get(stats::filtered))
         .route(paths::PATH_TRACKING_STATS, get(stats::tracking))
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))

@@ -6,6 +6,7 @@ use rand::{Rng, RngCore};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use sha2::{Digest, Sha256};
 use warmlead_core::domain::{Company, Role, User};
+use warmlead_core::invite::PartnerSource;
 use warmlead_core::phone::Phone;
 use warmlead_core::sync::ChangeBody;
 
@@ -35,12 +36,12 @@ pub(crate) struct Activation {
     pub company: Company,
 }
 
-fn sha256(data: &[u8]) -> Vec<u8> {
+pub(crate) fn sha256(data: &[u8]) -> Vec<u8> {
     Sha256::digest(data).to_vec()
 }
 
 /// Upper-case, without the dashes and spaces people type.
-fn normalize_code(code: &str) -> String {
+pub(crate) fn normalize_code(code: &str) -> String {
     code.chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_uppercase())
@@ -68,13 +69,17 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
         phone: r.get(4)?,
         rep_id: r.get(5)?,
         joined_at_ms: r.get(6)?,
-        source: None,
-        invited_by: None,
-        invitation_id: None,
+        source: r
+            .get::<_, Option<String>>(7)?
+            .as_deref()
+            .and_then(PartnerSource::parse),
+        invited_by: r.get(8)?,
+        invitation_id: r.get(9)?,
     })
 }
 
-const USER_COLS: &str = "id, company_id, role, name, phone, rep_id, created_at";
+const USER_COLS: &str =
+    "id, company_id, role, name, phone, rep_id, created_at, source, invited_by, invitation_id";
 
 pub(crate) fn get_user(conn: &Connection, id: i64) -> Result<Option<User>, ServerError> {
     Ok(conn
@@ -166,26 +171,63 @@ pub(crate) fn create_user(
     let name = checked_name(name)?;
     let phone = phone.map(Phone::parse).transpose()?.map(Phone::into_string);
     check_binding(tx, company_id, role, rep_id)?;
-    let now = now_ms();
-    tx.execute(
-        "INSERT INTO users (company_id, role, name, phone, rep_id, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![company_id, role.as_str(), name, phone, rep_id, now],
+    // Partners made here come from an administrator (CLI, demo seed).
+    let source = (role == Role::Partner).then_some(PartnerSource::Admin);
+    let user = insert_user(
+        tx,
+        User {
+            id: 0,
+            company_id,
+            role,
+            name,
+            phone,
+            rep_id,
+            joined_at_ms: now_ms(),
+            source,
+            invited_by: None,
+            invitation_id: None,
+        },
     )?;
-    let user = User {
-        id: tx.last_insert_rowid(),
-        company_id,
-        role,
-        name,
-        phone,
-        rep_id,
-        joined_at_ms: now,
-        source: None,
-        invited_by: None,
-        invitation_id: None,
-    };
-    emit_user(tx, &user, now)?;
+    emit_user(tx, &user, user.joined_at_ms)?;
     Ok(user)
+}
+
+/// Inserts an already checked user (name trimmed, phone E.164, binding
+/// valid) and returns it with its id. Emitting the change is the caller's.
+pub(crate) fn insert_user(tx: &Connection, mut user: User) -> Result<User, ServerError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO users (company_id, role, name, phone, rep_id, created_at,
+                            source, invited_by, invitation_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    stmt.execute(params![
+        user.company_id,
+        user.role.as_str(),
+        user.name,
+        user.phone,
+        user.rep_id,
+        user.joined_at_ms,
+        user.source.map(PartnerSource::as_str),
+        user.invited_by,
+        user.invitation_id
+    ])?;
+    user.id = tx.last_insert_rowid();
+    Ok(user)
+}
+
+/// The user of a company with this E.164 phone, if any.
+pub(crate) fn user_by_phone(
+    conn: &Connection,
+    company_id: i64,
+    phone: &str,
+) -> Result<Option<User>, ServerError> {
+    Ok(users_where(
+        conn,
+        "company_id = ?1 AND phone = ?2",
+        params![company_id, phone],
+    )?
+    .into_iter()
+    .next())
 }
 
 /// Only partners are bound, and only to a rep of their own company.

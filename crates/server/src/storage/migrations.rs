@@ -10,6 +10,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_init.sql")),
     (2, include_str!("../../migrations/0002_radar.sql")),
     (3, include_str!("../../migrations/0003_visit_indexes.sql")),
+    (4, include_str!("../../migrations/0004_invitations.sql")),
 ];
 
 /// The newest schema version this binary knows.

@@ -12,6 +12,7 @@ mod cache;
 mod changes;
 mod content;
 mod forward;
+pub(crate) mod invitations;
 mod leads;
 pub(crate) mod migrations;
 pub(crate) mod retention;

@@ -1,0 +1,438 @@
+//! Invitations: a rep's link (QR, SMS, poster) that makes whoever opens it
+//! and fills the form a partner bound to that rep.
+//!
+//! The URL token is random (128 bits, base64url) and only its SHA-256 is a
+//! column. The full URL goes out once, in the `ChangeBody::Invitation` the
+//! rep's devices pull (they must show the QR again); `url_seq` points at
+//! that change-log row so later answers and changes can repeat the URL.
+//! That row is the one place the token rests in clear.
+
+// TEMPORARY until the public pages use accept/find_*: remove with them.
+#![allow(dead_code)]
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::{Rng, RngCore};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use warmlead_core::domain::{Role, User};
+use warmlead_core::invite::{
+    Invitation, InvitationStatus, InviteChannel, NewInvitation, PartnerSource,
+    DEFAULT_INVITATION_HOURS, MAX_INVITATION_HOURS,
+};
+use warmlead_core::phone::Phone;
+use warmlead_core::sync::ChangeBody;
+
+use super::accounts::{self, sha256};
+use super::changes::{self, Scope};
+use super::Database;
+use crate::error::ServerError;
+
+const HOUR_MS: i64 = 3600 * 1000;
+/// No 0/O, 1/I/L: short codes are read off a screen and typed by hand.
+pub(crate) const SHORT_CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+pub(crate) const SHORT_CODE_LEN: usize = 6;
+
+const COLS: &str = "id, company_id, rep_id, channel, status, max_uses, uses, created_at,
+                    expires_at, short_code, recipient_name, recipient_phone, url_seq";
+
+/// An invitation row and where its URL lives.
+struct Stored {
+    inv: Invitation,
+    url_seq: i64,
+}
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Stored> {
+    let channel: String = r.get(3)?;
+    let status: String = r.get(4)?;
+    Ok(Stored {
+        inv: Invitation {
+            id: r.get(0)?,
+            company_id: r.get(1)?,
+            rep_id: r.get(2)?,
+            channel: InviteChannel::parse(&channel).unwrap_or(InviteChannel::Qr),
+            status: InvitationStatus::parse(&status).unwrap_or(InvitationStatus::Revoked),
+            max_uses: r.get(5)?,
+            uses: r.get(6)?,
+            created_at_ms: r.get(7)?,
+            expires_at_ms: r.get(8)?,
+            url: String::new(),
+            short_code: r.get(9)?,
+            recipient_name: r.get(10)?,
+            recipient_phone: r.get(11)?,
+        },
+        url_seq: r.get(12)?,
+    })
+}
+
+/// The URL, read back from the change that first carried it.
+fn url_of(conn: &Connection, url_seq: i64) -> Result<String, ServerError> {
+    let body: Option<String> = conn
+        .query_row("SELECT body FROM changes WHERE seq = ?1", [url_seq], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    match body
+        .map(|b| serde_json::from_str::<ChangeBody>(&b))
+        .transpose()?
+    {
+        Some(ChangeBody::Invitation(i)) => Ok(i.url),
+        _ => Ok(String::new()),
+    }
+}
+
+fn query_one(
+    conn: &Connection,
+    condition: &str,
+    args: impl rusqlite::Params,
+) -> Result<Option<Invitation>, ServerError> {
+    let row = conn
+        .query_row(
+            &format!("SELECT {COLS} FROM invitations WHERE {condition}"),
+            args,
+            from_row,
+        )
+        .optional()?;
+    match row {
+        Some(Stored { mut inv, url_seq }) => {
+            inv.url = url_of(conn, url_seq)?;
+            Ok(Some(inv))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Hours of life asked for, checked (1..=MAX_INVITATION_HOURS).
+pub(crate) fn checked_hours(hours: Option<u32>) -> Result<i64, ServerError> {
+    let h = hours.unwrap_or(DEFAULT_INVITATION_HOURS);
+    if h == 0 || h > MAX_INVITATION_HOURS {
+        return Err(ServerError::InvalidInput(format!(
+            "expires_in_hours must be 1 to {MAX_INVITATION_HOURS} ({} days), got {h}",
+            MAX_INVITATION_HOURS / 24
+        )));
+    }
+    Ok(i64::from(h))
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A short code not used by another pending, unexpired invitation.
+fn fresh_short_code(tx: &Connection, now: i64) -> Result<String, ServerError> {
+    let mut rng = rand::thread_rng();
+    for _ in 0..20 {
+        let code: String = (0..SHORT_CODE_LEN)
+            .map(|_| SHORT_CODE_ALPHABET[rng.gen_range(0..SHORT_CODE_ALPHABET.len())] as char)
+            .collect();
+        let taken: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM invitations
+                            WHERE short_code = ?1 AND status = 'pending' AND expires_at > ?2)",
+            params![code, now],
+            |r| r.get(0),
+        )?;
+        if !taken {
+            return Ok(code);
+        }
+    }
+    // 31^6 ≈ 887 million codes: twenty collisions in a row means something is wrong.
+    Err(ServerError::Conflict(
+        "could not draw a free short code; try again".into(),
+    ))
+}
+
+/// Upper-case, without spaces and dashes, so `k7q 4m2` finds `K7Q4M2`.
+pub(crate) fn normalize_short_code(code: &str) -> String {
+    accounts::normalize_code(code)
+}
+
+/// Appends the invitation's current state for the rep's devices (and
+/// managers) and returns the change's seq.
+fn emit(tx: &Connection, inv: &Invitation, now: i64) -> Result<i64, ServerError> {
+    changes::append(
+        tx,
+        inv.company_id,
+        Scope::Scoped {
+            rep_id: Some(inv.rep_id),
+            partner_id: None,
+        },
+        &ChangeBody::Invitation(inv.clone()),
+        now,
+    )
+}
+
+/// Creates an invitation by `rep` (a rep or a manager) and appends it to the
+/// change log, in the caller's transaction. `public_url` has no trailing slash.
+pub(crate) fn create(
+    tx: &Connection,
+    rep: &User,
+    new: &NewInvitation,
+    recipient: Option<(&str, &Phone)>,
+    public_url: &str,
+    now: i64,
+) -> Result<Invitation, ServerError> {
+    if !matches!(rep.role, Role::Rep | Role::Manager) {
+        return Err(ServerError::Forbidden(
+            "only reps and managers can invite partners".into(),
+        ));
+    }
+    let hours = checked_hours(new.expires_in_hours)?;
+    let recipient_name = recipient
+        .map(|(name, _)| accounts::checked_name(name))
+        .transpose()?;
+    let recipient_phone = recipient.map(|(_, p)| p.as_e164().to_string());
+    let token = random_token();
+    let short_code = fresh_short_code(tx, now)?;
+    let max_uses = (!new.multi_use).then_some(1);
+    let expires_at = now + hours * HOUR_MS;
+    tx.execute(
+        "INSERT INTO invitations (company_id, rep_id, channel, status, max_uses, uses, token_hash,
+                                  short_code, created_at, expires_at, updated_at,
+                                  recipient_name, recipient_phone)
+         VALUES (?1, ?2, ?3, 'pending', ?4, 0, ?5, ?6, ?7, ?8, ?7, ?9, ?10)",
+        params![
+            rep.company_id,
+            rep.id,
+            new.channel.as_str(),
+            max_uses,
+            sha256(token.as_bytes()),
+            short_code,
+            now,
+            expires_at,
+            recipient_name,
+            recipient_phone
+        ],
+    )?;
+    let inv = Invitation {
+        id: tx.last_insert_rowid(),
+        company_id: rep.company_id,
+        rep_id: rep.id,
+        channel: new.channel,
+        status: InvitationStatus::Pending,
+        max_uses,
+        uses: 0,
+        created_at_ms: now,
+        expires_at_ms: expires_at,
+        url: format!("{public_url}/i/{token}"),
+        short_code,
+        recipient_name,
+        recipient_phone,
+    };
+    let seq = emit(tx, &inv, now)?;
+    tx.execute(
+        "UPDATE invitations SET url_seq = ?1 WHERE id = ?2",
+        params![seq, inv.id],
+    )?;
+    Ok(inv)
+}
+
+/// An invitation by id, as stored (use `status_at` for expiry).
+pub(crate) fn get(conn: &Connection, id: i64) -> Result<Option<Invitation>, ServerError> {
+    query_one(conn, "id = ?1", [id])
+}
+
+/// The invitation whose URL token this is.
+pub(crate) fn find_by_token(
+    conn: &Connection,
+    token: &str,
+) -> Result<Option<Invitation>, ServerError> {
+    query_one(conn, "token_hash = ?1", [sha256(token.as_bytes())])
+}
+
+/// The pending, unexpired invitation with this short code (any case, spaces
+/// and dashes ignored).
+pub(crate) fn find_by_short_code(
+    conn: &Connection,
+    code: &str,
+    now: i64,
+) -> Result<Option<Invitation>, ServerError> {
+    let code = normalize_short_code(code);
+    if code.len() != SHORT_CODE_LEN {
+        return Ok(None);
+    }
+    query_one(
+        conn,
+        "short_code = ?1 AND status = 'pending' AND expires_at > ?2
+         ORDER BY id DESC LIMIT 1",
+        params![code, now],
+    )
+}
+
+/// The invitation `caller` may manage: their own, or any of the company's
+/// for a manager. Others' (and other companies') are "not found".
+pub(crate) fn get_for(
+    conn: &Connection,
+    caller: &User,
+    id: i64,
+) -> Result<Invitation, ServerError> {
+    let not_found = || ServerError::NotFound(format!("no invitation {id}"));
+    let inv = get(conn, id)?.ok_or_else(not_found)?;
+    let visible = inv.company_id == caller.company_id
+        && (caller.role == Role::Manager || inv.rep_id == caller.id);
+    if visible {
+        Ok(inv)
+    } else {
+        Err(not_found())
+    }
+}
+
+/// Revokes an invitation (idempotent; an accepted one stays accepted).
+pub(crate) fn revoke(
+    tx: &Connection,
+    caller: &User,
+    id: i64,
+    now: i64,
+) -> Result<Invitation, ServerError> {
+    let mut inv = get_for(tx, caller, id)?;
+    if inv.status == InvitationStatus::Pending {
+        tx.execute(
+            "UPDATE invitations SET status = 'revoked', updated_at = ?1 WHERE id = ?2",
+            params![now, id],
+        )?;
+        inv.status = InvitationStatus::Revoked;
+        emit(tx, &inv, now)?;
+    }
+    Ok(inv)
+}
+
+/// Why an invitation cannot be accepted any more (the page says 410 Gone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Closed {
+    Expired,
+    Revoked,
+    UsedUp,
+}
+
+/// Whether one more person may accept `inv` at `now`, and if not, why.
+pub(crate) fn closed_reason(inv: &Invitation, now: i64) -> Option<Closed> {
+    match inv.status_at(now) {
+        InvitationStatus::Revoked => Some(Closed::Revoked),
+        InvitationStatus::Expired => Some(Closed::Expired),
+        InvitationStatus::Accepted => Some(Closed::UsedUp),
+        InvitationStatus::Pending if !inv.can_accept(now) => Some(Closed::UsedUp),
+        InvitationStatus::Pending => None,
+    }
+}
+
+/// What accepting did.
+#[derive(Debug)]
+pub(crate) enum Accepted {
+    /// A new partner, with a one-time activation code (plaintext, shown once).
+    Joined {
+        partner: User,
+        invitation: Invitation,
+        activation_code: String,
+    },
+    /// The phone already belongs to someone in the company: nothing written.
+    AlreadyMember {
+        user: User,
+    },
+    Closed(Closed),
+}
+
+/// Accepts invitation `id` for a person: creates the partner bound to the
+/// inviting rep, counts the use, emits both changes and makes an activation
+/// code, all in the caller's transaction. `name` and `phone` are checked here.
+pub(crate) fn accept(
+    tx: &Connection,
+    id: i64,
+    name: &str,
+    phone: &Phone,
+    now: i64,
+) -> Result<Accepted, ServerError> {
+    let mut inv =
+        get(tx, id)?.ok_or_else(|| ServerError::NotFound(format!("no invitation {id}")))?;
+    if let Some(why) = closed_reason(&inv, now) {
+        return Ok(Accepted::Closed(why));
+    }
+    let name = accounts::checked_name(name)?;
+    if let Some(user) = accounts::user_by_phone(tx, inv.company_id, phone.as_e164())? {
+        return Ok(Accepted::AlreadyMember { user });
+    }
+    let inviter = accounts::get_user(tx, inv.rep_id)?
+        .ok_or_else(|| ServerError::NotFound(format!("no user {}", inv.rep_id)))?;
+    // Partners are bound to reps only; a manager's invitee stays unbound.
+    let rep_id = (inviter.role == Role::Rep).then_some(inviter.id);
+    let partner = accounts::insert_user(
+        tx,
+        User {
+            id: 0,
+            company_id: inv.company_id,
+            role: Role::Partner,
+            name,
+            phone: Some(phone.as_e164().to_string()),
+            rep_id,
+            joined_at_ms: now,
+            source: Some(PartnerSource::from(inv.channel)),
+            invited_by: Some(inviter.id),
+            invitation_id: Some(inv.id),
+        },
+    )?;
+    accounts::emit_user(tx, &partner, now)?;
+    inv.uses += 1;
+    if inv.max_uses.is_some_and(|max| inv.uses >= max) {
+        inv.status = InvitationStatus::Accepted;
+    }
+    tx.execute(
+        "UPDATE invitations SET uses = ?1, status = ?2, updated_at = ?3 WHERE id = ?4",
+        params![inv.uses, inv.status.as_str(), now, inv.id],
+    )?;
+    emit(tx, &inv, now)?;
+    let activation_code = accounts::create_activation_code(tx, partner.id)?;
+    Ok(Accepted::Joined {
+        partner,
+        invitation: inv,
+        activation_code,
+    })
+}
+
+impl Database {
+    pub(crate) async fn create_invitation(
+        &self,
+        rep: User,
+        new: NewInvitation,
+        public_url: String,
+    ) -> Result<Invitation, ServerError> {
+        self.tx(move |tx, _| create(tx, &rep, &new, None, &public_url, super::now_ms()))
+            .await
+    }
+
+    pub(crate) async fn invitation_for(
+        &self,
+        caller: User,
+        id: i64,
+    ) -> Result<Invitation, ServerError> {
+        self.read(move |c, _| get_for(c, &caller, id)).await
+    }
+
+    pub(crate) async fn revoke_invitation(
+        &self,
+        caller: User,
+        id: i64,
+    ) -> Result<Invitation, ServerError> {
+        self.tx(move |tx, _| revoke(tx, &caller, id, super::now_ms()))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_codes_normalize() {
+        assert_eq!(normalize_short_code(" k7q-4m2 "), "K7Q4M2");
+    }
+
+    #[test]
+    fn hours_are_bounded() {
+        assert_eq!(
+            checked_hours(None).unwrap(),
+            i64::from(DEFAULT_INVITATION_HOURS)
+        );
+        assert!(checked_hours(Some(0)).is_err());
+        assert!(checked_hours(Some(MAX_INVITATION_HOURS + 1)).is_err());
+        assert_eq!(checked_hours(Some(1)).unwrap(), 1);
+    }
+}
