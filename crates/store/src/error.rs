@@ -21,6 +21,8 @@ pub enum StoreError {
     ItemNotFound(i64),
     #[error("lead {0} is not in the local cache")]
     LeadNotFound(i64),
+    #[error("partner {0} is not in the local cache")]
+    PartnerNotFound(i64),
     #[error("{field} is invalid: {reason}")]
     Invalid { field: &'static str, reason: String },
     #[error("the local database holds unreadable data: {0}")]
@@ -34,7 +36,9 @@ impl StoreError {
         match self {
             StoreError::NotActivated => ErrorCode::NotActivated,
             StoreError::PendingChanges(_) => ErrorCode::Conflict,
-            StoreError::ItemNotFound(_) | StoreError::LeadNotFound(_) => ErrorCode::NotFound,
+            StoreError::ItemNotFound(_)
+            | StoreError::LeadNotFound(_)
+            | StoreError::PartnerNotFound(_) => ErrorCode::NotFound,
             StoreError::Invalid { .. } => ErrorCode::InvalidInput,
             StoreError::Db(_)
             | StoreError::Io { .. }

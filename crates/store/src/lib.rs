@@ -7,9 +7,12 @@
 
 mod content;
 mod error;
+mod export;
+mod invites;
 mod leads;
 mod migrate;
 mod outbox;
+mod partners;
 mod pull;
 mod radar;
 mod radar_pull;
@@ -24,9 +27,11 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 pub use error::StoreError;
+pub use invites::MAX_LIST;
 pub use leads::{DEFAULT_LEAD_PAGE, MAX_LEAD_PAGE};
 pub use migrate::{LATEST_VERSION, MIGRATIONS};
 pub use outbox::RecordedOutcomes;
+pub use partners::{DEFAULT_PARTNER_PAGE, MAX_PARTNER_PAGE};
 pub use pull::PullApplied;
 pub use session::Credentials;
 pub use shares::share_url_for;
@@ -82,5 +87,7 @@ pub(crate) fn now_ms() -> i64 {
 
 #[cfg(test)]
 mod lead_tests;
+#[cfg(test)]
+mod partner_tests;
 #[cfg(test)]
 mod tests;

@@ -64,7 +64,7 @@ impl Store {
 fn reset_for_epoch(conn: &Connection, epoch: &str) -> Result<(), StoreError> {
     conn.execute_batch(
         "DELETE FROM company; DELETE FROM users; DELETE FROM visits;
-         DELETE FROM content_items;
+         DELETE FROM content_items; DELETE FROM invitations; DELETE FROM sms_records;
          DELETE FROM shares WHERE outbox_seq IS NULL
             OR outbox_seq NOT IN (SELECT seq FROM outbox WHERE state = 'pending');",
     )?;
@@ -84,8 +84,8 @@ fn apply_change(conn: &Connection, body: &ChangeBody, me: Option<&User>) -> Resu
         ChangeBody::Share(s) => upsert_share(conn, s),
         ChangeBody::Visit(v) => upsert_visit(conn, v),
         ChangeBody::Tombstone { kind, id } => tombstone(conn, *kind, id),
-        // Kept by the recruiting tables (issue 4); older caches skip them.
-        ChangeBody::Invitation(_) | ChangeBody::SmsRecord(_) => Ok(()),
+        ChangeBody::Invitation(i) => crate::invites::upsert_invitation(conn, i),
+        ChangeBody::SmsRecord(r) => crate::invites::upsert_sms_record(conn, r),
     }
 }
 
@@ -109,10 +109,24 @@ fn upsert_user(conn: &Connection, u: &User, me: Option<&User>) -> Result<(), Sto
         _ => &u.name,
     };
     conn.execute(
-        "INSERT INTO users (id, company_id, role, name, phone, rep_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+        "INSERT INTO users (id, company_id, role, name, phone, rep_id, joined_at_ms, source, \
+           invited_by, invitation_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
          ON CONFLICT (id) DO UPDATE SET company_id = excluded.company_id, role = excluded.role, \
-           name = excluded.name, phone = excluded.phone, rep_id = excluded.rep_id",
-        rusqlite::params![u.id, u.company_id, u.role.as_str(), name, u.phone, u.rep_id],
+           name = excluded.name, phone = excluded.phone, rep_id = excluded.rep_id, \
+           joined_at_ms = excluded.joined_at_ms, source = excluded.source, \
+           invited_by = excluded.invited_by, invitation_id = excluded.invitation_id",
+        rusqlite::params![
+            u.id,
+            u.company_id,
+            u.role.as_str(),
+            name,
+            u.phone,
+            u.rep_id,
+            u.joined_at_ms,
+            u.source.map(|s| s.as_str()),
+            u.invited_by,
+            u.invitation_id,
+        ],
     )?;
     Ok(())
 }

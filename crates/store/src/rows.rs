@@ -2,6 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row};
 use warmlead_core::domain::{Channel, ContentItem, ContentKind, MediaRef, Role, Share, User};
+use warmlead_core::invite::PartnerSource;
 
 use crate::StoreError;
 
@@ -37,7 +38,8 @@ fn media(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<MediaRef>> {
 }
 
 /// Columns of `users` in the order [`user`] reads them.
-pub(crate) const USER_COLUMNS: &str = "id, company_id, role, name, phone, rep_id";
+pub(crate) const USER_COLUMNS: &str =
+    "id, company_id, role, name, phone, rep_id, joined_at_ms, source, invited_by, invitation_id";
 
 pub(crate) fn user(row: &Row<'_>) -> rusqlite::Result<User> {
     let role: String = row.get(2)?;
@@ -48,10 +50,10 @@ pub(crate) fn user(row: &Row<'_>) -> rusqlite::Result<User> {
         name: row.get(3)?,
         phone: row.get(4)?,
         rep_id: row.get(5)?,
-        joined_at_ms: 0,
-        source: None,
-        invited_by: None,
-        invitation_id: None,
+        joined_at_ms: row.get(6)?,
+        source: opt_col(row, 7, PartnerSource::parse)?,
+        invited_by: row.get(8)?,
+        invitation_id: row.get(9)?,
     })
 }
 
@@ -85,6 +87,16 @@ pub(crate) fn parse_col<T>(
             format!("unknown value {s:?}").into(),
         )
     })
+}
+
+/// An optional enum stored as text (NULL is `None`).
+pub(crate) fn opt_col<T>(
+    row: &Row<'_>,
+    idx: usize,
+    parse: fn(&str) -> Option<T>,
+) -> rusqlite::Result<Option<T>> {
+    let s: Option<String> = row.get(idx)?;
+    s.map(|s| parse_col(idx, &s, parse)).transpose()
 }
 
 /// Takes the next value of a local counter (1, 2, 3, ...).

@@ -163,6 +163,7 @@ fn clear_all(conn: &Connection) -> Result<(), StoreError> {
          DELETE FROM users; DELETE FROM company; DELETE FROM outbox;
          DELETE FROM lead_reasons; DELETE FROM leads; DELETE FROM signals;
          DELETE FROM visit_stats; DELETE FROM child_shares;
+         DELETE FROM invitations; DELETE FROM sms_records; DELETE FROM partner_activity;
          UPDATE radar_state SET epoch = NULL, cursor = 0;
          UPDATE counters SET value = 0;
          UPDATE sync_state SET epoch = NULL, cursor = 0, last_synced_at = NULL, last_error = NULL;",

@@ -1,0 +1,134 @@
+//! The partner CSV export, written for Excel on a Chinese Windows: UTF-8
+//! with a BOM (without it Excel reads GBK and garbles the names), CRLF, and
+//! every cell that starts like a formula (= + - @) prefixed with `'` so a
+//! spreadsheet shows it as text instead of running it. Phones are E.164
+//! (`'+86...`); the importer (`warmlead_core::csv_import`) reads the file back.
+//! Join times are UTC, ISO 8601 with `Z`, and the header says so.
+
+use warmlead_core::invite::{PartnerSource, PartnerStage, PartnerSummary};
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+pub(crate) const HEADER: [&str; 9] = [
+    "姓名",
+    "手机",
+    "来源",
+    "加入时间(UTC)",
+    "分享",
+    "浏览",
+    "线索",
+    "成交",
+    "阶段",
+];
+
+pub(crate) fn header() -> Vec<u8> {
+    let mut out = BOM.to_vec();
+    line(&mut out, HEADER.iter().map(|s| s.to_string()));
+    out
+}
+
+pub(crate) fn row(out: &mut Vec<u8>, p: &PartnerSummary) {
+    let u = &p.partner;
+    let a = &p.activity;
+    line(
+        out,
+        [
+            u.name.clone(),
+            u.phone.clone().unwrap_or_default(),
+            u.source.map(source_label).unwrap_or_default().to_string(),
+            iso_utc(u.joined_at_ms),
+            a.shares.to_string(),
+            a.views.to_string(),
+            a.leads.to_string(),
+            a.deals.to_string(),
+            stage_label(p.stage).to_string(),
+        ],
+    );
+}
+
+fn line(out: &mut Vec<u8>, cells: impl IntoIterator<Item = String>) {
+    let cells: Vec<String> = cells.into_iter().map(|c| cell(&c)).collect();
+    out.extend_from_slice(cells.join(",").as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+/// One cell: formula-looking text made inert, then quoted when needed.
+pub(crate) fn cell(raw: &str) -> String {
+    let text = if raw.starts_with(['=', '+', '-', '@']) {
+        format!("'{raw}")
+    } else {
+        raw.to_string()
+    };
+    if text.contains([',', '"', '\n', '\r', ';', '\t']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+fn source_label(s: PartnerSource) -> &'static str {
+    match s {
+        PartnerSource::Qr => "二维码",
+        PartnerSource::Sms => "短信",
+        PartnerSource::Poster => "海报",
+        PartnerSource::Import => "导入",
+        PartnerSource::Admin => "管理员添加",
+    }
+}
+
+fn stage_label(s: PartnerStage) -> &'static str {
+    match s {
+        PartnerStage::New => "新加入",
+        PartnerStage::Active => "活跃",
+        PartnerStage::Dormant => "沉睡",
+        PartnerStage::Churned => "流失",
+    }
+}
+
+/// `2026-11-23T19:30:00Z` (empty for an unknown time, 0).
+pub(crate) fn iso_utc(ms: i64) -> String {
+    if ms <= 0 {
+        return String::new();
+    }
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), Howard Hinnant's algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_times_and_inert_cells() {
+        assert_eq!(iso_utc(0), "");
+        assert_eq!(iso_utc(1), "1970-01-01T00:00:00Z");
+        assert_eq!(iso_utc(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(iso_utc(1_795_462_200_000), "2026-11-23T19:30:00Z");
+        assert_eq!(cell("=1+1"), "'=1+1");
+        assert_eq!(cell("+8613800138000"), "'+8613800138000");
+        assert_eq!(cell("-x"), "'-x");
+        assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(cell("a,\"b\""), "\"a,\"\"b\"\"\"");
+        assert_eq!(cell("张三"), "张三");
+    }
+}
