@@ -3,11 +3,18 @@
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use warmlead_core::api::{
-    ActivateRequest, ActivateResponse, MeResponse, PATH_ACTIVATE, PATH_EVENTS, PATH_ME, PATH_PULL,
-    PATH_PUSH, PATH_RADAR_PULL,
+    ActivateRequest, ActivateResponse, MeResponse, PATH_ACTIVATE, PATH_EVENTS, PATH_INVITATIONS,
+    PATH_INVITATION_PREFIX, PATH_ME, PATH_PARTNER_IMPORT, PATH_PULL, PATH_PUSH, PATH_RADAR_PULL,
+    PATH_SMS_INVITATIONS,
 };
+use warmlead_core::csv_import::ImportRow;
 use warmlead_core::error::ApiError;
+use warmlead_core::invite::{
+    Invitation, NewInvitation, PartnerImportRequest, PartnerImportResult, SmsInviteRequest,
+    SmsInviteResult,
+};
 use warmlead_core::lead::RadarPullResponse;
 use warmlead_core::sync::{PullResponse, PushRequest, PushResponse};
 use warmlead_core::ErrorCode;
@@ -137,6 +144,83 @@ impl Client {
             .http
             .get(self.url(PATH_ME))
             .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(transport)?;
+        read(resp).await
+    }
+
+    /// Creates an invitation (`POST /api/v1/invitations`).
+    pub async fn create_invitation(&self, req: &NewInvitation) -> Result<Invitation, SyncError> {
+        self.post(PATH_INVITATIONS, req).await
+    }
+
+    /// One invitation as the server has it now (uses, status).
+    pub async fn get_invitation(&self, id: i64) -> Result<Invitation, SyncError> {
+        let resp = self
+            .http
+            .get(self.url(&format!("{PATH_INVITATION_PREFIX}{id}")))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(transport)?;
+        read(resp).await
+    }
+
+    /// Revokes an invitation; answers it as revoked.
+    pub async fn revoke_invitation(&self, id: i64) -> Result<Invitation, SyncError> {
+        let path = format!("{PATH_INVITATION_PREFIX}{id}/revoke");
+        self.post(&path, &serde_json::json!({})).await
+    }
+
+    /// Previews (`dry_run`) or sends SMS invitations.
+    pub async fn sms_invite(&self, req: &SmsInviteRequest) -> Result<SmsInviteResult, SyncError> {
+        self.post(PATH_SMS_INVITATIONS, req).await
+    }
+
+    /// Imports partners, all or nothing. When the server refuses rows (422
+    /// with a `PartnerImportResult` body) this is `Ok` with `imported: 0` and
+    /// the per-row `errors`, so the UI shows them like the preview's; any
+    /// other failure is an `Err`.
+    pub async fn import_partners(
+        &self,
+        rows: Vec<ImportRow>,
+    ) -> Result<PartnerImportResult, SyncError> {
+        let resp = self
+            .http
+            .post(self.url(PATH_PARTNER_IMPORT))
+            .bearer_auth(&self.token)
+            .json(&PartnerImportRequest { rows })
+            .send()
+            .await
+            .map_err(transport)?;
+        if resp.status().as_u16() != 422 {
+            return read(resp).await;
+        }
+        let bytes = resp.bytes().await.map_err(transport)?;
+        match serde_json::from_slice::<PartnerImportResult>(&bytes) {
+            Ok(refused) => Ok(PartnerImportResult {
+                imported: 0,
+                errors: refused.errors,
+            }),
+            Err(_) => Err(SyncError::Api(
+                serde_json::from_slice::<ApiError>(&bytes).unwrap_or_else(|_| {
+                    ApiError::new(ErrorCode::InvalidInput, "the server refused the import")
+                }),
+            )),
+        }
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, SyncError> {
+        let resp = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(&self.token)
+            .json(body)
             .send()
             .await
             .map_err(transport)?;
