@@ -11,6 +11,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../../migrations/0002_radar.sql")),
     (3, include_str!("../../migrations/0003_visit_indexes.sql")),
     (4, include_str!("../../migrations/0004_invitations.sql")),
+    (5, include_str!("../../migrations/0005_sms.sql")),
 ];
 
 /// The newest schema version this binary knows.
