@@ -9,7 +9,7 @@
 
 mod accounts;
 mod cache;
-mod changes;
+pub(crate) mod changes;
 mod content;
 mod forward;
 pub(crate) mod invitations;
