@@ -1,0 +1,286 @@
+//! Provider hooks: `POST /hooks/sms/{provider}/status` (delivery reports)
+//! and `POST /hooks/sms/{provider}/reply` (inbound replies; an opt-out word
+//! stops invitations to that number forever).
+//!
+//! Authenticated with the server's shared hook secret (`?secret=` in the URL
+//! configured at the provider, or the `X-Warmlead-Hook-Secret` header),
+//! compared in constant time. Without a configured secret the hooks do not
+//! exist (404). Reports about messages we do not know are acknowledged (the
+//! provider would retry forever otherwise) and logged at debug.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use sha2::{Digest, Sha256};
+use warmlead_core::phone::Phone;
+use warmlead_sms::{inbound, is_opt_out_reply, status, InboundReply, SmsError, StatusUpdate};
+
+use super::storage;
+use super::SmsService;
+use crate::error::ServerError;
+
+/// Providers batch reports; a few hundred KiB is plenty.
+pub(super) const MAX_HOOK_BYTES: usize = 256 * 1024;
+pub(super) const SECRET_HEADER: &str = "x-warmlead-hook-secret";
+
+/// Providers whose hooks we read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Provider {
+    Aliyun,
+    Tencent,
+    Twilio,
+}
+
+impl Provider {
+    fn parse(name: &str) -> Result<Provider, ServerError> {
+        match name {
+            "aliyun" => Ok(Provider::Aliyun),
+            "tencent" => Ok(Provider::Tencent),
+            "twilio" => Ok(Provider::Twilio),
+            _ => Err(ServerError::NotFound(format!(
+                "no SMS provider hook named {name:?} (aliyun, tencent, twilio)"
+            ))),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Provider::Aliyun => "aliyun",
+            Provider::Tencent => "tencent",
+            Provider::Twilio => "twilio",
+        }
+    }
+
+    /// The acknowledgement each provider documents as "received, do not retry".
+    fn ack(self) -> Response {
+        match self {
+            Provider::Aliyun => Json(serde_json::json!({"code": 0, "msg": "成功"})).into_response(),
+            Provider::Tencent => {
+                Json(serde_json::json!({"result": 0, "errmsg": "OK"})).into_response()
+            }
+            // Empty TwiML: take the message, answer nothing to the sender.
+            Provider::Twilio => (
+                [(header::CONTENT_TYPE, "text/xml")],
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>",
+            )
+                .into_response(),
+        }
+    }
+}
+
+/// Checks the shared secret; 404 when the server has none configured.
+fn authorize(
+    svc: &SmsService,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<(), ServerError> {
+    let Some(expected) = svc.options.hook_secret.as_deref() else {
+        return Err(ServerError::NotFound("no such endpoint".into()));
+    };
+    let given = headers
+        .get(SECRET_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| form(query.unwrap_or_default()).remove("secret"));
+    match given {
+        Some(g) if same_secret(&g, expected) => Ok(()),
+        Some(_) => Err(ServerError::Unauthorized("wrong hook secret".into())),
+        None => Err(ServerError::Unauthorized(format!(
+            "hooks need the shared secret (?secret= or {SECRET_HEADER})"
+        ))),
+    }
+}
+
+/// Constant time in the secret's content: both sides are hashed to 32 bytes
+/// first, so neither the length nor the first differing byte shows in timing.
+fn same_secret(given: &str, expected: &str) -> bool {
+    let (a, b) = (
+        Sha256::digest(given.as_bytes()),
+        Sha256::digest(expected.as_bytes()),
+    );
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
+/// `application/x-www-form-urlencoded` (Twilio's hooks, query strings).
+fn form(s: &str) -> HashMap<String, String> {
+    s.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn body_text(body: Result<Bytes, BytesRejection>) -> Result<String, ServerError> {
+    let bytes = body.map_err(|rej| {
+        if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ServerError::PayloadTooLarge(format!("hook body is larger than {MAX_HOOK_BYTES} bytes"))
+        } else {
+            ServerError::InvalidInput(rej.body_text())
+        }
+    })?;
+    String::from_utf8(bytes.to_vec())
+        .map_err(|_| ServerError::InvalidInput("hook body is not UTF-8".into()))
+}
+
+fn unreadable(e: SmsError) -> ServerError {
+    ServerError::InvalidInput(format!("unreadable hook body: {e}"))
+}
+
+fn reports(provider: Provider, body: &str) -> Result<Vec<StatusUpdate>, SmsError> {
+    match provider {
+        Provider::Aliyun => status::aliyun_reports(body),
+        Provider::Tencent => status::tencent_reports(body),
+        Provider::Twilio => status::twilio_report(&form(body)).map(|u| vec![u]),
+    }
+}
+
+fn replies(provider: Provider, body: &str) -> Result<Vec<InboundReply>, SmsError> {
+    match provider {
+        Provider::Aliyun => inbound::aliyun_replies(body),
+        Provider::Tencent => inbound::tencent_replies(body),
+        Provider::Twilio => inbound::twilio_reply(&form(body)).map(|r| vec![r]),
+    }
+}
+
+pub(super) async fn status(
+    State(svc): State<SmsService>,
+    Path(provider): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ServerError> {
+    authorize(&svc, &headers, query.as_deref())?;
+    let provider = Provider::parse(&provider)?;
+    let updates = reports(provider, &body_text(body)?).map_err(unreadable)?;
+    let now = svc.now();
+    let name = provider.name();
+    let unknown = svc
+        .db()
+        .tx(move |tx, _| {
+            let mut unknown = Vec::new();
+            for u in updates {
+                let applied = storage::apply_status(
+                    tx,
+                    name,
+                    &u.provider_message_id,
+                    u.status,
+                    u.error.as_deref(),
+                    now,
+                )?;
+                if applied.is_none() {
+                    unknown.push(u.provider_message_id);
+                }
+            }
+            Ok(unknown)
+        })
+        .await?;
+    for id in unknown {
+        tracing::debug!(
+            provider = name,
+            id,
+            "status report for an unknown message or a stale status; ignored"
+        );
+    }
+    Ok(provider.ack())
+}
+
+pub(super) async fn reply(
+    State(svc): State<SmsService>,
+    Path(provider): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ServerError> {
+    authorize(&svc, &headers, query.as_deref())?;
+    let provider = Provider::parse(&provider)?;
+    let stops: Vec<Phone> = replies(provider, &body_text(body)?)
+        .map_err(unreadable)?
+        .into_iter()
+        .filter(|r| is_opt_out_reply(&r.text))
+        .filter_map(|r| match Phone::parse(&r.from) {
+            Ok(p) => Some(p),
+            Err(_) => {
+                tracing::debug!(
+                    provider = provider.name(),
+                    "opt-out from an unreadable number"
+                );
+                None
+            }
+        })
+        .collect();
+    if !stops.is_empty() {
+        let (now, name) = (svc.now(), provider.name());
+        let new = svc
+            .db()
+            .tx(move |tx, _| {
+                let mut new = 0;
+                for phone in &stops {
+                    new += usize::from(storage::opt_out(tx, phone.as_e164(), name, now)?);
+                }
+                Ok(new)
+            })
+            .await?;
+        tracing::info!(provider = name, new, "SMS opt-out replies recorded");
+    }
+    Ok(provider.ack())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_compare_by_content_only() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abd", "abc"));
+        assert!(!same_secret("abc ", "abc"));
+        assert!(!same_secret("", "abc"));
+    }
+
+    #[test]
+    fn form_decoding() {
+        let f = form("MessageSid=SM1&Body=%E6%8B%92+R&Empty=&Flag");
+        assert_eq!(f["MessageSid"], "SM1");
+        assert_eq!(f["Body"], "拒 R");
+        assert_eq!(f["Empty"], "");
+        assert_eq!(f["Flag"], "");
+        assert_eq!(percent_decode("100%"), "100%");
+    }
+}

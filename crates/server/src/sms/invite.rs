@@ -1,0 +1,330 @@
+//! `POST /api/v1/invitations/sms`: a rep invites named people by SMS.
+//!
+//! Per recipient, in this order: the number (E.164), the name, the same
+//! number twice in the request, already someone in the company, then the
+//! SMS rules with the number's history. Send and Queue recipients each get a
+//! single-use SMS invitation and a queued message, all in one transaction
+//! with their change-log rows; the runner is woken afterwards and sends
+//! outside the transaction. A dry run answers the same plan and writes nothing.
+
+use std::collections::HashSet;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::State;
+use axum::Json;
+use rusqlite::Connection;
+use warmlead_core::domain::{Role, User};
+use warmlead_core::invite::{
+    InviteChannel, NewInvitation, SmsInviteItem, SmsInviteRequest, SmsInviteResult, SmsPlan,
+    SmsRecipient, SmsRefusal, MAX_SMS_RECIPIENTS,
+};
+use warmlead_core::phone::Phone;
+use warmlead_sms::{compose, decide, Decision, MessageKind, RefuseReason, Rules, SendRequest};
+
+use super::storage::{self, NewMessage};
+use super::SmsService;
+use crate::error::ServerError;
+use crate::storage::invitations;
+use crate::storage::Caller;
+
+/// Invitation URL tokens are 16 random bytes in unpadded base64url
+/// (storage::invitations), so 22 characters. A dry run shows this many `x`
+/// in their place, so the text has the real length (and the length rule
+/// gives the real answer) without making a token.
+pub(super) const TOKEN_CHARS: usize = 22;
+
+/// Everything a recipient's text needs, fixed for the whole request.
+struct Sender {
+    rep: User,
+    company: String,
+    public_url: String,
+}
+
+impl Sender {
+    /// `{rep}邀请您成为{company}的推荐合伙人，点击加入：{url}` (the opt-out line is added by compose).
+    fn body(&self, url: &str) -> String {
+        format!(
+            "{}邀请您成为{}的推荐合伙人，点击加入：{url}",
+            self.rep.name, self.company
+        )
+    }
+
+    fn placeholder_url(&self) -> String {
+        format!("{}/i/{}", self.public_url, "x".repeat(TOKEN_CHARS))
+    }
+
+    /// Template variables for Aliyun/Tencent templates, in template order.
+    fn template_params(&self, url: &str) -> Vec<(String, String)> {
+        vec![
+            ("rep".into(), self.rep.name.clone()),
+            ("company".into(), self.company.clone()),
+            ("url".into(), url.into()),
+        ]
+    }
+
+    fn request(&self, name: &str, to: &Phone, url: &str) -> SendRequest {
+        SendRequest {
+            kind: MessageKind::Invitation,
+            to: to.clone(),
+            recipient_name: name.to_string(),
+            triggered_by_rep: Some(self.rep.id),
+            body: self.body(url),
+            template_params: self.template_params(url),
+        }
+    }
+}
+
+/// A recipient after the checks that need no database.
+enum Checked {
+    Refused(SmsRefusal, Option<Phone>),
+    Candidate(Phone),
+}
+
+pub(super) async fn send(
+    State(svc): State<SmsService>,
+    caller: Caller,
+    body: Result<Json<SmsInviteRequest>, JsonRejection>,
+) -> Result<Json<SmsInviteResult>, ServerError> {
+    let Json(req) = body.map_err(|rej| ServerError::InvalidInput(rej.body_text()))?;
+    if caller.user.role != Role::Rep {
+        return Err(ServerError::Forbidden(
+            "only reps send SMS invitations (the new partner is bound to the rep who invites)"
+                .into(),
+        ));
+    }
+    check_count(&req.recipients)?;
+    let checked = precheck(&req.recipients, svc.rules().max_name_chars);
+    let sender = Sender {
+        rep: caller.user,
+        company: caller.company.name,
+        public_url: svc.app.public_url.clone(),
+    };
+    let (rules, now, dry_run) = (svc.rules().clone(), svc.now(), req.dry_run);
+    let recipients = req.recipients;
+    let plan = move |conn: &Connection| {
+        plan_all(conn, &sender, &rules, &recipients, checked, dry_run, now)
+    };
+    let items = if dry_run {
+        svc.db().read(move |conn, _| plan(conn)).await?
+    } else {
+        svc.db().tx(move |tx, _| plan(tx)).await?
+    };
+    if items.iter().any(|i| i.sms_id.is_some()) {
+        svc.wake.notify_one();
+    }
+    Ok(Json(SmsInviteResult { items }))
+}
+
+fn check_count(recipients: &[SmsRecipient]) -> Result<(), ServerError> {
+    if recipients.is_empty() {
+        return Err(ServerError::InvalidInput(
+            "add at least one recipient (name and phone)".into(),
+        ));
+    }
+    if recipients.len() > MAX_SMS_RECIPIENTS {
+        return Err(ServerError::InvalidInput(format!(
+            "at most {MAX_SMS_RECIPIENTS} recipients per send, got {}; split the list",
+            recipients.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The number, the name and repeats within the request.
+fn precheck(recipients: &[SmsRecipient], max_name_chars: usize) -> Vec<Checked> {
+    let mut seen = HashSet::new();
+    recipients
+        .iter()
+        .map(|r| {
+            let Ok(phone) = Phone::parse(&r.phone) else {
+                return Checked::Refused(SmsRefusal::BadPhone, None);
+            };
+            let name = r.name.trim().chars().count();
+            let refusal = if name == 0 {
+                Some(SmsRefusal::MissingName)
+            } else if name > max_name_chars {
+                Some(SmsRefusal::NameTooLong)
+            } else if !seen.insert(phone.clone()) {
+                Some(SmsRefusal::RepeatedInRequest)
+            } else {
+                None
+            };
+            match refusal {
+                Some(reason) => Checked::Refused(reason, Some(phone)),
+                None => Checked::Candidate(phone),
+            }
+        })
+        .collect()
+}
+
+fn plan_all(
+    conn: &Connection,
+    sender: &Sender,
+    rules: &Rules,
+    recipients: &[SmsRecipient],
+    checked: Vec<Checked>,
+    dry_run: bool,
+    now: i64,
+) -> Result<Vec<SmsInviteItem>, ServerError> {
+    recipients
+        .iter()
+        .zip(checked)
+        .map(|(r, c)| {
+            let mut item = SmsInviteItem {
+                name: r.name.trim().to_string(),
+                phone: r.phone.clone(),
+                phone_e164: None,
+                plan: SmsPlan::Send,
+                text: None,
+                sms_id: None,
+            };
+            match c {
+                Checked::Refused(reason, phone) => {
+                    item.phone_e164 = phone.map(Phone::into_string);
+                    item.plan = SmsPlan::Refuse { reason };
+                }
+                Checked::Candidate(phone) => {
+                    item.phone_e164 = Some(phone.as_e164().to_string());
+                    plan_one(conn, sender, rules, &mut item, &phone, dry_run, now)?;
+                }
+            }
+            Ok(item)
+        })
+        .collect()
+}
+
+/// Decides for one number and, unless dry, creates its invitation and queues its message.
+fn plan_one(
+    conn: &Connection,
+    sender: &Sender,
+    rules: &Rules,
+    item: &mut SmsInviteItem,
+    phone: &Phone,
+    dry_run: bool,
+    now: i64,
+) -> Result<(), ServerError> {
+    if storage::is_company_user(conn, sender.rep.company_id, phone.as_e164())? {
+        item.plan = SmsPlan::Refuse {
+            reason: SmsRefusal::AlreadyPartner,
+        };
+        return Ok(());
+    }
+    let history = storage::history(conn, phone.as_e164(), None, rules.duplicate_window_ms, now)?;
+    // The placeholder URL has the real URL's length, so the decision holds for the real text.
+    let preview = sender.request(&item.name, phone, &sender.placeholder_url());
+    let send_after = match decide(&preview, &history, rules, now) {
+        Decision::Refuse { reason } => {
+            item.plan = SmsPlan::Refuse {
+                reason: refusal(reason),
+            };
+            return Ok(());
+        }
+        Decision::Queue { until_utc_ms } => {
+            item.plan = SmsPlan::Queue {
+                until_ms: until_utc_ms,
+            };
+            until_utc_ms
+        }
+        Decision::Send => now,
+    };
+    if dry_run {
+        item.text = Some(compose(&preview, rules).text);
+        return Ok(());
+    }
+    let new = NewInvitation {
+        channel: InviteChannel::Sms,
+        multi_use: false,
+        expires_in_hours: None,
+    };
+    let inv = invitations::create(
+        conn,
+        &sender.rep,
+        &new,
+        Some((&item.name, phone)),
+        &sender.public_url,
+        now,
+    )?;
+    let message = compose(&sender.request(&item.name, phone, &inv.url), rules);
+    let record = storage::insert(
+        conn,
+        &NewMessage {
+            company_id: sender.rep.company_id,
+            rep_id: sender.rep.id,
+            invitation_id: Some(inv.id),
+            name: &item.name,
+            phone,
+            text: &message.text,
+            template_params: &message.template_params,
+            send_after,
+        },
+        now,
+    )?;
+    item.text = Some(message.text);
+    item.sms_id = Some(record.id);
+    Ok(())
+}
+
+/// The rules' reason in the API's words. The request-level reasons cannot
+/// happen here (a rep, a name and a body are always there) but still map.
+fn refusal(reason: RefuseReason) -> SmsRefusal {
+    match reason {
+        RefuseReason::NotTriggeredByRep | RefuseReason::MissingName => SmsRefusal::MissingName,
+        RefuseReason::NameTooLong => SmsRefusal::NameTooLong,
+        RefuseReason::EmptyBody | RefuseReason::TextTooLong => SmsRefusal::TextTooLong,
+        RefuseReason::OptedOut => SmsRefusal::OptedOut,
+        RefuseReason::DuplicateInvitation => SmsRefusal::Duplicate,
+        RefuseReason::DailyCapReached => SmsRefusal::DailyCap,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(name: &str, phone: &str) -> SmsRecipient {
+        SmsRecipient {
+            name: name.into(),
+            phone: phone.into(),
+        }
+    }
+
+    #[test]
+    fn prechecks_number_name_and_repeats() {
+        let out = precheck(
+            &[
+                r("王五", "138 0013 8000"),
+                r("赵六", "12345"),
+                r(" ", "13700137000"),
+                r(&"名".repeat(41), "13600136000"),
+                r("王五", "+8613800138000"),
+            ],
+            40,
+        );
+        let kinds: Vec<Option<SmsRefusal>> = out
+            .iter()
+            .map(|c| match c {
+                Checked::Refused(r, _) => Some(*r),
+                Checked::Candidate(_) => None,
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                None,
+                Some(SmsRefusal::BadPhone),
+                Some(SmsRefusal::MissingName),
+                Some(SmsRefusal::NameTooLong),
+                Some(SmsRefusal::RepeatedInRequest)
+            ]
+        );
+    }
+
+    #[test]
+    fn too_many_or_no_recipients_is_a_clear_400() {
+        assert!(check_count(&[]).is_err());
+        let many = vec![r("王五", "13800138000"); MAX_SMS_RECIPIENTS + 1];
+        let e = check_count(&many).unwrap_err();
+        assert!(e.to_string().contains("at most 200 recipients"), "{e}");
+        assert!(check_count(&many[..MAX_SMS_RECIPIENTS]).is_ok());
+    }
+}

@@ -1,0 +1,214 @@
+//! SMS invitations on the server: a rep sends invitations to named people
+//! (`POST /api/v1/invitations/sms`), a background runner hands due messages
+//! to the configured provider, and provider hooks bring delivery reports and
+//! opt-out replies back.
+//!
+//! The rules themselves (opt-outs, quiet hours, caps, duplicates) are
+//! `warmlead_sms::decide`; this module feeds them the number's history from
+//! SQLite and keeps the queue. Sending never happens inside a transaction.
+
+mod hooks;
+mod invite;
+mod runner;
+mod storage;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
+use axum::http::request::Parts;
+use axum::routing::post;
+use axum::Router;
+use tokio::sync::Notify;
+use warmlead_core::api::{MAX_JSON_BYTES, PATH_SMS_INVITATIONS};
+use warmlead_sms::{Rules, SmsProvider};
+
+use crate::error::ServerError;
+use crate::http::AppState;
+use crate::storage::{Caller, Database};
+
+pub(crate) use runner::RunnerHandle;
+
+/// The time the SMS rules see, injectable so tests can stand in quiet hours
+/// without waiting for them.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> i64 + Send + Sync>);
+
+impl Clock {
+    /// Wall-clock UTC milliseconds.
+    pub fn system() -> Clock {
+        Clock(Arc::new(crate::storage::now_ms))
+    }
+
+    pub fn from_fn(f: impl Fn() -> i64 + Send + Sync + 'static) -> Clock {
+        Clock(Arc::new(f))
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        (self.0)()
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::system()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Clock")
+    }
+}
+
+/// SMS settings of a server.
+#[derive(Clone)]
+pub struct SmsInviteOptions {
+    /// Quiet hours, daily cap, opt-out line (`Rules::default()` is the issue's).
+    pub rules: Rules,
+    /// Shared secret of the provider hooks (`?secret=` or `X-Warmlead-Hook-Secret`);
+    /// without one the hooks answer 404.
+    pub hook_secret: Option<String>,
+    pub clock: Clock,
+    /// How often the runner looks for due messages when nobody wakes it.
+    pub runner_every: Duration,
+}
+
+impl Default for SmsInviteOptions {
+    fn default() -> Self {
+        SmsInviteOptions {
+            rules: Rules::default(),
+            hook_secret: None,
+            clock: Clock::system(),
+            runner_every: Duration::from_secs(5),
+        }
+    }
+}
+
+impl std::fmt::Debug for SmsInviteOptions {
+    // The hook secret never reaches a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsInviteOptions")
+            .field("rules", &self.rules)
+            .field("hook_secret", &self.hook_secret.as_ref().map(|_| "<set>"))
+            .field("runner_every", &self.runner_every)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `21:00-08:00` as minutes after midnight (start, end); equal means none.
+pub fn parse_quiet_hours(s: &str) -> Result<(u16, u16), String> {
+    let minute = |hm: &str| -> Option<u16> {
+        let (h, m) = hm.trim().split_once(':')?;
+        let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+        (h < 24 && m < 60).then_some(h * 60 + m)
+    };
+    let err = || format!("quiet hours must look like 21:00-08:00, got {s:?}");
+    let (a, b) = s.split_once('-').ok_or_else(err)?;
+    Ok((minute(a).ok_or_else(err)?, minute(b).ok_or_else(err)?))
+}
+
+/// Everything the SMS handlers and the runner share. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct SmsService {
+    app: AppState,
+    provider: Arc<dyn SmsProvider>,
+    options: Arc<SmsInviteOptions>,
+    wake: Arc<Notify>,
+}
+
+impl SmsService {
+    pub fn new(app: &AppState, options: SmsInviteOptions) -> Result<SmsService, ServerError> {
+        options
+            .rules
+            .validate()
+            .map_err(|e| ServerError::Config(e.to_string()))?;
+        Ok(SmsService {
+            provider: app.sms.clone(),
+            app: app.clone(),
+            options: Arc::new(options),
+            wake: Arc::new(Notify::new()),
+        })
+    }
+
+    fn db(&self) -> &Database {
+        &self.app.db
+    }
+
+    fn now(&self) -> i64 {
+        self.options.clock.now_ms()
+    }
+
+    fn rules(&self) -> &Rules {
+        &self.options.rules
+    }
+
+    /// The API route and the provider hooks, with their own state.
+    pub fn router(&self) -> Router {
+        use warmlead_core::api::PATH_SMS_HOOKS_PREFIX as HOOKS;
+        Router::new()
+            .route(
+                PATH_SMS_INVITATIONS,
+                post(invite::send).layer(DefaultBodyLimit::max(MAX_JSON_BYTES)),
+            )
+            .route(
+                &format!("{HOOKS}{{provider}}/status"),
+                post(hooks::status).layer(DefaultBodyLimit::max(hooks::MAX_HOOK_BYTES)),
+            )
+            .route(
+                &format!("{HOOKS}{{provider}}/reply"),
+                post(hooks::reply).layer(DefaultBodyLimit::max(hooks::MAX_HOOK_BYTES)),
+            )
+            .with_state(self.clone())
+    }
+
+    /// Starts the queue runner; stop it with [`RunnerHandle::stop`] at shutdown.
+    pub fn spawn_runner(&self) -> RunnerHandle {
+        runner::spawn(self.clone())
+    }
+}
+
+/// The device behind the bearer token, exactly as for the rest of the API.
+impl FromRequestParts<SmsService> for Caller {
+    type Rejection = ServerError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &SmsService,
+    ) -> Result<Self, Self::Rejection> {
+        <Caller as FromRequestParts<AppState>>::from_request_parts(parts, &state.app).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quiet_hours_parse() {
+        assert_eq!(parse_quiet_hours("21:00-08:00"), Ok((1260, 480)));
+        assert_eq!(parse_quiet_hours(" 22:30 - 7:05 "), Ok((1350, 425)));
+        assert_eq!(parse_quiet_hours("00:00-00:00"), Ok((0, 0)));
+        for bad in [
+            "",
+            "21-08",
+            "24:00-08:00",
+            "21:60-08:00",
+            "21:00",
+            "a:b-c:d",
+        ] {
+            assert!(parse_quiet_hours(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn debug_hides_the_hook_secret() {
+        let o = SmsInviteOptions {
+            hook_secret: Some("s3cr3t-value".into()),
+            ..SmsInviteOptions::default()
+        };
+        let shown = format!("{o:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("<set>"));
+    }
+}

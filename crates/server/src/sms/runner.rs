@@ -1,0 +1,153 @@
+//! The queue runner: every few seconds, and whenever a request queues
+//! messages, it takes the due ones, checks the rules again at that moment
+//! (an opt-out may have arrived while a message waited for morning), hands
+//! each to the provider outside any transaction and records what came back.
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use warmlead_sms::{compose, decide, Decision, SendRequest};
+
+use super::storage::{self, Due};
+use super::SmsService;
+use crate::error::ServerError;
+
+/// Due messages taken per pass.
+const BATCH: u32 = 50;
+
+/// The running runner; [`RunnerHandle::stop`] ends it between messages.
+pub(crate) struct RunnerHandle {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl RunnerHandle {
+    /// Lets the message in flight finish, then returns.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+pub(super) fn spawn(svc: SmsService) -> RunnerHandle {
+    let (stop, stopped) = oneshot::channel();
+    let task = tokio::spawn(run(svc, stopped));
+    RunnerHandle { stop, task }
+}
+
+async fn run(svc: SmsService, mut stopped: oneshot::Receiver<()>) {
+    let now = svc.now();
+    match svc
+        .db()
+        .tx(move |tx, _| storage::fail_interrupted(tx, now))
+        .await
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(n, "SMS interrupted mid-send at the last stop marked failed"),
+        Err(e) => tracing::error!(error = %e, "SMS runner could not check interrupted sends"),
+    }
+    loop {
+        match run_once(&svc, &mut stopped).await {
+            Ok(Pass::Stopped) => return,
+            Ok(Pass::Done) => {}
+            Err(e) => tracing::error!(error = %e, "SMS runner pass failed"),
+        }
+        tokio::select! {
+            _ = &mut stopped => return,
+            _ = svc.wake.notified() => {}
+            _ = tokio::time::sleep(svc.options.runner_every) => {}
+        }
+    }
+}
+
+enum Pass {
+    Done,
+    Stopped,
+}
+
+/// Sends everything due now, checking for a stop between messages (a stop
+/// never cuts a send between the provider's answer and its record).
+async fn run_once(
+    svc: &SmsService,
+    stopped: &mut oneshot::Receiver<()>,
+) -> Result<Pass, ServerError> {
+    loop {
+        let now = svc.now();
+        let due = svc
+            .db()
+            .read(move |conn, _| storage::due(conn, now, BATCH))
+            .await?;
+        let n = due.len();
+        for message in due {
+            if !matches!(stopped.try_recv(), Err(oneshot::error::TryRecvError::Empty)) {
+                return Ok(Pass::Stopped);
+            }
+            process(svc, message).await?;
+        }
+        if n < BATCH as usize {
+            return Ok(Pass::Done);
+        }
+    }
+}
+
+/// What the re-check decided, inside the claiming transaction.
+enum Step {
+    Send,
+    Done,
+}
+
+async fn process(svc: &SmsService, m: Due) -> Result<(), ServerError> {
+    let request = SendRequest {
+        kind: m.kind,
+        to: warmlead_core::phone::Phone::parse(&m.phone)?,
+        recipient_name: m.name.clone(),
+        triggered_by_rep: Some(m.rep_id),
+        // Stored composed: compose sees the opt-out line and does not add it twice.
+        body: m.text.clone(),
+        template_params: m.template_params.clone(),
+    };
+    let now = svc.now();
+    let (rules, req, id) = (svc.rules().clone(), request.clone(), m.id);
+    let step = svc
+        .db()
+        .tx(move |tx, _| {
+            let history = storage::history(
+                tx,
+                req.to.as_e164(),
+                Some(id),
+                rules.duplicate_window_ms,
+                now,
+            )?;
+            match decide(&req, &history, &rules, now) {
+                Decision::Send => Ok(if storage::claim(tx, id, now)? {
+                    Step::Send
+                } else {
+                    Step::Done
+                }),
+                Decision::Queue { until_utc_ms } => {
+                    storage::requeue(tx, id, until_utc_ms, now)?;
+                    Ok(Step::Done)
+                }
+                Decision::Refuse { reason } => {
+                    storage::mark_failed(tx, id, None, reason.message(), now)?;
+                    Ok(Step::Done)
+                }
+            }
+        })
+        .await?;
+    if let Step::Done = step {
+        return Ok(());
+    }
+    let message = compose(&request, svc.rules());
+    let result = svc.provider.send(&message).await;
+    let now = svc.now();
+    let provider = svc.provider.name();
+    svc.db()
+        .tx(move |tx, _| match result {
+            Ok(receipt) => storage::mark_sent(tx, id, &receipt, now).map(drop),
+            Err(e) => {
+                tracing::warn!(sms_id = id, provider, error = %e, "SMS not sent");
+                storage::mark_failed(tx, id, Some(provider), &e.to_string(), now).map(drop)
+            }
+        })
+        .await
+}
