@@ -8,6 +8,7 @@ mod admin;
 pub mod demo;
 mod error;
 mod http;
+mod sms;
 mod storage;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -21,6 +22,7 @@ use tokio::task::JoinHandle;
 
 pub use admin::{open_admin, Admin};
 pub use error::ServerError;
+pub use sms::{parse_quiet_hours, Clock, SmsInviteOptions};
 pub use storage::retention::Purged;
 pub use warmlead_sms::{ProviderConfig as SmsProviderConfig, SmsProvider};
 
@@ -52,6 +54,8 @@ pub struct Options {
     /// Where new partners download the desktop app (shown on the welcome
     /// page); without it the page says to ask the rep for the installer.
     pub download_url: Option<String>,
+    /// SMS invitation rules, hook secret and the runner's clock.
+    pub sms_invites: SmsInviteOptions,
 }
 
 impl Default for Options {
@@ -61,6 +65,7 @@ impl Default for Options {
             purge_every: Duration::from_secs(3600),
             sms: Sms::default(),
             download_url: None,
+            sms_invites: SmsInviteOptions::default(),
         }
     }
 }
@@ -159,7 +164,9 @@ pub async fn start_with(config: Config, options: Options) -> Result<RunningServe
     state.sms = options.sms.provider.clone();
     state.sms_is_real = options.sms.is_real;
     state.download_url = options.download_url.clone();
-    let app = http::router(state);
+    let sms = sms::SmsService::new(&state, options.sms_invites.clone())?;
+    let app = http::router(state).merge(sms.router());
+    let sms_runner = sms.spawn_runner();
     let purge = tokio::spawn(purge_job(admin.clone(), options));
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -173,6 +180,7 @@ pub async fn start_with(config: Config, options: Options) -> Result<RunningServe
             tracing::error!(error = %e, "server stopped with an error");
         }
         purge.abort();
+        sms_runner.stop().await;
     });
     Ok(RunningServer {
         addr,
