@@ -42,7 +42,8 @@ export function parseRecipients(text: string): ParsedRecipients {
   const lines: number[] = [];
   const bad: BadLine[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {
-    const line = halfWidth(raw).trim();
+    // Trailing separators: what a copy from a spreadsheet leaves.
+    const line = halfWidth(raw).replace(/[\s,;]+$/, "").trim();
     if (line === "") return;
     const m = NAME_THEN_PHONE.exec(line);
     const r = PHONE_THEN_NAME.exec(line);

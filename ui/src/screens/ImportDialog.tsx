@@ -30,7 +30,7 @@ function ErrorTable({ errors }: { errors: readonly ImportRowError[] }) {
       <table className="table" data-testid="import-errors">
         <thead>
           <tr>
-            <th>{t("import.col.row")}</th>
+            <th className="num">{t("import.col.row")}</th>
             <th>{t("import.col.column")}</th>
             <th>{t("import.col.value")}</th>
             <th>{t("import.col.reason")}</th>
@@ -177,7 +177,7 @@ export function ImportDialog({
                 <table className="table" data-testid="import-ready">
                   <thead>
                     <tr>
-                      <th>{t("import.col.row")}</th>
+                      <th className="num">{t("import.col.row")}</th>
                       <th>{t("import.column.name")}</th>
                       <th>{t("import.column.phone")}</th>
                       <th>{t("import.column.note")}</th>

@@ -126,8 +126,8 @@ function InvitationRow({
       <td className="num">{usesText(inv, t)}</td>
       <td className="mono">{inv.short_code}</td>
       <td>{recipient}</td>
-      <td>{formatWhen(inv.created_at_ms, now, t, true)}</td>
-      <td>{formatWhen(inv.expires_at_ms, now, t, true)}</td>
+      <td className="when">{formatWhen(inv.created_at_ms, now, t, true)}</td>
+      <td className="when">{formatWhen(inv.expires_at_ms, now, t, true)}</td>
       <td className="actions">
         {canRevoke(inv, now) &&
           (confirming ? (
@@ -194,7 +194,7 @@ function SmsHistory({ records, now }: { records: SmsRecord[]; now: number }) {
                     <span className="bad-text small"> {t("invite.sms.failedWhy", { error: r.error })}</span>
                   )}
                 </td>
-                <td>{formatWhen(r.created_at_ms, now, t, true)}</td>
+                <td className="when">{formatWhen(r.created_at_ms, now, t, true)}</td>
               </tr>
             ))}
           </tbody>

@@ -40,6 +40,16 @@ export function PartnerDetailPane({ id, refresh }: { id: number; refresh: string
   if (!detail || detail.summary.partner.id !== id) return null;
   const { partner: p, activity: a, stage } = detail.summary;
   const inv = detail.invitation;
+  // "今天 14:05" / "昨天 09:07" say it all; older ones get "12 天前（2026-11-11 10:00）".
+  const lastShare = (ms: number) => {
+    const days = (now - ms) / 86_400_000;
+    return days < 2
+      ? formatWhen(ms, now, t, true)
+      : t("partners.detail.lastShareWhen", {
+          ago: formatDaysAgo(ms, now, t),
+          when: formatWhen(ms, now, t, true),
+        });
+  };
 
   return (
     <div className="detail partner-detail" data-testid="partner-detail">
@@ -61,12 +71,7 @@ export function PartnerDetailPane({ id, refresh }: { id: number; refresh: string
       <dl className="dl">
         <dt>{t("partners.detail.lastShare")}</dt>
         <dd>
-          {a.last_share_at_ms === null
-            ? t("partners.neverShared")
-            : t("partners.detail.lastShareWhen", {
-                ago: formatDaysAgo(a.last_share_at_ms, now, t),
-                when: formatWhen(a.last_share_at_ms, now, t, true),
-              })}
+          {a.last_share_at_ms === null ? t("partners.neverShared") : lastShare(a.last_share_at_ms)}
         </dd>
         <dt>{t("partners.detail.phone")}</dt>
         <dd>{p.phone ? formatPhone(p.phone) : t("partners.noPhone")}</dd>

@@ -70,6 +70,11 @@ export function Partners({
     };
   }, [filter, search, refresh]);
 
+  // A new chip or search starts at the top (a sync refresh keeps the place).
+  useEffect(() => {
+    scrollRef.current?.scrollTo({ top: 0 });
+  }, [filter, search]);
+
   useEffect(() => {
     let live = true;
     api
@@ -188,7 +193,7 @@ export function Partners({
           {t("partners.invite")}
         </button>
       </header>
-      <div className="toolbar lead-filters">
+      <div className="toolbar lead-filters" hidden={noneAtAll}>
         <div className="chips" role="group" aria-label={t("partners.filters")}>
           {PARTNER_FILTERS.map((f) => (
             <button
@@ -225,9 +230,14 @@ export function Partners({
                 body={t("partners.emptyBody")}
                 testId="partner-empty"
                 action={
-                  <button type="button" className="btn btn-primary" onClick={onInvite}>
-                    {t("partners.invite")}
-                  </button>
+                  <div className="detail-actions">
+                    <button type="button" className="btn btn-primary" onClick={onInvite}>
+                      {t("partners.invite")}
+                    </button>
+                    <button type="button" className="btn" onClick={() => setImporting(true)}>
+                      {t("partners.importCsv")}
+                    </button>
+                  </div>
                 }
               />
             )

@@ -54,6 +54,13 @@ export function QrOverlay({
   // Bumped to create a fresh invitation (after a join or expiry).
   const [generation, setGeneration] = useState(0);
   const closeRef = useRef<HTMLButtonElement>(null);
+  const mounted = useRef(true);
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
+    };
+  }, []);
 
   useEffect(() => {
     const before = document.activeElement as HTMLElement | null;
@@ -103,10 +110,11 @@ export function QrOverlay({
           setError(null);
           if (fresh.uses > inv.uses) {
             clearInterval(id);
+            // The next person should not wait for the name lookup.
             setJoined({ name: null });
-            const name = await whoJoined(inv.id);
-            if (live) setJoined({ name });
             setGeneration((g) => g + 1);
+            const name = await whoJoined(inv.id);
+            if (mounted.current && name) setJoined({ name });
           } else if (invitationStatusAt(fresh, Date.now()) !== "pending") {
             clearInterval(id);
             setGeneration((g) => g + 1);
@@ -162,7 +170,12 @@ export function QrOverlay({
       )}
       {cannotReach && (
         <div className="error qr-offline" role="alert" data-testid="invite-qr-offline">
-          {t("invite.qr.offline")}
+          <span>{t("invite.qr.offline")}</span>
+          {!inv && (
+            <button type="button" className="btn" onClick={() => setGeneration((g) => g + 1)}>
+              {t("common.retry")}
+            </button>
+          )}
         </div>
       )}
       {error && !cannotReach && (

@@ -198,28 +198,34 @@ export function SmsDialog({ offline, onClose, onSent }: { offline: boolean; onCl
           <button
             type="button"
             className="btn"
-            disabled={recipients.length === 0 || tooMany || busy !== null}
+            disabled={recipients.length === 0 || tooMany || busy !== null || result?.sent === true}
             aria-busy={busy === "preview"}
             onClick={() => void run(true)}
             data-testid="sms-preview"
           >
             {busy === "preview" ? t("invite.sms.previewing") : t("invite.sms.preview")}
           </button>
-          <button
-            type="button"
-            className="btn btn-primary"
-            disabled={willSend === 0 || busy !== null}
-            aria-busy={busy === "send"}
-            onClick={() => void run(false)}
-            data-testid="sms-send"
-          >
-            {busy === "send" && <span className="spinner" aria-hidden="true" />}
-            {busy === "send"
-              ? t("invite.sms.sending")
-              : willSend > 0
-                ? t("invite.sms.send", { count: willSend })
-                : t("invite.sms.sendAfterPreview")}
-          </button>
+          {result?.sent ? (
+            <button type="button" className="btn btn-primary" onClick={onClose} data-testid="sms-done">
+              {t("invite.sms.done")}
+            </button>
+          ) : (
+            <button
+              type="button"
+              className="btn btn-primary"
+              disabled={willSend === 0 || busy !== null}
+              aria-busy={busy === "send"}
+              onClick={() => void run(false)}
+              data-testid="sms-send"
+            >
+              {busy === "send" && <span className="spinner" aria-hidden="true" />}
+              {busy === "send"
+                ? t("invite.sms.sending")
+                : willSend > 0
+                  ? t("invite.sms.send", { count: willSend })
+                  : t("invite.sms.sendAfterPreview")}
+            </button>
+          )}
         </div>
       </div>
     </Dialog>
