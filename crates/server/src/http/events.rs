@@ -14,12 +14,12 @@ use warmlead_core::lead::LiveEvent;
 use super::AppState;
 use crate::storage::Caller;
 
-fn event(seq: i64, stream: &str, hot_lead_id: Option<i64>) -> Event {
+fn event(seq: i64, stream: &str, hot_lead_id: Option<i64>, invitation_id: Option<i64>) -> Event {
     let data = LiveEvent {
         seq,
         stream: stream.to_string(),
         hot_lead_id,
-        invitation_id: None,
+        invitation_id,
     };
     Event::default()
         .event(stream)
@@ -54,10 +54,19 @@ impl Live {
                 .await
                 .ok()?;
             if s > sync || self.first {
-                self.pending.push(event(s, "sync", None));
+                // Someone accepted an invitation: the rep's QR screen moves on at once.
+                let accepted = if s > sync && !self.first {
+                    self.db
+                        .accepted_invitation_since(self.caller.clone(), sync, s)
+                        .await
+                        .ok()?
+                } else {
+                    None
+                };
+                self.pending.push(event(s, "sync", None, accepted));
             }
             if r > radar || self.first {
-                self.pending.push(event(r, "radar", hot));
+                self.pending.push(event(r, "radar", hot, None));
             }
             self.heads = (s, r);
             self.first = false;

@@ -27,6 +27,7 @@ pub(crate) struct AppState {
     /// Base of share links handed to devices, without a trailing slash.
     pub public_url: String,
     pub limits: std::sync::Arc<actions::Limits>,
+    pub invite_limits: std::sync::Arc<invite::Limits>,
     /// Where SMS go (invitations, one-time codes).
     pub sms: std::sync::Arc<dyn warmlead_sms::SmsProvider>,
     /// Whether `sms` reaches real phones (then accepting asks for a code).
@@ -41,6 +42,7 @@ impl AppState {
             db,
             public_url,
             limits: Default::default(),
+            invite_limits: Default::default(),
             sms: std::sync::Arc::new(warmlead_sms::ConsoleProvider::new()),
             sms_is_real: false,
             download_url: None,
@@ -94,6 +96,17 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(paths::PATH_HEALTH, get(|| async { "ok" }))
         .route("/s/{token}", get(public::share_page))
         .route(paths::PATH_PRIVACY, get(actions::privacy))
+        .route(
+            "/i/{token}",
+            get(invite::page_by_token).post(invite::accept_by_token),
+        )
+        .route("/i/{token}/code", post(invite::code_by_token))
+        .route(paths::PATH_JOIN, get(invite::join))
+        .route(
+            "/j/{code}",
+            get(invite::page_by_code).post(invite::accept_by_code),
+        )
+        .route("/j/{code}/code", post(invite::code_by_code))
         .merge(api)
         .with_state(state)
 }

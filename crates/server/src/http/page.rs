@@ -113,7 +113,7 @@ textarea{min-height:72px}
 #wl-thanks{background:#ebfbee;color:#2b8a3e;border-radius:10px;padding:16px;margin-top:16px}
 "#;
 
-fn document(lang: Lang, title: &str, body: &str) -> String {
+pub(crate) fn document(lang: Lang, title: &str, body: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1,viewport-fit=cover\">\

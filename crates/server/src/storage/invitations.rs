@@ -7,14 +7,11 @@
 //! that change-log row so later answers and changes can repeat the URL.
 //! That row is the one place the token rests in clear.
 
-// TEMPORARY until the public pages use accept/find_*: remove with them.
-#![allow(dead_code)]
-
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::{Rng, RngCore};
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use warmlead_core::domain::{Role, User};
+use warmlead_core::domain::{Company, Role, User};
 use warmlead_core::invite::{
     Invitation, InvitationStatus, InviteChannel, NewInvitation, PartnerSource,
     DEFAULT_INVITATION_HOURS, MAX_INVITATION_HOURS,
@@ -24,7 +21,7 @@ use warmlead_core::sync::ChangeBody;
 
 use super::accounts::{self, sha256};
 use super::changes::{self, Scope};
-use super::Database;
+use super::{Caller, Database, Secrets};
 use crate::error::ServerError;
 
 const HOUR_MS: i64 = 3600 * 1000;
@@ -321,13 +318,10 @@ pub(crate) enum Accepted {
     /// A new partner, with a one-time activation code (plaintext, shown once).
     Joined {
         partner: User,
-        invitation: Invitation,
         activation_code: String,
     },
     /// The phone already belongs to someone in the company: nothing written.
-    AlreadyMember {
-        user: User,
-    },
+    AlreadyMember,
     Closed(Closed),
 }
 
@@ -347,8 +341,8 @@ pub(crate) fn accept(
         return Ok(Accepted::Closed(why));
     }
     let name = accounts::checked_name(name)?;
-    if let Some(user) = accounts::user_by_phone(tx, inv.company_id, phone.as_e164())? {
-        return Ok(Accepted::AlreadyMember { user });
+    if accounts::user_by_phone(tx, inv.company_id, phone.as_e164())?.is_some() {
+        return Ok(Accepted::AlreadyMember);
     }
     let inviter = accounts::get_user(tx, inv.rep_id)?
         .ok_or_else(|| ServerError::NotFound(format!("no user {}", inv.rep_id)))?;
@@ -382,9 +376,187 @@ pub(crate) fn accept(
     let activation_code = accounts::create_activation_code(tx, partner.id)?;
     Ok(Accepted::Joined {
         partner,
-        invitation: inv,
         activation_code,
     })
+}
+
+/// One-time codes (SMS) before accepting, when a real provider is configured.
+pub(crate) const OTP_TTL_MS: i64 = 10 * 60 * 1000;
+pub(crate) const OTP_MAX_ATTEMPTS: i64 = 5;
+
+/// Keyed with the server secret and bound to the invitation and phone, so a
+/// leaked table does not give six-digit codes away by brute force alone.
+fn otp_hash(master: &[u8], invitation_id: i64, phone: &str, code: &str) -> Vec<u8> {
+    let mut data = Vec::with_capacity(master.len() + 64);
+    data.extend_from_slice(b"warmlead-invite-otp-v1\0");
+    data.extend_from_slice(master);
+    data.extend_from_slice(format!("\0{invitation_id}\0{phone}\0{code}").as_bytes());
+    sha256(&data)
+}
+
+/// Stores a fresh code for (invitation, phone), replacing earlier ones, and
+/// returns it in clear to be sent.
+pub(crate) fn new_otp(
+    tx: &Connection,
+    master: &[u8],
+    invitation_id: i64,
+    phone: &Phone,
+    now: i64,
+) -> Result<String, ServerError> {
+    let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000));
+    tx.execute(
+        "UPDATE invitation_otps SET used_at = ?1
+         WHERE invitation_id = ?2 AND phone = ?3 AND used_at IS NULL",
+        params![now, invitation_id, phone.as_e164()],
+    )?;
+    tx.execute(
+        "INSERT INTO invitation_otps (invitation_id, phone, code_hash, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            invitation_id,
+            phone.as_e164(),
+            otp_hash(master, invitation_id, phone.as_e164(), &code),
+            now,
+            now + OTP_TTL_MS
+        ],
+    )?;
+    Ok(code)
+}
+
+/// What checking a one-time code found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OtpCheck {
+    Ok,
+    /// None sent to this phone, or it expired or was used.
+    Missing,
+    Wrong,
+    /// Too many wrong tries: a new code must be asked for.
+    Locked,
+}
+
+/// Checks (and on success spends) the code; a wrong try counts, and must be
+/// committed even though nothing else is written.
+pub(crate) fn check_otp(
+    tx: &Connection,
+    master: &[u8],
+    invitation_id: i64,
+    phone: &Phone,
+    code: &str,
+    now: i64,
+) -> Result<OtpCheck, ServerError> {
+    let row: Option<(i64, Vec<u8>, i64)> = tx
+        .query_row(
+            "SELECT id, code_hash, attempts FROM invitation_otps
+             WHERE invitation_id = ?1 AND phone = ?2 AND used_at IS NULL AND expires_at > ?3
+             ORDER BY id DESC LIMIT 1",
+            params![invitation_id, phone.as_e164(), now],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((id, hash, attempts)) = row else {
+        return Ok(OtpCheck::Missing);
+    };
+    if attempts >= OTP_MAX_ATTEMPTS {
+        return Ok(OtpCheck::Locked);
+    }
+    let code: String = code.chars().filter(char::is_ascii_digit).collect();
+    if otp_hash(master, invitation_id, phone.as_e164(), &code) == hash {
+        tx.execute(
+            "UPDATE invitation_otps SET used_at = ?1 WHERE id = ?2",
+            params![now, id],
+        )?;
+        return Ok(OtpCheck::Ok);
+    }
+    tx.execute(
+        "UPDATE invitation_otps SET attempts = attempts + 1 WHERE id = ?1",
+        [id],
+    )?;
+    Ok(if attempts + 1 >= OTP_MAX_ATTEMPTS {
+        OtpCheck::Locked
+    } else {
+        OtpCheck::Wrong
+    })
+}
+
+/// An invitation with what its page shows: who invites, for which company.
+#[derive(Debug, Clone)]
+pub(crate) struct InviteView {
+    pub invitation: Invitation,
+    pub inviter: User,
+    pub company: Company,
+}
+
+/// How the public page found the invitation.
+#[derive(Debug, Clone)]
+pub(crate) enum InviteKey {
+    /// From the URL (`/i/{token}`): any state, so a closed one can say why.
+    Token(String),
+    /// Typed at `/j`: only pending, unexpired invitations match.
+    ShortCode(String),
+}
+
+fn find(conn: &Connection, key: &InviteKey, now: i64) -> Result<Option<Invitation>, ServerError> {
+    match key {
+        InviteKey::Token(t) => find_by_token(conn, t),
+        InviteKey::ShortCode(c) => find_by_short_code(conn, c, now),
+    }
+}
+
+fn view(conn: &Connection, inv: Invitation) -> Result<Option<InviteView>, ServerError> {
+    let Some(inviter) = accounts::get_user(conn, inv.rep_id)? else {
+        return Ok(None);
+    };
+    let Some(company) = accounts::get_company(conn, inv.company_id)? else {
+        return Ok(None);
+    };
+    Ok(Some(InviteView {
+        invitation: inv,
+        inviter,
+        company,
+    }))
+}
+
+/// What the accept form led to, for the public page.
+#[derive(Debug)]
+pub(crate) enum AcceptOutcome {
+    Done(Accepted),
+    Otp(OtpCheck),
+}
+
+/// The newest invitation of the caller's (managers: any) that someone
+/// accepted in `(after, upto]` of the sync stream: the live event names it.
+pub(crate) fn accepted_since(
+    conn: &Connection,
+    caller: &Caller,
+    after: i64,
+    upto: i64,
+) -> Result<Option<i64>, ServerError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT body FROM changes
+         WHERE company_id = ?1 AND seq > ?2 AND seq <= ?3 AND stream = 'sync'
+           AND body LIKE '{\"entity\":\"invitation\"%'
+           AND (?4 = 'manager' OR rep_id = ?5)
+         ORDER BY seq DESC",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            caller.company.id,
+            after,
+            upto,
+            caller.user.role.as_str(),
+            caller.user.id
+        ],
+        |r| r.get::<_, String>(0),
+    )?;
+    for body in rows {
+        if let Ok(ChangeBody::Invitation(inv)) = serde_json::from_str(&body?) {
+            // Creation has no uses and a revoke says revoked: only accepts remain.
+            if inv.uses > 0 && inv.status != InvitationStatus::Revoked {
+                return Ok(Some(inv.id));
+            }
+        }
+    }
+    Ok(None)
 }
 
 impl Database {
@@ -404,6 +576,61 @@ impl Database {
         id: i64,
     ) -> Result<Invitation, ServerError> {
         self.read(move |c, _| get_for(c, &caller, id)).await
+    }
+
+    /// The invitation behind a public page, with its inviter and company.
+    pub(crate) async fn invite_view(
+        &self,
+        key: InviteKey,
+    ) -> Result<Option<InviteView>, ServerError> {
+        self.read(move |c, _| match find(c, &key, super::now_ms())? {
+            Some(inv) => view(c, inv),
+            None => Ok(None),
+        })
+        .await
+    }
+
+    /// Stores a one-time code for the person accepting and returns it in clear.
+    pub(crate) async fn invite_otp(
+        &self,
+        invitation_id: i64,
+        phone: Phone,
+    ) -> Result<String, ServerError> {
+        self.tx(move |tx, s: &Secrets| {
+            new_otp(tx, &s.master, invitation_id, &phone, super::now_ms())
+        })
+        .await
+    }
+
+    /// Accepts (after checking the one-time code when `code` is Some).
+    pub(crate) async fn accept_invitation(
+        &self,
+        invitation_id: i64,
+        name: String,
+        phone: Phone,
+        code: Option<String>,
+    ) -> Result<AcceptOutcome, ServerError> {
+        self.tx(move |tx, s: &Secrets| {
+            let now = super::now_ms();
+            if let Some(code) = code {
+                let check = check_otp(tx, &s.master, invitation_id, &phone, &code, now)?;
+                if check != OtpCheck::Ok {
+                    return Ok(AcceptOutcome::Otp(check));
+                }
+            }
+            accept(tx, invitation_id, &name, &phone, now).map(AcceptOutcome::Done)
+        })
+        .await
+    }
+
+    pub(crate) async fn accepted_invitation_since(
+        &self,
+        caller: Caller,
+        after: i64,
+        upto: i64,
+    ) -> Result<Option<i64>, ServerError> {
+        self.read(move |c, _| accepted_since(c, &caller, after, upto))
+            .await
     }
 
     pub(crate) async fn revoke_invitation(

@@ -1,0 +1,717 @@
+//! Invitations end to end against a real server: the reps' API, the public
+//! page a person opens on their phone, accepting it, the welcome page's
+//! activation code and deep link, short codes, one-time SMS codes.
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{activate, api_error, world, Device, World};
+use reqwest::StatusCode;
+use warmlead_core::api::{ActivateRequest, ActivateResponse, PATH_ACTIVATE, PATH_EVENTS};
+use warmlead_core::domain::{Role, User};
+use warmlead_core::invite::{
+    parse_activation_link, Invitation, InvitationStatus, InviteChannel, NewInvitation,
+    PartnerSource, MAX_INVITATION_HOURS,
+};
+use warmlead_core::lead::LiveEvent;
+use warmlead_core::sync::ChangeBody;
+use warmlead_core::ErrorCode;
+use warmlead_server::{start_with, Config, Options, RunningServer, Sms};
+use warmlead_sms::provider::SendFuture;
+use warmlead_sms::{DeliveryStatus, MessageKind, ProviderReceipt, SmsMessage, SmsProvider};
+
+fn new_inv(channel: InviteChannel, multi_use: bool) -> NewInvitation {
+    NewInvitation {
+        channel,
+        multi_use,
+        expires_in_hours: None,
+    }
+}
+
+async fn create(dev: &Device, new: &NewInvitation) -> Invitation {
+    let res = dev
+        .post("/api/v1/invitations")
+        .json(new)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.unwrap()
+}
+
+async fn fetch(dev: &Device, id: i64) -> Invitation {
+    let res = dev
+        .get(&format!("/api/v1/invitations/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.unwrap()
+}
+
+/// The public page's URL of an invitation, checked to be on this server.
+fn page_url(base: &str, inv: &Invitation) -> String {
+    assert!(inv.url.starts_with(&format!("{base}/i/")), "{}", inv.url);
+    inv.url.clone()
+}
+
+async fn get_page(url: &str) -> (StatusCode, String) {
+    let res = reqwest::get(url).await.unwrap();
+    let status = res.status();
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    (status, res.text().await.unwrap())
+}
+
+async fn post_form(url: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+    let res = reqwest::Client::new()
+        .post(url)
+        .form(fields)
+        .send()
+        .await
+        .unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+async fn accept(url: &str, name: &str, phone: &str) -> (StatusCode, String) {
+    post_form(url, &[("name", name), ("phone", phone), ("consent", "yes")]).await
+}
+
+/// The text of an element with this id (the pages escape their text, so the
+/// first `<` ends it).
+fn element_text(html: &str, id: &str) -> Option<String> {
+    let start = html.find(&format!("id=\"{id}\""))?;
+    let after = &html[start..];
+    let open_end = after.find('>')? + 1;
+    let text = &after[open_end..];
+    Some(text[..text.find('<')?].to_string())
+}
+
+fn attr(html: &str, id: &str, name: &str) -> Option<String> {
+    let start = html.find(&format!("id=\"{id}\""))?;
+    let tag_start = html[..start].rfind('<')?;
+    let tag = &html[tag_start..start + html[start..].find('>')?];
+    let k = tag.find(&format!("{name}=\""))? + name.len() + 2;
+    Some(tag[k..k + tag[k..].find('"')?].to_string())
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+async fn company_users(w: &World) -> Vec<User> {
+    w.ts.admin().company_users(w.company.id).await.unwrap()
+}
+
+fn users_in(changes: &[warmlead_core::sync::Change]) -> Vec<User> {
+    changes
+        .iter()
+        .filter_map(|c| match &c.body {
+            ChangeBody::User(u) => Some(u.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_single_use_qr_invitation_makes_a_bound_partner_who_can_sign_in() {
+    let w = world().await;
+    let rep = activate(&w.ts, w.rep_a.id).await;
+    let base = w.ts.url();
+    let inv = create(&rep, &new_inv(InviteChannel::Qr, false)).await;
+    assert_eq!(inv.rep_id, w.rep_a.id);
+    assert_eq!(inv.status, InvitationStatus::Pending);
+    assert_eq!(inv.max_uses, Some(1));
+    assert_eq!(inv.short_code.len(), 6);
+    let url = page_url(&base, &inv);
+
+    // The page names the rep and the company and has the form.
+    let (status, html) = get_page(&url).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        element_text(&html, "wl-invite-title").unwrap(),
+        "李明 邀请你成为 暖居装修 的推荐合伙人"
+    );
+    assert!(html.contains("name=\"phone\""));
+    assert!(
+        !html.contains("wl-code"),
+        "no SMS code with the console provider"
+    );
+    assert!(!html.contains("<script"), "no script on the page");
+
+    // Accepting: the welcome page with a code and a deep link.
+    let (status, html) = accept(&url, " 赵六 ", "+86 136 0013 6000").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(element_text(&html, "wl-welcome").unwrap().contains("赵六"));
+    let code = element_text(&html, "wl-activation-code").unwrap();
+    let href = unescape(&attr(&html, "wl-open-app", "href").unwrap());
+    let (server, link_code) = parse_activation_link(&href).expect("a warmlead:// link");
+    assert_eq!(server, base);
+    assert_eq!(link_code, code);
+    assert!(html.contains("向 李明 索取"), "no download URL configured");
+
+    // The partner exists once, bound to the rep, with where they came from.
+    let users = company_users(&w).await;
+    let joined: Vec<&User> = users.iter().filter(|u| u.name == "赵六").collect();
+    assert_eq!(joined.len(), 1);
+    let p = joined[0];
+    assert_eq!(p.role, Role::Partner);
+    assert_eq!(p.rep_id, Some(w.rep_a.id));
+    assert_eq!(p.phone.as_deref(), Some("+8613600136000"));
+    assert_eq!(p.source, Some(PartnerSource::Qr));
+    assert_eq!(p.invited_by, Some(w.rep_a.id));
+    assert_eq!(p.invitation_id, Some(inv.id));
+    assert!(p.joined_at_ms >= inv.created_at_ms);
+
+    // The code from the page signs a device in as that partner.
+    let res = reqwest::Client::new()
+        .post(format!("{base}{PATH_ACTIVATE}"))
+        .json(&ActivateRequest {
+            code: link_code,
+            device_name: "新电脑".into(),
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let act: ActivateResponse = res.json().await.unwrap();
+    assert_eq!(act.user.id, p.id);
+    assert_eq!(act.user.source, Some(PartnerSource::Qr));
+
+    // Used up: the rep sees it accepted, a second person gets 410.
+    let fresh = fetch(&rep, inv.id).await;
+    assert_eq!((fresh.status, fresh.uses), (InvitationStatus::Accepted, 1));
+    assert_eq!(fresh.url, inv.url, "the URL survives on later reads");
+    let (status, html) = accept(&url, "钱七", "13500135000").await;
+    assert_eq!(status, StatusCode::GONE);
+    assert!(html.contains("邀请已失效") && html.contains("请联系 李明"));
+    assert_eq!(get_page(&url).await.0, StatusCode::GONE);
+    assert!(!company_users(&w).await.iter().any(|u| u.name == "钱七"));
+
+    // The rep's pull carries the invitation (with its URL) and the new partner.
+    let changes = rep.pull_all().await;
+    let invs: Vec<&Invitation> = changes
+        .iter()
+        .filter_map(|c| match &c.body {
+            ChangeBody::Invitation(i) if i.id == inv.id => Some(i),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(invs.first().unwrap().status, InvitationStatus::Pending);
+    assert_eq!(invs.last().unwrap().status, InvitationStatus::Accepted);
+    assert!(invs.iter().all(|i| i.url == inv.url));
+    assert!(users_in(&changes).iter().any(|u| u.id == p.id
+        && u.invited_by == Some(w.rep_a.id)
+        && u.source == Some(PartnerSource::Qr)));
+    // Another rep sees neither.
+    let other = activate(&w.ts, w.rep_b.id).await;
+    let theirs = other.pull_all().await;
+    assert!(!theirs
+        .iter()
+        .any(|c| matches!(&c.body, ChangeBody::Invitation(i) if i.id == inv.id)));
+    assert!(!users_in(&theirs).iter().any(|u| u.id == p.id));
+}
+
+#[tokio::test]
+async fn a_multi_use_poster_counts_uses_and_revoking_closes_it() {
+    let w = world().await;
+    let rep = activate(&w.ts, w.rep_a.id).await;
+    let inv = create(&rep, &new_inv(InviteChannel::Poster, true)).await;
+    assert_eq!(inv.max_uses, None);
+    let url = page_url(&w.ts.url(), &inv);
+    for (i, phone) in ["13100131001", "13100131002", "13100131003"]
+        .iter()
+        .enumerate()
+    {
+        let (status, html) = accept(&url, &format!("群友{i}"), phone).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+    }
+    let fresh = fetch(&rep, inv.id).await;
+    assert_eq!((fresh.status, fresh.uses), (InvitationStatus::Pending, 3));
+    let posters = company_users(&w)
+        .await
+        .into_iter()
+        .filter(|u| u.source == Some(PartnerSource::Poster))
+        .count();
+    assert_eq!(posters, 3);
+
+    let res = rep
+        .post(&format!("/api/v1/invitations/{}/revoke", inv.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let revoked: Invitation = res.json().await.unwrap();
+    assert_eq!(
+        (revoked.status, revoked.uses),
+        (InvitationStatus::Revoked, 3)
+    );
+    let (status, html) = get_page(&url).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert!(html.contains("已被撤销"));
+    let (status, _) = accept(&url, "迟到的人", "13100131009").await;
+    assert_eq!(status, StatusCode::GONE);
+    assert_eq!(fetch(&rep, inv.id).await.uses, 3);
+}
+
+#[tokio::test]
+async fn expired_forged_and_malformed_links() {
+    let w = world().await;
+    let rep = activate(&w.ts, w.rep_a.id).await;
+    let inv = create(&rep, &new_inv(InviteChannel::Sms, false)).await;
+    let url = page_url(&w.ts.url(), &inv);
+    // Age it past its expiry directly in the database file.
+    let db = rusqlite::Connection::open(w.ts.dir().join("server.db")).unwrap();
+    db.execute(
+        "UPDATE invitations SET expires_at = 1 WHERE id = ?1",
+        [inv.id],
+    )
+    .unwrap();
+    let (status, html) = get_page(&url).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert!(html.contains("已过期") && html.contains("李明"));
+    assert_eq!(
+        accept(&url, "赵六", "13600136000").await.0,
+        StatusCode::GONE
+    );
+    assert_eq!(
+        fetch(&rep, inv.id).await.status_at(2),
+        InvitationStatus::Expired
+    );
+
+    let base = w.ts.url();
+    for forged in [
+        "AAAAAAAAAAAAAAAAAAAAAA",
+        "short",
+        "%3Cscript%3E",
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ] {
+        let (status, html) = get_page(&format!("{base}/i/{forged}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{forged}");
+        assert!(html.contains("邀请不存在"));
+        let (status, _) = accept(&format!("{base}/i/{forged}"), "赵六", "13600136000").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    assert!(!company_users(&w).await.iter().any(|u| u.name == "赵六"));
+}
+
+#[tokio::test]
+async fn only_reps_and_managers_invite_and_only_their_own() {
+    let w = world().await;
+    let rep = activate(&w.ts, w.rep_a.id).await;
+    let partner = activate(&w.ts, w.partner_a1.id).await;
+    let manager = activate(&w.ts, w.manager.id).await;
+    let rep_b = activate(&w.ts, w.rep_b.id).await;
+
+    let res = partner
+        .post("/api/v1/invitations")
+        .json(&new_inv(InviteChannel::Qr, false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(api_error(res).await.code, ErrorCode::Forbidden);
+
+    for hours in [0, MAX_INVITATION_HOURS + 1] {
+        let res = rep
+            .post("/api/v1/invitations")
+            .json(&NewInvitation {
+                expires_in_hours: Some(hours),
+                ..new_inv(InviteChannel::Qr, false)
+            })
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        let err = api_error(res).await;
+        assert_eq!(err.code, ErrorCode::InvalidInput);
+        assert!(err.message.contains("expires_in_hours"), "{}", err.message);
+    }
+
+    let inv = create(&rep, &new_inv(InviteChannel::Qr, false)).await;
+    // The company's manager sees it; a partner is refused; another rep and
+    // another company's rep cannot tell it exists.
+    assert_eq!(fetch(&manager, inv.id).await.id, inv.id);
+    let res = partner
+        .get(&format!("/api/v1/invitations/{}", inv.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let a = w.ts.admin();
+    let other_co = a.create_company("别家装修").await.unwrap();
+    let stranger = a
+        .create_user(other_co.id, Role::Rep, "外人", None, None)
+        .await
+        .unwrap();
+    let stranger = activate(&w.ts, stranger.id).await;
+    for dev in [&rep_b, &stranger] {
+        let res = dev
+            .get(&format!("/api/v1/invitations/{}", inv.id))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        let res = dev
+            .post(&format!("/api/v1/invitations/{}/revoke", inv.id))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+        assert_eq!(api_error(res).await.code, ErrorCode::NotFound);
+    }
+    assert_eq!(fetch(&rep, inv.id).await.status, InvitationStatus::Pending);
+}
+
+#[tokio::test]
+async fn short_codes_find_the_invitation_and_wrong_guesses_are_limited() {
+    let w = world().await;
+    let rep = activate(&w.ts, w.rep_a.id).await;
+    let base = w.ts.url();
+    let inv = create(&rep, &new_inv(InviteChannel::Qr, false)).await;
+    assert!(inv
+        .short_code
+        .bytes()
+        .all(|b| b"23456789ABCDEFGHJKMNPQRSTUVWXYZ".contains(&b)));
+    let lower = inv.short_code.to_lowercase();
+    let spaced = format!("{} {}", &lower[..3], &lower[3..]);
+
+    let (status, html) = get_page(&format!("{base}/j")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("name=\"code\""));
+    let (status, html) = get_page(&format!("{base}/j?code={}", spaced.replace(' ', "+"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("李明 邀请你成为 暖居装修 的推荐合伙人"));
+    let action = format!("/j/{}", inv.short_code);
+    assert_eq!(attr(&html, "wl-invite-form", "action").unwrap(), action);
+    let (status, _) = get_page(&format!("{base}/j/{lower}")).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, html) = accept(&format!("{base}{action}"), "孙八", "13700137001").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let users = company_users(&w).await;
+    let p = users.iter().find(|u| u.name == "孙八").unwrap();
+    assert_eq!(p.invitation_id, Some(inv.id));
+    // Used up: the code no longer finds it.
+    let (status, html) = get_page(&format!("{base}/j/{}", inv.short_code)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(html.contains("邀请码不正确或已失效"));
+
+    // Guessing: wrong codes are answered, then refused for a while.
+    let mut limited = false;
+    for i in 0..30 {
+        let (status, _) = get_page(&format!("{base}/j/ZZZZ{i:02}")).await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            limited = true;
+            break;
+        }
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    assert!(limited, "wrong short codes must be rate-limited");
+    // Even a right code is refused to that address now.
+    let inv2 = create(&rep, &new_inv(InviteChannel::Qr, false)).await;
+    let (status, _) = get_page(&format!("{base}/j/{}", inv2.short_code)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn bad_input_is_explained_and_writes_nothing() {
+    let w = world().await;
+    let rep = activate(&w.ts, w.rep_a.id).await;
+    let inv = create(&rep, &new_inv(InviteChannel::Qr, false)).await;
+    let url = page_url(&w.ts.url(), &inv);
+    let before = company_users(&w).await.len();
+
+    let (status, html) = accept(&url, "<script>alert(1)</script>", "12345").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(element_text(&html, "wl-msg")
+        .unwrap()
+        .contains("请输入正确的手机号"));
+    assert!(!html.contains("<script>alert"), "the typed name is escaped");
+    assert!(
+        html.contains("value=\"&lt;script&gt;alert(1)&lt;/script&gt;\""),
+        "kept"
+    );
+    let (status, html) = accept(&url, "   ", "13600136000").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(element_text(&html, "wl-msg")
+        .unwrap()
+        .contains("请填写姓名"));
+    let (status, html) = accept(&url, &"长".repeat(41), "13600136000").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("请填写姓名"));
+    let (status, html) = post_form(&url, &[("name", "赵六"), ("phone", "13600136000")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "consent is required");
+    assert!(html.contains("请勾选同意"));
+    assert_eq!(company_users(&w).await.len(), before);
+    assert_eq!(fetch(&rep, inv.id).await.uses, 0);
+
+    // The phone of someone already in the company: said so, not duplicated.
+    let (status, html) = accept(&url, "张三二号", "13700137000").await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains("你已经是 暖居装修 的成员"));
+    assert_eq!(company_users(&w).await.len(), before);
+    assert_eq!(fetch(&rep, inv.id).await.uses, 0);
+
+    // A hostile name that is otherwise fine is stored as typed and escaped.
+    let (status, html) = accept(&url, "<script>alert(1)</script>", "13600136000").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("<script>alert"));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(company_users(&w)
+        .await
+        .iter()
+        .any(|u| u.name == "<script>alert(1)</script>"));
+}
+
+/// Reads SSE frames until `pred` accepts one.
+async fn next_event(
+    res: &mut reqwest::Response,
+    buf: &mut String,
+    pred: impl Fn(&LiveEvent) -> bool,
+) -> LiveEvent {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        while let Some(end) = buf.find("\n\n") {
+            let frame: String = buf.drain(..end + 2).collect();
+            let data = frame.lines().find_map(|l| l.strip_prefix("data:"));
+            if let Some(ev) = data.and_then(|d| serde_json::from_str::<LiveEvent>(d.trim()).ok()) {
+                if pred(&ev) {
+                    return ev;
+                }
+            }
+        }
+        let chunk = tokio::time::timeout_at(deadline, res.chunk())
+            .await
+            .expect("an event in time")
+            .unwrap()
+            .expect("stream still open");
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test]
+async fn the_rep_hears_at_once_that_an_invitation_was_accepted() {
+    let w = world().await;
+    let rep = activate(&w.ts, w.rep_a.id).await;
+    let inv = create(&rep, &new_inv(InviteChannel::Qr, false)).await;
+    let mut es = rep.get(PATH_EVENTS).send().await.unwrap();
+    let mut buf = String::new();
+    let head = next_event(&mut es, &mut buf, |e| e.stream == "sync").await;
+    assert_eq!(head.invitation_id, None);
+    let (status, _) = accept(&inv.url, "周九", "13800138999").await;
+    assert_eq!(status, StatusCode::OK);
+    let ev = next_event(&mut es, &mut buf, |e| {
+        e.stream == "sync" && e.seq > head.seq
+    })
+    .await;
+    assert_eq!(ev.invitation_id, Some(inv.id));
+}
+
+// ---------------------------------------------------------------------------
+// One-time codes, with an in-process provider that reaches "real phones".
+
+#[derive(Default, Clone)]
+struct FakeSms {
+    sent: Arc<Mutex<Vec<SmsMessage>>>,
+}
+
+impl SmsProvider for FakeSms {
+    fn name(&self) -> &'static str {
+        "fake"
+    }
+
+    fn send<'a>(&'a self, message: &'a SmsMessage) -> SendFuture<'a> {
+        Box::pin(async move {
+            self.sent.lock().unwrap().push(message.clone());
+            Ok(ProviderReceipt {
+                provider: "fake".into(),
+                provider_message_id: format!("fake-{}", self.sent.lock().unwrap().len()),
+                status: DeliveryStatus::Sent,
+            })
+        })
+    }
+}
+
+struct OtpWorld {
+    server: RunningServer,
+    sms: FakeSms,
+    rep: Device,
+    company_id: i64,
+    _dir: tempfile::TempDir,
+}
+
+async fn otp_world() -> OtpWorld {
+    let dir = tempfile::tempdir().unwrap();
+    let sms = FakeSms::default();
+    let server = start_with(
+        Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database_url: format!("sqlite://{}", dir.path().join("server.db").display()),
+            public_url: None,
+            demo: false,
+        },
+        Options {
+            sms: Sms {
+                provider: Arc::new(sms.clone()),
+                is_real: true,
+            },
+            download_url: Some("https://dl.example.com/warmlead.exe".into()),
+            ..Options::default()
+        },
+    )
+    .await
+    .unwrap();
+    let a = server.admin();
+    let company = a.create_company("暖居装修").await.unwrap();
+    let rep = a
+        .create_user(company.id, Role::Rep, "李明", None, None)
+        .await
+        .unwrap();
+    let code = a.create_activation_code(rep.id).await.unwrap();
+    let http = reqwest::Client::new();
+    let act: ActivateResponse = http
+        .post(format!("{}{PATH_ACTIVATE}", server.base_url()))
+        .json(&ActivateRequest {
+            code,
+            device_name: "rep laptop".into(),
+        })
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rep = Device {
+        http,
+        base: server.base_url(),
+        act,
+    };
+    OtpWorld {
+        server,
+        sms,
+        rep,
+        company_id: company.id,
+        _dir: dir,
+    }
+}
+
+fn last_code(sms: &FakeSms) -> String {
+    let sent = sms.sent.lock().unwrap();
+    let m = sent.last().expect("a message was sent");
+    assert_eq!(m.kind, MessageKind::OneTimeCode);
+    let (_, code) = m
+        .template_params
+        .iter()
+        .find(|(k, _)| k == "code")
+        .expect("the code as a template parameter");
+    assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()));
+    assert!(m.text.contains(code.as_str()), "{}", m.text);
+    code.clone()
+}
+
+#[tokio::test]
+async fn with_real_sms_accepting_needs_the_right_one_time_code() {
+    let w = otp_world().await;
+    let inv = create(&w.rep, &new_inv(InviteChannel::Sms, false)).await;
+    let url = inv.url.clone();
+    let partners = || async {
+        w.server
+            .admin()
+            .company_users(w.company_id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|u| u.role == Role::Partner)
+            .count()
+    };
+
+    let (status, html) = get_page(&url).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("获取验证码") && html.contains("name=\"code\""));
+
+    // No code: refused with a clear message.
+    let (status, html) = accept(&url, "赵六", "13600136000").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("获取验证码"));
+
+    let fields = [("name", "赵六"), ("phone", "136 0013 6000")];
+    let (status, html) = post_form(&format!("{url}/code"), &fields).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("验证码已发送"));
+    assert!(html.contains("value=\"赵六\""), "what was typed is kept");
+    let sent = w.sms.sent.lock().unwrap().last().unwrap().clone();
+    assert_eq!(sent.to.as_e164(), "+8613600136000");
+    let code = last_code(&w.sms);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+
+    let with_code = |c: &str| {
+        [
+            ("name", "赵六".to_string()),
+            ("phone", "13600136000".to_string()),
+            ("consent", "yes".to_string()),
+            ("code", c.to_string()),
+        ]
+    };
+    let post = |c: String| {
+        let url = url.clone();
+        async move {
+            let res = reqwest::Client::new()
+                .post(&url)
+                .form(&with_code(&c))
+                .send()
+                .await
+                .unwrap();
+            (res.status(), res.text().await.unwrap())
+        }
+    };
+    for _ in 0..4 {
+        let (status, html) = post(wrong.to_string()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(html.contains("验证码不正确"));
+    }
+    let (status, html) = post(wrong.to_string()).await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the fifth wrong try locks"
+    );
+    assert!(html.contains("错误次数过多"));
+    // Locked: even the right code no longer works.
+    let (status, _) = post(code.clone()).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(partners().await, 0, "nothing written");
+
+    // A new code, typed right: joined.
+    let (status, _) = post_form(&format!("{url}/code"), &fields).await;
+    assert_eq!(status, StatusCode::OK);
+    let code2 = last_code(&w.sms);
+    let (status, html) = post(code2.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("wl-activation-code"));
+    assert!(html.contains("href=\"https://dl.example.com/warmlead.exe\""));
+    assert_eq!(partners().await, 1);
+    // A code is spent once.
+    assert_eq!(
+        fetch(&w.rep, inv.id).await.status,
+        InvitationStatus::Accepted
+    );
+
+    // Asking for codes again and again is limited per phone.
+    let inv2 = create(&w.rep, &new_inv(InviteChannel::Qr, true)).await;
+    let fields = [("name", "钱七"), ("phone", "13500135000")];
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(post_form(&format!("{}/code", inv2.url), &fields).await.0);
+    }
+    assert_eq!(statuses[..3], [StatusCode::OK; 3]);
+    assert_eq!(statuses[3], StatusCode::TOO_MANY_REQUESTS);
+    w.server.shutdown().await;
+}
