@@ -108,6 +108,38 @@ pub fn parse_quiet_hours(s: &str) -> Result<(u16, u16), String> {
     Ok((minute(a).ok_or_else(err)?, minute(b).ok_or_else(err)?))
 }
 
+/// The `serve` flags of SMS invitations (flattened into the CLI).
+#[derive(Debug, Clone, clap::Args)]
+pub struct SmsInviteArgs {
+    /// Quiet hours in the recipient's local time: invitations wait until they end.
+    #[arg(long, env = "WARMLEAD_SMS_QUIET_HOURS", default_value = "21:00-08:00",
+          value_parser = parse_quiet_hours)]
+    pub sms_quiet_hours: (u16, u16),
+    /// Messages per number per local day, at most.
+    #[arg(long, env = "WARMLEAD_SMS_DAILY_CAP", default_value_t = 3)]
+    pub sms_daily_cap: u32,
+    /// Shared secret of the provider hooks under /hooks/sms/ (put `?secret=...` in the
+    /// callback URLs configured at the provider). Without it the hooks are off (404).
+    #[arg(long, env = "WARMLEAD_SMS_HOOK_SECRET", hide_env_values = true)]
+    pub sms_hook_secret: Option<String>,
+}
+
+impl SmsInviteArgs {
+    pub fn into_options(self) -> SmsInviteOptions {
+        let (quiet_start_minute, quiet_end_minute) = self.sms_quiet_hours;
+        SmsInviteOptions {
+            rules: Rules {
+                quiet_start_minute,
+                quiet_end_minute,
+                daily_cap_per_number: self.sms_daily_cap,
+                ..Rules::default()
+            },
+            hook_secret: self.sms_hook_secret,
+            ..SmsInviteOptions::default()
+        }
+    }
+}
+
 /// Everything the SMS handlers and the runner share. Cheap to clone.
 #[derive(Clone)]
 pub(crate) struct SmsService {
@@ -123,6 +155,16 @@ impl SmsService {
             .rules
             .validate()
             .map_err(|e| ServerError::Config(e.to_string()))?;
+        // An empty secret would let `?secret=` in.
+        if options
+            .hook_secret
+            .as_deref()
+            .is_some_and(|s| s.trim().len() < 8)
+        {
+            return Err(ServerError::Config(
+                "the SMS hook secret must be at least 8 characters".into(),
+            ));
+        }
         Ok(SmsService {
             provider: app.sms.clone(),
             app: app.clone(),
@@ -199,6 +241,38 @@ mod tests {
         ] {
             assert!(parse_quiet_hours(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn serve_flags_become_rules() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            sms: SmsInviteArgs,
+        }
+        let o = Cli::try_parse_from(["x"]).unwrap().sms.into_options();
+        assert_eq!(o.rules, Rules::default());
+        assert_eq!(o.hook_secret, None);
+        let o = Cli::try_parse_from([
+            "x",
+            "--sms-quiet-hours",
+            "22:00-07:30",
+            "--sms-daily-cap",
+            "1",
+            "--sms-hook-secret",
+            "0123456789abcdef",
+        ])
+        .unwrap()
+        .sms
+        .into_options();
+        assert_eq!(
+            (o.rules.quiet_start_minute, o.rules.quiet_end_minute),
+            (1320, 450)
+        );
+        assert_eq!(o.rules.daily_cap_per_number, 1);
+        assert_eq!(o.hook_secret.as_deref(), Some("0123456789abcdef"));
+        assert!(Cli::try_parse_from(["x", "--sms-quiet-hours", "9pm-8am"]).is_err());
     }
 
     #[test]
