@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 
 pub use admin::{open_admin, Admin};
 pub use error::ServerError;
-pub use sms::{parse_quiet_hours, Clock, SmsInviteOptions};
+pub use sms::{parse_quiet_hours, Clock, SmsInviteArgs, SmsInviteOptions};
 pub use storage::retention::Purged;
 pub use warmlead_sms::{ProviderConfig as SmsProviderConfig, SmsProvider};
 
