@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use warmlead_core::domain::Role;
 use warmlead_server::{
     default_database_url, demo, open_admin, start_with, Config, Options, ServerError, Sms,
-    SmsProviderConfig,
+    SmsInviteArgs, SmsProviderConfig,
 };
 use warmlead_sms::{AliyunConfig, TencentConfig, TwilioConfig};
 
@@ -59,6 +59,8 @@ enum Command {
         /// Desktop app download link shown to new partners [default: "ask your rep"].
         #[arg(long, env = "WARMLEAD_DOWNLOAD_URL")]
         download_url: Option<String>,
+        #[command(flatten)]
+        sms_invites: SmsInviteArgs,
     },
     /// Print a fresh one-time activation code for a user.
     ActivationCode {
@@ -176,11 +178,13 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             signal_retention_days,
             sms_provider,
             download_url,
+            sms_invites,
         } => {
             let options = Options {
                 signal_retention_days,
                 sms: Sms::from_config(sms_config(sms_provider)?),
                 download_url,
+                sms_invites: sms_invites.into_options(),
                 ..Options::default()
             };
             serve(listen, db.url(), public_url, demo, options).await
