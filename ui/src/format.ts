@@ -24,9 +24,18 @@ export function formatPhone(e164: string): string {
   return e164;
 }
 
+// Building an Intl.NumberFormat costs far more than using one, and long
+// lists format thousands of counts while scrolling.
+const countFormats = new Map<string, Intl.NumberFormat>();
+
 /** A count grouped for `lang` (12,345). */
 export function formatCount(n: number, lang: string): string {
-  return new Intl.NumberFormat(lang).format(n);
+  let f = countFormats.get(lang);
+  if (!f) {
+    f = new Intl.NumberFormat(lang);
+    countFormats.set(lang, f);
+  }
+  return f.format(n);
 }
 
 const pad2 = (n: number) => String(n).padStart(2, "0");

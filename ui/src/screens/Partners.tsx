@@ -5,7 +5,15 @@
 // stage with its rule, and where the partner came from. Refreshes after
 // every sync that brought changes.
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from "react";
+import {
+  memo,
+  useCallback,
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+  type KeyboardEvent,
+} from "react";
 import { useTranslation } from "react-i18next";
 
 import { api, type ApiError } from "../api";
@@ -25,6 +33,70 @@ import { ImportDialog } from "./ImportDialog";
 import { PartnerDetailPane } from "./PartnerDetail";
 
 const ROW_PX = 64;
+
+/** One row; memoized so scrolling renders only the rows that enter the view. */
+const PartnerRow = memo(function PartnerRow({
+  summary: s,
+  index,
+  top,
+  active,
+  selected,
+  now,
+  lang,
+  onPick,
+}: {
+  summary: PartnerSummary;
+  index: number;
+  top: number;
+  active: boolean;
+  selected: boolean;
+  now: number;
+  lang: string;
+  onPick: (index: number) => void;
+}) {
+  const { t } = useTranslation();
+  const p = s.partner;
+  const a = s.activity;
+  return (
+    <div
+      id={`partner-${p.id}`}
+      role="option"
+      className={`radar-row partner-row${active ? " active" : ""}`}
+      data-testid="partner-row"
+      data-partner-id={p.id}
+      data-stage={s.stage}
+      aria-selected={selected}
+      style={{ top, height: ROW_PX }}
+      onClick={() => onPick(index)}
+    >
+      <div className="row-main">
+        <span className="row-title">
+          <strong>{p.name}</strong>
+          <span className={`stage-badge stage-${s.stage}`}>
+            {t(`partners.stage.${s.stage}`)}
+          </span>
+        </span>
+        <span className="row-sub">
+          {p.phone ? formatPhone(p.phone) : t("partners.noPhone")} ·{" "}
+          {t(`partners.source.${p.source ?? "unknown"}`)}
+        </span>
+      </div>
+      <div className="stats" aria-label={t("partners.detail.activity")}>
+        {(["shares", "views", "leads", "deals"] as const).map((k) => (
+          <span key={k} className="stat">
+            <b>{formatCount(a[k], lang)}</b>
+            <small>{t(`partners.stat.${k}`)}</small>
+          </span>
+        ))}
+      </div>
+      <div className="row-side last-share">
+        {a.last_share_at_ms === null
+          ? t("partners.neverShared")
+          : formatDaysAgo(a.last_share_at_ms, now, t)}
+      </div>
+    </div>
+  );
+});
 
 export function Partners({
   status,
@@ -101,7 +173,7 @@ export function Partners({
       });
   }, [next, filter, search]);
 
-  const list = rows ?? [];
+  const list = useMemo(() => rows ?? [], [rows]);
   // eslint-disable-next-line react-hooks/incompatible-library
   const virtualizer = useVirtualizer({
     count: list.length,
@@ -119,13 +191,17 @@ export function Partners({
   const found = selectedId === null ? -1 : list.findIndex((r) => r.partner.id === selectedId);
   const current = found >= 0 ? found : active;
 
-  const select = (i: number) => {
-    const row = list[i];
-    if (!row) return;
-    setActive(i);
-    setSelectedId(row.partner.id);
-    virtualizer.scrollToIndex(i);
-  };
+  // Stable between page loads, so memoized rows do not re-render on scroll.
+  const select = useCallback(
+    (i: number) => {
+      const row = list[i];
+      if (!row) return;
+      setActive(i);
+      setSelectedId(row.partner.id);
+      virtualizer.scrollToIndex(i);
+    },
+    [list, virtualizer],
+  );
 
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
     const moves: Record<string, number> = {
@@ -256,47 +332,18 @@ export function Partners({
                 {visible.map((v) => {
                   const s = list[v.index];
                   if (!s) return null;
-                  const p = s.partner;
-                  const a = s.activity;
                   return (
-                    <div
-                      key={p.id}
-                      id={`partner-${p.id}`}
-                      role="option"
-                      className={`radar-row partner-row${v.index === current ? " active" : ""}`}
-                      data-testid="partner-row"
-                      data-partner-id={p.id}
-                      data-stage={s.stage}
-                      aria-selected={p.id === selectedId}
-                      style={{ top: v.start, height: ROW_PX }}
-                      onClick={() => select(v.index)}
-                    >
-                      <div className="row-main">
-                        <span className="row-title">
-                          <strong>{p.name}</strong>
-                          <span className={`stage-badge stage-${s.stage}`}>
-                            {t(`partners.stage.${s.stage}`)}
-                          </span>
-                        </span>
-                        <span className="row-sub">
-                          {p.phone ? formatPhone(p.phone) : t("partners.noPhone")} ·{" "}
-                          {t(`partners.source.${p.source ?? "unknown"}`)}
-                        </span>
-                      </div>
-                      <div className="stats" aria-label={t("partners.detail.activity")}>
-                        {(["shares", "views", "leads", "deals"] as const).map((k) => (
-                          <span key={k} className="stat">
-                            <b>{formatCount(a[k], lang)}</b>
-                            <small>{t(`partners.stat.${k}`)}</small>
-                          </span>
-                        ))}
-                      </div>
-                      <div className="row-side last-share">
-                        {a.last_share_at_ms === null
-                          ? t("partners.neverShared")
-                          : formatDaysAgo(a.last_share_at_ms, now, t)}
-                      </div>
-                    </div>
+                    <PartnerRow
+                      key={s.partner.id}
+                      summary={s}
+                      index={v.index}
+                      top={v.start}
+                      active={v.index === current}
+                      selected={s.partner.id === selectedId}
+                      now={now}
+                      lang={lang}
+                      onPick={select}
+                    />
                   );
                 })}
               </div>
