@@ -62,7 +62,7 @@ describe("import problems in words", () => {
       "Same phone as row 17",
     );
     expect(importReasonText({ reason: "duplicate_phone", duplicate_of: null }, zh)).toBe(
-      "这个手机号已经是合伙人了",
+      "这个手机号已经在公司里了（已是合伙人或同事）",
     );
   });
 

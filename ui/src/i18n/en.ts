@@ -342,7 +342,7 @@ export const en = {
       missing_name: "Name missing",
       missing_phone: "Phone missing",
       duplicate_phone: "Same phone as row {{row}}",
-      duplicate_phone_known: "This phone is already a partner",
+      duplicate_phone_known: "This phone is already in the company (a partner or a colleague)",
       too_long: "Too long",
       too_many_columns: "More cells than the header has columns",
       formula: "Starts with = + - @: a spreadsheet would run it as a formula",

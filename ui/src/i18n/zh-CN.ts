@@ -330,7 +330,7 @@ export const zhCN = {
       missing_name: "缺少姓名",
       missing_phone: "缺少手机号",
       duplicate_phone: "与第 {{row}} 行的手机号重复",
-      duplicate_phone_known: "这个手机号已经是合伙人了",
+      duplicate_phone_known: "这个手机号已经在公司里了（已是合伙人或同事）",
       too_long: "内容太长",
       too_many_columns: "这一行的列比表头多",
       formula: "以 = + - @ 开头，表格软件会把它当作公式执行",

@@ -54,6 +54,7 @@ export function QrOverlay({
   // Bumped to create a fresh invitation (after a join or expiry).
   const [generation, setGeneration] = useState(0);
   const closeRef = useRef<HTMLButtonElement>(null);
+  const overlayRef = useRef<HTMLDivElement>(null);
   const mounted = useRef(true);
   useEffect(() => {
     mounted.current = true;
@@ -71,6 +72,15 @@ export function QrOverlay({
   useEffect(() => {
     const onKey = (e: globalThis.KeyboardEvent) => {
       if (e.key === "Escape") onClose();
+      // Tab stays on the overlay's own buttons (the window behind is covered).
+      if (e.key === "Tab") {
+        const own = [...(overlayRef.current?.querySelectorAll<HTMLElement>("button") ?? [])];
+        if (own.length === 0) return;
+        const i = own.indexOf(document.activeElement as HTMLElement);
+        e.preventDefault();
+        const next = e.shiftKey ? (i <= 0 ? own.length - 1 : i - 1) : (i + 1) % own.length;
+        own[next]?.focus();
+      }
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
@@ -139,6 +149,7 @@ export function QrOverlay({
 
   return (
     <div
+      ref={overlayRef}
       className="qr-overlay"
       role="dialog"
       aria-modal="true"
