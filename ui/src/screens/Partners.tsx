@@ -243,7 +243,10 @@ export function Partners({
           placeholder={t("partners.search")}
           aria-label={t("partners.search")}
           value={search}
-          onChange={(e) => setSearch(e.target.value)}
+          onChange={(e) => {
+            setSearch(e.target.value);
+            setActive(0);
+          }}
           data-testid="partner-search"
         />
         <span className="grow" />
@@ -277,7 +280,10 @@ export function Partners({
               type="button"
               className="chip"
               aria-pressed={filter === f}
-              onClick={() => setFilter(f)}
+              onClick={() => {
+                setFilter(f);
+                setActive(0);
+              }}
               data-testid={`partner-filter-${f}`}
             >
               {t(`partners.filter.${f}`)}
