@@ -19,8 +19,8 @@ use warmlead_core::api::{
 };
 use warmlead_core::domain::{Role, User};
 use warmlead_core::invite::{
-    Invitation, InviteChannel, SmsInviteRequest, SmsInviteResult, SmsPlan, SmsRecipient, SmsRecord,
-    SmsRefusal, SmsStatus,
+    Invitation, InviteChannel, PartnerSource, SmsInviteRequest, SmsInviteResult, SmsPlan,
+    SmsRecipient, SmsRecord, SmsRefusal, SmsStatus,
 };
 use warmlead_core::sync::{ChangeBody, PullResponse};
 use warmlead_server::{
@@ -776,4 +776,40 @@ async fn the_default_console_outbox_shows_what_was_sent() {
             .is_some_and(|r| r.status == SmsStatus::Delivered)
     })
     .await;
+
+    // 王五 taps the link and joins: a partner bound to the rep, from SMS.
+    let inv = env.rep.invitations().await.into_values().next().unwrap();
+    assert!(entry.text.contains(&inv.url));
+    let res = env
+        .http
+        .post(&inv.url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "name={}&phone=13800138000&consent=on",
+            urlencode("王五")
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let joined = env
+        .rep
+        .pull()
+        .await
+        .into_iter()
+        .find_map(|b| match b {
+            ChangeBody::User(u) if u.phone.as_deref() == Some("+8613800138000") => Some(u),
+            _ => None,
+        })
+        .expect("the new partner reaches the rep");
+    assert_eq!(joined.role, Role::Partner);
+    assert_eq!(joined.source, Some(PartnerSource::Sms));
+    assert_eq!(joined.invitation_id, Some(inv.id));
+    // Now a member: never invited again, whatever the window says.
+    env.set_clock(env.clock.load(Ordering::SeqCst) + 30 * DAY);
+    let again = env.rep.invite_ok(&[("王五", "13800138000")], true).await;
+    assert_eq!(
+        refusal(again.items[0].plan),
+        Some(SmsRefusal::AlreadyPartner)
+    );
 }
