@@ -38,14 +38,19 @@ export async function waitFor(check, { timeoutMs = 30_000, intervalMs = 200, wha
   throw new Error(`timed out waiting for ${what}${lastError ? `: ${lastError.message}` : ""}`);
 }
 
-export async function startServer({ demo = true } = {}) {
+// `args` and `env` add server flags and environment (e.g. an SMS provider).
+export async function startServer({ demo = true, args: extraArgs = [], env = {} } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "warmlead-e2e-"));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const databaseUrl = `sqlite://${join(dir, "server.db")}`;
   const args = ["serve", "--listen", `127.0.0.1:${port}`, "--database-url", databaseUrl];
   if (demo) args.push("--demo");
-  const child = spawn(serverBin(), args, { stdio: ["ignore", "inherit", "inherit"] });
+  args.push(...extraArgs);
+  const child = spawn(serverBin(), args, {
+    stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, ...env },
+  });
   let exited = null;
   child.on("exit", (code) => (exited = code));
   await waitFor(
@@ -96,4 +101,16 @@ export async function pullAll(url, token) {
     after = page.cursor;
     if (!page.has_more) return changes;
   }
+}
+
+// A JSON API call as a signed-in device.
+export async function api(url, token, method, path, body) {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return JSON.parse(text);
 }

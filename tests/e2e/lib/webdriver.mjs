@@ -51,9 +51,10 @@ async function call(method, url, body) {
   return json.value;
 }
 
-export async function newSession(driverUrl, application) {
+// `args` are the app's command line (how Linux hands over a warmlead:// link).
+export async function newSession(driverUrl, application, args = []) {
   const value = await call("POST", `${driverUrl}/session`, {
-    capabilities: { alwaysMatch: { "tauri:options": { application } } },
+    capabilities: { alwaysMatch: { "tauri:options": { application, args } } },
   });
   return new Session(driverUrl, value.sessionId);
 }
