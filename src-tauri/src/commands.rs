@@ -174,22 +174,38 @@ pub async fn sync_now(state: State<'_, AppState>) -> Res<SyncStatus> {
 /// Saves the QR code of `url` as a PNG in the Downloads folder; returns the path.
 #[tauri::command]
 pub async fn save_qr_png(url: String, file_name: String) -> Res<String> {
-    // Only the last path component: the UI picks a name, not a place.
-    let name = Path::new(&file_name)
-        .file_name()
-        .and_then(|n| n.to_str())
-        .filter(|n| n.ends_with(".png"))
-        .ok_or_else(|| ApiError::new(ErrorCode::InvalidInput, "the file name must end in .png"))?
-        .to_string();
+    check_file_name(&file_name, ".png")?;
     let png = warmlead_media::qr_png(&url, QR_MODULE_PX)
         .map_err(|e| ApiError::new(e.code(), e.to_string()))?;
+    write_download(&file_name, ".png", png).await
+}
+
+/// A bare file name ending in `ext`: the UI picks a name, never a place.
+fn check_file_name(name: &str, ext: &str) -> Res<()> {
+    let bad = name.contains(['/', '\\', '\0'])
+        || name.trim().len() <= ext.len()
+        || !name.to_lowercase().ends_with(ext)
+        || name.starts_with('.');
+    if bad {
+        return Err(ApiError::new(
+            ErrorCode::InvalidInput,
+            format!("the file name must be a plain name ending in {ext}, without / or \\"),
+        ));
+    }
+    Ok(())
+}
+
+/// Writes `bytes` as `name` into the Downloads folder (home, else temp, when
+/// there is none); returns the path written.
+pub async fn write_download(name: &str, ext: &str, bytes: Vec<u8>) -> Res<String> {
+    check_file_name(name, ext)?;
     let dir: PathBuf = dirs::download_dir()
         .or_else(dirs::home_dir)
         .unwrap_or_else(std::env::temp_dir);
     let path = dir.join(name);
     let write = async {
         tokio::fs::create_dir_all(&dir).await?;
-        tokio::fs::write(&path, png).await
+        tokio::fs::write(&path, bytes).await
     };
     write.await.map_err(|e| {
         ApiError::new(
@@ -205,4 +221,26 @@ pub fn copy_text(app: AppHandle, text: String) -> Res<()> {
     app.clipboard()
         .write_text(text)
         .map_err(|e| ApiError::new(ErrorCode::Internal, format!("cannot copy: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_file_name;
+
+    #[test]
+    fn file_names_are_plain() {
+        assert!(check_file_name("邀请海报.png", ".png").is_ok());
+        assert!(check_file_name("partners.CSV", ".csv").is_ok());
+        for bad in [
+            "../x.png",
+            "a/b.png",
+            "a\\b.png",
+            ".png",
+            "x.jpg",
+            "/etc/x.png",
+            ".hidden.png",
+        ] {
+            assert!(check_file_name(bad, ".png").is_err(), "{bad}");
+        }
+    }
 }

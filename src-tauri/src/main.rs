@@ -9,16 +9,28 @@
 //!   this device is not signed in, activate at launch (how `cargo xtask demo`
 //!   opens the app already signed in).
 //! - `WARMLEAD_SYNC_INTERVAL_SECS`: seconds between background syncs (10).
+//! - `WARMLEAD_POSTER_FONT` (+ `WARMLEAD_POSTER_FONT_INDEX`): the Chinese font
+//!   of posters when Noto Sans CJK is not in its usual place.
 //! - `RUST_LOG`: log filter (default `info`).
+//!
+//! A `warmlead://activate?server=...&code=...` argument signs the device in
+//! at launch (see `deeplink`). One app runs per data directory: a second
+//! launch on the same one hands its link to the first and exits.
+//! `poster-artwork.jpg` (or `.png`) in the data directory is the company
+//! artwork behind posters (decoded once); without it posters use a gradient.
 
 // No console window behind the app on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod deeplink;
+mod invite;
 mod leads;
+mod partners;
 mod state;
 
 use tauri::Manager;
+use tauri_plugin_deep_link::DeepLinkExt;
 
 fn main() {
     tracing_subscriber::fmt()
@@ -28,6 +40,9 @@ fn main() {
         .init();
 
     let result = tauri::Builder::default()
+        // First, so a second launch hands over before anything else starts.
+        .plugin(single_instance())
+        .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_notification::init())
         .setup(|app| {
@@ -38,8 +53,18 @@ fn main() {
             let state = state::AppState::new(data_dir.join("warmlead.sqlite"));
             app.manage(state);
             app.manage(leads::Locale::default());
+            app.manage(invite::PosterKit::default());
+            app.manage(deeplink::SeenLinks::default());
             let handle = app.handle().clone();
-            tauri::async_runtime::spawn(state::launch(handle));
+            app.deep_link().on_open_url(move |event| {
+                for url in event.urls() {
+                    let app = handle.clone();
+                    tauri::async_runtime::spawn(deeplink::handle_runtime_link(app, url.into()));
+                }
+            });
+            register_scheme(app);
+            let link = deeplink::link_in_args(std::env::args());
+            tauri::async_runtime::spawn(state::launch(app.handle().clone(), link));
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -58,10 +83,71 @@ fn main() {
             leads::lead_detail,
             leads::set_man_flags,
             leads::set_locale,
+            invite::create_invitation,
+            invite::invitation,
+            invite::revoke_invitation,
+            invite::invitations,
+            invite::invite_dashboard,
+            invite::sms_invite,
+            invite::sms_records,
+            invite::poster_invitation,
+            invite::save_png,
+            partners::partners,
+            partners::partner_counts,
+            partners::partner_detail,
+            partners::preview_partner_import,
+            partners::import_partners,
+            partners::export_partners,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {
         tracing::error!("warmlead-app stopped: {e}");
         std::process::exit(1);
+    }
+}
+
+/// One running app per data directory: the D-Bus name (Linux) carries a hash
+/// of `WARMLEAD_DATA_DIR` when set, so test and demo instances with their own
+/// directories run side by side. A second launch's link reaches the first
+/// through the deep-link plugin (`on_open_url`).
+fn single_instance() -> tauri::plugin::TauriPlugin<tauri::Wry> {
+    let mut builder = tauri_plugin_single_instance::Builder::new().callback(|app, argv, _cwd| {
+        // The deep-link plugin only sees a link that is the sole argument;
+        // `SeenLinks` keeps one arriving both ways from being used twice.
+        match deeplink::link_in_args(argv) {
+            Some(link) => {
+                tauri::async_runtime::spawn(deeplink::handle_runtime_link(app.clone(), link));
+            }
+            None => {
+                if let Some(window) = app.get_webview_window("main") {
+                    let _ = window.unminimize();
+                    let _ = window.set_focus();
+                }
+            }
+        }
+    });
+    if let Some(dir) = std::env::var_os("WARMLEAD_DATA_DIR") {
+        builder = builder.dbus_id(format!(
+            "com.warmlead.app.d{:016x}",
+            fnv1a(dir.as_encoded_bytes())
+        ));
+    }
+    builder.build()
+}
+
+/// A stable hash (std's `DefaultHasher` may change between releases).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Installed packages register `warmlead://` themselves (bundle config); an
+/// AppImage registers it at first run.
+fn register_scheme(app: &tauri::App) {
+    if std::env::var_os("APPIMAGE").is_some() {
+        if let Err(e) = app.deep_link().register_all() {
+            tracing::warn!("cannot register the warmlead:// scheme: {e}");
+        }
     }
 }

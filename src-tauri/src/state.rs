@@ -14,6 +14,9 @@ use warmlead_sync::{SyncEngine, SyncHandle};
 
 /// Event carrying a `SyncStatus` on every change.
 pub const SYNC_STATUS_EVENT: &str = "sync-status";
+/// Event (no payload) after every sync that pulled main-stream changes: new
+/// or changed partners, invitations, SMS records, content, shares, visits.
+pub const SYNC_CHANGED_EVENT: &str = "sync-changed";
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
 
 pub struct AppState {
@@ -76,6 +79,7 @@ pub fn start_engine(app: &AppHandle) {
     let handle = SyncEngine::spawn(state.db_path.clone(), interval());
     let mut rx = handle.subscribe();
     crate::leads::watch_radar(app, &handle);
+    watch_changes(app, &handle);
     state.put_engine(handle);
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
@@ -92,9 +96,23 @@ pub fn start_engine(app: &AppHandle) {
     });
 }
 
-/// At launch: activate from the environment if asked and not signed in,
-/// then start syncing if signed in.
-pub async fn launch(app: AppHandle) {
+/// Emits `sync-changed` after syncs that pulled changes; ends with the engine.
+fn watch_changes(app: &AppHandle, handle: &SyncHandle) {
+    let mut changes = handle.subscribe_changes();
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        while changes.changed().await.is_ok() {
+            if let Err(e) = app.emit(SYNC_CHANGED_EVENT, ()) {
+                tracing::warn!("cannot emit {SYNC_CHANGED_EVENT}: {e}");
+            }
+        }
+    });
+}
+
+/// At launch: use an activation link from the command line, else activate
+/// from the environment if asked and not signed in, then start syncing if
+/// signed in. The UI's first `session()` waits for this.
+pub async fn launch(app: AppHandle, link: Option<String>) {
     let state = app.state::<AppState>();
     let signed_in = match crate::commands::blocking(&state.db_path, |s| s.session()).await {
         Ok(s) => s.is_some(),
@@ -107,6 +125,18 @@ pub async fn launch(app: AppHandle) {
         std::env::var("WARMLEAD_SERVER_URL").ok(),
         std::env::var("WARMLEAD_ACTIVATION_CODE").ok(),
     );
+    let signed_in = match link {
+        Some(link) => match crate::deeplink::use_link(&app, &link).await {
+            Some(crate::deeplink::Outcome::SignedIn(_)) => true,
+            Some(crate::deeplink::Outcome::Refused(msg)) => {
+                tracing::warn!("deep link at launch refused: {msg}");
+                crate::deeplink::emit_refused_later(app.clone(), msg);
+                signed_in
+            }
+            None => signed_in,
+        },
+        None => signed_in,
+    };
     let signed_in = match env {
         (Some(url), Some(code)) if !signed_in => {
             match crate::commands::activate_device(&state.db_path, &url, &code).await {

@@ -31,6 +31,7 @@ pub struct SyncHandle {
     status: watch::Receiver<SyncStatus>,
     hot: broadcast::Sender<i64>,
     radar: watch::Receiver<u64>,
+    changes: watch::Receiver<u64>,
 }
 
 /// What the engine tells listeners beyond the badge.
@@ -40,6 +41,9 @@ struct Outputs {
     hot: broadcast::Sender<i64>,
     /// Bumped after every sync that pulled radar changes.
     radar: watch::Sender<u64>,
+    /// Bumped after every sync that pulled changes of the main stream
+    /// (partners, invitations, SMS records, content, shares, visits).
+    changes: watch::Sender<u64>,
 }
 
 impl SyncEngine {
@@ -55,12 +59,14 @@ impl SyncEngine {
         let (status_tx, status) = watch::channel(initial_status(&store_path));
         let (hot, _) = broadcast::channel(64);
         let (radar_tx, radar) = watch::channel(0);
+        let (changes_tx, changes) = watch::channel(0);
         let (live_tx, live_rx) = mpsc::unbounded_channel();
         tokio::spawn(crate::live::listen(store_path.clone(), live_tx));
         let out = Outputs {
             status: status_tx,
             hot: hot.clone(),
             radar: radar_tx,
+            changes: changes_tx,
         };
         tokio::spawn(run(store_path, interval, opts, rx, live_rx, out));
         SyncHandle {
@@ -68,6 +74,7 @@ impl SyncEngine {
             status,
             hot,
             radar,
+            changes,
         }
     }
 }
@@ -104,6 +111,12 @@ impl SyncHandle {
     /// Changes after every sync that brought radar changes (leads, signals...).
     pub fn subscribe_radar(&self) -> watch::Receiver<u64> {
         self.radar.clone()
+    }
+
+    /// Changes after every sync that pulled main-stream changes (new
+    /// partners, invitations, SMS records...).
+    pub fn subscribe_changes(&self) -> watch::Receiver<u64> {
+        self.changes.clone()
     }
 
     /// The badge as it is now.
@@ -146,6 +159,9 @@ async fn run(
         if let Ok(report) = &result {
             if report.radar_pulled > 0 {
                 out.radar.send_modify(|n| *n += 1);
+            }
+            if report.pulled > 0 {
+                out.changes.send_modify(|n| *n += 1);
             }
             hot.sort_unstable();
             hot.dedup();
