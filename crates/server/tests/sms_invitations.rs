@@ -289,11 +289,9 @@ async fn activate(server: &RunningServer, user_id: i64) -> Device {
 /// 10:00 in Beijing (02:00 UTC, not quiet) on or after the wall clock, so
 /// invitations made by it are still valid for the real clock of the
 /// invitation page.
-async fn env_with(sms: Sms, hook_secret: Option<&str>) -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(AtomicI64::new(next_utc_hour(wall_now(), 2)));
+fn options(sms: Sms, hook_secret: Option<&str>, clock: &Arc<AtomicI64>) -> Options {
     let c = clock.clone();
-    let options = Options {
+    Options {
         sms,
         sms_invites: SmsInviteOptions {
             hook_secret: hook_secret.map(str::to_string),
@@ -302,14 +300,33 @@ async fn env_with(sms: Sms, hook_secret: Option<&str>) -> Env {
             ..SmsInviteOptions::default()
         },
         ..Options::default()
-    };
-    let config = Config {
+    }
+}
+
+fn config(dir: &std::path::Path) -> Config {
+    Config {
         listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: format!("sqlite://{}", dir.path().join("server.db").display()),
+        database_url: format!("sqlite://{}", dir.join("server.db").display()),
         public_url: None,
         demo: false,
+    }
+}
+
+fn console() -> (ConsoleProvider, Sms) {
+    let console = ConsoleProvider::new();
+    let sms = Sms {
+        provider: Arc::new(console.clone()),
+        is_real: false,
     };
-    let server = start_with(config, options).await.unwrap();
+    (console, sms)
+}
+
+async fn env_with(sms: Sms, hook_secret: Option<&str>) -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(AtomicI64::new(next_utc_hour(wall_now(), 2)));
+    let server = start_with(config(dir.path()), options(sms, hook_secret, &clock))
+        .await
+        .unwrap();
     let a = server.admin();
     let company = a.create_company("暖居装修").await.unwrap();
     let rep = a
@@ -753,11 +770,7 @@ async fn hooks_need_the_configured_secret() {
 
 #[tokio::test]
 async fn the_default_console_outbox_shows_what_was_sent() {
-    let console = ConsoleProvider::new();
-    let sms = Sms {
-        provider: Arc::new(console.clone()),
-        is_real: false,
-    };
+    let (console, sms) = console();
     let env = env_with(sms, None).await;
     let result = env.rep.invite_ok(&[("王五", "13800138000")], false).await;
     let id = result.items[0].sms_id.unwrap();
@@ -812,4 +825,99 @@ async fn the_default_console_outbox_shows_what_was_sent() {
         refusal(again.items[0].plan),
         Some(SmsRefusal::AlreadyPartner)
     );
+}
+
+#[tokio::test]
+async fn queued_messages_survive_a_restart() {
+    let (_, sms) = console();
+    let env = env_with(sms, None).await;
+    let evening = next_utc_hour(env.clock.load(Ordering::SeqCst), 14);
+    env.set_clock(evening);
+    let result = env
+        .rep
+        .invite_ok(&[("王五", "13800138000"), ("赵六", "13800138001")], false)
+        .await;
+    assert!(result
+        .items
+        .iter()
+        .all(|i| matches!(i.plan, SmsPlan::Queue { .. })));
+    let Env {
+        server,
+        _dir: dir,
+        clock,
+        rep,
+        ..
+    } = env;
+    let t = Instant::now();
+    server.shutdown().await;
+    let stopped_in = t.elapsed();
+    assert!(stopped_in < Duration::from_secs(2), "{stopped_in:?}");
+    // The next morning another process starts on the same file.
+    clock.store(evening + 10 * HOUR, Ordering::SeqCst);
+    let (outbox, sms) = console();
+    let server = start_with(config(dir.path()), options(sms, None, &clock))
+        .await
+        .unwrap();
+    eventually("both sent by the new process", || async {
+        outbox.outbox().len() == 2
+    })
+    .await;
+    let rep = Device {
+        base: server.base_url(),
+        ..rep
+    };
+    eventually("delivered in the rep's pull", || async {
+        let recs = rep.sms_records().await;
+        recs.len() == 2 && recs.values().all(|r| r.status == SmsStatus::Delivered)
+    })
+    .await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn two_hundred_recipients_in_one_request() {
+    let (outbox, sms) = console();
+    let env = env_with(sms, None).await;
+    let phones: Vec<String> = (0..200).map(|i| format!("1380000{i:04}")).collect();
+    let names: Vec<String> = (0..200).map(|i| format!("客户{i}")).collect();
+    let recipients: Vec<(&str, &str)> = names
+        .iter()
+        .zip(&phones)
+        .map(|(n, p)| (n.as_str(), p.as_str()))
+        .collect();
+    let t = Instant::now();
+    let preview = env.rep.invite_ok(&recipients, true).await;
+    let dry = t.elapsed();
+    assert!(preview.items.iter().all(|i| i.plan == SmsPlan::Send));
+    let t = Instant::now();
+    let result = env.rep.invite_ok(&recipients, false).await;
+    let real = t.elapsed();
+    assert!(result.items.iter().all(|i| i.sms_id.is_some()));
+    eventually("all 200 in the outbox", || async {
+        outbox.outbox().len() == 200
+    })
+    .await;
+    let all = t.elapsed();
+    println!(
+        "200 SMS recipients: dry run {dry:?}; request (200 invitations + messages + changes, one transaction) {real:?}; all handed to the console provider {all:?}"
+    );
+    let to: Vec<_> = outbox.outbox().iter().map(|e| e.to.clone()).collect();
+    let unique: std::collections::HashSet<_> = to.iter().collect();
+    assert_eq!(unique.len(), 200, "each number once");
+}
+
+#[tokio::test]
+async fn a_weak_hook_secret_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(AtomicI64::new(wall_now()));
+    for weak in ["", "   ", "short"] {
+        let err = start_with(
+            config(dir.path()),
+            options(Sms::default(), Some(weak), &clock),
+        )
+        .await
+        .err()
+        .expect("refused");
+        assert!(err.to_string().contains("hook secret"), "{err}");
+    }
 }
