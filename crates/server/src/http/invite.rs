@@ -4,14 +4,15 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::extract::rejection::FormRejection;
+use axum::extract::rejection::{FormRejection, JsonRejection};
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use warmlead_core::api::{PATH_INVITE_PREFIX, PATH_JOIN};
+use warmlead_core::csv_import;
 use warmlead_core::domain::{Company, Role, User};
-use warmlead_core::invite::{activation_link, Invitation, NewInvitation};
+use warmlead_core::invite::{activation_link, Invitation, NewInvitation, PartnerImportRequest};
 use warmlead_core::phone::Phone;
 use warmlead_sms::{MessageKind, SmsMessage};
 
@@ -62,6 +63,47 @@ pub(crate) async fn get(
 ) -> Result<Json<Invitation>, ServerError> {
     require_inviter(&caller)?;
     Ok(Json(st.db.invitation_for(caller.user, id).await?))
+}
+
+/// Largest import body: the CSV itself is at most `csv_import::MAX_BYTES`
+/// (2 MB); as JSON rows it grows by field names, about 60 bytes a row.
+pub(crate) const MAX_IMPORT_BYTES: usize = 4 * 1024 * 1024;
+
+/// `POST /api/v1/partners/import`: all rows or none; 422 with the rows that
+/// stopped it.
+pub(crate) async fn import(
+    State(st): State<AppState>,
+    caller: Caller,
+    body: Result<Json<PartnerImportRequest>, JsonRejection>,
+) -> Result<Response, ServerError> {
+    if caller.user.role != Role::Rep {
+        return Err(ServerError::Forbidden(
+            "only reps import partners (they are bound to the rep who imports them)".into(),
+        ));
+    }
+    let Json(req) = body.map_err(|rej| {
+        if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ServerError::PayloadTooLarge(format!(
+                "an import body is at most {MAX_IMPORT_BYTES} bytes; split the file"
+            ))
+        } else {
+            ServerError::InvalidInput(rej.body_text())
+        }
+    })?;
+    if req.rows.is_empty() || req.rows.len() > csv_import::MAX_ROWS {
+        return Err(ServerError::InvalidInput(format!(
+            "an import has 1 to {} rows, got {}",
+            csv_import::MAX_ROWS,
+            req.rows.len()
+        )));
+    }
+    let result = st.db.import_partners(caller.user, req.rows).await?;
+    let status = if result.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, Json(result)).into_response())
 }
 
 /// `POST /api/v1/invitations/{id}/revoke`.

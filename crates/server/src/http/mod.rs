@@ -75,6 +75,10 @@ pub(crate) fn router(state: AppState) -> Router {
             paths::PATH_BEACON,
             post(public::beacon).layer(DefaultBodyLimit::max(public::MAX_BEACON_BYTES)),
         )
+        .route(
+            paths::PATH_PARTNER_IMPORT,
+            post(invite::import).layer(DefaultBodyLimit::max(invite::MAX_IMPORT_BYTES)),
+        )
         .route(paths::PATH_RADAR_PULL, get(sync::pull_radar))
         .route(paths::PATH_EVENTS, get(events::events))
         .route(

@@ -15,6 +15,7 @@ mod forward;
 pub(crate) mod invitations;
 mod leads;
 pub(crate) mod migrations;
+mod partners;
 pub(crate) mod retention;
 mod shares;
 mod signals;
