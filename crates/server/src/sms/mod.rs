@@ -108,8 +108,9 @@ pub fn parse_quiet_hours(s: &str) -> Result<(u16, u16), String> {
     Ok((minute(a).ok_or_else(err)?, minute(b).ok_or_else(err)?))
 }
 
-/// The `serve` flags of SMS invitations (flattened into the CLI).
-#[derive(Debug, Clone, clap::Args)]
+/// The `serve` flags of SMS invitations (flattened into the CLI). No
+/// `Debug`: it holds the hook secret.
+#[derive(Clone, clap::Args)]
 pub struct SmsInviteArgs {
     /// Quiet hours in the recipient's local time: invitations wait until they end.
     #[arg(long, env = "WARMLEAD_SMS_QUIET_HOURS", default_value = "21:00-08:00",
