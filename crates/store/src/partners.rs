@@ -301,3 +301,12 @@ fn cursor_of(p: &PartnerSummary) -> PartnerCursor {
         id: p.partner.id,
     }
 }
+
+impl Store {
+    /// Users in the cache (all of them; the partner benchmark's baseline).
+    pub fn user_count(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM users", [], |r| r.get(0))?)
+    }
+}
