@@ -27,7 +27,14 @@ export function Dialog({
 
   useEffect(() => {
     const before = document.activeElement as HTMLElement | null;
-    ref.current?.querySelector<HTMLElement>(".dialog-body " + FOCUSABLE.split(",")[0])?.focus();
+    // The first field or enabled button of the body (the text box of the SMS
+    // composer, the file picker of the import), else the close button.
+    const body = ref.current?.querySelector(".dialog-body");
+    const first =
+      body?.querySelector<HTMLElement>("textarea:not([disabled]), input:not([disabled])") ??
+      body?.querySelector<HTMLElement>("button:not([disabled])") ??
+      ref.current?.querySelector<HTMLElement>(".dialog-head button");
+    first?.focus();
     return () => before?.focus();
   }, []);
 

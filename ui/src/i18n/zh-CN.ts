@@ -346,6 +346,8 @@ export const zhCN = {
       no_rows: "文件只有表头，没有合伙人。",
     },
     moreErrors_other: "还有 {{count, number}} 个问题没有列出",
+    confirmIdle: "导入合伙人",
+    fixFirst_other: "先修正 {{count, number}} 个问题",
     confirm_other: "导入 {{count, number}} 位合伙人",
     importing_other: "正在导入 {{count, number}} 位合伙人…",
     done_other: "已导入 {{count, number}} 位合伙人",

@@ -41,7 +41,7 @@ function ErrorTable({ errors }: { errors: readonly ImportRowError[] }) {
             <tr key={`${e.row}-${e.reason}-${i}`} data-testid="import-error-row" data-reason={e.reason}>
               <td className="num">{e.row}</td>
               <td>{importColumnText(e.column, t)}</td>
-              <td className="value">{e.value}</td>
+              <td className="value">{e.column === "phone" ? formatPhone(e.value) : e.value}</td>
               <td>{importReasonText(e, t)}</td>
             </tr>
           ))}
@@ -90,6 +90,15 @@ export function ImportDialog({
   const problems = preview?.errors.length ?? 0;
   const canImport =
     preview !== null && preview.file_error === null && problems === 0 && ready > 0 && !refused;
+
+  // The button says what stands in the way: all or nothing.
+  const confirmLabel = () => {
+    const blocking = refused?.length ?? problems;
+    if (importing) return t("import.importing", { count: ready });
+    if (!preview || preview.file_error || ready === 0) return t("import.confirmIdle");
+    if (blocking > 0) return t("import.fixFirst", { count: blocking });
+    return t("import.confirm", { count: ready });
+  };
 
   const doImport = async () => {
     if (!preview || !canImport) return;
@@ -211,9 +220,7 @@ export function ImportDialog({
             data-testid="import-confirm"
           >
             {importing && <span className="spinner" aria-hidden="true" />}
-            {importing
-              ? t("import.importing", { count: ready })
-              : t("import.confirm", { count: ready })}
+            {confirmLabel()}
           </button>
         </div>
       </div>
