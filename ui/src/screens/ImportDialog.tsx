@@ -91,9 +91,10 @@ export function ImportDialog({
   const canImport =
     preview !== null && preview.file_error === null && problems === 0 && ready > 0 && !refused;
 
-  // The button says what stands in the way: all or nothing.
+  // What stands in the way: the file's problems, or the server's refusals.
+  const blocking = refused?.length ?? problems;
+  // The button says so: all or nothing.
   const confirmLabel = () => {
-    const blocking = refused?.length ?? problems;
     if (importing) return t("import.importing", { count: ready });
     if (!preview || preview.file_error || ready === 0) return t("import.confirmIdle");
     if (blocking > 0) return t("import.fixFirst", { count: blocking });
@@ -154,8 +155,8 @@ export function ImportDialog({
               {preview.file_error === null && (
                 <>
                   <span className="ok-text">{t("import.ready", { count: ready })}</span>
-                  <span className={problems > 0 ? "bad-text" : "muted"}>
-                    {t("import.problems", { count: problems })}
+                  <span className={blocking > 0 ? "bad-text" : "muted"}>
+                    {t("import.problems", { count: blocking })}
                   </span>
                 </>
               )}

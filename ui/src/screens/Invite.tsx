@@ -273,7 +273,7 @@ export function Invite({ session, status }: { session: Session; status: SyncStat
                   <th>{t("invite.list.recipient")}</th>
                   <th>{t("invite.list.created")}</th>
                   <th>{t("invite.list.expires")}</th>
-                  <th>
+                  <th className="actions">
                     <span className="sr-only">{t("invite.list.actions")}</span>
                   </th>
                 </tr>
