@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 
-import type { ImportColumn, ImportFileError, ImportReason, PartnerStage } from "./bindings";
+import type {
+  ImportColumn,
+  ImportFileError,
+  ImportReason,
+  PartnerPage,
+  PartnerQuery,
+  PartnerStage,
+  PartnerSummary,
+} from "./bindings";
 import { formatDaysAgo, formatPhone, type Translate } from "./format";
 import i18n from "./i18n";
 import {
@@ -11,6 +19,7 @@ import {
   importColumnText,
   importFileErrorText,
   importReasonText,
+  loadRows,
   stageRule,
 } from "./partners";
 
@@ -152,5 +161,69 @@ describe("display helpers", () => {
     const big = new Uint8Array(100_000).map((_, i) => (i * 31) % 256);
     expect(bytesToBase64(big.buffer)).toBe(Buffer.from(big).toString("base64"));
     expect(bytesToBase64(new Uint8Array())).toBe("");
+  });
+});
+
+/** A keyset-paged list of `n` partners (newest share first), recording each call. */
+function pagedList(n: number) {
+  const all: PartnerSummary[] = Array.from({ length: n }, (_, i) => ({
+    partner: {
+      id: n - i,
+      company_id: 1,
+      role: "partner",
+      name: `合伙人${n - i}`,
+      phone: null,
+      rep_id: 2,
+      joined_at_ms: 0,
+      source: "import",
+      invited_by: 2,
+      invitation_id: null,
+    },
+    activity: { shares: 1, views: 0, leads: 0, deals: 0, last_share_at_ms: 1000 * (n - i) },
+    stage: "active",
+  }));
+  const calls: PartnerQuery[] = [];
+  const fetchPage = async (q: PartnerQuery): Promise<PartnerPage> => {
+    calls.push(q);
+    const from = q.after ? all.findIndex((s) => s.partner.id === q.after?.id) + 1 : 0;
+    const page = all.slice(from, from + (q.limit ?? 100));
+    const last = page[page.length - 1];
+    const more = from + page.length < all.length;
+    return {
+      partners: page,
+      next: more && last ? { sort_key: last.activity.last_share_at_ms ?? 0, id: last.partner.id } : null,
+    };
+  };
+  return { fetchPage, calls };
+}
+
+describe("reloading a long list after a sync", () => {
+  const q = buildPartnerQuery("all", "");
+
+  it("fetches one first page when nothing was loaded", async () => {
+    const { fetchPage, calls } = pagedList(10_000);
+    const page = await loadRows(fetchPage, q, 0);
+    expect(page.partners).toHaveLength(100);
+    expect(page.next).toEqual({ sort_key: 9_901_000, id: 9901 });
+    expect(calls).toHaveLength(1);
+  });
+
+  it("reloads as many rows as the list held, in pages of at most 500, in order", async () => {
+    const { fetchPage, calls } = pagedList(10_000);
+    const page = await loadRows(fetchPage, q, 1_234);
+    expect(page.partners).toHaveLength(1_234);
+    expect(calls.map((c) => c.limit)).toEqual([500, 500, 234]);
+    const ids = page.partners.map((s) => s.partner.id);
+    expect(ids[0]).toBe(10_000);
+    expect(ids[1_233]).toBe(10_000 - 1_233);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(page.next?.id).toBe(10_000 - 1_233);
+  });
+
+  it("stops at the end of a shorter list", async () => {
+    const { fetchPage } = pagedList(150);
+    const page = await loadRows(fetchPage, q, 400);
+    expect(page.partners).toHaveLength(150);
+    expect(page.next).toBeNull();
   });
 });

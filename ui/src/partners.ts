@@ -9,6 +9,7 @@ import type {
   LifecycleRules,
   PartnerCounts,
   PartnerFilter,
+  PartnerPage,
   PartnerQuery,
   PartnerStage,
 } from "./bindings";
@@ -107,4 +108,28 @@ export function bytesToBase64(bytes: ArrayBuffer | Uint8Array): string {
 /** A picked file's bytes as base64 (CSV previews run in Rust). */
 export async function fileToBase64(file: Blob): Promise<string> {
   return bytesToBase64(await file.arrayBuffer());
+}
+
+/** Largest page the app answers (PartnerQuery.limit). */
+const MAX_PAGE = 500;
+
+/**
+ * The first `want` rows of a query (at least one page), fetched page by page.
+ * A sync refresh reloads as many rows as the list holds, so someone deep in
+ * 10,000 partners keeps their place instead of falling back to the top.
+ */
+export async function loadRows(
+  fetchPage: (q: PartnerQuery) => Promise<PartnerPage>,
+  query: PartnerQuery,
+  want: number,
+): Promise<PartnerPage> {
+  const first = query.limit ?? 100;
+  let page = await fetchPage({ ...query, limit: Math.min(MAX_PAGE, Math.max(first, want)) });
+  const rows = [...page.partners];
+  while (rows.length < want && page.next) {
+    const limit = Math.min(MAX_PAGE, Math.max(first, want - rows.length));
+    page = await fetchPage({ ...query, after: page.next, limit });
+    rows.push(...page.partners);
+  }
+  return { partners: rows, next: page.next };
 }

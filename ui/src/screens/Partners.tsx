@@ -28,7 +28,7 @@ import { EmptyState } from "../components/EmptyState";
 import { useToast } from "../components/Toast";
 import { formatCount, formatDaysAgo, formatPhone } from "../format";
 import { useNow, useSyncTick } from "../hooks";
-import { PARTNER_FILTERS, buildPartnerQuery, exportFileName } from "../partners";
+import { PARTNER_FILTERS, buildPartnerQuery, exportFileName, loadRows } from "../partners";
 import { ImportDialog } from "./ImportDialog";
 import { PartnerDetailPane } from "./PartnerDetail";
 
@@ -125,13 +125,17 @@ export function Partners({
   const scrollRef = useRef<HTMLDivElement>(null);
   const refresh = `${syncTick}-${reload}-${status?.last_synced_at_ms ?? 0}`;
 
-  // First page for the chip and search (and again after each sync).
+  // First page for the chip and search; after a sync, as many rows as the
+  // list held, so the place in a long list is kept.
+  const loaded = useRef({ key: "", count: 0 });
   useEffect(() => {
     let live = true;
-    api
-      .partners(buildPartnerQuery(filter, search))
+    const key = JSON.stringify([filter, search]);
+    const want = loaded.current.key === key ? loaded.current.count : 0;
+    loadRows(api.partners, buildPartnerQuery(filter, search), want)
       .then((page) => {
         if (!live) return;
+        loaded.current = { key, count: page.partners.length };
         setRows(page.partners);
         setNext(page.next);
         setError(null);
@@ -164,7 +168,11 @@ export function Partners({
     api
       .partners({ ...buildPartnerQuery(filter, search), after: next })
       .then((page) => {
-        setRows((r) => [...(r ?? []), ...page.partners]);
+        setRows((r) => {
+          const all = [...(r ?? []), ...page.partners];
+          loaded.current = { ...loaded.current, count: all.length };
+          return all;
+        });
         setNext(page.next);
       })
       .catch((e: ApiError) => setError(e))
