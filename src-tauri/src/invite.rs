@@ -169,7 +169,6 @@ pub async fn poster_invitation(
     let session = blocking(&state.db_path, |s| s.session())
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::NotActivated, "this device is not signed in"))?;
-    let (font, font_index) = kit.font()?;
     let req = NewInvitation {
         channel: InviteChannel::Poster,
         multi_use: true,
@@ -177,29 +176,39 @@ pub async fn poster_invitation(
     };
     let invitation = client(&state).await?.create_invitation(&req).await?;
     let invitation = keep(&state, invitation).await?;
-    let art = kit.artwork(state.db_path.parent().map(PathBuf::from));
-    let spec = PosterSpec {
-        url: invitation.url.clone(),
-        short_code: invitation.short_code.clone(),
-        code_label: CODE_LABEL.into(),
-        rep_name: session.user.name.clone(),
-        invite_line: INVITE_LINE.into(),
-        slogan: SLOGAN.into(),
-        company_name: session.company.name.clone(),
-        rep_photo: None,
-        background: None,
-        font_index,
-    };
-    let png = tauri::async_runtime::spawn_blocking(move || {
-        render_poster_on(&spec, &font, art.as_deref())
-    })
-    .await
-    .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?
-    .map_err(|e| ApiError::new(e.code(), e.to_string()))?;
+    let spec = poster_spec(&invitation, &session.user.name, &session.company.name);
+    let (font, art) = (
+        kit.font()?,
+        kit.artwork(state.db_path.parent().map(PathBuf::from)),
+    );
+    let png = tauri::async_runtime::spawn_blocking(move || render(spec, &font, art.as_deref()))
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))??;
     Ok(PosterInvitation {
         invitation,
         png_base64: STANDARD.encode(png),
     })
+}
+
+fn poster_spec(inv: &Invitation, rep_name: &str, company_name: &str) -> PosterSpec {
+    PosterSpec {
+        url: inv.url.clone(),
+        short_code: inv.short_code.clone(),
+        code_label: CODE_LABEL.into(),
+        rep_name: rep_name.into(),
+        invite_line: INVITE_LINE.into(),
+        slogan: SLOGAN.into(),
+        company_name: company_name.into(),
+        rep_photo: None,
+        background: None,
+        font_index: 0,
+    }
+}
+
+/// Renders on the kit's font (its face index) and artwork, if any.
+fn render(mut spec: PosterSpec, font: &(Arc<Vec<u8>>, u32), art: Option<&Artwork>) -> Res<Vec<u8>> {
+    spec.font_index = font.1;
+    render_poster_on(&spec, &font.0, art).map_err(|e| ApiError::new(e.code(), e.to_string()))
 }
 
 /// Writes a PNG the UI has (a poster) into Downloads; returns the path.
@@ -215,4 +224,39 @@ pub async fn save_png(png_base64: String, file_name: String) -> Res<String> {
         ));
     }
     write_download(&file_name, ".png", png).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_a_poster_of_the_invitation_with_the_system_font() {
+        let kit = PosterKit::default();
+        let Ok(font) = kit.font() else {
+            eprintln!("SKIPPED: no Chinese font installed (fonts-noto-cjk)");
+            return;
+        };
+        let inv = Invitation {
+            id: 1,
+            company_id: 1,
+            rep_id: 2,
+            channel: InviteChannel::Poster,
+            status: warmlead_core::invite::InvitationStatus::Pending,
+            max_uses: None,
+            uses: 0,
+            created_at_ms: 0,
+            expires_at_ms: 1,
+            url: "https://r.example.com/i/abc".into(),
+            short_code: "K7Q4M2".into(),
+            recipient_name: None,
+            recipient_phone: None,
+        };
+        // No artwork in an empty directory: the gradient, decided once.
+        let dir = tempfile::tempdir().unwrap();
+        assert!(kit.artwork(Some(dir.path().to_path_buf())).is_none());
+        let png = render(poster_spec(&inv, "李明", "暖居装修"), &font, None).unwrap();
+        let img = image::load_from_memory(&png).unwrap();
+        assert_eq!((img.width(), img.height()), (1080, 1920));
+    }
 }
