@@ -150,9 +150,6 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
 /// [`start`] with [`Options`].
 pub async fn start_with(config: Config, options: Options) -> Result<RunningServer, ServerError> {
     let admin = open_admin(&config.database_url).await?;
-    if config.demo {
-        demo::seed(&admin).await?;
-    }
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     let public_url = config
@@ -160,6 +157,10 @@ pub async fn start_with(config: Config, options: Options) -> Result<RunningServe
         .unwrap_or_else(|| format!("http://{addr}"))
         .trim_end_matches('/')
         .to_string();
+    // After binding, so the demo's invitation links carry the real address.
+    if config.demo {
+        demo::seed_with_url(&admin, &public_url).await?;
+    }
     let mut state = http::AppState::new(admin.db.clone(), public_url);
     state.sms = options.sms.provider.clone();
     state.sms_is_real = options.sms.is_real;

@@ -715,3 +715,126 @@ async fn with_real_sms_accepting_needs_the_right_one_time_code() {
     assert_eq!(statuses[3], StatusCode::TOO_MANY_REQUESTS);
     w.server.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_demo_recruited_its_partners_through_invitations() {
+    use std::collections::{BTreeMap, BTreeSet};
+    use warmlead_core::invite::LifecycleRules;
+    use warmlead_server::demo;
+    use warmlead_server::testing::TestServer;
+
+    let ts = TestServer::start_demo().await;
+    let admin = ts.admin();
+    let rep = demo::main_user(&admin, Role::Rep).await.unwrap();
+    let dev = common::activate(&ts, rep.id).await;
+    let changes = dev.pull_all().await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+
+    // The newest state of each of the rep's invitations.
+    let mut invs: BTreeMap<i64, Invitation> = BTreeMap::new();
+    for c in &changes {
+        if let ChangeBody::Invitation(i) = &c.body {
+            invs.insert(i.id, i.clone());
+        }
+    }
+    assert!(invs.values().all(|i| i.rep_id == rep.id));
+    assert!(invs
+        .values()
+        .all(|i| i.url.starts_with(&format!("{}/i/", ts.url()))));
+    let shape: std::collections::HashSet<(&str, InvitationStatus)> = invs
+        .values()
+        .map(|i| (i.channel.as_str(), i.status_at(now)))
+        .collect();
+    for channel in InviteChannel::ALL {
+        for status in [
+            InvitationStatus::Pending,
+            InvitationStatus::Expired,
+            InvitationStatus::Revoked,
+        ] {
+            assert!(
+                shape.contains(&(channel.as_str(), status)),
+                "{channel:?} {status:?} in {shape:?}"
+            );
+        }
+    }
+    for channel in [InviteChannel::Qr, InviteChannel::Sms] {
+        assert!(shape.contains(&(channel.as_str(), InvitationStatus::Accepted)));
+    }
+    assert!(
+        invs.values()
+            .any(|i| i.channel == InviteChannel::Poster && i.max_uses.is_none() && i.uses >= 2),
+        "a poster many joined through"
+    );
+
+    // Partners: spread over 60 days, invited by their rep, mostly by QR.
+    let company = admin
+        .find_company(demo::DEMO_COMPANY)
+        .await
+        .unwrap()
+        .unwrap();
+    let partners: Vec<User> = admin
+        .company_users(company.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|u| u.role == Role::Partner)
+        .collect();
+    assert_eq!(partners.len(), 20);
+    let day = 24 * 3600 * 1000;
+    assert!(partners
+        .iter()
+        .all(|p| p.joined_at_ms > now - 61 * day && p.joined_at_ms < now));
+    assert!(partners.iter().any(|p| p.joined_at_ms < now - 50 * day));
+    assert!(partners.iter().any(|p| p.joined_at_ms > now - 7 * day));
+    assert!(partners
+        .iter()
+        .all(|p| p.invited_by.is_some() && p.invited_by == p.rep_id));
+    let by_source = |s: PartnerSource| partners.iter().filter(|p| p.source == Some(s)).count();
+    assert!(by_source(PartnerSource::Qr) > partners.len() / 2);
+    for s in [
+        PartnerSource::Sms,
+        PartnerSource::Poster,
+        PartnerSource::Import,
+    ] {
+        assert!(by_source(s) > 0, "{s:?}");
+    }
+    // Accepted invitations point at their partners.
+    for p in partners.iter().filter(|p| p.rep_id == Some(rep.id)) {
+        match p.source {
+            Some(PartnerSource::Import) => assert_eq!(p.invitation_id, None),
+            _ => assert!(invs.contains_key(&p.invitation_id.unwrap())),
+        }
+    }
+
+    // Some never shared, some stopped a month ago (dormant), some are active.
+    let mut last_share: BTreeMap<i64, i64> = BTreeMap::new();
+    for c in &changes {
+        if let ChangeBody::Share(s) = &c.body {
+            let e = last_share.entry(s.partner_id).or_insert(0);
+            *e = (*e).max(s.created_at_ms);
+        }
+    }
+    let mine: Vec<&User> = partners
+        .iter()
+        .filter(|p| p.rep_id == Some(rep.id))
+        .collect();
+    assert!(mine.iter().any(|p| !last_share.contains_key(&p.id)));
+    let rules = LifecycleRules::default();
+    let stages: BTreeSet<String> = mine
+        .iter()
+        .map(|p| {
+            let stage = rules.stage(p.joined_at_ms, last_share.get(&p.id).copied(), now);
+            format!("{stage:?}")
+        })
+        .collect();
+    for s in ["Active", "Dormant", "New"] {
+        assert!(stages.contains(s), "{s} in {stages:?}");
+    }
+    for (pid, at) in &last_share {
+        let p = partners.iter().find(|p| p.id == *pid).unwrap();
+        assert!(*at >= p.joined_at_ms, "no share before joining");
+    }
+}

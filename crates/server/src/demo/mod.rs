@@ -4,17 +4,20 @@
 
 mod content;
 mod images;
+mod invites;
 mod leads;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use warmlead_core::api::NewContentItem;
 use warmlead_core::domain::{Channel, ContentItem, ContentKind, Role, User};
+use warmlead_core::invite::PartnerSource;
 use warmlead_core::sync::{Mutation, MutationBody, SCHEMA_VERSION};
 use warmlead_core::token::{derive_share_key, ShareClaim};
 
 use crate::storage::{now_ms, BeaconInput};
 use crate::{Admin, ServerError};
+use invites::Joiner;
 
 pub const DEMO_COMPANY: &str = "暖居装修";
 pub const MAIN_REP: &str = "李明";
@@ -22,38 +25,70 @@ const SECOND_REP: &str = "王芳";
 const MANAGER: &str = "陈静";
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
-/// Past customers and a few designers, with mainland mobiles.
-const PARTNERS: &[(&str, &str)] = &[
-    ("张伟", "13812345601"),
-    ("王秀英", "13912345602"),
-    ("刘洋", "13712345603"),
-    ("陈晓燕", "15012345604"),
-    ("杨帆", "15112345605"),
-    ("赵丽娜", "15212345606"),
-    ("黄志强", "15812345607"),
-    ("周婷", "15912345608"),
-    ("吴建国", "18612345609"),
-    ("徐静怡", "18712345610"),
-    ("孙浩然", "18812345611"),
-    ("马文博", "13612345612"),
-    ("朱海燕", "13512345613"),
-    ("胡俊杰", "13312345614"),
-    ("郭雅琴", "17712345615"),
-    ("林晓（设计师）", "18912345616"),
-    ("何嘉怡（设计师）", "13012345617"),
-    ("高鹏（设计师）", "13112345618"),
-    ("罗美玲", "13212345619"),
-    ("梁子豪", "14712345620"),
+/// Past customers and a few designers, with mainland mobiles, alternating
+/// between the two reps: most joined face to face (QR), some by SMS, through
+/// a poster or an import, over the last 60 days.
+#[rustfmt::skip]
+const PARTNERS: &[Joiner] = &[
+    joiner("张伟", "13812345601", 0, PartnerSource::Qr, 58),
+    joiner("王秀英", "13912345602", 1, PartnerSource::Qr, 55),
+    joiner("刘洋", "13712345603", 0, PartnerSource::Qr, 50),
+    joiner("陈晓燕", "15012345604", 1, PartnerSource::Qr, 47),
+    joiner("杨帆", "15112345605", 0, PartnerSource::Qr, 44),
+    joiner("赵丽娜", "15212345606", 1, PartnerSource::Qr, 40),
+    joiner("黄志强", "15812345607", 0, PartnerSource::Qr, 36),
+    joiner("周婷", "15912345608", 1, PartnerSource::Qr, 33),
+    joiner("吴建国", "18612345609", 0, PartnerSource::Qr, 30),
+    joiner("徐静怡", "18712345610", 1, PartnerSource::Qr, 27),
+    joiner("孙浩然", "18812345611", 0, PartnerSource::Sms, 57),
+    joiner("马文博", "13612345612", 1, PartnerSource::Sms, 52),
+    joiner("朱海燕", "13512345613", 0, PartnerSource::Sms, 46),
+    joiner("胡俊杰", "13312345614", 1, PartnerSource::Qr, 42),
+    joiner("郭雅琴", "17712345615", 0, PartnerSource::Poster, 20),
+    joiner("林晓（设计师）", "18912345616", 1, PartnerSource::Poster, 16),
+    joiner("何嘉怡（设计师）", "13012345617", 0, PartnerSource::Poster, 12),
+    joiner("高鹏（设计师）", "13112345618", 1, PartnerSource::Import, 9),
+    joiner("罗美玲", "13212345619", 0, PartnerSource::Import, 5),
+    joiner("梁子豪", "14712345620", 1, PartnerSource::Import, 2),
 ];
+
+const fn joiner(
+    name: &'static str,
+    phone: &'static str,
+    rep: usize,
+    source: PartnerSource,
+    days_ago: i64,
+) -> Joiner {
+    Joiner {
+        name,
+        phone,
+        rep,
+        source,
+        days_ago,
+    }
+}
+
+/// The first partners share; of them, these have not shared for a month
+/// (dormant). The rest never shared at all.
+const SHARING: std::ops::Range<usize> = 0..14;
+const DORMANT: std::ops::Range<usize> = 10..14;
 
 const VIDEOS: [&[u8]; 2] = [
     include_bytes!("../../assets/demo-walkthrough.mp4"),
     include_bytes!("../../assets/demo-after.mp4"),
 ];
 
+/// Where the demo's invitation links point when the server's URL is unknown.
+const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8787";
+
 /// Seeds the demo unless the demo company already exists. A seed cut short
 /// (e.g. the process killed) is not resumed; delete the database to redo it.
 pub async fn seed(admin: &Admin) -> Result<(), ServerError> {
+    seed_with_url(admin, DEFAULT_PUBLIC_URL).await
+}
+
+/// [`seed`], with invitation links on `public_url` (no trailing slash).
+pub async fn seed_with_url(admin: &Admin, public_url: &str) -> Result<(), ServerError> {
     if admin.find_company(DEMO_COMPANY).await?.is_some() {
         return Ok(());
     }
@@ -69,18 +104,21 @@ pub async fn seed(admin: &Admin) -> Result<(), ServerError> {
     let wang = admin
         .create_user(c, Role::Rep, SECOND_REP, Some("13810000003"), None)
         .await?;
-    let mut partners = Vec::new();
-    for (i, (name, phone)) in PARTNERS.iter().enumerate() {
-        let rep = if i % 2 == 0 { li.id } else { wang.id };
-        partners.push(
-            admin
-                .create_user(c, Role::Partner, name, Some(phone), Some(rep))
-                .await?,
-        );
-    }
+    let now = now_ms();
+    let partners = invites::seed(
+        &admin.db,
+        [li.clone(), wang.clone()],
+        PARTNERS,
+        public_url.into(),
+        now,
+    )
+    .await?;
     let items = seed_items(admin, c).await?;
     let mut rng = StdRng::seed_from_u64(20_261_123);
-    let viewers = seed_activity(admin, &partners[..14], &items, &mut rng).await?;
+    let sharing: Vec<(User, bool)> = SHARING
+        .map(|i| (partners[i].clone(), DORMANT.contains(&i)))
+        .collect();
+    let viewers = seed_activity(admin, &sharing, &items, &mut rng).await?;
     let leads = leads::capture(admin, &spread(&viewers, 12)).await?;
     for rep in [li.id, wang.id] {
         leads::mark_man(admin, rep, &leads, &mut rng).await?;
@@ -138,18 +176,20 @@ fn spread(all: &[leads::Viewer], n: usize) -> Vec<leads::Viewer> {
         .collect()
 }
 
-/// Partners activate a device, share items over the last 60 days (pushed as
-/// sync mutations), and friends view them (as beacons, at past times).
-/// Returns who viewed what.
+/// Partners activate a device, share items between joining and a day ago
+/// (dormant ones: a month ago) as sync mutations, and friends view them (as
+/// beacons, at past times). Returns who viewed what.
 async fn seed_activity(
     admin: &Admin,
-    partners: &[User],
+    partners: &[(User, bool)],
     items: &[ContentItem],
     rng: &mut StdRng,
 ) -> Result<Vec<leads::Viewer>, ServerError> {
     let now = now_ms();
     let mut visits = Vec::new();
-    for partner in partners {
+    for (partner, dormant) in partners {
+        let latest = now - if *dormant { 31 } else { 1 } * DAY_MS;
+        let earliest = (partner.joined_at_ms + 3_600_000).min(latest - 1);
         let code = admin.create_activation_code(partner.id).await?;
         let device = admin.db.activate(code, "演示设备".into()).await?;
         let caller = admin.db.authenticate(device.token).await?;
@@ -158,7 +198,7 @@ async fn seed_activity(
         for share_no in 1..=shares {
             let item = &items[rng.gen_range(0..items.len())];
             let channel = Channel::ALL[rng.gen_range(0..Channel::ALL.len())];
-            let created = now - rng.gen_range(DAY_MS..60 * DAY_MS);
+            let created = rng.gen_range(earliest..latest);
             let token = ShareClaim {
                 device_id: device.device_id as u64,
                 share_no: share_no as u64,

@@ -7,7 +7,7 @@
 //! called inside [`Database::tx`] (a transaction or a savepoint in it), so
 //! each state change and the change-log row it appends commit together.
 
-mod accounts;
+pub(crate) mod accounts;
 mod cache;
 pub(crate) mod changes;
 mod content;
@@ -15,7 +15,7 @@ mod forward;
 pub(crate) mod invitations;
 mod leads;
 pub(crate) mod migrations;
-mod partners;
+pub(crate) mod partners;
 pub(crate) mod retention;
 mod shares;
 mod signals;
