@@ -249,3 +249,18 @@ async fn shutdown_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn real_sms_providers_need_their_credentials() {
+        // None of these variables is set in the test environment.
+        let err = sms_config(SmsArg::Aliyun).unwrap_err().to_string();
+        assert!(err.contains("WARMLEAD_ALIYUN_ACCESS_KEY_ID"), "{err}");
+        let err = sms_config(SmsArg::Twilio).unwrap_err().to_string();
+        assert!(err.contains("WARMLEAD_TWILIO_ACCOUNT_SID"), "{err}");
+        assert!(!sms_config(SmsArg::Console).unwrap().is_real());
+    }
+}

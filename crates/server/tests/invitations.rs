@@ -368,6 +368,16 @@ async fn only_reps_and_managers_invite_and_only_their_own() {
         assert_eq!(api_error(res).await.code, ErrorCode::NotFound);
     }
     assert_eq!(fetch(&rep, inv.id).await.status, InvitationStatus::Pending);
+
+    // A manager may invite too; partners are bound to reps only, so the
+    // manager's invitee is unbound, but "invited by" still says who.
+    let by_manager = create(&manager, &new_inv(InviteChannel::Qr, false)).await;
+    assert_eq!(by_manager.rep_id, w.manager.id);
+    let (status, _) = accept(&by_manager.url, "经理的朋友", "13600136111").await;
+    assert_eq!(status, StatusCode::OK);
+    let users = company_users(&w).await;
+    let p = users.iter().find(|u| u.name == "经理的朋友").unwrap();
+    assert_eq!((p.rep_id, p.invited_by), (None, Some(w.manager.id)));
 }
 
 #[tokio::test]
