@@ -280,6 +280,12 @@ test("the warmlead:// link from the welcome page signs the built app in", async 
     await app.waitFor(tid("briefcase-item"), 60_000);
     const body = await app.execute("return document.body.innerText");
     assert.ok(body.includes("钱九"), "the sidebar shows the new partner's name");
+    // And it keeps syncing with the server the link named.
+    await waitFor(
+      async () => (await app.attribute(await app.find(tid("sync-badge")), "data-state")) === "synced",
+      { what: "the sync badge to say synced" },
+    );
+    assert.ok((await app.findAll(tid("briefcase-item"))).length > 0);
     await app.screenshot("artifacts/deeplink-signed-in.png");
   } catch (e) {
     await app.screenshot("artifacts/deeplink-failure.png").catch(() => {});
