@@ -56,13 +56,34 @@ impl ConsoleProvider {
         if let Some(path) = &self.file {
             append_line(path, &entry)?;
         }
-        tracing::info!(to = %entry.to, text = %entry.text, "SMS (console outbox)");
+        // The text carries an invitation link, a bearer secret: logs get it redacted; the outbox
+        // (memory and the file the operator asked for) keeps the message whole.
+        tracing::info!(to = %entry.to, text = %redact_links(&entry.text), "SMS (console outbox)");
         self.outbox
             .lock()
             .map_err(|_| SmsError::Outbox("outbox lock poisoned".into()))?
             .push(entry.clone());
         Ok(entry)
     }
+}
+
+/// Replaces the token of every invitation link (`.../i/<token>`) with `…`.
+fn redact_links(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("/i/") {
+        out.push_str(&rest[..at + 3]);
+        rest = &rest[at + 3..];
+        let token_len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .unwrap_or(rest.len());
+        if token_len > 0 {
+            out.push('…');
+        }
+        rest = &rest[token_len..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn append_line(path: &Path, entry: &OutboxEntry) -> Result<(), SmsError> {
@@ -103,5 +124,21 @@ impl SmsProvider for ConsoleProvider {
                 status: DeliveryStatus::Delivered,
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logs_never_carry_invitation_tokens() {
+        let text = "李明邀请您：https://r.example.com/i/AbC_12-xyz 拒收请回复R /i/";
+        let redacted = redact_links(text);
+        assert_eq!(
+            redacted,
+            "李明邀请您：https://r.example.com/i/… 拒收请回复R /i/"
+        );
+        assert!(!redacted.contains("AbC_12-xyz"));
     }
 }
