@@ -57,7 +57,7 @@ impl Store {
     /// Hides the item here and queues its deletion for the server, which
     /// decides whether this user may delete it.
     pub fn delete_content_item(&self, id: i64) -> Result<(), StoreError> {
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = crate::write_tx(&self.conn)?;
         let changed = tx.execute(
             "UPDATE content_items SET deleted = 1 WHERE id = ?1 AND deleted = 0",
             [id],
@@ -84,7 +84,7 @@ impl Store {
                 reason: format!("must be 1 to {MAX_NAME_CHARS} characters"),
             });
         }
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = crate::write_tx(&self.conn)?;
         let mut s = session::require(&tx)?;
         s.user.name = name.to_string();
         tx.execute(

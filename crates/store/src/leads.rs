@@ -85,7 +85,7 @@ impl Store {
         man: ManFlags,
         now_ms: i64,
     ) -> Result<LeadSummary, StoreError> {
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = crate::write_tx(&self.conn)?;
         let changed = tx.execute(
             "UPDATE leads SET man_money = ?1, man_authority = ?2, man_need = ?3 WHERE id = ?4",
             params![man.money, man.authority, man.need, lead_id],

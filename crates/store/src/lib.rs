@@ -77,6 +77,14 @@ impl Store {
     }
 }
 
+/// A transaction that takes the write lock up front. A deferred one that
+/// reads first fails at once with SQLITE_BUSY when it tries to write after
+/// another connection (the sync engine, a UI command) committed in between;
+/// the busy timeout cannot help there, an immediate one waits for it instead.
+pub(crate) fn write_tx(conn: &Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
+}
+
 /// Now, as UTC milliseconds.
 pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()

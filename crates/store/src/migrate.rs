@@ -34,7 +34,7 @@ pub(crate) fn run(conn: &Connection, target: i64) -> Result<(), StoreError> {
         if *version <= current || *version > target {
             continue;
         }
-        let tx = conn.unchecked_transaction()?;
+        let tx = crate::write_tx(conn)?;
         tx.execute_batch(sql)?;
         tx.execute(
             "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",

@@ -113,7 +113,7 @@ impl Store {
     /// Marks pushed mutations applied or rejected, in one transaction. A
     /// rejected local delete is undone so the item shows again.
     pub fn record_outcomes(&self, resp: &PushResponse) -> Result<RecordedOutcomes, StoreError> {
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = crate::write_tx(&self.conn)?;
         let now = crate::now_ms();
         let mut counts = RecordedOutcomes::default();
         for o in &resp.outcomes {

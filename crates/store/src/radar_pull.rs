@@ -19,7 +19,7 @@ impl Store {
     /// Applies a radar page and stores its cursor atomically. On a new epoch,
     /// clears the radar tables, sets the cursor to 0 and does NOT apply the page.
     pub fn apply_radar_pull(&self, page: &RadarPullResponse) -> Result<PullApplied, StoreError> {
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = crate::write_tx(&self.conn)?;
         let stored: Option<String> = tx
             .query_row("SELECT epoch FROM radar_state WHERE id = 1", [], |r| {
                 r.get(0)

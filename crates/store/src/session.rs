@@ -81,7 +81,7 @@ impl Store {
         server_url: &str,
         resp: &ActivateResponse,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = crate::write_tx(&self.conn)?;
         let previous: Option<i64> = tx
             .query_row("SELECT device_id FROM session WHERE id = 1", [], |r| {
                 r.get(0)
@@ -148,7 +148,7 @@ impl Store {
 
     /// Signs out and drops everything, unsynced changes included.
     pub fn sign_out_force(&self) -> Result<(), StoreError> {
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = crate::write_tx(&self.conn)?;
         clear_all(&tx)?;
         tx.commit()?;
         Ok(())

@@ -28,7 +28,7 @@ impl Store {
         channel: Channel,
         now_ms: i64,
     ) -> Result<Share, StoreError> {
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = crate::write_tx(&self.conn)?;
         let s = session::require(&tx)?;
         let known: bool = tx.query_row(
             "SELECT EXISTS (SELECT 1 FROM content_items WHERE id = ?1 AND deleted = 0)",
