@@ -41,6 +41,25 @@ export function App() {
       .catch((e: ApiError) => setLoadError(e));
   }, []);
 
+  // A warmlead:// activation link can arrive while the window is open: sign in
+  // on the spot, or say why the link was not used.
+  useEffect(() => {
+    const stops: (() => void)[] = [];
+    let live = true;
+    const keep = (u: () => void) => (live ? stops.push(u) : u());
+    void api
+      .onSessionChanged((s) => {
+        setSession(s);
+        setSection(firstSection(s));
+      })
+      .then(keep);
+    void api.onDeepLinkRefused((message) => toast(message)).then(keep);
+    return () => {
+      live = false;
+      stops.forEach((u) => u());
+    };
+  }, [toast]);
+
   // Desktop notifications speak the UI's language.
   useEffect(() => {
     if (session) api.setLocale(i18n.language).catch(() => undefined);

@@ -80,6 +80,9 @@ const RADAR_CHANGED_EVENT = "radar-changed";
 /** Emitted after a sync that brought any change (partners, invitations, SMS records). */
 const SYNC_CHANGED_EVENT = "sync-changed";
 
+const SESSION_CHANGED_EVENT = "session-changed";
+const DEEP_LINK_REFUSED_EVENT = "deep-link-refused";
+
 /** Listens to several events with one callback; one function stops them all. */
 async function listenAll(events: readonly string[], cb: () => void): Promise<UnlistenFn> {
   const stops = await Promise.all(events.map((name) => listen(name, () => cb())));
@@ -139,4 +142,10 @@ export const api = {
     listenAll([SYNC_CHANGED_EVENT, RADAR_CHANGED_EVENT], cb),
   onSyncStatus: (cb: (s: SyncStatus) => void): Promise<UnlistenFn> =>
     listen<SyncStatus>(SYNC_STATUS_EVENT, (e) => cb(e.payload)),
+  /** A warmlead:// link signed this device in while the window was open. */
+  onSessionChanged: (cb: (s: Session) => void): Promise<UnlistenFn> =>
+    listen<Session>(SESSION_CHANGED_EVENT, (e) => cb(e.payload)),
+  /** A warmlead:// link was not used; the payload says why (in Chinese). */
+  onDeepLinkRefused: (cb: (message: string) => void): Promise<UnlistenFn> =>
+    listen<string>(DEEP_LINK_REFUSED_EVENT, (e) => cb(e.payload)),
 };
