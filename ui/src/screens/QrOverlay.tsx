@@ -20,6 +20,8 @@ const POLL_MS = 2000;
 const JOINED_MS = 5000;
 /** Face to face: the person is in front of the rep; a day is plenty. */
 const QR_HOURS = 24;
+/** An unused invitation is shown again only with at least this long to live. */
+const REUSE_MIN_MS = 60 * 60 * 1000;
 
 /** Who accepted invitation `id`: the newest partners carry their invitation. */
 async function whoJoined(id: number): Promise<string | null> {
@@ -31,6 +33,21 @@ async function whoJoined(id: number): Promise<string | null> {
   try {
     const page = await api.partners({ search: null, filter: "new", after: null, limit: 50 });
     return page.partners.find((p) => p.partner.invitation_id === id)?.partner.name ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Worth showing again: still pending on the server, unused, and not about to expire. */
+async function reusableQr(): Promise<Invitation | null> {
+  try {
+    const now = Date.now();
+    const local = (await api.invitations(50)).find(
+      (i) => i.channel === "qr" && i.max_uses === 1 && i.uses === 0 && i.expires_at_ms - now > REUSE_MIN_MS,
+    );
+    if (!local) return null;
+    const fresh = await api.invitation(local.id);
+    return fresh.uses === 0 && invitationStatusAt(fresh, now) === "pending" ? fresh : null;
   } catch {
     return null;
   }
@@ -86,11 +103,15 @@ export function QrOverlay({
     return () => window.removeEventListener("keydown", onKey);
   }, [onClose]);
 
-  // A new single-use invitation for each generation.
+  // A single-use invitation for each generation: on opening, the one an
+  // earlier opening left unused (so opening and closing the overlay does not
+  // pile up pending invitations and water down the QR conversion), else a new one.
   useEffect(() => {
     let live = true;
-    api
-      .createInvitation({ channel: "qr", multi_use: false, expires_in_hours: QR_HOURS })
+    (generation === 0 ? reusableQr() : Promise.resolve(null))
+      .then((reused) =>
+        reused ?? api.createInvitation({ channel: "qr", multi_use: false, expires_in_hours: QR_HOURS }),
+      )
       .then(async (created) => {
         const url = await QRCode.toDataURL(created.url, {
           errorCorrectionLevel: "M",
