@@ -14,6 +14,7 @@ pub mod lead;
 pub mod phone;
 pub mod scoring;
 pub mod sync;
+pub mod time;
 pub mod token;
 
 pub use error::{CoreError, ErrorCode};
