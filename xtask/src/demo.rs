@@ -28,9 +28,14 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
     let db = format!("sqlite://{}", data.join("server.db").display());
-    let _server = start_server(root, port, &db)?;
+    let outbox = data.join("sms-outbox.jsonl");
+    let _server = start_server(root, port, &db, &outbox)?;
     wait_healthy(port)?;
     println!("server: {url} (database {db})");
+    println!(
+        "SMS: nothing is really sent; each message the demo 'sends' is appended to {}",
+        outbox.display()
+    );
 
     let code = proc::output(
         root,
@@ -85,10 +90,12 @@ fn free_port() -> u16 {
         .unwrap_or(PREFERRED_PORT)
 }
 
-fn start_server(root: &Path, port: u16, db: &str) -> Result<KillOnDrop, String> {
+fn start_server(root: &Path, port: u16, db: &str, outbox: &Path) -> Result<KillOnDrop, String> {
     let child = Command::new(build::server_bin(root))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .args(["--database-url", db, "--demo"])
+        // The console SMS provider (the default) appends what it "sends" here.
+        .env("WARMLEAD_SMS_OUTBOX_FILE", outbox)
         .stdin(Stdio::null())
         .spawn()
         .map_err(|e| format!("cannot start warmlead-server: {e}"))?;
