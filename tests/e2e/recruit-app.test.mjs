@@ -4,7 +4,8 @@
 // finding that new partner after the sync.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -138,6 +139,67 @@ test("the Partners screen lists the demo partners and finds the one who just joi
     );
   } catch (e) {
     await shot("recruit-partners-failure");
+    throw e;
+  }
+});
+
+// The number on the "全部" chip.
+async function allCount() {
+  const text = await app.text(await app.find(tid("partner-filter-all")));
+  return Number(text.replace(/[^0-9]/g, ""));
+}
+
+test("CSV import: a GBK file with bad rows is refused row by row, a clean one goes in whole", async () => {
+  try {
+    await app.click(await app.waitFor(tid("nav-partners")));
+    const search = await app.waitFor(tid("partner-search"));
+    // Select all and delete, as a person does (React sees the input events).
+    await app.type(search, "\uE009a\uE000\uE003");
+    await waitFor(async () => (await partnerRows()).length > 1, { what: "the full list" });
+    const before = await allCount();
+
+    // What Excel on a Chinese Windows writes: GBK, CRLF.
+    const gbk = join(dataDir, "partners-gbk.csv");
+    const text = "姓名,手机,备注\r\n陈一,13800990001,老客户\r\n坏号码,12345,\r\n陈一重复,138 0099 0001,\r\n";
+    writeFileSync(gbk, execFileSync("iconv", ["-f", "UTF-8", "-t", "GBK"], { input: text }));
+    await app.click(await app.find(tid("partner-import")));
+    await app.type(await app.waitFor(tid("import-file")), gbk);
+    await waitFor(async () => (await app.findAll(tid("import-error-row"))).length === 2, {
+      what: "two problem rows (a bad phone, a repeated phone)",
+    });
+    const reasons = await app.execute(
+      `return [...document.querySelectorAll('[data-testid="import-error-row"]')].map((e) => e.dataset.reason)`,
+    );
+    assert.deepEqual(reasons.sort(), ["bad_phone", "duplicate_phone"]);
+    assert.equal(await app.attribute(await app.find(tid("import-confirm")), "disabled"), "true");
+    await shot("import-problems");
+
+    // Fixed file: UTF-8 with a BOM this time.
+    const utf8 = join(dataDir, "partners-utf8.csv");
+    writeFileSync(utf8, "\uFEFF姓名,手机\n陈一,13800990001\n陈二,13800990002\n");
+    await app.type(await app.find(tid("import-file")), utf8);
+    await waitFor(async () => (await app.findAll(tid("import-error-row"))).length === 0, {
+      what: "the clean file's preview",
+    });
+    const confirm = await app.find(tid("import-confirm"));
+    await waitFor(async () => (await app.attribute(confirm, "disabled")) === null, { what: "import enabled" });
+    await app.click(confirm);
+    await waitFor(async () => (await allCount()) === before + 2, {
+      timeoutMs: 30_000,
+      what: `the list to grow from ${before} to ${before + 2}`,
+    });
+    await app.type(await app.find(tid("partner-search")), "陈二");
+    await waitFor(
+      async () => {
+        const rows = await partnerRows();
+        return rows.length === 1 && rows[0].includes("陈二") && rows[0].includes("导入");
+      },
+      { what: "the imported partner, marked as imported" },
+    );
+    assert.equal(await app.execute(`return document.querySelector('[data-testid="partner-search"]').value`), "陈二");
+    await shot("import-done");
+  } catch (e) {
+    await shot("recruit-import-failure");
     throw e;
   }
 });
