@@ -420,6 +420,7 @@ export const en = {
       planTitle: "What will happen",
       resultTitle: "Result",
       message: "The message",
+      linkNote: "The x's in the link are placeholders: each person gets their own link of the same length when you send.",
       plan: {
         send: "Sends now",
         queue: "Quiet hours: sends at {{when}}",

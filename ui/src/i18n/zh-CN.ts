@@ -398,6 +398,7 @@ export const zhCN = {
       planTitle: "发送计划",
       resultTitle: "发送结果",
       message: "短信内容",
+      linkNote: "链接中的 x 是占位：发送时为每个人生成一条专属链接，长度相同。",
       plan: {
         send: "立即发送",
         queue: "免打扰时段，将在 {{when}} 发送",

@@ -190,6 +190,7 @@ export function SmsDialog({ offline, onClose, onSent }: { offline: boolean; onCl
                 <div className="message-box sms-text" data-testid="sms-text">
                   {sample}
                 </div>
+                <p className="hint">{t("invite.sms.linkNote")}</p>
               </>
             )}
           </>
