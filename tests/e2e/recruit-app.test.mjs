@@ -5,7 +5,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+
+import jsQR from "jsqr";
+import { PNG } from "pngjs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -200,6 +203,48 @@ test("CSV import: a GBK file with bad rows is refused row by row, a clean one go
     await shot("import-done");
   } catch (e) {
     await shot("recruit-import-failure");
+    throw e;
+  }
+});
+
+// An independent decoder (jsQR) reads the QR off the poster the app saved.
+function decodeQr(pngBytes) {
+  const png = PNG.sync.read(pngBytes);
+  const found = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+  return { width: png.width, height: png.height, text: found?.data ?? null };
+}
+
+test("a poster invitation is saved as a 1080x1920 PNG whose QR opens the invitation page", async () => {
+  try {
+    await app.click(await app.waitFor(tid("nav-invite")));
+    await app.click(await app.waitFor(tid("invite-poster")));
+    await app.waitFor(tid("poster-image"), 60_000);
+    await shot("invite-poster");
+    await app.click(await app.waitFor(tid("poster-save")));
+    const toastText = await waitFor(
+      async () => {
+        const texts = await app.execute(
+          `return [...document.querySelectorAll('[data-testid="toast"]')].map((e) => e.innerText)`,
+        );
+        return texts.find((t) => t.includes(".png"));
+      },
+      { what: "the saved-to toast" },
+    );
+    const path = toastText.slice(toastText.indexOf("/")).trim();
+    const poster = decodeQr(readFileSync(path));
+    rmSync(path, { force: true });
+    assert.deepEqual([poster.width, poster.height], [1080, 1920]);
+    assert.ok(poster.text, "the QR on the poster decodes");
+    assert.match(poster.text, /\/i\/[A-Za-z0-9_-]+$/);
+
+    // A friend in a WeChat group scans it: the invitation page of this rep.
+    const page = await phone.context.newPage();
+    const res = await page.goto(poster.text);
+    assert.equal(res.status(), 200);
+    assert.ok((await page.textContent("body")).includes("李明"));
+    await page.close();
+  } catch (e) {
+    await shot("recruit-poster-failure");
     throw e;
   }
 });
