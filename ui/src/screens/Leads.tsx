@@ -3,11 +3,11 @@
 // chips, partner/content/time filters and a search box; the detail pane
 // explains the grade, takes MAN flags and shows the timeline and the
 // forward chain. Refreshes on `radar-changed` and on every sync status.
-import { useVirtualizer } from "@tanstack/react-virtual";
 import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from "react";
 import { useTranslation } from "react-i18next";
 
 import { api, type ApiError } from "../api";
+import { keyTarget, useVirtualRows } from "../listNav";
 import type {
   Grade,
   LeadCursor,
@@ -112,18 +112,8 @@ export function Leads({ status }: { role: Role; status: SyncStatus | null }) {
   }, [next, filters]);
 
   const list = rows ?? [];
-  // eslint-disable-next-line react-hooks/incompatible-library
-  const virtualizer = useVirtualizer({
-    count: list.length,
-    getScrollElement: () => scrollRef.current,
-    estimateSize: () => ROW_PX,
-    overscan: 8,
-  });
+  const virtualizer = useVirtualRows(list.length, ROW_PX, scrollRef, loadMore);
   const visible = virtualizer.getVirtualItems();
-  const last = visible[visible.length - 1];
-  useEffect(() => {
-    if (last && last.index >= list.length - 10) loadMore();
-  }, [last, list.length, loadMore]);
 
   // The row under the keyboard: the selected lead wherever a refresh moved it.
   const found = selectedId === null ? -1 : list.findIndex((r) => r.lead.id === selectedId);
@@ -138,18 +128,10 @@ export function Leads({ status }: { role: Role; status: SyncStatus | null }) {
   };
 
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
-    const moves: Record<string, number> = {
-      ArrowDown: current + 1,
-      ArrowUp: current - 1,
-      PageDown: current + 10,
-      PageUp: current - 10,
-      Home: 0,
-      End: list.length - 1,
-    };
-    const to = moves[e.key];
-    if (to === undefined || list.length === 0) return;
+    const to = keyTarget(e.key, current, list.length);
+    if (to === null) return;
     e.preventDefault();
-    select(Math.max(0, Math.min(list.length - 1, to)));
+    select(to);
   };
 
   const toggleGrade = (g: Grade) =>

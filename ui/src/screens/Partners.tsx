@@ -4,7 +4,6 @@
 // name or phone, CSV import and export; the detail pane shows activity,
 // stage with its rule, and where the partner came from. Refreshes after
 // every sync that brought changes.
-import { useVirtualizer } from "@tanstack/react-virtual";
 import {
   memo,
   useCallback,
@@ -17,6 +16,7 @@ import {
 import { useTranslation } from "react-i18next";
 
 import { api, type ApiError } from "../api";
+import { keyTarget, useVirtualRows } from "../listNav";
 import type {
   PartnerCounts,
   PartnerCursor,
@@ -182,18 +182,8 @@ export function Partners({
   }, [next, filter, search]);
 
   const list = useMemo(() => rows ?? [], [rows]);
-  // eslint-disable-next-line react-hooks/incompatible-library
-  const virtualizer = useVirtualizer({
-    count: list.length,
-    getScrollElement: () => scrollRef.current,
-    estimateSize: () => ROW_PX,
-    overscan: 8,
-  });
+  const virtualizer = useVirtualRows(list.length, ROW_PX, scrollRef, loadMore, 20);
   const visible = virtualizer.getVirtualItems();
-  const last = visible[visible.length - 1];
-  useEffect(() => {
-    if (last && last.index >= list.length - 20) loadMore();
-  }, [last, list.length, loadMore]);
 
   // The row under the keyboard follows the selected partner across refreshes.
   const found = selectedId === null ? -1 : list.findIndex((r) => r.partner.id === selectedId);
@@ -212,18 +202,10 @@ export function Partners({
   );
 
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
-    const moves: Record<string, number> = {
-      ArrowDown: current + 1,
-      ArrowUp: current - 1,
-      PageDown: current + 10,
-      PageUp: current - 10,
-      Home: 0,
-      End: list.length - 1,
-    };
-    const to = moves[e.key];
-    if (to === undefined || list.length === 0) return;
+    const to = keyTarget(e.key, current, list.length);
+    if (to === null) return;
     e.preventDefault();
-    select(Math.max(0, Math.min(list.length - 1, to)));
+    select(to);
   };
 
   const doExport = async () => {

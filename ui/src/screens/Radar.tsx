@@ -2,11 +2,11 @@
 // list is virtualized (a rep may see thousands of visits) and keyboard
 // navigable: the list takes focus, arrows move the active row, and the
 // detail pane shows it.
-import { useVirtualizer } from "@tanstack/react-virtual";
 import { useEffect, useRef, useState, type KeyboardEvent } from "react";
 import { useTranslation } from "react-i18next";
 
 import { api, type ApiError } from "../api";
+import { keyTarget, useVirtualRows } from "../listNav";
 import type { RadarEntry, Role, SyncStatus } from "../bindings";
 import { EmptyState } from "../components/EmptyState";
 import { formatDwell, formatWhen, type Translate } from "../format";
@@ -57,15 +57,7 @@ export function Radar({ role, status }: { role: Role; status: SyncStatus | null 
   }, [status]);
 
   const list = rows ?? [];
-  // The virtualizer is not memoizable by the React Compiler; this component
-  // re-renders on scroll anyway, which is what the virtualizer needs.
-  // eslint-disable-next-line react-hooks/incompatible-library
-  const virtualizer = useVirtualizer({
-    count: list.length,
-    getScrollElement: () => scrollRef.current,
-    estimateSize: () => ROW_PX,
-    overscan: 8,
-  });
+  const virtualizer = useVirtualRows(list.length, ROW_PX, scrollRef);
 
   const select = (i: number) => {
     const row = list[i];
@@ -76,18 +68,10 @@ export function Radar({ role, status }: { role: Role; status: SyncStatus | null 
   };
 
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
-    const moves: Record<string, number> = {
-      ArrowDown: active + 1,
-      ArrowUp: active - 1,
-      PageDown: active + 10,
-      PageUp: active - 10,
-      Home: 0,
-      End: list.length - 1,
-    };
-    const next = moves[e.key];
-    if (next === undefined || list.length === 0) return;
+    const to = keyTarget(e.key, active, list.length);
+    if (to === null) return;
     e.preventDefault();
-    select(Math.max(0, Math.min(list.length - 1, next)));
+    select(to);
   };
 
   const selected = list.find((r) => r.visit_id === selectedId) ?? null;
