@@ -87,6 +87,9 @@ test("partner shares from the briefcase; the friend's view reaches the rep's rad
     assert.equal((await page.goto(shareUrl)).status(), 200);
     await page.waitForTimeout(3200);
     await page.close({ runBeforeUnload: true });
+    // The dwell goes out in a beacon on pagehide; give it a moment before the
+    // whole browser goes (a phone does not kill its browser with the tab).
+    await new Promise((r) => setTimeout(r, 1000));
   } finally {
     await phone.browser.close();
   }
