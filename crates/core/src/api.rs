@@ -32,6 +32,8 @@ pub const PATH_FILTERED_STATS: &str = "/api/v1/stats/filtered";
 pub const PATH_TRACKING_STATS: &str = "/api/v1/stats/tracking";
 /// The company's scoring rules (`ScoringRules`): GET for everyone, PUT for managers.
 pub const PATH_SCORING_RULES: &str = "/api/v1/scoring/rules";
+/// Managers: `PUT` a `PosterArtworkRequest`, answered with the `Company`.
+pub const PATH_POSTER_ARTWORK: &str = "/api/v1/company/poster-artwork";
 
 /// Reps and managers: `POST` a `NewInvitation`, answered with the `Invitation`.
 pub const PATH_INVITATIONS: &str = "/api/v1/invitations";
@@ -47,6 +49,13 @@ pub const PATH_INVITE_PREFIX: &str = "/i/";
 pub const PATH_JOIN: &str = "/j";
 /// Provider callbacks: `/hooks/sms/{provider}/status` and `/hooks/sms/{provider}/reply`.
 pub const PATH_SMS_HOOKS_PREFIX: &str = "/hooks/sms/";
+
+/// Body of `PUT /api/v1/company/poster-artwork`: an uploaded image
+/// (image/jpeg or image/png) of the company, or null to go back to the gradient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct PosterArtworkRequest {
+    pub media_id: Option<i64>,
+}
 
 /// Largest JSON body the API accepts.
 pub const MAX_JSON_BYTES: usize = 1024 * 1024;

@@ -31,6 +31,7 @@ pub fn render_all() -> Vec<(String, String)> {
         api::ActivateRequest,
         api::ActivateResponse,
         api::MeResponse,
+        api::PosterArtworkRequest,
         api::NewContentItem,
         api::Beacon,
         sync::MutationBody,

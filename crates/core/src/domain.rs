@@ -112,6 +112,11 @@ impl Channel {
 pub struct Company {
     pub id: i64,
     pub name: String,
+    /// The company's poster template: the artwork every rep's invitation
+    /// poster is drawn on (an image/jpeg or image/png media). None: the
+    /// warm gradient.
+    #[serde(default)]
+    pub poster_artwork: Option<MediaRef>,
 }
 
 /// A person in a company. Partners carry the rep they are bound to.

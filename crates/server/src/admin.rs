@@ -152,6 +152,16 @@ impl Admin {
     }
 
     /// Stores a media file (temp file, rename, then the row), as an upload does.
+    /// Sets (or clears) the company's poster template, as a manager's
+    /// `PUT /api/v1/company/poster-artwork` does.
+    pub async fn set_poster_artwork(
+        &self,
+        company_id: i64,
+        media_id: Option<i64>,
+    ) -> Result<Company, ServerError> {
+        self.db.set_poster_artwork(company_id, media_id).await
+    }
+
     pub async fn store_media(
         &self,
         company_id: i64,

@@ -48,6 +48,21 @@ async fn the_demo_seeds_once_and_syncs_like_real_data() {
 
     // The rep's app gets the library and views of his partners' shares only.
     let d = activate(&ts, rep.id).await;
+
+    // The company's poster template: a 1080x1920 JPEG the rep's device knows.
+    let art = company.poster_artwork.clone().expect("demo poster artwork");
+    assert_eq!(art.content_type, "image/jpeg");
+    assert_eq!(d.act.company.poster_artwork.as_ref(), Some(&art));
+    let bytes = d
+        .get(&art.path())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let img = image::load_from_memory(&bytes).unwrap();
+    assert_eq!((img.width(), img.height()), (1080, 1920));
     let items: Vec<ContentItem> = d
         .get(warmlead_core::api::PATH_CONTENT)
         .send()

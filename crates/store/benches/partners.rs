@@ -195,6 +195,7 @@ fn sign_in(store: &Store) {
                 company: Company {
                     id: 1,
                     name: "暖居装修".into(),
+                    poster_artwork: None,
                 },
                 epoch: "bench".into(),
             },

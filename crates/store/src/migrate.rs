@@ -10,6 +10,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_leads.sql")),
     (3, include_str!("../migrations/0003_partners.sql")),
+    (4, include_str!("../migrations/0004_poster_artwork.sql")),
 ];
 
 /// The version a fully migrated file is at.

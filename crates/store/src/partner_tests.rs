@@ -59,6 +59,7 @@ fn store_as(role: Role) -> (tempfile::TempDir, Store) {
                 company: Company {
                     id: 1,
                     name: "暖居装修".into(),
+                    poster_artwork: None,
                 },
                 epoch: "e1".into(),
             },

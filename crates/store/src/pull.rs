@@ -90,10 +90,16 @@ fn apply_change(conn: &Connection, body: &ChangeBody, me: Option<&User>) -> Resu
 }
 
 fn upsert_company(conn: &Connection, c: &Company) -> Result<(), StoreError> {
+    let artwork = c
+        .poster_artwork
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()?;
     conn.execute(
-        "INSERT INTO company (id, name) VALUES (?1, ?2) \
-         ON CONFLICT (id) DO UPDATE SET name = excluded.name",
-        rusqlite::params![c.id, c.name],
+        "INSERT INTO company (id, name, poster_artwork_json) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
+           poster_artwork_json = excluded.poster_artwork_json",
+        rusqlite::params![c.id, c.name, artwork],
     )?;
     conn.execute(
         "UPDATE session SET company_json = ?1 WHERE id = 1 AND json_extract(company_json, '$.id') = ?2",

@@ -42,6 +42,7 @@ fn activation() -> ActivateResponse {
         company: Company {
             id: 1,
             name: "暖居装修".into(),
+            poster_artwork: None,
         },
         epoch: "epoch-a".into(),
     }
@@ -575,4 +576,85 @@ fn radar_lists_views_newest_first_even_with_missing_joins() {
         "different visitors get different codes"
     );
     assert_eq!(store.radar(1).unwrap().len(), 1);
+}
+
+#[test]
+fn migrating_from_3_keeps_the_company_and_then_learns_its_poster_artwork() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.sqlite");
+    {
+        let old = migrate::open_at_version(&path, 3).unwrap();
+        old.save_activation("http://127.0.0.1:1/", &activation())
+            .unwrap();
+        // A file of schema 3 keeps a company JSON without the field.
+        old.conn
+            .execute_batch(
+                r#"INSERT INTO company (id, name) VALUES (1, '暖居装修');
+                   UPDATE session SET company_json = '{"id":1,"name":"暖居装修"}';"#,
+            )
+            .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), LATEST_VERSION);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM company WHERE id = 1 AND name = '暖居装修' \
+             AND poster_artwork_json IS NULL"
+        ),
+        1
+    );
+    assert_eq!(
+        store.session().unwrap().unwrap().company.poster_artwork,
+        None
+    );
+
+    let art = warmlead_core::domain::MediaRef {
+        id: 42,
+        content_type: "image/jpeg".into(),
+        size: 123_456,
+    };
+    let with_art = Company {
+        id: 1,
+        name: "暖居装修".into(),
+        poster_artwork: Some(art.clone()),
+    };
+    store
+        .apply_pull(&page("epoch-a", vec![ChangeBody::Company(with_art)], 1))
+        .unwrap();
+    let json: String = store
+        .conn
+        .query_row(
+            "SELECT poster_artwork_json FROM company WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<warmlead_core::domain::MediaRef>(&json).unwrap(),
+        art
+    );
+    let session = store.session().unwrap().unwrap();
+    assert_eq!(session.company.poster_artwork, Some(art));
+
+    // Null clears it in both places.
+    let cleared = Company {
+        id: 1,
+        name: "暖居装修".into(),
+        poster_artwork: None,
+    };
+    store
+        .apply_pull(&page("epoch-a", vec![ChangeBody::Company(cleared)], 2))
+        .unwrap();
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM company WHERE poster_artwork_json IS NULL"
+        ),
+        1
+    );
+    assert_eq!(
+        store.session().unwrap().unwrap().company.poster_artwork,
+        None
+    );
 }

@@ -299,6 +299,7 @@ mod tests {
                     company: Company {
                         id: 1,
                         name: "c".into(),
+                        poster_artwork: None,
                     },
                     epoch: "e".into(),
                 },

@@ -61,6 +61,7 @@ export type { PartnerQuery } from "./PartnerQuery";
 export type { PartnerSource } from "./PartnerSource";
 export type { PartnerStage } from "./PartnerStage";
 export type { PartnerSummary } from "./PartnerSummary";
+export type { PosterArtworkRequest } from "./PosterArtworkRequest";
 export type { PosterInvitation } from "./PosterInvitation";
 export type { RadarBody } from "./RadarBody";
 export type { RadarChange } from "./RadarChange";

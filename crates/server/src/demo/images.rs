@@ -157,6 +157,33 @@ pub(crate) fn poster(seed: u32, coupon: bool) -> Result<Vec<u8>, ServerError> {
     encode(&img)
 }
 
+/// The company's poster template (1080x1920 JPEG, what the app draws every
+/// invitation poster on): a warm dusk over a street of houses. The app puts
+/// text on the top half and a white card in the middle (x 170..910,
+/// y 1000..1830), so the houses stand on the sides and along the bottom.
+pub(crate) fn poster_artwork() -> Result<Vec<u8>, ServerError> {
+    let (w, h) = (1080, 1920);
+    let (mut img, accent) = landscape(w, h, 0);
+    let (fw, fh) = (w as f32, h as f32);
+    for (cx, base, size) in [
+        (0.07, 0.80, 0.30),
+        (0.93, 0.78, 0.32),
+        (0.10, 0.99, 0.26),
+        (0.90, 0.99, 0.28),
+        (0.50, 1.02, 0.22),
+    ] {
+        house(&mut img, fw * cx, fh * base, fw * size, accent);
+    }
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 88).write_image(
+        img.as_raw(),
+        w,
+        h,
+        image::ExtendedColorType::Rgb8,
+    )?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -169,5 +196,16 @@ mod tests {
             assert_eq!((img.width(), img.height()), (w, h));
         }
         assert_ne!(super::cover(1).unwrap(), super::cover(2).unwrap());
+    }
+
+    #[test]
+    fn makes_a_portrait_jpeg_poster_artwork() {
+        let bytes = super::poster_artwork().unwrap();
+        assert!(bytes.starts_with(&[0xFF, 0xD8]), "a JPEG");
+        let img = image::load_from_memory(&bytes).unwrap().to_rgb8();
+        assert_eq!(img.dimensions(), (1080, 1920));
+        // Warm: more red than blue in the sky.
+        let p = img.get_pixel(540, 200).0;
+        assert!(p[0] > p[2], "{p:?}");
     }
 }

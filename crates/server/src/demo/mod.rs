@@ -114,6 +114,10 @@ pub async fn seed_with_url(admin: &Admin, public_url: &str) -> Result<(), Server
     )
     .await?;
     let items = seed_items(admin, c).await?;
+    let art = admin
+        .store_media(c, "image/jpeg", images::poster_artwork()?)
+        .await?;
+    admin.set_poster_artwork(c, Some(art.id)).await?;
     let mut rng = StdRng::seed_from_u64(20_261_123);
     let sharing: Vec<(User, bool)> = SHARING
         .map(|i| (partners[i].clone(), DORMANT.contains(&i)))

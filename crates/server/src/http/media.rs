@@ -11,10 +11,11 @@ use axum::Json;
 use tokio::io::AsyncWriteExt;
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
-use warmlead_core::api::MAX_MEDIA_BYTES;
-use warmlead_core::domain::MediaRef;
+use warmlead_core::api::{PosterArtworkRequest, MAX_MEDIA_BYTES};
+use warmlead_core::domain::{Company, MediaRef, Role};
 
 use super::api::require_manager;
+use super::extract::ApiJson;
 use super::AppState;
 use crate::error::ServerError;
 use crate::storage::{media_extension, Caller, MEDIA_TYPES};
@@ -125,4 +126,24 @@ pub(crate) async fn serve(
         );
     }
     Ok(res)
+}
+
+/// `PUT /api/v1/company/poster-artwork` (managers): the company's poster
+/// template, an uploaded JPEG or PNG (null: back to the gradient). Every
+/// device learns it through the Company change.
+pub(crate) async fn set_poster_artwork(
+    State(st): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<PosterArtworkRequest>,
+) -> Result<Json<Company>, ServerError> {
+    if caller.user.role != Role::Manager {
+        return Err(ServerError::Forbidden(
+            "only a manager may change the poster artwork".into(),
+        ));
+    }
+    Ok(Json(
+        st.db
+            .set_poster_artwork(caller.company.id, req.media_id)
+            .await?,
+    ))
 }

@@ -14,7 +14,7 @@ mod stats;
 mod sync;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use warmlead_core::api::{self as paths, MAX_JSON_BYTES};
 
@@ -92,6 +92,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(
             paths::PATH_SCORING_RULES,
             get(stats::scoring_rules).put(stats::set_scoring_rules),
+        )
+        .route(
+            paths::PATH_POSTER_ARTWORK,
+            put(media::set_poster_artwork).layer(DefaultBodyLimit::max(MAX_JSON_BYTES)),
         )
         .route("/media/{id}", get(media::serve))
         .fallback(not_found)

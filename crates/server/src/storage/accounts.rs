@@ -5,7 +5,7 @@ use base64::Engine;
 use rand::{Rng, RngCore};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use sha2::{Digest, Sha256};
-use warmlead_core::domain::{Company, Role, User};
+use warmlead_core::domain::{Company, MediaRef, Role, User};
 use warmlead_core::invite::PartnerSource;
 use warmlead_core::phone::Phone;
 use warmlead_core::sync::ChangeBody;
@@ -91,14 +91,34 @@ pub(crate) fn get_user(conn: &Connection, id: i64) -> Result<Option<User>, Serve
         .optional()?)
 }
 
+/// Companies with their poster artwork's media, if any.
+const COMPANY_SELECT: &str = "SELECT c.id, c.name, m.id, m.content_type, m.size
+     FROM companies c LEFT JOIN media m ON m.id = c.poster_media_id";
+
+fn company_from_row(r: &Row<'_>) -> rusqlite::Result<Company> {
+    let media_id: Option<i64> = r.get(2)?;
+    let poster_artwork = match media_id {
+        Some(id) => Some(MediaRef {
+            id,
+            content_type: r.get(3)?,
+            size: r.get(4)?,
+        }),
+        None => None,
+    };
+    Ok(Company {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        poster_artwork,
+    })
+}
+
 pub(crate) fn get_company(conn: &Connection, id: i64) -> Result<Option<Company>, ServerError> {
     Ok(conn
-        .query_row("SELECT id, name FROM companies WHERE id = ?1", [id], |r| {
-            Ok(Company {
-                id: r.get(0)?,
-                name: r.get(1)?,
-            })
-        })
+        .query_row(
+            &format!("{COMPANY_SELECT} WHERE c.id = ?1"),
+            [id],
+            company_from_row,
+        )
         .optional()?)
 }
 
@@ -108,16 +128,60 @@ pub(crate) fn find_company_by_name(
 ) -> Result<Option<Company>, ServerError> {
     Ok(conn
         .query_row(
-            "SELECT id, name FROM companies WHERE name = ?1 ORDER BY id LIMIT 1",
+            &format!("{COMPANY_SELECT} WHERE c.name = ?1 ORDER BY c.id LIMIT 1"),
             [name],
-            |r| {
-                Ok(Company {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                })
-            },
+            company_from_row,
         )
         .optional()?)
+}
+
+/// Content types a poster can be drawn on (what the app decodes).
+const POSTER_TYPES: [&str; 2] = ["image/jpeg", "image/png"];
+
+/// Sets (or clears) the company's poster artwork and tells every device.
+/// Another company's media is "not found", as if it did not exist.
+pub(crate) fn set_poster_artwork(
+    tx: &Connection,
+    company_id: i64,
+    media_id: Option<i64>,
+) -> Result<Company, ServerError> {
+    if let Some(id) = media_id {
+        let row: Option<(i64, String)> = tx
+            .query_row(
+                "SELECT company_id, content_type FROM media WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match row {
+            Some((c, t)) if c == company_id => {
+                if !POSTER_TYPES.contains(&t.as_str()) {
+                    return Err(ServerError::InvalidInput(format!(
+                        "media {id} is {t}; the poster artwork must be image/jpeg or image/png"
+                    )));
+                }
+            }
+            _ => {
+                return Err(ServerError::NotFound(format!(
+                    "no media {id} in this company"
+                )))
+            }
+        }
+    }
+    tx.execute(
+        "UPDATE companies SET poster_media_id = ?1 WHERE id = ?2",
+        params![media_id, company_id],
+    )?;
+    let company = get_company(tx, company_id)?
+        .ok_or_else(|| ServerError::NotFound(format!("no company {company_id}")))?;
+    changes::append(
+        tx,
+        company.id,
+        Scope::Company,
+        &ChangeBody::Company(company.clone()),
+        now_ms(),
+    )?;
+    Ok(company)
 }
 
 pub(crate) fn users_where(
@@ -147,6 +211,7 @@ pub(crate) fn create_company(tx: &Connection, name: &str) -> Result<Company, Ser
     let company = Company {
         id: tx.last_insert_rowid(),
         name: name.to_string(),
+        poster_artwork: None,
     };
     changes::append(
         tx,
@@ -428,6 +493,15 @@ impl Database {
 
     pub(crate) async fn create_company(&self, name: String) -> Result<Company, ServerError> {
         self.tx(move |tx, _| create_company(tx, &name)).await
+    }
+
+    pub(crate) async fn set_poster_artwork(
+        &self,
+        company_id: i64,
+        media_id: Option<i64>,
+    ) -> Result<Company, ServerError> {
+        self.tx(move |tx, _| set_poster_artwork(tx, company_id, media_id))
+            .await
     }
 
     pub(crate) async fn create_user(

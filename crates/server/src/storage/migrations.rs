@@ -12,6 +12,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../../migrations/0003_visit_indexes.sql")),
     (4, include_str!("../../migrations/0004_invitations.sql")),
     (5, include_str!("../../migrations/0005_sms.sql")),
+    (6, include_str!("../../migrations/0006_poster_artwork.sql")),
 ];
 
 /// The newest schema version this binary knows.
