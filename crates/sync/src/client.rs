@@ -211,6 +211,26 @@ impl Client {
         }
     }
 
+    /// The bytes of an uploaded media (`GET /media/{id}`, e.g. the company's
+    /// poster artwork). The route is public; the token goes along anyway.
+    pub async fn fetch_media(&self, id: i64) -> Result<Vec<u8>, SyncError> {
+        let resp = self
+            .http
+            .get(self.url(&format!("/media/{id}")))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(transport)?;
+        if resp.status().is_success() {
+            return Ok(resp.bytes().await.map_err(transport)?.to_vec());
+        }
+        // `read` turns an error status into our error; it cannot succeed here.
+        Err(match read::<serde_json::Value>(resp).await {
+            Err(e) => e,
+            Ok(_) => SyncError::Protocol(format!("media {id} answered an error")),
+        })
+    }
+
     async fn post<B: Serialize, T: DeserializeOwned>(
         &self,
         path: &str,
@@ -303,6 +323,34 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.code(), ErrorCode::Offline);
+    }
+
+    #[tokio::test]
+    async fn fetch_media_brings_the_uploaded_bytes_or_not_found() {
+        let ts = warmlead_server::testing::TestServer::start().await;
+        let admin = ts.admin();
+        let company = admin.create_company("暖居装修").await.unwrap();
+        let rep = admin
+            .create_user(
+                company.id,
+                warmlead_core::domain::Role::Rep,
+                "李明",
+                None,
+                None,
+            )
+            .await
+            .unwrap();
+        let bytes: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+        let media = admin
+            .store_media(company.id, "image/jpeg", bytes.clone())
+            .await
+            .unwrap();
+        let code = admin.create_activation_code(rep.id).await.unwrap();
+        let act = activate(&ts.url(), &code, "test").await.unwrap();
+        let client = Client::new(&ts.url(), &act.device_token).unwrap();
+        assert_eq!(client.fetch_media(media.id).await.unwrap(), bytes);
+        let err = client.fetch_media(media.id + 1).await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::NotFound);
     }
 
     #[test]
