@@ -43,7 +43,8 @@ pub fn link_in_args(args: impl IntoIterator<Item = String>) -> Option<String> {
 
 /// What happened to a link, for the caller to report.
 pub enum Outcome {
-    SignedIn(warmlead_core::app::Session),
+    /// Boxed: a session is far larger than a refusal.
+    SignedIn(Box<warmlead_core::app::Session>),
     Refused(String),
 }
 
@@ -73,7 +74,7 @@ pub async fn use_link(app: &AppHandle, link: &str) -> Option<Outcome> {
         Ok(session) => {
             tracing::info!("activated from a link as {}", session.user.name);
             start_engine(app);
-            Some(Outcome::SignedIn(session))
+            Some(Outcome::SignedIn(Box::new(session)))
         }
         Err(e) => Some(Outcome::Refused(format!("激活失败：{}", e.message))),
     }
