@@ -1,12 +1,13 @@
 //! Recruiting: invitations (QR, SMS, poster) made on the server, the local
 //! lists and dashboard read from the cache, and the poster rendered here.
 
-use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use tauri::State;
+use warmlead_core::domain::MediaRef;
 use warmlead_core::error::ApiError;
 use warmlead_core::invite::{
     Invitation, InviteChannel, InviteDashboard, NewInvitation, PosterInvitation, SmsInviteRequest,
@@ -33,15 +34,27 @@ const FONTS: [(&str, u32); 4] = [
     ),
     ("C:\\Windows\\Fonts\\msyh.ttc", 0),
 ];
-/// The company's artwork, if the data directory has one.
+/// A local override of the company's artwork in the data directory (kept
+/// from before the company template: handy to try an artwork out).
 const ARTWORK_FILES: [&str; 2] = ["poster-artwork.jpg", "poster-artwork.png"];
+/// The company template's bytes, cached as `poster-artwork-{media id}` in
+/// the data directory so posters keep their artwork offline.
+const TEMPLATE_PREFIX: &str = "poster-artwork-";
 
-/// What every poster shares: the font and the company artwork, each loaded
-/// and decoded once (decoding artwork costs ~10 ms a poster otherwise).
+/// The company template decoded for one media id; `None` inside when its
+/// bytes would not decode (the gradient then, without retrying each poster).
+type TemplateSlot = Mutex<Option<(i64, Option<Arc<Artwork>>)>>;
+
+/// What every poster shares: the font and the artwork, each loaded and
+/// decoded once (decoding artwork costs ~10 ms a poster otherwise). The
+/// artwork is, in order: the data directory's override file, the company's
+/// `poster_artwork` (decoded once per media id; a new id reloads), the
+/// gradient.
 #[derive(Default)]
 pub struct PosterKit {
     font: OnceLock<Option<(Arc<Vec<u8>>, u32)>>,
-    artwork: OnceLock<Option<Arc<Artwork>>>,
+    local: OnceLock<Option<Arc<Artwork>>>,
+    template: Arc<TemplateSlot>,
 }
 
 impl PosterKit {
@@ -54,9 +67,109 @@ impl PosterKit {
         })
     }
 
-    fn artwork(&self, data_dir: Option<PathBuf>) -> Option<Arc<Artwork>> {
-        self.artwork.get_or_init(|| load_artwork(data_dir?)).clone()
+    /// The override file of the data directory, decided once.
+    fn local_artwork(&self, data_dir: Option<&Path>) -> Option<Arc<Artwork>> {
+        self.local.get_or_init(|| load_artwork(data_dir?)).clone()
     }
+
+    /// The poster's artwork: the override, else the company template of
+    /// `media` (from memory, the data directory's cache, or the server, whose
+    /// bytes are then cached), else None for the gradient. Never an error:
+    /// offline without cached bytes is the gradient.
+    async fn artwork(
+        &self,
+        data_dir: Option<PathBuf>,
+        media: Option<&MediaRef>,
+        client: Option<&Client>,
+    ) -> Option<Arc<Artwork>> {
+        if let Some(art) = self.local_artwork(data_dir.as_deref()) {
+            return Some(art);
+        }
+        let (dir, id) = (data_dir?, media?.id);
+        if let Some(known) = self.cached_template(&dir, id).await {
+            return known;
+        }
+        let bytes = match client?.fetch_media(id).await {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                tracing::warn!("poster artwork {id} not fetched, the gradient instead: {e}");
+                return None;
+            }
+        };
+        let slot = self.template.clone();
+        tauri::async_runtime::spawn_blocking(move || {
+            if let Err(e) = cache_template(&dir, id, &bytes) {
+                // Still usable for this poster; it is fetched again next time.
+                tracing::warn!("poster artwork {id} not cached: {e}");
+            }
+            decode_template(&slot, id, &bytes)
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+
+    /// The template of `id` decoded in memory or from its cached file; None
+    /// when its bytes are in neither (to be fetched).
+    async fn cached_template(&self, dir: &Path, id: i64) -> Option<Option<Arc<Artwork>>> {
+        let (slot, dir) = (self.template.clone(), dir.to_path_buf());
+        tauri::async_runtime::spawn_blocking(move || template_from_cache(&slot, &dir, id))
+            .await
+            .ok()
+            .flatten()
+    }
+}
+
+fn template_path(dir: &Path, id: i64) -> PathBuf {
+    dir.join(format!("{TEMPLATE_PREFIX}{id}"))
+}
+
+fn template_from_cache(slot: &TemplateSlot, dir: &Path, id: i64) -> Option<Option<Arc<Artwork>>> {
+    if let Some((known, art)) = lock(slot).as_ref() {
+        if *known == id {
+            return Some(art.clone());
+        }
+    }
+    let bytes = std::fs::read(template_path(dir, id)).ok()?;
+    Some(decode_template(slot, id, &bytes))
+}
+
+/// Decodes the template's bytes and keeps them as the slot's artwork.
+fn decode_template(slot: &TemplateSlot, id: i64, bytes: &[u8]) -> Option<Arc<Artwork>> {
+    let art = match Artwork::decode(bytes) {
+        Ok(art) => Some(Arc::new(art)),
+        Err(e) => {
+            tracing::warn!("poster artwork {id} ignored: {e}");
+            None
+        }
+    };
+    *lock(slot) = Some((id, art.clone()));
+    art
+}
+
+fn lock(slot: &TemplateSlot) -> std::sync::MutexGuard<'_, Option<(i64, Option<Arc<Artwork>>)>> {
+    // A panic mid-decode leaves at worst a stale slot: still usable.
+    slot.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Writes the bytes of template `id` (whole or not at all) and removes the
+/// cached bytes of earlier templates.
+fn cache_template(dir: &Path, id: i64, bytes: &[u8]) -> std::io::Result<()> {
+    let path = template_path(dir, id);
+    let tmp = dir.join(format!("{TEMPLATE_PREFIX}{id}.part"));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, &path)?;
+    for entry in std::fs::read_dir(dir)?.flatten() {
+        let name = entry.file_name();
+        let old = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(TEMPLATE_PREFIX))
+            .is_some_and(|rest| rest.parse::<i64>().is_ok_and(|other| other != id));
+        if old {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    Ok(())
 }
 
 fn load_font() -> Option<(Arc<Vec<u8>>, u32)> {
@@ -72,7 +185,7 @@ fn load_font() -> Option<(Arc<Vec<u8>>, u32)> {
         .find_map(|(p, i)| std::fs::read(p).ok().map(|b| (Arc::new(b), *i)))
 }
 
-fn load_artwork(dir: PathBuf) -> Option<Arc<Artwork>> {
+fn load_artwork(dir: &Path) -> Option<Arc<Artwork>> {
     let bytes = ARTWORK_FILES
         .iter()
         .find_map(|f| std::fs::read(dir.join(f)).ok())?;
@@ -174,13 +287,19 @@ pub async fn poster_invitation(
         multi_use: true,
         expires_in_hours: None,
     };
-    let invitation = client(&state).await?.create_invitation(&req).await?;
+    let server = client(&state).await?;
+    let invitation = server.create_invitation(&req).await?;
     let invitation = keep(&state, invitation).await?;
     let spec = poster_spec(&invitation, &session.user.name, &session.company.name);
-    let (font, art) = (
-        kit.font()?,
-        kit.artwork(state.db_path.parent().map(PathBuf::from)),
-    );
+    let font = kit.font()?;
+    let data_dir = state.db_path.parent().map(PathBuf::from);
+    let art = kit
+        .artwork(
+            data_dir,
+            session.company.poster_artwork.as_ref(),
+            Some(&server),
+        )
+        .await;
     let png = tauri::async_runtime::spawn_blocking(move || render(spec, &font, art.as_deref()))
         .await
         .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))??;
@@ -230,14 +349,8 @@ pub async fn save_png(png_base64: String, file_name: String) -> Res<String> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn renders_a_poster_of_the_invitation_with_the_system_font() {
-        let kit = PosterKit::default();
-        let Ok(font) = kit.font() else {
-            eprintln!("SKIPPED: no Chinese font installed (fonts-noto-cjk)");
-            return;
-        };
-        let inv = Invitation {
+    fn invitation() -> Invitation {
+        Invitation {
             id: 1,
             company_id: 1,
             rep_id: 2,
@@ -251,12 +364,150 @@ mod tests {
             short_code: "K7Q4M2".into(),
             recipient_name: None,
             recipient_phone: None,
+        }
+    }
+
+    #[test]
+    fn renders_a_poster_of_the_invitation_with_the_system_font() {
+        let kit = PosterKit::default();
+        let Ok(font) = kit.font() else {
+            eprintln!("SKIPPED: no Chinese font installed (fonts-noto-cjk)");
+            return;
         };
+        let inv = invitation();
         // No artwork in an empty directory: the gradient, decided once.
         let dir = tempfile::tempdir().unwrap();
-        assert!(kit.artwork(Some(dir.path().to_path_buf())).is_none());
+        assert!(kit.local_artwork(Some(dir.path())).is_none());
         let png = render(poster_spec(&inv, "李明", "暖居装修"), &font, None).unwrap();
         let img = image::load_from_memory(&png).unwrap();
         assert_eq!((img.width(), img.height()), (1080, 1920));
+    }
+
+    /// A small solid-colour PNG, as a company would upload (scaled up by
+    /// the kit to cover the poster).
+    fn solid_png(rgb: [u8; 3]) -> Vec<u8> {
+        let img = image::RgbImage::from_pixel(54, 96, image::Rgb(rgb));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        out.into_inner()
+    }
+
+    fn media(id: i64) -> MediaRef {
+        MediaRef {
+            id,
+            content_type: "image/png".into(),
+            size: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_kit_picks_the_cached_template_of_the_media_id_else_the_gradient() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = Some(dir.path().to_path_buf());
+        std::fs::write(
+            dir.path().join("poster-artwork-7"),
+            solid_png([200, 30, 30]),
+        )
+        .unwrap();
+        let kit = PosterKit::default();
+
+        // Offline (no client): the cached bytes of media 7.
+        let seven = kit.artwork(data.clone(), Some(&media(7)), None).await;
+        let seven = seven.expect("the cached template");
+        // Decoded once: the file is not read again for the same id.
+        std::fs::remove_file(dir.path().join("poster-artwork-7")).unwrap();
+        let again = kit.artwork(data.clone(), Some(&media(7)), None).await;
+        assert!(Arc::ptr_eq(&seven, &again.unwrap()));
+
+        // A new id with no cached bytes, offline: the gradient, no error.
+        assert!(kit
+            .artwork(data.clone(), Some(&media(8)), None)
+            .await
+            .is_none());
+        // No template at all: the gradient.
+        assert!(kit.artwork(data.clone(), None, None).await.is_none());
+
+        // Another id reloads from its own file.
+        std::fs::write(
+            dir.path().join("poster-artwork-9"),
+            solid_png([30, 30, 200]),
+        )
+        .unwrap();
+        let nine = kit
+            .artwork(data.clone(), Some(&media(9)), None)
+            .await
+            .unwrap();
+        assert!(!Arc::ptr_eq(&seven, &nine));
+
+        // Bytes that are no image: the gradient.
+        std::fs::write(dir.path().join("poster-artwork-10"), b"not an image").unwrap();
+        assert!(kit.artwork(data, Some(&media(10)), None).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn the_data_dir_override_wins_over_the_template() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = Some(dir.path().to_path_buf());
+        std::fs::write(dir.path().join("poster-artwork.png"), solid_png([1, 2, 3])).unwrap();
+        std::fs::write(
+            dir.path().join("poster-artwork-7"),
+            solid_png([200, 30, 30]),
+        )
+        .unwrap();
+        let kit = PosterKit::default();
+        let local = kit.local_artwork(Some(dir.path())).unwrap();
+        let art = kit.artwork(data, Some(&media(7)), None).await.unwrap();
+        assert!(Arc::ptr_eq(&local, &art));
+    }
+
+    #[test]
+    fn caching_a_template_keeps_its_bytes_and_drops_older_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("poster-artwork-3"), b"old").unwrap();
+        std::fs::write(dir.path().join("poster-artwork.jpg"), b"override").unwrap();
+        cache_template(dir.path(), 4, b"new").unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["poster-artwork-4", "poster-artwork.jpg"]);
+        assert_eq!(
+            std::fs::read(dir.path().join("poster-artwork-4")).unwrap(),
+            b"new"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_poster_is_drawn_on_the_template() {
+        let kit = PosterKit::default();
+        let Ok(font) = kit.font() else {
+            eprintln!("SKIPPED: no Chinese font installed (fonts-noto-cjk)");
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("poster-artwork-7"),
+            solid_png([200, 30, 30]),
+        )
+        .unwrap();
+        let art = kit
+            .artwork(Some(dir.path().to_path_buf()), Some(&media(7)), None)
+            .await;
+        let inv = invitation();
+        let spec = poster_spec(&inv, "李明", "暖居装修");
+        let on_art = render(spec.clone(), &font, art.as_deref()).unwrap();
+        let on_gradient = render(spec, &font, None).unwrap();
+        // Below the white card (y 1830..1920) the artwork shows unshaded.
+        let pixel = |png: &[u8]| {
+            image::load_from_memory(png)
+                .unwrap()
+                .to_rgb8()
+                .get_pixel(20, 1900)
+                .0
+        };
+        let p = pixel(&on_art);
+        assert!(p[0] > 180 && p[1] < 60 && p[2] < 60, "{p:?}");
+        assert_ne!(pixel(&on_gradient), p);
     }
 }
