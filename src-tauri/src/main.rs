@@ -16,8 +16,9 @@
 //! A `warmlead://activate?server=...&code=...` argument signs the device in
 //! at launch (see `deeplink`). One app runs per data directory: a second
 //! launch on the same one hands its link to the first and exits.
-//! `poster-artwork.jpg` (or `.png`) in the data directory is the company
-//! artwork behind posters (decoded once); without it posters use a gradient.
+//! Posters are drawn on the company's poster artwork (fetched once, cached as
+//! `poster-artwork-{id}` in the data directory, decoded once); a
+//! `poster-artwork.jpg` (or `.png`) there overrides it; without either, a gradient.
 
 // No console window behind the app on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
