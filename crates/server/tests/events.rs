@@ -3,39 +3,13 @@ mod common;
 
 use std::time::Duration;
 
-use common::{activate, mutation, world};
+use common::{activate, mutation, next_event, world};
 use reqwest::StatusCode;
 use serde_json::json;
 use warmlead_core::api::{PATH_EVENTS, PATH_LEAD_FORM};
 use warmlead_core::domain::Channel;
-use warmlead_core::lead::{LiveEvent, ManFlags};
+use warmlead_core::lead::ManFlags;
 use warmlead_core::sync::MutationBody;
-
-/// Reads SSE frames until `pred` accepts one (or the deadline passes).
-async fn next_event(
-    res: &mut reqwest::Response,
-    buf: &mut String,
-    pred: impl Fn(&LiveEvent) -> bool,
-) -> LiveEvent {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        while let Some(end) = buf.find("\n\n") {
-            let frame: String = buf.drain(..end + 2).collect();
-            let data = frame.lines().find_map(|l| l.strip_prefix("data:"));
-            if let Some(ev) = data.and_then(|d| serde_json::from_str::<LiveEvent>(d.trim()).ok()) {
-                if pred(&ev) {
-                    return ev;
-                }
-            }
-        }
-        let chunk = tokio::time::timeout_at(deadline, res.chunk())
-            .await
-            .expect("an event in time")
-            .unwrap()
-            .expect("stream still open");
-        buf.push_str(&String::from_utf8_lossy(&chunk));
-    }
-}
 
 #[tokio::test]
 async fn the_rep_hears_about_views_and_hot_leads_at_once() {

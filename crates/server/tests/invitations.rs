@@ -4,9 +4,8 @@
 mod common;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use common::{activate, api_error, world, Device, World};
+use common::{activate, api_error, next_event, world, Device, World};
 use reqwest::StatusCode;
 use warmlead_core::api::{ActivateRequest, ActivateResponse, PATH_ACTIVATE, PATH_EVENTS};
 use warmlead_core::domain::{Role, User};
@@ -14,7 +13,6 @@ use warmlead_core::invite::{
     parse_activation_link, Invitation, InvitationStatus, InviteChannel, NewInvitation,
     PartnerSource, MAX_INVITATION_HOURS,
 };
-use warmlead_core::lead::LiveEvent;
 use warmlead_core::sync::ChangeBody;
 use warmlead_core::ErrorCode;
 use warmlead_server::{start_with, Config, Options, RunningServer, Sms};
@@ -479,32 +477,6 @@ async fn bad_input_is_explained_and_writes_nothing() {
         .await
         .iter()
         .any(|u| u.name == "<script>alert(1)</script>"));
-}
-
-/// Reads SSE frames until `pred` accepts one.
-async fn next_event(
-    res: &mut reqwest::Response,
-    buf: &mut String,
-    pred: impl Fn(&LiveEvent) -> bool,
-) -> LiveEvent {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        while let Some(end) = buf.find("\n\n") {
-            let frame: String = buf.drain(..end + 2).collect();
-            let data = frame.lines().find_map(|l| l.strip_prefix("data:"));
-            if let Some(ev) = data.and_then(|d| serde_json::from_str::<LiveEvent>(d.trim()).ok()) {
-                if pred(&ev) {
-                    return ev;
-                }
-            }
-        }
-        let chunk = tokio::time::timeout_at(deadline, res.chunk())
-            .await
-            .expect("an event in time")
-            .unwrap()
-            .expect("stream still open");
-        buf.push_str(&String::from_utf8_lossy(&chunk));
-    }
 }
 
 #[tokio::test]

@@ -217,3 +217,31 @@ pub async fn world() -> World {
         item,
     }
 }
+
+/// Reads SSE frames until `pred` accepts one (or the deadline passes).
+pub async fn next_event(
+    res: &mut reqwest::Response,
+    buf: &mut String,
+    pred: impl Fn(&warmlead_core::lead::LiveEvent) -> bool,
+) -> warmlead_core::lead::LiveEvent {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        while let Some(end) = buf.find("\n\n") {
+            let frame: String = buf.drain(..end + 2).collect();
+            let data = frame.lines().find_map(|l| l.strip_prefix("data:"));
+            if let Some(ev) = data
+                .and_then(|d| serde_json::from_str::<warmlead_core::lead::LiveEvent>(d.trim()).ok())
+            {
+                if pred(&ev) {
+                    return ev;
+                }
+            }
+        }
+        let chunk = tokio::time::timeout_at(deadline, res.chunk())
+            .await
+            .expect("an event in time")
+            .unwrap()
+            .expect("stream still open");
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
