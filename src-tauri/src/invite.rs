@@ -1,8 +1,8 @@
 //! Recruiting: invitations (QR, SMS, poster) made on the server, the local
 //! lists and dashboard read from the cache, and the poster rendered here.
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -14,188 +14,47 @@ use warmlead_core::invite::{
     SmsInviteResult, SmsRecord,
 };
 use warmlead_core::ErrorCode;
-use warmlead_media::{render_poster_on, Artwork, PosterSpec};
+use warmlead_media::kit::{invitation_spec, PosterKit};
+use warmlead_media::Artwork;
 use warmlead_sync::{Client, SyncError};
 
 use crate::commands::{blocking, now_ms, write_download, Res};
 use crate::state::AppState;
 
-const SLOGAN: &str = "推荐好友装修，成交即有奖励";
-const INVITE_LINE: &str = "邀请你成为合作伙伴";
-const CODE_LABEL: &str = "邀请码";
-/// Where a Chinese font usually is; `WARMLEAD_POSTER_FONT` names another.
-/// (path, face index): 2 is Simplified Chinese in the Noto CJK collection.
-const FONTS: [(&str, u32); 4] = [
-    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
-    ("/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc", 2),
-    (
-        "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
-        2,
-    ),
-    ("C:\\Windows\\Fonts\\msyh.ttc", 0),
-];
-/// A local override of the company's artwork in the data directory (kept
-/// from before the company template: handy to try an artwork out).
-const ARTWORK_FILES: [&str; 2] = ["poster-artwork.jpg", "poster-artwork.png"];
-/// The company template's bytes, cached as `poster-artwork-{media id}` in
-/// the data directory so posters keep their artwork offline.
-const TEMPLATE_PREFIX: &str = "poster-artwork-";
-
-/// The company template decoded for one media id; `None` inside when its
-/// bytes would not decode (the gradient then, without retrying each poster).
-type TemplateSlot = Mutex<Option<(i64, Option<Arc<Artwork>>)>>;
-
-/// What every poster shares: the font and the artwork, each loaded and
-/// decoded once (decoding artwork costs ~10 ms a poster otherwise). The
-/// artwork is, in order: the data directory's override file, the company's
-/// `poster_artwork` (decoded once per media id; a new id reloads), the
-/// gradient.
-#[derive(Default)]
-pub struct PosterKit {
-    font: OnceLock<Option<(Arc<Vec<u8>>, u32)>>,
-    local: OnceLock<Option<Arc<Artwork>>>,
-    template: Arc<TemplateSlot>,
-}
-
-impl PosterKit {
-    fn font(&self) -> Res<(Arc<Vec<u8>>, u32)> {
-        self.font.get_or_init(load_font).clone().ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Internal,
-                "no Chinese font found for the poster (install fonts-noto-cjk or set WARMLEAD_POSTER_FONT)",
-            )
-        })
+/// The poster's artwork: the data directory's override, else the company
+/// template of `media` (from memory, the cached file, or the server, whose
+/// bytes are then cached), else None for the gradient. Never an error:
+/// offline without cached bytes is the gradient.
+async fn poster_artwork(
+    kit: &PosterKit,
+    data_dir: Option<PathBuf>,
+    media: Option<&MediaRef>,
+    client: Option<&Client>,
+) -> Option<Arc<Artwork>> {
+    if let Some(art) = kit.local_artwork(data_dir.as_deref()) {
+        return Some(art);
     }
-
-    /// The override file of the data directory, decided once.
-    fn local_artwork(&self, data_dir: Option<&Path>) -> Option<Arc<Artwork>> {
-        self.local.get_or_init(|| load_artwork(data_dir?)).clone()
+    let (dir, id) = (data_dir?, media?.id);
+    let (templates, cache_dir) = (kit.templates(), dir.clone());
+    let known = tauri::async_runtime::spawn_blocking(move || templates.cached(&cache_dir, id))
+        .await
+        .ok()
+        .flatten();
+    if let Some(known) = known {
+        return known;
     }
-
-    /// The poster's artwork: the override, else the company template of
-    /// `media` (from memory, the data directory's cache, or the server, whose
-    /// bytes are then cached), else None for the gradient. Never an error:
-    /// offline without cached bytes is the gradient.
-    async fn artwork(
-        &self,
-        data_dir: Option<PathBuf>,
-        media: Option<&MediaRef>,
-        client: Option<&Client>,
-    ) -> Option<Arc<Artwork>> {
-        if let Some(art) = self.local_artwork(data_dir.as_deref()) {
-            return Some(art);
+    let bytes = match client?.fetch_media(id).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            tracing::warn!("poster artwork {id} not fetched, the gradient instead: {e}");
+            return None;
         }
-        let (dir, id) = (data_dir?, media?.id);
-        if let Some(known) = self.cached_template(&dir, id).await {
-            return known;
-        }
-        let bytes = match client?.fetch_media(id).await {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                tracing::warn!("poster artwork {id} not fetched, the gradient instead: {e}");
-                return None;
-            }
-        };
-        let slot = self.template.clone();
-        tauri::async_runtime::spawn_blocking(move || {
-            if let Err(e) = cache_template(&dir, id, &bytes) {
-                // Still usable for this poster; it is fetched again next time.
-                tracing::warn!("poster artwork {id} not cached: {e}");
-            }
-            decode_template(&slot, id, &bytes)
-        })
+    };
+    let templates = kit.templates();
+    tauri::async_runtime::spawn_blocking(move || templates.store(&dir, id, &bytes))
         .await
         .ok()
         .flatten()
-    }
-
-    /// The template of `id` decoded in memory or from its cached file; None
-    /// when its bytes are in neither (to be fetched).
-    async fn cached_template(&self, dir: &Path, id: i64) -> Option<Option<Arc<Artwork>>> {
-        let (slot, dir) = (self.template.clone(), dir.to_path_buf());
-        tauri::async_runtime::spawn_blocking(move || template_from_cache(&slot, &dir, id))
-            .await
-            .ok()
-            .flatten()
-    }
-}
-
-fn template_path(dir: &Path, id: i64) -> PathBuf {
-    dir.join(format!("{TEMPLATE_PREFIX}{id}"))
-}
-
-fn template_from_cache(slot: &TemplateSlot, dir: &Path, id: i64) -> Option<Option<Arc<Artwork>>> {
-    if let Some((known, art)) = lock(slot).as_ref() {
-        if *known == id {
-            return Some(art.clone());
-        }
-    }
-    let bytes = std::fs::read(template_path(dir, id)).ok()?;
-    Some(decode_template(slot, id, &bytes))
-}
-
-/// Decodes the template's bytes and keeps them as the slot's artwork.
-fn decode_template(slot: &TemplateSlot, id: i64, bytes: &[u8]) -> Option<Arc<Artwork>> {
-    let art = match Artwork::decode(bytes) {
-        Ok(art) => Some(Arc::new(art)),
-        Err(e) => {
-            tracing::warn!("poster artwork {id} ignored: {e}");
-            None
-        }
-    };
-    *lock(slot) = Some((id, art.clone()));
-    art
-}
-
-fn lock(slot: &TemplateSlot) -> std::sync::MutexGuard<'_, Option<(i64, Option<Arc<Artwork>>)>> {
-    // A panic mid-decode leaves at worst a stale slot: still usable.
-    slot.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Writes the bytes of template `id` (whole or not at all) and removes the
-/// cached bytes of earlier templates.
-fn cache_template(dir: &Path, id: i64, bytes: &[u8]) -> std::io::Result<()> {
-    let path = template_path(dir, id);
-    let tmp = dir.join(format!("{TEMPLATE_PREFIX}{id}.part"));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, &path)?;
-    for entry in std::fs::read_dir(dir)?.flatten() {
-        let name = entry.file_name();
-        let old = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(TEMPLATE_PREFIX))
-            .is_some_and(|rest| rest.parse::<i64>().is_ok_and(|other| other != id));
-        if old {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
-    Ok(())
-}
-
-fn load_font() -> Option<(Arc<Vec<u8>>, u32)> {
-    if let Some(path) = std::env::var_os("WARMLEAD_POSTER_FONT") {
-        let index = std::env::var("WARMLEAD_POSTER_FONT_INDEX")
-            .ok()
-            .and_then(|i| i.parse().ok())
-            .unwrap_or(0);
-        return std::fs::read(path).ok().map(|b| (Arc::new(b), index));
-    }
-    FONTS
-        .iter()
-        .find_map(|(p, i)| std::fs::read(p).ok().map(|b| (Arc::new(b), *i)))
-}
-
-fn load_artwork(dir: &Path) -> Option<Arc<Artwork>> {
-    let bytes = ARTWORK_FILES
-        .iter()
-        .find_map(|f| std::fs::read(dir.join(f)).ok())?;
-    match Artwork::decode(&bytes) {
-        Ok(art) => Some(Arc::new(art)),
-        Err(e) => {
-            tracing::warn!("poster artwork ignored: {e}");
-            None
-        }
-    }
 }
 
 /// A client of the signed-in server, or "not signed in".
@@ -277,7 +136,7 @@ pub async fn sms_records(state: State<'_, AppState>, limit: i64) -> Res<Vec<SmsR
 #[tauri::command]
 pub async fn poster_invitation(
     state: State<'_, AppState>,
-    kit: State<'_, PosterKit>,
+    kit: State<'_, Arc<PosterKit>>,
 ) -> Res<PosterInvitation> {
     let session = blocking(&state.db_path, |s| s.session())
         .await?
@@ -290,44 +149,29 @@ pub async fn poster_invitation(
     let server = client(&state).await?;
     let invitation = server.create_invitation(&req).await?;
     let invitation = keep(&state, invitation).await?;
-    let spec = poster_spec(&invitation, &session.user.name, &session.company.name);
-    let font = kit.font()?;
+    let spec = invitation_spec(
+        &invitation.url,
+        &invitation.short_code,
+        &session.user.name,
+        &session.company.name,
+    );
     let data_dir = state.db_path.parent().map(PathBuf::from);
-    let art = kit
-        .artwork(
-            data_dir,
-            session.company.poster_artwork.as_ref(),
-            Some(&server),
-        )
-        .await;
-    let png = tauri::async_runtime::spawn_blocking(move || render(spec, &font, art.as_deref()))
+    let art = poster_artwork(
+        &kit,
+        data_dir,
+        session.company.poster_artwork.as_ref(),
+        Some(&server),
+    )
+    .await;
+    let kit = kit.inner().clone();
+    let png = tauri::async_runtime::spawn_blocking(move || kit.render(spec, art.as_deref()))
         .await
-        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))??;
+        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?
+        .map_err(|e| ApiError::new(e.code(), e.to_string()))?;
     Ok(PosterInvitation {
         invitation,
         png_base64: STANDARD.encode(png),
     })
-}
-
-fn poster_spec(inv: &Invitation, rep_name: &str, company_name: &str) -> PosterSpec {
-    PosterSpec {
-        url: inv.url.clone(),
-        short_code: inv.short_code.clone(),
-        code_label: CODE_LABEL.into(),
-        rep_name: rep_name.into(),
-        invite_line: INVITE_LINE.into(),
-        slogan: SLOGAN.into(),
-        company_name: company_name.into(),
-        rep_photo: None,
-        background: None,
-        font_index: 0,
-    }
-}
-
-/// Renders on the kit's font (its face index) and artwork, if any.
-fn render(mut spec: PosterSpec, font: &(Arc<Vec<u8>>, u32), art: Option<&Artwork>) -> Res<Vec<u8>> {
-    spec.font_index = font.1;
-    render_poster_on(&spec, &font.0, art).map_err(|e| ApiError::new(e.code(), e.to_string()))
 }
 
 /// Writes a PNG the UI has (a poster) into Downloads; returns the path.
@@ -370,15 +214,15 @@ mod tests {
     #[test]
     fn renders_a_poster_of_the_invitation_with_the_system_font() {
         let kit = PosterKit::default();
-        let Ok(font) = kit.font() else {
+        if kit.font().is_none() {
             eprintln!("SKIPPED: no Chinese font installed (fonts-noto-cjk)");
             return;
-        };
+        }
         let inv = invitation();
         // No artwork in an empty directory: the gradient, decided once.
         let dir = tempfile::tempdir().unwrap();
         assert!(kit.local_artwork(Some(dir.path())).is_none());
-        let png = render(poster_spec(&inv, "李明", "暖居装修"), &font, None).unwrap();
+        let png = kit.render(spec_of(&inv), None).unwrap();
         let img = image::load_from_memory(&png).unwrap();
         assert_eq!((img.width(), img.height()), (1080, 1920));
     }
@@ -390,6 +234,10 @@ mod tests {
         let mut out = std::io::Cursor::new(Vec::new());
         img.write_to(&mut out, image::ImageFormat::Png).unwrap();
         out.into_inner()
+    }
+
+    fn spec_of(inv: &Invitation) -> warmlead_media::PosterSpec {
+        invitation_spec(&inv.url, &inv.short_code, "李明", "暖居装修")
     }
 
     fn media(id: i64) -> MediaRef {
@@ -412,20 +260,21 @@ mod tests {
         let kit = PosterKit::default();
 
         // Offline (no client): the cached bytes of media 7.
-        let seven = kit.artwork(data.clone(), Some(&media(7)), None).await;
+        let seven = poster_artwork(&kit, data.clone(), Some(&media(7)), None).await;
         let seven = seven.expect("the cached template");
         // Decoded once: the file is not read again for the same id.
         std::fs::remove_file(dir.path().join("poster-artwork-7")).unwrap();
-        let again = kit.artwork(data.clone(), Some(&media(7)), None).await;
+        let again = poster_artwork(&kit, data.clone(), Some(&media(7)), None).await;
         assert!(Arc::ptr_eq(&seven, &again.unwrap()));
 
         // A new id with no cached bytes, offline: the gradient, no error.
-        assert!(kit
-            .artwork(data.clone(), Some(&media(8)), None)
+        assert!(poster_artwork(&kit, data.clone(), Some(&media(8)), None)
             .await
             .is_none());
         // No template at all: the gradient.
-        assert!(kit.artwork(data.clone(), None, None).await.is_none());
+        assert!(poster_artwork(&kit, data.clone(), None, None)
+            .await
+            .is_none());
 
         // Another id reloads from its own file.
         std::fs::write(
@@ -433,15 +282,16 @@ mod tests {
             solid_png([30, 30, 200]),
         )
         .unwrap();
-        let nine = kit
-            .artwork(data.clone(), Some(&media(9)), None)
+        let nine = poster_artwork(&kit, data.clone(), Some(&media(9)), None)
             .await
             .unwrap();
         assert!(!Arc::ptr_eq(&seven, &nine));
 
         // Bytes that are no image: the gradient.
         std::fs::write(dir.path().join("poster-artwork-10"), b"not an image").unwrap();
-        assert!(kit.artwork(data, Some(&media(10)), None).await.is_none());
+        assert!(poster_artwork(&kit, data, Some(&media(10)), None)
+            .await
+            .is_none());
     }
 
     #[tokio::test]
@@ -456,48 +306,30 @@ mod tests {
         .unwrap();
         let kit = PosterKit::default();
         let local = kit.local_artwork(Some(dir.path())).unwrap();
-        let art = kit.artwork(data, Some(&media(7)), None).await.unwrap();
+        let art = poster_artwork(&kit, data, Some(&media(7)), None)
+            .await
+            .unwrap();
         assert!(Arc::ptr_eq(&local, &art));
-    }
-
-    #[test]
-    fn caching_a_template_keeps_its_bytes_and_drops_older_ones() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("poster-artwork-3"), b"old").unwrap();
-        std::fs::write(dir.path().join("poster-artwork.jpg"), b"override").unwrap();
-        cache_template(dir.path(), 4, b"new").unwrap();
-        let mut names: Vec<String> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        assert_eq!(names, ["poster-artwork-4", "poster-artwork.jpg"]);
-        assert_eq!(
-            std::fs::read(dir.path().join("poster-artwork-4")).unwrap(),
-            b"new"
-        );
     }
 
     #[tokio::test]
     async fn the_poster_is_drawn_on_the_template() {
         let kit = PosterKit::default();
-        let Ok(font) = kit.font() else {
+        if kit.font().is_none() {
             eprintln!("SKIPPED: no Chinese font installed (fonts-noto-cjk)");
             return;
-        };
+        }
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("poster-artwork-7"),
             solid_png([200, 30, 30]),
         )
         .unwrap();
-        let art = kit
-            .artwork(Some(dir.path().to_path_buf()), Some(&media(7)), None)
-            .await;
+        let art = poster_artwork(&kit, Some(dir.path().to_path_buf()), Some(&media(7)), None).await;
         let inv = invitation();
-        let spec = poster_spec(&inv, "李明", "暖居装修");
-        let on_art = render(spec.clone(), &font, art.as_deref()).unwrap();
-        let on_gradient = render(spec, &font, None).unwrap();
+        let spec = spec_of(&inv);
+        let on_art = kit.render(spec.clone(), art.as_deref()).unwrap();
+        let on_gradient = kit.render(spec, None).unwrap();
         // Below the white card (y 1830..1920) the artwork shows unshaded.
         let pixel = |png: &[u8]| {
             image::load_from_memory(png)

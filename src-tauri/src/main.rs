@@ -54,7 +54,9 @@ fn main() {
             let state = state::AppState::new(data_dir.join("warmlead.sqlite"));
             app.manage(state);
             app.manage(leads::Locale::default());
-            app.manage(invite::PosterKit::default());
+            app.manage(std::sync::Arc::new(
+                warmlead_media::kit::PosterKit::default(),
+            ));
             app.manage(deeplink::SeenLinks::default());
             let handle = app.handle().clone();
             app.deep_link().on_open_url(move |event| {

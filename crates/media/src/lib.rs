@@ -1,8 +1,10 @@
 //! Media the desktop app makes without a network: QR codes and invitation
-//! posters. Pure functions: bytes in, PNG bytes out, no IO.
+//! posters. Pure functions, bytes in and PNG bytes out, except [`kit`], which
+//! finds the font and caches the company's artwork on disk.
 
 use std::io::Cursor;
 
+pub mod kit;
 mod poster;
 mod raster;
 mod text;
@@ -26,6 +28,10 @@ pub enum MediaError {
     TooLong,
     #[error("module size must be 1..={MAX_MODULE_PX} pixels, got {0}")]
     BadModuleSize(u32),
+    #[error(
+        "no Chinese font found for the poster (install fonts-noto-cjk or set WARMLEAD_POSTER_FONT)"
+    )]
+    NoFont,
     #[error("the font could not be read (index {0} of the file)")]
     BadFont(u32),
     #[error("the {0} is not a PNG or JPEG image we can read")]
@@ -41,7 +47,7 @@ impl MediaError {
             | MediaError::BadModuleSize(_)
             | MediaError::BadFont(_)
             | MediaError::BadImage(_) => ErrorCode::InvalidInput,
-            MediaError::Png(_) => ErrorCode::Internal,
+            MediaError::Png(_) | MediaError::NoFont => ErrorCode::Internal,
         }
     }
 }
