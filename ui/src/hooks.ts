@@ -1,6 +1,6 @@
-import { useEffect, useState } from "react";
+import { useEffect, useState, type Dispatch, type SetStateAction } from "react";
 
-import { api } from "./api";
+import { api, type ApiError } from "./api";
 
 /** The current time, refreshed every `everyMs` (for "2 min ago"). */
 export function useNow(everyMs = 30_000): number {
@@ -31,4 +31,37 @@ export function useSyncTick(): number {
     };
   }, []);
   return tick;
+}
+
+/**
+ * What `load` answers, reloaded when `deps` change; an answer that arrives
+ * after the next load started is dropped. The setters let a pane patch it.
+ */
+export function useLoad<T>(
+  load: () => Promise<T>,
+  deps: readonly unknown[],
+): {
+  data: T | null;
+  error: ApiError | null;
+  setData: Dispatch<SetStateAction<T | null>>;
+  setError: Dispatch<SetStateAction<ApiError | null>>;
+} {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  useEffect(() => {
+    let live = true;
+    load()
+      .then((d) => {
+        if (!live) return;
+        setData(d);
+        setError(null);
+      })
+      .catch((e: ApiError) => live && setError(e));
+    return () => {
+      live = false;
+    };
+    // The caller names what the load depends on.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, deps);
+  return { data, error, setData, setError };
 }

@@ -1,12 +1,11 @@
 // The lead detail pane: grade badge with its reasons, MAN toggles, stage,
 // timeline of visits and signals, and the forward chain as a small tree.
-import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 
 import { api, type ApiError } from "../api";
-import type { ChainNode, LeadDetail } from "../bindings";
+import type { ChainNode } from "../bindings";
 import { formatPhone, formatWhen, type Translate } from "../format";
-import { useNow } from "../hooks";
+import { useLoad, useNow } from "../hooks";
 import { MAN_KEYS, gradeSlug, manField, reasonText, timeline, toggleMan } from "../leads";
 
 function Chain({ node, partner, t }: { node: ChainNode; partner: string; t: Translate }) {
@@ -34,23 +33,12 @@ function Chain({ node, partner, t }: { node: ChainNode; partner: string; t: Tran
 export function LeadDetailPane({ id, refresh }: { id: number; refresh: string }) {
   const { t } = useTranslation();
   const now = useNow();
-  const [detail, setDetail] = useState<LeadDetail | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-
-  useEffect(() => {
-    let live = true;
-    api
-      .leadDetail(id)
-      .then((d) => {
-        if (!live) return;
-        setDetail(d);
-        setError(null);
-      })
-      .catch((e: ApiError) => live && setError(e));
-    return () => {
-      live = false;
-    };
-  }, [id, refresh]);
+  const {
+    data: detail,
+    error,
+    setData: setDetail,
+    setError,
+  } = useLoad(() => api.leadDetail(id), [id, refresh]);
 
   if (error) {
     return (

@@ -1,34 +1,16 @@
 // The partner detail pane: activity numbers, stage with its rule in words,
 // when they joined, where they came from and who invited them.
-import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 
-import { api, type ApiError } from "../api";
-import type { PartnerDetail } from "../bindings";
+import { api } from "../api";
 import { formatCount, formatDaysAgo, formatPhone, formatWhen } from "../format";
-import { useNow } from "../hooks";
+import { useLoad, useNow } from "../hooks";
 import { stageRule } from "../partners";
 
 export function PartnerDetailPane({ id, refresh }: { id: number; refresh: string }) {
   const { t, i18n } = useTranslation();
   const now = useNow();
-  const [detail, setDetail] = useState<PartnerDetail | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-
-  useEffect(() => {
-    let live = true;
-    api
-      .partnerDetail(id)
-      .then((d) => {
-        if (!live) return;
-        setDetail(d);
-        setError(null);
-      })
-      .catch((e: ApiError) => live && setError(e));
-    return () => {
-      live = false;
-    };
-  }, [id, refresh]);
+  const { data: detail, error } = useLoad(() => api.partnerDetail(id), [id, refresh]);
 
   if (error) {
     return (
