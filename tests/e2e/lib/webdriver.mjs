@@ -2,7 +2,9 @@
 // forwards to WebKitWebDriver. Enough for what the suites do: find, click,
 // type, read text, run a script, take a screenshot.
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 import { freePort, waitFor } from "./server.mjs";
 
@@ -20,7 +22,12 @@ export async function startXvfb() {
 }
 
 // tauri-driver on a free port, with the environment the app should inherit.
+// The app's web storage (the UI language among it) lives under XDG_DATA_HOME:
+// each driver gets its own, so a language chosen on this machine by hand
+// never leaks into a test.
 export async function startTauriDriver(env) {
+  const webData = mkdtempSync(join(tmpdir(), "warmlead-webdata-"));
+  env = { XDG_DATA_HOME: webData, ...env };
   const port = await freePort();
   const nativePort = await freePort();
   const bin = process.env.TAURI_DRIVER_BIN || "tauri-driver";
@@ -36,6 +43,7 @@ export async function startTauriDriver(env) {
     async stop() {
       child.kill("SIGTERM");
       await new Promise((r) => (child.exitCode !== null ? r() : child.once("exit", r)));
+      rmSync(webData, { recursive: true, force: true });
     },
   };
 }
