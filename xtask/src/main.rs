@@ -6,6 +6,7 @@
 //! - `bindings`: regenerate the TypeScript types the UI imports from `warmlead-core`.
 //! - `bench`: binary size, app launch time and idle memory (see docs/benchmarks.md).
 //! - `setup`: only install what is missing.
+//! - `postgres`: a throwaway PostgreSQL cluster on a free loopback port, until Enter.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,6 +15,7 @@ mod bench;
 mod bindings;
 mod build;
 mod demo;
+mod postgres;
 mod proc;
 mod setup;
 mod test;
@@ -28,8 +30,9 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(&root, rest),
         Some("test") => test::run(&root, rest),
         Some("bench") => bench::run(&root),
+        Some("postgres") => postgres::run(),
         _ => {
-            eprintln!("usage: cargo xtask <demo [--partner|--manager] | test [--skip-setup] | bench | bindings | setup>");
+            eprintln!("usage: cargo xtask <demo [--partner|--manager] | test [--skip-setup] | bench | bindings | setup | postgres>");
             return ExitCode::from(2);
         }
     };

@@ -24,6 +24,8 @@ const APT_PACKAGES: &[&str] = &[
     "fonts-noto-cjk",
     // Screenshots of the virtual display.
     "imagemagick",
+    // The PostgreSQL backend's tests start a throwaway cluster (xtask::postgres).
+    crate::postgres::APT_PACKAGE,
 ];
 
 pub fn run(root: &Path) -> Result<(), String> {
@@ -79,7 +81,7 @@ fn apt_get(root: &Path, args: &[&str]) -> Result<(), String> {
     }
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     proc::output(Path::new("/"), "id", &["-u"])
         .map(|s| s == "0")
         .unwrap_or(false)
