@@ -18,7 +18,7 @@ use crate::error::ServerError;
 const CODE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 /// No 0/O, 1/I/L: codes are read aloud and typed by hand.
 const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
-pub(crate) const MAX_NAME_CHARS: usize = 40;
+pub(crate) use warmlead_core::limits::MAX_NAME_CHARS;
 
 /// The authenticated device behind a request.
 #[derive(Debug, Clone)]
