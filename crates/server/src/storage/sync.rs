@@ -267,3 +267,39 @@ impl Database {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite(code: std::ffi::c_int) -> ServerError {
+        ServerError::Sqlite(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(code),
+            None,
+        ))
+    }
+
+    /// Only what may pass on a retry aborts a push; everything else is a
+    /// stored rejection that lets the queue move on.
+    #[test]
+    fn only_busy_and_io_failures_are_retried() {
+        use rusqlite::ffi;
+        let cases = [
+            (sqlite(ffi::SQLITE_BUSY), true),
+            (sqlite(ffi::SQLITE_LOCKED), true),
+            (sqlite(ffi::SQLITE_IOERR), true),
+            (sqlite(ffi::SQLITE_FULL), true),
+            (ServerError::Busy("queue full".into()), true),
+            (ServerError::Io(std::io::Error::other("disk")), true),
+            (sqlite(ffi::SQLITE_CONSTRAINT_UNIQUE), false),
+            (sqlite(ffi::SQLITE_CONSTRAINT_TRIGGER), false),
+            (sqlite(ffi::SQLITE_MISMATCH), false),
+            (ServerError::InvalidInput("bad".into()), false),
+            (ServerError::Forbidden("no".into()), false),
+            (ServerError::Conflict("taken".into()), false),
+        ];
+        for (e, transient) in cases {
+            assert_eq!(is_transient(&e), transient, "{e:?}");
+        }
+    }
+}
