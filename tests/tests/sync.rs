@@ -540,3 +540,48 @@ async fn a_cache_restored_from_a_backup_keeps_syncing() {
         .unwrap();
     assert_eq!(me.name, "张三丰");
 }
+
+/// The same cache copied to a second computer: both copies share with the
+/// same numbers and push with the same seqs. Both keep syncing, nothing is
+/// rejected, and every share of either resolves to the partner.
+#[tokio::test]
+async fn a_cache_copied_to_a_second_computer_keeps_both_syncing() {
+    let w = World::start(3).await;
+    let laptop = w.device(&w.partner, "zhang").await;
+    sync_once(&laptop.path).await.unwrap();
+    let desktop_path = w.dir.path().join("devices").join("zhang-desktop.sqlite");
+    backup(&laptop.path, &desktop_path);
+
+    let mut made = Vec::new();
+    for round in 0..2 {
+        for (path, item) in [(&laptop.path, 0), (&desktop_path, 1 + round)] {
+            let store = warmlead_store::Store::open(path).unwrap();
+            made.push(
+                store
+                    .create_share(w.items[item].id, Channel::Moments, now_ms())
+                    .unwrap(),
+            );
+            store.rename_self(&format!("张三{round}")).unwrap();
+            drop(store);
+            let report = sync_once(path).await.unwrap();
+            assert_eq!(
+                (report.pushed, report.rejected),
+                (2, 0),
+                "{path:?} {report:?}"
+            );
+        }
+    }
+    for path in [&laptop.path, &desktop_path] {
+        let store = warmlead_store::Store::open(path).unwrap();
+        assert_eq!(store.pending_count().unwrap(), 0);
+        assert!(store.rejected().unwrap().is_empty());
+    }
+    let laptop_store = laptop.store();
+    for (i, share) in made.iter().enumerate() {
+        let url = laptop_store.share_url(share).unwrap();
+        open_and_stay(&w, &url, &share.token, &format!("pv-copied-{i:04}")).await;
+        let visits = w.admin().visits_for_share(&share.token).await.unwrap();
+        assert_eq!(visits.len(), 1, "share {i} is credited");
+        assert_eq!(visits[0].partner_id, w.partner.id);
+    }
+}
