@@ -426,3 +426,162 @@ async fn the_background_engine_reports_offline_then_synced() {
     assert_eq!(handle.status().pending, 0);
     assert_eq!(handle.status().state, SyncState::Synced);
 }
+
+/// A consistent copy of a store file, as a backup tool (or a copy to a
+/// second computer) would make it.
+fn backup(store_path: &std::path::Path, to: &std::path::Path) {
+    let conn = rusqlite::Connection::open(store_path).unwrap();
+    conn.execute("VACUUM INTO ?1", [to.to_str().unwrap()])
+        .unwrap();
+}
+
+/// Puts the backup back in place of the live file (WAL files included).
+fn restore(backup: &std::path::Path, store_path: &std::path::Path) {
+    for ext in ["-wal", "-shm"] {
+        let mut p = store_path.as_os_str().to_owned();
+        p.push(ext);
+        let _ = std::fs::remove_file(std::path::PathBuf::from(p));
+    }
+    std::fs::copy(backup, store_path).unwrap();
+}
+
+/// Opens a share's link on a phone and stays a moment; the visit counts.
+async fn open_and_stay(w: &World, url: &str, token: &str, pv: &str) {
+    let phone = reqwest::Client::new();
+    assert_eq!(phone.get(url).send().await.unwrap().status(), 200, "{url}");
+    let beacon = Beacon {
+        t: token.into(),
+        pv: pv.into(),
+        dwell_ms: 2_000,
+    };
+    let resp = phone
+        .post(format!("{}{PATH_BEACON}", w.url()))
+        .body(serde_json::to_string(&beacon).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
+}
+
+/// A cache restored from an older backup reuses outbox seqs and share
+/// numbers the server already has. Its queue keeps syncing (no 500, no
+/// gap, nothing rejected), and every share, old and new, resolves and is
+/// credited to the partner.
+#[tokio::test]
+async fn a_cache_restored_from_a_backup_keeps_syncing() {
+    let w = World::start(3).await;
+    let dev = w.device(&w.partner, "zhang").await;
+    sync_once(&dev.path).await.unwrap();
+    let store = dev.store();
+    let first = store
+        .create_share(w.items[0].id, Channel::Moments, now_ms())
+        .unwrap();
+    sync_once(&dev.path).await.unwrap();
+    let saved = w.dir.path().join("zhang-backup.sqlite");
+    backup(&dev.path, &saved);
+
+    let second = store
+        .create_share(w.items[1].id, Channel::Direct, now_ms())
+        .unwrap();
+    assert_eq!(sync_once(&dev.path).await.unwrap().pushed, 1);
+    drop(store);
+
+    restore(&saved, &dev.path);
+    let store = dev.store();
+    assert_eq!(store.my_shares().unwrap().len(), 1, "the old copy is back");
+    // Seq 2 and share number 2 are the server's already, from `second`.
+    store.rename_self("张三丰").unwrap();
+    let third = store
+        .create_share(w.items[2].id, Channel::Group, now_ms())
+        .unwrap();
+    assert_eq!(
+        third.share_no, second.share_no,
+        "the restored copy reuses it"
+    );
+
+    let report = sync_once(&dev.path).await.unwrap();
+    assert_eq!((report.pushed, report.rejected), (2, 0), "{report:?}");
+    assert_eq!(store.pending_count().unwrap(), 0);
+    assert!(store.rejected().unwrap().is_empty());
+    let again = sync_once(&dev.path).await.unwrap();
+    assert_eq!((again.pushed, again.rejected), (0, 0));
+
+    // Later shares of the restored copy take numbers the server has not seen.
+    let fourth = store
+        .create_share(w.items[0].id, Channel::Group, now_ms())
+        .unwrap();
+    assert!(fourth.share_no > second.share_no, "{fourth:?}");
+    assert_eq!(sync_once(&dev.path).await.unwrap().pushed, 1);
+
+    let shares = [&first, &second, &third, &fourth];
+    for (i, share) in shares.iter().enumerate() {
+        assert!(w.admin().share_exists(&share.token).await.unwrap());
+        let url = store.share_url(share).unwrap();
+        open_and_stay(&w, &url, &share.token, &format!("pv-restored-{i:04}")).await;
+        let visits = w.admin().visits_for_share(&share.token).await.unwrap();
+        assert_eq!(visits.len(), 1, "share {i} is credited");
+        assert_eq!(visits[0].partner_id, w.partner.id);
+    }
+    sync_once(&dev.path).await.unwrap();
+    let mut mine: Vec<String> = store
+        .my_shares()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.token)
+        .collect();
+    mine.sort();
+    let mut all: Vec<String> = shares.iter().map(|s| s.token.clone()).collect();
+    all.sort();
+    assert_eq!(mine, all);
+    let me = w
+        .admin()
+        .find_user(&w.partner.id.to_string())
+        .await
+        .unwrap();
+    assert_eq!(me.name, "张三丰");
+}
+
+/// The same cache copied to a second computer: both copies share with the
+/// same numbers and push with the same seqs. Both keep syncing, nothing is
+/// rejected, and every share of either resolves to the partner.
+#[tokio::test]
+async fn a_cache_copied_to_a_second_computer_keeps_both_syncing() {
+    let w = World::start(3).await;
+    let laptop = w.device(&w.partner, "zhang").await;
+    sync_once(&laptop.path).await.unwrap();
+    let desktop_path = w.dir.path().join("devices").join("zhang-desktop.sqlite");
+    backup(&laptop.path, &desktop_path);
+
+    let mut made = Vec::new();
+    for round in 0..2 {
+        for (path, item) in [(&laptop.path, 0), (&desktop_path, 1 + round)] {
+            let store = warmlead_store::Store::open(path).unwrap();
+            made.push(
+                store
+                    .create_share(w.items[item].id, Channel::Moments, now_ms())
+                    .unwrap(),
+            );
+            store.rename_self(&format!("张三{round}")).unwrap();
+            drop(store);
+            let report = sync_once(path).await.unwrap();
+            assert_eq!(
+                (report.pushed, report.rejected),
+                (2, 0),
+                "{path:?} {report:?}"
+            );
+        }
+    }
+    for path in [&laptop.path, &desktop_path] {
+        let store = warmlead_store::Store::open(path).unwrap();
+        assert_eq!(store.pending_count().unwrap(), 0);
+        assert!(store.rejected().unwrap().is_empty());
+    }
+    let laptop_store = laptop.store();
+    for (i, share) in made.iter().enumerate() {
+        let url = laptop_store.share_url(share).unwrap();
+        open_and_stay(&w, &url, &share.token, &format!("pv-copied-{i:04}")).await;
+        let visits = w.admin().visits_for_share(&share.token).await.unwrap();
+        assert_eq!(visits.len(), 1, "share {i} is credited");
+        assert_eq!(visits[0].partner_id, w.partner.id);
+    }
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import type { ChannelConversion, Invitation, SmsInviteItem, SmsRefusal } from "./bindings";
+import { LIMITS } from "./bindings/Limits";
 import type { Translate } from "./format";
 import i18n from "./i18n";
 import {
@@ -44,6 +45,13 @@ describe("recipients from pasted text", () => {
       { name: "王五", phone: "13700137000" },
       { name: "赵六", phone: "+8613600136000" },
     ]);
+  });
+
+  it("lists a name longer than the server's limit (warmlead-core's LIMITS) as bad", () => {
+    const longest = "名".repeat(LIMITS.maxNameChars);
+    const { recipients, bad } = parseRecipients(`${longest} 13800138000\n${longest}长 13900139000`);
+    expect(recipients).toEqual([{ name: longest, phone: "13800138000" }]);
+    expect(bad).toEqual([{ line: 2, text: `${longest}长 13900139000` }]);
   });
 
   it("accepts grouped numbers, the phone first, CRLF and blank lines", () => {

@@ -9,10 +9,11 @@ import type {
   SmsRecipient,
   SmsRefusal,
 } from "./bindings";
+import { LIMITS } from "./bindings/Limits";
 import { formatWhen, type Translate } from "./format";
 
-/** Most recipients of one send (MAX_SMS_RECIPIENTS in warmlead-core). */
-export const MAX_SMS_RECIPIENTS = 200;
+/** Most recipients of one send (generated from warmlead-core's limits). */
+export const MAX_SMS_RECIPIENTS = LIMITS.maxSmsRecipients;
 
 export type BadLine = { line: number; text: string };
 /** `lines[i]` is the 1-based line `recipients[i]` came from. */
@@ -52,7 +53,8 @@ export function parseRecipients(text: string): ParsedRecipients {
     if (m && /\D/.test(m[1] ?? "")) [name, phone] = [m[1], m[2]];
     else if (r) [phone, name] = [r[1], r[2]];
     name = name?.replace(/[\s,;]+$/, "").trim();
-    if (!name || !phone || /\d{5,}/.test(name)) {
+    // A name longer than the server's limit would only come back refused.
+    if (!name || !phone || /\d{5,}/.test(name) || [...name].length > LIMITS.maxNameChars) {
       bad.push({ line: i + 1, text: raw.trim() });
       return;
     }

@@ -102,9 +102,9 @@ pub struct NewContentItem {
 }
 
 impl NewContentItem {
-    pub const MAX_TITLE_CHARS: usize = 120;
-    pub const MAX_SUMMARY_CHARS: usize = 500;
-    pub const MAX_BODY_CHARS: usize = 50_000;
+    pub const MAX_TITLE_CHARS: usize = crate::limits::MAX_TITLE_CHARS;
+    pub const MAX_SUMMARY_CHARS: usize = crate::limits::MAX_SUMMARY_CHARS;
+    pub const MAX_BODY_CHARS: usize = crate::limits::MAX_BODY_CHARS;
 
     /// Checks lengths and required fields; the message names the field.
     pub fn validate(&self) -> Result<(), crate::CoreError> {

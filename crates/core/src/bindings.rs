@@ -112,6 +112,8 @@ pub fn render_all() -> Vec<(String, String)> {
         invite::InviteDashboard,
         invite::PosterInvitation,
     );
+    // Values, not types: ts-rs renders types only.
+    out.push(("Limits.ts".to_string(), crate::limits::typescript()));
     out
 }
 

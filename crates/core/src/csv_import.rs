@@ -18,10 +18,8 @@ use crate::phone::Phone;
 pub const MAX_BYTES: usize = 2 * 1024 * 1024;
 /// Most partners one import may bring (not counting the header and blank rows).
 pub const MAX_ROWS: usize = 10_000;
-/// The same limit as every name on the server, so a previewed row is never refused there.
-pub const MAX_NAME_CHARS: usize = 40;
-pub const MAX_PHONE_CHARS: usize = 32;
-pub const MAX_NOTE_CHARS: usize = 500;
+/// The same limits as on the server, so a previewed row is never refused there.
+pub use crate::limits::{MAX_NAME_CHARS, MAX_NOTE_CHARS, MAX_PHONE_CHARS};
 /// How much of an offending cell the preview repeats.
 const MAX_VALUE_CHARS: usize = 80;
 

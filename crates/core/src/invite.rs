@@ -186,7 +186,7 @@ pub struct SmsRecipient {
 }
 
 /// Most recipients of one SMS send.
-pub const MAX_SMS_RECIPIENTS: usize = 200;
+pub use crate::limits::MAX_SMS_RECIPIENTS;
 
 /// Body of `POST /api/v1/invitations/sms`. With `dry_run` nothing is created
 /// or sent: the answer is the preview (the exact text and what the rules

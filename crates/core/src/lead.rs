@@ -327,8 +327,8 @@ pub struct ContactForm {
 }
 
 impl ContactForm {
-    pub const MAX_NAME_CHARS: usize = 40;
-    pub const MAX_NOTE_CHARS: usize = 500;
+    pub const MAX_NAME_CHARS: usize = crate::limits::MAX_NAME_CHARS;
+    pub const MAX_NOTE_CHARS: usize = crate::limits::MAX_NOTE_CHARS;
 }
 
 /// One small event on `GET /api/v1/events` (SSE `data:`): something in the

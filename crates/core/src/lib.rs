@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod invite;
 pub mod lead;
+pub mod limits;
 pub mod phone;
 pub mod scoring;
 pub mod sync;

@@ -177,3 +177,45 @@ async fn pages_follow_the_cursor() {
     assert_eq!(end.cursor, after);
     assert!(!end.has_more);
 }
+
+/// Read-only requests (authentication, /me, the content list, media, both pulls)
+/// run on reader connections: they answer while another connection holds
+/// the database's write lock (a long write in progress), instead of waiting
+/// for the writer and failing with "database is locked".
+#[tokio::test]
+async fn reads_answer_while_the_writer_is_held() {
+    use warmlead_core::api::{PATH_CONTENT, PATH_ME, PATH_PULL, PATH_RADAR_PULL};
+    let w = world().await;
+    let d = activate(&w.ts, w.partner_a1.id).await;
+    let manager = activate(&w.ts, w.manager.id).await;
+    let res = manager
+        .post(warmlead_core::api::PATH_MEDIA)
+        .header("content-type", "image/jpeg")
+        .body(vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let media: warmlead_core::domain::MediaRef = res.json().await.unwrap();
+    let writer = rusqlite::Connection::open(w.ts.dir().join("server.db")).unwrap();
+    writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+    for path in [
+        media.path(),
+        PATH_ME.to_string(),
+        PATH_CONTENT.to_string(),
+        format!("{PATH_PULL}?after=0"),
+        format!("{PATH_RADAR_PULL}?after=0"),
+    ] {
+        let res = d
+            .get(&path)
+            // Well under the writer's 5 s busy timeout.
+            .timeout(std::time::Duration::from_secs(3))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(res.status(), 200, "{path}");
+    }
+    let page = d.pull(0, None).await;
+    assert!(!page.changes.is_empty());
+    writer.execute_batch("ROLLBACK").unwrap();
+}

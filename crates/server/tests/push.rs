@@ -127,21 +127,94 @@ async fn a_forbidden_mutation_is_rejected_and_later_ones_apply() {
         .await
         .unwrap();
     assert_eq!(me.user.name, "张三丰");
-    // A stale seq with a new id is answered, not applied.
-    let stale = d
+    // A new mutation on a seq the server already has (a restored or copied
+    // cache numbering its outbox again) is applied; last_seq stays.
+    let reused = d
         .push(vec![mutation(
             2,
             MutationBody::RenameSelf { name: "李".into() },
         )])
         .await;
-    assert!(matches!(
-        stale.outcomes[0].outcome,
-        Outcome::Rejected {
-            code: ErrorCode::Conflict,
-            ..
-        }
-    ));
-    assert_eq!(stale.last_seq, 5);
+    assert_eq!(reused.outcomes[0].outcome, Outcome::Applied);
+    assert_eq!(reused.last_seq, 5);
+    let me: warmlead_core::api::MeResponse = d
+        .get(warmlead_core::api::PATH_ME)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me.user.name, "李");
+}
+
+/// Two validly signed shares with the same share number and different items
+/// (a cache restored from a backup) are two shares: both apply, both resolve.
+#[tokio::test]
+async fn a_reused_share_number_is_another_share() {
+    let w = world().await;
+    let d = activate(&w.ts, w.partner_a1.id).await;
+    let other_item =
+        w.ts.admin()
+            .create_content_item(w.company.id, common::article("第二篇"))
+            .await
+            .unwrap();
+    let first = d.create_share(1, 1, w.item.id);
+    let again = d.create_share(2, 1, other_item.id);
+    let res = d.push(vec![first.clone(), again.clone()]).await;
+    let outcomes: Vec<_> = res.outcomes.iter().map(|o| o.outcome.clone()).collect();
+    assert_eq!(outcomes, vec![Outcome::Applied, Outcome::Applied]);
+    assert_eq!(res.last_seq, 2);
+    for m in [&first, &again] {
+        let MutationBody::CreateShare { token, .. } = &m.body else {
+            unreachable!()
+        };
+        assert!(w.ts.admin().share_exists(token).await.unwrap());
+        let page = reqwest::get(format!("{}/s/{token}", w.ts.url()))
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+    }
+}
+
+/// Whatever a mutation hits on the server that is not transient (here a
+/// constraint the schema grew) is stored as rejected: the push answers, the
+/// seq advances and the next mutation applies. The queue never wedges.
+#[tokio::test]
+async fn a_database_constraint_is_a_rejection_not_a_wedge() {
+    let w = world().await;
+    let d = activate(&w.ts, w.partner_a1.id).await;
+    let conn = rusqlite::Connection::open(w.ts.dir().join("server.db")).unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER no_shares BEFORE INSERT ON shares
+         BEGIN SELECT RAISE(ABORT, 'constraint failed: no shares today'); END;",
+    )
+    .unwrap();
+    drop(conn);
+    let res = d
+        .push(vec![
+            d.create_share(1, 1, w.item.id),
+            mutation(
+                2,
+                MutationBody::RenameSelf {
+                    name: "王五".into(),
+                },
+            ),
+        ])
+        .await;
+    assert_eq!(res.last_seq, 2);
+    let Outcome::Rejected { code, message } = &res.outcomes[0].outcome else {
+        panic!("{:?}", res.outcomes[0]);
+    };
+    assert_eq!(*code, ErrorCode::Internal);
+    assert!(
+        !message.contains("no shares today"),
+        "details stay in the log: {message}"
+    );
+    assert_eq!(res.outcomes[1].outcome, Outcome::Applied);
+    // Pushed again, the same answer: the rejection is stored.
+    let replay = d.push(vec![d.create_share(1, 1, w.item.id)]).await;
+    assert_eq!(replay.last_seq, 2);
 }
 
 #[tokio::test]

@@ -40,7 +40,7 @@ impl Default for Rules {
             opt_out_line: "拒收请回复R".to_string(),
             fallback_utc_offset_minutes: 8 * 60,
             max_text_chars: 300,
-            max_name_chars: 40,
+            max_name_chars: warmlead_core::limits::MAX_NAME_CHARS,
         }
     }
 }

@@ -1,8 +1,10 @@
 //! The briefcase: content items as the partner sees them, and a manager's delete.
 
+// The server's name limit, so a rename kept here is never refused there.
 use rusqlite::OptionalExtension;
 use warmlead_core::app::{BriefcaseItem, BriefcaseQuery};
 use warmlead_core::domain::ContentItem;
+use warmlead_core::limits::MAX_NAME_CHARS;
 use warmlead_core::sync::MutationBody;
 
 use crate::{outbox, rows, session, Store, StoreError};
@@ -106,9 +108,6 @@ impl Store {
         Ok(())
     }
 }
-
-/// Longest display name.
-const MAX_NAME_CHARS: usize = 60;
 
 /// Makes `%`, `_` and `\` match themselves in a LIKE pattern.
 fn escape_like(s: &str) -> String {

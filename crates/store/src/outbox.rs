@@ -143,6 +143,8 @@ impl Store {
                 undo_rejected(&tx, &o.mutation_id)?;
             }
         }
+        // The next mutation takes a seq after every one the server has.
+        rows::raise_counter(&tx, "outbox_seq", resp.last_seq)?;
         tx.commit()?;
         Ok(counts)
     }

@@ -168,6 +168,15 @@ fn upsert_share(conn: &Connection, s: &Share) -> Result<(), StoreError> {
            created_at_ms = excluded.created_at_ms",
         rusqlite::params![s.token, s.device_id, s.share_no, s.item_id, s.partner_id, s.channel.as_str(), s.created_at_ms],
     )?;
+    let mine: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM session WHERE device_id = ?1)",
+        [s.device_id],
+        |r| r.get(0),
+    )?;
+    if mine {
+        // New shares of this device take numbers after the ones the server has.
+        crate::rows::raise_counter(conn, "share_no", s.share_no)?;
+    }
     Ok(())
 }
 

@@ -110,3 +110,14 @@ pub(crate) fn next_counter(conn: &Connection, name: &str) -> Result<i64, StoreEr
         .optional()?;
     v.ok_or_else(|| StoreError::Corrupt(format!("counter {name} is missing")))
 }
+
+/// Moves a local counter up to at least `seen` (a number the server already
+/// has from this device). A cache restored from a backup, or copied to a
+/// second computer, would otherwise hand out those numbers again.
+pub(crate) fn raise_counter(conn: &Connection, name: &str, seen: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE counters SET value = MAX(value, ?2) WHERE name = ?1",
+        rusqlite::params![name, seen],
+    )?;
+    Ok(())
+}

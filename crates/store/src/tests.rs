@@ -462,6 +462,25 @@ fn a_pending_rename_keeps_the_local_name() {
     assert!(store.rename_self("  ").is_err());
 }
 
+/// The cache refuses a name the server would refuse (one limit in core), so
+/// a rename never waits in the outbox only to be rejected later.
+#[test]
+fn a_rename_follows_the_servers_name_limit() {
+    use warmlead_core::limits::MAX_NAME_CHARS;
+    let (_dir, _path, store) = signed_in();
+    let before = store.pending_count().unwrap();
+    let err = store
+        .rename_self(&"名".repeat(MAX_NAME_CHARS + 1))
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Invalid { field: "name", .. }),
+        "{err:?}"
+    );
+    assert_eq!(store.pending_count().unwrap(), before);
+    store.rename_self(&"名".repeat(MAX_NAME_CHARS)).unwrap();
+    assert_eq!(store.pending_count().unwrap(), before + 1);
+}
+
 #[test]
 fn sign_out_refuses_while_changes_wait_unless_forced() {
     let (_dir, _path, store) = signed_in();

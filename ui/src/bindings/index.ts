@@ -40,6 +40,7 @@ export type { LeadSource } from "./LeadSource";
 export type { LeadStage } from "./LeadStage";
 export type { LeadSummary } from "./LeadSummary";
 export type { LifecycleRules } from "./LifecycleRules";
+export type { Limits } from "./Limits";
 export type { LiveEvent } from "./LiveEvent";
 export type { ManFlags } from "./ManFlags";
 export type { MeResponse } from "./MeResponse";

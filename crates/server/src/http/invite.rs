@@ -28,8 +28,8 @@ use crate::storage::invitations::{
 };
 use crate::storage::{now_ms, Caller};
 
-/// Names of people, as everywhere on the server.
-const MAX_NAME_CHARS: usize = 40;
+// Names and phones of people, as everywhere (warmlead-core's limits).
+use warmlead_core::limits::{MAX_NAME_CHARS, MAX_PHONE_CHARS};
 
 /// Reps and managers invite; partners may not.
 fn require_inviter(caller: &Caller) -> Result<(), ServerError> {
@@ -245,9 +245,9 @@ fn invite_page(view: &InviteView, action: &str, otp: bool, state: &FormState<'_>
 {msg}\
 <form class=\"box\" method=\"post\" action=\"{action}\" id=\"wl-invite-form\">\
 <label for=\"wl-name\">姓名</label>\
-<input id=\"wl-name\" name=\"name\" maxlength=\"40\" autocomplete=\"name\" required value=\"{name}\">\
+<input id=\"wl-name\" name=\"name\" maxlength=\"{MAX_NAME_CHARS}\" autocomplete=\"name\" required value=\"{name}\">\
 <label for=\"wl-phone\">手机号</label>\
-<input id=\"wl-phone\" name=\"phone\" type=\"tel\" maxlength=\"32\" autocomplete=\"tel\" required value=\"{phone}\">\
+<input id=\"wl-phone\" name=\"phone\" type=\"tel\" maxlength=\"{MAX_PHONE_CHARS}\" autocomplete=\"tel\" required value=\"{phone}\">\
 {code_field}\
 <label class=\"consent\"><input type=\"checkbox\" name=\"consent\" value=\"yes\" required>\
 <span>我同意 {company} 保存我的姓名和手机号，用于合伙人联系和结算。<a href=\"/privacy\">隐私说明</a></span></label>\

@@ -291,9 +291,9 @@ fn actions_html(share: &ResolvedShare, lang: Lang) -> String {
 <button type=\"button\" class=\"secondary\" id=\"wl-copy\">{copy}</button></div>\
 <form id=\"wl-form\" method=\"post\" action=\"/t/lead\" novalidate>\
 <h2>{title}</h2><input type=\"hidden\" name=\"t\" value=\"{t}\">\
-<label>{name}<input name=\"name\" required maxlength=\"40\" autocomplete=\"name\"></label>\
-<label>{phone}<input name=\"phone\" type=\"tel\" inputmode=\"tel\" required maxlength=\"24\" autocomplete=\"tel\"></label>\
-<label>{note}<textarea name=\"note\" maxlength=\"500\"></textarea></label>\
+<label>{name}<input name=\"name\" required maxlength=\"{max_name}\" autocomplete=\"name\"></label>\
+<label>{phone}<input name=\"phone\" type=\"tel\" inputmode=\"tel\" required maxlength=\"{max_phone}\" autocomplete=\"tel\"></label>\
+<label>{note}<textarea name=\"note\" maxlength=\"{max_note}\"></textarea></label>\
 <label class=\"consent\"><input type=\"checkbox\" name=\"consent\" value=\"yes\" required><span>{consent} <a href=\"/privacy\" id=\"wl-privacy\">{privacy}</a></span></label>\
 <button type=\"submit\" class=\"primary\">{submit}</button><p id=\"wl-form-msg\" role=\"status\"></p></form>\
 </section>",
@@ -306,6 +306,9 @@ fn actions_html(share: &ResolvedShare, lang: Lang) -> String {
         note = escape(note),
         privacy = escape(privacy),
         submit = escape(submit),
+        max_name = warmlead_core::limits::MAX_NAME_CHARS,
+        max_phone = warmlead_core::limits::MAX_PHONE_CHARS,
+        max_note = warmlead_core::limits::MAX_NOTE_CHARS,
     )
 }
 

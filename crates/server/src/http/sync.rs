@@ -48,7 +48,6 @@ pub(crate) async fn push(
                 o
             }
             PushStep::Replayed(o) => o,
-            PushStep::Stale => crate::storage::stale_outcome(seq),
             PushStep::Gap { expected } if !applied_any => {
                 return Err(ServerError::Conflict(format!(
                     "sync gap: expected seq {expected}, got {seq}"

@@ -18,7 +18,7 @@ use crate::error::ServerError;
 const CODE_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 /// No 0/O, 1/I/L: codes are read aloud and typed by hand.
 const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
-pub(crate) const MAX_NAME_CHARS: usize = 40;
+pub(crate) use warmlead_core::limits::MAX_NAME_CHARS;
 
 /// The authenticated device behind a request.
 #[derive(Debug, Clone)]
@@ -479,7 +479,7 @@ pub(crate) fn find_user(conn: &Connection, spec: &str) -> Result<User, ServerErr
 
 impl Database {
     pub(crate) async fn authenticate(&self, token: String) -> Result<Caller, ServerError> {
-        self.tx(move |tx, _| authenticate(tx, &token)).await
+        self.read(move |c, _| authenticate(c, &token)).await
     }
 
     pub(crate) async fn activate(
@@ -522,16 +522,16 @@ impl Database {
     }
 
     pub(crate) async fn find_user(&self, spec: String) -> Result<User, ServerError> {
-        self.tx(move |tx, _| find_user(tx, &spec)).await
+        self.read(move |c, _| find_user(c, &spec)).await
     }
 
     pub(crate) async fn find_company(&self, name: String) -> Result<Option<Company>, ServerError> {
-        self.tx(move |tx, _| find_company_by_name(tx, &name)).await
+        self.read(move |c, _| find_company_by_name(c, &name)).await
     }
 
     /// Users of a company, in id order.
     pub(crate) async fn company_users(&self, company_id: i64) -> Result<Vec<User>, ServerError> {
-        self.tx(move |tx, _| users_where(tx, "company_id = ?1", [company_id]))
+        self.read(move |c, _| users_where(c, "company_id = ?1", [company_id]))
             .await
     }
 }

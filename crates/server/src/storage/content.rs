@@ -270,7 +270,7 @@ impl super::Database {
         &self,
         id: i64,
     ) -> Result<Option<(String, String)>, ServerError> {
-        self.tx(move |tx, _| media_file(tx, id)).await
+        self.read(move |c, _| media_file(c, id)).await
     }
 
     pub(crate) async fn create_item(
@@ -286,11 +286,11 @@ impl super::Database {
         &self,
         company_id: i64,
     ) -> Result<Vec<ContentItem>, ServerError> {
-        self.tx(move |tx, _| list_items(tx, company_id)).await
+        self.read(move |c, _| list_items(c, company_id)).await
     }
 
     pub(crate) async fn count_media(&self) -> Result<i64, ServerError> {
-        self.tx(|tx, _| Ok(tx.query_row("SELECT COUNT(*) FROM media", [], |r| r.get(0))?))
+        self.read(|c, _| Ok(c.query_row("SELECT COUNT(*) FROM media", [], |r| r.get(0))?))
             .await
     }
 }

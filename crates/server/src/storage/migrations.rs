@@ -13,6 +13,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/0004_invitations.sql")),
     (5, include_str!("../../migrations/0005_sms.sql")),
     (6, include_str!("../../migrations/0006_poster_artwork.sql")),
+    (
+        7,
+        include_str!("../../migrations/0007_share_token_identity.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.

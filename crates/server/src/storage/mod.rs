@@ -36,7 +36,7 @@ pub(crate) use accounts::Caller;
 pub(crate) use content::{media_extension, MEDIA_TYPES};
 pub(crate) use leads::NewContact;
 pub(crate) use shares::{BeaconInput, ResolvedShare};
-pub(crate) use sync::{stale_outcome, PushStep};
+pub(crate) use sync::PushStep;
 pub(crate) use track::{Event as TrackEvent, TrackStats};
 
 /// Server-wide secrets and identity, read once at start.

@@ -31,7 +31,7 @@ fn is_hidden(c: char) -> bool {
 }
 
 /// The name as stored (whitespace runs made one space), or why not. Users'
-/// names are at most `MAX_NAME_CHARS` (40) everywhere on the server.
+/// names are at most `MAX_NAME_CHARS` (warmlead-core's limits) everywhere.
 fn checked_name(raw: &str) -> Result<String, ImportReason> {
     if raw.chars().any(|c| is_hidden(c) && c != '\t') {
         return Err(ImportReason::ControlCharacter);

@@ -292,7 +292,7 @@ impl Database {
 impl Database {
     pub(crate) async fn count_visits(&self) -> Result<i64, ServerError> {
         self.flush().await;
-        self.tx(|tx, _| Ok(tx.query_row("SELECT COUNT(*) FROM visits", [], |r| r.get(0))?))
+        self.read(|c, _| Ok(c.query_row("SELECT COUNT(*) FROM visits", [], |r| r.get(0))?))
             .await
     }
 
@@ -303,12 +303,12 @@ impl Database {
 
     pub(crate) async fn visits_for_share(&self, token: String) -> Result<Vec<Visit>, ServerError> {
         self.flush().await;
-        self.tx(move |tx, _| visits_for_share(tx, &token)).await
+        self.read(move |c, _| visits_for_share(c, &token)).await
     }
 
     pub(crate) async fn share(&self, token: String) -> Result<Option<Share>, ServerError> {
         self.flush().await;
-        self.tx(move |tx, _| get_share(tx, &token)).await
+        self.read(move |c, _| get_share(c, &token)).await
     }
 }
 
@@ -339,5 +339,42 @@ impl Database {
     ) -> Result<warmlead_core::lead::FilteredStats, ServerError> {
         self.read(move |c, _| super::signals::filtered_stats(c, company_id))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{migrations, sqlite};
+
+    /// Migration 7 keeps every share and lets a device's share number come
+    /// again on another item (a restored desktop cache): the token is the identity.
+    #[test]
+    fn shares_survive_migration_7_and_share_numbers_may_repeat() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = sqlite::open(&dir.path().join("s.db")).unwrap();
+        migrations::migrate(&mut conn, Some(6)).unwrap();
+        conn.execute_batch(
+            "INSERT INTO companies (id, name, created_at) VALUES (1, 'c', 0);
+             INSERT INTO users (id, company_id, role, name, created_at) VALUES (2, 1, 'partner', 'p', 0);
+             INSERT INTO devices (id, user_id, name, token_hash, created_at) VALUES (3, 2, 'd', x'01', 0);
+             INSERT INTO content_items (id, company_id, kind, title, summary, body, created_at, updated_at)
+                VALUES (4, 1, 'article', 't', 's', 'b', 0, 0), (5, 1, 'article', 't2', 's', 'b', 0, 0);
+             INSERT INTO shares (token, device_id, share_no, item_id, partner_id, channel, created_at)
+                VALUES ('tok-a', 3, 1, 4, 2, 'moments', 10);",
+        )
+        .unwrap();
+        let reused = "INSERT INTO shares (token, device_id, share_no, item_id, partner_id, channel, created_at)
+                      VALUES ('tok-b', 3, 1, 5, 2, 'group', 11)";
+        assert!(conn.execute(reused, []).is_err(), "refused before 7");
+        migrations::migrate(&mut conn, None).unwrap();
+        conn.execute(reused, []).unwrap();
+        let rows: Vec<(String, i64)> = conn
+            .prepare("SELECT token, created_at FROM shares ORDER BY token")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows, vec![("tok-a".into(), 10), ("tok-b".into(), 11)]);
     }
 }

@@ -19,8 +19,6 @@ pub(crate) enum PushStep {
     Done(Outcome),
     /// Pushed before: the stored outcome, nothing applied again.
     Replayed(Outcome),
-    /// Its seq is already taken by a different mutation: ignored, not stored.
-    Stale,
     /// A seq is missing before this one; nothing was applied.
     Gap { expected: i64 },
 }
@@ -48,6 +46,12 @@ fn stored_outcome(conn: &Connection, mutation_id: &str) -> Result<Option<Outcome
 }
 
 /// One mutation in one transaction, together with `last_seq` and its outcome.
+///
+/// The mutation id, not the seq, says whether a mutation was seen before. A
+/// new mutation whose seq the server already has comes from a desktop cache
+/// restored from a backup or copied to another computer (it numbers its
+/// outbox again from where the copy stood): it is applied like any other,
+/// and `last_seq` stays where it is, so nothing that user did is dropped.
 fn apply_one(
     tx: &mut Transaction<'_>,
     secrets: &Secrets,
@@ -59,31 +63,13 @@ fn apply_one(
         return Ok(PushStep::Replayed(outcome));
     }
     let last = last_seq(tx, &client_id)?;
-    if m.seq <= last {
-        return Ok(PushStep::Stale);
-    }
-    if m.seq != last + 1 {
+    if m.seq > last + 1 {
         return Ok(PushStep::Gap { expected: last + 1 });
     }
-    // A rejected mutation's partial writes roll back to here, but the queue
-    // still moves on: last_seq and the outcome are written either way.
-    let outcome = {
-        let sp = tx.savepoint()?;
-        match apply_body(&sp, secrets, caller, m) {
-            Ok(()) => {
-                sp.commit()?;
-                Outcome::Applied
-            }
-            Err(e) if e.is_client_error() => Outcome::Rejected {
-                code: e.code(),
-                message: e.to_string(),
-            },
-            Err(e) => return Err(e),
-        }
-    };
+    let outcome = apply_or_reject(tx, secrets, caller, m)?;
     tx.execute(
         "INSERT INTO client_state (client_id, last_seq) VALUES (?1, ?2)
-         ON CONFLICT (client_id) DO UPDATE SET last_seq = excluded.last_seq",
+         ON CONFLICT (client_id) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq)",
         params![client_id, m.seq],
     )?;
     tx.execute(
@@ -91,6 +77,60 @@ fn apply_one(
         params![m.mutation_id, client_id, m.seq, serde_json::to_string(&outcome)?],
     )?;
     Ok(PushStep::Done(outcome))
+}
+
+/// Applies the body in a savepoint. Any failure that would fail again on a
+/// retry (forbidden, invalid, a constraint, a bug) rolls the savepoint back
+/// and becomes a stored rejection, so the queue moves on; only a transient
+/// failure (busy, I/O) aborts the push for the client to retry later.
+fn apply_or_reject(
+    tx: &mut Transaction<'_>,
+    secrets: &Secrets,
+    caller: &Caller,
+    m: &Mutation,
+) -> Result<Outcome, ServerError> {
+    let sp = tx.savepoint()?;
+    match apply_body(&sp, secrets, caller, m) {
+        Ok(()) => {
+            sp.commit()?;
+            Ok(Outcome::Applied)
+        }
+        Err(e) if is_transient(&e) => Err(e),
+        Err(e) if e.is_client_error() => Ok(Outcome::Rejected {
+            code: e.code(),
+            message: e.to_string(),
+        }),
+        Err(e) => {
+            // The details stay in the log; the device gets a plain reason.
+            tracing::error!(error = %e, mutation = m.body.name(), "pushed mutation failed; rejected");
+            Ok(Outcome::Rejected {
+                code: ErrorCode::Internal,
+                message: format!(
+                    "the server could not apply this {} change; it was set aside",
+                    m.body.name()
+                ),
+            })
+        }
+    }
+}
+
+/// Failures that may pass on a later try: the database busy or locked, out
+/// of disk or I/O, an overloaded server, a crashed worker.
+fn is_transient(e: &ServerError) -> bool {
+    use rusqlite::ErrorCode as Sql;
+    match e {
+        ServerError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => matches!(
+            f.code,
+            Sql::DatabaseBusy
+                | Sql::DatabaseLocked
+                | Sql::SystemIoFailure
+                | Sql::DiskFull
+                | Sql::OutOfMemory
+                | Sql::CannotOpen
+        ),
+        ServerError::Io(_) | ServerError::Busy(_) | ServerError::Join(_) => true,
+        _ => false,
+    }
 }
 
 /// The mutation itself. Client errors here become a stored rejection.
@@ -214,7 +254,7 @@ impl Database {
     }
 
     pub(crate) async fn last_seq(&self, client_id: String) -> Result<i64, ServerError> {
-        self.tx(move |tx, _| last_seq(tx, &client_id)).await
+        self.read(move |c, _| last_seq(c, &client_id)).await
     }
 
     pub(crate) async fn pull(
@@ -223,15 +263,43 @@ impl Database {
         after: i64,
         limit: u32,
     ) -> Result<(Vec<warmlead_core::sync::Change>, bool), ServerError> {
-        self.tx(move |tx, _| changes::pull(tx, &caller, after, limit))
+        self.read(move |c, _| changes::pull(c, &caller, after, limit))
             .await
     }
 }
 
-/// Stale mutations are answered as rejected (not stored) so the client drops them.
-pub(crate) fn stale_outcome(seq: i64) -> Outcome {
-    Outcome::Rejected {
-        code: ErrorCode::Conflict,
-        message: format!("seq {seq} was already used by another mutation; ignored"),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite(code: std::ffi::c_int) -> ServerError {
+        ServerError::Sqlite(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(code),
+            None,
+        ))
+    }
+
+    /// Only what may pass on a retry aborts a push; everything else is a
+    /// stored rejection that lets the queue move on.
+    #[test]
+    fn only_busy_and_io_failures_are_retried() {
+        use rusqlite::ffi;
+        let cases = [
+            (sqlite(ffi::SQLITE_BUSY), true),
+            (sqlite(ffi::SQLITE_LOCKED), true),
+            (sqlite(ffi::SQLITE_IOERR), true),
+            (sqlite(ffi::SQLITE_FULL), true),
+            (ServerError::Busy("queue full".into()), true),
+            (ServerError::Io(std::io::Error::other("disk")), true),
+            (sqlite(ffi::SQLITE_CONSTRAINT_UNIQUE), false),
+            (sqlite(ffi::SQLITE_CONSTRAINT_TRIGGER), false),
+            (sqlite(ffi::SQLITE_MISMATCH), false),
+            (ServerError::InvalidInput("bad".into()), false),
+            (ServerError::Forbidden("no".into()), false),
+            (ServerError::Conflict("taken".into()), false),
+        ];
+        for (e, transient) in cases {
+            assert_eq!(is_transient(&e), transient, "{e:?}");
+        }
     }
 }
