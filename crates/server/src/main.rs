@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use warmlead_core::domain::Role;
 use warmlead_server::{
     default_database_url, demo, open_admin, start_with, Config, Options, ServerError, Sms,
-    SmsInviteArgs, SmsProviderConfig,
+    SmsInviteArgs, SmsProviderConfig, TrustedProxies,
 };
 use warmlead_sms::{AliyunConfig, TencentConfig, TwilioConfig};
 
@@ -61,6 +61,11 @@ enum Command {
         download_url: Option<String>,
         #[command(flatten)]
         sms_invites: SmsInviteArgs,
+        /// Reverse proxies in front of the server, comma-separated addresses or
+        /// CIDRs (e.g. `127.0.0.1,10.0.0.0/8`). Only from these peers is the
+        /// visitor's address read from X-Forwarded-For / X-Real-IP [default: none].
+        #[arg(long, env = "WARMLEAD_TRUSTED_PROXIES", default_value = "")]
+        trusted_proxies: TrustedProxies,
     },
     /// Print a fresh one-time activation code for a user.
     ActivationCode {
@@ -179,12 +184,14 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             sms_provider,
             download_url,
             sms_invites,
+            trusted_proxies,
         } => {
             let options = Options {
                 signal_retention_days,
                 sms: Sms::from_config(sms_config(sms_provider)?),
                 download_url,
                 sms_invites: sms_invites.into_options(),
+                trusted_proxies,
                 ..Options::default()
             };
             serve(listen, db.url(), public_url, demo, options).await

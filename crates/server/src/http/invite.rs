@@ -1,11 +1,10 @@
 //! Invitations: the reps' API (create, poll, revoke) and the public pages
 //! where the invited person becomes a partner.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::extract::rejection::{FormRejection, JsonRejection};
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
@@ -16,10 +15,11 @@ use warmlead_core::invite::{activation_link, Invitation, NewInvitation, PartnerI
 use warmlead_core::phone::Phone;
 use warmlead_sms::{MessageKind, SmsMessage};
 
+use super::client_ip::{ip_hash_of, ClientIp};
 use super::extract::ApiJson;
 use super::limit::RateLimiter;
 use super::page::{self, escape, Lang};
-use super::public::{html, ip_hash};
+use super::public::html;
 use super::AppState;
 use crate::error::ServerError;
 use crate::storage::invitations::{
@@ -357,10 +357,6 @@ fn welcome_page(
     frame(Some(&view.company), "wl-invite-welcome", "欢迎加入", &inner)
 }
 
-fn client_ip(st: &AppState, addr: &SocketAddr) -> String {
-    ip_hash(&st.db.secrets().master, addr)
-}
-
 /// The invitation behind a public page, or the page that says why not.
 async fn load(st: &AppState, key: InviteKey, ip: &str) -> Result<InviteView, Response> {
     if let InviteKey::ShortCode(code) = &key {
@@ -420,8 +416,8 @@ fn action_of(key: &InviteKey) -> String {
     }
 }
 
-async fn show(st: AppState, key: InviteKey, addr: SocketAddr) -> Response {
-    let ip = client_ip(&st, &addr);
+async fn show(st: AppState, key: InviteKey, addr: std::net::IpAddr) -> Response {
+    let ip = ip_hash_of(&st, addr);
     match load(&st, key.clone(), &ip).await {
         Ok(view) => {
             let state = FormState {
@@ -441,7 +437,7 @@ async fn show(st: AppState, key: InviteKey, addr: SocketAddr) -> Response {
 /// `GET /i/{token}`.
 pub(crate) async fn page_by_token(
     State(st): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(addr): ClientIp,
     Path(token): Path<String>,
 ) -> Response {
     show(st, InviteKey::Token(token), addr).await
@@ -450,7 +446,7 @@ pub(crate) async fn page_by_token(
 /// `GET /j/{code}`.
 pub(crate) async fn page_by_code(
     State(st): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(addr): ClientIp,
     Path(code): Path<String>,
 ) -> Response {
     show(st, InviteKey::ShortCode(code), addr).await
@@ -459,7 +455,7 @@ pub(crate) async fn page_by_code(
 /// `GET /j` and `GET /j?code=...`.
 pub(crate) async fn join(
     State(st): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(addr): ClientIp,
     Query(q): Query<JoinQuery>,
 ) -> Response {
     match q.code.filter(|c| !c.trim().is_empty()) {
@@ -504,10 +500,10 @@ fn checked_form(form: &InviteForm, need_consent: bool) -> Result<(String, Phone)
 async fn accept(
     st: AppState,
     key: InviteKey,
-    addr: SocketAddr,
+    addr: std::net::IpAddr,
     form: Result<Form<InviteForm>, FormRejection>,
 ) -> Response {
-    let ip = client_ip(&st, &addr);
+    let ip = ip_hash_of(&st, addr);
     let view = match load(&st, key.clone(), &ip).await {
         Ok(v) => v,
         Err(res) => return res,
@@ -564,7 +560,7 @@ async fn accept(
 /// `POST /i/{token}`: the form.
 pub(crate) async fn accept_by_token(
     State(st): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(addr): ClientIp,
     Path(token): Path<String>,
     form: Result<Form<InviteForm>, FormRejection>,
 ) -> Response {
@@ -574,7 +570,7 @@ pub(crate) async fn accept_by_token(
 /// `POST /j/{code}`: the form, when the invitation was found by its code.
 pub(crate) async fn accept_by_code(
     State(st): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(addr): ClientIp,
     Path(code): Path<String>,
     form: Result<Form<InviteForm>, FormRejection>,
 ) -> Response {
@@ -593,10 +589,10 @@ fn otp_text(company: &Company, code: &str) -> String {
 async fn send_code(
     st: AppState,
     key: InviteKey,
-    addr: SocketAddr,
+    addr: std::net::IpAddr,
     form: Result<Form<InviteForm>, FormRejection>,
 ) -> Response {
-    let ip = client_ip(&st, &addr);
+    let ip = ip_hash_of(&st, addr);
     let view = match load(&st, key.clone(), &ip).await {
         Ok(v) => v,
         Err(res) => return res,
@@ -652,7 +648,7 @@ async fn send_code(
 /// `POST /i/{token}/code`: sends a one-time code to the phone in the form.
 pub(crate) async fn code_by_token(
     State(st): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(addr): ClientIp,
     Path(token): Path<String>,
     form: Result<Form<InviteForm>, FormRejection>,
 ) -> Response {
@@ -662,7 +658,7 @@ pub(crate) async fn code_by_token(
 /// `POST /j/{code}/code`.
 pub(crate) async fn code_by_code(
     State(st): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(addr): ClientIp,
     Path(code): Path<String>,
     form: Result<Form<InviteForm>, FormRejection>,
 ) -> Response {
