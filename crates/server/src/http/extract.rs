@@ -69,24 +69,28 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| {
-                ServerError::Unauthorized("missing Authorization: Bearer <device token>".into())
-            })?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .map(str::trim)
-            .filter(|t| !t.is_empty() && t.len() <= 128)
-            .ok_or_else(|| {
-                ServerError::Unauthorized(
-                    "the Authorization header must be `Bearer <device token>`".into(),
-                )
-            })?;
+        let token = bearer_token(&parts.headers)?;
         state.db.authenticate(token.to_string()).await
     }
+}
+
+/// The device token of `Authorization: Bearer <token>`.
+pub(crate) fn bearer_token(headers: &axum::http::HeaderMap) -> Result<&str, ServerError> {
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            ServerError::Unauthorized("missing Authorization: Bearer <device token>".into())
+        })?;
+    header
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 128)
+        .ok_or_else(|| {
+            ServerError::Unauthorized(
+                "the Authorization header must be `Bearer <device token>`".into(),
+            )
+        })
 }
 
 /// Any error response that is not JSON yet (axum's 405, a panic's 500, ...)

@@ -145,13 +145,13 @@ pub(crate) fn share_page(share: &ResolvedShare, lang: Lang, track: bool) -> Stri
         ContentKind::Video => video_html(share),
         ContentKind::Poster => item.cover.as_ref().map_or(String::new(), |c| {
             format!(
-                "<img class=\"poster\" src=\"/media/{}\" alt=\"{}\">",
-                c.id,
+                "<img class=\"poster\" src=\"{}\" alt=\"{}\">",
+                c.path(),
                 escape(&item.title)
             )
         }),
         _ => item.cover.as_ref().map_or(String::new(), |c| {
-            format!("<img class=\"media\" src=\"/media/{}\" alt=\"\">", c.id)
+            format!("<img class=\"media\" src=\"{}\" alt=\"\">", c.path())
         }),
     };
     let summary = if item.summary.trim().is_empty() {
@@ -329,11 +329,11 @@ fn video_html(share: &ResolvedShare) -> String {
     let poster = item
         .cover
         .as_ref()
-        .map_or(String::new(), |c| format!(" poster=\"/media/{}\"", c.id));
+        .map_or(String::new(), |c| format!(" poster=\"{}\"", c.path()));
     match &item.video {
         Some(v) => format!(
-            "<video controls playsinline preload=\"metadata\"{poster} src=\"/media/{}\"></video>",
-            v.id
+            "<video controls playsinline preload=\"metadata\"{poster} src=\"{}\"></video>",
+            v.path()
         ),
         None => String::new(),
     }
