@@ -461,10 +461,18 @@ async fn bad_input_is_explained_and_writes_nothing() {
     assert_eq!(company_users(&w).await.len(), before);
     assert_eq!(fetch(&rep, inv.id).await.uses, 0);
 
-    // The phone of someone already in the company: said so, not duplicated.
+    // The phone of someone already in the company: not duplicated, and
+    // (the number is not proven theirs without an SMS code) answered 200 with
+    // a neutral page that does not say the number is a member. This used to
+    // be a 409 "you are already a member", which told anyone who belongs.
     let (status, html) = accept(&url, "张三二号", "13700137000").await;
-    assert_eq!(status, StatusCode::CONFLICT);
-    assert!(html.contains("你已经是 暖居装修 的成员"));
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("你已经是"), "{html}");
+    assert!(!html.contains("已经注册"), "{html}");
+    assert!(
+        html.contains("请联系 李明"),
+        "a real member learns the way back in"
+    );
     assert_eq!(company_users(&w).await.len(), before);
     assert_eq!(fetch(&rep, inv.id).await.uses, 0);
 
@@ -819,4 +827,47 @@ async fn the_demo_recruited_its_partners_through_invitations() {
         let p = partners.iter().find(|p| p.id == *pid).unwrap();
         assert!(*at >= p.joined_at_ms, "no share before joining");
     }
+}
+
+#[tokio::test]
+async fn a_member_who_proves_the_number_is_told_so_and_nothing_is_created() {
+    let w = otp_world().await;
+    let a = w.server.admin();
+    a.create_user(
+        w.company_id,
+        Role::Partner,
+        "张三",
+        Some("13700137000"),
+        None,
+    )
+    .await
+    .unwrap();
+    let inv = create(&w.rep, &new_inv(InviteChannel::Qr, false)).await;
+    let fields = [("name", "张三"), ("phone", "13700137000")];
+    // Asking for a code answers the same as for anyone.
+    let (status, html) = post_form(&format!("{}/code", inv.url), &fields).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("验证码已发送"));
+    let code = last_code(&w.sms);
+    let (status, html) = post_form(
+        &inv.url,
+        &[
+            ("name", "张三"),
+            ("phone", "13700137000"),
+            ("consent", "yes"),
+            ("code", &code),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("你已经是 暖居装修 的成员"), "{html}");
+    assert!(html.contains("请联系 李明"));
+    assert!(!html.contains("wl-activation-code"));
+    let partners = a.company_users(w.company_id).await.unwrap();
+    assert_eq!(
+        partners.iter().filter(|u| u.role == Role::Partner).count(),
+        1
+    );
+    assert_eq!(fetch(&w.rep, inv.id).await.uses, 0);
+    w.server.shutdown().await;
 }

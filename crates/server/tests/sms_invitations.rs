@@ -921,3 +921,57 @@ async fn a_weak_hook_secret_is_refused_at_start() {
         assert!(err.to_string().contains("hook secret"), "{err}");
     }
 }
+
+/// Posts the invitation form (name, phone, consent) to `url`.
+async fn accept_form(url: &str, name: &str, phone: &str) -> (StatusCode, String) {
+    let res = reqwest::Client::new()
+        .post(url)
+        .form(&[("name", name), ("phone", phone), ("consent", "yes")])
+        .send()
+        .await
+        .unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn an_sms_invitation_is_accepted_only_with_the_number_it_was_sent_to() {
+    let (_console, sms) = console();
+    let env = env_with(sms, None).await;
+    let result = env.rep.invite_ok(&[("王五", "13600136000")], false).await;
+    assert!(matches!(result.items[0].plan, SmsPlan::Send), "{result:?}");
+    let inv = env
+        .rep
+        .invitations()
+        .await
+        .into_values()
+        .find(|i| i.recipient_phone.as_deref() == Some("+8613600136000"))
+        .expect("the SMS invitation");
+    let partners = || async {
+        env.server
+            .admin()
+            .company_users(inv.company_id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|u| u.role == Role::Partner)
+            .count()
+    };
+    let before = partners().await;
+
+    // Someone else holding the link (forwarded, or seen on the phone).
+    let (status, html) = accept_form(&inv.url, "冒名", "13500135000").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{html}");
+    assert!(html.contains("只能用收到短信的那个手机号加入"), "{html}");
+    assert!(
+        html.contains("value=\"13500135000\""),
+        "what was typed is kept"
+    );
+    assert_eq!(partners().await, before, "nothing created");
+
+    // The recipient, however they write their number.
+    let (status, html) = accept_form(&inv.url, "王五", "+86 136 0013 6000").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("wl-activation-code"), "{html}");
+    assert_eq!(partners().await, before + 1);
+    env.server.shutdown().await;
+}

@@ -23,8 +23,8 @@ use super::public::html;
 use super::AppState;
 use crate::error::ServerError;
 use crate::storage::invitations::{
-    closed_reason, normalize_short_code, AcceptOutcome, Accepted, Closed, InviteKey, InviteView,
-    OtpCheck,
+    closed_reason, is_for_phone, normalize_short_code, AcceptOutcome, Accepted, Closed, InviteKey,
+    InviteView, OtpCheck,
 };
 use crate::storage::{now_ms, Caller};
 
@@ -167,6 +167,8 @@ const T_CODE_MISSING: &str = "验证码已过期或还没有发送，请重新�
 const T_CODE_WRONG: &str = "验证码不正确，请核对短信后重新输入。";
 const T_CODE_LOCKED: &str = "验证码错误次数过多，请重新获取验证码。";
 const T_FAILED: &str = "提交失败，请稍后再试。";
+const T_NOT_RECIPIENT: &str =
+    "这个邀请是通过短信发给另一个手机号的，只能用收到短信的那个手机号加入。请填写收到短信的手机号；如果换了号码，请联系邀请你的人重新邀请。";
 
 /// Extra styles of these pages, on top of the share page's.
 const INVITE_STYLE: &str = "<style>\
@@ -307,21 +309,27 @@ fn join_page(code: &str, message: Option<(&str, bool)>) -> String {
     frame(None, "wl-join", "输入邀请码", &inner)
 }
 
-/// The phone already belongs to someone in the company (409): nothing created.
-fn member_page(view: &InviteView) -> String {
-    let inner = format!(
-        "<h1 id=\"wl-already\">你已经是 {} 的成员</h1><div class=\"body\">\
+/// The phone already belongs to someone in the company: nothing created.
+/// Answered 200 like a join, and only said plainly to a person who proved
+/// the phone is theirs (the SMS code); anyone else typing a number gets a
+/// neutral page that also tells a real member the way back in.
+fn member_page(view: &InviteView, phone_proven: bool) -> String {
+    let company = escape(&view.company.name);
+    let rep = escape(&view.inviter.name);
+    let inner = if phone_proven {
+        format!(
+            "<h1 id=\"wl-already\">你已经是 {company} 的成员</h1><div class=\"body\">\
 <p>这个手机号已经注册过，无需重复加入。</p>\
-<p>在电脑上打开 Warmlead 即可继续使用；如果需要新的激活码或安装包，请联系 {}。</p></div>",
-        escape(&view.company.name),
-        escape(&view.inviter.name)
-    );
-    frame(
-        Some(&view.company),
-        "wl-invite-member",
-        "已经是成员",
-        &inner,
-    )
+<p>在电脑上打开 Warmlead 即可继续使用；如果需要新的激活码或安装包，请联系 {rep}。</p></div>"
+        )
+    } else {
+        format!(
+            "<h1 id=\"wl-no-join\">这个手机号无需通过此邀请加入</h1><div class=\"body\">\
+<p>请核对手机号是否填写正确。</p>\
+<p>如果你之前已经加入过 {company}，不用重复加入：在电脑上打开 Warmlead 即可继续使用；需要新的激活码或安装包，请联系 {rep}。</p></div>"
+        )
+    };
+    frame(Some(&view.company), "wl-invite-member", "邀请", &inner)
 }
 
 /// After joining: how to get the app, the activation code, the deep link.
@@ -514,6 +522,10 @@ async fn accept(
         Ok(v) => v,
         Err(msg) => return reply(StatusCode::BAD_REQUEST, msg),
     };
+    // Before the code: a code is never sent to another number anyway.
+    if !is_for_phone(&view.invitation, &phone) {
+        return reply(StatusCode::FORBIDDEN, T_NOT_RECIPIENT);
+    }
     if !st.invite_limits.accept_per_ip.allow(&ip) {
         return reply(StatusCode::TOO_MANY_REQUESTS, T_TOO_MANY);
     }
@@ -522,6 +534,7 @@ async fn accept(
         return reply(StatusCode::BAD_REQUEST, T_NEED_CODE);
     }
     let code = code.filter(|_| st.sms_is_real);
+    let phone_proven = code.is_some();
     let id = view.invitation.id;
     match st.db.accept_invitation(id, name, phone, code).await {
         Ok(AcceptOutcome::Otp(check)) => match check {
@@ -533,7 +546,10 @@ async fn accept(
             html(StatusCode::GONE, closed_page(&view, why))
         }
         Ok(AcceptOutcome::Done(Accepted::AlreadyMember)) => {
-            html(StatusCode::CONFLICT, member_page(&view))
+            html(StatusCode::OK, member_page(&view, phone_proven))
+        }
+        Ok(AcceptOutcome::Done(Accepted::NotTheRecipient)) => {
+            reply(StatusCode::FORBIDDEN, T_NOT_RECIPIENT)
         }
         Ok(AcceptOutcome::Done(Accepted::Joined {
             partner,
@@ -610,6 +626,9 @@ async fn send_code(
         Ok(p) => p,
         Err(_) => return reply(StatusCode::BAD_REQUEST, T_BAD_PHONE, false),
     };
+    if !is_for_phone(&view.invitation, &phone) {
+        return reply(StatusCode::FORBIDDEN, T_NOT_RECIPIENT, false);
+    }
     if !st.invite_limits.otp_per_ip.allow(&ip)
         || !st.invite_limits.otp_per_phone.allow(phone.as_e164())
     {
