@@ -532,6 +532,8 @@ impl SmsProvider for FakeSms {
 
 struct OtpWorld {
     server: RunningServer,
+    /// The SMS rules' clock (UTC ms): codes to one number are a minute apart.
+    clock: Arc<std::sync::atomic::AtomicI64>,
     sms: FakeSms,
     rep: Device,
     company_id: i64,
@@ -541,6 +543,12 @@ struct OtpWorld {
 async fn otp_world() -> OtpWorld {
     let dir = tempfile::tempdir().unwrap();
     let sms = FakeSms::default();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let clock = Arc::new(std::sync::atomic::AtomicI64::new(now));
+    let read = clock.clone();
     let server = start_with(
         Config {
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -554,6 +562,12 @@ async fn otp_world() -> OtpWorld {
                 is_real: true,
             },
             download_url: Some("https://dl.example.com/warmlead.exe".into()),
+            sms_invites: warmlead_server::SmsInviteOptions {
+                clock: warmlead_server::Clock::from_fn(move || {
+                    read.load(std::sync::atomic::Ordering::SeqCst)
+                }),
+                ..Default::default()
+            },
             ..Options::default()
         },
     )
@@ -586,10 +600,19 @@ async fn otp_world() -> OtpWorld {
     };
     OtpWorld {
         server,
+        clock,
         sms,
         rep,
         company_id: company.id,
         _dir: dir,
+    }
+}
+
+impl OtpWorld {
+    /// Moves the SMS clock past the resend window.
+    fn a_minute_later(&self) {
+        self.clock
+            .fetch_add(61_000, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -679,6 +702,11 @@ async fn with_real_sms_accepting_needs_the_right_one_time_code() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(partners().await, 0, "nothing written");
 
+    // A new code at once is too soon (the SMS rules); a minute later it goes.
+    let (status, html) = post_form(&format!("{url}/code"), &fields).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(html.contains("1 分钟后才能重新获取"), "{html}");
+    w.a_minute_later();
     // A new code, typed right: joined.
     let (status, _) = post_form(&format!("{url}/code"), &fields).await;
     assert_eq!(status, StatusCode::OK);
@@ -699,6 +727,7 @@ async fn with_real_sms_accepting_needs_the_right_one_time_code() {
     let fields = [("name", "钱七"), ("phone", "13500135000")];
     let mut statuses = Vec::new();
     for _ in 0..4 {
+        w.a_minute_later();
         statuses.push(post_form(&format!("{}/code", inv2.url), &fields).await.0);
     }
     assert_eq!(statuses[..3], [StatusCode::OK; 3]);

@@ -13,7 +13,7 @@ use warmlead_core::csv_import;
 use warmlead_core::domain::{Company, Role, User};
 use warmlead_core::invite::{activation_link, Invitation, NewInvitation, PartnerImportRequest};
 use warmlead_core::phone::Phone;
-use warmlead_sms::{MessageKind, SmsMessage};
+use warmlead_sms::RefuseReason;
 
 use super::client_ip::{ip_hash_of, ClientIp};
 use super::extract::ApiJson;
@@ -22,6 +22,10 @@ use super::page::{self, escape, Lang};
 use super::public::html;
 use super::AppState;
 use crate::error::ServerError;
+use crate::sms::{
+    self,
+    code::{CodeOutcome, CodeRequest},
+};
 use crate::storage::invitations::{
     closed_reason, is_for_phone, normalize_short_code, AcceptOutcome, Accepted, Closed, InviteKey,
     InviteView, OtpCheck,
@@ -634,33 +638,53 @@ async fn send_code(
     {
         return reply(StatusCode::TOO_MANY_REQUESTS, T_TOO_MANY, false);
     }
-    let code = match st.db.invite_otp(view.invitation.id, phone.clone()).await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "storing a one-time code failed");
-            return reply(StatusCode::SERVICE_UNAVAILABLE, T_FAILED, false);
-        }
+    let request = CodeRequest {
+        company_id: view.company.id,
+        rep_id: view.invitation.rep_id,
+        invitation_id: view.invitation.id,
+        name: form.name.trim().chars().take(MAX_NAME_CHARS).collect(),
+        phone,
     };
-    let message = SmsMessage {
-        to: phone,
-        kind: MessageKind::OneTimeCode,
-        text: otp_text(&view.company, &code),
-        template_params: vec![("code".to_string(), code)],
-    };
-    match st.sms.send(&message).await {
-        Ok(_) => reply(
+    let company = view.company.clone();
+    let text = Box::new(move |code: &str| otp_text(&company, code));
+    match sms::code::send_code(&st, request, text).await {
+        Ok(CodeOutcome::Sent) => reply(
             StatusCode::OK,
             "验证码已发送，10 分钟内有效，请查看短信。",
             true,
         ),
-        Err(e) => {
-            tracing::warn!(error = %e, provider = st.sms.name(), "one-time code SMS failed");
-            reply(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "短信发送失败，请稍后再试。",
-                false,
-            )
+        Ok(CodeOutcome::Refused(reason)) => {
+            let (status, msg) = refusal_text(reason, &view.inviter.name);
+            reply(status, &msg, false)
         }
+        Ok(CodeOutcome::Failed) => reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "短信发送失败，请稍后再试。",
+            false,
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "a one-time code failed");
+            reply(StatusCode::SERVICE_UNAVAILABLE, T_FAILED, false)
+        }
+    }
+}
+
+/// Why the SMS rules sent no code, for the person on the form.
+fn refusal_text(reason: RefuseReason, rep: &str) -> (StatusCode, String) {
+    match reason {
+        RefuseReason::OptedOut => (
+            StatusCode::FORBIDDEN,
+            format!("这个手机号已退订我们的短信，收不到验证码。请联系 {rep}，由 TA 为你添加。"),
+        ),
+        RefuseReason::CodeTooSoon => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "验证码刚刚已发送，请查看短信；1 分钟后才能重新获取。".to_string(),
+        ),
+        RefuseReason::DailyCapReached => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("这个手机号今天收到的短信已达上限，请明天再试，或联系 {rep}。"),
+        ),
+        _ => (StatusCode::BAD_REQUEST, T_FAILED.to_string()),
     }
 }
 

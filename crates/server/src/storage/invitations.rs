@@ -605,18 +605,6 @@ impl Database {
         .await
     }
 
-    /// Stores a one-time code for the person accepting and returns it in clear.
-    pub(crate) async fn invite_otp(
-        &self,
-        invitation_id: i64,
-        phone: Phone,
-    ) -> Result<String, ServerError> {
-        self.tx(move |tx, s: &Secrets| {
-            new_otp(tx, &s.master, invitation_id, &phone, super::now_ms())
-        })
-        .await
-    }
-
     /// Accepts (after checking the one-time code when `code` is Some).
     pub(crate) async fn accept_invitation(
         &self,
