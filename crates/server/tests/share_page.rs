@@ -336,6 +336,11 @@ async fn a_form_posted_from_another_site_is_refused_and_stores_nothing() {
     ] {
         let res = post(cross.clone()).await.unwrap();
         assert_eq!(res.status(), StatusCode::FORBIDDEN, "{cross:?}");
+        // A browser without script gets a page, not JSON.
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
         let body = res.text().await.unwrap();
         assert!(body.contains("本站的页面"), "{body}");
     }

@@ -142,11 +142,14 @@ pub(crate) async fn same_origin_posts(
         Lang::Zh => T_CROSS_SITE_ZH,
         Lang::En => T_CROSS_SITE_EN,
     };
-    let wants_json = req.uri().path().starts_with("/t/")
-        || headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("application/json"));
+    // The pages' scripts ask for JSON (the lead form) or send it (forward).
+    let says_json = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+            .is_some_and(|v| v.contains("application/json"))
+    };
+    let wants_json = says_json(header::ACCEPT) || says_json(header::CONTENT_TYPE);
     if wants_json {
         let body = serde_json::json!({ "code": "forbidden", "message": message });
         return (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
