@@ -270,4 +270,27 @@ mod tests {
         assert!(err.contains("WARMLEAD_TWILIO_ACCOUNT_SID"), "{err}");
         assert!(!sms_config(SmsArg::Console).unwrap().is_real());
     }
+
+    fn trusted(args: &[&str]) -> Result<TrustedProxies, String> {
+        let argv = [&["warmlead-server", "serve"], args].concat();
+        match Cli::try_parse_from(argv)
+            .map_err(|e| e.to_string())?
+            .command
+        {
+            Command::Serve {
+                trusted_proxies, ..
+            } => Ok(trusted_proxies),
+            _ => unreachable!("serve parses as serve"),
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_default_to_none_and_bad_entries_are_refused() {
+        // (WARMLEAD_TRUSTED_PROXIES is not set in the test environment.)
+        assert!(trusted(&[]).unwrap().is_empty());
+        let t = trusted(&["--trusted-proxies", "127.0.0.1,10.0.0.0/8"]).unwrap();
+        assert!(t.contains("10.1.2.3".parse().unwrap()));
+        let err = trusted(&["--trusted-proxies", "10.0.0.0/8,proxy.local"]).unwrap_err();
+        assert!(err.contains("proxy.local"), "{err}");
+    }
 }

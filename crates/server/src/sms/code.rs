@@ -97,8 +97,10 @@ fn plan(
 ) -> Result<Planned, ServerError> {
     let phone = req.phone.as_e164();
     let history = storage::history(tx, phone, None, rules.duplicate_window_ms, now)?;
-    let code = "000000";
-    let probe = request(req, text(code), code);
+    // Decided on a stand-in of the same length, so that a refusal draws no
+    // code (drawing one voids the code sent before).
+    let stand_in = "000000";
+    let probe = request(req, text(stand_in), stand_in);
     if let Decision::Refuse { reason } = decide(&probe, &history, rules, now) {
         return Ok(Planned::Refused(reason));
     }
