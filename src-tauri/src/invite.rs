@@ -34,7 +34,8 @@ async fn poster_artwork(
     if let Some(art) = kit.local_artwork(data_dir.as_deref()) {
         return Some(art);
     }
-    let (dir, id) = (data_dir?, media?.id);
+    let media = media.filter(|m| !m.key.is_empty())?;
+    let (dir, id) = (data_dir?, media.id);
     let (templates, cache_dir) = (kit.templates(), dir.clone());
     let known = tauri::async_runtime::spawn_blocking(move || templates.cached(&cache_dir, id))
         .await
@@ -43,7 +44,7 @@ async fn poster_artwork(
     if let Some(known) = known {
         return known;
     }
-    let bytes = match client?.fetch_media(id).await {
+    let bytes = match client?.fetch_media(media).await {
         Ok(bytes) => bytes,
         Err(e) => {
             tracing::warn!("poster artwork {id} not fetched, the gradient instead: {e}");
@@ -245,6 +246,7 @@ mod tests {
             id,
             content_type: "image/png".into(),
             size: 1,
+            key: format!("{id:032x}"),
         }
     }
 

@@ -150,12 +150,17 @@ pub struct MediaRef {
     pub id: i64,
     pub content_type: String,
     pub size: i64,
+    /// The unguessable part of its address (128 random bits, hex): media are
+    /// served at `/media/{key}`, never by id. Empty in caches written before
+    /// keys existed (the server announces every key again once).
+    #[serde(default)]
+    pub key: String,
 }
 
 impl MediaRef {
     /// Path of the media on the server, relative to its base URL.
     pub fn path(&self) -> String {
-        format!("/media/{}", self.id)
+        format!("/media/{}", self.key)
     }
 }
 

@@ -22,6 +22,7 @@ use tokio::task::JoinHandle;
 
 pub use admin::{open_admin, Admin};
 pub use error::ServerError;
+pub use http::client_ip::TrustedProxies;
 pub use sms::{parse_quiet_hours, Clock, SmsInviteArgs, SmsInviteOptions};
 pub use storage::retention::Purged;
 pub use warmlead_sms::{ProviderConfig as SmsProviderConfig, SmsProvider};
@@ -56,6 +57,9 @@ pub struct Options {
     pub download_url: Option<String>,
     /// SMS invitation rules, hook secret and the runner's clock.
     pub sms_invites: SmsInviteOptions,
+    /// Reverse proxies in front of the server: only from these peers is
+    /// `X-Forwarded-For` / `X-Real-IP` believed (none by default).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for Options {
@@ -66,6 +70,7 @@ impl Default for Options {
             sms: Sms::default(),
             download_url: None,
             sms_invites: SmsInviteOptions::default(),
+            trusted_proxies: TrustedProxies::none(),
         }
     }
 }
@@ -165,8 +170,12 @@ pub async fn start_with(config: Config, options: Options) -> Result<RunningServe
     state.sms = options.sms.provider.clone();
     state.sms_is_real = options.sms.is_real;
     state.download_url = options.download_url.clone();
+    state.trusted_proxies = Arc::new(options.trusted_proxies.clone());
+    state.sms_options = Arc::new(options.sms_invites.clone());
     let sms = sms::SmsService::new(&state, options.sms_invites.clone())?;
-    let app = http::router(state).merge(sms.router());
+    let app = http::router(state)
+        .merge(sms.router())
+        .layer(axum::middleware::from_fn(http::security::headers));
     let sms_runner = sms.spawn_runner();
     let purge = tokio::spawn(purge_job(admin.clone(), options));
     let (stop, stopped) = oneshot::channel::<()>();

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use warmlead_core::domain::Role;
 use warmlead_server::{
     default_database_url, demo, open_admin, start_with, Config, Options, ServerError, Sms,
-    SmsInviteArgs, SmsProviderConfig,
+    SmsInviteArgs, SmsProviderConfig, TrustedProxies,
 };
 use warmlead_sms::{AliyunConfig, TencentConfig, TwilioConfig};
 
@@ -61,6 +61,11 @@ enum Command {
         download_url: Option<String>,
         #[command(flatten)]
         sms_invites: SmsInviteArgs,
+        /// Reverse proxies in front of the server, comma-separated addresses or
+        /// CIDRs (e.g. `127.0.0.1,10.0.0.0/8`). Only from these peers is the
+        /// visitor's address read from X-Forwarded-For / X-Real-IP [default: none].
+        #[arg(long, env = "WARMLEAD_TRUSTED_PROXIES", default_value = "")]
+        trusted_proxies: TrustedProxies,
     },
     /// Print a fresh one-time activation code for a user.
     ActivationCode {
@@ -179,12 +184,14 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             sms_provider,
             download_url,
             sms_invites,
+            trusted_proxies,
         } => {
             let options = Options {
                 signal_retention_days,
                 sms: Sms::from_config(sms_config(sms_provider)?),
                 download_url,
                 sms_invites: sms_invites.into_options(),
+                trusted_proxies,
                 ..Options::default()
             };
             serve(listen, db.url(), public_url, demo, options).await
@@ -262,5 +269,28 @@ mod tests {
         let err = sms_config(SmsArg::Twilio).unwrap_err().to_string();
         assert!(err.contains("WARMLEAD_TWILIO_ACCOUNT_SID"), "{err}");
         assert!(!sms_config(SmsArg::Console).unwrap().is_real());
+    }
+
+    fn trusted(args: &[&str]) -> Result<TrustedProxies, String> {
+        let argv = [&["warmlead-server", "serve"], args].concat();
+        match Cli::try_parse_from(argv)
+            .map_err(|e| e.to_string())?
+            .command
+        {
+            Command::Serve {
+                trusted_proxies, ..
+            } => Ok(trusted_proxies),
+            _ => unreachable!("serve parses as serve"),
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_default_to_none_and_bad_entries_are_refused() {
+        // (WARMLEAD_TRUSTED_PROXIES is not set in the test environment.)
+        assert!(trusted(&[]).unwrap().is_empty());
+        let t = trusted(&["--trusted-proxies", "127.0.0.1,10.0.0.0/8"]).unwrap();
+        assert!(t.contains("10.1.2.3".parse().unwrap()));
+        let err = trusted(&["--trusted-proxies", "10.0.0.0/8,proxy.local"]).unwrap_err();
+        assert!(err.contains("proxy.local"), "{err}");
     }
 }

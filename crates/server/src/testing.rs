@@ -1,7 +1,7 @@
 //! A real server on 127.0.0.1:0 with a real SQLite file in a temporary
 //! directory, for this crate's and other crates' tests (feature `testing`).
 
-use crate::{start, Admin, Config, RunningServer};
+use crate::{start_with, Admin, Config, Options, RunningServer};
 
 pub struct TestServer {
     pub server: RunningServer,
@@ -19,14 +19,25 @@ impl TestServer {
     }
 
     async fn start_with(demo: bool) -> TestServer {
+        Self::start_configured(demo, None, Options::default()).await
+    }
+
+    /// With a public URL (e.g. `https://...`, as behind a TLS proxy) and options.
+    pub async fn start_configured(
+        demo: bool,
+        public_url: Option<String>,
+        options: Options,
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = Config {
             listen: "127.0.0.1:0".parse().expect("loopback address"),
             database_url: format!("sqlite://{}", dir.path().join("server.db").display()),
-            public_url: None,
+            public_url,
             demo,
         };
-        let server = start(config).await.expect("test server starts");
+        let server = start_with(config, options)
+            .await
+            .expect("test server starts");
         TestServer { server, _dir: dir }
     }
 

@@ -108,7 +108,13 @@ async fn media_uploads_are_checked_and_served_with_ranges() {
     assert_eq!(w.ts.admin().count_media().await.unwrap(), 0);
     assert!(media_files(&dir).is_empty(), "{:?}", media_files(&dir));
 
-    let bytes: Vec<u8> = (0..=255u8).cycle().take(4096).collect();
+    // An MP4 header, then anything.
+    let bytes: Vec<u8> = b"\0\0\0\x20ftypisom"
+        .iter()
+        .copied()
+        .chain((0..=255u8).cycle())
+        .take(4096)
+        .collect();
     let media: MediaRef = m
         .post(PATH_MEDIA)
         .header("content-type", "video/mp4")
@@ -123,6 +129,12 @@ async fn media_uploads_are_checked_and_served_with_ranges() {
     assert_eq!(media.content_type, "video/mp4");
     assert_eq!(media_files(&dir).len(), 1);
 
+    // Public once a content item shows it.
+    let mut item = article("视频");
+    item.kind = warmlead_core::domain::ContentKind::Video;
+    item.video_media_id = Some(media.id);
+    let res = m.post(PATH_CONTENT).json(&item).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
     let http = reqwest::Client::new();
     let url = format!("{}{}", w.ts.url(), media.path());
     let full = http.get(&url).send().await.unwrap();
@@ -145,11 +157,126 @@ async fn media_uploads_are_checked_and_served_with_ranges() {
         bytes[100..200].to_vec()
     );
     let missing = http
-        .get(format!("{}/media/999", w.ts.url()))
+        .get(format!("{}/media/{}", w.ts.url(), "0".repeat(32)))
         .send()
         .await
         .unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+
+async fn upload(d: &common::Device, content_type: &str, body: Vec<u8>) -> reqwest::Response {
+    d.post(PATH_MEDIA)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn uploads_must_be_what_they_claim_and_are_served_as_that() {
+    let w = world().await;
+    let m = activate(&w.ts, w.manager.id).await;
+    let dir = w.ts.admin().media_dir();
+    let html = b"<!doctype html><script>alert(document.cookie)</script>".to_vec();
+    let jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F'];
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    for (declared, body, says) in [
+        ("image/png", html.clone(), "not a PNG, JPEG"),
+        ("image/jpeg", html, "not a PNG, JPEG"),
+        ("image/png", jpeg.clone(), "bytes are image/jpeg"),
+        ("video/mp4", png, "bytes are image/png"),
+    ] {
+        let res = upload(&m, declared, body).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{declared}");
+        let err = api_error(res).await;
+        assert!(err.message.contains(says), "{declared}: {}", err.message);
+    }
+    assert_eq!(w.ts.admin().count_media().await.unwrap(), 0);
+    assert!(media_files(&dir).is_empty(), "{:?}", media_files(&dir));
+
+    let res = upload(&m, "image/jpeg", jpeg.clone()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let media: MediaRef = res.json().await.unwrap();
+    let res = m.get(&media.path()).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "image/jpeg");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+}
+
+#[tokio::test]
+async fn media_addresses_cannot_be_guessed_and_private_media_need_the_companys_token() {
+    let w = world().await;
+    let m = activate(&w.ts, w.manager.id).await;
+    let jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3];
+    let mut refs = Vec::new();
+    for _ in 0..3 {
+        let res = upload(&m, "image/jpeg", jpeg.clone()).await;
+        refs.push(res.json::<MediaRef>().await.unwrap());
+    }
+    for r in &refs {
+        assert_eq!(r.key.len(), 32, "{}", r.key);
+        assert!(r.key.bytes().all(|b| b.is_ascii_hexdigit()), "{}", r.key);
+        assert_eq!(r.path(), format!("/media/{}", r.key));
+    }
+    assert_ne!(refs[0].key, refs[1].key);
+    let http = reqwest::Client::new();
+    let get = |path: String| http.get(format!("{}{path}", w.ts.url())).send();
+
+    // Counting ids finds nothing, with or without a token.
+    for r in &refs {
+        assert_eq!(
+            get(format!("/media/{}", r.id)).await.unwrap().status(),
+            StatusCode::NOT_FOUND
+        );
+        let res = m.get(&format!("/media/{}", r.id)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    }
+    // Not shown by any content yet: private. Anonymous and other companies
+    // get the same 404 as a wrong key; the company's own devices get it.
+    let private = &refs[0];
+    assert_eq!(
+        get(private.path()).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    let rep = activate(&w.ts, w.rep_a.id).await;
+    let res = rep.get(&private.path()).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .starts_with("private"));
+    let a = w.ts.admin();
+    let other = a.create_company("别家装修").await.unwrap();
+    let stranger = a
+        .create_user(
+            other.id,
+            warmlead_core::domain::Role::Manager,
+            "赵六",
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let stranger = activate(&w.ts, stranger.id).await;
+    let res = stranger.get(&private.path()).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+    // A content item's cover is public: the share page shows it to anyone.
+    let mut item = article("封面");
+    item.cover_media_id = Some(refs[1].id);
+    let res = m.post(PATH_CONTENT).json(&item).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = get(refs[1].path()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .starts_with("public"));
+    assert_eq!(
+        get(private.path()).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]

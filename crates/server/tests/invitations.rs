@@ -461,10 +461,18 @@ async fn bad_input_is_explained_and_writes_nothing() {
     assert_eq!(company_users(&w).await.len(), before);
     assert_eq!(fetch(&rep, inv.id).await.uses, 0);
 
-    // The phone of someone already in the company: said so, not duplicated.
+    // The phone of someone already in the company: not duplicated, and
+    // (the number is not proven theirs without an SMS code) answered 200 with
+    // a neutral page that does not say the number is a member. This used to
+    // be a 409 "you are already a member", which told anyone who belongs.
     let (status, html) = accept(&url, "张三二号", "13700137000").await;
-    assert_eq!(status, StatusCode::CONFLICT);
-    assert!(html.contains("你已经是 暖居装修 的成员"));
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("你已经是"), "{html}");
+    assert!(!html.contains("已经注册"), "{html}");
+    assert!(
+        html.contains("请联系 李明"),
+        "a real member learns the way back in"
+    );
     assert_eq!(company_users(&w).await.len(), before);
     assert_eq!(fetch(&rep, inv.id).await.uses, 0);
 
@@ -524,6 +532,8 @@ impl SmsProvider for FakeSms {
 
 struct OtpWorld {
     server: RunningServer,
+    /// The SMS rules' clock (UTC ms): codes to one number are a minute apart.
+    clock: Arc<std::sync::atomic::AtomicI64>,
     sms: FakeSms,
     rep: Device,
     company_id: i64,
@@ -533,6 +543,12 @@ struct OtpWorld {
 async fn otp_world() -> OtpWorld {
     let dir = tempfile::tempdir().unwrap();
     let sms = FakeSms::default();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let clock = Arc::new(std::sync::atomic::AtomicI64::new(now));
+    let read = clock.clone();
     let server = start_with(
         Config {
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -546,6 +562,12 @@ async fn otp_world() -> OtpWorld {
                 is_real: true,
             },
             download_url: Some("https://dl.example.com/warmlead.exe".into()),
+            sms_invites: warmlead_server::SmsInviteOptions {
+                clock: warmlead_server::Clock::from_fn(move || {
+                    read.load(std::sync::atomic::Ordering::SeqCst)
+                }),
+                ..Default::default()
+            },
             ..Options::default()
         },
     )
@@ -578,10 +600,19 @@ async fn otp_world() -> OtpWorld {
     };
     OtpWorld {
         server,
+        clock,
         sms,
         rep,
         company_id: company.id,
         _dir: dir,
+    }
+}
+
+impl OtpWorld {
+    /// Moves the SMS clock past the resend window.
+    fn a_minute_later(&self) {
+        self.clock
+            .fetch_add(61_000, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -671,6 +702,11 @@ async fn with_real_sms_accepting_needs_the_right_one_time_code() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(partners().await, 0, "nothing written");
 
+    // A new code at once is too soon (the SMS rules); a minute later it goes.
+    let (status, html) = post_form(&format!("{url}/code"), &fields).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(html.contains("1 分钟后才能重新获取"), "{html}");
+    w.a_minute_later();
     // A new code, typed right: joined.
     let (status, _) = post_form(&format!("{url}/code"), &fields).await;
     assert_eq!(status, StatusCode::OK);
@@ -691,6 +727,7 @@ async fn with_real_sms_accepting_needs_the_right_one_time_code() {
     let fields = [("name", "钱七"), ("phone", "13500135000")];
     let mut statuses = Vec::new();
     for _ in 0..4 {
+        w.a_minute_later();
         statuses.push(post_form(&format!("{}/code", inv2.url), &fields).await.0);
     }
     assert_eq!(statuses[..3], [StatusCode::OK; 3]);
@@ -819,4 +856,47 @@ async fn the_demo_recruited_its_partners_through_invitations() {
         let p = partners.iter().find(|p| p.id == *pid).unwrap();
         assert!(*at >= p.joined_at_ms, "no share before joining");
     }
+}
+
+#[tokio::test]
+async fn a_member_who_proves_the_number_is_told_so_and_nothing_is_created() {
+    let w = otp_world().await;
+    let a = w.server.admin();
+    a.create_user(
+        w.company_id,
+        Role::Partner,
+        "张三",
+        Some("13700137000"),
+        None,
+    )
+    .await
+    .unwrap();
+    let inv = create(&w.rep, &new_inv(InviteChannel::Qr, false)).await;
+    let fields = [("name", "张三"), ("phone", "13700137000")];
+    // Asking for a code answers the same as for anyone.
+    let (status, html) = post_form(&format!("{}/code", inv.url), &fields).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("验证码已发送"));
+    let code = last_code(&w.sms);
+    let (status, html) = post_form(
+        &inv.url,
+        &[
+            ("name", "张三"),
+            ("phone", "13700137000"),
+            ("consent", "yes"),
+            ("code", &code),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("你已经是 暖居装修 的成员"), "{html}");
+    assert!(html.contains("请联系 李明"));
+    assert!(!html.contains("wl-activation-code"));
+    let partners = a.company_users(w.company_id).await.unwrap();
+    assert_eq!(
+        partners.iter().filter(|u| u.role == Role::Partner).count(),
+        1
+    );
+    assert_eq!(fetch(&w.rep, inv.id).await.uses, 0);
+    w.server.shutdown().await;
 }

@@ -72,6 +72,12 @@ async fn a_manager_sets_the_artwork_and_reps_learn_it_through_the_pull() {
         &[0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3]
     );
 
+    // The company's artwork is public content: no token needed.
+    let res = reqwest::get(format!("{}{}", w.ts.url(), art.path()))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
     // Null goes back to the gradient, for everyone.
     let res = set(&m, None).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -84,7 +90,7 @@ async fn reps_may_not_change_it() {
     let w = world().await;
     let m = activate(&w.ts, w.manager.id).await;
     let rep = activate(&w.ts, w.rep_a.id).await;
-    let art = upload(&m, "image/png", vec![0x89, b'P', b'N', b'G']).await;
+    let art = upload(&m, "image/png", b"\x89PNG\r\n\x1a\n".to_vec()).await;
     let res = set(&rep, Some(art.id)).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(api_error(res).await.code, ErrorCode::Forbidden);
@@ -95,10 +101,10 @@ async fn reps_may_not_change_it() {
 async fn only_an_image_of_the_same_company_is_accepted() {
     let w = world().await;
     let m = activate(&w.ts, w.manager.id).await;
-    let good = upload(&m, "image/jpeg", vec![0xFF, 0xD8, 9]).await;
+    let good = upload(&m, "image/jpeg", vec![0xFF, 0xD8, 0xFF, 9]).await;
     assert_eq!(set(&m, Some(good.id)).await.status(), StatusCode::OK);
 
-    let video = upload(&m, "video/mp4", vec![0u8; 64]).await;
+    let video = upload(&m, "video/mp4", b"\0\0\0\x20ftypisom".to_vec()).await;
     let res = set(&m, Some(video.id)).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let err = api_error(res).await;
@@ -108,7 +114,7 @@ async fn only_an_image_of_the_same_company_is_accepted() {
         "{}",
         err.message
     );
-    let webp = upload(&m, "image/webp", vec![b'R', b'I', b'F', b'F']).await;
+    let webp = upload(&m, "image/webp", b"RIFF\0\0\0\0WEBPVP8 ".to_vec()).await;
     assert_eq!(
         set(&m, Some(webp.id)).await.status(),
         StatusCode::BAD_REQUEST
@@ -122,7 +128,7 @@ async fn only_an_image_of_the_same_company_is_accepted() {
         .await
         .unwrap();
     let om = activate(&w.ts, other_manager.id).await;
-    let theirs = upload(&om, "image/jpeg", vec![0xFF, 0xD8, 1]).await;
+    let theirs = upload(&om, "image/jpeg", vec![0xFF, 0xD8, 0xFF, 1]).await;
     let res = set(&m, Some(theirs.id)).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert!(api_error(res).await.message.contains("no media"));

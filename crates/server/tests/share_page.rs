@@ -170,3 +170,250 @@ async fn a_share_of_a_deleted_item_is_a_404_page() {
     );
     assert_eq!(w.ts.admin().count_visits().await.unwrap(), 0);
 }
+
+/// A server with `public_url` and `options`, a partner's device and a share
+/// token it signed.
+async fn signed_share(
+    public_url: Option<String>,
+    options: warmlead_server::Options,
+) -> (warmlead_server::testing::TestServer, String, i64) {
+    let ts =
+        warmlead_server::testing::TestServer::start_configured(false, public_url, options).await;
+    let a = ts.admin();
+    let company = a.create_company("暖居装修").await.unwrap();
+    let partner = a
+        .create_user(
+            company.id,
+            warmlead_core::domain::Role::Partner,
+            "张三",
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let item = a
+        .create_content_item(company.id, common::article("装修避坑指南"))
+        .await
+        .unwrap();
+    let d = activate(&ts, partner.id).await;
+    let token = d.sign(1, item.id, Channel::Direct);
+    (ts, token, company.id)
+}
+
+fn header(res: &reqwest::Response, name: &str) -> String {
+    res.headers()
+        .get(name)
+        .unwrap_or_else(|| panic!("no {name} header"))
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The nonce in `script-src 'nonce-...'`.
+fn csp_nonce(csp: &str) -> String {
+    let start = csp.find("'nonce-").expect("a script nonce") + "'nonce-".len();
+    csp[start..].split('\'').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn pages_carry_a_strict_policy_with_a_fresh_nonce_for_their_script() {
+    let (ts, token, _) = signed_share(None, Default::default()).await;
+    let get = |path: String| reqwest::get(format!("{}{path}", ts.url()));
+    let mut nonces = Vec::new();
+    for _ in 0..2 {
+        let res = get(format!("/s/{token}")).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let csp = header(&res, "content-security-policy");
+        for part in [
+            "default-src 'none'",
+            "img-src 'self'",
+            "media-src 'self'",
+            "connect-src 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+        ] {
+            assert!(csp.contains(part), "{part} missing in {csp}");
+        }
+        assert!(!csp.contains("unsafe-eval"), "{csp}");
+        assert!(!csp.contains("script-src 'unsafe-inline'"), "{csp}");
+        assert_eq!(header(&res, "x-content-type-options"), "nosniff");
+        assert_eq!(header(&res, "referrer-policy"), "same-origin");
+        let nonce = csp_nonce(&csp);
+        assert!(nonce.len() >= 22, "{nonce}");
+        let html = res.text().await.unwrap();
+        assert!(
+            html.contains(&format!("<script nonce=\"{nonce}\">")),
+            "{html}"
+        );
+        assert_eq!(
+            html.matches("<script").count(),
+            1,
+            "every script has the nonce"
+        );
+        assert!(html.contains("<meta name=\"referrer\" content=\"same-origin\">"));
+        nonces.push(nonce);
+    }
+    assert_ne!(nonces[0], nonces[1], "a nonce per response");
+
+    // Every HTML page, even a 404 or the join form; nosniff on everything.
+    for path in [
+        "/s/forged-token",
+        "/j",
+        "/privacy",
+        "/i/AAAAAAAAAAAAAAAAAAAAAA",
+    ] {
+        let res = get(path.to_string()).await.unwrap();
+        assert!(
+            header(&res, "content-type").starts_with("text/html"),
+            "{path}"
+        );
+        assert!(
+            header(&res, "content-security-policy").contains("default-src 'none'"),
+            "{path}"
+        );
+        assert_eq!(header(&res, "x-content-type-options"), "nosniff", "{path}");
+    }
+    let res = get("/healthz".to_string()).await.unwrap();
+    assert_eq!(header(&res, "x-content-type-options"), "nosniff");
+    let res = get("/api/v1/me".to_string()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(header(&res, "x-content-type-options"), "nosniff");
+}
+
+#[tokio::test]
+async fn cookies_are_secure_when_the_public_url_is_https() {
+    let (ts, token, _) =
+        signed_share(Some("https://warm.example.com".into()), Default::default()).await;
+    let res = reqwest::get(format!("{}/s/{token}", ts.url()))
+        .await
+        .unwrap();
+    let cookie = header(&res, "set-cookie");
+    assert!(
+        cookie.starts_with("wl_v=") && cookie.contains("; Secure"),
+        "{cookie}"
+    );
+
+    // Plain http (local use): no Secure, or the browser would drop the cookie.
+    let (ts, token, _) = signed_share(None, Default::default()).await;
+    let res = reqwest::get(format!("{}/s/{token}", ts.url()))
+        .await
+        .unwrap();
+    assert!(!header(&res, "set-cookie").contains("Secure"));
+}
+
+fn lead_form(token: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("t", token.to_string()),
+        ("name", "王女士".into()),
+        ("phone", "13600136000".into()),
+        ("consent", "yes".into()),
+    ]
+}
+
+#[tokio::test]
+async fn a_form_posted_from_another_site_is_refused_and_stores_nothing() {
+    let (ts, token, company) =
+        signed_share(Some("https://warm.example.com".into()), Default::default()).await;
+    let http = reqwest::Client::new();
+    let post = |headers: Vec<(&'static str, &'static str)>| {
+        let mut req = http
+            .post(format!("{}/t/lead", ts.url()))
+            .form(&lead_form(&token));
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        req.send()
+    };
+    for cross in [
+        vec![("origin", "https://evil.example")],
+        vec![("origin", "null")],
+        vec![("referer", "https://evil.example/page")],
+        vec![
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "https://warm.example.com"),
+        ],
+    ] {
+        let res = post(cross.clone()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{cross:?}");
+        // A browser without script gets a page, not JSON.
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        let body = res.text().await.unwrap();
+        assert!(body.contains("本站的页面"), "{body}");
+    }
+    let leads = || async { ts.admin().leads(company).await.unwrap().len() };
+    assert_eq!(leads().await, 0, "nothing stored");
+    // Our own page (the browser says same-origin, or the Origin matches).
+    let res = post(vec![("sec-fetch-site", "same-origin")]).await.unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
+    let res = post(vec![("origin", "https://warm.example.com")])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(leads().await, 1, "the same person, one lead");
+}
+
+/// Posts leads from "visitor" addresses until the per-IP limit answers 429;
+/// how many got through.
+async fn leads_until_limited(
+    ts: &warmlead_server::testing::TestServer,
+    token: &str,
+    xff: &[&str],
+) -> Vec<StatusCode> {
+    let http = reqwest::Client::new();
+    let mut out = Vec::new();
+    for ip in xff {
+        let res = http
+            .post(format!("{}/t/lead", ts.url()))
+            .header("x-forwarded-for", *ip)
+            .form(&lead_form(token))
+            .send()
+            .await
+            .unwrap();
+        out.push(res.status());
+    }
+    out
+}
+
+#[tokio::test]
+async fn forwarded_addresses_count_only_from_a_trusted_proxy() {
+    // Five leads per address and ten minutes; the sixth from one address is refused.
+    let spoofed: Vec<String> = (1..=6).map(|i| format!("203.0.{i}.9")).collect();
+    let spoofed: Vec<&str> = spoofed.iter().map(String::as_str).collect();
+
+    // Nobody trusted: a visitor's own X-Forwarded-For is ignored; every
+    // request is the TCP peer (127.0.0.1), one bucket.
+    let (ts, token, _) = signed_share(None, Default::default()).await;
+    let got = leads_until_limited(&ts, &token, &spoofed).await;
+    assert_eq!(got[..5], [StatusCode::OK; 5]);
+    assert_eq!(
+        got[5],
+        StatusCode::TOO_MANY_REQUESTS,
+        "spoofing must not escape the limit"
+    );
+
+    // Behind a trusted proxy on 127.0.0.1: each visitor has their own bucket.
+    let options = warmlead_server::Options {
+        trusted_proxies: "127.0.0.1".parse().unwrap(),
+        ..Default::default()
+    };
+    let (ts, token, _) = signed_share(None, options).await;
+    let got = leads_until_limited(&ts, &token, &spoofed).await;
+    assert_eq!(got, vec![StatusCode::OK; 6], "six visitors, six buckets");
+    let one = vec!["198.51.100.7, 127.0.0.1"; 6];
+    let got = leads_until_limited(&ts, &token, &one).await;
+    assert_eq!(got[..5], [StatusCode::OK; 5]);
+    assert_eq!(
+        got[5],
+        StatusCode::TOO_MANY_REQUESTS,
+        "one visitor, one bucket"
+    );
+}

@@ -921,3 +921,145 @@ async fn a_weak_hook_secret_is_refused_at_start() {
         assert!(err.to_string().contains("hook secret"), "{err}");
     }
 }
+
+/// Posts the invitation form (name, phone, consent) to `url`.
+async fn accept_form(url: &str, name: &str, phone: &str) -> (StatusCode, String) {
+    let res = reqwest::Client::new()
+        .post(url)
+        .form(&[("name", name), ("phone", phone), ("consent", "yes")])
+        .send()
+        .await
+        .unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn an_sms_invitation_is_accepted_only_with_the_number_it_was_sent_to() {
+    let (_console, sms) = console();
+    let env = env_with(sms, None).await;
+    let result = env.rep.invite_ok(&[("王五", "13600136000")], false).await;
+    assert!(matches!(result.items[0].plan, SmsPlan::Send), "{result:?}");
+    let inv = env
+        .rep
+        .invitations()
+        .await
+        .into_values()
+        .find(|i| i.recipient_phone.as_deref() == Some("+8613600136000"))
+        .expect("the SMS invitation");
+    let partners = || async {
+        env.server
+            .admin()
+            .company_users(inv.company_id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|u| u.role == Role::Partner)
+            .count()
+    };
+    let before = partners().await;
+
+    // Someone else holding the link (forwarded, or seen on the phone).
+    let (status, html) = accept_form(&inv.url, "冒名", "13500135000").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{html}");
+    assert!(html.contains("只能用收到短信的那个手机号加入"), "{html}");
+    assert!(
+        html.contains("value=\"13500135000\""),
+        "what was typed is kept"
+    );
+    assert_eq!(partners().await, before, "nothing created");
+
+    // The recipient, however they write their number.
+    let (status, html) = accept_form(&inv.url, "王五", "+86 136 0013 6000").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("wl-activation-code"), "{html}");
+    assert_eq!(partners().await, before + 1);
+    env.server.shutdown().await;
+}
+
+/// Asks the invitation page at `url` for a one-time code to `phone`.
+async fn ask_code(url: &str, phone: &str) -> (StatusCode, String) {
+    let res = reqwest::Client::new()
+        .post(format!("{url}/code"))
+        .form(&[("name", "王五"), ("phone", phone)])
+        .send()
+        .await
+        .unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn one_time_codes_follow_the_sms_rules() {
+    let (env, fake) = twilio_env().await;
+    let q = format!("?secret={SECRET}");
+    let stop = [("From", "+8613800138001"), ("Body", "R")];
+    assert_eq!(env.hook("reply", &q, &stop).await.status(), StatusCode::OK);
+    let res = env
+        .rep
+        .http
+        .post(format!("{}/api/v1/invitations", env.url()))
+        .bearer_auth(&env.rep.token)
+        .json(&warmlead_core::invite::NewInvitation {
+            channel: InviteChannel::Poster,
+            multi_use: true,
+            expires_in_hours: None,
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let poster: Invitation = res.json().await.unwrap();
+
+    // An opted-out number gets no code, and is told whom to ask.
+    let (status, html) = ask_code(&poster.url, "13800138001").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{html}");
+    assert!(
+        html.contains("已退订") && html.contains("请联系 李明"),
+        "{html}"
+    );
+
+    // One code, then none within the minute, then one again.
+    let (status, html) = ask_code(&poster.url, "13800138002").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let (status, html) = ask_code(&poster.url, "13800138002").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{html}");
+    assert!(html.contains("1 分钟后才能重新获取"), "{html}");
+    env.set_clock(env.clock.load(Ordering::SeqCst) + 61_000);
+    let (status, _) = ask_code(&poster.url, "13800138002").await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The daily cap (3) counts the invitation and the codes together.
+    env.rep.invite_ok(&[("赵六", "13800138003")], false).await;
+    for _ in 0..2 {
+        env.set_clock(env.clock.load(Ordering::SeqCst) + 61_000);
+        let (status, html) = ask_code(&poster.url, "13800138003").await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+    }
+    env.set_clock(env.clock.load(Ordering::SeqCst) + 61_000);
+    let (status, html) = ask_code(&poster.url, "13800138003").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{html}");
+    assert!(html.contains("已达上限"), "{html}");
+
+    eventually("the invitation and four codes went out", || async {
+        fake.sent().len() == 5
+    })
+    .await;
+    let to: Vec<String> = fake.sent().iter().map(|m| m["To"].clone()).collect();
+    assert!(!to.contains(&"+8613800138001".to_string()), "{to:?}");
+
+    // What we keep of a code is its masked text, never the code.
+    let db = rusqlite::Connection::open(env._dir.path().join("server.db")).unwrap();
+    let texts: Vec<String> = db
+        .prepare("SELECT text FROM sms_messages WHERE kind = 'one_time_code'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(texts.len(), 4);
+    assert!(texts.iter().all(|t| t.contains("******")), "{texts:?}");
+    let bodies: Vec<String> = fake.sent().iter().map(|m| m["Body"].clone()).collect();
+    assert!(bodies
+        .iter()
+        .any(|b| b.contains("验证码是") && !b.contains("******")));
+    env.server.shutdown().await;
+}

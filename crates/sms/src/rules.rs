@@ -1,8 +1,9 @@
 //! The rules on commercial SMS, as pure functions of (request, history, rules, now).
 //!
 //! Checked in this order, so the most permanent reason wins: the request itself (a rep, a name,
-//! a body), the recipient's opt-out (forever), a duplicate invitation within the window, the daily
-//! cap, then quiet hours (the only reason that delays instead of refusing).
+//! a body), the recipient's opt-out (forever, for codes too), a duplicate invitation or a code
+//! resent too soon, the daily cap, then quiet hours (invitations only; the only reason that
+//! delays instead of refusing).
 
 use warmlead_core::{phone::Phone, ErrorCode};
 
@@ -21,6 +22,9 @@ pub struct Rules {
     pub daily_cap_per_number: u32,
     /// No second invitation to the same number within this window.
     pub duplicate_window_ms: i64,
+    /// No second one-time code to the same number within this window (the
+    /// form's "send again" waits this long).
+    pub code_resend_ms: i64,
     /// Appended to every invitation.
     pub opt_out_line: String,
     /// Used when the country of a number has no single time zone we know (e.g. +1).
@@ -37,6 +41,7 @@ impl Default for Rules {
             quiet_end_minute: 8 * 60,
             daily_cap_per_number: 3,
             duplicate_window_ms: DAY_MS,
+            code_resend_ms: MINUTE_MS,
             opt_out_line: "拒收请回复R".to_string(),
             fallback_utc_offset_minutes: 8 * 60,
             max_text_chars: 300,
@@ -59,7 +64,11 @@ impl Rules {
         if self.opt_out_line.trim().is_empty() {
             return bad("the opt-out line must not be empty");
         }
-        if self.duplicate_window_ms < 0 || self.max_text_chars == 0 || self.max_name_chars == 0 {
+        if self.duplicate_window_ms < 0
+            || self.code_resend_ms < 0
+            || self.max_text_chars == 0
+            || self.max_name_chars == 0
+        {
             return bad("windows and limits must be positive");
         }
         if self.fallback_utc_offset_minutes.abs() > 14 * 60 {
@@ -120,6 +129,8 @@ pub enum RefuseReason {
     TextTooLong,
     OptedOut,
     DuplicateInvitation,
+    /// A one-time code went to this number moments ago.
+    CodeTooSoon,
     DailyCapReached,
 }
 
@@ -136,6 +147,7 @@ impl RefuseReason {
             RefuseReason::DuplicateInvitation => {
                 "this number was already invited in the last 24 hours"
             }
+            RefuseReason::CodeTooSoon => "a code was sent to this number moments ago",
             RefuseReason::DailyCapReached => "this number has had enough messages today",
         }
     }
@@ -144,7 +156,7 @@ impl RefuseReason {
         match self {
             RefuseReason::OptedOut => ErrorCode::Forbidden,
             RefuseReason::DuplicateInvitation => ErrorCode::Conflict,
-            RefuseReason::DailyCapReached => ErrorCode::RateLimited,
+            RefuseReason::DailyCapReached | RefuseReason::CodeTooSoon => ErrorCode::RateLimited,
             _ => ErrorCode::InvalidInput,
         }
     }
@@ -156,11 +168,16 @@ pub fn decide(req: &SendRequest, history: &History, rules: &Rules, now_utc_ms: i
     if let Some(reason) = check_request(req, rules) {
         return refuse(reason);
     }
-    if history.opted_out && req.kind == MessageKind::Invitation {
+    // Codes too: anyone can type a number into the form, so a code is no
+    // proof the number's owner asked for it.
+    if history.opted_out {
         return refuse(RefuseReason::OptedOut);
     }
     if req.kind == MessageKind::Invitation && invited_recently(history, rules, now_utc_ms) {
         return refuse(RefuseReason::DuplicateInvitation);
+    }
+    if req.kind == MessageKind::OneTimeCode && code_sent_recently(history, rules, now_utc_ms) {
+        return refuse(RefuseReason::CodeTooSoon);
     }
     let offset = utc_offset_minutes(&req.to, rules);
     if sent_today(history, offset, now_utc_ms) >= rules.daily_cap_per_number {
@@ -240,6 +257,13 @@ fn invited_recently(history: &History, rules: &Rules, now: i64) -> bool {
         .sent
         .iter()
         .any(|s| s.kind == MessageKind::Invitation && now - s.at_utc_ms < rules.duplicate_window_ms)
+}
+
+fn code_sent_recently(history: &History, rules: &Rules, now: i64) -> bool {
+    history
+        .sent
+        .iter()
+        .any(|s| s.kind == MessageKind::OneTimeCode && now - s.at_utc_ms < rules.code_resend_ms)
 }
 
 /// Messages sent since the recipient's local midnight.

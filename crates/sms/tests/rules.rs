@@ -38,6 +38,20 @@ fn code(phone: &str) -> SendRequest {
     }
 }
 
+fn code_at(at: i64) -> History {
+    History {
+        opted_out: false,
+        sent: vec![sent(at, MessageKind::OneTimeCode)],
+    }
+}
+
+fn invited_at(at: i64) -> History {
+    History {
+        opted_out: false,
+        sent: vec![sent(at, MessageKind::Invitation)],
+    }
+}
+
 fn sent(at: i64, kind: MessageKind) -> SentRecord {
     SentRecord {
         at_utc_ms: at,
@@ -82,6 +96,9 @@ fn rule_table() {
             .map(|i| sent(cn(-1, i), MessageKind::OneTimeCode))
             .collect(),
     };
+    let code_59s_ago = code_at(cn(10, 0) - 59_000);
+    let code_60s_ago = code_at(cn(10, 0) - 60_000);
+    let invited_1s_ago = invited_at(cn(10, 0) - 1_000);
     let nameless = SendRequest {
         recipient_name: "  ".into(),
         ..invitation(CN)
@@ -243,7 +260,9 @@ fn rule_table() {
             cn(-2, 0),
             refuse(RefuseReason::DuplicateInvitation),
         ),
-        // A code the person asked for themselves: no rep, no name, no quiet hours, no opt-out.
+        // A code the person asked for themselves: no rep, no name, no quiet hours. But an
+        // opted-out number gets none (anyone can type a number into the form), and not two
+        // within a minute.
         (
             "code at 23:00 local",
             code(CN),
@@ -255,6 +274,27 @@ fn rule_table() {
             "code to an opted-out number",
             code(CN),
             &opted_out,
+            cn(10, 0),
+            refuse(RefuseReason::OptedOut),
+        ),
+        (
+            "code 59 s after a code",
+            code(CN),
+            &code_59s_ago,
+            cn(10, 0),
+            refuse(RefuseReason::CodeTooSoon),
+        ),
+        (
+            "code 60 s after a code",
+            code(CN),
+            &code_60s_ago,
+            cn(10, 0),
+            Decision::Send,
+        ),
+        (
+            "an invitation moments ago does not delay a code",
+            code(CN),
+            &invited_1s_ago,
             cn(10, 0),
             Decision::Send,
         ),

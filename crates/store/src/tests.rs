@@ -632,6 +632,7 @@ fn migrating_from_3_keeps_the_company_and_then_learns_its_poster_artwork() {
         id: 42,
         content_type: "image/jpeg".into(),
         size: 123_456,
+        key: "5f0c3a9e8d7b6a5f4e3d2c1b0a998877".into(),
     };
     let with_art = Company {
         id: 1,

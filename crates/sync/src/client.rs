@@ -10,6 +10,7 @@ use warmlead_core::api::{
     PATH_SMS_INVITATIONS,
 };
 use warmlead_core::csv_import::ImportRow;
+use warmlead_core::domain::MediaRef;
 use warmlead_core::error::ApiError;
 use warmlead_core::invite::{
     Invitation, NewInvitation, PartnerImportRequest, PartnerImportResult, SmsInviteRequest,
@@ -211,12 +212,14 @@ impl Client {
         }
     }
 
-    /// The bytes of an uploaded media (`GET /media/{id}`, e.g. the company's
-    /// poster artwork). The route is public; the token goes along anyway.
-    pub async fn fetch_media(&self, id: i64) -> Result<Vec<u8>, SyncError> {
+    /// The bytes of an uploaded media (`GET /media/{key}`, e.g. the company's
+    /// poster artwork). Public media need no token; private ones need this
+    /// device's, so it always goes along.
+    pub async fn fetch_media(&self, media: &MediaRef) -> Result<Vec<u8>, SyncError> {
+        let id = media.id;
         let resp = self
             .http
-            .get(self.url(&format!("/media/{id}")))
+            .get(self.url(&media.path()))
             .bearer_auth(&self.token)
             .send()
             .await
@@ -348,8 +351,12 @@ mod tests {
         let code = admin.create_activation_code(rep.id).await.unwrap();
         let act = activate(&ts.url(), &code, "test").await.unwrap();
         let client = Client::new(&ts.url(), &act.device_token).unwrap();
-        assert_eq!(client.fetch_media(media.id).await.unwrap(), bytes);
-        let err = client.fetch_media(media.id + 1).await.unwrap_err();
+        assert_eq!(client.fetch_media(&media).await.unwrap(), bytes);
+        let guessed = MediaRef {
+            key: "0".repeat(32),
+            ..media.clone()
+        };
+        let err = client.fetch_media(&guessed).await.unwrap_err();
         assert_eq!(err.code(), ErrorCode::NotFound);
     }
 

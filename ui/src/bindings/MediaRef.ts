@@ -3,4 +3,10 @@
 /**
  * A media file stored on the server, referenced by content items.
  */
-export type MediaRef = { id: number, content_type: string, size: number, };
+export type MediaRef = { id: number, content_type: string, size: number, 
+/**
+ * The unguessable part of its address (128 random bits, hex): media are
+ * served at `/media/{key}`, never by id. Empty in caches written before
+ * keys existed (the server announces every key again once).
+ */
+key: string, };

@@ -8,7 +8,8 @@ import type { ContentItem } from "../bindings";
 export function Cover({ item, serverUrl }: { item: ContentItem; serverUrl: string }) {
   const { t } = useTranslation();
   const [failed, setFailed] = useState(false);
-  const src = item.cover ? new URL(`/media/${item.cover.id}`, serverUrl).href : null;
+  // Media are addressed by their key; a cache from before keys has none yet.
+  const src = item.cover?.key ? new URL(`/media/${item.cover.key}`, serverUrl).href : null;
   if (!src || failed) {
     return (
       <div className="cover-ph" data-kind={item.kind} aria-hidden="true">

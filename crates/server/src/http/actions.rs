@@ -1,12 +1,11 @@
 //! What a viewer does on a share page besides reading: pass it on, and
 //! leave their contact. Both commit before answering.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, FromRequest, Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -18,9 +17,10 @@ use super::page::{self, Lang};
 use super::public::{html, lang};
 use crate::storage::{NewContact, ResolvedShare};
 
+use super::client_ip::{ip_hash_of, ClientIp};
 use super::extract::bytes_rejection;
 use super::limit::RateLimiter;
-use super::public::{ip_hash, random_id, visitor_cookie, MAX_BEACON_BYTES};
+use super::public::{random_id, visitor_cookie, MAX_BEACON_BYTES};
 use super::AppState;
 use crate::error::ServerError;
 
@@ -45,14 +45,14 @@ impl Default for Limits {
 /// `POST /t/forward`: a child share of the page's share, for this viewer.
 pub(crate) async fn forward(
     State(st): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(addr): ClientIp,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<ForwardResponse>, ServerError> {
     let body = body.map_err(|rej| bytes_rejection(&rej, MAX_BEACON_BYTES))?;
     let req: ForwardRequest = serde_json::from_slice(&body)
         .map_err(|e| ServerError::InvalidInput(format!("not a forward request: {e}")))?;
-    let ip = ip_hash(&st.db.secrets().master, &addr);
+    let ip = ip_hash_of(&st, addr);
     if !st.limits.forward_per_ip.allow(&ip) {
         return Err(ServerError::RateLimited(
             "too many links passed on; try again later".into(),
@@ -156,7 +156,7 @@ async fn parse_form(req: Request) -> Result<ContactForm, ServerError> {
 /// per share, and committed (lead, contact signal, score) before the answer.
 pub(crate) async fn lead(
     State(st): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(addr): ClientIp,
     req: Request,
 ) -> Response {
     let headers = req.headers().clone();
@@ -179,7 +179,7 @@ pub(crate) async fn lead(
         Ok(v) => v,
         Err(msg) => return reply(json, lang, StatusCode::BAD_REQUEST, msg),
     };
-    let ip = ip_hash(&st.db.secrets().master, &addr);
+    let ip = ip_hash_of(&st, addr);
     if !st.limits.lead_per_ip.allow(&ip) || !st.limits.lead_per_share.allow(&share.token) {
         return reply(json, lang, StatusCode::TOO_MANY_REQUESTS, t[3]);
     }

@@ -69,36 +69,43 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| {
-                ServerError::Unauthorized("missing Authorization: Bearer <device token>".into())
-            })?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .map(str::trim)
-            .filter(|t| !t.is_empty() && t.len() <= 128)
-            .ok_or_else(|| {
-                ServerError::Unauthorized(
-                    "the Authorization header must be `Bearer <device token>`".into(),
-                )
-            })?;
+        let token = bearer_token(&parts.headers)?;
         state.db.authenticate(token.to_string()).await
     }
 }
 
+/// The device token of `Authorization: Bearer <token>`.
+pub(crate) fn bearer_token(headers: &axum::http::HeaderMap) -> Result<&str, ServerError> {
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            ServerError::Unauthorized("missing Authorization: Bearer <device token>".into())
+        })?;
+    header
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 128)
+        .ok_or_else(|| {
+            ServerError::Unauthorized(
+                "the Authorization header must be `Bearer <device token>`".into(),
+            )
+        })
+}
+
 /// Any error response that is not JSON yet (axum's 405, a panic's 500, ...)
-/// becomes `{code, message}` with the same status.
+/// becomes `{code, message}` with the same status. HTML pages stay pages:
+/// the public forms under /t answer a browser without script with one.
 pub(crate) async fn jsonify_errors(res: Response) -> Response {
     let status = res.status();
-    let is_json = res
+    let content_type = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        .unwrap_or("");
+    let keep =
+        content_type.starts_with("application/json") || content_type.starts_with("text/html");
+    if !(status.is_client_error() || status.is_server_error()) || keep {
         return res;
     }
     let text = axum::body::to_bytes(res.into_body(), 16 * 1024)

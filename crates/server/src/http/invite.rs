@@ -1,11 +1,10 @@
 //! Invitations: the reps' API (create, poll, revoke) and the public pages
 //! where the invited person becomes a partner.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::extract::rejection::{FormRejection, JsonRejection};
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
@@ -14,17 +13,22 @@ use warmlead_core::csv_import;
 use warmlead_core::domain::{Company, Role, User};
 use warmlead_core::invite::{activation_link, Invitation, NewInvitation, PartnerImportRequest};
 use warmlead_core::phone::Phone;
-use warmlead_sms::{MessageKind, SmsMessage};
+use warmlead_sms::RefuseReason;
 
+use super::client_ip::{ip_hash_of, ClientIp};
 use super::extract::ApiJson;
 use super::limit::RateLimiter;
 use super::page::{self, escape, Lang};
-use super::public::{html, ip_hash};
+use super::public::html;
 use super::AppState;
 use crate::error::ServerError;
+use crate::sms::{
+    self,
+    code::{CodeOutcome, CodeRequest},
+};
 use crate::storage::invitations::{
-    closed_reason, normalize_short_code, AcceptOutcome, Accepted, Closed, InviteKey, InviteView,
-    OtpCheck,
+    closed_reason, is_for_phone, normalize_short_code, AcceptOutcome, Accepted, Closed, InviteKey,
+    InviteView, OtpCheck,
 };
 use crate::storage::{now_ms, Caller};
 
@@ -167,6 +171,8 @@ const T_CODE_MISSING: &str = "验证码已过期或还没有发送，请重新�
 const T_CODE_WRONG: &str = "验证码不正确，请核对短信后重新输入。";
 const T_CODE_LOCKED: &str = "验证码错误次数过多，请重新获取验证码。";
 const T_FAILED: &str = "提交失败，请稍后再试。";
+const T_NOT_RECIPIENT: &str =
+    "这个邀请是通过短信发给另一个手机号的，只能用收到短信的那个手机号加入。请填写收到短信的手机号；如果换了号码，请联系邀请你的人重新邀请。";
 
 /// Extra styles of these pages, on top of the share page's.
 const INVITE_STYLE: &str = "<style>\
@@ -307,21 +313,27 @@ fn join_page(code: &str, message: Option<(&str, bool)>) -> String {
     frame(None, "wl-join", "输入邀请码", &inner)
 }
 
-/// The phone already belongs to someone in the company (409): nothing created.
-fn member_page(view: &InviteView) -> String {
-    let inner = format!(
-        "<h1 id=\"wl-already\">你已经是 {} 的成员</h1><div class=\"body\">\
+/// The phone already belongs to someone in the company: nothing created.
+/// Answered 200 like a join, and only said plainly to a person who proved
+/// the phone is theirs (the SMS code); anyone else typing a number gets a
+/// neutral page that also tells a real member the way back in.
+fn member_page(view: &InviteView, phone_proven: bool) -> String {
+    let company = escape(&view.company.name);
+    let rep = escape(&view.inviter.name);
+    let inner = if phone_proven {
+        format!(
+            "<h1 id=\"wl-already\">你已经是 {company} 的成员</h1><div class=\"body\">\
 <p>这个手机号已经注册过，无需重复加入。</p>\
-<p>在电脑上打开 Warmlead 即可继续使用；如果需要新的激活码或安装包，请联系 {}。</p></div>",
-        escape(&view.company.name),
-        escape(&view.inviter.name)
-    );
-    frame(
-        Some(&view.company),
-        "wl-invite-member",
-        "已经是成员",
-        &inner,
-    )
+<p>在电脑上打开 Warmlead 即可继续使用；如果需要新的激活码或安装包，请联系 {rep}。</p></div>"
+        )
+    } else {
+        format!(
+            "<h1 id=\"wl-no-join\">这个手机号无需通过此邀请加入</h1><div class=\"body\">\
+<p>请核对手机号是否填写正确。</p>\
+<p>如果你之前已经加入过 {company}，不用重复加入：在电脑上打开 Warmlead 即可继续使用；需要新的激活码或安装包，请联系 {rep}。</p></div>"
+        )
+    };
+    frame(Some(&view.company), "wl-invite-member", "邀请", &inner)
 }
 
 /// After joining: how to get the app, the activation code, the deep link.
@@ -355,10 +367,6 @@ fn welcome_page(
         link = escape(&link),
     );
     frame(Some(&view.company), "wl-invite-welcome", "欢迎加入", &inner)
-}
-
-fn client_ip(st: &AppState, addr: &SocketAddr) -> String {
-    ip_hash(&st.db.secrets().master, addr)
 }
 
 /// The invitation behind a public page, or the page that says why not.
@@ -420,8 +428,8 @@ fn action_of(key: &InviteKey) -> String {
     }
 }
 
-async fn show(st: AppState, key: InviteKey, addr: SocketAddr) -> Response {
-    let ip = client_ip(&st, &addr);
+async fn show(st: AppState, key: InviteKey, addr: std::net::IpAddr) -> Response {
+    let ip = ip_hash_of(&st, addr);
     match load(&st, key.clone(), &ip).await {
         Ok(view) => {
             let state = FormState {
@@ -441,7 +449,7 @@ async fn show(st: AppState, key: InviteKey, addr: SocketAddr) -> Response {
 /// `GET /i/{token}`.
 pub(crate) async fn page_by_token(
     State(st): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(addr): ClientIp,
     Path(token): Path<String>,
 ) -> Response {
     show(st, InviteKey::Token(token), addr).await
@@ -450,7 +458,7 @@ pub(crate) async fn page_by_token(
 /// `GET /j/{code}`.
 pub(crate) async fn page_by_code(
     State(st): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(addr): ClientIp,
     Path(code): Path<String>,
 ) -> Response {
     show(st, InviteKey::ShortCode(code), addr).await
@@ -459,7 +467,7 @@ pub(crate) async fn page_by_code(
 /// `GET /j` and `GET /j?code=...`.
 pub(crate) async fn join(
     State(st): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(addr): ClientIp,
     Query(q): Query<JoinQuery>,
 ) -> Response {
     match q.code.filter(|c| !c.trim().is_empty()) {
@@ -504,10 +512,10 @@ fn checked_form(form: &InviteForm, need_consent: bool) -> Result<(String, Phone)
 async fn accept(
     st: AppState,
     key: InviteKey,
-    addr: SocketAddr,
+    addr: std::net::IpAddr,
     form: Result<Form<InviteForm>, FormRejection>,
 ) -> Response {
-    let ip = client_ip(&st, &addr);
+    let ip = ip_hash_of(&st, addr);
     let view = match load(&st, key.clone(), &ip).await {
         Ok(v) => v,
         Err(res) => return res,
@@ -518,6 +526,10 @@ async fn accept(
         Ok(v) => v,
         Err(msg) => return reply(StatusCode::BAD_REQUEST, msg),
     };
+    // Before the code: a code is never sent to another number anyway.
+    if !is_for_phone(&view.invitation, &phone) {
+        return reply(StatusCode::FORBIDDEN, T_NOT_RECIPIENT);
+    }
     if !st.invite_limits.accept_per_ip.allow(&ip) {
         return reply(StatusCode::TOO_MANY_REQUESTS, T_TOO_MANY);
     }
@@ -526,6 +538,7 @@ async fn accept(
         return reply(StatusCode::BAD_REQUEST, T_NEED_CODE);
     }
     let code = code.filter(|_| st.sms_is_real);
+    let phone_proven = code.is_some();
     let id = view.invitation.id;
     match st.db.accept_invitation(id, name, phone, code).await {
         Ok(AcceptOutcome::Otp(check)) => match check {
@@ -537,7 +550,10 @@ async fn accept(
             html(StatusCode::GONE, closed_page(&view, why))
         }
         Ok(AcceptOutcome::Done(Accepted::AlreadyMember)) => {
-            html(StatusCode::CONFLICT, member_page(&view))
+            html(StatusCode::OK, member_page(&view, phone_proven))
+        }
+        Ok(AcceptOutcome::Done(Accepted::NotTheRecipient)) => {
+            reply(StatusCode::FORBIDDEN, T_NOT_RECIPIENT)
         }
         Ok(AcceptOutcome::Done(Accepted::Joined {
             partner,
@@ -564,7 +580,7 @@ async fn accept(
 /// `POST /i/{token}`: the form.
 pub(crate) async fn accept_by_token(
     State(st): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(addr): ClientIp,
     Path(token): Path<String>,
     form: Result<Form<InviteForm>, FormRejection>,
 ) -> Response {
@@ -574,7 +590,7 @@ pub(crate) async fn accept_by_token(
 /// `POST /j/{code}`: the form, when the invitation was found by its code.
 pub(crate) async fn accept_by_code(
     State(st): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(addr): ClientIp,
     Path(code): Path<String>,
     form: Result<Form<InviteForm>, FormRejection>,
 ) -> Response {
@@ -593,10 +609,10 @@ fn otp_text(company: &Company, code: &str) -> String {
 async fn send_code(
     st: AppState,
     key: InviteKey,
-    addr: SocketAddr,
+    addr: std::net::IpAddr,
     form: Result<Form<InviteForm>, FormRejection>,
 ) -> Response {
-    let ip = client_ip(&st, &addr);
+    let ip = ip_hash_of(&st, addr);
     let view = match load(&st, key.clone(), &ip).await {
         Ok(v) => v,
         Err(res) => return res,
@@ -614,45 +630,68 @@ async fn send_code(
         Ok(p) => p,
         Err(_) => return reply(StatusCode::BAD_REQUEST, T_BAD_PHONE, false),
     };
+    if !is_for_phone(&view.invitation, &phone) {
+        return reply(StatusCode::FORBIDDEN, T_NOT_RECIPIENT, false);
+    }
     if !st.invite_limits.otp_per_ip.allow(&ip)
         || !st.invite_limits.otp_per_phone.allow(phone.as_e164())
     {
         return reply(StatusCode::TOO_MANY_REQUESTS, T_TOO_MANY, false);
     }
-    let code = match st.db.invite_otp(view.invitation.id, phone.clone()).await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "storing a one-time code failed");
-            return reply(StatusCode::SERVICE_UNAVAILABLE, T_FAILED, false);
-        }
+    let request = CodeRequest {
+        company_id: view.company.id,
+        rep_id: view.invitation.rep_id,
+        invitation_id: view.invitation.id,
+        name: form.name.trim().chars().take(MAX_NAME_CHARS).collect(),
+        phone,
     };
-    let message = SmsMessage {
-        to: phone,
-        kind: MessageKind::OneTimeCode,
-        text: otp_text(&view.company, &code),
-        template_params: vec![("code".to_string(), code)],
-    };
-    match st.sms.send(&message).await {
-        Ok(_) => reply(
+    let company = view.company.clone();
+    let text = Box::new(move |code: &str| otp_text(&company, code));
+    match sms::code::send_code(&st, request, text).await {
+        Ok(CodeOutcome::Sent) => reply(
             StatusCode::OK,
             "验证码已发送，10 分钟内有效，请查看短信。",
             true,
         ),
-        Err(e) => {
-            tracing::warn!(error = %e, provider = st.sms.name(), "one-time code SMS failed");
-            reply(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "短信发送失败，请稍后再试。",
-                false,
-            )
+        Ok(CodeOutcome::Refused(reason)) => {
+            let (status, msg) = refusal_text(reason, &view.inviter.name);
+            reply(status, &msg, false)
         }
+        Ok(CodeOutcome::Failed) => reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "短信发送失败，请稍后再试。",
+            false,
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "a one-time code failed");
+            reply(StatusCode::SERVICE_UNAVAILABLE, T_FAILED, false)
+        }
+    }
+}
+
+/// Why the SMS rules sent no code, for the person on the form.
+fn refusal_text(reason: RefuseReason, rep: &str) -> (StatusCode, String) {
+    match reason {
+        RefuseReason::OptedOut => (
+            StatusCode::FORBIDDEN,
+            format!("这个手机号已退订我们的短信，收不到验证码。请联系 {rep}，由 TA 为你添加。"),
+        ),
+        RefuseReason::CodeTooSoon => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "验证码刚刚已发送，请查看短信；1 分钟后才能重新获取。".to_string(),
+        ),
+        RefuseReason::DailyCapReached => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("这个手机号今天收到的短信已达上限，请明天再试，或联系 {rep}。"),
+        ),
+        _ => (StatusCode::BAD_REQUEST, T_FAILED.to_string()),
     }
 }
 
 /// `POST /i/{token}/code`: sends a one-time code to the phone in the form.
 pub(crate) async fn code_by_token(
     State(st): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(addr): ClientIp,
     Path(token): Path<String>,
     form: Result<Form<InviteForm>, FormRejection>,
 ) -> Response {
@@ -662,7 +701,7 @@ pub(crate) async fn code_by_token(
 /// `POST /j/{code}/code`.
 pub(crate) async fn code_by_code(
     State(st): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(addr): ClientIp,
     Path(code): Path<String>,
     form: Result<Form<InviteForm>, FormRejection>,
 ) -> Response {

@@ -15,10 +15,10 @@ use warmlead_core::api::{PosterArtworkRequest, MAX_MEDIA_BYTES};
 use warmlead_core::domain::{Company, MediaRef, Role};
 
 use super::api::require_manager;
-use super::extract::ApiJson;
+use super::extract::{bearer_token, ApiJson};
 use super::AppState;
 use crate::error::ServerError;
-use crate::storage::{media_extension, Caller, MEDIA_TYPES};
+use crate::storage::{is_media_key, media_extension, Caller, MEDIA_TYPES};
 
 /// Streams the raw body to a temporary file, renames it into place, and only
 /// then inserts the row: a failure at any step leaves neither row nor file.
@@ -56,6 +56,10 @@ pub(crate) async fn upload(
             return Err(e);
         }
     };
+    if let Err(e) = check_bytes(&tmp, &content_type).await {
+        let _ = tokio::fs::remove_file(&tmp).await;
+        return Err(e);
+    }
     let name = format!("{}.{ext}", uuid::Uuid::new_v4());
     let path = dir.join(&name);
     if let Err(e) = tokio::fs::rename(&tmp, &path).await {
@@ -72,6 +76,46 @@ pub(crate) async fn upload(
             let _ = tokio::fs::remove_file(&path).await;
             Err(e)
         }
+    }
+}
+
+/// What the first bytes of a file say it is, among [`MEDIA_TYPES`].
+pub(crate) fn sniff(head: &[u8]) -> Option<&'static str> {
+    let at = |offset: usize, magic: &[u8]| head.get(offset..offset + magic.len()) == Some(magic);
+    if at(0, b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if at(0, &[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if at(0, b"RIFF") && at(8, b"WEBP") {
+        Some("image/webp")
+    } else if at(4, b"ftyp") {
+        // ISO base media (MP4, and QuickTime/3GP that browsers play as MP4).
+        Some("video/mp4")
+    } else if at(0, &[0x1A, 0x45, 0xDF, 0xA3]) {
+        Some("video/webm")
+    } else {
+        None
+    }
+}
+
+/// The upload's bytes must be what its `Content-Type` says: a page served
+/// as an image is still an HTML page to a browser that sniffs.
+async fn check_bytes(path: &Path, declared: &str) -> Result<(), ServerError> {
+    use tokio::io::AsyncReadExt;
+    let mut head = Vec::with_capacity(16);
+    tokio::fs::File::open(path)
+        .await?
+        .take(16)
+        .read_to_end(&mut head)
+        .await?;
+    match sniff(&head) {
+        Some(found) if found == declared => Ok(()),
+        Some(found) => Err(ServerError::InvalidInput(format!(
+            "the upload was declared {declared} but its bytes are {found}; send it as {found}"
+        ))),
+        None => Err(ServerError::InvalidInput(format!(
+            "the upload was declared {declared} but its bytes are not a PNG, JPEG, WebP, MP4 or WebM file"
+        ))),
     }
 }
 
@@ -100,16 +144,25 @@ async fn write_limited(mut body: Body, path: &Path, limit: usize) -> Result<usiz
     Ok(size)
 }
 
-/// `GET /media/{id}`: public, immutable (ids are never reused), with Range.
+/// `GET /media/{key}`: immutable, with Range. Public content's media (a live
+/// item's cover or video, the poster artwork) for anyone holding the address; other media only
+/// with a device token of its company. Every refusal is the same 404, so an
+/// address says nothing about what lies behind it.
 pub(crate) async fn serve(
     State(st): State<AppState>,
-    UrlPath(id): UrlPath<String>,
+    UrlPath(key): UrlPath<String>,
     req: Request,
 ) -> Result<Response, ServerError> {
-    let not_found = || ServerError::NotFound(format!("no media {id}"));
-    let id: i64 = id.parse().map_err(|_| not_found())?;
-    let (content_type, rel) = st.db.media_file(id).await?.ok_or_else(not_found)?;
-    let full: PathBuf = st.db.media_dir().join(rel);
+    let not_found = || ServerError::NotFound("no such media".into());
+    if !is_media_key(&key) {
+        return Err(not_found());
+    }
+    let media = st.db.media_by_key(key).await?.ok_or_else(not_found)?;
+    if !media.public && !is_company_device(&st, req.headers(), media.company_id).await {
+        return Err(not_found());
+    }
+    let full: PathBuf = st.db.media_dir().join(&media.path);
+    let content_type = media.content_type;
     let res = ServeFile::new(full)
         .oneshot(req)
         .await
@@ -120,12 +173,25 @@ pub(crate) async fn serve(
         if let Ok(v) = HeaderValue::from_str(&content_type) {
             h.insert(header::CONTENT_TYPE, v);
         }
-        h.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=31536000, immutable"),
-        );
+        let cache = if media.public {
+            "public, max-age=31536000, immutable"
+        } else {
+            "private, max-age=31536000, immutable"
+        };
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     }
     Ok(res)
+}
+
+/// Whether the request carries a valid device token of `company_id`.
+async fn is_company_device(st: &AppState, headers: &HeaderMap, company_id: i64) -> bool {
+    let Ok(token) = bearer_token(headers) else {
+        return false;
+    };
+    match st.db.authenticate(token.to_string()).await {
+        Ok(caller) => caller.company.id == company_id,
+        Err(_) => false,
+    }
 }
 
 /// `PUT /api/v1/company/poster-artwork` (managers): the company's poster
@@ -146,4 +212,35 @@ pub(crate) async fn set_poster_artwork(
             .set_poster_artwork(caller.company.id, req.media_id)
             .await?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_the_allowed_types_and_nothing_else() {
+        let cases: [(&[u8], Option<&str>); 10] = [
+            (b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", Some("image/png")),
+            (
+                &[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F'],
+                Some("image/jpeg"),
+            ),
+            (b"RIFF\x24\0\0\0WEBPVP8 ", Some("image/webp")),
+            (b"\0\0\0\x20ftypisom\0\0\x02\0", Some("video/mp4")),
+            (&[0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42], Some("video/webm")),
+            (b"<!doctype html><script>", None),
+            (b"<svg xmlns=", None),
+            (b"GIF89a", None),
+            (b"RIFF\x24\0\0\0WAVEfmt ", None),
+            (b"\x89PN", None),
+        ];
+        for (head, want) in cases {
+            assert_eq!(sniff(head), want, "{head:?}");
+        }
+        // Every accepted type is sniffed.
+        for (t, _) in MEDIA_TYPES {
+            assert!(cases.iter().any(|(_, w)| *w == Some(*t)), "{t} untested");
+        }
+    }
 }

@@ -3,6 +3,7 @@
 mod actions;
 mod api;
 mod botlist;
+pub(crate) mod client_ip;
 mod events;
 mod extract;
 mod invite;
@@ -10,6 +11,7 @@ mod limit;
 mod media;
 mod page;
 mod public;
+pub(crate) mod security;
 mod stats;
 mod sync;
 
@@ -34,6 +36,10 @@ pub(crate) struct AppState {
     pub sms_is_real: bool,
     /// Desktop app download link for the welcome page, when configured.
     pub download_url: Option<String>,
+    /// Reverse proxies whose forwarded client address we believe.
+    pub trusted_proxies: std::sync::Arc<client_ip::TrustedProxies>,
+    /// The SMS rules and clock, also applied to one-time codes.
+    pub sms_options: std::sync::Arc<crate::sms::SmsInviteOptions>,
 }
 
 impl AppState {
@@ -46,11 +52,21 @@ impl AppState {
             sms: std::sync::Arc::new(warmlead_sms::ConsoleProvider::new()),
             sms_is_real: false,
             download_url: None,
+            trusted_proxies: Default::default(),
+            sms_options: Default::default(),
         }
+    }
+
+    /// Whether visitors reach us over https (then cookies are `Secure`).
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
     }
 }
 
 pub(crate) fn router(state: AppState) -> Router {
+    // The public forms answer only posts from our own pages.
+    let same_origin =
+        || axum::middleware::from_fn_with_state(state.clone(), security::same_origin_posts);
     let api = Router::new()
         .route(paths::PATH_ACTIVATE, post(api::activate))
         .route(paths::PATH_ME, get(api::me))
@@ -83,11 +99,15 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(paths::PATH_EVENTS, get(events::events))
         .route(
             paths::PATH_FORWARD,
-            post(actions::forward).layer(DefaultBodyLimit::max(public::MAX_BEACON_BYTES)),
+            post(actions::forward)
+                .layer(DefaultBodyLimit::max(public::MAX_BEACON_BYTES))
+                .layer(same_origin()),
         )
         .route(
             paths::PATH_LEAD_FORM,
-            post(actions::lead).layer(DefaultBodyLimit::max(16 * 1024)),
+            post(actions::lead)
+                .layer(DefaultBodyLimit::max(16 * 1024))
+                .layer(same_origin()),
         )
         .route(
             paths::PATH_SCORING_RULES,
@@ -97,7 +117,7 @@ pub(crate) fn router(state: AppState) -> Router {
             paths::PATH_POSTER_ARTWORK,
             put(media::set_poster_artwork).layer(DefaultBodyLimit::max(MAX_JSON_BYTES)),
         )
-        .route("/media/{id}", get(media::serve))
+        .route("/media/{key}", get(media::serve))
         .fallback(not_found)
         .layer(axum::middleware::map_response(extract::jsonify_errors));
     Router::new()
@@ -106,15 +126,25 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(paths::PATH_PRIVACY, get(actions::privacy))
         .route(
             "/i/{token}",
-            get(invite::page_by_token).post(invite::accept_by_token),
+            get(invite::page_by_token)
+                .post(invite::accept_by_token)
+                .layer(same_origin()),
         )
-        .route("/i/{token}/code", post(invite::code_by_token))
+        .route(
+            "/i/{token}/code",
+            post(invite::code_by_token).layer(same_origin()),
+        )
         .route(paths::PATH_JOIN, get(invite::join))
         .route(
             "/j/{code}",
-            get(invite::page_by_code).post(invite::accept_by_code),
+            get(invite::page_by_code)
+                .post(invite::accept_by_code)
+                .layer(same_origin()),
         )
-        .route("/j/{code}/code", post(invite::code_by_code))
+        .route(
+            "/j/{code}/code",
+            post(invite::code_by_code).layer(same_origin()),
+        )
         .merge(api)
         .with_state(state)
 }

@@ -117,7 +117,7 @@ pub(crate) fn document(lang: Lang, title: &str, body: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1,viewport-fit=cover\">\
-<meta name=\"referrer\" content=\"no-referrer\">\
+<meta name=\"referrer\" content=\"same-origin\">\
 <title>{title}</title><style>{STYLE}</style></head>\n<body>{body}</body></html>\n",
         lang = lang.html_lang(),
         title = escape(title),
@@ -145,13 +145,13 @@ pub(crate) fn share_page(share: &ResolvedShare, lang: Lang, track: bool) -> Stri
         ContentKind::Video => video_html(share),
         ContentKind::Poster => item.cover.as_ref().map_or(String::new(), |c| {
             format!(
-                "<img class=\"poster\" src=\"/media/{}\" alt=\"{}\">",
-                c.id,
+                "<img class=\"poster\" src=\"{}\" alt=\"{}\">",
+                c.path(),
                 escape(&item.title)
             )
         }),
         _ => item.cover.as_ref().map_or(String::new(), |c| {
-            format!("<img class=\"media\" src=\"/media/{}\" alt=\"\">", c.id)
+            format!("<img class=\"media\" src=\"{}\" alt=\"\">", c.path())
         }),
     };
     let summary = if item.summary.trim().is_empty() {
@@ -165,7 +165,7 @@ pub(crate) fn share_page(share: &ResolvedShare, lang: Lang, track: bool) -> Stri
 <div class=\"sharer\" id=\"wl-sharer\">{shared_by}</div>\
 <h1 id=\"wl-title\">{title}</h1>{summary}{media}\
 {body_html}{actions}\
-<p class=\"note\">{company}</p></main>\n<script>{script}{actions_js}</script>",
+<p class=\"note\">{company}</p></main>\n<script nonce=\"{nonce}\">{script}{actions_js}</script>",
         kind = item.kind.as_str(),
         initial = escape(&initial),
         company = escape(&share.company.name),
@@ -174,6 +174,7 @@ pub(crate) fn share_page(share: &ResolvedShare, lang: Lang, track: bool) -> Stri
         actions = actions_html(share, lang),
         script = beacon_script(&share.token, track),
         actions_js = ACTIONS_JS,
+        nonce = super::security::csp_nonce(),
     );
     document(lang, &item.title, &body)
 }
@@ -331,11 +332,11 @@ fn video_html(share: &ResolvedShare) -> String {
     let poster = item
         .cover
         .as_ref()
-        .map_or(String::new(), |c| format!(" poster=\"/media/{}\"", c.id));
+        .map_or(String::new(), |c| format!(" poster=\"{}\"", c.path()));
     match &item.video {
         Some(v) => format!(
-            "<video controls playsinline preload=\"metadata\"{poster} src=\"/media/{}\"></video>",
-            v.id
+            "<video controls playsinline preload=\"metadata\"{poster} src=\"{}\"></video>",
+            v.path()
         ),
         None => String::new(),
     }

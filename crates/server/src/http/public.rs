@@ -161,10 +161,14 @@ pub(crate) async fn share_page(
     }
     let body = page::share_page(&share, lang, not_a_view.is_none());
     let mut res = html(StatusCode::OK, body);
+    // Over https the cookies never travel in clear.
+    let secure = if st.is_https() { "; Secure" } else { "" };
     if let Some(id) = &new_visitor {
         set_cookie(
             &mut res,
-            format!("{VISITOR_COOKIE}={id}; Max-Age=31536000; Path=/; HttpOnly; SameSite=Lax"),
+            format!(
+                "{VISITOR_COOKIE}={id}; Max-Age=31536000; Path=/; HttpOnly; SameSite=Lax{secure}"
+            ),
         );
     }
     if own_now {
@@ -172,7 +176,7 @@ pub(crate) async fn share_page(
         let mac = sharer_mac(master, partner_id);
         set_cookie(
             &mut res,
-            format!("{SHARER_COOKIE}={partner_id}.{mac}; Max-Age=31536000; Path=/; HttpOnly; SameSite=Lax"),
+            format!("{SHARER_COOKIE}={partner_id}.{mac}; Max-Age=31536000; Path=/; HttpOnly; SameSite=Lax{secure}"),
         );
         if let Some(visitor_id) = visitor.or(new_visitor) {
             let _ = st.db.enqueue(TrackEvent::OwnVisitor {
@@ -253,7 +257,7 @@ pub(crate) async fn beacon(
     let input = BeaconInput {
         page_view: beacon.pv,
         visitor_id: visitor_cookie(&headers).unwrap_or_else(random_id),
-        ip_hash: Some(ip_hash(&st.db.secrets().master, &addr)),
+        ip_hash: Some(super::client_ip::peer_ip_hash(&st, addr, &headers)),
         dwell_ms: beacon.dwell_ms,
         scroll_pct: beacon.scroll_pct,
         video_s: beacon.video_s,

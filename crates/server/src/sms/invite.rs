@@ -272,7 +272,7 @@ fn refusal(reason: RefuseReason) -> SmsRefusal {
         RefuseReason::NameTooLong => SmsRefusal::NameTooLong,
         RefuseReason::EmptyBody | RefuseReason::TextTooLong => SmsRefusal::TextTooLong,
         RefuseReason::OptedOut => SmsRefusal::OptedOut,
-        RefuseReason::DuplicateInvitation => SmsRefusal::Duplicate,
+        RefuseReason::DuplicateInvitation | RefuseReason::CodeTooSoon => SmsRefusal::Duplicate,
         RefuseReason::DailyCapReached => SmsRefusal::DailyCap,
     }
 }

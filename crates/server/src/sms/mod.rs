@@ -7,6 +7,7 @@
 //! `warmlead_sms::decide`; this module feeds them the number's history from
 //! SQLite and keeps the queue. Sending never happens inside a transaction.
 
+pub(crate) mod code;
 mod hooks;
 mod invite;
 mod runner;

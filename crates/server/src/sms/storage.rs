@@ -14,7 +14,7 @@ use crate::storage::changes::{self, Scope};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 /// Longest error text kept from a provider.
-const MAX_ERROR_CHARS: usize = 500;
+pub(super) const MAX_ERROR_CHARS: usize = 500;
 
 /// A message about to be queued.
 pub(super) struct NewMessage<'a> {

@@ -92,7 +92,7 @@ pub(crate) fn get_user(conn: &Connection, id: i64) -> Result<Option<User>, Serve
 }
 
 /// Companies with their poster artwork's media, if any.
-const COMPANY_SELECT: &str = "SELECT c.id, c.name, m.id, m.content_type, m.size
+const COMPANY_SELECT: &str = "SELECT c.id, c.name, m.id, m.content_type, m.size, m.public_key
      FROM companies c LEFT JOIN media m ON m.id = c.poster_media_id";
 
 fn company_from_row(r: &Row<'_>) -> rusqlite::Result<Company> {
@@ -102,6 +102,7 @@ fn company_from_row(r: &Row<'_>) -> rusqlite::Result<Company> {
             id,
             content_type: r.get(3)?,
             size: r.get(4)?,
+            key: r.get(5)?,
         }),
         None => None,
     };

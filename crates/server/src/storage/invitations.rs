@@ -322,7 +322,19 @@ pub(crate) enum Accepted {
     },
     /// The phone already belongs to someone in the company: nothing written.
     AlreadyMember,
+    /// An SMS invitation accepted with another number than it was sent to.
+    NotTheRecipient,
     Closed(Closed),
+}
+
+/// An SMS invitation reached one number, and having the link proves only
+/// that: only that number may accept it. Other invitations (QR, poster,
+/// short code) are for whoever holds them.
+pub(crate) fn is_for_phone(inv: &Invitation, phone: &Phone) -> bool {
+    match (inv.channel, inv.recipient_phone.as_deref()) {
+        (InviteChannel::Sms, Some(to)) => to == phone.as_e164(),
+        _ => true,
+    }
 }
 
 /// Accepts invitation `id` for a person: creates the partner bound to the
@@ -341,6 +353,9 @@ pub(crate) fn accept(
         return Ok(Accepted::Closed(why));
     }
     let name = accounts::checked_name(name)?;
+    if !is_for_phone(&inv, phone) {
+        return Ok(Accepted::NotTheRecipient);
+    }
     if accounts::user_by_phone(tx, inv.company_id, phone.as_e164())?.is_some() {
         return Ok(Accepted::AlreadyMember);
     }
@@ -590,18 +605,6 @@ impl Database {
         .await
     }
 
-    /// Stores a one-time code for the person accepting and returns it in clear.
-    pub(crate) async fn invite_otp(
-        &self,
-        invitation_id: i64,
-        phone: Phone,
-    ) -> Result<String, ServerError> {
-        self.tx(move |tx, s: &Secrets| {
-            new_otp(tx, &s.master, invitation_id, &phone, super::now_ms())
-        })
-        .await
-    }
-
     /// Accepts (after checking the one-time code when `code` is Some).
     pub(crate) async fn accept_invitation(
         &self,
@@ -646,6 +649,58 @@ impl Database {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sample_invitation() -> Invitation {
+        Invitation {
+            id: 1,
+            company_id: 1,
+            rep_id: 2,
+            channel: InviteChannel::Qr,
+            status: InvitationStatus::Pending,
+            max_uses: Some(1),
+            uses: 0,
+            created_at_ms: 0,
+            expires_at_ms: 1,
+            url: String::new(),
+            short_code: String::new(),
+            recipient_name: None,
+            recipient_phone: None,
+        }
+    }
+
+    #[test]
+    fn sms_invitations_are_bound_to_their_recipient() {
+        let phone = |s: &str| Phone::parse(s).unwrap();
+        let inv = |channel, to: Option<&str>| Invitation {
+            channel,
+            recipient_phone: to.map(|p| phone(p).as_e164().to_string()),
+            ..sample_invitation()
+        };
+        let cases = [
+            (
+                InviteChannel::Sms,
+                Some("13600136000"),
+                "+86 136 0013 6000",
+                true,
+            ),
+            (
+                InviteChannel::Sms,
+                Some("13600136000"),
+                "13500135000",
+                false,
+            ),
+            (InviteChannel::Sms, None, "13500135000", true),
+            (InviteChannel::Qr, Some("13600136000"), "13500135000", true),
+            (InviteChannel::Poster, None, "13500135000", true),
+        ];
+        for (channel, to, typed, want) in cases {
+            assert_eq!(
+                is_for_phone(&inv(channel, to), &phone(typed)),
+                want,
+                "{channel:?} {to:?} {typed}"
+            );
+        }
+    }
 
     #[test]
     fn short_codes_normalize() {

@@ -33,7 +33,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::error::ServerError;
 
 pub(crate) use accounts::Caller;
-pub(crate) use content::{media_extension, MEDIA_TYPES};
+pub(crate) use content::{is_media_key, media_extension, MEDIA_TYPES};
 pub(crate) use leads::NewContact;
 pub(crate) use shares::{BeaconInput, ResolvedShare};
 pub(crate) use sync::PushStep;

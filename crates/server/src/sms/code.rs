@@ -1,0 +1,175 @@
+//! One-time codes of the invitation pages go out under the same SMS rules
+//! as invitations (`warmlead_sms::decide`): no code to an opted-out number,
+//! none within a minute of the last one, and each counts toward the
+//! number's daily cap. The code is drawn and the message recorded (its text
+//! with the code masked) in one transaction, so a refusal leaves the code
+//! sent before valid; sending happens outside it.
+
+use rusqlite::{params, Connection};
+use warmlead_core::phone::Phone;
+use warmlead_sms::{
+    compose, decide, Decision, MessageKind, RefuseReason, Rules, SendRequest, SmsProvider,
+};
+
+use super::storage;
+use crate::error::ServerError;
+use crate::http::AppState;
+use crate::storage::invitations::new_otp;
+
+/// Who a code is for: the invitation's company and rep, and the number typed.
+pub(crate) struct CodeRequest {
+    pub company_id: i64,
+    pub rep_id: i64,
+    pub invitation_id: i64,
+    /// As typed on the form (may be empty); the rep's list shows it.
+    pub name: String,
+    pub phone: Phone,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum CodeOutcome {
+    Sent,
+    Refused(RefuseReason),
+    /// The provider did not take it (recorded as failed; does not count).
+    Failed,
+}
+
+/// The code's text; `code` is `******` in what we store.
+pub(crate) type TextFn = dyn Fn(&str) -> String + Send + Sync;
+
+/// Decides, draws and records a code for `req`, then sends it.
+pub(crate) async fn send_code(
+    app: &AppState,
+    req: CodeRequest,
+    text: Box<TextFn>,
+) -> Result<CodeOutcome, ServerError> {
+    let options = app.sms_options.clone();
+    let now = options.clock.now_ms();
+    let planned = app
+        .db
+        .tx(move |tx, secrets| plan(tx, &secrets.master, &options.rules, &req, &*text, now))
+        .await?;
+    let (id, message) = match planned {
+        Planned::Refused(reason) => return Ok(CodeOutcome::Refused(reason)),
+        Planned::Send { id, message } => (id, message),
+    };
+    let provider: &dyn SmsProvider = &*app.sms;
+    let result = provider.send(&message).await;
+    let done = app.sms_options.clock.now_ms();
+    let outcome = match &result {
+        Ok(_) => CodeOutcome::Sent,
+        Err(e) => {
+            tracing::warn!(error = %e, provider = provider.name(), "one-time code SMS failed");
+            CodeOutcome::Failed
+        }
+    };
+    let provider_name = provider.name().to_string();
+    app.db
+        .tx(move |tx, _| match &result {
+            Ok(receipt) => mark_sent(
+                tx,
+                id,
+                &receipt.provider,
+                &receipt.provider_message_id,
+                done,
+            ),
+            Err(e) => mark_failed(tx, id, &provider_name, &e.to_string(), done),
+        })
+        .await?;
+    Ok(outcome)
+}
+
+enum Planned {
+    Refused(RefuseReason),
+    Send {
+        id: i64,
+        message: warmlead_sms::SmsMessage,
+    },
+}
+
+fn plan(
+    tx: &Connection,
+    master: &[u8],
+    rules: &Rules,
+    req: &CodeRequest,
+    text: &TextFn,
+    now: i64,
+) -> Result<Planned, ServerError> {
+    let phone = req.phone.as_e164();
+    let history = storage::history(tx, phone, None, rules.duplicate_window_ms, now)?;
+    // Decided on a stand-in of the same length, so that a refusal draws no
+    // code (drawing one voids the code sent before).
+    let stand_in = "000000";
+    let probe = request(req, text(stand_in), stand_in);
+    if let Decision::Refuse { reason } = decide(&probe, &history, rules, now) {
+        return Ok(Planned::Refused(reason));
+    }
+    let code = new_otp(tx, master, req.invitation_id, &req.phone, now)?;
+    let message = compose(&request(req, text(&code), &code), rules);
+    let id = record(tx, req, &text("******"), now)?;
+    Ok(Planned::Send { id, message })
+}
+
+fn request(req: &CodeRequest, body: String, code: &str) -> SendRequest {
+    SendRequest {
+        kind: MessageKind::OneTimeCode,
+        to: req.phone.clone(),
+        recipient_name: req.name.clone(),
+        triggered_by_rep: None,
+        body,
+        template_params: vec![("code".to_string(), code.to_string())],
+    }
+}
+
+/// The message row, already "being sent" (`attempted_at`): the runner never
+/// picks it up, and a crash mid-send leaves it failed, not resent. Codes do
+/// not go into the rep's change stream: they are the visitor's, not the rep's.
+fn record(tx: &Connection, req: &CodeRequest, masked: &str, now: i64) -> Result<i64, ServerError> {
+    tx.execute(
+        "INSERT INTO sms_messages (company_id, rep_id, invitation_id, name, phone, text,
+                                   kind, status, created_at, send_after, attempted_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'one_time_code', 'queued', ?7, ?7, ?7, ?7)",
+        params![
+            req.company_id,
+            req.rep_id,
+            req.invitation_id,
+            req.name,
+            req.phone.as_e164(),
+            masked,
+            now
+        ],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+fn mark_sent(
+    tx: &Connection,
+    id: i64,
+    provider: &str,
+    provider_message_id: &str,
+    now: i64,
+) -> Result<(), ServerError> {
+    tx.execute(
+        "UPDATE sms_messages SET status = 'sent', provider = ?2, provider_message_id = ?3,
+                                 sent_at = ?4, updated_at = ?4
+         WHERE id = ?1",
+        params![id, provider, provider_message_id, now],
+    )?;
+    Ok(())
+}
+
+fn mark_failed(
+    tx: &Connection,
+    id: i64,
+    provider: &str,
+    error: &str,
+    now: i64,
+) -> Result<(), ServerError> {
+    let error: String = error.chars().take(storage::MAX_ERROR_CHARS).collect();
+    tx.execute(
+        "UPDATE sms_messages SET status = 'failed', provider = ?2, error = ?3, updated_at = ?4
+         WHERE id = ?1",
+        params![id, provider, error, now],
+    )?;
+    Ok(())
+}
