@@ -194,6 +194,10 @@ pub enum ReasonCode {
     ManNeed,
     /// Old signals count less (value: percent of the raw score kept).
     Decayed,
+    /// The grade fell since the last activity because nothing happened
+    /// (value: time of the last signal, ms UTC, so "no activity for N days"
+    /// stays true offline).
+    Cooling,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

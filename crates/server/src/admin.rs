@@ -118,6 +118,12 @@ impl Admin {
         self.db.purge_signals(now_ms, retention_days).await
     }
 
+    /// The decay regrade, as the server's hourly job runs it: leads whose
+    /// grade has cooled by `now_ms` get their new grade (and a change).
+    pub async fn regrade_cooled_leads(&self, now_ms: i64) -> Result<usize, ServerError> {
+        self.db.regrade_cooled_leads(now_ms).await
+    }
+
     /// Waits until every tracking event queued so far is committed.
     pub async fn flush(&self) {
         self.db.flush().await
