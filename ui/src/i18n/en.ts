@@ -242,6 +242,8 @@ export const en = {
       man_authority: "Decides (A)",
       man_need: "Has a need (N)",
       decayed: "Older signals count less ({{value}}% kept)",
+      cooling_one: "Cooling: no activity for {{count}} day",
+      cooling_other: "Cooling: no activity for {{count}} days",
     },
     timeline: {
       visit: "Visit {{no}}: read {{dwell}}, scrolled {{scroll}}%",

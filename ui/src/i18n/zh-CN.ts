@@ -238,6 +238,7 @@ export const zhCN = {
       man_authority: "能拍板（A）",
       man_need: "有需求（N）",
       decayed: "较早的信号权重降低（保留 {{value}}%）",
+      cooling: "正在降温：已 {{count}} 天没有动静",
     },
     timeline: {
       visit: "第 {{no}} 次访问：阅读 {{dwell}}，滚动到 {{scroll}}%",
