@@ -153,7 +153,7 @@ pub async fn poster_invitation(
         &invitation.url,
         &invitation.short_code,
         &session.user.name,
-        &session.company.name,
+        &session.company,
     );
     let data_dir = state.db_path.parent().map(PathBuf::from);
     let art = poster_artwork(
@@ -242,8 +242,32 @@ mod tests {
         out.into_inner()
     }
 
+    fn company(slogan: Option<&str>) -> warmlead_core::domain::Company {
+        warmlead_core::domain::Company {
+            id: 1,
+            name: "暖居装修".into(),
+            poster_artwork: None,
+            poster_slogan: slogan.map(str::to_string),
+        }
+    }
+
     fn spec_of(inv: &Invitation) -> warmlead_media::PosterSpec {
-        invitation_spec(&inv.url, &inv.short_code, "李明", "暖居装修")
+        invitation_spec(&inv.url, &inv.short_code, "李明", &company(None))
+    }
+
+    #[test]
+    fn the_poster_says_the_companys_slogan_or_the_neutral_default() {
+        let inv = invitation();
+        let own = invitation_spec(
+            &inv.url,
+            &inv.short_code,
+            "李明",
+            &company(Some("买车找老王")),
+        );
+        assert_eq!(own.slogan, "买车找老王");
+        let neutral = spec_of(&inv);
+        assert_eq!(neutral.slogan, warmlead_core::invite::DEFAULT_POSTER_SLOGAN);
+        assert_eq!(neutral.company_name, "暖居装修");
     }
 
     fn media(id: i64) -> MediaRef {

@@ -8,10 +8,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 pub use crate::fonts::Font;
+use warmlead_core::domain::Company;
+use warmlead_core::invite::slogan_of;
+
 use crate::fonts::{load_font_file, load_system_font, preferred_face};
 use crate::{render_poster_on, Artwork, MediaError, PosterSpec};
 
-const SLOGAN: &str = "推荐好友装修，成交即有奖励";
 const INVITE_LINE: &str = "邀请你成为合作伙伴";
 const CODE_LABEL: &str = "邀请码";
 /// A local override of the company's artwork in the data directory (kept
@@ -26,12 +28,12 @@ const TEMPLATE_PREFIX: &str = "poster-artwork-";
 type TemplateSlot = Mutex<Option<(i64, Option<Arc<Artwork>>)>>;
 
 /// The invitation poster's content: the QR of `url`, the short code, the
-/// rep and the company, with the slogan and lines of the invitation.
+/// rep and the company, with the company's slogan (or the neutral default).
 pub fn invitation_spec(
     url: &str,
     short_code: &str,
     rep_name: &str,
-    company_name: &str,
+    company: &Company,
 ) -> PosterSpec {
     PosterSpec {
         url: url.into(),
@@ -39,8 +41,8 @@ pub fn invitation_spec(
         code_label: CODE_LABEL.into(),
         rep_name: rep_name.into(),
         invite_line: INVITE_LINE.into(),
-        slogan: SLOGAN.into(),
-        company_name: company_name.into(),
+        slogan: slogan_of(company).into(),
+        company_name: company.name.clone(),
         rep_photo: None,
         background: None,
         font_index: 0,

@@ -168,6 +168,18 @@ impl Admin {
         self.db.set_poster_artwork(company_id, media_id).await
     }
 
+    /// Sets (or clears) the company's poster slogan, as a manager's
+    /// `PUT /api/v1/company/poster-slogan` does.
+    pub async fn set_poster_slogan(
+        &self,
+        company_id: i64,
+        slogan: Option<&str>,
+    ) -> Result<Company, ServerError> {
+        self.db
+            .set_poster_slogan(company_id, slogan.map(str::to_string))
+            .await
+    }
+
     pub async fn store_media(
         &self,
         company_id: i64,

@@ -116,10 +116,10 @@ export const en = {
     pending: "This share has not reached the server yet, but the link already works.",
     clipboard: "{{message}}\n{{url}}",
     message: {
-      article: "A really useful read before renovating: “{{title}}”",
+      article: "A really useful read, worth a look: “{{title}}”",
       poster: "“{{title}}”: worth a look if you need it",
       video: "This video makes it clear: “{{title}}”",
-      case_study: "A real renovation, budget and result included: “{{title}}”",
+      case_study: "A real case, budget and result included: “{{title}}”",
     },
   },
   radar: {

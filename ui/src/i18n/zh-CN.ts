@@ -113,7 +113,7 @@ export const zhCN = {
     pending: "这次分享还没同步到服务器，但链接已经可以用了。",
     clipboard: "{{message}}\n{{url}}",
     message: {
-      article: "推荐一篇很实用的文章《{{title}}》，装修前值得一看：",
+      article: "推荐一篇很实用的文章《{{title}}》，值得一看：",
       poster: "《{{title}}》，有需要的朋友可以看看：",
       video: "这个视频《{{title}}》很直观，推荐看看：",
       case_study: "真实案例《{{title}}》，预算和效果都写得很清楚：",

@@ -13,6 +13,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/0004_invitations.sql")),
     (5, include_str!("../../migrations/0005_sms.sql")),
     (6, include_str!("../../migrations/0006_poster_artwork.sql")),
+    (9, include_str!("../../migrations/0009_poster_slogan.sql")),
 ];
 
 /// The newest schema version this binary knows.
