@@ -7,7 +7,7 @@ use std::sync::Arc;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use tauri::State;
-use warmlead_core::domain::MediaRef;
+use warmlead_core::domain::{Company, MediaRef};
 use warmlead_core::error::ApiError;
 use warmlead_core::invite::{
     Invitation, InviteChannel, InviteDashboard, NewInvitation, PosterInvitation, SmsInviteRequest,
@@ -172,6 +172,20 @@ pub async fn poster_invitation(
         invitation,
         png_base64: STANDARD.encode(png),
     })
+}
+
+/// Managers: the company's poster slogan (None or blank: the neutral
+/// default). The answer is the Company; a sync brings it to the cache.
+#[tauri::command]
+pub async fn set_poster_slogan(state: State<'_, AppState>, slogan: Option<String>) -> Res<Company> {
+    let company = client(&state)
+        .await?
+        .set_poster_slogan(slogan.as_deref())
+        .await?;
+    if let Some(engine) = state.engine() {
+        engine.trigger();
+    }
+    Ok(company)
 }
 
 /// Writes a PNG the UI has (a poster) into Downloads; returns the path.

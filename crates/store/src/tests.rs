@@ -688,7 +688,10 @@ fn migrating_from_4_keeps_the_artwork_and_then_learns_the_poster_slogan() {
         ),
         1
     );
-    assert_eq!(store.session().unwrap().unwrap().company.poster_slogan, None);
+    assert_eq!(
+        store.session().unwrap().unwrap().company.poster_slogan,
+        None
+    );
 
     let with_slogan = Company {
         id: 1,

@@ -5,11 +5,12 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use warmlead_core::api::{
-    ActivateRequest, ActivateResponse, MeResponse, PATH_ACTIVATE, PATH_EVENTS, PATH_INVITATIONS,
-    PATH_INVITATION_PREFIX, PATH_ME, PATH_PARTNER_IMPORT, PATH_PULL, PATH_PUSH, PATH_RADAR_PULL,
-    PATH_SMS_INVITATIONS,
+    ActivateRequest, ActivateResponse, MeResponse, PosterSloganRequest, PATH_ACTIVATE, PATH_EVENTS,
+    PATH_INVITATIONS, PATH_INVITATION_PREFIX, PATH_ME, PATH_PARTNER_IMPORT, PATH_POSTER_SLOGAN,
+    PATH_PULL, PATH_PUSH, PATH_RADAR_PULL, PATH_SMS_INVITATIONS,
 };
 use warmlead_core::csv_import::ImportRow;
+use warmlead_core::domain::Company;
 use warmlead_core::error::ApiError;
 use warmlead_core::invite::{
     Invitation, NewInvitation, PartnerImportRequest, PartnerImportResult, SmsInviteRequest,
@@ -171,6 +172,22 @@ impl Client {
     pub async fn revoke_invitation(&self, id: i64) -> Result<Invitation, SyncError> {
         let path = format!("{PATH_INVITATION_PREFIX}{id}/revoke");
         self.post(&path, &serde_json::json!({})).await
+    }
+
+    /// Sets the company's poster slogan (managers; None or blank: the
+    /// neutral default); answers the Company as the server now has it.
+    pub async fn set_poster_slogan(&self, slogan: Option<&str>) -> Result<Company, SyncError> {
+        let resp = self
+            .http
+            .put(self.url(PATH_POSTER_SLOGAN))
+            .bearer_auth(&self.token)
+            .json(&PosterSloganRequest {
+                slogan: slogan.map(str::to_string),
+            })
+            .send()
+            .await
+            .map_err(transport)?;
+        read(resp).await
     }
 
     /// Previews (`dry_run`) or sends SMS invitations.

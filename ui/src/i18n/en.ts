@@ -6,6 +6,7 @@ export const en = {
     cancel: "Cancel",
     retry: "Retry",
     copied: "Copied",
+    save: "Save",
   },
   kind: {
     article: "Article",
@@ -172,6 +173,11 @@ export const en = {
     title: "Settings",
     language: "Language",
     account: "Account",
+    posterSlogan: "Invitation poster slogan",
+    posterSloganDefault: "诚邀您成为我们的推荐合伙人",
+    posterSloganHint:
+      "Printed under the rep's name on every invitation poster of the company, at most {{max}} characters. Empty: the neutral default shown.",
+    posterSloganSaved: "Saved. Every device gets it at its next sync.",
     signedInAs: "{{name}} · {{role}} · {{company}}",
     server: "Server: {{url}}",
     signOut: "Sign out",
