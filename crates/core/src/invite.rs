@@ -686,7 +686,9 @@ mod tests {
     fn poster_slogans_are_cleaned_or_refused() {
         let forty = "好".repeat(40);
         let forty_one = "好".repeat(41);
-        let table: [(Option<&str>, Result<Option<&str>, ()>); 6] = [
+        // (input, the cleaned slogan or Err when refused)
+        type Row<'a> = (Option<&'a str>, Result<Option<&'a str>, ()>);
+        let table: [Row; 6] = [
             (None, Ok(None)),
             (Some("   "), Ok(None)),
             (
