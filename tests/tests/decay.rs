@@ -67,6 +67,10 @@ async fn a_lead_left_alone_for_a_month_cools_on_the_reps_desktop() {
     assert!(report.radar_pulled > 0, "the regrade is a change to pull");
     let cooled = rep.store().lead_detail(id).unwrap().summary.lead;
     assert_eq!(cooled.grade, Grade::A, "{cooled:?}");
+    assert_eq!(
+        cooled.updated_at_ms, hot.updated_at_ms,
+        "cooling is no activity: the lead keeps its last-activity time"
+    );
     let cooling = cooled
         .reasons
         .iter()

@@ -183,7 +183,7 @@ pub(crate) fn rescore(
     if !force && g.score == lead.score && g.grade == lead.grade && g.reasons == lead.reasons {
         return Ok(Some((lead, before)));
     }
-    let lead = apply_grade(tx, lead_id, &g, now)?;
+    let lead = apply_grade(tx, lead_id, &g, now, now)?;
     Ok(Some((lead, before)))
 }
 
@@ -337,11 +337,13 @@ pub(crate) fn set_man_flags(
     Ok(())
 }
 
-/// Writes a new score, grade and reasons and logs the lead to its devices.
+/// Writes a new score, grade and reasons (the lead's `updated_at` becomes
+/// `updated_at`) and logs the lead to its devices at `now`.
 fn apply_grade(
     tx: &Connection,
     lead_id: i64,
     g: &warmlead_core::scoring::Graded,
+    updated_at: i64,
     now: i64,
 ) -> Result<Lead, ServerError> {
     tx.prepare_cached(
@@ -351,7 +353,7 @@ fn apply_grade(
         g.score,
         g.grade.as_str(),
         serde_json::to_string(&g.reasons)?,
-        now,
+        updated_at,
         lead_id
     ])?;
     let lead =
@@ -386,7 +388,9 @@ pub(crate) fn regrade_cooled(
         };
         let facts = facts(tx, id)?;
         if let Some(g) = regrade(&rules, &facts, lead.source, lead.man, lead.grade, now) {
-            apply_grade(tx, id, &g, now)?;
+            // Cooling is no activity: the lead keeps its last-activity time
+            // (and its place in the list), only the grade and reasons change.
+            apply_grade(tx, id, &g, lead.updated_at_ms, now)?;
             changed += 1;
         }
     }
