@@ -370,6 +370,43 @@ mod tests {
         assert_eq!(err.code(), ErrorCode::NotFound);
     }
 
+    #[tokio::test]
+    async fn a_manager_sets_the_poster_slogan_and_a_rep_may_not() {
+        use warmlead_core::domain::Role;
+        let ts = warmlead_server::testing::TestServer::start().await;
+        let admin = ts.admin();
+        let company = admin.create_company("暖居装修").await.unwrap();
+        let client_of = |role: Role| {
+            let (admin, url) = (admin.clone(), ts.url());
+            async move {
+                let user = admin
+                    .create_user(company.id, role, "某人", None, None)
+                    .await
+                    .unwrap();
+                let code = admin.create_activation_code(user.id).await.unwrap();
+                let act = activate(&url, &code, "test").await.unwrap();
+                Client::new(&url, &act.device_token).unwrap()
+            }
+        };
+        let manager = client_of(Role::Manager).await;
+        let set = manager.set_poster_slogan(Some("好车推荐给朋友")).await;
+        assert_eq!(
+            set.unwrap().poster_slogan.as_deref(),
+            Some("好车推荐给朋友")
+        );
+        let too_long = "好".repeat(41);
+        let err = manager
+            .set_poster_slogan(Some(&too_long))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidInput);
+        let cleared = manager.set_poster_slogan(None).await.unwrap();
+        assert_eq!(cleared.poster_slogan, None);
+        let rep = client_of(Role::Rep).await;
+        let err = rep.set_poster_slogan(Some("我的")).await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Forbidden);
+    }
+
     #[test]
     fn statuses_without_our_body_map_to_codes() {
         assert_eq!(code_for_status(401), ErrorCode::Unauthorized);
