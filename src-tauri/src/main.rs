@@ -89,6 +89,7 @@ fn main() {
             invite::create_invitation,
             invite::invitation,
             invite::revoke_invitation,
+            invite::set_poster_slogan,
             invite::invitations,
             invite::invite_dashboard,
             invite::sms_invite,

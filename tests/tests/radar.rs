@@ -185,22 +185,20 @@ async fn the_live_stream_brings_new_leads_and_announces_hot_ones() {
     let mut radar = engine.subscribe_radar();
     let mut hot = engine.subscribe_hot_leads();
     engine.sync_now().await.unwrap();
-    // Let the listener connect and its first (head) event's sync settle.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    radar.mark_unchanged();
-    assert!(rep
-        .store()
-        .leads(&LeadQuery::default())
-        .unwrap()
-        .leads
-        .is_empty());
+    let leads = || rep.store().leads(&LeadQuery::default()).unwrap().leads;
+    assert!(leads().is_empty());
 
     friend_leaves_contact(&w, &url, &token).await;
-    tokio::time::timeout(Duration::from_secs(10), radar.changed())
-        .await
-        .expect("a radar sync within 10 s")
-        .unwrap();
-    let leads = rep.store().leads(&LeadQuery::default()).unwrap().leads;
+    // Each radar sync (the stream's first head event, then the lead's) wakes
+    // this; wait until one has brought the lead, not for a fixed time.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while leads().is_empty() {
+        tokio::time::timeout_at(deadline, radar.changed())
+            .await
+            .expect("the lead by the event stream within 10 s")
+            .unwrap();
+    }
+    let leads = leads();
     assert_eq!(leads.len(), 1);
     assert_eq!(leads[0].lead.name, "王小姐");
     assert!(leads[0].lead.grade < Grade::A, "not hot yet");

@@ -9,6 +9,7 @@ import type {
   BriefcaseItem,
   BriefcaseQuery,
   Channel,
+  Company,
   ContentItem,
   ErrorCode,
   ImportPreview,
@@ -119,6 +120,7 @@ export const api = {
   /** The invitation fresh from the server (uses, status). */
   invitation: (id: number) => call<Invitation>("invitation", { id }),
   revokeInvitation: (id: number) => call<Invitation>("revoke_invitation", { id }),
+  setPosterSlogan: (slogan: string | null) => call<Company>("set_poster_slogan", { slogan }),
   invitations: (limit: number) => call<Invitation[]>("invitations", { limit }),
   inviteDashboard: () => call<InviteDashboard>("invite_dashboard"),
   /** With `req.dry_run` nothing is sent: the answer is the preview. */

@@ -5,7 +5,9 @@ import type { Reason, Signal, VisitStats } from "./bindings";
 import type { Translate } from "./format";
 import {
   buildQuery,
+  cooling,
   gradeSlug,
+  idleDays,
   isHot,
   reasonText,
   sinceMs,
@@ -32,6 +34,7 @@ describe("leads helpers", () => {
     const codes: Reason["code"][] = [
       "left_contact", "direct_referral", "forwarded", "repeat_visits", "watched_video",
       "read_deep", "long_dwell", "viewed", "man_money", "man_authority", "man_need", "decayed",
+      "cooling",
     ];
     for (const code of codes) {
       const r: Reason = { code, value: 3, points: 10 };
@@ -43,6 +46,17 @@ describe("leads helpers", () => {
     }
     expect(reasonText({ code: "read_deep", value: 80, points: 15 }, tz)).toContain("80");
     expect(reasonText({ code: "long_dwell", value: 130, points: 5 }, te)).toContain("2 min");
+  });
+
+  it("words cooling from the last signal's time, so the days stay true offline", () => {
+    const day = 86_400_000;
+    const now = 1_800_000_000_000;
+    const r: Reason = { code: "cooling", value: now - 12 * day - 5, points: 0 };
+    expect(reasonText(r, te, now)).toBe("Cooling: no activity for 12 days");
+    expect(reasonText(r, tz, now + 3 * day)).toContain("15 天");
+    expect(idleDays(now + day, now)).toBe(0);
+    expect(cooling([{ code: "viewed", value: 1, points: 5 }, r])).toEqual(r);
+    expect(cooling([])).toBeUndefined();
   });
 
   it("time ranges", () => {

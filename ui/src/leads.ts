@@ -16,11 +16,28 @@ export function isHot(g: Grade): boolean {
   return g === "A+" || g === "A";
 }
 
+const DAY_MS = 24 * 3600 * 1000;
+
 /** The reason a lead has its grade, worded from its code and value. */
-export function reasonText(r: Reason, t: Translate): string {
+export function reasonText(r: Reason, t: Translate, nowMs: number = Date.now()): string {
+  if (r.code === "cooling") {
+    // Its value is the time of the last signal, so the days stay true offline.
+    const count = idleDays(r.value, nowMs);
+    return t("leads.reason.cooling", { count });
+  }
   const value =
     r.code === "long_dwell" ? formatDwell(r.value * 1000, t) : String(r.value);
   return t(`leads.reason.${r.code}`, { value, count: r.value });
+}
+
+/** Whole days since `lastMs` (never negative). */
+export function idleDays(lastMs: number, nowMs: number): number {
+  return Math.max(0, Math.floor((nowMs - lastMs) / DAY_MS));
+}
+
+/** The lead's cooling reason when its grade fell for lack of activity. */
+export function cooling(reasons: readonly Reason[]): Reason | undefined {
+  return reasons.find((r) => r.code === "cooling");
 }
 
 export type TimeRange = "all" | "1d" | "7d" | "30d";

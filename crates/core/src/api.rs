@@ -34,6 +34,8 @@ pub const PATH_TRACKING_STATS: &str = "/api/v1/stats/tracking";
 pub const PATH_SCORING_RULES: &str = "/api/v1/scoring/rules";
 /// Managers: `PUT` a `PosterArtworkRequest`, answered with the `Company`.
 pub const PATH_POSTER_ARTWORK: &str = "/api/v1/company/poster-artwork";
+/// Managers: `PUT` a `PosterSloganRequest`, answered with the `Company`.
+pub const PATH_POSTER_SLOGAN: &str = "/api/v1/company/poster-slogan";
 
 /// Reps and managers: `POST` a `NewInvitation`, answered with the `Invitation`.
 pub const PATH_INVITATIONS: &str = "/api/v1/invitations";
@@ -55,6 +57,13 @@ pub const PATH_SMS_HOOKS_PREFIX: &str = "/hooks/sms/";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct PosterArtworkRequest {
     pub media_id: Option<i64>,
+}
+
+/// Body of `PUT /api/v1/company/poster-slogan`: the poster's slogan, or
+/// null (or blank) to go back to the neutral default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct PosterSloganRequest {
+    pub slogan: Option<String>,
 }
 
 /// Largest JSON body the API accepts.

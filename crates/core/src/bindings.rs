@@ -32,6 +32,7 @@ pub fn render_all() -> Vec<(String, String)> {
         api::ActivateResponse,
         api::MeResponse,
         api::PosterArtworkRequest,
+        api::PosterSloganRequest,
         api::NewContentItem,
         api::Beacon,
         sync::MutationBody,

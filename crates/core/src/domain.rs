@@ -117,6 +117,10 @@ pub struct Company {
     /// warm gradient.
     #[serde(default)]
     pub poster_artwork: Option<MediaRef>,
+    /// The line under the rep's name on the invitation poster, set by a
+    /// manager. None: the neutral `invite::DEFAULT_POSTER_SLOGAN`.
+    #[serde(default)]
+    pub poster_slogan: Option<String>,
 }
 
 /// A person in a company. Partners carry the rep they are bound to.

@@ -483,6 +483,41 @@ pub struct PosterInvitation {
 
 /// The deep link that signs the desktop app in:
 /// `warmlead://activate?server=<api url>&code=<activation code>`.
+/// The poster's slogan when the company set none: no industry words, so it
+/// fits any company.
+pub const DEFAULT_POSTER_SLOGAN: &str = "诚邀您成为我们的推荐合伙人";
+/// A slogan longer than this does not fit the poster's two lines.
+pub const MAX_POSTER_SLOGAN_CHARS: usize = 40;
+
+/// A manager's slogan, cleaned: trimmed, blank is None (the default); too
+/// long or with control characters is refused with the reason.
+pub fn poster_slogan(input: Option<&str>) -> Result<Option<String>, crate::CoreError> {
+    let Some(s) = input.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    let invalid = |reason: String| crate::CoreError::Invalid {
+        field: "slogan",
+        reason,
+    };
+    if s.chars().count() > MAX_POSTER_SLOGAN_CHARS {
+        return Err(invalid(format!(
+            "at most {MAX_POSTER_SLOGAN_CHARS} characters"
+        )));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(invalid("no line breaks or control characters".into()));
+    }
+    Ok(Some(s.to_string()))
+}
+
+/// What the poster says under the rep's name for `company`.
+pub fn slogan_of(company: &crate::domain::Company) -> &str {
+    company
+        .poster_slogan
+        .as_deref()
+        .unwrap_or(DEFAULT_POSTER_SLOGAN)
+}
+
 pub const DEEP_LINK_SCHEME: &str = "warmlead";
 
 /// Builds the activation deep link (server URL and code percent-encoded).
@@ -645,5 +680,46 @@ mod tests {
         ] {
             assert_eq!(parse_activation_link(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn poster_slogans_are_cleaned_or_refused() {
+        let forty = "好".repeat(40);
+        let forty_one = "好".repeat(41);
+        // (input, the cleaned slogan or Err when refused)
+        type Row<'a> = (Option<&'a str>, Result<Option<&'a str>, ()>);
+        let table: [Row; 6] = [
+            (None, Ok(None)),
+            (Some("   "), Ok(None)),
+            (
+                Some("  推荐好友，共享好礼 "),
+                Ok(Some("推荐好友，共享好礼")),
+            ),
+            (Some(&forty), Ok(Some(&forty))),
+            (Some(&forty_one), Err(())),
+            (Some("一行\n两行"), Err(())),
+        ];
+        for (input, want) in table {
+            let got = poster_slogan(input).map_err(|_| ());
+            let got = got.as_ref().map(|o| o.as_deref()).map_err(|_| ());
+            assert_eq!(got, want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn the_default_slogan_is_neutral() {
+        let company = crate::domain::Company {
+            id: 1,
+            name: "c".into(),
+            poster_artwork: None,
+            poster_slogan: None,
+        };
+        assert_eq!(slogan_of(&company), DEFAULT_POSTER_SLOGAN);
+        assert!(!DEFAULT_POSTER_SLOGAN.contains("装修"));
+        let own = crate::domain::Company {
+            poster_slogan: Some("买车找老王".into()),
+            ..company
+        };
+        assert_eq!(slogan_of(&own), "买车找老王");
     }
 }

@@ -194,6 +194,10 @@ pub enum ReasonCode {
     ManNeed,
     /// Old signals count less (value: percent of the raw score kept).
     Decayed,
+    /// The grade fell since the last activity because nothing happened
+    /// (value: time of the last signal, ms UTC, so "no activity for N days"
+    /// stays true offline).
+    Cooling,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -202,6 +206,15 @@ pub struct Reason {
     pub value: i64,
     /// Points this rule added to the score (0 for grade-only rules like MAN).
     pub points: i64,
+}
+
+/// The reasons of a lead without those whose code this build cannot read.
+fn known_reasons<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Reason>, D::Error> {
+    let raw: Vec<serde_json::Value> = Deserialize::deserialize(d)?;
+    Ok(raw
+        .into_iter()
+        .filter_map(|v| serde_json::from_value(v).ok())
+        .collect())
 }
 
 /// A person who may buy, owned by the partner's rep and credited to the partner.
@@ -222,6 +235,9 @@ pub struct Lead {
     pub item_id: Option<i64>,
     pub score: i64,
     pub grade: Grade,
+    /// A reason code this build does not know (a newer server) is left out,
+    /// so the lead still arrives.
+    #[serde(deserialize_with = "known_reasons")]
     pub reasons: Vec<Reason>,
     pub man: ManFlags,
     pub stage: LeadStage,
@@ -368,4 +384,33 @@ pub struct TrackingStats {
     pub stored_beacons: i64,
     /// Signals rows in the database (all companies).
     pub signals: i64,
+}
+
+#[cfg(test)]
+mod reason_tests {
+    use super::*;
+
+    #[test]
+    fn a_lead_with_a_reason_code_from_a_newer_server_still_decodes() {
+        let json = serde_json::json!({
+            "id": 1, "company_id": 1, "rep_id": 2, "partner_id": 3, "name": "王小姐",
+            "phone": "+8613812345678", "note": "", "source": "contact_form",
+            "share_token": null, "item_id": null, "score": 40, "grade": "B",
+            "reasons": [
+                {"code": "left_contact", "value": 1, "points": 40},
+                {"code": "from_the_future", "value": 7, "points": 0}
+            ],
+            "man": {"money": false, "authority": false, "need": false},
+            "stage": "new", "created_at_ms": 1, "updated_at_ms": 1, "contacts": 1
+        });
+        let lead: Lead = serde_json::from_value(json).unwrap();
+        assert_eq!(
+            lead.reasons,
+            [Reason {
+                code: ReasonCode::LeftContact,
+                value: 1,
+                points: 40
+            }]
+        );
+    }
 }

@@ -109,7 +109,7 @@ pub struct SignalFact {
 }
 
 /// The order reasons are listed in.
-pub const REASON_ORDER: [ReasonCode; 12] = [
+pub const REASON_ORDER: [ReasonCode; 13] = [
     ReasonCode::LeftContact,
     ReasonCode::DirectReferral,
     ReasonCode::Forwarded,
@@ -122,6 +122,7 @@ pub const REASON_ORDER: [ReasonCode; 12] = [
     ReasonCode::ManAuthority,
     ReasonCode::ManNeed,
     ReasonCode::Decayed,
+    ReasonCode::Cooling,
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -299,7 +300,9 @@ pub fn grade(rules: &ScoringRules, scored: Scored, source: LeadSource, man: ManF
     }
 }
 
-/// Score and grade in one call.
+/// Score and grade in one call. When the grade at `now_ms` is lower than it
+/// was at the last signal, a [`ReasonCode::Cooling`] reason says since when
+/// nothing happened.
 pub fn evaluate(
     rules: &ScoringRules,
     signals: &[SignalFact],
@@ -307,7 +310,38 @@ pub fn evaluate(
     man: ManFlags,
     now_ms: i64,
 ) -> Graded {
-    grade(rules, score(rules, signals, now_ms), source, man)
+    let mut graded = grade(rules, score(rules, signals, now_ms), source, man);
+    let last = signals
+        .iter()
+        .map(|s| s.at_ms)
+        .filter(|at| *at < now_ms)
+        .max();
+    if let Some(last) = last {
+        let peak = grade(rules, score(rules, signals, last), source, man).grade;
+        if peak > graded.grade {
+            graded.reasons.push(Reason {
+                code: ReasonCode::Cooling,
+                value: last,
+                points: 0,
+            });
+        }
+    }
+    graded
+}
+
+/// The lead's grade at `now_ms` when it differs from the `stored` one: what
+/// the server's periodic regrade applies (a grade otherwise only changes when
+/// an event arrives). `None`: the stored grade is still true.
+pub fn regrade(
+    rules: &ScoringRules,
+    signals: &[SignalFact],
+    source: LeadSource,
+    man: ManFlags,
+    stored: Grade,
+    now_ms: i64,
+) -> Option<Graded> {
+    let now = evaluate(rules, signals, source, man, now_ms);
+    (now.grade != stored).then_some(now)
 }
 
 #[cfg(test)]

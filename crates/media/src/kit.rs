@@ -7,22 +7,15 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
+pub use crate::fonts::Font;
+use warmlead_core::domain::Company;
+use warmlead_core::invite::slogan_of;
+
+use crate::fonts::{load_font_file, load_system_font, preferred_face};
 use crate::{render_poster_on, Artwork, MediaError, PosterSpec};
 
-const SLOGAN: &str = "推荐好友装修，成交即有奖励";
 const INVITE_LINE: &str = "邀请你成为合作伙伴";
 const CODE_LABEL: &str = "邀请码";
-/// Where a Chinese font usually is; `WARMLEAD_POSTER_FONT` names another.
-/// (path, face index): 2 is Simplified Chinese in the Noto CJK collection.
-const FONTS: [(&str, u32); 4] = [
-    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
-    ("/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc", 2),
-    (
-        "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
-        2,
-    ),
-    ("C:\\Windows\\Fonts\\msyh.ttc", 0),
-];
 /// A local override of the company's artwork in the data directory (kept
 /// from before the company template: handy to try an artwork out).
 const ARTWORK_FILES: [&str; 2] = ["poster-artwork.jpg", "poster-artwork.png"];
@@ -30,20 +23,17 @@ const ARTWORK_FILES: [&str; 2] = ["poster-artwork.jpg", "poster-artwork.png"];
 /// the data directory so posters keep their artwork offline.
 const TEMPLATE_PREFIX: &str = "poster-artwork-";
 
-/// Font bytes and the face index to use in them.
-pub type Font = (Arc<Vec<u8>>, u32);
-
 /// The company template decoded for one media id; `None` inside when its
 /// bytes would not decode (the gradient then, without retrying each poster).
 type TemplateSlot = Mutex<Option<(i64, Option<Arc<Artwork>>)>>;
 
 /// The invitation poster's content: the QR of `url`, the short code, the
-/// rep and the company, with the slogan and lines of the invitation.
+/// rep and the company, with the company's slogan (or the neutral default).
 pub fn invitation_spec(
     url: &str,
     short_code: &str,
     rep_name: &str,
-    company_name: &str,
+    company: &Company,
 ) -> PosterSpec {
     PosterSpec {
         url: url.into(),
@@ -51,8 +41,8 @@ pub fn invitation_spec(
         code_label: CODE_LABEL.into(),
         rep_name: rep_name.into(),
         invite_line: INVITE_LINE.into(),
-        slogan: SLOGAN.into(),
-        company_name: company_name.into(),
+        slogan: slogan_of(company).into(),
+        company_name: company.name.clone(),
         rep_photo: None,
         background: None,
         font_index: 0,
@@ -168,17 +158,18 @@ fn cache_template(dir: &Path, id: i64, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// `WARMLEAD_POSTER_FONT` (face `WARMLEAD_POSTER_FONT_INDEX`) when set, else
+/// the desktop's own Chinese font.
 fn load_font() -> Option<Font> {
     if let Some(path) = std::env::var_os("WARMLEAD_POSTER_FONT") {
+        let path = PathBuf::from(path);
         let index = std::env::var("WARMLEAD_POSTER_FONT_INDEX")
             .ok()
             .and_then(|i| i.parse().ok())
-            .unwrap_or(0);
-        return std::fs::read(path).ok().map(|b| (Arc::new(b), index));
+            .unwrap_or_else(|| preferred_face(&path));
+        return load_font_file(&path, index);
     }
-    FONTS
-        .iter()
-        .find_map(|(p, i)| std::fs::read(p).ok().map(|b| (Arc::new(b), *i)))
+    load_system_font()
 }
 
 fn load_artwork(dir: &Path) -> Option<Arc<Artwork>> {

@@ -4,6 +4,7 @@
 
 use std::io::Cursor;
 
+pub mod fonts;
 pub mod kit;
 mod poster;
 mod raster;

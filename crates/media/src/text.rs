@@ -265,7 +265,10 @@ mod tests {
     fn with_font(f: impl FnOnce(&FontRef)) {
         match std::fs::read(FONT) {
             Ok(bytes) => f(&FontRef::try_from_slice_and_index(&bytes, 2).unwrap()),
-            Err(e) => eprintln!("SKIPPED: cannot read {FONT} ({e}); run `cargo xtask setup`"),
+            // A missing font is a failure, not a pass: the test would prove nothing.
+            Err(e) => {
+                panic!("cannot read {FONT} ({e}): install fonts-noto-cjk (`cargo xtask setup`)")
+            }
         }
     }
 

@@ -118,6 +118,12 @@ impl Admin {
         self.db.purge_signals(now_ms, retention_days).await
     }
 
+    /// The decay regrade, as the server's hourly job runs it: leads whose
+    /// grade has cooled by `now_ms` get their new grade (and a change).
+    pub async fn regrade_cooled_leads(&self, now_ms: i64) -> Result<usize, ServerError> {
+        self.db.regrade_cooled_leads(now_ms).await
+    }
+
     /// Waits until every tracking event queued so far is committed.
     pub async fn flush(&self) {
         self.db.flush().await
@@ -160,6 +166,18 @@ impl Admin {
         media_id: Option<i64>,
     ) -> Result<Company, ServerError> {
         self.db.set_poster_artwork(company_id, media_id).await
+    }
+
+    /// Sets (or clears) the company's poster slogan, as a manager's
+    /// `PUT /api/v1/company/poster-slogan` does.
+    pub async fn set_poster_slogan(
+        &self,
+        company_id: i64,
+        slogan: Option<&str>,
+    ) -> Result<Company, ServerError> {
+        self.db
+            .set_poster_slogan(company_id, slogan.map(str::to_string))
+            .await
     }
 
     pub async fn store_media(

@@ -200,7 +200,8 @@ pub async fn start_with(config: Config, options: Options) -> Result<RunningServe
     })
 }
 
-/// Deletes raw signals past the retention period, now and then periodically.
+/// Deletes raw signals past the retention period and regrades the leads
+/// that cooled (decay), now and then periodically.
 async fn purge_job(admin: Admin, options: Options) {
     let mut tick = tokio::time::interval(options.purge_every);
     loop {
@@ -213,6 +214,11 @@ async fn purge_job(admin: Admin, options: Options) {
             Ok(p) if p != Purged::default() => tracing::info!(?p, "purged old signals"),
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "signal purge failed"),
+        }
+        match admin.regrade_cooled_leads(now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(leads = n, "regraded cooled leads"),
+            Err(e) => tracing::error!(error = %e, "cooling regrade failed"),
         }
     }
 }

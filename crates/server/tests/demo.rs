@@ -53,6 +53,9 @@ async fn the_demo_seeds_once_and_syncs_like_real_data() {
     let art = company.poster_artwork.clone().expect("demo poster artwork");
     assert_eq!(art.content_type, "image/jpeg");
     assert_eq!(d.act.company.poster_artwork.as_ref(), Some(&art));
+    // Its own renovation slogan lives in the demo seed, not in product code.
+    let slogan = d.act.company.poster_slogan.as_deref().expect("demo slogan");
+    assert!(slogan.contains("装修"), "{slogan}");
     let bytes = d
         .get(&art.path())
         .send()

@@ -82,3 +82,74 @@ async fn addresses_are_stored_only_as_hashes() {
         .unwrap();
     assert!(dump.iter().all(|s| !s.contains("127.0.0.1")));
 }
+
+/// Decay: a grade otherwise changes only when an event arrives. The server
+/// regrades cooled leads once at start (then hourly): a lead whose only
+/// signal is now a month old falls from B to C when the server starts, and
+/// the change reaches the rep's radar stream.
+#[tokio::test]
+async fn the_server_regrades_cooled_leads_when_it_starts() {
+    let w = world().await;
+    let d = activate(&w.ts, w.partner_a1.id).await;
+    let token = d.sign(3, w.item.id, Channel::Moments);
+    let res = reqwest::Client::new()
+        .post(format!(
+            "{}{}",
+            w.ts.url(),
+            warmlead_core::api::PATH_LEAD_FORM
+        ))
+        .header("accept", "application/json")
+        .form(&[
+            ("t", token.as_str()),
+            ("name", "王小姐"),
+            ("phone", "13812345678"),
+            ("consent", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let dir = w.ts.stop().await;
+    let db = dir.path().join("server.db");
+    let grade = |db: &std::path::Path| -> String {
+        rusqlite::Connection::open(db)
+            .unwrap()
+            .query_row("SELECT grade FROM leads", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(grade(&db), "B", "a fresh contact");
+    // A month passes with the server down: its signal is now that old.
+    let changes_before: i64 = {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute("UPDATE signals SET at = at - ?1", [30 * DAY])
+            .unwrap();
+        conn.query_row("SELECT COUNT(*) FROM changes", [], |r| r.get(0))
+            .unwrap()
+    };
+
+    let config = warmlead_server::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: format!("sqlite://{}", db.display()),
+        public_url: None,
+        demo: false,
+    };
+    let server = warmlead_server::start(config).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while grade(&db) != "C" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the start-up regrade did not cool the lead within 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let changes_after: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM changes", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        changes_after - changes_before,
+        2,
+        "the cooled lead is logged for its partner (masked) and its rep"
+    );
+    server.shutdown().await;
+}

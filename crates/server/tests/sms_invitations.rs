@@ -4,7 +4,7 @@
 //! answers like Twilio; hooks driven over HTTP like a provider would.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU16, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -217,6 +217,8 @@ struct Env {
     server: RunningServer,
     _dir: tempfile::TempDir,
     clock: Arc<AtomicI64>,
+    /// How many times the server read the clock (the runner reads it once a pass).
+    clock_reads: Arc<AtomicU64>,
     rep: Device,
     partner: Device,
     partner_user: User,
@@ -230,6 +232,19 @@ impl Env {
 
     fn set_clock(&self, ms: i64) {
         self.clock.store(ms, Ordering::SeqCst);
+    }
+
+    /// Waits (no sleep-then-assert) until the SMS runner has looked at the
+    /// queue since this call: three more clock reads. A pass with nothing
+    /// due reads the clock once; a message it would send reads it again
+    /// before the send, whose result is recorded before the next read, so
+    /// whatever a pass would send is sent by then.
+    async fn runner_passed(&self) {
+        let from = self.clock_reads.load(Ordering::SeqCst);
+        eventually("a pass of the SMS runner", || async {
+            self.clock_reads.load(Ordering::SeqCst) >= from + 3
+        })
+        .await;
     }
 
     async fn hook(&self, kind: &str, query: &str, form: &[(&str, &str)]) -> reqwest::Response {
@@ -290,12 +305,25 @@ async fn activate(server: &RunningServer, user_id: i64) -> Device {
 /// invitations made by it are still valid for the real clock of the
 /// invitation page.
 fn options(sms: Sms, hook_secret: Option<&str>, clock: &Arc<AtomicI64>) -> Options {
-    let c = clock.clone();
+    counted_options(sms, hook_secret, clock, &Arc::default())
+}
+
+/// [`options`] whose clock counts its reads in `reads`.
+fn counted_options(
+    sms: Sms,
+    hook_secret: Option<&str>,
+    clock: &Arc<AtomicI64>,
+    reads: &Arc<AtomicU64>,
+) -> Options {
+    let (c, reads) = (clock.clone(), reads.clone());
     Options {
         sms,
         sms_invites: SmsInviteOptions {
             hook_secret: hook_secret.map(str::to_string),
-            clock: Clock::from_fn(move || c.load(Ordering::SeqCst)),
+            clock: Clock::from_fn(move || {
+                reads.fetch_add(1, Ordering::SeqCst);
+                c.load(Ordering::SeqCst)
+            }),
             runner_every: Duration::from_millis(50),
             ..SmsInviteOptions::default()
         },
@@ -324,9 +352,9 @@ fn console() -> (ConsoleProvider, Sms) {
 async fn env_with(sms: Sms, hook_secret: Option<&str>) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(AtomicI64::new(next_utc_hour(wall_now(), 2)));
-    let server = start_with(config(dir.path()), options(sms, hook_secret, &clock))
-        .await
-        .unwrap();
+    let clock_reads = Arc::new(AtomicU64::new(0));
+    let options = counted_options(sms, hook_secret, &clock, &clock_reads);
+    let server = start_with(config(dir.path()), options).await.unwrap();
     let a = server.admin();
     let company = a.create_company("暖居装修").await.unwrap();
     let rep = a
@@ -349,6 +377,7 @@ async fn env_with(sms: Sms, hook_secret: Option<&str>) -> Env {
         server,
         _dir: dir,
         clock,
+        clock_reads,
         rep,
         partner,
         partner_user,
@@ -494,7 +523,7 @@ async fn dry_run_previews_the_real_text_and_sends_nothing() {
     assert_eq!(item.sms_id, None);
     let text = item.text.clone().unwrap();
     assert!(text.ends_with(" 拒收请回复R"));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    env.runner_passed().await;
     assert!(fake.sent().is_empty());
     assert!(env.rep.invitations().await.is_empty());
     assert!(env.rep.sms_records().await.is_empty());
@@ -582,7 +611,7 @@ async fn refusals_say_why_and_only_reps_send() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    env.runner_passed().await;
     assert_eq!(fake.sent().len(), 1, "refused ones were never sent");
 }
 
@@ -638,7 +667,7 @@ async fn the_same_request_twice_sends_once() {
         fake.sent().len() == 2
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    env.runner_passed().await;
     assert_eq!(fake.sent().len(), 2);
     // After the 24 h window the number may be invited again.
     env.set_clock(env.clock.load(Ordering::SeqCst) + DAY + 1);
@@ -671,7 +700,7 @@ async fn quiet_hours_queue_until_morning_and_recheck_then() {
         .all(|r| r.status == SmsStatus::Queued && r.send_after_ms == Some(morning)));
     // The runner passes many times during the night and sends nothing.
     env.set_clock(morning - 60_000);
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    env.runner_passed().await;
     assert!(fake.sent().is_empty());
     // 赵六 replies STOP overnight (to an earlier message): the re-check refuses.
     let q = format!("?secret={SECRET}");

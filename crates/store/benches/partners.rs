@@ -196,6 +196,7 @@ fn sign_in(store: &Store) {
                     id: 1,
                     name: "暖居装修".into(),
                     poster_artwork: None,
+                    poster_slogan: None,
                 },
                 epoch: "bench".into(),
             },

@@ -60,6 +60,7 @@ fn store_as(role: Role) -> (tempfile::TempDir, Store) {
                     id: 1,
                     name: "暖居装修".into(),
                     poster_artwork: None,
+                    poster_slogan: None,
                 },
                 epoch: "e1".into(),
             },

@@ -96,10 +96,12 @@ fn upsert_company(conn: &Connection, c: &Company) -> Result<(), StoreError> {
         .map(serde_json::to_string)
         .transpose()?;
     conn.execute(
-        "INSERT INTO company (id, name, poster_artwork_json) VALUES (?1, ?2, ?3) \
+        "INSERT INTO company (id, name, poster_artwork_json, poster_slogan) \
+         VALUES (?1, ?2, ?3, ?4) \
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
-           poster_artwork_json = excluded.poster_artwork_json",
-        rusqlite::params![c.id, c.name, artwork],
+           poster_artwork_json = excluded.poster_artwork_json, \
+           poster_slogan = excluded.poster_slogan",
+        rusqlite::params![c.id, c.name, artwork, c.poster_slogan],
     )?;
     conn.execute(
         "UPDATE session SET company_json = ?1 WHERE id = 1 AND json_extract(company_json, '$.id') = ?2",

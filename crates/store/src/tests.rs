@@ -43,6 +43,7 @@ fn activation() -> ActivateResponse {
             id: 1,
             name: "暖居装修".into(),
             poster_artwork: None,
+            poster_slogan: None,
         },
         epoch: "epoch-a".into(),
     }
@@ -638,6 +639,7 @@ fn migrating_from_3_keeps_the_company_and_then_learns_its_poster_artwork() {
         id: 1,
         name: "暖居装修".into(),
         poster_artwork: Some(art.clone()),
+        poster_slogan: None,
     };
     store
         .apply_pull(&page("epoch-a", vec![ChangeBody::Company(with_art)], 1))
@@ -662,6 +664,7 @@ fn migrating_from_3_keeps_the_company_and_then_learns_its_poster_artwork() {
         id: 1,
         name: "暖居装修".into(),
         poster_artwork: None,
+        poster_slogan: None,
     };
     store
         .apply_pull(&page("epoch-a", vec![ChangeBody::Company(cleared)], 2))
@@ -676,5 +679,65 @@ fn migrating_from_3_keeps_the_company_and_then_learns_its_poster_artwork() {
     assert_eq!(
         store.session().unwrap().unwrap().company.poster_artwork,
         None
+    );
+}
+
+#[test]
+fn migrating_from_4_keeps_the_artwork_and_then_learns_the_poster_slogan() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.sqlite");
+    {
+        let old = migrate::open_at_version(&path, 4).unwrap();
+        old.save_activation("http://127.0.0.1:1/", &activation())
+            .unwrap();
+        old.conn
+            .execute_batch(
+                r#"INSERT INTO company (id, name, poster_artwork_json)
+                   VALUES (1, '暖居装修', '{"id":42,"content_type":"image/jpeg","size":1}');
+                   UPDATE session SET company_json = '{"id":1,"name":"暖居装修"}';"#,
+            )
+            .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), LATEST_VERSION);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM company WHERE poster_artwork_json IS NOT NULL \
+             AND poster_slogan IS NULL"
+        ),
+        1
+    );
+    assert_eq!(
+        store.session().unwrap().unwrap().company.poster_slogan,
+        None
+    );
+
+    let with_slogan = Company {
+        id: 1,
+        name: "暖居装修".into(),
+        poster_artwork: None,
+        poster_slogan: Some("好车推荐给朋友".into()),
+    };
+    store
+        .apply_pull(&page("epoch-a", vec![ChangeBody::Company(with_slogan)], 1))
+        .unwrap();
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM company WHERE poster_slogan = '好车推荐给朋友'"
+        ),
+        1
+    );
+    assert_eq!(
+        store
+            .session()
+            .unwrap()
+            .unwrap()
+            .company
+            .poster_slogan
+            .as_deref(),
+        Some("好车推荐给朋友"),
+        "the poster reads the session's company"
     );
 }

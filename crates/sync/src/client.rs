@@ -5,12 +5,12 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use warmlead_core::api::{
-    ActivateRequest, ActivateResponse, MeResponse, PATH_ACTIVATE, PATH_EVENTS, PATH_INVITATIONS,
-    PATH_INVITATION_PREFIX, PATH_ME, PATH_PARTNER_IMPORT, PATH_PULL, PATH_PUSH, PATH_RADAR_PULL,
-    PATH_SMS_INVITATIONS,
+    ActivateRequest, ActivateResponse, MeResponse, PosterSloganRequest, PATH_ACTIVATE, PATH_EVENTS,
+    PATH_INVITATIONS, PATH_INVITATION_PREFIX, PATH_ME, PATH_PARTNER_IMPORT, PATH_POSTER_SLOGAN,
+    PATH_PULL, PATH_PUSH, PATH_RADAR_PULL, PATH_SMS_INVITATIONS,
 };
 use warmlead_core::csv_import::ImportRow;
-use warmlead_core::domain::MediaRef;
+use warmlead_core::domain::{Company, MediaRef};
 use warmlead_core::error::ApiError;
 use warmlead_core::invite::{
     Invitation, NewInvitation, PartnerImportRequest, PartnerImportResult, SmsInviteRequest,
@@ -172,6 +172,22 @@ impl Client {
     pub async fn revoke_invitation(&self, id: i64) -> Result<Invitation, SyncError> {
         let path = format!("{PATH_INVITATION_PREFIX}{id}/revoke");
         self.post(&path, &serde_json::json!({})).await
+    }
+
+    /// Sets the company's poster slogan (managers; None or blank: the
+    /// neutral default); answers the Company as the server now has it.
+    pub async fn set_poster_slogan(&self, slogan: Option<&str>) -> Result<Company, SyncError> {
+        let resp = self
+            .http
+            .put(self.url(PATH_POSTER_SLOGAN))
+            .bearer_auth(&self.token)
+            .json(&PosterSloganRequest {
+                slogan: slogan.map(str::to_string),
+            })
+            .send()
+            .await
+            .map_err(transport)?;
+        read(resp).await
     }
 
     /// Previews (`dry_run`) or sends SMS invitations.
@@ -358,6 +374,43 @@ mod tests {
         };
         let err = client.fetch_media(&guessed).await.unwrap_err();
         assert_eq!(err.code(), ErrorCode::NotFound);
+    }
+
+    #[tokio::test]
+    async fn a_manager_sets_the_poster_slogan_and_a_rep_may_not() {
+        use warmlead_core::domain::Role;
+        let ts = warmlead_server::testing::TestServer::start().await;
+        let admin = ts.admin();
+        let company = admin.create_company("暖居装修").await.unwrap();
+        let client_of = |role: Role| {
+            let (admin, url) = (admin.clone(), ts.url());
+            async move {
+                let user = admin
+                    .create_user(company.id, role, "某人", None, None)
+                    .await
+                    .unwrap();
+                let code = admin.create_activation_code(user.id).await.unwrap();
+                let act = activate(&url, &code, "test").await.unwrap();
+                Client::new(&url, &act.device_token).unwrap()
+            }
+        };
+        let manager = client_of(Role::Manager).await;
+        let set = manager.set_poster_slogan(Some("好车推荐给朋友")).await;
+        assert_eq!(
+            set.unwrap().poster_slogan.as_deref(),
+            Some("好车推荐给朋友")
+        );
+        let too_long = "好".repeat(41);
+        let err = manager
+            .set_poster_slogan(Some(&too_long))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidInput);
+        let cleared = manager.set_poster_slogan(None).await.unwrap();
+        assert_eq!(cleared.poster_slogan, None);
+        let rep = client_of(Role::Rep).await;
+        let err = rep.set_poster_slogan(Some("我的")).await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Forbidden);
     }
 
     #[test]

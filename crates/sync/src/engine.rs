@@ -300,6 +300,7 @@ mod tests {
                         id: 1,
                         name: "c".into(),
                         poster_artwork: None,
+                        poster_slogan: None,
                     },
                     epoch: "e".into(),
                 },

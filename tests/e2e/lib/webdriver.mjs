@@ -10,14 +10,30 @@ import { freePort, waitFor } from "./server.mjs";
 
 const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
 
-// A virtual X display for the app's window.
-export async function startXvfb() {
-  const display = `:${90 + Math.floor(Math.random() * 9)}`;
-  const child = spawn("Xvfb", [display, "-screen", "0", "1280x860x24", "-nolisten", "tcp"], {
-    stdio: "ignore",
+// A virtual X display for the app's window. Xvfb picks a free display and
+// writes its number to fd 3 once it accepts clients (-displayfd): we wait for
+// that, not for a fixed time, and fail at once if it exits first.
+export async function startXvfb({ timeoutMs = 30_000 } = {}) {
+  const child = spawn("Xvfb", ["-displayfd", "3", "-screen", "0", "1280x860x24", "-nolisten", "tcp"], {
+    stdio: ["ignore", "ignore", "ignore", "pipe"],
   });
-  await new Promise((r) => setTimeout(r, 700));
-  if (child.exitCode !== null) throw new Error(`Xvfb ${display} exited with ${child.exitCode}`);
+  const display = await new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => {
+      child.kill("SIGTERM");
+      reject(new Error(`Xvfb did not announce a display within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const done = (f) => (v) => {
+      clearTimeout(timer);
+      f(v);
+    };
+    child.stdio[3].on("data", (chunk) => {
+      out += chunk;
+      if (out.includes("\n")) done(resolve)(`:${out.trim()}`);
+    });
+    child.once("error", done(reject));
+    child.once("exit", (code) => done(reject)(new Error(`Xvfb exited with ${code} before it was ready`)));
+  });
   return { display, stop: () => child.kill("SIGTERM") };
 }
 

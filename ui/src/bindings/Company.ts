@@ -7,4 +7,9 @@ export type Company = { id: number, name: string,
  * poster is drawn on (an image/jpeg or image/png media). None: the
  * warm gradient.
  */
-poster_artwork: MediaRef | null, };
+poster_artwork: MediaRef | null, 
+/**
+ * The line under the rep's name on the invitation poster, set by a
+ * manager. None: the neutral `invite::DEFAULT_POSTER_SLOGAN`.
+ */
+poster_slogan: string | null, };

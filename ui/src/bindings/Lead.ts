@@ -20,7 +20,12 @@ phone: string, note: string, source: LeadSource,
 /**
  * The share the lead came through (a child share's token when forwarded).
  */
-share_token: string | null, item_id: number | null, score: number, grade: Grade, reasons: Array<Reason>, man: ManFlags, stage: LeadStage, created_at_ms: number, updated_at_ms: number, 
+share_token: string | null, item_id: number | null, score: number, grade: Grade, 
+/**
+ * A reason code this build does not know (a newer server) is left out,
+ * so the lead still arrives.
+ */
+reasons: Array<Reason>, man: ManFlags, stage: LeadStage, created_at_ms: number, updated_at_ms: number, 
 /**
  * Times this person left their contact (merged duplicates count here).
  */

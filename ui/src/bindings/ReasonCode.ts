@@ -4,4 +4,4 @@
  * Why a lead has its grade: one entry per rule that counted, in a stable
  * order (see `scoring::REASON_ORDER`). The UI words them from `code` and `value`.
  */
-export type ReasonCode = "left_contact" | "direct_referral" | "forwarded" | "repeat_visits" | "watched_video" | "read_deep" | "long_dwell" | "viewed" | "man_money" | "man_authority" | "man_need" | "decayed";
+export type ReasonCode = "left_contact" | "direct_referral" | "forwarded" | "repeat_visits" | "watched_video" | "read_deep" | "long_dwell" | "viewed" | "man_money" | "man_authority" | "man_need" | "decayed" | "cooling";

@@ -64,6 +64,7 @@ export type { PartnerStage } from "./PartnerStage";
 export type { PartnerSummary } from "./PartnerSummary";
 export type { PosterArtworkRequest } from "./PosterArtworkRequest";
 export type { PosterInvitation } from "./PosterInvitation";
+export type { PosterSloganRequest } from "./PosterSloganRequest";
 export type { RadarBody } from "./RadarBody";
 export type { RadarChange } from "./RadarChange";
 export type { RadarEntry } from "./RadarEntry";

@@ -6,6 +6,7 @@ export const en = {
     cancel: "Cancel",
     retry: "Retry",
     copied: "Copied",
+    save: "Save",
   },
   kind: {
     article: "Article",
@@ -116,10 +117,10 @@ export const en = {
     pending: "This share has not reached the server yet, but the link already works.",
     clipboard: "{{message}}\n{{url}}",
     message: {
-      article: "A really useful read before renovating: “{{title}}”",
+      article: "A really useful read, worth a look: “{{title}}”",
       poster: "“{{title}}”: worth a look if you need it",
       video: "This video makes it clear: “{{title}}”",
-      case_study: "A real renovation, budget and result included: “{{title}}”",
+      case_study: "A real case, budget and result included: “{{title}}”",
     },
   },
   radar: {
@@ -172,6 +173,11 @@ export const en = {
     title: "Settings",
     language: "Language",
     account: "Account",
+    posterSlogan: "Invitation poster slogan",
+    posterSloganDefault: "诚邀您成为我们的推荐合伙人",
+    posterSloganHint:
+      "Printed under the rep's name on every invitation poster of the company, at most {{max}} characters. Empty: the neutral default shown.",
+    posterSloganSaved: "Saved. Every device gets it at its next sync.",
     signedInAs: "{{name}} · {{role}} · {{company}}",
     server: "Server: {{url}}",
     signOut: "Sign out",
@@ -242,6 +248,8 @@ export const en = {
       man_authority: "Decides (A)",
       man_need: "Has a need (N)",
       decayed: "Older signals count less ({{value}}% kept)",
+      cooling_one: "Cooling: no activity for {{count}} day",
+      cooling_other: "Cooling: no activity for {{count}} days",
     },
     timeline: {
       visit: "Visit {{no}}: read {{dwell}}, scrolled {{scroll}}%",

@@ -7,6 +7,7 @@ export const zhCN = {
     cancel: "取消",
     retry: "重试",
     copied: "已复制",
+    save: "保存",
   },
   kind: {
     article: "文章",
@@ -113,7 +114,7 @@ export const zhCN = {
     pending: "这次分享还没同步到服务器，但链接已经可以用了。",
     clipboard: "{{message}}\n{{url}}",
     message: {
-      article: "推荐一篇很实用的文章《{{title}}》，装修前值得一看：",
+      article: "推荐一篇很实用的文章《{{title}}》，值得一看：",
       poster: "《{{title}}》，有需要的朋友可以看看：",
       video: "这个视频《{{title}}》很直观，推荐看看：",
       case_study: "真实案例《{{title}}》，预算和效果都写得很清楚：",
@@ -169,6 +170,10 @@ export const zhCN = {
     title: "设置",
     language: "界面语言",
     account: "账号",
+    posterSlogan: "邀请海报标语",
+    posterSloganDefault: "诚邀您成为我们的推荐合伙人",
+    posterSloganHint: "印在公司每张邀请海报的销售姓名下方，最多 {{max}} 个字。留空即使用上面显示的通用标语。",
+    posterSloganSaved: "已保存，各设备下次同步后生效。",
     signedInAs: "{{name}} · {{role}} · {{company}}",
     server: "服务器：{{url}}",
     signOut: "退出登录",
@@ -238,6 +243,7 @@ export const zhCN = {
       man_authority: "能拍板（A）",
       man_need: "有需求（N）",
       decayed: "较早的信号权重降低（保留 {{value}}%）",
+      cooling: "正在降温：已 {{count}} 天没有动静",
     },
     timeline: {
       visit: "第 {{no}} 次访问：阅读 {{dwell}}，滚动到 {{scroll}}%",

@@ -6,7 +6,15 @@ import { api, type ApiError } from "../api";
 import type { ChainNode } from "../bindings";
 import { formatPhone, formatWhen, type Translate } from "../format";
 import { useLoad, useNow } from "../hooks";
-import { MAN_KEYS, gradeSlug, manField, reasonText, timeline, toggleMan } from "../leads";
+import {
+  MAN_KEYS,
+  cooling,
+  gradeSlug,
+  manField,
+  reasonText,
+  timeline,
+  toggleMan,
+} from "../leads";
 
 function Chain({ node, partner, t }: { node: ChainNode; partner: string; t: Translate }) {
   const label =
@@ -66,6 +74,11 @@ export function LeadDetailPane({ id, refresh }: { id: number; refresh: string })
         <span className={`grade-badge big grade-${gradeSlug(l.grade)}`} data-testid="lead-grade">
           {l.grade}
         </span>
+        {cooling(l.reasons) && (
+          <span className="cooling" aria-hidden="true">
+            ↓
+          </span>
+        )}
         {l.name}
       </h2>
       <h3>{t("leads.why", { grade: l.grade })}</h3>

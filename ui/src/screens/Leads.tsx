@@ -12,6 +12,7 @@ import type {
   Grade,
   LeadCursor,
   LeadSummary,
+  Reason,
   Role,
   SyncStatus,
 } from "../bindings";
@@ -22,8 +23,10 @@ import {
   GRADES,
   TIME_RANGES,
   buildQuery,
+  cooling,
   gradeSlug,
   isHot,
+  reasonText,
   type TimeRange,
 } from "../leads";
 import { LeadDetailPane } from "./LeadDetail";
@@ -261,6 +264,7 @@ export function Leads({ status }: { role: Role; status: SyncStatus | null }) {
                       onClick={() => select(v.index)}
                     >
                       <span className={`grade-badge grade-${gradeSlug(l.grade)}`}>{l.grade}</span>
+                      <CoolingArrow reasons={l.reasons} now={now} />
                       <div className="row-main">
                         <span className="row-title">
                           <strong>{l.name}</strong>
@@ -291,5 +295,18 @@ export function Leads({ status }: { role: Role; status: SyncStatus | null }) {
         </aside>
       </div>
     </section>
+  );
+}
+
+/** "↓" beside a grade that fell for lack of activity, worded on hover. */
+function CoolingArrow({ reasons, now }: { reasons: readonly Reason[]; now: number }) {
+  const { t } = useTranslation();
+  const c = cooling(reasons);
+  if (!c) return null;
+  const text = reasonText(c, t, now);
+  return (
+    <span className="cooling" title={text} aria-label={text} data-testid="lead-cooling">
+      ↓
+    </span>
   );
 }

@@ -1,11 +1,74 @@
-// 设置: language (remembered) and sign-out, which asks once and warns when
-// changes are still waiting to sync.
+// 设置: language (remembered), the company's poster slogan (managers), and
+// sign-out, which asks once and warns when changes are still waiting to sync.
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 
 import { api, type ApiError } from "../api";
 import type { Session, SyncStatus } from "../bindings";
 import { currentLanguage, LANGUAGES, setLanguage, type Language } from "../i18n";
+
+/** Same limit as the server's (core `MAX_POSTER_SLOGAN_CHARS`). */
+const MAX_SLOGAN_CHARS = 40;
+
+/** The line under the rep's name on every invitation poster of the company. */
+function PosterSlogan({ current }: { current: string | null }) {
+  const { t } = useTranslation();
+  const [text, setText] = useState(current ?? "");
+  const [busy, setBusy] = useState(false);
+  const [saved, setSaved] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+
+  const save = async () => {
+    setBusy(true);
+    setError(null);
+    setSaved(false);
+    try {
+      const company = await api.setPosterSlogan(text.trim() === "" ? null : text);
+      setText(company.poster_slogan ?? "");
+      setSaved(true);
+    } catch (e) {
+      setError(e as ApiError);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="card-box">
+      <label htmlFor="poster-slogan">
+        <h2>{t("settings.posterSlogan")}</h2>
+      </label>
+      <input
+        id="poster-slogan"
+        className="input"
+        data-testid="poster-slogan"
+        maxLength={MAX_SLOGAN_CHARS}
+        value={text}
+        placeholder={t("settings.posterSloganDefault")}
+        onChange={(e) => {
+          setText(e.target.value);
+          setSaved(false);
+        }}
+      />
+      <p className="hint">{t("settings.posterSloganHint", { max: MAX_SLOGAN_CHARS })}</p>
+      {error && (
+        <div className="error" role="alert">
+          {t("error.generic", { message: error.message })}
+        </div>
+      )}
+      {saved && <p role="status">{t("settings.posterSloganSaved")}</p>}
+      <button
+        type="button"
+        className="btn"
+        data-testid="poster-slogan-save"
+        disabled={busy}
+        onClick={() => void save()}
+      >
+        {t("common.save")}
+      </button>
+    </div>
+  );
+}
 
 const LANGUAGE_NAMES: Record<Language, string> = { "zh-CN": "中文", en: "English" };
 
@@ -61,6 +124,7 @@ export function Settings({
             ))}
           </select>
         </div>
+        {session.user.role === "manager" && <PosterSlogan current={session.company.poster_slogan} />}
         <div className="card-box">
           <h2>{t("settings.account")}</h2>
           <p>

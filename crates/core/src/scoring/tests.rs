@@ -52,7 +52,11 @@ fn cases() -> Vec<Case> {
             man: none,
             score: 10,
             grade: Grade::C,
-            reasons: vec![(R::LeftContact, 1, 10), (R::Decayed, 25, 0)],
+            reasons: vec![
+                (R::LeftContact, 1, 10),
+                (R::Decayed, 25, 0),
+                (R::Cooling, NOW - 28 * DAY, 0),
+            ],
         },
         Case {
             name: "engaged reader who came back and left contact",
@@ -272,4 +276,113 @@ fn validates_rules() {
     let partial: ScoringRules = serde_json::from_str(r#"{"contact": 60}"#).unwrap();
     assert_eq!(partial.contact, 60);
     assert_eq!(partial.view, ScoringRules::default().view);
+}
+
+/// A hot lead left alone: (days since its last signal, grade, cooling?).
+#[test]
+fn a_hot_lead_cools_day_by_day() {
+    let rules = ScoringRules::default();
+    let hot = |days_ago: i64| {
+        vec![
+            s(Contact, 1, days_ago, 0),
+            s(Forward, 0, days_ago, 1),
+            s(Forward, 0, days_ago, 1),
+            s(Forward, 0, days_ago, 1),
+            s(View, 0, days_ago, 1),
+            s(Scroll, 100, days_ago, 1),
+        ]
+    };
+    let table = [
+        (0, Grade::APlus, false),
+        (1, Grade::A, true),
+        (7, Grade::A, true),
+        (8, Grade::B, true),
+        (18, Grade::B, true),
+        (19, Grade::C, true),
+        (30, Grade::C, true),
+    ];
+    for (days, want, cooling) in table {
+        let g = evaluate(
+            &rules,
+            &hot(days),
+            LeadSource::ContactForm,
+            man(false, false, false),
+            NOW,
+        );
+        assert_eq!(g.grade, want, "{days} days: {g:?}");
+        let c = g.reasons.iter().find(|r| r.code == R::Cooling);
+        assert_eq!(c.is_some(), cooling, "{days} days: {g:?}");
+        if let Some(c) = c {
+            assert_eq!(c.value, NOW - days * DAY, "since the last signal");
+        }
+    }
+}
+
+/// Floors hold while the score cools: a referral stays B, three MAN flags
+/// still lift; no decay means no cooling.
+#[test]
+fn cooling_respects_floors_and_decay_off() {
+    let rules = ScoringRules::default();
+    let old = [s(Contact, 1, 60, 0)];
+    let referral = evaluate(&rules, &old, LeadSource::Referral, ManFlags::default(), NOW);
+    assert_eq!(referral.grade, Grade::B);
+    assert!(referral.reasons.iter().all(|r| r.code != R::Cooling));
+    let all = evaluate(
+        &rules,
+        &old,
+        LeadSource::ContactForm,
+        man(true, true, true),
+        NOW,
+    );
+    assert_eq!(all.grade, Grade::A, "C lifted two steps, was A+ when fresh");
+    assert!(all.reasons.iter().any(|r| r.code == R::Cooling));
+    let off = ScoringRules {
+        half_life_days: 0,
+        ..ScoringRules::default()
+    };
+    let kept = evaluate(
+        &off,
+        &old,
+        LeadSource::ContactForm,
+        ManFlags::default(),
+        NOW,
+    );
+    assert_eq!(kept.grade, Grade::B);
+    assert!(kept.reasons.iter().all(|r| r.code != R::Cooling));
+}
+
+/// The periodic job's decision: (stored grade, days since the hot signals,
+/// the new grade to write or none).
+#[test]
+fn regrade_only_when_the_grade_changes() {
+    let rules = ScoringRules::default();
+    let hot = |days_ago: i64| {
+        vec![
+            s(Contact, 1, days_ago, 0),
+            s(Forward, 0, days_ago, 1),
+            s(Forward, 0, days_ago, 1),
+            s(Forward, 0, days_ago, 1),
+            s(View, 0, days_ago, 1),
+            s(Scroll, 100, days_ago, 1),
+        ]
+    };
+    let table = [
+        (Grade::APlus, 0, None),
+        (Grade::APlus, 30, Some(Grade::C)),
+        (Grade::APlus, 5, Some(Grade::A)),
+        (Grade::A, 5, None),
+        (Grade::C, 30, None),
+    ];
+    for (stored, days, want) in table {
+        let got = regrade(
+            &rules,
+            &hot(days),
+            LeadSource::ContactForm,
+            ManFlags::default(),
+            stored,
+            NOW,
+        )
+        .map(|g| g.grade);
+        assert_eq!(got, want, "stored {stored:?}, {days} days");
+    }
 }

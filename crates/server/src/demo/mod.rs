@@ -81,6 +81,9 @@ const VIDEOS: [&[u8]; 2] = [
 /// Where the demo's invitation links point when the server's URL is unknown.
 const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8787";
 
+/// The demo company's own poster slogan (product code has a neutral default).
+const DEMO_SLOGAN: &str = "推荐好友装修，成交即有奖励";
+
 /// Seeds the demo unless the demo company already exists. A seed cut short
 /// (e.g. the process killed) is not resumed; delete the database to redo it.
 pub async fn seed(admin: &Admin) -> Result<(), ServerError> {
@@ -118,6 +121,7 @@ pub async fn seed_with_url(admin: &Admin, public_url: &str) -> Result<(), Server
         .store_media(c, "image/jpeg", images::poster_artwork()?)
         .await?;
     admin.set_poster_artwork(c, Some(art.id)).await?;
+    admin.set_poster_slogan(c, Some(DEMO_SLOGAN)).await?;
     let mut rng = StdRng::seed_from_u64(20_261_123);
     let sharing: Vec<(User, bool)> = SHARING
         .map(|i| (partners[i].clone(), DORMANT.contains(&i)))

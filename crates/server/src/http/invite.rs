@@ -247,7 +247,7 @@ fn invite_page(view: &InviteView, action: &str, otp: bool, state: &FormState<'_>
     };
     let inner = format!(
         "<h1 id=\"wl-invite-title\">{rep} 邀请你成为 {company} 的推荐合伙人</h1>\
-<p class=\"lead\">把 {company} 的案例和活动分享给身边有装修需要的朋友；朋友通过你的推荐成交，你可获得佣金，具体以 {rep} 的说明为准。</p>\
+<p class=\"lead\">把 {company} 的案例和活动分享给身边有需要的朋友；朋友通过你的推荐成交，你可获得佣金，具体以 {rep} 的说明为准。</p>\
 {msg}\
 <form class=\"box\" method=\"post\" action=\"{action}\" id=\"wl-invite-form\">\
 <label for=\"wl-name\">姓名</label>\

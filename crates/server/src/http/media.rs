@@ -11,7 +11,7 @@ use axum::Json;
 use tokio::io::AsyncWriteExt;
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
-use warmlead_core::api::{PosterArtworkRequest, MAX_MEDIA_BYTES};
+use warmlead_core::api::{PosterArtworkRequest, PosterSloganRequest, MAX_MEDIA_BYTES};
 use warmlead_core::domain::{Company, MediaRef, Role};
 
 use super::api::require_manager;
@@ -210,6 +210,26 @@ pub(crate) async fn set_poster_artwork(
     Ok(Json(
         st.db
             .set_poster_artwork(caller.company.id, req.media_id)
+            .await?,
+    ))
+}
+
+/// `PUT /api/v1/company/poster-slogan` (managers): the line under the rep's
+/// name on every invitation poster (null or blank: the neutral default).
+/// Every device learns it through the Company change.
+pub(crate) async fn set_poster_slogan(
+    State(st): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<PosterSloganRequest>,
+) -> Result<Json<Company>, ServerError> {
+    if caller.user.role != Role::Manager {
+        return Err(ServerError::Forbidden(
+            "only a manager may change the poster slogan".into(),
+        ));
+    }
+    Ok(Json(
+        st.db
+            .set_poster_slogan(caller.company.id, req.slogan)
             .await?,
     ))
 }

@@ -117,6 +117,10 @@ pub(crate) fn router(state: AppState) -> Router {
             paths::PATH_POSTER_ARTWORK,
             put(media::set_poster_artwork).layer(DefaultBodyLimit::max(MAX_JSON_BYTES)),
         )
+        .route(
+            paths::PATH_POSTER_SLOGAN,
+            put(media::set_poster_slogan).layer(DefaultBodyLimit::max(MAX_JSON_BYTES)),
+        )
         .route("/media/{key}", get(media::serve))
         .fallback(not_found)
         .layer(axum::middleware::map_response(extract::jsonify_errors));

@@ -92,7 +92,8 @@ pub(crate) fn get_user(conn: &Connection, id: i64) -> Result<Option<User>, Serve
 }
 
 /// Companies with their poster artwork's media, if any.
-const COMPANY_SELECT: &str = "SELECT c.id, c.name, m.id, m.content_type, m.size, m.public_key
+const COMPANY_SELECT: &str =
+    "SELECT c.id, c.name, m.id, m.content_type, m.size, m.public_key, c.poster_slogan
      FROM companies c LEFT JOIN media m ON m.id = c.poster_media_id";
 
 fn company_from_row(r: &Row<'_>) -> rusqlite::Result<Company> {
@@ -110,6 +111,7 @@ fn company_from_row(r: &Row<'_>) -> rusqlite::Result<Company> {
         id: r.get(0)?,
         name: r.get(1)?,
         poster_artwork,
+        poster_slogan: r.get(6)?,
     })
 }
 
@@ -185,6 +187,30 @@ pub(crate) fn set_poster_artwork(
     Ok(company)
 }
 
+/// Sets (or clears, back to the neutral default) the company's poster
+/// slogan and tells every device.
+pub(crate) fn set_poster_slogan(
+    tx: &Connection,
+    company_id: i64,
+    slogan: Option<&str>,
+) -> Result<Company, ServerError> {
+    let slogan = warmlead_core::invite::poster_slogan(slogan)?;
+    tx.execute(
+        "UPDATE companies SET poster_slogan = ?1 WHERE id = ?2",
+        params![slogan, company_id],
+    )?;
+    let company = get_company(tx, company_id)?
+        .ok_or_else(|| ServerError::NotFound(format!("no company {company_id}")))?;
+    changes::append(
+        tx,
+        company.id,
+        Scope::Company,
+        &ChangeBody::Company(company.clone()),
+        now_ms(),
+    )?;
+    Ok(company)
+}
+
 pub(crate) fn users_where(
     conn: &Connection,
     condition: &str,
@@ -213,6 +239,7 @@ pub(crate) fn create_company(tx: &Connection, name: &str) -> Result<Company, Ser
         id: tx.last_insert_rowid(),
         name: name.to_string(),
         poster_artwork: None,
+        poster_slogan: None,
     };
     changes::append(
         tx,
@@ -502,6 +529,15 @@ impl Database {
         media_id: Option<i64>,
     ) -> Result<Company, ServerError> {
         self.tx(move |tx, _| set_poster_artwork(tx, company_id, media_id))
+            .await
+    }
+
+    pub(crate) async fn set_poster_slogan(
+        &self,
+        company_id: i64,
+        slogan: Option<String>,
+    ) -> Result<Company, ServerError> {
+        self.tx(move |tx, _| set_poster_slogan(tx, company_id, slogan.as_deref()))
             .await
     }
 

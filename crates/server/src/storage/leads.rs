@@ -14,7 +14,7 @@ use warmlead_core::lead::{
     Grade, Lead, LeadSource, LeadStage, ManFlags, RadarBody, Signal, SignalKind,
 };
 use warmlead_core::phone::Phone;
-use warmlead_core::scoring::{evaluate, ScoringRules, SignalFact};
+use warmlead_core::scoring::{evaluate, regrade, ScoringRules, SignalFact};
 
 use super::changes::{self, Scope};
 use super::shares::ResolvedShare;
@@ -183,19 +183,7 @@ pub(crate) fn rescore(
     if !force && g.score == lead.score && g.grade == lead.grade && g.reasons == lead.reasons {
         return Ok(Some((lead, before)));
     }
-    tx.prepare_cached(
-        "UPDATE leads SET score = ?1, grade = ?2, reasons = ?3, updated_at = ?4 WHERE id = ?5",
-    )?
-    .execute(params![
-        g.score,
-        g.grade.as_str(),
-        serde_json::to_string(&g.reasons)?,
-        now,
-        lead_id
-    ])?;
-    let lead =
-        get_lead(tx, lead_id)?.ok_or_else(|| ServerError::NotFound("lead vanished".into()))?;
-    emit(tx, &lead, now)?;
+    let lead = apply_grade(tx, lead_id, &g, now, now)?;
     Ok(Some((lead, before)))
 }
 
@@ -349,7 +337,87 @@ pub(crate) fn set_man_flags(
     Ok(())
 }
 
+/// Writes a new score, grade and reasons (the lead's `updated_at` becomes
+/// `updated_at`) and logs the lead to its devices at `now`.
+fn apply_grade(
+    tx: &Connection,
+    lead_id: i64,
+    g: &warmlead_core::scoring::Graded,
+    updated_at: i64,
+    now: i64,
+) -> Result<Lead, ServerError> {
+    tx.prepare_cached(
+        "UPDATE leads SET score = ?1, grade = ?2, reasons = ?3, updated_at = ?4 WHERE id = ?5",
+    )?
+    .execute(params![
+        g.score,
+        g.grade.as_str(),
+        serde_json::to_string(&g.reasons)?,
+        updated_at,
+        lead_id
+    ])?;
+    let lead =
+        get_lead(tx, lead_id)?.ok_or_else(|| ServerError::NotFound("lead vanished".into()))?;
+    emit(tx, &lead, now)?;
+    Ok(lead)
+}
+
+/// Decay: a grade otherwise changes only when an event arrives, so a lead
+/// hot a month ago would stay A+. Regrades the company's leads whose stored
+/// grade is no longer true at `now` (core decides; this only applies) and
+/// logs each so devices pull it. Only grade changes are written: the score
+/// drifts every hour and would flood the change log. Returns how many changed.
+pub(crate) fn regrade_cooled(
+    tx: &Connection,
+    company_id: i64,
+    now: i64,
+) -> Result<usize, ServerError> {
+    let rules = company_rules(tx, company_id)?;
+    if rules.half_life_days <= 0 {
+        return Ok(0);
+    }
+    // Without new signals a grade only falls; C cannot fall further.
+    let ids: Vec<i64> = tx
+        .prepare_cached("SELECT id FROM leads WHERE company_id = ?1 AND grade <> 'C' ORDER BY id")?
+        .query_map([company_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut changed = 0;
+    for id in ids {
+        let Some(lead) = get_lead(tx, id)? else {
+            continue;
+        };
+        let facts = facts(tx, id)?;
+        if let Some(g) = regrade(&rules, &facts, lead.source, lead.man, lead.grade, now) {
+            // Cooling is no activity: the lead keeps its last-activity time
+            // (and its place in the list), only the grade and reasons change.
+            apply_grade(tx, id, &g, lead.updated_at_ms, now)?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
 impl Database {
+    /// Every company's cooled leads regraded at `now` (one transaction per
+    /// company, so a big company does not hold the writer for all).
+    pub(crate) async fn regrade_cooled_leads(&self, now: i64) -> Result<usize, ServerError> {
+        self.flush().await;
+        let companies: Vec<i64> = self
+            .read(|c, _| {
+                Ok(c.prepare("SELECT id FROM companies ORDER BY id")?
+                    .query_map([], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?)
+            })
+            .await?;
+        let mut changed = 0;
+        for company in companies {
+            changed += self
+                .tx(move |tx, _| regrade_cooled(tx, company, now))
+                .await?;
+        }
+        Ok(changed)
+    }
+
     /// The contact form: committed (lead, signal, score, change) before the
     /// page says thanks.
     pub(crate) async fn capture_lead(
