@@ -668,3 +668,35 @@ async fn a_restored_server_backup_never_wedges_a_device() {
     all.sort();
     assert_eq!(mine, all);
 }
+
+/// With nothing pending after the restore there is no gap to notice: the
+/// new epoch alone makes the device push again what the server lost.
+#[tokio::test]
+async fn changes_lost_by_a_server_restore_are_pushed_again_on_the_new_epoch() {
+    let mut w = World::start(2).await;
+    let dev = w.device(&w.partner, "zhang").await;
+    sync_once(&dev.path).await.unwrap();
+    let db_url = format!("sqlite://{}", w.db_path().display());
+    let saved = w.dir.path().join("backups").join("server.db");
+    warmlead_server::Admin::backup(&db_url, &saved, false).unwrap();
+    let store = dev.store();
+    let lost = store
+        .create_share(w.items[1].id, Channel::Direct, now_ms())
+        .unwrap();
+    assert_eq!(sync_once(&dev.path).await.unwrap().pushed, 1);
+    w.restart(|db| {
+        let url = format!("sqlite://{}", db.display());
+        warmlead_server::Admin::restore(&url, &saved).unwrap();
+    })
+    .await;
+    assert!(!w.admin().share_exists(&lost.token).await.unwrap());
+
+    let report = sync_once(&dev.path).await.unwrap();
+    assert_eq!((report.pushed, report.rejected), (1, 0), "{report:?}");
+    assert!(w.admin().share_exists(&lost.token).await.unwrap());
+    assert_eq!(store.my_shares().unwrap().len(), 1);
+    let url = store.share_url(&lost).unwrap();
+    open_and_stay(&w, &url, &lost.token, "pv-srv-restore-epoch").await;
+    let visits = w.admin().visits_for_share(&lost.token).await.unwrap();
+    assert_eq!(visits[0].partner_id, w.partner.id);
+}
