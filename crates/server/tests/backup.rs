@@ -204,6 +204,14 @@ async fn a_backup_never_overwrites_a_file_unless_forced() {
     );
     assert_eq!(std::fs::read(&to).unwrap(), b"last night's backup");
 
+    let err = failed(&cli(
+        &["backup", "--to", live.to_str().unwrap(), "--force"],
+        &live,
+    ));
+    assert!(err.contains("the database itself"), "{err}");
+    assert_eq!(integrity(&live), "ok");
+    assert_eq!(count(&live, "SELECT COUNT(*) FROM users"), 6);
+
     ok(&cli(
         &["backup", "--to", to.to_str().unwrap(), "--force"],
         &live,
@@ -296,5 +304,39 @@ async fn restore_gives_the_copy_a_new_epoch_and_keeps_what_it_replaced() {
     assert!(server.admin().share_exists(&kept).await.unwrap());
     assert!(!server.admin().share_exists(&lost).await.unwrap());
     assert_eq!(page_status(&server.base_url(), &kept).await, StatusCode::OK);
+    server.shutdown().await;
+}
+
+/// Moving to a new machine: a restore where no database exists yet.
+#[tokio::test]
+async fn restore_onto_a_new_machine_serves_the_old_links() {
+    let w = world().await;
+    let d = activate(&w.ts, w.partner_a1.id).await;
+    let token = share_and_visit(&d, w.item.id, 1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("saved.db");
+    ok(&cli(
+        &["backup", "--to", saved.to_str().unwrap()],
+        &w.ts.dir().join("server.db"),
+    ));
+    w.ts.stop().await;
+
+    let new_machine = tempfile::tempdir().unwrap();
+    let db = new_machine.path().join("data").join("server.db");
+    let stdout = ok(&cli(&["restore", "--from", saved.to_str().unwrap()], &db));
+    assert!(!stdout.contains("replaced"), "{stdout}");
+    let server = start(Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: format!("sqlite://{}", db.display()),
+        public_url: None,
+        demo: false,
+    })
+    .await
+    .unwrap();
+    assert!(server.admin().share_exists(&token).await.unwrap());
+    assert_eq!(
+        page_status(&server.base_url(), &token).await,
+        StatusCode::OK
+    );
     server.shutdown().await;
 }

@@ -48,6 +48,12 @@ pub fn backup(db: &Path, to: &Path, force: bool) -> Result<BackupReport, ServerE
             db.display()
         )));
     }
+    if to.exists() && same_path(db, to) {
+        return Err(ServerError::Conflict(format!(
+            "{} is the database itself; back up to another file",
+            to.display()
+        )));
+    }
     if to.exists() && !force {
         return Err(ServerError::Conflict(format!(
             "{} already exists; pass --force to replace it",
@@ -191,7 +197,7 @@ fn prepare_copy(from: &Path, tmp: &Path) -> Result<String, ServerError> {
 /// Copies the media files `to` lacks (skipping upload temp files); returns
 /// how many. Media never change once written, so a present name is a copy.
 fn copy_media(from: &Path, to: &Path) -> Result<usize, ServerError> {
-    if !from.is_dir() || same_dir(from, to) {
+    if !from.is_dir() || same_path(from, to) {
         return Ok(0);
     }
     std::fs::create_dir_all(to)?;
@@ -211,7 +217,8 @@ fn copy_media(from: &Path, to: &Path) -> Result<usize, ServerError> {
     Ok(copied)
 }
 
-fn same_dir(a: &Path, b: &Path) -> bool {
+/// Whether two existing paths name the same file or folder.
+fn same_path(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
