@@ -585,3 +585,118 @@ async fn a_cache_copied_to_a_second_computer_keeps_both_syncing() {
         assert_eq!(visits[0].partner_id, w.partner.id);
     }
 }
+
+/// The server is restored from a backup older than what a device pushed:
+/// it answers with a new epoch and a `last_seq` below the device's. The
+/// device keeps syncing (no gap, no 500): what it pushed after the backup
+/// and the server lost is pushed again from its outbox, what it pushed
+/// before is not applied twice, its pending change goes through, and every
+/// share, old or new, resolves to the partner.
+#[tokio::test]
+async fn a_restored_server_backup_never_wedges_a_device() {
+    let mut w = World::start(3).await;
+    let dev = w.device(&w.partner, "zhang").await;
+    sync_once(&dev.path).await.unwrap();
+    let store = dev.store();
+    let before = store
+        .create_share(w.items[0].id, Channel::Moments, now_ms())
+        .unwrap();
+    assert_eq!(sync_once(&dev.path).await.unwrap().pushed, 1);
+    let old_epoch = store.cursor().unwrap().0;
+    let db_url = format!("sqlite://{}", w.db_path().display());
+    let saved = w.dir.path().join("backups").join("server.db");
+    warmlead_server::Admin::backup(&db_url, &saved, false).unwrap();
+
+    // Applied by the server, then lost by the restore.
+    let lost = store
+        .create_share(w.items[1].id, Channel::Direct, now_ms())
+        .unwrap();
+    store.rename_self("张三丰").unwrap();
+    assert_eq!(sync_once(&dev.path).await.unwrap().pushed, 2);
+    // Made while the server is down for the restore.
+    let pending = store
+        .create_share(w.items[2].id, Channel::Group, now_ms())
+        .unwrap();
+    w.restart(|db| {
+        let url = format!("sqlite://{}", db.display());
+        warmlead_server::Admin::restore(&url, &saved).unwrap();
+    })
+    .await;
+
+    let report = sync_once(&dev.path).await.unwrap();
+    assert_eq!((report.pushed, report.rejected), (3, 0), "{report:?}");
+    assert_eq!(store.pending_count().unwrap(), 0);
+    assert!(store.rejected().unwrap().is_empty());
+    let new_epoch = store.cursor().unwrap().0;
+    assert!(new_epoch.is_some() && new_epoch != old_epoch);
+    let device = dev.activation.device_id.to_string();
+    let results = "SELECT COUNT(*) FROM mutation_results WHERE client_id = ?1";
+    assert_eq!(w.server_count(results, &device), 4, "each change once");
+    let me = w
+        .admin()
+        .find_user(&w.partner.id.to_string())
+        .await
+        .unwrap();
+    assert_eq!(me.name, "张三丰");
+
+    // Later changes keep flowing, in the server's numbering.
+    let later = store
+        .create_share(w.items[0].id, Channel::Group, now_ms())
+        .unwrap();
+    assert_eq!(sync_once(&dev.path).await.unwrap().pushed, 1);
+    let again = sync_once(&dev.path).await.unwrap();
+    assert_eq!((again.pushed, again.rejected), (0, 0));
+
+    let shares = [&before, &lost, &pending, &later];
+    for (i, share) in shares.iter().enumerate() {
+        assert!(w.admin().share_exists(&share.token).await.unwrap());
+        let url = store.share_url(share).unwrap();
+        open_and_stay(&w, &url, &share.token, &format!("pv-srv-restore-{i:04}")).await;
+        let visits = w.admin().visits_for_share(&share.token).await.unwrap();
+        assert_eq!(visits.len(), 1, "share {i} is credited");
+        assert_eq!(visits[0].partner_id, w.partner.id);
+    }
+    sync_once(&dev.path).await.unwrap();
+    let mut mine: Vec<String> = store
+        .my_shares()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.token)
+        .collect();
+    mine.sort();
+    let mut all: Vec<String> = shares.iter().map(|s| s.token.clone()).collect();
+    all.sort();
+    assert_eq!(mine, all);
+}
+
+/// With nothing pending after the restore there is no gap to notice: the
+/// new epoch alone makes the device push again what the server lost.
+#[tokio::test]
+async fn changes_lost_by_a_server_restore_are_pushed_again_on_the_new_epoch() {
+    let mut w = World::start(2).await;
+    let dev = w.device(&w.partner, "zhang").await;
+    sync_once(&dev.path).await.unwrap();
+    let db_url = format!("sqlite://{}", w.db_path().display());
+    let saved = w.dir.path().join("backups").join("server.db");
+    warmlead_server::Admin::backup(&db_url, &saved, false).unwrap();
+    let store = dev.store();
+    let lost = store
+        .create_share(w.items[1].id, Channel::Direct, now_ms())
+        .unwrap();
+    assert_eq!(sync_once(&dev.path).await.unwrap().pushed, 1);
+    w.restart(|db| {
+        let url = format!("sqlite://{}", db.display());
+        warmlead_server::Admin::restore(&url, &saved).unwrap();
+    })
+    .await;
+    assert!(!w.admin().share_exists(&lost.token).await.unwrap());
+
+    let report = sync_once(&dev.path).await.unwrap();
+    assert_eq!((report.pushed, report.rejected), (1, 0), "{report:?}");
+    assert!(w.admin().share_exists(&lost.token).await.unwrap());
+    assert_eq!(store.my_shares().unwrap().len(), 1);
+    let url = store.share_url(&lost).unwrap();
+    open_and_stay(&w, &url, &lost.token, "pv-srv-restore-epoch").await;
+    let visits = w.admin().visits_for_share(&lost.token).await.unwrap();
+    assert_eq!(visits[0].partner_id, w.partner.id);
+}

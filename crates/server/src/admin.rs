@@ -5,8 +5,11 @@ use warmlead_core::api::NewContentItem;
 use warmlead_core::domain::{Company, ContentItem, MediaRef, Role, User, Visit};
 use warmlead_core::lead::{Lead, Signal, VisitStats};
 
+use std::path::Path;
+
 use crate::error::ServerError;
-use crate::storage::{media_extension, Database};
+pub use crate::storage::backup::{BackupReport, RestoreReport};
+use crate::storage::{backup, media_extension, Database, DatabaseUrl};
 
 #[derive(Clone)]
 pub struct Admin {
@@ -209,5 +212,25 @@ impl Admin {
             let _ = tokio::fs::remove_file(dir.join(&name)).await;
         }
         inserted
+    }
+}
+
+/// Backup and restore work on the database file, not through a running
+/// server (see `storage::backup`).
+impl Admin {
+    /// A consistent copy of the database at `database_url` (safe while the
+    /// server is serving) at `to`, and its media in `media/` beside `to`.
+    /// Refuses to replace an existing `to` unless `force`.
+    pub fn backup(database_url: &str, to: &Path, force: bool) -> Result<BackupReport, ServerError> {
+        let DatabaseUrl::Sqlite(db) = DatabaseUrl::parse(database_url)?;
+        backup::backup(&db, to, force)
+    }
+
+    /// Puts the backup `from` in place of the database at `database_url`
+    /// (server stopped; refused while the file is in use) with a new epoch,
+    /// keeping the replaced file beside it.
+    pub fn restore(database_url: &str, from: &Path) -> Result<RestoreReport, ServerError> {
+        let DatabaseUrl::Sqlite(db) = DatabaseUrl::parse(database_url)?;
+        backup::restore(from, &db)
     }
 }

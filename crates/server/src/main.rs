@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use warmlead_core::domain::Role;
 use warmlead_server::{
-    default_database_url, demo, open_admin, start_with, Config, Options, ServerError, Sms,
+    default_database_url, demo, open_admin, start_with, Admin, Config, Options, ServerError, Sms,
     SmsInviteArgs, SmsProviderConfig, TrustedProxies,
 };
 use warmlead_sms::{AliyunConfig, TencentConfig, TwilioConfig};
@@ -81,6 +81,27 @@ enum Command {
         db: DbArg,
         #[arg(long, value_enum)]
         role: RoleArg,
+    },
+    /// Copy the database (consistent while the server runs) to FILE, and
+    /// the media folder into `media/` beside FILE.
+    Backup {
+        #[command(flatten)]
+        db: DbArg,
+        /// The backup file to write.
+        #[arg(long, value_name = "FILE")]
+        to: std::path::PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Put a backup in place of the database (stop the server first). The
+    /// replaced file is kept beside it; devices re-download on next sync.
+    Restore {
+        /// A file written by `backup` (its media are read from `media/` beside it).
+        #[arg(long, value_name = "FILE")]
+        from: std::path::PathBuf,
+        #[command(flatten)]
+        db: DbArg,
     },
 }
 
@@ -206,6 +227,30 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             let admin = open_admin(&db.url()).await?;
             let user = demo::main_user(&admin, role.into()).await?;
             println!("{}", admin.create_activation_code(user.id).await?);
+            Ok(())
+        }
+        Command::Backup { db, to, force } => {
+            let r = Admin::backup(&db.url(), &to, force)?;
+            println!(
+                "backed up {} bytes to {}; {} new media files in {}",
+                r.bytes,
+                r.file.display(),
+                r.media_copied,
+                r.media_dir.display()
+            );
+            Ok(())
+        }
+        Command::Restore { from, db } => {
+            let r = Admin::restore(&db.url(), &from)?;
+            if let Some(previous) = &r.previous {
+                println!("the replaced database is kept at {}", previous.display());
+            }
+            println!(
+                "restored {} with new epoch {} ({} media files copied); devices re-download on their next sync",
+                from.display(),
+                r.epoch,
+                r.media_copied
+            );
             Ok(())
         }
     }

@@ -149,6 +149,33 @@ impl Store {
         Ok(counts)
     }
 
+    /// Makes the outbox push cleanly again after the server lost part of this
+    /// device's history (a restored backup): `server_last_seq` is the highest
+    /// seq the server now has from this device. Every mutation after it
+    /// becomes pending again, applied or rejected, since the server lost those
+    /// outcomes; one the server still has is answered from its stored outcome
+    /// by mutation id, never applied twice. They are renumbered from
+    /// `server_last_seq + 1` in their order, with no hole, so no push is
+    /// refused as a gap. Returns how many were resolved and are pending again.
+    pub fn rebase_outbox(&self, server_last_seq: i64) -> Result<usize, StoreError> {
+        let tx = crate::write_tx(&self.conn)?;
+        let revived = tx.execute(
+            "UPDATE outbox SET state = 'pending', error_code = NULL, error_message = NULL, \
+             resolved_at = NULL WHERE state <> 'pending' AND seq > ?1",
+            [server_last_seq],
+        )?;
+        let next = renumber_after(&tx, server_last_seq)?;
+        // The next mutation follows the renumbered ones (the counter may be
+        // past numbers the restored server never saw).
+        tx.execute(
+            "UPDATE counters SET value = ?1 WHERE name = 'outbox_seq'",
+            [next.max(server_last_seq)],
+        )?;
+        relink_pending_shares(&tx)?;
+        tx.commit()?;
+        Ok(revived)
+    }
+
     /// The user has seen a rejected change: forget it (the badge clears when none
     /// are left). Returns whether there was such a rejected change.
     pub fn dismiss_rejected(&self, mutation_id: &str) -> Result<bool, StoreError> {
@@ -191,6 +218,40 @@ impl Store {
     }
 }
 
+/// Gives the rows after `last` the seqs `last + 1, last + 2, ...` in their
+/// order; returns the last seq given (or `last`).
+fn renumber_after(conn: &Connection, last: i64) -> Result<i64, StoreError> {
+    let old: Vec<i64> = conn
+        .prepare("SELECT seq FROM outbox WHERE seq > ?1 ORDER BY seq")?
+        .query_map([last], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    // Out of the way first: seq is the primary key.
+    conn.execute("UPDATE outbox SET seq = -seq WHERE seq > ?1", [last])?;
+    let mut seq = last;
+    for o in old {
+        seq += 1;
+        conn.execute(
+            "UPDATE outbox SET seq = ?1 WHERE seq = ?2",
+            rusqlite::params![seq, -o],
+        )?;
+    }
+    Ok(seq)
+}
+
+/// Points each local share at its pending create_share row again, so an
+/// epoch reset keeps it until the server has it.
+fn relink_pending_shares(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE shares SET outbox_seq = ( \
+           SELECT o.seq FROM outbox o WHERE o.state = 'pending' AND o.name = 'create_share' \
+           AND json_extract(o.args, '$.token') = shares.token) \
+         WHERE token IN (SELECT json_extract(args, '$.token') FROM outbox \
+           WHERE state = 'pending' AND name = 'create_share')",
+        [],
+    )?;
+    Ok(())
+}
+
 fn code_str(code: ErrorCode) -> Result<String, StoreError> {
     match serde_json::to_value(code)? {
         serde_json::Value::String(s) => Ok(s),
@@ -207,4 +268,89 @@ fn undo_rejected(conn: &Connection, mutation_id: &str) -> Result<(), StoreError>
         [mutation_id],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use warmlead_core::sync::{MutationOutcome, Outcome, PushResponse};
+
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("s.sqlite")).unwrap();
+        (dir, store)
+    }
+
+    fn rename(store: &Store, name: &str) -> String {
+        let body = MutationBody::RenameSelf { name: name.into() };
+        let seq = enqueue(&store.conn, &body, 0).unwrap();
+        store
+            .conn
+            .query_row(
+                "SELECT mutation_id FROM outbox WHERE seq = ?1",
+                [seq],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
+    fn answer(store: &Store, id: &str, seq: i64, outcome: Outcome, last_seq: i64) {
+        let outcomes = vec![MutationOutcome {
+            mutation_id: id.into(),
+            seq,
+            outcome,
+        }];
+        store
+            .record_outcomes(&PushResponse { outcomes, last_seq })
+            .unwrap();
+    }
+
+    /// (seq, mutation id) of the pending rows.
+    fn pending(store: &Store) -> Vec<(i64, String)> {
+        store
+            .pending_mutations(100)
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.seq, m.mutation_id))
+            .collect()
+    }
+
+    /// After a server restore at seq 1: what the server lost is pending again,
+    /// in order, numbered 2, 3, ... with no hole; new changes follow.
+    #[test]
+    fn rebasing_revives_what_the_server_lost_and_numbers_it_without_a_hole() {
+        let (_dir, store) = store();
+        let ids: Vec<String> = (1..=6).map(|i| rename(&store, &format!("n{i}"))).collect();
+        let rejected = Outcome::Rejected {
+            code: ErrorCode::Forbidden,
+            message: "no".into(),
+        };
+        answer(&store, &ids[0], 1, Outcome::Applied, 1);
+        answer(&store, &ids[1], 2, rejected.clone(), 2);
+        answer(&store, &ids[2], 3, rejected, 3);
+        answer(&store, &ids[3], 4, Outcome::Applied, 4);
+        // The user dismissed one rejection: seq 3 is a hole.
+        assert!(store.dismiss_rejected(&ids[2]).unwrap());
+
+        assert_eq!(store.rebase_outbox(1).unwrap(), 2);
+        let expected: Vec<(i64, String)> = [1, 3, 4, 5]
+            .iter()
+            .enumerate()
+            .map(|(i, &k)| (i as i64 + 2, ids[k].clone()))
+            .collect();
+        assert_eq!(pending(&store), expected);
+        assert!(store.rejected().unwrap().is_empty());
+        let next = rename(&store, "n7");
+        assert_eq!(pending(&store).last(), Some(&(6, next)));
+
+        // A server that has everything (or more): nothing changes.
+        let before = pending(&store);
+        assert_eq!(store.rebase_outbox(6).unwrap(), 0);
+        assert_eq!(pending(&store), before);
+        assert_eq!(store.rebase_outbox(40).unwrap(), 0);
+        assert_eq!(pending(&store), before);
+        rename(&store, "n8");
+        assert_eq!(pending(&store).last().map(|p| p.0), Some(41));
+    }
 }

@@ -89,10 +89,43 @@ async fn run(local: &Local, opts: SyncOptions) -> Result<SyncReport, SyncError> 
         .ok_or(SyncError::NotActivated)?;
     let client = Client::new(&creds.server_url, &creds.device_token)?;
     let mut report = SyncReport::default();
-    push_all(local, &client, creds.device_id, opts, &mut report).await?;
-    report.pulled = pull_stream::<Changes>(local, &client, opts).await?;
-    report.radar_pulled = pull_stream::<Radar>(local, &client, opts).await?;
+    let device_id = creds.device_id;
+    match push_all(local, &client, device_id, opts, &mut report).await {
+        // The server lost seqs this device pushed (a restored backup).
+        Err(SyncError::Gap(_)) => {
+            rebase(local, &client, device_id).await?;
+            push_all(local, &client, device_id, opts, &mut report).await?;
+        }
+        other => other?,
+    }
+    let (pulled, new_epoch) = pull_stream::<Changes>(local, &client, opts).await?;
+    report.pulled = pulled;
+    if new_epoch {
+        // A restored server may have lost changes this device had pushed
+        // (with nothing pending after them, no gap showed): push them again.
+        rebase(local, &client, device_id).await?;
+        push_all(local, &client, device_id, opts, &mut report).await?;
+        report.pulled += pull_stream::<Changes>(local, &client, opts).await?.0;
+    }
+    report.radar_pulled = pull_stream::<Radar>(local, &client, opts).await?.0;
     Ok(report)
+}
+
+/// Asks the server which seq it has from this device (an empty push) and
+/// renumbers the outbox after it, reviving what the server lost.
+async fn rebase(local: &Local, client: &Client, device_id: i64) -> Result<(), SyncError> {
+    let req = PushRequest {
+        client_id: device_id.to_string(),
+        mutations: Vec::new(),
+    };
+    let last_seq = client.push(&req).await?.last_seq;
+    let revived = local.with(|s| s.rebase_outbox(last_seq))?;
+    tracing::info!(
+        last_seq,
+        revived,
+        "outbox renumbered after the server's seq"
+    );
+    Ok(())
 }
 
 async fn push_all(
@@ -184,13 +217,14 @@ impl ChangeStream for Radar {
     }
 }
 
-/// Pulls one stream until caught up; returns the changes applied. Each page
-/// is applied with its cursor in one store transaction.
+/// Pulls one stream until caught up; returns the changes applied and whether
+/// the server's epoch changed on the way. Each page is applied with its
+/// cursor in one store transaction.
 async fn pull_stream<S: ChangeStream>(
     local: &Local,
     client: &Client,
     opts: SyncOptions,
-) -> Result<usize, SyncError> {
+) -> Result<(usize, bool), SyncError> {
     let limit = opts.pull_limit.clamp(1, MAX_PULL_LIMIT);
     let mut epoch_resets = 0;
     let mut pulled = 0;
@@ -211,7 +245,7 @@ async fn pull_stream<S: ChangeStream>(
         pulled += applied.changes;
         let (has_more, next) = S::next(&page);
         if !has_more {
-            return Ok(pulled);
+            return Ok((pulled, epoch_resets > 0));
         }
         if next <= cursor {
             return Err(SyncError::Protocol(format!(

@@ -8,6 +8,7 @@
 //! each state change and the change-log row it appends commit together.
 
 pub(crate) mod accounts;
+pub(crate) mod backup;
 mod cache;
 pub(crate) mod changes;
 mod content;

@@ -56,6 +56,14 @@ pub(crate) fn load_or_create_secrets(conn: &mut Connection) -> Result<Secrets, S
     Ok(Secrets { master, epoch })
 }
 
+/// Gives the database a fresh epoch (a restored copy), keeping its other
+/// secrets; returns it. Devices that see it re-download everything.
+pub(crate) fn new_epoch(conn: &Connection) -> Result<String, ServerError> {
+    let e = uuid::Uuid::new_v4().to_string();
+    set_meta(conn, "epoch", e.as_bytes())?;
+    Ok(e)
+}
+
 fn get_meta(conn: &Connection, key: &str) -> Result<Option<Vec<u8>>, ServerError> {
     Ok(conn
         .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
