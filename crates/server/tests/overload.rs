@@ -24,6 +24,9 @@ use std::time::{Duration, Instant};
 use process::{prepare, spawn_server, Setup};
 
 const WORKERS: u64 = 64;
+/// The offer comes from this many networks (source addresses 127.0.N.1, each
+/// its own /24): many browsers, not one client the per-address cap refuses.
+const NETWORKS: u8 = 64;
 const CAPACITY_SECS: u64 = 5;
 const OFFER_SECS: u64 = 10;
 /// Beacons are sent in this many slices a second.
@@ -59,17 +62,26 @@ async fn post(http: &reqwest::Client, base: &str, setup: &Setup, share_no: u64, 
     counter.fetch_add(1, Ordering::Relaxed);
 }
 
+/// A client whose requests come from 127.0.`n`.1.
+fn client_from(n: u8) -> reqwest::Client {
+    let ip = std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, n, 1));
+    reqwest::Client::builder()
+        .local_address(ip)
+        .build()
+        .unwrap()
+}
+
 /// 204s per second with closed-loop clients, and how many 204s.
 async fn capacity(base: &str, setup: &Arc<Setup>, next: &Arc<AtomicU64>) -> (f64, i64) {
     let answers = Arc::new(Answers::default());
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let workers: Vec<_> = (0..WORKERS)
-        .map(|_| {
+        .map(|w| {
             let (base, setup, next) = (base.to_string(), setup.clone(), next.clone());
             let (answers, stop) = (answers.clone(), stop.clone());
             tokio::spawn(async move {
-                let http = reqwest::Client::new();
+                let http = client_from((w % u64::from(NETWORKS)) as u8 + 1);
                 while !stop.load(Ordering::Relaxed) {
                     let n = next.fetch_add(1, Ordering::Relaxed);
                     post(&http, &base, &setup, n, &answers).await;
@@ -102,7 +114,7 @@ async fn views_lost_at_twice_the_write_capacity() {
     eprintln!("capacity {cap:.0} views/s (closed loop, {WORKERS} clients); offering {rate}/s for {OFFER_SECS} s");
 
     let answers = Arc::new(Answers::default());
-    let http = reqwest::Client::new();
+    let clients: Vec<reqwest::Client> = (1..=NETWORKS).map(client_from).collect();
     let mut sent = Vec::new();
     let mut tick = tokio::time::interval(Duration::from_millis(1000 / TICKS_PER_SEC));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -111,8 +123,8 @@ async fn views_lost_at_twice_the_write_capacity() {
         tick.tick().await;
         for _ in 0..per_tick {
             let n = next.fetch_add(1, Ordering::Relaxed);
-            let (http, base, setup, a) =
-                (http.clone(), base.clone(), setup.clone(), answers.clone());
+            let http = clients[(n % u64::from(NETWORKS)) as usize].clone();
+            let (base, setup, a) = (base.clone(), setup.clone(), answers.clone());
             sent.push(tokio::spawn(async move {
                 post(&http, &base, &setup, n, &a).await
             }));
