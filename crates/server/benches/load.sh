@@ -70,7 +70,9 @@ REFUSED=$(grep REFUSED "$DIR/beacon.txt" | awk '{print $2}')
 echo "== check: answered 204 by the server $((A1 - A0)) (wrk saw $SEEN, and $REFUSED refused), written $((S1 - S0)), signals stored $((G1 - G0))"
 BEACON_RATE=$(grep Requests/sec "$DIR/beacon.txt" | awk '{print $2}')
 [ -n "$HEALTHZ_RATE" ] && python3 -c "import sys; print('== beacons/s vs /healthz: %.1f %%' % (100*float(sys.argv[1])/float(sys.argv[2])))" "$BEACON_RATE" "$HEALTHZ_RATE"
-if [ $((A1 - A0)) = "$SEEN" ] && [ $((S1 - S0)) = "$SEEN" ] && [ $((G1 - G0)) -ge 1 ]; then
+# written >= answered by the server >= seen by wrk: wrk stops counting at its deadline with
+# requests in flight, and a beacon whose client hung up may be written yet never answered.
+if [ $((S1 - S0)) -ge $((A1 - A0)) ] && [ $((A1 - A0)) -ge "$SEEN" ] && [ $((G1 - G0)) -ge 1 ]; then
   echo "OK: every beacon answered 204 was written"
 else
   echo "MISMATCH"; exit 1

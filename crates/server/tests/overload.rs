@@ -38,7 +38,10 @@ struct Answers {
     busy: AtomicI64,
     limited: AtomicI64,
     other: AtomicI64,
+    /// No answer: could not connect (the listen backlog overflowed), or timed out, or else.
     failed: AtomicI64,
+    connect: AtomicI64,
+    timeout: AtomicI64,
 }
 
 async fn post(http: &reqwest::Client, base: &str, setup: &Setup, share_no: u64, a: &Answers) {
@@ -57,6 +60,8 @@ async fn post(http: &reqwest::Client, base: &str, setup: &Setup, share_no: u64, 
         Ok(503) => &a.busy,
         Ok(429) => &a.limited,
         Ok(_) => &a.other,
+        Err(e) if e.is_connect() => &a.connect,
+        Err(e) if e.is_timeout() => &a.timeout,
         Err(_) => &a.failed,
     };
     counter.fetch_add(1, Ordering::Relaxed);
@@ -140,12 +145,15 @@ async fn views_lost_at_twice_the_write_capacity() {
     let ok = get(&answers.ok);
     let lost = offered - ok;
     eprintln!(
-        "offered {offered} in {:.1} s; answered 204: {ok}, 503: {}, 429: {}, other: {}, no answer: {}; \
+        "offered {offered} in {:.1} s; answered 204: {ok}, 503: {}, 429: {}, other: {}, \
+         no answer: {} connect, {} timeout, {} else; \
          lost {lost} = {:.2} %; last answer after {:.1} s",
         offered_for.as_secs_f64(),
         get(&answers.busy),
         get(&answers.limited),
         get(&answers.other),
+        get(&answers.connect),
+        get(&answers.timeout),
         get(&answers.failed),
         100.0 * lost as f64 / offered as f64,
         drained.as_secs_f64()
