@@ -397,18 +397,16 @@ mod tests {
         assert!(DatabaseUrl::parse("sqlite://").is_err());
     }
 
-    fn append_to(db: &Database, company: i64) -> impl std::future::Future<Output = ()> + '_ {
-        async move {
-            db.tx(move |tx, _| {
-                let body = warmlead_core::sync::ChangeBody::Tombstone {
-                    kind: warmlead_core::sync::EntityKind::Share,
-                    id: "test".into(),
-                };
-                changes::append(tx, company, changes::Scope::Company, &body, now_ms())
-            })
-            .await
-            .unwrap();
-        }
+    async fn append_to(db: &Database, company: i64) {
+        db.tx(move |tx, _| {
+            let body = warmlead_core::sync::ChangeBody::Tombstone {
+                kind: warmlead_core::sync::EntityKind::Share,
+                id: "test".into(),
+            };
+            changes::append(tx, company, changes::Scope::Company, &body, now_ms())
+        })
+        .await
+        .unwrap();
     }
 
     /// Live streams of company A must not wake (and query) on company B's commits.
