@@ -1,10 +1,10 @@
 //! The tracking queue: beacons and page-open records wait in memory and are
 //! written in one transaction per batch (everything that arrived while the
 //! previous batch was written; and on shutdown), so a burst of beacons costs
-//! one fsync, not one each (group commit). An event sent with an [`Ack`] is answered only after
-//! its batch committed, so what the server acknowledges is stored. The
-//! contact form does NOT go through here: it commits before the page says
-//! thanks.
+//! one fsync, not one each (group commit). An event sent with an [`Ack`] is
+//! answered only after its batch committed, so what the server acknowledges
+//! is stored. The contact form does NOT go through here: it commits before
+//! the page says thanks.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -20,8 +20,8 @@ use super::{now_ms, Database};
 use crate::error::ServerError;
 
 const MAX_BATCH: usize = 20_000;
-/// At most this many events wait for the writer (about one second of
-/// writing): memory stays bounded under any load.
+/// At most this many events wait for the writer (a few seconds of writing
+/// on a small machine): memory stays bounded under any load.
 pub(crate) const QUEUE_CAPACITY: usize = 20_000;
 /// A burst above what the machine writes waits this long for room in the
 /// queue before it is refused with 503 (which the page's script retries).
