@@ -25,15 +25,19 @@ pub enum FilterReason {
     OwnLink,
     /// A reload inside the repeat window: merged into the visit, not a new one.
     Reload,
+    /// Too many new page views of one share from one visitor or one network
+    /// in a minute (see [`is_burst`]): a script, not people reading.
+    Burst,
 }
 
 impl FilterReason {
-    pub const ALL: [FilterReason; 5] = [
+    pub const ALL: [FilterReason; 6] = [
         FilterReason::Head,
         FilterReason::Prefetch,
         FilterReason::BotUserAgent,
         FilterReason::OwnLink,
         FilterReason::Reload,
+        FilterReason::Burst,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +47,7 @@ impl FilterReason {
             FilterReason::BotUserAgent => "bot_user_agent",
             FilterReason::OwnLink => "own_link",
             FilterReason::Reload => "reload",
+            FilterReason::Burst => "burst",
         }
     }
 
@@ -130,6 +135,30 @@ impl BotRules {
     }
 }
 
+/// The window [`is_burst`] counts new page views in.
+pub const BURST_WINDOW_MS: i64 = 60_000;
+/// New page views of one share one visitor may open per window. A person
+/// reloading is merged into their visit anyway; more than this is a script.
+pub const BURST_MAX_PER_VISITOR: u32 = 5;
+/// New page views of one share one network (the hashed /24 or /48) may open
+/// per window. Generous: an office or a carrier NAT shares one address and a
+/// link posted in a group chat is opened by many people at once.
+pub const BURST_MAX_PER_NETWORK: u32 = 30;
+
+/// New page views of one share already counted in the last
+/// [`BURST_WINDOW_MS`], before the one being decided.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecentViews {
+    pub by_visitor: u32,
+    pub by_network: u32,
+}
+
+/// Whether one more new page view is a burst (not a view): either key is
+/// already at its limit for the window.
+pub fn is_burst(recent: RecentViews) -> bool {
+    recent.by_visitor >= BURST_MAX_PER_VISITOR || recent.by_network >= BURST_MAX_PER_NETWORK
+}
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// What the desktop app appends as `?from_app=<proof>` when the sharer opens
@@ -202,6 +231,27 @@ mod tests {
         assert_eq!(a, own_link_proof(b"k1", "AQtoken"));
         assert_ne!(a, own_link_proof(b"k2", "AQtoken"));
         assert_ne!(a, own_link_proof(b"k1", "AQtokem"));
+    }
+
+    #[test]
+    fn bursts_by_visitor_or_network() {
+        let (v, n) = (BURST_MAX_PER_VISITOR, BURST_MAX_PER_NETWORK);
+        let table = [
+            (0, 0, false),
+            (v - 1, 0, false),
+            (v, 0, true),
+            (0, n - 1, false),
+            (0, n, true),
+            (v - 1, n - 1, false),
+            (v + 100, n + 100, true),
+        ];
+        for (by_visitor, by_network, burst) in table {
+            let recent = RecentViews {
+                by_visitor,
+                by_network,
+            };
+            assert_eq!(is_burst(recent), burst, "{recent:?}");
+        }
     }
 
     #[test]

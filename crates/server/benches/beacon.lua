@@ -1,18 +1,21 @@
--- wrk script: POST beacons as the share page's script sends them, each from
--- a new page view with no visitor cookie: every beacon opens a new visit
--- (the heaviest case: a visit row, a page-view row, a `view` signal and two
--- change-log rows each). So every accepted beacon stores exactly one signal,
--- whatever order the server sees them in, and the run can check
--- stored signals == accepted beacons.
+-- wrk script: POST beacons as the share page's script sends them while a
+-- page is open: each thread keeps PAGES page views (so at most
+-- threads x PAGES new views from this one address, below the burst limit
+-- of 30 per network and share a minute, or they would be counted as
+-- `burst`) and each beacon raises one page's dwell by 1 ms: a page-view
+-- update, a visit update, a `dwell` signal and two change-log rows per
+-- batch and visit. The first beacon of each page opens it (a `view`).
 -- Globals: wrk copies them per thread and reads them back with thread:get.
 counter = 0
 thread_id = 0
 accepted = 0
+refused = 0
 local token = os.getenv("WL_TOKEN")
 local run = os.getenv("WL_RUN") or "0"
+local pages = tonumber(os.getenv("PAGES") or "12")
 local threads = {}
 -- BEACON_DELAY_MS paces each connection (a steady offered load instead of
--- "as fast as possible", which only measures how fast 503s are sent).
+-- "as fast as possible").
 local pace = tonumber(os.getenv("BEACON_DELAY_MS") or "0")
 
 function delay()
@@ -25,22 +28,28 @@ function setup(thread)
 end
 
 function request()
-  local pv = string.format("bench-%s-%d-%d", run, thread_id, counter)
+  local page = counter % pages
+  local pv = string.format("bench-%s-%d-%d", run, thread_id, page)
+  -- Opening beacons carry no dwell; later ones a dwell that only grows.
+  local dwell = counter < pages and 0 or counter
   counter = counter + 1
-  local body = string.format('{"t":"%s","pv":"%s","dwell_ms":0}', token, pv)
+  local body = string.format('{"t":"%s","pv":"%s","dwell_ms":%d}', token, pv, dwell)
   return wrk.format("POST", "/t/beacon", {["Content-Type"] = "text/plain"}, body)
 end
 
 function response(status, headers, body)
   if status == 204 then
     accepted = accepted + 1
+  else
+    refused = refused + 1
   end
 end
 
 function done(summary, latency, requests)
-  local total = 0
+  local total, lost = 0, 0
   for _, t in ipairs(threads) do
     total = total + t:get("accepted")
+    lost = lost + t:get("refused")
   end
-  io.write(string.format("ACCEPTED %d\n", total))
+  io.write(string.format("ACCEPTED %d\nREFUSED %d\n", total, lost))
 end

@@ -223,3 +223,58 @@ async fn the_sharer_opening_their_own_link_is_not_a_view() {
         .unwrap();
     assert_eq!(own.count, 4, "page + three beacons");
 }
+
+/// One client posting 300 beacons with fresh page-view ids in a few seconds
+/// (no cookie: a new visitor each time) is a script, not 300 people: only
+/// the first `BURST_MAX_PER_NETWORK` from that network become views, the
+/// rest are counted as `burst`. Another share is not affected.
+#[tokio::test]
+async fn a_burst_of_fresh_page_views_from_one_network_is_not_views() {
+    use warmlead_core::botfilter::BURST_MAX_PER_NETWORK;
+    let w = world().await;
+    let d = activate(&w.ts, w.partner_a1.id).await;
+    let token = d.sign(1, w.item.id, Channel::Moments);
+    let other = d.sign(2, w.item.id, Channel::Moments);
+    let base = w.ts.url();
+    let http = reqwest::Client::new();
+    for i in 0..300 {
+        let res = http
+            .post(format!("{base}/t/beacon"))
+            .header("user-agent", IPHONE)
+            .body(json!({"t": token, "pv": format!("pv-burst-{i:05}"), "dwell_ms": 0}).to_string())
+            .send()
+            .await
+            .unwrap();
+        // Answered like any beacon: the script learns nothing.
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    }
+    let res = http
+        .post(format!("{base}/t/beacon"))
+        .header("user-agent", IPHONE)
+        .body(json!({"t": other, "pv": "pv-other-share", "dwell_ms": 0}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+
+    let admin = w.ts.admin();
+    let views = admin.visits_for_share(&token).await.unwrap().len();
+    assert_eq!(views, BURST_MAX_PER_NETWORK as usize);
+    let others = admin.visits_for_share(&other).await.unwrap().len();
+    assert_eq!(others, 1, "another share is counted as usual");
+    let manager = activate(&w.ts, w.manager.id).await;
+    let stats: FilteredStats = manager
+        .get(PATH_FILTERED_STATS)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let burst = stats
+        .counts
+        .iter()
+        .find(|c| c.reason == FilterReason::Burst)
+        .map_or(0, |c| c.count);
+    assert_eq!(burst, 300 - i64::from(BURST_MAX_PER_NETWORK), "{stats:?}");
+}

@@ -4,4 +4,4 @@
  * Why a request was not counted as a view. Stable names: they are stored
  * as counters and shown to managers.
  */
-export type FilterReason = "head" | "prefetch" | "bot_user_agent" | "own_link" | "reload";
+export type FilterReason = "head" | "prefetch" | "bot_user_agent" | "own_link" | "reload" | "burst";

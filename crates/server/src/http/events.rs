@@ -37,7 +37,7 @@ struct Live {
 }
 
 impl Live {
-    /// Waits for a commit (not before the first round), then queues an
+    /// Waits for a commit of the caller's company (not before the first round), then queues an
     /// event per stream whose visible head moved. `None` ends the stream.
     async fn next(mut self) -> Option<(Result<Event, Infallible>, Live)> {
         loop {
@@ -75,12 +75,14 @@ impl Live {
 }
 
 /// First the current heads of both streams, then one event per stream
-/// whenever a commit appended something the caller may see.
+/// whenever a commit appended something the caller may see. The stream
+/// wakes (and queries) only on commits that appended to the caller's
+/// company's log, not on every commit of the server.
 pub(crate) async fn events(
     State(st): State<AppState>,
     caller: Caller,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let mut commits = st.db.subscribe_commits();
+    let mut commits = st.db.subscribe_company(caller.company.id);
     commits.mark_unchanged();
     let live = Live {
         db: st.db.clone(),

@@ -344,7 +344,12 @@ fn video_html(share: &ResolvedShare) -> String {
 
 /// Reports the view at once, then every 5 s while visible, when the reader
 /// crosses a quarter of the page or pauses the video, and when the page is
-/// hidden or left. Dwell counts only time the page was visible; a prerender
+/// hidden or left. While the page is open, reports go by `fetch` so the
+/// script sees the answer: a refused one (503, 429, network error) is sent
+/// again with backoff (1 s doubling to 30 s; each report carries the whole
+/// state, so the latest one stands for all before it). When the page is
+/// hidden or left, `sendBeacon` (the browser finishes it after the page is
+/// gone; nothing can retry then). Dwell counts only time the page was visible; a prerender
 /// reports nothing until the person actually opens it.
 fn beacon_script(token: &str, track: bool) -> String {
     // Tokens are base64url (checked before we get here); JSON-encode anyway
@@ -358,10 +363,15 @@ var t={t},track={track};var a=new Uint8Array(16);crypto.getRandomValues(a);
 var pv=Array.prototype.map.call(a,function(b){{return("0"+b.toString(16)).slice(-2)}}).join("");
 var acc=0,since=null,sc=0,vs=0,vl=0,q=0,started=false;
 function dwell(){{return acc+(since===null?0:Date.now()-since)}}
-function send(){{if(!track)return;var b={{t:t,pv:pv,dwell_ms:Math.round(dwell()),scroll_pct:sc}};if(vl>0){{b.video_s=Math.floor(vs);b.video_len_s=Math.round(vl)}}var body=JSON.stringify(b);
-try{{if(navigator.sendBeacon&&navigator.sendBeacon("/t/beacon",new Blob([body],{{type:"text/plain"}})))return}}catch(e){{}}
-try{{fetch("/t/beacon",{{method:"POST",body:body,keepalive:true,credentials:"same-origin",headers:{{"Content-Type":"text/plain"}}}})}}catch(e){{}}}}
-function pause(){{if(since!==null){{acc+=Date.now()-since;since=null}}if(started)send()}}
+var retry=null,backoff=1000;
+function body(){{var b={{t:t,pv:pv,dwell_ms:Math.round(dwell()),scroll_pct:sc}};if(vl>0){{b.video_s=Math.floor(vs);b.video_len_s=Math.round(vl)}}return JSON.stringify(b)}}
+function post(b){{return fetch("/t/beacon",{{method:"POST",body:b,keepalive:true,credentials:"same-origin",headers:{{"Content-Type":"text/plain"}}}})}}
+function beacon(b){{try{{if(navigator.sendBeacon&&navigator.sendBeacon("/t/beacon",new Blob([b],{{type:"text/plain"}})))return}}catch(e){{}}try{{post(b)}}catch(e){{}}}}
+function again(){{if(retry!==null)return;retry=setTimeout(function(){{retry=null;send()}},backoff);backoff=Math.min(backoff*2,30000)}}
+function send(){{if(!track)return;if(!window.fetch){{beacon(body());return}}
+try{{post(body()).then(function(r){{if(r.status===503||r.status===429)again();else backoff=1000}},again)}}catch(e){{again()}}}}
+function leave(){{if(track)beacon(body())}}
+function pause(){{if(since!==null){{acc+=Date.now()-since;since=null}}if(started)leave()}}
 function scroll(){{var d=document.documentElement,h=Math.max(d.scrollHeight,document.body.scrollHeight),y=(window.pageYOffset||d.scrollTop)+window.innerHeight;
 var p=h>0?Math.min(100,Math.round(y*100/h)):100;if(p>sc){{sc=p;var nq=Math.floor(p/25);if(nq>q&&started){{q=nq;send()}}}}}}
 function start(){{if(started)return;started=true;since=document.visibilityState==="hidden"?null:Date.now();scroll();q=Math.floor(sc/25);send();

@@ -128,6 +128,7 @@ pub(crate) fn html(status: StatusCode, body: String) -> Response {
 /// tracking queue.
 pub(crate) async fn share_page(
     State(st): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
     method: Method,
     Path(token): Path<String>,
     Query(q): Query<PageQuery>,
@@ -151,13 +152,15 @@ pub(crate) async fn share_page(
     } else {
         machine(&method, &headers)
     };
-    // A full queue only delays recording the share: its first beacon records it too.
+    // Not waited on (serving the page acknowledges no view): a lost
+    // "opened" is recorded by the share's first beacon; a lost counter of a
+    // filtered page request only undercounts bots.
     if !st.db.is_recorded(&share.token) {
-        let _ = st.db.enqueue(TrackEvent::Opened(share.clone()));
+        st.db.enqueue(TrackEvent::Opened(share.clone()));
     }
     if let Some(reason) = not_a_view {
         let company_id = share.company.id;
-        let _ = st.db.enqueue(TrackEvent::Filtered { company_id, reason });
+        st.db.enqueue(TrackEvent::Filtered { company_id, reason });
     }
     let body = page::share_page(&share, lang, not_a_view.is_none());
     let mut res = html(StatusCode::OK, body);
@@ -179,10 +182,17 @@ pub(crate) async fn share_page(
             format!("{SHARER_COOKIE}={partner_id}.{mac}; Max-Age=31536000; Path=/; HttpOnly; SameSite=Lax{secure}"),
         );
         if let Some(visitor_id) = visitor.or(new_visitor) {
-            let _ = st.db.enqueue(TrackEvent::OwnVisitor {
+            // Stored before the page is served, or the sharer's next views
+            // from this browser (before the cookie is sent) would count.
+            let own = TrackEvent::OwnVisitor {
                 visitor_id,
                 partner_id,
-            });
+            };
+            let client = client_key(&st, addr, &headers);
+            if let Err(e) = st.db.record(own, &client).await {
+                tracing::warn!(error = %e, "own visitor not recorded");
+                return e.into_response();
+            }
         }
     }
     res
@@ -221,9 +231,18 @@ pub(crate) fn ip_hash(master: &[u8], addr: &SocketAddr) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Who a tracking write is fair-shared by: the hashed network of the
+/// client's address (behind a trusted proxy, the address it forwarded).
+pub(crate) fn client_key(st: &AppState, addr: SocketAddr, headers: &HeaderMap) -> String {
+    super::client_ip::peer_ip_hash(st, addr, headers)
+}
+
 /// `POST /t/beacon`: any content type (sendBeacon sends text/plain), JSON
-/// body (`TrackBeacon`; the older `Beacon` is a subset). Answered as soon as
-/// the beacon is queued; it is committed within about 100 ms.
+/// body (`TrackBeacon`; the older `Beacon` is a subset). Answered 204 only
+/// once the beacon's batch committed (group commit): an acknowledged beacon
+/// is stored. 503 when the writer is behind for longer than
+/// `ENQUEUE_WAIT`, 429 when this client has too many beacons waiting; the
+/// page's script retries both.
 pub(crate) async fn beacon(
     State(st): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -243,6 +262,7 @@ pub(crate) async fn beacon(
         return Err(ServerError::NotFound("unknown share".into()));
     };
     let master = &st.db.secrets().master;
+    let client = client_key(&st, addr, &headers);
     let not_a_view = if is_sharers_browser(master, &headers, &share) {
         Some(FilterReason::OwnLink)
     } else {
@@ -251,20 +271,23 @@ pub(crate) async fn beacon(
     if let Some(reason) = not_a_view {
         // Answered like any beacon: a bot learns nothing from the reply.
         let company_id = share.company.id;
-        st.db.enqueue(TrackEvent::Filtered { company_id, reason })?;
+        let filtered = TrackEvent::Filtered { company_id, reason };
+        st.db.record(filtered, &client).await?;
         return Ok(StatusCode::NO_CONTENT);
     }
     let input = BeaconInput {
         page_view: beacon.pv,
         visitor_id: visitor_cookie(&headers).unwrap_or_else(random_id),
-        ip_hash: Some(super::client_ip::peer_ip_hash(&st, addr, &headers)),
+        ip_hash: Some(client.clone()),
         dwell_ms: beacon.dwell_ms,
         scroll_pct: beacon.scroll_pct,
         video_s: beacon.video_s,
         video_len_s: beacon.video_len_s,
         now_ms: now_ms(),
     };
-    st.db.enqueue(TrackEvent::Beacon(share, input))?;
+    st.db
+        .record(TrackEvent::Beacon(share, input), &client)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

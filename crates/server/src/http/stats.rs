@@ -26,11 +26,18 @@ pub(crate) async fn filtered(
     Ok(Json(st.db.filtered_stats(caller.company.id).await?))
 }
 
-/// `GET /api/v1/scoring/rules`: the company's scoring rules (defaults if unset).
+/// `GET /api/v1/scoring/rules` (reps and managers): the company's scoring
+/// rules (defaults if unset).
 pub(crate) async fn scoring_rules(
     State(st): State<AppState>,
     caller: Caller,
 ) -> Result<Json<ScoringRules>, ServerError> {
+    // The weights are the company's sales policy, not the partners' business.
+    if caller.user.role == warmlead_core::domain::Role::Partner {
+        return Err(ServerError::Forbidden(
+            "only reps and managers see scoring rules".into(),
+        ));
+    }
     Ok(Json(st.db.scoring_rules(caller.company.id).await?))
 }
 
@@ -52,8 +59,9 @@ pub(crate) async fn set_scoring_rules(
     Ok(Json(rules))
 }
 
-/// `GET /api/v1/stats/tracking` (managers): beacons accepted and stored by
-/// this process, after writing what is queued.
+/// `GET /api/v1/stats/tracking` (managers): the caller's company's beacons
+/// acknowledged and stored by this process, and its signals, after writing
+/// what is queued.
 pub(crate) async fn tracking(
     State(st): State<AppState>,
     caller: Caller,
@@ -63,13 +71,12 @@ pub(crate) async fn tracking(
             "only managers see these counters".into(),
         ));
     }
-    st.db.flush().await;
-    let t = st.db.track_stats();
-    let load =
-        |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed) as i64;
+    let company = caller.company.id;
+    let signals = st.db.count_company_signals(company).await?;
+    let (accepted, stored) = st.db.track_stats().of_company(company);
     Ok(Json(TrackingStats {
-        accepted_beacons: load(&t.queued_beacons),
-        stored_beacons: load(&t.stored_beacons),
-        signals: st.db.count_signals().await?,
+        accepted_beacons: accepted as i64,
+        stored_beacons: stored as i64,
+        signals,
     }))
 }

@@ -100,6 +100,7 @@ fn insert(
     body: &str,
     now: i64,
 ) -> Result<i64, ServerError> {
+    APPENDED.with(|a| a.borrow_mut().insert(company_id));
     let (audience, rep_id, partner_id) = scope.columns();
     let mut stmt = tx.prepare_cached(
         "INSERT INTO changes (company_id, rep_id, partner_id, audience, body, created_at, stream)
@@ -109,6 +110,17 @@ fn insert(
         company_id, rep_id, partner_id, audience, body, now, stream
     ])?;
     Ok(tx.last_insert_rowid())
+}
+
+thread_local! {
+    /// Companies whose log the transaction on this thread appended to; the
+    /// commit wakes their live streams (see `Database::tx`).
+    static APPENDED: std::cell::RefCell<std::collections::BTreeSet<i64>> = Default::default();
+}
+
+/// The companies appended to since the last call, clearing the set.
+pub(crate) fn take_appended() -> std::collections::BTreeSet<i64> {
+    APPENDED.with(|a| std::mem::take(&mut *a.borrow_mut()))
 }
 
 /// One page of changes after `after` that `caller` may see, oldest first, and

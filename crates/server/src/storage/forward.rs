@@ -95,7 +95,7 @@ pub(crate) fn forward(
     };
     changes::append_radar(tx, company, parent.scope(), &RadarBody::Signal(signal), now)?;
     let mut touched = super::signals::Touched::default();
-    touched.visitors.insert(visitor_id.to_string());
+    touched.visitors.insert((company, visitor_id.to_string()));
     super::leads::after_signals(tx, &touched, now)?;
     Ok(child)
 }

@@ -146,6 +146,7 @@ fn facts(conn: &Connection, lead_id: i64) -> Result<Vec<SignalFact>, ServerError
     let mut stmt = conn.prepare_cached(
         "SELECT s.kind, s.value, s.at, COALESCE(s.visit_id, 0) FROM signals s
          JOIN lead_visitors l ON l.visitor_id = s.visitor_id
+         JOIN leads d ON d.id = l.lead_id AND d.company_id = s.company_id
          WHERE l.lead_id = ?1 ORDER BY s.id",
     )?;
     let rows = stmt.query_map([lead_id], |r| {
@@ -297,9 +298,14 @@ pub(crate) fn after_signals(
     now: i64,
 ) -> Result<(), ServerError> {
     let mut ids = std::collections::BTreeSet::new();
-    let mut stmt = tx.prepare_cached("SELECT lead_id FROM lead_visitors WHERE visitor_id = ?1")?;
-    for v in &touched.visitors {
-        for id in stmt.query_map([v], |r| r.get::<_, i64>(0))? {
+    // The same browser may be a visitor of several companies: only the
+    // company whose share it read has its leads rescored.
+    let mut stmt = tx.prepare_cached(
+        "SELECT l.lead_id FROM lead_visitors l JOIN leads d ON d.id = l.lead_id
+         WHERE l.visitor_id = ?1 AND d.company_id = ?2",
+    )?;
+    for (company, v) in &touched.visitors {
+        for id in stmt.query_map(params![v, company], |r| r.get::<_, i64>(0))? {
             ids.insert(id?);
         }
     }

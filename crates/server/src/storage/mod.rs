@@ -108,8 +108,23 @@ struct Inner {
     /// "record this share" again (bounded: cleared when large).
     recorded: Mutex<std::collections::HashSet<String>>,
     queue: track::Queue,
-    /// Bumped after every commit; live event streams wake on it.
-    commits: watch::Sender<u64>,
+    /// Per company, bumped after a commit that appended to its change log;
+    /// its live event streams wake on it (and no other company's).
+    company_commits: Mutex<std::collections::HashMap<i64, watch::Sender<u64>>>,
+}
+
+impl Inner {
+    fn wake(&self, companies: &std::collections::BTreeSet<i64>) {
+        let senders = self
+            .company_commits
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        for c in companies {
+            if let Some(s) = senders.get(c) {
+                s.send_modify(|n| *n += 1);
+            }
+        }
+    }
 }
 
 /// The server's database. Cheap to clone.
@@ -136,7 +151,7 @@ impl Database {
 
     fn open_sqlite(
         path: &Path,
-        queue: mpsc::Sender<track::Event>,
+        queue: mpsc::Sender<track::Queued>,
     ) -> Result<Database, ServerError> {
         let mut conn = sqlite::open(path)?;
         migrations::migrate(&mut conn, None)?;
@@ -159,10 +174,11 @@ impl Database {
                 recorded: Mutex::new(Default::default()),
                 queue: track::Queue {
                     tx: queue,
+                    in_flight: Default::default(),
                     stats: Default::default(),
                     task: Mutex::new(None),
                 },
-                commits: watch::channel(0).0,
+                company_commits: Mutex::new(Default::default()),
             }),
         })
     }
@@ -182,40 +198,83 @@ impl Database {
         .await?
     }
 
-    /// Queues a tracking event. `Err` when the queue is full (overload): the
-    /// caller answers 503 and the page's script retries later.
-    pub(crate) fn enqueue(&self, e: track::Event) -> Result<(), ServerError> {
-        let beacon = matches!(e, track::Event::Beacon(..));
+    /// Queues a tracking event nobody waits on (recording a share a page
+    /// was served for, counting a filtered page request): lost if the queue
+    /// is full or the process dies before the next batch, and nothing was
+    /// acknowledged to anyone for it.
+    pub(crate) fn enqueue(&self, event: track::Event) {
+        let _ = self
+            .inner
+            .queue
+            .tx
+            .try_send(track::Queued { event, ack: None });
+    }
+
+    /// Queues a tracking event and returns once its batch committed (group
+    /// commit), so a caller that answers afterwards acknowledges only what
+    /// is stored. A full queue is waited on for up to
+    /// [`track::ENQUEUE_WAIT`]; after that, `Busy` (503). A `client` (see
+    /// `http::public::client_key`) with [`track::MAX_QUEUED_PER_CLIENT`]
+    /// events already waiting is refused at once with `RateLimited` (429).
+    pub(crate) async fn record(
+        &self,
+        event: track::Event,
+        client: &str,
+    ) -> Result<(), ServerError> {
+        let queue = &self.inner.queue;
+        let _slot = queue
+            .in_flight
+            .acquire(client, track::MAX_QUEUED_PER_CLIENT)
+            .ok_or_else(|| {
+                ServerError::RateLimited("too many beacons from this address; retry shortly".into())
+            })?;
+        let company = match &event {
+            track::Event::Beacon(share, _) => Some(share.company.id),
+            _ => None,
+        };
+        let (ack, stored) = oneshot::channel();
+        let queued = track::Queued {
+            event,
+            ack: Some(ack),
+        };
+        let busy = || ServerError::Busy("the tracking queue is full; retry shortly".into());
         self.inner
             .queue
             .tx
-            .try_send(e)
-            .map_err(|_| ServerError::Busy("the tracking queue is full; retry shortly".into()))?;
-        if beacon {
-            let stats = &self.inner.queue.stats;
-            stats.queued_beacons.fetch_add(1, Ordering::Relaxed);
+            .send_timeout(queued, track::ENQUEUE_WAIT)
+            .await
+            .map_err(|_| busy())?;
+        match stored.await {
+            Ok(true) => {
+                if let Some(company) = company {
+                    self.inner.queue.stats.accepted(company);
+                }
+                Ok(())
+            }
+            Ok(false) => Err(ServerError::Busy("the event could not be stored".into())),
+            Err(_) => Err(busy()),
         }
-        Ok(())
     }
 
     /// Waits until everything queued before this call is committed.
     pub(crate) async fn flush(&self) {
         let (tx, rx) = oneshot::channel();
-        if self
-            .inner
-            .queue
-            .tx
-            .send(track::Event::Flush(tx))
-            .await
-            .is_ok()
-        {
+        let flush = track::Queued {
+            event: track::Event::Flush(tx),
+            ack: None,
+        };
+        if self.inner.queue.tx.send(flush).await.is_ok() {
             let _ = rx.await;
         }
     }
 
     /// Writes what is queued and stops the queue's task (server shutdown).
     pub(crate) async fn close(&self) {
-        let _ = self.inner.queue.tx.send(track::Event::Stop).await;
+        let stop = track::Queued {
+            event: track::Event::Stop,
+            ack: None,
+        };
+        let _ = self.inner.queue.tx.send(stop).await;
         let task = self
             .inner
             .queue
@@ -257,9 +316,19 @@ impl Database {
         &self.inner.shares
     }
 
-    /// A receiver that changes after every commit.
-    pub(crate) fn subscribe_commits(&self) -> watch::Receiver<u64> {
-        self.inner.commits.subscribe()
+    /// A receiver that changes after every commit that appended a change of
+    /// `company_id` (not on other companies' commits).
+    pub(crate) fn subscribe_company(&self, company_id: i64) -> watch::Receiver<u64> {
+        let mut senders = self
+            .inner
+            .company_commits
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        senders.retain(|_, s| s.receiver_count() > 0);
+        senders
+            .entry(company_id)
+            .or_insert_with(|| watch::channel(0).0)
+            .subscribe()
     }
 
     pub fn secrets(&self) -> &Secrets {
@@ -282,11 +351,18 @@ impl Database {
         tokio::task::spawn_blocking(move || {
             // A panic in another request must not wedge the database forever.
             let mut conn = inner.conn.lock().unwrap_or_else(|p| p.into_inner());
-            let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let out = f(&mut tx, &inner.secrets)?;
-            tx.commit()?;
-            inner.commits.send_modify(|n| *n += 1);
-            Ok(out)
+            changes::take_appended();
+            let out = (|| {
+                let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let out = f(&mut tx, &inner.secrets)?;
+                tx.commit()?;
+                Ok(out)
+            })();
+            let appended = changes::take_appended();
+            if out.is_ok() {
+                inner.wake(&appended);
+            }
+            out
         })
         .await?
     }
@@ -320,5 +396,40 @@ mod tests {
             .contains("PostgreSQL support is not built yet"));
         assert!(DatabaseUrl::parse("mysql://x").is_err());
         assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+
+    async fn append_to(db: &Database, company: i64) {
+        db.tx(move |tx, _| {
+            let body = warmlead_core::sync::ChangeBody::Tombstone {
+                kind: warmlead_core::sync::EntityKind::Share,
+                id: "test".into(),
+            };
+            changes::append(tx, company, changes::Scope::Company, &body, now_ms())
+        })
+        .await
+        .unwrap();
+    }
+
+    /// Live streams of company A must not wake (and query) on company B's commits.
+    #[tokio::test]
+    async fn commits_wake_only_their_company() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("s.db").display());
+        let db = Database::open(&url).await.unwrap();
+        let a = db.subscribe_company(1);
+        let mut b = db.subscribe_company(2);
+        append_to(&db, 2).await;
+        assert!(!a.has_changed().unwrap(), "B's commit woke A");
+        assert!(b.has_changed().unwrap());
+        b.mark_unchanged();
+        db.tx(|_, _| Ok(())).await.unwrap();
+        assert!(
+            !a.has_changed().unwrap() && !b.has_changed().unwrap(),
+            "a commit without changes wakes nobody"
+        );
+        append_to(&db, 1).await;
+        assert!(a.has_changed().unwrap());
+        assert!(!b.has_changed().unwrap());
+        db.close().await;
     }
 }

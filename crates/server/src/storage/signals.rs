@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
+use warmlead_core::botfilter::{is_burst, RecentViews, BURST_WINDOW_MS};
 use warmlead_core::domain::Visit;
 use warmlead_core::lead::{RadarBody, SignalKind, VisitStats};
 use warmlead_core::sync::ChangeBody;
@@ -57,8 +58,11 @@ pub(crate) struct Touched {
     pub accepted: u64,
     pub reloads: BTreeMap<i64, i64>,
     pub own: BTreeMap<i64, i64>,
-    /// Visitors whose signals changed (their leads are rescored).
-    pub visitors: std::collections::BTreeSet<String>,
+    /// New page views refused as bursts, per company.
+    pub bursts: BTreeMap<i64, i64>,
+    /// `(company, visitor)` whose signals changed: that company's leads of
+    /// the visitor are rescored (never another company's).
+    pub visitors: std::collections::BTreeSet<(i64, String)>,
 }
 
 impl Touched {
@@ -181,7 +185,9 @@ pub(crate) fn apply_beacon(
                 *touched.own.entry(share.company.id).or_default() += 1;
                 return Ok(false);
             }
-            let (id, new) = open_page_view(tx, share, input, touched)?;
+            let Some((id, new)) = open_page_view(tx, share, input, touched)? else {
+                return Ok(false);
+            };
             (id, 0, new)
         }
     };
@@ -201,19 +207,51 @@ pub(crate) fn apply_beacon(
     };
     update_aggregates(tx, share, input, agg, pv_dwell)?;
     touched.touch(visit_id, share);
-    touched.visitors.insert(input.visitor_id.clone());
+    touched
+        .visitors
+        .insert((share.company.id, input.visitor_id.clone()));
     touched.accepted += 1;
     Ok(true)
 }
 
+/// New visits of this share opened in the burst window by this visitor and
+/// by this network (the stored ones: a refused burst is not counted again).
+fn recent_views(
+    tx: &Connection,
+    share: &ResolvedShare,
+    input: &BeaconInput,
+) -> Result<RecentViews, ServerError> {
+    let since = input.now_ms - BURST_WINDOW_MS;
+    let by_visitor: u32 = tx
+        .prepare_cached(
+            "SELECT COUNT(*) FROM visits
+             WHERE share_token = ?1 AND visitor_id = ?2 AND opened_at > ?3",
+        )?
+        .query_row(params![share.token, input.visitor_id, since], |r| r.get(0))?;
+    let by_network: u32 = match &input.ip_hash {
+        Some(ip) => tx
+            .prepare_cached(
+                "SELECT COUNT(*) FROM visits
+                 WHERE share_token = ?1 AND ip_hash = ?2 AND opened_at > ?3",
+            )?
+            .query_row(params![share.token, ip, since], |r| r.get(0))?,
+        None => 0,
+    };
+    Ok(RecentViews {
+        by_visitor,
+        by_network,
+    })
+}
+
 /// A new page load: merged into the visitor's recent visit, or a new visit.
-/// Returns the visit and whether it is new.
+/// Returns the visit and whether it is new; `None` when it is a burst (not
+/// a view: nothing is stored but the counter).
 fn open_page_view(
     tx: &Connection,
     share: &ResolvedShare,
     input: &BeaconInput,
     touched: &mut Touched,
-) -> Result<(i64, bool), ServerError> {
+) -> Result<Option<(i64, bool)>, ServerError> {
     let now = input.now_ms;
     let latest: Option<(i64, i64, i64)> = tx
         .prepare_cached(
@@ -231,12 +269,16 @@ fn open_page_view(
             *touched.reloads.entry(share.company.id).or_default() += 1;
             (id, false)
         }
+        _ if is_burst(recent_views(tx, share, input)?) => {
+            *touched.bursts.entry(share.company.id).or_default() += 1;
+            return Ok(None);
+        }
         Some((_, _, visit_no)) => (new_visit(tx, share, input, visit_no + 1)?, true),
         None => (new_visit(tx, share, input, 1)?, true),
     };
     tx.prepare_cached("INSERT INTO page_views (pv, visit_id, dwell_ms) VALUES (?1, ?2, 0)")?
         .execute(params![input.page_view, visit_id])?;
-    Ok((visit_id, new))
+    Ok(Some((visit_id, new)))
 }
 
 fn new_visit(
@@ -357,6 +399,21 @@ pub(crate) fn count_signals(conn: &Connection) -> Result<i64, ServerError> {
     Ok(conn.query_row("SELECT COUNT(*) FROM signals", [], |r| r.get(0))?)
 }
 
+fn count_company_signals(conn: &Connection, company_id: i64) -> Result<i64, ServerError> {
+    Ok(conn
+        .prepare_cached("SELECT COUNT(*) FROM signals WHERE company_id = ?1")?
+        .query_row([company_id], |r| r.get(0))?)
+}
+
+impl super::Database {
+    /// Signals of one company, after writing what is queued.
+    pub(crate) async fn count_company_signals(&self, company_id: i64) -> Result<i64, ServerError> {
+        self.flush().await;
+        self.read(move |c, _| count_company_signals(c, company_id))
+            .await
+    }
+}
+
 fn signal_row(r: &Row<'_>) -> rusqlite::Result<warmlead_core::lead::Signal> {
     let kind: String = r.get(4)?;
     Ok(warmlead_core::lead::Signal {
@@ -381,7 +438,8 @@ pub(crate) fn signals_for_share(
     let mut stmt = conn.prepare_cached(
         "SELECT s.id, s.share_token, s.visit_id, s.visitor_id, s.kind, s.value, s.at,
                 s.partner_id, s.item_id,
-                (SELECT MIN(lead_id) FROM lead_visitors l WHERE l.visitor_id = s.visitor_id)
+                (SELECT MIN(l.lead_id) FROM lead_visitors l JOIN leads d ON d.id = l.lead_id
+                 WHERE l.visitor_id = s.visitor_id AND d.company_id = s.company_id)
          FROM signals s WHERE s.share_token = ?1 ORDER BY s.id",
     )?;
     let rows = stmt.query_map([token], signal_row)?;

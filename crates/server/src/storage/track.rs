@@ -1,17 +1,17 @@
 //! The tracking queue: beacons and page-open records wait in memory and are
-//! written in one transaction per batch, at most [`FLUSH_EVERY`] after they
-//! arrive (and on shutdown), so a burst of beacons costs one fsync, not one
-//! each. The contact form does NOT go through here: it commits before the
-//! page says thanks.
+//! written in one transaction per batch (everything that arrived while the
+//! previous batch was written; and on shutdown), so a burst of beacons costs
+//! one fsync, not one each (group commit). An event sent with an [`Ack`] is
+//! answered only after its batch committed, so what the server acknowledges
+//! is stored. The contact form does NOT go through here: it commits before
+//! the page says thanks.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::Instant;
 use warmlead_core::botfilter::FilterReason;
 
 use super::shares::{record_share, BeaconInput, ResolvedShare};
@@ -19,12 +19,68 @@ use super::signals::{self, Touched};
 use super::{now_ms, Database};
 use crate::error::ServerError;
 
-pub(crate) const FLUSH_EVERY: Duration = Duration::from_millis(100);
 const MAX_BATCH: usize = 20_000;
-/// Beyond this many waiting events the server answers 503 (the page's
-/// script sends again at its next tick) instead of growing without bound:
-/// about one second of writing, so what was accepted is durable within ~1 s.
+/// At most this many events wait for the writer (a few seconds of writing
+/// on a small machine): memory stays bounded under any load.
 pub(crate) const QUEUE_CAPACITY: usize = 20_000;
+/// A burst above what the machine writes waits this long for room in the
+/// queue before it is refused with 503 (which the page's script retries).
+pub(crate) const ENQUEUE_WAIT: Duration = Duration::from_secs(5);
+
+/// One client (address) may have at most this many events waiting for the
+/// writer, so no single client can fill the queue and make every company's
+/// tracking answer 503; beyond it that client alone gets 429.
+pub(crate) const MAX_QUEUED_PER_CLIENT: usize = QUEUE_CAPACITY / 20;
+
+/// Events waiting per client key (see `http::public::client_key`).
+#[derive(Default)]
+pub(crate) struct InFlight {
+    counts: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+}
+
+/// One waiting event of a client; dropping it frees the slot.
+pub(crate) struct Slot {
+    owner: Arc<InFlight>,
+    key: String,
+}
+
+impl InFlight {
+    /// A slot for `key`, or `None` when it already has `max` waiting.
+    pub fn acquire(self: &Arc<Self>, key: &str, max: usize) -> Option<Slot> {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let n = counts.entry(key.to_string()).or_default();
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(Slot {
+            owner: self.clone(),
+            key: key.to_string(),
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut counts = self.owner.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = counts.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// Told whether the event's batch committed (`true`) or the event was
+/// dropped (`false`).
+pub(crate) type Ack = oneshot::Sender<bool>;
+
+/// An event and, when someone waits on it, who to tell once it is stored.
+pub(crate) struct Queued {
+    pub event: Event,
+    pub ack: Option<Ack>,
+}
 
 pub(crate) enum Event {
     /// A page was served: record the share if the server has not yet.
@@ -43,15 +99,35 @@ pub(crate) enum Event {
     Stop,
 }
 
-/// Counters for the benchmark and `/api/v1/stats`.
+/// Beacons answered 204 and beacons written, per company, since start:
+/// for the benchmark and `/api/v1/stats/tracking`.
 #[derive(Default)]
 pub(crate) struct TrackStats {
-    pub queued_beacons: AtomicU64,
-    pub stored_beacons: AtomicU64,
+    counts: std::sync::Mutex<BTreeMap<i64, (u64, u64)>>,
+}
+
+impl TrackStats {
+    fn add(&self, company_id: i64, accepted: u64, stored: u64) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let c = counts.entry(company_id).or_default();
+        c.0 += accepted;
+        c.1 += stored;
+    }
+
+    pub fn accepted(&self, company_id: i64) {
+        self.add(company_id, 1, 0);
+    }
+
+    /// `(accepted, stored)` beacons of the company.
+    pub fn of_company(&self, company_id: i64) -> (u64, u64) {
+        let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        counts.get(&company_id).copied().unwrap_or_default()
+    }
 }
 
 pub(crate) struct Queue {
-    pub tx: mpsc::Sender<Event>,
+    pub tx: mpsc::Sender<Queued>,
+    pub in_flight: Arc<InFlight>,
     pub stats: Arc<TrackStats>,
     pub task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -59,109 +135,117 @@ pub(crate) struct Queue {
 impl Queue {
     pub fn start(
         db: Database,
-        rx: mpsc::Receiver<Event>,
+        rx: mpsc::Receiver<Queued>,
         stats: Arc<TrackStats>,
     ) -> tokio::task::JoinHandle<()> {
         tokio::spawn(run(db, rx, stats))
     }
 }
 
-async fn run(db: Database, mut rx: mpsc::Receiver<Event>, stats: Arc<TrackStats>) {
+/// Group commit: each round takes everything waiting (what arrived while the
+/// previous batch was being written), writes it in one transaction, then
+/// acknowledges it. An idle server writes a lone beacon at once; a busy one
+/// writes bigger batches, one fsync each.
+async fn run(db: Database, mut rx: mpsc::Receiver<Queued>, stats: Arc<TrackStats>) {
     loop {
         let Some(first) = rx.recv().await else { return };
         let mut batch = vec![first];
-        let deadline = Instant::now() + FLUSH_EVERY;
-        while batch.len() < MAX_BATCH
-            && !matches!(batch.last(), Some(Event::Flush(_) | Event::Stop))
-        {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(e)) => batch.push(e),
-                Ok(None) | Err(_) => break,
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(q) => batch.push(q),
+                Err(_) => break,
+            }
+        }
+        let stop = batch.iter().any(|q| matches!(q.event, Event::Stop));
+        if stop {
+            // Shutting down: write everything still queued too.
+            while let Ok(q) = rx.try_recv() {
+                batch.push(q);
             }
         }
         let mut waiters = Vec::new();
-        let mut stop = false;
-        let events: Vec<Event> = batch
-            .into_iter()
-            .filter_map(|e| match e {
-                Event::Flush(w) => {
-                    waiters.push(w);
-                    None
-                }
-                Event::Stop => {
-                    stop = true;
-                    None
-                }
-                e => Some(e),
-            })
-            .collect();
-        if stop {
-            // Drain what is still queued, then write it all.
-            let mut events = events;
-            while let Ok(e) = rx.try_recv() {
-                match e {
-                    Event::Flush(w) => waiters.push(w),
-                    Event::Stop => {}
-                    e => events.push(e),
+        let mut events = Vec::new();
+        let mut acks = Vec::new();
+        for q in batch {
+            match q.event {
+                Event::Flush(w) => waiters.push(w),
+                Event::Stop => {}
+                e => {
+                    events.push(e);
+                    acks.push(q.ack);
                 }
             }
-            write(&db, events, &stats).await;
-            for w in waiters {
-                let _ = w.send(());
-            }
-            return;
         }
-        if !events.is_empty() {
-            write(&db, events, &stats).await;
+        let stored = write(&db, events, &stats).await;
+        for (ack, ok) in acks.into_iter().zip(stored) {
+            if let Some(ack) = ack {
+                let _ = ack.send(ok);
+            }
         }
         for w in waiters {
             let _ = w.send(());
+        }
+        if stop {
+            return;
         }
     }
 }
 
 /// One transaction for the batch; if it fails, each event on its own so one
-/// bad event cannot lose the others.
-async fn write(db: &Database, events: Vec<Event>, stats: &TrackStats) {
+/// bad event cannot lose the others. Returns, per event, whether it is stored.
+async fn write(db: &Database, events: Vec<Event>, stats: &TrackStats) -> Vec<bool> {
+    if events.is_empty() {
+        return Vec::new();
+    }
     let events = Arc::new(events);
     let all = events.clone();
     let started = std::time::Instant::now();
     match db.tx(move |tx, _| apply(tx, &all)).await {
-        Ok(n) => {
+        Ok(stored) => {
             tracing::debug!(
                 events = events.len(),
                 ms = started.elapsed().as_millis() as u64,
                 "tracking batch written"
             );
-            stats.stored_beacons.fetch_add(n, Ordering::Relaxed);
+            for (company, n) in stored {
+                stats.add(company, 0, n);
+            }
             db.mark_recorded(events.iter().filter_map(|e| match e {
                 Event::Opened(s) | Event::Beacon(s, _) => Some(s.token.as_str()),
                 _ => None,
             }));
+            vec![true; events.len()]
         }
         Err(e) => {
             tracing::error!(error = %e, n = events.len(), "tracking batch failed; retrying one by one");
+            let mut ok = Vec::with_capacity(events.len());
             for i in 0..events.len() {
                 let evs = events.clone();
-                let one = db.tx(move |tx, _| apply(tx, &evs[i..=i])).await;
-                match one {
-                    Ok(n) => {
-                        stats.stored_beacons.fetch_add(n, Ordering::Relaxed);
+                match db.tx(move |tx, _| apply(tx, &evs[i..=i])).await {
+                    Ok(stored) => {
+                        for (company, n) in stored {
+                            stats.add(company, 0, n);
+                        }
+                        ok.push(true);
                     }
-                    Err(e) => tracing::error!(error = %e, "tracking event dropped"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "tracking event dropped");
+                        ok.push(false);
+                    }
                 }
             }
+            ok
         }
     }
 }
 
-/// Applies events in order; returns how many beacons were stored.
-fn apply(tx: &Connection, events: &[Event]) -> Result<u64, ServerError> {
+/// Applies events in order; returns how many beacons were stored, per company.
+fn apply(tx: &Connection, events: &[Event]) -> Result<BTreeMap<i64, u64>, ServerError> {
     let now = now_ms();
     let mut recorded: HashSet<&str> = HashSet::new();
     let mut touched = Touched::default();
     let mut filtered: BTreeMap<(i64, &'static str), i64> = BTreeMap::new();
-    let mut stored = 0;
+    let mut stored: BTreeMap<i64, u64> = BTreeMap::new();
     for e in events {
         match e {
             Event::Opened(share) | Event::Beacon(share, _)
@@ -175,7 +259,7 @@ fn apply(tx: &Connection, events: &[Event]) -> Result<u64, ServerError> {
         match e {
             Event::Beacon(share, input) => {
                 signals::apply_beacon(tx, share, input, &mut touched)?;
-                stored += 1;
+                *stored.entry(share.company.id).or_default() += 1;
             }
             Event::Filtered { company_id, reason } => {
                 *filtered.entry((*company_id, reason.as_str())).or_default() += 1;
@@ -203,10 +287,37 @@ fn apply(tx: &Connection, events: &[Event]) -> Result<u64, ServerError> {
             .entry((*company, FilterReason::OwnLink.as_str()))
             .or_default() += n;
     }
+    for (company, n) in &touched.bursts {
+        *filtered
+            .entry((*company, FilterReason::Burst.as_str()))
+            .or_default() += n;
+    }
     for ((company, reason), n) in filtered {
         signals::add_filtered(tx, company, reason, n)?;
     }
     touched.emit(tx, now)?;
     super::leads::after_signals(tx, &touched, now)?;
     Ok(stored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_client_cannot_take_more_than_its_slots() {
+        let f = Arc::new(InFlight::default());
+        let a: Vec<Slot> = (0..3).filter_map(|_| f.acquire("a", 3)).collect();
+        assert_eq!(a.len(), 3);
+        assert!(f.acquire("a", 3).is_none(), "a is at its cap");
+        let b = f.acquire("b", 3);
+        assert!(b.is_some(), "another client is not affected");
+        drop(a);
+        assert!(f.acquire("a", 3).is_some(), "slots come back when answered");
+        drop(b);
+        assert!(
+            f.counts.lock().unwrap().len() <= 1,
+            "idle keys are forgotten"
+        );
+    }
 }

@@ -1,0 +1,132 @@
+//! The real `warmlead-server` process on a free loopback port and a temp
+//! SQLite file, and a partner device to sign share tokens offline with, for
+//! the tests that kill or overload the server.
+#![allow(dead_code)]
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use warmlead_core::api::{ActivateRequest, ActivateResponse, PATH_ACTIVATE};
+use warmlead_core::domain::{Channel, Role};
+use warmlead_core::token::ShareClaim;
+use warmlead_server::{start, Config};
+
+/// What the clients need: a partner's device identity (to sign share
+/// tokens offline, as the desktop app does) and the item.
+pub struct Setup {
+    pub device_id: u64,
+    pub share_key: Vec<u8>,
+    pub item_id: u64,
+}
+
+impl Setup {
+    pub fn token(&self, share_no: u64) -> String {
+        ShareClaim {
+            device_id: self.device_id,
+            share_no,
+            item_id: self.item_id,
+            channel: Channel::Group,
+        }
+        .sign(&self.share_key)
+    }
+}
+
+/// Company, partner, item and an activated device, made in-process on the
+/// database file the server process will then use.
+pub async fn prepare(db_url: &str) -> Setup {
+    let server = start(Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: db_url.to_string(),
+        public_url: None,
+        demo: false,
+    })
+    .await
+    .unwrap();
+    let a = server.admin();
+    let company = a.create_company("暖居装修").await.unwrap();
+    let rep = a
+        .create_user(company.id, Role::Rep, "李明", None, None)
+        .await
+        .unwrap();
+    let partner = a
+        .create_user(company.id, Role::Partner, "张三", None, Some(rep.id))
+        .await
+        .unwrap();
+    let item = a
+        .create_content_item(company.id, super::common::article("装修避坑指南"))
+        .await
+        .unwrap();
+    let code = a.create_activation_code(partner.id).await.unwrap();
+    let act: ActivateResponse = reqwest::Client::new()
+        .post(format!("{}{PATH_ACTIVATE}", server.base_url()))
+        .json(&ActivateRequest {
+            code,
+            device_name: "kill -9 test".into(),
+        })
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    server.shutdown().await;
+    Setup {
+        device_id: act.device_id as u64,
+        share_key: URL_SAFE_NO_PAD.decode(&act.share_key).unwrap(),
+        item_id: item.id as u64,
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The server process; killed (SIGKILL) when dropped, also when a test fails.
+pub struct Server(Child);
+
+impl Server {
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub async fn spawn_server(db_url: &str) -> (Server, String) {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_warmlead-server"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--database-url", db_url])
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let child = Server(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(r) = http.get(format!("{base}/healthz")).send().await {
+            if r.status().is_success() {
+                return (child, base);
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "server did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
