@@ -58,7 +58,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
 
 /// Key of the session advisory lock held while migrating, so two servers
 /// starting together on one database apply each migration once.
-const MIGRATION_LOCK: i64 = 0x5741_524d_4c45_4144; // "WARMLEAD"
+pub const MIGRATION_LOCK: i64 = 0x5741_524d_4c45_4144; // "WARMLEAD"
 
 /// The newest schema version this binary knows.
 pub fn latest() -> i64 {
