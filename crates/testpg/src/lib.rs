@@ -26,6 +26,8 @@ use std::sync::OnceLock;
 pub const APT_PACKAGE: &str = "postgresql";
 /// Where `cargo xtask test` puts the URL of the cluster it started.
 pub const URL_ENV: &str = "WARMLEAD_TEST_POSTGRES_URL";
+/// Where Debian's package puts each major version (`<major>/bin`).
+const DEBIAN_LIB: &str = "/usr/lib/postgresql";
 const SUPERUSER: &str = "warmlead";
 const OS_USER: &str = "postgres";
 
@@ -62,8 +64,14 @@ impl TestPostgres {
 
     /// `initdb` and start a cluster; fails saying what is missing.
     pub fn start() -> Result<TestPostgres, String> {
-        let bin = server_bin_dir().ok_or_else(|| {
-            format!("no PostgreSQL server binaries under /usr/lib/postgresql: install Debian's `{APT_PACKAGE}` (cargo xtask setup does)")
+        TestPostgres::start_from(Path::new(DEBIAN_LIB))
+    }
+
+    /// `start` with the binaries looked for under `lib` (a test names a
+    /// folder without them).
+    fn start_from(lib: &Path) -> Result<TestPostgres, String> {
+        let bin = server_bin_dir(lib).ok_or_else(|| {
+            format!("no PostgreSQL server binaries under {}: install Debian's `{APT_PACKAGE}` (cargo xtask setup does)", lib.display())
         })?;
         static STARTED: AtomicU32 = AtomicU32::new(0);
         let dir = std::env::temp_dir().join(format!(
@@ -226,8 +234,8 @@ fn is_root() -> bool {
 }
 
 /// The newest installed major version's bin folder.
-fn server_bin_dir() -> Option<PathBuf> {
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+fn server_bin_dir(lib: &Path) -> Option<PathBuf> {
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(lib)
         .ok()?
         .filter_map(|e| e.ok())
         .filter_map(|e| {
@@ -294,6 +302,15 @@ mod tests {
         let b = unique_database_name();
         assert_ne!(a, b);
         assert!(a.starts_with("t_") && a.len() == 18, "{a}");
+    }
+
+    #[test]
+    fn missing_binaries_name_the_package() {
+        let empty = std::env::temp_dir().join(unique_database_name());
+        std::fs::create_dir_all(empty.join("15")).unwrap();
+        let err = TestPostgres::start_from(&empty).err().unwrap();
+        std::fs::remove_dir_all(&empty).unwrap();
+        assert!(err.contains("`postgresql`"), "{err}");
     }
 
     /// The shared cluster answers on its port (a real server, not a stand-in).
