@@ -2,8 +2,9 @@
 //! database (every file in crates/server/migrations, read at test time so a
 //! new SQLite migration without its PostgreSQL twin fails here) and a fresh
 //! PostgreSQL database migrated by this crate must have the same tables,
-//! columns (type class and nullability), named indexes, unique constraints
-//! and foreign keys.
+//! columns (type class, nullability, default), primary keys, named indexes,
+//! unique constraints and foreign keys. CHECK constraints are not compared
+//! (their text differs by dialect); the upgrade tests insert valid rows only.
 
 mod common;
 
@@ -27,13 +28,17 @@ type Index = (String, String, bool, Vec<String>);
 type ForeignKey = (String, String, String, String);
 /// (table, columns)
 type Unique = (String, Vec<String>);
+/// (table, column, default as written, normalized)
+type Default = (String, String, String);
 
-#[derive(Debug, Default)]
+#[derive(Debug, std::default::Default)]
 struct Schema {
     columns: BTreeSet<Column>,
     indexes: BTreeSet<Index>,
     foreign_keys: BTreeSet<ForeignKey>,
     uniques: BTreeSet<Unique>,
+    primary_keys: BTreeSet<Unique>,
+    defaults: BTreeSet<Default>,
 }
 
 fn sqlite_migration_files() -> Vec<(i64, PathBuf)> {
@@ -75,10 +80,19 @@ fn sqlite_schema() -> Schema {
     };
     let mut schema = Schema::default();
     for r in strings(
-        "SELECT m.name, p.name, upper(p.type), p.\"notnull\", p.pk
+        "SELECT m.name, p.name, upper(p.type), p.\"notnull\", p.pk, p.dflt_value
          FROM sqlite_master m JOIN pragma_table_info(m.name) p
-         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'",
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'
+         ORDER BY m.name, p.pk",
     ) {
+        if !r[5].is_empty() {
+            schema
+                .defaults
+                .insert((r[0].clone(), r[1].clone(), r[5].clone()));
+        }
+        if r[4] != "0" {
+            add_key_column(&mut schema.primary_keys, &r[0], &r[1]);
+        }
         let class = if BOOL_FLAGS.contains(&(r[0].as_str(), r[1].as_str())) {
             "boolean".to_string()
         } else {
@@ -126,6 +140,31 @@ fn sqlite_schema() -> Schema {
     schema
 }
 
+/// Appends `column` to `table`'s key (columns arrive in key order).
+fn add_key_column(keys: &mut BTreeSet<Unique>, table: &str, column: &str) {
+    let mut columns = keys
+        .iter()
+        .find(|k| k.0 == table)
+        .map(|k| k.1.clone())
+        .unwrap_or_default();
+    keys.retain(|k| k.0 != table);
+    columns.push(column.to_string());
+    keys.insert((table.to_string(), columns));
+}
+
+/// A PostgreSQL column default as SQLite writes it: `'sync'::text` is
+/// `'sync'`, `false` is `0`; sequences (SQLite's rowid) have none.
+fn sqlite_style_default(pg: &str) -> Option<String> {
+    if pg.starts_with("nextval(") {
+        return None;
+    }
+    Some(match pg {
+        "false" => "0".to_string(),
+        "true" => "1".to_string(),
+        other => other.trim_end_matches("::text").to_string(),
+    })
+}
+
 fn text(v: rusqlite::types::Value) -> String {
     match v {
         rusqlite::types::Value::Null => String::new(),
@@ -139,7 +178,8 @@ async fn postgres_schema(client: &Client) -> Schema {
     let mut schema = Schema::default();
     for r in client
         .query(
-            "SELECT table_name::text, column_name::text, data_type::text, is_nullable = 'YES'
+            "SELECT table_name::text, column_name::text, data_type::text, is_nullable = 'YES',
+                    column_default::text
              FROM information_schema.columns
              WHERE table_schema = 'public' AND table_name <> 'schema_migrations'",
             &[],
@@ -147,6 +187,13 @@ async fn postgres_schema(client: &Client) -> Schema {
         .await
         .unwrap()
     {
+        if let Some(default) = r
+            .get::<_, Option<String>>(4)
+            .as_deref()
+            .and_then(sqlite_style_default)
+        {
+            schema.defaults.insert((r.get(0), r.get(1), default));
+        }
         let class = match r.get::<_, String>(2).as_str() {
             "bigint" => "integer",
             "text" => "text",
@@ -183,20 +230,26 @@ async fn postgres_schema(client: &Client) -> Schema {
     for r in client
         .query(
             "SELECT t.relname::text,
-                    array_agg(a.attname::text ORDER BY k.n)
+                    array_agg(a.attname::text ORDER BY k.n), c.contype
              FROM pg_constraint c
              JOIN pg_class t ON t.oid = c.conrelid
              JOIN pg_namespace ns ON ns.oid = t.relnamespace
              CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, n)
              JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
-             WHERE ns.nspname = 'public' AND c.contype = 'u'
-             GROUP BY c.oid, t.relname",
+             WHERE ns.nspname = 'public' AND c.contype IN ('u', 'p')
+               AND t.relname <> 'schema_migrations'
+             GROUP BY c.oid, t.relname, c.contype",
             &[],
         )
         .await
         .unwrap()
     {
-        schema.uniques.insert((r.get(0), r.get(1)));
+        let keys = if r.get::<_, i8>(2) == b'p' as i8 {
+            &mut schema.primary_keys
+        } else {
+            &mut schema.uniques
+        };
+        keys.insert((r.get(0), r.get(1)));
     }
     for r in client
         .query(
@@ -254,4 +307,6 @@ async fn both_migration_sets_give_the_same_schema() {
     assert_same("named indexes", &sqlite.indexes, &pg.indexes);
     assert_same("unique constraints", &sqlite.uniques, &pg.uniques);
     assert_same("foreign keys", &sqlite.foreign_keys, &pg.foreign_keys);
+    assert_same("primary keys", &sqlite.primary_keys, &pg.primary_keys);
+    assert_same("column defaults", &sqlite.defaults, &pg.defaults);
 }
