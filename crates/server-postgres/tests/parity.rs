@@ -3,8 +3,7 @@
 //! new SQLite migration without its PostgreSQL twin fails here) and a fresh
 //! PostgreSQL database migrated by this crate must have the same tables,
 //! columns (type class, nullability, default), primary keys, named indexes,
-//! unique constraints and foreign keys. CHECK constraints are not compared
-//! (their text differs by dialect); the upgrade tests insert valid rows only.
+//! unique constraints, foreign keys, and the values each CHECK allows.
 
 mod common;
 
@@ -30,6 +29,8 @@ type ForeignKey = (String, String, String, String);
 type Unique = (String, Vec<String>);
 /// (table, column, default as written, normalized)
 type Default = (String, String, String);
+/// (table, column, the values a CHECK (column IN (...)) allows)
+type Check = (String, String, Vec<String>);
 
 #[derive(Debug, std::default::Default)]
 struct Schema {
@@ -39,6 +40,7 @@ struct Schema {
     uniques: BTreeSet<Unique>,
     primary_keys: BTreeSet<Unique>,
     defaults: BTreeSet<Default>,
+    checks: BTreeSet<Check>,
 }
 
 fn sqlite_migration_files() -> Vec<(i64, PathBuf)> {
@@ -137,7 +139,29 @@ fn sqlite_schema() -> Schema {
             .foreign_keys
             .insert((r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone()));
     }
+    for r in strings("SELECT name, sql FROM sqlite_master WHERE type = 'table'") {
+        // Every CHECK in the SQLite set reads `CHECK (column IN ('a', 'b'))`.
+        for clause in r[1].split("CHECK (").skip(1) {
+            let clause = clause.split("))").next().unwrap_or_default();
+            let column = clause.split_whitespace().next().unwrap_or_default();
+            schema
+                .checks
+                .insert((r[0].clone(), column.to_string(), quoted(clause)));
+        }
+    }
     schema
+}
+
+/// The '...' literals of an SQL fragment, sorted.
+fn quoted(sql: &str) -> Vec<String> {
+    let mut values: Vec<String> = sql
+        .split('\'')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
+    values.sort();
+    values
 }
 
 /// Appends `column` to `table`'s key (columns arrive in key order).
@@ -269,6 +293,27 @@ async fn postgres_schema(client: &Client) -> Schema {
             .foreign_keys
             .insert((r.get(0), r.get(1), r.get(2), r.get(3)));
     }
+    for r in client
+        .query(
+            "SELECT t.relname::text, pg_get_constraintdef(c.oid)
+             FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+             WHERE c.contype = 'c'",
+            &[],
+        )
+        .await
+        .unwrap()
+    {
+        // `CHECK ((role = ANY (ARRAY['manager'::text, ...])))`
+        let def: String = r.get(1);
+        let column = def
+            .trim_start_matches("CHECK ")
+            .trim_start_matches('(')
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        schema.checks.insert((r.get(0), column, quoted(&def)));
+    }
     schema
 }
 
@@ -309,4 +354,6 @@ async fn both_migration_sets_give_the_same_schema() {
     assert_same("foreign keys", &sqlite.foreign_keys, &pg.foreign_keys);
     assert_same("primary keys", &sqlite.primary_keys, &pg.primary_keys);
     assert_same("column defaults", &sqlite.defaults, &pg.defaults);
+    assert_eq!(sqlite.checks.len(), 7, "{:#?}", sqlite.checks);
+    assert_same("CHECK constraints", &sqlite.checks, &pg.checks);
 }
