@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::{build, proc, setup};
+use crate::{build, postgres, proc, setup};
 
 type Suite = (&'static str, fn(&Path) -> Result<(), String>);
 
@@ -78,11 +78,16 @@ fn clippy(root: &Path) -> Result<(), String> {
     )
 }
 
+/// One PostgreSQL cluster for every test process (they each make their own
+/// databases in it), stopped when the suite ends.
 fn rust_tests(root: &Path) -> Result<(), String> {
-    proc::run(
+    let pg = postgres::TestPostgres::start()?;
+    let env = [(postgres::URL_ENV, pg.url())];
+    proc::run_env(
         root,
         "cargo",
         &["test", "--workspace", "--features", build::APP_FEATURES],
+        &env,
     )
 }
 

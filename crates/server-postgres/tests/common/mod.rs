@@ -1,0 +1,23 @@
+//! A fresh database of its own for each test, on the shared real cluster.
+
+use warmlead_server_postgres::{connect, Client};
+use warmlead_testpg::{database_url, unique_database_name, TestPostgres};
+
+/// `CREATE DATABASE t_<random>` on the shared cluster; its URL.
+pub async fn fresh_database() -> String {
+    let server = TestPostgres::shared();
+    let admin = connect(&server)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to the test cluster {server}: {e}"));
+    let name = unique_database_name();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    database_url(&server, &name)
+}
+
+/// A client on a fresh, empty database.
+pub async fn fresh_client() -> Client {
+    connect(&fresh_database().await).await.unwrap()
+}
