@@ -54,6 +54,8 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/0007_share_token_identity.sql"),
     ),
     (8, include_str!("../migrations/0008_media_keys.sql")),
+    (9, include_str!("../migrations/0009_poster_slogan.sql")),
+    (10, include_str!("../migrations/0010_visits_network.sql")),
 ];
 
 /// Key of the session advisory lock held while migrating, so two servers
