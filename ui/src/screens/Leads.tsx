@@ -263,8 +263,10 @@ export function Leads({ status }: { role: Role; status: SyncStatus | null }) {
                       style={{ top: v.start, height: ROW_PX }}
                       onClick={() => select(v.index)}
                     >
-                      <span className={`grade-badge grade-${gradeSlug(l.grade)}`}>{l.grade}</span>
-                      <CoolingArrow reasons={l.reasons} now={now} />
+                      <span className="grade-cell">
+                        <span className={`grade-badge grade-${gradeSlug(l.grade)}`}>{l.grade}</span>
+                        <CoolingArrow reasons={l.reasons} now={now} />
+                      </span>
                       <div className="row-main">
                         <span className="row-title">
                           <strong>{l.name}</strong>
