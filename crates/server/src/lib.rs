@@ -152,10 +152,29 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     start_with(config, Options::default()).await
 }
 
+/// Connections the kernel holds for us while every worker is busy. Tokio's
+/// default (1024) overflowed under a burst of page views at twice the write
+/// capacity, and a phone that cannot connect loses its view; the kernel caps
+/// this at `net.core.somaxconn` (4096 on current Linux).
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn bind(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As `TcpListener::bind` does on Unix: a restart can take the port at once.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// [`start`] with [`Options`].
 pub async fn start_with(config: Config, options: Options) -> Result<RunningServer, ServerError> {
     let admin = open_admin(&config.database_url).await?;
-    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let listener = bind(config.listen)?;
     let addr = listener.local_addr()?;
     let public_url = config
         .public_url
