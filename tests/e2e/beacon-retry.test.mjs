@@ -1,7 +1,7 @@
 // The share page's script retries a refused beacon while the page is open
-// (issue 8): the first report is answered 503 before it reaches the server,
-// and the view still arrives in storage, through the script's retry 1 s
-// later, not its 5 s periodic report. The page's clock is paused so time
+// (issue 8): the first report is refused (503, 429, or the connection
+// fails) before it reaches the server, and the view still arrives in
+// storage, through the script's retry 1 s later, not its 5 s periodic report. The page's clock is paused so time
 // only moves when the test says: a page without the retry sends nothing in
 // the first 5 s after a refusal.
 import { test, before, after } from "node:test";
@@ -59,53 +59,63 @@ after(async () => {
   await server?.stop();
 });
 
-test("a beacon refused with 503 is sent again while the page is open, and the view is stored", async () => {
-  const token = signShare(item.id);
-  const page = await phone.context.newPage();
-  // Time stands still in the page unless the test runs it.
-  await page.clock.install({ time: new Date("2026-03-02T09:00:00Z") });
-  await page.clock.pauseAt(new Date("2026-03-02T09:00:01Z"));
-  // Every beacon the page sends, and what it was answered.
-  const beacons = [];
-  await page.route("**/t/beacon", async (route) => {
-    const n = beacons.push({ body: route.request().postData() });
-    if (n === 1) {
-      beacons[0].status = 503;
-      await route.fulfill({ status: 503, contentType: "application/json", body: '{"message":"busy"}' });
-    } else {
-      const res = await route.fetch();
-      beacons[n - 1].status = res.status();
-      await route.fulfill({ response: res });
-    }
-  });
-  await page.goto(`${server.url}/s/${token}`);
-  await waitFor(async () => beacons[0]?.status === 503, { timeoutMs: 10_000, what: "the first beacon, refused" });
-  // Refused, and the only report of the opening (the visible depth rides on
-  // the view's report): nothing is stored for the share.
-  assert.equal(await visitOf(token), undefined, "nothing but the refused beacon was sent");
-  assert.equal(beacons.length, 1, "one report at open");
+// How the first beacon is refused: the writer behind (503), this address
+// over its share (429), or no answer at all.
+const REFUSALS = [
+  ["503", (route) => route.fulfill({ status: 503, contentType: "application/json", body: '{"message":"busy"}' })],
+  ["429", (route) => route.fulfill({ status: 429, contentType: "application/json", body: '{"message":"slow down"}' })],
+  ["a network error", (route) => route.abort("connectionreset")],
+];
 
-  // Run the page's clock a little at a time, up to just before the 5 s
-  // periodic report: the retry (after 1 s) must come by itself.
-  let ran = 0;
-  await waitFor(
-    async () => {
-      if (beacons.length >= 2) return true;
-      if (ran < 4_500) {
-        await page.clock.runFor(250);
-        ran += 250;
+for (const [refusal, refuse] of REFUSALS) {
+  test(`a beacon refused with ${refusal} is sent again while the page is open, and the view is stored`, async () => {
+    const token = signShare(item.id);
+    const page = await phone.context.newPage();
+    // Time stands still in the page unless the test runs it.
+    await page.clock.install({ time: new Date("2026-03-02T09:00:00Z") });
+    await page.clock.pauseAt(new Date("2026-03-02T09:00:01Z"));
+    // Every beacon the page sends, and what it was answered.
+    const beacons = [];
+    await page.route("**/t/beacon", async (route) => {
+      const n = beacons.push({ body: route.request().postData() });
+      if (n === 1) {
+        await refuse(route);
+        beacons[0].refused = true;
+      } else {
+        const res = await route.fetch();
+        beacons[n - 1].status = res.status();
+        await route.fulfill({ response: res });
       }
-      return false;
-    },
-    { timeoutMs: 15_000, intervalMs: 100, what: "a second beacon before the page's 5 s report" },
-  );
-  assert.ok(ran < 5_000, `retried after ${ran} ms of page time`);
-  const retry = JSON.parse(beacons[1].body);
-  assert.equal(retry.t, token);
-  assert.equal(retry.pv, JSON.parse(beacons[0].body).pv, "the same page view, reported again");
+    });
+    await page.goto(`${server.url}/s/${token}`);
+    await waitFor(async () => beacons[0]?.refused, { timeoutMs: 10_000, what: "the first beacon, refused" });
+    // Refused, and the only report of the opening (the visible depth rides on
+    // the view's report): nothing is stored for the share.
+    assert.equal(await visitOf(token), undefined, "nothing but the refused beacon was sent");
+    assert.equal(beacons.length, 1, "one report at open");
 
-  const visit = await waitFor(() => visitOf(token), { timeoutMs: 10_000, what: "the view in the partner's radar" });
-  assert.equal(visit.data.page_views, 1);
-  assert.equal(beacons[1].status, 204);
-  await page.close();
-});
+    // Run the page's clock a little at a time, up to just before the 5 s
+    // periodic report: the retry (after 1 s) must come by itself.
+    let ran = 0;
+    await waitFor(
+      async () => {
+        if (beacons.length >= 2) return true;
+        if (ran < 4_500) {
+          await page.clock.runFor(250);
+          ran += 250;
+        }
+        return false;
+      },
+      { timeoutMs: 15_000, intervalMs: 100, what: "a second beacon before the page's 5 s report" },
+    );
+    assert.ok(ran < 5_000, `retried after ${ran} ms of page time`);
+    const retry = JSON.parse(beacons[1].body);
+    assert.equal(retry.t, token);
+    assert.equal(retry.pv, JSON.parse(beacons[0].body).pv, "the same page view, reported again");
+
+    const visit = await waitFor(() => visitOf(token), { timeoutMs: 10_000, what: "the view in the partner's radar" });
+    assert.equal(visit.data.page_views, 1);
+    assert.equal(beacons[1].status, 204);
+    await page.close();
+  });
+}
