@@ -86,6 +86,11 @@ async fn a_flooding_address_gets_429_while_another_is_stored() {
     );
 
     let lock = hold_writer(&w.ts.dir().join("server.db"));
+    // A third network's beacon goes first and keeps the writer waiting on
+    // the lock; should SQLite's busy timeout (5 s) end that wait, this one
+    // is refused, not the flooder's, whose slots stay taken.
+    let (plug, b, t) = (client_from(3), base.clone(), other_token.clone());
+    tokio::spawn(async move { beacon(&plug, &b, &t, "pv-plug", "visitor-dddddddd").await });
     let (tx, mut answers) = mpsc::unbounded_channel();
     let mut sent = 0;
     let mut statuses = Vec::new();
