@@ -81,26 +81,25 @@ test("partner shares from the briefcase; the friend's view reaches the rep's rad
   assert.ok(shareUrl.startsWith(`${server.url}/s/`), `share link ${shareUrl} uses the server's public URL`);
   assert.ok(shareUrl.length <= 60 + server.url.length - "https://r.example.com".length, "the link stays short");
 
-  const phone = await launchPhone();
-  try {
-    const page = await phone.context.newPage();
-    assert.equal((await page.goto(shareUrl)).status(), 200);
-    await page.waitForTimeout(3200);
-    await page.close({ runBeforeUnload: true });
-    // The dwell goes out in a beacon on pagehide; give it a moment before the
-    // whole browser goes (a phone does not kill its browser with the tab).
-    await new Promise((r) => setTimeout(r, 1000));
-  } finally {
-    await phone.browser.close();
-  }
-
   // The visit as the server stored it, seen by an API device of the same partner.
   const token = shareUrl.split("/s/")[1];
   const probe = await activate(server.url, server.demoCode("partner"), "e2e probe");
-  const visit = await waitFor(async () => {
-    const changes = await pullAll(server.url, probe.device_token);
-    return changes.find((c) => c.entity === "visit" && c.data.share_token === token && c.data.dwell_ms >= 2500)?.data;
-  }, { what: "the friend's visit on the server" });
+  const phone = await launchPhone();
+  let visit;
+  try {
+    const page = await phone.context.newPage();
+    assert.equal((await page.goto(shareUrl)).status(), 200);
+    await page.waitForTimeout(3200); // the friend reads for a while
+    await page.close({ runBeforeUnload: true });
+    // The dwell goes out in a beacon on pagehide: the browser stays open
+    // until the server has it (a phone does not kill its browser with the tab).
+    visit = await waitFor(async () => {
+      const changes = await pullAll(server.url, probe.device_token);
+      return changes.find((c) => c.entity === "visit" && c.data.share_token === token && c.data.dwell_ms >= 2500)?.data;
+    }, { what: "the friend's visit with its dwell on the server" });
+  } finally {
+    await phone.browser.close();
+  }
   assert.equal(visit.item_id, itemId);
 
   await withApp("rep", async (app) => {

@@ -249,13 +249,28 @@ test("SMS invitations go through the provider's real API, with the opt-out line,
       const records = (await pullAll(sms.url, smsRep.device_token)).filter((c) => c.entity === "sms_record");
       assert.ok(records.some((c) => c.data.phone === "+8613900001111" && c.data.status === "sent"));
     }
-    // The same person again within a day: refused, nothing sent.
+    // The same person again within a day: refused, nothing sent. A new
+    // person in the same send is sent: once theirs has reached the provider,
+    // the send pass is over, and nothing went to the refused one.
     const before = twilio.seen.length;
-    const again = await api(sms.url, smsRep.device_token, "POST", "/api/v1/invitations/sms", req(false));
+    const again = await api(sms.url, smsRep.device_token, "POST", "/api/v1/invitations/sms", {
+      recipients: [
+        { name: "孙七", phone: "139 0000 1111" },
+        { name: "吴十", phone: "139 0000 2222" },
+      ],
+      dry_run: false,
+    });
     assert.equal(again.items[0].plan.plan, "refuse");
     assert.ok(["duplicate", "already_partner"].includes(again.items[0].plan.reason));
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(twilio.seen.length, before);
+    assert.equal(again.items[1].plan.plan, "send");
+    await waitFor(() => twilio.seen.slice(before).some((m) => m.to === "+8613900002222"), {
+      what: "the SMS to the new person, sent in the same pass",
+    });
+    assert.deepEqual(
+      twilio.seen.slice(before).map((m) => m.to),
+      ["+8613900002222"],
+      "only the new person got a message",
+    );
   } finally {
     await sms.stop();
     twilio.close();

@@ -1,6 +1,7 @@
 //! What a viewer does on a share page besides reading: pass it on, and
 //! leave their contact. Both commit before answering.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -11,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use warmlead_core::api::{ForwardRequest, ForwardResponse};
 use warmlead_core::lead::ContactForm;
+use warmlead_core::limits::{MAX_NAME_CHARS, MAX_NOTE_CHARS};
 use warmlead_core::phone::Phone;
 
 use super::page::{self, Lang};
@@ -85,23 +87,34 @@ fn reply(json: bool, lang: Lang, status: StatusCode, message: &str) -> Response 
     }
 }
 
+// The messages that state a limit are built from its constant, so the number
+// a person reads is the one the check uses.
+static ZH_BAD_NAME: LazyLock<String> =
+    LazyLock::new(|| format!("请填写姓名（最多 {MAX_NAME_CHARS} 个字）。"));
+static ZH_LONG_NOTE: LazyLock<String> =
+    LazyLock::new(|| format!("留言最多 {MAX_NOTE_CHARS} 个字。"));
+static EN_BAD_NAME: LazyLock<String> =
+    LazyLock::new(|| format!("Please enter your name (at most {MAX_NAME_CHARS} characters)."));
+static EN_LONG_NOTE: LazyLock<String> =
+    LazyLock::new(|| format!("The note can be at most {MAX_NOTE_CHARS} characters."));
+
 fn texts(lang: Lang) -> [&'static str; 6] {
     match lang {
         Lang::Zh => [
-            "请填写姓名（最多 40 个字）。",
+            ZH_BAD_NAME.as_str(),
             "请输入正确的手机号，例如 138 0013 8000；海外号码请以 + 和国家代码开头。",
             "请勾选同意我们联系你。",
             "提交太频繁了，请稍后再试。",
             "链接已失效。",
-            "留言最多 500 个字。",
+            ZH_LONG_NOTE.as_str(),
         ],
         Lang::En => [
-            "Please enter your name (at most 40 characters).",
+            EN_BAD_NAME.as_str(),
             "Please enter a valid mobile number, e.g. 138 0013 8000, or + and the country code.",
             "Please tick the box to agree that we may contact you.",
             "Too many attempts; please try again later.",
             "This link is no longer valid.",
-            "The note can be at most 500 characters.",
+            EN_LONG_NOTE.as_str(),
         ],
     }
 }
@@ -119,7 +132,7 @@ fn validate(form: &ContactForm, lang: Lang) -> Result<(String, Phone, String), &
     let t = texts(lang);
     let name = form.name.trim();
     let n = name.chars().count();
-    if n == 0 || n > ContactForm::MAX_NAME_CHARS {
+    if n == 0 || n > MAX_NAME_CHARS {
         return Err(t[0]);
     }
     let phone = Phone::parse(&form.phone).map_err(|_| t[1])?;
@@ -127,7 +140,7 @@ fn validate(form: &ContactForm, lang: Lang) -> Result<(String, Phone, String), &
         return Err(t[2]);
     }
     let note = form.note.trim();
-    if note.chars().count() > ContactForm::MAX_NOTE_CHARS {
+    if note.chars().count() > MAX_NOTE_CHARS {
         return Err(t[5]);
     }
     Ok((name.to_string(), phone, note.to_string()))
@@ -205,4 +218,39 @@ pub(crate) async fn lead(
 /// `GET /privacy`: what the form stores and why.
 pub(crate) async fn privacy(headers: HeaderMap) -> Response {
     html(StatusCode::OK, page::privacy_page(lang(&headers)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(name: &str, note: &str) -> ContactForm {
+        ContactForm {
+            t: "t".into(),
+            name: name.into(),
+            phone: "13800138000".into(),
+            note: note.into(),
+            consent: Some("on".into()),
+        }
+    }
+
+    /// The refusal of a value one past the limit states that limit.
+    #[test]
+    fn messages_state_the_limits_the_checks_use() {
+        let long_name = "名".repeat(MAX_NAME_CHARS + 1);
+        let long_note = "字".repeat(MAX_NOTE_CHARS + 1);
+        for lang in [Lang::Zh, Lang::En] {
+            let cases = [
+                (form(&long_name, ""), MAX_NAME_CHARS),
+                (form("", ""), MAX_NAME_CHARS),
+                (form("李雷", &long_note), MAX_NOTE_CHARS),
+            ];
+            for (f, limit) in cases {
+                let msg = validate(&f, lang).expect_err("refused");
+                assert!(msg.contains(&limit.to_string()), "{lang:?}: {msg}");
+            }
+            let at_limit = form(&"名".repeat(MAX_NAME_CHARS), &"字".repeat(MAX_NOTE_CHARS));
+            assert!(validate(&at_limit, lang).is_ok(), "{lang:?}");
+        }
+    }
 }

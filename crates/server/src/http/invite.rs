@@ -162,7 +162,9 @@ pub(crate) struct JoinQuery {
     code: Option<String>,
 }
 
-const T_BAD_NAME: &str = "请填写姓名（1 到 40 个字）。";
+/// Built from the limit the check uses, so the page states it once.
+static T_BAD_NAME: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("请填写姓名（1 到 {MAX_NAME_CHARS} 个字）。"));
 const T_BAD_PHONE: &str = "请输入正确的手机号，例如 138 0013 8000；海外号码请以 + 和国家代码开头。";
 const T_CONSENT: &str = "请勾选同意后再提交。";
 const T_TOO_MANY: &str = "操作太频繁了，请稍后再试。";
@@ -500,7 +502,7 @@ fn form_reply(
 fn checked_form(form: &InviteForm, need_consent: bool) -> Result<(String, Phone), &'static str> {
     let name = form.name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-        return Err(T_BAD_NAME);
+        return Err(T_BAD_NAME.as_str());
     }
     let phone = Phone::parse(&form.phone).map_err(|_| T_BAD_PHONE)?;
     if need_consent && form.consent.as_deref().is_none_or(|c| c.trim().is_empty()) {
@@ -569,7 +571,7 @@ async fn accept(
                 st.download_url.as_deref(),
             ),
         ),
-        Err(ServerError::InvalidInput(_)) => reply(StatusCode::BAD_REQUEST, T_BAD_NAME),
+        Err(ServerError::InvalidInput(_)) => reply(StatusCode::BAD_REQUEST, &T_BAD_NAME),
         Err(e) => {
             tracing::error!(error = %e, "accepting an invitation failed");
             reply(StatusCode::SERVICE_UNAVAILABLE, T_FAILED)
@@ -706,4 +708,28 @@ pub(crate) async fn code_by_code(
     form: Result<Form<InviteForm>, FormRejection>,
 ) -> Response {
     send_code(st, InviteKey::ShortCode(code), addr, form).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(name: &str) -> InviteForm {
+        InviteForm {
+            name: name.into(),
+            phone: "13800138000".into(),
+            consent: Some("on".into()),
+            ..InviteForm::default()
+        }
+    }
+
+    /// A refused name is told the limit the check uses; one at the limit passes.
+    #[test]
+    fn bad_name_states_the_name_limit() {
+        for name in [String::new(), "名".repeat(MAX_NAME_CHARS + 1)] {
+            let msg = checked_form(&form(&name), true).expect_err("refused");
+            assert!(msg.contains(&MAX_NAME_CHARS.to_string()), "{msg}");
+        }
+        assert!(checked_form(&form(&"名".repeat(MAX_NAME_CHARS)), true).is_ok());
+    }
 }

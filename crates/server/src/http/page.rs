@@ -350,7 +350,9 @@ fn video_html(share: &ResolvedShare) -> String {
 /// state, so the latest one stands for all before it). When the page is
 /// hidden or left, `sendBeacon` (the browser finishes it after the page is
 /// gone; nothing can retry then). Dwell counts only time the page was visible; a prerender
-/// reports nothing until the person actually opens it.
+/// reports nothing until the person actually opens it. The depth already
+/// visible at open is read before `started` is set, so opening the page is
+/// one report, not two (a scroll report and the view's).
 fn beacon_script(token: &str, track: bool) -> String {
     // Tokens are base64url (checked before we get here); JSON-encode anyway
     // and keep `<` out so nothing can close the script element.
@@ -374,7 +376,7 @@ function leave(){{if(track)beacon(body())}}
 function pause(){{if(since!==null){{acc+=Date.now()-since;since=null}}if(started)leave()}}
 function scroll(){{var d=document.documentElement,h=Math.max(d.scrollHeight,document.body.scrollHeight),y=(window.pageYOffset||d.scrollTop)+window.innerHeight;
 var p=h>0?Math.min(100,Math.round(y*100/h)):100;if(p>sc){{sc=p;var nq=Math.floor(p/25);if(nq>q&&started){{q=nq;send()}}}}}}
-function start(){{if(started)return;started=true;since=document.visibilityState==="hidden"?null:Date.now();scroll();q=Math.floor(sc/25);send();
+function start(){{if(started)return;scroll();q=Math.floor(sc/25);started=true;since=document.visibilityState==="hidden"?null:Date.now();send();
 setInterval(function(){{if(document.visibilityState==="visible")send()}},5000);
 document.addEventListener("visibilitychange",function(){{if(document.visibilityState==="hidden")pause();else if(since===null)since=Date.now()}});
 window.addEventListener("pagehide",pause);window.addEventListener("scroll",scroll,{{passive:true}});
