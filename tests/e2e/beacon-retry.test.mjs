@@ -6,10 +6,10 @@
 // the first 5 s after a refusal.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createHmac } from "node:crypto";
 
 import { startServer, activate, pullAll, waitFor } from "./lib/server.mjs";
 import { launchPhone } from "./lib/chromium.mjs";
+import { signShare } from "./lib/token.mjs";
 
 let server;
 let phone;
@@ -17,23 +17,9 @@ let partner;
 let item;
 let shareNo = 8000;
 
-// warmlead_core::token in JS (as in radar-pages.test.mjs).
-function varint(n) {
-  const out = [];
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
-    n = Math.floor(n / 0x80);
-  }
-  out.push(n);
-  return out;
-}
-
-function signShare(itemId, channel = 1) {
+function share(itemId, channel = 1) {
   shareNo += 1;
-  const body = Buffer.from([1, ...varint(partner.device_id), ...varint(shareNo), ...varint(itemId), channel]);
-  const key = Buffer.from(partner.share_key, "base64url");
-  const mac = createHmac("sha256", key).update(body).digest().subarray(0, 10);
-  return Buffer.concat([body, mac]).toString("base64url");
+  return signShare(partner, shareNo, itemId, channel);
 }
 
 // The share's visit as the partner's radar pull shows it, if stored.
@@ -69,7 +55,7 @@ const REFUSALS = [
 
 for (const [refusal, refuse] of REFUSALS) {
   test(`a beacon refused with ${refusal} is sent again while the page is open, and the view is stored`, async () => {
-    const token = signShare(item.id);
+    const token = share(item.id);
     const page = await phone.context.newPage();
     // Time stands still in the page unless the test runs it.
     await page.clock.install({ time: new Date("2026-03-02T09:00:00Z") });

@@ -5,10 +5,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
-import { createHmac } from "node:crypto";
 
 import { startServer, activate, pullAll, waitFor } from "./lib/server.mjs";
 import { launchPhone } from "./lib/chromium.mjs";
+import { signShare } from "./lib/token.mjs";
 
 let server;
 let phone;
@@ -16,23 +16,9 @@ let partner; // activation of the demo partner
 let items; // content items by kind
 let shareNo = 9000;
 
-// Share tokens are signed on the device; this is warmlead_core::token in JS.
-function varint(n) {
-  const out = [];
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
-    n = Math.floor(n / 0x80);
-  }
-  out.push(n);
-  return out;
-}
-
-function signShare(itemId, channel = 1) {
+function share(itemId, channel = 1) {
   shareNo += 1;
-  const body = Buffer.from([1, ...varint(partner.device_id), ...varint(shareNo), ...varint(itemId), channel]);
-  const key = Buffer.from(partner.share_key, "base64url");
-  const mac = createHmac("sha256", key).update(body).digest().subarray(0, 10);
-  return Buffer.concat([body, mac]).toString("base64url");
+  return signShare(partner, shareNo, itemId, channel);
 }
 
 async function radar(token) {
@@ -80,7 +66,7 @@ test("each kind of page renders on a phone, with the sharer, the form and pass-i
   for (const [kind, selectors] of Object.entries(expect)) {
     const item = items[kind];
     assert.ok(item, `the demo has a ${kind}`);
-    const token = signShare(item.id);
+    const token = share(item.id);
     const page = await phone.context.newPage();
     const res = await page.goto(`${server.url}/s/${token}`);
     assert.equal(res.status(), 200, kind);
@@ -102,7 +88,7 @@ test("each kind of page renders on a phone, with the sharer, the form and pass-i
 });
 
 test("dwell and scroll of an article reach the partner's radar", async () => {
-  const token = signShare(items.article.id);
+  const token = share(items.article.id);
   const page = await phone.context.newPage();
   await page.goto(`${server.url}/s/${token}`);
   await page.waitForTimeout(1500);
@@ -118,7 +104,7 @@ test("dwell and scroll of an article reach the partner's radar", async () => {
 });
 
 test("video progress reaches the partner's radar", async (t) => {
-  const token = signShare(items.video.id);
+  const token = share(items.video.id);
   const page = await phone.context.newPage();
   await page.goto(`${server.url}/s/${token}`);
   const playable = await page.evaluate(() => document.createElement("video").canPlayType('video/mp4; codecs="avc1.42E01E"'));
@@ -144,7 +130,7 @@ test("video progress reaches the partner's radar", async (t) => {
 });
 
 test("the form creates a lead for the partner's rep, and errors speak the page's language", async () => {
-  const token = signShare(items.article.id);
+  const token = share(items.article.id);
   const page = await phone.context.newPage();
   await page.goto(`${server.url}/s/${token}`);
   await page.fill("input[name=name]", "周女士");
@@ -192,7 +178,7 @@ test("hostile names and titles stay text", async () => {
     }),
   });
   assert.equal(rename.status, 200, await rename.clone().text());
-  const token = signShare(item.id);
+  const token = share(item.id);
   const page = await phone.context.newPage();
   let dialogs = 0;
   page.on("dialog", (d) => {

@@ -6,10 +6,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { createHmac } from "node:crypto";
 
 import { startServer, activate, pullAll, waitFor, freePort } from "./lib/server.mjs";
 import { launchPhone } from "./lib/chromium.mjs";
+import { signShare } from "./lib/token.mjs";
 
 let server;
 let phone;
@@ -17,23 +17,9 @@ let partner;
 let items;
 let shareNo = 7000;
 
-// warmlead_core::token in JS (as in radar-pages.test.mjs).
-function varint(n) {
-  const out = [];
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
-    n = Math.floor(n / 0x80);
-  }
-  out.push(n);
-  return out;
-}
-
-function signShare(itemId, channel = 1) {
+function share(itemId, channel = 1) {
   shareNo += 1;
-  const body = Buffer.from([1, ...varint(partner.device_id), ...varint(shareNo), ...varint(itemId), channel]);
-  const key = Buffer.from(partner.share_key, "base64url");
-  const mac = createHmac("sha256", key).update(body).digest().subarray(0, 10);
-  return Buffer.concat([body, mac]).toString("base64url");
+  return signShare(partner, shareNo, itemId, channel);
 }
 
 async function radar(token) {
@@ -70,7 +56,7 @@ after(async () => {
 test("the share page's script runs under its policy: the image loads and the beacon arrives", async () => {
   const item = items.poster;
   assert.ok(item?.cover?.key, "the demo poster has a cover with a key");
-  const token = signShare(item.id);
+  const token = share(item.id);
   const page = await phone.context.newPage();
   await watchViolations(page);
   const res = await page.goto(`${server.url}/s/${token}`);
@@ -95,7 +81,7 @@ test("the share page's script runs under its policy: the image loads and the bea
 });
 
 test("the policy holds: no violation by our own page, a script without the nonce does not run", async () => {
-  const token = signShare(items.article.id);
+  const token = share(items.article.id);
   const page = await phone.context.newPage();
   await watchViolations(page);
   await page.goto(`${server.url}/s/${token}`);
@@ -117,7 +103,7 @@ test("the policy holds: no violation by our own page, a script without the nonce
 });
 
 test("a page on another site cannot make the visitor's browser post the lead form", async () => {
-  const token = signShare(items.article.id);
+  const token = share(items.article.id);
   const port = await freePort();
   const evil = createServer((req, res) => {
     res.setHeader("content-type", "text/html; charset=utf-8");

@@ -175,6 +175,12 @@ pub(crate) fn set_poster_artwork(
         "UPDATE companies SET poster_media_id = ?1 WHERE id = ?2",
         params![media_id, company_id],
     )?;
+    announce_company(tx, company_id)
+}
+
+/// The company as it is now, appended to the change log so every device
+/// of the company learns it; returned for the caller's answer.
+fn announce_company(tx: &Connection, company_id: i64) -> Result<Company, ServerError> {
     let company = get_company(tx, company_id)?
         .ok_or_else(|| ServerError::NotFound(format!("no company {company_id}")))?;
     changes::append(
@@ -199,16 +205,7 @@ pub(crate) fn set_poster_slogan(
         "UPDATE companies SET poster_slogan = ?1 WHERE id = ?2",
         params![slogan, company_id],
     )?;
-    let company = get_company(tx, company_id)?
-        .ok_or_else(|| ServerError::NotFound(format!("no company {company_id}")))?;
-    changes::append(
-        tx,
-        company.id,
-        Scope::Company,
-        &ChangeBody::Company(company.clone()),
-        now_ms(),
-    )?;
-    Ok(company)
+    announce_company(tx, company_id)
 }
 
 pub(crate) fn users_where(
