@@ -463,6 +463,36 @@ async fn open_and_stay(w: &World, url: &str, token: &str, pv: &str) {
     assert!(resp.status().is_success(), "{}", resp.status());
 }
 
+/// Every share resolves on the server, a phone's visit is credited to the
+/// partner, and after a sync the device's own list is exactly these shares.
+async fn all_resolve_and_are_credited(
+    w: &World,
+    dev_path: &std::path::Path,
+    store: &warmlead_store::Store,
+    shares: &[&warmlead_core::domain::Share],
+    pv_prefix: &str,
+) {
+    for (i, share) in shares.iter().enumerate() {
+        assert!(w.admin().share_exists(&share.token).await.unwrap());
+        let url = store.share_url(share).unwrap();
+        open_and_stay(w, &url, &share.token, &format!("{pv_prefix}-{i:04}")).await;
+        let visits = w.admin().visits_for_share(&share.token).await.unwrap();
+        assert_eq!(visits.len(), 1, "share {i} is credited");
+        assert_eq!(visits[0].partner_id, w.partner.id);
+    }
+    sync_once(dev_path).await.unwrap();
+    let mut mine: Vec<String> = store
+        .my_shares()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.token)
+        .collect();
+    mine.sort();
+    let mut all: Vec<String> = shares.iter().map(|s| s.token.clone()).collect();
+    all.sort();
+    assert_eq!(mine, all);
+}
+
 /// A cache restored from an older backup reuses outbox seqs and share
 /// numbers the server already has. Its queue keeps syncing (no 500, no
 /// gap, nothing rejected), and every share, old and new, resolves and is
@@ -514,25 +544,7 @@ async fn a_cache_restored_from_a_backup_keeps_syncing() {
     assert_eq!(sync_once(&dev.path).await.unwrap().pushed, 1);
 
     let shares = [&first, &second, &third, &fourth];
-    for (i, share) in shares.iter().enumerate() {
-        assert!(w.admin().share_exists(&share.token).await.unwrap());
-        let url = store.share_url(share).unwrap();
-        open_and_stay(&w, &url, &share.token, &format!("pv-restored-{i:04}")).await;
-        let visits = w.admin().visits_for_share(&share.token).await.unwrap();
-        assert_eq!(visits.len(), 1, "share {i} is credited");
-        assert_eq!(visits[0].partner_id, w.partner.id);
-    }
-    sync_once(&dev.path).await.unwrap();
-    let mut mine: Vec<String> = store
-        .my_shares()
-        .unwrap()
-        .into_iter()
-        .map(|s| s.token)
-        .collect();
-    mine.sort();
-    let mut all: Vec<String> = shares.iter().map(|s| s.token.clone()).collect();
-    all.sort();
-    assert_eq!(mine, all);
+    all_resolve_and_are_credited(&w, &dev.path, &store, &shares, "pv-restored").await;
     let me = w
         .admin()
         .find_user(&w.partner.id.to_string())
@@ -648,25 +660,7 @@ async fn a_restored_server_backup_never_wedges_a_device() {
     assert_eq!((again.pushed, again.rejected), (0, 0));
 
     let shares = [&before, &lost, &pending, &later];
-    for (i, share) in shares.iter().enumerate() {
-        assert!(w.admin().share_exists(&share.token).await.unwrap());
-        let url = store.share_url(share).unwrap();
-        open_and_stay(&w, &url, &share.token, &format!("pv-srv-restore-{i:04}")).await;
-        let visits = w.admin().visits_for_share(&share.token).await.unwrap();
-        assert_eq!(visits.len(), 1, "share {i} is credited");
-        assert_eq!(visits[0].partner_id, w.partner.id);
-    }
-    sync_once(&dev.path).await.unwrap();
-    let mut mine: Vec<String> = store
-        .my_shares()
-        .unwrap()
-        .into_iter()
-        .map(|s| s.token)
-        .collect();
-    mine.sort();
-    let mut all: Vec<String> = shares.iter().map(|s| s.token.clone()).collect();
-    all.sort();
-    assert_eq!(mine, all);
+    all_resolve_and_are_credited(&w, &dev.path, &store, &shares, "pv-srv-restore").await;
 }
 
 /// With nothing pending after the restore there is no gap to notice: the
