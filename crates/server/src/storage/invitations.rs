@@ -23,6 +23,7 @@ use super::accounts::{self, sha256};
 use super::changes::{self, Scope};
 use super::{Caller, Database, Secrets};
 use crate::error::ServerError;
+use warmlead_core::visibility::Managed;
 
 const HOUR_MS: i64 = 3600 * 1000;
 /// No 0/O, 1/I/L: short codes are read off a screen and typed by hand.
@@ -266,7 +267,7 @@ pub(crate) fn get_for(
     let not_found = || ServerError::NotFound(format!("no invitation {id}"));
     let inv = get(conn, id)?.ok_or_else(not_found)?;
     let visible = inv.company_id == caller.company_id
-        && (caller.role == Role::Manager || inv.rep_id == caller.id);
+        && Managed::of(caller.role, caller.id).covers(Some(inv.rep_id));
     if visible {
         Ok(inv)
     } else {

@@ -1,11 +1,12 @@
 //! Beacons become visits and append-only signals.
 //!
 //! A visit is one person (visitor id) on one share. Page loads by the same
-//! visitor on the same share within [`RELOAD_WINDOW_MS`] of the visit's last
+//! visitor on the same share within `RELOAD_WINDOW_MS` of the visit's last
 //! activity are merged into it (reloads are not new views); after the window
 //! the same visitor starts a new visit with `visit_no + 1` and a
 //! `repeat_visit` signal. Each page load reports its own visible time; a
-//! visit's dwell is the sum over its page loads. Signals are appended only
+//! visit's dwell is the sum over its page loads. (The window is decided by
+//! `warmlead_core::tracking::page_load`.) Signals are appended only
 //! when a value rises, so the table is a timeline, not a log of beacons.
 
 use std::collections::BTreeMap;
@@ -16,13 +17,12 @@ use warmlead_core::botfilter::{is_burst, RecentViews, BURST_WINDOW_MS};
 use warmlead_core::domain::Visit;
 use warmlead_core::lead::{RadarBody, SignalKind, VisitStats};
 use warmlead_core::sync::ChangeBody;
+use warmlead_core::tracking::{page_load, LatestVisit, PageLoad};
 
 use super::changes;
 use super::shares::{visit_row, BeaconInput, ResolvedShare, MAX_DWELL_MS, VISIT_COLS};
 use crate::error::ServerError;
 
-/// Reloads within 30 minutes of the last activity are the same visit.
-pub(crate) const RELOAD_WINDOW_MS: i64 = 30 * 60 * 1000;
 /// Longest video we believe (a day); guards the percent against nonsense.
 const MAX_VIDEO_S: i64 = 24 * 3600;
 
@@ -253,28 +253,31 @@ fn open_page_view(
     touched: &mut Touched,
 ) -> Result<Option<(i64, bool)>, ServerError> {
     let now = input.now_ms;
-    let latest: Option<(i64, i64, i64)> = tx
+    let latest = tx
         .prepare_cached(
             "SELECT id, last_seen_at, visit_no FROM visits WHERE share_token = ?1 AND visitor_id = ?2
              ORDER BY id DESC LIMIT 1",
         )?
         .query_row(params![share.token, input.visitor_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            Ok(LatestVisit {
+                id: r.get(0)?,
+                last_seen_at_ms: r.get(1)?,
+                visit_no: r.get(2)?,
+            })
         })
         .optional()?;
-    let (visit_id, new) = match latest {
-        Some((id, last_seen, _)) if last_seen >= now - RELOAD_WINDOW_MS => {
+    let (visit_id, new) = match page_load(latest, now) {
+        PageLoad::Reload { visit_id } => {
             tx.prepare_cached("UPDATE visits SET page_views = page_views + 1 WHERE id = ?1")?
-                .execute([id])?;
+                .execute([visit_id])?;
             *touched.reloads.entry(share.company.id).or_default() += 1;
-            (id, false)
+            (visit_id, false)
         }
-        _ if is_burst(recent_views(tx, share, input)?) => {
+        PageLoad::NewVisit { .. } if is_burst(recent_views(tx, share, input)?) => {
             *touched.bursts.entry(share.company.id).or_default() += 1;
             return Ok(None);
         }
-        Some((_, _, visit_no)) => (new_visit(tx, share, input, visit_no + 1)?, true),
-        None => (new_visit(tx, share, input, 1)?, true),
+        PageLoad::NewVisit { visit_no } => (new_visit(tx, share, input, visit_no)?, true),
     };
     tx.prepare_cached("INSERT INTO page_views (pv, visit_id, dwell_ms) VALUES (?1, ?2, 0)")?
         .execute(params![input.page_view, visit_id])?;
