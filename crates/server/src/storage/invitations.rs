@@ -13,8 +13,8 @@ use rand::{Rng, RngCore};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use warmlead_core::domain::{Company, Role, User};
 use warmlead_core::invite::{
-    Invitation, InvitationStatus, InviteChannel, NewInvitation, PartnerSource,
-    DEFAULT_INVITATION_HOURS, MAX_INVITATION_HOURS,
+    Invitation, InvitationStatus, InviteChannel, NewInvitation, DEFAULT_INVITATION_HOURS,
+    MAX_INVITATION_HOURS,
 };
 use warmlead_core::phone::Phone;
 use warmlead_core::sync::ChangeBody;
@@ -23,6 +23,7 @@ use super::accounts::{self, sha256};
 use super::changes::{self, Scope};
 use super::{Caller, Database, Secrets};
 use crate::error::ServerError;
+use warmlead_core::invite::accept;
 use warmlead_core::visibility::Managed;
 
 const HOUR_MS: i64 = 3600 * 1000;
@@ -294,24 +295,7 @@ pub(crate) fn revoke(
     Ok(inv)
 }
 
-/// Why an invitation cannot be accepted any more (the page says 410 Gone).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Closed {
-    Expired,
-    Revoked,
-    UsedUp,
-}
-
-/// Whether one more person may accept `inv` at `now`, and if not, why.
-pub(crate) fn closed_reason(inv: &Invitation, now: i64) -> Option<Closed> {
-    match inv.status_at(now) {
-        InvitationStatus::Revoked => Some(Closed::Revoked),
-        InvitationStatus::Expired => Some(Closed::Expired),
-        InvitationStatus::Accepted => Some(Closed::UsedUp),
-        InvitationStatus::Pending if !inv.can_accept(now) => Some(Closed::UsedUp),
-        InvitationStatus::Pending => None,
-    }
-}
+pub(crate) use warmlead_core::invite::accept::{closed_reason, Closed};
 
 /// What accepting did.
 #[derive(Debug)]
@@ -328,14 +312,9 @@ pub(crate) enum Accepted {
     Closed(Closed),
 }
 
-/// An SMS invitation reached one number, and having the link proves only
-/// that: only that number may accept it. Other invitations (QR, poster,
-/// short code) are for whoever holds them.
+/// Whether `phone` may accept `inv` (`invite::accept::is_for_phone`).
 pub(crate) fn is_for_phone(inv: &Invitation, phone: &Phone) -> bool {
-    match (inv.channel, inv.recipient_phone.as_deref()) {
-        (InviteChannel::Sms, Some(to)) => to == phone.as_e164(),
-        _ => true,
-    }
+    accept::is_for_phone(inv, phone.as_e164())
 }
 
 /// Accepts invitation `id` for a person: creates the partner bound to the
@@ -354,16 +333,19 @@ pub(crate) fn accept(
         return Ok(Accepted::Closed(why));
     }
     let name = accounts::checked_name(name)?;
-    if !is_for_phone(&inv, phone) {
-        return Ok(Accepted::NotTheRecipient);
-    }
-    if accounts::user_by_phone(tx, inv.company_id, phone.as_e164())?.is_some() {
-        return Ok(Accepted::AlreadyMember);
-    }
+    let already_member = accounts::user_by_phone(tx, inv.company_id, phone.as_e164())?.is_some();
     let inviter = accounts::get_user(tx, inv.rep_id)?
         .ok_or_else(|| ServerError::NotFound(format!("no user {}", inv.rep_id)))?;
-    // Partners are bound to reps only; a manager's invitee stays unbound.
-    let rep_id = (inviter.role == Role::Rep).then_some(inviter.id);
+    let facts = accept::Facts {
+        already_member,
+        inviter_id: inviter.id,
+        inviter_role: inviter.role,
+    };
+    let join = match accept::decide(&inv, phone.as_e164(), facts) {
+        accept::Decision::NotTheRecipient => return Ok(Accepted::NotTheRecipient),
+        accept::Decision::AlreadyMember => return Ok(Accepted::AlreadyMember),
+        accept::Decision::Join(join) => join,
+    };
     let partner = accounts::insert_user(
         tx,
         User {
@@ -372,18 +354,16 @@ pub(crate) fn accept(
             role: Role::Partner,
             name,
             phone: Some(phone.as_e164().to_string()),
-            rep_id,
+            rep_id: join.rep_id,
             joined_at_ms: now,
-            source: Some(PartnerSource::from(inv.channel)),
-            invited_by: Some(inviter.id),
+            source: Some(join.source),
+            invited_by: Some(join.invited_by),
             invitation_id: Some(inv.id),
         },
     )?;
     accounts::emit_user(tx, &partner, now)?;
-    inv.uses += 1;
-    if inv.max_uses.is_some_and(|max| inv.uses >= max) {
-        inv.status = InvitationStatus::Accepted;
-    }
+    inv.uses = join.uses;
+    inv.status = join.status;
     tx.execute(
         "UPDATE invitations SET uses = ?1, status = ?2, updated_at = ?3 WHERE id = ?4",
         params![inv.uses, inv.status.as_str(), now, inv.id],
