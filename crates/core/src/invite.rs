@@ -11,6 +11,7 @@ use ts_rs::TS;
 use crate::csv_import::{ImportRow, ImportRowError};
 
 pub mod accept;
+pub mod terms;
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 

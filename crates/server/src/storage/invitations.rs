@@ -13,8 +13,7 @@ use rand::{Rng, RngCore};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use warmlead_core::domain::{Company, Role, User};
 use warmlead_core::invite::{
-    Invitation, InvitationStatus, InviteChannel, NewInvitation, DEFAULT_INVITATION_HOURS,
-    MAX_INVITATION_HOURS,
+    Invitation, InvitationStatus, InviteChannel, NewInvitation, MAX_INVITATION_HOURS,
 };
 use warmlead_core::phone::Phone;
 use warmlead_core::sync::ChangeBody;
@@ -23,10 +22,9 @@ use super::accounts::{self, sha256};
 use super::changes::{self, Scope};
 use super::{Caller, Database, Secrets};
 use crate::error::ServerError;
-use warmlead_core::invite::accept;
+use warmlead_core::invite::{accept, terms};
 use warmlead_core::visibility::Managed;
 
-const HOUR_MS: i64 = 3600 * 1000;
 /// No 0/O, 1/I/L: short codes are read off a screen and typed by hand.
 pub(crate) const SHORT_CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 pub(crate) const SHORT_CODE_LEN: usize = 6;
@@ -100,16 +98,17 @@ fn query_one(
     }
 }
 
-/// Hours of life asked for, checked (1..=MAX_INVITATION_HOURS).
-pub(crate) fn checked_hours(hours: Option<u32>) -> Result<i64, ServerError> {
-    let h = hours.unwrap_or(DEFAULT_INVITATION_HOURS);
-    if h == 0 || h > MAX_INVITATION_HOURS {
-        return Err(ServerError::InvalidInput(format!(
+/// Why an invitation cannot be made, in the API's words.
+fn refused(why: terms::Refused) -> ServerError {
+    match why {
+        terms::Refused::NotAnInviter => {
+            ServerError::Forbidden("only reps and managers can invite partners".into())
+        }
+        terms::Refused::BadHours(h) => ServerError::InvalidInput(format!(
             "expires_in_hours must be 1 to {MAX_INVITATION_HOURS} ({} days), got {h}",
             MAX_INVITATION_HOURS / 24
-        )));
+        )),
     }
-    Ok(i64::from(h))
 }
 
 fn random_token() -> String {
@@ -171,20 +170,14 @@ pub(crate) fn create(
     public_url: &str,
     now: i64,
 ) -> Result<Invitation, ServerError> {
-    if !matches!(rep.role, Role::Rep | Role::Manager) {
-        return Err(ServerError::Forbidden(
-            "only reps and managers can invite partners".into(),
-        ));
-    }
-    let hours = checked_hours(new.expires_in_hours)?;
+    let terms = terms::terms(rep.role, new, now).map_err(refused)?;
     let recipient_name = recipient
         .map(|(name, _)| accounts::checked_name(name))
         .transpose()?;
     let recipient_phone = recipient.map(|(_, p)| p.as_e164().to_string());
     let token = random_token();
     let short_code = fresh_short_code(tx, now)?;
-    let max_uses = (!new.multi_use).then_some(1);
-    let expires_at = now + hours * HOUR_MS;
+    let (max_uses, expires_at) = (terms.max_uses, terms.expires_at_ms);
     tx.execute(
         "INSERT INTO invitations (company_id, rep_id, channel, status, max_uses, uses, token_hash,
                                   short_code, created_at, expires_at, updated_at,
@@ -689,13 +682,15 @@ mod tests {
     }
 
     #[test]
-    fn hours_are_bounded() {
-        assert_eq!(
-            checked_hours(None).unwrap(),
-            i64::from(DEFAULT_INVITATION_HOURS)
+    fn refusals_say_what_to_fix() {
+        let e = refused(terms::Refused::BadHours(0));
+        assert!(matches!(e, ServerError::InvalidInput(_)), "{e:?}");
+        assert!(
+            e.to_string()
+                .contains("expires_in_hours must be 1 to 2160 (90 days), got 0"),
+            "{e}"
         );
-        assert!(checked_hours(Some(0)).is_err());
-        assert!(checked_hours(Some(MAX_INVITATION_HOURS + 1)).is_err());
-        assert_eq!(checked_hours(Some(1)).unwrap(), 1);
+        let e = refused(terms::Refused::NotAnInviter);
+        assert!(matches!(e, ServerError::Forbidden(_)), "{e:?}");
     }
 }
