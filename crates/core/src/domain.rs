@@ -212,3 +212,74 @@ pub struct Visit {
     pub opened_at_ms: i64,
     pub dwell_ms: i64,
 }
+
+/// Why a user cannot be bound to the rep asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindingRefused {
+    /// Only partners are bound to a rep.
+    NotAPartner,
+    /// The user asked for is not a rep of the company (or does not exist).
+    NotARepOfCompany,
+}
+
+/// Only partners are bound, and only to a rep of their own company. `rep`
+/// is the user asked for (`None`: no such user).
+pub fn check_binding(
+    role: Role,
+    company_id: i64,
+    rep: Option<&User>,
+) -> Result<(), BindingRefused> {
+    if role != Role::Partner {
+        return Err(BindingRefused::NotAPartner);
+    }
+    match rep {
+        Some(r) if r.role == Role::Rep && r.company_id == company_id => Ok(()),
+        _ => Err(BindingRefused::NotARepOfCompany),
+    }
+}
+
+#[cfg(test)]
+mod binding_tests {
+    use super::*;
+
+    fn user(role: Role, company_id: i64) -> User {
+        User {
+            id: 2,
+            company_id,
+            role,
+            name: "x".into(),
+            phone: None,
+            rep_id: None,
+            joined_at_ms: 0,
+            source: None,
+            invited_by: None,
+            invitation_id: None,
+        }
+    }
+
+    #[test]
+    fn only_partners_bind_to_a_rep_of_their_company() {
+        use BindingRefused::*;
+        let (rep, other_co, manager) = (
+            user(Role::Rep, 1),
+            user(Role::Rep, 9),
+            user(Role::Manager, 1),
+        );
+        // role of the user bound, the user asked for -> outcome
+        let table = [
+            (Role::Partner, Some(&rep), Ok(())),
+            (Role::Partner, Some(&other_co), Err(NotARepOfCompany)),
+            (Role::Partner, Some(&manager), Err(NotARepOfCompany)),
+            (Role::Partner, None, Err(NotARepOfCompany)),
+            (Role::Rep, Some(&rep), Err(NotAPartner)),
+            (Role::Manager, Some(&rep), Err(NotAPartner)),
+        ];
+        for (role, asked, expected) in table {
+            assert_eq!(
+                check_binding(role, 1, asked),
+                expected,
+                "{role:?} {asked:?}"
+            );
+        }
+    }
+}

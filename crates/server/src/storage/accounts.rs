@@ -5,7 +5,7 @@ use base64::Engine;
 use rand::{Rng, RngCore};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use sha2::{Digest, Sha256};
-use warmlead_core::domain::{Company, MediaRef, Role, User};
+use warmlead_core::domain::{self, BindingRefused, Company, MediaRef, Role, User};
 use warmlead_core::invite::PartnerSource;
 use warmlead_core::phone::Phone;
 use warmlead_core::sync::ChangeBody;
@@ -323,7 +323,7 @@ pub(crate) fn user_by_phone(
     .next())
 }
 
-/// Only partners are bound, and only to a rep of their own company.
+/// Only partners are bound, to a rep of their company (`domain::check_binding`).
 fn check_binding(
     conn: &Connection,
     company_id: i64,
@@ -331,17 +331,15 @@ fn check_binding(
     rep_id: Option<i64>,
 ) -> Result<(), ServerError> {
     let Some(rep_id) = rep_id else { return Ok(()) };
-    if role != Role::Partner {
-        return Err(ServerError::InvalidInput(
-            "only partners are bound to a rep".into(),
-        ));
-    }
-    match get_user(conn, rep_id)? {
-        Some(rep) if rep.role == Role::Rep && rep.company_id == company_id => Ok(()),
-        _ => Err(ServerError::InvalidInput(format!(
-            "user {rep_id} is not a rep of company {company_id}"
-        ))),
-    }
+    let rep = get_user(conn, rep_id)?;
+    domain::check_binding(role, company_id, rep.as_ref()).map_err(|why| {
+        ServerError::InvalidInput(match why {
+            BindingRefused::NotAPartner => "only partners are bound to a rep".into(),
+            BindingRefused::NotARepOfCompany => {
+                format!("user {rep_id} is not a rep of company {company_id}")
+            }
+        })
+    })
 }
 
 pub(crate) fn emit_user(tx: &Connection, user: &User, now: i64) -> Result<(), ServerError> {
