@@ -155,7 +155,7 @@ fn plan_one(
     now: i64,
 ) -> Result<(), ServerError> {
     let already_partner = storage::is_company_user(conn, sender.rep.company_id, phone.as_e164())?;
-    let history = storage::history(conn, phone.as_e164(), None, rules.duplicate_window_ms, now)?;
+    let history = storage::history(conn, phone.as_e164(), None, rules.history_since(now))?;
     // The placeholder URL has the real URL's length, so the decision holds for the real text.
     let preview = sender.request(&item.name, phone, &sender.placeholder_url());
     let planned = plan::plan(
