@@ -23,6 +23,11 @@ pub enum Grade {
 }
 
 impl Grade {
+    /// A or A+: the desktop notifies the rep about such a lead.
+    pub fn is_hot(self) -> bool {
+        self >= Grade::A
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Grade::APlus => "A+",

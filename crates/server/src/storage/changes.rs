@@ -222,7 +222,7 @@ pub(crate) fn hot_lead(
     let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(0))?;
     for body in rows {
         if let Ok(RadarBody::Lead(lead)) = serde_json::from_str(&body?) {
-            if lead.grade >= warmlead_core::lead::Grade::A {
+            if lead.grade.is_hot() {
                 return Ok(Some(lead.id));
             }
         }

@@ -149,7 +149,7 @@ pub(crate) fn rescore(
     let rules = company_rules(tx, lead.company_id)?;
     let g = evaluate(&rules, &facts(tx, lead_id)?, lead.source, lead.man, now);
     let before = lead.grade;
-    if !force && g.score == lead.score && g.grade == lead.grade && g.reasons == lead.reasons {
+    if !force && !g.changes(&lead) {
         return Ok(Some((lead, before)));
     }
     let lead = apply_grade(tx, lead_id, &g, now, now)?;
