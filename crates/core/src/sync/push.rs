@@ -2,7 +2,8 @@
 //! each (by mutation id), in seq order per device, and who may do what.
 
 use super::{MutationBody, Outcome};
-use crate::domain::Role;
+use crate::domain::{Channel, Role};
+use crate::token::ShareClaim;
 
 /// What to do with one pushed mutation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +38,7 @@ pub fn step(stored: Option<Outcome>, last_seq: i64, seq: i64) -> Step {
 /// `visibility::Managed`).
 pub fn forbidden(role: Role, body: &MutationBody) -> Option<&'static str> {
     match body {
-        MutationBody::CreateShare { .. } if role == Role::Manager => {
+        MutationBody::CreateShare { .. } if !shares(role) => {
             Some("only partners and reps share content")
         }
         MutationBody::DeleteContentItem { .. } if role != Role::Manager => {
@@ -45,6 +46,27 @@ pub fn forbidden(role: Role, body: &MutationBody) -> Option<&'static str> {
         }
         _ => None,
     }
+}
+
+/// Partners and reps share content; a manager's share never resolves.
+pub fn shares(role: Role) -> bool {
+    matches!(role, Role::Partner | Role::Rep)
+}
+
+/// Whether a verified share token of device `device_id` is the share pushed
+/// with these fields (share numbers start at 1).
+pub fn claim_matches(
+    claim: &ShareClaim,
+    device_id: u64,
+    share_no: i64,
+    item_id: i64,
+    channel: Channel,
+) -> bool {
+    share_no >= 1
+        && claim.device_id == device_id
+        && i64::try_from(claim.share_no) == Ok(share_no)
+        && i64::try_from(claim.item_id) == Ok(item_id)
+        && claim.channel == channel
 }
 
 #[cfg(test)]
@@ -103,5 +125,38 @@ mod tests {
                 [Role::Manager, Role::Rep, Role::Partner].map(|r| forbidden(r, &body).is_none());
             assert_eq!(got, expected, "{body:?}");
         }
+    }
+
+    #[test]
+    fn a_pushed_share_must_be_the_one_its_token_signs() {
+        let claim = ShareClaim {
+            device_id: 7,
+            share_no: 3,
+            item_id: 4,
+            channel: Channel::Group,
+        };
+        // device, share_no, item_id, channel -> matches
+        let table = [
+            (7, 3, 4, Channel::Group, true),
+            (8, 3, 4, Channel::Group, false),
+            (7, 2, 4, Channel::Group, false),
+            (7, 3, 5, Channel::Group, false),
+            (7, 3, 4, Channel::Moments, false),
+        ];
+        for (device, no, item, channel, expected) in table {
+            assert_eq!(
+                claim_matches(&claim, device, no, item, channel),
+                expected,
+                "{device} {no} {item} {channel:?}"
+            );
+        }
+        let zero = ShareClaim {
+            share_no: 0,
+            ..claim
+        };
+        assert!(
+            !claim_matches(&zero, 7, 0, 4, Channel::Group),
+            "numbers start at 1"
+        );
     }
 }

@@ -90,7 +90,7 @@ pub(crate) fn resolve(
     let Some(sharer) = device_user(conn, device_id)? else {
         return Ok(None);
     };
-    if sharer.role == Role::Manager {
+    if !warmlead_core::sync::push::shares(sharer.role) {
         return Ok(None);
     }
     let Some(company) = get_company(conn, sharer.company_id)? else {

@@ -161,11 +161,8 @@ fn apply_body(
                 .map_err(|_| {
                     ServerError::InvalidInput("share token does not verify for this device".into())
                 })?;
-            let matches = claim.device_id == caller.device_id as u64
-                && claim.share_no as i64 == *share_no
-                && claim.item_id as i64 == *item_id
-                && claim.channel == *channel;
-            if !matches || *share_no < 1 {
+            let device = caller.device_id as u64;
+            if !push::claim_matches(&claim, device, *share_no, *item_id, *channel) {
                 return Err(ServerError::InvalidInput(
                     "share token does not match the share's fields".into(),
                 ));
