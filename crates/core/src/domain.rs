@@ -213,6 +213,28 @@ pub struct Visit {
     pub dwell_ms: i64,
 }
 
+/// A user's name as stored: trimmed, 1 to [`MAX_NAME_CHARS`] characters;
+/// `Err` holds the length found.
+///
+/// [`MAX_NAME_CHARS`]: crate::limits::MAX_NAME_CHARS
+pub fn checked_name(raw: &str) -> Result<String, usize> {
+    let name = raw.trim();
+    let n = name.chars().count();
+    if n == 0 || n > crate::limits::MAX_NAME_CHARS {
+        return Err(n);
+    }
+    Ok(name.to_string())
+}
+
+/// A typed code (activation, invitation short code) as stored: upper case,
+/// without the dashes and spaces people type.
+pub fn normalize_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
 /// Why a user cannot be bound to the rep asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BindingRefused {
@@ -241,6 +263,27 @@ pub fn check_binding(
 #[cfg(test)]
 mod binding_tests {
     use super::*;
+
+    #[test]
+    fn names_and_codes_as_stored() {
+        let long = "长".repeat(crate::limits::MAX_NAME_CHARS);
+        // raw -> stored name, or the length refused
+        let table = [
+            ("  王五 ", Ok("王五".to_string())),
+            ("王 五", Ok("王 五".to_string())),
+            ("", Err(0)),
+            ("   ", Err(0)),
+            (&long[..], Ok(long.clone())),
+        ];
+        for (raw, expected) in table {
+            assert_eq!(checked_name(raw), expected, "{raw:?}");
+        }
+        assert_eq!(checked_name(&format!("{long}长")), Err(41));
+        let codes = [(" k7q-4m2 ", "K7Q4M2"), ("ab cd", "ABCD"), ("--", "")];
+        for (raw, expected) in codes {
+            assert_eq!(normalize_code(raw), expected, "{raw:?}");
+        }
+    }
 
     fn user(role: Role, company_id: i64) -> User {
         User {

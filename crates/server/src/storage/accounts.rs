@@ -40,23 +40,15 @@ pub(crate) fn sha256(data: &[u8]) -> Vec<u8> {
     Sha256::digest(data).to_vec()
 }
 
-/// Upper-case, without the dashes and spaces people type.
-pub(crate) fn normalize_code(code: &str) -> String {
-    code.chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_uppercase())
-        .collect()
-}
+pub(crate) use warmlead_core::domain::normalize_code;
 
+/// `domain::checked_name`, refused in the API's words.
 pub(crate) fn checked_name(name: &str) -> Result<String, ServerError> {
-    let name = name.trim();
-    let n = name.chars().count();
-    if n == 0 || n > MAX_NAME_CHARS {
-        return Err(ServerError::InvalidInput(format!(
+    domain::checked_name(name).map_err(|n| {
+        ServerError::InvalidInput(format!(
             "name must be 1 to {MAX_NAME_CHARS} characters, got {n}"
-        )));
-    }
-    Ok(name.to_string())
+        ))
+    })
 }
 
 fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
