@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use warmlead_core::domain::User;
 use warmlead_core::lead::{RadarBody, RadarChange};
 use warmlead_core::sync::{Change, ChangeBody};
-use warmlead_core::visibility::{grants, Grant, Viewer};
+use warmlead_core::visibility::{grants, Grant, Viewer, AUDIENCE_COMPANY, AUDIENCE_REP_TEAM};
 
 use super::Caller;
 use crate::error::ServerError;
@@ -147,7 +147,9 @@ pub(crate) fn newest_visible(
 
 /// The caller's grants (`warmlead_core::visibility::grants`) as a condition
 /// on `changes`, its values pushed onto `args`. The text depends only on the
-/// caller's role, so prepared statements stay cached.
+/// caller's role (and whether a partner has a rep), so prepared statements
+/// stay cached. `the_sql_filter_agrees_with_the_rule` checks it against
+/// `visibility::sees`.
 pub(crate) fn visible_sql(viewer: Viewer, args: &mut Vec<Value>) -> String {
     let mut arg = |v: i64| {
         args.push(v.into());
@@ -157,14 +159,15 @@ pub(crate) fn visible_sql(viewer: Viewer, args: &mut Vec<Value>) -> String {
         .into_iter()
         .map(|g| match g {
             Grant::Everything => "1".to_string(),
-            Grant::CompanyWide => format!("audience = '{}'", Scope::Company.columns().0),
+            Grant::CompanyWide => format!("audience = '{AUDIENCE_COMPANY}'"),
             Grant::RepIs(id) => format!("rep_id = {}", arg(id)),
             Grant::PartnerIs(id) => format!("partner_id = {}", arg(id)),
-            Grant::RepTeamOf(id) => format!(
-                "(audience = '{}' AND rep_id = {})",
-                Scope::RepTeam { rep_id: id }.columns().0,
-                arg(id)
-            ),
+            Grant::RepTeamOf(id) => {
+                format!(
+                    "(audience = '{AUDIENCE_REP_TEAM}' AND rep_id = {})",
+                    arg(id)
+                )
+            }
         })
         .collect();
     format!("({})", terms.join(" OR "))
