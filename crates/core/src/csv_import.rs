@@ -14,6 +14,8 @@ use ts_rs::TS;
 
 use crate::phone::Phone;
 
+pub mod recheck;
+
 /// Largest file we read: 10,000 rows of name, phone and a note fit easily.
 pub const MAX_BYTES: usize = 2 * 1024 * 1024;
 /// Most partners one import may bring (not counting the header and blank rows).

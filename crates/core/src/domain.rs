@@ -212,3 +212,117 @@ pub struct Visit {
     pub opened_at_ms: i64,
     pub dwell_ms: i64,
 }
+
+/// A user's name as stored: trimmed, 1 to [`MAX_NAME_CHARS`] characters;
+/// `Err` holds the length found.
+///
+/// [`MAX_NAME_CHARS`]: crate::limits::MAX_NAME_CHARS
+pub fn checked_name(raw: &str) -> Result<String, usize> {
+    let name = raw.trim();
+    let n = name.chars().count();
+    if n == 0 || n > crate::limits::MAX_NAME_CHARS {
+        return Err(n);
+    }
+    Ok(name.to_string())
+}
+
+/// A typed code (activation, invitation short code) as stored: upper case,
+/// without the dashes and spaces people type.
+pub fn normalize_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+/// Why a user cannot be bound to the rep asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindingRefused {
+    /// Only partners are bound to a rep.
+    NotAPartner,
+    /// The user asked for is not a rep of the company (or does not exist).
+    NotARepOfCompany,
+}
+
+/// Only partners are bound, and only to a rep of their own company. `rep`
+/// is the user asked for (`None`: no such user).
+pub fn check_binding(
+    role: Role,
+    company_id: i64,
+    rep: Option<&User>,
+) -> Result<(), BindingRefused> {
+    if role != Role::Partner {
+        return Err(BindingRefused::NotAPartner);
+    }
+    match rep {
+        Some(r) if r.role == Role::Rep && r.company_id == company_id => Ok(()),
+        _ => Err(BindingRefused::NotARepOfCompany),
+    }
+}
+
+#[cfg(test)]
+mod binding_tests {
+    use super::*;
+
+    #[test]
+    fn names_and_codes_as_stored() {
+        let long = "长".repeat(crate::limits::MAX_NAME_CHARS);
+        // raw -> stored name, or the length refused
+        let table = [
+            ("  王五 ", Ok("王五".to_string())),
+            ("王 五", Ok("王 五".to_string())),
+            ("", Err(0)),
+            ("   ", Err(0)),
+            (&long[..], Ok(long.clone())),
+        ];
+        for (raw, expected) in table {
+            assert_eq!(checked_name(raw), expected, "{raw:?}");
+        }
+        assert_eq!(checked_name(&format!("{long}长")), Err(41));
+        let codes = [(" k7q-4m2 ", "K7Q4M2"), ("ab cd", "ABCD"), ("--", "")];
+        for (raw, expected) in codes {
+            assert_eq!(normalize_code(raw), expected, "{raw:?}");
+        }
+    }
+
+    fn user(role: Role, company_id: i64) -> User {
+        User {
+            id: 2,
+            company_id,
+            role,
+            name: "x".into(),
+            phone: None,
+            rep_id: None,
+            joined_at_ms: 0,
+            source: None,
+            invited_by: None,
+            invitation_id: None,
+        }
+    }
+
+    #[test]
+    fn only_partners_bind_to_a_rep_of_their_company() {
+        use BindingRefused::*;
+        let (rep, other_co, manager) = (
+            user(Role::Rep, 1),
+            user(Role::Rep, 9),
+            user(Role::Manager, 1),
+        );
+        // role of the user bound, the user asked for -> outcome
+        let table = [
+            (Role::Partner, Some(&rep), Ok(())),
+            (Role::Partner, Some(&other_co), Err(NotARepOfCompany)),
+            (Role::Partner, Some(&manager), Err(NotARepOfCompany)),
+            (Role::Partner, None, Err(NotARepOfCompany)),
+            (Role::Rep, Some(&rep), Err(NotAPartner)),
+            (Role::Manager, Some(&rep), Err(NotAPartner)),
+        ];
+        for (role, asked, expected) in table {
+            assert_eq!(
+                check_binding(role, 1, asked),
+                expected,
+                "{role:?} {asked:?}"
+            );
+        }
+    }
+}

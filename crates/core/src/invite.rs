@@ -10,6 +10,9 @@ use ts_rs::TS;
 
 use crate::csv_import::{ImportRow, ImportRowError};
 
+pub mod accept;
+pub mod terms;
+
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// How an invitation reaches the person.

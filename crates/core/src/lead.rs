@@ -7,6 +7,8 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+pub mod merge;
+
 /// A lead's grade: A+ is the hottest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
 pub enum Grade {
@@ -21,6 +23,11 @@ pub enum Grade {
 }
 
 impl Grade {
+    /// A or A+: the desktop notifies the rep about such a lead.
+    pub fn is_hot(self) -> bool {
+        self >= Grade::A
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Grade::APlus => "A+",

@@ -17,5 +17,7 @@ pub mod scoring;
 pub mod sync;
 pub mod time;
 pub mod token;
+pub mod tracking;
+pub mod visibility;
 
 pub use error::{CoreError, ErrorCode};

@@ -17,6 +17,9 @@ pub const MAX_SUMMARY_CHARS: usize = 500;
 pub const MAX_BODY_CHARS: usize = 50_000;
 /// Recipients of one SMS invitation send.
 pub const MAX_SMS_RECIPIENTS: usize = 200;
+/// A lead's note after merged contacts appended theirs (never typed at once,
+/// so not in [`ALL`]).
+pub const MAX_MERGED_NOTE_CHARS: usize = 2_000;
 
 /// (TypeScript name, value) of every limit, in the order above.
 pub const ALL: &[(&str, usize)] = &[

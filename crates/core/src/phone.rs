@@ -63,6 +63,28 @@ fn is_mainland_mobile(n: &str) -> bool {
     n.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1])
 }
 
+/// "+8613800138000" → "+86138****8000": the four digits before the last
+/// four hidden, what a partner sees of a lead's phone. Too short to keep
+/// anything hidden: all of it is.
+pub fn mask(phone: &str) -> String {
+    let chars: Vec<char> = phone.chars().collect();
+    if chars.len() < 8 {
+        return "****".into();
+    }
+    let start = chars.len() - 8;
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if (start..start + 4).contains(&i) {
+                '*'
+            } else {
+                *c
+            }
+        })
+        .collect()
+}
+
 impl std::fmt::Display for Phone {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
@@ -71,6 +93,21 @@ impl std::fmt::Display for Phone {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn masks_the_middle_of_a_phone() {
+        let table = [
+            ("+8613800138000", "+86138****8000"),
+            ("+14155552671", "+141****2671"),
+            ("+1234567", "****4567"),
+            ("+123456", "****"),
+            ("+1", "****"),
+            ("", "****"),
+        ];
+        for (phone, masked) in table {
+            assert_eq!(super::mask(phone), masked, "{phone}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -138,6 +138,13 @@ pub struct Graded {
     pub reasons: Vec<Reason>,
 }
 
+impl Graded {
+    /// Whether storing this grading changes `lead` (then devices hear of it).
+    pub fn changes(&self, lead: &crate::lead::Lead) -> bool {
+        self.score != lead.score || self.grade != lead.grade || self.reasons != lead.reasons
+    }
+}
+
 const DAY_MS: f64 = 86_400_000.0;
 
 fn decay(rules: &ScoringRules, at_ms: i64, now_ms: i64) -> f64 {

@@ -12,6 +12,8 @@ use ts_rs::TS;
 use crate::domain::{Channel, Company, ContentItem, Share, User, Visit};
 use crate::error::ErrorCode;
 
+pub mod push;
+
 /// Bumped when mutation arguments change shape; the server refuses newer ones.
 pub const SCHEMA_VERSION: u32 = 1;
 /// Most mutations one push may carry.

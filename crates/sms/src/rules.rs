@@ -51,6 +51,17 @@ impl Default for Rules {
 }
 
 impl Rules {
+    /// The oldest send [`decide`] looks at, at `now_utc_ms`: the duplicate
+    /// and resend windows and the recipient's calendar day (at any offset)
+    /// all start after it, so storage fetches a number's history from here.
+    pub fn history_since(&self, now_utc_ms: i64) -> i64 {
+        let window = self
+            .duplicate_window_ms
+            .max(self.code_resend_ms)
+            .max(DAY_MS);
+        now_utc_ms - window - DAY_MS
+    }
+
     /// Rejects settings that would silently disable a rule (a quiet hour past midnight, a cap of
     /// zero that blocks everything, an empty opt-out line).
     pub fn validate(&self) -> Result<(), SmsError> {
@@ -330,6 +341,30 @@ pub fn utc_offset_minutes(phone: &Phone, rules: &Rules) -> i32 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn history_reaches_back_over_every_window() {
+        const NOW: i64 = 100 * DAY_MS;
+        let rules = |duplicate_window_ms, code_resend_ms| Rules {
+            duplicate_window_ms,
+            code_resend_ms,
+            ..Rules::default()
+        };
+        // duplicate window, resend window -> since
+        let table = [
+            (DAY_MS, MINUTE_MS, NOW - 2 * DAY_MS),
+            (MINUTE_MS, MINUTE_MS, NOW - 2 * DAY_MS),
+            (3 * DAY_MS, MINUTE_MS, NOW - 4 * DAY_MS),
+            (DAY_MS, 2 * DAY_MS, NOW - 3 * DAY_MS),
+        ];
+        for (dup, resend, since) in table {
+            assert_eq!(
+                rules(dup, resend).history_since(NOW),
+                since,
+                "{dup} {resend}"
+            );
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -346,6 +346,42 @@ fn only_my_partners_unless_manager() {
     assert_eq!(ids(&manager), vec![11, 10]);
 }
 
+/// The partner list's SQL scope agrees with `visibility::Managed` for each
+/// signed-in role over partners bound to me, to another rep, and to no one.
+#[test]
+fn the_partner_scope_agrees_with_the_managed_rule() {
+    use warmlead_core::visibility::Managed;
+    let bound = [Some(REP), Some(OTHER_REP), None];
+    for role in [Role::Rep, Role::Manager] {
+        let (_dir, store) = store_as(role);
+        let rows: Vec<User> = bound
+            .iter()
+            .enumerate()
+            .map(|(i, rep)| user(20 + i as i64, Role::Partner, "甲", *rep))
+            .collect();
+        pull(&store, rows.iter().cloned().map(ChangeBody::User).collect());
+        let mut got: Vec<i64> = store
+            .partners(&PartnerQuery::default(), NOW)
+            .unwrap()
+            .partners
+            .iter()
+            .map(|p| p.partner.id)
+            .collect();
+        got.sort();
+        let managed = Managed::of(role, REP);
+        let expected: Vec<i64> = rows
+            .iter()
+            .filter(|u| managed.covers(u.rep_id))
+            .map(|u| u.id)
+            .collect();
+        assert_eq!(got, expected, "{role:?}");
+        assert_eq!(
+            store.partner_counts(NOW).unwrap().all as usize,
+            expected.len()
+        );
+    }
+}
+
 /// Partners at every interesting distance from the day cut-offs, each with
 /// the stage `LifecycleRules::stage` gives: the filters must agree with it.
 #[test]

@@ -9,11 +9,11 @@
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row};
-use warmlead_core::domain::Role;
 use warmlead_core::invite::{
     LifecycleRules, PartnerActivity, PartnerCounts, PartnerCursor, PartnerDetail, PartnerFilter,
     PartnerPage, PartnerQuery, PartnerStage, PartnerSummary,
 };
+use warmlead_core::visibility::Managed;
 
 use crate::{invites, rows, session, Store, StoreError};
 
@@ -26,33 +26,26 @@ const TRIGRAM: usize = 3;
 const FROM: &str = "FROM partner_activity a JOIN users u ON u.id = a.partner_id";
 const SORT_KEY: &str = "COALESCE(a.last_share_at_ms, 0)";
 
-/// Whose partners the signed-in user sees.
-pub(crate) struct Scope {
-    me: i64,
-    manager: bool,
-}
+/// Whose partners the signed-in user sees (`visibility::Managed`).
+pub(crate) struct Scope(Managed);
 
 impl Scope {
     pub(crate) fn of(conn: &Connection) -> Result<Scope, StoreError> {
         let me = session::require(conn)?.user;
-        Ok(Scope {
-            me: me.id,
-            manager: me.role == Role::Manager,
-        })
+        Ok(Scope(Managed::of(me.role, me.id)))
     }
 
     /// Condition on `users u` (ids are ours, not user input).
     pub(crate) fn sql(&self) -> String {
-        if self.manager {
-            "1".into()
-        } else {
-            format!("u.rep_id = {}", self.me)
+        match self.0.owner() {
+            None => "1".into(),
+            Some(rep) => format!("u.rep_id = {rep}"),
         }
     }
 
     /// The rep whose rows to keep, `None` for everyone's (managers).
     pub(crate) fn rep_filter(&self) -> Option<i64> {
-        (!self.manager).then_some(self.me)
+        self.0.owner()
     }
 }
 

@@ -386,3 +386,52 @@ fn regrade_only_when_the_grade_changes() {
         assert_eq!(got, want, "stored {stored:?}, {days} days");
     }
 }
+
+#[test]
+fn a_grading_changes_the_lead_when_any_part_differs() {
+    let lead: crate::lead::Lead = serde_json::from_value(serde_json::json!({
+        "id": 1, "company_id": 1, "rep_id": 2, "partner_id": 3, "name": "王",
+        "phone": "+8613800138000", "note": "", "source": "contact_form",
+        "share_token": null, "item_id": null, "score": 40, "grade": "B",
+        "reasons": [], "man": {"money": false, "authority": false, "need": false},
+        "stage": "new", "created_at_ms": 0, "updated_at_ms": 0, "contacts": 1
+    }))
+    .unwrap();
+    let reason = evaluate(
+        &ScoringRules::default(),
+        &[s(Contact, 1, 0, 0)],
+        LeadSource::ContactForm,
+        ManFlags::default(),
+        NOW,
+    )
+    .reasons;
+    assert!(!reason.is_empty());
+    let graded = |score, grade, reasons: &Vec<crate::lead::Reason>| Graded {
+        score,
+        grade,
+        reasons: reasons.clone(),
+    };
+    // grading -> changes the lead (score 40, B, no reasons)
+    let table = [
+        (graded(40, Grade::B, &vec![]), false),
+        (graded(41, Grade::B, &vec![]), true),
+        (graded(40, Grade::A, &vec![]), true),
+        (graded(40, Grade::B, &reason), true),
+    ];
+    for (g, expected) in table {
+        assert_eq!(g.changes(&lead), expected, "{g:?}");
+    }
+}
+
+#[test]
+fn only_a_and_a_plus_are_hot() {
+    let table = [
+        (Grade::APlus, true),
+        (Grade::A, true),
+        (Grade::B, false),
+        (Grade::C, false),
+    ];
+    for (grade, hot) in table {
+        assert_eq!(grade.is_hot(), hot, "{grade:?}");
+    }
+}

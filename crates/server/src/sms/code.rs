@@ -96,7 +96,7 @@ fn plan(
     now: i64,
 ) -> Result<Planned, ServerError> {
     let phone = req.phone.as_e164();
-    let history = storage::history(tx, phone, None, rules.duplicate_window_ms, now)?;
+    let history = storage::history(tx, phone, None, rules.history_since(now))?;
     // Decided on a stand-in of the same length, so that a refusal draws no
     // code (drawing one voids the code sent before).
     let stand_in = "000000";

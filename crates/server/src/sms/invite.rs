@@ -7,8 +7,6 @@
 //! with their change-log rows; the runner is woken afterwards and sends
 //! outside the transaction. A dry run answers the same plan and writes nothing.
 
-use std::collections::HashSet;
-
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::Json;
@@ -16,11 +14,12 @@ use rusqlite::Connection;
 use warmlead_core::domain::{Role, User};
 use warmlead_core::invite::{
     InviteChannel, NewInvitation, SmsInviteItem, SmsInviteRequest, SmsInviteResult, SmsPlan,
-    SmsRecipient, SmsRefusal, MAX_SMS_RECIPIENTS,
+    SmsRecipient,
 };
 use warmlead_core::phone::Phone;
-use warmlead_sms::{compose, decide, Decision, MessageKind, RefuseReason, Rules, SendRequest};
+use warmlead_sms::{compose, decide, MessageKind, Rules, SendRequest};
 
+use super::plan::{self, check_count, precheck, Checked};
 use super::storage::{self, NewMessage};
 use super::SmsService;
 use crate::error::ServerError;
@@ -74,12 +73,6 @@ impl Sender {
     }
 }
 
-/// A recipient after the checks that need no database.
-enum Checked {
-    Refused(SmsRefusal, Option<Phone>),
-    Candidate(Phone),
-}
-
 pub(super) async fn send(
     State(svc): State<SmsService>,
     caller: Caller,
@@ -113,48 +106,6 @@ pub(super) async fn send(
         svc.wake.notify_one();
     }
     Ok(Json(SmsInviteResult { items }))
-}
-
-fn check_count(recipients: &[SmsRecipient]) -> Result<(), ServerError> {
-    if recipients.is_empty() {
-        return Err(ServerError::InvalidInput(
-            "add at least one recipient (name and phone)".into(),
-        ));
-    }
-    if recipients.len() > MAX_SMS_RECIPIENTS {
-        return Err(ServerError::InvalidInput(format!(
-            "at most {MAX_SMS_RECIPIENTS} recipients per send, got {}; split the list",
-            recipients.len()
-        )));
-    }
-    Ok(())
-}
-
-/// The number, the name and repeats within the request.
-fn precheck(recipients: &[SmsRecipient], max_name_chars: usize) -> Vec<Checked> {
-    let mut seen = HashSet::new();
-    recipients
-        .iter()
-        .map(|r| {
-            let Ok(phone) = Phone::parse(&r.phone) else {
-                return Checked::Refused(SmsRefusal::BadPhone, None);
-            };
-            let name = r.name.trim().chars().count();
-            let refusal = if name == 0 {
-                Some(SmsRefusal::MissingName)
-            } else if name > max_name_chars {
-                Some(SmsRefusal::NameTooLong)
-            } else if !seen.insert(phone.clone()) {
-                Some(SmsRefusal::RepeatedInRequest)
-            } else {
-                None
-            };
-            match refusal {
-                Some(reason) => Checked::Refused(reason, Some(phone)),
-                None => Checked::Candidate(phone),
-            }
-        })
-        .collect()
 }
 
 fn plan_all(
@@ -203,29 +154,18 @@ fn plan_one(
     dry_run: bool,
     now: i64,
 ) -> Result<(), ServerError> {
-    if storage::is_company_user(conn, sender.rep.company_id, phone.as_e164())? {
-        item.plan = SmsPlan::Refuse {
-            reason: SmsRefusal::AlreadyPartner,
-        };
-        return Ok(());
-    }
-    let history = storage::history(conn, phone.as_e164(), None, rules.duplicate_window_ms, now)?;
+    let already_partner = storage::is_company_user(conn, sender.rep.company_id, phone.as_e164())?;
+    let history = storage::history(conn, phone.as_e164(), None, rules.history_since(now))?;
     // The placeholder URL has the real URL's length, so the decision holds for the real text.
     let preview = sender.request(&item.name, phone, &sender.placeholder_url());
-    let send_after = match decide(&preview, &history, rules, now) {
-        Decision::Refuse { reason } => {
-            item.plan = SmsPlan::Refuse {
-                reason: refusal(reason),
-            };
-            return Ok(());
-        }
-        Decision::Queue { until_utc_ms } => {
-            item.plan = SmsPlan::Queue {
-                until_ms: until_utc_ms,
-            };
-            until_utc_ms
-        }
-        Decision::Send => now,
+    let planned = plan::plan(
+        already_partner,
+        || decide(&preview, &history, rules, now),
+        now,
+    );
+    item.plan = planned.plan;
+    let Some(send_after) = planned.send_after else {
+        return Ok(());
     };
     if dry_run {
         item.text = Some(compose(&preview, rules).text);
@@ -262,69 +202,4 @@ fn plan_one(
     item.text = Some(message.text);
     item.sms_id = Some(record.id);
     Ok(())
-}
-
-/// The rules' reason in the API's words. The request-level reasons cannot
-/// happen here (a rep, a name and a body are always there) but still map.
-fn refusal(reason: RefuseReason) -> SmsRefusal {
-    match reason {
-        RefuseReason::NotTriggeredByRep | RefuseReason::MissingName => SmsRefusal::MissingName,
-        RefuseReason::NameTooLong => SmsRefusal::NameTooLong,
-        RefuseReason::EmptyBody | RefuseReason::TextTooLong => SmsRefusal::TextTooLong,
-        RefuseReason::OptedOut => SmsRefusal::OptedOut,
-        RefuseReason::DuplicateInvitation | RefuseReason::CodeTooSoon => SmsRefusal::Duplicate,
-        RefuseReason::DailyCapReached => SmsRefusal::DailyCap,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn r(name: &str, phone: &str) -> SmsRecipient {
-        SmsRecipient {
-            name: name.into(),
-            phone: phone.into(),
-        }
-    }
-
-    #[test]
-    fn prechecks_number_name_and_repeats() {
-        let out = precheck(
-            &[
-                r("王五", "138 0013 8000"),
-                r("赵六", "12345"),
-                r(" ", "13700137000"),
-                r(&"名".repeat(41), "13600136000"),
-                r("王五", "+8613800138000"),
-            ],
-            40,
-        );
-        let kinds: Vec<Option<SmsRefusal>> = out
-            .iter()
-            .map(|c| match c {
-                Checked::Refused(r, _) => Some(*r),
-                Checked::Candidate(_) => None,
-            })
-            .collect();
-        assert_eq!(
-            kinds,
-            vec![
-                None,
-                Some(SmsRefusal::BadPhone),
-                Some(SmsRefusal::MissingName),
-                Some(SmsRefusal::NameTooLong),
-                Some(SmsRefusal::RepeatedInRequest)
-            ]
-        );
-    }
-
-    #[test]
-    fn too_many_or_no_recipients_is_a_clear_400() {
-        assert!(check_count(&[]).is_err());
-        let many = vec![r("王五", "13800138000"); MAX_SMS_RECIPIENTS + 1];
-        let e = check_count(&many).unwrap_err();
-        assert!(e.to_string().contains("at most 200 recipients"), "{e}");
-        assert!(check_count(&many[..MAX_SMS_RECIPIENTS]).is_ok());
-    }
 }

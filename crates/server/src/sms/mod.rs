@@ -10,6 +10,7 @@
 pub(crate) mod code;
 mod hooks;
 mod invite;
+mod plan;
 mod runner;
 mod storage;
 

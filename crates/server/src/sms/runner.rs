@@ -110,13 +110,8 @@ async fn process(svc: &SmsService, m: Due) -> Result<(), ServerError> {
     let step = svc
         .db()
         .tx(move |tx, _| {
-            let history = storage::history(
-                tx,
-                req.to.as_e164(),
-                Some(id),
-                rules.duplicate_window_ms,
-                now,
-            )?;
+            let since = rules.history_since(now);
+            let history = storage::history(tx, req.to.as_e164(), Some(id), since)?;
             match decide(&req, &history, &rules, now) {
                 Decision::Send => Ok(if storage::claim(tx, id, now)? {
                     Step::Send

@@ -12,7 +12,6 @@ use warmlead_sms::{DeliveryStatus, History, MessageKind, ProviderReceipt, SentRe
 use crate::error::ServerError;
 use crate::storage::changes::{self, Scope};
 
-const DAY_MS: i64 = 24 * 3600 * 1000;
 /// Longest error text kept from a provider.
 pub(super) const MAX_ERROR_CHARS: usize = 500;
 
@@ -144,24 +143,22 @@ pub(super) fn insert(
     emit(tx, tx.last_insert_rowid(), now)
 }
 
-/// What the rules need to know about a number at `now`: its opt-out and the
-/// messages it got recently (queued ones count: a second request while the
-/// first waits for morning is a duplicate). Failed messages never reached the
-/// phone and do not count. `except` leaves out the message being re-checked.
+/// What the rules need to know about a number: its opt-out and the
+/// messages it got since `since` (`Rules::history_since`; queued ones count:
+/// a second request while the first waits for morning is a duplicate).
+/// Failed messages never reached the phone and do not count. `except` leaves
+/// out the message being re-checked.
 pub(super) fn history(
     conn: &Connection,
     phone: &str,
     except: Option<i64>,
-    window_ms: i64,
-    now: i64,
+    since: i64,
 ) -> Result<History, ServerError> {
     let opted_out: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM sms_optouts WHERE phone = ?1)",
         [phone],
         |r| r.get(0),
     )?;
-    // The duplicate window and the recipient's calendar day both fit in this.
-    let since = now - window_ms.max(DAY_MS) - DAY_MS;
     let mut stmt = conn.prepare_cached(
         "SELECT COALESCE(sent_at, created_at), kind FROM sms_messages
          WHERE phone = ?1 AND status != 'failed' AND id != ?2 AND created_at >= ?3",
@@ -374,6 +371,9 @@ pub(super) fn apply_status(
 mod tests {
     use super::*;
     use crate::storage::migrations;
+    use warmlead_sms::Rules;
+
+    const DAY_MS: i64 = 24 * 3600 * 1000;
 
     fn db() -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();
@@ -459,10 +459,22 @@ mod tests {
         let a = queue(&conn, &phone, NOW, NOW - 1000);
         let b = queue(&conn, &phone, NOW, NOW - 500);
         mark_failed(&conn, b.id, Some("twilio"), "boom", NOW).unwrap();
-        let h = history(&conn, phone.as_e164(), None, DAY_MS, NOW).unwrap();
+        let h = history(
+            &conn,
+            phone.as_e164(),
+            None,
+            Rules::default().history_since(NOW),
+        )
+        .unwrap();
         assert_eq!(h.sent.len(), 1, "failed ones do not count");
         assert!(!h.opted_out);
-        let h = history(&conn, phone.as_e164(), Some(a.id), DAY_MS, NOW).unwrap();
+        let h = history(
+            &conn,
+            phone.as_e164(),
+            Some(a.id),
+            Rules::default().history_since(NOW),
+        )
+        .unwrap();
         assert!(
             h.sent.is_empty(),
             "the message being re-checked is left out"
@@ -470,9 +482,14 @@ mod tests {
         assert!(opt_out(&conn, phone.as_e164(), "twilio", NOW).unwrap());
         assert!(!opt_out(&conn, phone.as_e164(), "aliyun", NOW).unwrap());
         assert!(
-            history(&conn, phone.as_e164(), None, DAY_MS, NOW + 400 * DAY_MS)
-                .unwrap()
-                .opted_out
+            history(
+                &conn,
+                phone.as_e164(),
+                None,
+                Rules::default().history_since(NOW + 400 * DAY_MS),
+            )
+            .unwrap()
+            .opted_out
         );
         assert!(is_company_user(&conn, 1, "+8613900139000").unwrap());
         assert!(!is_company_user(&conn, 1, phone.as_e164()).unwrap());

@@ -5,7 +5,7 @@ use base64::Engine;
 use rand::{Rng, RngCore};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use sha2::{Digest, Sha256};
-use warmlead_core::domain::{Company, MediaRef, Role, User};
+use warmlead_core::domain::{self, BindingRefused, Company, MediaRef, Role, User};
 use warmlead_core::invite::PartnerSource;
 use warmlead_core::phone::Phone;
 use warmlead_core::sync::ChangeBody;
@@ -40,23 +40,15 @@ pub(crate) fn sha256(data: &[u8]) -> Vec<u8> {
     Sha256::digest(data).to_vec()
 }
 
-/// Upper-case, without the dashes and spaces people type.
-pub(crate) fn normalize_code(code: &str) -> String {
-    code.chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| c.to_ascii_uppercase())
-        .collect()
-}
+pub(crate) use warmlead_core::domain::normalize_code;
 
+/// `domain::checked_name`, refused in the API's words.
 pub(crate) fn checked_name(name: &str) -> Result<String, ServerError> {
-    let name = name.trim();
-    let n = name.chars().count();
-    if n == 0 || n > MAX_NAME_CHARS {
-        return Err(ServerError::InvalidInput(format!(
+    domain::checked_name(name).map_err(|n| {
+        ServerError::InvalidInput(format!(
             "name must be 1 to {MAX_NAME_CHARS} characters, got {n}"
-        )));
-    }
-    Ok(name.to_string())
+        ))
+    })
 }
 
 fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
@@ -320,7 +312,7 @@ pub(crate) fn user_by_phone(
     .next())
 }
 
-/// Only partners are bound, and only to a rep of their own company.
+/// Only partners are bound, to a rep of their company (`domain::check_binding`).
 fn check_binding(
     conn: &Connection,
     company_id: i64,
@@ -328,17 +320,15 @@ fn check_binding(
     rep_id: Option<i64>,
 ) -> Result<(), ServerError> {
     let Some(rep_id) = rep_id else { return Ok(()) };
-    if role != Role::Partner {
-        return Err(ServerError::InvalidInput(
-            "only partners are bound to a rep".into(),
-        ));
-    }
-    match get_user(conn, rep_id)? {
-        Some(rep) if rep.role == Role::Rep && rep.company_id == company_id => Ok(()),
-        _ => Err(ServerError::InvalidInput(format!(
-            "user {rep_id} is not a rep of company {company_id}"
-        ))),
-    }
+    let rep = get_user(conn, rep_id)?;
+    domain::check_binding(role, company_id, rep.as_ref()).map_err(|why| {
+        ServerError::InvalidInput(match why {
+            BindingRefused::NotAPartner => "only partners are bound to a rep".into(),
+            BindingRefused::NotARepOfCompany => {
+                format!("user {rep_id} is not a rep of company {company_id}")
+            }
+        })
+    })
 }
 
 pub(crate) fn emit_user(tx: &Connection, user: &User, now: i64) -> Result<(), ServerError> {

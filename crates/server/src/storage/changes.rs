@@ -4,53 +4,23 @@
 //! transaction as the change itself, with scope columns taken from the data
 //! (never from what a client asked for).
 
+use rusqlite::types::Value;
 use rusqlite::{params, Connection};
 use serde::de::DeserializeOwned;
-use warmlead_core::domain::{Role, User};
+use warmlead_core::domain::User;
 use warmlead_core::lead::{RadarBody, RadarChange};
 use warmlead_core::sync::{Change, ChangeBody};
+use warmlead_core::visibility::{grants, Grant, Viewer, AUDIENCE_COMPANY, AUDIENCE_REP_TEAM};
 
 use super::Caller;
 use crate::error::ServerError;
 
-/// Who sees a change, besides the company's managers (who see everything).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Scope {
-    /// Everyone in the company (the company row, content items).
-    Company,
-    /// The rep in `rep_id` and the partner in `partner_id`.
-    Scoped {
-        rep_id: Option<i64>,
-        partner_id: Option<i64>,
-    },
-    /// The rep and every partner bound to them (the rep's own user row).
-    RepTeam { rep_id: i64 },
-}
+/// Who sees a change: the rule is `warmlead_core::visibility`.
+pub(crate) use warmlead_core::visibility::Audience as Scope;
 
-impl Scope {
-    fn columns(self) -> (&'static str, Option<i64>, Option<i64>) {
-        match self {
-            Scope::Company => ("company", None, None),
-            Scope::Scoped { rep_id, partner_id } => ("scoped", rep_id, partner_id),
-            Scope::RepTeam { rep_id } => ("rep_team", Some(rep_id), None),
-        }
-    }
-}
-
-/// Partners see themselves and their rep; reps see themselves and their
-/// partners; managers' rows reach only managers.
+/// The audience of a change to `user`'s own row.
 pub(crate) fn user_scope(user: &User) -> Scope {
-    match user.role {
-        Role::Partner => Scope::Scoped {
-            rep_id: user.rep_id,
-            partner_id: Some(user.id),
-        },
-        Role::Rep => Scope::RepTeam { rep_id: user.id },
-        Role::Manager => Scope::Scoped {
-            rep_id: None,
-            partner_id: None,
-        },
-    }
+    Scope::of_user(user)
 }
 
 /// The two streams of the log: `sync` (`ChangeBody`, every client) and
@@ -162,31 +132,46 @@ pub(crate) fn newest_visible(
     stream: &str,
     after: i64,
 ) -> Result<i64, ServerError> {
+    let mut args = vec![
+        caller.company.id.into(),
+        after.into(),
+        stream.to_string().into(),
+    ];
+    let visible = visible_sql(Viewer::from(&caller.user), &mut args);
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT COALESCE(MAX(seq), ?2) FROM changes
-         WHERE company_id = ?1 AND seq > ?2 AND stream = ?6 AND {VISIBLE}"
+         WHERE company_id = ?1 AND seq > ?2 AND stream = ?3 AND {visible}"
     ))?;
-    Ok(stmt.query_row(
-        params![
-            caller.company.id,
-            after,
-            caller.user.role.as_str(),
-            caller.user.id,
-            caller.user.rep_id,
-            stream
-        ],
-        |r| r.get(0),
-    )?)
+    Ok(stmt.query_row(rusqlite::params_from_iter(args), |r| r.get(0))?)
 }
 
-/// Who may see a row: ?3 role, ?4 the caller's id, ?5 the caller's rep.
-const VISIBLE: &str = "(
-               ?3 = 'manager'
-            OR audience = 'company'
-            OR (?3 = 'rep' AND rep_id = ?4)
-            OR (?3 = 'partner' AND partner_id = ?4)
-            OR (?3 = 'partner' AND audience = 'rep_team' AND rep_id = ?5)
-         )";
+/// The caller's grants (`warmlead_core::visibility::grants`) as a condition
+/// on `changes`, its values pushed onto `args`. The text depends only on the
+/// caller's role (and whether a partner has a rep), so prepared statements
+/// stay cached. `the_sql_filter_agrees_with_the_rule` checks it against
+/// `visibility::sees`.
+pub(crate) fn visible_sql(viewer: Viewer, args: &mut Vec<Value>) -> String {
+    let mut arg = |v: i64| {
+        args.push(v.into());
+        format!("?{}", args.len())
+    };
+    let terms: Vec<String> = grants(viewer)
+        .into_iter()
+        .map(|g| match g {
+            Grant::Everything => "1".to_string(),
+            Grant::CompanyWide => format!("audience = '{AUDIENCE_COMPANY}'"),
+            Grant::RepIs(id) => format!("rep_id = {}", arg(id)),
+            Grant::PartnerIs(id) => format!("partner_id = {}", arg(id)),
+            Grant::RepTeamOf(id) => {
+                format!(
+                    "(audience = '{AUDIENCE_REP_TEAM}' AND rep_id = {})",
+                    arg(id)
+                )
+            }
+        })
+        .collect();
+    format!("({})", terms.join(" OR "))
+}
 
 fn pull_stream<B: DeserializeOwned>(
     conn: &Connection,
@@ -195,31 +180,22 @@ fn pull_stream<B: DeserializeOwned>(
     after: i64,
     limit: u32,
 ) -> Result<(Vec<(i64, B)>, bool), ServerError> {
-    let me = caller.user.id;
-    let mut stmt = conn.prepare_cached(
+    let mut args = vec![
+        caller.company.id.into(),
+        after.into(),
+        stream.to_string().into(),
+    ];
+    args.push((i64::from(limit) + 1).into());
+    let visible = visible_sql(Viewer::from(&caller.user), &mut args);
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT seq, body FROM changes
-         WHERE company_id = ?1 AND seq > ?2 AND stream = ?7 AND (
-               ?3 = 'manager'
-            OR audience = 'company'
-            OR (?3 = 'rep' AND rep_id = ?4)
-            OR (?3 = 'partner' AND partner_id = ?4)
-            OR (?3 = 'partner' AND audience = 'rep_team' AND rep_id = ?5)
-         )
+         WHERE company_id = ?1 AND seq > ?2 AND stream = ?3 AND {visible}
          ORDER BY seq
-         LIMIT ?6",
-    )?;
-    let rows = stmt.query_map(
-        params![
-            caller.company.id,
-            after,
-            caller.user.role.as_str(),
-            me,
-            caller.user.rep_id,
-            i64::from(limit) + 1,
-            stream
-        ],
-        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
-    )?;
+         LIMIT ?4"
+    ))?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    })?;
     let mut changes = Vec::new();
     for row in rows {
         let (seq, body) = row?;
@@ -238,29 +214,91 @@ pub(crate) fn hot_lead(
     after: i64,
     upto: i64,
 ) -> Result<Option<i64>, ServerError> {
+    let mut args = vec![caller.company.id.into(), after.into(), upto.into()];
+    let visible = visible_sql(Viewer::from(&caller.user), &mut args);
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT body FROM changes
-         WHERE company_id = ?1 AND seq > ?2 AND seq <= ?6 AND stream = 'radar'
-           AND body LIKE '{{\"entity\":\"lead\"%' AND {VISIBLE}
+         WHERE company_id = ?1 AND seq > ?2 AND seq <= ?3 AND stream = 'radar'
+           AND body LIKE '{{\"entity\":\"lead\"%' AND {visible}
          ORDER BY seq DESC"
     ))?;
-    let rows = stmt.query_map(
-        params![
-            caller.company.id,
-            after,
-            caller.user.role.as_str(),
-            caller.user.id,
-            caller.user.rep_id,
-            upto
-        ],
-        |r| r.get::<_, String>(0),
-    )?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(0))?;
     for body in rows {
         if let Ok(RadarBody::Lead(lead)) = serde_json::from_str(&body?) {
-            if lead.grade >= warmlead_core::lead::Grade::A {
+            if lead.grade.is_hot() {
                 return Ok(Some(lead.id));
             }
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warmlead_core::domain::Role;
+    use warmlead_core::visibility::sees;
+
+    /// The SQL filter and `visibility::sees` agree on every caller x row,
+    /// on a real migrated database.
+    #[test]
+    fn the_sql_filter_agrees_with_the_rule() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = super::super::sqlite::open(&dir.path().join("s.db")).unwrap();
+        super::super::migrations::migrate(&mut conn, None).unwrap();
+        let ids = [None, Some(1), Some(2), Some(3), Some(4)];
+        let mut rows = vec![Scope::Company];
+        for rep_id in ids {
+            for partner_id in ids {
+                rows.push(Scope::Scoped { rep_id, partner_id });
+            }
+            rows.extend(rep_id.map(|rep_id| Scope::RepTeam { rep_id }));
+        }
+        let mut seqs = Vec::new();
+        for row in &rows {
+            let body = ChangeBody::Tombstone {
+                kind: warmlead_core::sync::EntityKind::Share,
+                id: format!("{row:?}"),
+            };
+            seqs.push(append(&conn, 7, *row, &body, 0).unwrap());
+        }
+        // Another company's rows never show.
+        append(&conn, 8, Scope::Company, &tombstone(), 0).unwrap();
+        let mut viewers = Vec::new();
+        for role in [Role::Manager, Role::Rep, Role::Partner] {
+            for id in [1, 2, 3] {
+                for rep_id in ids {
+                    viewers.push(Viewer { role, id, rep_id });
+                }
+            }
+        }
+        for viewer in viewers {
+            let mut args = vec![7.into()];
+            let visible = visible_sql(viewer, &mut args);
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT seq FROM changes WHERE company_id = ?1 AND {visible} ORDER BY seq"
+                ))
+                .unwrap();
+            let got: Vec<i64> = stmt
+                .query_map(rusqlite::params_from_iter(args), |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            let expected: Vec<i64> = rows
+                .iter()
+                .zip(&seqs)
+                .filter(|(row, _)| sees(viewer, **row))
+                .map(|(_, seq)| *seq)
+                .collect();
+            assert_eq!(got, expected, "{viewer:?}");
+        }
+    }
+
+    fn tombstone() -> ChangeBody {
+        ChangeBody::Tombstone {
+            kind: warmlead_core::sync::EntityKind::Share,
+            id: "other".into(),
+        }
+    }
 }

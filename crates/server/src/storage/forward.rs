@@ -1,19 +1,18 @@
 //! "Pass it on" (裂变): a viewer makes a child share of the page they are on.
 //! The child is server-made (no device signs it), keeps its parent and the
-//! root (the partner's own share), and credits the root's partner.
+//! root (the partner's own share), and credits the root's partner
+//! (`warmlead_core::tracking::forward_child` decides the child).
 
 use rand::RngCore;
 use rusqlite::{params, Connection, OptionalExtension};
 use warmlead_core::lead::{ChildShare, RadarBody, SignalKind};
+use warmlead_core::tracking::{forward_child, ForwardParent};
 
 use super::changes;
 use super::shares::{ResolvedShare, CHILD_PREFIX};
 use super::signals::insert_signal;
 use super::{now_ms, Database};
 use crate::error::ServerError;
-
-/// Deeper chains are refused: past this, it is a loop or a script.
-pub(crate) const MAX_DEPTH: i64 = 20;
 
 fn child_token() -> String {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -38,22 +37,17 @@ pub(crate) fn forward(
     parent: &ResolvedShare,
     visitor_id: &str,
 ) -> Result<ChildShare, ServerError> {
-    if parent.depth >= MAX_DEPTH {
-        return Err(ServerError::InvalidInput(
-            "this link has been passed on too many times".into(),
-        ));
-    }
     let now = now_ms();
-    let child = ChildShare {
-        token: child_token(),
-        parent_token: parent.token.clone(),
+    let facts = ForwardParent {
+        token: parent.token.clone(),
         root_token: parent.root_token.clone(),
         item_id: parent.item.id,
         partner_id: parent.sharer.id,
-        depth: parent.depth + 1,
-        visitor_id: visitor_id.to_string(),
-        created_at_ms: now,
+        depth: parent.depth,
     };
+    let child = forward_child(&facts, child_token(), visitor_id, now).ok_or_else(|| {
+        ServerError::InvalidInput("this link has been passed on too many times".into())
+    })?;
     tx.execute(
         "INSERT INTO child_shares (token, parent_token, root_token, item_id, partner_id, rep_id,
                                    company_id, depth, visitor_id, created_at)

@@ -13,8 +13,7 @@ use rand::{Rng, RngCore};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use warmlead_core::domain::{Company, Role, User};
 use warmlead_core::invite::{
-    Invitation, InvitationStatus, InviteChannel, NewInvitation, PartnerSource,
-    DEFAULT_INVITATION_HOURS, MAX_INVITATION_HOURS,
+    Invitation, InvitationStatus, InviteChannel, NewInvitation, MAX_INVITATION_HOURS,
 };
 use warmlead_core::phone::Phone;
 use warmlead_core::sync::ChangeBody;
@@ -23,8 +22,9 @@ use super::accounts::{self, sha256};
 use super::changes::{self, Scope};
 use super::{Caller, Database, Secrets};
 use crate::error::ServerError;
+use warmlead_core::invite::{accept, terms};
+use warmlead_core::visibility::Managed;
 
-const HOUR_MS: i64 = 3600 * 1000;
 /// No 0/O, 1/I/L: short codes are read off a screen and typed by hand.
 pub(crate) const SHORT_CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 pub(crate) const SHORT_CODE_LEN: usize = 6;
@@ -98,16 +98,17 @@ fn query_one(
     }
 }
 
-/// Hours of life asked for, checked (1..=MAX_INVITATION_HOURS).
-pub(crate) fn checked_hours(hours: Option<u32>) -> Result<i64, ServerError> {
-    let h = hours.unwrap_or(DEFAULT_INVITATION_HOURS);
-    if h == 0 || h > MAX_INVITATION_HOURS {
-        return Err(ServerError::InvalidInput(format!(
+/// Why an invitation cannot be made, in the API's words.
+fn refused(why: terms::Refused) -> ServerError {
+    match why {
+        terms::Refused::NotAnInviter => {
+            ServerError::Forbidden("only reps and managers can invite partners".into())
+        }
+        terms::Refused::BadHours(h) => ServerError::InvalidInput(format!(
             "expires_in_hours must be 1 to {MAX_INVITATION_HOURS} ({} days), got {h}",
             MAX_INVITATION_HOURS / 24
-        )));
+        )),
     }
-    Ok(i64::from(h))
 }
 
 fn random_token() -> String {
@@ -169,20 +170,14 @@ pub(crate) fn create(
     public_url: &str,
     now: i64,
 ) -> Result<Invitation, ServerError> {
-    if !matches!(rep.role, Role::Rep | Role::Manager) {
-        return Err(ServerError::Forbidden(
-            "only reps and managers can invite partners".into(),
-        ));
-    }
-    let hours = checked_hours(new.expires_in_hours)?;
+    let terms = terms::terms(rep.role, new, now).map_err(refused)?;
     let recipient_name = recipient
         .map(|(name, _)| accounts::checked_name(name))
         .transpose()?;
     let recipient_phone = recipient.map(|(_, p)| p.as_e164().to_string());
     let token = random_token();
     let short_code = fresh_short_code(tx, now)?;
-    let max_uses = (!new.multi_use).then_some(1);
-    let expires_at = now + hours * HOUR_MS;
+    let (max_uses, expires_at) = (terms.max_uses, terms.expires_at_ms);
     tx.execute(
         "INSERT INTO invitations (company_id, rep_id, channel, status, max_uses, uses, token_hash,
                                   short_code, created_at, expires_at, updated_at,
@@ -266,7 +261,7 @@ pub(crate) fn get_for(
     let not_found = || ServerError::NotFound(format!("no invitation {id}"));
     let inv = get(conn, id)?.ok_or_else(not_found)?;
     let visible = inv.company_id == caller.company_id
-        && (caller.role == Role::Manager || inv.rep_id == caller.id);
+        && Managed::of(caller.role, caller.id).covers(Some(inv.rep_id));
     if visible {
         Ok(inv)
     } else {
@@ -293,24 +288,7 @@ pub(crate) fn revoke(
     Ok(inv)
 }
 
-/// Why an invitation cannot be accepted any more (the page says 410 Gone).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Closed {
-    Expired,
-    Revoked,
-    UsedUp,
-}
-
-/// Whether one more person may accept `inv` at `now`, and if not, why.
-pub(crate) fn closed_reason(inv: &Invitation, now: i64) -> Option<Closed> {
-    match inv.status_at(now) {
-        InvitationStatus::Revoked => Some(Closed::Revoked),
-        InvitationStatus::Expired => Some(Closed::Expired),
-        InvitationStatus::Accepted => Some(Closed::UsedUp),
-        InvitationStatus::Pending if !inv.can_accept(now) => Some(Closed::UsedUp),
-        InvitationStatus::Pending => None,
-    }
-}
+pub(crate) use warmlead_core::invite::accept::{closed_reason, Closed};
 
 /// What accepting did.
 #[derive(Debug)]
@@ -327,14 +305,9 @@ pub(crate) enum Accepted {
     Closed(Closed),
 }
 
-/// An SMS invitation reached one number, and having the link proves only
-/// that: only that number may accept it. Other invitations (QR, poster,
-/// short code) are for whoever holds them.
+/// Whether `phone` may accept `inv` (`invite::accept::is_for_phone`).
 pub(crate) fn is_for_phone(inv: &Invitation, phone: &Phone) -> bool {
-    match (inv.channel, inv.recipient_phone.as_deref()) {
-        (InviteChannel::Sms, Some(to)) => to == phone.as_e164(),
-        _ => true,
-    }
+    accept::is_for_phone(inv, phone.as_e164())
 }
 
 /// Accepts invitation `id` for a person: creates the partner bound to the
@@ -353,16 +326,19 @@ pub(crate) fn accept(
         return Ok(Accepted::Closed(why));
     }
     let name = accounts::checked_name(name)?;
-    if !is_for_phone(&inv, phone) {
-        return Ok(Accepted::NotTheRecipient);
-    }
-    if accounts::user_by_phone(tx, inv.company_id, phone.as_e164())?.is_some() {
-        return Ok(Accepted::AlreadyMember);
-    }
+    let already_member = accounts::user_by_phone(tx, inv.company_id, phone.as_e164())?.is_some();
     let inviter = accounts::get_user(tx, inv.rep_id)?
         .ok_or_else(|| ServerError::NotFound(format!("no user {}", inv.rep_id)))?;
-    // Partners are bound to reps only; a manager's invitee stays unbound.
-    let rep_id = (inviter.role == Role::Rep).then_some(inviter.id);
+    let facts = accept::Facts {
+        already_member,
+        inviter_id: inviter.id,
+        inviter_role: inviter.role,
+    };
+    let join = match accept::decide(&inv, phone.as_e164(), facts) {
+        accept::Decision::NotTheRecipient => return Ok(Accepted::NotTheRecipient),
+        accept::Decision::AlreadyMember => return Ok(Accepted::AlreadyMember),
+        accept::Decision::Join(join) => join,
+    };
     let partner = accounts::insert_user(
         tx,
         User {
@@ -371,18 +347,16 @@ pub(crate) fn accept(
             role: Role::Partner,
             name,
             phone: Some(phone.as_e164().to_string()),
-            rep_id,
+            rep_id: join.rep_id,
             joined_at_ms: now,
-            source: Some(PartnerSource::from(inv.channel)),
-            invited_by: Some(inviter.id),
+            source: Some(join.source),
+            invited_by: Some(join.invited_by),
             invitation_id: Some(inv.id),
         },
     )?;
     accounts::emit_user(tx, &partner, now)?;
-    inv.uses += 1;
-    if inv.max_uses.is_some_and(|max| inv.uses >= max) {
-        inv.status = InvitationStatus::Accepted;
-    }
+    inv.uses = join.uses;
+    inv.status = join.status;
     tx.execute(
         "UPDATE invitations SET uses = ?1, status = ?2, updated_at = ?3 WHERE id = ?4",
         params![inv.uses, inv.status.as_str(), now, inv.id],
@@ -708,13 +682,15 @@ mod tests {
     }
 
     #[test]
-    fn hours_are_bounded() {
-        assert_eq!(
-            checked_hours(None).unwrap(),
-            i64::from(DEFAULT_INVITATION_HOURS)
+    fn refusals_say_what_to_fix() {
+        let e = refused(terms::Refused::BadHours(0));
+        assert!(matches!(e, ServerError::InvalidInput(_)), "{e:?}");
+        assert!(
+            e.to_string()
+                .contains("expires_in_hours must be 1 to 2160 (90 days), got 0"),
+            "{e}"
         );
-        assert!(checked_hours(Some(0)).is_err());
-        assert!(checked_hours(Some(MAX_INVITATION_HOURS + 1)).is_err());
-        assert_eq!(checked_hours(Some(1)).unwrap(), 1);
+        let e = refused(terms::Refused::NotAnInviter);
+        assert!(matches!(e, ServerError::Forbidden(_)), "{e:?}");
     }
 }

@@ -9,18 +9,19 @@
 //! `contacts + 1`. Reassigning a lead is a manager's decision, not a race.
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use warmlead_core::domain::Role;
 use warmlead_core::lead::{
     Grade, Lead, LeadSource, LeadStage, ManFlags, RadarBody, Signal, SignalKind,
 };
 use warmlead_core::phone::Phone;
 use warmlead_core::scoring::{evaluate, regrade, ScoringRules, SignalFact};
 
-use super::changes::{self, Scope};
+use super::changes;
 use super::shares::ResolvedShare;
 use super::signals::{insert_signal, Touched};
 use super::{now_ms, Caller, Database};
 use crate::error::ServerError;
+use warmlead_core::lead::merge;
+use warmlead_core::visibility::{lead_copies, Managed};
 
 /// A contact left on a share page, already validated.
 pub(crate) struct NewContact {
@@ -100,45 +101,12 @@ pub(crate) fn set_company_rules(
     Ok(())
 }
 
-/// "+8613800138000" → "+86138****8000": what a partner sees of a lead who
-/// contacted the company through their share.
-fn mask_phone(phone: &str) -> String {
-    let chars: Vec<char> = phone.chars().collect();
-    if chars.len() < 8 {
-        return "****".into();
-    }
-    let keep_end = 4;
-    let start = chars.len() - keep_end - 4;
-    chars
-        .iter()
-        .enumerate()
-        .map(|(i, c)| if i >= start && i < start + 4 { '*' } else { *c })
-        .collect()
-}
-
-/// The partner's copy first (phone masked), then the rep's full copy
-/// (managers see both and keep the later, full one).
+/// The lead's copies (`visibility::lead_copies`: the partner's masked) in
+/// the radar stream.
 fn emit(tx: &Connection, lead: &Lead, now: i64) -> Result<(), ServerError> {
-    let masked = Lead {
-        phone: mask_phone(&lead.phone),
-        ..lead.clone()
-    };
-    let partner = Scope::Scoped {
-        rep_id: None,
-        partner_id: Some(lead.partner_id),
-    };
-    changes::append_radar(tx, lead.company_id, partner, &RadarBody::Lead(masked), now)?;
-    let rep = Scope::Scoped {
-        rep_id: lead.rep_id,
-        partner_id: None,
-    };
-    changes::append_radar(
-        tx,
-        lead.company_id,
-        rep,
-        &RadarBody::Lead(lead.clone()),
-        now,
-    )?;
+    for (audience, copy) in lead_copies(lead) {
+        changes::append_radar(tx, lead.company_id, audience, &RadarBody::Lead(copy), now)?;
+    }
     Ok(())
 }
 
@@ -181,7 +149,7 @@ pub(crate) fn rescore(
     let rules = company_rules(tx, lead.company_id)?;
     let g = evaluate(&rules, &facts(tx, lead_id)?, lead.source, lead.man, now);
     let before = lead.grade;
-    if !force && g.score == lead.score && g.grade == lead.grade && g.reasons == lead.reasons {
+    if !force && !g.changes(&lead) {
         return Ok(Some((lead, before)));
     }
     let lead = apply_grade(tx, lead_id, &g, now, now)?;
@@ -197,24 +165,28 @@ pub(crate) fn capture(
 ) -> Result<(Lead, bool), ServerError> {
     let now = now_ms();
     let company = share.company.id;
-    let existing: Option<(i64, String)> = tx
+    let existing = tx
         .query_row(
             "SELECT id, note FROM leads WHERE company_id = ?1 AND phone = ?2",
             params![company, c.phone.as_e164()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| {
+                Ok(merge::Existing {
+                    id: r.get(0)?,
+                    note: r.get(1)?,
+                })
+            },
         )
         .optional()?;
     let merged = existing.is_some();
-    let lead_id = match existing {
-        Some((id, note)) => {
-            let note = merge_note(&note, &c.note);
+    let lead_id = match merge::on_contact(existing, &c.note) {
+        merge::Decision::Merge { id, note } => {
             tx.execute(
                 "UPDATE leads SET contacts = contacts + 1, note = ?1, updated_at = ?2 WHERE id = ?3",
                 params![note, now, id],
             )?;
             id
         }
-        None => {
+        merge::Decision::New { note } => {
             tx.execute(
                 "INSERT INTO leads (company_id, rep_id, partner_id, name, phone, note, source,
                                     share_token, item_id, score, grade, reasons, stage,
@@ -226,7 +198,7 @@ pub(crate) fn capture(
                     share.sharer.id,
                     c.name,
                     c.phone.as_e164(),
-                    c.note,
+                    note,
                     share.token,
                     share.item.id,
                     now
@@ -278,19 +250,6 @@ pub(crate) fn capture(
     Ok((lead, merged))
 }
 
-fn merge_note(old: &str, new: &str) -> String {
-    let new = new.trim();
-    if new.is_empty() || old.contains(new) {
-        return old.to_string();
-    }
-    let joined = if old.is_empty() {
-        new.to_string()
-    } else {
-        format!("{old}\n{new}")
-    };
-    joined.chars().take(2_000).collect()
-}
-
 /// Rescores the leads whose visitors' signals changed in a tracking batch.
 pub(crate) fn after_signals(
     tx: &Connection,
@@ -325,12 +284,8 @@ pub(crate) fn set_man_flags(
     let lead = get_lead(tx, lead_id)?
         .filter(|l| l.company_id == caller.company.id)
         .ok_or_else(|| ServerError::NotFound(format!("no lead {lead_id}")))?;
-    let allowed = match caller.user.role {
-        Role::Manager => true,
-        Role::Rep => lead.rep_id == Some(caller.user.id),
-        Role::Partner => false,
-    };
-    if !allowed {
+    // A partner manages nothing: no lead's rep is a partner.
+    if !Managed::of(caller.user.role, caller.user.id).covers(lead.rep_id) {
         return Err(ServerError::Forbidden(
             "only the lead's rep or a manager sets MAN flags".into(),
         ));
@@ -476,22 +431,5 @@ impl Database {
             Ok(())
         })
         .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn masks_the_middle_of_a_phone() {
-        assert_eq!(super::mask_phone("+8613800138000"), "+86138****8000");
-        assert_eq!(super::mask_phone("+14155552671"), "+141****2671");
-        assert_eq!(super::mask_phone("+1"), "****");
-    }
-
-    #[test]
-    fn merges_notes_without_repeats() {
-        assert_eq!(super::merge_note("", "想看看"), "想看看");
-        assert_eq!(super::merge_note("想看看", "想看看"), "想看看");
-        assert_eq!(super::merge_note("a", " b "), "a\nb");
     }
 }

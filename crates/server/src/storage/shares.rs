@@ -11,9 +11,6 @@ use super::content::get_item;
 use super::{Database, Secrets};
 use crate::error::ServerError;
 
-/// Dwell beyond six hours is a tab left open, not reading.
-pub(crate) const MAX_DWELL_MS: i64 = 6 * 3600 * 1000;
-
 /// A share token that verified, with everything the page and the tracker need.
 #[derive(Debug, Clone)]
 pub(crate) struct ResolvedShare {
@@ -93,7 +90,7 @@ pub(crate) fn resolve(
     let Some(sharer) = device_user(conn, device_id)? else {
         return Ok(None);
     };
-    if sharer.role == Role::Manager {
+    if !warmlead_core::sync::push::shares(sharer.role) {
         return Ok(None);
     }
     let Some(company) = get_company(conn, sharer.company_id)? else {

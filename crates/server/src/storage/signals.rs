@@ -1,11 +1,12 @@
 //! Beacons become visits and append-only signals.
 //!
 //! A visit is one person (visitor id) on one share. Page loads by the same
-//! visitor on the same share within [`RELOAD_WINDOW_MS`] of the visit's last
+//! visitor on the same share within `RELOAD_WINDOW_MS` of the visit's last
 //! activity are merged into it (reloads are not new views); after the window
 //! the same visitor starts a new visit with `visit_no + 1` and a
 //! `repeat_visit` signal. Each page load reports its own visible time; a
-//! visit's dwell is the sum over its page loads. Signals are appended only
+//! visit's dwell is the sum over its page loads. (The window is decided by
+//! `warmlead_core::tracking::page_load`.) Signals are appended only
 //! when a value rises, so the table is a timeline, not a log of beacons.
 
 use std::collections::BTreeMap;
@@ -16,15 +17,13 @@ use warmlead_core::botfilter::{is_burst, RecentViews, BURST_WINDOW_MS};
 use warmlead_core::domain::Visit;
 use warmlead_core::lead::{RadarBody, SignalKind, VisitStats};
 use warmlead_core::sync::ChangeBody;
+use warmlead_core::tracking::{
+    apply_reading, page_load, video_pct, LatestVisit, PageLoad, Reading, VisitAgg,
+};
 
 use super::changes;
-use super::shares::{visit_row, BeaconInput, ResolvedShare, MAX_DWELL_MS, VISIT_COLS};
+use super::shares::{visit_row, BeaconInput, ResolvedShare, VISIT_COLS};
 use crate::error::ServerError;
-
-/// Reloads within 30 minutes of the last activity are the same visit.
-pub(crate) const RELOAD_WINDOW_MS: i64 = 30 * 60 * 1000;
-/// Longest video we believe (a day); guards the percent against nonsense.
-const MAX_VIDEO_S: i64 = 24 * 3600;
 
 /// The aggregates of a visit the beacon logic updates.
 #[derive(Debug, Clone, Copy)]
@@ -115,14 +114,6 @@ fn load_visit(conn: &Connection, id: i64) -> Result<(Visit, VisitStats), ServerE
         };
         Ok((v, stats))
     })?)
-}
-
-fn video_pct(pos: i64, len: i64) -> i64 {
-    if len <= 0 {
-        0
-    } else {
-        (pos * 100 / len).clamp(0, 100)
-    }
 }
 
 pub(crate) fn insert_signal(
@@ -253,28 +244,31 @@ fn open_page_view(
     touched: &mut Touched,
 ) -> Result<Option<(i64, bool)>, ServerError> {
     let now = input.now_ms;
-    let latest: Option<(i64, i64, i64)> = tx
+    let latest = tx
         .prepare_cached(
             "SELECT id, last_seen_at, visit_no FROM visits WHERE share_token = ?1 AND visitor_id = ?2
              ORDER BY id DESC LIMIT 1",
         )?
         .query_row(params![share.token, input.visitor_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            Ok(LatestVisit {
+                id: r.get(0)?,
+                last_seen_at_ms: r.get(1)?,
+                visit_no: r.get(2)?,
+            })
         })
         .optional()?;
-    let (visit_id, new) = match latest {
-        Some((id, last_seen, _)) if last_seen >= now - RELOAD_WINDOW_MS => {
+    let (visit_id, new) = match page_load(latest, now) {
+        PageLoad::Reload { visit_id } => {
             tx.prepare_cached("UPDATE visits SET page_views = page_views + 1 WHERE id = ?1")?
-                .execute([id])?;
+                .execute([visit_id])?;
             *touched.reloads.entry(share.company.id).or_default() += 1;
-            (id, false)
+            (visit_id, false)
         }
-        _ if is_burst(recent_views(tx, share, input)?) => {
+        PageLoad::NewVisit { .. } if is_burst(recent_views(tx, share, input)?) => {
             *touched.bursts.entry(share.company.id).or_default() += 1;
             return Ok(None);
         }
-        Some((_, _, visit_no)) => (new_visit(tx, share, input, visit_no + 1)?, true),
-        None => (new_visit(tx, share, input, 1)?, true),
+        PageLoad::NewVisit { visit_no } => (new_visit(tx, share, input, visit_no)?, true),
     };
     tx.prepare_cached("INSERT INTO page_views (pv, visit_id, dwell_ms) VALUES (?1, ?2, 0)")?
         .execute(params![input.page_view, visit_id])?;
@@ -321,7 +315,8 @@ fn new_visit(
     Ok(id)
 }
 
-/// Raises dwell, scroll and video maxima; one signal per value that rose.
+/// Stores what `tracking::apply_reading` decided for one beacon: the page
+/// load's dwell, the signals of values that rose, the visit's aggregates.
 fn update_aggregates(
     tx: &Connection,
     share: &ResolvedShare,
@@ -329,44 +324,35 @@ fn update_aggregates(
     agg: Agg,
     pv_dwell: i64,
 ) -> Result<(), ServerError> {
-    let (now, v) = (input.now_ms, input.visitor_id.as_str());
-    let sig = |kind, value| insert_signal(tx, share, Some(agg.id), v, kind, value, now);
-    let dwell = input.dwell_ms.clamp(0, MAX_DWELL_MS);
-    let mut new = agg;
-    if dwell > pv_dwell {
+    let stored = VisitAgg {
+        dwell_ms: agg.dwell_ms,
+        scroll_pct: agg.scroll_pct,
+        video_s: agg.video_s,
+        video_len_s: agg.video_len_s,
+        last_seen_at_ms: agg.last_seen_at,
+    };
+    let reading = Reading {
+        dwell_ms: input.dwell_ms,
+        scroll_pct: input.scroll_pct,
+        video_s: input.video_s,
+        video_len_s: input.video_len_s,
+        now_ms: input.now_ms,
+    };
+    let update = apply_reading(stored, pv_dwell, reading);
+    if let Some(dwell) = update.page_dwell_ms {
         tx.prepare_cached("UPDATE page_views SET dwell_ms = ?1 WHERE pv = ?2")?
             .execute(params![dwell, input.page_view])?;
-        new.dwell_ms = (agg.dwell_ms + dwell - pv_dwell).min(MAX_DWELL_MS);
-        if new.dwell_ms > agg.dwell_ms {
-            sig(SignalKind::Dwell, new.dwell_ms)?;
-        }
     }
-    if let Some(s) = input.scroll_pct.map(|s| s.clamp(0, 100)) {
-        if s > agg.scroll_pct {
-            new.scroll_pct = s;
-            sig(SignalKind::Scroll, s)?;
-        }
+    let (now, v) = (input.now_ms, input.visitor_id.as_str());
+    for (kind, value) in update.signals {
+        insert_signal(tx, share, Some(agg.id), v, kind, value, now)?;
     }
-    if let (Some(pos), Some(len)) = (input.video_s, input.video_len_s) {
-        let len = len.clamp(0, MAX_VIDEO_S);
-        let pos = pos.clamp(0, len);
-        if pos > agg.video_s && len > 0 {
-            new.video_s = pos;
-            new.video_len_s = len;
-            let (before, after) = (video_pct(agg.video_s, agg.video_len_s), video_pct(pos, len));
-            if after > before {
-                sig(SignalKind::Video, after)?;
-            }
-        }
-    }
-    let same = (new.dwell_ms, new.scroll_pct, new.video_s, new.video_len_s)
-        == (agg.dwell_ms, agg.scroll_pct, agg.video_s, agg.video_len_s);
-    if same && now <= agg.last_seen_at {
+    let Some(new) = update.visit else {
         return Ok(());
-    }
+    };
     tx.prepare_cached(
         "UPDATE visits SET dwell_ms = ?1, scroll_pct = ?2, video_s = ?3, video_len_s = ?4,
-                           last_seen_at = MAX(last_seen_at, ?5)
+                           last_seen_at = ?5
          WHERE id = ?6",
     )?
     .execute(params![
@@ -374,7 +360,7 @@ fn update_aggregates(
         new.scroll_pct,
         new.video_s,
         new.video_len_s,
-        now,
+        new.last_seen_at_ms,
         agg.id
     ])?;
     Ok(())

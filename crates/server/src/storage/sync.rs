@@ -1,8 +1,7 @@
 //! Applying pushed mutations: once each, in seq order, per client.
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use warmlead_core::domain::Role;
-use warmlead_core::sync::{Mutation, MutationBody, Outcome, SCHEMA_VERSION};
+use warmlead_core::sync::{push, Mutation, MutationBody, Outcome, SCHEMA_VERSION};
 use warmlead_core::token::{derive_share_key, UnverifiedToken};
 use warmlead_core::ErrorCode;
 
@@ -59,18 +58,17 @@ fn apply_one(
     m: &Mutation,
 ) -> Result<PushStep, ServerError> {
     let client_id = caller.device_id.to_string();
-    if let Some(outcome) = stored_outcome(tx, &m.mutation_id)? {
-        return Ok(PushStep::Replayed(outcome));
-    }
-    let last = last_seq(tx, &client_id)?;
-    if m.seq > last + 1 {
-        return Ok(PushStep::Gap { expected: last + 1 });
-    }
+    let stored = stored_outcome(tx, &m.mutation_id)?;
+    let last_seq = match push::step(stored, last_seq(tx, &client_id)?, m.seq) {
+        push::Step::Replay(outcome) => return Ok(PushStep::Replayed(outcome)),
+        push::Step::Gap { expected } => return Ok(PushStep::Gap { expected }),
+        push::Step::Apply { last_seq } => last_seq,
+    };
     let outcome = apply_or_reject(tx, secrets, caller, m)?;
     tx.execute(
         "INSERT INTO client_state (client_id, last_seq) VALUES (?1, ?2)
-         ON CONFLICT (client_id) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq)",
-        params![client_id, m.seq],
+         ON CONFLICT (client_id) DO UPDATE SET last_seq = excluded.last_seq",
+        params![client_id, last_seq],
     )?;
     tx.execute(
         "INSERT INTO mutation_results (mutation_id, client_id, seq, outcome) VALUES (?1, ?2, ?3, ?4)",
@@ -146,6 +144,9 @@ fn apply_body(
             m.schema_version
         )));
     }
+    if let Some(why) = push::forbidden(caller.user.role, &m.body) {
+        return Err(forbidden(why));
+    }
     match &m.body {
         MutationBody::CreateShare {
             share_no,
@@ -154,20 +155,14 @@ fn apply_body(
             token,
             created_at_ms,
         } => {
-            if caller.user.role == Role::Manager {
-                return Err(forbidden("only partners and reps share content"));
-            }
             let key = derive_share_key(&secrets.master, caller.device_id as u64);
             let claim = UnverifiedToken::parse(token)
                 .and_then(|t| t.verify(&key))
                 .map_err(|_| {
                     ServerError::InvalidInput("share token does not verify for this device".into())
                 })?;
-            let matches = claim.device_id == caller.device_id as u64
-                && claim.share_no as i64 == *share_no
-                && claim.item_id as i64 == *item_id
-                && claim.channel == *channel;
-            if !matches || *share_no < 1 {
+            let device = caller.device_id as u64;
+            if !push::claim_matches(&claim, device, *share_no, *item_id, *channel) {
                 return Err(ServerError::InvalidInput(
                     "share token does not match the share's fields".into(),
                 ));
@@ -187,12 +182,7 @@ fn apply_body(
             upsert_share(tx, &share, *created_at_ms, true)?;
             Ok(())
         }
-        MutationBody::DeleteContentItem { item_id } => {
-            if caller.user.role != Role::Manager {
-                return Err(forbidden("only managers delete content items"));
-            }
-            delete_item(tx, caller.company.id, *item_id)
-        }
+        MutationBody::DeleteContentItem { item_id } => delete_item(tx, caller.company.id, *item_id),
         MutationBody::RenameSelf { name } => rename_user(tx, caller.user.id, name).map(|_| ()),
         MutationBody::SetManFlags { lead_id, man } => {
             super::leads::set_man_flags(tx, caller, *lead_id, *man)

@@ -1,0 +1,303 @@
+//! Who sees what: the one definition of the visibility rules.
+//!
+//! Two rules live here:
+//! - [`sees`]: which rows of the change log a user may pull. Each change is
+//!   stamped with an [`Audience`] taken from the data; a viewer's
+//!   [`grants`] say which audiences reach them. Storage turns the same
+//!   grants into its SQL filter (so a second backend writes only SQL), and
+//!   a test in the server checks the filter agrees with [`sees`].
+//! - [`Managed`]: whose partners and invitations a user manages (a manager
+//!   the whole company's, a rep their own), on the server and the desktop.
+
+use crate::domain::{Role, User};
+use crate::lead::Lead;
+
+/// Who sees a change, besides the company's managers (who see everything).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Everyone in the company (the company row, content items).
+    Company,
+    /// The rep in `rep_id` and the partner in `partner_id`.
+    Scoped {
+        rep_id: Option<i64>,
+        partner_id: Option<i64>,
+    },
+    /// The rep and every partner bound to them (the rep's own user row).
+    RepTeam { rep_id: i64 },
+}
+
+/// The `audience` column of a stored change.
+pub const AUDIENCE_COMPANY: &str = "company";
+pub const AUDIENCE_SCOPED: &str = "scoped";
+pub const AUDIENCE_REP_TEAM: &str = "rep_team";
+
+impl Audience {
+    /// How the audience is stored: `(audience, rep_id, partner_id)`.
+    pub fn columns(self) -> (&'static str, Option<i64>, Option<i64>) {
+        match self {
+            Audience::Company => (AUDIENCE_COMPANY, None, None),
+            Audience::Scoped { rep_id, partner_id } => (AUDIENCE_SCOPED, rep_id, partner_id),
+            Audience::RepTeam { rep_id } => (AUDIENCE_REP_TEAM, Some(rep_id), None),
+        }
+    }
+
+    /// The audience of a change to `user`'s own row: partners reach
+    /// themselves and their rep; reps themselves and their partners;
+    /// managers' rows reach only managers.
+    pub fn of_user(user: &User) -> Audience {
+        match user.role {
+            Role::Partner => Audience::Scoped {
+                rep_id: user.rep_id,
+                partner_id: Some(user.id),
+            },
+            Role::Rep => Audience::RepTeam { rep_id: user.id },
+            Role::Manager => Audience::Scoped {
+                rep_id: None,
+                partner_id: None,
+            },
+        }
+    }
+}
+
+/// The signed-in user, as far as visibility cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Viewer {
+    pub role: Role,
+    pub id: i64,
+    /// A partner's rep (none for reps, managers and unbound partners).
+    pub rep_id: Option<i64>,
+}
+
+impl From<&User> for Viewer {
+    fn from(u: &User) -> Viewer {
+        Viewer {
+            role: u.role,
+            id: u.id,
+            rep_id: u.rep_id,
+        }
+    }
+}
+
+/// One reason a change reaches a viewer. A viewer sees a change when any of
+/// their grants admits it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// Every change of the company.
+    Everything,
+    /// Changes addressed to the whole company.
+    CompanyWide,
+    /// Changes whose rep is this user.
+    RepIs(i64),
+    /// Changes whose partner is this user.
+    PartnerIs(i64),
+    /// Changes to this rep's whole team.
+    RepTeamOf(i64),
+}
+
+impl Grant {
+    pub fn admits(self, row: Audience) -> bool {
+        let (_, rep, partner) = row.columns();
+        match self {
+            Grant::Everything => true,
+            Grant::CompanyWide => row == Audience::Company,
+            Grant::RepIs(id) => rep == Some(id),
+            Grant::PartnerIs(id) => partner == Some(id),
+            Grant::RepTeamOf(id) => row == Audience::RepTeam { rep_id: id },
+        }
+    }
+}
+
+/// What reaches `viewer`: managers everything; reps what the company or
+/// their own rows carry; partners that, plus their rep's team changes.
+pub fn grants(viewer: Viewer) -> Vec<Grant> {
+    match viewer.role {
+        Role::Manager => vec![Grant::Everything],
+        Role::Rep => vec![Grant::CompanyWide, Grant::RepIs(viewer.id)],
+        Role::Partner => {
+            let mut g = vec![Grant::CompanyWide, Grant::PartnerIs(viewer.id)];
+            g.extend(viewer.rep_id.map(Grant::RepTeamOf));
+            g
+        }
+    }
+}
+
+/// Whether `viewer` may see a change addressed to `row` (same company).
+pub fn sees(viewer: Viewer, row: Audience) -> bool {
+    grants(viewer).into_iter().any(|g| g.admits(row))
+}
+
+/// Whose partners and invitations a user manages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Managed {
+    /// The whole company's (managers).
+    Company,
+    /// Those bound to, or made by, this user.
+    OwnedBy(i64),
+}
+
+impl Managed {
+    pub fn of(role: Role, id: i64) -> Managed {
+        match role {
+            Role::Manager => Managed::Company,
+            Role::Rep | Role::Partner => Managed::OwnedBy(id),
+        }
+    }
+
+    /// Whether something owned by `owner` (a partner's rep, an invitation's
+    /// inviter; none for unbound ones) is managed (same company).
+    pub fn covers(self, owner: Option<i64>) -> bool {
+        match self {
+            Managed::Company => true,
+            Managed::OwnedBy(me) => owner == Some(me),
+        }
+    }
+
+    /// The owner to filter on, `None` for everyone's.
+    pub fn owner(self) -> Option<i64> {
+        match self {
+            Managed::Company => None,
+            Managed::OwnedBy(me) => Some(me),
+        }
+    }
+}
+
+/// The copies of a lead the change log carries, in order: the partner's
+/// (phone masked), then the rep's full copy. Managers see both and keep the
+/// later, full one.
+pub fn lead_copies(lead: &Lead) -> [(Audience, Lead); 2] {
+    let masked = Lead {
+        phone: crate::phone::mask(&lead.phone),
+        ..lead.clone()
+    };
+    let partner = Audience::Scoped {
+        rep_id: None,
+        partner_id: Some(lead.partner_id),
+    };
+    let rep = Audience::Scoped {
+        rep_id: lead.rep_id,
+        partner_id: None,
+    };
+    [(partner, masked), (rep, lead.clone())]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MANAGER: Viewer = Viewer {
+        role: Role::Manager,
+        id: 1,
+        rep_id: None,
+    };
+    const REP: Viewer = Viewer {
+        role: Role::Rep,
+        id: 2,
+        rep_id: None,
+    };
+    const PARTNER: Viewer = Viewer {
+        role: Role::Partner,
+        id: 3,
+        rep_id: Some(2),
+    };
+    const UNBOUND: Viewer = Viewer {
+        role: Role::Partner,
+        id: 4,
+        rep_id: None,
+    };
+
+    fn scoped(rep_id: Option<i64>, partner_id: Option<i64>) -> Audience {
+        Audience::Scoped { rep_id, partner_id }
+    }
+
+    #[test]
+    fn who_sees_which_change() {
+        // row, then manager / rep 2 / partner 3 of rep 2 / unbound partner 4
+        let table = [
+            (Audience::Company, [true, true, true, true]),
+            (scoped(Some(2), Some(3)), [true, true, true, false]),
+            (scoped(Some(2), None), [true, true, false, false]),
+            (scoped(None, Some(3)), [true, false, true, false]),
+            (scoped(None, Some(4)), [true, false, false, true]),
+            (scoped(Some(9), Some(8)), [true, false, false, false]),
+            // a manager's own row reaches only managers
+            (scoped(None, None), [true, false, false, false]),
+            (Audience::RepTeam { rep_id: 2 }, [true, true, true, false]),
+            (Audience::RepTeam { rep_id: 9 }, [true, false, false, false]),
+        ];
+        for (row, expected) in table {
+            let got = [MANAGER, REP, PARTNER, UNBOUND].map(|v| sees(v, row));
+            assert_eq!(got, expected, "{row:?}");
+        }
+    }
+
+    #[test]
+    fn a_user_row_reaches_the_right_people() {
+        let user = |role, id, rep_id| User {
+            id,
+            company_id: 1,
+            role,
+            name: "x".into(),
+            phone: None,
+            rep_id,
+            joined_at_ms: 0,
+            source: None,
+            invited_by: None,
+            invitation_id: None,
+        };
+        let table = [
+            (user(Role::Partner, 3, Some(2)), scoped(Some(2), Some(3))),
+            (user(Role::Partner, 4, None), scoped(None, Some(4))),
+            (user(Role::Rep, 2, None), Audience::RepTeam { rep_id: 2 }),
+            (user(Role::Manager, 1, None), scoped(None, None)),
+        ];
+        for (u, expected) in table {
+            assert_eq!(Audience::of_user(&u), expected, "{u:?}");
+        }
+    }
+
+    #[test]
+    fn managers_manage_everything_others_their_own() {
+        // role, id, owner -> covered
+        let table = [
+            (Role::Manager, 1, Some(2), true),
+            (Role::Manager, 1, None, true),
+            (Role::Rep, 2, Some(2), true),
+            (Role::Rep, 2, Some(5), false),
+            (Role::Rep, 2, None, false),
+            (Role::Partner, 3, Some(2), false),
+        ];
+        for (role, id, owner, expected) in table {
+            let m = Managed::of(role, id);
+            assert_eq!(m.covers(owner), expected, "{role:?} {id} {owner:?}");
+            assert_eq!(m.owner().is_none(), role == Role::Manager);
+        }
+    }
+
+    /// Who sees which phone of a lead of rep 2 credited to partner 3.
+    #[test]
+    fn only_the_rep_and_managers_see_a_leads_full_phone() {
+        let lead: Lead = serde_json::from_value(serde_json::json!({
+            "id": 1, "company_id": 1, "rep_id": 2, "partner_id": 3, "name": "王",
+            "phone": "+8613800138000", "note": "", "source": "contact_form",
+            "share_token": null, "item_id": null, "score": 0, "grade": "C",
+            "reasons": [], "man": {"money": false, "authority": false, "need": false},
+            "stage": "new", "created_at_ms": 0, "updated_at_ms": 0, "contacts": 1
+        }))
+        .unwrap();
+        // viewer -> the phone of the last copy they see (None: no copy)
+        let table = [
+            (MANAGER, Some("+8613800138000")),
+            (REP, Some("+8613800138000")),
+            (PARTNER, Some("+86138****8000")),
+            (UNBOUND, None),
+        ];
+        for (viewer, phone) in table {
+            let seen = lead_copies(&lead)
+                .into_iter()
+                .filter(|(a, _)| sees(viewer, *a))
+                .map(|(_, l)| l.phone)
+                .next_back();
+            assert_eq!(seen.as_deref(), phone, "{viewer:?}");
+        }
+    }
+}
