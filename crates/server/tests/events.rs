@@ -6,9 +6,9 @@ use std::time::Duration;
 use common::{activate, mutation, next_event, world};
 use reqwest::StatusCode;
 use serde_json::json;
-use warmlead_core::api::{PATH_EVENTS, PATH_LEAD_FORM};
+use warmlead_core::api::{PATH_EVENTS, PATH_LEAD_FORM, PATH_RADAR_PULL};
 use warmlead_core::domain::Channel;
-use warmlead_core::lead::ManFlags;
+use warmlead_core::lead::{ManFlags, RadarPullResponse};
 use warmlead_core::sync::MutationBody;
 
 #[tokio::test]
@@ -88,17 +88,42 @@ async fn the_rep_hears_about_views_and_hot_leads_at_once() {
     let hot = next_event(&mut es, &mut buf, |e| e.hot_lead_id.is_some()).await;
     assert_eq!(hot.hot_lead_id, Some(lead.id));
 
-    // The other rep's stream stays quiet about all of it (only its heads).
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let quiet = tokio::time::timeout(Duration::from_millis(500), async {
-        next_event(&mut other_es, &mut other_buf, |e| {
-            e.stream == "radar" && e.seq > other_head.seq
-        })
+    // The other rep's stream stays quiet about all of it. Rather than wait
+    // and hope, a barrier: rep B's own partner is viewed now, after all of
+    // rep A's activity. B's stream's first move must be that view (a seq
+    // after A's hot lead); a leak of A's activity would come first, with a
+    // lower seq. B's radar pull holds nothing of A's either.
+    let partner_b = activate(&w.ts, w.partner_b1.id).await;
+    let b_token = partner_b.sign(1, w.item.id, Channel::Moments);
+    let res = reqwest::Client::new()
+        .post(format!("{base}/t/beacon"))
+        .header("cookie", "wl_v=friend-000000002")
+        .body(json!({"t": b_token, "pv": "pv-live-0002", "dwell_ms": 0}).to_string())
+        .send()
         .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let first = next_event(&mut other_es, &mut other_buf, |e| {
+        e.stream == "radar" && e.seq > other_head.seq
     })
     .await;
     assert!(
-        quiet.is_err(),
-        "another rep's radar must not move: {quiet:?}"
+        first.seq > hot.seq,
+        "another rep's radar moved for rep A's activity: {first:?} (A's hot lead at {})",
+        hot.seq
+    );
+    let radar: RadarPullResponse = other
+        .get(&format!("{PATH_RADAR_PULL}?after={}", other_head.seq))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!radar.changes.is_empty(), "the barrier view reached rep B");
+    assert!(
+        radar.changes.iter().all(|c| c.seq > hot.seq),
+        "rep B pulls rep A's activity: {:?}",
+        radar.changes
     );
 }
