@@ -176,7 +176,7 @@ export const en = {
     posterSlogan: "Invitation poster slogan",
     posterSloganDefault: "诚邀您成为我们的推荐合伙人",
     posterSloganHint:
-      "Printed under the rep's name on every invitation poster of the company, at most {{max}} characters. Empty: the neutral default shown.",
+      "Printed under the rep's name on every invitation poster of the company, at most {{max}} characters. Leave it empty to use the neutral slogan shown in grey.",
     posterSloganSaved: "Saved. Every device gets it at its next sync.",
     signedInAs: "{{name}} · {{role}} · {{company}}",
     server: "Server: {{url}}",

@@ -172,7 +172,7 @@ export const zhCN = {
     account: "账号",
     posterSlogan: "邀请海报标语",
     posterSloganDefault: "诚邀您成为我们的推荐合伙人",
-    posterSloganHint: "印在公司每张邀请海报的销售姓名下方，最多 {{max}} 个字。留空即使用上面显示的通用标语。",
+    posterSloganHint: "印在公司每张邀请海报的销售姓名下方，最多 {{max}} 个字。留空即使用框内灰色的通用标语。",
     posterSloganSaved: "已保存，各设备下次同步后生效。",
     signedInAs: "{{name}} · {{role}} · {{company}}",
     server: "服务器：{{url}}",
