@@ -216,9 +216,11 @@ fn open_source(path: &Path) -> Result<Connection, Error> {
     )?;
     conn.execute_batch("BEGIN")?;
     let version: i64 = conn
-        .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )
         .map_err(|e| {
             Error::Copy(format!(
                 "{} is not a Warmlead server database ({e})",
@@ -362,7 +364,9 @@ async fn restore_foreign_keys(
     tx: &Transaction<'_>,
     keys: &[(String, String)],
 ) -> Result<(), Error> {
-    tx.batch_execute("SET CONSTRAINTS ALL IMMEDIATE").await?;
+    tx.batch_execute("SET CONSTRAINTS ALL IMMEDIATE")
+        .await
+        .map_err(|e| Error::Copy(format!("{}; nothing copied", pg_message(&e))))?;
     for (table, name) in keys {
         tx.batch_execute(&format!(
             "ALTER TABLE {table} ALTER CONSTRAINT {} NOT DEFERRABLE",
@@ -488,10 +492,26 @@ async fn insert(tx: &Transaction<'_>, table: &Table, rows: &[Vec<Cell>]) -> Resu
         .iter()
         .map(|p| p.as_ref() as &(dyn ToSql + Sync))
         .collect();
-    tx.execute(&sql, &refs)
-        .await
-        .map_err(|e| Error::Copy(format!("writing {}: {e}; nothing copied", table.name)))?;
+    tx.execute(&sql, &refs).await.map_err(|e| {
+        Error::Copy(format!(
+            "writing {}: {}; nothing copied",
+            table.name,
+            pg_message(&e)
+        ))
+    })?;
     Ok(())
+}
+
+/// The server's own words for a failed statement (tokio-postgres' Display
+/// says only "db error").
+fn pg_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{} ({detail})", db.message()),
+            None => db.message().to_string(),
+        },
+        None => e.to_string(),
+    }
 }
 
 /// Reads every table back from PostgreSQL and compares its count and
