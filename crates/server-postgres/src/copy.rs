@@ -626,3 +626,79 @@ fn sqlite_sequences(source: &Connection) -> Result<BTreeMap<String, i64>, Error>
 fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_values_convert_by_the_postgres_column_type() {
+        let cases: &[(Value, Kind, Result<Cell, &str>)] = &[
+            (Value::Null, Kind::Bool, Ok(Cell::Null)),
+            (Value::Integer(0), Kind::Bool, Ok(Cell::Bool(false))),
+            (Value::Integer(1), Kind::Bool, Ok(Cell::Bool(true))),
+            (Value::Integer(2), Kind::Bool, Err("integer 2")),
+            (
+                Value::Integer(i64::MAX),
+                Kind::BigInt,
+                Ok(Cell::Int(i64::MAX)),
+            ),
+            (
+                Value::Integer(1 << 40),
+                Kind::Int,
+                Err("integer 1099511627776"),
+            ),
+            (Value::Integer(-5), Kind::Int, Ok(Cell::Int(-5))),
+            (Value::Integer(3), Kind::Float, Ok(Cell::Float(3.0))),
+            (
+                Value::Text("é".into()),
+                Kind::Text,
+                Ok(Cell::Text("é".into())),
+            ),
+            (Value::Text("1".into()), Kind::BigInt, Err("text \"1\"")),
+            (
+                Value::Blob(vec![0, 255]),
+                Kind::Bytes,
+                Ok(Cell::Bytes(vec![0, 255])),
+            ),
+            (Value::Blob(vec![1]), Kind::Text, Err("blob of 1 bytes")),
+            (Value::Real(0.5), Kind::BigInt, Err("real 0.5")),
+        ];
+        for (value, kind, want) in cases {
+            let got = convert(value.clone(), *kind);
+            assert_eq!(
+                got,
+                want.clone().map_err(str::to_string),
+                "{value:?} -> {kind:?}"
+            );
+        }
+    }
+
+    fn sum(rows: &[&[Cell]]) -> String {
+        let mut c = Checksum::new();
+        for row in rows {
+            c.add(row);
+        }
+        c.finish().1
+    }
+
+    #[test]
+    fn the_checksum_tells_apart_rows_that_would_render_alike_as_plain_text() {
+        use Cell::*;
+        let pairs: &[(&[&[Cell]], &[&[Cell]])] = &[
+            (
+                &[&[Text("a".into()), Text("bc".into())]],
+                &[&[Text("ab".into()), Text("c".into())]],
+            ),
+            (&[&[Null]], &[&[Text(String::new())]]),
+            (&[&[Int(1)]], &[&[Bool(true)]]),
+            (&[&[Text("ab".into())]], &[&[Bytes(b"ab".to_vec())]]),
+            (&[&[Int(1)], &[Int(2)]], &[&[Int(2)], &[Int(1)]]),
+            (&[&[Int(1), Int(2)]], &[&[Int(1)], &[Int(2)]]),
+        ];
+        for (a, b) in pairs {
+            assert_ne!(sum(a), sum(b), "{a:?} vs {b:?}");
+            assert_eq!(sum(a), sum(a));
+        }
+    }
+}
