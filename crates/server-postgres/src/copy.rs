@@ -674,7 +674,10 @@ mod tests {
         }
     }
 
-    fn sum(rows: &[&[Cell]]) -> String {
+    /// Rows of cells, as a table test writes them.
+    type Rows<'a> = &'a [&'a [Cell]];
+
+    fn sum(rows: Rows<'_>) -> String {
         let mut c = Checksum::new();
         for row in rows {
             c.add(row);
@@ -685,7 +688,7 @@ mod tests {
     #[test]
     fn the_checksum_tells_apart_rows_that_would_render_alike_as_plain_text() {
         use Cell::*;
-        let pairs: &[(&[&[Cell]], &[&[Cell]])] = &[
+        let pairs: &[(Rows<'_>, Rows<'_>)] = &[
             (
                 &[&[Text("a".into()), Text("bc".into())]],
                 &[&[Text("ab".into()), Text("c".into())]],
