@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use futures_util::TryStreamExt;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags};
 use sha2::{Digest, Sha256};
@@ -545,7 +546,11 @@ async fn target_checksum(tx: &Transaction<'_>, table: &Table) -> Result<TableCop
         table.pg_order()
     );
     let mut sum = Checksum::new();
-    for row in tx.query(&sql, &[]).await? {
+    // Streamed, not collected: a table of millions of signals would not fit.
+    let none: [&(dyn ToSql + Sync); 0] = [];
+    let rows = tx.query_raw(&sql, none).await?;
+    let mut rows = std::pin::pin!(rows);
+    while let Some(row) = rows.try_next().await? {
         sum.add(&target_row(table, &row)?);
     }
     let (rows, checksum) = sum.finish();
