@@ -185,6 +185,10 @@ impl Checksum {
 pub async fn copy_from_sqlite(sqlite_path: &Path, pg_url: &str) -> Result<CopyReport, Error> {
     let source = open_source(sqlite_path)?;
     let mut client = connect(pg_url).await?;
+    // The runner's "already exists, skipping" notices would read like news.
+    client
+        .batch_execute("SET client_min_messages TO warning")
+        .await?;
     migrate(&mut client).await?;
     let tables = target_tables(&client).await?;
     check_source_tables(&source, &tables)?;
