@@ -19,6 +19,8 @@
 //! rust-postgres (sfackler), deadpool by the deadpool project; both are
 //! widely used and small.
 
+pub mod copy;
+
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use deadpool_postgres::Pool;
@@ -38,6 +40,12 @@ pub enum Error {
     },
     #[error("the database is at schema version {database}, newer than this server ({binary}); upgrade the server")]
     TooNew { database: i64, binary: i64 },
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The copy from SQLite refused to start or its verification failed
+    /// (nothing was written to the target).
+    #[error("{0}")]
+    Copy(String),
 }
 
 /// `(version, sql)`, in order, numbered like the SQLite set (same number,

@@ -37,6 +37,9 @@ pub enum ServerError {
     Json(#[from] serde_json::Error),
     #[error("background task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+    /// The PostgreSQL side (for now only `migrate`, the copy from SQLite).
+    #[error("{0}")]
+    Postgres(#[from] warmlead_server_postgres::Error),
 }
 
 impl ServerError {
@@ -55,7 +58,8 @@ impl ServerError {
             | ServerError::Io(_)
             | ServerError::Image(_)
             | ServerError::Json(_)
-            | ServerError::Join(_) => ErrorCode::Internal,
+            | ServerError::Join(_)
+            | ServerError::Postgres(_) => ErrorCode::Internal,
         }
     }
 

@@ -1,0 +1,439 @@
+//! Moving up: a real SQLite server database (built with the server's own
+//! migrations, a row in every table) copied into a real PostgreSQL
+//! database, compared value by value; a second copy refused; a copy that
+//! fails halfway or whose verification fails leaves the target empty, and
+//! running it again succeeds.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use warmlead_server_postgres::copy::copy_from_sqlite;
+use warmlead_server_postgres::{connect, latest, migrate, Client};
+
+/// One row (or more) per table, SQLite syntax, in foreign-key order. A
+/// table without a row here fails `every_table_has_a_fixture`.
+const FIXTURES: &[(&str, &str)] = &[
+    ("meta", "INSERT INTO meta (key, value) VALUES ('master_secret', X'00ff10203040506070'),
+              ('epoch', X'0000000000000007')"),
+    ("companies", "INSERT INTO companies (id, name, created_at, poster_media_id, poster_slogan)
+                   VALUES (1, '暖居装修', 1000, 1, 'Warm homes'), (2, 'Other', 1001, NULL, NULL)"),
+    ("media", "INSERT INTO media (id, company_id, content_type, size, path, created_at, public_key)
+               VALUES (1, 1, 'image/png', 10, 'media/1/a.png', 1000, '0123456789abcdef0123456789abcdef')"),
+    ("invitations", "INSERT INTO invitations (id, company_id, rep_id, channel, status, max_uses, uses,
+                     token_hash, url_seq, short_code, created_at, expires_at, updated_at,
+                     recipient_name, recipient_phone)
+                     VALUES (1, 1, 2, 'qr', 'pending', 5, 1, X'cc', 2, 'ABC123', 1000, 2000, 1000, NULL, NULL)"),
+    ("users", "INSERT INTO users (id, company_id, role, name, phone, rep_id, created_at, source, invited_by, invitation_id)
+               VALUES (1, 1, 'manager', 'Ann', '+15550001', NULL, 1000, NULL, NULL, NULL),
+                      (2, 1, 'rep', 'Rex', '+15550002', NULL, 1000, NULL, NULL, NULL),
+                      (3, 1, 'partner', 'Pat', '+15550003', 2, 1000, 'invitation', 2, 1)"),
+    ("devices", "INSERT INTO devices (id, user_id, name, token_hash, created_at, revoked_at)
+                 VALUES (1, 3, 'laptop', X'aa01', 1000, NULL), (2, 2, 'old', X'bb02', 1000, 1500)"),
+    ("activation_codes", "INSERT INTO activation_codes (code_hash, user_id, created_at, expires_at, used_at)
+                          VALUES (X'bb', 1, 1000, 2000, NULL)"),
+    ("content_items", "INSERT INTO content_items (id, company_id, kind, title, summary, body,
+                       cover_media_id, video_media_id, created_at, updated_at, deleted_at)
+                       VALUES (1, 1, 'article', 'T', 'S', 'B ''quoted'' 🙂', 1, NULL, 1000, 1000, NULL)"),
+    ("shares", "INSERT INTO shares (token, device_id, share_no, item_id, partner_id, rep_id, channel, created_at)
+                VALUES ('tok1', 1, 1, 1, 3, 2, 'sms', 1000), ('Tok0', 1, 2, 1, 3, 2, 'qr', 1001)"),
+    ("visits", "INSERT INTO visits (id, page_view, share_token, root_token, visitor_id, opened_at,
+                last_seen_at, dwell_ms, item_id, partner_id, rep_id, ip_hash)
+                VALUES (1, 'pv1', 'tok1', 'tok1', 'v1', 1000, 1000, 5, 1, 3, 2, 'ab12')"),
+    ("client_state", "INSERT INTO client_state (client_id, last_seq) VALUES ('c1', 3)"),
+    ("mutation_results", "INSERT INTO mutation_results (mutation_id, client_id, seq, outcome)
+                          VALUES ('m1', 'c1', 3, 'ok')"),
+    ("changes", "INSERT INTO changes (seq, company_id, rep_id, partner_id, audience, body, created_at)
+                 VALUES (1, 1, NULL, NULL, 'company', '{}', 1000), (2, 1, 2, 3, 'company', '{\"a\":1}', 1001),
+                        (9, 1, NULL, NULL, 'company', '{}', 1002)"),
+    ("page_views", "INSERT INTO page_views (pv, visit_id, dwell_ms) VALUES ('pv1', 1, 5)"),
+    ("signals", "INSERT INTO signals (id, share_token, visit_id, visitor_id, kind, value, at,
+                 company_id, partner_id, item_id)
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500)
+                 SELECT i, 'tok1', 1, 'v1', 'dwell', i * 7, 1000 + i, 1, 3, 1 FROM n"),
+    ("filtered_hits", "INSERT INTO filtered_hits (company_id, reason, count) VALUES (1, 'bot', 2)"),
+    ("own_visitors", "INSERT INTO own_visitors (visitor_id, partner_id, created_at) VALUES ('v9', 3, 1000)"),
+    ("child_shares", "INSERT INTO child_shares (token, parent_token, root_token, item_id, partner_id,
+                      rep_id, company_id, depth, visitor_id, created_at)
+                      VALUES ('tok2', 'tok1', 'tok1', 1, 3, 2, 1, 1, 'v1', 1000)"),
+    ("leads", "INSERT INTO leads (id, company_id, rep_id, partner_id, name, phone, note, source,
+               share_token, item_id, score, grade, reasons, man_money, man_authority, man_need,
+               stage, created_at, updated_at)
+               VALUES (1, 1, 2, 3, 'Bob', '+15550009', '', 'form', 'tok1', 1, 10, 'warm', '[]',
+                       1, 0, 1, 'new', 1000, 1000)"),
+    ("lead_visitors", "INSERT INTO lead_visitors (visitor_id, lead_id) VALUES ('v1', 1)"),
+    ("scoring_rules", "INSERT INTO scoring_rules (company_id, rules) VALUES (1, '{}')"),
+    ("invitation_otps", "INSERT INTO invitation_otps (id, invitation_id, phone, code_hash, created_at, expires_at)
+                         VALUES (1, 1, '+15550003', X'dd', 1000, 2000)"),
+    ("sms_messages", "INSERT INTO sms_messages (id, company_id, rep_id, invitation_id, name, phone, text,
+                      kind, status, created_at, send_after, updated_at)
+                      VALUES (1, 1, 2, 1, 'Cy', '+15550004', 'hi', 'invitation', 'sent', 1000, 1000, 1000)"),
+    ("sms_optouts", "INSERT INTO sms_optouts (phone, at, source) VALUES ('+15550005', 1000, 'twilio')"),
+];
+
+fn sqlite_migration_files() -> Vec<(i64, PathBuf)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../server/migrations");
+    let mut files: Vec<(i64, PathBuf)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            (name[..4].parse().unwrap(), p)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// A SQLite server database at `up_to` (recorded in schema_migrations like
+/// the server does), filled with FIXTURES when at the latest version.
+fn sqlite_database(dir: &Path, up_to: i64) -> PathBuf {
+    let path = dir.join("server.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+    conn.execute_batch(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )
+    .unwrap();
+    for (version, file) in sqlite_migration_files() {
+        if version > up_to {
+            continue;
+        }
+        conn.execute_batch(&std::fs::read_to_string(&file).unwrap())
+            .unwrap_or_else(|e| panic!("{file:?}: {e}"));
+        conn.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, 1000)",
+            [version],
+        )
+        .unwrap();
+    }
+    if up_to == latest() {
+        // Rows inserted while the foreign keys are checked at COMMIT: the
+        // fixtures follow the same cycles as real data.
+        conn.execute_batch("PRAGMA defer_foreign_keys = ON; BEGIN")
+            .unwrap();
+        for (table, sql) in FIXTURES {
+            conn.execute_batch(sql)
+                .unwrap_or_else(|e| panic!("fixture {table}: {e}"));
+        }
+        // The newest change was deleted: its number must never come back.
+        conn.execute_batch("DELETE FROM changes WHERE seq = 9; COMMIT")
+            .unwrap();
+    }
+    path
+}
+
+fn sqlite_tables(path: &Path) -> BTreeSet<String> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table'
+             AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations'",
+        )
+        .unwrap();
+    let names = stmt.query_map([], |r| r.get(0)).unwrap();
+    names.map(Result::unwrap).collect()
+}
+
+/// Every row of every table as text, sorted: SQLite side. Blobs as lower
+/// hex, NULL as ∅, so both sides render alike independently of the copy.
+fn sqlite_rows(
+    path: &Path,
+    columns: &BTreeMap<String, Vec<(String, String)>>,
+) -> BTreeMap<String, Vec<String>> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut all = BTreeMap::new();
+    for (table, cols) in columns {
+        let exprs: Vec<String> = cols
+            .iter()
+            .map(|(c, ty)| match ty.as_str() {
+                "bytea" => format!("COALESCE(lower(hex(\"{c}\")), '∅')"),
+                _ => format!("COALESCE(CAST(\"{c}\" AS TEXT), '∅')"),
+            })
+            .collect();
+        let sql = format!("SELECT {} FROM \"{table}\"", exprs.join(" || '|' || "));
+        let mut stmt = conn.prepare(&sql).unwrap();
+        let mut rows: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        rows.sort();
+        all.insert(table.clone(), rows);
+    }
+    all
+}
+
+/// The same rendering, PostgreSQL side (booleans as 0/1, like SQLite stores them).
+async fn pg_rows(
+    client: &Client,
+    columns: &BTreeMap<String, Vec<(String, String)>>,
+) -> BTreeMap<String, Vec<String>> {
+    let mut all = BTreeMap::new();
+    for (table, cols) in columns {
+        let exprs: Vec<String> = cols
+            .iter()
+            .map(|(c, ty)| match ty.as_str() {
+                "bytea" => format!("COALESCE(encode(\"{c}\", 'hex'), '∅')"),
+                "boolean" => format!("COALESCE(\"{c}\"::int::text, '∅')"),
+                _ => format!("COALESCE(\"{c}\"::text, '∅')"),
+            })
+            .collect();
+        let sql = format!("SELECT {} FROM \"{table}\"", exprs.join(" || '|' || "));
+        let mut rows: Vec<String> = client
+            .query(&sql, &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        rows.sort();
+        all.insert(table.clone(), rows);
+    }
+    all
+}
+
+/// The target's data tables: (column, PostgreSQL type) in column order.
+async fn pg_columns(client: &Client) -> BTreeMap<String, Vec<(String, String)>> {
+    let mut tables: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for r in client
+        .query(
+            "SELECT table_name::text, column_name::text, data_type::text
+             FROM information_schema.columns
+             WHERE table_schema = 'public' AND table_name <> 'schema_migrations'
+             ORDER BY table_name, ordinal_position",
+            &[],
+        )
+        .await
+        .unwrap()
+    {
+        tables
+            .entry(r.get(0))
+            .or_default()
+            .push((r.get(1), r.get(2)));
+    }
+    tables
+}
+
+async fn row_counts(client: &Client) -> BTreeMap<String, i64> {
+    let mut counts = BTreeMap::new();
+    for table in pg_columns(client).await.keys() {
+        let sql = format!("SELECT COUNT(*) FROM \"{table}\"");
+        counts.insert(
+            table.clone(),
+            client.query_one(&sql, &[]).await.unwrap().get(0),
+        );
+    }
+    counts
+}
+
+#[test]
+fn every_table_has_a_fixture() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = sqlite_database(dir.path(), latest());
+    let fixtures: BTreeSet<String> = FIXTURES.iter().map(|f| f.0.to_string()).collect();
+    assert_eq!(
+        sqlite_tables(&path),
+        fixtures,
+        "add a row to FIXTURES for each new table"
+    );
+}
+
+#[tokio::test]
+async fn copies_every_row_of_every_table_and_refuses_a_second_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = sqlite_database(dir.path(), latest());
+    let url = common::fresh_database().await;
+
+    let report = copy_from_sqlite(&source, &url).await.unwrap();
+
+    let client = connect(&url).await.unwrap();
+    let columns = pg_columns(&client).await;
+    let reported: BTreeSet<String> = report.tables.iter().map(|t| t.table.clone()).collect();
+    assert_eq!(reported, sqlite_tables(&source), "every table is copied");
+    let before = sqlite_rows(&source, &columns);
+    let after = pg_rows(&client, &columns).await;
+    for (table, rows) in &before {
+        assert!(!rows.is_empty(), "{table} has no fixture row");
+        assert_eq!(
+            Some(rows),
+            after.get(table),
+            "{table}'s rows differ after the copy"
+        );
+        let counted = report.tables.iter().find(|t| &t.table == table).unwrap();
+        assert_eq!(
+            counted.rows as usize,
+            rows.len(),
+            "{table}'s reported count"
+        );
+    }
+    assert_eq!(after["signals"].len(), 2500, "several batches of signals");
+
+    // The secrets and the epoch, byte for byte: every device keeps syncing.
+    let secret: Vec<u8> = client
+        .query_one("SELECT value FROM meta WHERE key = 'master_secret'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        secret,
+        [0x00, 0xff, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70]
+    );
+    let epoch: Vec<u8> = client
+        .query_one("SELECT value FROM meta WHERE key = 'epoch'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(epoch, [0, 0, 0, 0, 0, 0, 0, 7]);
+    let man: (bool, bool) = client
+        .query_one("SELECT man_money, man_authority FROM leads", &[])
+        .await
+        .map(|r| (r.get(0), r.get(1)))
+        .unwrap();
+    assert_eq!(man, (true, false));
+
+    // Serial numbers continue after the copied ones, and a change number
+    // SQLite already handed out (9, deleted) is never handed out again.
+    let seq: i64 = client
+        .query_one(
+            "INSERT INTO changes (company_id, audience, body, created_at)
+             VALUES (1, 'company', '{}', 2000) RETURNING seq",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(seq, 10);
+    let signal: i64 = client
+        .query_one(
+            "INSERT INTO signals (share_token, visit_id, visitor_id, kind, value, at, company_id, partner_id, item_id)
+             VALUES ('tok1', 1, 'v1', 'dwell', 1, 1, 1, 3, 1) RETURNING id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(signal, 2501);
+
+    // The foreign keys are as strict as before the copy.
+    let deferrable: i64 = client
+        .query_one(
+            "SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f' AND condeferrable",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(deferrable, 0);
+
+    let again = copy_from_sqlite(&source, &url)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        again.starts_with("the target database is not empty: "),
+        "{again}"
+    );
+    assert!(again.contains("companies"), "{again}");
+}
+
+/// A forced error on the alphabetically last table (visits), after every
+/// other table was written in the transaction.
+const FAIL_ON_VISITS: &str = "
+    CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
+      $$ BEGIN RAISE EXCEPTION 'forced failure'; END $$;
+    CREATE TRIGGER refuse BEFORE INSERT ON visits FOR EACH ROW EXECUTE FUNCTION refuse();";
+
+/// Rewrites a company's name as it is written: the copy must notice.
+const CORRUPT_COMPANIES: &str = "
+    CREATE FUNCTION corrupt() RETURNS trigger LANGUAGE plpgsql AS
+      $$ BEGIN NEW.name := NEW.name || '?'; RETURN NEW; END $$;
+    CREATE TRIGGER corrupt BEFORE INSERT ON companies FOR EACH ROW EXECUTE FUNCTION corrupt();";
+
+async fn assert_empty_then_copy_again(client: &Client, source: &Path, url: &str, drop_sql: &str) {
+    let counts = row_counts(client).await;
+    assert!(counts.len() >= FIXTURES.len(), "{counts:?}");
+    assert!(
+        counts.values().all(|n| *n == 0),
+        "the failed copy left rows: {counts:?}"
+    );
+    client.batch_execute(drop_sql).await.unwrap();
+    let report = copy_from_sqlite(source, url).await.unwrap();
+    let counts = row_counts(client).await;
+    for t in &report.tables {
+        assert_eq!(counts[&t.table], t.rows as i64, "{}", t.table);
+    }
+    assert_eq!(counts["signals"], 2500);
+}
+
+#[tokio::test]
+async fn a_copy_failing_halfway_leaves_the_target_empty_and_can_be_run_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = sqlite_database(dir.path(), latest());
+    let url = common::fresh_database().await;
+    let mut client = connect(&url).await.unwrap();
+    migrate(&mut client).await.unwrap();
+    client.batch_execute(FAIL_ON_VISITS).await.unwrap();
+
+    let failed = copy_from_sqlite(&source, &url)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        failed.contains("visits") && failed.contains("forced failure"),
+        "{failed}"
+    );
+
+    assert_empty_then_copy_again(&client, &source, &url, "DROP TRIGGER refuse ON visits").await;
+}
+
+#[tokio::test]
+async fn a_checksum_mismatch_rolls_the_copy_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = sqlite_database(dir.path(), latest());
+    let url = common::fresh_database().await;
+    let mut client = connect(&url).await.unwrap();
+    migrate(&mut client).await.unwrap();
+    client.batch_execute(CORRUPT_COMPANIES).await.unwrap();
+
+    let failed = copy_from_sqlite(&source, &url)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        failed.starts_with("verification failed for companies: "),
+        "{failed}"
+    );
+
+    assert_empty_then_copy_again(&client, &source, &url, "DROP TRIGGER corrupt ON companies").await;
+}
+
+#[tokio::test]
+async fn an_older_sqlite_schema_is_refused_with_what_to_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = sqlite_database(dir.path(), latest() - 1);
+    let url = common::fresh_database().await;
+    let refused = copy_from_sqlite(&source, &url)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains(&format!("schema version {}", latest() - 1))
+            && refused.contains("upgrade the SQLite database first"),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_sqlite_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = common::fresh_database().await;
+    let refused = copy_from_sqlite(&dir.path().join("nope.db"), &url)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.starts_with("no SQLite database at "), "{refused}");
+    assert!(!dir.path().join("nope.db").exists(), "nothing created");
+}
