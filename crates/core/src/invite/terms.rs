@@ -32,9 +32,14 @@ pub fn checked_hours(hours: Option<u32>) -> Result<i64, Refused> {
     Ok(i64::from(h))
 }
 
+/// Reps and managers invite partners; partners do not.
+pub fn may_invite(role: Role) -> bool {
+    matches!(role, Role::Rep | Role::Manager)
+}
+
 /// The terms of `new` made by a user of `role` at `now_ms`.
 pub fn terms(role: Role, new: &NewInvitation, now_ms: i64) -> Result<Terms, Refused> {
-    if !matches!(role, Role::Rep | Role::Manager) {
+    if !may_invite(role) {
         return Err(Refused::NotAnInviter);
     }
     let hours = checked_hours(new.expires_in_hours)?;

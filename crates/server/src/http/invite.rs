@@ -35,13 +35,14 @@ use crate::storage::{now_ms, Caller};
 // Names and phones of people, as everywhere (warmlead-core's limits).
 use warmlead_core::limits::{MAX_NAME_CHARS, MAX_PHONE_CHARS};
 
-/// Reps and managers invite; partners may not.
+/// Reps and managers invite; partners may not (`invite::terms::may_invite`).
 fn require_inviter(caller: &Caller) -> Result<(), ServerError> {
-    match caller.user.role {
-        Role::Rep | Role::Manager => Ok(()),
-        Role::Partner => Err(ServerError::Forbidden(
+    if warmlead_core::invite::terms::may_invite(caller.user.role) {
+        Ok(())
+    } else {
+        Err(ServerError::Forbidden(
             "only reps and managers can invite partners".into(),
-        )),
+        ))
     }
 }
 
