@@ -2,7 +2,7 @@
 //! not views, and managers can see what was filtered and why.
 mod common;
 
-use common::{activate, world};
+use common::{activate, world, World};
 use reqwest::StatusCode;
 use serde_json::json;
 use warmlead_core::api::PATH_FILTERED_STATS;
@@ -117,22 +117,8 @@ async fn bots_previews_and_prefetches_are_not_views_but_people_are() {
         );
     }
 
-    let manager = activate(&w.ts, w.manager.id).await;
-    let stats: FilteredStats = manager
-        .get(PATH_FILTERED_STATS)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let n = |r: FilterReason| {
-        stats
-            .counts
-            .iter()
-            .find(|c| c.reason == r)
-            .map_or(0, |c| c.count)
-    };
+    let stats = filtered_stats(&w).await;
+    let n = |r: FilterReason| count(&stats, r);
     // Page + beacon for each of the four bots.
     assert_eq!(n(FilterReason::BotUserAgent), 8, "{stats:?}");
     assert_eq!(n(FilterReason::Head), 1);
@@ -207,21 +193,12 @@ async fn the_sharer_opening_their_own_link_is_not_a_view() {
     beacon(&token, "pv-friend-0001", forged).await.unwrap();
     assert_eq!(w.ts.admin().count_visits().await.unwrap(), 1);
 
-    let manager = activate(&w.ts, w.manager.id).await;
-    let stats: FilteredStats = manager
-        .get(PATH_FILTERED_STATS)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let own = stats
-        .counts
-        .iter()
-        .find(|c| c.reason == FilterReason::OwnLink)
-        .unwrap();
-    assert_eq!(own.count, 4, "page + three beacons");
+    let stats = filtered_stats(&w).await;
+    assert_eq!(
+        count(&stats, FilterReason::OwnLink),
+        4,
+        "page + three beacons"
+    );
 }
 
 /// One client posting 300 beacons with fresh page-view ids in a few seconds
@@ -262,19 +239,29 @@ async fn a_burst_of_fresh_page_views_from_one_network_is_not_views() {
     assert_eq!(views, BURST_MAX_PER_NETWORK as usize);
     let others = admin.visits_for_share(&other).await.unwrap().len();
     assert_eq!(others, 1, "another share is counted as usual");
+    let stats = filtered_stats(&w).await;
+    let burst = count(&stats, FilterReason::Burst);
+    assert_eq!(burst, 300 - i64::from(BURST_MAX_PER_NETWORK), "{stats:?}");
+}
+
+/// What the company's manager reads at `/api/v1/stats/filtered`.
+async fn filtered_stats(w: &World) -> FilteredStats {
     let manager = activate(&w.ts, w.manager.id).await;
-    let stats: FilteredStats = manager
+    manager
         .get(PATH_FILTERED_STATS)
         .send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
-    let burst = stats
+        .unwrap()
+}
+
+/// Requests not counted as views for `reason` (0 when none).
+fn count(stats: &FilteredStats, reason: FilterReason) -> i64 {
+    stats
         .counts
         .iter()
-        .find(|c| c.reason == FilterReason::Burst)
-        .map_or(0, |c| c.count);
-    assert_eq!(burst, 300 - i64::from(BURST_MAX_PER_NETWORK), "{stats:?}");
+        .find(|c| c.reason == reason)
+        .map_or(0, |c| c.count)
 }

@@ -3,11 +3,10 @@
 
 mod common;
 
-use common::{activate, api_error, world, Device};
+use common::{activate, api_error, last_company, world, Device};
 use reqwest::StatusCode;
 use warmlead_core::api::{PosterArtworkRequest, PATH_MEDIA, PATH_POSTER_ARTWORK};
 use warmlead_core::domain::{Company, MediaRef, Role};
-use warmlead_core::sync::{Change, ChangeBody};
 use warmlead_core::ErrorCode;
 
 async fn upload(d: &Device, content_type: &str, bytes: Vec<u8>) -> MediaRef {
@@ -30,18 +29,6 @@ async fn set(d: &Device, media_id: Option<i64>) -> reqwest::Response {
         .send()
         .await
         .unwrap()
-}
-
-/// The newest Company change a device pulls.
-fn last_company(changes: &[Change]) -> Company {
-    changes
-        .iter()
-        .rev()
-        .find_map(|c| match &c.body {
-            ChangeBody::Company(c) => Some(c.clone()),
-            _ => None,
-        })
-        .expect("a Company change")
 }
 
 #[tokio::test]

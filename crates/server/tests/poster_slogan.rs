@@ -4,11 +4,10 @@
 
 mod common;
 
-use common::{activate, api_error, world, Device};
+use common::{activate, api_error, last_company, world, Device};
 use reqwest::StatusCode;
 use warmlead_core::api::{PosterSloganRequest, PATH_POSTER_SLOGAN};
 use warmlead_core::domain::Company;
-use warmlead_core::sync::{Change, ChangeBody};
 use warmlead_core::ErrorCode;
 
 async fn set(d: &Device, slogan: Option<&str>) -> reqwest::Response {
@@ -21,17 +20,6 @@ async fn set(d: &Device, slogan: Option<&str>) -> reqwest::Response {
         .send()
         .await
         .unwrap()
-}
-
-fn last_company(changes: &[Change]) -> Company {
-    changes
-        .iter()
-        .rev()
-        .find_map(|c| match &c.body {
-            ChangeBody::Company(c) => Some(c.clone()),
-            _ => None,
-        })
-        .expect("a Company change")
 }
 
 #[tokio::test]

@@ -245,3 +245,15 @@ pub async fn next_event(
         buf.push_str(&String::from_utf8_lossy(&chunk));
     }
 }
+
+/// The newest Company change a device pulls.
+pub fn last_company(changes: &[Change]) -> Company {
+    changes
+        .iter()
+        .rev()
+        .find_map(|c| match &c.body {
+            warmlead_core::sync::ChangeBody::Company(c) => Some(c.clone()),
+            _ => None,
+        })
+        .expect("a Company change")
+}
