@@ -222,15 +222,23 @@ impl Admin {
     /// server is serving) at `to`, and its media in `media/` beside `to`.
     /// Refuses to replace an existing `to` unless `force`.
     pub fn backup(database_url: &str, to: &Path, force: bool) -> Result<BackupReport, ServerError> {
-        let DatabaseUrl::Sqlite(db) = DatabaseUrl::parse(database_url)?;
-        backup::backup(&db, to, force)
+        backup::backup(&sqlite_file(database_url)?, to, force)
     }
 
     /// Puts the backup `from` in place of the database at `database_url`
     /// (server stopped; refused while the file is in use) with a new epoch,
     /// keeping the replaced file beside it.
     pub fn restore(database_url: &str, from: &Path) -> Result<RestoreReport, ServerError> {
-        let DatabaseUrl::Sqlite(db) = DatabaseUrl::parse(database_url)?;
-        backup::restore(from, &db)
+        backup::restore(from, &sqlite_file(database_url)?)
+    }
+}
+
+/// The SQLite file of `database_url`; PostgreSQL is backed up with its own tools.
+fn sqlite_file(database_url: &str) -> Result<std::path::PathBuf, ServerError> {
+    match DatabaseUrl::parse(database_url)? {
+        DatabaseUrl::Sqlite(path) => Ok(path),
+        DatabaseUrl::Postgres(_) => Err(ServerError::Config(
+            "backup and restore here are for the SQLite file; back up PostgreSQL with pg_dump --format=custom and restore with pg_restore (see the README)".into(),
+        )),
     }
 }

@@ -29,6 +29,9 @@ pub enum ServerError {
     Config(String),
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A storage query on either backend.
+    #[error("{0}")]
+    Database(#[from] crate::storage::sql::Error),
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
     #[error("image: {0}")]
@@ -55,6 +58,7 @@ impl ServerError {
             ServerError::RateLimited(_) => ErrorCode::RateLimited,
             ServerError::Config(_)
             | ServerError::Sqlite(_)
+            | ServerError::Database(_)
             | ServerError::Io(_)
             | ServerError::Image(_)
             | ServerError::Json(_)

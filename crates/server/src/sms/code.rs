@@ -5,16 +5,16 @@
 //! with the code masked) in one transaction, so a refusal leaves the code
 //! sent before valid; sending happens outside it.
 
-use rusqlite::{params, Connection};
+use crate::storage::sql::{params, Connection};
 use warmlead_core::phone::Phone;
 use warmlead_sms::{
     compose, decide, Decision, MessageKind, RefuseReason, Rules, SendRequest, SmsProvider,
 };
 
-use super::storage;
 use crate::error::ServerError;
 use crate::http::AppState;
 use crate::storage::invitations::new_otp;
+use crate::storage::sms as storage;
 
 /// Who a code is for: the invitation's company and rep, and the number typed.
 pub(crate) struct CodeRequest {
@@ -125,10 +125,10 @@ fn request(req: &CodeRequest, body: String, code: &str) -> SendRequest {
 /// picks it up, and a crash mid-send leaves it failed, not resent. Codes do
 /// not go into the rep's change stream: they are the visitor's, not the rep's.
 fn record(tx: &Connection, req: &CodeRequest, masked: &str, now: i64) -> Result<i64, ServerError> {
-    tx.execute(
+    let new_id = tx.query_row(
         "INSERT INTO sms_messages (company_id, rep_id, invitation_id, name, phone, text,
                                    kind, status, created_at, send_after, attempted_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'one_time_code', 'queued', ?7, ?7, ?7, ?7)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'one_time_code', 'queued', ?7, ?7, ?7, ?7) RETURNING id",
         params![
             req.company_id,
             req.rep_id,
@@ -138,8 +138,9 @@ fn record(tx: &Connection, req: &CodeRequest, masked: &str, now: i64) -> Result<
             masked,
             now
         ],
+        |r| r.get::<_, i64>(0),
     )?;
-    Ok(tx.last_insert_rowid())
+    Ok(new_id)
 }
 
 fn mark_sent(

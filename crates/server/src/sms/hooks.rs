@@ -20,9 +20,9 @@ use sha2::{Digest, Sha256};
 use warmlead_core::phone::Phone;
 use warmlead_sms::{inbound, is_opt_out_reply, status, InboundReply, SmsError, StatusUpdate};
 
-use super::storage;
 use super::SmsService;
 use crate::error::ServerError;
+use crate::storage::sms as storage;
 
 /// Providers batch reports; a few hundred KiB is plenty.
 pub(super) const MAX_HOOK_BYTES: usize = 256 * 1024;

@@ -7,10 +7,10 @@
 //! with their change-log rows; the runner is woken afterwards and sends
 //! outside the transaction. A dry run answers the same plan and writes nothing.
 
+use crate::storage::sql::Connection;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::Json;
-use rusqlite::Connection;
 use warmlead_core::domain::{Role, User};
 use warmlead_core::invite::{
     InviteChannel, NewInvitation, SmsInviteItem, SmsInviteRequest, SmsInviteResult, SmsPlan,
@@ -20,10 +20,10 @@ use warmlead_core::phone::Phone;
 use warmlead_sms::{compose, decide, MessageKind, Rules, SendRequest};
 
 use super::plan::{self, check_count, precheck, Checked};
-use super::storage::{self, NewMessage};
 use super::SmsService;
 use crate::error::ServerError;
 use crate::storage::invitations;
+use crate::storage::sms::{self as storage, NewMessage};
 use crate::storage::Caller;
 
 /// Invitation URL tokens are 16 random bytes in unpadded base64url

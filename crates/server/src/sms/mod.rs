@@ -12,7 +12,6 @@ mod hooks;
 mod invite;
 mod plan;
 mod runner;
-mod storage;
 
 use std::sync::Arc;
 use std::time::Duration;

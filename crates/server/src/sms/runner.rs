@@ -7,9 +7,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use warmlead_sms::{compose, decide, Decision, SendRequest};
 
-use super::storage::{self, Due};
 use super::SmsService;
 use crate::error::ServerError;
+use crate::storage::sms::{self as storage, Due};
 
 /// Due messages taken per pass.
 const BATCH: u32 = 50;

@@ -1,9 +1,9 @@
 //! Companies, users, activation codes and devices.
 
+use crate::storage::sql::{params, Connection, OptionalExtension, Row};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::{Rng, RngCore};
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use sha2::{Digest, Sha256};
 use warmlead_core::domain::{self, BindingRefused, Company, MediaRef, Role, User};
 use warmlead_core::invite::PartnerSource;
@@ -51,7 +51,7 @@ pub(crate) fn checked_name(name: &str) -> Result<String, ServerError> {
     })
 }
 
-fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
+fn user_from_row(r: &Row) -> crate::storage::sql::Result<User> {
     let role: String = r.get(2)?;
     Ok(User {
         id: r.get(0)?,
@@ -88,7 +88,7 @@ const COMPANY_SELECT: &str =
     "SELECT c.id, c.name, m.id, m.content_type, m.size, m.public_key, c.poster_slogan
      FROM companies c LEFT JOIN media m ON m.id = c.poster_media_id";
 
-fn company_from_row(r: &Row<'_>) -> rusqlite::Result<Company> {
+fn company_from_row(r: &Row) -> crate::storage::sql::Result<Company> {
     let media_id: Option<i64> = r.get(2)?;
     let poster_artwork = match media_id {
         Some(id) => Some(MediaRef {
@@ -203,7 +203,7 @@ pub(crate) fn set_poster_slogan(
 pub(crate) fn users_where(
     conn: &Connection,
     condition: &str,
-    args: impl rusqlite::Params,
+    args: impl crate::storage::sql::Params,
 ) -> Result<Vec<User>, ServerError> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {USER_COLS} FROM users WHERE {condition} ORDER BY id"
@@ -220,12 +220,13 @@ pub(crate) fn create_company(tx: &Connection, name: &str) -> Result<Company, Ser
         ));
     }
     let now = now_ms();
-    tx.execute(
-        "INSERT INTO companies (name, created_at) VALUES (?1, ?2)",
+    let new_id = tx.query_row(
+        "INSERT INTO companies (name, created_at) VALUES (?1, ?2) RETURNING id",
         params![name, now],
+        |r| r.get::<_, i64>(0),
     )?;
     let company = Company {
-        id: tx.last_insert_rowid(),
+        id: new_id,
         name: name.to_string(),
         poster_artwork: None,
         poster_slogan: None,
@@ -280,20 +281,23 @@ pub(crate) fn insert_user(tx: &Connection, mut user: User) -> Result<User, Serve
     let mut stmt = tx.prepare_cached(
         "INSERT INTO users (company_id, role, name, phone, rep_id, created_at,
                             source, invited_by, invitation_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
     )?;
-    stmt.execute(params![
-        user.company_id,
-        user.role.as_str(),
-        user.name,
-        user.phone,
-        user.rep_id,
-        user.joined_at_ms,
-        user.source.map(PartnerSource::as_str),
-        user.invited_by,
-        user.invitation_id
-    ])?;
-    user.id = tx.last_insert_rowid();
+    let new_id = stmt.query_row(
+        params![
+            user.company_id,
+            user.role.as_str(),
+            user.name,
+            user.phone,
+            user.rep_id,
+            user.joined_at_ms,
+            user.source.map(PartnerSource::as_str),
+            user.invited_by,
+            user.invitation_id
+        ],
+        |r| r.get::<_, i64>(0),
+    )?;
+    user.id = new_id;
     Ok(user)
 }
 
@@ -412,11 +416,10 @@ pub(crate) fn activate(
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     let token = URL_SAFE_NO_PAD.encode(bytes);
-    tx.execute(
-        "INSERT INTO devices (user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![user_id, device_name, sha256(token.as_bytes()), now],
-    )?;
-    let device_id = tx.last_insert_rowid();
+    let new_id = tx.query_row(
+        "INSERT INTO devices (user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+        params![user_id, device_name, sha256(token.as_bytes()), now], |r| r.get::<_, i64>(0))?;
+    let device_id = new_id;
     let (user, company) = user_and_company(tx, user_id)?;
     Ok(Activation {
         device_id,

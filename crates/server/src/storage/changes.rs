@@ -4,8 +4,8 @@
 //! transaction as the change itself, with scope columns taken from the data
 //! (never from what a client asked for).
 
-use rusqlite::types::Value;
-use rusqlite::{params, Connection};
+use crate::storage::sql::Value;
+use crate::storage::sql::{params, Connection, Dialect};
 use serde::de::DeserializeOwned;
 use warmlead_core::domain::User;
 use warmlead_core::lead::{RadarBody, RadarChange};
@@ -71,15 +71,35 @@ fn insert(
     now: i64,
 ) -> Result<i64, ServerError> {
     APPENDED.with(|a| a.borrow_mut().insert(company_id));
+    if tx.dialect() == Dialect::Postgres {
+        order_appends(tx, company_id)?;
+    }
     let (audience, rep_id, partner_id) = scope.columns();
     let mut stmt = tx.prepare_cached(
         "INSERT INTO changes (company_id, rep_id, partner_id, audience, body, created_at, stream)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING seq",
     )?;
-    stmt.execute(params![
-        company_id, rep_id, partner_id, audience, body, now, stream
-    ])?;
-    Ok(tx.last_insert_rowid())
+    Ok(stmt.query_row(
+        params![company_id, rep_id, partner_id, audience, body, now, stream],
+        |r| r.get(0),
+    )?)
+}
+
+/// Advisory-lock key space of the change-log order locks.
+const CHANGES_LOCK: i32 = 0x574c; // "WL"
+
+/// PostgreSQL: a reader must never see seq N+1 of a company before seq N.
+/// Seqs come from a sequence, and concurrent transactions may commit out
+/// of the order they took them; so a transaction first takes its
+/// company's change-log lock (held until it commits or rolls back) and
+/// only then its seq, which makes a company's appends commit in seq order.
+/// The commit also notifies every process's live streams.
+fn order_appends(tx: &Connection, company_id: i64) -> Result<(), ServerError> {
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(?1, ?2)",
+        params![CHANGES_LOCK, company_id],
+    )?;
+    super::pg::notify(tx, super::pg::CHANGES_CHANNEL, company_id)
 }
 
 thread_local! {
@@ -96,9 +116,10 @@ pub(crate) fn take_appended() -> std::collections::BTreeSet<i64> {
 /// One page of changes after `after` that `caller` may see, oldest first, and
 /// whether more follow.
 ///
-/// No watermark is needed: there is one SQLite writer connection, so
-/// transactions commit one at a time in seq order, and a reader can never see
-/// seq N+1 before seq N has committed. (PostgreSQL will need one; see DESIGN.md.)
+/// No watermark is needed: a reader can never see seq N+1 of a company
+/// before seq N has committed. On SQLite there is one writer connection, so
+/// transactions commit one at a time in seq order; on PostgreSQL appends to
+/// one company's log are ordered by a lock (see `order_appends`).
 pub(crate) fn pull(
     conn: &Connection,
     caller: &Caller,
@@ -142,7 +163,7 @@ pub(crate) fn newest_visible(
         "SELECT COALESCE(MAX(seq), ?2) FROM changes
          WHERE company_id = ?1 AND seq > ?2 AND stream = ?3 AND {visible}"
     ))?;
-    Ok(stmt.query_row(rusqlite::params_from_iter(args), |r| r.get(0))?)
+    Ok(stmt.query_row(crate::storage::sql::params_from_iter(args), |r| r.get(0))?)
 }
 
 /// The caller's grants (`warmlead_core::visibility::grants`) as a condition
@@ -193,7 +214,7 @@ fn pull_stream<B: DeserializeOwned>(
          ORDER BY seq
          LIMIT ?4"
     ))?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
+    let rows = stmt.query_map(crate::storage::sql::params_from_iter(args), |r| {
         Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
     })?;
     let mut changes = Vec::new();
@@ -222,7 +243,9 @@ pub(crate) fn hot_lead(
            AND body LIKE '{{\"entity\":\"lead\"%' AND {visible}
          ORDER BY seq DESC"
     ))?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(0))?;
+    let rows = stmt.query_map(crate::storage::sql::params_from_iter(args), |r| {
+        r.get::<_, String>(0)
+    })?;
     for body in rows {
         if let Ok(RadarBody::Lead(lead)) = serde_json::from_str(&body?) {
             if lead.grade.is_hot() {
@@ -246,6 +269,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = super::super::sqlite::open(&dir.path().join("s.db")).unwrap();
         super::super::migrations::migrate(&mut conn, None).unwrap();
+        let conn = Connection::sqlite(conn);
         let ids = [None, Some(1), Some(2), Some(3), Some(4)];
         let mut rows = vec![Scope::Company];
         for rep_id in ids {
@@ -281,7 +305,7 @@ mod tests {
                 ))
                 .unwrap();
             let got: Vec<i64> = stmt
-                .query_map(rusqlite::params_from_iter(args), |r| r.get(0))
+                .query_map(crate::storage::sql::params_from_iter(args), |r| r.get(0))
                 .unwrap()
                 .map(Result::unwrap)
                 .collect();

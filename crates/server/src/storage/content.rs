@@ -1,7 +1,7 @@
 //! Media files and the content library.
 
+use crate::storage::sql::{params, Connection, OptionalExtension, Row};
 use rand::RngCore;
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use warmlead_core::api::NewContentItem;
 use warmlead_core::domain::{ContentItem, ContentKind, MediaRef};
 use warmlead_core::sync::{ChangeBody, EntityKind};
@@ -48,13 +48,14 @@ pub(crate) fn insert_media(
     path: &str,
 ) -> Result<MediaRef, ServerError> {
     let key = media_key();
-    tx.execute(
+    let new_id = tx.query_row(
         "INSERT INTO media (company_id, content_type, size, path, created_at, public_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
         params![company_id, content_type, size, path, now_ms(), key],
+        |r| r.get::<_, i64>(0),
     )?;
     Ok(MediaRef {
-        id: tx.last_insert_rowid(),
+        id: new_id,
         content_type: content_type.to_string(),
         size,
         key,
@@ -128,7 +129,7 @@ pub(crate) fn announce_media_keys(tx: &Connection) -> Result<(), ServerError> {
          ORDER BY id"
     ))?;
     let rows = stmt
-        .query_map([], item_row)?
+        .query_map((), item_row)?
         .collect::<Result<Vec<_>, _>>()?;
     for row in rows {
         let item = to_item(tx, row)?;
@@ -137,7 +138,7 @@ pub(crate) fn announce_media_keys(tx: &Connection) -> Result<(), ServerError> {
     }
     let ids: Vec<i64> = tx
         .prepare("SELECT id FROM companies WHERE poster_media_id IS NOT NULL ORDER BY id")?
-        .query_map([], |r| r.get(0))?
+        .query_map((), |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     for id in ids {
         if let Some(company) = super::accounts::get_company(tx, id)? {
@@ -190,7 +191,7 @@ struct ItemRow {
 
 const ITEM_COLS: &str = "id, company_id, kind, title, summary, body, cover_media_id, video_media_id, created_at, updated_at";
 
-fn item_row(r: &Row<'_>) -> rusqlite::Result<ItemRow> {
+fn item_row(r: &Row) -> crate::storage::sql::Result<ItemRow> {
     Ok(ItemRow {
         id: r.get(0)?,
         company_id: r.get(1)?,
@@ -274,10 +275,10 @@ pub(crate) fn create_item(
         "video/",
     )?;
     let now = now_ms();
-    tx.execute(
+    let new_id = tx.query_row(
         "INSERT INTO content_items
            (company_id, kind, title, summary, body, cover_media_id, video_media_id, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) RETURNING id",
         params![
             company_id,
             item.kind.as_str(),
@@ -287,9 +288,8 @@ pub(crate) fn create_item(
             item.cover_media_id,
             item.video_media_id,
             now
-        ],
-    )?;
-    let id = tx.last_insert_rowid();
+        ], |r| r.get::<_, i64>(0))?;
+    let id = new_id;
     let created = get_item(tx, company_id, id)?
         .ok_or_else(|| ServerError::NotFound(format!("content item {id} vanished")))?;
     changes::append(
@@ -313,6 +313,7 @@ pub(crate) fn delete_item(tx: &Connection, company_id: i64, id: i64) -> Result<(
     if n == 0 {
         return Err(ServerError::NotFound(format!("no content item {id}")));
     }
+    super::pg::notify(tx, super::pg::ITEMS_CHANNEL, company_id)?;
     changes::append(
         tx,
         company_id,
@@ -362,7 +363,7 @@ impl super::Database {
     }
 
     pub(crate) async fn count_media(&self) -> Result<i64, ServerError> {
-        self.read(|c, _| Ok(c.query_row("SELECT COUNT(*) FROM media", [], |r| r.get(0))?))
+        self.read(|c, _| Ok(c.query_row("SELECT COUNT(*) FROM media", (), |r| r.get(0))?))
             .await
     }
 }
@@ -392,16 +393,17 @@ mod tests {
         )
         .unwrap();
         let before: i64 = conn
-            .query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", (), |r| {
                 r.get(0)
             })
             .unwrap();
         migrations::migrate(&mut conn, None).unwrap();
+        let conn = super::super::sql::Connection::sqlite(conn);
 
         let keys: Vec<String> = conn
             .prepare("SELECT public_key FROM media ORDER BY id")
             .unwrap()
-            .query_map([], |r| r.get(0))
+            .query_map((), |r| r.get(0))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();

@@ -3,8 +3,8 @@
 //! root (the partner's own share), and credits the root's partner
 //! (`warmlead_core::tracking::forward_child` decides the child).
 
+use crate::storage::sql::{params, Connection, OptionalExtension};
 use rand::RngCore;
-use rusqlite::{params, Connection, OptionalExtension};
 use warmlead_core::lead::{ChildShare, RadarBody, SignalKind};
 use warmlead_core::tracking::{forward_child, ForwardParent};
 

@@ -7,10 +7,10 @@
 //! that change-log row so later answers and changes can repeat the URL.
 //! That row is the one place the token rests in clear.
 
+use crate::storage::sql::{params, Connection, OptionalExtension, Row};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::{Rng, RngCore};
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use warmlead_core::domain::{Company, Role, User};
 use warmlead_core::invite::{
     Invitation, InvitationStatus, InviteChannel, NewInvitation, MAX_INVITATION_HOURS,
@@ -38,7 +38,7 @@ struct Stored {
     url_seq: i64,
 }
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Stored> {
+fn from_row(r: &Row) -> crate::storage::sql::Result<Stored> {
     let channel: String = r.get(3)?;
     let status: String = r.get(4)?;
     Ok(Stored {
@@ -80,7 +80,7 @@ fn url_of(conn: &Connection, url_seq: i64) -> Result<String, ServerError> {
 fn query_one(
     conn: &Connection,
     condition: &str,
-    args: impl rusqlite::Params,
+    args: impl crate::storage::sql::Params,
 ) -> Result<Option<Invitation>, ServerError> {
     let row = conn
         .query_row(
@@ -178,11 +178,11 @@ pub(crate) fn create(
     let token = random_token();
     let short_code = fresh_short_code(tx, now)?;
     let (max_uses, expires_at) = (terms.max_uses, terms.expires_at_ms);
-    tx.execute(
+    let new_id = tx.query_row(
         "INSERT INTO invitations (company_id, rep_id, channel, status, max_uses, uses, token_hash,
                                   short_code, created_at, expires_at, updated_at,
                                   recipient_name, recipient_phone)
-         VALUES (?1, ?2, ?3, 'pending', ?4, 0, ?5, ?6, ?7, ?8, ?7, ?9, ?10)",
+         VALUES (?1, ?2, ?3, 'pending', ?4, 0, ?5, ?6, ?7, ?8, ?7, ?9, ?10) RETURNING id",
         params![
             rep.company_id,
             rep.id,
@@ -195,9 +195,10 @@ pub(crate) fn create(
             recipient_name,
             recipient_phone
         ],
+        |r| r.get::<_, i64>(0),
     )?;
     let inv = Invitation {
-        id: tx.last_insert_rowid(),
+        id: new_id,
         company_id: rep.company_id,
         rep_id: rep.id,
         channel: new.channel,

@@ -8,7 +8,7 @@
 //! visitor (so that browser's signals count too), a note line, and
 //! `contacts + 1`. Reassigning a lead is a manager's decision, not a race.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use crate::storage::sql::{params, Connection, OptionalExtension, Row};
 use warmlead_core::lead::{
     Grade, Lead, LeadSource, LeadStage, ManFlags, RadarBody, Signal, SignalKind,
 };
@@ -36,7 +36,7 @@ const LEAD_COLS: &str =
      item_id, score, grade, reasons, man_money, man_authority, man_need, stage, created_at,
      updated_at, contacts";
 
-fn lead_row(r: &Row<'_>) -> rusqlite::Result<Lead> {
+fn lead_row(r: &Row) -> crate::storage::sql::Result<Lead> {
     let source: String = r.get(7)?;
     let grade: String = r.get(11)?;
     let reasons: String = r.get(12)?;
@@ -187,11 +187,11 @@ pub(crate) fn capture(
             id
         }
         merge::Decision::New { note } => {
-            tx.execute(
+            let new_id = tx.query_row(
                 "INSERT INTO leads (company_id, rep_id, partner_id, name, phone, note, source,
                                     share_token, item_id, score, grade, reasons, stage,
                                     created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'contact_form', ?7, ?8, 0, 'C', '[]', 'new', ?9, ?9)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'contact_form', ?7, ?8, 0, 'C', '[]', 'new', ?9, ?9) RETURNING id",
                 params![
                     company,
                     share.rep_id(),
@@ -202,9 +202,8 @@ pub(crate) fn capture(
                     share.token,
                     share.item.id,
                     now
-                ],
-            )?;
-            tx.last_insert_rowid()
+                ], |r| r.get::<_, i64>(0))?;
+            new_id
         }
     };
     // Without a visitor cookie, the contact still counts under a one-off id.
@@ -366,7 +365,7 @@ impl Database {
         let companies: Vec<i64> = self
             .read(|c, _| {
                 Ok(c.prepare("SELECT id FROM companies ORDER BY id")?
-                    .query_map([], |r| r.get(0))?
+                    .query_map((), |r| r.get(0))?
                     .collect::<Result<_, _>>()?)
             })
             .await?;

@@ -22,8 +22,9 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (10, include_str!("../../migrations/0010_visits_network.sql")),
 ];
 
-/// Work a migration needs beyond SQL, in its transaction.
-fn after(version: i64, tx: &Connection) -> Result<(), ServerError> {
+/// Work a migration needs beyond SQL, in its transaction (written against
+/// the storage modules' backend-neutral connection).
+fn after(version: i64, tx: &super::sql::Connection) -> Result<(), ServerError> {
     match version {
         8 => super::content::announce_media_keys(tx),
         _ => Ok(()),
@@ -56,29 +57,49 @@ pub(crate) fn migrate(conn: &mut Connection, up_to: Option<i64>) -> Result<(), S
             latest()
         )));
     }
-    let tx = conn.transaction()?;
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let applied = match apply(conn, current, up_to) {
+        Ok(applied) => applied,
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
+    };
+    conn.execute_batch("COMMIT")?;
+    for version in applied {
+        tracing::info!(version, "applied migration");
+    }
+    Ok(())
+}
+
+/// The pending migrations and their hooks, inside the caller's transaction.
+fn apply(
+    conn: &mut Connection,
+    current: i64,
+    up_to: Option<i64>,
+) -> Result<Vec<i64>, ServerError> {
     let mut applied = Vec::new();
     for (version, sql) in MIGRATIONS {
         if *version <= current || up_to.is_some_and(|u| *version > u) {
             continue;
         }
-        tx.execute_batch(sql)?;
-        tx.execute(
+        conn.execute_batch(sql)?;
+        conn.execute(
             "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
             params![version, super::now_ms()],
         )?;
         applied.push(*version);
     }
-    if current_version(&tx)? == latest() {
-        for version in &applied {
-            after(*version, &tx)?;
-        }
+    if current_version(conn)? == latest() && !applied.is_empty() {
+        // The hooks take the storage modules' connection type: lend it the
+        // handle (still inside the transaction) and take it back.
+        let handle = std::mem::replace(conn, Connection::open_in_memory()?);
+        let wrapped = super::sql::Connection::sqlite(handle);
+        let hooks = applied.iter().try_for_each(|v| after(*v, &wrapped));
+        *conn = wrapped.into_sqlite();
+        hooks?;
     }
-    tx.commit()?;
-    for version in applied {
-        tracing::info!(version, "applied migration");
-    }
-    Ok(())
+    Ok(applied)
 }
 
 pub(crate) fn current_version(conn: &Connection) -> Result<i64, ServerError> {

@@ -1,11 +1,17 @@
 //! The storage boundary. Handlers call domain-level methods on [`Database`];
-//! nothing outside this module sees SQL. Today the only backend is SQLite
-//! (one connection behind a mutex, WAL); a PostgreSQL backend will slot in
-//! behind the same methods.
+//! nothing outside this module sees SQL.
 //!
-//! The functions in the submodules take a `&Connection` but are only ever
-//! called inside [`Database::tx`] (a transaction or a savepoint in it), so
-//! each state change and the change-log row it appends commit together.
+//! Two backends, chosen by the database URL: SQLite (the embedded default:
+//! one writer connection behind a mutex, WAL, reader connections beside it)
+//! and PostgreSQL (a pool; several server processes may share one
+//! database). The aggregate modules (accounts, content, changes = the sync
+//! log, track, invitations, leads, sms, ...) are written once against
+//! [`sql::Connection`]; only their SQL may differ between the backends.
+//!
+//! The functions in the submodules take a `&Connection` and are only ever
+//! called inside [`Database::tx`] (a transaction, or a savepoint in it) or
+//! [`Database::read`], so each state change and the change-log row it
+//! appends commit together.
 
 pub(crate) mod accounts;
 pub(crate) mod backup;
@@ -15,11 +21,15 @@ mod content;
 mod forward;
 pub(crate) mod invitations;
 mod leads;
+mod meta;
 pub(crate) mod migrations;
 pub(crate) mod partners;
+mod pg;
 pub(crate) mod retention;
 mod shares;
 mod signals;
+pub(crate) mod sms;
+pub(crate) mod sql;
 mod sqlite;
 mod sync;
 mod track;
@@ -28,10 +38,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, Transaction, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::error::ServerError;
+pub(crate) use sql::{Connection, Dialect};
 
 pub(crate) use accounts::Caller;
 pub(crate) use content::{is_media_key, media_extension, MEDIA_TYPES};
@@ -60,19 +70,22 @@ impl std::fmt::Debug for Secrets {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum DatabaseUrl {
     Sqlite(PathBuf),
+    /// The URL as given (`postgres://user:pass@host:port/db?...`).
+    Postgres(String),
 }
 
 impl DatabaseUrl {
-    /// `sqlite:///abs/path.db`, `sqlite://relative/path.db`; `postgres://` is refused for now.
+    /// `sqlite:///abs/path.db`, `sqlite://relative/path.db`, `postgres://...`.
     pub fn parse(url: &str) -> Result<DatabaseUrl, ServerError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err(ServerError::Config(
-                "PostgreSQL support is not built yet; use a sqlite:// URL".into(),
-            ));
+            url.parse::<postgres::Config>().map_err(|e| {
+                ServerError::Config(format!("the PostgreSQL URL is not valid: {e}"))
+            })?;
+            return Ok(DatabaseUrl::Postgres(url.to_string()));
         }
         let path = url.strip_prefix("sqlite://").ok_or_else(|| {
             ServerError::Config(format!(
-                "unsupported database URL {url:?}: expected sqlite:///absolute/path.db or sqlite://relative/path.db"
+                "unsupported database URL {url:?}: expected sqlite:///absolute/path.db, sqlite://relative/path.db or postgres://user:password@host/database"
             ))
         })?;
         if path.is_empty() {
@@ -85,11 +98,37 @@ impl DatabaseUrl {
 
     /// `sqlite://<data dir>/warmlead/server.db`.
     pub fn default_url() -> String {
-        let base = dirs::data_dir().unwrap_or_else(|| PathBuf::from("."));
-        format!(
-            "sqlite://{}",
-            base.join("warmlead").join("server.db").display()
-        )
+        format!("sqlite://{}", data_dir().join("server.db").display())
+    }
+}
+
+/// `<data dir>/warmlead`.
+fn data_dir() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("warmlead")
+}
+
+/// How the storage is run (pool size and timeouts for PostgreSQL, where media live).
+#[derive(Debug, Clone)]
+pub struct StorageOptions {
+    /// PostgreSQL connections per server process.
+    pub pool_size: usize,
+    /// PostgreSQL `statement_timeout`: a runaway query is cancelled after this.
+    pub statement_timeout_ms: u64,
+    /// Uploaded media. Default: `media/` next to the SQLite file, or
+    /// `<data dir>/warmlead/media` with PostgreSQL. Several processes on
+    /// one PostgreSQL must share it.
+    pub media_dir: Option<PathBuf>,
+}
+
+impl Default for StorageOptions {
+    fn default() -> Self {
+        StorageOptions {
+            pool_size: 16,
+            statement_timeout_ms: 30_000,
+            media_dir: None,
+        }
     }
 }
 
@@ -97,10 +136,17 @@ impl DatabaseUrl {
 /// waits for the writer (WAL lets readers run beside it).
 const READERS: usize = 4;
 
+enum Backend {
+    Sqlite {
+        writer: Mutex<Connection>,
+        readers: Vec<Mutex<Connection>>,
+        next_reader: AtomicUsize,
+    },
+    Postgres(pg::Pool),
+}
+
 struct Inner {
-    conn: Mutex<Connection>,
-    readers: Vec<Mutex<Connection>>,
-    next_reader: AtomicUsize,
+    backend: Backend,
     secrets: Secrets,
     media_dir: PathBuf,
     shares: cache::ShareCache,
@@ -108,8 +154,9 @@ struct Inner {
     /// "record this share" again (bounded: cleared when large).
     recorded: Mutex<std::collections::HashSet<String>>,
     queue: track::Queue,
-    /// Per company, bumped after a commit that appended to its change log;
-    /// its live event streams wake on it (and no other company's).
+    /// Per company, bumped after a commit that appended to its change log
+    /// (here, or in another process: PostgreSQL NOTIFY); its live event
+    /// streams wake on it (and no other company's).
     company_commits: Mutex<std::collections::HashMap<i64, watch::Sender<u64>>>,
 }
 
@@ -136,9 +183,18 @@ pub(crate) struct Database {
 impl Database {
     /// Opens (creating if needed) and migrates the database, and loads its secrets.
     pub async fn open(url: &str) -> Result<Database, ServerError> {
-        let DatabaseUrl::Sqlite(path) = DatabaseUrl::parse(url)?;
+        Self::open_with(url, &StorageOptions::default()).await
+    }
+
+    pub async fn open_with(url: &str, options: &StorageOptions) -> Result<Database, ServerError> {
         let (tx, rx) = mpsc::channel(track::QUEUE_CAPACITY);
-        let db = tokio::task::spawn_blocking(move || Self::open_sqlite(&path, tx)).await??;
+        let db = match DatabaseUrl::parse(url)? {
+            DatabaseUrl::Sqlite(path) => {
+                let media = options.media_dir.clone();
+                tokio::task::spawn_blocking(move || Self::open_sqlite(&path, media, tx)).await??
+            }
+            DatabaseUrl::Postgres(url) => Self::open_postgres(&url, options, tx).await?,
+        };
         let stats = db.inner.queue.stats.clone();
         let task = track::Queue::start(db.clone(), rx, stats);
         *db.inner
@@ -146,28 +202,74 @@ impl Database {
             .task
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = Some(task);
+        if let Backend::Postgres(_) = db.inner.backend {
+            pg::listen(url, db.clone()).await?;
+        }
         Ok(db)
     }
 
     fn open_sqlite(
         path: &Path,
+        media_dir: Option<PathBuf>,
         queue: mpsc::Sender<track::Queued>,
     ) -> Result<Database, ServerError> {
         let mut conn = sqlite::open(path)?;
         migrations::migrate(&mut conn, None)?;
-        let secrets = sqlite::load_or_create_secrets(&mut conn)?;
+        let writer = Connection::sqlite(conn);
+        let secrets = run_tx(&writer, "BEGIN IMMEDIATE", |c| {
+            meta::load_or_create_secrets(c)
+        })?;
         let readers = (0..READERS)
-            .map(|_| sqlite::open_reader(path).map(Mutex::new))
+            .map(|_| sqlite::open_reader(path).map(|c| Mutex::new(Connection::sqlite(c))))
             .collect::<Result<Vec<_>, _>>()?;
         // Media live next to the database unless configured otherwise.
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let media_dir = dir.join("media");
+        let backend = Backend::Sqlite {
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        };
+        Self::assemble(
+            backend,
+            secrets,
+            media_dir.unwrap_or_else(|| dir.join("media")),
+            queue,
+        )
+    }
+
+    async fn open_postgres(
+        url: &str,
+        options: &StorageOptions,
+        queue: mpsc::Sender<track::Queued>,
+    ) -> Result<Database, ServerError> {
+        let mut client = warmlead_server_postgres::connect(url).await?;
+        warmlead_server_postgres::migrate(&mut client).await?;
+        drop(client);
+        let pool = pg::Pool::new(url, options.pool_size, options.statement_timeout_ms)?;
+        let media_dir = options
+            .media_dir
+            .clone()
+            .unwrap_or_else(|| data_dir().join("media"));
+        tokio::task::spawn_blocking(move || {
+            let secrets = {
+                let conn = pool.get()?;
+                run_tx(&conn, "BEGIN", |c| meta::load_or_create_secrets(c))?
+            };
+            Self::assemble(Backend::Postgres(pool), secrets, media_dir, queue)
+        })
+        .await?
+    }
+
+    fn assemble(
+        backend: Backend,
+        secrets: Secrets,
+        media_dir: PathBuf,
+        queue: mpsc::Sender<track::Queued>,
+    ) -> Result<Database, ServerError> {
         std::fs::create_dir_all(&media_dir)?;
         Ok(Database {
             inner: Arc::new(Inner {
-                conn: Mutex::new(conn),
-                readers,
-                next_reader: AtomicUsize::new(0),
+                backend,
                 secrets,
                 media_dir,
                 shares: cache::ShareCache::default(),
@@ -183,17 +285,39 @@ impl Database {
         })
     }
 
-    /// Runs `f` on a read-only connection on the blocking pool.
+    pub(crate) fn dialect(&self) -> Dialect {
+        match self.inner.backend {
+            Backend::Sqlite { .. } => Dialect::Sqlite,
+            Backend::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Runs `f` on a read-only connection on the blocking pool (SQLite: a
+    /// reader beside the writer; PostgreSQL: a read-only snapshot).
     pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, ServerError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection, &Secrets) -> Result<T, ServerError> + Send + 'static,
     {
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let i = inner.next_reader.fetch_add(1, Ordering::Relaxed) % inner.readers.len();
-            let conn = inner.readers[i].lock().unwrap_or_else(|p| p.into_inner());
-            f(&conn, &inner.secrets)
+        tokio::task::spawn_blocking(move || match &inner.backend {
+            Backend::Sqlite {
+                readers,
+                next_reader,
+                ..
+            } => {
+                let i = next_reader.fetch_add(1, Ordering::Relaxed) % readers.len();
+                let conn = readers[i].lock().unwrap_or_else(|p| p.into_inner());
+                f(&conn, &inner.secrets)
+            }
+            Backend::Postgres(pool) => {
+                let conn = pool.get()?;
+                run_tx(
+                    &conn,
+                    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                    |c| f(c, &inner.secrets),
+                )
+            }
         })
         .await?
     }
@@ -339,25 +463,28 @@ impl Database {
         &self.inner.media_dir
     }
 
-    /// Runs `f` in one IMMEDIATE transaction on the blocking pool; commits if it
-    /// returns Ok. With one writer connection, transactions (and so change
-    /// seqs) commit strictly in order.
+    /// Runs `f` in one transaction on the blocking pool; commits if it
+    /// returns Ok. SQLite: IMMEDIATE on the one writer, so transactions (and
+    /// change seqs) commit strictly in order. PostgreSQL: READ COMMITTED on
+    /// a pooled connection; the change log orders itself (`changes::insert`).
     pub(crate) async fn tx<T, F>(&self, f: F) -> Result<T, ServerError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Transaction<'_>, &Secrets) -> Result<T, ServerError> + Send + 'static,
+        F: FnOnce(&Connection, &Secrets) -> Result<T, ServerError> + Send + 'static,
     {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
-            // A panic in another request must not wedge the database forever.
-            let mut conn = inner.conn.lock().unwrap_or_else(|p| p.into_inner());
             changes::take_appended();
-            let out = (|| {
-                let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let out = f(&mut tx, &inner.secrets)?;
-                tx.commit()?;
-                Ok(out)
-            })();
+            let out = match &inner.backend {
+                Backend::Sqlite { writer, .. } => {
+                    // A panic in another request must not wedge the database forever.
+                    let conn = writer.lock().unwrap_or_else(|p| p.into_inner());
+                    run_tx(&conn, "BEGIN IMMEDIATE", |c| f(c, &inner.secrets))
+                }
+                Backend::Postgres(pool) => pool
+                    .get()
+                    .and_then(|conn| run_tx(&conn, "BEGIN", |c| f(c, &inner.secrets))),
+            };
             let appended = changes::take_appended();
             if out.is_ok() {
                 inner.wake(&appended);
@@ -365,6 +492,31 @@ impl Database {
             out
         })
         .await?
+    }
+
+    /// Wakes the live streams of `company` (a commit in another process).
+    pub(crate) fn wake_company(&self, company: i64) {
+        self.inner.wake(&std::iter::once(company).collect());
+    }
+}
+
+/// `f` between `begin` and COMMIT; ROLLBACK when it fails.
+fn run_tx<T>(
+    conn: &Connection,
+    begin: &str,
+    f: impl FnOnce(&Connection) -> Result<T, ServerError>,
+) -> Result<T, ServerError> {
+    conn.execute_batch(begin)?;
+    match f(conn) {
+        Ok(v) => {
+            conn.execute_batch("COMMIT")?;
+            Ok(v)
+        }
+        Err(e) => {
+            // The connection may be broken; the pool then drops it.
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
     }
 }
 
@@ -390,10 +542,15 @@ mod tests {
             DatabaseUrl::parse("sqlite://data/w.db").unwrap(),
             DatabaseUrl::Sqlite(PathBuf::from("data/w.db"))
         );
-        let pg = DatabaseUrl::parse("postgres://u@h/db").unwrap_err();
-        assert!(pg
-            .to_string()
-            .contains("PostgreSQL support is not built yet"));
+        assert_eq!(
+            DatabaseUrl::parse("postgres://u@h/db").unwrap(),
+            DatabaseUrl::Postgres("postgres://u@h/db".into())
+        );
+        let bad = DatabaseUrl::parse("postgres://u@h:notaport/db").unwrap_err();
+        assert!(
+            bad.to_string().contains("PostgreSQL URL is not valid"),
+            "{bad}"
+        );
         assert!(DatabaseUrl::parse("mysql://x").is_err());
         assert!(DatabaseUrl::parse("sqlite://").is_err());
     }

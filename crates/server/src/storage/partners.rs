@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use rusqlite::Connection;
+use crate::storage::sql::Connection;
 use warmlead_core::csv_import::{recheck, ImportRow};
 use warmlead_core::domain::{Role, User};
 use warmlead_core::invite::{PartnerImportResult, PartnerSource};
@@ -27,7 +27,9 @@ fn taken_phones(
         .iter()
         .filter_map(|r| recheck::checked_phone(&r.phone).ok())
     {
-        if exists.query_row(rusqlite::params![company_id, phone], |row| row.get(0))? {
+        if exists.query_row(crate::storage::sql::params![company_id, phone], |row| {
+            row.get(0)
+        })? {
             taken.insert(phone);
         }
     }

@@ -4,7 +4,7 @@
 //! aggregates and leads keep their score, so the radar still shows what
 //! happened, only not the raw timeline.
 
-use rusqlite::{params, Connection};
+use crate::storage::sql::{params, Connection};
 
 use super::Database;
 use crate::error::ServerError;

@@ -1,6 +1,6 @@
 //! Shares (made on devices, possibly offline) and the visits they bring.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use crate::storage::sql::{params, Connection, OptionalExtension, Row};
 use warmlead_core::domain::{Channel, Company, ContentItem, Role, Share, User, Visit};
 use warmlead_core::sync::ChangeBody;
 use warmlead_core::token::{derive_share_key, ShareClaim, UnverifiedToken};
@@ -140,7 +140,7 @@ fn resolve_child(
     }))
 }
 
-fn share_row(r: &Row<'_>) -> rusqlite::Result<Share> {
+fn share_row(r: &Row) -> crate::storage::sql::Result<Share> {
     let channel: String = r.get(5)?;
     Ok(Share {
         token: r.get(0)?,
@@ -222,7 +222,7 @@ pub(crate) fn record_share(
     Ok(())
 }
 
-pub(crate) fn visit_row(r: &Row<'_>) -> rusqlite::Result<Visit> {
+pub(crate) fn visit_row(r: &Row) -> crate::storage::sql::Result<Visit> {
     Ok(Visit {
         id: r.get(0)?,
         share_token: r.get(1)?,
@@ -289,7 +289,7 @@ impl Database {
 impl Database {
     pub(crate) async fn count_visits(&self) -> Result<i64, ServerError> {
         self.flush().await;
-        self.read(|c, _| Ok(c.query_row("SELECT COUNT(*) FROM visits", [], |r| r.get(0))?))
+        self.read(|c, _| Ok(c.query_row("SELECT COUNT(*) FROM visits", (), |r| r.get(0))?))
             .await
     }
 
@@ -368,7 +368,7 @@ mod tests {
         let rows: Vec<(String, i64)> = conn
             .prepare("SELECT token, created_at FROM shares ORDER BY token")
             .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_map((), |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();

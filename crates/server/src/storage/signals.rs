@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use crate::storage::sql::{params, Connection, OptionalExtension, Row};
 use warmlead_core::botfilter::{is_burst, RecentViews, BURST_WINDOW_MS};
 use warmlead_core::domain::Visit;
 use warmlead_core::lead::{RadarBody, SignalKind, VisitStats};
@@ -36,7 +36,7 @@ struct Agg {
     last_seen_at: i64,
 }
 
-fn agg_row(r: &Row<'_>) -> rusqlite::Result<Agg> {
+fn agg_row(r: &Row) -> crate::storage::sql::Result<Agg> {
     Ok(Agg {
         id: r.get(0)?,
         dwell_ms: r.get(1)?,
@@ -128,20 +128,23 @@ pub(crate) fn insert_signal(
     let mut stmt = tx.prepare_cached(
         "INSERT INTO signals (share_token, visit_id, visitor_id, kind, value, at,
                               company_id, partner_id, item_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
     )?;
-    stmt.execute(params![
-        share.token,
-        visit_id,
-        visitor_id,
-        kind.as_str(),
-        value,
-        at,
-        share.company.id,
-        share.sharer.id,
-        share.item.id
-    ])?;
-    Ok(tx.last_insert_rowid())
+    let new_id = stmt.query_row(
+        params![
+            share.token,
+            visit_id,
+            visitor_id,
+            kind.as_str(),
+            value,
+            at,
+            share.company.id,
+            share.sharer.id,
+            share.item.id
+        ],
+        |r| r.get::<_, i64>(0),
+    )?;
+    Ok(new_id)
 }
 
 fn is_own_visitor(tx: &Connection, visitor: &str, partner_id: i64) -> Result<bool, ServerError> {
@@ -281,24 +284,24 @@ fn new_visit(
     input: &BeaconInput,
     visit_no: i64,
 ) -> Result<i64, ServerError> {
-    tx.prepare_cached(
+    let id: i64 = tx.query_row(
         "INSERT INTO visits (page_view, share_token, root_token, visitor_id, opened_at,
                              last_seen_at, dwell_ms, visit_no, item_id, partner_id, rep_id, ip_hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(params![
-        input.page_view,
-        share.token,
-        share.root_token,
-        input.visitor_id,
-        input.now_ms,
-        visit_no,
-        share.item.id,
-        share.sharer.id,
-        share.rep_id(),
-        input.ip_hash
-    ])?;
-    let id = tx.last_insert_rowid();
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+        params![
+            input.page_view,
+            share.token,
+            share.root_token,
+            input.visitor_id,
+            input.now_ms,
+            visit_no,
+            share.item.id,
+            share.sharer.id,
+            share.rep_id(),
+            input.ip_hash
+        ],
+        |r| r.get(0),
+    )?;
     let v = &input.visitor_id;
     insert_signal(tx, share, Some(id), v, SignalKind::View, 0, input.now_ms)?;
     if visit_no > 1 {
@@ -382,7 +385,7 @@ pub(crate) fn add_filtered(
 }
 
 pub(crate) fn count_signals(conn: &Connection) -> Result<i64, ServerError> {
-    Ok(conn.query_row("SELECT COUNT(*) FROM signals", [], |r| r.get(0))?)
+    Ok(conn.query_row("SELECT COUNT(*) FROM signals", (), |r| r.get(0))?)
 }
 
 fn count_company_signals(conn: &Connection, company_id: i64) -> Result<i64, ServerError> {
@@ -400,7 +403,7 @@ impl super::Database {
     }
 }
 
-fn signal_row(r: &Row<'_>) -> rusqlite::Result<warmlead_core::lead::Signal> {
+fn signal_row(r: &Row) -> crate::storage::sql::Result<warmlead_core::lead::Signal> {
     let kind: String = r.get(4)?;
     Ok(warmlead_core::lead::Signal {
         id: r.get(0)?,

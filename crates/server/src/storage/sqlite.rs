@@ -1,12 +1,10 @@
-//! Opening the SQLite file and reading the server's secrets.
+//! Opening the SQLite file (and what only SQLite backups need).
 
 use std::path::Path;
 use std::time::Duration;
 
-use rand::RngCore;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
-use super::Secrets;
 use crate::error::ServerError;
 
 pub(crate) fn open(path: &Path) -> Result<Connection, ServerError> {
@@ -33,41 +31,12 @@ pub(crate) fn open_reader(path: &Path) -> Result<Connection, ServerError> {
     Ok(conn)
 }
 
-pub(crate) fn load_or_create_secrets(conn: &mut Connection) -> Result<Secrets, ServerError> {
-    let tx = conn.transaction()?;
-    let master = match get_meta(&tx, "master_secret")? {
-        Some(v) => v,
-        None => {
-            let mut bytes = vec![0u8; 32];
-            rand::thread_rng().fill_bytes(&mut bytes);
-            set_meta(&tx, "master_secret", &bytes)?;
-            bytes
-        }
-    };
-    let epoch = match get_meta(&tx, "epoch")? {
-        Some(v) => String::from_utf8_lossy(&v).into_owned(),
-        None => {
-            let e = uuid::Uuid::new_v4().to_string();
-            set_meta(&tx, "epoch", e.as_bytes())?;
-            e
-        }
-    };
-    tx.commit()?;
-    Ok(Secrets { master, epoch })
-}
-
 /// Gives the database a fresh epoch (a restored copy), keeping its other
 /// secrets; returns it. Devices that see it re-download everything.
 pub(crate) fn new_epoch(conn: &Connection) -> Result<String, ServerError> {
     let e = uuid::Uuid::new_v4().to_string();
     set_meta(conn, "epoch", e.as_bytes())?;
     Ok(e)
-}
-
-fn get_meta(conn: &Connection, key: &str) -> Result<Option<Vec<u8>>, ServerError> {
-    Ok(conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-        .optional()?)
 }
 
 fn set_meta(conn: &Connection, key: &str, value: &[u8]) -> Result<(), ServerError> {

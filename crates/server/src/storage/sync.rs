@@ -1,6 +1,6 @@
 //! Applying pushed mutations: once each, in seq order, per client.
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use crate::storage::sql::{self, params, Connection, OptionalExtension};
 use warmlead_core::sync::{push, Mutation, MutationBody, Outcome, SCHEMA_VERSION};
 use warmlead_core::token::{derive_share_key, UnverifiedToken};
 use warmlead_core::ErrorCode;
@@ -52,7 +52,7 @@ fn stored_outcome(conn: &Connection, mutation_id: &str) -> Result<Option<Outcome
 /// outbox again from where the copy stood): it is applied like any other,
 /// and `last_seq` stays where it is, so nothing that user did is dropped.
 fn apply_one(
-    tx: &mut Transaction<'_>,
+    tx: &Connection,
     secrets: &Secrets,
     caller: &Caller,
     m: &Mutation,
@@ -82,17 +82,13 @@ fn apply_one(
 /// and becomes a stored rejection, so the queue moves on; only a transient
 /// failure (busy, I/O) aborts the push for the client to retry later.
 fn apply_or_reject(
-    tx: &mut Transaction<'_>,
+    tx: &Connection,
     secrets: &Secrets,
     caller: &Caller,
     m: &Mutation,
 ) -> Result<Outcome, ServerError> {
-    let sp = tx.savepoint()?;
-    match apply_body(&sp, secrets, caller, m) {
-        Ok(()) => {
-            sp.commit()?;
-            Ok(Outcome::Applied)
-        }
+    match tx.savepoint(|sp| apply_body(sp, secrets, caller, m)) {
+        Ok(()) => Ok(Outcome::Applied),
         Err(e) if is_transient(&e) => Err(e),
         Err(e) if e.is_client_error() => Ok(Outcome::Rejected {
             code: e.code(),
@@ -115,17 +111,8 @@ fn apply_or_reject(
 /// Failures that may pass on a later try: the database busy or locked, out
 /// of disk or I/O, an overloaded server, a crashed worker.
 fn is_transient(e: &ServerError) -> bool {
-    use rusqlite::ErrorCode as Sql;
     match e {
-        ServerError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => matches!(
-            f.code,
-            Sql::DatabaseBusy
-                | Sql::DatabaseLocked
-                | Sql::SystemIoFailure
-                | Sql::DiskFull
-                | Sql::OutOfMemory
-                | Sql::CannotOpen
-        ),
+        ServerError::Database(sql::Error::Transient(_)) => true,
         ServerError::Io(_) | ServerError::Busy(_) | ServerError::Join(_) => true,
         _ => false,
     }
@@ -263,10 +250,9 @@ mod tests {
     use super::*;
 
     fn sqlite(code: std::ffi::c_int) -> ServerError {
-        ServerError::Sqlite(rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(code),
-            None,
-        ))
+        ServerError::Database(
+            rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None).into(),
+        )
     }
 
     /// Only what may pass on a retry aborts a push; everything else is a

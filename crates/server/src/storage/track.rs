@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::Connection;
+use crate::storage::sql::Connection;
 use tokio::sync::{mpsc, oneshot};
 use warmlead_core::botfilter::FilterReason;
 
@@ -272,7 +272,7 @@ fn apply(tx: &Connection, events: &[Event]) -> Result<BTreeMap<i64, u64>, Server
                     "INSERT OR IGNORE INTO own_visitors (visitor_id, partner_id, created_at)
                      VALUES (?1, ?2, ?3)",
                 )?
-                .execute(rusqlite::params![visitor_id, partner_id, now])?;
+                .execute(crate::storage::sql::params![visitor_id, partner_id, now])?;
             }
             _ => {}
         }

@@ -3,7 +3,7 @@
 //! `Database::tx` (writes) or `Database::read`; every change of a message
 //! appends its `ChangeBody::SmsRecord` for the rep in the same transaction.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use crate::storage::sql::{params, Connection, OptionalExtension, Row};
 use warmlead_core::invite::{SmsRecord, SmsStatus};
 use warmlead_core::phone::Phone;
 use warmlead_core::sync::ChangeBody;
@@ -13,10 +13,10 @@ use crate::error::ServerError;
 use crate::storage::changes::{self, Scope};
 
 /// Longest error text kept from a provider.
-pub(super) const MAX_ERROR_CHARS: usize = 500;
+pub(crate) const MAX_ERROR_CHARS: usize = 500;
 
 /// A message about to be queued.
-pub(super) struct NewMessage<'a> {
+pub(crate) struct NewMessage<'a> {
     pub company_id: i64,
     pub rep_id: i64,
     pub invitation_id: Option<i64>,
@@ -30,7 +30,7 @@ pub(super) struct NewMessage<'a> {
 
 /// A queued message the runner may hand to the provider.
 #[derive(Debug, Clone)]
-pub(super) struct Due {
+pub(crate) struct Due {
     pub id: i64,
     pub rep_id: i64,
     pub name: String,
@@ -63,7 +63,7 @@ fn kind_of(s: &str) -> MessageKind {
 }
 
 /// (company id, the record as the rep sees it).
-fn record_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, SmsRecord)> {
+fn record_from_row(r: &Row) -> crate::storage::sql::Result<(i64, SmsRecord)> {
     let status = status_of(&r.get::<_, String>(6)?);
     let send_after: i64 = r.get(9)?;
     Ok((
@@ -85,7 +85,7 @@ fn record_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, SmsRecord)> {
 }
 
 #[cfg(test)]
-pub(super) fn get(conn: &Connection, id: i64) -> Result<Option<SmsRecord>, ServerError> {
+pub(crate) fn get(conn: &Connection, id: i64) -> Result<Option<SmsRecord>, ServerError> {
     Ok(conn
         .query_row(
             &format!("SELECT {RECORD_COLS} FROM sms_messages WHERE id = ?1"),
@@ -118,15 +118,15 @@ fn emit(tx: &Connection, id: i64, now: i64) -> Result<SmsRecord, ServerError> {
 }
 
 /// Queues one invitation SMS and tells the rep's devices.
-pub(super) fn insert(
+pub(crate) fn insert(
     tx: &Connection,
     m: &NewMessage<'_>,
     now: i64,
 ) -> Result<SmsRecord, ServerError> {
-    tx.execute(
+    let new_id = tx.query_row(
         "INSERT INTO sms_messages (company_id, rep_id, invitation_id, name, phone, text,
                                    template_params, kind, status, created_at, send_after, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', ?9, ?10, ?9)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', ?9, ?10, ?9) RETURNING id",
         params![
             m.company_id,
             m.rep_id,
@@ -138,9 +138,8 @@ pub(super) fn insert(
             kind_str(MessageKind::Invitation),
             now,
             m.send_after,
-        ],
-    )?;
-    emit(tx, tx.last_insert_rowid(), now)
+        ], |r| r.get::<_, i64>(0))?;
+    emit(tx, new_id, now)
 }
 
 /// What the rules need to know about a number: its opt-out and the
@@ -148,7 +147,7 @@ pub(super) fn insert(
 /// a second request while the first waits for morning is a duplicate).
 /// Failed messages never reached the phone and do not count. `except` leaves
 /// out the message being re-checked.
-pub(super) fn history(
+pub(crate) fn history(
     conn: &Connection,
     phone: &str,
     except: Option<i64>,
@@ -175,7 +174,7 @@ pub(super) fn history(
 }
 
 /// Whether the number already belongs to someone in the company.
-pub(super) fn is_company_user(
+pub(crate) fn is_company_user(
     conn: &Connection,
     company_id: i64,
     phone: &str,
@@ -188,7 +187,7 @@ pub(super) fn is_company_user(
 }
 
 /// Records an opt-out; it is never removed. True when it is new.
-pub(super) fn opt_out(
+pub(crate) fn opt_out(
     tx: &Connection,
     phone: &str,
     source: &str,
@@ -203,7 +202,7 @@ pub(super) fn opt_out(
 }
 
 /// Queued messages due at `now`, oldest first.
-pub(super) fn due(conn: &Connection, now: i64, limit: u32) -> Result<Vec<Due>, ServerError> {
+pub(crate) fn due(conn: &Connection, now: i64, limit: u32) -> Result<Vec<Due>, ServerError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, rep_id, name, phone, text, template_params, kind FROM sms_messages
          WHERE status = 'queued' AND send_after <= ?1 AND attempted_at IS NULL
@@ -234,7 +233,7 @@ pub(super) fn due(conn: &Connection, now: i64, limit: u32) -> Result<Vec<Due>, S
 
 /// Marks the message as being handed to the provider. False when another
 /// pass got it first.
-pub(super) fn claim(tx: &Connection, id: i64, now: i64) -> Result<bool, ServerError> {
+pub(crate) fn claim(tx: &Connection, id: i64, now: i64) -> Result<bool, ServerError> {
     let n = tx.execute(
         "UPDATE sms_messages SET attempted_at = ?2
          WHERE id = ?1 AND status = 'queued' AND attempted_at IS NULL",
@@ -244,7 +243,7 @@ pub(super) fn claim(tx: &Connection, id: i64, now: i64) -> Result<bool, ServerEr
 }
 
 /// Quiet hours again at the re-check: wait until `until`.
-pub(super) fn requeue(
+pub(crate) fn requeue(
     tx: &Connection,
     id: i64,
     until: i64,
@@ -258,7 +257,7 @@ pub(super) fn requeue(
 }
 
 /// The provider accepted it. Accepted counts as sent at least: it has left us.
-pub(super) fn mark_sent(
+pub(crate) fn mark_sent(
     tx: &Connection,
     id: i64,
     receipt: &ProviderReceipt,
@@ -284,7 +283,7 @@ pub(super) fn mark_sent(
 }
 
 /// It will not go out (provider error, or the rules refused it at the re-check).
-pub(super) fn mark_failed(
+pub(crate) fn mark_failed(
     tx: &Connection,
     id: i64,
     provider: Option<&str>,
@@ -304,12 +303,12 @@ pub(super) fn mark_failed(
 /// Messages whose send was interrupted (the process stopped between claiming
 /// and recording): we cannot know whether the provider took them, so they are
 /// failed rather than sent a second time.
-pub(super) fn fail_interrupted(tx: &Connection, now: i64) -> Result<usize, ServerError> {
+pub(crate) fn fail_interrupted(tx: &Connection, now: i64) -> Result<usize, ServerError> {
     let ids: Vec<i64> = tx
         .prepare(
             "SELECT id FROM sms_messages WHERE status = 'queued' AND attempted_at IS NOT NULL",
         )?
-        .query_map([], |r| r.get(0))?
+        .query_map((), |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     for id in &ids {
         mark_failed(
@@ -335,7 +334,7 @@ fn rank(s: SmsStatus) -> u8 {
 
 /// Applies a delivery report. `None` when no message has this provider id
 /// (or the report is stale).
-pub(super) fn apply_status(
+pub(crate) fn apply_status(
     tx: &Connection,
     provider: &str,
     provider_message_id: &str,
@@ -376,9 +375,10 @@ mod tests {
     const DAY_MS: i64 = 24 * 3600 * 1000;
 
     fn db() -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
         conn.pragma_update(None, "foreign_keys", "ON").unwrap();
         migrations::migrate(&mut conn, None).unwrap();
+        let conn = Connection::sqlite(conn);
         conn.execute_batch(
             "INSERT INTO companies (id, name, created_at) VALUES (1, '暖居装修', 0);
              INSERT INTO users (id, company_id, role, name, phone, created_at)
@@ -445,7 +445,7 @@ mod tests {
         let n: i64 = conn
             .query_row(
                 "SELECT COUNT(*) FROM changes WHERE body LIKE '{\"entity\":\"sms_record\"%'",
-                [],
+                (),
                 |r| r.get(0),
             )
             .unwrap();

@@ -1,0 +1,242 @@
+//! The PostgreSQL side of [`Database`](super::Database): a small blocking
+//! pool of connections (storage functions are synchronous and run on
+//! tokio's blocking pool, like the SQLite ones), and the LISTEN task that
+//! wakes live event streams when another process committed a change.
+
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+
+use super::sql::{Connection, PgSession};
+use super::Database;
+use crate::error::ServerError;
+
+/// The NOTIFY channel a commit that appended to a company's change log
+/// signals (payload: the company id), see `changes::insert`.
+pub(crate) const CHANGES_CHANNEL: &str = "warmlead_changes";
+/// The channel for share-cache invalidation (an item archived or deleted, a
+/// device revoked: payload the company id).
+pub(crate) const ITEMS_CHANNEL: &str = "warmlead_items";
+
+/// How long a request waits for a free connection before it is answered 503.
+const CHECKOUT_WAIT: Duration = Duration::from_secs(10);
+
+pub(crate) struct Pool {
+    config: postgres::Config,
+    statement_timeout_ms: u64,
+    max: usize,
+    state: Mutex<PoolState>,
+    freed: Condvar,
+}
+
+struct PoolState {
+    idle: Vec<Connection>,
+    open: usize,
+}
+
+impl Pool {
+    pub(crate) fn new(
+        url: &str,
+        max: usize,
+        statement_timeout_ms: u64,
+    ) -> Result<Pool, ServerError> {
+        let config: postgres::Config = url
+            .parse()
+            .map_err(|e| ServerError::Config(format!("the PostgreSQL URL is not valid: {e}")))?;
+        Ok(Pool {
+            config,
+            statement_timeout_ms,
+            max: max.max(1),
+            state: Mutex::new(PoolState {
+                idle: Vec::new(),
+                open: 0,
+            }),
+            freed: Condvar::new(),
+        })
+    }
+
+    /// A connection, opening one if fewer than `max` are open, else waiting
+    /// for one to come back (blocking: call on the blocking pool).
+    pub(crate) fn get(&self) -> Result<Pooled<'_>, ServerError> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(conn) = state.idle.pop() {
+                return Ok(Pooled {
+                    pool: self,
+                    conn: Some(conn),
+                });
+            }
+            if state.open < self.max {
+                state.open += 1;
+                drop(state);
+                return match self.connect() {
+                    Ok(conn) => Ok(Pooled {
+                        pool: self,
+                        conn: Some(conn),
+                    }),
+                    Err(e) => {
+                        self.forget();
+                        Err(e)
+                    }
+                };
+            }
+            let (next, timeout) = self
+                .freed
+                .wait_timeout(state, CHECKOUT_WAIT)
+                .unwrap_or_else(|p| p.into_inner());
+            state = next;
+            if timeout.timed_out() && state.idle.is_empty() && state.open >= self.max {
+                return Err(ServerError::Busy(
+                    "every database connection is busy; retry shortly".into(),
+                ));
+            }
+        }
+    }
+
+    fn connect(&self) -> Result<Connection, ServerError> {
+        let mut client = self
+            .config
+            .connect(postgres::NoTls)
+            .map_err(super::sql::Error::from)?;
+        client
+            .batch_execute(&format!(
+                "SET statement_timeout = {}; SET application_name = 'warmlead-server'",
+                self.statement_timeout_ms
+            ))
+            .map_err(super::sql::Error::from)?;
+        Ok(Connection::postgres(PgSession::new(client)))
+    }
+
+    fn forget(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.open -= 1;
+        self.freed.notify_one();
+    }
+}
+
+/// A checked-out connection; back to the pool on drop (closed if broken).
+pub(crate) struct Pooled<'a> {
+    pool: &'a Pool,
+    conn: Option<Connection>,
+}
+
+impl std::ops::Deref for Pooled<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+            .as_ref()
+            .expect("a pooled connection until dropped")
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        if conn.is_broken() {
+            self.pool.forget();
+            return;
+        }
+        let mut state = self.pool.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.idle.push(conn);
+        self.pool.freed.notify_one();
+    }
+}
+
+/// Listens for other processes' commits: a change-log append wakes that
+/// company's live streams here; an archived or deleted item is dropped
+/// from this process's share cache. Reconnects after a lost connection
+/// (and then wakes every stream once, since a notification may be lost).
+pub(crate) async fn listen(url: &str, db: Database) -> Result<(), ServerError> {
+    let url = url.to_string();
+    // The first connection is made here, so a bad URL fails the start.
+    let first = connect_listener(&url).await?;
+    let weak = std::sync::Arc::downgrade(&db.inner);
+    drop(db);
+    tokio::spawn(async move {
+        let mut conn = Some(first);
+        loop {
+            let Some((client, mut stream)) = conn.take() else {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                conn = connect_listener(&url).await.ok();
+                if let Some(inner) = weak.upgrade() {
+                    Database { inner }.wake_all();
+                }
+                continue;
+            };
+            while let Some(n) = stream.recv().await {
+                let Some(inner) = weak.upgrade() else { return };
+                Database { inner }.on_notification(n.channel(), n.payload());
+            }
+            drop(client);
+            if weak.strong_count() == 0 {
+                return;
+            }
+        }
+    });
+    Ok(())
+}
+
+type Notifications = tokio::sync::mpsc::UnboundedReceiver<tokio_postgres::Notification>;
+
+async fn connect_listener(
+    url: &str,
+) -> Result<(tokio_postgres::Client, Notifications), ServerError> {
+    let (client, mut connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .map_err(warmlead_server_postgres::Error::from)?;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    // The connection yields the notifications; it must be polled to run at all.
+    tokio::spawn(async move {
+        let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(Ok(m)) = messages.next().await {
+            if let tokio_postgres::AsyncMessage::Notification(n) = m {
+                if tx.send(n).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    client
+        .batch_execute(&format!("LISTEN {CHANGES_CHANNEL}; LISTEN {ITEMS_CHANNEL}"))
+        .await
+        .map_err(warmlead_server_postgres::Error::from)?;
+    Ok((client, rx))
+}
+
+/// Signals `channel` to every process (PostgreSQL delivers it at commit,
+/// once per distinct payload); nothing to do on SQLite's single process.
+pub(crate) fn notify(conn: &Connection, channel: &str, id: i64) -> Result<(), ServerError> {
+    if conn.dialect() == super::Dialect::Postgres {
+        conn.execute(
+            "SELECT pg_notify(?1, ?2)",
+            super::sql::params![channel, id.to_string()],
+        )?;
+    }
+    Ok(())
+}
+
+impl Database {
+    fn on_notification(&self, channel: &str, payload: &str) {
+        let Ok(id) = payload.parse::<i64>() else {
+            return;
+        };
+        match channel {
+            CHANGES_CHANNEL => self.wake_company(id),
+            ITEMS_CHANNEL => self.share_cache().clear(),
+            _ => {}
+        }
+    }
+
+    fn wake_all(&self) {
+        let companies: std::collections::BTreeSet<i64> = self
+            .inner
+            .company_commits
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .copied()
+            .collect();
+        self.inner.wake(&companies);
+    }
+}
