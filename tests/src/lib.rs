@@ -1,12 +1,14 @@
 //! Shared helpers for the cross-program tests: a real server on a loopback
-//! port over a real SQLite file, a small company in it, and devices activated
-//! through the real API into real store files.
+//! port over a real database (a SQLite file, or a PostgreSQL database when
+//! `WARMLEAD_TEST_BACKEND=postgres`), a small company in it, and devices
+//! activated through the real API into real store files.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use warmlead_core::api::{ActivateResponse, NewContentItem};
 use warmlead_core::domain::{Company, ContentItem, ContentKind, Role, User};
+use warmlead_server::testing::{Backend, TestSql};
 use warmlead_server::{start, Admin, Config, RunningServer};
 use warmlead_store::Store;
 
@@ -15,6 +17,9 @@ use warmlead_store::Store;
 pub struct World {
     pub server: Option<RunningServer>,
     pub dir: tempfile::TempDir,
+    /// The server's database (kept across restarts).
+    pub db_url: String,
+    addr: Option<SocketAddr>,
     pub company: Company,
     pub manager: User,
     pub rep: User,
@@ -33,12 +38,14 @@ pub struct Device {
 impl World {
     /// Starts a server on 127.0.0.1:0 and creates the company with `n_items` items.
     pub async fn start(n_items: usize) -> World {
+        Self::start_on(Backend::selected(), n_items).await
+    }
+
+    /// On a given backend (the SQLite file backup tests).
+    pub async fn start_on(backend: Backend, n_items: usize) -> World {
         let dir = tempfile::tempdir().expect("temp dir");
-        let server = serve(
-            &dir.path().join("server.db"),
-            "127.0.0.1:0".parse().expect("addr"),
-        )
-        .await;
+        let db_url = backend.database_url(dir.path()).await;
+        let server = serve(&db_url, "127.0.0.1:0".parse().expect("addr")).await;
         let admin = server.admin();
         let company = admin.create_company("暖居装修").await.expect("company");
         let user = |role, name: &'static str, rep: Option<i64>| {
@@ -62,6 +69,8 @@ impl World {
         World {
             server: Some(server),
             dir,
+            db_url,
+            addr: None,
             company,
             manager,
             rep,
@@ -84,9 +93,9 @@ impl World {
         self.server().admin()
     }
 
-    /// The server's SQLite file (tests read it to count rows).
-    pub fn db_path(&self) -> PathBuf {
-        self.dir.path().join("server.db")
+    /// SQL on the server's database (tests count rows with it).
+    pub fn sql(&self) -> TestSql {
+        TestSql::new(&self.db_url)
     }
 
     /// Activates a new device for `user` through the real API and saves it
@@ -112,20 +121,32 @@ impl World {
         Device { path, activation }
     }
 
-    /// Stops the server and starts it again on the same address and file,
-    /// after `between` ran on the stopped database file.
-    pub async fn restart(&mut self, between: impl FnOnce(&Path)) {
-        let server = self.server.take().expect("server is running");
-        let addr = server.addr();
-        server.shutdown().await;
-        between(&self.db_path());
-        self.server = Some(serve(&self.db_path(), addr).await);
+    /// Stops the server and starts it again on the same address and
+    /// database, after `between` ran on the stopped database's URL.
+    pub async fn restart(&mut self, between: impl FnOnce(&str)) {
+        self.stop_server().await;
+        between(&self.db_url);
+        self.start_again().await;
     }
 
-    /// Rows of a COUNT query on the server's file.
-    pub fn server_count(&self, sql: &str, arg: &str) -> i64 {
-        let conn = rusqlite::Connection::open(self.db_path()).expect("open server db");
-        conn.query_row(sql, [arg], |r| r.get(0)).expect("count")
+    /// Stops the server (see [`World::start_again`]).
+    pub async fn stop_server(&mut self) {
+        let server = self.server.take().expect("server is running");
+        self.addr = Some(server.addr());
+        server.shutdown().await;
+    }
+
+    /// Starts the stopped server again on its address and database.
+    pub async fn start_again(&mut self) {
+        let addr = self.addr.take().expect("server was stopped");
+        self.server = Some(serve(&self.db_url, addr).await);
+    }
+
+    /// Rows of a COUNT query on the server's database, `?1` being `arg`
+    /// (a test's own value, quoted here).
+    pub async fn server_count(&self, sql: &str, arg: &str) -> i64 {
+        let quoted = format!("'{}'", arg.replace('\'', "''"));
+        self.sql().i64(&sql.replace("?1", &quoted)).await
     }
 }
 
@@ -146,10 +167,10 @@ impl Device {
     }
 }
 
-async fn serve(db: &Path, listen: SocketAddr) -> RunningServer {
+async fn serve(db_url: &str, listen: SocketAddr) -> RunningServer {
     start(Config {
         listen,
-        database_url: format!("sqlite://{}", db.display()),
+        database_url: db_url.to_string(),
         public_url: None,
         demo: false,
     })

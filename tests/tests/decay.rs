@@ -59,7 +59,8 @@ async fn a_lead_left_alone_for_a_month_cools_on_the_reps_desktop() {
     let later = now_ms() + 30 * DAY_MS;
     assert_eq!(w.admin().regrade_cooled_leads(later).await.unwrap(), 1);
     assert_eq!(
-        w.server_count("SELECT COUNT(*) FROM leads WHERE grade = ?1", "A"),
+        w.server_count("SELECT COUNT(*) FROM leads WHERE grade = ?1", "A")
+            .await,
         1,
         "the server holds the cooled grade"
     );

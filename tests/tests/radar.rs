@@ -167,10 +167,12 @@ async fn man_flags_from_the_desktop_regrade_the_lead_on_the_server() {
     );
     let codes: Vec<ReasonCode> = after.lead.reasons.iter().map(|r| r.code).collect();
     assert!(codes.contains(&ReasonCode::ManMoney), "{codes:?}");
-    let on_server = w.server_count(
-        "SELECT COUNT(*) FROM leads WHERE grade = ?1",
-        after.lead.grade.as_str(),
-    );
+    let on_server = w
+        .server_count(
+            "SELECT COUNT(*) FROM leads WHERE grade = ?1",
+            after.lead.grade.as_str(),
+        )
+        .await;
     assert_eq!(on_server, 1, "the server holds the new grade");
 }
 

@@ -7,6 +7,7 @@ use warmlead_core::domain::Channel;
 use warmlead_core::error::ApiError;
 use warmlead_core::sync::{Outcome, PushRequest, PushResponse};
 use warmlead_core::ErrorCode;
+use warmlead_server::testing::Backend;
 use warmlead_sync::{sync_once, sync_once_with, SyncError, SyncOptions};
 use warmlead_tests::{closed_url, now_ms, World};
 
@@ -98,25 +99,30 @@ async fn the_same_push_twice_applies_once() {
         resp.json::<PushResponse>().await.unwrap()
     };
     let first = send().await;
-    let changes_after_first = w.server_count("SELECT COUNT(*) FROM changes WHERE ?1 <> ''", "x");
+    let changes_after_first = w
+        .server_count("SELECT COUNT(*) FROM changes WHERE ?1 <> ''", "x")
+        .await;
     let second = send().await;
     assert_eq!(first, second);
     assert_eq!(first.outcomes.len(), 1);
     assert_eq!(first.outcomes[0].outcome, Outcome::Applied);
     assert_eq!(first.last_seq, 1);
     assert_eq!(
-        w.server_count("SELECT COUNT(*) FROM shares WHERE token = ?1", &share.token),
+        w.server_count("SELECT COUNT(*) FROM shares WHERE token = ?1", &share.token)
+            .await,
         1
     );
     assert_eq!(
         w.server_count(
             "SELECT COUNT(*) FROM mutation_results WHERE client_id = ?1",
             &req.client_id
-        ),
+        )
+        .await,
         1
     );
     assert_eq!(
-        w.server_count("SELECT COUNT(*) FROM changes WHERE ?1 <> ''", "x"),
+        w.server_count("SELECT COUNT(*) FROM changes WHERE ?1 <> ''", "x")
+            .await,
         changes_after_first,
         "a replay logs no new change"
     );
@@ -167,7 +173,8 @@ async fn a_gap_is_refused() {
         w.server_count(
             "SELECT COUNT(*) FROM client_state WHERE client_id = ?1 AND last_seq > 0",
             &req.client_id
-        ),
+        )
+        .await,
         0
     );
 
@@ -357,15 +364,19 @@ async fn a_new_epoch_redownloads_and_keeps_the_outbox() {
         .create_share(w.items[0].id, Channel::Moments, now_ms())
         .unwrap();
 
-    w.restart(|db| {
-        let conn = rusqlite::Connection::open(db).unwrap();
-        conn.execute(
-            "UPDATE meta SET value = CAST('restored-epoch' AS BLOB) WHERE key = 'epoch'",
-            [],
-        )
-        .unwrap();
-    })
+    w.stop_server().await;
+    let sql = w.sql();
+    // Only the SQL differs: text to bytes, per dialect.
+    let bytes = if sql.is_postgres() {
+        "convert_to('restored-epoch', 'UTF8')"
+    } else {
+        "CAST('restored-epoch' AS BLOB)"
+    };
+    sql.execute(&format!(
+        "UPDATE meta SET value = {bytes} WHERE key = 'epoch'"
+    ))
     .await;
+    w.start_again().await;
 
     // The first page of the new epoch resets the local copy, not the outbox.
     let page = dev.client(&w.url()).pull(5, 100).await.unwrap();
@@ -606,7 +617,8 @@ async fn a_cache_copied_to_a_second_computer_keeps_both_syncing() {
 /// share, old or new, resolves to the partner.
 #[tokio::test]
 async fn a_restored_server_backup_never_wedges_a_device() {
-    let mut w = World::start(3).await;
+    // The file backup is SQLite's (PostgreSQL uses pg_dump).
+    let mut w = World::start_on(Backend::Sqlite, 3).await;
     let dev = w.device(&w.partner, "zhang").await;
     sync_once(&dev.path).await.unwrap();
     let store = dev.store();
@@ -615,9 +627,8 @@ async fn a_restored_server_backup_never_wedges_a_device() {
         .unwrap();
     assert_eq!(sync_once(&dev.path).await.unwrap().pushed, 1);
     let old_epoch = store.cursor().unwrap().0;
-    let db_url = format!("sqlite://{}", w.db_path().display());
     let saved = w.dir.path().join("backups").join("server.db");
-    warmlead_server::Admin::backup(&db_url, &saved, false).unwrap();
+    warmlead_server::Admin::backup(&w.db_url, &saved, false).unwrap();
 
     // Applied by the server, then lost by the restore.
     let lost = store
@@ -629,9 +640,8 @@ async fn a_restored_server_backup_never_wedges_a_device() {
     let pending = store
         .create_share(w.items[2].id, Channel::Group, now_ms())
         .unwrap();
-    w.restart(|db| {
-        let url = format!("sqlite://{}", db.display());
-        warmlead_server::Admin::restore(&url, &saved).unwrap();
+    w.restart(|url| {
+        warmlead_server::Admin::restore(url, &saved).unwrap();
     })
     .await;
 
@@ -643,7 +653,11 @@ async fn a_restored_server_backup_never_wedges_a_device() {
     assert!(new_epoch.is_some() && new_epoch != old_epoch);
     let device = dev.activation.device_id.to_string();
     let results = "SELECT COUNT(*) FROM mutation_results WHERE client_id = ?1";
-    assert_eq!(w.server_count(results, &device), 4, "each change once");
+    assert_eq!(
+        w.server_count(results, &device).await,
+        4,
+        "each change once"
+    );
     let me = w
         .admin()
         .find_user(&w.partner.id.to_string())
@@ -667,20 +681,18 @@ async fn a_restored_server_backup_never_wedges_a_device() {
 /// new epoch alone makes the device push again what the server lost.
 #[tokio::test]
 async fn changes_lost_by_a_server_restore_are_pushed_again_on_the_new_epoch() {
-    let mut w = World::start(2).await;
+    let mut w = World::start_on(Backend::Sqlite, 2).await;
     let dev = w.device(&w.partner, "zhang").await;
     sync_once(&dev.path).await.unwrap();
-    let db_url = format!("sqlite://{}", w.db_path().display());
     let saved = w.dir.path().join("backups").join("server.db");
-    warmlead_server::Admin::backup(&db_url, &saved, false).unwrap();
+    warmlead_server::Admin::backup(&w.db_url, &saved, false).unwrap();
     let store = dev.store();
     let lost = store
         .create_share(w.items[1].id, Channel::Direct, now_ms())
         .unwrap();
     assert_eq!(sync_once(&dev.path).await.unwrap().pushed, 1);
-    w.restart(|db| {
-        let url = format!("sqlite://{}", db.display());
-        warmlead_server::Admin::restore(&url, &saved).unwrap();
+    w.restart(|url| {
+        warmlead_server::Admin::restore(url, &saved).unwrap();
     })
     .await;
     assert!(!w.admin().share_exists(&lost.token).await.unwrap());

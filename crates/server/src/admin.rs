@@ -18,8 +18,16 @@ pub struct Admin {
 
 /// Opens (and migrates) the database at `database_url` without serving it.
 pub async fn open_admin(database_url: &str) -> Result<Admin, ServerError> {
+    open_admin_with(database_url, &crate::StorageOptions::default()).await
+}
+
+/// `open_admin` with the storage settings (PostgreSQL pool, media folder).
+pub async fn open_admin_with(
+    database_url: &str,
+    storage: &crate::StorageOptions,
+) -> Result<Admin, ServerError> {
     Ok(Admin {
-        db: Database::open(database_url).await?,
+        db: Database::open_with(database_url, storage).await?,
     })
 }
 

@@ -20,11 +20,12 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use admin::{open_admin, Admin};
+pub use admin::{open_admin, open_admin_with, Admin};
 pub use error::ServerError;
 pub use http::client_ip::TrustedProxies;
 pub use sms::{parse_quiet_hours, Clock, SmsInviteArgs, SmsInviteOptions};
 pub use storage::retention::Purged;
+pub use storage::StorageOptions;
 pub use warmlead_sms::{ProviderConfig as SmsProviderConfig, SmsProvider};
 
 /// Default database URL: `sqlite://<data dir>/warmlead/server.db`.
@@ -60,6 +61,8 @@ pub struct Options {
     /// Reverse proxies in front of the server: only from these peers is
     /// `X-Forwarded-For` / `X-Real-IP` believed (none by default).
     pub trusted_proxies: TrustedProxies,
+    /// PostgreSQL pool and timeouts, where media live.
+    pub storage: StorageOptions,
 }
 
 impl Default for Options {
@@ -71,6 +74,7 @@ impl Default for Options {
             download_url: None,
             sms_invites: SmsInviteOptions::default(),
             trusted_proxies: TrustedProxies::none(),
+            storage: StorageOptions::default(),
         }
     }
 }
@@ -173,7 +177,7 @@ fn bind(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> 
 
 /// [`start`] with [`Options`].
 pub async fn start_with(config: Config, options: Options) -> Result<RunningServer, ServerError> {
-    let admin = open_admin(&config.database_url).await?;
+    let admin = admin::open_admin_with(&config.database_url, &options.storage).await?;
     let listener = bind(config.listen)?;
     let addr = listener.local_addr()?;
     let public_url = config

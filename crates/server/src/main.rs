@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use warmlead_core::domain::Role;
 use warmlead_server::{
-    default_database_url, demo, open_admin, start_with, Admin, Config, Options, ServerError, Sms,
-    SmsInviteArgs, SmsProviderConfig, TrustedProxies,
+    default_database_url, demo, open_admin_with, start_with, Admin, Config, Options, ServerError,
+    Sms, SmsInviteArgs, SmsProviderConfig, StorageOptions, TrustedProxies,
 };
 use warmlead_sms::{AliyunConfig, TencentConfig, TwilioConfig};
 
@@ -20,10 +20,22 @@ struct Cli {
 
 #[derive(clap::Args)]
 struct DbArg {
-    /// `sqlite:///abs/path.db` or `sqlite://relative/path.db`
+    /// `sqlite:///abs/path.db`, `sqlite://relative/path.db` or
+    /// `postgres://user:password@host:5432/database`
     /// [default: sqlite://<data dir>/warmlead/server.db]
     #[arg(long, env = "WARMLEAD_DATABASE_URL")]
     database_url: Option<String>,
+    /// PostgreSQL connections this process opens at most.
+    #[arg(long, env = "WARMLEAD_DATABASE_POOL_SIZE", default_value_t = 16)]
+    database_pool_size: usize,
+    /// PostgreSQL statement_timeout: a query running longer is cancelled.
+    #[arg(long, env = "WARMLEAD_STATEMENT_TIMEOUT_MS", default_value_t = 30_000)]
+    statement_timeout_ms: u64,
+    /// Uploaded media [default: media/ beside the SQLite file, or
+    /// <data dir>/warmlead/media with PostgreSQL]. Processes sharing one
+    /// PostgreSQL database must share this folder.
+    #[arg(long, env = "WARMLEAD_MEDIA_DIR")]
+    media_dir: Option<std::path::PathBuf>,
 }
 
 impl DbArg {
@@ -31,6 +43,18 @@ impl DbArg {
         self.database_url
             .clone()
             .unwrap_or_else(default_database_url)
+    }
+
+    fn storage(&self) -> StorageOptions {
+        StorageOptions {
+            pool_size: self.database_pool_size,
+            statement_timeout_ms: self.statement_timeout_ms,
+            media_dir: self.media_dir.clone(),
+        }
+    }
+
+    async fn admin(&self) -> Result<Admin, ServerError> {
+        open_admin_with(&self.url(), &self.storage()).await
     }
 }
 
@@ -225,18 +249,19 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
                 download_url,
                 sms_invites: sms_invites.into_options(),
                 trusted_proxies,
+                storage: db.storage(),
                 ..Options::default()
             };
             serve(listen, db.url(), public_url, demo, options).await
         }
         Command::ActivationCode { db, user } => {
-            let admin = open_admin(&db.url()).await?;
+            let admin = db.admin().await?;
             let user = admin.find_user(&user).await?;
             println!("{}", admin.create_activation_code(user.id).await?);
             Ok(())
         }
         Command::DemoCode { db, role } => {
-            let admin = open_admin(&db.url()).await?;
+            let admin = db.admin().await?;
             let user = demo::main_user(&admin, role.into()).await?;
             println!("{}", admin.create_activation_code(user.id).await?);
             Ok(())

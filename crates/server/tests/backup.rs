@@ -8,8 +8,9 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use warmlead_server::testing::Backend;
 
-use common::{activate, world, Device};
+use common::{activate, world_on, Device};
 use reqwest::StatusCode;
 use warmlead_core::api::Beacon;
 use warmlead_server::{start, Config};
@@ -115,7 +116,7 @@ async fn page_status(base: &str, token: &str) -> StatusCode {
 /// outcome, the media beside it, and a server runs on the copy.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_taken_while_serving_is_consistent_and_serves() {
-    let w = world().await;
+    let w = world_on(Backend::Sqlite).await;
     let d = Arc::new(activate(&w.ts, w.partner_a1.id).await);
     w.ts.admin()
         .store_media(w.company.id, "image/png", b"not really a png".to_vec())
@@ -192,7 +193,7 @@ async fn a_backup_taken_while_serving_is_consistent_and_serves() {
 
 #[tokio::test]
 async fn a_backup_never_overwrites_a_file_unless_forced() {
-    let w = world().await;
+    let w = world_on(Backend::Sqlite).await;
     let live = w.ts.dir().join("server.db");
     let dir = tempfile::tempdir().unwrap();
     let to = dir.path().join("nightly.db");
@@ -226,7 +227,7 @@ async fn a_backup_never_overwrites_a_file_unless_forced() {
 /// backup, is refused with a clear message and changes nothing.
 #[tokio::test]
 async fn restore_refuses_a_running_server_and_a_file_that_is_not_a_backup() {
-    let w = world().await;
+    let w = world_on(Backend::Sqlite).await;
     let d = activate(&w.ts, w.partner_a1.id).await;
     let token = share_and_visit(&d, w.item.id, 1).await;
     let live = w.ts.dir().join("server.db");
@@ -258,7 +259,7 @@ async fn restore_refuses_a_running_server_and_a_file_that_is_not_a_backup() {
 /// (old share links resolve), keeps the replaced file, and brings the media.
 #[tokio::test]
 async fn restore_gives_the_copy_a_new_epoch_and_keeps_what_it_replaced() {
-    let w = world().await;
+    let w = world_on(Backend::Sqlite).await;
     let d = activate(&w.ts, w.partner_a1.id).await;
     let old_epoch = d.pull(0, Some(1)).await.epoch;
     let kept = share_and_visit(&d, w.item.id, 1).await;
@@ -310,7 +311,7 @@ async fn restore_gives_the_copy_a_new_epoch_and_keeps_what_it_replaced() {
 /// Moving to a new machine: a restore where no database exists yet.
 #[tokio::test]
 async fn restore_onto_a_new_machine_serves_the_old_links() {
-    let w = world().await;
+    let w = world_on(Backend::Sqlite).await;
     let d = activate(&w.ts, w.partner_a1.id).await;
     let token = share_and_visit(&d, w.item.id, 1).await;
     let dir = tempfile::tempdir().unwrap();

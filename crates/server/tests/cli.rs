@@ -32,7 +32,7 @@ async fn activate_with(ts: &TestServer, code: &str) -> ActivateResponse {
 }
 
 fn db_url(ts: &TestServer) -> String {
-    format!("sqlite://{}", ts.dir().join("server.db").display())
+    ts.database_url().to_string()
 }
 
 #[tokio::test]
@@ -74,7 +74,10 @@ async fn activation_code_prints_only_a_code_that_works() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("unsupported database URL \"mysql://x/y\""), "{stderr}");
+    assert!(
+        stderr.contains("unsupported database URL \"mysql://x/y\""),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]

@@ -46,20 +46,6 @@ async fn beacon(http: &reqwest::Client, base: &str, token: &str, pv: &str, visit
         .as_u16()
 }
 
-/// Holds SQLite's write lock on the server's database from another
-/// connection (as a backup or a second process would), so the tracking
-/// writer waits and beacons stay queued until [`release`].
-fn hold_writer(db: &std::path::Path) -> rusqlite::Connection {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    conn.busy_timeout(Duration::from_secs(30)).unwrap();
-    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
-    conn
-}
-
-fn release(conn: &rusqlite::Connection) {
-    conn.execute_batch("ROLLBACK").unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flooding_address_gets_429_while_another_is_stored() {
     let w = world().await;
@@ -85,7 +71,9 @@ async fn a_flooding_address_gets_429_while_another_is_stored() {
         204
     );
 
-    let lock = hold_writer(&w.ts.dir().join("server.db"));
+    // The writer is held from another connection (as a backup or a
+    // second process would), so beacons stay queued until released.
+    let lock = w.ts.sql().hold_writes().await;
     // A third network's beacon goes first and keeps the writer waiting on
     // the lock; should SQLite's busy timeout (5 s) end that wait, this one
     // is refused, not the flooder's, whose slots stay taken.
@@ -133,7 +121,7 @@ async fn a_flooding_address_gets_429_while_another_is_stored() {
         429,
         "the flooder is still refused"
     );
-    release(&lock);
+    lock.release().await;
 
     assert_eq!(
         other_answer.await.unwrap(),

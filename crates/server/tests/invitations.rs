@@ -266,12 +266,12 @@ async fn expired_forged_and_malformed_links() {
     let inv = create(&rep, &new_inv(InviteChannel::Sms, false)).await;
     let url = page_url(&w.ts.url(), &inv);
     // Age it past its expiry directly in the database file.
-    let db = rusqlite::Connection::open(w.ts.dir().join("server.db")).unwrap();
-    db.execute(
-        "UPDATE invitations SET expires_at = 1 WHERE id = ?1",
-        [inv.id],
-    )
-    .unwrap();
+    w.ts.sql()
+        .execute(&format!(
+            "UPDATE invitations SET expires_at = 1 WHERE id = {}",
+            inv.id
+        ))
+        .await;
     let (status, html) = get_page(&url).await;
     assert_eq!(status, StatusCode::GONE);
     assert!(html.contains("已过期") && html.contains("李明"));
@@ -552,7 +552,9 @@ async fn otp_world() -> OtpWorld {
     let server = start_with(
         Config {
             listen: "127.0.0.1:0".parse().unwrap(),
-            database_url: format!("sqlite://{}", dir.path().join("server.db").display()),
+            database_url: warmlead_server::testing::Backend::selected()
+                .database_url(dir.path())
+                .await,
             public_url: None,
             demo: false,
         },

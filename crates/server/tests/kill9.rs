@@ -6,7 +6,8 @@
 mod common;
 mod process;
 
-use std::path::Path;
+use warmlead_server::testing::{Backend, TestSql};
+
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -96,16 +97,11 @@ async fn client(
     }
 }
 
-fn count(db: &Path, sql: &str) -> i64 {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    conn.query_row(sql, [], |r| r.get(0)).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_acknowledged_beacon_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("server.db");
-    let db_url = format!("sqlite://{}", db.display());
+    let db_url = Backend::selected().database_url(dir.path()).await;
+    let sql = TestSql::new(&db_url);
     let setup = Arc::new(prepare(&db_url).await);
     let (mut child, base) = spawn_server(&db_url).await;
 
@@ -144,14 +140,16 @@ async fn every_acknowledged_beacon_survives_kill_9() {
         c.await.unwrap();
     }
 
-    // Restart on the same file (recovers the WAL), then count what is stored.
+    // Restart on the same database (SQLite recovers the WAL), then count
+    // what is stored.
     let (mut child, _) = spawn_server(&db_url).await;
-    let views = count(&db, "SELECT COUNT(*) FROM signals WHERE kind = 'view'");
-    let bots = count(
-        &db,
-        "SELECT COALESCE(SUM(count), 0) FROM filtered_hits WHERE reason = 'bot_user_agent'",
-    );
-    let own = count(&db, "SELECT COUNT(*) FROM own_visitors");
+    let views = sql
+        .i64("SELECT COUNT(*) FROM signals WHERE kind = 'view'")
+        .await;
+    let bots = sql
+        .i64("SELECT COALESCE(SUM(count), 0) FROM filtered_hits WHERE reason = 'bot_user_agent'")
+        .await;
+    let own = sql.i64("SELECT COUNT(*) FROM own_visitors").await;
     child.kill();
 
     let (av, ab, ao) = (

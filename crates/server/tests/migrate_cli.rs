@@ -4,6 +4,7 @@
 //! a second run refuses the non-empty target and leaves it as it was.
 
 use std::process::{Command, Output};
+use warmlead_server::testing::Backend;
 
 use warmlead_server::testing::TestServer;
 use warmlead_server_postgres::{connect, Client};
@@ -34,7 +35,11 @@ async fn count(client: &Client, table: &str) -> i64 {
 
 #[tokio::test]
 async fn migrate_copies_the_demo_company_and_refuses_to_run_over_it() {
-    let dir = TestServer::start_demo().await.stop().await;
+    // The source is SQLite whichever backend the suite runs on.
+    let dir = TestServer::start_on(Backend::Sqlite, true, None, Default::default())
+        .await
+        .stop()
+        .await;
     let db = dir.path().join("server.db");
     let from = format!("sqlite://{}", db.display());
     let to = fresh_database().await;

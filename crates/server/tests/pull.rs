@@ -197,8 +197,7 @@ async fn reads_answer_while_the_writer_is_held() {
         .unwrap();
     assert_eq!(res.status(), 200);
     let media: warmlead_core::domain::MediaRef = res.json().await.unwrap();
-    let writer = rusqlite::Connection::open(w.ts.dir().join("server.db")).unwrap();
-    writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let writer = w.ts.sql().hold_writes().await;
     for path in [
         media.path(),
         PATH_ME.to_string(),
@@ -217,5 +216,5 @@ async fn reads_answer_while_the_writer_is_held() {
     }
     let page = d.pull(0, None).await;
     assert!(!page.changes.is_empty());
-    writer.execute_batch("ROLLBACK").unwrap();
+    writer.release().await;
 }

@@ -184,13 +184,18 @@ async fn a_reused_share_number_is_another_share() {
 async fn a_database_constraint_is_a_rejection_not_a_wedge() {
     let w = world().await;
     let d = activate(&w.ts, w.partner_a1.id).await;
-    let conn = rusqlite::Connection::open(w.ts.dir().join("server.db")).unwrap();
-    conn.execute_batch(
+    let sql = w.ts.sql();
+    // Only the SQL differs: each dialect's trigger.
+    sql.execute(if sql.is_postgres() {
+        "CREATE FUNCTION no_shares() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN RAISE EXCEPTION 'no shares today' USING ERRCODE = 'check_violation'; END $$;
+         CREATE TRIGGER no_shares BEFORE INSERT ON shares
+         FOR EACH ROW EXECUTE FUNCTION no_shares();"
+    } else {
         "CREATE TRIGGER no_shares BEFORE INSERT ON shares
-         BEGIN SELECT RAISE(ABORT, 'constraint failed: no shares today'); END;",
-    )
-    .unwrap();
-    drop(conn);
+         BEGIN SELECT RAISE(ABORT, 'constraint failed: no shares today'); END;"
+    })
+    .await;
     let res = d
         .push(vec![
             d.create_share(1, 1, w.item.id),

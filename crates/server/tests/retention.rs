@@ -66,20 +66,14 @@ async fn addresses_are_stored_only_as_hashes() {
         .unwrap();
     assert_eq!(res.status(), 204);
     w.ts.admin().flush().await;
-    let conn = rusqlite::Connection::open(w.ts.dir().join("server.db")).unwrap();
-    let hash: String = conn
-        .query_row("SELECT ip_hash FROM visits", [], |r| r.get(0))
-        .unwrap();
+    let sql = w.ts.sql();
+    let hash = sql.text("SELECT ip_hash FROM visits").await;
     assert_eq!(hash.len(), 16);
     assert!(!hash.contains("127"), "{hash}");
     // No column anywhere holds the address in clear.
-    let dump: Vec<String> = conn
-        .prepare("SELECT COALESCE(ip_hash, '') || visitor_id FROM visits")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let dump = sql
+        .texts("SELECT COALESCE(ip_hash, '') || visitor_id FROM visits")
+        .await;
     assert!(dump.iter().all(|s| !s.contains("127.0.0.1")));
 }
 
@@ -109,43 +103,32 @@ async fn the_server_regrades_cooled_leads_when_it_starts() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let dir = w.ts.stop().await;
-    let db = dir.path().join("server.db");
-    let grade = |db: &std::path::Path| -> String {
-        rusqlite::Connection::open(db)
-            .unwrap()
-            .query_row("SELECT grade FROM leads", [], |r| r.get(0))
-            .unwrap()
-    };
-    assert_eq!(grade(&db), "B", "a fresh contact");
+    let url = w.ts.database_url().to_string();
+    let _dir = w.ts.stop().await;
+    let sql = warmlead_server::testing::TestSql::new(&url);
+    let grade = || sql.text("SELECT grade FROM leads");
+    assert_eq!(grade().await, "B", "a fresh contact");
     // A month passes with the server down: its signal is now that old.
-    let changes_before: i64 = {
-        let conn = rusqlite::Connection::open(&db).unwrap();
-        conn.execute("UPDATE signals SET at = at - ?1", [30 * DAY])
-            .unwrap();
-        conn.query_row("SELECT COUNT(*) FROM changes", [], |r| r.get(0))
-            .unwrap()
-    };
+    sql.execute(&format!("UPDATE signals SET at = at - {}", 30 * DAY))
+        .await;
+    let changes_before = sql.i64("SELECT COUNT(*) FROM changes").await;
 
     let config = warmlead_server::Config {
         listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: format!("sqlite://{}", db.display()),
+        database_url: url.clone(),
         public_url: None,
         demo: false,
     };
     let server = warmlead_server::start(config).await.unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while grade(&db) != "C" {
+    while grade().await != "C" {
         assert!(
             std::time::Instant::now() < deadline,
             "the start-up regrade did not cool the lead within 10 s"
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    let changes_after: i64 = rusqlite::Connection::open(&db)
-        .unwrap()
-        .query_row("SELECT COUNT(*) FROM changes", [], |r| r.get(0))
-        .unwrap();
+    let changes_after = sql.i64("SELECT COUNT(*) FROM changes").await;
     assert_eq!(
         changes_after - changes_before,
         2,

@@ -132,12 +132,6 @@ async fn the_same_visitor_after_the_window_is_a_repeat_visit() {
     );
 }
 
-fn count_on_disk(db: &std::path::Path, table: &str) -> i64 {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
-        .unwrap()
-}
-
 /// Group commit: the 204 comes after the beacon's batch committed, so the
 /// row is on disk the moment the answer arrives, with no flush and no wait.
 #[tokio::test]
@@ -145,14 +139,14 @@ async fn an_acknowledged_beacon_is_already_on_disk() {
     let w = world().await;
     let d = activate(&w.ts, w.partner_a1.id).await;
     let token = d.sign(3, w.item.id, Channel::Group);
-    let db = w.ts.dir().join("server.db");
+    let sql = w.ts.sql();
     let base = w.ts.url();
     let n = i64::from(warmlead_core::botfilter::BURST_MAX_PER_NETWORK);
     for i in 0..n {
         let b = json!({"t": token, "pv": format!("pv-acked-{i:04}"), "dwell_ms": 0});
         assert_eq!(post_beacon(&base, b, None).await, StatusCode::NO_CONTENT);
         assert_eq!(
-            count_on_disk(&db, "visits"),
+            sql.i64("SELECT COUNT(*) FROM visits").await,
             i + 1,
             "beacon {i} answered before stored"
         );
@@ -162,8 +156,8 @@ async fn an_acknowledged_beacon_is_already_on_disk() {
     let b2 = json!({"t": other, "pv": "pv-at-shutdown-2", "dwell_ms": 0});
     assert_eq!(post_beacon(&base, b2, None).await, StatusCode::NO_CONTENT);
     let _ = post_beacon(&base, b, None).await;
-    let dir = w.ts.stop().await;
-    let visits = count_on_disk(&dir.path().join("server.db"), "visits");
+    let _dir = w.ts.stop().await;
+    let visits = sql.i64("SELECT COUNT(*) FROM visits").await;
     assert_eq!(
         visits,
         n + 1,

@@ -216,6 +216,7 @@ impl Device {
 struct Env {
     server: RunningServer,
     _dir: tempfile::TempDir,
+    db_url: String,
     clock: Arc<AtomicI64>,
     /// How many times the server read the clock (the runner reads it once a pass).
     clock_reads: Arc<AtomicU64>,
@@ -331,10 +332,12 @@ fn counted_options(
     }
 }
 
-fn config(dir: &std::path::Path) -> Config {
+async fn config(dir: &std::path::Path) -> Config {
     Config {
         listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: format!("sqlite://{}", dir.join("server.db").display()),
+        database_url: warmlead_server::testing::Backend::selected()
+            .database_url(dir)
+            .await,
         public_url: None,
         demo: false,
     }
@@ -354,7 +357,9 @@ async fn env_with(sms: Sms, hook_secret: Option<&str>) -> Env {
     let clock = Arc::new(AtomicI64::new(next_utc_hour(wall_now(), 2)));
     let clock_reads = Arc::new(AtomicU64::new(0));
     let options = counted_options(sms, hook_secret, &clock, &clock_reads);
-    let server = start_with(config(dir.path()), options).await.unwrap();
+    let config = config(dir.path()).await;
+    let db_url = config.database_url.clone();
+    let server = start_with(config, options).await.unwrap();
     let a = server.admin();
     let company = a.create_company("暖居装修").await.unwrap();
     let rep = a
@@ -376,6 +381,7 @@ async fn env_with(sms: Sms, hook_secret: Option<&str>) -> Env {
     Env {
         server,
         _dir: dir,
+        db_url,
         clock,
         clock_reads,
         rep,
@@ -873,6 +879,7 @@ async fn queued_messages_survive_a_restart() {
     let Env {
         server,
         _dir: dir,
+        db_url,
         clock,
         rep,
         ..
@@ -881,10 +888,14 @@ async fn queued_messages_survive_a_restart() {
     server.shutdown().await;
     let stopped_in = t.elapsed();
     assert!(stopped_in < Duration::from_secs(2), "{stopped_in:?}");
-    // The next morning another process starts on the same file.
+    // The next morning another process starts on the same database.
     clock.store(evening + 10 * HOUR, Ordering::SeqCst);
     let (outbox, sms) = console();
-    let server = start_with(config(dir.path()), options(sms, None, &clock))
+    let config = Config {
+        database_url: db_url,
+        ..config(dir.path()).await
+    };
+    let server = start_with(config, options(sms, None, &clock))
         .await
         .unwrap();
     eventually("both sent by the new process", || async {
@@ -941,7 +952,7 @@ async fn a_weak_hook_secret_is_refused_at_start() {
     let clock = Arc::new(AtomicI64::new(wall_now()));
     for weak in ["", "   ", "short"] {
         let err = start_with(
-            config(dir.path()),
+            config(dir.path()).await,
             options(Sms::default(), Some(weak), &clock),
         )
         .await
@@ -1076,14 +1087,9 @@ async fn one_time_codes_follow_the_sms_rules() {
     assert!(!to.contains(&"+8613800138001".to_string()), "{to:?}");
 
     // What we keep of a code is its masked text, never the code.
-    let db = rusqlite::Connection::open(env._dir.path().join("server.db")).unwrap();
-    let texts: Vec<String> = db
-        .prepare("SELECT text FROM sms_messages WHERE kind = 'one_time_code'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let texts = warmlead_server::testing::TestSql::new(&env.db_url)
+        .texts("SELECT text FROM sms_messages WHERE kind = 'one_time_code'")
+        .await;
     assert_eq!(texts.len(), 4);
     assert!(texts.iter().all(|t| t.contains("******")), "{texts:?}");
     let bodies: Vec<String> = fake.sent().iter().map(|m| m["Body"].clone()).collect();

@@ -34,18 +34,29 @@ pub(super) fn spawn(svc: SmsService) -> RunnerHandle {
     RunnerHandle { stop, task }
 }
 
-async fn run(svc: SmsService, mut stopped: oneshot::Receiver<()>) {
+/// A claimed message still unanswered after this was cut off mid-send (a
+/// crash, kill -9): far longer than any provider call may take, so a claim
+/// another live process holds is never taken for an interrupted one.
+const INTERRUPTED_AFTER_MS: i64 = 10 * 60 * 1000;
+
+/// Marks failed what a stopped process claimed and never finished (not
+/// resent: the phone may already have it).
+async fn fail_interrupted(svc: &SmsService) {
     let now = svc.now();
     match svc
         .db()
-        .tx(move |tx, _| storage::fail_interrupted(tx, now))
+        .tx(move |tx, _| storage::fail_interrupted(tx, now - INTERRUPTED_AFTER_MS, now))
         .await
     {
         Ok(0) => {}
-        Ok(n) => tracing::warn!(n, "SMS interrupted mid-send at the last stop marked failed"),
+        Ok(n) => tracing::warn!(n, "SMS interrupted mid-send marked failed"),
         Err(e) => tracing::error!(error = %e, "SMS runner could not check interrupted sends"),
     }
+}
+
+async fn run(svc: SmsService, mut stopped: oneshot::Receiver<()>) {
     loop {
+        fail_interrupted(&svc).await;
         match run_once(&svc, &mut stopped).await {
             Ok(Pass::Stopped) => return,
             Ok(Pass::Done) => {}
@@ -89,7 +100,10 @@ async fn run_once(
     }
 }
 
-/// What the re-check decided, inside the claiming transaction.
+/// What the re-check decided, inside the claiming transaction. The claim
+/// is a conditional UPDATE of the queued row: of two runners (two
+/// processes on one PostgreSQL) the second waits for the first's commit,
+/// finds the row claimed and skips it, so a message goes out once.
 enum Step {
     Send,
     Done,

@@ -179,7 +179,7 @@ pub(crate) fn visible_sql(viewer: Viewer, args: &mut Vec<Value>) -> String {
     let terms: Vec<String> = grants(viewer)
         .into_iter()
         .map(|g| match g {
-            Grant::Everything => "1".to_string(),
+            Grant::Everything => "TRUE".to_string(),
             Grant::CompanyWide => format!("audience = '{AUDIENCE_COMPANY}'"),
             Grant::RepIs(id) => format!("rep_id = {}", arg(id)),
             Grant::PartnerIs(id) => format!("partner_id = {}", arg(id)),

@@ -212,7 +212,7 @@ pub(crate) fn capture(
         .clone()
         .unwrap_or_else(|| format!("lead-{lead_id}"));
     tx.execute(
-        "INSERT OR IGNORE INTO lead_visitors (visitor_id, lead_id) VALUES (?1, ?2)",
+        "INSERT INTO lead_visitors (visitor_id, lead_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
         params![visitor, lead_id],
     )?;
     let visit: Option<i64> = tx

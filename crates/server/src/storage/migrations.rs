@@ -73,11 +73,7 @@ pub(crate) fn migrate(conn: &mut Connection, up_to: Option<i64>) -> Result<(), S
 }
 
 /// The pending migrations and their hooks, inside the caller's transaction.
-fn apply(
-    conn: &mut Connection,
-    current: i64,
-    up_to: Option<i64>,
-) -> Result<Vec<i64>, ServerError> {
+fn apply(conn: &mut Connection, current: i64, up_to: Option<i64>) -> Result<Vec<i64>, ServerError> {
     let mut applied = Vec::new();
     for (version, sql) in MIGRATIONS {
         if *version <= current || up_to.is_some_and(|u| *version > u) {

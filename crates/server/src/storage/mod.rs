@@ -41,7 +41,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::error::ServerError;
-pub(crate) use sql::{Connection, Dialect};
+pub(crate) use sql::Connection;
 
 pub(crate) use accounts::Caller;
 pub(crate) use content::{is_media_key, media_extension, MEDIA_TYPES};
@@ -182,10 +182,6 @@ pub(crate) struct Database {
 
 impl Database {
     /// Opens (creating if needed) and migrates the database, and loads its secrets.
-    pub async fn open(url: &str) -> Result<Database, ServerError> {
-        Self::open_with(url, &StorageOptions::default()).await
-    }
-
     pub async fn open_with(url: &str, options: &StorageOptions) -> Result<Database, ServerError> {
         let (tx, rx) = mpsc::channel(track::QUEUE_CAPACITY);
         let db = match DatabaseUrl::parse(url)? {
@@ -283,13 +279,6 @@ impl Database {
                 company_commits: Mutex::new(Default::default()),
             }),
         })
-    }
-
-    pub(crate) fn dialect(&self) -> Dialect {
-        match self.inner.backend {
-            Backend::Sqlite { .. } => Dialect::Sqlite,
-            Backend::Postgres(_) => Dialect::Postgres,
-        }
     }
 
     /// Runs `f` on a read-only connection on the blocking pool (SQLite: a
@@ -572,7 +561,9 @@ mod tests {
     async fn commits_wake_only_their_company() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("s.db").display());
-        let db = Database::open(&url).await.unwrap();
+        let db = Database::open_with(&url, &StorageOptions::default())
+            .await
+            .unwrap();
         let a = db.subscribe_company(1);
         let mut b = db.subscribe_company(2);
         append_to(&db, 2).await;

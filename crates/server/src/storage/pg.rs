@@ -115,6 +115,18 @@ impl Pool {
     }
 }
 
+impl Drop for Pool {
+    /// Closing a connection blocks on its own runtime, which tokio forbids
+    /// on a worker thread (where the last `Database` handle may be dropped).
+    fn drop(&mut self) {
+        let idle =
+            std::mem::take(&mut self.state.get_mut().unwrap_or_else(|p| p.into_inner()).idle);
+        if !idle.is_empty() {
+            std::thread::spawn(move || drop(idle));
+        }
+    }
+}
+
 /// A checked-out connection; back to the pool on drop (closed if broken).
 pub(crate) struct Pooled<'a> {
     pool: &'a Pool,
@@ -207,7 +219,7 @@ async fn connect_listener(
 /// Signals `channel` to every process (PostgreSQL delivers it at commit,
 /// once per distinct payload); nothing to do on SQLite's single process.
 pub(crate) fn notify(conn: &Connection, channel: &str, id: i64) -> Result<(), ServerError> {
-    if conn.dialect() == super::Dialect::Postgres {
+    if conn.dialect() == super::sql::Dialect::Postgres {
         conn.execute(
             "SELECT pg_notify(?1, ?2)",
             super::sql::params![channel, id.to_string()],

@@ -378,7 +378,7 @@ pub(crate) fn add_filtered(
 ) -> Result<(), ServerError> {
     tx.prepare_cached(
         "INSERT INTO filtered_hits (company_id, reason, count) VALUES (?1, ?2, ?3)
-         ON CONFLICT (company_id, reason) DO UPDATE SET count = count + excluded.count",
+         ON CONFLICT (company_id, reason) DO UPDATE SET count = filtered_hits.count + excluded.count",
     )?
     .execute(params![company_id, reason, n])?;
     Ok(())

@@ -145,6 +145,24 @@ pub(crate) fn insert(
 /// What the rules need to know about a number: its opt-out and the
 /// messages it got since `since` (`Rules::history_since`; queued ones count:
 /// a second request while the first waits for morning is a duplicate).
+/// Advisory-lock key space of the per-recipient SMS decision lock.
+const RECIPIENT_LOCK: i32 = 0x534d; // "SM"
+
+/// The history decides whether a message may go (duplicates, caps). On
+/// SQLite the one writer already runs those decisions one at a time; on
+/// PostgreSQL two requests for one number (a double click, two processes)
+/// would both read an empty history, so the read first takes the number's
+/// lock, held until the deciding transaction ends.
+fn lock_recipient(conn: &Connection, phone: &str) -> Result<(), ServerError> {
+    if conn.dialect() == crate::storage::sql::Dialect::Postgres {
+        conn.execute(
+            "SELECT pg_advisory_xact_lock(?1, hashtext(?2))",
+            params![RECIPIENT_LOCK, phone],
+        )?;
+    }
+    Ok(())
+}
+
 /// Failed messages never reached the phone and do not count. `except` leaves
 /// out the message being re-checked.
 pub(crate) fn history(
@@ -153,6 +171,7 @@ pub(crate) fn history(
     except: Option<i64>,
     since: i64,
 ) -> Result<History, ServerError> {
+    lock_recipient(conn, phone)?;
     let opted_out: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM sms_optouts WHERE phone = ?1)",
         [phone],
@@ -303,12 +322,17 @@ pub(crate) fn mark_failed(
 /// Messages whose send was interrupted (the process stopped between claiming
 /// and recording): we cannot know whether the provider took them, so they are
 /// failed rather than sent a second time.
-pub(crate) fn fail_interrupted(tx: &Connection, now: i64) -> Result<usize, ServerError> {
+pub(crate) fn fail_interrupted(
+    tx: &Connection,
+    claimed_before: i64,
+    now: i64,
+) -> Result<usize, ServerError> {
     let ids: Vec<i64> = tx
         .prepare(
-            "SELECT id FROM sms_messages WHERE status = 'queued' AND attempted_at IS NOT NULL",
+            "SELECT id FROM sms_messages
+             WHERE status = 'queued' AND attempted_at IS NOT NULL AND attempted_at < ?1",
         )?
-        .query_map((), |r| r.get(0))?
+        .query_map([claimed_before], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     for id in &ids {
         mark_failed(
@@ -501,10 +525,12 @@ mod tests {
         let phone = Phone::parse("13800138000").unwrap();
         let rec = queue(&conn, &phone, NOW, NOW);
         claim(&conn, rec.id, NOW).unwrap();
-        assert_eq!(fail_interrupted(&conn, NOW + 1).unwrap(), 1);
+        // A claim younger than the cut-off may be another process's send.
+        assert_eq!(fail_interrupted(&conn, NOW, NOW + 1).unwrap(), 0);
+        assert_eq!(fail_interrupted(&conn, NOW + 1, NOW + 1).unwrap(), 1);
         let r = get(&conn, rec.id).unwrap().unwrap();
         assert_eq!(r.status, SmsStatus::Failed);
         assert!(r.error.unwrap().contains("interrupted"));
-        assert_eq!(fail_interrupted(&conn, NOW + 2).unwrap(), 0);
+        assert_eq!(fail_interrupted(&conn, NOW + 2, NOW + 2).unwrap(), 0);
     }
 }

@@ -117,6 +117,21 @@ impl From<postgres::Error> for Error {
     }
 }
 
+impl Error {
+    /// A bug's error names the statement (its start), so the log says what
+    /// to fix; constraint and transient errors stay as they are.
+    fn in_statement(self, sql: &str) -> Error {
+        match self {
+            Error::Other(m) => {
+                let head: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+                let head: String = head.chars().take(160).collect();
+                Error::Other(format!("{m} in: {head}"))
+            }
+            e => e,
+        }
+    }
+}
+
 /// `.optional()` on a single-row query, as in rusqlite.
 pub(crate) trait OptionalExtension<T> {
     fn optional(self) -> Result<Option<T>>;
@@ -496,9 +511,13 @@ impl Connection {
             }
             Backend::Postgres(s) => {
                 let mut s = s.borrow_mut();
-                let stmt = s.statement(sql)?;
+                let stmt = s.statement(sql).map_err(|e| e.in_statement(sql))?;
                 let refs = pg_params(&values);
-                Ok(s.client.execute(&stmt, &refs)? as usize)
+                let n = s
+                    .client
+                    .execute(&stmt, &refs)
+                    .map_err(|e| Error::from(e).in_statement(sql))?;
+                Ok(n as usize)
             }
         }
     }

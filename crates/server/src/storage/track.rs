@@ -269,8 +269,8 @@ fn apply(tx: &Connection, events: &[Event]) -> Result<BTreeMap<i64, u64>, Server
                 partner_id,
             } => {
                 tx.prepare_cached(
-                    "INSERT OR IGNORE INTO own_visitors (visitor_id, partner_id, created_at)
-                     VALUES (?1, ?2, ?3)",
+                    "INSERT INTO own_visitors (visitor_id, partner_id, created_at)
+                     VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
                 )?
                 .execute(crate::storage::sql::params![visitor_id, partner_id, now])?;
             }

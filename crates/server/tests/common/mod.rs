@@ -167,7 +167,12 @@ pub fn article(title: &str) -> NewContentItem {
 }
 
 pub async fn world() -> World {
-    let ts = TestServer::start().await;
+    world_on(warmlead_server::testing::Backend::selected()).await
+}
+
+/// [`world`] on a given backend (tests of SQLite's file backup).
+pub async fn world_on(backend: warmlead_server::testing::Backend) -> World {
+    let ts = TestServer::start_on(backend, false, None, Default::default()).await;
     let a = ts.admin();
     let company = a.create_company("暖居装修").await.unwrap();
     let c = company.id;
