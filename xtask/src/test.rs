@@ -17,6 +17,7 @@ const SUITES: &[Suite] = &[
     ("build binaries", build::binaries),
     ("clippy", clippy),
     ("rust tests", rust_tests),
+    ("rust tests on postgresql (server + sync conformance)", rust_tests_postgres),
     ("e2e: public pages in chromium, app under webdriver", e2e),
 ];
 
@@ -27,7 +28,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let mut failed = Vec::new();
     for (name, suite) in SUITES {
         println!("\n==> {name}");
-        let needs_build = name.starts_with("e2e") || *name == "clippy" || *name == "rust tests";
+        let needs_build =
+            name.starts_with("e2e") || *name == "clippy" || name.starts_with("rust tests");
         let build_failed = failed
             .iter()
             .any(|f: &&str| *f == "ui build" || *f == "build binaries");
@@ -87,6 +89,24 @@ fn rust_tests(root: &Path) -> Result<(), String> {
         root,
         "cargo",
         &["test", "--workspace", "--features", build::APP_FEATURES],
+        &env,
+    )
+}
+
+/// The storage conformance run: the server's and the cross-program tests
+/// again, every test server on a fresh PostgreSQL database of its own
+/// (`warmlead_server::testing::BACKEND_ENV`), so both backends pass the
+/// same suite.
+fn rust_tests_postgres(root: &Path) -> Result<(), String> {
+    let pg = postgres::TestPostgres::start()?;
+    let env = [
+        (postgres::URL_ENV, pg.url()),
+        ("WARMLEAD_TEST_BACKEND", "postgres".to_string()),
+    ];
+    proc::run_env(
+        root,
+        "cargo",
+        &["test", "-p", "warmlead-server", "-p", "warmlead-tests"],
         &env,
     )
 }
