@@ -19,7 +19,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags};
 use sha2::{Digest, Sha256};
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Row, Transaction};
+use tokio_postgres::{GenericClient, Row, Transaction};
 
 use crate::{connect, latest, migrate, Error};
 
@@ -250,7 +250,7 @@ fn open_source(path: &Path) -> Result<Connection, Error> {
 
 /// The target's data tables (all but schema_migrations) with their
 /// columns and primary keys, from PostgreSQL's catalog.
-async fn target_tables(client: &tokio_postgres::Client) -> Result<Vec<Table>, Error> {
+async fn target_tables(client: &impl GenericClient) -> Result<Vec<Table>, Error> {
     let columns = client
         .query(
             "SELECT c.table_name::text, c.column_name::text, c.data_type::text
@@ -542,7 +542,27 @@ async fn verify(
     })
 }
 
-async fn target_checksum(tx: &Transaction<'_>, table: &Table) -> Result<TableCopy, Error> {
+/// Every data table of a PostgreSQL database at the latest schema, with
+/// its row count and checksum computed exactly as the copy's verification
+/// does: a backup restored elsewhere (tests/pg_dump.rs) must give the
+/// [`CopyReport`] of the copy it was taken from. Reads in one REPEATABLE
+/// READ transaction, so the tables are summed at one point in time.
+pub async fn checksums(client: &mut tokio_postgres::Client) -> Result<Vec<TableCopy>, Error> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
+    let mut sums = Vec::new();
+    for table in target_tables(&tx).await? {
+        sums.push(target_checksum(&tx, &table).await?);
+    }
+    tx.commit().await?;
+    Ok(sums)
+}
+
+async fn target_checksum(db: &impl GenericClient, table: &Table) -> Result<TableCopy, Error> {
     let sql = format!(
         "SELECT {} FROM {} ORDER BY {}",
         table.column_list(),
@@ -552,7 +572,7 @@ async fn target_checksum(tx: &Transaction<'_>, table: &Table) -> Result<TableCop
     let mut sum = Checksum::new();
     // Streamed, not collected: a table of millions of signals would not fit.
     let none: [&(dyn ToSql + Sync); 0] = [];
-    let rows = tx.query_raw(&sql, none).await?;
+    let rows = db.query_raw(&sql, none).await?;
     let mut rows = std::pin::pin!(rows);
     while let Some(row) = rows.try_next().await? {
         sum.add(&target_row(table, &row)?);

@@ -193,6 +193,29 @@ impl Drop for TestPostgres {
     }
 }
 
+/// One of PostgreSQL's programs (`pg_dump`, `pg_restore`, `psql`) from the
+/// newest installed version, the one [`TestPostgres`] runs, so a dump is
+/// never taken by an older `pg_dump` than the server. Fails naming the
+/// program and the package when it is missing.
+pub fn program(name: &str) -> Result<PathBuf, String> {
+    program_from(Path::new(DEBIAN_LIB), name)
+}
+
+fn program_from(lib: &Path, name: &str) -> Result<PathBuf, String> {
+    let bin = server_bin_dir(lib).ok_or_else(|| {
+        format!("no {name}: no PostgreSQL installed under {}: install Debian's `{APT_PACKAGE}` (cargo xtask setup does)", lib.display())
+    })?;
+    let exe = bin.join(name);
+    if exe.is_file() {
+        Ok(exe)
+    } else {
+        Err(format!(
+            "no {name} in {}: it comes with Debian's `{APT_PACKAGE}` (through its client package); install it (cargo xtask setup does)",
+            bin.display()
+        ))
+    }
+}
+
 /// The same server URL naming another database (`postgres://u@h:p/name`).
 pub fn database_url(server_url: &str, database: &str) -> String {
     let (base, _) = server_url
@@ -311,6 +334,33 @@ mod tests {
         let err = TestPostgres::start_from(&empty).err().unwrap();
         std::fs::remove_dir_all(&empty).unwrap();
         assert!(err.contains("`postgresql`"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_program_is_named_with_the_package() {
+        let lib = std::env::temp_dir().join(unique_database_name());
+        let err = program_from(&lib, "pg_dump").err().unwrap();
+        assert!(
+            err.starts_with("no pg_dump: ") && err.contains("`postgresql`"),
+            "{err}"
+        );
+        std::fs::create_dir_all(lib.join("15/bin")).unwrap();
+        std::fs::write(lib.join("15/bin/initdb"), "").unwrap();
+        let err = program_from(&lib, "pg_dump").err().unwrap();
+        std::fs::remove_dir_all(&lib).unwrap();
+        assert!(
+            err.starts_with("no pg_dump in ") && err.contains("`postgresql`"),
+            "{err}"
+        );
+    }
+
+    /// The programs a backup needs sit beside the server the tests run.
+    #[test]
+    fn the_dump_programs_of_the_installed_server_are_found() {
+        for name in ["pg_dump", "pg_restore"] {
+            let exe = program(name).unwrap_or_else(|e| panic!("{e}"));
+            assert!(exe.ends_with(format!("bin/{name}")), "{exe:?}");
+        }
     }
 
     /// The shared cluster answers on its port (a real server, not a stand-in).

@@ -1,4 +1,8 @@
-//! A fresh database of its own for each test, on the shared real cluster.
+//! A fresh database of its own for each test, on the shared real cluster;
+//! a populated SQLite server database ([`sqlite`]).
+
+#[allow(dead_code)] // each test binary compiles this module; copy.rs and pg_dump.rs use it
+pub mod sqlite;
 
 use warmlead_server_postgres::{connect, Client};
 use warmlead_testpg::{database_url, unique_database_name, TestPostgres};
