@@ -17,7 +17,10 @@ const SUITES: &[Suite] = &[
     ("build binaries", build::binaries),
     ("clippy", clippy),
     ("rust tests", rust_tests),
-    ("rust tests on postgresql (server + sync conformance)", rust_tests_postgres),
+    (
+        "rust tests on postgresql (server + sync conformance)",
+        rust_tests_postgres,
+    ),
     ("e2e: public pages in chromium, app under webdriver", e2e),
 ];
 

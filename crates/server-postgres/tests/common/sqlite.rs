@@ -65,6 +65,7 @@ pub const FIXTURES: &[(&str, &str)] = &[
                       kind, status, created_at, send_after, updated_at)
                       VALUES (1, 1, 2, 1, 'Cy', '+15550004', 'hi', 'invitation', 'sent', 1000, 1000, 1000)"),
     ("sms_optouts", "INSERT INTO sms_optouts (phone, at, source) VALUES ('+15550005', 1000, 'twilio')"),
+    ("rate_limits", "INSERT INTO rate_limits (key, window_start, hits) VALUES ('lead_ip:0a1b2c', 1000, 3)"),
 ];
 
 fn sqlite_migration_files() -> Vec<(i64, PathBuf)> {

@@ -37,9 +37,9 @@ impl Default for Limits {
     fn default() -> Self {
         let ten_min = Duration::from_secs(600);
         Limits {
-            forward_per_ip: RateLimiter::new(30, ten_min),
-            lead_per_ip: RateLimiter::new(5, ten_min),
-            lead_per_share: RateLimiter::new(30, ten_min),
+            forward_per_ip: RateLimiter::new("forward_ip", 30, ten_min),
+            lead_per_ip: RateLimiter::new("lead_ip", 5, ten_min),
+            lead_per_share: RateLimiter::new("lead_share", 30, ten_min),
         }
     }
 }
@@ -55,7 +55,7 @@ pub(crate) async fn forward(
     let req: ForwardRequest = serde_json::from_slice(&body)
         .map_err(|e| ServerError::InvalidInput(format!("not a forward request: {e}")))?;
     let ip = ip_hash_of(&st, addr);
-    if !st.limits.forward_per_ip.allow(&ip) {
+    if !st.limits.forward_per_ip.allow(&st.db, &ip).await {
         return Err(ServerError::RateLimited(
             "too many links passed on; try again later".into(),
         ));
@@ -193,7 +193,9 @@ pub(crate) async fn lead(
         Err(msg) => return reply(json, lang, StatusCode::BAD_REQUEST, msg),
     };
     let ip = ip_hash_of(&st, addr);
-    if !st.limits.lead_per_ip.allow(&ip) || !st.limits.lead_per_share.allow(&share.token) {
+    if !st.limits.lead_per_ip.allow(&st.db, &ip).await
+        || !st.limits.lead_per_share.allow(&st.db, &share.token).await
+    {
         return reply(json, lang, StatusCode::TOO_MANY_REQUESTS, t[3]);
     }
     let contact = NewContact {

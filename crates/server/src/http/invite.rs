@@ -138,10 +138,10 @@ impl Default for Limits {
     fn default() -> Self {
         let ten_min = Duration::from_secs(600);
         Limits {
-            code_lookup_per_ip: RateLimiter::new(20, ten_min),
-            accept_per_ip: RateLimiter::new(20, ten_min),
-            otp_per_ip: RateLimiter::new(10, ten_min),
-            otp_per_phone: RateLimiter::new(3, ten_min),
+            code_lookup_per_ip: RateLimiter::new("code_lookup_ip", 20, ten_min),
+            accept_per_ip: RateLimiter::new("accept_ip", 20, ten_min),
+            otp_per_ip: RateLimiter::new("otp_ip", 10, ten_min),
+            otp_per_phone: RateLimiter::new("otp_phone", 3, ten_min),
         }
     }
 }
@@ -375,7 +375,7 @@ fn welcome_page(
 /// The invitation behind a public page, or the page that says why not.
 async fn load(st: &AppState, key: InviteKey, ip: &str) -> Result<InviteView, Response> {
     if let InviteKey::ShortCode(code) = &key {
-        if !st.invite_limits.code_lookup_per_ip.allow(ip) {
+        if !st.invite_limits.code_lookup_per_ip.allow(&st.db, ip).await {
             return Err(html(
                 StatusCode::TOO_MANY_REQUESTS,
                 join_page(code, Some((T_TOO_MANY, false))),
@@ -533,7 +533,7 @@ async fn accept(
     if !is_for_phone(&view.invitation, &phone) {
         return reply(StatusCode::FORBIDDEN, T_NOT_RECIPIENT);
     }
-    if !st.invite_limits.accept_per_ip.allow(&ip) {
+    if !st.invite_limits.accept_per_ip.allow(&st.db, &ip).await {
         return reply(StatusCode::TOO_MANY_REQUESTS, T_TOO_MANY);
     }
     let code = form.code.clone().filter(|c| !c.trim().is_empty());
@@ -636,8 +636,12 @@ async fn send_code(
     if !is_for_phone(&view.invitation, &phone) {
         return reply(StatusCode::FORBIDDEN, T_NOT_RECIPIENT, false);
     }
-    if !st.invite_limits.otp_per_ip.allow(&ip)
-        || !st.invite_limits.otp_per_phone.allow(phone.as_e164())
+    if !st.invite_limits.otp_per_ip.allow(&st.db, &ip).await
+        || !st
+            .invite_limits
+            .otp_per_phone
+            .allow(&st.db, phone.as_e164())
+            .await
     {
         return reply(StatusCode::TOO_MANY_REQUESTS, T_TOO_MANY, false);
     }

@@ -1,53 +1,37 @@
-//! Fixed-window rate limits kept in memory (per key: an IP hash, a share).
-//! One process is the unit here; behind a load balancer each process
-//! limits on its own, which still bounds abuse by the process count.
+//! Fixed-window rate limits (per key: an IP hash, a share, a phone),
+//! counted in the database (`storage::limits`), so several server
+//! processes on one PostgreSQL enforce one limit, not one each.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::storage::{now_ms, Database};
 
 pub(crate) struct RateLimiter {
+    /// Prefix of the counter's key: one counter per limit and subject.
+    name: &'static str,
     max: u32,
     window: Duration,
-    hits: Mutex<HashMap<String, (Instant, u32)>>,
 }
 
 impl RateLimiter {
-    pub fn new(max: u32, window: Duration) -> RateLimiter {
-        RateLimiter {
-            max,
-            window,
-            hits: Mutex::new(HashMap::new()),
-        }
+    pub fn new(name: &'static str, max: u32, window: Duration) -> RateLimiter {
+        RateLimiter { name, max, window }
     }
 
-    /// Counts one attempt under `key`; false when over the limit.
-    pub fn allow(&self, key: &str) -> bool {
-        let now = Instant::now();
-        let mut hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
-        if hits.len() > 100_000 {
-            hits.retain(|_, (start, _)| now.duration_since(*start) < self.window);
+    /// Counts one attempt under `key`; false when over the limit. A
+    /// database failure lets the attempt through (it then meets the same
+    /// failure doing its work, which answers with the real error).
+    pub async fn allow(&self, db: &Database, key: &str) -> bool {
+        let window_ms = i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX);
+        match db
+            .rate_hit(format!("{}:{key}", self.name), now_ms(), window_ms)
+            .await
+        {
+            Ok(hits) => hits <= i64::from(self.max),
+            Err(e) => {
+                tracing::error!(error = %e, limit = self.name, "rate limit not counted");
+                true
+            }
         }
-        let e = hits.entry(key.to_string()).or_insert((now, 0));
-        if now.duration_since(e.0) >= self.window {
-            *e = (now, 0);
-        }
-        e.1 += 1;
-        e.1 <= self.max
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn limits_per_key_and_window() {
-        let l = RateLimiter::new(2, Duration::from_millis(50));
-        assert!(l.allow("a") && l.allow("a"));
-        assert!(!l.allow("a"));
-        assert!(l.allow("b"));
-        std::thread::sleep(Duration::from_millis(60));
-        assert!(l.allow("a"));
     }
 }

@@ -20,6 +20,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../../migrations/0008_media_keys.sql")),
     (9, include_str!("../../migrations/0009_poster_slogan.sql")),
     (10, include_str!("../../migrations/0010_visits_network.sql")),
+    (11, include_str!("../../migrations/0011_rate_limits.sql")),
 ];
 
 /// Work a migration needs beyond SQL, in its transaction (written against

@@ -21,6 +21,7 @@ mod content;
 mod forward;
 pub(crate) mod invitations;
 mod leads;
+mod limits;
 mod meta;
 pub(crate) mod migrations;
 pub(crate) mod partners;

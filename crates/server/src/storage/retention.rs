@@ -29,6 +29,8 @@ pub(crate) fn purge(tx: &Connection, cutoff_ms: i64) -> Result<Purged, ServerErr
         "UPDATE visits SET ip_hash = NULL WHERE last_seen_at < ?1 AND ip_hash IS NOT NULL",
         params![cutoff_ms],
     )?;
+    // Rate-limit windows are minutes long; a day-old counter is dead.
+    super::limits::forget_before(tx, super::now_ms() - DAY_MS)?;
     Ok(Purged {
         signals,
         page_views,
