@@ -1098,3 +1098,50 @@ async fn one_time_codes_follow_the_sms_rules() {
         .any(|b| b.contains("验证码是") && !b.contains("******")));
     env.server.shutdown().await;
 }
+
+/// Two server processes on one database both run the SMS runner: when a
+/// batch queued overnight falls due for both at once, each message goes out
+/// exactly once (the claim is a conditional update: the second runner
+/// finds the row taken and skips it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_send_each_queued_sms_once() {
+    let (outbox, sms) = console();
+    let env = env_with(sms.clone(), None).await;
+    let evening = next_utc_hour(env.clock.load(Ordering::SeqCst), 14);
+    env.set_clock(evening);
+    let phones: Vec<String> = (0..40).map(|i| format!("1380000{i:04}")).collect();
+    let who: Vec<(&str, &str)> = phones.iter().map(|p| ("王五", p.as_str())).collect();
+    let result = env.rep.invite_ok(&who, false).await;
+    assert!(result
+        .items
+        .iter()
+        .all(|i| matches!(i.plan, SmsPlan::Queue { .. })));
+    let dir = tempfile::tempdir().unwrap();
+    let second = start_with(
+        Config {
+            database_url: env.db_url.clone(),
+            ..config(dir.path()).await
+        },
+        options(sms, None, &env.clock),
+    )
+    .await
+    .unwrap();
+    // Morning, for both runners at once.
+    env.set_clock(evening + 10 * HOUR);
+    let sql = warmlead_server::testing::TestSql::new(&env.db_url);
+    let start = Instant::now();
+    while sql
+        .i64("SELECT COUNT(*) FROM sms_messages WHERE status = 'queued'")
+        .await
+        > 0
+    {
+        assert!(start.elapsed() < Duration::from_secs(20), "still queued");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let sent: Vec<String> = outbox.outbox().iter().map(|m| m.to.clone()).collect();
+    let distinct: std::collections::BTreeSet<&String> = sent.iter().collect();
+    assert_eq!(distinct.len(), 40, "{sent:?}");
+    assert_eq!(sent.len(), 40, "a message went out twice: {sent:?}");
+    second.shutdown().await;
+    env.server.shutdown().await;
+}

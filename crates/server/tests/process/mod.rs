@@ -104,10 +104,16 @@ impl Drop for Server {
 }
 
 pub async fn spawn_server(db_url: &str) -> (Server, String) {
+    spawn_server_with(db_url, &[]).await
+}
+
+/// `spawn_server` with more `serve` arguments (e.g. `--media-dir`).
+pub async fn spawn_server_with(db_url: &str, args: &[&str]) -> (Server, String) {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_warmlead-server"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .args(["--database-url", db_url])
+        .args(args)
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -1,0 +1,244 @@
+//! Several server processes on one PostgreSQL behave as one server: the
+//! in-process test server plus two real `warmlead-server` processes on the
+//! same database, each device talking to whichever process it is routed to
+//! (as behind a load balancer).
+mod common;
+mod process;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{activate, mutation, next_event, world_on, Device, World};
+use process::{spawn_server_with, Server};
+use reqwest::StatusCode;
+use serde_json::json;
+use warmlead_core::api::PATH_EVENTS;
+use warmlead_core::domain::Channel;
+use warmlead_core::sync::MutationBody;
+use warmlead_server::testing::Backend;
+
+/// The test server and two more processes on its PostgreSQL database,
+/// sharing its media folder; the three base URLs.
+async fn three_processes() -> (World, Vec<Server>, Vec<String>) {
+    let w = world_on(Backend::Postgres).await;
+    let media = w.ts.dir().join("media").display().to_string();
+    let mut servers = Vec::new();
+    let mut bases = vec![w.ts.url()];
+    for _ in 0..2 {
+        let (s, base) = spawn_server_with(w.ts.database_url(), &["--media-dir", &media]).await;
+        servers.push(s);
+        bases.push(base);
+    }
+    (w, servers, bases)
+}
+
+/// The same device, talking to another process.
+fn via(d: &Device, base: &str) -> Device {
+    Device {
+        http: d.http.clone(),
+        base: base.to_string(),
+        act: d.act.clone(),
+    }
+}
+
+const WRITER_PUSHES: i64 = 40;
+const PAGE: u32 = 7;
+
+/// Writers push through all three processes at once while pullers follow
+/// their cursors through all three: a change committed late by a slow
+/// transaction must not be skipped (each puller ends with exactly what a
+/// fresh full pull of its scope returns, in order, once each).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pullers_through_any_process_never_skip_a_change() {
+    let (w, _servers, bases) = three_processes().await;
+    let mut writers = Vec::new();
+    for user in [
+        &w.partner_a1,
+        &w.partner_a1,
+        &w.partner_a2,
+        &w.partner_a2,
+        &w.partner_b1,
+        &w.partner_b1,
+    ] {
+        writers.push(activate(&w.ts, user.id).await);
+    }
+    let pullers = [
+        activate(&w.ts, w.manager.id).await,
+        activate(&w.ts, w.rep_a.id).await,
+        activate(&w.ts, w.rep_b.id).await,
+        activate(&w.ts, w.partner_a1.id).await,
+    ];
+    let done = Arc::new(AtomicBool::new(false));
+    let item = w.item.id;
+    let pushing: Vec<_> = writers
+        .into_iter()
+        .enumerate()
+        .map(|(k, d)| {
+            let bases = bases.clone();
+            tokio::spawn(async move {
+                for n in 1..=WRITER_PUSHES {
+                    let d = via(&d, &bases[(k + n as usize) % bases.len()]);
+                    let body = if n % 5 == 0 {
+                        MutationBody::RenameSelf {
+                            name: format!("名字{k}-{n}"),
+                        }
+                    } else {
+                        return_share(&d, n, item)
+                    };
+                    let res = d.push(vec![mutation(n, body)]).await;
+                    assert_eq!(res.last_seq, n, "writer {k} push {n}");
+                }
+            })
+        })
+        .collect();
+    let following: Vec<_> = pullers
+        .iter()
+        .enumerate()
+        .map(|(k, d)| {
+            let (d, bases, done) = (via(d, &bases[0]), bases.clone(), done.clone());
+            tokio::spawn(async move { follow(d, k, bases, done).await })
+        })
+        .collect();
+    for p in pushing {
+        p.await.unwrap();
+    }
+    done.store(true, Ordering::SeqCst);
+    for (k, f) in following.into_iter().enumerate() {
+        let seen = f.await.unwrap();
+        let truth: Vec<i64> = pullers[k].pull_all().await.iter().map(|c| c.seq).collect();
+        assert!(!truth.is_empty());
+        assert_eq!(seen, truth, "puller {k} skipped or repeated changes");
+    }
+}
+
+fn return_share(d: &Device, n: i64, item: i64) -> MutationBody {
+    d.create_share(n, n, item).body
+}
+
+/// Pulls pages through rotating processes until the writers are done and
+/// a last pass finds nothing more; every seq received, in order.
+async fn follow(d: Device, k: usize, bases: Vec<String>, done: Arc<AtomicBool>) -> Vec<i64> {
+    let mut seen = Vec::new();
+    let mut cursor = 0;
+    let mut turn = k;
+    loop {
+        let finished = done.load(Ordering::SeqCst);
+        turn += 1;
+        let page = via(&d, &bases[turn % bases.len()])
+            .pull(cursor, Some(PAGE))
+            .await;
+        seen.extend(page.changes.iter().map(|c| c.seq));
+        cursor = page.cursor.max(cursor);
+        if finished && !page.has_more {
+            return seen;
+        }
+    }
+}
+
+/// A device listening on one process hears of a change committed through
+/// another (PostgreSQL LISTEN/NOTIFY), within moments.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn live_events_cross_processes() {
+    let (w, _servers, bases) = three_processes().await;
+    let partner = activate(&w.ts, w.partner_a1.id).await;
+    let rep = via(&activate(&w.ts, w.rep_a.id).await, &bases[2]);
+    let mut es = rep.get(PATH_EVENTS).send().await.unwrap();
+    assert_eq!(es.status(), StatusCode::OK);
+    let mut buf = String::new();
+    let head = next_event(&mut es, &mut buf, |e| e.stream == "radar").await;
+    let token = partner.sign(1, w.item.id, Channel::Moments);
+    let started = tokio::time::Instant::now();
+    let res = reqwest::Client::new()
+        .post(format!("{}/t/beacon", bases[1]))
+        .header("cookie", "wl_v=friend-000000001")
+        .body(json!({"t": token, "pv": "pv-cross-0001", "dwell_ms": 0}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let ev = next_event(&mut es, &mut buf, |e| {
+        e.stream == "radar" && e.seq > head.seq
+    })
+    .await;
+    assert!(ev.seq > head.seq);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "heard after {:?}",
+        started.elapsed()
+    );
+}
+
+/// A share page one process has cached stops resolving at once when its
+/// item is deleted through another process (not after the cache's TTL).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_deleted_item_stops_resolving_on_every_process() {
+    let (w, _servers, bases) = three_processes().await;
+    let partner = activate(&w.ts, w.partner_a1.id).await;
+    let manager = via(&activate(&w.ts, w.manager.id).await, &bases[2]);
+    let res = partner
+        .push(vec![partner.create_share(1, 1, w.item.id)])
+        .await;
+    assert_eq!(res.last_seq, 1);
+    let token = partner.sign(1, w.item.id, Channel::Moments);
+    let page = |base: String| {
+        let token = token.clone();
+        async move {
+            reqwest::get(format!("{base}/s/{token}"))
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    // Served (and cached) by the second process.
+    assert_eq!(page(bases[1].clone()).await, StatusCode::OK);
+    assert_eq!(page(bases[1].clone()).await, StatusCode::OK);
+    let res = manager
+        .push(vec![mutation(
+            1,
+            MutationBody::DeleteContentItem { item_id: w.item.id },
+        )])
+        .await;
+    assert_eq!(res.last_seq, 1);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while page(bases[1].clone()).await == StatusCode::OK {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the second process still serves the deleted item's share"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Limits count across processes: five lead forms from one address, sent
+/// round-robin to three processes, and the sixth is refused wherever it goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rate_limits_count_across_processes() {
+    let (w, _servers, bases) = three_processes().await;
+    let partner = activate(&w.ts, w.partner_a1.id).await;
+    partner
+        .push(vec![partner.create_share(1, 1, w.item.id)])
+        .await;
+    let token = partner.sign(1, w.item.id, Channel::Moments);
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let res = reqwest::Client::new()
+            .post(format!(
+                "{}{}",
+                bases[i % 3],
+                warmlead_core::api::PATH_LEAD_FORM
+            ))
+            .header("accept", "application/json")
+            .form(&[
+                ("t", token.as_str()),
+                ("name", "王小姐"),
+                ("phone", &format!("1381234560{i}")),
+                ("consent", "yes"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 429]);
+}
