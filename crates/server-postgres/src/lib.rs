@@ -65,6 +65,10 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("../migrations/0009_poster_slogan.sql")),
     (10, include_str!("../migrations/0010_visits_network.sql")),
     (11, include_str!("../migrations/0011_rate_limits.sql")),
+    (
+        12,
+        include_str!("../migrations/0012_unique_phone_and_short_code.sql"),
+    ),
 ];
 
 /// Key of the session advisory lock held while migrating, so two servers

@@ -61,6 +61,7 @@ const FIXTURES: &[(&str, i64, &str)] = &[
                          kind, status, created_at, send_after, updated_at)
                          VALUES (1, 1, 1, 1, 'Cy', '+15550004', 'hi', 'invitation', 'queued', 1000, 1000, 1000)"),
     ("sms_optouts", 5, "INSERT INTO sms_optouts (phone, at, source) VALUES ('+15550005', 1000, 'twilio')"),
+    ("rate_limits", 11, "INSERT INTO rate_limits (key, window_start, hits) VALUES ('lead_ip:0a1b2c', 1000, 3)"),
 ];
 
 /// The tables of the database and their columns, sorted.

@@ -902,3 +902,43 @@ async fn a_member_who_proves_the_number_is_told_so_and_nothing_is_created() {
     assert_eq!(fetch(&w.rep, inv.id).await.uses, 0);
     w.server.shutdown().await;
 }
+
+/// Six people accept one single-use invitation at the same moment (on
+/// PostgreSQL, six concurrent transactions): one joins, and one number
+/// accepting two invitations at once makes one partner, not two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_accepts_never_exceed_the_uses_or_duplicate_a_number() {
+    let w = world().await;
+    let rep = activate(&w.ts, w.rep_a.id).await;
+    let before = company_users(&w).await.len();
+    let inv = create(&rep, &new_inv(InviteChannel::Qr, false)).await;
+    let url = page_url(&w.ts.url(), &inv);
+    let phones: Vec<String> = (0..6).map(|i| format!("1360013600{i}")).collect();
+    let answers =
+        futures_util::future::join_all(phones.iter().map(|p| accept(&url, "赵六", p.as_str())))
+            .await;
+    let joined = answers.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+    assert_eq!(
+        joined,
+        1,
+        "{:?}",
+        answers.iter().map(|a| a.0).collect::<Vec<_>>()
+    );
+    assert_eq!(company_users(&w).await.len(), before + 1);
+
+    let (a, b) = (
+        create(&rep, &new_inv(InviteChannel::Qr, false)).await,
+        create(&rep, &new_inv(InviteChannel::Qr, false)).await,
+    );
+    let (url_a, url_b) = (page_url(&w.ts.url(), &a), page_url(&w.ts.url(), &b));
+    let _ = tokio::join!(
+        accept(&url_a, "孙七", "13500135000"),
+        accept(&url_b, "孙七", "13500135000")
+    );
+    let sun: Vec<User> = company_users(&w)
+        .await
+        .into_iter()
+        .filter(|u| u.phone.as_deref() == Some("+8613500135000"))
+        .collect();
+    assert_eq!(sun.len(), 1, "{sun:?}");
+}

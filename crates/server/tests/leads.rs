@@ -299,3 +299,37 @@ async fn the_privacy_notice_is_served_and_pages_stay_small() {
         .unwrap();
     assert!(html.contains("隐私说明") && html.contains("哈希"));
 }
+
+/// One person leaves the same number on two friends' shares at the same
+/// moment (on PostgreSQL, two concurrent transactions): one lead with both
+/// contacts, not two leads and not a refused form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_number_captured_twice_at_once_is_one_lead() {
+    let w = world().await;
+    let base = w.ts.url();
+    let p1 = activate(&w.ts, w.partner_a1.id).await;
+    let p2 = activate(&w.ts, w.partner_a2.id).await;
+    let (t1, t2) = (
+        p1.sign(1, w.item.id, Channel::Moments),
+        p2.sign(1, w.item.id, Channel::Group),
+    );
+    // Two rounds: the per-address form limit is 5 in ten minutes.
+    for round in 0..2 {
+        let phone = format!("1380013810{round}");
+        let f1 = [
+            ("t", t1.as_str()),
+            ("name", "钱先生"),
+            ("phone", phone.as_str()),
+            ("consent", "on"),
+        ];
+        let f2 = [("t", t2.as_str()), f1[1], f1[2], f1[3]];
+        let (a, b) = tokio::join!(
+            submit(&base, &f1, "browser-one-0001", "zh-CN", true),
+            submit(&base, &f2, "browser-two-0002", "zh-CN", true)
+        );
+        assert_eq!((a.0, b.0), (StatusCode::OK, StatusCode::OK), "{a:?} {b:?}");
+    }
+    let leads = w.ts.admin().leads(w.company.id).await.unwrap();
+    assert_eq!(leads.len(), 2, "{leads:?}");
+    assert!(leads.iter().all(|l| l.contacts == 2), "{leads:?}");
+}

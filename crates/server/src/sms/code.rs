@@ -5,7 +5,7 @@
 //! with the code masked) in one transaction, so a refusal leaves the code
 //! sent before valid; sending happens outside it.
 
-use crate::storage::sql::{params, Connection};
+use crate::storage::sql::Connection;
 use warmlead_core::phone::Phone;
 use warmlead_sms::{
     compose, decide, Decision, MessageKind, RefuseReason, Rules, SendRequest, SmsProvider,
@@ -66,14 +66,14 @@ pub(crate) async fn send_code(
     let provider_name = provider.name().to_string();
     app.db
         .tx(move |tx, _| match &result {
-            Ok(receipt) => mark_sent(
+            Ok(receipt) => storage::mark_code_sent(
                 tx,
                 id,
                 &receipt.provider,
                 &receipt.provider_message_id,
                 done,
             ),
-            Err(e) => mark_failed(tx, id, &provider_name, &e.to_string(), done),
+            Err(e) => storage::mark_code_failed(tx, id, &provider_name, &e.to_string(), done),
         })
         .await?;
     Ok(outcome)
@@ -106,7 +106,18 @@ fn plan(
     }
     let code = new_otp(tx, master, req.invitation_id, &req.phone, now)?;
     let message = compose(&request(req, text(&code), &code), rules);
-    let id = record(tx, req, &text("******"), now)?;
+    let id = storage::insert_code(
+        tx,
+        storage::NewCode {
+            company_id: req.company_id,
+            rep_id: req.rep_id,
+            invitation_id: req.invitation_id,
+            name: &req.name,
+            phone: req.phone.as_e164(),
+            masked_text: &text("******"),
+        },
+        now,
+    )?;
     Ok(Planned::Send { id, message })
 }
 
@@ -119,58 +130,4 @@ fn request(req: &CodeRequest, body: String, code: &str) -> SendRequest {
         body,
         template_params: vec![("code".to_string(), code.to_string())],
     }
-}
-
-/// The message row, already "being sent" (`attempted_at`): the runner never
-/// picks it up, and a crash mid-send leaves it failed, not resent. Codes do
-/// not go into the rep's change stream: they are the visitor's, not the rep's.
-fn record(tx: &Connection, req: &CodeRequest, masked: &str, now: i64) -> Result<i64, ServerError> {
-    let new_id = tx.query_row(
-        "INSERT INTO sms_messages (company_id, rep_id, invitation_id, name, phone, text,
-                                   kind, status, created_at, send_after, attempted_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'one_time_code', 'queued', ?7, ?7, ?7, ?7) RETURNING id",
-        params![
-            req.company_id,
-            req.rep_id,
-            req.invitation_id,
-            req.name,
-            req.phone.as_e164(),
-            masked,
-            now
-        ],
-        |r| r.get::<_, i64>(0),
-    )?;
-    Ok(new_id)
-}
-
-fn mark_sent(
-    tx: &Connection,
-    id: i64,
-    provider: &str,
-    provider_message_id: &str,
-    now: i64,
-) -> Result<(), ServerError> {
-    tx.execute(
-        "UPDATE sms_messages SET status = 'sent', provider = ?2, provider_message_id = ?3,
-                                 sent_at = ?4, updated_at = ?4
-         WHERE id = ?1",
-        params![id, provider, provider_message_id, now],
-    )?;
-    Ok(())
-}
-
-fn mark_failed(
-    tx: &Connection,
-    id: i64,
-    provider: &str,
-    error: &str,
-    now: i64,
-) -> Result<(), ServerError> {
-    let error: String = error.chars().take(storage::MAX_ERROR_CHARS).collect();
-    tx.execute(
-        "UPDATE sms_messages SET status = 'failed', provider = ?2, error = ?3, updated_at = ?4
-         WHERE id = ?1",
-        params![id, provider, error, now],
-    )?;
-    Ok(())
 }

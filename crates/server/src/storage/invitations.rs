@@ -7,7 +7,7 @@
 //! that change-log row so later answers and changes can repeat the URL.
 //! That row is the one place the token rests in clear.
 
-use crate::storage::sql::{params, Connection, OptionalExtension, Row};
+use crate::storage::sql::{self, params, Connection, OptionalExtension, Row};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::{Rng, RngCore};
@@ -118,20 +118,27 @@ fn random_token() -> String {
 }
 
 /// A short code not used by another pending, unexpired invitation.
-fn fresh_short_code(tx: &Connection, now: i64) -> Result<String, ServerError> {
+fn random_short_code() -> String {
     let mut rng = rand::thread_rng();
+    (0..SHORT_CODE_LEN)
+        .map(|_| SHORT_CODE_ALPHABET[rng.gen_range(0..SHORT_CODE_ALPHABET.len())] as char)
+        .collect()
+}
+
+/// Inserts the invitation under a fresh short code: the database's unique
+/// index on `short_code` decides (two writers drawing the same code at
+/// once cannot both win); a taken code is drawn again, in a savepoint so
+/// the transaction goes on.
+fn insert_with_short_code(
+    tx: &Connection,
+    insert: impl Fn(&Connection, &str) -> Result<i64, ServerError>,
+) -> Result<(i64, String), ServerError> {
     for _ in 0..20 {
-        let code: String = (0..SHORT_CODE_LEN)
-            .map(|_| SHORT_CODE_ALPHABET[rng.gen_range(0..SHORT_CODE_ALPHABET.len())] as char)
-            .collect();
-        let taken: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM invitations
-                            WHERE short_code = ?1 AND status = 'pending' AND expires_at > ?2)",
-            params![code, now],
-            |r| r.get(0),
-        )?;
-        if !taken {
-            return Ok(code);
+        let code = random_short_code();
+        match tx.savepoint(|sp| insert(sp, &code)) {
+            Ok(id) => return Ok((id, code)),
+            Err(ServerError::Database(sql::Error::Unique(m))) if m.contains("short_code") => {}
+            Err(e) => return Err(e),
         }
     }
     // 31^6 ≈ 887 million codes: twenty collisions in a row means something is wrong.
@@ -176,27 +183,29 @@ pub(crate) fn create(
         .transpose()?;
     let recipient_phone = recipient.map(|(_, p)| p.as_e164().to_string());
     let token = random_token();
-    let short_code = fresh_short_code(tx, now)?;
     let (max_uses, expires_at) = (terms.max_uses, terms.expires_at_ms);
-    let new_id = tx.query_row(
-        "INSERT INTO invitations (company_id, rep_id, channel, status, max_uses, uses, token_hash,
-                                  short_code, created_at, expires_at, updated_at,
-                                  recipient_name, recipient_phone)
-         VALUES (?1, ?2, ?3, 'pending', ?4, 0, ?5, ?6, ?7, ?8, ?7, ?9, ?10) RETURNING id",
-        params![
-            rep.company_id,
-            rep.id,
-            new.channel.as_str(),
-            max_uses,
-            sha256(token.as_bytes()),
-            short_code,
-            now,
-            expires_at,
-            recipient_name,
-            recipient_phone
-        ],
-        |r| r.get::<_, i64>(0),
-    )?;
+    let token_hash = sha256(token.as_bytes());
+    let (new_id, short_code) = insert_with_short_code(tx, |c, short_code| {
+        Ok(c.query_row(
+            "INSERT INTO invitations (company_id, rep_id, channel, status, max_uses, uses, token_hash,
+                                      short_code, created_at, expires_at, updated_at,
+                                      recipient_name, recipient_phone)
+             VALUES (?1, ?2, ?3, 'pending', ?4, 0, ?5, ?6, ?7, ?8, ?7, ?9, ?10) RETURNING id",
+            params![
+                rep.company_id,
+                rep.id,
+                new.channel.as_str(),
+                max_uses,
+                token_hash,
+                short_code,
+                now,
+                expires_at,
+                recipient_name,
+                recipient_phone
+            ],
+            |r| r.get::<_, i64>(0),
+        )?)
+    })?;
     let inv = Invitation {
         id: new_id,
         company_id: rep.company_id,
@@ -321,6 +330,7 @@ pub(crate) fn accept(
     phone: &Phone,
     now: i64,
 ) -> Result<Accepted, ServerError> {
+    lock_for_accept(tx, id)?;
     let mut inv =
         get(tx, id)?.ok_or_else(|| ServerError::NotFound(format!("no invitation {id}")))?;
     if let Some(why) = closed_reason(&inv, now) {
@@ -340,21 +350,30 @@ pub(crate) fn accept(
         accept::Decision::AlreadyMember => return Ok(Accepted::AlreadyMember),
         accept::Decision::Join(join) => join,
     };
-    let partner = accounts::insert_user(
-        tx,
-        User {
-            id: 0,
-            company_id: inv.company_id,
-            role: Role::Partner,
-            name,
-            phone: Some(phone.as_e164().to_string()),
-            rep_id: join.rep_id,
-            joined_at_ms: now,
-            source: Some(join.source),
-            invited_by: Some(join.invited_by),
-            invitation_id: Some(inv.id),
-        },
-    )?;
+    // The number's unique index decides between two invitations accepted
+    // by one number at the same moment (another invitation's row lock does
+    // not order them).
+    let partner = tx.savepoint(|sp| {
+        accounts::insert_user(
+            sp,
+            User {
+                id: 0,
+                company_id: inv.company_id,
+                role: Role::Partner,
+                name,
+                phone: Some(phone.as_e164().to_string()),
+                rep_id: join.rep_id,
+                joined_at_ms: now,
+                source: Some(join.source),
+                invited_by: Some(join.invited_by),
+                invitation_id: Some(inv.id),
+            },
+        )
+    });
+    let partner = match partner {
+        Err(ServerError::Database(sql::Error::Unique(_))) => return Ok(Accepted::AlreadyMember),
+        other => other?,
+    };
     accounts::emit_user(tx, &partner, now)?;
     inv.uses = join.uses;
     inv.status = join.status;
@@ -368,6 +387,17 @@ pub(crate) fn accept(
         partner,
         activation_code,
     })
+}
+
+/// Two people accepting one multi-use invitation at the same moment (two
+/// processes on PostgreSQL) must not both count its uses from the same
+/// number: the second waits for the first's commit. SQLite's single
+/// writer already runs them one after the other.
+fn lock_for_accept(tx: &Connection, id: i64) -> Result<(), ServerError> {
+    if tx.dialect() == sql::Dialect::Postgres {
+        tx.execute("SELECT id FROM invitations WHERE id = ?1 FOR UPDATE", [id])?;
+    }
+    Ok(())
 }
 
 /// One-time codes (SMS) before accepting, when a real provider is configured.

@@ -156,16 +156,12 @@ pub(crate) fn rescore(
     Ok(Some((lead, before)))
 }
 
-/// Creates or merges the lead, attaches the visitor, commits the contact
-/// signal and the score. Returns the lead and whether it merged.
-pub(crate) fn capture(
+fn existing_lead(
     tx: &Connection,
-    share: &ResolvedShare,
+    company: i64,
     c: &NewContact,
-) -> Result<(Lead, bool), ServerError> {
-    let now = now_ms();
-    let company = share.company.id;
-    let existing = tx
+) -> Result<Option<merge::Existing>, ServerError> {
+    Ok(tx
         .query_row(
             "SELECT id, note FROM leads WHERE company_id = ?1 AND phone = ?2",
             params![company, c.phone.as_e164()],
@@ -176,35 +172,80 @@ pub(crate) fn capture(
                 })
             },
         )
-        .optional()?;
-    let merged = existing.is_some();
+        .optional()?)
+}
+
+fn merge_into(tx: &Connection, id: i64, note: &str, now: i64) -> Result<i64, ServerError> {
+    tx.execute(
+        "UPDATE leads SET contacts = contacts + 1, note = ?1, updated_at = ?2 WHERE id = ?3",
+        params![note, now, id],
+    )?;
+    Ok(id)
+}
+
+/// The new lead's id; None when the number is already a lead of the
+/// company (the unique (company_id, phone) refused it).
+fn insert_lead(
+    tx: &Connection,
+    share: &ResolvedShare,
+    c: &NewContact,
+    note: &str,
+    now: i64,
+) -> Result<Option<i64>, ServerError> {
+    Ok(tx
+        .query_row(
+            "INSERT INTO leads (company_id, rep_id, partner_id, name, phone, note, source,
+                                share_token, item_id, score, grade, reasons, stage,
+                                created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'contact_form', ?7, ?8, 0, 'C', '[]', 'new', ?9, ?9)
+             ON CONFLICT (company_id, phone) DO NOTHING
+             RETURNING id",
+            params![
+                share.company.id,
+                share.rep_id(),
+                share.sharer.id,
+                c.name,
+                c.phone.as_e164(),
+                note,
+                share.token,
+                share.item.id,
+                now
+            ],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()?)
+}
+
+/// Creates or merges the lead, attaches the visitor, commits the contact
+/// signal and the score. Returns the lead and whether it merged.
+pub(crate) fn capture(
+    tx: &Connection,
+    share: &ResolvedShare,
+    c: &NewContact,
+) -> Result<(Lead, bool), ServerError> {
+    let now = now_ms();
+    let existing = existing_lead(tx, share.company.id, c)?;
+    let mut merged = existing.is_some();
     let lead_id = match merge::on_contact(existing, &c.note) {
-        merge::Decision::Merge { id, note } => {
-            tx.execute(
-                "UPDATE leads SET contacts = contacts + 1, note = ?1, updated_at = ?2 WHERE id = ?3",
-                params![note, now, id],
-            )?;
-            id
-        }
-        merge::Decision::New { note } => {
-            let new_id = tx.query_row(
-                "INSERT INTO leads (company_id, rep_id, partner_id, name, phone, note, source,
-                                    share_token, item_id, score, grade, reasons, stage,
-                                    created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'contact_form', ?7, ?8, 0, 'C', '[]', 'new', ?9, ?9) RETURNING id",
-                params![
-                    company,
-                    share.rep_id(),
-                    share.sharer.id,
-                    c.name,
-                    c.phone.as_e164(),
-                    note,
-                    share.token,
-                    share.item.id,
-                    now
-                ], |r| r.get::<_, i64>(0))?;
-            new_id
-        }
+        merge::Decision::Merge { id, note } => merge_into(tx, id, &note, now)?,
+        merge::Decision::New { note } => match insert_lead(tx, share, c, &note, now)? {
+            Some(id) => id,
+            None => {
+                // The same number was captured at the same moment (another
+                // request, another process): the unique (company, phone)
+                // kept theirs, and this contact merges into it.
+                merged = true;
+                let existing = existing_lead(tx, share.company.id, c)?;
+                match merge::on_contact(existing, &c.note) {
+                    merge::Decision::Merge { id, note } => merge_into(tx, id, &note, now)?,
+                    merge::Decision::New { .. } => {
+                        return Err(ServerError::Conflict(
+                            "the lead changed while it was captured; send the form again".into(),
+                        ))
+                    }
+                }
+            }
+        },
     };
     // Without a visitor cookie, the contact still counts under a one-off id.
     let visitor = c
@@ -243,7 +284,13 @@ pub(crate) fn capture(
         item_id: share.item.id,
         lead_id: Some(lead_id),
     };
-    changes::append_radar(tx, company, share.scope(), &RadarBody::Signal(signal), now)?;
+    changes::append_radar(
+        tx,
+        share.company.id,
+        share.scope(),
+        &RadarBody::Signal(signal),
+        now,
+    )?;
     let (lead, _) = rescore(tx, lead_id, now, true)?
         .ok_or_else(|| ServerError::NotFound("lead vanished".into()))?;
     Ok((lead, merged))

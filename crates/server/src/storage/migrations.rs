@@ -21,6 +21,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("../../migrations/0009_poster_slogan.sql")),
     (10, include_str!("../../migrations/0010_visits_network.sql")),
     (11, include_str!("../../migrations/0011_rate_limits.sql")),
+    (
+        12,
+        include_str!("../../migrations/0012_unique_phone_and_short_code.sql"),
+    ),
 ];
 
 /// Work a migration needs beyond SQL, in its transaction (written against
@@ -248,6 +252,53 @@ mod tests {
             ("sms_messages", "kind", "invitation"),
             ("sms_messages", "status", "queued"),
         ];
+    }
+
+    /// Migration 12 makes phones and short codes unique: a number on two
+    /// users stays on the first, a short code shared by two invitations
+    /// stays with the newer, the older gets an untypeable '~<id>'.
+    #[test]
+    fn migration_12_keeps_the_first_holder_of_a_number_and_the_newest_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = sqlite::open(&dir.path().join("s.db")).unwrap();
+        migrate(&mut conn, Some(11)).unwrap();
+        conn.execute_batch(
+            "INSERT INTO companies (id, name, created_at) VALUES (1, 'A', 0), (2, 'B', 0);
+             INSERT INTO users (id, company_id, role, name, phone, created_at) VALUES
+               (10, 1, 'rep', 'r', '+8613900000001', 0),
+               (11, 1, 'partner', 'p', '+8613900000001', 0),
+               (12, 2, 'partner', 'q', '+8613900000001', 0);
+             INSERT INTO invitations (id, company_id, rep_id, channel, status, token_hash,
+                                      short_code, created_at, expires_at, updated_at) VALUES
+               (20, 1, 10, 'qr', 'pending', X'01', 'K7Q4M2', 0, 1, 0),
+               (21, 1, 10, 'qr', 'pending', X'02', 'K7Q4M2', 5, 9, 5),
+               (22, 1, 10, 'qr', 'pending', X'03', 'ABCDEF', 5, 9, 5);",
+        )
+        .unwrap();
+        migrate(&mut conn, Some(12)).unwrap();
+        let phones: Vec<(i64, Option<String>)> = conn
+            .prepare("SELECT id, phone FROM users ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let number = Some("+8613900000001".to_string());
+        assert_eq!(phones, [(10, number.clone()), (11, None), (12, number)]);
+        let codes: Vec<String> = conn
+            .prepare("SELECT short_code FROM invitations ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(codes, ["~20", "K7Q4M2", "ABCDEF"]);
+        let dup = conn.execute(
+            "INSERT INTO users (company_id, role, name, phone, created_at)
+             VALUES (1, 'partner', 'x', '+8613900000001', 0)",
+            [],
+        );
+        assert!(dup.is_err(), "the number is unique in its company now");
     }
 
     #[test]

@@ -250,7 +250,7 @@ impl Database {
         tokio::task::spawn_blocking(move || {
             let secrets = {
                 let conn = pool.get()?;
-                run_tx(&conn, "BEGIN", |c| meta::load_or_create_secrets(c))?
+                run_tx(&conn, "BEGIN", meta::load_or_create_secrets)?
             };
             Self::assemble(Backend::Postgres(pool), secrets, media_dir, queue)
         })

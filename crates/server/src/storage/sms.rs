@@ -84,6 +84,70 @@ fn record_from_row(r: &Row) -> crate::storage::sql::Result<(i64, SmsRecord)> {
     ))
 }
 
+/// A one-time code's message as stored (its code masked).
+pub(crate) struct NewCode<'a> {
+    pub company_id: i64,
+    pub rep_id: i64,
+    pub invitation_id: i64,
+    pub name: &'a str,
+    pub phone: &'a str,
+    pub masked_text: &'a str,
+}
+
+/// The message row, already "being sent" (`attempted_at`): the runner never
+/// picks it up, and a crash mid-send leaves it failed, not resent. Codes do
+/// not go into the rep's change stream: they are the visitor's, not the rep's.
+pub(crate) fn insert_code(tx: &Connection, req: NewCode<'_>, now: i64) -> Result<i64, ServerError> {
+    let new_id = tx.query_row(
+        "INSERT INTO sms_messages (company_id, rep_id, invitation_id, name, phone, text,
+                                   kind, status, created_at, send_after, attempted_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'one_time_code', 'queued', ?7, ?7, ?7, ?7) RETURNING id",
+        params![
+            req.company_id,
+            req.rep_id,
+            req.invitation_id,
+            req.name,
+            req.phone,
+            req.masked_text,
+            now
+        ],
+        |r| r.get::<_, i64>(0),
+    )?;
+    Ok(new_id)
+}
+
+pub(crate) fn mark_code_sent(
+    tx: &Connection,
+    id: i64,
+    provider: &str,
+    provider_message_id: &str,
+    now: i64,
+) -> Result<(), ServerError> {
+    tx.execute(
+        "UPDATE sms_messages SET status = 'sent', provider = ?2, provider_message_id = ?3,
+                                 sent_at = ?4, updated_at = ?4
+         WHERE id = ?1",
+        params![id, provider, provider_message_id, now],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn mark_code_failed(
+    tx: &Connection,
+    id: i64,
+    provider: &str,
+    error: &str,
+    now: i64,
+) -> Result<(), ServerError> {
+    let error: String = error.chars().take(MAX_ERROR_CHARS).collect();
+    tx.execute(
+        "UPDATE sms_messages SET status = 'failed', provider = ?2, error = ?3, updated_at = ?4
+         WHERE id = ?1",
+        params![id, provider, error, now],
+    )?;
+    Ok(())
+}
+
 #[cfg(test)]
 pub(crate) fn get(conn: &Connection, id: i64) -> Result<Option<SmsRecord>, ServerError> {
     Ok(conn

@@ -407,7 +407,7 @@ impl PgSession {
 
 enum Backend {
     Sqlite(rusqlite::Connection),
-    Postgres(RefCell<PgSession>),
+    Postgres(Box<RefCell<PgSession>>),
 }
 
 /// A database connection of either backend (see the module comment).
@@ -424,7 +424,7 @@ impl Connection {
 
     pub(crate) fn postgres(session: PgSession) -> Connection {
         Connection {
-            backend: Backend::Postgres(RefCell::new(session)),
+            backend: Backend::Postgres(Box::new(RefCell::new(session))),
         }
     }
 

@@ -111,11 +111,13 @@ fn apply_or_reject(
 /// Failures that may pass on a later try: the database busy or locked, out
 /// of disk or I/O, an overloaded server, a crashed worker.
 fn is_transient(e: &ServerError) -> bool {
-    match e {
-        ServerError::Database(sql::Error::Transient(_)) => true,
-        ServerError::Io(_) | ServerError::Busy(_) | ServerError::Join(_) => true,
-        _ => false,
-    }
+    matches!(
+        e,
+        ServerError::Database(sql::Error::Transient(_))
+            | ServerError::Io(_)
+            | ServerError::Busy(_)
+            | ServerError::Join(_)
+    )
 }
 
 /// The mutation itself. Client errors here become a stored rejection.
