@@ -264,6 +264,20 @@ pub enum SmsStatus {
 }
 
 impl SmsStatus {
+    pub const ALL: [SmsStatus; 4] = [
+        SmsStatus::Queued,
+        SmsStatus::Sent,
+        SmsStatus::Delivered,
+        SmsStatus::Failed,
+    ];
+
+    /// Whether a message counts in the number's history (duplicates, the
+    /// one-a-minute and daily caps): a failed one never reached the phone
+    /// and does not; one waiting or sent may have.
+    pub fn counts_in_history(self) -> bool {
+        self != SmsStatus::Failed
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             SmsStatus::Queued => "queued",
@@ -589,6 +603,19 @@ fn percent_decode(s: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_failed_messages_leave_the_history() {
+        let table = [
+            (SmsStatus::Queued, true),
+            (SmsStatus::Sent, true),
+            (SmsStatus::Delivered, true),
+            (SmsStatus::Failed, false),
+        ];
+        for (status, counts) in table {
+            assert_eq!(status.counts_in_history(), counts, "{status:?}");
+        }
+    }
+
     use super::*;
 
     const NOW: i64 = 1_800_000_000_000;

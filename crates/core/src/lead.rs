@@ -23,6 +23,9 @@ pub enum Grade {
 }
 
 impl Grade {
+    /// Highest first.
+    pub const ALL: [Grade; 4] = [Grade::APlus, Grade::A, Grade::B, Grade::C];
+
     /// A or A+: the desktop notifies the rep about such a lead.
     pub fn is_hot(self) -> bool {
         self >= Grade::A
@@ -38,9 +41,7 @@ impl Grade {
     }
 
     pub fn parse(s: &str) -> Option<Grade> {
-        [Grade::APlus, Grade::A, Grade::B, Grade::C]
-            .into_iter()
-            .find(|g| g.as_str() == s)
+        Grade::ALL.into_iter().find(|g| g.as_str() == s)
     }
 
     /// One step up (A+ stays A+).

@@ -351,5 +351,12 @@ pub fn regrade(
     (now.grade != stored).then_some(now)
 }
 
+/// The grades time alone can still lower: decay only ever lowers a score,
+/// so without a new signal a lead graded C stays C. The hourly regrade
+/// looks only at leads stored with one of these.
+pub fn may_cool(stored: Grade) -> bool {
+    stored > Grade::C
+}
+
 #[cfg(test)]
 mod tests;

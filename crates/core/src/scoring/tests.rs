@@ -435,3 +435,42 @@ fn only_a_and_a_plus_are_hot() {
         assert_eq!(grade.is_hot(), hot, "{grade:?}");
     }
 }
+
+/// Time alone never raises a grade (what lets the hourly regrade skip
+/// leads that cannot cool): for every case, the grade a day, a week and
+/// three months later is never above today's; a grade that may not cool
+/// never changes.
+#[test]
+fn time_alone_never_raises_a_grade() {
+    let rules = ScoringRules::default();
+    for case in cases() {
+        let today = evaluate(&rules, &case.signals, case.source, case.man, NOW);
+        for later in [DAY, 7 * DAY, 90 * DAY] {
+            let then = evaluate(&rules, &case.signals, case.source, case.man, NOW + later);
+            assert!(
+                then.grade <= today.grade,
+                "{}: {:?} -> {:?}",
+                case.name,
+                today.grade,
+                then.grade
+            );
+            if !may_cool(today.grade) {
+                assert_eq!(
+                    regrade(
+                        &rules,
+                        &case.signals,
+                        case.source,
+                        case.man,
+                        today.grade,
+                        NOW + later
+                    ),
+                    None,
+                    "{}",
+                    case.name
+                );
+            }
+        }
+    }
+    let coolable: Vec<Grade> = Grade::ALL.into_iter().filter(|g| may_cool(*g)).collect();
+    assert_eq!(coolable, [Grade::APlus, Grade::A, Grade::B]);
+}

@@ -13,7 +13,7 @@ use warmlead_core::lead::{
     Grade, Lead, LeadSource, LeadStage, ManFlags, RadarBody, Signal, SignalKind,
 };
 use warmlead_core::phone::Phone;
-use warmlead_core::scoring::{evaluate, regrade, ScoringRules, SignalFact};
+use warmlead_core::scoring::{evaluate, may_cool, regrade, ScoringRules, SignalFact};
 
 use super::changes;
 use super::shares::ResolvedShare;
@@ -383,9 +383,17 @@ pub(crate) fn regrade_cooled(
     if rules.half_life_days <= 0 {
         return Ok(0);
     }
-    // Without new signals a grade only falls; C cannot fall further.
+    // Only leads whose grade time can still lower (`scoring::may_cool`).
+    let coolable: Vec<String> = Grade::ALL
+        .into_iter()
+        .filter(|g| may_cool(*g))
+        .map(|g| format!("'{}'", g.as_str()))
+        .collect();
     let ids: Vec<i64> = tx
-        .prepare_cached("SELECT id FROM leads WHERE company_id = ?1 AND grade <> 'C' ORDER BY id")?
+        .prepare_cached(&format!(
+            "SELECT id FROM leads WHERE company_id = ?1 AND grade IN ({}) ORDER BY id",
+            coolable.join(", ")
+        ))?
         .query_map([company_id], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     let mut changed = 0;

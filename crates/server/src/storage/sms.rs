@@ -241,10 +241,17 @@ pub(crate) fn history(
         [phone],
         |r| r.get(0),
     )?;
-    let mut stmt = conn.prepare_cached(
+    // The statuses that count (`SmsStatus::counts_in_history`).
+    let counted: Vec<String> = SmsStatus::ALL
+        .into_iter()
+        .filter(|s| s.counts_in_history())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT COALESCE(sent_at, created_at), kind FROM sms_messages
-         WHERE phone = ?1 AND status != 'failed' AND id != ?2 AND created_at >= ?3",
-    )?;
+         WHERE phone = ?1 AND status IN ({}) AND id != ?2 AND created_at >= ?3",
+        counted.join(", ")
+    ))?;
     let sent = stmt
         .query_map(params![phone, except.unwrap_or(0), since], |r| {
             Ok(SentRecord {
