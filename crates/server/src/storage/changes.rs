@@ -266,10 +266,7 @@ mod tests {
     /// on a real migrated database.
     #[test]
     fn the_sql_filter_agrees_with_the_rule() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut conn = super::super::sqlite::open(&dir.path().join("s.db")).unwrap();
-        super::super::migrations::migrate(&mut conn, None).unwrap();
-        let conn = Connection::sqlite(conn);
+        let conn = super::super::testdb::connection();
         let ids = [None, Some(1), Some(2), Some(3), Some(4)];
         let mut rows = vec![Scope::Company];
         for rep_id in ids {

@@ -49,9 +49,7 @@ mod tests {
     use super::*;
 
     fn db() -> Connection {
-        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
-        super::super::migrations::migrate(&mut conn, None).unwrap();
-        Connection::sqlite(conn)
+        super::super::testdb::connection()
     }
 
     #[test]

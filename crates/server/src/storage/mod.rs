@@ -33,6 +33,8 @@ pub(crate) mod sms;
 pub(crate) mod sql;
 mod sqlite;
 mod sync;
+#[cfg(test)]
+mod testdb;
 mod track;
 
 use std::path::{Path, PathBuf};

@@ -464,16 +464,12 @@ pub(crate) fn apply_status(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::migrations;
     use warmlead_sms::Rules;
 
     const DAY_MS: i64 = 24 * 3600 * 1000;
 
     fn db() -> Connection {
-        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
-        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
-        migrations::migrate(&mut conn, None).unwrap();
-        let conn = Connection::sqlite(conn);
+        let conn = crate::storage::testdb::connection();
         conn.execute_batch(
             "INSERT INTO companies (id, name, created_at) VALUES (1, '暖居装修', 0);
              INSERT INTO users (id, company_id, role, name, phone, created_at)

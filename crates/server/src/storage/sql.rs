@@ -104,16 +104,22 @@ impl From<postgres::Error> for Error {
             .as_db_error()
             .map(|d| format!("{} ({})", d.message(), d.constraint().unwrap_or("")))
             .unwrap_or_else(|| e.to_string());
-        match code.code() {
-            "23505" => Error::Unique(message),
-            c if c.starts_with("23") => Error::Constraint(message),
-            // serialization failure, deadlock, lock timeout, too many connections,
-            // out of disk/memory, admin shutdown, connection exceptions
-            "40001" | "40P01" | "55P03" | "53300" | "53100" | "53200" | "57P01" | "57P02"
-            | "57P03" => Error::Transient(message),
-            c if c.starts_with("08") => Error::Transient(message),
-            _ => Error::Other(message),
+        classify(code.code(), message)
+    }
+}
+
+/// A PostgreSQL SQLSTATE as this layer's error.
+fn classify(sqlstate: &str, message: String) -> Error {
+    match sqlstate {
+        "23505" => Error::Unique(message),
+        c if c.starts_with("23") => Error::Constraint(message),
+        // serialization failure, deadlock, lock timeout, too many connections,
+        // out of disk/memory, admin shutdown, connection exceptions
+        "40001" | "40P01" | "55P03" | "53300" | "53100" | "53200" | "57P01" | "57P02" | "57P03" => {
+            Error::Transient(message)
         }
+        c if c.starts_with("08") => Error::Transient(message),
+        _ => Error::Other(message),
     }
 }
 
@@ -786,17 +792,56 @@ mod tests {
     }
 
     #[test]
-    fn sqlite_rows_are_read_and_missing_rows_are_none() {
-        let c = Connection::sqlite(rusqlite::Connection::open_in_memory().unwrap());
-        c.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, b BLOB)")
-            .unwrap();
+    fn sqlstates_are_classified() {
+        let table = [
+            ("23505", "unique"),
+            ("23503", "constraint"),
+            ("23514", "constraint"),
+            ("40001", "transient"),
+            ("40P01", "transient"),
+            ("08006", "transient"),
+            ("57P01", "transient"),
+            ("42601", "other"),
+            ("22P02", "other"),
+        ];
+        for (code, want) in table {
+            let got = match classify(code, String::new()) {
+                Error::Unique(_) => "unique",
+                Error::Constraint(_) => "constraint",
+                Error::Transient(_) => "transient",
+                _ => "other",
+            };
+            assert_eq!(got, want, "{code}");
+        }
+    }
+
+    /// Values go in and come back the same on the backend the suite runs
+    /// on (PostgreSQL binds integers to BOOLEAN and INT4 columns too).
+    #[test]
+    fn rows_are_read_and_missing_rows_are_none() {
+        let c = super::super::testdb::connection();
+        c.execute_batch(match c.dialect() {
+            Dialect::Sqlite => {
+                "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, b BLOB, flag INTEGER, n INTEGER)"
+            }
+            Dialect::Postgres => {
+                "CREATE TABLE t (id BIGSERIAL PRIMARY KEY, name TEXT, b BYTEA, flag BOOLEAN, n INT4)"
+            }
+        })
+        .unwrap();
         let id: i64 = c
             .query_row(
-                "INSERT INTO t (name, b) VALUES (?1, ?2) RETURNING id",
-                params!["张", vec![1u8, 2]],
+                "INSERT INTO t (name, b, flag, n) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+                params!["张", vec![1u8, 2], true, 7i64],
                 |r| r.get(0),
             )
             .unwrap();
+        let (flag, n): (bool, i64) = c
+            .query_row("SELECT flag, n FROM t WHERE id = ?1", [id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((flag, n), (true, 7));
         let (name, b): (String, Vec<u8>) = c
             .query_row("SELECT name, b FROM t WHERE id = ?1", [id], |r| {
                 Ok((r.get("name")?, r.get(1)?))
@@ -812,5 +857,7 @@ mod tests {
             .execute("INSERT INTO t (id, name) VALUES (?1, 'x')", [id])
             .unwrap_err();
         assert!(matches!(dup, Error::Unique(_)), "{dup:?}");
+        let bug = c.execute("SELEC 1", ()).unwrap_err();
+        assert!(matches!(bug, Error::Other(_)), "{bug:?}");
     }
 }
