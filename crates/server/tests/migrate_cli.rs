@@ -3,6 +3,8 @@
 //! stopped) is copied into a new PostgreSQL database on the test cluster;
 //! a second run refuses the non-empty target and leaves it as it was.
 
+mod common;
+
 use std::process::{Command, Output};
 use warmlead_server::testing::Backend;
 
@@ -101,4 +103,72 @@ fn migrate_refuses_urls_it_does_not_know() {
         stderr.contains("expected sqlite:///path/to/server.db"),
         "{stderr}"
     );
+}
+
+/// After the move, nothing is redone: a device signed in on SQLite keeps
+/// its token, epoch, cursor and outbox numbering against the server now on
+/// PostgreSQL, and a share link made before the move still opens.
+#[tokio::test]
+async fn after_the_move_devices_keep_syncing_and_old_links_resolve() {
+    let w = common::world_on(Backend::Sqlite).await;
+    let d = common::activate(&w.ts, w.partner_a1.id).await;
+    let res = d.push(vec![d.create_share(1, 1, w.item.id)]).await;
+    assert_eq!(res.last_seq, 1);
+    let token = d.sign(1, w.item.id, warmlead_core::domain::Channel::Moments);
+    let before = d.pull(0, None).await;
+    let from = w.ts.database_url().to_string();
+    let dir = w.ts.stop().await;
+
+    let to = fresh_database().await;
+    let out = migrate(&from, &to);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let options = warmlead_server::Options {
+        storage: warmlead_server::StorageOptions {
+            media_dir: Some(dir.path().join("media")),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let server = warmlead_server::start_with(
+        warmlead_server::Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database_url: to,
+            public_url: None,
+            demo: false,
+        },
+        options,
+    )
+    .await
+    .unwrap();
+    let d = common::Device {
+        base: server.base_url(),
+        ..d
+    };
+    let after = d.pull(before.cursor, None).await;
+    assert_eq!(after.epoch, before.epoch, "same epoch: no re-download");
+    assert!(after.changes.is_empty(), "{:?}", after.changes);
+    let res = d
+        .push(vec![common::mutation(
+            2,
+            warmlead_core::sync::MutationBody::RenameSelf {
+                name: "张三丰".into(),
+            },
+        )])
+        .await;
+    assert_eq!(res.last_seq, 2, "the outbox numbering carries on");
+    let page = reqwest::get(format!("{}/s/{token}", server.base_url()))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
+    let renamed = d.pull(before.cursor, None).await;
+    assert!(
+        !renamed.changes.is_empty(),
+        "the rename is in the log after the copy's changes"
+    );
+    assert!(renamed.changes.iter().all(|c| c.seq > before.cursor));
+    server.shutdown().await;
 }
