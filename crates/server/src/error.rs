@@ -56,6 +56,8 @@ impl ServerError {
             ServerError::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             ServerError::Busy(_) => ErrorCode::Offline,
             ServerError::RateLimited(_) => ErrorCode::RateLimited,
+            // A deadlock, a lost connection, a full pool: retrying may pass.
+            ServerError::Database(crate::storage::sql::Error::Transient(_)) => ErrorCode::Offline,
             ServerError::Config(_)
             | ServerError::Sqlite(_)
             | ServerError::Database(_)
@@ -77,8 +79,30 @@ impl ServerError {
     pub fn to_api(&self) -> ApiError {
         match self.code() {
             ErrorCode::Internal => ApiError::new(ErrorCode::Internal, "internal server error"),
+            // The database's own words stay in the log.
+            ErrorCode::Offline if matches!(self, ServerError::Database(_)) => {
+                ApiError::new(ErrorCode::Offline, "the database is busy; retry shortly")
+            }
             code => ApiError::new(code, self.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::sql;
+
+    /// A transient database failure is a 503 the client retries, without
+    /// the database's words; a bug is a 500.
+    #[test]
+    fn database_failures_map_to_retry_or_internal() {
+        let busy = ServerError::Database(sql::Error::Transient("deadlock detected".into()));
+        assert_eq!(busy.code(), ErrorCode::Offline);
+        assert_eq!(busy.to_api().message, "the database is busy; retry shortly");
+        let bug = ServerError::Database(sql::Error::Other("syntax".into()));
+        assert_eq!(bug.code(), ErrorCode::Internal);
+        assert_eq!(bug.to_api().message, "internal server error");
     }
 }
 
@@ -100,8 +124,12 @@ pub fn api_error_response(err: &ApiError) -> Response {
 
 impl IntoResponse for ServerError {
     fn into_response(self) -> Response {
-        if self.code() == ErrorCode::Internal {
-            tracing::error!(error = %self, "request failed");
+        match self.code() {
+            ErrorCode::Internal => tracing::error!(error = %self, "request failed"),
+            ErrorCode::Offline => {
+                tracing::warn!(error = %self, "request failed; may pass on a retry")
+            }
+            _ => {}
         }
         api_error_response(&self.to_api())
     }
