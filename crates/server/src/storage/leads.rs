@@ -369,6 +369,9 @@ fn apply_grade(
     Ok(lead)
 }
 
+/// Advisory-lock key space of the per-company regrade job.
+const REGRADE_LOCK: i32 = 0x5247; // "RG"
+
 /// Decay: a grade otherwise changes only when an event arrives, so a lead
 /// hot a month ago would stay A+. Regrades the company's leads whose stored
 /// grade is no longer true at `now` (core decides; this only applies) and
@@ -379,6 +382,14 @@ pub(crate) fn regrade_cooled(
     company_id: i64,
     now: i64,
 ) -> Result<usize, ServerError> {
+    if tx.dialect() == crate::storage::sql::Dialect::Postgres {
+        // Every process runs the hourly job: one regrades a company at a
+        // time, the next finds nothing left to change (no doubled changes).
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(?1, ?2)",
+            params![REGRADE_LOCK, company_id],
+        )?;
+    }
     let rules = company_rules(tx, company_id)?;
     if rules.half_life_days <= 0 {
         return Ok(0);
