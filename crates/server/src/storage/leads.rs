@@ -135,6 +135,19 @@ fn facts(conn: &Connection, lead_id: i64) -> Result<Vec<SignalFact>, ServerError
     Ok(out)
 }
 
+/// A lead is read, judged and written back (score, grade, MAN, note): on
+/// PostgreSQL two such transactions at once (a beacon batch, a rep setting
+/// MAN, the hourly regrade, possibly in two processes) would each write
+/// what it read before the other's commit, and one change would be lost.
+/// So the lead's row is locked first; SQLite's single writer already
+/// orders them. Several leads are always locked in ascending id order.
+fn lock_lead(tx: &Connection, lead_id: i64) -> Result<(), ServerError> {
+    if tx.dialect() == crate::storage::sql::Dialect::Postgres {
+        tx.execute("SELECT id FROM leads WHERE id = ?1 FOR UPDATE", [lead_id])?;
+    }
+    Ok(())
+}
+
 /// Recomputes score, grade and reasons; logs the lead when any changed
 /// (or when `force`). Returns the lead and its grade before.
 pub(crate) fn rescore(
@@ -143,6 +156,7 @@ pub(crate) fn rescore(
     now: i64,
     force: bool,
 ) -> Result<Option<(Lead, Grade)>, ServerError> {
+    lock_lead(tx, lead_id)?;
     let Some(lead) = get_lead(tx, lead_id)? else {
         return Ok(None);
     };
@@ -225,6 +239,14 @@ pub(crate) fn capture(
 ) -> Result<(Lead, bool), ServerError> {
     let now = now_ms();
     let existing = existing_lead(tx, share.company.id, c)?;
+    if let Some(e) = &existing {
+        // Merging appends to the note read here: nobody may change it between.
+        lock_lead(tx, e.id)?;
+    }
+    let existing = match existing {
+        Some(_) => existing_lead(tx, share.company.id, c)?,
+        None => None,
+    };
     let mut merged = existing.is_some();
     let lead_id = match merge::on_contact(existing, &c.note) {
         merge::Decision::Merge { id, note } => merge_into(tx, id, &note, now)?,
@@ -327,6 +349,7 @@ pub(crate) fn set_man_flags(
     lead_id: i64,
     man: ManFlags,
 ) -> Result<(), ServerError> {
+    lock_lead(tx, lead_id)?;
     let lead = get_lead(tx, lead_id)?
         .filter(|l| l.company_id == caller.company.id)
         .ok_or_else(|| ServerError::NotFound(format!("no lead {lead_id}")))?;
@@ -409,6 +432,7 @@ pub(crate) fn regrade_cooled(
         .collect::<Result<_, _>>()?;
     let mut changed = 0;
     for id in ids {
+        lock_lead(tx, id)?;
         let Some(lead) = get_lead(tx, id)? else {
             continue;
         };
