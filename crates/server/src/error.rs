@@ -88,24 +88,6 @@ impl ServerError {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::storage::sql;
-
-    /// A transient database failure is a 503 the client retries, without
-    /// the database's words; a bug is a 500.
-    #[test]
-    fn database_failures_map_to_retry_or_internal() {
-        let busy = ServerError::Database(sql::Error::Transient("deadlock detected".into()));
-        assert_eq!(busy.code(), ErrorCode::Offline);
-        assert_eq!(busy.to_api().message, "the database is busy; retry shortly");
-        let bug = ServerError::Database(sql::Error::Other("syntax".into()));
-        assert_eq!(bug.code(), ErrorCode::Internal);
-        assert_eq!(bug.to_api().message, "internal server error");
-    }
-}
-
 impl From<CoreError> for ServerError {
     fn from(e: CoreError) -> Self {
         match e.code() {
@@ -132,5 +114,23 @@ impl IntoResponse for ServerError {
             _ => {}
         }
         api_error_response(&self.to_api())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::sql;
+
+    /// A transient database failure is a 503 the client retries, without
+    /// the database's words; a bug is a 500.
+    #[test]
+    fn database_failures_map_to_retry_or_internal() {
+        let busy = ServerError::Database(sql::Error::Transient("deadlock detected".into()));
+        assert_eq!(busy.code(), ErrorCode::Offline);
+        assert_eq!(busy.to_api().message, "the database is busy; retry shortly");
+        let bug = ServerError::Database(sql::Error::Other("syntax".into()));
+        assert_eq!(bug.code(), ErrorCode::Internal);
+        assert_eq!(bug.to_api().message, "internal server error");
     }
 }
