@@ -184,16 +184,7 @@ async fn copies_every_row_of_every_table_and_refuses_a_second_copy() {
 
     // Serial numbers continue after the copied ones, and a change number
     // SQLite already handed out (9, deleted) is never handed out again.
-    let seq: i64 = client
-        .query_one(
-            "INSERT INTO changes (company_id, audience, body, created_at)
-             VALUES (1, 'company', '{}', 2000) RETURNING seq",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(seq, 10);
+    assert_eq!(common::next_change_seq(&client).await, 10);
     let signal: i64 = client
         .query_one(
             "INSERT INTO signals (share_token, visit_id, visitor_id, kind, value, at, company_id, partner_id, item_id)

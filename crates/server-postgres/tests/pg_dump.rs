@@ -105,16 +105,7 @@ async fn a_pg_dump_restored_with_pg_restore_has_every_row_of_every_table() {
 
     // The sequences come back where the dump had them: the change number 9,
     // deleted before the copy, is never handed out again.
-    let seq: i64 = restored
-        .query_one(
-            "INSERT INTO changes (company_id, audience, body, created_at)
-             VALUES (1, 'company', '{}', 2000) RETURNING seq",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(seq, 10);
+    assert_eq!(common::next_change_seq(&restored).await, 10);
 }
 
 #[tokio::test]

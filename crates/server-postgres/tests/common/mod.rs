@@ -26,3 +26,18 @@ pub async fn fresh_database() -> String {
 pub async fn fresh_client() -> Client {
     connect(&fresh_database().await).await.unwrap()
 }
+
+/// The seq the next change gets (inserts one): after a copy or a restore
+/// the sequence must continue past every number SQLite handed out.
+#[allow(dead_code)] // each test binary compiles this module
+pub async fn next_change_seq(client: &Client) -> i64 {
+    client
+        .query_one(
+            "INSERT INTO changes (company_id, audience, body, created_at)
+             VALUES (1, 'company', '{}', 2000) RETURNING seq",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
