@@ -498,8 +498,6 @@ pub struct PosterInvitation {
     pub png_base64: String,
 }
 
-/// The deep link that signs the desktop app in:
-/// `warmlead://activate?server=<api url>&code=<activation code>`.
 /// The poster's slogan when the company set none: no industry words, so it
 /// fits any company.
 pub const DEFAULT_POSTER_SLOGAN: &str = "诚邀您成为我们的推荐合伙人";
@@ -537,7 +535,9 @@ pub fn slogan_of(company: &crate::domain::Company) -> &str {
 
 pub const DEEP_LINK_SCHEME: &str = "warmlead";
 
-/// Builds the activation deep link (server URL and code percent-encoded).
+/// The deep link that signs the desktop app in:
+/// `warmlead://activate?server=<api url>&code=<activation code>` (server
+/// URL and code percent-encoded).
 pub fn activation_link(server_url: &str, code: &str) -> String {
     format!(
         "{DEEP_LINK_SCHEME}://activate?server={}&code={}",

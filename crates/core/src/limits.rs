@@ -5,6 +5,8 @@
 
 /// A person's name: a user, a partner, a lead, an SMS recipient.
 pub const MAX_NAME_CHARS: usize = 40;
+/// A company's name.
+pub const MAX_COMPANY_NAME_CHARS: usize = 100;
 /// A phone number as typed, before it is read as E.164.
 pub const MAX_PHONE_CHARS: usize = 32;
 /// A note: on a lead, on an imported partner.
@@ -24,6 +26,7 @@ pub const MAX_MERGED_NOTE_CHARS: usize = 2_000;
 /// (TypeScript name, value) of every limit, in the order above.
 pub const ALL: &[(&str, usize)] = &[
     ("maxNameChars", MAX_NAME_CHARS),
+    ("maxCompanyNameChars", MAX_COMPANY_NAME_CHARS),
     ("maxPhoneChars", MAX_PHONE_CHARS),
     ("maxNoteChars", MAX_NOTE_CHARS),
     ("maxTitleChars", MAX_TITLE_CHARS),

@@ -16,6 +16,25 @@ pub struct Admin {
     pub(crate) db: Database,
 }
 
+/// What `company create` made.
+#[derive(Debug, Clone)]
+pub struct NewCompany {
+    pub company: Company,
+    pub manager: User,
+    /// One-time, valid 7 days: the manager signs the desktop app in with it.
+    pub activation_code: String,
+}
+
+/// A company and how many users of each role it has.
+#[derive(Debug, Clone)]
+pub struct CompanySummary {
+    pub company: Company,
+    pub managers: i64,
+    pub reps: i64,
+    pub partners: i64,
+    pub created_at_ms: i64,
+}
+
 /// Opens (and migrates) the database at `database_url` without serving it.
 pub async fn open_admin(database_url: &str) -> Result<Admin, ServerError> {
     open_admin_with(database_url, &crate::StorageOptions::default()).await
@@ -34,6 +53,48 @@ pub async fn open_admin_with(
 impl Admin {
     pub async fn create_company(&self, name: &str) -> Result<Company, ServerError> {
         self.db.create_company(name.to_string()).await
+    }
+
+    /// A company, its first manager and the manager's one-time activation
+    /// code, in one transaction.
+    pub async fn create_company_with_manager(
+        &self,
+        name: &str,
+        manager_name: &str,
+        manager_phone: &str,
+    ) -> Result<NewCompany, ServerError> {
+        let (company, manager, activation_code) = self
+            .db
+            .create_company_with_manager(
+                name.to_string(),
+                manager_name.to_string(),
+                manager_phone.to_string(),
+            )
+            .await?;
+        Ok(NewCompany {
+            company,
+            manager,
+            activation_code,
+        })
+    }
+
+    /// Every company on this server, oldest first.
+    pub async fn list_companies(&self) -> Result<Vec<CompanySummary>, ServerError> {
+        Ok(self
+            .db
+            .list_companies()
+            .await?
+            .into_iter()
+            .map(
+                |(company, [managers, reps, partners], created_at_ms)| CompanySummary {
+                    company,
+                    managers,
+                    reps,
+                    partners,
+                    created_at_ms,
+                },
+            )
+            .collect())
     }
 
     pub async fn create_user(

@@ -8,6 +8,7 @@ mod admin;
 pub mod demo;
 mod error;
 mod http;
+pub mod setup;
 mod sms;
 mod storage;
 #[cfg(feature = "testing")]
@@ -20,7 +21,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use admin::{open_admin, open_admin_with, Admin};
+pub use admin::{open_admin, open_admin_with, Admin, CompanySummary, NewCompany};
 pub use error::ServerError;
 pub use http::client_ip::TrustedProxies;
 pub use sms::{parse_quiet_hours, Clock, SmsInviteArgs, SmsInviteOptions};
@@ -188,6 +189,12 @@ pub async fn start_with(config: Config, options: Options) -> Result<RunningServe
     // After binding, so the demo's invitation links carry the real address.
     if config.demo {
         demo::seed_with_url(&admin, &public_url).await?;
+    } else if admin.list_companies().await?.is_empty() {
+        tracing::warn!(
+            "this server has no company yet: nobody can sign in until one is made. \
+             Create the first (it prints the manager's activation code and sign-in link) with: {}",
+            setup::CREATE_HINT
+        );
     }
     let mut state = http::AppState::new(admin.db.clone(), public_url);
     state.sms = options.sms.provider.clone();

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use warmlead_core::domain::Role;
 use warmlead_server::{
-    default_database_url, demo, open_admin_with, start_with, Admin, Config, Options, ServerError,
-    Sms, SmsInviteArgs, SmsProviderConfig, StorageOptions, TrustedProxies,
+    default_database_url, demo, open_admin_with, setup, start_with, Admin, Config, Options,
+    ServerError, Sms, SmsInviteArgs, SmsProviderConfig, StorageOptions, TrustedProxies,
 };
 use warmlead_sms::{AliyunConfig, TencentConfig, TwilioConfig};
 
@@ -59,6 +59,34 @@ impl DbArg {
 }
 
 #[derive(Subcommand)]
+enum CompanyCommand {
+    /// Make a company and its first manager; prints the manager's
+    /// activation code, sign-in link and its QR code.
+    Create {
+        #[command(flatten)]
+        db: DbArg,
+        /// The company's name, as its people and their friends will see it.
+        #[arg(long)]
+        name: String,
+        /// The first manager's name.
+        #[arg(long)]
+        manager_name: String,
+        /// The first manager's mobile number (+86... or a Chinese mobile number).
+        #[arg(long)]
+        manager_phone: String,
+        /// The server's address as the desktop app reaches it (the sign-in
+        /// link carries it) [default: http://127.0.0.1:8787].
+        #[arg(long, env = "WARMLEAD_PUBLIC_URL")]
+        public_url: Option<String>,
+    },
+    /// List the companies on this server.
+    List {
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run the server.
     Serve {
@@ -90,6 +118,11 @@ enum Command {
         /// visitor's address read from X-Forwarded-For / X-Real-IP [default: none].
         #[arg(long, env = "WARMLEAD_TRUSTED_PROXIES", default_value = "")]
         trusted_proxies: TrustedProxies,
+    },
+    /// Set up companies: `company create`, `company list`.
+    Company {
+        #[command(subcommand)]
+        action: CompanyCommand,
     },
     /// Print a fresh one-time activation code for a user.
     ActivationCode {
@@ -254,6 +287,7 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             };
             serve(listen, db.url(), public_url, demo, options).await
         }
+        Command::Company { action } => company(action).await,
         Command::ActivationCode { db, user } => {
             let admin = db.admin().await?;
             let user = admin.find_user(&user).await?;
@@ -320,6 +354,33 @@ async fn migrate(from: &str, to: &str) -> Result<(), ServerError> {
         report.schema_version
     );
     println!("media files were not copied: they stay in media/ beside {path}");
+    Ok(())
+}
+
+async fn company(action: CompanyCommand) -> Result<(), ServerError> {
+    match action {
+        CompanyCommand::Create {
+            db,
+            name,
+            manager_name,
+            manager_phone,
+            public_url,
+        } => {
+            let admin = db.admin().await?;
+            let made = admin
+                .create_company_with_manager(&name, &manager_name, &manager_phone)
+                .await?;
+            let server = public_url.unwrap_or_else(|| "http://127.0.0.1:8787".into());
+            print!(
+                "{}",
+                setup::new_company_text(&made, server.trim_end_matches('/'))
+            );
+        }
+        CompanyCommand::List { db } => {
+            let admin = db.admin().await?;
+            print!("{}", setup::companies_table(&admin.list_companies().await?));
+        }
+    }
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 /** Limits on what people type and send, the same on the server and in the desktop cache. */
 export const LIMITS = {
   maxNameChars: 40,
+  maxCompanyNameChars: 100,
   maxPhoneChars: 32,
   maxNoteChars: 500,
   maxTitleChars: 120,

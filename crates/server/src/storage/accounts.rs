@@ -1,6 +1,6 @@
 //! Companies, users, activation codes and devices.
 
-use crate::storage::sql::{params, Connection, OptionalExtension, Row};
+use crate::storage::sql::{self, params, Connection, OptionalExtension, Row};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::{Rng, RngCore};
@@ -213,11 +213,12 @@ pub(crate) fn users_where(
 }
 
 pub(crate) fn create_company(tx: &Connection, name: &str) -> Result<Company, ServerError> {
+    use warmlead_core::limits::MAX_COMPANY_NAME_CHARS;
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ServerError::InvalidInput(
-            "company name must be 1 to 100 characters".into(),
-        ));
+    if name.is_empty() || name.chars().count() > MAX_COMPANY_NAME_CHARS {
+        return Err(ServerError::InvalidInput(format!(
+            "company name must be 1 to {MAX_COMPANY_NAME_CHARS} characters"
+        )));
     }
     let now = now_ms();
     let new_id = tx.query_row(
@@ -256,23 +257,83 @@ pub(crate) fn create_user(
     check_binding(tx, company_id, role, rep_id)?;
     // Partners made here come from an administrator (CLI, demo seed).
     let source = (role == Role::Partner).then_some(PartnerSource::Admin);
-    let user = insert_user(
-        tx,
-        User {
-            id: 0,
-            company_id,
-            role,
-            name,
-            phone,
-            rep_id,
-            joined_at_ms: now_ms(),
-            source,
-            invited_by: None,
-            invitation_id: None,
-        },
-    )?;
+    let shown_phone = phone.clone();
+    let user = tx.savepoint(|sp| {
+        insert_user(
+            sp,
+            User {
+                id: 0,
+                company_id,
+                role,
+                name,
+                phone,
+                rep_id,
+                joined_at_ms: now_ms(),
+                source,
+                invited_by: None,
+                invitation_id: None,
+            },
+        )
+    });
+    let user = match user {
+        Err(ServerError::Database(sql::Error::Unique(_))) => {
+            return Err(ServerError::Conflict(format!(
+                "a user of company {company_id} already has the number {}",
+                shown_phone.unwrap_or_default()
+            )))
+        }
+        other => other?,
+    };
     emit_user(tx, &user, user.joined_at_ms)?;
     Ok(user)
+}
+
+/// A new company, its first manager and the manager's activation code,
+/// all or nothing (what `warmlead-server company create` makes).
+pub(crate) fn create_company_with_manager(
+    tx: &Connection,
+    name: &str,
+    manager_name: &str,
+    manager_phone: &str,
+) -> Result<(Company, User, String), ServerError> {
+    let company = create_company(tx, name)?;
+    let manager = create_user(
+        tx,
+        company.id,
+        Role::Manager,
+        manager_name,
+        Some(manager_phone),
+        None,
+    )?;
+    let code = create_activation_code(tx, manager.id)?;
+    Ok((company, manager, code))
+}
+
+/// Every company with its users per role (managers, reps, partners) and
+/// when it was made, oldest first.
+pub(crate) fn list_companies(
+    conn: &Connection,
+) -> Result<Vec<(Company, [i64; 3], i64)>, ServerError> {
+    let rows: Vec<(i64, [i64; 3], i64)> = conn
+        .prepare(
+            "SELECT c.id, c.created_at,
+                    CAST(COUNT(CASE WHEN u.role = 'manager' THEN 1 END) AS BIGINT),
+                    CAST(COUNT(CASE WHEN u.role = 'rep' THEN 1 END) AS BIGINT),
+                    CAST(COUNT(CASE WHEN u.role = 'partner' THEN 1 END) AS BIGINT)
+             FROM companies c LEFT JOIN users u ON u.company_id = c.id
+             GROUP BY c.id, c.created_at ORDER BY c.id",
+        )?
+        .query_map((), |r| {
+            Ok((r.get(0)?, [r.get(2)?, r.get(3)?, r.get(4)?], r.get(1)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, counts, created) in rows {
+        if let Some(company) = get_company(conn, id)? {
+            out.push((company, counts, created));
+        }
+    }
+    Ok(out)
 }
 
 /// Inserts an already checked user (name trimmed, phone E.164, binding
@@ -511,6 +572,22 @@ impl Database {
 
     pub(crate) async fn create_company(&self, name: String) -> Result<Company, ServerError> {
         self.tx(move |tx, _| create_company(tx, &name)).await
+    }
+
+    pub(crate) async fn create_company_with_manager(
+        &self,
+        name: String,
+        manager_name: String,
+        manager_phone: String,
+    ) -> Result<(Company, User, String), ServerError> {
+        self.tx(move |tx, _| create_company_with_manager(tx, &name, &manager_name, &manager_phone))
+            .await
+    }
+
+    pub(crate) async fn list_companies(
+        &self,
+    ) -> Result<Vec<(Company, [i64; 3], i64)>, ServerError> {
+        self.read(|c, _| list_companies(c)).await
     }
 
     pub(crate) async fn set_poster_artwork(
