@@ -4,6 +4,8 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
+import { ERROR_CODES } from "./bindings/ErrorCodes";
+
 import type {
   ApiError,
   BriefcaseItem,
@@ -39,18 +41,7 @@ import type {
 
 export type { ApiError, ErrorCode };
 
-const ERROR_CODES: readonly ErrorCode[] = [
-  "invalid_input",
-  "unauthorized",
-  "forbidden",
-  "not_found",
-  "conflict",
-  "payload_too_large",
-  "rate_limited",
-  "offline",
-  "not_activated",
-  "internal",
-];
+
 
 export function isApiError(e: unknown): e is ApiError {
   if (typeof e !== "object" || e === null) return false;

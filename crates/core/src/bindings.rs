@@ -115,6 +115,7 @@ pub fn render_all() -> Vec<(String, String)> {
     );
     // Values, not types: ts-rs renders types only.
     out.push(("Limits.ts".to_string(), crate::limits::typescript()));
+    out.push(("ErrorCodes.ts".to_string(), crate::error::typescript()));
     out
 }
 

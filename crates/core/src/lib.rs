@@ -15,6 +15,7 @@ pub mod limits;
 pub mod phone;
 pub mod scoring;
 pub mod sync;
+pub mod team;
 pub mod time;
 pub mod token;
 pub mod tracking;

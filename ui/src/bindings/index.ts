@@ -14,6 +14,7 @@ export type { ContentItem } from "./ContentItem";
 export type { ContentKind } from "./ContentKind";
 export type { EntityKind } from "./EntityKind";
 export type { ErrorCode } from "./ErrorCode";
+export type { ErrorCodes } from "./ErrorCodes";
 export type { FilterReason } from "./FilterReason";
 export type { FilteredCount } from "./FilteredCount";
 export type { FilteredStats } from "./FilteredStats";

@@ -48,6 +48,7 @@ export const en = {
       forbidden: "This account cannot sign in on this device.",
       rate_limited: "Too many attempts. Try again in a little while.",
       conflict: "This device has changes that were not synced yet. Sync before switching accounts.",
+      account_disabled: "Your company switched this account off. Ask your manager if this is a mistake.",
       other: "Activation failed: {{message}}",
     },
   },

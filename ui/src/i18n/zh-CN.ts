@@ -49,6 +49,7 @@ export const zhCN = {
       forbidden: "这个账号不能在本机登录。",
       rate_limited: "尝试次数太多，请稍后再试。",
       conflict: "本机还有未同步的更改，请先同步再换账号。",
+      account_disabled: "公司已停用这个账号。如有误会，请联系你的经理。",
       other: "激活失败：{{message}}",
     },
   },

@@ -13,6 +13,7 @@ const EXPLAINED = new Set([
   "forbidden",
   "rate_limited",
   "conflict",
+  "account_disabled",
 ]);
 
 export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {

@@ -1,0 +1,151 @@
+//! Who may switch whom off in a company, and whose devices they may revoke.
+//! The server applies these; the manager's team screen offers only what
+//! they allow.
+
+use crate::domain::{Role, User};
+
+/// Why a team change is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TeamRefused {
+    NotAManager,
+    OtherCompany,
+    Yourself,
+    /// Managers are not switched off from the app (a company always keeps
+    /// one who can undo a mistake); the server's operator handles them.
+    AManager,
+}
+
+impl TeamRefused {
+    pub fn message(self) -> &'static str {
+        match self {
+            TeamRefused::NotAManager => "only a manager changes the team",
+            TeamRefused::OtherCompany => "no such user in your company",
+            TeamRefused::Yourself => "you cannot switch yourself off",
+            TeamRefused::AManager => "managers are not switched off from the app",
+        }
+    }
+}
+
+/// Deactivating or reactivating `target`: a manager of the same company
+/// does it to a rep or a partner.
+pub fn may_switch(actor: &User, target: &User) -> Result<(), TeamRefused> {
+    if actor.company_id != target.company_id {
+        return Err(TeamRefused::OtherCompany);
+    }
+    if actor.role != Role::Manager {
+        return Err(TeamRefused::NotAManager);
+    }
+    if actor.id == target.id {
+        return Err(TeamRefused::Yourself);
+    }
+    if target.role == Role::Manager {
+        return Err(TeamRefused::AManager);
+    }
+    Ok(())
+}
+
+/// Revoking one device of `owner` (a lost laptop): the owner themself, from
+/// another device, or a manager of the company for a rep's or partner's.
+pub fn may_revoke_device(actor: &User, owner: &User) -> Result<(), TeamRefused> {
+    if actor.company_id != owner.company_id {
+        return Err(TeamRefused::OtherCompany);
+    }
+    if actor.id == owner.id {
+        return Ok(());
+    }
+    if actor.role != Role::Manager {
+        return Err(TeamRefused::NotAManager);
+    }
+    if owner.role == Role::Manager {
+        return Err(TeamRefused::AManager);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: i64, company_id: i64, role: Role) -> User {
+        User {
+            id,
+            company_id,
+            role,
+            name: format!("u{id}"),
+            phone: None,
+            rep_id: None,
+            joined_at_ms: 0,
+            source: None,
+            invited_by: None,
+            invitation_id: None,
+        }
+    }
+
+    #[test]
+    fn who_may_switch_whom() {
+        use Role::*;
+        let boss = user(1, 1, Manager);
+        let table = [
+            (boss.clone(), user(2, 1, Rep), Ok(())),
+            (boss.clone(), user(3, 1, Partner), Ok(())),
+            (
+                boss.clone(),
+                user(4, 1, Manager),
+                Err(TeamRefused::AManager),
+            ),
+            (boss.clone(), boss.clone(), Err(TeamRefused::Yourself)),
+            (
+                boss.clone(),
+                user(5, 2, Rep),
+                Err(TeamRefused::OtherCompany),
+            ),
+            (
+                user(2, 1, Rep),
+                user(3, 1, Partner),
+                Err(TeamRefused::NotAManager),
+            ),
+            (
+                user(3, 1, Partner),
+                user(2, 1, Rep),
+                Err(TeamRefused::NotAManager),
+            ),
+        ];
+        for (actor, target, want) in table {
+            assert_eq!(may_switch(&actor, &target), want, "{actor:?} -> {target:?}");
+        }
+    }
+
+    #[test]
+    fn who_may_revoke_whose_device() {
+        use Role::*;
+        let boss = user(1, 1, Manager);
+        let table = [
+            (user(3, 1, Partner), user(3, 1, Partner), Ok(())),
+            (user(2, 1, Rep), user(2, 1, Rep), Ok(())),
+            (boss.clone(), boss.clone(), Ok(())),
+            (boss.clone(), user(2, 1, Rep), Ok(())),
+            (
+                boss.clone(),
+                user(4, 1, Manager),
+                Err(TeamRefused::AManager),
+            ),
+            (
+                boss.clone(),
+                user(5, 2, Partner),
+                Err(TeamRefused::OtherCompany),
+            ),
+            (
+                user(2, 1, Rep),
+                user(3, 1, Partner),
+                Err(TeamRefused::NotAManager),
+            ),
+        ];
+        for (actor, owner, want) in table {
+            assert_eq!(
+                may_revoke_device(&actor, &owner),
+                want,
+                "{actor:?} -> {owner:?}"
+            );
+        }
+    }
+}
