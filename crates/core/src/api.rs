@@ -45,6 +45,12 @@ pub const PATH_INVITATION_PREFIX: &str = "/api/v1/invitations/";
 pub const PATH_SMS_INVITATIONS: &str = "/api/v1/invitations/sms";
 /// Reps: `POST` a `PartnerImportRequest`, answered with a `PartnerImportResult`.
 pub const PATH_PARTNER_IMPORT: &str = "/api/v1/partners/import";
+/// `GET`: the company's people and their devices (manager only).
+pub const PATH_TEAM: &str = "/api/v1/team";
+/// `POST /api/v1/team/{user_id}/deactivate` and `.../reactivate` (manager only).
+pub const PATH_TEAM_PREFIX: &str = "/api/v1/team/";
+/// `POST /api/v1/devices/{device_id}/revoke` (its owner, or a manager).
+pub const PATH_DEVICES_PREFIX: &str = "/api/v1/devices/";
 /// Public invitation page: `/i/{token}` (GET the page, POST the form).
 pub const PATH_INVITE_PREFIX: &str = "/i/";
 /// Public page where a short code is typed: `/j` (and `/j/{code}`).
@@ -91,6 +97,25 @@ pub struct ActivateResponse {
     pub user: User,
     pub company: Company,
     pub epoch: String,
+}
+
+/// One signed-in device of a user, as the team screen lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct DeviceInfo {
+    pub id: i64,
+    pub name: String,
+    pub created_at_ms: i64,
+    /// Set once revoked: its token is refused from then on.
+    pub revoked_at_ms: Option<i64>,
+}
+
+/// A person of the company and their devices (`GET /api/v1/team`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct TeamMember {
+    pub user: User,
+    /// Set while the company has switched the account off.
+    pub deactivated_at_ms: Option<i64>,
+    pub devices: Vec<DeviceInfo>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

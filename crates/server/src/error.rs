@@ -12,6 +12,9 @@ pub enum ServerError {
     InvalidInput(String),
     #[error("{0}")]
     Unauthorized(String),
+    /// The company switched this account or device off.
+    #[error("{0}")]
+    AccountDisabled(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -50,6 +53,7 @@ impl ServerError {
         match self {
             ServerError::InvalidInput(_) => ErrorCode::InvalidInput,
             ServerError::Unauthorized(_) => ErrorCode::Unauthorized,
+            ServerError::AccountDisabled(_) => ErrorCode::AccountDisabled,
             ServerError::Forbidden(_) => ErrorCode::Forbidden,
             ServerError::NotFound(_) => ErrorCode::NotFound,
             ServerError::Conflict(_) => ErrorCode::Conflict,

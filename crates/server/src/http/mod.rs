@@ -14,6 +14,7 @@ mod public;
 pub(crate) mod security;
 mod stats;
 mod sync;
+mod team;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
@@ -79,6 +80,13 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(paths::PATH_INVITATIONS, post(invite::create))
         .route("/api/v1/invitations/{id}", get(invite::get))
         .route("/api/v1/invitations/{id}/revoke", post(invite::revoke))
+        .route(paths::PATH_TEAM, get(team::list))
+        .route("/api/v1/team/{user_id}/deactivate", post(team::deactivate))
+        .route("/api/v1/team/{user_id}/reactivate", post(team::reactivate))
+        .route(
+            "/api/v1/devices/{device_id}/revoke",
+            post(team::revoke_device),
+        )
         .route(paths::PATH_FILTERED_STATS, get(stats::filtered))
         .route(paths::PATH_TRACKING_STATS, get(stats::tracking))
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))

@@ -5,10 +5,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
+use warmlead_core::api::{DeviceInfo, TeamMember};
 use warmlead_core::domain::{self, BindingRefused, Company, MediaRef, Role, User};
 use warmlead_core::invite::PartnerSource;
 use warmlead_core::phone::Phone;
 use warmlead_core::sync::ChangeBody;
+use warmlead_core::team;
 
 use super::changes::{self, Scope};
 use super::{now_ms, Database};
@@ -470,6 +472,9 @@ pub(crate) fn activate(
         }
         Some((user_id, _, None)) => user_id,
     };
+    if is_deactivated(tx, user_id)? {
+        return Err(switched_off("this account"));
+    }
     tx.execute(
         "UPDATE activation_codes SET used_at = ?1 WHERE code_hash = ?2",
         params![now, hash],
@@ -500,21 +505,139 @@ fn user_and_company(conn: &Connection, user_id: i64) -> Result<(User, Company), 
 
 /// The device (not revoked) whose token this is.
 pub(crate) fn authenticate(conn: &Connection, token: &str) -> Result<Caller, ServerError> {
-    let unknown = || ServerError::Unauthorized("unknown or revoked device token".into());
-    let row: Option<(i64, i64)> = conn
+    let row: Option<(i64, i64, Option<i64>, Option<i64>)> = conn
         .query_row(
-            "SELECT id, user_id FROM devices WHERE token_hash = ?1 AND revoked_at IS NULL",
+            "SELECT d.id, d.user_id, d.revoked_at, u.deactivated_at
+             FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = ?1",
             [sha256(token.as_bytes())],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?;
-    let (device_id, user_id) = row.ok_or_else(unknown)?;
+    let (device_id, user_id) = match row {
+        None => return Err(ServerError::Unauthorized("unknown device token".into())),
+        Some((_, _, Some(_), _)) => return Err(switched_off("this device")),
+        Some((_, _, None, Some(_))) => return Err(switched_off("this account")),
+        Some((device_id, user_id, None, None)) => (device_id, user_id),
+    };
     let (user, company) = user_and_company(conn, user_id)?;
     Ok(Caller {
         device_id,
         user,
         company,
     })
+}
+
+fn switched_off(what: &str) -> ServerError {
+    ServerError::AccountDisabled(format!(
+        "your company switched {what} off; ask your manager if this is a mistake"
+    ))
+}
+
+fn is_deactivated(conn: &Connection, user_id: i64) -> Result<bool, ServerError> {
+    let at: Option<Option<i64>> = conn
+        .query_row(
+            "SELECT deactivated_at FROM users WHERE id = ?1",
+            [user_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(matches!(at, Some(Some(_))))
+}
+
+/// The manager `actor` switches `target_id` off (`active` false) or on
+/// again (`warmlead_core::team::may_switch`). Their devices hear of it at
+/// once: a change of the user wakes them, and their next request is
+/// refused with `account_disabled`.
+pub(crate) fn set_active(
+    tx: &Connection,
+    actor: &User,
+    target_id: i64,
+    active: bool,
+    now: i64,
+) -> Result<(), ServerError> {
+    let target = get_user(tx, target_id)?
+        .filter(|u| u.company_id == actor.company_id)
+        .ok_or_else(|| ServerError::NotFound(format!("no user {target_id} in your company")))?;
+    team::may_switch(actor, &target).map_err(team_refused)?;
+    tx.execute(
+        "UPDATE users SET deactivated_at = ?1 WHERE id = ?2",
+        params![(!active).then_some(now), target_id],
+    )?;
+    emit_user(tx, &target, now)
+}
+
+/// Revokes one device (`warmlead_core::team::may_revoke_device`): its token
+/// is refused from now on; the owner's other devices go on.
+pub(crate) fn revoke_device(
+    tx: &Connection,
+    actor: &User,
+    device_id: i64,
+    now: i64,
+) -> Result<(), ServerError> {
+    let not_found = || ServerError::NotFound(format!("no device {device_id} in your company"));
+    let owner_id: i64 = tx
+        .query_row(
+            "SELECT user_id FROM devices WHERE id = ?1",
+            [device_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or_else(not_found)?;
+    let owner = get_user(tx, owner_id)?
+        .filter(|u| u.company_id == actor.company_id)
+        .ok_or_else(not_found)?;
+    team::may_revoke_device(actor, &owner).map_err(team_refused)?;
+    tx.execute(
+        "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?1) WHERE id = ?2",
+        params![now, device_id],
+    )?;
+    emit_user(tx, &owner, now)
+}
+
+fn team_refused(why: team::TeamRefused) -> ServerError {
+    match why {
+        team::TeamRefused::OtherCompany => ServerError::NotFound(why.message().into()),
+        _ => ServerError::Forbidden(why.message().into()),
+    }
+}
+
+/// The company's people, each with their devices, in id order.
+pub(crate) fn team(conn: &Connection, company_id: i64) -> Result<Vec<TeamMember>, ServerError> {
+    let users = users_where(conn, "company_id = ?1", [company_id])?;
+    let mut off: std::collections::HashMap<i64, i64> = conn
+        .prepare("SELECT id, deactivated_at FROM users WHERE company_id = ?1 AND deactivated_at IS NOT NULL")?
+        .query_map([company_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut devices: std::collections::HashMap<i64, Vec<DeviceInfo>> = Default::default();
+    let rows = conn
+        .prepare(
+            "SELECT d.user_id, d.id, d.name, d.created_at, d.revoked_at
+             FROM devices d JOIN users u ON u.id = d.user_id
+             WHERE u.company_id = ?1 ORDER BY d.id",
+        )?
+        .query_map([company_id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                DeviceInfo {
+                    id: r.get(1)?,
+                    name: r.get(2)?,
+                    created_at_ms: r.get(3)?,
+                    revoked_at_ms: r.get(4)?,
+                },
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    for (user_id, d) in rows {
+        devices.entry(user_id).or_default().push(d);
+    }
+    Ok(users
+        .into_iter()
+        .map(|user| TeamMember {
+            deactivated_at_ms: off.remove(&user.id),
+            devices: devices.remove(&user.id).unwrap_or_default(),
+            user,
+        })
+        .collect())
 }
 
 /// A live device and its user, for verifying share tokens.
@@ -557,6 +680,32 @@ pub(crate) fn find_user(conn: &Connection, spec: &str) -> Result<User, ServerErr
 }
 
 impl Database {
+    pub(crate) async fn set_active(
+        &self,
+        actor: User,
+        target_id: i64,
+        active: bool,
+    ) -> Result<(), ServerError> {
+        self.tx(move |tx, _| set_active(tx, &actor, target_id, active, now_ms()))
+            .await
+    }
+
+    pub(crate) async fn revoke_device(
+        &self,
+        actor: User,
+        device_id: i64,
+    ) -> Result<(), ServerError> {
+        self.tx(move |tx, _| revoke_device(tx, &actor, device_id, now_ms()))
+            .await?;
+        // A revoked device's share links stop resolving (see `device_user`).
+        self.share_cache().clear();
+        Ok(())
+    }
+
+    pub(crate) async fn team(&self, company_id: i64) -> Result<Vec<TeamMember>, ServerError> {
+        self.read(move |c, _| team(c, company_id)).await
+    }
+
     pub(crate) async fn authenticate(&self, token: String) -> Result<Caller, ServerError> {
         self.read(move |c, _| authenticate(c, &token)).await
     }

@@ -25,6 +25,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         12,
         include_str!("../../migrations/0012_unique_phone_and_short_code.sql"),
     ),
+    (14, include_str!("../../migrations/0014_deactivation.sql")),
 ];
 
 /// Work a migration needs beyond SQL, in its transaction (written against

@@ -1,0 +1,4 @@
+-- A manager switches a rep or a partner off (issue 10): every device token
+-- of theirs is refused while this is set, and so are their activation codes.
+-- Reactivating clears it. Their partners, leads and shares stay as they are.
+ALTER TABLE users ADD COLUMN deactivated_at BIGINT;

@@ -1,0 +1,51 @@
+//! The manager's team: who is in the company, switching a rep or a partner
+//! off and on, revoking one device (the rules: `warmlead_core::team`).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use warmlead_core::api::TeamMember;
+use warmlead_core::domain::Role;
+
+use super::AppState;
+use crate::error::ServerError;
+use crate::storage::Caller;
+
+pub(crate) async fn list(
+    State(st): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<TeamMember>>, ServerError> {
+    if caller.user.role != Role::Manager {
+        return Err(ServerError::Forbidden(
+            "only a manager sees the team".into(),
+        ));
+    }
+    Ok(Json(st.db.team(caller.company.id).await?))
+}
+
+pub(crate) async fn deactivate(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<i64>,
+) -> Result<StatusCode, ServerError> {
+    st.db.set_active(caller.user, user_id, false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) async fn reactivate(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<i64>,
+) -> Result<StatusCode, ServerError> {
+    st.db.set_active(caller.user, user_id, true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) async fn revoke_device(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(device_id): Path<i64>,
+) -> Result<StatusCode, ServerError> {
+    st.db.revoke_device(caller.user, device_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

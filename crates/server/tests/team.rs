@@ -1,0 +1,192 @@
+//! The manager's team: switching a rep or partner off stops every device of
+//! theirs at once (401 `account_disabled`, which the app acts on) and their
+//! activation codes; switching them on again undoes it; revoking one lost
+//! device leaves the others working. Nobody else may do it.
+mod common;
+
+use common::{activate, api_error, world, Device};
+use reqwest::StatusCode;
+use warmlead_core::api::{TeamMember, PATH_ACTIVATE, PATH_ME, PATH_TEAM};
+use warmlead_core::error::ErrorCode;
+
+async fn me(d: &Device) -> reqwest::Response {
+    d.get(PATH_ME).send().await.unwrap()
+}
+
+async fn switch(d: &Device, user_id: i64, on: bool) -> reqwest::Response {
+    let verb = if on { "reactivate" } else { "deactivate" };
+    d.post(&format!("/api/v1/team/{user_id}/{verb}"))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn revoke(d: &Device, device_id: i64) -> reqwest::Response {
+    d.post(&format!("/api/v1/devices/{device_id}/revoke"))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn assert_switched_off(res: reqwest::Response) {
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let e = api_error(res).await;
+    assert_eq!(e.code, ErrorCode::AccountDisabled, "{e:?}");
+    assert!(e.message.contains("switched"), "{e:?}");
+}
+
+#[tokio::test]
+async fn a_switched_off_rep_is_signed_out_everywhere_until_switched_on() {
+    let w = world().await;
+    let manager = activate(&w.ts, w.manager.id).await;
+    let laptop = activate(&w.ts, w.rep_a.id).await;
+    let phone = activate(&w.ts, w.rep_a.id).await;
+    let partner = activate(&w.ts, w.partner_a1.id).await;
+
+    let team: Vec<TeamMember> = manager
+        .get(PATH_TEAM)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rep = team.iter().find(|m| m.user.id == w.rep_a.id).unwrap();
+    assert_eq!(rep.devices.len(), 2);
+    assert_eq!(rep.deactivated_at_ms, None);
+    assert_eq!(
+        laptop.get(PATH_TEAM).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+
+    assert_eq!(
+        switch(&manager, w.rep_a.id, false).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_switched_off(me(&laptop).await).await;
+    assert_switched_off(me(&phone).await).await;
+    let code =
+        w.ts.admin()
+            .create_activation_code(w.rep_a.id)
+            .await
+            .unwrap();
+    let res = reqwest::Client::new()
+        .post(format!("{}{PATH_ACTIVATE}", w.ts.url()))
+        .json(&warmlead_core::api::ActivateRequest {
+            code,
+            device_name: "new laptop".into(),
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_switched_off(res).await;
+    // Their partners and leads stay where they are.
+    assert_eq!(me(&partner).await.status(), StatusCode::OK);
+    let team: Vec<TeamMember> = manager
+        .get(PATH_TEAM)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rep = team.iter().find(|m| m.user.id == w.rep_a.id).unwrap();
+    assert!(rep.deactivated_at_ms.is_some());
+    let bound = team.iter().find(|m| m.user.id == w.partner_a1.id).unwrap();
+    assert_eq!(bound.user.rep_id, Some(w.rep_a.id));
+
+    assert_eq!(
+        switch(&manager, w.rep_a.id, true).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(me(&laptop).await.status(), StatusCode::OK);
+    assert_eq!(me(&phone).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_lost_laptop_is_revoked_alone() {
+    let w = world().await;
+    let manager = activate(&w.ts, w.manager.id).await;
+    let lost = activate(&w.ts, w.partner_a1.id).await;
+    let kept = activate(&w.ts, w.partner_a1.id).await;
+    assert_eq!(
+        revoke(&manager, lost.id()).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_switched_off(me(&lost).await).await;
+    assert_eq!(me(&kept).await.status(), StatusCode::OK);
+    // The owner revokes one of their own devices from another.
+    let spare = activate(&w.ts, w.partner_a1.id).await;
+    assert_eq!(
+        revoke(&kept, spare.id()).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_switched_off(me(&spare).await).await;
+    let team: Vec<TeamMember> = manager
+        .get(PATH_TEAM)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let devices = &team
+        .iter()
+        .find(|m| m.user.id == w.partner_a1.id)
+        .unwrap()
+        .devices;
+    let revoked: Vec<i64> = devices
+        .iter()
+        .filter(|d| d.revoked_at_ms.is_some())
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(revoked, [lost.id(), spare.id()]);
+}
+
+#[tokio::test]
+async fn only_a_manager_of_the_company_switches_reps_and_partners() {
+    let w = world().await;
+    let manager = activate(&w.ts, w.manager.id).await;
+    let rep = activate(&w.ts, w.rep_a.id).await;
+    let partner = activate(&w.ts, w.partner_a1.id).await;
+    let other = w.ts.admin().create_company("另一家").await.unwrap();
+    let stranger =
+        w.ts.admin()
+            .create_user(
+                other.id,
+                warmlead_core::domain::Role::Rep,
+                "外人",
+                None,
+                None,
+            )
+            .await
+            .unwrap();
+    let second_manager =
+        w.ts.admin()
+            .create_user(
+                w.company.id,
+                warmlead_core::domain::Role::Manager,
+                "副经理",
+                None,
+                None,
+            )
+            .await
+            .unwrap();
+    let cases = [
+        (&rep, w.partner_a1.id, StatusCode::FORBIDDEN),
+        (&partner, w.rep_a.id, StatusCode::FORBIDDEN),
+        (&manager, w.manager.id, StatusCode::FORBIDDEN),
+        (&manager, second_manager.id, StatusCode::FORBIDDEN),
+        (&manager, stranger.id, StatusCode::NOT_FOUND),
+        (&manager, 999_999, StatusCode::NOT_FOUND),
+    ];
+    for (who, target, want) in cases {
+        assert_eq!(switch(who, target, false).await.status(), want, "{target}");
+    }
+    assert_eq!(
+        revoke(&rep, partner.id()).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(me(&rep).await.status(), StatusCode::OK);
+    assert_eq!(me(&partner).await.status(), StatusCode::OK);
+}
