@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::domain::{Company, ContentKind, User};
+use crate::domain::{Company, ContentKind, Role, User};
 
 pub const PATH_HEALTH: &str = "/healthz";
 pub const PATH_ACTIVATE: &str = "/api/v1/activate";
@@ -107,6 +107,24 @@ pub struct DeviceInfo {
     pub created_at_ms: i64,
     /// Set once revoked: its token is refused from then on.
     pub revoked_at_ms: Option<i64>,
+}
+
+/// Body of `POST /api/v1/team` (manager only): a new rep or manager.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct NewTeamMember {
+    pub role: Role,
+    pub name: String,
+    /// As typed; stored in E.164.
+    pub phone: String,
+}
+
+/// A one-time activation code and the `warmlead://activate?...` link that
+/// signs the desktop app in with it (shown as text, link and QR).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct IssuedCode {
+    pub user: User,
+    pub activation_code: String,
+    pub activation_link: String,
 }
 
 /// A person of the company and their devices (`GET /api/v1/team`).

@@ -13,6 +13,8 @@ pub enum TeamRefused {
     /// Managers are not switched off from the app (a company always keeps
     /// one who can undo a mistake); the server's operator handles them.
     AManager,
+    /// Partners join through an invitation or an import, bound to a rep.
+    PartnersAreInvited,
 }
 
 impl TeamRefused {
@@ -22,7 +24,35 @@ impl TeamRefused {
             TeamRefused::OtherCompany => "no such user in your company",
             TeamRefused::Yourself => "you cannot switch yourself off",
             TeamRefused::AManager => "managers are not switched off from the app",
+            TeamRefused::PartnersAreInvited => {
+                "partners join through an invitation or an import by their rep"
+            }
         }
+    }
+}
+
+/// Adding someone to the company from the team screen: a manager adds reps
+/// and managers (partners join through invitations and imports).
+pub fn may_add(actor: &User, role: Role) -> Result<(), TeamRefused> {
+    if actor.role != Role::Manager {
+        return Err(TeamRefused::NotAManager);
+    }
+    if role == Role::Partner {
+        return Err(TeamRefused::PartnersAreInvited);
+    }
+    Ok(())
+}
+
+/// A fresh activation code for `target` (a new laptop, a lost code): a
+/// manager for anyone of the company, a rep for their own partners.
+pub fn may_issue_code(actor: &User, target: &User) -> Result<(), TeamRefused> {
+    if actor.company_id != target.company_id {
+        return Err(TeamRefused::OtherCompany);
+    }
+    match actor.role {
+        Role::Manager => Ok(()),
+        Role::Rep if target.role == Role::Partner && target.rep_id == Some(actor.id) => Ok(()),
+        _ => Err(TeamRefused::NotAManager),
     }
 }
 
@@ -112,6 +142,54 @@ mod tests {
         ];
         for (actor, target, want) in table {
             assert_eq!(may_switch(&actor, &target), want, "{actor:?} -> {target:?}");
+        }
+    }
+
+    #[test]
+    fn who_may_add_and_issue_codes() {
+        use Role::*;
+        let boss = user(1, 1, Manager);
+        assert_eq!(may_add(&boss, Rep), Ok(()));
+        assert_eq!(may_add(&boss, Manager), Ok(()));
+        assert_eq!(
+            may_add(&boss, Partner),
+            Err(TeamRefused::PartnersAreInvited)
+        );
+        assert_eq!(
+            may_add(&user(2, 1, Rep), Rep),
+            Err(TeamRefused::NotAManager)
+        );
+        let mine = User {
+            rep_id: Some(2),
+            ..user(3, 1, Partner)
+        };
+        let theirs = User {
+            rep_id: Some(9),
+            ..user(4, 1, Partner)
+        };
+        let table = [
+            (boss.clone(), user(2, 1, Rep), Ok(())),
+            (boss.clone(), mine.clone(), Ok(())),
+            (
+                boss.clone(),
+                user(5, 2, Rep),
+                Err(TeamRefused::OtherCompany),
+            ),
+            (user(2, 1, Rep), mine.clone(), Ok(())),
+            (user(2, 1, Rep), theirs, Err(TeamRefused::NotAManager)),
+            (
+                user(2, 1, Rep),
+                user(6, 1, Rep),
+                Err(TeamRefused::NotAManager),
+            ),
+            (mine.clone(), mine, Err(TeamRefused::NotAManager)),
+        ];
+        for (actor, target, want) in table {
+            assert_eq!(
+                may_issue_code(&actor, &target),
+                want,
+                "{actor:?} -> {target:?}"
+            );
         }
     }
 

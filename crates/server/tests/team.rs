@@ -190,3 +190,75 @@ async fn only_a_manager_of_the_company_switches_reps_and_partners() {
     assert_eq!(me(&rep).await.status(), StatusCode::OK);
     assert_eq!(me(&partner).await.status(), StatusCode::OK);
 }
+
+/// The manager adds a rep from the team screen: the answer carries the code
+/// and the sign-in link (the QR), and the rep signs in with them; a code for
+/// a new laptop later; a bad number or a partner added this way is refused.
+#[tokio::test]
+async fn a_manager_adds_a_rep_who_signs_in_with_the_shown_code() {
+    use warmlead_core::api::{IssuedCode, NewTeamMember};
+    use warmlead_core::domain::Role;
+    let w = world().await;
+    let manager = activate(&w.ts, w.manager.id).await;
+    let add = |role: Role, phone: &str| {
+        manager
+            .post(PATH_TEAM)
+            .json(&NewTeamMember {
+                role,
+                name: "孙七".into(),
+                phone: phone.into(),
+            })
+            .send()
+    };
+    let issued: IssuedCode = add(Role::Rep, "135 0013 5000")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (issued.user.role, issued.user.phone.as_deref()),
+        (Role::Rep, Some("+8613500135000"))
+    );
+    let (server, code) =
+        warmlead_core::invite::parse_activation_link(&issued.activation_link).unwrap();
+    assert_eq!(
+        (server, code.clone()),
+        (w.ts.url(), issued.activation_code.clone())
+    );
+    let rep = common::activate_with_code(&w.ts, &code).await;
+    assert_eq!(rep.act.user.id, issued.user.id);
+    assert_eq!(me(&rep).await.status(), StatusCode::OK);
+
+    let again: IssuedCode = manager
+        .post(&format!("/api/v1/team/{}/activation-code", issued.user.id))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(again.activation_code, issued.activation_code);
+    common::activate_with_code(&w.ts, &again.activation_code).await;
+
+    let dup = add(Role::Rep, "13500135000").await.unwrap();
+    assert_eq!(dup.status(), StatusCode::CONFLICT);
+    let bad = add(Role::Rep, "12345").await.unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert!(api_error(bad).await.message.contains("12345"));
+    assert_eq!(
+        add(Role::Partner, "13600136001").await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let rep_adds = rep
+        .post(PATH_TEAM)
+        .json(&NewTeamMember {
+            role: Role::Rep,
+            name: "周八".into(),
+            phone: "13600136002".into(),
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rep_adds.status(), StatusCode::FORBIDDEN);
+}

@@ -80,7 +80,11 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(paths::PATH_INVITATIONS, post(invite::create))
         .route("/api/v1/invitations/{id}", get(invite::get))
         .route("/api/v1/invitations/{id}/revoke", post(invite::revoke))
-        .route(paths::PATH_TEAM, get(team::list))
+        .route(paths::PATH_TEAM, get(team::list).post(team::add))
+        .route(
+            "/api/v1/team/{user_id}/activation-code",
+            post(team::issue_code),
+        )
         .route("/api/v1/team/{user_id}/deactivate", post(team::deactivate))
         .route("/api/v1/team/{user_id}/reactivate", post(team::reactivate))
         .route(

@@ -4,7 +4,11 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use warmlead_core::api::TeamMember;
+use warmlead_core::api::{IssuedCode, NewTeamMember, TeamMember};
+use warmlead_core::domain::User;
+use warmlead_core::invite::activation_link;
+
+use super::extract::ApiJson;
 use warmlead_core::domain::Role;
 
 use super::AppState;
@@ -21,6 +25,34 @@ pub(crate) async fn list(
         ));
     }
     Ok(Json(st.db.team(caller.company.id).await?))
+}
+
+/// A new rep or manager, with the code, link (and so QR) to sign in with.
+pub(crate) async fn add(
+    State(st): State<AppState>,
+    caller: Caller,
+    ApiJson(new): ApiJson<NewTeamMember>,
+) -> Result<Json<IssuedCode>, ServerError> {
+    let (user, code) = st.db.add_member(caller.user, new).await?;
+    Ok(Json(issued(&st, user, code)))
+}
+
+/// A fresh code for someone's next device.
+pub(crate) async fn issue_code(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<i64>,
+) -> Result<Json<IssuedCode>, ServerError> {
+    let (user, code) = st.db.issue_code(caller.user, user_id).await?;
+    Ok(Json(issued(&st, user, code)))
+}
+
+fn issued(st: &AppState, user: User, activation_code: String) -> IssuedCode {
+    IssuedCode {
+        activation_link: activation_link(&st.public_url, &activation_code),
+        user,
+        activation_code,
+    }
 }
 
 pub(crate) async fn deactivate(

@@ -5,7 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
-use warmlead_core::api::{DeviceInfo, TeamMember};
+use warmlead_core::api::{DeviceInfo, NewTeamMember, TeamMember};
 use warmlead_core::domain::{self, BindingRefused, Company, MediaRef, Role, User};
 use warmlead_core::invite::PartnerSource;
 use warmlead_core::phone::Phone;
@@ -594,6 +594,45 @@ pub(crate) fn revoke_device(
     emit_user(tx, &owner, now)
 }
 
+/// The manager `actor` adds a rep or a manager (`team::may_add`); the new
+/// person and their first activation code.
+pub(crate) fn add_member(
+    tx: &Connection,
+    actor: &User,
+    new: &NewTeamMember,
+) -> Result<(User, String), ServerError> {
+    team::may_add(actor, new.role).map_err(team_refused)?;
+    let user = create_user(
+        tx,
+        actor.company_id,
+        new.role,
+        &new.name,
+        Some(&new.phone),
+        None,
+    )?;
+    let code = create_activation_code(tx, user.id)?;
+    Ok((user, code))
+}
+
+/// A fresh activation code for `target_id` (`team::may_issue_code`).
+pub(crate) fn issue_code(
+    tx: &Connection,
+    actor: &User,
+    target_id: i64,
+) -> Result<(User, String), ServerError> {
+    let target = get_user(tx, target_id)?
+        .filter(|u| u.company_id == actor.company_id)
+        .ok_or_else(|| ServerError::NotFound(format!("no user {target_id} in your company")))?;
+    team::may_issue_code(actor, &target).map_err(team_refused)?;
+    if is_deactivated(tx, target.id)? {
+        return Err(ServerError::Conflict(
+            "this account is switched off; switch it on before giving it a code".into(),
+        ));
+    }
+    let code = create_activation_code(tx, target.id)?;
+    Ok((target, code))
+}
+
 fn team_refused(why: team::TeamRefused) -> ServerError {
     match why {
         team::TeamRefused::OtherCompany => ServerError::NotFound(why.message().into()),
@@ -700,6 +739,23 @@ impl Database {
         // A revoked device's share links stop resolving (see `device_user`).
         self.share_cache().clear();
         Ok(())
+    }
+
+    pub(crate) async fn add_member(
+        &self,
+        actor: User,
+        new: NewTeamMember,
+    ) -> Result<(User, String), ServerError> {
+        self.tx(move |tx, _| add_member(tx, &actor, &new)).await
+    }
+
+    pub(crate) async fn issue_code(
+        &self,
+        actor: User,
+        target_id: i64,
+    ) -> Result<(User, String), ServerError> {
+        self.tx(move |tx, _| issue_code(tx, &actor, target_id))
+            .await
     }
 
     pub(crate) async fn team(&self, company_id: i64) -> Result<Vec<TeamMember>, ServerError> {

@@ -22,6 +22,12 @@ pub struct Device {
 
 pub async fn activate(ts: &TestServer, user_id: i64) -> Device {
     let code = ts.admin().create_activation_code(user_id).await.unwrap();
+    activate_with_code(ts, &code).await
+}
+
+/// Signs a new device in with `code`, as the desktop app does.
+pub async fn activate_with_code(ts: &TestServer, code: &str) -> Device {
+    let code = code.to_string();
     let http = reqwest::Client::new();
     let res = http
         .post(format!("{}{PATH_ACTIVATE}", ts.url()))
