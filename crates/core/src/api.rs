@@ -107,6 +107,8 @@ pub struct DeviceInfo {
     pub created_at_ms: i64,
     /// Set once revoked: its token is refused from then on.
     pub revoked_at_ms: Option<i64>,
+    /// When it last reached the server (to the minute).
+    pub last_seen_at_ms: Option<i64>,
 }
 
 /// Body of `POST /api/v1/team` (manager only): a new rep or manager.
@@ -134,6 +136,21 @@ pub struct TeamMember {
     /// Set while the company has switched the account off.
     pub deactivated_at_ms: Option<i64>,
     pub devices: Vec<DeviceInfo>,
+    /// A rep's bound partners (0 for others).
+    pub partners: i64,
+    /// Leads of a rep, or referred by a partner.
+    pub leads: i64,
+    /// Shares since the `shares_since` of the request (the UI sends the
+    /// start of the month in its time zone): a partner's own, a rep's
+    /// partners'.
+    pub shares_since: i64,
+}
+
+/// Query of `GET /api/v1/team`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct TeamQuery {
+    /// Count shares from this UTC time on [default: 30 days ago].
+    pub shares_since: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

@@ -33,6 +33,7 @@ pub fn render_all() -> Vec<(String, String)> {
         api::MeResponse,
         api::DeviceInfo,
         api::TeamMember,
+        api::TeamQuery,
         api::NewTeamMember,
         api::IssuedCode,
         api::PosterArtworkRequest,

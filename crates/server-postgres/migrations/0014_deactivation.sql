@@ -2,3 +2,6 @@
 -- of theirs is refused while this is set, and so are their activation codes.
 -- Reactivating clears it. Their partners, leads and shares stay as they are.
 ALTER TABLE users ADD COLUMN deactivated_at BIGINT;
+-- When each device last reached the server (at most once a minute), for
+-- the team screen's "last seen".
+ALTER TABLE devices ADD COLUMN last_seen_at BIGINT;

@@ -262,3 +262,82 @@ async fn a_manager_adds_a_rep_who_signs_in_with_the_shown_code() {
         .unwrap();
     assert_eq!(rep_adds.status(), StatusCode::FORBIDDEN);
 }
+
+/// The team list counts what each person did: a rep's partners and leads,
+/// shares since the time the screen asks about, and when each device was
+/// last seen.
+#[tokio::test]
+async fn the_team_list_counts_partners_leads_shares_and_last_seen() {
+    use warmlead_core::domain::Channel;
+    let w = world().await;
+    let manager = activate(&w.ts, w.manager.id).await;
+    let partner = activate(&w.ts, w.partner_a1.id).await;
+    let res = partner
+        .push(vec![
+            partner.create_share(1, 1, w.item.id),
+            partner.create_share(2, 2, w.item.id),
+        ])
+        .await;
+    assert_eq!(res.last_seq, 2);
+    let token = partner.sign(1, w.item.id, Channel::Moments);
+    let lead = reqwest::Client::new()
+        .post(format!(
+            "{}{}",
+            w.ts.url(),
+            warmlead_core::api::PATH_LEAD_FORM
+        ))
+        .header("accept", "application/json")
+        .form(&[
+            ("t", token.as_str()),
+            ("name", "钱先生"),
+            ("phone", "13700137001"),
+            ("consent", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lead.status(), StatusCode::OK);
+
+    let team = |since: Option<i64>| {
+        let path = match since {
+            Some(s) => format!("{PATH_TEAM}?shares_since={s}"),
+            None => PATH_TEAM.to_string(),
+        };
+        let get = manager.get(&path).send();
+        async move { get.await.unwrap().json::<Vec<TeamMember>>().await.unwrap() }
+    };
+    // The test's shares are dated 2023 (see `Device::create_share`).
+    let all = team(Some(0)).await;
+    let of = |id: i64| all.iter().find(|m| m.user.id == id).unwrap().clone();
+    let (rep, p1, p2) = (of(w.rep_a.id), of(w.partner_a1.id), of(w.partner_a2.id));
+    assert_eq!((rep.partners, rep.leads, rep.shares_since), (2, 1, 2));
+    assert_eq!((p1.partners, p1.leads, p1.shares_since), (0, 1, 2));
+    assert_eq!((p2.leads, p2.shares_since), (0, 0));
+    let later = team(Some(i64::MAX / 2)).await;
+    assert!(later.iter().all(|m| m.shares_since == 0));
+    let last_30_days = team(None).await;
+    assert!(
+        last_30_days.iter().all(|m| m.shares_since == 0),
+        "the default window"
+    );
+
+    // The partner's device reached the server: its last-seen time is stored.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let seen = team(None).await;
+        let device = seen
+            .iter()
+            .flat_map(|m| m.devices.iter())
+            .find(|d| d.id == partner.id())
+            .unwrap()
+            .clone();
+        if device.last_seen_at_ms.is_some() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "last seen never stored"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

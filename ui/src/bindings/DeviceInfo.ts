@@ -7,4 +7,8 @@ export type DeviceInfo = { id: number, name: string, created_at_ms: number,
 /**
  * Set once revoked: its token is refused from then on.
  */
-revoked_at_ms: number | null, };
+revoked_at_ms: number | null, 
+/**
+ * When it last reached the server (to the minute).
+ */
+last_seen_at_ms: number | null, };

@@ -9,4 +9,18 @@ export type TeamMember = { user: User,
 /**
  * Set while the company has switched the account off.
  */
-deactivated_at_ms: number | null, devices: Array<DeviceInfo>, };
+deactivated_at_ms: number | null, devices: Array<DeviceInfo>, 
+/**
+ * A rep's bound partners (0 for others).
+ */
+partners: number, 
+/**
+ * Leads of a rep, or referred by a partner.
+ */
+leads: number, 
+/**
+ * Shares since the `shares_since` of the request (the UI sends the
+ * start of the month in its time zone): a partner's own, a rep's
+ * partners'.
+ */
+shares_since: number, };

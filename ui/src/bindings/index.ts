@@ -94,6 +94,7 @@ export type { SmsStatus } from "./SmsStatus";
 export type { SyncState } from "./SyncState";
 export type { SyncStatus } from "./SyncStatus";
 export type { TeamMember } from "./TeamMember";
+export type { TeamQuery } from "./TeamQuery";
 export type { TrackBeacon } from "./TrackBeacon";
 export type { TrackingStats } from "./TrackingStats";
 export type { User } from "./User";

@@ -4,27 +4,32 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use warmlead_core::api::{IssuedCode, NewTeamMember, TeamMember};
-use warmlead_core::domain::User;
+use warmlead_core::api::{IssuedCode, NewTeamMember, TeamMember, TeamQuery};
+use warmlead_core::domain::{Role, User};
 use warmlead_core::invite::activation_link;
 
-use super::extract::ApiJson;
-use warmlead_core::domain::Role;
-
+use super::extract::{ApiJson, ApiQuery};
 use super::AppState;
 use crate::error::ServerError;
 use crate::storage::Caller;
 
+/// Shares are counted over the last 30 days unless the UI says from when.
+const DEFAULT_SHARES_WINDOW_MS: i64 = 30 * 24 * 3600 * 1000;
+
 pub(crate) async fn list(
     State(st): State<AppState>,
     caller: Caller,
+    ApiQuery(q): ApiQuery<TeamQuery>,
 ) -> Result<Json<Vec<TeamMember>>, ServerError> {
     if caller.user.role != Role::Manager {
         return Err(ServerError::Forbidden(
             "only a manager sees the team".into(),
         ));
     }
-    Ok(Json(st.db.team(caller.company.id).await?))
+    let since = q
+        .shares_since
+        .unwrap_or_else(|| crate::storage::now_ms() - DEFAULT_SHARES_WINDOW_MS);
+    Ok(Json(st.db.team(caller.company.id, since).await?))
 }
 
 /// A new rep or manager, with the code, link (and so QR) to sign in with.

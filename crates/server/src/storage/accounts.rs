@@ -28,6 +28,25 @@ pub(crate) struct Caller {
     pub device_id: i64,
     pub user: User,
     pub company: Company,
+    /// When the device last reached the server, as stored before this request.
+    pub last_seen_ms: Option<i64>,
+}
+
+/// "Last seen" is stored to this precision, so a busy device writes it at
+/// most once a minute.
+const LAST_SEEN_EVERY_MS: i64 = 60_000;
+
+/// Whether a request at `now` should store the device's last-seen time.
+pub(crate) fn last_seen_is_stale(stored: Option<i64>, now: i64) -> bool {
+    stored.is_none_or(|at| now - at >= LAST_SEEN_EVERY_MS)
+}
+
+pub(crate) fn touch_device(tx: &Connection, device_id: i64, now: i64) -> Result<(), ServerError> {
+    tx.execute(
+        "UPDATE devices SET last_seen_at = ?1 WHERE id = ?2",
+        params![now, device_id],
+    )?;
+    Ok(())
 }
 
 /// What activation hands back (the token in clear, once).
@@ -505,25 +524,28 @@ fn user_and_company(conn: &Connection, user_id: i64) -> Result<(User, Company), 
 
 /// The device (not revoked) whose token this is.
 pub(crate) fn authenticate(conn: &Connection, token: &str) -> Result<Caller, ServerError> {
-    let row: Option<(i64, i64, Option<i64>, Option<i64>)> = conn
+    // (device, user, revoked at, user deactivated at, last seen at)
+    type DeviceRow = (i64, i64, Option<i64>, Option<i64>, Option<i64>);
+    let row: Option<DeviceRow> = conn
         .query_row(
-            "SELECT d.id, d.user_id, d.revoked_at, u.deactivated_at
+            "SELECT d.id, d.user_id, d.revoked_at, u.deactivated_at, d.last_seen_at
              FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = ?1",
             [sha256(token.as_bytes())],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .optional()?;
-    let (device_id, user_id) = match row {
+    let (device_id, user_id, last_seen) = match row {
         None => return Err(ServerError::Unauthorized("unknown device token".into())),
-        Some((_, _, Some(_), _)) => return Err(switched_off("this device")),
-        Some((_, _, None, Some(_))) => return Err(switched_off("this account")),
-        Some((device_id, user_id, None, None)) => (device_id, user_id),
+        Some((_, _, Some(_), _, _)) => return Err(switched_off("this device")),
+        Some((_, _, None, Some(_), _)) => return Err(switched_off("this account")),
+        Some((device_id, user_id, None, None, last_seen)) => (device_id, user_id, last_seen),
     };
     let (user, company) = user_and_company(conn, user_id)?;
     Ok(Caller {
         device_id,
         user,
         company,
+        last_seen_ms: last_seen,
     })
 }
 
@@ -640,8 +662,65 @@ fn team_refused(why: team::TeamRefused) -> ServerError {
     }
 }
 
-/// The company's people, each with their devices, in id order.
-pub(crate) fn team(conn: &Connection, company_id: i64) -> Result<Vec<TeamMember>, ServerError> {
+/// Per user id of a company: one count from `sql` (`?1` the company, `?2`
+/// `since`), whose rows are (user id, count).
+fn counts(
+    conn: &Connection,
+    sql: &str,
+    company_id: i64,
+    since: i64,
+) -> Result<std::collections::HashMap<i64, i64>, ServerError> {
+    Ok(conn
+        .prepare_cached(sql)?
+        .query_map(params![company_id, since], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?)
+}
+
+/// The company's people, each with their devices and counts, in id order.
+pub(crate) fn team(
+    conn: &Connection,
+    company_id: i64,
+    shares_since: i64,
+) -> Result<Vec<TeamMember>, ServerError> {
+    let partners = counts(
+        conn,
+        "SELECT rep_id, CAST(COUNT(*) AS BIGINT) FROM users
+         WHERE company_id = ?1 AND role = 'partner' AND rep_id IS NOT NULL AND ?2 = ?2
+         GROUP BY rep_id",
+        company_id,
+        shares_since,
+    )?;
+    let mut leads = counts(
+        conn,
+        "SELECT rep_id, CAST(COUNT(*) AS BIGINT) FROM leads
+         WHERE company_id = ?1 AND rep_id IS NOT NULL AND ?2 = ?2 GROUP BY rep_id",
+        company_id,
+        shares_since,
+    )?;
+    leads.extend(counts(
+        conn,
+        "SELECT partner_id, CAST(COUNT(*) AS BIGINT) FROM leads
+         WHERE company_id = ?1 AND ?2 = ?2 GROUP BY partner_id",
+        company_id,
+        shares_since,
+    )?);
+    let mut shares = counts(
+        conn,
+        "SELECT s.partner_id, CAST(COUNT(*) AS BIGINT) FROM shares s
+         JOIN users u ON u.id = s.partner_id
+         WHERE u.company_id = ?1 AND s.created_at >= ?2 GROUP BY s.partner_id",
+        company_id,
+        shares_since,
+    )?;
+    shares.extend(counts(
+        conn,
+        "SELECT s.rep_id, CAST(COUNT(*) AS BIGINT) FROM shares s
+         JOIN users u ON u.id = s.rep_id
+         WHERE u.company_id = ?1 AND s.created_at >= ?2 AND s.rep_id <> s.partner_id
+         GROUP BY s.rep_id",
+        company_id,
+        shares_since,
+    )?);
     let users = users_where(conn, "company_id = ?1", [company_id])?;
     let mut off: std::collections::HashMap<i64, i64> = conn
         .prepare("SELECT id, deactivated_at FROM users WHERE company_id = ?1 AND deactivated_at IS NOT NULL")?
@@ -650,7 +729,7 @@ pub(crate) fn team(conn: &Connection, company_id: i64) -> Result<Vec<TeamMember>
     let mut devices: std::collections::HashMap<i64, Vec<DeviceInfo>> = Default::default();
     let rows = conn
         .prepare(
-            "SELECT d.user_id, d.id, d.name, d.created_at, d.revoked_at
+            "SELECT d.user_id, d.id, d.name, d.created_at, d.revoked_at, d.last_seen_at
              FROM devices d JOIN users u ON u.id = d.user_id
              WHERE u.company_id = ?1 ORDER BY d.id",
         )?
@@ -662,6 +741,7 @@ pub(crate) fn team(conn: &Connection, company_id: i64) -> Result<Vec<TeamMember>
                     name: r.get(2)?,
                     created_at_ms: r.get(3)?,
                     revoked_at_ms: r.get(4)?,
+                    last_seen_at_ms: r.get(5)?,
                 },
             ))
         })?
@@ -674,6 +754,9 @@ pub(crate) fn team(conn: &Connection, company_id: i64) -> Result<Vec<TeamMember>
         .map(|user| TeamMember {
             deactivated_at_ms: off.remove(&user.id),
             devices: devices.remove(&user.id).unwrap_or_default(),
+            partners: partners.get(&user.id).copied().unwrap_or(0),
+            leads: leads.get(&user.id).copied().unwrap_or(0),
+            shares_since: shares.get(&user.id).copied().unwrap_or(0),
             user,
         })
         .collect())
@@ -758,12 +841,28 @@ impl Database {
             .await
     }
 
-    pub(crate) async fn team(&self, company_id: i64) -> Result<Vec<TeamMember>, ServerError> {
-        self.read(move |c, _| team(c, company_id)).await
+    pub(crate) async fn team(
+        &self,
+        company_id: i64,
+        shares_since: i64,
+    ) -> Result<Vec<TeamMember>, ServerError> {
+        self.read(move |c, _| team(c, company_id, shares_since))
+            .await
     }
 
     pub(crate) async fn authenticate(&self, token: String) -> Result<Caller, ServerError> {
-        self.read(move |c, _| authenticate(c, &token)).await
+        let caller = self.read(move |c, _| authenticate(c, &token)).await?;
+        let now = now_ms();
+        if last_seen_is_stale(caller.last_seen_ms, now) {
+            // Not on the request's path: a failed write only loses a "last seen".
+            let (db, device_id) = (self.clone(), caller.device_id);
+            tokio::spawn(async move {
+                if let Err(e) = db.tx(move |tx, _| touch_device(tx, device_id, now)).await {
+                    tracing::warn!(error = %e, "last seen not stored");
+                }
+            });
+        }
+        Ok(caller)
     }
 
     pub(crate) async fn activate(
@@ -842,5 +941,27 @@ impl Database {
     pub(crate) async fn company_users(&self, company_id: i64) -> Result<Vec<User>, ServerError> {
         self.read(move |c, _| users_where(c, "company_id = ?1", [company_id]))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_seen_is_written_at_most_once_a_minute() {
+        let table = [
+            (None, 1_000, true),
+            (Some(1_000), 1_000, false),
+            (Some(1_000), 60_999, false),
+            (Some(1_000), 61_000, true),
+        ];
+        for (stored, now, stale) in table {
+            assert_eq!(
+                last_seen_is_stale(stored, now),
+                stale,
+                "{stored:?} at {now}"
+            );
+        }
     }
 }
