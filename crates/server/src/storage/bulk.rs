@@ -45,6 +45,15 @@ pub struct Seeded {
     pub signal_ids: Vec<i64>,
 }
 
+/// Refreshes PostgreSQL's planner statistics of the seeded tables (as
+/// autovacuum would soon after); SQLite's server never runs ANALYZE.
+pub(crate) fn analyze(tx: &Connection, _: &Secrets) -> Result<(), ServerError> {
+    if tx.dialect() == super::sql::Dialect::Postgres {
+        tx.execute_batch("ANALYZE users, devices, shares, leads, lead_visitors, signals, changes")?;
+    }
+    Ok(())
+}
+
 /// A partner's share the new leads and signals come through.
 struct ShareRef {
     token: String,
