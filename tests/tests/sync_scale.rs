@@ -130,9 +130,14 @@ async fn a_seeded_world_syncs_whole_to_the_reps_device() {
     let in_store = s.device.store().user_count().expect("users in the store");
     assert!(in_store >= 8, "{in_store} users in the rep's store");
     // A second seed adds leads on the existing partners' shares.
-    seed_rep_world(&s.world.admin(), &s.world.rep, s.world.items[0].id, INCREMENT)
-        .await
-        .expect("increment");
+    seed_rep_world(
+        &s.world.admin(),
+        &s.world.rep,
+        s.world.items[0].id,
+        INCREMENT,
+    )
+    .await
+    .expect("increment");
     let (report, _) = full_sync(&s.device).await;
     assert_eq!(report.radar_pulled, 100, "{report:?}");
     assert_eq!(store_rows(&s.device, "signals"), 290);
@@ -174,9 +179,14 @@ async fn incremental(size: WorldSize) -> Duration {
     full_sync(&s.device).await;
     let mut times = Vec::new();
     for _ in 0..INCREMENTAL_ROUNDS {
-        seed_rep_world(&s.world.admin(), &s.world.rep, s.world.items[0].id, INCREMENT)
-            .await
-            .expect("seed 100 changes");
+        seed_rep_world(
+            &s.world.admin(),
+            &s.world.rep,
+            s.world.items[0].id,
+            INCREMENT,
+        )
+        .await
+        .expect("seed 100 changes");
         let (report, took) = full_sync(&s.device).await;
         assert_eq!(report.radar_pulled, 100, "{report:?}");
         times.push(took);
@@ -211,7 +221,9 @@ async fn offline(size: WorldSize) -> Duration {
         need: true,
     };
     for id in s.seeded.lead_ids.iter().take(OFFLINE_MUTATIONS) {
-        store.set_man_flags(*id, man, now_ms()).expect("offline change");
+        store
+            .set_man_flags(*id, man, now_ms())
+            .expect("offline change");
     }
     assert_eq!(store.pending_count().unwrap(), OFFLINE_MUTATIONS as i64);
     let path = s.device.path.clone();

@@ -359,7 +359,7 @@ fn signals(
             tx,
             "INSERT INTO signals (share_token, visit_id, visitor_id, kind, value, at,
                                   company_id, partner_id, item_id)",
-        Some("id"),
+            Some("id"),
             batch.iter().map(|s| {
                 vec![
                     s.share_token.clone().into(),
@@ -544,7 +544,7 @@ impl<'a> Log<'a> {
             self.tx,
             "INSERT INTO changes (company_id, rep_id, partner_id, audience, body, created_at,
                                   stream)",
-        Some("seq"),
+            Some("seq"),
             rows.into_iter(),
         )?;
         Ok(())
