@@ -190,12 +190,8 @@ impl ChangeStream for Changes {
     fn cursor(s: &Store) -> Result<i64, StoreError> {
         Ok(s.cursor()?.1)
     }
-    fn fetch(
-        client: Client,
-        after: i64,
-        limit: u32,
-    ) -> impl std::future::Future<Output = Result<PullResponse, SyncError>> + Send + 'static {
-        async move { client.pull(after, limit).await }
+    async fn fetch(client: Client, after: i64, limit: u32) -> Result<PullResponse, SyncError> {
+        client.pull(after, limit).await
     }
     fn apply(s: &Store, page: &PullResponse) -> Result<PullApplied, StoreError> {
         s.apply_pull(page)
@@ -214,13 +210,8 @@ impl ChangeStream for Radar {
     fn cursor(s: &Store) -> Result<i64, StoreError> {
         Ok(s.radar_cursor()?.1)
     }
-    fn fetch(
-        client: Client,
-        after: i64,
-        limit: u32,
-    ) -> impl std::future::Future<Output = Result<RadarPullResponse, SyncError>> + Send + 'static
-    {
-        async move { client.pull_radar(after, limit).await }
+    async fn fetch(client: Client, after: i64, limit: u32) -> Result<RadarPullResponse, SyncError> {
+        client.pull_radar(after, limit).await
     }
     fn apply(s: &Store, page: &RadarPullResponse) -> Result<PullApplied, StoreError> {
         s.apply_radar_pull(page)
