@@ -5,6 +5,11 @@
 //! xtask test` runs every suite once per backend). Media live in the
 //! temporary directory either way.
 
+use warmlead_core::domain::{Role, User};
+
+use crate::error::ServerError;
+use crate::storage::bulk;
+pub use crate::storage::bulk::{Seeded, WorldSize};
 use crate::{start_with, Admin, Config, Options, RunningServer};
 
 /// Names the backend the test servers use: `sqlite` (default) or `postgres`.
@@ -49,6 +54,37 @@ pub async fn fresh_postgres_database() -> String {
         .await
         .expect("CREATE DATABASE on the test cluster");
     warmlead_testpg::database_url(&server, &name)
+}
+
+/// Adds `size` partners, leads and signals under `rep` (on content item
+/// `item_id`) in one transaction, with the rows and change-log entries the
+/// server's own write paths make for them: how the sync benchmarks build a
+/// rep's world of a million signals in seconds instead of through HTTP.
+pub async fn seed_rep_world(
+    admin: &Admin,
+    rep: &User,
+    item_id: i64,
+    size: WorldSize,
+) -> Result<Seeded, ServerError> {
+    if rep.role != Role::Rep {
+        return Err(ServerError::InvalidInput(format!(
+            "user {} is not a rep: partners are bound to a rep",
+            rep.id
+        )));
+    }
+    let rep = rep.clone();
+    let seeded = admin
+        .db
+        .tx(move |tx, secrets| {
+            let now = crate::storage::now_ms();
+            bulk::seed_rep_world(tx, secrets, &rep, item_id, size, now)
+        })
+        .await?;
+    // PostgreSQL plans the pull from table statistics; autovacuum gathers
+    // them within a minute of a large write, but a benchmark would otherwise
+    // measure whichever plan the empty tables' statistics gave.
+    admin.db.tx(bulk::analyze).await?;
+    Ok(seeded)
 }
 
 pub struct TestServer {

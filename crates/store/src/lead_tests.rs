@@ -211,6 +211,11 @@ fn a_failing_page_leaves_nothing_and_the_cursor_stays() {
     assert!(store.apply_radar_pull(&page).is_err());
     assert_eq!(store.lead_count().unwrap(), 3, "lead 50 rolled back");
     assert_eq!(store.radar_cursor().unwrap().1, 3);
+    let sync: i64 = store
+        .conn
+        .query_row("PRAGMA synchronous", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(sync, 2, "the outbox's FULL is back after a failed page");
 }
 
 #[test]

@@ -85,6 +85,25 @@ pub(crate) fn write_tx(conn: &Connection) -> rusqlite::Result<rusqlite::Transact
     rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
 }
 
+/// Runs `apply` (which opens and commits its own transaction) with
+/// `synchronous = NORMAL`, then puts FULL back, error or not. For pulled
+/// pages only: in WAL mode a NORMAL commit skips the fsync but the database
+/// stays consistent; a power cut can only lose the newest pages, each with
+/// its cursor, so they are pulled again. The outbox keeps FULL, and its next
+/// commit syncs the WAL up to and including every page before it. Saves one
+/// fsync per page (~3.5 ms here; 1,100 pages in a large first download).
+pub(crate) fn relaxed_sync<T>(
+    conn: &Connection,
+    apply: impl FnOnce() -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.execute_batch("PRAGMA synchronous = NORMAL")?;
+    let out = apply();
+    let restored = conn.execute_batch("PRAGMA synchronous = FULL");
+    let out = out?;
+    restored?;
+    Ok(out)
+}
+
 /// Now, as UTC milliseconds.
 pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()

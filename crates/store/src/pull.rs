@@ -29,6 +29,10 @@ impl Store {
     /// Applies a page and stores its cursor atomically. On a new epoch, clears
     /// what came from the server (keeping the outbox and unsynced shares).
     pub fn apply_pull(&self, page: &PullResponse) -> Result<PullApplied, StoreError> {
+        crate::relaxed_sync(&self.conn, || self.apply_pull_page(page))
+    }
+
+    fn apply_pull_page(&self, page: &PullResponse) -> Result<PullApplied, StoreError> {
         let tx = crate::write_tx(&self.conn)?;
         let stored: Option<String> = tx
             .query_row("SELECT epoch FROM sync_state WHERE id = 1", [], |r| {

@@ -19,6 +19,10 @@ impl Store {
     /// Applies a radar page and stores its cursor atomically. On a new epoch,
     /// clears the radar tables, sets the cursor to 0 and does NOT apply the page.
     pub fn apply_radar_pull(&self, page: &RadarPullResponse) -> Result<PullApplied, StoreError> {
+        crate::relaxed_sync(&self.conn, || self.apply_radar_page(page))
+    }
+
+    fn apply_radar_page(&self, page: &RadarPullResponse) -> Result<PullApplied, StoreError> {
         let tx = crate::write_tx(&self.conn)?;
         let stored: Option<String> = tx
             .query_row("SELECT epoch FROM radar_state WHERE id = 1", [], |r| {

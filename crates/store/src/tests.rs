@@ -311,6 +311,12 @@ fn apply_pull_commits_a_page_and_its_cursor_or_neither() {
     assert!(store.apply_pull(&bad).is_err());
     assert_eq!(store.cursor().unwrap().1, 2);
     assert!(store.content_item(3).unwrap().is_none());
+    // Pages commit without fsync; the outbox's writes after them never do.
+    assert_eq!(
+        count(&store, "PRAGMA synchronous"),
+        2,
+        "FULL after a failed page"
+    );
 
     let good = page(
         "epoch-a",
@@ -329,6 +335,7 @@ fn apply_pull_commits_a_page_and_its_cursor_or_neither() {
     assert_eq!(store.cursor().unwrap().1, 4);
     assert!(store.content_item(3).unwrap().is_some());
     assert!(store.content_item(1).unwrap().is_none());
+    assert_eq!(count(&store, "PRAGMA synchronous"), 2, "FULL after a page");
 }
 
 #[test]

@@ -15,6 +15,8 @@
 
 pub(crate) mod accounts;
 pub(crate) mod backup;
+#[cfg(feature = "testing")]
+pub(crate) mod bulk;
 mod cache;
 pub(crate) mod changes;
 mod content;
