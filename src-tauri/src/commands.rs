@@ -180,6 +180,15 @@ pub async fn save_qr_png(url: String, file_name: String) -> Res<String> {
     write_download(&file_name, ".png", png).await
 }
 
+/// The QR code of `text` as a PNG (base64), drawn by the same Rust code as
+/// the posters' QR, for the screens to show (an activation link, a share).
+#[tauri::command]
+pub async fn qr_png(text: String) -> Res<String> {
+    let png = warmlead_media::qr_png(&text, QR_MODULE_PX)
+        .map_err(|e| ApiError::new(e.code(), e.to_string()))?;
+    Ok(STANDARD.encode(png))
+}
+
 /// A bare file name ending in `ext`: the UI picks a name, never a place.
 fn check_file_name(name: &str, ext: &str) -> Res<()> {
     let bad = name.contains(['/', '\\', '\0'])

@@ -29,6 +29,7 @@ mod invite;
 mod leads;
 mod partners;
 mod state;
+mod team;
 
 use tauri::Manager;
 use tauri_plugin_deep_link::DeepLinkExt;
@@ -81,6 +82,7 @@ fn main() {
             commands::sync_status,
             commands::sync_now,
             commands::save_qr_png,
+            commands::qr_png,
             commands::copy_text,
             leads::leads,
             leads::lead_detail,
@@ -102,6 +104,11 @@ fn main() {
             partners::preview_partner_import,
             partners::import_partners,
             partners::export_partners,
+            team::team,
+            team::add_team_member,
+            team::issue_activation_code,
+            team::set_member_active,
+            team::revoke_device,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

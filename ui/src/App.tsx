@@ -9,6 +9,7 @@ import { Sidebar } from "./components/Sidebar";
 import { useToast } from "./components/Toast";
 import { Briefcase } from "./screens/Briefcase";
 import { ComingSoon } from "./screens/ComingSoon";
+import { Team } from "./screens/Team";
 import { Invite } from "./screens/Invite";
 import { Leads } from "./screens/Leads";
 import { Partners } from "./screens/Partners";
@@ -142,6 +143,8 @@ export function App() {
         return <Partners status={status} onInvite={() => setSection("invite")} />;
       case "invite":
         return <Invite session={session} status={status} />;
+      case "team":
+        return <Team session={session} />;
       case "settings":
         return (
           <Settings

@@ -30,6 +30,9 @@ import type {
   PartnerPage,
   PartnerQuery,
   PosterInvitation,
+  IssuedCode,
+  NewTeamMember,
+  TeamMember,
   RadarEntry,
   Session,
   ShareResult,
@@ -130,6 +133,16 @@ export const api = {
   importPartners: (rows: ImportRow[]) => call<PartnerImportResult>("import_partners", { rows }),
   /** Writes the CSV into the Downloads folder; returns the path. */
   exportPartners: (fileName: string) => call<string>("export_partners", { fileName }),
+  // Team (managers): people, devices, switching off, activation codes.
+  team: (sharesSince: number) => call<TeamMember[]>("team", { sharesSince }),
+  addTeamMember: (newMember: NewTeamMember) =>
+    call<IssuedCode>("add_team_member", { new: newMember }),
+  issueActivationCode: (userId: number) => call<IssuedCode>("issue_activation_code", { userId }),
+  setMemberActive: (userId: number, active: boolean) =>
+    call<TeamMember>("set_member_active", { userId, active }),
+  revokeDevice: (deviceId: number) => call<TeamMember>("revoke_device", { deviceId }),
+  /** The QR code of `text` as a base64 PNG, drawn by the Rust side. */
+  qrPng: (text: string) => call<string>("qr_png", { text }),
   /** A sync brought changes: `sync-changed`, and `radar-changed` for radar news. */
   onSyncChanged: (cb: () => void): Promise<UnlistenFn> =>
     listenAll([SYNC_CHANGED_EVENT, RADAR_CHANGED_EVENT], cb),

@@ -31,4 +31,5 @@ export const BUILT: ReadonlySet<SectionId> = new Set([
   "invite",
   "settings",
   "content",
+  "team",
 ]);

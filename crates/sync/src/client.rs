@@ -5,9 +5,10 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use warmlead_core::api::{
-    ActivateRequest, ActivateResponse, MeResponse, PosterSloganRequest, PATH_ACTIVATE, PATH_EVENTS,
-    PATH_INVITATIONS, PATH_INVITATION_PREFIX, PATH_ME, PATH_PARTNER_IMPORT, PATH_POSTER_SLOGAN,
-    PATH_PULL, PATH_PUSH, PATH_RADAR_PULL, PATH_SMS_INVITATIONS,
+    ActivateRequest, ActivateResponse, IssuedCode, MeResponse, NewTeamMember, PosterSloganRequest,
+    TeamMember, PATH_ACTIVATE, PATH_DEVICES_PREFIX, PATH_EVENTS, PATH_INVITATIONS,
+    PATH_INVITATION_PREFIX, PATH_ME, PATH_PARTNER_IMPORT, PATH_POSTER_SLOGAN, PATH_PULL, PATH_PUSH,
+    PATH_RADAR_PULL, PATH_SMS_INVITATIONS, PATH_TEAM, PATH_TEAM_PREFIX,
 };
 use warmlead_core::csv_import::ImportRow;
 use warmlead_core::domain::{Company, MediaRef};
@@ -188,6 +189,48 @@ impl Client {
             .await
             .map_err(transport)?;
         read(resp).await
+    }
+
+    /// The company's people with their devices and counts (managers);
+    /// shares counted from `shares_since` (UTC ms).
+    pub async fn team(&self, shares_since: i64) -> Result<Vec<TeamMember>, SyncError> {
+        let resp = self
+            .http
+            .get(self.url(PATH_TEAM))
+            .query(&[("shares_since", shares_since)])
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(transport)?;
+        read(resp).await
+    }
+
+    /// Adds a rep or a manager; answers their first activation code and link.
+    pub async fn add_team_member(&self, new: &NewTeamMember) -> Result<IssuedCode, SyncError> {
+        self.post(PATH_TEAM, new).await
+    }
+
+    /// A fresh activation code for someone's next device.
+    pub async fn issue_activation_code(&self, user_id: i64) -> Result<IssuedCode, SyncError> {
+        let path = format!("{PATH_TEAM_PREFIX}{user_id}/activation-code");
+        self.post(&path, &serde_json::json!({})).await
+    }
+
+    /// Switches a rep or partner off (`active` false) or on again.
+    pub async fn set_member_active(
+        &self,
+        user_id: i64,
+        active: bool,
+    ) -> Result<TeamMember, SyncError> {
+        let verb = if active { "reactivate" } else { "deactivate" };
+        let path = format!("{PATH_TEAM_PREFIX}{user_id}/{verb}");
+        self.post(&path, &serde_json::json!({})).await
+    }
+
+    /// Revokes one device; answers its owner as the team list shows them.
+    pub async fn revoke_device(&self, device_id: i64) -> Result<TeamMember, SyncError> {
+        let path = format!("{PATH_DEVICES_PREFIX}{device_id}/revoke");
+        self.post(&path, &serde_json::json!({})).await
     }
 
     /// Previews (`dry_run`) or sends SMS invitations.

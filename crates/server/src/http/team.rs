@@ -2,7 +2,6 @@
 //! off and on, revoking one device (the rules: `warmlead_core::team`).
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::Json;
 use warmlead_core::api::{IssuedCode, NewTeamMember, TeamMember, TeamQuery};
 use warmlead_core::domain::{Role, User};
@@ -64,25 +63,44 @@ pub(crate) async fn deactivate(
     State(st): State<AppState>,
     caller: Caller,
     Path(user_id): Path<i64>,
-) -> Result<StatusCode, ServerError> {
-    st.db.set_active(caller.user, user_id, false).await?;
-    Ok(StatusCode::NO_CONTENT)
+) -> Result<Json<TeamMember>, ServerError> {
+    st.db
+        .set_active(caller.user.clone(), user_id, false)
+        .await?;
+    member(&st, &caller, user_id).await
 }
 
 pub(crate) async fn reactivate(
     State(st): State<AppState>,
     caller: Caller,
     Path(user_id): Path<i64>,
-) -> Result<StatusCode, ServerError> {
-    st.db.set_active(caller.user, user_id, true).await?;
-    Ok(StatusCode::NO_CONTENT)
+) -> Result<Json<TeamMember>, ServerError> {
+    st.db.set_active(caller.user.clone(), user_id, true).await?;
+    member(&st, &caller, user_id).await
 }
 
+/// Answers the device's owner as the team screen shows them.
 pub(crate) async fn revoke_device(
     State(st): State<AppState>,
     caller: Caller,
     Path(device_id): Path<i64>,
-) -> Result<StatusCode, ServerError> {
-    st.db.revoke_device(caller.user, device_id).await?;
-    Ok(StatusCode::NO_CONTENT)
+) -> Result<Json<TeamMember>, ServerError> {
+    let owner = st.db.revoke_device(caller.user.clone(), device_id).await?;
+    member(&st, &caller, owner).await
+}
+
+/// One person of the caller's company as `GET /api/v1/team` shows them.
+async fn member(
+    st: &AppState,
+    caller: &Caller,
+    user_id: i64,
+) -> Result<Json<TeamMember>, ServerError> {
+    let since = crate::storage::now_ms() - DEFAULT_SHARES_WINDOW_MS;
+    st.db
+        .team(caller.company.id, since)
+        .await?
+        .into_iter()
+        .find(|m| m.user.id == user_id)
+        .map(Json)
+        .ok_or_else(|| ServerError::NotFound(format!("no user {user_id} in your company")))
 }

@@ -595,7 +595,7 @@ pub(crate) fn revoke_device(
     actor: &User,
     device_id: i64,
     now: i64,
-) -> Result<(), ServerError> {
+) -> Result<i64, ServerError> {
     let not_found = || ServerError::NotFound(format!("no device {device_id} in your company"));
     let owner_id: i64 = tx
         .query_row(
@@ -613,7 +613,8 @@ pub(crate) fn revoke_device(
         "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?1) WHERE id = ?2",
         params![now, device_id],
     )?;
-    emit_user(tx, &owner, now)
+    emit_user(tx, &owner, now)?;
+    Ok(owner.id)
 }
 
 /// The manager `actor` adds a rep or a manager (`team::may_add`); the new
@@ -812,16 +813,18 @@ impl Database {
             .await
     }
 
+    /// Revokes the device; its owner's id.
     pub(crate) async fn revoke_device(
         &self,
         actor: User,
         device_id: i64,
-    ) -> Result<(), ServerError> {
-        self.tx(move |tx, _| revoke_device(tx, &actor, device_id, now_ms()))
+    ) -> Result<i64, ServerError> {
+        let owner = self
+            .tx(move |tx, _| revoke_device(tx, &actor, device_id, now_ms()))
             .await?;
         // A revoked device's share links stop resolving (see `device_user`).
         self.share_cache().clear();
-        Ok(())
+        Ok(owner)
     }
 
     pub(crate) async fn add_member(

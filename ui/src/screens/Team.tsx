@@ -1,0 +1,484 @@
+// 团队 (managers): the company's people with partners, leads, shares this
+// month and last seen; the detail pane shows devices (revoke one), a fresh
+// activation code with its link and QR, and switching someone off (asks
+// once, says what happens to their partners and leads). Adding a rep is the
+// main action. The rules are the server's (`warmlead_core::team`); this
+// screen only offers them and shows the answer.
+import { useEffect, useMemo, useState, type FormEvent } from "react";
+import { useTranslation } from "react-i18next";
+
+import { api, type ApiError } from "../api";
+import type { IssuedCode, Role, Session, TeamMember } from "../bindings";
+import { LIMITS } from "../bindings/Limits";
+import { Dialog } from "../components/Dialog";
+import { EmptyState } from "../components/EmptyState";
+import { useToast } from "../components/Toast";
+import { formatCount, formatPhone, formatWhen } from "../format";
+import { useNow, useSyncTick } from "../hooks";
+
+type RoleFilter = "rep" | "manager" | "partner";
+const FILTERS: readonly RoleFilter[] = ["rep", "manager", "partner"];
+
+/** The start of this month in the user's time zone, as UTC ms. */
+function monthStart(now: number): number {
+  const d = new Date(now);
+  return new Date(d.getFullYear(), d.getMonth(), 1).getTime();
+}
+
+/** When any of the person's devices last reached the server. */
+function lastSeen(m: TeamMember): number | null {
+  const seen = m.devices.map((d) => d.last_seen_at_ms).filter((s): s is number => s !== null);
+  return seen.length ? Math.max(...seen) : null;
+}
+
+/** The code, the sign-in link and the link's QR (drawn by the Rust side). */
+function CodeCard({ issued }: { issued: IssuedCode }) {
+  const { t } = useTranslation();
+  const toast = useToast();
+  const [qr, setQr] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    api.qrPng(issued.activation_link).then(
+      (png) => live && setQr(png),
+      () => live && setQr(null),
+    );
+    return () => {
+      live = false;
+    };
+  }, [issued.activation_link]);
+  const copy = async (text: string) => {
+    try {
+      await api.copyText(text);
+      toast(t("team.copied"));
+    } catch (e) {
+      toast(t("error.generic", { message: (e as ApiError).message }));
+    }
+  };
+  return (
+    <div className="card-box" data-testid="team-code">
+      <h2>{t("team.codeFor", { name: issued.user.name })}</h2>
+      <p className="hint">{t("team.codeHint")}</p>
+      <div className="code-big" data-testid="team-code-value">
+        {issued.activation_code}
+      </div>
+      {qr && (
+        <img
+          className="qr-img"
+          src={`data:image/png;base64,${qr}`}
+          alt={t("team.qrAlt")}
+          width={200}
+          height={200}
+          data-testid="team-code-qr"
+        />
+      )}
+      <div className="detail-actions">
+        <button type="button" className="btn" onClick={() => void copy(issued.activation_code)}>
+          {t("team.copyCode")}
+        </button>
+        <button type="button" className="btn" onClick={() => void copy(issued.activation_link)}>
+          {t("team.copyLink")}
+        </button>
+      </div>
+    </div>
+  );
+}
+
+/** Add a rep (or a manager): name and phone; the answer is their code. */
+function AddDialog({
+  onClose,
+  onAdded,
+}: {
+  onClose: () => void;
+  onAdded: (issued: IssuedCode) => void;
+}) {
+  const { t } = useTranslation();
+  const [name, setName] = useState("");
+  const [phone, setPhone] = useState("");
+  const [role, setRole] = useState<Role>("rep");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      onAdded(await api.addTeamMember({ role, name: name.trim(), phone: phone.trim() }));
+    } catch (err) {
+      setError(err as ApiError);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog title={t("team.addTitle")} onClose={onClose} busy={busy} testId="team-add-dialog">
+      <form className="dialog-body form-grid" onSubmit={(e) => void submit(e)}>
+        <label>
+          {t("team.name")}
+          <input
+            className="input"
+            value={name}
+            maxLength={LIMITS.maxNameChars}
+            onChange={(e) => setName(e.target.value)}
+            required
+            data-testid="team-add-name"
+          />
+        </label>
+        <label>
+          {t("team.phone")}
+          <input
+            className="input"
+            value={phone}
+            maxLength={LIMITS.maxPhoneChars}
+            inputMode="tel"
+            placeholder="138 0013 8000"
+            onChange={(e) => setPhone(e.target.value)}
+            required
+            data-testid="team-add-phone"
+          />
+        </label>
+        <fieldset className="chips" aria-label={t("team.role")}>
+          {(["rep", "manager"] as const).map((r) => (
+            <button
+              key={r}
+              type="button"
+              className="chip"
+              aria-pressed={role === r}
+              onClick={() => setRole(r)}
+            >
+              {t(`team.roleName.${r}`)}
+            </button>
+          ))}
+        </fieldset>
+        {error && (
+          <div className="error" role="alert">
+            {error.message}
+          </div>
+        )}
+        <div className="detail-actions">
+          <button
+            type="submit"
+            className="btn btn-primary"
+            disabled={busy || !name.trim() || !phone.trim()}
+            data-testid="team-add-submit"
+          >
+            {busy ? t("team.adding") : t("team.add")}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+/** The chosen person: status, devices, a fresh code, switch off or on. */
+function MemberPane({
+  member: m,
+  self,
+  now,
+  onChanged,
+}: {
+  member: TeamMember;
+  self: number;
+  now: number;
+  onChanged: (m: TeamMember) => void;
+}) {
+  const { t } = useTranslation();
+  const [issued, setIssued] = useState<IssuedCode | null>(null);
+  const [confirmOff, setConfirmOff] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const act = async (f: () => Promise<void>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await f();
+    } catch (e) {
+      setError(e as ApiError);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const off = m.deactivated_at_ms !== null;
+  const canSwitch = m.user.role !== "manager" && m.user.id !== self;
+  return (
+    <div className="detail" data-testid="team-detail">
+      <h2>{m.user.name}</h2>
+      <p className="summary">
+        {t(`team.roleName.${m.user.role}`)}
+        {m.user.phone ? ` · ${formatPhone(m.user.phone)}` : ""}
+        {off && (
+          <span className="stage-badge stage-churned" data-testid="team-off-badge">
+            {t("team.off")}
+          </span>
+        )}
+      </p>
+      {error && (
+        <div className="error" role="alert">
+          {error.message}
+        </div>
+      )}
+      <div className="detail-actions">
+        <button
+          type="button"
+          className="btn"
+          disabled={busy || off}
+          onClick={() => void act(async () => setIssued(await api.issueActivationCode(m.user.id)))}
+          data-testid="team-issue-code"
+        >
+          {t("team.newCode")}
+        </button>
+        {canSwitch &&
+          (off ? (
+            <button
+              type="button"
+              className="btn"
+              disabled={busy}
+              onClick={() => void act(async () => onChanged(await api.setMemberActive(m.user.id, true)))}
+              data-testid="team-switch-on"
+            >
+              {t("team.switchOn")}
+            </button>
+          ) : (
+            <button
+              type="button"
+              className="btn btn-danger"
+              disabled={busy}
+              onClick={() => setConfirmOff(true)}
+              data-testid="team-switch-off"
+            >
+              {t("team.switchOff")}
+            </button>
+          ))}
+      </div>
+      {issued && <CodeCard issued={issued} />}
+      <h3>{t("team.devices")}</h3>
+      {m.devices.length === 0 ? (
+        <p className="hint">{t("team.noDevices")}</p>
+      ) : (
+        <ul className="device-list" data-testid="team-devices">
+          {m.devices.map((d) => (
+            <li key={d.id} className="device-row">
+              <span className="row-main">
+                <span className="row-title">{d.name}</span>
+                <span className="row-sub">
+                  {d.revoked_at_ms !== null
+                    ? t("team.revokedAt", { when: formatWhen(d.revoked_at_ms, now, t, true) })
+                    : d.last_seen_at_ms !== null
+                      ? t("team.seenAt", { when: formatWhen(d.last_seen_at_ms, now, t, true) })
+                      : t("team.neverSeen")}
+                </span>
+              </span>
+              {d.revoked_at_ms === null && (
+                <button
+                  type="button"
+                  className="btn btn-quiet"
+                  disabled={busy}
+                  onClick={() => void act(async () => onChanged(await api.revokeDevice(d.id)))}
+                  data-testid="team-revoke"
+                >
+                  {t("team.revoke")}
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {confirmOff && (
+        <Dialog title={t("team.switchOffTitle", { name: m.user.name })} onClose={() => setConfirmOff(false)} busy={busy}>
+          <div className="dialog-body">
+            <p>{t(m.user.role === "rep" ? "team.switchOffRep" : "team.switchOffPartner")}</p>
+            <div className="detail-actions">
+              <button
+                type="button"
+                className="btn btn-danger"
+                disabled={busy}
+                onClick={() =>
+                  void act(async () => {
+                    onChanged(await api.setMemberActive(m.user.id, false));
+                    setConfirmOff(false);
+                  })
+                }
+                data-testid="team-switch-off-confirm"
+              >
+                {t("team.switchOff")}
+              </button>
+              <button type="button" className="btn" onClick={() => setConfirmOff(false)}>
+                {t("team.cancel")}
+              </button>
+            </div>
+          </div>
+        </Dialog>
+      )}
+    </div>
+  );
+}
+
+export function Team({ session }: { session: Session }) {
+  const { t, i18n } = useTranslation();
+  const lang = i18n.language;
+  const now = useNow();
+  const tick = useSyncTick();
+  const [members, setMembers] = useState<TeamMember[] | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [filter, setFilter] = useState<RoleFilter>("rep");
+  const [selected, setSelected] = useState<number | null>(null);
+  const [adding, setAdding] = useState(false);
+  const [added, setAdded] = useState<IssuedCode | null>(null);
+
+  const [reload, setReload] = useState(0);
+  useEffect(() => {
+    let live = true;
+    api
+      .team(monthStart(Date.now()))
+      .then((all) => {
+        if (!live) return;
+        setMembers(all);
+        setError(null);
+      })
+      .catch((e: ApiError) => live && setError(e));
+    return () => {
+      live = false;
+    };
+  }, [tick, reload]);
+
+  const shown = useMemo(
+    () => (members ?? []).filter((m) => m.user.role === filter),
+    [members, filter],
+  );
+  const current = members?.find((m) => m.user.id === selected) ?? null;
+  const replace = (m: TeamMember) =>
+    setMembers((all) => (all ?? []).map((x) => (x.user.id === m.user.id ? m : x)));
+
+  return (
+    <section className="main" aria-labelledby="team-title">
+      <header className="section-head">
+        <h1 id="team-title">{t("team.title")}</h1>
+        <span className="grow" />
+        <button
+          type="button"
+          className="btn btn-primary"
+          onClick={() => setAdding(true)}
+          data-testid="team-add"
+        >
+          {t("team.addRep")}
+        </button>
+      </header>
+      <div className="toolbar lead-filters">
+        <div className="chips" role="group" aria-label={t("team.filters")}>
+          {FILTERS.map((f) => (
+            <button
+              key={f}
+              type="button"
+              className="chip"
+              aria-pressed={filter === f}
+              onClick={() => setFilter(f)}
+              data-testid={`team-filter-${f}`}
+            >
+              {t(`team.filter.${f}`)}
+              <span className="chip-count">
+                {formatCount((members ?? []).filter((m) => m.user.role === f).length, lang)}
+              </span>
+            </button>
+          ))}
+        </div>
+      </div>
+      <div className="split">
+        <div className="list-pane">
+          {error && (
+            <div className="error" role="alert">
+              {t("error.generic", { message: error.message })}
+            </div>
+          )}
+          {members && shown.length === 0 ? (
+            <EmptyState
+              title={t(`team.empty.${filter}`)}
+              body={t(`team.emptyBody.${filter}`)}
+              testId="team-empty"
+            />
+          ) : (
+            <ul className="team-list" aria-label={t("team.list")} data-testid="team-list">
+              {shown.map((m) => {
+                const seen = lastSeen(m);
+                return (
+                  <li key={m.user.id}>
+                    <button
+                      type="button"
+                      className={`team-row${m.user.id === selected ? " selected" : ""}`}
+                      aria-pressed={m.user.id === selected}
+                      onClick={() => {
+                        setSelected(m.user.id);
+                        setAdded(null);
+                      }}
+                      data-testid="team-row"
+                    >
+                      <span className="row-main">
+                        <span className="row-title">
+                          <strong>{m.user.name}</strong>
+                          {m.deactivated_at_ms !== null && (
+                            <span className="stage-badge stage-churned">{t("team.off")}</span>
+                          )}
+                        </span>
+                        <span className="row-sub">
+                          {m.user.phone ? formatPhone(m.user.phone) : t("team.noPhone")} ·{" "}
+                          {seen !== null
+                            ? t("team.seenAt", { when: formatWhen(seen, now, t) })
+                            : t("team.neverSeen")}
+                        </span>
+                      </span>
+                      <span className="stats">
+                        {m.user.role === "rep" && (
+                          <span className="stat">
+                            <b>{formatCount(m.partners, lang)}</b>
+                            <small>{t("team.stat.partners")}</small>
+                          </span>
+                        )}
+                        <span className="stat">
+                          <b>{formatCount(m.leads, lang)}</b>
+                          <small>{t("team.stat.leads")}</small>
+                        </span>
+                        <span className="stat">
+                          <b>{formatCount(m.shares_since, lang)}</b>
+                          <small>{t("team.stat.shares")}</small>
+                        </span>
+                        <span className="stat">
+                          <b>{formatCount(m.devices.filter((d) => d.revoked_at_ms === null).length, lang)}</b>
+                          <small>{t("team.stat.devices")}</small>
+                        </span>
+                      </span>
+                    </button>
+                  </li>
+                );
+              })}
+            </ul>
+          )}
+        </div>
+        <aside className="detail-pane" aria-live="polite">
+          {added && (
+            <CodeCard issued={added} />
+          )}
+          {current ? (
+            <MemberPane
+              key={current.user.id}
+              member={current}
+              self={session.user.id}
+              now={now}
+              onChanged={replace}
+            />
+          ) : (
+            !added && <EmptyState title={t("team.pickTitle")} body={t("team.pickBody")} />
+          )}
+        </aside>
+      </div>
+      {adding && (
+        <AddDialog
+          onClose={() => setAdding(false)}
+          onAdded={(issued) => {
+            setAdding(false);
+            setAdded(issued);
+            setSelected(null);
+            setReload((n) => n + 1);
+          }}
+        />
+      )}
+    </section>
+  );
+}
