@@ -4,7 +4,11 @@
 //!
 //! ```text
 //! cargo test --release -p warmlead-server --test overload -- --ignored --nocapture
+//! WARMLEAD_BENCH_DATABASE_URL=postgres://... cargo test --release -p warmlead-server --test overload -- --ignored --nocapture
 //! ```
+//!
+//! The server writes to a fresh SQLite file, or to the empty PostgreSQL
+//! database named by `WARMLEAD_BENCH_DATABASE_URL`.
 //!
 //! First the write capacity: `WORKERS` closed-loop clients post view
 //! beacons for `CAPACITY_SECS` (each beacon a new page view of its own
@@ -23,6 +27,9 @@ use std::time::{Duration, Instant};
 
 use process::{prepare, spawn_server, Setup};
 
+/// A database URL to measure instead of a fresh SQLite file (an empty
+/// PostgreSQL database).
+const DATABASE_URL_ENV: &str = "WARMLEAD_BENCH_DATABASE_URL";
 const WORKERS: u64 = 64;
 /// The offer comes from this many networks (source addresses 127.0.N.1, each
 /// its own /24): many browsers, not one client the per-address cap refuses.
@@ -107,8 +114,8 @@ async fn capacity(base: &str, setup: &Arc<Setup>, next: &Arc<AtomicU64>) -> (f64
 #[ignore = "a measurement: run with --release --ignored --nocapture"]
 async fn views_lost_at_twice_the_write_capacity() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("server.db");
-    let db_url = format!("sqlite://{}", db.display());
+    let db_url = std::env::var(DATABASE_URL_ENV)
+        .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("server.db").display()));
     let setup = Arc::new(prepare(&db_url).await);
     let (mut server, base) = spawn_server(&db_url).await;
     let next = Arc::new(AtomicU64::new(1));
@@ -159,14 +166,20 @@ async fn views_lost_at_twice_the_write_capacity() {
         drained.as_secs_f64()
     );
     server.kill();
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let views: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM signals WHERE kind = 'view'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let sql = warmlead_server::testing::TestSql::new(&db_url);
+    let views = sql
+        .i64("SELECT COUNT(*) FROM signals WHERE kind = 'view'")
+        .await;
+    let mut rows = 0;
+    for table in ["shares", "visits", "page_views", "signals", "changes"] {
+        let n = sql.i64(&format!("SELECT COUNT(*) FROM {table}")).await;
+        eprintln!("{table}: {n} rows");
+        rows += n;
+    }
+    eprintln!(
+        "rows written per stored view: {:.2}",
+        rows as f64 / views.max(1) as f64
+    );
     // Every 204 of both phases is a stored view.
     eprintln!(
         "stored views {views}; answered 204 in both phases {}",
