@@ -30,8 +30,9 @@ export PAGES=${PAGES:-$((12 / PROCESSES))}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/root/.cache/warmlead-target}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 
-cargo build --release -q -p warmlead-server
-BIN="$CARGO_TARGET_DIR/release/warmlead-server"
+# SERVER_BIN: a release binary already built (e.g. by the overload test).
+if [ -z "${SERVER_BIN:-}" ]; then cargo build --release -q -p warmlead-server; fi
+BIN=${SERVER_BIN:-$CARGO_TARGET_DIR/release/warmlead-server}
 DIR=$(mktemp -d)
 DB=${DATABASE_URL:-sqlite://$DIR/server.db}
 PIDS=()
@@ -70,7 +71,7 @@ run() { # name, wrk args (the URL last: one wrk per process, on its port)...
   echo "== $name ($PROCESSES process(es))"
   for u in "${URLS[@]}"; do
     i=$((i + 1))
-    WL_RUN="$WL_RUN-$i" wrk -t"$THREADS" -c"$((CONNECTIONS / PROCESSES))" -d"$DURATION" --latency \
+    WL_RUN="${WL_RUN:-0}-$i" wrk -t"$THREADS" -c"$((CONNECTIONS / PROCESSES))" -d"$DURATION" --latency \
       "${args[@]}" "$u$path" > "$DIR/$name.$i.txt" &
     wrks+=($!)
   done
