@@ -13,8 +13,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::storage::sql::{
-    params, params_from_iter, placeholders, row_chunks, values_list, Connection, OptionalExtension,
-    Row, Value,
+    params, params_from_iter, placeholders, row_chunks, values_list, Connection, Dialect,
+    OptionalExtension, Row, Value,
 };
 use warmlead_core::botfilter::{is_burst, RecentViews, BURST_WINDOW_MS};
 use warmlead_core::domain::Visit;
@@ -43,7 +43,7 @@ fn agg_row(r: &Row) -> crate::storage::sql::Result<Agg> {
     agg_row_at(r, 0)
 }
 
-/// The aggregates in the row's columns from `at` on (in `AGG_COLS` order).
+/// The aggregates in the row's columns from `at` on (in `AGG_COLS_V` order).
 fn agg_row_at(r: &Row, at: usize) -> crate::storage::sql::Result<Agg> {
     Ok(Agg {
         id: r.get(at)?,
@@ -55,8 +55,7 @@ fn agg_row_at(r: &Row, at: usize) -> crate::storage::sql::Result<Agg> {
     })
 }
 
-const AGG_COLS: &str = "id, dwell_ms, scroll_pct, video_s, video_len_s, last_seen_at";
-/// `AGG_COLS` of the visits aliased `v`.
+/// The aggregates of a visit, of `visits` aliased `v`.
 const AGG_COLS_V: &str = "v.id, v.dwell_ms, v.scroll_pct, v.video_s, v.video_len_s, v.last_seen_at";
 
 /// What happened in a batch that clients must hear about: visits changed
@@ -260,6 +259,18 @@ struct NewSignal {
     at: i64,
 }
 
+/// The batch reads a visit's aggregates and writes them back at its end. On
+/// PostgreSQL another process's batch may hold beacons of the same visit, so
+/// the rows read are locked until commit (in id order within each read; a
+/// deadlock between two batches fails one, whose events are then written one
+/// by one, see `track::write`). SQLite has one writer: nothing to lock.
+fn lock_visits(tx: &Connection) -> &'static str {
+    match tx.dialect() {
+        Dialect::Postgres => " FOR UPDATE OF v",
+        Dialect::Sqlite => "",
+    }
+}
+
 /// One tracking batch (`track::apply_batch`): page views and visits looked
 /// up once, each page's dwell and each visit's aggregates written once,
 /// signals inserted together, one pair of change-log rows per visit. Events
@@ -291,16 +302,18 @@ impl Batch {
             let list = placeholders(1, chunk.len());
             // A visit's first page load is the visit row itself (`page_view`);
             // its dwell is the visit's less its other page loads'.
+            let lock = lock_visits(tx);
             let first = format!(
                 "SELECT v.page_view, CAST(v.dwell_ms - COALESCE((SELECT SUM(p.dwell_ms) FROM page_views p
                          WHERE p.visit_id = v.id AND p.pv <> v.page_view), 0) AS BIGINT),
                         v.share_token, {AGG_COLS_V}
-                 FROM visits v WHERE v.page_view IN ({list})"
+                 FROM visits v WHERE v.page_view IN ({list}) ORDER BY v.id{lock}"
             );
             // Later page loads (and first ones stored before issue 9).
             let later = format!(
                 "SELECT p.pv, p.dwell_ms, v.share_token, {AGG_COLS_V}
-                 FROM page_views p JOIN visits v ON v.id = p.visit_id WHERE p.pv IN ({list})"
+                 FROM page_views p JOIN visits v ON v.id = p.visit_id WHERE p.pv IN ({list})
+                 ORDER BY v.id{lock}"
             );
             for (sql, has_row) in [(first, false), (later, true)] {
                 let rows =
@@ -378,8 +391,11 @@ impl Batch {
         if let Some(v) = self.visits.get(&id) {
             return Ok(*v);
         }
+        let lock = lock_visits(tx);
         let agg = tx
-            .prepare_cached(&format!("SELECT {AGG_COLS} FROM visits WHERE id = ?1"))?
+            .prepare_cached(&format!(
+                "SELECT {AGG_COLS_V} FROM visits v WHERE v.id = ?1{lock}"
+            ))?
             .query_row([id], agg_row)?;
         let v = VisitState {
             agg,
