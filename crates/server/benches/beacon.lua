@@ -2,9 +2,9 @@
 -- page is open: each thread keeps PAGES page views (so at most
 -- threads x PAGES new views from this one address, below the burst limit
 -- of 30 per network and share a minute, or they would be counted as
--- `burst`) and each beacon raises one page's dwell by 1 ms: a page-view
--- update, a visit update, a `dwell` signal and two change-log rows per
--- batch and visit. The first beacon of each page opens it (a `view`).
+-- `burst`) and each beacon raises one page's dwell by 1 ms: a `dwell`
+-- signal, and per batch one visit update, one page-view update (none for
+-- a visit's first page, which is the visit row) and two change-log rows. The first beacon of each page opens it (a `view`).
 -- Globals: wrk copies them per thread and reads them back with thread:get.
 counter = 0
 thread_id = 0

@@ -4,12 +4,18 @@
 //!
 //! ```text
 //! cargo test --release -p warmlead-server --test overload -- --ignored --nocapture
+//! WARMLEAD_BENCH_DATABASE_URL=postgres://... cargo test --release -p warmlead-server --test overload -- --ignored --nocapture
 //! ```
+//!
+//! The server writes to a fresh SQLite file, or to the empty PostgreSQL
+//! database named by `WARMLEAD_BENCH_DATABASE_URL`.
 //!
 //! First the write capacity: `WORKERS` closed-loop clients post view
 //! beacons for `CAPACITY_SECS` (each beacon a new page view of its own
-//! share, the heaviest case: share row, visit, page view, `view` signal,
-//! two change-log rows) and the 204s per second are counted. Then the
+//! share, the heaviest case: share row and its change-log row, visit,
+//! `view` signal, the visit's two change-log rows; since issue 9 no
+//! page-view row, the visit row is its first page load) and the 204s per
+//! second are counted. Then the
 //! offer: beacons at twice that rate, open loop (like browsers: each sent on
 //! time whatever the others' answers), for `OFFER_SECS`; each beacon is
 //! lost unless answered 204 (503 and 429 are lost too: sendBeacon never
@@ -23,7 +29,20 @@ use std::time::{Duration, Instant};
 
 use process::{prepare, spawn_server, Setup};
 
+/// A database URL to measure instead of a fresh SQLite file (an empty
+/// PostgreSQL database).
+const DATABASE_URL_ENV: &str = "WARMLEAD_BENCH_DATABASE_URL";
+/// Closed-loop clients of the capacity phase; `WARMLEAD_BENCH_WORKERS`
+/// measures with more (each waits for its commit, so with group commit the
+/// batch, and so the capacity, is at most this many beacons per commit).
 const WORKERS: u64 = 64;
+
+fn workers() -> u64 {
+    std::env::var("WARMLEAD_BENCH_WORKERS")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(WORKERS)
+}
 /// The offer comes from this many networks (source addresses 127.0.N.1, each
 /// its own /24): many browsers, not one client the per-address cap refuses.
 const NETWORKS: u8 = 64;
@@ -81,7 +100,7 @@ async fn capacity(base: &str, setup: &Arc<Setup>, next: &Arc<AtomicU64>) -> (f64
     let answers = Arc::new(Answers::default());
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
-    let workers: Vec<_> = (0..WORKERS)
+    let workers: Vec<_> = (0..workers())
         .map(|w| {
             let (base, setup, next) = (base.to_string(), setup.clone(), next.clone());
             let (answers, stop) = (answers.clone(), stop.clone());
@@ -107,8 +126,8 @@ async fn capacity(base: &str, setup: &Arc<Setup>, next: &Arc<AtomicU64>) -> (f64
 #[ignore = "a measurement: run with --release --ignored --nocapture"]
 async fn views_lost_at_twice_the_write_capacity() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("server.db");
-    let db_url = format!("sqlite://{}", db.display());
+    let db_url = std::env::var(DATABASE_URL_ENV)
+        .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("server.db").display()));
     let setup = Arc::new(prepare(&db_url).await);
     let (mut server, base) = spawn_server(&db_url).await;
     let next = Arc::new(AtomicU64::new(1));
@@ -116,7 +135,10 @@ async fn views_lost_at_twice_the_write_capacity() {
     let (cap, cap_ok) = capacity(&base, &setup, &next).await;
     let rate = (2.0 * cap).round() as u64;
     let per_tick = rate / TICKS_PER_SEC;
-    eprintln!("capacity {cap:.0} views/s (closed loop, {WORKERS} clients); offering {rate}/s for {OFFER_SECS} s");
+    eprintln!(
+        "capacity {cap:.0} views/s (closed loop, {} clients); offering {rate}/s for {OFFER_SECS} s",
+        workers()
+    );
 
     let answers = Arc::new(Answers::default());
     let clients: Vec<reqwest::Client> = (1..=NETWORKS).map(client_from).collect();
@@ -159,14 +181,20 @@ async fn views_lost_at_twice_the_write_capacity() {
         drained.as_secs_f64()
     );
     server.kill();
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let views: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM signals WHERE kind = 'view'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let sql = warmlead_server::testing::TestSql::new(&db_url);
+    let views = sql
+        .i64("SELECT COUNT(*) FROM signals WHERE kind = 'view'")
+        .await;
+    let mut rows = 0;
+    for table in ["shares", "visits", "page_views", "signals", "changes"] {
+        let n = sql.i64(&format!("SELECT COUNT(*) FROM {table}")).await;
+        eprintln!("{table}: {n} rows");
+        rows += n;
+    }
+    eprintln!(
+        "rows written per stored view: {:.2}",
+        rows as f64 / views.max(1) as f64
+    );
     // Every 204 of both phases is a stored view.
     eprintln!(
         "stored views {views}; answered 204 in both phases {}",

@@ -23,6 +23,16 @@ async fn old_raw_signals_are_purged_and_recent_ones_kept() {
     )
     .await
     .unwrap();
+    // A second page load of the old visit (a reload): a `page_views` row.
+    a.beacon_at(
+        &token,
+        "pv-old-visit-2",
+        "visitor-old-01",
+        10_000,
+        now - 200 * DAY + 1_000,
+    )
+    .await
+    .unwrap();
     a.beacon_at(
         &token,
         "pv-new-visit-1",
@@ -32,10 +42,14 @@ async fn old_raw_signals_are_purged_and_recent_ones_kept() {
     )
     .await
     .unwrap();
-    assert_eq!(a.count_signals().await.unwrap(), 4, "view + dwell, twice");
+    assert_eq!(
+        a.count_signals().await.unwrap(),
+        5,
+        "view + dwell twice (old visit), view + dwell"
+    );
 
     let purged = a.purge_signals(now, 180).await.unwrap();
-    assert_eq!(purged.signals, 2);
+    assert_eq!(purged.signals, 3);
     assert_eq!(purged.page_views, 1);
     let left = a.signals_for_share(&token).await.unwrap();
     assert!(
@@ -45,7 +59,7 @@ async fn old_raw_signals_are_purged_and_recent_ones_kept() {
     // The old visit keeps its aggregates for the radar.
     let stats = a.visit_stats(&token).await.unwrap();
     assert_eq!(stats.len(), 2);
-    assert_eq!(stats[0].dwell_ms, 30_000);
+    assert_eq!(stats[0].dwell_ms, 40_000);
 
     // Running again removes nothing more; a shorter retention removes the rest.
     assert_eq!(a.purge_signals(now, 180).await.unwrap().signals, 0);

@@ -164,3 +164,42 @@ async fn an_acknowledged_beacon_is_already_on_disk() {
         "the burst beacon is not a visit; the others are"
     );
 }
+
+/// Issue 9: a visit's first page load is the visit row itself (no
+/// `page_views` row: one row less per view); its dwell is still its own
+/// (the visit's less the other page loads') when beacons of both pages keep
+/// coming in separate batches.
+#[tokio::test]
+async fn a_first_page_load_is_its_visit_row_and_keeps_its_own_dwell() {
+    let w = world().await;
+    let d = activate(&w.ts, w.partner_a1.id).await;
+    let token = d.sign(7, w.item.id, Channel::Moments);
+    let base = w.ts.url();
+    let me = Some("wl_v=visitor-bbbbbbbb");
+    for (pv, dwell) in [
+        ("pv-page-one", 0),
+        ("pv-page-one", 5_000),
+        ("pv-page-two", 3_000),
+        ("pv-page-one", 8_000),
+        ("pv-page-two", 2_000),
+    ] {
+        let b = json!({"t": token, "pv": pv, "dwell_ms": dwell});
+        assert_eq!(post_beacon(&base, b, me).await, StatusCode::NO_CONTENT);
+    }
+    let stats = w.ts.admin().visit_stats(&token).await.unwrap();
+    assert_eq!(stats.len(), 1, "{stats:?}");
+    assert_eq!(stats[0].page_views, 2);
+    assert_eq!(stats[0].dwell_ms, 11_000, "page one 8,000 + page two 3,000");
+    let rows =
+        w.ts.sql()
+            .texts(&format!(
+                "SELECT p.pv FROM page_views p JOIN visits v ON v.id = p.visit_id
+             WHERE v.share_token = '{token}' ORDER BY p.pv"
+            ))
+            .await;
+    assert_eq!(
+        rows,
+        vec!["pv-page-two".to_string()],
+        "only the later page load has a row"
+    );
+}

@@ -5,7 +5,7 @@
 //! (never from what a client asked for).
 
 use crate::storage::sql::Value;
-use crate::storage::sql::{params, Connection, Dialect};
+use crate::storage::sql::{params, row_chunks, values_list, Connection, Dialect};
 use serde::de::DeserializeOwned;
 use warmlead_core::domain::User;
 use warmlead_core::lead::{RadarBody, RadarChange};
@@ -83,6 +83,74 @@ fn insert(
         params![company_id, rep_id, partner_id, audience, body, now, stream],
         |r| r.get(0),
     )?)
+}
+
+/// One row of [`append_many`].
+pub(crate) struct NewChange {
+    pub company_id: i64,
+    pub scope: Scope,
+    pub stream: &'static str,
+    pub body: String,
+}
+
+impl NewChange {
+    pub fn sync(company_id: i64, scope: Scope, body: &ChangeBody) -> Result<Self, ServerError> {
+        Ok(NewChange {
+            company_id,
+            scope,
+            stream: SYNC,
+            body: serde_json::to_string(body)?,
+        })
+    }
+
+    pub fn radar(company_id: i64, scope: Scope, body: &RadarBody) -> Result<Self, ServerError> {
+        Ok(NewChange {
+            company_id,
+            scope,
+            stream: RADAR,
+            body: serde_json::to_string(body)?,
+        })
+    }
+}
+
+/// Appends rows in their order, several per INSERT (a tracking batch's
+/// visits). On PostgreSQL each company's order lock is taken first, in
+/// company order, as [`append`] does for one row.
+pub(crate) fn append_many(
+    tx: &Connection,
+    rows: &[NewChange],
+    now: i64,
+) -> Result<(), ServerError> {
+    let companies: std::collections::BTreeSet<i64> = rows.iter().map(|r| r.company_id).collect();
+    for company in companies {
+        APPENDED.with(|a| a.borrow_mut().insert(company));
+        if tx.dialect() == Dialect::Postgres {
+            order_appends(tx, company)?;
+        }
+    }
+    for chunk in row_chunks(rows) {
+        let mut values = Vec::with_capacity(chunk.len() * 7);
+        for r in chunk {
+            let (audience, rep_id, partner_id) = r.scope.columns();
+            values.extend([
+                Value::Integer(r.company_id),
+                rep_id.map_or(Value::Null, Value::Integer),
+                partner_id.map_or(Value::Null, Value::Integer),
+                Value::from(audience),
+                Value::from(r.body.as_str()),
+                Value::Integer(now),
+                Value::from(r.stream),
+            ]);
+        }
+        let sql = format!(
+            "INSERT INTO changes (company_id, rep_id, partner_id, audience, body, created_at, stream)
+             VALUES {}",
+            values_list(chunk.len(), 7)
+        );
+        tx.prepare_cached(&sql)?
+            .execute(crate::storage::sql::params_from_iter(values))?;
+    }
+    Ok(())
 }
 
 /// Advisory-lock key space of the change-log order locks.

@@ -326,14 +326,29 @@ pub(crate) fn after_signals(
 ) -> Result<(), ServerError> {
     let mut ids = std::collections::BTreeSet::new();
     // The same browser may be a visitor of several companies: only the
-    // company whose share it read has its leads rescored.
-    let mut stmt = tx.prepare_cached(
-        "SELECT l.lead_id FROM lead_visitors l JOIN leads d ON d.id = l.lead_id
-         WHERE l.visitor_id = ?1 AND d.company_id = ?2",
-    )?;
+    // company whose share it read has its leads rescored. One lookup per
+    // company and up to `MAX_ROWS_PER_STATEMENT` visitors.
+    let mut by_company: std::collections::BTreeMap<i64, Vec<&str>> = Default::default();
     for (company, v) in &touched.visitors {
-        for id in stmt.query_map(params![v, company], |r| r.get::<_, i64>(0))? {
-            ids.insert(id?);
+        by_company.entry(*company).or_default().push(v);
+    }
+    for (company, visitors) in by_company {
+        for chunk in crate::storage::sql::row_chunks(&visitors) {
+            let sql = format!(
+                "SELECT l.lead_id FROM lead_visitors l JOIN leads d ON d.id = l.lead_id
+                 WHERE d.company_id = ?1 AND l.visitor_id IN ({})",
+                crate::storage::sql::placeholders(2, chunk.len())
+            );
+            let mut values = vec![crate::storage::sql::Value::Integer(company)];
+            values.extend(chunk.iter().map(|v| crate::storage::sql::Value::from(*v)));
+            let rows = tx
+                .prepare_cached(&sql)?
+                .query_map(crate::storage::sql::params_from_iter(values), |r| {
+                    r.get::<_, i64>(0)
+                })?;
+            for id in rows {
+                ids.insert(id?);
+            }
         }
     }
     for id in ids {

@@ -25,6 +25,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         12,
         include_str!("../../migrations/0012_unique_phone_and_short_code.sql"),
     ),
+    (
+        13,
+        include_str!("../../migrations/0013_page_views_visit.sql"),
+    ),
     (14, include_str!("../../migrations/0014_deactivation.sql")),
 ];
 

@@ -209,17 +209,45 @@ pub(crate) fn upsert_share(
     Ok(row)
 }
 
-/// Records a partner's share the first time the server sees it; child
-/// shares are stored when they are made.
+/// Records a partner's share the first time the server sees it (child
+/// shares are stored when they are made). Returns its change-log row when it
+/// is new, for the caller to append with its batch's.
 pub(crate) fn record_share(
     tx: &Connection,
     share: &ResolvedShare,
     at: i64,
-) -> Result<(), ServerError> {
-    if !share.is_child() {
-        upsert_share(tx, share, at, false)?;
+) -> Result<Option<changes::NewChange>, ServerError> {
+    if share.is_child() {
+        return Ok(None);
     }
-    Ok(())
+    // One statement whether or not the share is known: a row comes back
+    // only when this inserted it, and only then is it logged.
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO shares (token, device_id, share_no, item_id, partner_id, rep_id, channel, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (token) DO NOTHING
+             RETURNING token, device_id, share_no, item_id, partner_id, channel, created_at",
+        )?
+        .query_row(
+            params![
+                share.token,
+                share.claim.device_id as i64,
+                share.claim.share_no as i64,
+                share.item.id,
+                share.sharer.id,
+                share.rep_id(),
+                share.claim.channel.as_str(),
+                at
+            ],
+            share_row,
+        )
+        .optional()?;
+    inserted
+        .map(|row| {
+            let body = ChangeBody::Share(row);
+            changes::NewChange::sync(share.company.id, share.scope(), &body)
+        })
+        .transpose()
 }
 
 pub(crate) fn visit_row(r: &Row) -> crate::storage::sql::Result<Visit> {
@@ -276,10 +304,11 @@ impl Database {
             let Some(share) = resolve(tx, secrets, &token)? else {
                 return Ok(false);
             };
-            let mut touched = super::signals::Touched::default();
             let share = std::sync::Arc::new(share);
-            super::signals::apply_beacon(tx, &share, &input, &mut touched)?;
-            touched.emit(tx, input.now_ms)?;
+            let mut batch = super::signals::Batch::default();
+            batch.prefetch(tx, std::iter::once(input.page_view.as_str()))?;
+            batch.beacon(tx, &share, &input)?;
+            batch.finish(tx, input.now_ms)?;
             Ok(true)
         })
         .await

@@ -9,10 +9,13 @@
 //! `warmlead_core::tracking::page_load`.) Signals are appended only
 //! when a value rises, so the table is a timeline, not a log of beacons.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use crate::storage::sql::{params, Connection, OptionalExtension, Row};
+use crate::storage::sql::{
+    params, params_from_iter, placeholders, row_chunks, values_list, Connection, Dialect,
+    OptionalExtension, Row, Value,
+};
 use warmlead_core::botfilter::{is_burst, RecentViews, BURST_WINDOW_MS};
 use warmlead_core::domain::Visit;
 use warmlead_core::lead::{RadarBody, SignalKind, VisitStats};
@@ -21,7 +24,7 @@ use warmlead_core::tracking::{
     apply_reading, page_load, video_pct, LatestVisit, PageLoad, Reading, VisitAgg,
 };
 
-use super::changes;
+use super::changes::{self, NewChange};
 use super::shares::{visit_row, BeaconInput, ResolvedShare, VISIT_COLS};
 use crate::error::ServerError;
 
@@ -37,17 +40,23 @@ struct Agg {
 }
 
 fn agg_row(r: &Row) -> crate::storage::sql::Result<Agg> {
+    agg_row_at(r, 0)
+}
+
+/// The aggregates in the row's columns from `at` on (in `AGG_COLS_V` order).
+fn agg_row_at(r: &Row, at: usize) -> crate::storage::sql::Result<Agg> {
     Ok(Agg {
-        id: r.get(0)?,
-        dwell_ms: r.get(1)?,
-        scroll_pct: r.get(2)?,
-        video_s: r.get(3)?,
-        video_len_s: r.get(4)?,
-        last_seen_at: r.get(5)?,
+        id: r.get(at)?,
+        dwell_ms: r.get(at + 1)?,
+        scroll_pct: r.get(at + 2)?,
+        video_s: r.get(at + 3)?,
+        video_len_s: r.get(at + 4)?,
+        last_seen_at: r.get(at + 5)?,
     })
 }
 
-const AGG_COLS: &str = "id, dwell_ms, scroll_pct, video_s, video_len_s, last_seen_at";
+/// The aggregates of a visit, of `visits` aliased `v`.
+const AGG_COLS_V: &str = "v.id, v.dwell_ms, v.scroll_pct, v.video_s, v.video_len_s, v.last_seen_at";
 
 /// What happened in a batch that clients must hear about: visits changed
 /// (one change per visit, however many beacons) and whether any were new.
@@ -69,51 +78,87 @@ impl Touched {
         self.visits.entry(visit_id).or_insert_with(|| share.clone());
     }
 
-    /// Appends one sync `Visit` and one radar `VisitStats` per visit touched.
-    pub fn emit(&self, tx: &Connection, now: i64) -> Result<(), ServerError> {
+    /// Appends `rows`, then one sync `Visit` and one radar `VisitStats` per
+    /// visit touched, the visits read and the rows appended several at a time.
+    fn emit(&self, tx: &Connection, mut rows: Vec<NewChange>, now: i64) -> Result<(), ServerError> {
+        let ids: Vec<i64> = self.visits.keys().copied().collect();
+        let mut loaded = load_visits(tx, &ids)?;
+        rows.reserve(2 * ids.len());
         for (id, share) in &self.visits {
-            let (visit, stats) = load_visit(tx, *id)?;
-            let company = share.company.id;
-            changes::append(tx, company, share.scope(), &ChangeBody::Visit(visit), now)?;
-            changes::append_radar(
-                tx,
+            let (visit, stats) = loaded
+                .remove(id)
+                .ok_or_else(|| ServerError::NotFound(format!("visit {id} vanished")))?;
+            let (company, scope) = (share.company.id, share.scope());
+            rows.push(NewChange::sync(company, scope, &ChangeBody::Visit(visit))?);
+            rows.push(NewChange::radar(
                 company,
-                share.scope(),
+                scope,
                 &RadarBody::VisitStats(stats),
-                now,
-            )?;
+            )?);
         }
-        Ok(())
+        changes::append_many(tx, &rows, now)
     }
+}
+
+/// `SELECT` columns of [`visit_with_stats`].
+fn visit_stats_cols() -> String {
+    format!(
+        "{VISIT_COLS}, root_token, last_seen_at, scroll_pct, video_s, video_len_s,
+         visit_no, page_views"
+    )
+}
+
+fn visit_with_stats(r: &Row) -> crate::storage::sql::Result<(Visit, VisitStats)> {
+    let v = visit_row(r)?;
+    let (video_s, len): (i64, i64) = (r.get(11)?, r.get(12)?);
+    let stats = VisitStats {
+        visit_id: v.id,
+        share_token: v.share_token.clone(),
+        root_token: r.get(8)?,
+        item_id: v.item_id,
+        partner_id: v.partner_id,
+        rep_id: r.get(4)?,
+        visitor_id: v.visitor_id.clone(),
+        opened_at_ms: v.opened_at_ms,
+        last_seen_at_ms: r.get(9)?,
+        dwell_ms: v.dwell_ms,
+        scroll_pct: r.get(10)?,
+        video_pct: video_pct(video_s, len),
+        visit_no: r.get(13)?,
+        page_views: r.get(14)?,
+    };
+    Ok((v, stats))
+}
+
+/// Several visits by id, several per query.
+fn load_visits(
+    conn: &Connection,
+    ids: &[i64],
+) -> Result<HashMap<i64, (Visit, VisitStats)>, ServerError> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in row_chunks(ids) {
+        let sql = format!(
+            "SELECT {} FROM visits WHERE id IN ({})",
+            visit_stats_cols(),
+            placeholders(1, chunk.len())
+        );
+        let rows = conn
+            .prepare_cached(&sql)?
+            .query_map(params_from_iter(chunk.iter()), visit_with_stats)?;
+        for row in rows {
+            let (v, stats) = row?;
+            out.insert(v.id, (v, stats));
+        }
+    }
+    Ok(out)
 }
 
 fn load_visit(conn: &Connection, id: i64) -> Result<(Visit, VisitStats), ServerError> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {VISIT_COLS}, root_token, last_seen_at, scroll_pct, video_s, video_len_s,
-                visit_no, page_views
-         FROM visits WHERE id = ?1"
+        "SELECT {} FROM visits WHERE id = ?1",
+        visit_stats_cols()
     ))?;
-    Ok(stmt.query_row([id], |r| {
-        let v = visit_row(r)?;
-        let (video_s, len): (i64, i64) = (r.get(11)?, r.get(12)?);
-        let stats = VisitStats {
-            visit_id: v.id,
-            share_token: v.share_token.clone(),
-            root_token: r.get(8)?,
-            item_id: v.item_id,
-            partner_id: v.partner_id,
-            rep_id: r.get(4)?,
-            visitor_id: v.visitor_id.clone(),
-            opened_at_ms: v.opened_at_ms,
-            last_seen_at_ms: r.get(9)?,
-            dwell_ms: v.dwell_ms,
-            scroll_pct: r.get(10)?,
-            video_pct: video_pct(video_s, len),
-            visit_no: r.get(13)?,
-            page_views: r.get(14)?,
-        };
-        Ok((v, stats))
-    })?)
+    Ok(stmt.query_row([id], visit_with_stats)?)
 }
 
 pub(crate) fn insert_signal(
@@ -153,61 +198,6 @@ fn is_own_visitor(tx: &Connection, visitor: &str, partner_id: i64) -> Result<boo
     Ok(stmt.exists(params![visitor, partner_id])?)
 }
 
-/// Applies one beacon. Returns false when it was not counted (a page-view
-/// id of another share, or the sharer's own browser).
-pub(crate) fn apply_beacon(
-    tx: &Connection,
-    share: &Arc<ResolvedShare>,
-    input: &BeaconInput,
-    touched: &mut Touched,
-) -> Result<bool, ServerError> {
-    let pv: Option<(i64, i64, String)> = tx
-        .prepare_cached(
-            "SELECT p.visit_id, p.dwell_ms, v.share_token FROM page_views p
-             JOIN visits v ON v.id = p.visit_id WHERE p.pv = ?1",
-        )?
-        .query_row([&input.page_view], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .optional()?;
-    let (visit_id, pv_dwell, new) = match pv {
-        // A page-view id reused for another share is not this page's view.
-        Some((_, _, token)) if token != share.token => return Ok(false),
-        Some((id, dwell, _)) => (id, dwell, false),
-        None => {
-            if is_own_visitor(tx, &input.visitor_id, share.sharer.id)? {
-                *touched.own.entry(share.company.id).or_default() += 1;
-                return Ok(false);
-            }
-            let Some((id, new)) = open_page_view(tx, share, input, touched)? else {
-                return Ok(false);
-            };
-            (id, 0, new)
-        }
-    };
-    let agg = if new {
-        // Just inserted: nothing to read back.
-        Agg {
-            id: visit_id,
-            dwell_ms: 0,
-            scroll_pct: 0,
-            video_s: 0,
-            video_len_s: 0,
-            last_seen_at: input.now_ms,
-        }
-    } else {
-        tx.prepare_cached(&format!("SELECT {AGG_COLS} FROM visits WHERE id = ?1"))?
-            .query_row([visit_id], agg_row)?
-    };
-    update_aggregates(tx, share, input, agg, pv_dwell)?;
-    touched.touch(visit_id, share);
-    touched
-        .visitors
-        .insert((share.company.id, input.visitor_id.clone()));
-    touched.accepted += 1;
-    Ok(true)
-}
-
 /// New visits of this share opened in the burst window by this visitor and
 /// by this network (the stored ones: a refused burst is not counted again).
 fn recent_views(
@@ -237,135 +227,454 @@ fn recent_views(
     })
 }
 
-/// A new page load: merged into the visitor's recent visit, or a new visit.
-/// Returns the visit and whether it is new; `None` when it is a burst (not
-/// a view: nothing is stored but the counter).
-fn open_page_view(
-    tx: &Connection,
-    share: &ResolvedShare,
-    input: &BeaconInput,
-    touched: &mut Touched,
-) -> Result<Option<(i64, bool)>, ServerError> {
-    let now = input.now_ms;
-    let latest = tx
-        .prepare_cached(
-            "SELECT id, last_seen_at, visit_no FROM visits WHERE share_token = ?1 AND visitor_id = ?2
-             ORDER BY id DESC LIMIT 1",
-        )?
-        .query_row(params![share.token, input.visitor_id], |r| {
-            Ok(LatestVisit {
-                id: r.get(0)?,
-                last_seen_at_ms: r.get(1)?,
-                visit_no: r.get(2)?,
-            })
-        })
-        .optional()?;
-    let (visit_id, new) = match page_load(latest, now) {
-        PageLoad::Reload { visit_id } => {
-            tx.prepare_cached("UPDATE visits SET page_views = page_views + 1 WHERE id = ?1")?
-                .execute([visit_id])?;
-            *touched.reloads.entry(share.company.id).or_default() += 1;
-            (visit_id, false)
-        }
-        PageLoad::NewVisit { .. } if is_burst(recent_views(tx, share, input)?) => {
-            *touched.bursts.entry(share.company.id).or_default() += 1;
-            return Ok(None);
-        }
-        PageLoad::NewVisit { visit_no } => (new_visit(tx, share, input, visit_no)?, true),
-    };
-    tx.prepare_cached("INSERT INTO page_views (pv, visit_id, dwell_ms) VALUES (?1, ?2, 0)")?
-        .execute(params![input.page_view, visit_id])?;
-    Ok(Some((visit_id, new)))
+/// A page load as this batch sees it: stored before, or opened in the batch.
+#[derive(Debug, Clone)]
+struct PageState {
+    visit_id: i64,
+    dwell_ms: i64,
+    share_token: String,
+    /// It has a `page_views` row (a later page load of its visit; the first
+    /// page load is the visit row itself).
+    row: bool,
+    /// Its dwell rose in this batch: written once at the end.
+    dirty: bool,
 }
 
-fn new_visit(
-    tx: &Connection,
-    share: &ResolvedShare,
-    input: &BeaconInput,
-    visit_no: i64,
-) -> Result<i64, ServerError> {
-    let id: i64 = tx.query_row(
-        "INSERT INTO visits (page_view, share_token, root_token, visitor_id, opened_at,
-                             last_seen_at, dwell_ms, visit_no, item_id, partner_id, rep_id, ip_hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0, ?6, ?7, ?8, ?9, ?10) RETURNING id",
-        params![
-            input.page_view,
-            share.token,
-            share.root_token,
-            input.visitor_id,
-            input.now_ms,
-            visit_no,
-            share.item.id,
-            share.sharer.id,
-            share.rep_id(),
-            input.ip_hash
-        ],
-        |r| r.get(0),
-    )?;
-    let v = &input.visitor_id;
-    insert_signal(tx, share, Some(id), v, SignalKind::View, 0, input.now_ms)?;
-    if visit_no > 1 {
-        insert_signal(
-            tx,
-            share,
-            Some(id),
-            v,
-            SignalKind::RepeatVisit,
-            visit_no,
-            input.now_ms,
-        )?;
-    }
-    Ok(id)
-}
-
-/// Stores what `tracking::apply_reading` decided for one beacon: the page
-/// load's dwell, the signals of values that rose, the visit's aggregates.
-fn update_aggregates(
-    tx: &Connection,
-    share: &ResolvedShare,
-    input: &BeaconInput,
+/// A visit's aggregates as this batch leaves them.
+#[derive(Debug, Clone, Copy)]
+struct VisitState {
     agg: Agg,
-    pv_dwell: i64,
-) -> Result<(), ServerError> {
-    let stored = VisitAgg {
-        dwell_ms: agg.dwell_ms,
-        scroll_pct: agg.scroll_pct,
-        video_s: agg.video_s,
-        video_len_s: agg.video_len_s,
-        last_seen_at_ms: agg.last_seen_at,
-    };
-    let reading = Reading {
-        dwell_ms: input.dwell_ms,
-        scroll_pct: input.scroll_pct,
-        video_s: input.video_s,
-        video_len_s: input.video_len_s,
-        now_ms: input.now_ms,
-    };
-    let update = apply_reading(stored, pv_dwell, reading);
-    if let Some(dwell) = update.page_dwell_ms {
-        tx.prepare_cached("UPDATE page_views SET dwell_ms = ?1 WHERE pv = ?2")?
-            .execute(params![dwell, input.page_view])?;
+    /// Page loads merged into the visit in this batch (reloads).
+    added_pages: i64,
+    dirty: bool,
+}
+
+/// A signal to insert at the end of the batch.
+struct NewSignal {
+    share: Arc<ResolvedShare>,
+    visit_id: i64,
+    visitor_id: String,
+    kind: SignalKind,
+    value: i64,
+    at: i64,
+}
+
+/// The batch reads a visit's aggregates and writes them back at its end. On
+/// PostgreSQL another process's batch may hold beacons of the same visit, so
+/// the rows read are locked until commit (in id order within each read; a
+/// deadlock between two batches fails one, whose events are then written one
+/// by one, see `track::write`). SQLite has one writer: nothing to lock.
+fn lock_visits(tx: &Connection) -> &'static str {
+    match tx.dialect() {
+        Dialect::Postgres => " FOR UPDATE OF v",
+        Dialect::Sqlite => "",
     }
-    let (now, v) = (input.now_ms, input.visitor_id.as_str());
-    for (kind, value) in update.signals {
-        insert_signal(tx, share, Some(agg.id), v, kind, value, now)?;
+}
+
+/// One tracking batch (`track::apply_batch`): page views and visits looked
+/// up once, each page's dwell and each visit's aggregates written once,
+/// signals inserted together, one pair of change-log rows per visit. Events
+/// are still decided in order: what an earlier beacon of the batch did is in
+/// memory here, and new visits are inserted at once (later page loads and
+/// the burst filter count them).
+#[derive(Default)]
+pub(crate) struct Batch {
+    pages: HashMap<String, PageState>,
+    visits: HashMap<i64, VisitState>,
+    signals: Vec<NewSignal>,
+    /// Change-log rows of the batch's other writes (new shares), appended
+    /// before its visits'.
+    logged: Vec<NewChange>,
+    pub touched: Touched,
+}
+
+impl Batch {
+    /// Loads the stored page views (and their visits) the beacons name.
+    pub fn prefetch<'a>(
+        &mut self,
+        tx: &Connection,
+        pvs: impl Iterator<Item = &'a str>,
+    ) -> Result<(), ServerError> {
+        let mut keys: Vec<&str> = pvs.collect();
+        keys.sort_unstable();
+        keys.dedup();
+        for chunk in row_chunks(&keys) {
+            let list = placeholders(1, chunk.len());
+            // A visit's first page load is the visit row itself (`page_view`);
+            // its dwell is the visit's less its other page loads'.
+            let lock = lock_visits(tx);
+            let first = format!(
+                "SELECT v.page_view, CAST(v.dwell_ms - COALESCE((SELECT SUM(p.dwell_ms) FROM page_views p
+                         WHERE p.visit_id = v.id AND p.pv <> v.page_view), 0) AS BIGINT),
+                        v.share_token, {AGG_COLS_V}
+                 FROM visits v WHERE v.page_view IN ({list}) ORDER BY v.id{lock}"
+            );
+            // Later page loads (and first ones stored before issue 9).
+            let later = format!(
+                "SELECT p.pv, p.dwell_ms, v.share_token, {AGG_COLS_V}
+                 FROM page_views p JOIN visits v ON v.id = p.visit_id WHERE p.pv IN ({list})
+                 ORDER BY v.id{lock}"
+            );
+            for (sql, has_row) in [(first, false), (later, true)] {
+                let rows =
+                    tx.prepare_cached(&sql)?
+                        .query_map(params_from_iter(chunk.iter()), |r| {
+                            Ok((
+                                r.get::<_, String>(0)?,
+                                r.get(1)?,
+                                r.get(2)?,
+                                agg_row_at(r, 3)?,
+                            ))
+                        })?;
+                for row in rows {
+                    let (pv, dwell_ms, share_token, agg) = row?;
+                    self.visits.entry(agg.id).or_insert(VisitState {
+                        agg,
+                        added_pages: 0,
+                        dirty: false,
+                    });
+                    let page = PageState {
+                        visit_id: agg.id,
+                        dwell_ms,
+                        share_token,
+                        row: has_row,
+                        dirty: false,
+                    };
+                    self.pages.insert(pv, page);
+                }
+            }
+        }
+        Ok(())
     }
-    let Some(new) = update.visit else {
-        return Ok(());
-    };
-    tx.prepare_cached(
-        "UPDATE visits SET dwell_ms = ?1, scroll_pct = ?2, video_s = ?3, video_len_s = ?4,
-                           last_seen_at = ?5
-         WHERE id = ?6",
-    )?
-    .execute(params![
-        new.dwell_ms,
-        new.scroll_pct,
-        new.video_s,
-        new.video_len_s,
-        new.last_seen_at_ms,
-        agg.id
-    ])?;
+
+    /// A change-log row to append with the batch's (in this order, before
+    /// the visits').
+    pub fn log(&mut self, change: NewChange) {
+        self.logged.push(change);
+    }
+
+    /// Applies one beacon. Returns false when it was not counted (a page-view
+    /// id of another share, the sharer's own browser, a burst).
+    pub fn beacon(
+        &mut self,
+        tx: &Connection,
+        share: &Arc<ResolvedShare>,
+        input: &BeaconInput,
+    ) -> Result<bool, ServerError> {
+        let (visit_id, pv_dwell) = match self.pages.get(&input.page_view) {
+            // A page-view id reused for another share is not this page's view.
+            Some(p) if p.share_token != share.token => return Ok(false),
+            Some(p) => (p.visit_id, p.dwell_ms),
+            None => {
+                if is_own_visitor(tx, &input.visitor_id, share.sharer.id)? {
+                    *self.touched.own.entry(share.company.id).or_default() += 1;
+                    return Ok(false);
+                }
+                let Some(id) = self.open_page_view(tx, share, input)? else {
+                    return Ok(false);
+                };
+                (id, 0)
+            }
+        };
+        let visit = self.visit(tx, visit_id)?;
+        self.apply_reading(share, input, visit, pv_dwell);
+        self.touched.touch(visit_id, share);
+        self.touched
+            .visitors
+            .insert((share.company.id, input.visitor_id.clone()));
+        self.touched.accepted += 1;
+        Ok(true)
+    }
+
+    /// The visit's aggregates: from this batch, else read once.
+    fn visit(&mut self, tx: &Connection, id: i64) -> Result<VisitState, ServerError> {
+        if let Some(v) = self.visits.get(&id) {
+            return Ok(*v);
+        }
+        let lock = lock_visits(tx);
+        let agg = tx
+            .prepare_cached(&format!(
+                "SELECT {AGG_COLS_V} FROM visits v WHERE v.id = ?1{lock}"
+            ))?
+            .query_row([id], agg_row)?;
+        let v = VisitState {
+            agg,
+            added_pages: 0,
+            dirty: false,
+        };
+        self.visits.insert(id, v);
+        Ok(v)
+    }
+
+    /// A new page load: merged into the visitor's recent visit, or a new
+    /// visit; `None` when it is a burst (not a view: only counted).
+    fn open_page_view(
+        &mut self,
+        tx: &Connection,
+        share: &Arc<ResolvedShare>,
+        input: &BeaconInput,
+    ) -> Result<Option<i64>, ServerError> {
+        let now = input.now_ms;
+        let mut latest = tx
+            .prepare_cached(
+                "SELECT id, last_seen_at, visit_no FROM visits WHERE share_token = ?1 AND visitor_id = ?2
+                 ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row(params![share.token, input.visitor_id], |r| {
+                Ok(LatestVisit {
+                    id: r.get(0)?,
+                    last_seen_at_ms: r.get(1)?,
+                    visit_no: r.get(2)?,
+                })
+            })
+            .optional()?;
+        // Activity earlier in this batch is not written yet.
+        if let Some(l) = latest.as_mut() {
+            if let Some(v) = self.visits.get(&l.id) {
+                l.last_seen_at_ms = v.agg.last_seen_at;
+            }
+        }
+        let visit_id = match page_load(latest, now) {
+            PageLoad::Reload { visit_id } => {
+                let mut v = self.visit(tx, visit_id)?;
+                v.added_pages += 1;
+                v.dirty = true;
+                self.visits.insert(visit_id, v);
+                *self.touched.reloads.entry(share.company.id).or_default() += 1;
+                visit_id
+            }
+            PageLoad::NewVisit { .. } if is_burst(recent_views(tx, share, input)?) => {
+                *self.touched.bursts.entry(share.company.id).or_default() += 1;
+                return Ok(None);
+            }
+            PageLoad::NewVisit { visit_no } => {
+                let id = self.new_visit(tx, share, input, visit_no)?;
+                // The visit row is its first page load: no page-view row.
+                self.pages.insert(
+                    input.page_view.clone(),
+                    PageState {
+                        visit_id: id,
+                        dwell_ms: 0,
+                        share_token: share.token.clone(),
+                        row: false,
+                        dirty: false,
+                    },
+                );
+                return Ok(Some(id));
+            }
+        };
+        let page = PageState {
+            visit_id,
+            dwell_ms: 0,
+            share_token: share.token.clone(),
+            row: true,
+            dirty: true,
+        };
+        self.pages.insert(input.page_view.clone(), page);
+        Ok(Some(visit_id))
+    }
+
+    fn new_visit(
+        &mut self,
+        tx: &Connection,
+        share: &Arc<ResolvedShare>,
+        input: &BeaconInput,
+        visit_no: i64,
+    ) -> Result<i64, ServerError> {
+        let id: i64 = tx
+            .prepare_cached(
+                "INSERT INTO visits (page_view, share_token, root_token, visitor_id, opened_at,
+                             last_seen_at, dwell_ms, visit_no, item_id, partner_id, rep_id, ip_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+            )?
+            .query_row(
+                params![
+                    input.page_view,
+                    share.token,
+                    share.root_token,
+                    input.visitor_id,
+                    input.now_ms,
+                    visit_no,
+                    share.item.id,
+                    share.sharer.id,
+                    share.rep_id(),
+                    input.ip_hash
+                ],
+                |r| r.get(0),
+            )?;
+        let agg = Agg {
+            id,
+            dwell_ms: 0,
+            scroll_pct: 0,
+            video_s: 0,
+            video_len_s: 0,
+            last_seen_at: input.now_ms,
+        };
+        let state = VisitState {
+            agg,
+            added_pages: 0,
+            dirty: false,
+        };
+        self.visits.insert(id, state);
+        self.signal(share, id, input, SignalKind::View, 0);
+        if visit_no > 1 {
+            self.signal(share, id, input, SignalKind::RepeatVisit, visit_no);
+        }
+        Ok(id)
+    }
+
+    fn signal(
+        &mut self,
+        share: &Arc<ResolvedShare>,
+        visit_id: i64,
+        input: &BeaconInput,
+        kind: SignalKind,
+        value: i64,
+    ) {
+        self.signals.push(NewSignal {
+            share: share.clone(),
+            visit_id,
+            visitor_id: input.visitor_id.clone(),
+            kind,
+            value,
+            at: input.now_ms,
+        });
+    }
+
+    /// Keeps what `tracking::apply_reading` decided for one beacon: the page
+    /// load's dwell, the signals of values that rose, the visit's aggregates.
+    fn apply_reading(
+        &mut self,
+        share: &Arc<ResolvedShare>,
+        input: &BeaconInput,
+        mut visit: VisitState,
+        pv_dwell: i64,
+    ) {
+        let agg = visit.agg;
+        let stored = VisitAgg {
+            dwell_ms: agg.dwell_ms,
+            scroll_pct: agg.scroll_pct,
+            video_s: agg.video_s,
+            video_len_s: agg.video_len_s,
+            last_seen_at_ms: agg.last_seen_at,
+        };
+        let reading = Reading {
+            dwell_ms: input.dwell_ms,
+            scroll_pct: input.scroll_pct,
+            video_s: input.video_s,
+            video_len_s: input.video_len_s,
+            now_ms: input.now_ms,
+        };
+        let update = apply_reading(stored, pv_dwell, reading);
+        if let Some(dwell) = update.page_dwell_ms {
+            if let Some(p) = self.pages.get_mut(&input.page_view) {
+                p.dwell_ms = dwell;
+                p.dirty = true;
+            }
+        }
+        for (kind, value) in update.signals {
+            self.signal(share, agg.id, input, kind, value);
+        }
+        if let Some(new) = update.visit {
+            visit.agg = Agg {
+                id: agg.id,
+                dwell_ms: new.dwell_ms,
+                scroll_pct: new.scroll_pct,
+                video_s: new.video_s,
+                video_len_s: new.video_len_s,
+                last_seen_at: new.last_seen_at_ms,
+            };
+            visit.dirty = true;
+        }
+        self.visits.insert(agg.id, visit);
+    }
+
+    /// Writes what the batch kept in memory: page dwells, visit aggregates,
+    /// signals; then the change-log rows of the visits touched.
+    pub fn finish(mut self, tx: &Connection, now: i64) -> Result<Touched, ServerError> {
+        self.write_pages(tx)?;
+        self.write_visits(tx)?;
+        insert_signals(tx, &self.signals)?;
+        let logged = std::mem::take(&mut self.logged);
+        self.touched.emit(tx, logged, now)?;
+        Ok(self.touched)
+    }
+
+    /// Later page loads and rises of any page's dwell, several per upsert. A first page load has no row: its dwell is its
+    /// visit's less the others (see `prefetch`).
+    fn write_pages(&self, tx: &Connection) -> Result<(), ServerError> {
+        let mut rows: Vec<(&str, &PageState)> = Vec::new();
+        for (pv, p) in &self.pages {
+            if p.dirty && p.row {
+                rows.push((pv, p));
+            }
+        }
+        rows.sort_unstable_by_key(|(pv, _)| *pv);
+        for chunk in row_chunks(&rows) {
+            let sql = format!(
+                "INSERT INTO page_views (pv, visit_id, dwell_ms) VALUES {}
+                 ON CONFLICT (pv) DO UPDATE SET dwell_ms = excluded.dwell_ms",
+                values_list(chunk.len(), 3)
+            );
+            let mut values = Vec::with_capacity(chunk.len() * 3);
+            for (pv, p) in chunk {
+                values.push(Value::from(*pv));
+                values.push(Value::Integer(p.visit_id));
+                values.push(Value::Integer(p.dwell_ms));
+            }
+            tx.prepare_cached(&sql)?.execute(params_from_iter(values))?;
+        }
+        Ok(())
+    }
+
+    fn write_visits(&self, tx: &Connection) -> Result<(), ServerError> {
+        let mut stmt = tx.prepare_cached(
+            "UPDATE visits SET dwell_ms = ?1, scroll_pct = ?2, video_s = ?3, video_len_s = ?4,
+                               last_seen_at = ?5, page_views = page_views + ?6
+             WHERE id = ?7",
+        )?;
+        let mut dirty: Vec<&VisitState> = self.visits.values().filter(|v| v.dirty).collect();
+        dirty.sort_unstable_by_key(|v| v.agg.id);
+        for v in dirty {
+            let a = v.agg;
+            stmt.execute(params![
+                a.dwell_ms,
+                a.scroll_pct,
+                a.video_s,
+                a.video_len_s,
+                a.last_seen_at,
+                v.added_pages,
+                a.id
+            ])?;
+        }
+        Ok(())
+    }
+}
+
+/// The batch's signals, in order, several per statement.
+fn insert_signals(tx: &Connection, signals: &[NewSignal]) -> Result<(), ServerError> {
+    for chunk in row_chunks(signals) {
+        let sql = format!(
+            "INSERT INTO signals (share_token, visit_id, visitor_id, kind, value, at,
+                                  company_id, partner_id, item_id) VALUES {}",
+            values_list(chunk.len(), 9)
+        );
+        let mut values = Vec::with_capacity(chunk.len() * 9);
+        for s in chunk {
+            values.extend([
+                Value::from(s.share.token.as_str()),
+                Value::Integer(s.visit_id),
+                Value::from(s.visitor_id.as_str()),
+                Value::from(s.kind.as_str()),
+                Value::Integer(s.value),
+                Value::Integer(s.at),
+                Value::Integer(s.share.company.id),
+                Value::Integer(s.share.sharer.id),
+                Value::Integer(s.share.item.id),
+            ]);
+        }
+        tx.prepare_cached(&sql)?.execute(params_from_iter(values))?;
+    }
     Ok(())
 }
 

@@ -392,6 +392,43 @@ macro_rules! params {
 }
 pub(crate) use params;
 
+/// At most this many rows (or keys) per multi-row statement: below SQLite's
+/// 32,766 and PostgreSQL's 65,535 parameters at up to 60 columns.
+pub(crate) const MAX_ROWS_PER_STATEMENT: usize = 512;
+
+/// `items` in slices of power-of-two lengths (largest first, at most
+/// [`MAX_ROWS_PER_STATEMENT`]): a multi-row statement then has one of ten
+/// texts, so both backends keep it prepared instead of preparing one per
+/// batch size.
+pub(crate) fn row_chunks<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let n = MAX_ROWS_PER_STATEMENT.min(1 << rest.len().ilog2());
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        Some(chunk)
+    })
+}
+
+/// `?start, ?start+1, ...`: `n` placeholders (an `IN (...)` list).
+pub(crate) fn placeholders(start: usize, n: usize) -> String {
+    (start..start + n)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `(?1, ?2, ?3), (?4, ?5, ?6), ...`: `rows` rows of `cols` placeholders.
+pub(crate) fn values_list(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", placeholders(r * cols + 1, cols)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A PostgreSQL connection and its prepared statements.
 pub(crate) struct PgSession {
     client: postgres::Client,
@@ -773,6 +810,24 @@ impl Statement<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_go_in_power_of_two_chunks_of_at_most_the_limit() {
+        let lens = |n: usize| -> Vec<usize> {
+            let items: Vec<usize> = (0..n).collect();
+            row_chunks(&items).map(<[usize]>::len).collect()
+        };
+        assert_eq!(lens(0), Vec::<usize>::new());
+        assert_eq!(lens(1), vec![1]);
+        assert_eq!(lens(37), vec![32, 4, 1]);
+        assert_eq!(lens(512), vec![512]);
+        assert_eq!(lens(1300), vec![512, 512, 256, 16, 4]);
+        let items: Vec<usize> = (0..37).collect();
+        let again: Vec<usize> = row_chunks(&items).flatten().copied().collect();
+        assert_eq!(again, items, "every row once, in order");
+        assert_eq!(values_list(2, 3), "(?1, ?2, ?3), (?4, ?5, ?6)");
+        assert_eq!(placeholders(2, 3), "?2, ?3, ?4");
+    }
 
     #[test]
     fn placeholders_become_dollar_numbers_outside_strings() {

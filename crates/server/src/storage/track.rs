@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use warmlead_core::botfilter::FilterReason;
 
 use super::shares::{record_share, BeaconInput, ResolvedShare};
-use super::signals::{self, Touched};
+use super::signals;
 use super::{now_ms, Database};
 use crate::error::ServerError;
 
@@ -200,7 +200,7 @@ async fn write(db: &Database, events: Vec<Event>, stats: &TrackStats) -> Vec<boo
     let events = Arc::new(events);
     let all = events.clone();
     let started = std::time::Instant::now();
-    match db.tx(move |tx, _| apply(tx, &all)).await {
+    match db.tx(move |tx, _| apply_batch(tx, &all)).await {
         Ok(stored) => {
             tracing::debug!(
                 events = events.len(),
@@ -221,7 +221,7 @@ async fn write(db: &Database, events: Vec<Event>, stats: &TrackStats) -> Vec<boo
             let mut ok = Vec::with_capacity(events.len());
             for i in 0..events.len() {
                 let evs = events.clone();
-                match db.tx(move |tx, _| apply(tx, &evs[i..=i])).await {
+                match db.tx(move |tx, _| apply_batch(tx, &evs[i..=i])).await {
                     Ok(stored) => {
                         for (company, n) in stored {
                             stats.add(company, 0, n);
@@ -239,11 +239,22 @@ async fn write(db: &Database, events: Vec<Event>, stats: &TrackStats) -> Vec<boo
     }
 }
 
-/// Applies events in order; returns how many beacons were stored, per company.
-fn apply(tx: &Connection, events: &[Event]) -> Result<BTreeMap<i64, u64>, ServerError> {
+/// The tracking batch as one storage operation: events are decided in
+/// order, but the page views they name are looked up once, each visit's
+/// aggregates and change-log rows are written once, and signals go in
+/// multi-row INSERTs (see `signals::Batch`). Returns how many beacons were
+/// stored, per company.
+fn apply_batch(tx: &Connection, events: &[Event]) -> Result<BTreeMap<i64, u64>, ServerError> {
     let now = now_ms();
     let mut recorded: HashSet<&str> = HashSet::new();
-    let mut touched = Touched::default();
+    let mut batch = signals::Batch::default();
+    batch.prefetch(
+        tx,
+        events.iter().filter_map(|e| match e {
+            Event::Beacon(_, input) => Some(input.page_view.as_str()),
+            _ => None,
+        }),
+    )?;
     let mut filtered: BTreeMap<(i64, &'static str), i64> = BTreeMap::new();
     let mut stored: BTreeMap<i64, u64> = BTreeMap::new();
     for e in events {
@@ -251,14 +262,16 @@ fn apply(tx: &Connection, events: &[Event]) -> Result<BTreeMap<i64, u64>, Server
             Event::Opened(share) | Event::Beacon(share, _)
                 if !recorded.contains(share.token.as_str()) =>
             {
-                record_share(tx, share, now)?;
+                if let Some(change) = record_share(tx, share, now)? {
+                    batch.log(change);
+                }
                 recorded.insert(share.token.as_str());
             }
             _ => {}
         }
         match e {
             Event::Beacon(share, input) => {
-                signals::apply_beacon(tx, share, input, &mut touched)?;
+                batch.beacon(tx, share, input)?;
                 *stored.entry(share.company.id).or_default() += 1;
             }
             Event::Filtered { company_id, reason } => {
@@ -277,6 +290,7 @@ fn apply(tx: &Connection, events: &[Event]) -> Result<BTreeMap<i64, u64>, Server
             _ => {}
         }
     }
+    let touched = batch.finish(tx, now)?;
     for (company, n) in &touched.reloads {
         *filtered
             .entry((*company, FilterReason::Reload.as_str()))
@@ -295,7 +309,6 @@ fn apply(tx: &Connection, events: &[Event]) -> Result<BTreeMap<i64, u64>, Server
     for ((company, reason), n) in filtered {
         signals::add_filtered(tx, company, reason, n)?;
     }
-    touched.emit(tx, now)?;
     super::leads::after_signals(tx, &touched, now)?;
     Ok(stored)
 }

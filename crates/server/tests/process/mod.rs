@@ -107,6 +107,22 @@ pub async fn spawn_server(db_url: &str) -> (Server, String) {
     spawn_server_with(db_url, &[]).await
 }
 
+/// Where the server's log goes: the file named by `WARMLEAD_BENCH_SERVER_LOG`
+/// (a measurement reading the writer's batch sizes and times), else nowhere.
+fn server_log() -> Stdio {
+    match std::env::var("WARMLEAD_BENCH_SERVER_LOG") {
+        Ok(path) => std::fs::File::create(path).unwrap().into(),
+        Err(_) => Stdio::null(),
+    }
+}
+
+fn server_log_filter() -> &'static str {
+    match std::env::var("WARMLEAD_BENCH_SERVER_LOG") {
+        Ok(_) => "error,warmlead_server::storage::track=debug",
+        Err(_) => "error",
+    }
+}
+
 /// `spawn_server` with more `serve` arguments (e.g. `--media-dir`).
 pub async fn spawn_server_with(db_url: &str, args: &[&str]) -> (Server, String) {
     let port = free_port();
@@ -114,9 +130,9 @@ pub async fn spawn_server_with(db_url: &str, args: &[&str]) -> (Server, String) 
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .args(["--database-url", db_url])
         .args(args)
-        .env("RUST_LOG", "error")
+        .env("RUST_LOG", server_log_filter())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(server_log())
         .spawn()
         .unwrap();
     let child = Server(child);
