@@ -190,7 +190,7 @@ export const en = {
       partner: "Reps invite partners from their Invite section.",
     },
     noPhone: "No number",
-    neverSeen: "Never signed in",
+    neverSeen: "Not seen yet",
     seenAt: "Last seen {{when}}",
     revokedAt: "Revoked {{when}}",
     off: "Switched off",

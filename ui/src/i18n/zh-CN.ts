@@ -187,7 +187,7 @@ export const zhCN = {
       partner: "销售在「邀请」里邀请合伙人。",
     },
     noPhone: "无手机号",
-    neverSeen: "从未登录",
+    neverSeen: "暂无在线记录",
     seenAt: "最近在线 {{when}}",
     revokedAt: "已于 {{when}} 吊销",
     off: "已停用",

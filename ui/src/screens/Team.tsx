@@ -294,6 +294,8 @@ function MemberPane({
                 onClick={() =>
                   void act(async () => {
                     onChanged(await api.setMemberActive(m.user.id, false));
+                    // Codes of a switched-off account do not sign in: hide it.
+                    setIssued(null);
                     setConfirmOff(false);
                   })
                 }
