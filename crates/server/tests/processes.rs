@@ -222,22 +222,8 @@ async fn rate_limits_count_across_processes() {
     let token = partner.sign(1, w.item.id, Channel::Moments);
     let mut statuses = Vec::new();
     for i in 0..6 {
-        let res = reqwest::Client::new()
-            .post(format!(
-                "{}{}",
-                bases[i % 3],
-                warmlead_core::api::PATH_LEAD_FORM
-            ))
-            .header("accept", "application/json")
-            .form(&[
-                ("t", token.as_str()),
-                ("name", "王小姐"),
-                ("phone", &format!("1381234560{i}")),
-                ("consent", "yes"),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let phone = format!("1381234560{i}");
+        let res = common::leave_phone(&bases[i % 3], &token, "王小姐", &phone).await;
         statuses.push(res.status().as_u16());
     }
     assert_eq!(statuses, [200, 200, 200, 200, 200, 429]);

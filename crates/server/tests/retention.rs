@@ -100,22 +100,7 @@ async fn the_server_regrades_cooled_leads_when_it_starts() {
     let w = world().await;
     let d = activate(&w.ts, w.partner_a1.id).await;
     let token = d.sign(3, w.item.id, Channel::Moments);
-    let res = reqwest::Client::new()
-        .post(format!(
-            "{}{}",
-            w.ts.url(),
-            warmlead_core::api::PATH_LEAD_FORM
-        ))
-        .header("accept", "application/json")
-        .form(&[
-            ("t", token.as_str()),
-            ("name", "王小姐"),
-            ("phone", "13812345678"),
-            ("consent", "yes"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = common::leave_phone(&w.ts.url(), &token, "王小姐", "13812345678").await;
     assert_eq!(res.status(), 200);
     let url = w.ts.database_url().to_string();
     let _dir = w.ts.stop().await;

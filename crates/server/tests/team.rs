@@ -28,6 +28,17 @@ async fn revoke(d: &Device, device_id: i64) -> reqwest::Response {
         .unwrap()
 }
 
+async fn team_of(manager: &Device) -> Vec<TeamMember> {
+    manager
+        .get(PATH_TEAM)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn assert_switched_off(res: reqwest::Response) {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let e = api_error(res).await;
@@ -43,14 +54,7 @@ async fn a_switched_off_rep_is_signed_out_everywhere_until_switched_on() {
     let phone = activate(&w.ts, w.rep_a.id).await;
     let partner = activate(&w.ts, w.partner_a1.id).await;
 
-    let team: Vec<TeamMember> = manager
-        .get(PATH_TEAM)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let team = team_of(&manager).await;
     let rep = team.iter().find(|m| m.user.id == w.rep_a.id).unwrap();
     assert_eq!(rep.devices.len(), 2);
     assert_eq!(rep.deactivated_at_ms, None);
@@ -82,14 +86,7 @@ async fn a_switched_off_rep_is_signed_out_everywhere_until_switched_on() {
     assert_switched_off(res).await;
     // Their partners and leads stay where they are.
     assert_eq!(me(&partner).await.status(), StatusCode::OK);
-    let team: Vec<TeamMember> = manager
-        .get(PATH_TEAM)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let team = team_of(&manager).await;
     let rep = team.iter().find(|m| m.user.id == w.rep_a.id).unwrap();
     assert!(rep.deactivated_at_ms.is_some());
     let bound = team.iter().find(|m| m.user.id == w.partner_a1.id).unwrap();
@@ -116,14 +113,7 @@ async fn a_lost_laptop_is_revoked_alone() {
     let spare = activate(&w.ts, w.partner_a1.id).await;
     assert_eq!(revoke(&kept, spare.id()).await.status(), StatusCode::OK);
     assert_switched_off(me(&spare).await).await;
-    let team: Vec<TeamMember> = manager
-        .get(PATH_TEAM)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let team = team_of(&manager).await;
     let devices = &team
         .iter()
         .find(|m| m.user.id == w.partner_a1.id)
@@ -274,22 +264,7 @@ async fn the_team_list_counts_partners_leads_shares_and_last_seen() {
         .await;
     assert_eq!(res.last_seq, 2);
     let token = partner.sign(1, w.item.id, Channel::Moments);
-    let lead = reqwest::Client::new()
-        .post(format!(
-            "{}{}",
-            w.ts.url(),
-            warmlead_core::api::PATH_LEAD_FORM
-        ))
-        .header("accept", "application/json")
-        .form(&[
-            ("t", token.as_str()),
-            ("name", "钱先生"),
-            ("phone", "13700137001"),
-            ("consent", "yes"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let lead = common::leave_phone(&w.ts.url(), &token, "钱先生", "13700137001").await;
     assert_eq!(lead.status(), StatusCode::OK);
 
     let team = |since: Option<i64>| {

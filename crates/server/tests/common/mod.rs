@@ -268,3 +268,20 @@ pub fn last_company(changes: &[Change]) -> Company {
         })
         .expect("a Company change")
 }
+
+/// A friend leaves a name and number on the share page's form (the JSON
+/// answer the page's script asks for), as a browser at `base` would.
+pub async fn leave_phone(base: &str, token: &str, name: &str, phone: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{base}{}", warmlead_core::api::PATH_LEAD_FORM))
+        .header("accept", "application/json")
+        .form(&[
+            ("t", token),
+            ("name", name),
+            ("phone", phone),
+            ("consent", "yes"),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
