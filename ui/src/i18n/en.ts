@@ -180,6 +180,8 @@ export const en = {
     roleName: { rep: "Rep", manager: "Manager", partner: "Partner" },
     add: "Add and show the activation code",
     adding: "Adding…",
+    addInvalid: "Check the name and the mobile number, e.g. 138 0013 8000 ({{message}}).",
+    addTaken: "Someone in the company already has this number.",
     filters: "Roles",
     filter: { rep: "Reps", manager: "Managers", partner: "Partners" },
     list: "People",

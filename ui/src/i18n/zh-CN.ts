@@ -177,6 +177,8 @@ export const zhCN = {
     roleName: { rep: "销售", manager: "经理", partner: "合伙人" },
     add: "添加并显示激活码",
     adding: "正在添加…",
+    addInvalid: "请检查姓名和手机号，例如 138 0013 8000（{{message}}）。",
+    addTaken: "公司里已经有人用这个手机号。",
     filters: "角色",
     filter: { rep: "销售", manager: "经理", partner: "合伙人" },
     list: "成员",

@@ -83,6 +83,18 @@ function CodeCard({ issued }: { issued: IssuedCode }) {
   );
 }
 
+/** What to fix, in the UI's language; the server's words in brackets. */
+function addError(e: ApiError, t: (key: string, o?: Record<string, unknown>) => string): string {
+  switch (e.code) {
+    case "invalid_input":
+      return t("team.addInvalid", { message: e.message });
+    case "conflict":
+      return t("team.addTaken");
+    default:
+      return t("error.generic", { message: e.message });
+  }
+}
+
 /** Add a rep (or a manager): name and phone; the answer is their code. */
 function AddDialog({
   onClose,
@@ -150,8 +162,8 @@ function AddDialog({
           ))}
         </fieldset>
         {error && (
-          <div className="error" role="alert">
-            {error.message}
+          <div className="error" role="alert" data-testid="team-add-error">
+            {addError(error, t)}
           </div>
         )}
         <div className="detail-actions">
