@@ -2,10 +2,9 @@
 // enough to scan from a metre away, with the rep's name, the company and the
 // short code to type when scanning fails. It creates a single-use invitation
 // on open and asks the server every 2 s whether someone joined; when one
-// did, it says who and shows a fresh invitation. The QR is drawn here by the
-// "qrcode" npm package (no network); the phone needs the server, so the
-// overlay says so when the app is offline.
-import QRCode from "qrcode";
+// did, it says who and shows a fresh invitation. The QR is drawn by the
+// Rust side (`qr_png`, the same code as the posters' QR, no network); the
+// phone needs the server, so the overlay says so when the app is offline.
 import { useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 
@@ -113,11 +112,7 @@ export function QrOverlay({
         reused ?? api.createInvitation({ channel: "qr", multi_use: false, expires_in_hours: QR_HOURS }),
       )
       .then(async (created) => {
-        const url = await QRCode.toDataURL(created.url, {
-          errorCorrectionLevel: "M",
-          margin: 1,
-          width: 1024,
-        });
+        const url = `data:image/png;base64,${await api.qrPng(created.url)}`;
         if (!live) return;
         setInv(created);
         setQr(url);
