@@ -65,19 +65,9 @@ pub fn companies_table(list: &[CompanySummary]) -> String {
     out
 }
 
-/// `YYYY-MM-DD` of a UTC time in ms (civil-from-days, no time zone data).
+/// `YYYY-MM-DD` of a UTC time in ms (core's calendar, in seconds).
 fn utc_date(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    warmlead_core::time::utc_date(ms.div_euclid(1000))
 }
 
 #[cfg(test)]

@@ -200,14 +200,12 @@ async fn a_deleted_item_stops_resolving_on_every_process() {
         )])
         .await;
     assert_eq!(res.last_seq, 1);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while page(bases[1].clone()).await == StatusCode::OK {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the second process still serves the deleted item's share"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    common::eventually(
+        "the second process to stop serving the deleted item's share",
+        5,
+        || async { page(bases[1].clone()).await != StatusCode::OK },
+    )
+    .await;
 }
 
 /// Limits count across processes: five lead forms from one address, sent

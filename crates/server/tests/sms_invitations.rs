@@ -1129,15 +1129,12 @@ async fn two_processes_send_each_queued_sms_once() {
     // Morning, for both runners at once.
     env.set_clock(evening + 10 * HOUR);
     let sql = warmlead_server::testing::TestSql::new(&env.db_url);
-    let start = Instant::now();
-    while sql
-        .i64("SELECT COUNT(*) FROM sms_messages WHERE status = 'queued'")
-        .await
-        > 0
-    {
-        assert!(start.elapsed() < Duration::from_secs(20), "still queued");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    eventually("every queued message handled", || async {
+        sql.i64("SELECT COUNT(*) FROM sms_messages WHERE status = 'queued'")
+            .await
+            == 0
+    })
+    .await;
     let sent: Vec<String> = outbox.outbox().iter().map(|m| m.to.clone()).collect();
     let distinct: std::collections::BTreeSet<&String> = sent.iter().collect();
     assert_eq!(distinct.len(), 40, "{sent:?}");

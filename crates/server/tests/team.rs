@@ -291,22 +291,13 @@ async fn the_team_list_counts_partners_leads_shares_and_last_seen() {
     );
 
     // The partner's device reached the server: its last-seen time is stored.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let seen = team(None).await;
-        let device = seen
+    common::eventually("the partner's device's last-seen time", 10, || async {
+        team(None)
+            .await
             .iter()
             .flat_map(|m| m.devices.iter())
             .find(|d| d.id == partner.id())
-            .unwrap()
-            .clone();
-        if device.last_seen_at_ms.is_some() {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "last seen never stored"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+            .is_some_and(|d| d.last_seen_at_ms.is_some())
+    })
+    .await;
 }
