@@ -1,9 +1,12 @@
 //! Recruiting partners: invitations (QR face to face, SMS, poster), their
 //! lifecycle, SMS records, and the partner lifecycle a rep sees.
 //!
-//! Invitations are created on the server (the phone that accepts one must
-//! reach it anyway) and reach the rep's devices through the sync stream, so
-//! the Invite and Partners screens read the local cache and work offline.
+//! Face-to-face and poster invitations are made on the rep's device, signed
+//! like shares (`offline`), so they work with no network; the server records
+//! one when a phone first opens it and again when the app syncs it. SMS
+//! invitations are made on the server, which sends them. Invitations reach
+//! the rep's devices through the sync stream, so the Invite and Partners
+//! screens read the local cache and work offline.
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -11,6 +14,7 @@ use ts_rs::TS;
 use crate::csv_import::{ImportRow, ImportRowError};
 
 pub mod accept;
+pub mod offline;
 pub mod terms;
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;

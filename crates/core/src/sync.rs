@@ -43,6 +43,18 @@ pub enum MutationBody {
         lead_id: i64,
         man: crate::lead::ManFlags,
     },
+    /// A rep (or manager) made a QR or poster invitation on the device; the
+    /// token was signed there (`invite::offline`). The server may have
+    /// recorded it already, when a phone opened the link: one row either way.
+    CreateInvitation {
+        invite_no: i64,
+        channel: crate::invite::InviteChannel,
+        /// `None`: any number of people may accept.
+        max_uses: Option<i64>,
+        expires_at_ms: i64,
+        token: String,
+        created_at_ms: i64,
+    },
 }
 
 impl MutationBody {
@@ -52,6 +64,7 @@ impl MutationBody {
             MutationBody::DeleteContentItem { .. } => "delete_content_item",
             MutationBody::RenameSelf { .. } => "rename_self",
             MutationBody::SetManFlags { .. } => "set_man_flags",
+            MutationBody::CreateInvitation { .. } => "create_invitation",
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::domain::Channel;
 use crate::error::CoreError;
 
 const VERSION: u8 = 1;
-const MAC_LEN: usize = 10;
+pub(crate) const MAC_LEN: usize = 10;
 /// Longest token we will even try to decode (bounds work on hostile input).
 pub const MAX_TOKEN_LEN: usize = 64;
 
@@ -106,13 +106,13 @@ impl UnverifiedToken {
     }
 }
 
-fn mac(key: &[u8], data: &[u8]) -> [u8; 32] {
+pub(crate) fn mac(key: &[u8], data: &[u8]) -> [u8; 32] {
     let mut m = HmacSha256::new_from_slice(key).expect("hmac takes any key length");
     m.update(data);
     m.finalize().into_bytes().into()
 }
 
-fn put_varint(buf: &mut Vec<u8>, mut v: u64) {
+pub(crate) fn put_varint(buf: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         buf.push((v as u8) | 0x80);
         v >>= 7;
@@ -120,7 +120,7 @@ fn put_varint(buf: &mut Vec<u8>, mut v: u64) {
     buf.push(v as u8);
 }
 
-fn take_varint(rest: &mut &[u8]) -> Result<u64, CoreError> {
+pub(crate) fn take_varint(rest: &mut &[u8]) -> Result<u64, CoreError> {
     let mut v: u64 = 0;
     for i in 0..10 {
         let (&b, tail) = rest.split_first().ok_or(CoreError::MalformedToken)?;

@@ -44,6 +44,9 @@ pub fn forbidden(role: Role, body: &MutationBody) -> Option<&'static str> {
         MutationBody::DeleteContentItem { .. } if role != Role::Manager => {
             Some("only managers delete content items")
         }
+        MutationBody::CreateInvitation { .. } if !crate::invite::terms::may_invite(role) => {
+            Some("only reps and managers can invite partners")
+        }
         _ => None,
     }
 }
@@ -114,11 +117,20 @@ mod tests {
         };
         let delete = MutationBody::DeleteContentItem { item_id: 1 };
         let rename = MutationBody::RenameSelf { name: "x".into() };
+        let invite = MutationBody::CreateInvitation {
+            invite_no: 1,
+            channel: crate::invite::InviteChannel::Qr,
+            max_uses: Some(1),
+            expires_at_ms: 0,
+            token: String::new(),
+            created_at_ms: 0,
+        };
         // body -> allowed for manager, rep, partner
         let table = [
             (share, [false, true, true]),
             (delete, [true, false, false]),
             (rename, [true, true, true]),
+            (invite, [true, true, false]),
         ];
         for (body, expected) in table {
             let got =

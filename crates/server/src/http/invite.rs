@@ -11,7 +11,9 @@ use axum::{Form, Json};
 use warmlead_core::api::{PATH_INVITE_PREFIX, PATH_JOIN};
 use warmlead_core::csv_import;
 use warmlead_core::domain::{Company, Role, User};
-use warmlead_core::invite::{activation_link, Invitation, NewInvitation, PartnerImportRequest};
+use warmlead_core::invite::{
+    activation_link, offline, Invitation, NewInvitation, PartnerImportRequest,
+};
 use warmlead_core::phone::Phone;
 use warmlead_sms::RefuseReason;
 
@@ -387,7 +389,7 @@ async fn load(st: &AppState, key: InviteKey, ip: &str) -> Result<InviteView, Res
         InviteKey::ShortCode(_) => true,
     };
     let found = if wellformed {
-        st.db.invite_view(key.clone()).await
+        st.db.invite_view(key.clone(), st.public_url.clone()).await
     } else {
         Ok(None)
     };
@@ -416,9 +418,10 @@ async fn load(st: &AppState, key: InviteKey, ip: &str) -> Result<InviteView, Res
     }
 }
 
-/// URL tokens are 16 random bytes in base64url (22 characters).
+/// URL tokens: 16 random bytes in base64url (22 characters) when the
+/// server made the invitation, longer when a device signed it offline.
 fn is_token(t: &str) -> bool {
-    t.len() == 22
+    (t.len() == offline::SERVER_TOKEN_LEN || offline::is_offline_token(t))
         && t.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }

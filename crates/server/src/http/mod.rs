@@ -45,6 +45,7 @@ pub(crate) struct AppState {
 
 impl AppState {
     pub fn new(db: Database, public_url: String) -> AppState {
+        db.set_public_url(&public_url);
         AppState {
             db,
             public_url,

@@ -6,15 +6,24 @@
 //! rep's devices pull (they must show the QR again); `url_seq` points at
 //! that change-log row so later answers and changes can repeat the URL.
 //! That row is the one place the token rests in clear.
+//!
+//! Face-to-face and poster invitations are made on the rep's device with no
+//! network (`warmlead_core::invite::offline`): the token is signed there, and
+//! the server records the invitation the first time it sees the token, when
+//! a phone opens the link or when the app pushes it, one row either way (the
+//! unique `token_hash`). Such a row remembers its device: once that device is
+//! revoked or its user switched off, its invitations stop working.
 
 use crate::storage::sql::{self, params, Connection, OptionalExtension, Row};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::{Rng, RngCore};
 use warmlead_core::domain::{Company, Role, User};
+use warmlead_core::invite::offline::{self, InviteClaim, UnverifiedInvite};
 use warmlead_core::invite::{
     Invitation, InvitationStatus, InviteChannel, NewInvitation, MAX_INVITATION_HOURS,
 };
+use warmlead_core::token::derive_share_key;
 use warmlead_core::phone::Phone;
 use warmlead_core::sync::ChangeBody;
 
@@ -25,17 +34,17 @@ use crate::error::ServerError;
 use warmlead_core::invite::{accept, terms};
 use warmlead_core::visibility::Managed;
 
-/// No 0/O, 1/I/L: short codes are read off a screen and typed by hand.
-pub(crate) const SHORT_CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
-pub(crate) const SHORT_CODE_LEN: usize = 6;
+pub(crate) use warmlead_core::invite::offline::{SHORT_CODE_ALPHABET, SHORT_CODE_LEN};
 
 const COLS: &str = "id, company_id, rep_id, channel, status, max_uses, uses, created_at,
-                    expires_at, short_code, recipient_name, recipient_phone, url_seq";
+                    expires_at, short_code, recipient_name, recipient_phone, url_seq, device_id";
 
 /// An invitation row and where its URL lives.
 struct Stored {
     inv: Invitation,
     url_seq: i64,
+    /// The device that made it offline; `None` for those the server made.
+    device_id: Option<i64>,
 }
 
 fn from_row(r: &Row) -> crate::storage::sql::Result<Stored> {
@@ -58,6 +67,7 @@ fn from_row(r: &Row) -> crate::storage::sql::Result<Stored> {
             recipient_phone: r.get(11)?,
         },
         url_seq: r.get(12)?,
+        device_id: r.get(13)?,
     })
 }
 
@@ -90,12 +100,44 @@ fn query_one(
         )
         .optional()?;
     match row {
-        Some(Stored { mut inv, url_seq }) => {
+        Some(Stored {
+            mut inv,
+            url_seq,
+            device_id,
+        }) => {
             inv.url = url_of(conn, url_seq)?;
+            if let Some(device_id) = device_id {
+                if maker(conn, device_id)?.is_none_or(|m| m.switched_off) {
+                    // Its device was revoked (or its user switched off): the
+                    // invitation stops working, as if revoked.
+                    inv.status = InvitationStatus::Revoked;
+                }
+            }
             Ok(Some(inv))
         }
         None => Ok(None),
     }
+}
+
+/// The user behind a device, and whether the device or the user is off.
+struct Maker {
+    user: User,
+    switched_off: bool,
+}
+
+fn maker(conn: &Connection, device_id: i64) -> Result<Option<Maker>, ServerError> {
+    let row: Option<(i64, bool)> = conn
+        .query_row(
+            "SELECT d.user_id, (d.revoked_at IS NOT NULL OR u.deactivated_at IS NOT NULL)
+             FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = ?1",
+            [device_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((user_id, switched_off)) = row else {
+        return Ok(None);
+    };
+    Ok(accounts::get_user(conn, user_id)?.map(|user| Maker { user, switched_off }))
 }
 
 /// Why an invitation cannot be made, in the API's words.
@@ -226,6 +268,218 @@ pub(crate) fn create(
         "UPDATE invitations SET url_seq = ?1 WHERE id = ?2",
         params![seq, inv.id],
     )?;
+    Ok(inv)
+}
+
+/// The device's invitation key, derived like its share key from the master
+/// secret: the server stores nothing per device to verify a token.
+fn invite_key(secrets: &Secrets, device_id: u64) -> [u8; 32] {
+    offline::derive_invite_key(&derive_share_key(&secrets.master, device_id))
+}
+
+/// An offline token whose signature verified, with the device's user.
+struct Verified {
+    claim: InviteClaim,
+    maker: Maker,
+    device_id: i64,
+}
+
+/// Verifies an offline token with the key of the device it names. `None`
+/// for anything that is not a working invitation: malformed, forged,
+/// altered, terms no device could sign, or a device that was revoked (or
+/// whose user was switched off) before the server ever saw the token.
+fn verify_offline(
+    conn: &Connection,
+    secrets: &Secrets,
+    token: &str,
+    now: i64,
+) -> Result<Option<Verified>, ServerError> {
+    let Ok(unverified) = UnverifiedInvite::parse(token) else {
+        return Ok(None);
+    };
+    let device = unverified.claim.device_id;
+    let Ok(claim) = unverified.verify(&invite_key(secrets, device)) else {
+        return Ok(None);
+    };
+    let Ok(device_id) = i64::try_from(device) else {
+        return Ok(None);
+    };
+    if offline::check(&claim, now).is_err() {
+        return Ok(None);
+    }
+    let Some(maker) = maker(conn, device_id)? else {
+        return Ok(None);
+    };
+    if maker.switched_off || !terms::may_invite(maker.user.role) {
+        return Ok(None);
+    }
+    Ok(Some(Verified {
+        claim,
+        maker,
+        device_id,
+    }))
+}
+
+/// A short code no other invitation has: the derived one, or when taken
+/// (one chance in hundreds of millions) one nobody can type, since the
+/// invitation must be recorded anyway.
+fn fallback_short_code(token: &str) -> String {
+    let hash = sha256(token.as_bytes());
+    let hex: String = hash[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("~{hex}")
+}
+
+/// Records a verified offline invitation unless the server has it already
+/// (`ON CONFLICT (token_hash)`: a phone's first open and the app's sync, in
+/// any order or at once, make one row). `created_at` is the device's time
+/// when the app pushed it, else the server's. Returns the row.
+fn record_verified(
+    tx: &Connection,
+    secrets: &Secrets,
+    v: &Verified,
+    token: &str,
+    public_url: &str,
+    created_at: i64,
+) -> Result<Invitation, ServerError> {
+    let token_hash = sha256(token.as_bytes());
+    let derived = offline::short_code(&invite_key(secrets, v.claim.device_id), token);
+    let user = &v.maker.user;
+    let insert = |c: &Connection, code: &str| -> Result<Option<i64>, ServerError> {
+        Ok(c.query_row(
+            "INSERT INTO invitations (company_id, rep_id, channel, status, max_uses, uses, token_hash,
+                                      short_code, created_at, expires_at, updated_at,
+                                      device_id, invite_no)
+             VALUES (?1, ?2, ?3, 'pending', ?4, 0, ?5, ?6, ?7, ?8, ?7, ?9, ?10)
+             ON CONFLICT (token_hash) DO NOTHING RETURNING id",
+            params![
+                user.company_id,
+                user.id,
+                v.claim.channel.as_str(),
+                v.claim.max_uses_i64(),
+                token_hash.clone(),
+                code,
+                created_at,
+                v.claim.expires_at_ms(),
+                v.device_id,
+                v.claim.invite_no as i64
+            ],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()?)
+    };
+    let inserted = match tx.savepoint(|sp| insert(sp, &derived)) {
+        Err(ServerError::Database(sql::Error::Unique(m))) if m.contains("short_code") => {
+            (insert(tx, &fallback_short_code(token))?).map(|id| (id, fallback_short_code(token)))
+        }
+        other => other?.map(|id| (id, derived)),
+    };
+    let Some((id, short_code)) = inserted else {
+        return query_one(tx, "token_hash = ?1", [token_hash])?
+            .ok_or_else(|| ServerError::NotFound("invitation vanished".into()));
+    };
+    let owner = offline::Owner {
+        id,
+        company_id: user.company_id,
+        rep_id: user.id,
+        created_at_ms: created_at,
+    };
+    let inv = v
+        .claim
+        .invitation(owner, format!("{public_url}/i/{token}"), short_code);
+    let seq = emit(tx, &inv, created_at)?;
+    tx.execute(
+        "UPDATE invitations SET url_seq = ?1 WHERE id = ?2",
+        params![seq, inv.id],
+    )?;
+    Ok(inv)
+}
+
+/// The invitation behind an offline token a phone opened: recorded now if
+/// the server has not seen it. Nothing is written for a bad token.
+pub(crate) fn open_offline(
+    tx: &Connection,
+    secrets: &Secrets,
+    token: &str,
+    public_url: &str,
+    now: i64,
+) -> Result<Option<Invitation>, ServerError> {
+    if let Some(known) = find_by_token(tx, token)? {
+        return Ok(Some(known));
+    }
+    match verify_offline(tx, secrets, token, now)? {
+        Some(v) => Ok(Some(record_verified(tx, secrets, &v, token, public_url, now)?)),
+        None => Ok(None),
+    }
+}
+
+/// What the app pushes for an invitation it made offline.
+#[derive(Debug, Clone)]
+pub(crate) struct Pushed<'a> {
+    pub invite_no: i64,
+    pub channel: InviteChannel,
+    pub max_uses: Option<i64>,
+    pub expires_at_ms: i64,
+    pub token: &'a str,
+    pub created_at_ms: i64,
+}
+
+/// Records an invitation the caller's device made offline (the sync's
+/// `CreateInvitation`). Already recorded by a phone's open: the same row,
+/// which takes the device's creation time; its uses stay as they are.
+/// Anything that can never succeed is a client error (a stored rejection).
+pub(crate) fn record_pushed(
+    tx: &Connection,
+    secrets: &Secrets,
+    caller: &Caller,
+    p: &Pushed<'_>,
+    public_url: &str,
+    now: i64,
+) -> Result<Invitation, ServerError> {
+    let device = caller.device_id as u64;
+    let claim = UnverifiedInvite::parse(p.token)
+        .and_then(|t| t.verify(&invite_key(secrets, device)))
+        .map_err(|_| {
+            ServerError::InvalidInput("invitation token does not verify for this device".into())
+        })?;
+    let same = offline::claim_matches(
+        &claim,
+        device,
+        p.invite_no,
+        p.channel,
+        p.max_uses,
+        p.expires_at_ms,
+    );
+    if !same {
+        return Err(ServerError::InvalidInput(
+            "invitation token does not match the invitation's fields".into(),
+        ));
+    }
+    if let Err(why) = offline::check(&claim, now) {
+        return Err(ServerError::InvalidInput(format!(
+            "this invitation cannot be recorded: {why:?}"
+        )));
+    }
+    let v = Verified {
+        claim,
+        maker: Maker {
+            user: caller.user.clone(),
+            switched_off: false,
+        },
+        device_id: caller.device_id,
+    };
+    let inv = record_verified(tx, secrets, &v, p.token, public_url, p.created_at_ms)?;
+    if inv.created_at_ms == p.created_at_ms || inv.company_id != caller.company.id {
+        return Ok(inv);
+    }
+    tx.execute(
+        "UPDATE invitations SET created_at = ?1 WHERE id = ?2 AND company_id = ?3",
+        params![p.created_at_ms, inv.id, caller.company.id],
+    )?;
+    let inv = Invitation {
+        created_at_ms: p.created_at_ms,
+        ..inv
+    };
+    emit(tx, &inv, now)?;
     Ok(inv)
 }
 
@@ -375,12 +629,22 @@ pub(crate) fn accept(
         other => other?,
     };
     accounts::emit_user(tx, &partner, now)?;
+    // Guarded: only from the uses read above, while pending and under its
+    // limit. The row lock (PostgreSQL) and the single writer (SQLite) make
+    // a miss impossible; were it to happen, the whole accept rolls back.
+    let counted = tx.execute(
+        "UPDATE invitations SET uses = ?1, status = ?2, updated_at = ?3
+         WHERE id = ?4 AND uses = ?5 AND status = 'pending'
+           AND (max_uses IS NULL OR uses < max_uses)",
+        params![join.uses, join.status.as_str(), now, inv.id, inv.uses],
+    )?;
+    if counted != 1 {
+        return Err(ServerError::Conflict(
+            "the invitation changed while it was being accepted; try again".into(),
+        ));
+    }
     inv.uses = join.uses;
     inv.status = join.status;
-    tx.execute(
-        "UPDATE invitations SET uses = ?1, status = ?2, updated_at = ?3 WHERE id = ?4",
-        params![inv.uses, inv.status.as_str(), now, inv.id],
-    )?;
     emit(tx, &inv, now)?;
     let activation_code = accounts::create_activation_code(tx, partner.id)?;
     Ok(Accepted::Joined {
@@ -599,13 +863,31 @@ impl Database {
     }
 
     /// The invitation behind a public page, with its inviter and company.
+    /// An offline token the server has not seen is verified and recorded
+    /// (its first open); `public_url` has no trailing slash.
     pub(crate) async fn invite_view(
         &self,
         key: InviteKey,
+        public_url: String,
     ) -> Result<Option<InviteView>, ServerError> {
-        self.read(move |c, _| match find(c, &key, super::now_ms())? {
-            Some(inv) => view(c, inv),
-            None => Ok(None),
+        let unseen_offline = match &key {
+            InviteKey::Token(t) if offline::is_offline_token(t) => Some(t.clone()),
+            _ => None,
+        };
+        let known = self
+            .read(move |c, _| match find(c, &key, super::now_ms())? {
+                Some(inv) => view(c, inv),
+                None => Ok(None),
+            })
+            .await?;
+        let Some(token) = unseen_offline.filter(|_| known.is_none()) else {
+            return Ok(known);
+        };
+        self.tx(move |tx, s| {
+            match open_offline(tx, s, &token, &public_url, super::now_ms())? {
+                Some(inv) => view(tx, inv),
+                None => Ok(None),
+            }
         })
         .await
     }

@@ -163,6 +163,9 @@ struct Inner {
     /// (here, or in another process: PostgreSQL NOTIFY); its live event
     /// streams wake on it (and no other company's).
     company_commits: Mutex<std::collections::HashMap<i64, watch::Sender<u64>>>,
+    /// The public base URL of links (set by the HTTP state): invitations
+    /// made offline and recorded at sync get their URL from it.
+    public_url: Mutex<String>,
 }
 
 impl Inner {
@@ -282,8 +285,23 @@ impl Database {
                     task: Mutex::new(None),
                 },
                 company_commits: Mutex::new(Default::default()),
+                public_url: Mutex::new(String::new()),
             }),
         })
+    }
+
+    /// The public base URL of links, without a trailing slash.
+    pub(crate) fn set_public_url(&self, url: &str) {
+        *self.inner.public_url.lock().unwrap_or_else(|p| p.into_inner()) =
+            url.trim_end_matches('/').to_string();
+    }
+
+    pub(crate) fn public_url(&self) -> String {
+        self.inner
+            .public_url
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Runs `f` on a read-only connection on the blocking pool (SQLite: a

@@ -8,7 +8,7 @@ use warmlead_core::ErrorCode;
 use super::accounts::rename_user;
 use super::content::{delete_item, get_item};
 use super::shares::{upsert_share, ResolvedShare};
-use super::{changes, Caller, Database, Secrets};
+use super::{changes, now_ms, Caller, Database, Secrets};
 use crate::error::ServerError;
 
 /// What happened to one pushed mutation.
@@ -56,6 +56,7 @@ fn apply_one(
     secrets: &Secrets,
     caller: &Caller,
     m: &Mutation,
+    public_url: &str,
 ) -> Result<PushStep, ServerError> {
     let client_id = caller.device_id.to_string();
     let stored = stored_outcome(tx, &m.mutation_id)?;
@@ -64,7 +65,7 @@ fn apply_one(
         push::Step::Gap { expected } => return Ok(PushStep::Gap { expected }),
         push::Step::Apply { last_seq } => last_seq,
     };
-    let outcome = apply_or_reject(tx, secrets, caller, m)?;
+    let outcome = apply_or_reject(tx, secrets, caller, m, public_url)?;
     tx.execute(
         "INSERT INTO client_state (client_id, last_seq) VALUES (?1, ?2)
          ON CONFLICT (client_id) DO UPDATE SET last_seq = excluded.last_seq",
@@ -86,8 +87,9 @@ fn apply_or_reject(
     secrets: &Secrets,
     caller: &Caller,
     m: &Mutation,
+    public_url: &str,
 ) -> Result<Outcome, ServerError> {
-    match tx.savepoint(|sp| apply_body(sp, secrets, caller, m)) {
+    match tx.savepoint(|sp| apply_body(sp, secrets, caller, m, public_url)) {
         Ok(()) => Ok(Outcome::Applied),
         Err(e) if is_transient(&e) => Err(e),
         Err(e) if e.is_client_error() => Ok(Outcome::Rejected {
@@ -126,6 +128,7 @@ fn apply_body(
     secrets: &Secrets,
     caller: &Caller,
     m: &Mutation,
+    public_url: &str,
 ) -> Result<(), ServerError> {
     if m.schema_version > SCHEMA_VERSION {
         return Err(ServerError::InvalidInput(format!(
@@ -176,6 +179,25 @@ fn apply_body(
         MutationBody::SetManFlags { lead_id, man } => {
             super::leads::set_man_flags(tx, caller, *lead_id, *man)
         }
+        MutationBody::CreateInvitation {
+            invite_no,
+            channel,
+            max_uses,
+            expires_at_ms,
+            token,
+            created_at_ms,
+        } => {
+            let pushed = super::invitations::Pushed {
+                invite_no: *invite_no,
+                channel: *channel,
+                max_uses: *max_uses,
+                expires_at_ms: *expires_at_ms,
+                token,
+                created_at_ms: *created_at_ms,
+            };
+            super::invitations::record_pushed(tx, secrets, caller, &pushed, public_url, now_ms())
+                .map(|_| ())
+        }
     }
 }
 
@@ -191,8 +213,9 @@ impl Database {
         m: Mutation,
     ) -> Result<PushStep, ServerError> {
         let deletes = matches!(m.body, MutationBody::DeleteContentItem { .. });
+        let public_url = self.public_url();
         let step = self
-            .tx(move |tx, secrets| apply_one(tx, secrets, &caller, &m))
+            .tx(move |tx, secrets| apply_one(tx, secrets, &caller, &m, &public_url))
             .await;
         if deletes {
             // A share of a deleted item must stop resolving at once.

@@ -1,0 +1,13 @@
+-- Twin of the SQLite 0018_offline_invitations.sql.
+-- Invitations made on the rep's device with no network (issue 10): the
+-- token is signed there (warmlead-core's invite::offline) and the server
+-- records the invitation when a phone first opens it, or when the app syncs
+-- it, one row either way (token_hash is unique). The device that made it:
+-- once revoked, its invitations stop working.
+ALTER TABLE invitations ADD COLUMN device_id BIGINT REFERENCES devices(id);
+-- The device's own number of the invitation (1, 2, 3, ...).
+ALTER TABLE invitations ADD COLUMN invite_no BIGINT;
+-- No invitation is accepted more often than it allows, whatever the code
+-- does (the accept is a guarded update too).
+ALTER TABLE invitations ADD CONSTRAINT invitations_uses_within_max
+    CHECK (max_uses IS NULL OR uses <= max_uses);
