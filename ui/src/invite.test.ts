@@ -9,6 +9,7 @@ import {
   conversionRate,
   formatPercent,
   invitationStatusAt,
+  isUnsynced,
   parseRecipients,
   refusalText,
   sampleText,
@@ -126,6 +127,11 @@ describe("invitation status", () => {
     expect(invitationStatusAt(inv({ status: "revoked" }), NOW + 9 * HOUR)).toBe("revoked");
     expect(canRevoke(inv({ status: "accepted" }), NOW)).toBe(false);
     expect(canRevoke(inv({ status: "revoked" }), NOW)).toBe(false);
+  });
+
+  it("knows an invitation made on this computer that the server has not recorded", () => {
+    expect(isUnsynced(inv({ id: -3 }))).toBe(true);
+    expect(isUnsynced(inv({ id: 41 }))).toBe(false);
   });
 
   it("shows uses against the limit", () => {

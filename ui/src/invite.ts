@@ -77,6 +77,15 @@ export function invitationStatusAt(inv: Invitation, nowMs: number): InvitationSt
   return inv.status === "pending" && nowMs >= inv.expires_at_ms ? "expired" : inv.status;
 }
 
+/**
+ * Made on this computer (signed offline) and not recorded by the server yet:
+ * the desktop cache keeps such an invitation under a negative id until the
+ * server's row arrives. Its link already works on any phone.
+ */
+export function isUnsynced(inv: Invitation): boolean {
+  return inv.id < 0;
+}
+
 /** Only invitations still open can be revoked. */
 export function canRevoke(inv: Invitation, nowMs: number): boolean {
   return invitationStatusAt(inv, nowMs) === "pending";

@@ -1,15 +1,25 @@
-//! Invitations and SMS records pulled from the server, and the rep's Invite
-//! dashboard (conversion per channel), all read from the cache so the Invite
-//! screen works offline.
+//! Invitations: made on this device with no network (QR, poster), or
+//! pulled from the server; SMS records; and the rep's Invite dashboard
+//! (conversion per channel), all read from the cache so the Invite screen
+//! works offline.
+//!
+//! An invitation made here is signed with the device's key
+//! (`warmlead_core::invite::offline`), kept under the negative id
+//! `-invite_no` with its `CreateInvitation` in the outbox, and replaced by
+//! the server's row when a pull brings it (same URL): negative id means "not
+//! recorded by the server yet".
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
+use warmlead_core::invite::offline::{self, InviteClaim, OfflineRefused};
+use warmlead_core::invite::terms::Refused;
 use warmlead_core::invite::{
-    ChannelConversion, Invitation, InvitationStatus, InviteChannel, InviteDashboard, SmsRecord,
-    SmsStatus,
+    ChannelConversion, Invitation, InvitationStatus, InviteChannel, InviteDashboard, NewInvitation,
+    SmsRecord, SmsStatus, MAX_INVITATION_HOURS,
 };
+use warmlead_core::sync::MutationBody;
 
 use crate::rows::parse_col;
-use crate::{partners, Store, StoreError};
+use crate::{outbox, partners, rows, session, Store, StoreError};
 
 /// Most rows one list call returns.
 pub const MAX_LIST: i64 = 1_000;
@@ -20,7 +30,91 @@ const INVITATION_COLUMNS: &str = "id, company_id, rep_id, channel, status, max_u
 const SMS_COLUMNS: &str = "id, rep_id, invitation_id, name, phone, text, status, error, \
     created_at_ms, send_after_ms, updated_at_ms";
 
+/// `https://r.example.com` + `/i/` + token.
+pub fn invitation_url_for(public_base_url: &str, token: &str) -> String {
+    format!(
+        "{}{}{}",
+        public_base_url.trim_end_matches('/'),
+        warmlead_core::api::PATH_INVITE_PREFIX,
+        token
+    )
+}
+
+/// Why the device cannot make this invitation, in the UI's words.
+fn refused(why: OfflineRefused) -> StoreError {
+    let reason = match why {
+        OfflineRefused::Terms(Refused::NotAnInviter) => {
+            "only reps and managers can invite partners".to_string()
+        }
+        OfflineRefused::Terms(Refused::BadHours(h)) => format!(
+            "expires_in_hours must be 1 to {MAX_INVITATION_HOURS} ({} days), got {h}",
+            MAX_INVITATION_HOURS / 24
+        ),
+        OfflineRefused::NeedsServer => "SMS invitations are sent by the server".to_string(),
+    };
+    StoreError::Invalid {
+        field: "invitation",
+        reason,
+    }
+}
+
 impl Store {
+    /// Makes a QR or poster invitation on this device: takes the next
+    /// invitation number, signs the token with the device's key, and stores
+    /// the invitation with its outbox row in one transaction. Needs no
+    /// network: the link works as soon as a phone opens it.
+    pub fn create_offline_invitation(
+        &self,
+        new: &NewInvitation,
+        now_ms: i64,
+    ) -> Result<Invitation, StoreError> {
+        let tx = crate::write_tx(&self.conn)?;
+        let s = session::require(&tx)?;
+        // The counter is made by the first invitation (a migration adding a
+        // row would change what an upgrade keeps).
+        tx.execute(
+            "INSERT OR IGNORE INTO counters (name, value) VALUES ('invite_no', 0)",
+            [],
+        )?;
+        let invite_no = rows::next_counter(&tx, "invite_no")?;
+        let device_id = u64::try_from(s.device_id)
+            .map_err(|_| StoreError::Corrupt(format!("device id {}", s.device_id)))?;
+        let claim = InviteClaim::new(device_id, invite_no as u64, s.user.role, new, now_ms)
+            .map_err(refused)?;
+        let key = offline::derive_invite_key(&crate::shares::decode_key(&s.share_key)?);
+        let token = claim.sign(&key);
+        let owner = offline::Owner {
+            id: -invite_no,
+            company_id: s.company.id,
+            rep_id: s.user.id,
+            created_at_ms: now_ms,
+        };
+        let inv = claim.invitation(
+            owner,
+            invitation_url_for(&s.public_base_url, &token),
+            offline::short_code(&key, &token),
+        );
+        outbox::enqueue(
+            &tx,
+            &MutationBody::CreateInvitation {
+                invite_no,
+                channel: inv.channel,
+                max_uses: inv.max_uses,
+                expires_at_ms: inv.expires_at_ms,
+                token,
+                created_at_ms: now_ms,
+            },
+            now_ms,
+        )?;
+        upsert_invitation(&tx, &inv)?;
+        tx.execute(
+            "UPDATE invitations SET invite_no = ?1 WHERE id = ?2",
+            params![invite_no, inv.id],
+        )?;
+        tx.commit()?;
+        Ok(inv)
+    }
+
     /// The newest `limit` invitations in the cache (1..=1000).
     pub fn invitations(&self, limit: i64) -> Result<Vec<Invitation>, StoreError> {
         let sql = format!(
@@ -32,9 +126,20 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// One invitation from the cache, if it is here.
+    /// One invitation from the cache, if it is here. A negative id (one
+    /// made on this device) finds it also after the server's row replaced it.
     pub fn invitation(&self, id: i64) -> Result<Option<Invitation>, StoreError> {
-        invitation_by_id(&self.conn, id)
+        if id >= 0 {
+            return invitation_by_id(&self.conn, id);
+        }
+        let sql = format!(
+            "SELECT {INVITATION_COLUMNS} FROM invitations WHERE invite_no = ?1 \
+             ORDER BY id DESC LIMIT 1"
+        );
+        Ok(self
+            .conn
+            .query_row(&sql, [-id], invitation)
+            .optional()?)
     }
 
     /// Stores an invitation the server just answered with (before the next
@@ -146,11 +251,23 @@ fn sms_record(r: &Row<'_>) -> rusqlite::Result<SmsRecord> {
     })
 }
 
+/// Stores an invitation by id. The server's row of one made on this device
+/// (same URL) replaces the local row (the URL's unique index makes `OR
+/// REPLACE` remove it) and keeps its invitation number.
 pub(crate) fn upsert_invitation(conn: &Connection, i: &Invitation) -> Result<(), StoreError> {
+    let invite_no: Option<i64> = conn
+        .query_row(
+            "SELECT invite_no FROM invitations WHERE (url = ?1 AND url <> '') OR id = ?2 \
+             ORDER BY invite_no IS NULL LIMIT 1",
+            params![i.url, i.id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
     conn.execute(
         &format!(
-            "INSERT OR REPLACE INTO invitations ({INVITATION_COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+            "INSERT OR REPLACE INTO invitations ({INVITATION_COLUMNS}, invite_no) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
         ),
         params![
             i.id,
@@ -170,6 +287,7 @@ pub(crate) fn upsert_invitation(conn: &Connection, i: &Invitation) -> Result<(),
             i.short_code,
             i.recipient_name,
             i.recipient_phone,
+            invite_no,
         ],
     )?;
     Ok(())

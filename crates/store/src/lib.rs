@@ -113,6 +113,8 @@ pub(crate) fn now_ms() -> i64 {
 }
 
 #[cfg(test)]
+mod invite_tests;
+#[cfg(test)]
 mod lead_tests;
 #[cfg(test)]
 mod partner_tests;

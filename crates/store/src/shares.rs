@@ -114,7 +114,7 @@ impl Store {
 }
 
 /// The share key arrives as base64url; accept it with or without padding.
-fn decode_key(key: &str) -> Result<Vec<u8>, StoreError> {
+pub(crate) fn decode_key(key: &str) -> Result<Vec<u8>, StoreError> {
     URL_SAFE_NO_PAD
         .decode(key.trim_end_matches('='))
         .or_else(|_| URL_SAFE.decode(key))

@@ -428,7 +428,9 @@ export const en = {
   invite: {
     title: "Invite",
     subtitle: "Invite past customers and designers to become your referral partners",
-    offline: "Offline: creating invitations and sending SMS need the server. Connect and try again.",
+    offline: "Offline: face-to-face and poster invitations still work (the other phone joins over its own network) and are recorded when you are back online; SMS needs the network.",
+    unsynced: "Recorded when online",
+    unsyncedHint: "Made on this computer and not on the server yet: scanning works now; it is recorded when this computer is back online.",
     channel: { qr: "QR code", sms: "SMS", poster: "Poster" },
     status: { pending: "Pending", accepted: "Accepted", expired: "Expired", revoked: "Revoked" },
     uses: "{{uses}}/{{max}}",
@@ -444,7 +446,8 @@ export const en = {
       expires: "Valid until {{when}}, for one person",
       joined: "{{name}} joined",
       joinedAnon: "A new partner joined",
-      offline: "The phone needs the server to join, so this app must be online. Connect and open the QR again.",
+      offline: "You can invite while offline: the other phone joins over its own network. You will see who joined when this computer syncs again.",
+      codeLater: "The code works once someone has opened the link or this computer has synced; scanning works right away.",
       close: "Close (Esc)",
     },
     sms: {

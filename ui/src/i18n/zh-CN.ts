@@ -409,7 +409,9 @@ export const zhCN = {
   invite: {
     title: "邀请",
     subtitle: "邀请老客户和设计师成为你的推荐合伙人",
-    offline: "现在离线：创建邀请、发短信都需要连到服务器。请联网后再试。",
+    offline: "现在离线：当面扫码和海报邀请照常生成，对方用自己手机的网络就能加入，联网后自动登记；发短信需要联网。",
+    unsynced: "联网后登记",
+    unsyncedHint: "这个邀请在本机生成，还没有同步到服务器：对方扫码即可加入，本机联网后会自动登记。",
     channel: { qr: "当面扫码", sms: "短信", poster: "海报" },
     status: { pending: "待接受", accepted: "已接受", expired: "已过期", revoked: "已撤销" },
     uses: "{{uses}}/{{max}}",
@@ -425,7 +427,8 @@ export const zhCN = {
       expires: "有效期至 {{when}}，一人使用",
       joined: "{{name}} 已加入",
       joinedAnon: "有新合伙人加入了",
-      offline: "对方手机需要连到服务器才能加入，本机也必须在线。请联网后重新打开二维码。",
+      offline: "本机离线也能邀请：对方用自己手机的网络扫码即可加入。有人加入后，本机联网同步时会看到。",
+      codeLater: "邀请码要等有人打开过链接、或本机联网同步后才能输入使用；扫码随时可用。",
       close: "关闭（Esc）",
     },
     sms: {

@@ -11,7 +11,7 @@ import { EmptyState } from "../components/EmptyState";
 import { useToast } from "../components/Toast";
 import { formatCount, formatPhone, formatWhen } from "../format";
 import { useNow, useSyncTick } from "../hooks";
-import { canRevoke, conversionRate, formatPercent, invitationStatusAt, usesText } from "../invite";
+import { canRevoke, conversionRate, formatPercent, invitationStatusAt, isUnsynced, usesText } from "../invite";
 import { PosterDialog } from "./PosterDialog";
 import { QrOverlay } from "./QrOverlay";
 import { SmsDialog } from "./SmsDialog";
@@ -122,6 +122,12 @@ function InvitationRow({
       <td>{t(`invite.channel.${inv.channel}`)}</td>
       <td>
         <span className={`status-pill status-${status}`}>{t(`invite.status.${status}`)}</span>
+        {isUnsynced(inv) && (
+          <span className="muted small" title={t("invite.unsyncedHint")} data-testid="invitation-unsynced">
+            {" "}
+            {t("invite.unsynced")}
+          </span>
+        )}
       </td>
       <td className="num">{usesText(inv, t)}</td>
       <td className="mono">{inv.short_code}</td>

@@ -1,6 +1,6 @@
-// 海报邀请: renders a poster invitation on this device (a multi-use
-// invitation with the QR drawn on the company template), shows it scaled
-// down, and saves the full 1080x1920 PNG.
+// 海报邀请: makes a multi-use poster invitation on this device (signed
+// offline, so it needs no network), renders it with the QR drawn on the
+// company template, shows it scaled down, and saves the full 1080x1920 PNG.
 import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 
@@ -10,6 +10,7 @@ import { Dialog } from "../components/Dialog";
 import { useToast } from "../components/Toast";
 import { formatWhen } from "../format";
 import { useNow } from "../hooks";
+import { isUnsynced } from "../invite";
 
 export function PosterDialog({ onClose, onCreated }: { onClose: () => void; onCreated: () => void }) {
   const { t } = useTranslation();
@@ -75,6 +76,11 @@ export function PosterDialog({ onClose, onCreated }: { onClose: () => void; onCr
                 when: formatWhen(poster.invitation.expires_at_ms, now, t, true),
               })}
             </p>
+            {isUnsynced(poster.invitation) && (
+              <p className="hint" data-testid="poster-unsynced">
+                {t("invite.unsyncedHint")}
+              </p>
+            )}
             <div className="dialog-actions">
               <button
                 type="button"

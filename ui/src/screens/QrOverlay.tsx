@@ -1,10 +1,11 @@
 // 当面邀请: a full-screen QR over the whole window (sidebar included), big
 // enough to scan from a metre away, with the rep's name, the company and the
-// short code to type when scanning fails. It creates a single-use invitation
-// on open and asks the server every 2 s whether someone joined; when one
-// did, it says who and shows a fresh invitation. The QR is drawn by the
-// Rust side (`qr_png`, the same code as the posters' QR, no network); the
-// phone needs the server, so the overlay says so when the app is offline.
+// short code to type when scanning fails. It makes a single-use invitation
+// on this computer when it opens (signed offline, so no network is needed:
+// the phone joins over its own network) and asks every 2 s whether someone
+// joined (the server, once it has recorded the invitation); when one did, it
+// says who and shows a fresh invitation. The QR is drawn by the Rust side
+// (`qr_png`, the same code as the posters' QR).
 import { useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 
@@ -12,7 +13,7 @@ import { api, type ApiError } from "../api";
 import type { Invitation, Session } from "../bindings";
 import { formatWhen } from "../format";
 import { useNow } from "../hooks";
-import { invitationStatusAt } from "../invite";
+import { invitationStatusAt, isUnsynced } from "../invite";
 
 const POLL_MS = 2000;
 /** How long "王五 已加入" stays up. */
@@ -139,7 +140,7 @@ export function QrOverlay({
             // The next person should not wait for the name lookup.
             setJoined({ name: null });
             setGeneration((g) => g + 1);
-            const name = await whoJoined(inv.id);
+            const name = await whoJoined(fresh.id);
             if (mounted.current && name) setJoined({ name });
           } else if (invitationStatusAt(fresh, Date.now()) !== "pending") {
             clearInterval(id);
@@ -196,18 +197,18 @@ export function QrOverlay({
         </div>
       )}
       {cannotReach && (
-        <div className="error qr-offline" role="alert" data-testid="invite-qr-offline">
+        <div className="note qr-offline" role="status" data-testid="invite-qr-offline">
           <span>{t("invite.qr.offline")}</span>
+        </div>
+      )}
+      {error && error.code !== "offline" && (
+        <div className="error" role="alert">
+          <span>{t("error.generic", { message: error.message })}</span>
           {!inv && (
             <button type="button" className="btn" onClick={() => setGeneration((g) => g + 1)}>
               {t("common.retry")}
             </button>
           )}
-        </div>
-      )}
-      {error && !cannotReach && (
-        <div className="error" role="alert">
-          {t("error.generic", { message: error.message })}
         </div>
       )}
       {inv && qr ? (
@@ -224,6 +225,11 @@ export function QrOverlay({
             {inv.short_code}
           </div>
           <div className="qr-type">{t("invite.qr.typeCode", { url: joinUrl })}</div>
+          {isUnsynced(inv) && (
+            <div className="hint" data-testid="invite-qr-unsynced">
+              {t("invite.qr.codeLater")}
+            </div>
+          )}
           <div className="hint">
             {t("invite.qr.expires", { when: formatWhen(inv.expires_at_ms, now, t, true) })}
           </div>
