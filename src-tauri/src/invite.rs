@@ -1,4 +1,6 @@
-//! Recruiting: invitations (QR, SMS, poster) made on the server, the local
+//! Recruiting: QR and poster invitations made on this device with no
+//! network (signed like shares, recorded by the server when a phone opens
+//! them or the app syncs), SMS invitations made by the server, the local
 //! lists and dashboard read from the cache, and the poster rendered here.
 
 use std::path::PathBuf;
@@ -77,31 +79,71 @@ async fn keep(state: &AppState, inv: Invitation) -> Res<Invitation> {
     Ok(inv)
 }
 
+/// Makes a QR or poster invitation on this device (no network needed: the
+/// link works as soon as a phone opens it) and asks for a sync so the
+/// server records it too. SMS invitations are sent by the server
+/// (`sms_invite`).
 #[tauri::command]
 pub async fn create_invitation(state: State<'_, AppState>, req: NewInvitation) -> Res<Invitation> {
-    let inv = client(&state).await?.create_invitation(&req).await?;
-    keep(&state, inv).await
+    let inv = blocking(&state.db_path, move |s| {
+        s.create_offline_invitation(&req, now_ms())
+    })
+    .await?;
+    if let Some(engine) = state.engine() {
+        engine.trigger();
+    }
+    Ok(inv)
 }
 
-/// Fresh from the server (uses, status); the cached copy when offline.
+/// The invitation as the cache has it; for one the server has recorded,
+/// fresh from the server (uses, status) when it can be reached. A negative
+/// id (made on this device) finds it also after the server's row arrived.
 #[tauri::command]
 pub async fn invitation(state: State<'_, AppState>, id: i64) -> Res<Invitation> {
-    match client(&state).await?.get_invitation(id).await {
+    let local = blocking(&state.db_path, move |s| s.invitation(id))
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no invitation {id}")))?;
+    if local.id < 0 {
+        // Not recorded by the server yet: it has nothing newer to say.
+        if let Some(engine) = state.engine() {
+            engine.trigger();
+        }
+        return Ok(local);
+    }
+    match client(&state).await?.get_invitation(local.id).await {
         Ok(inv) => {
             let copy = inv.clone();
             blocking(&state.db_path, move |s| s.save_invitation(&copy)).await?;
             Ok(inv)
         }
-        Err(SyncError::Offline(msg)) => blocking(&state.db_path, move |s| s.invitation(id))
-            .await?
-            .ok_or_else(|| ApiError::new(ErrorCode::Offline, msg)),
+        Err(SyncError::Offline(_)) => Ok(local),
         Err(e) => Err(e.into()),
     }
 }
 
+/// Revokes an invitation on the server. One made on this device is first
+/// pushed (a sync), since the server can only revoke what it has recorded.
 #[tauri::command]
 pub async fn revoke_invitation(state: State<'_, AppState>, id: i64) -> Res<Invitation> {
-    let inv = client(&state).await?.revoke_invitation(id).await?;
+    let mut server_id = id;
+    if id < 0 {
+        if let Some(engine) = state.engine() {
+            if let Err(e) = engine.sync_now().await {
+                tracing::info!("sync before a revoke failed: {e}");
+            }
+        }
+        let local = blocking(&state.db_path, move |s| s.invitation(id)).await?;
+        server_id = match local {
+            Some(inv) if inv.id > 0 => inv.id,
+            _ => {
+                return Err(ApiError::new(
+                    ErrorCode::Offline,
+                    "this invitation has not reached the server yet; it can be revoked once the app is back online",
+                ))
+            }
+        };
+    }
+    let inv = client(&state).await?.revoke_invitation(server_id).await?;
     keep(&state, inv).await
 }
 
@@ -133,7 +175,8 @@ pub async fn sms_records(state: State<'_, AppState>, limit: i64) -> Res<Vec<SmsR
     blocking(&state.db_path, move |s| s.sms_records(limit)).await
 }
 
-/// Creates a multi-use poster invitation and renders its 1080x1920 poster.
+/// Makes a multi-use poster invitation on this device and renders its
+/// 1080x1920 poster.
 #[tauri::command]
 pub async fn poster_invitation(
     state: State<'_, AppState>,
@@ -147,9 +190,16 @@ pub async fn poster_invitation(
         multi_use: true,
         expires_in_hours: None,
     };
+    // Made on this device: the poster works offline (the artwork then comes
+    // from the cache, or the gradient).
+    let invitation = blocking(&state.db_path, move |s| {
+        s.create_offline_invitation(&req, now_ms())
+    })
+    .await?;
+    if let Some(engine) = state.engine() {
+        engine.trigger();
+    }
     let server = client(&state).await?;
-    let invitation = server.create_invitation(&req).await?;
-    let invitation = keep(&state, invitation).await?;
     let spec = invitation_spec(
         &invitation.url,
         &invitation.short_code,
