@@ -19,3 +19,25 @@ export function signShare(partner, shareNo, itemId, channel = 1) {
   const mac = createHmac("sha256", key).update(body).digest().subarray(0, 10);
   return Buffer.concat([body, mac]).toString("base64url");
 }
+
+/**
+ * An invitation made on the rep's device with no network (warmlead_core::invite::offline):
+ * version(2) | varint device_id | varint invite_no | channel(1: qr, 3: poster) |
+ * varint max_uses (0: any number) | varint expires_at (minutes) | mac(10), under
+ * the invitation key HMAC(share_key, "warmlead-invite-key-v1").
+ */
+export function signInvitation(rep, inviteNo, { channel = 1, maxUses = 1, expiresAtMs }) {
+  const minutes = Math.floor(expiresAtMs / 60_000);
+  const body = Buffer.from([
+    2,
+    ...varint(rep.device_id),
+    ...varint(inviteNo),
+    channel,
+    ...varint(maxUses),
+    ...varint(minutes),
+  ]);
+  const shareKey = Buffer.from(rep.share_key, "base64url");
+  const key = createHmac("sha256", shareKey).update("warmlead-invite-key-v1").digest();
+  const mac = createHmac("sha256", key).update(body).digest().subarray(0, 10);
+  return Buffer.concat([body, mac]).toString("base64url");
+}
