@@ -229,6 +229,34 @@ async fn the_sync_after_the_open_reconciles_to_one_row_with_the_right_uses() {
     assert_eq!((last.uses, last.status), (1, InvitationStatus::Accepted));
 }
 
+/// The app's sync and a phone's first open of the same single-use
+/// invitation at the same moment, many times over: always one row, one use.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_open_racing_the_sync_makes_one_row_and_one_use() {
+    let w = world().await;
+    let rep = activate(&w.ts, w.rep_a.id).await;
+    for n in 1..=8_i64 {
+        let inv = make(&rep, n as u64, Some(1), now_ms() + HOUR_MS);
+        let url = inv.url(&w);
+        let phone = format!("1360013601{n}");
+        let (pushed, (status, html)) = tokio::join!(
+            rep.push(vec![inv.pushed(n, now_ms())]),
+            accept(&url, "赵六", &phone)
+        );
+        assert_eq!(pushed.outcomes[0].outcome, Outcome::Applied, "{pushed:?}");
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert_eq!(rows_of(&w).await, n);
+        let uses = w
+            .ts
+            .sql()
+            .i64(&format!(
+                "SELECT uses FROM invitations WHERE invite_no = {n}"
+            ))
+            .await;
+        assert_eq!(uses, 1, "invitation {n}");
+    }
+}
+
 /// A pushed invitation that can never be recorded is rejected with the
 /// reason and the queue moves on.
 #[tokio::test]
