@@ -8,6 +8,16 @@ ALTER TABLE invitations ADD COLUMN device_id BIGINT REFERENCES devices(id);
 -- The device's own number of the invitation (1, 2, 3, ...).
 ALTER TABLE invitations ADD COLUMN invite_no BIGINT;
 -- No invitation is accepted more often than it allows, whatever the code
--- does (the accept is a guarded update too).
-ALTER TABLE invitations ADD CONSTRAINT invitations_uses_within_max
-    CHECK (max_uses IS NULL OR uses <= max_uses);
+-- does (the accept is a guarded update under a row lock too). A trigger,
+-- like SQLite's, which cannot add a CHECK to a table.
+CREATE FUNCTION invitations_uses_within_max() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.max_uses IS NOT NULL AND NEW.uses > NEW.max_uses THEN
+        RAISE EXCEPTION 'invitations_uses_within_max: used more often than it allows'
+            USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER invitations_uses_within_max BEFORE UPDATE OF uses ON invitations
+    FOR EACH ROW EXECUTE FUNCTION invitations_uses_within_max();
