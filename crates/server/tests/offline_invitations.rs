@@ -114,7 +114,10 @@ async fn a_never_synced_offline_invitation_opened_by_a_phone_joins() {
     assert_eq!(rows_of(&w).await, 0);
     let (status, html) = get_page(&url).await;
     assert_eq!(status, StatusCode::OK, "{html}");
-    assert!(html.contains("李明 邀请你成为 暖居装修 的推荐合伙人"), "{html}");
+    assert!(
+        html.contains("李明 邀请你成为 暖居装修 的推荐合伙人"),
+        "{html}"
+    );
     assert_eq!(rows_of(&w).await, 1, "recorded at its first open");
 
     let (status, html) = accept(&url, "赵六", "13600136000").await;
@@ -163,11 +166,10 @@ async fn concurrent_accepts_of_a_single_use_offline_invitation_let_one_join() {
     );
     assert_eq!(company_users(&w).await.len(), before + 1);
     assert_eq!(rows_of(&w).await, 1);
-    let uses = w
-        .ts
-        .sql()
-        .i64("SELECT uses FROM invitations WHERE device_id IS NOT NULL")
-        .await;
+    let uses =
+        w.ts.sql()
+            .i64("SELECT uses FROM invitations WHERE device_id IS NOT NULL")
+            .await;
     assert_eq!(uses, 1);
 
     // A multi-use one opened by five at once counts five uses on one row.
@@ -181,11 +183,10 @@ async fn concurrent_accepts_of_a_single_use_offline_invitation_let_one_join() {
         answers.iter().map(|a| a.0).collect::<Vec<_>>()
     });
     assert_eq!(rows_of(&w).await, 2);
-    let uses = w
-        .ts
-        .sql()
-        .i64("SELECT uses FROM invitations WHERE invite_no = 2")
-        .await;
+    let uses =
+        w.ts.sql()
+            .i64("SELECT uses FROM invitations WHERE invite_no = 2")
+            .await;
     assert_eq!(uses, 5);
 }
 
@@ -223,7 +224,10 @@ async fn the_sync_after_the_open_reconciles_to_one_row_with_the_right_uses() {
     let res = rep.push(vec![qr.pushed(3, now_ms())]).await;
     assert_eq!(res.outcomes[0].outcome, Outcome::Applied);
     assert_eq!(rows_of(&w).await, 2);
-    assert_eq!(accept(&qr.url(&w), "孙八", "13700137001").await.0, StatusCode::OK);
+    assert_eq!(
+        accept(&qr.url(&w), "孙八", "13700137001").await.0,
+        StatusCode::OK
+    );
     assert_eq!(rows_of(&w).await, 2);
     let last = pulled(&rep, &qr.url(&w)).await.pop().unwrap();
     assert_eq!((last.uses, last.status), (1, InvitationStatus::Accepted));
@@ -246,13 +250,12 @@ async fn an_open_racing_the_sync_makes_one_row_and_one_use() {
         assert_eq!(pushed.outcomes[0].outcome, Outcome::Applied, "{pushed:?}");
         assert_eq!(status, StatusCode::OK, "{html}");
         assert_eq!(rows_of(&w).await, n);
-        let uses = w
-            .ts
-            .sql()
-            .i64(&format!(
-                "SELECT uses FROM invitations WHERE invite_no = {n}"
-            ))
-            .await;
+        let uses =
+            w.ts.sql()
+                .i64(&format!(
+                    "SELECT uses FROM invitations WHERE invite_no = {n}"
+                ))
+                .await;
         assert_eq!(uses, 1, "invitation {n}");
     }
 }
@@ -274,7 +277,11 @@ async fn a_bad_pushed_invitation_is_rejected_and_never_blocks_the_outbox() {
     let other = activate(&w.ts, w.rep_b.id).await;
     let stolen = make(&other, 1, Some(1), now_ms() + HOUR_MS);
     let res = rep
-        .push(vec![altered, stolen.pushed(2, now_ms()), good.pushed(3, now_ms())])
+        .push(vec![
+            altered,
+            stolen.pushed(2, now_ms()),
+            good.pushed(3, now_ms()),
+        ])
         .await;
     let outcomes: Vec<&Outcome> = res.outcomes.iter().map(|o| &o.outcome).collect();
     assert!(
@@ -314,7 +321,12 @@ async fn forged_altered_expired_and_revoked_links_get_a_clear_page() {
         let (status, html) = get_page(&format!("{}/i/{altered}", w.ts.url())).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{altered}");
         assert!(html.contains("邀请不存在"), "{html}");
-        let (status, _) = accept(&format!("{}/i/{altered}", w.ts.url()), "赵六", "13600136000").await;
+        let (status, _) = accept(
+            &format!("{}/i/{altered}", w.ts.url()),
+            "赵六",
+            "13600136000",
+        )
+        .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
     // Forged: the right shape, signed with a guessed key.
@@ -336,7 +348,10 @@ async fn forged_altered_expired_and_revoked_links_get_a_clear_page() {
     let old = make(&rep, 2, Some(1), now_ms() - HOUR_MS);
     let (status, html) = get_page(&old.url(&w)).await;
     assert_eq!(status, StatusCode::GONE);
-    assert!(html.contains("这个邀请已过期") && html.contains("李明"), "{html}");
+    assert!(
+        html.contains("这个邀请已过期") && html.contains("李明"),
+        "{html}"
+    );
     assert_eq!(
         accept(&old.url(&w), "赵六", "13600136000").await.0,
         StatusCode::GONE
@@ -353,7 +368,12 @@ async fn forged_altered_expired_and_revoked_links_get_a_clear_page() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap());
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
     let (status, html) = get_page(&seen.url(&w)).await;
     assert_eq!(status, StatusCode::GONE);
     assert!(html.contains("这个邀请已被撤销"), "{html}");
@@ -363,4 +383,30 @@ async fn forged_altered_expired_and_revoked_links_get_a_clear_page() {
     );
     assert_eq!(get_page(&unseen.url(&w)).await.0, StatusCode::NOT_FOUND);
     assert!(!company_users(&w).await.iter().any(|u| u.name == "赵六"));
+}
+
+/// Whatever the code does, the database refuses an invitation used more
+/// often than it allows (a trigger on both backends).
+#[tokio::test]
+async fn the_database_refuses_more_uses_than_allowed() {
+    let w = world().await;
+    let rep = activate(&w.ts, w.rep_a.id).await;
+    let inv = make(&rep, 1, Some(1), now_ms() + HOUR_MS);
+    assert_eq!(
+        accept(&inv.url(&w), "赵六", "13600136000").await.0,
+        StatusCode::OK
+    );
+    let url = w.ts.database_url().to_string();
+    let over = tokio::spawn(async move {
+        warmlead_server::testing::TestSql::new(&url)
+            .execute("UPDATE invitations SET uses = 2, status = 'pending' WHERE invite_no = 1")
+            .await
+    })
+    .await;
+    assert!(over.is_err_and(|e| e.is_panic()), "the update was refused");
+    let uses =
+        w.ts.sql()
+            .i64("SELECT uses FROM invitations WHERE invite_no = 1")
+            .await;
+    assert_eq!(uses, 1);
 }

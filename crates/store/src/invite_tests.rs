@@ -96,7 +96,10 @@ fn an_invitation_is_made_signed_and_queued_with_no_server() {
 
     // The token verifies with the key the server derives for this device.
     let key = derive_invite_key(&KEY);
-    let claim = UnverifiedInvite::parse(token).unwrap().verify(&key).unwrap();
+    let claim = UnverifiedInvite::parse(token)
+        .unwrap()
+        .verify(&key)
+        .unwrap();
     assert_eq!(claim.device_id, DEVICE as u64);
     assert_eq!(claim.invite_no, 1);
     assert_eq!(claim.expires_at_ms(), inv.expires_at_ms);
@@ -115,7 +118,13 @@ fn an_invitation_is_made_signed_and_queued_with_no_server() {
             created_at_ms,
         } => {
             assert_eq!(
-                (*invite_no, *channel, *max_uses, *expires_at_ms, *created_at_ms),
+                (
+                    *invite_no,
+                    *channel,
+                    *max_uses,
+                    *expires_at_ms,
+                    *created_at_ms
+                ),
                 (1, InviteChannel::Qr, Some(1), inv.expires_at_ms, NOW)
             );
             assert_eq!(t, token);

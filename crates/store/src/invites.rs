@@ -136,10 +136,7 @@ impl Store {
             "SELECT {INVITATION_COLUMNS} FROM invitations WHERE invite_no = ?1 \
              ORDER BY id DESC LIMIT 1"
         );
-        Ok(self
-            .conn
-            .query_row(&sql, [-id], invitation)
-            .optional()?)
+        Ok(self.conn.query_row(&sql, [-id], invitation).optional()?)
     }
 
     /// Stores an invitation the server just answered with (before the next

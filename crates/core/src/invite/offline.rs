@@ -397,7 +397,11 @@ mod tests {
         ));
         let share_key = derive_share_key(b"master", 123_456);
         assert!(verify(&token, &share_key).is_err());
-        assert!(verify(&token, &derive_invite_key(&derive_share_key(b"other", 123_456))).is_err());
+        assert!(verify(
+            &token,
+            &derive_invite_key(&derive_share_key(b"other", 123_456))
+        )
+        .is_err());
     }
 
     #[test]
@@ -435,8 +439,16 @@ mod tests {
         // role, request -> max uses and expiry (ms after NOW), or why not
         type Want = Result<(Option<u32>, i64), OfflineRefused>;
         let table: [(Role, NewInvitation, Want); 6] = [
-            (Role::Rep, new(qr, false, Some(24)), Ok((Some(1), 24 * HOUR))),
-            (Role::Manager, new(poster, true, None), Ok((None, 7 * 24 * HOUR))),
+            (
+                Role::Rep,
+                new(qr, false, Some(24)),
+                Ok((Some(1), 24 * HOUR)),
+            ),
+            (
+                Role::Manager,
+                new(poster, true, None),
+                Ok((None, 7 * 24 * HOUR)),
+            ),
             (
                 Role::Rep,
                 new(sms, false, None),

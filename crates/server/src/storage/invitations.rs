@@ -23,9 +23,9 @@ use warmlead_core::invite::offline::{self, InviteClaim, UnverifiedInvite};
 use warmlead_core::invite::{
     Invitation, InvitationStatus, InviteChannel, NewInvitation, MAX_INVITATION_HOURS,
 };
-use warmlead_core::token::derive_share_key;
 use warmlead_core::phone::Phone;
 use warmlead_core::sync::ChangeBody;
+use warmlead_core::token::derive_share_key;
 
 use super::accounts::{self, sha256};
 use super::changes::{self, Scope};
@@ -407,7 +407,9 @@ pub(crate) fn open_offline(
         return Ok(Some(known));
     }
     match verify_offline(tx, secrets, token, now)? {
-        Some(v) => Ok(Some(record_verified(tx, secrets, &v, token, public_url, now)?)),
+        Some(v) => Ok(Some(record_verified(
+            tx, secrets, &v, token, public_url, now,
+        )?)),
         None => Ok(None),
     }
 }
@@ -883,12 +885,12 @@ impl Database {
         let Some(token) = unseen_offline.filter(|_| known.is_none()) else {
             return Ok(known);
         };
-        self.tx(move |tx, s| {
-            match open_offline(tx, s, &token, &public_url, super::now_ms())? {
+        self.tx(
+            move |tx, s| match open_offline(tx, s, &token, &public_url, super::now_ms())? {
                 Some(inv) => view(tx, inv),
                 None => Ok(None),
-            }
-        })
+            },
+        )
         .await
     }
 

@@ -292,8 +292,11 @@ impl Database {
 
     /// The public base URL of links, without a trailing slash.
     pub(crate) fn set_public_url(&self, url: &str) {
-        *self.inner.public_url.lock().unwrap_or_else(|p| p.into_inner()) =
-            url.trim_end_matches('/').to_string();
+        *self
+            .inner
+            .public_url
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = url.trim_end_matches('/').to_string();
     }
 
     pub(crate) fn public_url(&self) -> String {
