@@ -77,7 +77,10 @@ async fn invitations_made_while_the_server_is_stopped_join_and_sync_to_one_row()
     let cached = store.invitations(10).unwrap();
     assert_eq!(cached.len(), 2, "{cached:?}");
     assert!(cached.iter().all(|i| i.id > 0), "{cached:?}");
-    let qr_now = store.invitation(qr.id).unwrap().expect("found by its local id");
+    let qr_now = store
+        .invitation(qr.id)
+        .unwrap()
+        .expect("found by its local id");
     assert_eq!(qr_now.url, qr.url);
     assert_eq!(
         (qr_now.uses, qr_now.status),
