@@ -202,3 +202,24 @@ fn who_may_not_or_what_cannot_be_made_offline_is_refused_and_queues_nothing() {
     // Refusals do not use up numbers.
     assert_eq!(rep.create_offline_invitation(&qr(1), NOW).unwrap().id, -1);
 }
+
+/// A restored server (new epoch): what the server had is downloaded again,
+/// an invitation made here and not recorded yet stays, with its outbox row.
+#[test]
+fn a_new_epoch_keeps_the_invitations_not_recorded_yet() {
+    let (_dir, store) = store_as(Role::Rep);
+    let recorded = store.create_offline_invitation(&qr(24), NOW).unwrap();
+    let waiting = store.create_offline_invitation(&qr(24), NOW + 1).unwrap();
+    let server = Invitation { id: 41, ..recorded };
+    pull(&store, vec![ChangeBody::Invitation(server)]);
+    store
+        .apply_pull(&PullResponse {
+            epoch: "e2".into(),
+            cursor: 0,
+            changes: vec![],
+            has_more: false,
+        })
+        .unwrap();
+    assert_eq!(store.invitations(10).unwrap(), vec![waiting]);
+    assert_eq!(store.pending_mutations(10).unwrap().len(), 2);
+}

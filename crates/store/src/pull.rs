@@ -64,11 +64,13 @@ impl Store {
     }
 }
 
-/// Drops server-derived rows; local unsynced shares and the outbox stay.
+/// Drops server-derived rows; local unsynced shares and invitations (made
+/// here, negative ids) and the outbox stay.
 fn reset_for_epoch(conn: &Connection, epoch: &str) -> Result<(), StoreError> {
     conn.execute_batch(
         "DELETE FROM company; DELETE FROM users; DELETE FROM visits;
-         DELETE FROM content_items; DELETE FROM invitations; DELETE FROM sms_records;
+         DELETE FROM content_items; DELETE FROM invitations WHERE id >= 0;
+         DELETE FROM sms_records;
          DELETE FROM shares WHERE outbox_seq IS NULL
             OR outbox_seq NOT IN (SELECT seq FROM outbox WHERE state = 'pending');",
     )?;
