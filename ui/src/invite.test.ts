@@ -132,6 +132,7 @@ describe("invitation status", () => {
   it("knows an invitation made on this computer that the server has not recorded", () => {
     expect(isUnsynced(inv({ id: -3 }))).toBe(true);
     expect(isUnsynced(inv({ id: 41 }))).toBe(false);
+    expect(isUnsynced(inv({ id: -3, status: "revoked" }))).toBe(false);
   });
 
   it("shows uses against the limit", () => {

@@ -78,12 +78,13 @@ export function invitationStatusAt(inv: Invitation, nowMs: number): InvitationSt
 }
 
 /**
- * Made on this computer (signed offline) and not recorded by the server yet:
- * the desktop cache keeps such an invitation under a negative id until the
- * server's row arrives. Its link already works on any phone.
+ * Made on this computer (signed offline) and waiting to be recorded by the
+ * server: the desktop cache keeps such an invitation under a negative id
+ * until the server's row arrives (one the server refused shows as revoked).
+ * Its link already works on any phone.
  */
 export function isUnsynced(inv: Invitation): boolean {
-  return inv.id < 0;
+  return inv.id < 0 && inv.status !== "revoked";
 }
 
 /** Only invitations still open can be revoked. */

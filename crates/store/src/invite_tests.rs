@@ -8,7 +8,10 @@ use warmlead_core::api::ActivateResponse;
 use warmlead_core::domain::{Company, Role, User};
 use warmlead_core::invite::offline::{derive_invite_key, short_code, UnverifiedInvite};
 use warmlead_core::invite::{Invitation, InvitationStatus, InviteChannel, NewInvitation};
-use warmlead_core::sync::{Change, ChangeBody, MutationBody, PullResponse};
+use warmlead_core::sync::{
+    Change, ChangeBody, MutationBody, MutationOutcome, Outcome, PullResponse, PushResponse,
+};
+use warmlead_core::ErrorCode;
 
 use crate::{Store, StoreError};
 
@@ -222,4 +225,30 @@ fn a_new_epoch_keeps_the_invitations_not_recorded_yet() {
         .unwrap();
     assert_eq!(store.invitations(10).unwrap(), vec![waiting]);
     assert_eq!(store.pending_mutations(10).unwrap().len(), 2);
+}
+
+/// The server refused an invitation made here (e.g. the user is no longer a
+/// rep): it will never be recorded, so it no longer shows as waiting.
+#[test]
+fn a_rejected_invitation_shows_as_revoked() {
+    let (_dir, store) = store_as(Role::Rep);
+    let refused = store.create_offline_invitation(&qr(24), NOW).unwrap();
+    let kept = store.create_offline_invitation(&qr(24), NOW + 1).unwrap();
+    let queued = store.pending_mutations(10).unwrap();
+    store
+        .record_outcomes(&PushResponse {
+            outcomes: vec![MutationOutcome {
+                mutation_id: queued[0].mutation_id.clone(),
+                seq: queued[0].seq,
+                outcome: Outcome::Rejected {
+                    code: ErrorCode::Forbidden,
+                    message: "only reps and managers can invite partners".into(),
+                },
+            }],
+            last_seq: queued[0].seq,
+        })
+        .unwrap();
+    let status = |id| store.invitation(id).unwrap().unwrap().status;
+    assert_eq!(status(refused.id), InvitationStatus::Revoked);
+    assert_eq!(status(kept.id), InvitationStatus::Pending);
 }

@@ -267,6 +267,14 @@ fn undo_rejected(conn: &Connection, mutation_id: &str) -> Result<(), StoreError>
            WHERE mutation_id = ?1 AND name = 'delete_content_item')",
         [mutation_id],
     )?;
+    // An invitation made here that the server refused will never be
+    // recorded (nor open on a phone): it shows as revoked, not as waiting.
+    conn.execute(
+        "UPDATE invitations SET status = 'revoked' WHERE id < 0 AND invite_no IN ( \
+           SELECT json_extract(args, '$.invite_no') FROM outbox \
+           WHERE mutation_id = ?1 AND name = 'create_invitation')",
+        [mutation_id],
+    )?;
     Ok(())
 }
 
