@@ -132,6 +132,8 @@ impl InvitationStatus {
 /// One invitation, as the rep's devices see it (ChangeBody::Invitation).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Invitation {
+    /// The server's id. In the desktop cache, negative (`-invite_no`) for
+    /// one made on this device that the server has not recorded yet.
     pub id: i64,
     pub company_id: i64,
     /// The rep who invites (the new partner is bound to them).

@@ -5,7 +5,12 @@ import type { InviteChannel } from "./InviteChannel";
 /**
  * One invitation, as the rep's devices see it (ChangeBody::Invitation).
  */
-export type Invitation = { id: number, company_id: number, 
+export type Invitation = { 
+/**
+ * The server's id. In the desktop cache, negative (`-invite_no`) for
+ * one made on this device that the server has not recorded yet.
+ */
+id: number, company_id: number, 
 /**
  * The rep who invites (the new partner is bound to them).
  */
