@@ -148,14 +148,20 @@ struct WriterLog {
 
 impl WriterLog {
     fn read(path: &std::path::Path) -> WriterLog {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let text = strip_ansi(&std::fs::read_to_string(path).unwrap_or_default());
         let field = |line: &str, name: &str| -> Option<u64> {
             let at = line.find(name)? + name.len();
-            let digits: String = line[at..].chars().take_while(char::is_ascii_digit).collect();
+            let digits: String = line[at..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
             digits.parse().ok()
         };
         let mut log = WriterLog::default();
-        for line in text.lines().filter(|l| l.contains("tracking batch written")) {
+        for line in text
+            .lines()
+            .filter(|l| l.contains("tracking batch written"))
+        {
             if let (Some(events), Some(ms)) = (field(line, "events="), field(line, "ms=")) {
                 log.batches += 1;
                 log.events += events;
@@ -180,6 +186,25 @@ impl WriterLog {
             1e6 / us.max(1e-9)
         )
     }
+}
+
+/// The log without its colour codes (`ESC [ ... m`), which sit between a
+/// field's name and its `=`.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A fresh SQLite file, prepared, on the schema before 0015 or the latest;
@@ -215,8 +240,15 @@ async fn compare_schemas() {
     for round in 1..=SCHEMA_ROUNDS {
         for before_0015 in [true, false] {
             let (cap, log) = capacity_of(before_0015).await;
-            let name = if before_0015 { "before 0015" } else { "after 0015" };
-            eprintln!("round {round}, {name}: capacity {cap:.0} views/s; {}", log.describe());
+            let name = if before_0015 {
+                "before 0015"
+            } else {
+                "after 0015"
+            };
+            eprintln!(
+                "round {round}, {name}: capacity {cap:.0} views/s; {}",
+                log.describe()
+            );
             if before_0015 { &mut before } else { &mut after }.push(cap);
         }
     }

@@ -139,17 +139,17 @@ fn upsert_user(conn: &Connection, u: &User, me: Option<&User>) -> Result<(), Sto
            invited_by = excluded.invited_by, invitation_id = excluded.invitation_id",
     )?
     .execute(rusqlite::params![
-            u.id,
-            u.company_id,
-            u.role.as_str(),
-            name,
-            u.phone,
-            u.rep_id,
-            u.joined_at_ms,
-            u.source.map(|s| s.as_str()),
-            u.invited_by,
-            u.invitation_id,
-        ])?;
+        u.id,
+        u.company_id,
+        u.role.as_str(),
+        name,
+        u.phone,
+        u.rep_id,
+        u.joined_at_ms,
+        u.source.map(|s| s.as_str()),
+        u.invited_by,
+        u.invitation_id,
+    ])?;
     Ok(())
 }
 

@@ -112,9 +112,13 @@ async fn run(local: &Local, opts: SyncOptions) -> Result<SyncReport, SyncError> 
         // (with nothing pending after them, no gap showed): push them again.
         rebase(local, &client, device_id).await?;
         push_all(local, &client, device_id, opts, &mut report).await?;
-        report.pulled += pull_stream::<Changes>(local, &client, opts, &mut report).await?.0;
+        report.pulled += pull_stream::<Changes>(local, &client, opts, &mut report)
+            .await?
+            .0;
     }
-    report.radar_pulled = pull_stream::<Radar>(local, &client, opts, &mut report).await?.0;
+    report.radar_pulled = pull_stream::<Radar>(local, &client, opts, &mut report)
+        .await?
+        .0;
     Ok(report)
 }
 

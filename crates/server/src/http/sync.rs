@@ -133,7 +133,13 @@ mod tests {
     fn a_raw_page_response_is_the_typed_response() {
         let changes = [
             (String::from("[]"), 12, false),
-            (String::from(r#"[{"seq":13,"entity":"tombstone","data":{"kind":"user","id":"5"}}]"#), 13, true),
+            (
+                String::from(
+                    r#"[{"seq":13,"entity":"tombstone","data":{"kind":"user","id":"5"}}]"#,
+                ),
+                13,
+                true,
+            ),
         ];
         for (changes_json, cursor, has_more) in changes {
             let page = RawPage {
