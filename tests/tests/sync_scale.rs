@@ -155,14 +155,42 @@ async fn initial(size: WorldSize) -> Duration {
     assert_eq!(store_rows(&s.device, "leads"), size.leads as i64);
     assert_eq!(store_rows(&s.device, "signals"), size.signals as i64);
     println!(
-        "[{}] {size:?}: seeded in {:.1} s; initial download {:.2} s ({} + {} changes)",
+        "[{}] {size:?}: seeded in {:.1} s; initial download {:.2} s ({} + {} changes): \
+         waiting for pages {:.2} s, applying them {:.2} s",
         backend(),
         s.seed_time.as_secs_f64(),
         took.as_secs_f64(),
         report.pulled,
-        report.radar_pulled
+        report.radar_pulled,
+        report.waited_for_pages.as_secs_f64(),
+        report.applying.as_secs_f64(),
+    );
+    let fetched = fetch_radar_only(&s.device).await;
+    println!(
+        "[{}] {size:?}: the radar stream again, fetched and parsed without applying: {:.2} s",
+        backend(),
+        fetched.as_secs_f64()
     );
     took
+}
+
+/// Fetches every page of the device's radar stream from 0 (the server's
+/// half and the client's parsing, one page after the other), applying none.
+async fn fetch_radar_only(device: &Device) -> Duration {
+    let creds = device.store().credentials().unwrap().expect("activated");
+    let client = warmlead_sync::Client::new(&creds.server_url, &creds.device_token).unwrap();
+    let started = Instant::now();
+    let mut after = 0;
+    loop {
+        let page = client
+            .pull_radar(after, warmlead_core::sync::MAX_PULL_LIMIT)
+            .await
+            .expect("radar page");
+        after = page.cursor;
+        if !page.has_more {
+            return started.elapsed();
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

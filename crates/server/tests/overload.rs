@@ -20,6 +20,13 @@
 //! time whatever the others' answers), for `OFFER_SECS`; each beacon is
 //! lost unless answered 204 (503 and 429 are lost too: sendBeacon never
 //! retries). Finally the stored views must equal the 204s.
+//!
+//! On SQLite the capacity is first measured on the schema before migration
+//! 0015 (its two dropped indexes put back) and on the latest, alternately,
+//! `SCHEMA_ROUNDS` times each on a fresh file: the before/after of the same
+//! run. Each run also reports the writer's own time per event, summed from
+//! the server's `tracking batch written` log lines (the writer alone: what
+//! it would do with the HTTP side and the generator free).
 mod common;
 mod process;
 
@@ -47,6 +54,14 @@ fn workers() -> u64 {
 /// its own /24): many browsers, not one client the per-address cap refuses.
 const NETWORKS: u8 = 64;
 const CAPACITY_SECS: u64 = 5;
+/// Before/after pairs of capacity runs on SQLite.
+const SCHEMA_ROUNDS: usize = 2;
+/// The indexes migration 0015 dropped: created again, they give the schema
+/// before it.
+const DROPPED_BY_0015: [&str; 2] = [
+    "CREATE INDEX visits_share ON visits(share_token)",
+    "CREATE INDEX visits_root ON visits(root_token)",
+];
 const OFFER_SECS: u64 = 10;
 /// Beacons are sent in this many slices a second.
 const TICKS_PER_SEC: u64 = 100;
@@ -122,16 +137,147 @@ async fn capacity(base: &str, setup: &Arc<Setup>, next: &Arc<AtomicU64>) -> (f64
     (ok as f64 / started.elapsed().as_secs_f64(), ok)
 }
 
+/// What the writer logged: batches, events in them, and the milliseconds
+/// its transactions took (from statement to commit, fsync included).
+#[derive(Debug, Default, Clone, Copy)]
+struct WriterLog {
+    batches: u64,
+    events: u64,
+    ms: u64,
+}
+
+impl WriterLog {
+    fn read(path: &std::path::Path) -> WriterLog {
+        let text = strip_ansi(&std::fs::read_to_string(path).unwrap_or_default());
+        let field = |line: &str, name: &str| -> Option<u64> {
+            let at = line.find(name)? + name.len();
+            let digits: String = line[at..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse().ok()
+        };
+        let mut log = WriterLog::default();
+        for line in text
+            .lines()
+            .filter(|l| l.contains("tracking batch written"))
+        {
+            if let (Some(events), Some(ms)) = (field(line, "events="), field(line, "ms=")) {
+                log.batches += 1;
+                log.events += events;
+                log.ms += ms;
+            }
+        }
+        log
+    }
+
+    /// The writer's milliseconds per event and the views/s that would make
+    /// if it were busy all the time.
+    fn describe(&self) -> String {
+        if self.events == 0 {
+            return "no writer log".into();
+        }
+        let us = 1000.0 * self.ms as f64 / self.events as f64;
+        format!(
+            "writer: {} batches of {:.0} events on average, {us:.0} us per event \
+             (its ceiling alone: {:.0} views/s)",
+            self.batches,
+            self.events as f64 / self.batches as f64,
+            1e6 / us.max(1e-9)
+        )
+    }
+}
+
+/// The log without its colour codes (`ESC [ ... m`), which sit between a
+/// field's name and its `=`.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A fresh SQLite file, prepared, on the schema before 0015 or the latest;
+/// its server logs the writer's batches to a file in `dir`.
+async fn fresh_sqlite(dir: &std::path::Path, before_0015: bool) -> (String, Setup) {
+    let db_url = format!("sqlite://{}", dir.join("server.db").display());
+    let setup = prepare(&db_url).await;
+    if before_0015 {
+        let sql = warmlead_server::testing::TestSql::new(&db_url);
+        for index in DROPPED_BY_0015 {
+            sql.execute(index).await;
+        }
+    }
+    // Read by `process::spawn_server` (this test's server logs only).
+    std::env::set_var("WARMLEAD_BENCH_SERVER_LOG", dir.join("server.log"));
+    (db_url, setup)
+}
+
+/// The capacity of one schema on a fresh file, and its writer's log.
+async fn capacity_of(before_0015: bool) -> (f64, WriterLog) {
+    let dir = tempfile::tempdir().unwrap();
+    let (db_url, setup) = fresh_sqlite(dir.path(), before_0015).await;
+    let (mut server, base) = spawn_server(&db_url).await;
+    let (cap, _) = capacity(&base, &Arc::new(setup), &Arc::new(AtomicU64::new(1))).await;
+    server.kill();
+    (cap, WriterLog::read(&dir.path().join("server.log")))
+}
+
+/// Capacity before and after migration 0015, alternately on fresh files.
+async fn compare_schemas() {
+    let mut before = Vec::new();
+    let mut after = Vec::new();
+    for round in 1..=SCHEMA_ROUNDS {
+        for before_0015 in [true, false] {
+            let (cap, log) = capacity_of(before_0015).await;
+            let name = if before_0015 {
+                "before 0015"
+            } else {
+                "after 0015"
+            };
+            eprintln!(
+                "round {round}, {name}: capacity {cap:.0} views/s; {}",
+                log.describe()
+            );
+            if before_0015 { &mut before } else { &mut after }.push(cap);
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    eprintln!(
+        "capacity before 0015 {:.0} views/s, after {:.0} (mean of {SCHEMA_ROUNDS}): ratio after/before {:.2}",
+        mean(&before),
+        mean(&after),
+        mean(&after) / mean(&before)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "a measurement: run with --release --ignored --nocapture"]
 async fn views_lost_at_twice_the_write_capacity() {
     let dir = tempfile::tempdir().unwrap();
-    let db_url = std::env::var(DATABASE_URL_ENV)
-        .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("server.db").display()));
-    let setup = Arc::new(prepare(&db_url).await);
+    let (db_url, setup) = match std::env::var(DATABASE_URL_ENV) {
+        Ok(url) => {
+            let setup = prepare(&url).await;
+            (url, setup)
+        }
+        Err(_) => {
+            compare_schemas().await;
+            fresh_sqlite(dir.path(), false).await
+        }
+    };
+    let setup = Arc::new(setup);
     let (mut server, base) = spawn_server(&db_url).await;
     let next = Arc::new(AtomicU64::new(1));
-
     let (cap, cap_ok) = capacity(&base, &setup, &next).await;
     let rate = (2.0 * cap).round() as u64;
     let per_tick = rate / TICKS_PER_SEC;
@@ -181,6 +327,10 @@ async fn views_lost_at_twice_the_write_capacity() {
         drained.as_secs_f64()
     );
     server.kill();
+    eprintln!(
+        "both phases, {}",
+        WriterLog::read(&dir.path().join("server.log")).describe()
+    );
     let sql = warmlead_server::testing::TestSql::new(&db_url);
     let views = sql
         .i64("SELECT COUNT(*) FROM signals WHERE kind = 'view'")

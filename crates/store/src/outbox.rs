@@ -64,6 +64,29 @@ pub(crate) fn has_pending(
     )?)
 }
 
+/// The `key` values of every pending mutation `name`: what a pulled page
+/// checks once instead of once per row (see [`has_pending`]).
+pub(crate) fn pending_ids(
+    conn: &Connection,
+    name: &str,
+    key: &str,
+) -> Result<std::collections::HashSet<i64>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT json_extract(args, ?2) FROM outbox WHERE state = 'pending' AND name = ?1",
+    )?;
+    let ids = stmt.query_map(rusqlite::params![name, format!("$.{key}")], |r| {
+        r.get::<_, rusqlite::types::Value>(0)
+    })?;
+    let mut out = std::collections::HashSet::new();
+    for id in ids {
+        // Only an integer equals an id in `has_pending`'s comparison.
+        if let rusqlite::types::Value::Integer(id) = id? {
+            out.insert(id);
+        }
+    }
+    Ok(out)
+}
+
 /// Whether any mutation `name` is still pending.
 pub(crate) fn has_pending_name(conn: &Connection, name: &str) -> Result<bool, StoreError> {
     Ok(conn.query_row(

@@ -48,9 +48,13 @@ impl Store {
                 epoch_reset: true,
             });
         }
-        let me = session::load(&tx)?.map(|s| s.user);
+        let session = session::load(&tx)?;
+        let me = Me {
+            user: session.as_ref().map(|s| &s.user),
+            device_id: session.as_ref().map(|s| s.device_id),
+        };
         for change in &page.changes {
-            apply_change(&tx, &change.body, me.as_ref())?;
+            apply_change(&tx, &change.body, &me)?;
         }
         tx.execute(
             "UPDATE sync_state SET epoch = ?1, cursor = ?2 WHERE id = 1",
@@ -82,12 +86,18 @@ fn reset_for_epoch(conn: &Connection, epoch: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn apply_change(conn: &Connection, body: &ChangeBody, me: Option<&User>) -> Result<(), StoreError> {
+/// The signed-in user and device, read once per page.
+struct Me<'a> {
+    user: Option<&'a User>,
+    device_id: Option<i64>,
+}
+
+fn apply_change(conn: &Connection, body: &ChangeBody, me: &Me) -> Result<(), StoreError> {
     match body {
         ChangeBody::Company(c) => upsert_company(conn, c),
-        ChangeBody::User(u) => upsert_user(conn, u, me),
+        ChangeBody::User(u) => upsert_user(conn, u, me.user),
         ChangeBody::ContentItem(i) => upsert_item(conn, i),
-        ChangeBody::Share(s) => upsert_share(conn, s),
+        ChangeBody::Share(s) => upsert_share(conn, s, me.device_id == Some(s.device_id)),
         ChangeBody::Visit(v) => upsert_visit(conn, v),
         ChangeBody::Tombstone { kind, id } => tombstone(conn, *kind, id),
         ChangeBody::Invitation(i) => crate::invites::upsert_invitation(conn, i),
@@ -122,26 +132,26 @@ fn upsert_user(conn: &Connection, u: &User, me: Option<&User>) -> Result<(), Sto
         Some(me) if me.id == u.id && outbox::has_pending_name(conn, "rename_self")? => &me.name,
         _ => &u.name,
     };
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO users (id, company_id, role, name, phone, rep_id, joined_at_ms, source, \
            invited_by, invitation_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
          ON CONFLICT (id) DO UPDATE SET company_id = excluded.company_id, role = excluded.role, \
            name = excluded.name, phone = excluded.phone, rep_id = excluded.rep_id, \
            joined_at_ms = excluded.joined_at_ms, source = excluded.source, \
            invited_by = excluded.invited_by, invitation_id = excluded.invitation_id",
-        rusqlite::params![
-            u.id,
-            u.company_id,
-            u.role.as_str(),
-            name,
-            u.phone,
-            u.rep_id,
-            u.joined_at_ms,
-            u.source.map(|s| s.as_str()),
-            u.invited_by,
-            u.invitation_id,
-        ],
-    )?;
+    )?
+    .execute(rusqlite::params![
+        u.id,
+        u.company_id,
+        u.role.as_str(),
+        name,
+        u.phone,
+        u.rep_id,
+        u.joined_at_ms,
+        u.source.map(|s| s.as_str()),
+        u.invited_by,
+        u.invitation_id,
+    ])?;
     Ok(())
 }
 
@@ -166,21 +176,17 @@ fn upsert_item(conn: &Connection, i: &ContentItem) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn upsert_share(conn: &Connection, s: &Share) -> Result<(), StoreError> {
+/// `mine`: the share was made on this device.
+fn upsert_share(conn: &Connection, s: &Share, mine: bool) -> Result<(), StoreError> {
     // outbox_seq is local bookkeeping; the server's copy never clears it.
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO shares (token, device_id, share_no, item_id, partner_id, channel, created_at_ms) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
          ON CONFLICT (token) DO UPDATE SET device_id = excluded.device_id, share_no = excluded.share_no, \
            item_id = excluded.item_id, partner_id = excluded.partner_id, channel = excluded.channel, \
            created_at_ms = excluded.created_at_ms",
-        rusqlite::params![s.token, s.device_id, s.share_no, s.item_id, s.partner_id, s.channel.as_str(), s.created_at_ms],
-    )?;
-    let mine: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM session WHERE device_id = ?1)",
-        [s.device_id],
-        |r| r.get(0),
-    )?;
+    )?
+    .execute(rusqlite::params![s.token, s.device_id, s.share_no, s.item_id, s.partner_id, s.channel.as_str(), s.created_at_ms])?;
     if mine {
         // New shares of this device take numbers after the ones the server has.
         crate::rows::raise_counter(conn, "share_no", s.share_no)?;
@@ -189,14 +195,14 @@ fn upsert_share(conn: &Connection, s: &Share) -> Result<(), StoreError> {
 }
 
 fn upsert_visit(conn: &Connection, v: &Visit) -> Result<(), StoreError> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO visits (id, share_token, item_id, partner_id, rep_id, visitor_id, opened_at_ms, dwell_ms) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
          ON CONFLICT (id) DO UPDATE SET share_token = excluded.share_token, item_id = excluded.item_id, \
            partner_id = excluded.partner_id, rep_id = excluded.rep_id, visitor_id = excluded.visitor_id, \
            opened_at_ms = excluded.opened_at_ms, dwell_ms = excluded.dwell_ms",
-        rusqlite::params![v.id, v.share_token, v.item_id, v.partner_id, v.rep_id, v.visitor_id, v.opened_at_ms, v.dwell_ms],
-    )?;
+    )?
+    .execute(rusqlite::params![v.id, v.share_token, v.item_id, v.partner_id, v.rep_id, v.visitor_id, v.opened_at_ms, v.dwell_ms])?;
     Ok(())
 }
 

@@ -6,6 +6,17 @@ use warmlead_core::lead::{ChildShare, Lead, RadarBody, RadarPullResponse, Signal
 
 use crate::{outbox, PullApplied, Store, StoreError};
 
+/// The page cache of a connection that applies radar pages, in KiB (a
+/// negative `cache_size` is KiB; memory is taken only as pages are used). A
+/// first download inserts a million signals into indexes on random keys
+/// (visitor ids); with SQLite's 2 MiB default most inserts missed the cache
+/// and spilled dirty pages to the WAL before the commit.
+const PULL_CACHE_KIB: i64 = -65_536;
+/// WAL pages between checkpoints while a radar download has more pages to
+/// come (64 MiB of 4 KiB pages), and SQLite's default.
+const PULL_CHECKPOINT_PAGES: i64 = 16_384;
+const DEFAULT_CHECKPOINT_PAGES: i64 = 1_000;
+
 impl Store {
     /// The server epoch the radar data came from, and the radar cursor.
     pub fn radar_cursor(&self) -> Result<(Option<String>, i64), StoreError> {
@@ -19,6 +30,20 @@ impl Store {
     /// Applies a radar page and stores its cursor atomically. On a new epoch,
     /// clears the radar tables, sets the cursor to 0 and does NOT apply the page.
     pub fn apply_radar_pull(&self, page: &RadarPullResponse) -> Result<PullApplied, StoreError> {
+        self.conn
+            .pragma_update(None, "cache_size", PULL_CACHE_KIB)?;
+        // While more pages follow, the WAL is copied back into the file
+        // every 64 MiB instead of every 4 MiB: a page of signals dirties
+        // pages all over their indexes, so a checkpoint per page rewrote
+        // most of them every time. The last page puts the default back,
+        // and its commit checkpoints the rest.
+        let checkpoint_pages = if page.has_more {
+            PULL_CHECKPOINT_PAGES
+        } else {
+            DEFAULT_CHECKPOINT_PAGES
+        };
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", checkpoint_pages)?;
         crate::relaxed_sync(&self.conn, || self.apply_radar_page(page))
     }
 
@@ -38,9 +63,7 @@ impl Store {
                 epoch_reset: true,
             });
         }
-        for change in &page.changes {
-            apply(&tx, &change.body)?;
-        }
+        apply_changes(&tx, page)?;
         tx.execute(
             "UPDATE radar_state SET epoch = ?1, cursor = ?2 WHERE id = 1",
             params![page.epoch, page.cursor],
@@ -65,24 +88,47 @@ fn reset_radar(conn: &Connection, epoch: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn apply(conn: &Connection, body: &RadarBody) -> Result<(), StoreError> {
-    match body {
-        RadarBody::Lead(l) => upsert_lead(conn, l),
-        RadarBody::Signal(s) => upsert_signal(conn, s),
-        RadarBody::VisitStats(v) => upsert_visit_stats(conn, v),
-        RadarBody::ChildShare(c) => upsert_child(conn, c),
+/// Rows of one multi-row signal upsert: 64 x 10 values, well below
+/// SQLite's limit on bound parameters.
+const SIGNAL_ROWS: usize = 64;
+
+/// A page's changes in order. Signals (most of a first download) are
+/// written 64 to a statement; the others one by one. Each table's rows keep
+/// their order, which is all the upserts need (a signal's row depends on no
+/// other table). Leads with an unpushed MAN change are looked up once per
+/// page, not once per lead.
+fn apply_changes(conn: &Connection, page: &RadarPullResponse) -> Result<(), StoreError> {
+    let man_pending = outbox::pending_ids(conn, "set_man_flags", "lead_id")?;
+    let mut signals: Vec<&Signal> = Vec::with_capacity(SIGNAL_ROWS);
+    for change in &page.changes {
+        match &change.body {
+            RadarBody::Signal(s) => {
+                signals.push(s);
+                if signals.len() == SIGNAL_ROWS {
+                    upsert_signals(conn, &signals)?;
+                    signals.clear();
+                }
+            }
+            RadarBody::Lead(l) => write_lead(conn, l, man_pending.contains(&l.id))?,
+            RadarBody::VisitStats(v) => upsert_visit_stats(conn, v)?,
+            RadarBody::ChildShare(c) => upsert_child(conn, c)?,
+        }
     }
+    for s in signals {
+        upsert_signals(conn, &[s])?;
+    }
+    Ok(())
 }
 
-/// Writes a lead and its reasons. Used by pulls and by the benchmark seed.
-pub(crate) fn upsert_lead(conn: &Connection, l: &Lead) -> Result<(), StoreError> {
-    // An unpushed MAN change is newer than what the server sent: keep it.
-    let man = if outbox::has_pending(conn, "set_man_flags", "lead_id", l.id)? {
+/// Writes a lead and its reasons; `man_pending`: the lead has an unpushed
+/// MAN change, which is newer than what the server sent, so it is kept.
+fn write_lead(conn: &Connection, l: &Lead, man_pending: bool) -> Result<(), StoreError> {
+    let man = if man_pending {
         crate::leads::stored_man(conn, l.id)?.unwrap_or(l.man)
     } else {
         l.man
     };
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO leads (id, company_id, rep_id, partner_id, name, phone, note, source, share_token, \
            item_id, score, grade, man_money, man_authority, man_need, stage, created_at_ms, updated_at_ms, contacts) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) \
@@ -92,13 +138,14 @@ pub(crate) fn upsert_lead(conn: &Connection, l: &Lead) -> Result<(), StoreError>
            score = excluded.score, grade = excluded.grade, man_money = excluded.man_money, \
            man_authority = excluded.man_authority, man_need = excluded.man_need, stage = excluded.stage, \
            created_at_ms = excluded.created_at_ms, updated_at_ms = excluded.updated_at_ms, contacts = excluded.contacts",
-        params![
-            l.id, l.company_id, l.rep_id, l.partner_id, l.name, l.phone, l.note, l.source.as_str(),
-            l.share_token, l.item_id, l.score, l.grade.as_str(), man.money, man.authority, man.need,
-            l.stage.as_str(), l.created_at_ms, l.updated_at_ms, l.contacts,
-        ],
-    )?;
-    conn.execute("DELETE FROM lead_reasons WHERE lead_id = ?1", [l.id])?;
+    )?
+    .execute(params![
+        l.id, l.company_id, l.rep_id, l.partner_id, l.name, l.phone, l.note, l.source.as_str(),
+        l.share_token, l.item_id, l.score, l.grade.as_str(), man.money, man.authority, man.need,
+        l.stage.as_str(), l.created_at_ms, l.updated_at_ms, l.contacts,
+    ])?;
+    conn.prepare_cached("DELETE FROM lead_reasons WHERE lead_id = ?1")?
+        .execute([l.id])?;
     let mut stmt = conn.prepare_cached(
         "INSERT INTO lead_reasons (lead_id, ord, code, value, points) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
@@ -122,18 +169,40 @@ pub(crate) fn code_str<T: serde::Serialize>(code: &T) -> Result<String, StoreErr
     }
 }
 
-fn upsert_signal(conn: &Connection, s: &Signal) -> Result<(), StoreError> {
-    conn.prepare_cached(
+/// Upserts signals in one statement (`SIGNAL_ROWS` or one row, so both
+/// stay in the statement cache).
+fn upsert_signals(conn: &Connection, rows: &[&Signal]) -> Result<(), StoreError> {
+    let placeholders: Vec<String> = (0..rows.len())
+        .map(|r| {
+            let cols: Vec<String> = (1..=10).map(|c| format!("?{}", r * 10 + c)).collect();
+            format!("({})", cols.join(", "))
+        })
+        .collect();
+    let mut stmt = conn.prepare_cached(&format!(
         "INSERT INTO signals (id, share_token, visit_id, visitor_id, kind, value, at_ms, partner_id, item_id, lead_id) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) \
+         VALUES {} \
          ON CONFLICT (id) DO UPDATE SET share_token = excluded.share_token, visit_id = excluded.visit_id, \
            visitor_id = excluded.visitor_id, kind = excluded.kind, value = excluded.value, at_ms = excluded.at_ms, \
            partner_id = excluded.partner_id, item_id = excluded.item_id, lead_id = excluded.lead_id",
-    )?
-    .execute(params![
-        s.id, s.share_token, s.visit_id, s.visitor_id, s.kind.as_str(), s.value, s.at_ms,
-        s.partner_id, s.item_id, s.lead_id,
-    ])?;
+        placeholders.join(", ")
+    ))?;
+    let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(rows.len() * 10);
+    let kinds: Vec<&str> = rows.iter().map(|s| s.kind.as_str()).collect();
+    for (s, kind) in rows.iter().zip(&kinds) {
+        values.extend([
+            &s.id as &dyn rusqlite::ToSql,
+            &s.share_token,
+            &s.visit_id,
+            &s.visitor_id,
+            kind,
+            &s.value,
+            &s.at_ms,
+            &s.partner_id,
+            &s.item_id,
+            &s.lead_id,
+        ]);
+    }
+    stmt.execute(values.as_slice())?;
     Ok(())
 }
 

@@ -20,6 +20,11 @@ pub struct SyncReport {
     pub pulled: usize,
     /// Radar changes (leads, signals, visits, forward chains) pulled and applied.
     pub radar_pulled: usize,
+    /// Time spent waiting for pulled pages (the server's half, and the
+    /// transfer and parsing, as far as it did not overlap applying).
+    pub waited_for_pages: std::time::Duration,
+    /// Time spent applying pulled pages in the store.
+    pub applying: std::time::Duration,
 }
 
 /// Batch sizes; the defaults suit the app, tests make them small.
@@ -100,16 +105,20 @@ async fn run(local: &Local, opts: SyncOptions) -> Result<SyncReport, SyncError> 
         }
         other => other?,
     }
-    let (pulled, new_epoch) = pull_stream::<Changes>(local, &client, opts).await?;
+    let (pulled, new_epoch) = pull_stream::<Changes>(local, &client, opts, &mut report).await?;
     report.pulled = pulled;
     if new_epoch {
         // A restored server may have lost changes this device had pushed
         // (with nothing pending after them, no gap showed): push them again.
         rebase(local, &client, device_id).await?;
         push_all(local, &client, device_id, opts, &mut report).await?;
-        report.pulled += pull_stream::<Changes>(local, &client, opts).await?.0;
+        report.pulled += pull_stream::<Changes>(local, &client, opts, &mut report)
+            .await?
+            .0;
     }
-    report.radar_pulled = pull_stream::<Radar>(local, &client, opts).await?.0;
+    report.radar_pulled = pull_stream::<Radar>(local, &client, opts, &mut report)
+        .await?
+        .0;
     Ok(report)
 }
 
@@ -244,6 +253,7 @@ async fn pull_stream<S: ChangeStream>(
     local: &Local,
     client: &Client,
     opts: SyncOptions,
+    times: &mut SyncReport,
 ) -> Result<(usize, bool), SyncError> {
     let limit = opts.pull_limit.clamp(1, MAX_PULL_LIMIT);
     let mut epoch_resets = 0;
@@ -251,12 +261,14 @@ async fn pull_stream<S: ChangeStream>(
     let mut prefetch: Option<Prefetch<S::Page>> = None;
     loop {
         let cursor = local.with(S::cursor)?;
+        let waiting = std::time::Instant::now();
         let page = match prefetch.take() {
             Some(mut p) if p.after == cursor => (&mut p.task)
                 .await
                 .map_err(|e| SyncError::Task(e.to_string()))??,
             _ => S::fetch(client.clone(), cursor, limit).await?,
         };
+        times.waited_for_pages += waiting.elapsed();
         let (has_more, next) = S::next(&page);
         if has_more && next > cursor {
             prefetch = Some(Prefetch {
@@ -264,7 +276,9 @@ async fn pull_stream<S: ChangeStream>(
                 task: tokio::spawn(S::fetch(client.clone(), next, limit)),
             });
         }
+        let applying = std::time::Instant::now();
         let applied = local.with(|s| S::apply(s, &page))?;
+        times.applying += applying.elapsed();
         if applied.epoch_reset {
             // New server epoch: local server data is gone, start again from 0.
             epoch_resets += 1;

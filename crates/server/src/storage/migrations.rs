@@ -31,6 +31,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (14, include_str!("../../migrations/0014_deactivation.sql")),
     (
+        15,
+        include_str!("../../migrations/0015_visit_index_trim.sql"),
+    ),
+    (
         18,
         include_str!("../../migrations/0018_offline_invitations.sql"),
     ),

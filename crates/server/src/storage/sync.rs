@@ -229,7 +229,7 @@ impl Database {
         caller: Caller,
         after: i64,
         limit: u32,
-    ) -> Result<(Vec<warmlead_core::lead::RadarChange>, bool), ServerError> {
+    ) -> Result<changes::RawPage, ServerError> {
         self.read(move |c, _| changes::pull_radar(c, &caller, after, limit))
             .await
     }
@@ -264,7 +264,7 @@ impl Database {
         caller: Caller,
         after: i64,
         limit: u32,
-    ) -> Result<(Vec<warmlead_core::sync::Change>, bool), ServerError> {
+    ) -> Result<changes::RawPage, ServerError> {
         self.read(move |c, _| changes::pull(c, &caller, after, limit))
             .await
     }
