@@ -59,6 +59,11 @@ fn item(id: i64, kind: ContentKind, title: &str) -> ContentItem {
         body: "正文".into(),
         cover: None,
         video: None,
+        key: format!("item-{id}"),
+        status: warmlead_core::domain::ContentStatus::Live,
+        owner_id: None,
+        audience: Default::default(),
+        case_study: None,
         created_at_ms: 1_000 + id,
         updated_at_ms: 1_000 + id,
     }

@@ -44,6 +44,13 @@ pub fn forbidden(role: Role, body: &MutationBody) -> Option<&'static str> {
         MutationBody::DeleteContentItem { .. } if role != Role::Manager => {
             Some("only managers delete content items")
         }
+        MutationBody::SaveContent { .. }
+        | MutationBody::PublishContent { .. }
+        | MutationBody::ArchiveContent { .. }
+            if role == Role::Partner =>
+        {
+            Some("only managers and reps write content items")
+        }
         _ => None,
     }
 }

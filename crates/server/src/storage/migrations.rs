@@ -30,6 +30,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0013_page_views_visit.sql"),
     ),
     (14, include_str!("../../migrations/0014_deactivation.sql")),
+    (
+        16,
+        include_str!("../../migrations/0016_content_library.sql"),
+    ),
 ];
 
 /// Work a migration needs beyond SQL, in its transaction (written against
@@ -37,6 +41,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
 fn after(version: i64, tx: &super::sql::Connection) -> Result<(), ServerError> {
     match version {
         8 => super::content::announce_media_keys(tx),
+        16 => super::content::convert_plain_articles(tx),
         _ => Ok(()),
     }
 }
@@ -251,6 +256,7 @@ mod tests {
         pub const CHECKED: &[(&str, &str, &str)] = &[
             ("users", "role", "rep"),
             ("content_items", "kind", "article"),
+            ("content_items", "status", "live"),
             ("changes", "audience", "company"),
             ("invitations", "channel", "sms"),
             ("invitations", "status", "pending"),
