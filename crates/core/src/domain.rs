@@ -249,9 +249,9 @@ pub struct ContentItem {
     /// Articles: sanitised HTML (`article::sanitize`). Posters and videos:
     /// plain text with blank-line paragraphs, escaped by the page.
     pub body: String,
-    /// Case studies: their fields.
+    /// Case studies: their fields (boxed: most items have none).
     #[serde(default)]
-    pub case_study: Option<CaseStudy>,
+    pub case_study: Option<Box<CaseStudy>>,
     /// Cover image (posters: the poster itself).
     pub cover: Option<MediaRef>,
     /// The video file for videos.

@@ -41,7 +41,7 @@ pub enum MutationBody {
     /// edit), written offline or not. The whole state, so repeats are harmless.
     SaveContent {
         key: String,
-        draft: crate::api::ContentDraft,
+        draft: Box<crate::api::ContentDraft>,
     },
     /// An author puts an item in its audience's briefcases.
     PublishContent { key: String },

@@ -208,8 +208,10 @@ async fn who_sees_which_item_through_list_and_pull() {
     assert_eq!(mine.owner_id, Some(w.rep_a.id));
     assert_eq!(
         mine.audience,
-        ContentAudience::Company,
-        "a rep chooses no audience"
+        ContentAudience::Reps {
+            rep_ids: vec![w.rep_a.id]
+        },
+        "a rep chooses no audience: their own partners"
     );
     // A company item for rep B's partners only.
     let mut for_b = draft(ContentKind::Article, "给王芳团队", "<p>b</p>");
@@ -406,7 +408,7 @@ async fn offline_drafts_arrive_through_push() {
                 1,
                 MutationBody::SaveContent {
                     key: "offline-1".into(),
-                    draft: cs.clone(),
+                    draft: Box::new(cs.clone()),
                 },
             ),
             // Another rep's key cannot be edited by this rep.
@@ -420,10 +422,10 @@ async fn offline_drafts_arrive_through_push() {
                 3,
                 MutationBody::SaveContent {
                     key: "offline-1".into(),
-                    draft: ContentDraft {
+                    draft: Box::new(ContentDraft {
                         summary: "改过".into(),
                         ..cs.clone()
-                    },
+                    }),
                 },
             ),
             m(

@@ -175,7 +175,7 @@ fn with_edit(base: ContentItem, e: &Edit) -> ContentItem {
         title: d.title,
         summary: d.summary,
         body: d.body,
-        case_study: d.case_study,
+        case_study: d.case_study.map(Box::new),
         cover: d.cover,
         video: d.video,
         audience: d.audience,
@@ -295,7 +295,7 @@ impl Store {
             &tx,
             &MutationBody::SaveContent {
                 key: key.to_string(),
-                draft: draft.clone(),
+                draft: Box::new(draft.clone()),
             },
             now,
         )?;
@@ -358,7 +358,7 @@ pub fn draft_of(item: &ContentItem) -> ContentDraft {
         title: item.title.clone(),
         summary: item.summary.clone(),
         body: item.body.clone(),
-        case_study: item.case_study.clone(),
+        case_study: item.case_study.as_deref().cloned(),
         cover: item.cover.clone(),
         video: item.video.clone(),
         audience: item.audience.clone(),

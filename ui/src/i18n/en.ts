@@ -103,7 +103,7 @@ export const en = {
     search: "Search titles and summaries",
     new: "New item",
     untitled: "(untitled)",
-    byRep: "A rep's own",
+    myPartners: "Only my partners",
     audienceCompany: "Everyone in the company",
     audienceReps_one: "Partners of {{count}} rep",
     audienceReps_other: "Partners of {{count}} reps",

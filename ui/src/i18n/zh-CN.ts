@@ -100,7 +100,7 @@ export const zhCN = {
     search: "搜索标题或摘要",
     new: "新建内容",
     untitled: "（未命名）",
-    byRep: "销售自己的",
+    myPartners: "只有我的合伙人",
     audienceCompany: "全公司可见",
     audienceReps_one: "{{count}} 位销售的合伙人",
     audienceReps_other: "{{count}} 位销售的合伙人",

@@ -168,8 +168,8 @@ export function Library({ session, status }: { session: Session; status: SyncSta
                         </span>
                         {mine && <span className="mine-chip">{t("library.mine")}</span>}
                         <span>
-                          {item.owner_id !== null && !mine && session.user.role === "manager"
-                            ? t("library.byRep")
+                          {mine && session.user.role === "rep"
+                            ? t("library.myPartners")
                             : item.audience.to === "company"
                               ? t("library.audienceCompany")
                               : t("library.audienceReps", { count: item.audience.rep_ids.length })}

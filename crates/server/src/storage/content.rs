@@ -513,8 +513,9 @@ pub(crate) fn save_item(
         },
     };
     let audience = match author {
-        // A rep's own items reach only their partners: nothing to choose.
-        Author::Rep(_) => ContentAudience::Company,
+        // A rep's own items reach only their partners: nothing to choose,
+        // and the stored audience says so.
+        Author::Rep(rep) => ContentAudience::Reps { rep_ids: vec![rep] },
         Author::Company => checked_audience(tx, company_id, &draft.audience)?,
     };
     let cover = checked_media(
