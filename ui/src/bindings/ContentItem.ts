@@ -25,7 +25,7 @@ owner_id: number | null, audience: ContentAudience, title: string, summary: stri
  */
 body: string, 
 /**
- * Case studies: their fields.
+ * Case studies: their fields (boxed: most items have none).
  */
 case_study: CaseStudy | null, 
 /**
