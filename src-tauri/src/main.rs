@@ -27,6 +27,7 @@ mod commands;
 mod deeplink;
 mod invite;
 mod leads;
+mod library;
 mod partners;
 mod state;
 mod team;
@@ -47,6 +48,7 @@ fn main() {
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             let data_dir = match std::env::var_os("WARMLEAD_DATA_DIR") {
                 Some(dir) => dir.into(),
@@ -59,6 +61,7 @@ fn main() {
                 warmlead_media::kit::PosterKit::default(),
             ));
             app.manage(deeplink::SeenLinks::default());
+            app.manage(library::Uploads::default());
             let handle = app.handle().clone();
             app.deep_link().on_open_url(move |event| {
                 for url in event.urls() {
@@ -109,6 +112,14 @@ fn main() {
             team::issue_activation_code,
             team::set_member_active,
             team::revoke_device,
+            library::library,
+            library::save_content,
+            library::set_content_status,
+            library::upload_media,
+            library::cancel_upload,
+            library::media_data_url,
+            library::pick_media_file,
+            library::sanitize_article,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

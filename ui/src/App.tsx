@@ -8,6 +8,7 @@ import type { Session, SyncStatus } from "./bindings";
 import { Sidebar } from "./components/Sidebar";
 import { useToast } from "./components/Toast";
 import { Briefcase } from "./screens/Briefcase";
+import { Library } from "./screens/Library";
 import { ComingSoon } from "./screens/ComingSoon";
 import { Team } from "./screens/Team";
 import { Invite } from "./screens/Invite";
@@ -124,8 +125,9 @@ export function App() {
   const offline = status?.state === "offline";
   const content = (() => {
     switch (section) {
-      case "briefcase":
       case "content":
+        return <Library session={session} status={status} />;
+      case "briefcase":
         return (
           <Briefcase
             session={session}

@@ -12,8 +12,13 @@ import type {
   BriefcaseQuery,
   Channel,
   Company,
+  ContentDraft,
   ContentItem,
+  ContentStatus,
   ErrorCode,
+  LibraryItem,
+  LibraryQuery,
+  MediaRef,
   ImportPreview,
   ImportRow,
   Invitation,
@@ -76,6 +81,10 @@ const RADAR_CHANGED_EVENT = "radar-changed";
 const SYNC_CHANGED_EVENT = "sync-changed";
 
 const SESSION_CHANGED_EVENT = "session-changed";
+/** `{upload_id, sent, total}` while a media upload runs. */
+const UPLOAD_PROGRESS_EVENT = "upload-progress";
+
+export type UploadProgress = { upload_id: string; sent: number; total: number };
 const DEEP_LINK_REFUSED_EVENT = "deep-link-refused";
 
 /** Listens to several events with one callback; one function stops them all. */
@@ -141,6 +150,25 @@ export const api = {
   setMemberActive: (userId: number, active: boolean) =>
     call<TeamMember>("set_member_active", { userId, active }),
   revokeDevice: (deviceId: number) => call<TeamMember>("revoke_device", { deviceId }),
+  // Content library (managers; reps for their own items).
+  library: (query: LibraryQuery) => call<LibraryItem[]>("library", { query }),
+  /** Saved here at once (offline too), pushed at the next sync. */
+  saveContent: (key: string, draft: ContentDraft) =>
+    call<LibraryItem>("save_content", { key, draft }),
+  setContentStatus: (key: string, status: ContentStatus) =>
+    call<LibraryItem>("set_content_status", { key, status }),
+  /** The file dialog; null when closed without a choice. */
+  pickMediaFile: (video: boolean) => call<string | null>("pick_media_file", { video }),
+  /** Streams the file to the server; progress arrives through `onUploadProgress`. */
+  uploadMedia: (uploadId: string, path: string) =>
+    call<MediaRef>("upload_media", { uploadId, path }),
+  cancelUpload: (uploadId: string) => call<null>("cancel_upload", { uploadId }),
+  onUploadProgress: (cb: (p: UploadProgress) => void): Promise<UnlistenFn> =>
+    listen<UploadProgress>(UPLOAD_PROGRESS_EVENT, (e) => cb(e.payload)),
+  /** The article HTML exactly as the server will store it. */
+  sanitizeArticle: (html: string) => call<string>("sanitize_article", { html }),
+  /** A media of the company as a data: URL (drafts' images are not public). */
+  mediaDataUrl: (key: string) => call<string>("media_data_url", { key }),
   /** The QR code of `text` as a base64 PNG, drawn by the Rust side. */
   qrPng: (text: string) => call<string>("qr_png", { text }),
   /** A sync brought changes: `sync-changed`, and `radar-changed` for radar news. */

@@ -18,7 +18,7 @@ export type SectionId =
 
 export const SECTIONS: Record<Role, readonly SectionId[]> = {
   partner: ["briefcase", "referrals", "radar", "earnings", "settings"],
-  rep: ["radar", "leads", "partners", "invite", "briefcase", "targets", "settings"],
+  rep: ["radar", "leads", "partners", "invite", "briefcase", "content", "targets", "settings"],
   manager: ["overview", "team", "leads", "partners", "content", "commissions", "settings"],
 };
 

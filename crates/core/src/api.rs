@@ -3,12 +3,19 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::domain::{Company, ContentKind, Role, User};
+use crate::domain::{
+    CaseStudy, Company, ContentAudience, ContentItem, ContentKind, MediaRef, Role, User,
+};
 
 pub const PATH_HEALTH: &str = "/healthz";
 pub const PATH_ACTIVATE: &str = "/api/v1/activate";
 pub const PATH_ME: &str = "/api/v1/me";
+/// `GET`: the items the caller may see (their library); `POST` a
+/// `NewContentItem` (managers: a live company item at once).
 pub const PATH_CONTENT: &str = "/api/v1/content";
+/// `PUT /api/v1/content/{key}` a `ContentDraft` (create or edit, managers
+/// and reps); `POST /api/v1/content/{key}/publish` and `.../archive`.
+pub const PATH_CONTENT_PREFIX: &str = "/api/v1/content/";
 pub const PATH_MEDIA: &str = "/api/v1/media";
 pub const PATH_PUSH: &str = "/api/v1/sync/push";
 pub const PATH_PULL: &str = "/api/v1/sync/pull";
@@ -75,7 +82,7 @@ pub struct PosterSloganRequest {
 /// Largest JSON body the API accepts.
 pub const MAX_JSON_BYTES: usize = 1024 * 1024;
 /// Largest media upload (videos included).
-pub const MAX_MEDIA_BYTES: usize = 50 * 1024 * 1024;
+pub use crate::limits::MAX_MEDIA_BYTES;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ActivateRequest {
@@ -159,7 +166,8 @@ pub struct MeResponse {
     pub company: Company,
 }
 
-/// Body of `POST /api/v1/content` (manager only). Media are uploaded first.
+/// Body of `POST /api/v1/content` (manager only): a live company item with a
+/// plain-text body (an article's becomes escaped paragraphs). Media are uploaded first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct NewContentItem {
     pub kind: ContentKind,
@@ -203,6 +211,124 @@ impl NewContentItem {
             });
         }
         Ok(())
+    }
+}
+
+/// What an author writes: the whole editable state of an item, sent on
+/// every save (so saving twice, or a retried push, lands the same). Body of
+/// `PUT /api/v1/content/{key}` and of the `save_content` mutation. Media are
+/// uploaded first; the server reads only their ids and checks them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ContentDraft {
+    pub kind: ContentKind,
+    pub title: String,
+    pub summary: String,
+    /// Articles: HTML, sanitised by the server (`article::sanitize`).
+    pub body: String,
+    #[serde(default)]
+    pub case_study: Option<CaseStudy>,
+    pub cover: Option<MediaRef>,
+    pub video: Option<MediaRef>,
+    /// Ignored for a rep's own items (they reach only the rep's partners).
+    #[serde(default)]
+    pub audience: ContentAudience,
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> crate::CoreError {
+    crate::CoreError::Invalid {
+        field,
+        reason: reason.into(),
+    }
+}
+
+fn at_most(field: &'static str, value: &str, max: usize) -> Result<(), crate::CoreError> {
+    let n = value.chars().count();
+    if n > max {
+        return Err(invalid(field, format!("is {n} characters; at most {max}")));
+    }
+    Ok(())
+}
+
+/// A content item's key as devices make them: 1 to 64 letters, digits and
+/// dashes (a UUID).
+pub fn check_content_key(key: &str) -> Result<(), crate::CoreError> {
+    if key.is_empty()
+        || key.len() > 64
+        || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return Err(invalid(
+            "key",
+            "must be 1 to 64 letters, digits or dashes (a UUID)",
+        ));
+    }
+    Ok(())
+}
+
+impl ContentDraft {
+    /// Limits that hold for every save, drafts included (an empty title is
+    /// fine while writing; publishing asks for one, see [`check_publishable`]).
+    pub fn validate(&self) -> Result<(), crate::CoreError> {
+        use crate::limits::*;
+        at_most("title", &self.title, MAX_TITLE_CHARS)?;
+        at_most("summary", &self.summary, MAX_SUMMARY_CHARS)?;
+        at_most("body", &self.body, MAX_BODY_CHARS)?;
+        if let Some(cs) = &self.case_study {
+            at_most("case_study.customer", &cs.customer, MAX_CASE_FIELD_CHARS)?;
+            at_most("case_study.problem", &cs.problem, MAX_CASE_FIELD_CHARS)?;
+            at_most("case_study.solution", &cs.solution, MAX_CASE_FIELD_CHARS)?;
+            at_most("case_study.result", &cs.result, MAX_CASE_FIELD_CHARS)?;
+            at_most("case_study.quote", &cs.quote, MAX_CASE_FIELD_CHARS)?;
+            if cs.images.len() > MAX_CASE_IMAGES {
+                return Err(invalid(
+                    "case_study.images",
+                    format!("has {} photos; at most {MAX_CASE_IMAGES}", cs.images.len()),
+                ));
+            }
+        }
+        if let ContentAudience::Reps { rep_ids } = &self.audience {
+            if rep_ids.len() > MAX_AUDIENCE_REPS {
+                return Err(invalid(
+                    "audience",
+                    format!("names {} reps; at most {MAX_AUDIENCE_REPS}", rep_ids.len()),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What an item still needs before it can go live; the message says what
+/// to add.
+pub fn check_publishable(item: &ContentItem) -> Result<(), crate::CoreError> {
+    if item.title.trim().is_empty() {
+        return Err(invalid("title", "add a title before publishing"));
+    }
+    match item.kind {
+        ContentKind::Video if item.video.is_none() => {
+            Err(invalid("video", "upload the video before publishing"))
+        }
+        ContentKind::Poster if item.cover.is_none() => Err(invalid(
+            "cover",
+            "upload the poster image before publishing",
+        )),
+        ContentKind::Article
+            if crate::article::plain_text(&item.body).trim().is_empty()
+                && crate::article::media_keys(&item.body).is_empty() =>
+        {
+            Err(invalid("body", "write the article before publishing"))
+        }
+        ContentKind::CaseStudy
+            if item
+                .case_study
+                .as_ref()
+                .is_none_or(|c| c.customer.trim().is_empty()) =>
+        {
+            Err(invalid(
+                "case_study.customer",
+                "name the customer before publishing",
+            ))
+        }
+        _ => Ok(()),
     }
 }
 

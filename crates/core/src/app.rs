@@ -64,6 +64,30 @@ pub struct BriefcaseQuery {
     pub search: Option<String>,
 }
 
+/// One item of the content library as its author or a manager sees it:
+/// the server's copy with what was typed here and not yet confirmed on top.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct LibraryItem {
+    /// `id` is 0 until the server has the item (a draft written offline).
+    pub item: ContentItem,
+    /// Written by the signed-in user (我的).
+    pub mine: bool,
+    /// Changes typed here that the server has not confirmed yet.
+    pub unsynced: bool,
+    /// Why the server refused this item's last change, if it did.
+    pub rejected: Option<String>,
+}
+
+/// Filter of the library list.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+pub struct LibraryQuery {
+    pub status: Option<crate::domain::ContentStatus>,
+    /// Only the signed-in user's own items.
+    #[serde(default)]
+    pub mine_only: bool,
+    pub search: Option<String>,
+}
+
 /// Result of sharing an item: the link, its QR code and a message to paste.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ShareResult {

@@ -168,16 +168,90 @@ impl MediaRef {
     }
 }
 
+/// Where an item is in its life: written, shared, withdrawn.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ContentStatus {
+    /// Seen only by its author and the company's managers.
+    Draft,
+    /// In the briefcases of its audience; share links work.
+    #[default]
+    Live,
+    /// Out of every briefcase; old links show a polite page.
+    Archived,
+}
+
+impl ContentStatus {
+    pub const ALL: [ContentStatus; 3] = [
+        ContentStatus::Draft,
+        ContentStatus::Live,
+        ContentStatus::Archived,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContentStatus::Draft => "draft",
+            ContentStatus::Live => "live",
+            ContentStatus::Archived => "archived",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ContentStatus> {
+        ContentStatus::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// Whose briefcases a live item reaches. A rep's own items reach only that
+/// rep's partners whatever this says (see `visibility::content_sees`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(tag = "to", rename_all = "snake_case")]
+pub enum ContentAudience {
+    /// Everyone in the company.
+    #[default]
+    Company,
+    /// The partners of these reps (and the reps themselves).
+    Reps { rep_ids: Vec<i64> },
+}
+
+/// A case study's structured fields (rendered as a card, never free HTML).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct CaseStudy {
+    pub customer: String,
+    pub problem: String,
+    pub solution: String,
+    pub result: String,
+    /// The customer's own words, without quotation marks.
+    pub quote: String,
+    /// Photos, in order (before/after, the finished room).
+    pub images: Vec<MediaRef>,
+}
+
 /// An article, poster, video or case study in the company's content library.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ContentItem {
     pub id: i64,
     pub company_id: i64,
+    /// Made by the device that wrote the first draft (a UUID), so a draft
+    /// written offline and its later edits name the same item.
+    #[serde(default)]
+    pub key: String,
     pub kind: ContentKind,
+    #[serde(default)]
+    pub status: ContentStatus,
+    /// The author (None: written before authors were recorded, a company
+    /// item). A rep's own items are marked 我的 and reach only their partners.
+    #[serde(default)]
+    pub owner_id: Option<i64>,
+    #[serde(default)]
+    pub audience: ContentAudience,
     pub title: String,
     pub summary: String,
-    /// Plain text with blank-line paragraphs; the public page escapes it.
+    /// Articles: sanitised HTML (`article::sanitize`). Posters and videos:
+    /// plain text with blank-line paragraphs, escaped by the page.
     pub body: String,
+    /// Case studies: their fields (boxed: most items have none).
+    #[serde(default)]
+    pub case_study: Option<Box<CaseStudy>>,
     /// Cover image (posters: the poster itself).
     pub cover: Option<MediaRef>,
     /// The video file for videos.

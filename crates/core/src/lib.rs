@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod app;
+pub mod article;
 pub mod bindings;
 pub mod botfilter;
 pub mod csv_import;

@@ -17,6 +17,14 @@ pub const MAX_TITLE_CHARS: usize = 120;
 pub const MAX_SUMMARY_CHARS: usize = 500;
 /// A content item's body (an article's text).
 pub const MAX_BODY_CHARS: usize = 50_000;
+/// A case study's field (customer, problem, solution, result, quote).
+pub const MAX_CASE_FIELD_CHARS: usize = 2_000;
+/// Photos of one case study.
+pub const MAX_CASE_IMAGES: usize = 12;
+/// Reps one item may be addressed to.
+pub const MAX_AUDIENCE_REPS: usize = 500;
+/// Largest media upload: a 300 MB video fits, with room to spare.
+pub const MAX_MEDIA_BYTES: usize = 320 * 1024 * 1024;
 /// Recipients of one SMS invitation send.
 pub const MAX_SMS_RECIPIENTS: usize = 200;
 /// A lead's note after merged contacts appended theirs (never typed at once,
@@ -33,6 +41,10 @@ pub const ALL: &[(&str, usize)] = &[
     ("maxSummaryChars", MAX_SUMMARY_CHARS),
     ("maxBodyChars", MAX_BODY_CHARS),
     ("maxSmsRecipients", MAX_SMS_RECIPIENTS),
+    ("maxCaseFieldChars", MAX_CASE_FIELD_CHARS),
+    ("maxCaseImages", MAX_CASE_IMAGES),
+    ("maxAudienceReps", MAX_AUDIENCE_REPS),
+    ("maxMediaBytes", MAX_MEDIA_BYTES),
 ];
 
 /// The TypeScript module the UI imports the limits from (`LIMITS` and its type).

@@ -37,6 +37,16 @@ pub enum MutationBody {
     DeleteContentItem { item_id: i64 },
     /// Any user changes the name others see.
     RenameSelf { name: String },
+    /// An author saves an item (a new draft, a draft, or a live item's
+    /// edit), written offline or not. The whole state, so repeats are harmless.
+    SaveContent {
+        key: String,
+        draft: Box<crate::api::ContentDraft>,
+    },
+    /// An author puts an item in its audience's briefcases.
+    PublishContent { key: String },
+    /// An author takes an item out of every briefcase.
+    ArchiveContent { key: String },
     /// A rep (or manager) records Money / Authority / Need on a lead; the
     /// server regrades it.
     SetManFlags {
@@ -63,6 +73,9 @@ impl MutationBody {
             MutationBody::CreateShare { .. } => "create_share",
             MutationBody::DeleteContentItem { .. } => "delete_content_item",
             MutationBody::RenameSelf { .. } => "rename_self",
+            MutationBody::SaveContent { .. } => "save_content",
+            MutationBody::PublishContent { .. } => "publish_content",
+            MutationBody::ArchiveContent { .. } => "archive_content",
             MutationBody::SetManFlags { .. } => "set_man_flags",
             MutationBody::CreateInvitation { .. } => "create_invitation",
         }

@@ -9,7 +9,7 @@
 //! - [`Managed`]: whose partners and invitations a user manages (a manager
 //!   the whole company's, a rep their own), on the server and the desktop.
 
-use crate::domain::{Role, User};
+use crate::domain::{ContentAudience, ContentStatus, Role, User};
 use crate::lead::Lead;
 
 /// Who sees a change, besides the company's managers (who see everything).
@@ -161,6 +161,88 @@ impl Managed {
     }
 }
 
+/// Who wrote a content item, as far as who sees it cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Author {
+    /// A manager (or nobody recorded): a company item, its audience decides.
+    Company,
+    /// A rep's own item: it reaches only that rep's partners.
+    Rep(i64),
+}
+
+impl Author {
+    /// From the author's id and role (None: an item from before authors).
+    pub fn of(owner: Option<(i64, Role)>) -> Author {
+        match owner {
+            Some((id, Role::Rep)) => Author::Rep(id),
+            _ => Author::Company,
+        }
+    }
+}
+
+/// Whether `viewer` sees a content item at all (their library, their
+/// briefcase, their pull): managers every item; a draft or archived item
+/// only its author besides; a live item its audience, where a rep's own
+/// item's audience is always that rep and their partners.
+pub fn content_sees(
+    viewer: Viewer,
+    status: ContentStatus,
+    author: Author,
+    audience: &ContentAudience,
+) -> bool {
+    let live = status == ContentStatus::Live;
+    let chosen = |rep: Option<i64>| match audience {
+        ContentAudience::Company => true,
+        ContentAudience::Reps { rep_ids } => rep.is_some_and(|r| rep_ids.contains(&r)),
+    };
+    match (viewer.role, author) {
+        (Role::Manager, _) => true,
+        (Role::Rep, Author::Rep(r)) => r == viewer.id,
+        (Role::Rep, Author::Company) => live && chosen(Some(viewer.id)),
+        (Role::Partner, Author::Rep(r)) => live && viewer.rep_id == Some(r),
+        (Role::Partner, Author::Company) => live && chosen(viewer.rep_id),
+    }
+}
+
+/// The change-log audiences of an item's state, so that a pull delivers
+/// it to exactly those [`content_sees`] admits (a test checks both agree).
+pub fn content_reach(
+    status: ContentStatus,
+    author: Author,
+    audience: &ContentAudience,
+) -> Vec<Audience> {
+    let managers_only = Audience::Scoped {
+        rep_id: None,
+        partner_id: None,
+    };
+    match (status, author) {
+        (ContentStatus::Live, Author::Rep(r)) => vec![Audience::RepTeam { rep_id: r }],
+        (ContentStatus::Live, Author::Company) => match audience {
+            ContentAudience::Company => vec![Audience::Company],
+            ContentAudience::Reps { rep_ids } if rep_ids.is_empty() => vec![managers_only],
+            ContentAudience::Reps { rep_ids } => rep_ids
+                .iter()
+                .map(|&rep_id| Audience::RepTeam { rep_id })
+                .collect(),
+        },
+        (_, Author::Rep(r)) => vec![Audience::Scoped {
+            rep_id: Some(r),
+            partner_id: None,
+        }],
+        (_, Author::Company) => vec![managers_only],
+    }
+}
+
+/// Whether `viewer` may write (edit, publish, archive) an item by `author`:
+/// managers any item, reps their own, partners none.
+pub fn content_writable(viewer: Viewer, author: Author) -> bool {
+    match viewer.role {
+        Role::Manager => true,
+        Role::Rep => author == Author::Rep(viewer.id),
+        Role::Partner => false,
+    }
+}
+
 /// The copies of a lead the change log carries, in order: the partner's
 /// (phone masked), then the rep's full copy. Managers see both and keep the
 /// later, full one.
@@ -227,6 +309,86 @@ mod tests {
         for (row, expected) in table {
             let got = [MANAGER, REP, PARTNER, UNBOUND].map(|v| sees(v, row));
             assert_eq!(got, expected, "{row:?}");
+        }
+    }
+
+    /// manager 1 / rep 2 / partner 3 of rep 2 / unbound partner 4 / rep 5 /
+    /// partner 6 of rep 5, for every status, author and audience.
+    #[test]
+    fn who_sees_which_content_item() {
+        use ContentStatus::*;
+        let rep5 = Viewer {
+            role: Role::Rep,
+            id: 5,
+            rep_id: None,
+        };
+        let partner6 = Viewer {
+            role: Role::Partner,
+            id: 6,
+            rep_id: Some(5),
+        };
+        let viewers = [MANAGER, REP, PARTNER, UNBOUND, rep5, partner6];
+        let everyone = ContentAudience::Company;
+        let reps = |ids: &[i64]| ContentAudience::Reps {
+            rep_ids: ids.to_vec(),
+        };
+        let t = true;
+        let f = false;
+        // status, author, audience -> manager, rep 2, partner 3, unbound 4, rep 5, partner 6
+        let table = [
+            (Live, Author::Company, everyone.clone(), [t, t, t, t, t, t]),
+            (Live, Author::Company, reps(&[2]), [t, t, t, f, f, f]),
+            (Live, Author::Company, reps(&[2, 5]), [t, t, t, f, t, t]),
+            (Live, Author::Company, reps(&[]), [t, f, f, f, f, f]),
+            (Draft, Author::Company, everyone.clone(), [t, f, f, f, f, f]),
+            (Archived, Author::Company, reps(&[2]), [t, f, f, f, f, f]),
+            // a rep's own item reaches only that rep's partners, whatever it says
+            (Live, Author::Rep(2), everyone.clone(), [t, t, t, f, f, f]),
+            (Live, Author::Rep(2), reps(&[5]), [t, t, t, f, f, f]),
+            (Draft, Author::Rep(2), everyone.clone(), [t, t, f, f, f, f]),
+            (
+                Archived,
+                Author::Rep(2),
+                everyone.clone(),
+                [t, t, f, f, f, f],
+            ),
+            (Live, Author::Rep(5), everyone.clone(), [t, f, f, f, t, t]),
+            (Draft, Author::Rep(5), everyone.clone(), [t, f, f, f, t, f]),
+        ];
+        for (status, author, audience, expected) in &table {
+            let got = viewers.map(|v| content_sees(v, *status, *author, audience));
+            assert_eq!(&got, expected, "{status:?} {author:?} {audience:?}");
+            // The change log delivers exactly what the rule allows.
+            let reach = content_reach(*status, *author, audience);
+            let pulled = viewers.map(|v| reach.iter().any(|a| sees(v, *a)));
+            assert_eq!(
+                &pulled, expected,
+                "pull of {status:?} {author:?} {audience:?}"
+            );
+        }
+        assert_eq!(Author::of(Some((2, Role::Rep))), Author::Rep(2));
+        assert_eq!(Author::of(Some((1, Role::Manager))), Author::Company);
+        assert_eq!(Author::of(None), Author::Company);
+    }
+
+    #[test]
+    fn managers_write_any_item_reps_their_own() {
+        // viewer, author -> writable
+        let table = [
+            (MANAGER, Author::Company, true),
+            (MANAGER, Author::Rep(2), true),
+            (REP, Author::Rep(2), true),
+            (REP, Author::Rep(5), false),
+            (REP, Author::Company, false),
+            (PARTNER, Author::Company, false),
+            (PARTNER, Author::Rep(2), false),
+        ];
+        for (viewer, author, expected) in table {
+            assert_eq!(
+                content_writable(viewer, author),
+                expected,
+                "{viewer:?} {author:?}"
+            );
         }
     }
 

@@ -72,6 +72,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (13, include_str!("../migrations/0013_page_views_visit.sql")),
     (14, include_str!("../migrations/0014_deactivation.sql")),
     (15, include_str!("../migrations/0015_visit_index_trim.sql")),
+    (16, include_str!("../migrations/0016_content_library.sql")),
     (
         18,
         include_str!("../migrations/0018_offline_invitations.sql"),

@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
+pub use content::draft_of;
 pub use error::StoreError;
 pub use invites::MAX_LIST;
 pub use leads::{DEFAULT_LEAD_PAGE, MAX_LEAD_PAGE};

@@ -160,20 +160,30 @@ fn upsert_item(conn: &Connection, i: &ContentItem) -> Result<(), StoreError> {
     let deleted = outbox::has_pending(conn, "delete_content_item", "item_id", i.id)?;
     let cover = i.cover.as_ref().map(serde_json::to_string).transpose()?;
     let video = i.video.as_ref().map(serde_json::to_string).transpose()?;
+    let audience = serde_json::to_string(&i.audience)?;
+    let case_study = i
+        .case_study
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()?;
     conn.execute(
         "INSERT INTO content_items (id, company_id, kind, title, summary, body, cover_json, video_json, \
-           created_at_ms, updated_at_ms, deleted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+           created_at_ms, updated_at_ms, deleted, item_key, status, owner_id, audience_json, case_study_json) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
          ON CONFLICT (id) DO UPDATE SET company_id = excluded.company_id, kind = excluded.kind, \
            title = excluded.title, summary = excluded.summary, body = excluded.body, \
            cover_json = excluded.cover_json, video_json = excluded.video_json, \
            created_at_ms = excluded.created_at_ms, updated_at_ms = excluded.updated_at_ms, \
-           deleted = excluded.deleted",
+           deleted = excluded.deleted, item_key = excluded.item_key, status = excluded.status, \
+           owner_id = excluded.owner_id, audience_json = excluded.audience_json, \
+           case_study_json = excluded.case_study_json",
         rusqlite::params![
             i.id, i.company_id, i.kind.as_str(), i.title, i.summary, i.body, cover, video,
-            i.created_at_ms, i.updated_at_ms, deleted,
+            i.created_at_ms, i.updated_at_ms, deleted, i.key, i.status.as_str(), i.owner_id,
+            audience, case_study,
         ],
     )?;
-    Ok(())
+    crate::content::settle_edit(conn, &i.key)
 }
 
 /// `mine`: the share was made on this device.
@@ -209,7 +219,7 @@ fn upsert_visit(conn: &Connection, v: &Visit) -> Result<(), StoreError> {
 fn tombstone(conn: &Connection, kind: EntityKind, id: &str) -> Result<(), StoreError> {
     let sql = match kind {
         EntityKind::Share => return tombstone_share(conn, id),
-        EntityKind::ContentItem => "DELETE FROM content_items WHERE id = ?1",
+        EntityKind::ContentItem => return tombstone_item(conn, id),
         EntityKind::Visit => "DELETE FROM visits WHERE id = ?1",
         EntityKind::User => "DELETE FROM users WHERE id = ?1",
     };
@@ -218,6 +228,26 @@ fn tombstone(conn: &Connection, kind: EntityKind, id: &str) -> Result<(), StoreE
         .map_err(|_| StoreError::Corrupt(format!("tombstone of {kind:?} with id {id:?}")))?;
     conn.execute(sql, [num])?;
     Ok(())
+}
+
+/// An item leaves this device (deleted, archived out of a briefcase, out of
+/// the audience); what its author typed here and did not push stays.
+fn tombstone_item(conn: &Connection, id: &str) -> Result<(), StoreError> {
+    let num: i64 = id
+        .parse()
+        .map_err(|_| StoreError::Corrupt(format!("tombstone of an item with id {id:?}")))?;
+    let key: Option<String> = conn
+        .query_row(
+            "SELECT item_key FROM content_items WHERE id = ?1",
+            [num],
+            |r| r.get(0),
+        )
+        .optional()?;
+    conn.execute("DELETE FROM content_items WHERE id = ?1", [num])?;
+    match key {
+        Some(key) => crate::content::settle_edit(conn, &key),
+        None => Ok(()),
+    }
 }
 
 fn tombstone_share(conn: &Connection, token: &str) -> Result<(), StoreError> {

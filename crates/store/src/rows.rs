@@ -1,7 +1,9 @@
 //! Reading domain types out of rows, and small helpers shared by the modules.
 
 use rusqlite::{Connection, OptionalExtension, Row};
-use warmlead_core::domain::{Channel, ContentItem, ContentKind, MediaRef, Role, Share, User};
+use warmlead_core::domain::{
+    Channel, ContentItem, ContentKind, ContentStatus, MediaRef, Role, Share, User,
+};
 use warmlead_core::invite::PartnerSource;
 
 use crate::StoreError;
@@ -9,7 +11,11 @@ use crate::StoreError;
 /// Columns of `content_items` in the order [`content_item`] reads them.
 pub(crate) const ITEM_COLUMNS: &str =
     "ci.id, ci.company_id, ci.kind, ci.title, ci.summary, ci.body, \
-     ci.cover_json, ci.video_json, ci.created_at_ms, ci.updated_at_ms";
+     ci.cover_json, ci.video_json, ci.created_at_ms, ci.updated_at_ms, \
+     ci.item_key, ci.status, ci.owner_id, ci.audience_json, ci.case_study_json";
+
+/// How many columns [`ITEM_COLUMNS`] has (a query's next column is this index).
+pub(crate) const ITEM_COLUMN_COUNT: usize = 15;
 
 pub(crate) fn content_item(row: &Row<'_>) -> rusqlite::Result<ContentItem> {
     let kind: String = row.get(2)?;
@@ -24,7 +30,26 @@ pub(crate) fn content_item(row: &Row<'_>) -> rusqlite::Result<ContentItem> {
         video: media(row, 7)?,
         created_at_ms: row.get(8)?,
         updated_at_ms: row.get(9)?,
+        key: row.get(10)?,
+        status: parse_col(11, &row.get::<_, String>(11)?, ContentStatus::parse)?,
+        owner_id: row.get(12)?,
+        audience: json_col(row, 13)?.unwrap_or_default(),
+        case_study: json_col(row, 14)?,
     })
+}
+
+/// A column of JSON text, `None` when NULL; unreadable JSON fails the row.
+pub(crate) fn json_col<T: serde::de::DeserializeOwned>(
+    row: &Row<'_>,
+    idx: usize,
+) -> rusqlite::Result<Option<T>> {
+    let json: Option<String> = row.get(idx)?;
+    json.map(|j| {
+        serde_json::from_str(&j).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, e.into())
+        })
+    })
+    .transpose()
 }
 
 fn media(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<MediaRef>> {

@@ -59,6 +59,11 @@ fn item(id: i64, kind: ContentKind, title: &str) -> ContentItem {
         body: "正文".into(),
         cover: None,
         video: None,
+        key: format!("item-{id}"),
+        status: warmlead_core::domain::ContentStatus::Live,
+        owner_id: None,
+        audience: Default::default(),
+        case_study: None,
         created_at_ms: 1_000 + id,
         updated_at_ms: 1_000 + id,
     }
@@ -747,4 +752,127 @@ fn migrating_from_4_keeps_the_artwork_and_then_learns_the_poster_slogan() {
         Some("好车推荐给朋友"),
         "the poster reads the session's company"
     );
+}
+
+/// The partner's briefcase holds exactly the live items the server sent:
+/// an item that leaves the partner's audience (another rep's own, archived)
+/// arrives as a tombstone and is gone, also after a restart offline; a
+/// draft or archived copy never shows even if one were cached.
+#[test]
+fn the_briefcase_keeps_only_what_reaches_the_partner() {
+    use warmlead_core::domain::ContentStatus;
+    let (_dir, path, store) = signed_in();
+    let mut rep_own = item(3, ContentKind::Article, "李明的案例");
+    rep_own.owner_id = Some(2);
+    let mut archived = item(4, ContentKind::Article, "下架了");
+    archived.status = ContentStatus::Archived;
+    store
+        .apply_pull(&page(
+            "epoch-a",
+            vec![
+                ChangeBody::ContentItem(rep_own),
+                ChangeBody::ContentItem(archived),
+            ],
+            4,
+        ))
+        .unwrap();
+    let titles = |s: &Store| -> Vec<String> {
+        let mut t: Vec<String> = s
+            .briefcase(&BriefcaseQuery::default())
+            .unwrap()
+            .into_iter()
+            .map(|b| b.item.title)
+            .collect();
+        t.sort();
+        t
+    };
+    assert_eq!(
+        titles(&store),
+        ["春季优惠", "李明的案例", "装修避坑指南"].map(String::from)
+    );
+    // Rep 2's item left this partner's audience.
+    let gone = ChangeBody::Tombstone {
+        kind: warmlead_core::sync::EntityKind::ContentItem,
+        id: "3".into(),
+    };
+    store.apply_pull(&page("epoch-a", vec![gone], 5)).unwrap();
+    drop(store);
+    let store = Store::open(&path).unwrap();
+    assert_eq!(
+        titles(&store),
+        ["春季优惠", "装修避坑指南"].map(String::from)
+    );
+}
+
+/// What an author types stays here, on top of the server's copy, until the
+/// server has all of it; then the server's copy is the item.
+#[test]
+fn a_library_edit_stays_until_the_server_has_it() {
+    use warmlead_core::api::ContentDraft;
+    use warmlead_core::app::LibraryQuery;
+    use warmlead_core::domain::ContentStatus;
+    let (_dir, _path, store) = signed_in();
+    let draft = ContentDraft {
+        kind: ContentKind::Article,
+        title: "旧房翻新预算".into(),
+        summary: String::new(),
+        body: "<p>草稿</p>".into(),
+        case_study: None,
+        cover: None,
+        video: None,
+        audience: Default::default(),
+    };
+    let saved = store.save_content("k-1", &draft).unwrap();
+    assert!(saved.unsynced && saved.mine && saved.item.id == 0);
+    assert_eq!(saved.item.status, ContentStatus::Draft);
+    // An older server copy arrives while the edit waits: the edit wins.
+    let mut server = item(9, ContentKind::Article, "旧标题");
+    server.key = "k-1".into();
+    server.owner_id = Some(ME);
+    server.status = ContentStatus::Draft;
+    store
+        .apply_pull(&page(
+            "epoch-a",
+            vec![ChangeBody::ContentItem(server.clone())],
+            3,
+        ))
+        .unwrap();
+    let lib = store.library(&LibraryQuery::default()).unwrap();
+    let mine: Vec<_> = lib.iter().filter(|i| i.item.key == "k-1").collect();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(
+        (mine[0].item.id, mine[0].item.title.as_str()),
+        (9, "旧房翻新预算")
+    );
+    assert!(mine[0].unsynced);
+    // Pushed and applied, then the server's copy comes: it is the item now.
+    let pending = store.pending_mutations(10).unwrap();
+    let outcomes = pending
+        .iter()
+        .map(|m| warmlead_core::sync::MutationOutcome {
+            mutation_id: m.mutation_id.clone(),
+            seq: m.seq,
+            outcome: Outcome::Applied,
+        })
+        .collect();
+    store
+        .record_outcomes(&PushResponse {
+            outcomes,
+            last_seq: pending.last().unwrap().seq,
+        })
+        .unwrap();
+    server.title = "旧房翻新预算".into();
+    server.body = "<p>草稿</p>".into();
+    store
+        .apply_pull(&page("epoch-a", vec![ChangeBody::ContentItem(server)], 4))
+        .unwrap();
+    let item = store.library_item("k-1").unwrap();
+    assert!(!item.unsynced);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM content_edits"), 0);
+    // Nothing that is not live reaches the briefcase.
+    assert!(!store
+        .briefcase(&BriefcaseQuery::default())
+        .unwrap()
+        .iter()
+        .any(|b| b.item.key == "k-1"));
 }

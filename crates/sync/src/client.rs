@@ -29,9 +29,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// An authenticated connection to one server.
 #[derive(Debug, Clone)]
 pub struct Client {
-    http: reqwest::Client,
-    base_url: String,
-    token: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) base_url: String,
+    pub(crate) token: String,
 }
 
 fn http() -> Result<reqwest::Client, SyncError> {
@@ -309,13 +309,13 @@ impl Client {
         read(resp).await
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
     }
 }
 
 /// A request that got no HTTP answer: the server is out of reach.
-fn transport(e: reqwest::Error) -> SyncError {
+pub(crate) fn transport(e: reqwest::Error) -> SyncError {
     if e.is_builder() {
         SyncError::Protocol(format!("bad server address: {e}"))
     } else {
@@ -324,7 +324,7 @@ fn transport(e: reqwest::Error) -> SyncError {
 }
 
 /// Decodes a success body, or turns an error status into [`SyncError`].
-async fn read<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, SyncError> {
+pub(crate) async fn read<T: DeserializeOwned>(resp: reqwest::Response) -> Result<T, SyncError> {
     let status = resp.status();
     let bytes = resp.bytes().await.map_err(transport)?;
     if status.is_success() {

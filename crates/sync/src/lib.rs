@@ -7,8 +7,10 @@ mod engine;
 mod error;
 mod live;
 mod once;
+mod upload;
 
 pub use client::{activate, Client};
 pub use engine::{backoff_delay, SyncEngine, SyncHandle, MAX_BACKOFF};
 pub use error::SyncError;
 pub use once::{sync_once, sync_once_with, SyncOptions, SyncReport};
+pub use upload::media_type_of;

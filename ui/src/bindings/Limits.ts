@@ -10,6 +10,10 @@ export const LIMITS = {
   maxSummaryChars: 500,
   maxBodyChars: 50000,
   maxSmsRecipients: 200,
+  maxCaseFieldChars: 2000,
+  maxCaseImages: 12,
+  maxAudienceReps: 500,
+  maxMediaBytes: 335544320,
 } as const;
 
 export type Limits = typeof LIMITS;

@@ -2,6 +2,7 @@
 import type { ContentKind } from "./ContentKind";
 
 /**
- * Body of `POST /api/v1/content` (manager only). Media are uploaded first.
+ * Body of `POST /api/v1/content` (manager only): a live company item with a
+ * plain-text body (an article's becomes escaped paragraphs). Media are uploaded first.
  */
 export type NewContentItem = { kind: ContentKind, title: string, summary: string, body: string, cover_media_id: number | null, video_media_id: number | null, };

@@ -9,6 +9,7 @@ import { Cover } from "../components/Cover";
 import { EmptyState } from "../components/EmptyState";
 import { formatWhen } from "../format";
 import { useNow } from "../hooks";
+import { ItemBody } from "./LibraryBody";
 import { ShareDialog } from "./ShareDialog";
 
 const TABS: { kind: ContentKind | null; label: string }[] = [
@@ -186,14 +187,7 @@ export function Briefcase({
                 </span>
               </div>
               <p className="summary">{selected.item.summary}</p>
-              <div className="body">
-                {selected.item.body
-                  .split(/\n\s*\n/)
-                  .filter((p) => p.trim())
-                  .map((p, i) => (
-                    <p key={i}>{p}</p>
-                  ))}
-              </div>
+              <ItemBody item={selected.item} serverUrl={session.server_url} />
             </article>
           ) : (
             <EmptyState title={t("briefcase.pickTitle")} body={t("briefcase.pickBody")} />

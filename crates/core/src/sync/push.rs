@@ -47,6 +47,13 @@ pub fn forbidden(role: Role, body: &MutationBody) -> Option<&'static str> {
         MutationBody::CreateInvitation { .. } if !crate::invite::terms::may_invite(role) => {
             Some("only reps and managers can invite partners")
         }
+        MutationBody::SaveContent { .. }
+        | MutationBody::PublishContent { .. }
+        | MutationBody::ArchiveContent { .. }
+            if role == Role::Partner =>
+        {
+            Some("only managers and reps write content items")
+        }
         _ => None,
     }
 }

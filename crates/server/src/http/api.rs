@@ -1,12 +1,15 @@
 //! Activation, the caller's identity and the content library.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use warmlead_core::api::{ActivateRequest, ActivateResponse, MeResponse, NewContentItem};
-use warmlead_core::domain::{ContentItem, Role};
+use warmlead_core::api::{
+    ActivateRequest, ActivateResponse, ContentDraft, MeResponse, NewContentItem,
+};
+use warmlead_core::domain::{ContentItem, ContentStatus, Role};
 use warmlead_core::token::derive_share_key;
+use warmlead_core::visibility::Viewer;
 
 use super::extract::ApiJson;
 use super::AppState;
@@ -56,9 +59,50 @@ pub(crate) async fn create_content(
     Ok(Json(st.db.create_item(caller.company.id, item).await?))
 }
 
+/// `GET /api/v1/content`: the items the caller may see (a manager's whole
+/// library, a rep's own and company items, a partner's briefcase).
 pub(crate) async fn list_content(
     State(st): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<ContentItem>>, ServerError> {
-    Ok(Json(st.db.list_items(caller.company.id).await?))
+    let viewer = Viewer::from(&caller.user);
+    Ok(Json(st.db.list_items(caller.company.id, viewer).await?))
+}
+
+/// `PUT /api/v1/content/{key}`: create or edit an item (managers any, reps
+/// their own). A new key is a draft; a live item's edit is live at once.
+pub(crate) async fn save_content(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(key): Path<String>,
+    ApiJson(draft): ApiJson<ContentDraft>,
+) -> Result<Json<ContentItem>, ServerError> {
+    Ok(Json(st.db.save_item(caller, key, draft).await?))
+}
+
+/// `POST /api/v1/content/{key}/publish`.
+pub(crate) async fn publish_content(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(key): Path<String>,
+) -> Result<Json<ContentItem>, ServerError> {
+    Ok(Json(
+        st.db
+            .set_item_status(caller, key, ContentStatus::Live)
+            .await?,
+    ))
+}
+
+/// `POST /api/v1/content/{key}/archive`: out of every briefcase; old links
+/// show a polite page.
+pub(crate) async fn archive_content(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(key): Path<String>,
+) -> Result<Json<ContentItem>, ServerError> {
+    Ok(Json(
+        st.db
+            .set_item_status(caller, key, ContentStatus::Archived)
+            .await?,
+    ))
 }

@@ -1,4 +1,5 @@
-//! Media upload (manager) and public serving with Range support.
+//! Media upload (managers and reps, for the items they write) and public
+//! serving with Range support.
 
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -14,7 +15,6 @@ use tower_http::services::ServeFile;
 use warmlead_core::api::{PosterArtworkRequest, PosterSloganRequest, MAX_MEDIA_BYTES};
 use warmlead_core::domain::{Company, MediaRef, Role};
 
-use super::api::require_manager;
 use super::extract::{bearer_token, ApiJson};
 use super::AppState;
 use crate::error::ServerError;
@@ -28,7 +28,11 @@ pub(crate) async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<MediaRef>, ServerError> {
-    require_manager(&caller)?;
+    if caller.user.role == Role::Partner {
+        return Err(ServerError::Forbidden(
+            "only managers and reps upload media (for the items they write)".into(),
+        ));
+    }
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

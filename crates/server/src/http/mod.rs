@@ -76,6 +76,9 @@ pub(crate) fn router(state: AppState) -> Router {
             paths::PATH_CONTENT,
             get(api::list_content).post(api::create_content),
         )
+        .route("/api/v1/content/{key}", put(api::save_content))
+        .route("/api/v1/content/{key}/publish", post(api::publish_content))
+        .route("/api/v1/content/{key}/archive", post(api::archive_content))
         .route(paths::PATH_PUSH, post(sync::push))
         .route(paths::PATH_PULL, get(sync::pull))
         .route(paths::PATH_INVITATIONS, post(invite::create))

@@ -170,7 +170,10 @@ pub(crate) fn share_page(share: &ResolvedShare, lang: Lang, track: bool) -> Stri
         initial = escape(&initial),
         company = escape(&share.company.name),
         title = escape(&item.title),
-        body_html = body_html(item.kind, &item.body, lang),
+        body_html = match &item.case_study {
+            Some(cs) if item.kind == ContentKind::CaseStudy => case_study_card(cs, lang),
+            _ => body_html(item.kind, &item.body, lang),
+        },
         actions = actions_html(share, lang),
         script = beacon_script(&share.token, track),
         actions_js = ACTIONS_JS,
@@ -194,8 +197,80 @@ fn body_html(kind: ContentKind, body: &str, lang: Lang) -> String {
             paragraphs(body)
         ),
         ContentKind::CaseStudy => case_study(body),
+        ContentKind::Article => article_html(body),
         _ => format!("<article class=\"body\">{}</article>", paragraphs(body)),
     }
+}
+
+/// An article's body: its stored HTML, sanitised again on the way out (the
+/// same function the server applied on write and the app's preview shows).
+fn article_html(body: &str) -> String {
+    format!(
+        "<article class=\"body\" id=\"wl-article\">{}</article>",
+        warmlead_core::article::sanitize(body)
+    )
+}
+
+/// A case study written in the library: its fields as a card, its quote,
+/// its photos; every field escaped.
+pub(crate) fn case_study_card(cs: &warmlead_core::domain::CaseStudy, lang: Lang) -> String {
+    let labels = match lang {
+        Lang::Zh => ["客户", "问题", "方案", "结果"],
+        Lang::En => ["Customer", "Problem", "Solution", "Result"],
+    };
+    let fields = [
+        (labels[0], "customer", &cs.customer),
+        (labels[1], "problem", &cs.problem),
+        (labels[2], "solution", &cs.solution),
+        (labels[3], "result", &cs.result),
+    ];
+    let facts: String = fields
+        .iter()
+        .filter(|(_, _, v)| !v.trim().is_empty())
+        .map(|(label, class, v)| {
+            format!(
+                "<dt>{}</dt><dd class=\"case-{class}\">{}</dd>",
+                escape(label),
+                escape(v.trim())
+            )
+        })
+        .collect();
+    let quote = if cs.quote.trim().is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<blockquote class=\"case-quote\">“{}”</blockquote>",
+            escape(cs.quote.trim())
+        )
+    };
+    let photos: String = cs
+        .images
+        .iter()
+        .map(|m| format!("<img class=\"media\" src=\"{}\" alt=\"\">", m.path()))
+        .collect();
+    format!("<dl class=\"case\" id=\"wl-case\">{facts}</dl>{quote}{photos}")
+}
+
+/// What an archived item's old links show: said kindly, with the company's
+/// name, and no 404.
+pub(crate) fn archived_page(lang: Lang, company: &str) -> String {
+    let (title, text) = match lang {
+        Lang::Zh => (
+            "内容已下架",
+            "这篇内容已不再提供，感谢你的关注。如有需要，可以直接联系分享给你的朋友。",
+        ),
+        Lang::En => (
+            "No longer available",
+            "This content is no longer available. Thank you for your interest; the friend who shared it can tell you more.",
+        ),
+    };
+    let body = format!(
+        "<main id=\"wl-archived\"><header><div class=\"company\">{}</div></header><h1 class=\"accent\">{}</h1><div class=\"body\"><p>{}</p></div></main>",
+        escape(company),
+        escape(title),
+        escape(text)
+    );
+    document(lang, title, &body)
 }
 
 const CASE_LABELS: [(&str, &str); 13] = [

@@ -12,6 +12,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use warmlead_core::api::TrackBeacon;
 use warmlead_core::botfilter::{own_link_proof, FilterReason, RequestShape};
+use warmlead_core::domain::ContentStatus;
 use warmlead_core::token::derive_share_key;
 
 use super::botlist::BOT_RULES;
@@ -136,7 +137,14 @@ pub(crate) async fn share_page(
 ) -> Response {
     let lang = lang(&headers);
     let share = match st.db.resolve_share(token).await {
-        Ok(Some(share)) => share,
+        Ok(Some(share)) if share.item.status == ContentStatus::Archived => {
+            return html(
+                StatusCode::GONE,
+                page::archived_page(lang, &share.company.name),
+            );
+        }
+        Ok(Some(share)) if share.item.status == ContentStatus::Live => share,
+        Ok(Some(_)) => return html(StatusCode::NOT_FOUND, page::not_found_page(lang)),
         Ok(None) => return html(StatusCode::NOT_FOUND, page::not_found_page(lang)),
         Err(e) => {
             tracing::error!(error = %e, "share page failed");

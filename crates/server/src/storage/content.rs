@@ -2,12 +2,16 @@
 
 use crate::storage::sql::{params, Connection, OptionalExtension, Row};
 use rand::RngCore;
-use warmlead_core::api::NewContentItem;
-use warmlead_core::domain::{ContentItem, ContentKind, MediaRef};
+use warmlead_core::api::{check_content_key, check_publishable, ContentDraft, NewContentItem};
+use warmlead_core::article;
+use warmlead_core::domain::{
+    CaseStudy, ContentAudience, ContentItem, ContentKind, ContentStatus, MediaRef, Role,
+};
 use warmlead_core::sync::{ChangeBody, EntityKind};
+use warmlead_core::visibility::{content_reach, content_sees, content_writable, Author, Viewer};
 
 use super::changes::{self, Scope};
-use super::now_ms;
+use super::{now_ms, Caller};
 use crate::error::ServerError;
 
 /// Content types the server accepts for upload, with the file extension used
@@ -69,8 +73,9 @@ pub(crate) struct StoredMedia {
     pub content_type: String,
     /// Relative to the media directory.
     pub path: String,
-    /// Public content's media: a live content item's cover or video, or the
-    /// company's poster artwork. Anything else is for the company's devices.
+    /// Public content's media: what a live content item shows (cover,
+    /// video, case-study photos, an article's images), or the company's
+    /// poster artwork. Anything else is for the company's devices.
     pub public: bool,
 }
 
@@ -81,9 +86,10 @@ pub(crate) fn media_by_key(
     Ok(conn
         .query_row(
             "SELECT m.company_id, m.content_type, m.path,
-                    EXISTS (SELECT 1 FROM content_items ci
-                            WHERE ci.company_id = m.company_id AND ci.deleted_at IS NULL
-                              AND (ci.cover_media_id = m.id OR ci.video_media_id = m.id))
+                    EXISTS (SELECT 1 FROM content_item_media cim
+                            JOIN content_items ci ON ci.id = cim.item_id
+                            WHERE cim.media_id = m.id AND ci.company_id = m.company_id
+                              AND ci.deleted_at IS NULL AND ci.status = 'live')
                  OR EXISTS (SELECT 1 FROM companies c
                             WHERE c.id = m.company_id AND c.poster_media_id = m.id)
              FROM media m WHERE m.public_key = ?1",
@@ -132,9 +138,8 @@ pub(crate) fn announce_media_keys(tx: &Connection) -> Result<(), ServerError> {
         .query_map((), item_row)?
         .collect::<Result<Vec<_>, _>>()?;
     for row in rows {
-        let item = to_item(tx, row)?;
-        let body = ChangeBody::ContentItem(item.clone());
-        changes::append(tx, item.company_id, Scope::Company, &body, now)?;
+        let (item, author) = to_item(tx, row)?;
+        announce(tx, None, &item, author, now)?;
     }
     let ids: Vec<i64> = tx
         .prepare("SELECT id FROM companies WHERE poster_media_id IS NOT NULL ORDER BY id")?
@@ -149,100 +154,193 @@ pub(crate) fn announce_media_keys(tx: &Connection) -> Result<(), ServerError> {
     Ok(())
 }
 
-/// The media must belong to the company and be of the right family.
-fn check_media(
+/// The media must belong to the company and be of the right family; the
+/// stored reference (the client's copy is not trusted beyond its id).
+fn checked_media(
     conn: &Connection,
     company_id: i64,
     id: Option<i64>,
     field: &str,
     family: &str,
-) -> Result<(), ServerError> {
-    let Some(id) = id else { return Ok(()) };
-    let row: Option<(i64, String)> = conn
+) -> Result<Option<MediaRef>, ServerError> {
+    let Some(id) = id else { return Ok(None) };
+    let row: Option<(i64, MediaRef)> = conn
         .query_row(
-            "SELECT company_id, content_type FROM media WHERE id = ?1",
+            "SELECT company_id, id, content_type, size, public_key FROM media WHERE id = ?1",
             [id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    MediaRef {
+                        id: r.get(1)?,
+                        content_type: r.get(2)?,
+                        size: r.get(3)?,
+                        key: r.get(4)?,
+                    },
+                ))
+            },
         )
         .optional()?;
     match row {
-        Some((c, t)) if c == company_id && t.starts_with(family) => Ok(()),
-        Some((c, t)) if c == company_id => Err(ServerError::InvalidInput(format!(
-            "{field}: media {id} is {t}, expected {family}*"
+        Some((c, m)) if c == company_id && m.content_type.starts_with(family) => Ok(Some(m)),
+        Some((c, m)) if c == company_id => Err(ServerError::InvalidInput(format!(
+            "{field}: media {id} is {}, expected {family}*; upload a file of that kind",
+            m.content_type
         ))),
         _ => Err(ServerError::InvalidInput(format!(
-            "{field}: no media {id} in this company"
+            "{field}: no media {id} in this company; upload the file again"
         ))),
     }
+}
+
+/// An image placed in an article, by its key.
+fn media_id_by_key(conn: &Connection, company_id: i64, key: &str) -> Result<i64, ServerError> {
+    conn.query_row(
+        "SELECT id FROM media WHERE company_id = ?1 AND public_key = ?2 AND content_type LIKE 'image/%'",
+        params![company_id, key],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| {
+        ServerError::InvalidInput(format!(
+            "body: the image /media/{key} is not an uploaded image of this company; insert it again"
+        ))
+    })
 }
 
 struct ItemRow {
     id: i64,
     company_id: i64,
+    key: String,
     kind: String,
+    status: String,
+    owner_id: Option<i64>,
+    owner_role: Option<String>,
+    audience: String,
     title: String,
     summary: String,
     body: String,
+    case_study: Option<String>,
     cover: Option<i64>,
     video: Option<i64>,
     created_at: i64,
     updated_at: i64,
 }
 
-const ITEM_COLS: &str = "id, company_id, kind, title, summary, body, cover_media_id, video_media_id, created_at, updated_at";
+const ITEM_COLS: &str = "id, company_id, item_key, kind, status, owner_id,
+    (SELECT u.role FROM users u WHERE u.id = content_items.owner_id),
+    audience, title, summary, body, case_study, cover_media_id, video_media_id, created_at, updated_at";
 
 fn item_row(r: &Row) -> crate::storage::sql::Result<ItemRow> {
     Ok(ItemRow {
         id: r.get(0)?,
         company_id: r.get(1)?,
-        kind: r.get(2)?,
-        title: r.get(3)?,
-        summary: r.get(4)?,
-        body: r.get(5)?,
-        cover: r.get(6)?,
-        video: r.get(7)?,
-        created_at: r.get(8)?,
-        updated_at: r.get(9)?,
+        key: r.get(2)?,
+        kind: r.get(3)?,
+        status: r.get(4)?,
+        owner_id: r.get(5)?,
+        owner_role: r.get(6)?,
+        audience: r.get(7)?,
+        title: r.get(8)?,
+        summary: r.get(9)?,
+        body: r.get(10)?,
+        case_study: r.get(11)?,
+        cover: r.get(12)?,
+        video: r.get(13)?,
+        created_at: r.get(14)?,
+        updated_at: r.get(15)?,
     })
 }
 
-fn to_item(conn: &Connection, row: ItemRow) -> Result<ContentItem, ServerError> {
-    Ok(ContentItem {
+fn to_item(conn: &Connection, row: ItemRow) -> Result<(ContentItem, Author), ServerError> {
+    let owner = row
+        .owner_id
+        .zip(row.owner_role.as_deref().and_then(Role::parse));
+    let item = ContentItem {
         id: row.id,
         company_id: row.company_id,
+        key: row.key,
         kind: ContentKind::parse(&row.kind).unwrap_or(ContentKind::Article),
+        status: ContentStatus::parse(&row.status).unwrap_or_default(),
+        owner_id: row.owner_id,
+        audience: serde_json::from_str(&row.audience).unwrap_or_default(),
         title: row.title,
         summary: row.summary,
         body: row.body,
+        case_study: row
+            .case_study
+            .map(|j| serde_json::from_str(&j))
+            .transpose()?,
         cover: media_ref(conn, row.cover)?,
         video: media_ref(conn, row.video)?,
         created_at_ms: row.created_at,
         updated_at_ms: row.updated_at,
-    })
+    };
+    Ok((item, Author::of(owner)))
 }
 
-/// A live (not deleted) item of the company.
-pub(crate) fn get_item(
+fn find_item(
     conn: &Connection,
     company_id: i64,
-    id: i64,
-) -> Result<Option<ContentItem>, ServerError> {
+    filter: &str,
+    value: crate::storage::sql::Value,
+) -> Result<Option<(ContentItem, Author)>, ServerError> {
     let row = conn
         .query_row(
             &format!(
                 "SELECT {ITEM_COLS} FROM content_items
-                 WHERE id = ?1 AND company_id = ?2 AND deleted_at IS NULL"
+                 WHERE {filter} = ?1 AND company_id = ?2 AND deleted_at IS NULL"
             ),
-            params![id, company_id],
+            params![value, company_id],
             item_row,
         )
         .optional()?;
     row.map(|r| to_item(conn, r)).transpose()
 }
 
+/// An item of the company that is not deleted, whatever its status (share
+/// links of an archived item show the polite page).
+pub(crate) fn get_item(
+    conn: &Connection,
+    company_id: i64,
+    id: i64,
+) -> Result<Option<ContentItem>, ServerError> {
+    Ok(find_item(conn, company_id, "id", id.into())?.map(|(item, _)| item))
+}
+
+/// An item and its author, by the key its first draft was given.
+fn item_by_key(
+    conn: &Connection,
+    company_id: i64,
+    key: &str,
+) -> Result<Option<(ContentItem, Author)>, ServerError> {
+    find_item(conn, company_id, "item_key", key.into())
+}
+
+/// Whether `caller` may see item `id` now (a share is made only of those).
+pub(crate) fn visible_item(
+    conn: &Connection,
+    caller: &Caller,
+    id: i64,
+) -> Result<Option<ContentItem>, ServerError> {
+    let found = find_item(conn, caller.company.id, "id", id.into())?;
+    Ok(found
+        .filter(|(item, author)| {
+            content_sees(
+                Viewer::from(&caller.user),
+                item.status,
+                *author,
+                &item.audience,
+            )
+        })
+        .map(|(item, _)| item))
+}
+
+/// Every item `viewer` may see (their library; a partner's briefcase).
 pub(crate) fn list_items(
     conn: &Connection,
     company_id: i64,
+    viewer: Viewer,
 ) -> Result<Vec<ContentItem>, ServerError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {ITEM_COLS} FROM content_items
@@ -251,55 +349,351 @@ pub(crate) fn list_items(
     let rows = stmt
         .query_map([company_id], item_row)?
         .collect::<Result<Vec<_>, _>>()?;
-    rows.into_iter().map(|r| to_item(conn, r)).collect()
+    let mut items = Vec::new();
+    for row in rows {
+        let (item, author) = to_item(conn, row)?;
+        if content_sees(viewer, item.status, author, &item.audience) {
+            items.push(item);
+        }
+    }
+    Ok(items)
 }
 
+/// Tells the devices an item's new state: first a tombstone to each
+/// audience that saw it before and no longer does, then the item to each
+/// that sees it now (so a manager, who gets both, keeps the item).
+fn announce(
+    tx: &Connection,
+    before: Option<&(ContentItem, Author)>,
+    item: &ContentItem,
+    author: Author,
+    now: i64,
+) -> Result<(), ServerError> {
+    let after = content_reach(item.status, author, &item.audience);
+    if let Some((old, old_author)) = before {
+        let tombstone = ChangeBody::Tombstone {
+            kind: EntityKind::ContentItem,
+            id: item.id.to_string(),
+        };
+        for gone in content_reach(old.status, *old_author, &old.audience) {
+            if !after.contains(&gone) {
+                changes::append(tx, item.company_id, gone, &tombstone, now)?;
+            }
+        }
+    }
+    let body = ChangeBody::ContentItem(item.clone());
+    for scope in after {
+        changes::append(tx, item.company_id, scope, &body, now)?;
+    }
+    Ok(())
+}
+
+/// The media an item shows, which are public while it is live.
+fn link_media(tx: &Connection, item: &ContentItem) -> Result<(), ServerError> {
+    tx.execute(
+        "DELETE FROM content_item_media WHERE item_id = ?1",
+        [item.id],
+    )?;
+    let mut ids: Vec<i64> = item.cover.iter().chain(&item.video).map(|m| m.id).collect();
+    if let Some(cs) = &item.case_study {
+        ids.extend(cs.images.iter().map(|m| m.id));
+    }
+    for key in article::media_keys(&item.body) {
+        ids.push(media_id_by_key(tx, item.company_id, &key)?);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids {
+        tx.execute(
+            "INSERT INTO content_item_media (item_id, media_id) VALUES (?1, ?2)",
+            params![item.id, id],
+        )?;
+    }
+    Ok(())
+}
+
+/// The body as stored: articles in the one safe HTML form.
+fn stored_body(kind: ContentKind, body: &str) -> String {
+    match kind {
+        ContentKind::Article => article::sanitize(body),
+        _ => body.to_string(),
+    }
+}
+
+/// Reps named in an audience must be reps of the company; stored sorted,
+/// each once.
+fn checked_audience(
+    tx: &Connection,
+    company_id: i64,
+    audience: &ContentAudience,
+) -> Result<ContentAudience, ServerError> {
+    let ContentAudience::Reps { rep_ids } = audience else {
+        return Ok(ContentAudience::Company);
+    };
+    let mut ids = rep_ids.clone();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in &ids {
+        let is_rep: bool = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1 AND company_id = ?2 AND role = 'rep')",
+                params![id, company_id],
+                |r| r.get(0),
+            )?;
+        if !is_rep {
+            return Err(ServerError::InvalidInput(format!(
+                "audience: user {id} is not a rep of this company; choose among the company's reps"
+            )));
+        }
+    }
+    Ok(ContentAudience::Reps { rep_ids: ids })
+}
+
+/// The case study's photos as stored (each an image of the company).
+fn checked_case_study(
+    tx: &Connection,
+    company_id: i64,
+    kind: ContentKind,
+    cs: Option<&CaseStudy>,
+) -> Result<Option<CaseStudy>, ServerError> {
+    if kind != ContentKind::CaseStudy {
+        return Ok(None);
+    }
+    let cs = cs.cloned().unwrap_or_default();
+    let mut images = Vec::with_capacity(cs.images.len());
+    for m in &cs.images {
+        images.extend(checked_media(
+            tx,
+            company_id,
+            Some(m.id),
+            "case_study.images",
+            "image/",
+        )?);
+    }
+    Ok(Some(CaseStudy { images, ..cs }))
+}
+
+/// Creates or edits the item `key` with the author's whole draft. A new key
+/// is a new draft of the caller; an existing item keeps its status (a live
+/// item's edit goes live at once: open share links show the new version).
+pub(crate) fn save_item(
+    tx: &Connection,
+    caller: &Caller,
+    key: &str,
+    draft: &ContentDraft,
+) -> Result<ContentItem, ServerError> {
+    check_content_key(key)?;
+    draft.validate()?;
+    let company_id = caller.company.id;
+    let viewer = Viewer::from(&caller.user);
+    let before = item_by_key(tx, company_id, key)?;
+    let author = match &before {
+        Some((old, author)) => {
+            if !content_writable(viewer, *author) {
+                return Err(ServerError::Forbidden(
+                    "only the item's author or a manager may edit it".into(),
+                ));
+            }
+            if old.kind != draft.kind {
+                return Err(ServerError::InvalidInput(format!(
+                    "kind: this item is a {}; make a new item for a {}",
+                    old.kind.as_str(),
+                    draft.kind.as_str()
+                )));
+            }
+            *author
+        }
+        None => match caller.user.role {
+            Role::Partner => {
+                return Err(ServerError::Forbidden(
+                    "only managers and reps write content items".into(),
+                ))
+            }
+            role => Author::of(Some((caller.user.id, role))),
+        },
+    };
+    let audience = match author {
+        // A rep's own items reach only their partners: nothing to choose,
+        // and the stored audience says so.
+        Author::Rep(rep) => ContentAudience::Reps { rep_ids: vec![rep] },
+        Author::Company => checked_audience(tx, company_id, &draft.audience)?,
+    };
+    let cover = checked_media(
+        tx,
+        company_id,
+        draft.cover.as_ref().map(|m| m.id),
+        "cover",
+        "image/",
+    )?;
+    let video = checked_media(
+        tx,
+        company_id,
+        draft.video.as_ref().map(|m| m.id),
+        "video",
+        "video/",
+    )?;
+    let case_study = checked_case_study(tx, company_id, draft.kind, draft.case_study.as_ref())?;
+    let case_json = case_study.as_ref().map(serde_json::to_string).transpose()?;
+    let now = now_ms();
+    let id: i64 = match &before {
+        Some((old, _)) => {
+            tx.execute(
+                "UPDATE content_items SET title = ?1, summary = ?2, body = ?3, case_study = ?4,
+                        cover_media_id = ?5, video_media_id = ?6, audience = ?7, updated_at = ?8
+                 WHERE id = ?9 AND company_id = ?10",
+                params![
+                    draft.title.trim(),
+                    draft.summary,
+                    stored_body(draft.kind, &draft.body),
+                    case_json,
+                    cover.as_ref().map(|m| m.id),
+                    video.as_ref().map(|m| m.id),
+                    serde_json::to_string(&audience)?,
+                    now,
+                    old.id,
+                    company_id
+                ],
+            )?;
+            old.id
+        }
+        None => tx.query_row(
+            "INSERT INTO content_items
+               (company_id, item_key, kind, status, owner_id, audience, title, summary, body,
+                case_study, cover_media_id, video_media_id, created_at, updated_at)
+             VALUES (?1, ?2, ?3, 'draft', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12) RETURNING id",
+            params![
+                company_id,
+                key,
+                draft.kind.as_str(),
+                caller.user.id,
+                serde_json::to_string(&audience)?,
+                draft.title.trim(),
+                draft.summary,
+                stored_body(draft.kind, &draft.body),
+                case_json,
+                cover.as_ref().map(|m| m.id),
+                video.as_ref().map(|m| m.id),
+                now
+            ],
+            |r| r.get(0),
+        )?,
+    };
+    finish_write(tx, company_id, id, before.as_ref(), now)
+}
+
+/// Re-reads the written item, links its media and announces it.
+fn finish_write(
+    tx: &Connection,
+    company_id: i64,
+    id: i64,
+    before: Option<&(ContentItem, Author)>,
+    now: i64,
+) -> Result<ContentItem, ServerError> {
+    let (item, author) = find_item(tx, company_id, "id", id.into())?
+        .ok_or_else(|| ServerError::NotFound(format!("content item {id} vanished")))?;
+    link_media(tx, &item)?;
+    if item.status == ContentStatus::Live
+        || before.is_some_and(|(b, _)| b.status == ContentStatus::Live)
+    {
+        super::pg::notify(tx, super::pg::ITEMS_CHANNEL, company_id)?;
+    }
+    announce(tx, before, &item, author, now)?;
+    Ok(item)
+}
+
+/// Puts item `key` live (publish) or takes it out of every briefcase
+/// (archive). Publishing checks the item is complete; the message says
+/// what is missing.
+pub(crate) fn set_item_status(
+    tx: &Connection,
+    caller: &Caller,
+    key: &str,
+    status: ContentStatus,
+) -> Result<ContentItem, ServerError> {
+    let company_id = caller.company.id;
+    let before = item_by_key(tx, company_id, key)?
+        .ok_or_else(|| ServerError::NotFound(format!("no content item {key:?}; save it first")))?;
+    if !content_writable(Viewer::from(&caller.user), before.1) {
+        return Err(ServerError::Forbidden(
+            "only the item's author or a manager may publish or archive it".into(),
+        ));
+    }
+    if status == ContentStatus::Live {
+        check_publishable(&before.0)?;
+    }
+    let now = now_ms();
+    tx.execute(
+        "UPDATE content_items SET status = ?1, updated_at = ?2 WHERE id = ?3 AND company_id = ?4",
+        params![status.as_str(), now, before.0.id, company_id],
+    )?;
+    finish_write(tx, company_id, before.0.id, Some(&before), now)
+}
+
+/// `POST /api/v1/content` (managers): a live company item at once, its
+/// body plain text (an article's becomes escaped HTML paragraphs).
 pub(crate) fn create_item(
     tx: &Connection,
     company_id: i64,
     item: &NewContentItem,
 ) -> Result<ContentItem, ServerError> {
     item.validate()?;
-    check_media(
+    let cover = checked_media(
         tx,
         company_id,
         item.cover_media_id,
         "cover_media_id",
         "image/",
     )?;
-    check_media(
+    let video = checked_media(
         tx,
         company_id,
         item.video_media_id,
         "video_media_id",
         "video/",
     )?;
+    // This endpoint's bodies are plain text (the library's editor sends HTML
+    // through `save_item`).
+    let body = match item.kind {
+        ContentKind::Article => article::from_plain_text(&item.body),
+        _ => item.body.clone(),
+    };
     let now = now_ms();
-    let new_id = tx.query_row(
+    let id = tx.query_row(
         "INSERT INTO content_items
-           (company_id, kind, title, summary, body, cover_media_id, video_media_id, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) RETURNING id",
+           (company_id, item_key, kind, title, summary, body, cover_media_id, video_media_id, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) RETURNING id",
         params![
             company_id,
+            uuid::Uuid::new_v4().to_string(),
             item.kind.as_str(),
             item.title.trim(),
             item.summary,
-            item.body,
-            item.cover_media_id,
-            item.video_media_id,
+            body,
+            cover.map(|m| m.id),
+            video.map(|m| m.id),
             now
         ], |r| r.get::<_, i64>(0))?;
-    let id = new_id;
-    let created = get_item(tx, company_id, id)?
-        .ok_or_else(|| ServerError::NotFound(format!("content item {id} vanished")))?;
-    changes::append(
-        tx,
-        company_id,
-        Scope::Company,
-        &ChangeBody::ContentItem(created.clone()),
-        now,
-    )?;
-    Ok(created)
+    finish_write(tx, company_id, id, None, now)
+}
+
+/// After migration 16: article bodies, plain text until then, become
+/// escaped HTML paragraphs, and every device is told.
+pub(crate) fn convert_plain_articles(tx: &Connection) -> Result<(), ServerError> {
+    let now = now_ms();
+    let rows: Vec<(i64, i64, String)> = tx
+        .prepare("SELECT id, company_id, body FROM content_items WHERE kind = 'article' AND deleted_at IS NULL ORDER BY id")?
+        .query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    for (id, company_id, body) in rows {
+        tx.execute(
+            "UPDATE content_items SET body = ?1 WHERE id = ?2",
+            params![article::from_plain_text(&body), id],
+        )?;
+        if let Some((item, author)) = find_item(tx, company_id, "id", id.into())? {
+            announce(tx, None, &item, author, now)?;
+        }
+    }
+    Ok(())
 }
 
 /// Marks the item deleted and tells every client with a tombstone.
@@ -358,8 +752,37 @@ impl super::Database {
     pub(crate) async fn list_items(
         &self,
         company_id: i64,
+        viewer: Viewer,
     ) -> Result<Vec<ContentItem>, ServerError> {
-        self.read(move |c, _| list_items(c, company_id)).await
+        self.read(move |c, _| list_items(c, company_id, viewer))
+            .await
+    }
+
+    pub(crate) async fn save_item(
+        &self,
+        caller: Caller,
+        key: String,
+        draft: ContentDraft,
+    ) -> Result<ContentItem, ServerError> {
+        let item = self
+            .tx(move |tx, _| save_item(tx, &caller, &key, &draft))
+            .await?;
+        // A live item's edit shows on open links at once.
+        self.share_cache().clear();
+        Ok(item)
+    }
+
+    pub(crate) async fn set_item_status(
+        &self,
+        caller: Caller,
+        key: String,
+        status: ContentStatus,
+    ) -> Result<ContentItem, ServerError> {
+        let item = self
+            .tx(move |tx, _| set_item_status(tx, &caller, &key, status))
+            .await?;
+        self.share_cache().clear();
+        Ok(item)
     }
 
     pub(crate) async fn count_media(&self) -> Result<i64, ServerError> {

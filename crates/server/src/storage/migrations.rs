@@ -35,6 +35,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0015_visit_index_trim.sql"),
     ),
     (
+        16,
+        include_str!("../../migrations/0016_content_library.sql"),
+    ),
+    (
         18,
         include_str!("../../migrations/0018_offline_invitations.sql"),
     ),
@@ -45,6 +49,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
 fn after(version: i64, tx: &super::sql::Connection) -> Result<(), ServerError> {
     match version {
         8 => super::content::announce_media_keys(tx),
+        16 => super::content::convert_plain_articles(tx),
         _ => Ok(()),
     }
 }
@@ -259,6 +264,7 @@ mod tests {
         pub const CHECKED: &[(&str, &str, &str)] = &[
             ("users", "role", "rep"),
             ("content_items", "kind", "article"),
+            ("content_items", "status", "live"),
             ("changes", "audience", "company"),
             ("invitations", "channel", "sms"),
             ("invitations", "status", "pending"),

@@ -6,10 +6,11 @@ use warmlead_core::token::{derive_share_key, UnverifiedToken};
 use warmlead_core::ErrorCode;
 
 use super::accounts::rename_user;
-use super::content::{delete_item, get_item};
+use super::content::{delete_item, save_item, set_item_status, visible_item};
 use super::shares::{upsert_share, ResolvedShare};
 use super::{changes, now_ms, Caller, Database, Secrets};
 use crate::error::ServerError;
+use warmlead_core::domain::ContentStatus;
 
 /// What happened to one pushed mutation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,8 +160,13 @@ fn apply_body(
                     "share token does not match the share's fields".into(),
                 ));
             }
-            let item = get_item(tx, caller.company.id, *item_id)?
-                .ok_or_else(|| ServerError::NotFound(format!("no content item {item_id}")))?;
+            let item = visible_item(tx, caller, *item_id)?
+                .filter(|i| i.status == ContentStatus::Live)
+                .ok_or_else(|| {
+                    ServerError::NotFound(format!(
+                        "content item {item_id} is not in your briefcase (archived or not for you)"
+                    ))
+                })?;
             let share = ResolvedShare {
                 token: token.clone(),
                 claim,
@@ -176,6 +182,13 @@ fn apply_body(
         }
         MutationBody::DeleteContentItem { item_id } => delete_item(tx, caller.company.id, *item_id),
         MutationBody::RenameSelf { name } => rename_user(tx, caller.user.id, name).map(|_| ()),
+        MutationBody::SaveContent { key, draft } => save_item(tx, caller, key, draft).map(|_| ()),
+        MutationBody::PublishContent { key } => {
+            set_item_status(tx, caller, key, ContentStatus::Live).map(|_| ())
+        }
+        MutationBody::ArchiveContent { key } => {
+            set_item_status(tx, caller, key, ContentStatus::Archived).map(|_| ())
+        }
         MutationBody::SetManFlags { lead_id, man } => {
             super::leads::set_man_flags(tx, caller, *lead_id, *man)
         }
@@ -212,7 +225,14 @@ impl Database {
         caller: Caller,
         m: Mutation,
     ) -> Result<PushStep, ServerError> {
-        let deletes = matches!(m.body, MutationBody::DeleteContentItem { .. });
+        // Deletes, archives and edits change what an open share link shows.
+        let deletes = matches!(
+            m.body,
+            MutationBody::DeleteContentItem { .. }
+                | MutationBody::SaveContent { .. }
+                | MutationBody::PublishContent { .. }
+                | MutationBody::ArchiveContent { .. }
+        );
         let public_url = self.public_url();
         let step = self
             .tx(move |tx, secrets| apply_one(tx, secrets, &caller, &m, &public_url))

@@ -301,3 +301,14 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// A request body of `len` bytes of `byte`, streamed in 1 MiB chunks (so
+/// a test of a limit of hundreds of megabytes holds one chunk in memory).
+pub fn stream_of(byte: u8, len: usize) -> reqwest::Body {
+    const CHUNK: usize = 1 << 20;
+    let chunks = (0..len.div_ceil(CHUNK)).map(move |i| {
+        let n = CHUNK.min(len - i * CHUNK);
+        Ok::<_, std::io::Error>(vec![byte; n])
+    });
+    reqwest::Body::wrap_stream(futures_util::stream::iter(chunks))
+}

@@ -1,0 +1,211 @@
+// 内容库: what managers (the whole company's) and reps (their own, plus the
+// company's) write. A list with status chips and 我的, the editor in the
+// detail area with a phone-sized preview beside it. Everything typed is
+// saved here as it is typed and reaches the server at the next sync.
+import { useEffect, useState } from "react";
+import { useTranslation } from "react-i18next";
+
+import { api, type ApiError } from "../api";
+import type {
+  ContentKind,
+  ContentStatus,
+  LibraryItem,
+  Session,
+  SyncStatus,
+} from "../bindings";
+import { EmptyState } from "../components/EmptyState";
+import { formatWhen } from "../format";
+import { useNow } from "../hooks";
+import { LibraryEditor } from "./LibraryEditor";
+
+const STATUS_TABS: { status: ContentStatus | null; label: string }[] = [
+  { status: null, label: "library.all" },
+  { status: "draft", label: "library.status.draft" },
+  { status: "live", label: "library.status.live" },
+  { status: "archived", label: "library.status.archived" },
+];
+
+const KINDS: ContentKind[] = ["article", "case_study", "poster", "video"];
+
+/** A key for a new item, made here so an offline draft and its edits name it. */
+function newKey(): string {
+  return crypto.randomUUID();
+}
+
+export function Library({ session, status }: { session: Session; status: SyncStatus | null }) {
+  const { t } = useTranslation();
+  const now = useNow(60_000);
+  const [filter, setFilter] = useState<ContentStatus | null>(null);
+  const [mineOnly, setMineOnly] = useState(session.user.role === "rep");
+  const [search, setSearch] = useState("");
+  const [items, setItems] = useState<LibraryItem[] | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [selected, setSelected] = useState<{ key: string; kind: ContentKind } | null>(null);
+  const [choosing, setChoosing] = useState(false);
+  const [reload, setReload] = useState(0);
+  const syncedAt = status?.last_synced_at_ms ?? null;
+  const pending = status?.pending ?? 0;
+
+  useEffect(() => {
+    let live = true;
+    api
+      .library({ status: filter, mine_only: mineOnly, search: search.trim() || null })
+      .then((list) => {
+        if (!live) return;
+        setItems(list);
+        setError(null);
+      })
+      .catch((e: ApiError) => live && setError(e));
+    return () => {
+      live = false;
+    };
+  }, [filter, mineOnly, search, syncedAt, pending, reload]);
+
+  const current = items?.find((i) => i.item.key === selected?.key) ?? null;
+  const filtered = filter !== null || mineOnly || search.trim() !== "";
+
+  const create = (kind: ContentKind) => {
+    setChoosing(false);
+    setSelected({ key: newKey(), kind });
+  };
+
+  return (
+    <section className="main" aria-labelledby="library-title">
+      <header className="section-head">
+        <h1 id="library-title">{t("section.content")}</h1>
+        <div className="tabs" role="tablist" aria-label={t("library.statusFilter")}>
+          {STATUS_TABS.map((tab) => (
+            <button
+              key={tab.label}
+              type="button"
+              role="tab"
+              className="tab"
+              data-testid={`library-tab-${tab.status ?? "all"}`}
+              aria-selected={filter === tab.status}
+              onClick={() => setFilter(tab.status)}
+            >
+              {t(tab.label)}
+            </button>
+          ))}
+        </div>
+        <label className="check">
+          <input
+            type="checkbox"
+            data-testid="library-mine"
+            checked={mineOnly}
+            onChange={(e) => setMineOnly(e.target.checked)}
+          />
+          {t("library.mineOnly")}
+        </label>
+        <span className="grow" />
+        <input
+          type="search"
+          className="input search"
+          aria-label={t("library.search")}
+          placeholder={t("library.search")}
+          value={search}
+          onChange={(e) => setSearch(e.target.value)}
+        />
+        <div className="menu-anchor">
+          <button
+            type="button"
+            className="btn btn-primary"
+            data-testid="library-new"
+            aria-expanded={choosing}
+            onClick={() => setChoosing((c) => !c)}
+          >
+            {t("library.new")}
+          </button>
+          {choosing && (
+            <div className="menu" role="menu">
+              {KINDS.map((k) => (
+                <button
+                  key={k}
+                  type="button"
+                  role="menuitem"
+                  className="menu-item"
+                  data-testid={`library-new-${k}`}
+                  onClick={() => create(k)}
+                >
+                  {t(`kind.${k}`)}
+                </button>
+              ))}
+            </div>
+          )}
+        </div>
+      </header>
+      <div className="split library-split">
+        <div className="list-pane">
+          {error && (
+            <div className="error" role="alert">
+              {t("error.generic", { message: error.message })}
+            </div>
+          )}
+          {items && items.length === 0 && (
+            <EmptyState
+              title={t(filtered ? "library.noMatchTitle" : "library.emptyTitle")}
+              body={t(filtered ? "library.noMatchBody" : "library.emptyBody")}
+            />
+          )}
+          {items && items.length > 0 && (
+            <ul className="rows" aria-label={t("section.content")}>
+              {items.map(({ item, mine, unsynced, rejected }) => (
+                <li key={item.key}>
+                  <button
+                    type="button"
+                    className="row"
+                    data-testid="library-item"
+                    data-key={item.key}
+                    aria-pressed={item.key === selected?.key}
+                    onClick={() => setSelected({ key: item.key, kind: item.kind })}
+                  >
+                    <span className="row-main">
+                      <span className="row-title">{item.title || t("library.untitled")}</span>
+                      <span className="card-meta">
+                        <span className="kind-chip">{t(`kind.${item.kind}`)}</span>
+                        <span className={`status-chip status-${item.status}`}>
+                          {t(`library.status.${item.status}`)}
+                        </span>
+                        {mine && <span className="mine-chip">{t("library.mine")}</span>}
+                        <span>
+                          {mine && session.user.role === "rep"
+                            ? t("library.myPartners")
+                            : item.audience.to === "company"
+                              ? t("library.audienceCompany")
+                              : t("library.audienceReps", { count: item.audience.rep_ids.length })}
+                        </span>
+                      </span>
+                    </span>
+                    <span className="row-side">
+                      {rejected !== null ? (
+                        <span className="badge badge-red">{t("library.rejected")}</span>
+                      ) : unsynced ? (
+                        <span className="badge">{t("library.unsynced")}</span>
+                      ) : (
+                        <span className="hint">{formatWhen(item.updated_at_ms, now, t)}</span>
+                      )}
+                    </span>
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+        <div className="detail-pane library-detail">
+          {selected ? (
+            <LibraryEditor
+              key={selected.key}
+              session={session}
+              itemKey={selected.key}
+              kind={selected.kind}
+              current={current}
+              onChanged={() => setReload((r) => r + 1)}
+            />
+          ) : (
+            <EmptyState title={t("library.pickTitle")} body={t("library.pickBody")} />
+          )}
+        </div>
+      </div>
+    </section>
+  );
+}

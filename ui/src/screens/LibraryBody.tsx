@@ -1,0 +1,58 @@
+// An item's body as the briefcase shows it: an article's sanitised HTML
+// (sanitised again here by the same Rust function as the public page, its
+// images from the server), a case study's card, or plain paragraphs.
+import { useEffect, useState } from "react";
+import { useTranslation } from "react-i18next";
+
+import { api } from "../api";
+import type { ContentItem } from "../bindings";
+
+function absoluteImages(html: string, serverUrl: string): string {
+  return html.replace(/src="(\/media\/[0-9a-f]{32})"/g, (_, path: string) => `src="${new URL(path, serverUrl).href}"`);
+}
+
+export function ItemBody({ item, serverUrl }: { item: ContentItem; serverUrl: string }) {
+  const { t } = useTranslation();
+  const [html, setHtml] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    if (item.kind === "article") {
+      api.sanitizeArticle(item.body).then((h) => live && setHtml(absoluteImages(h, serverUrl)), () => {});
+    }
+    return () => {
+      live = false;
+    };
+  }, [item.body, item.kind, serverUrl]);
+
+  if (item.kind === "article") {
+    return <div className="body article-html" dangerouslySetInnerHTML={{ __html: html ?? "" }} />;
+  }
+  const cs = item.case_study;
+  if (item.kind === "case_study" && cs) {
+    return (
+      <div className="body">
+        <dl className="dl">
+          {(["customer", "problem", "solution", "result"] as const).map((f) =>
+            cs[f].trim() ? (
+              <div key={f} style={{ display: "contents" }}>
+                <dt>{t(`library.case.${f}`)}</dt>
+                <dd>{cs[f]}</dd>
+              </div>
+            ) : null,
+          )}
+        </dl>
+        {cs.quote.trim() && <blockquote>“{cs.quote}”</blockquote>}
+      </div>
+    );
+  }
+  return (
+    <div className="body">
+      {item.body
+        .split(/\n\s*\n/)
+        .filter((p) => p.trim())
+        .map((p, i) => (
+          <p key={i}>{p}</p>
+        ))}
+    </div>
+  );
+}
