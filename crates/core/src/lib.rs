@@ -6,6 +6,7 @@ pub mod api;
 pub mod app;
 pub mod bindings;
 pub mod botfilter;
+pub mod company;
 pub mod csv_import;
 pub mod domain;
 pub mod error;

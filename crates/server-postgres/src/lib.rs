@@ -71,6 +71,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (13, include_str!("../migrations/0013_page_views_visit.sql")),
     (14, include_str!("../migrations/0014_deactivation.sql")),
+    (17, include_str!("../migrations/0017_company_profile.sql")),
 ];
 
 /// Key of the session advisory lock held while migrating, so two servers

@@ -12,6 +12,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/0003_partners.sql")),
     (4, include_str!("../migrations/0004_poster_artwork.sql")),
     (6, include_str!("../migrations/0006_poster_slogan.sql")),
+    (8, include_str!("../migrations/0008_company_profile.sql")),
 ];
 
 /// The version a fully migrated file is at.

@@ -9,6 +9,7 @@ export type { Channel } from "./Channel";
 export type { ChannelConversion } from "./ChannelConversion";
 export type { ChildShare } from "./ChildShare";
 export type { Company } from "./Company";
+export type { CompanyProfile } from "./CompanyProfile";
 export type { ContactForm } from "./ContactForm";
 export type { ContentItem } from "./ContentItem";
 export type { ContentKind } from "./ContentKind";

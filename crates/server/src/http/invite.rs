@@ -20,7 +20,7 @@ use super::extract::ApiJson;
 use super::limit::RateLimiter;
 use askama::Template;
 
-use super::page::{self, Head, Lang};
+use super::page::{self, Head, Lang, Preview};
 use super::public::html;
 use super::AppState;
 use crate::error::ServerError;
@@ -33,6 +33,7 @@ use crate::storage::invitations::{
     InviteView, OtpCheck,
 };
 use crate::storage::{now_ms, Caller};
+use warmlead_core::company::promise_of;
 
 // Names and phones of people, as everywhere (warmlead-core's limits).
 use warmlead_core::limits::{MAX_NAME_CHARS, MAX_PHONE_CHARS};
@@ -193,10 +194,7 @@ fn error_msg(text: &str) -> Option<Msg<'_>> {
 /// What every invitation page has: the head, the company when known, the
 /// `<main>` element's id. The templates are `templates/invite*.html`.
 fn head(title: &str) -> Head<'_> {
-    Head {
-        lang: Lang::Zh,
-        title,
-    }
+    Head::plain(Lang::Zh, title)
 }
 
 /// What the invitation page shows besides the invitation: the values typed
@@ -222,13 +220,48 @@ struct InvitePage<'a> {
     message: Option<Msg<'a>>,
     max_name: usize,
     max_phone: usize,
+    /// What a partner gets: the company's promise or the neutral default.
+    promise: String,
+}
+
+/// The invitation's link preview: who invites to which company and what a
+/// partner gets, with the company's logo.
+fn invite_preview(view: &InviteView, promise: &str, url: String, public_url: &str) -> Preview {
+    let c = &view.company;
+    Preview {
+        url,
+        description: page::describe(
+            &format!(
+                "{} 邀请你成为 {} 的推荐合伙人。{promise}",
+                view.inviter.name, c.name
+            ),
+            "",
+        ),
+        image: c
+            .logo
+            .as_ref()
+            .map(|l| page::absolute(public_url, &l.path())),
+        og_type: "website",
+        site_name: c.name.clone(),
+    }
 }
 
 /// The invitation with its form. `action` is the path the form posts to.
-fn invite_page(view: &InviteView, action: &str, otp: bool, state: &FormState<'_>) -> String {
+fn invite_page(
+    view: &InviteView,
+    action: &str,
+    otp: bool,
+    state: &FormState<'_>,
+    public_url: &str,
+) -> String {
     let title = format!("{} 邀请你成为推荐合伙人", view.inviter.name);
+    let promise = promise_of(&view.company, &view.inviter.name);
+    let url = page::absolute(public_url, action);
     page::render(&InvitePage {
-        head: head(&title),
+        head: Head {
+            preview: Some(invite_preview(view, &promise, url, public_url)),
+            ..head(&title)
+        },
         company: Some(&view.company),
         page_id: "wl-invite",
         company_name: &view.company.name,
@@ -240,6 +273,7 @@ fn invite_page(view: &InviteView, action: &str, otp: bool, state: &FormState<'_>
         message: state.message,
         max_name: MAX_NAME_CHARS,
         max_phone: MAX_PHONE_CHARS,
+        promise,
     })
 }
 
@@ -436,7 +470,13 @@ async fn show(st: AppState, key: InviteKey, addr: std::net::IpAddr) -> Response 
             };
             html(
                 StatusCode::OK,
-                invite_page(&view, &action_of(&key), st.sms_is_real, &state),
+                invite_page(
+                    &view,
+                    &action_of(&key),
+                    st.sms_is_real,
+                    &state,
+                    &st.public_url,
+                ),
             )
         }
         Err(res) => res,
@@ -489,7 +529,13 @@ fn form_reply(
     };
     html(
         status,
-        invite_page(view, &action_of(key), st.sms_is_real, &state),
+        invite_page(
+            view,
+            &action_of(key),
+            st.sms_is_real,
+            &state,
+            &st.public_url,
+        ),
     )
 }
 

@@ -50,6 +50,64 @@ impl Lang {
 pub(crate) struct Head<'a> {
     pub lang: Lang,
     pub title: &'a str,
+    pub preview: Option<Preview>,
+}
+
+impl<'a> Head<'a> {
+    /// A page without a link preview (error pages, the privacy notice).
+    pub(crate) fn plain(lang: Lang, title: &'a str) -> Head<'a> {
+        Head {
+            lang,
+            title,
+            preview: None,
+        }
+    }
+}
+
+/// What a chat app shows for a link (its card): Open Graph and Twitter
+/// tags, the plain description, and schema.org `itemprop`s and a hidden
+/// first image, which WeChat reads. URLs are absolute, built from the
+/// server's public base URL (a card is fetched from elsewhere).
+pub(crate) struct Preview {
+    pub url: String,
+    pub description: String,
+    pub image: Option<String>,
+    /// `og:type`: "article", or "video.other" for a video.
+    pub og_type: &'static str,
+    pub site_name: String,
+}
+
+/// A card's description is cut to this many characters (chat apps show two
+/// or three lines).
+pub(crate) const PREVIEW_DESCRIPTION_CHARS: usize = 120;
+
+/// The card's description: the summary, else the first paragraph of the
+/// body; whitespace collapsed, cut with "…" past
+/// [`PREVIEW_DESCRIPTION_CHARS`].
+pub(crate) fn describe(summary: &str, body: &str) -> String {
+    let source = if summary.trim().is_empty() {
+        body.replace("\r\n", "\n")
+            .split("\n\n")
+            .map(str::trim)
+            .find(|p| !p.is_empty())
+            .unwrap_or("")
+            .to_string()
+    } else {
+        summary.to_string()
+    };
+    let words: Vec<&str> = source.split_whitespace().collect();
+    let flat = words.join(" ");
+    if flat.chars().count() <= PREVIEW_DESCRIPTION_CHARS {
+        return flat;
+    }
+    let mut cut: String = flat.chars().take(PREVIEW_DESCRIPTION_CHARS - 1).collect();
+    cut.push('…');
+    cut
+}
+
+/// The absolute URL of a path on this server's public address.
+pub(crate) fn absolute(public_url: &str, path: &str) -> String {
+    format!("{}{path}", public_url.trim_end_matches('/'))
 }
 
 impl Lang {
@@ -160,12 +218,18 @@ pub(crate) struct SharePage<'a> {
 }
 
 impl<'a> SharePage<'a> {
-    pub(crate) fn new(share: &'a ResolvedShare, lang: Lang, track: bool) -> SharePage<'a> {
+    pub(crate) fn new(
+        share: &'a ResolvedShare,
+        lang: Lang,
+        track: bool,
+        public_url: &str,
+    ) -> SharePage<'a> {
         let item = &share.item;
         SharePage {
             head: Head {
                 lang,
                 title: &item.title,
+                preview: Some(share_preview(share, public_url)),
             },
             company: &share.company,
             item,
@@ -193,8 +257,29 @@ fn script_string(s: &str) -> String {
 /// each quarter of the page, on video pause, and by `sendBeacon` when the
 /// page is hidden or left; refused reports are retried with backoff).
 /// `track` false: the page works (forward, form) but reports nothing.
-pub(crate) fn share_page(share: &ResolvedShare, lang: Lang, track: bool) -> String {
-    render(&SharePage::new(share, lang, track))
+pub(crate) fn share_page(
+    share: &ResolvedShare,
+    lang: Lang,
+    track: bool,
+    public_url: &str,
+) -> String {
+    render(&SharePage::new(share, lang, track, public_url))
+}
+
+/// The share's card: the item's title and summary, its cover (a poster's
+/// image, a video's cover).
+fn share_preview(share: &ResolvedShare, public_url: &str) -> Preview {
+    let item = &share.item;
+    Preview {
+        url: absolute(public_url, &format!("/s/{}", share.token)),
+        description: describe(&item.summary, &item.body),
+        image: item.cover.as_ref().map(|c| absolute(public_url, &c.path())),
+        og_type: match item.kind {
+            ContentKind::Video => "video.other",
+            _ => "article",
+        },
+        site_name: share.company.name.clone(),
+    }
 }
 
 /// Case studies are written as labelled blocks ("客户：…", "问题：…",
@@ -273,10 +358,7 @@ struct MessagePage<'a> {
 /// The answer to a form sent without the page's script.
 pub(crate) fn message_page(lang: Lang, ok: bool, message: &str) -> String {
     render(&MessagePage {
-        head: Head {
-            lang,
-            title: message,
-        },
+        head: Head::plain(lang, message),
         ok,
     })
 }
@@ -311,7 +393,7 @@ pub(crate) fn privacy_page(lang: Lang) -> String {
         ),
     };
     render(&PrivacyPage {
-        head: Head { lang, title },
+        head: Head::plain(lang, title),
         paragraphs,
     })
 }
@@ -336,7 +418,7 @@ pub(crate) fn not_found_page(lang: Lang) -> String {
         ),
     };
     render(&NotFoundPage {
-        head: Head { lang, title },
+        head: Head::plain(lang, title),
         text,
     })
 }
@@ -359,6 +441,31 @@ mod tests {
                 vec!["a<b>".to_string(), "line".into()],
                 vec!["second".into()]
             ]
+        );
+    }
+
+    #[test]
+    fn a_card_describes_the_summary_or_the_first_paragraph() {
+        let long = "长".repeat(PREVIEW_DESCRIPTION_CHARS + 5);
+        let cut = format!("{}…", "长".repeat(PREVIEW_DESCRIPTION_CHARS - 1));
+        let at_limit = "满".repeat(PREVIEW_DESCRIPTION_CHARS);
+        let cases = [
+            ("  摘要\n两行 ", "正文", "摘要 两行"),
+            ("", "\n\n 第一段\n续行 \r\n\r\n第二段", "第一段 续行"),
+            (" ", "", ""),
+            (&long, "", &cut),
+            (&at_limit, "", &at_limit),
+        ];
+        for (summary, body, want) in cases {
+            assert_eq!(describe(summary, body), want, "{summary:?} {body:?}");
+        }
+        assert_eq!(
+            absolute("https://r.example.com/", "/s/x"),
+            "https://r.example.com/s/x"
+        );
+        assert_eq!(
+            absolute("http://127.0.0.1:8080", "/media/k"),
+            "http://127.0.0.1:8080/media/k"
         );
     }
 

@@ -162,7 +162,7 @@ pub(crate) async fn share_page(
         let company_id = share.company.id;
         st.db.enqueue(TrackEvent::Filtered { company_id, reason });
     }
-    let body = page::share_page(&share, lang, not_a_view.is_none());
+    let body = page::share_page(&share, lang, not_a_view.is_none(), &st.public_url);
     let mut res = html(StatusCode::OK, body);
     // Over https the cookies never travel in clear.
     let secure = if st.is_https() { "; Secure" } else { "" };

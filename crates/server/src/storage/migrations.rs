@@ -30,6 +30,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0013_page_views_visit.sql"),
     ),
     (14, include_str!("../../migrations/0014_deactivation.sql")),
+    (
+        17,
+        include_str!("../../migrations/0017_company_profile.sql"),
+    ),
 ];
 
 /// Work a migration needs beyond SQL, in its transaction (written against
