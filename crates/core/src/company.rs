@@ -101,6 +101,9 @@ pub fn promise_of(company: &Company, inviter: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The cleaned (name, slogan, promise), or the field refused.
+    type Want<'a> = Result<(&'a str, Option<&'a str>, Option<&'a str>), &'a str>;
+
     fn profile(name: &str, slogan: Option<&str>, promise: Option<&str>) -> CompanyProfile {
         CompanyProfile {
             name: name.into(),
@@ -115,10 +118,7 @@ mod tests {
         let long_promise = "奖".repeat(MAX_COMMISSION_PROMISE_CHARS + 1);
         let at_limit = "奖".repeat(MAX_COMMISSION_PROMISE_CHARS);
         let long_name = "名".repeat(MAX_COMPANY_NAME_CHARS + 1);
-        let cases: [(
-            CompanyProfile,
-            Result<(&str, Option<&str>, Option<&str>), &str>,
-        ); 8] = [
+        let cases: [(CompanyProfile, Want); 8] = [
             (
                 profile(" 暖居 ", Some(" 口号 "), Some(" 成交奖 3% ")),
                 Ok(("暖居", Some("口号"), Some("成交奖 3%"))),

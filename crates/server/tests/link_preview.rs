@@ -130,7 +130,7 @@ async fn a_share_page_carries_its_card_with_an_absolute_image() {
             .first()
             .attr("src")
             .map(|s| s.to_string()),
-        Some(image)
+        Some(cover.path())
     );
     // A fetcher with no cookie and no token can load the card's image.
     let res = reqwest::get(format!("{}{}", s.ts.url(), cover.path()))

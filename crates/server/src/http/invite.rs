@@ -237,10 +237,8 @@ fn invite_preview(view: &InviteView, promise: &str, url: String, public_url: &st
             ),
             "",
         ),
-        image: c
-            .logo
-            .as_ref()
-            .map(|l| page::absolute(public_url, &l.path())),
+        image_path: c.logo.as_ref().map(|l| l.path()),
+        public_url: public_url.to_string(),
         og_type: "website",
         site_name: c.name.clone(),
     }

@@ -37,6 +37,10 @@ impl Lang {
         Lang::Zh
     }
 
+    pub(crate) fn is_zh(self) -> bool {
+        self == Lang::Zh
+    }
+
     pub(crate) fn html_lang(self) -> &'static str {
         match self {
             Lang::Zh => "zh-CN",
@@ -69,9 +73,13 @@ impl<'a> Head<'a> {
 /// first image, which WeChat reads. URLs are absolute, built from the
 /// server's public base URL (a card is fetched from elsewhere).
 pub(crate) struct Preview {
+    /// The server's public base URL, which absolute URLs are built on.
+    pub public_url: String,
     pub url: String,
     pub description: String,
-    pub image: Option<String>,
+    /// The card's image: its path on this server (the page's hidden first
+    /// image, under the page's own origin as the CSP wants).
+    pub image_path: Option<String>,
     /// `og:type`: "article", or "video.other" for a video.
     pub og_type: &'static str,
     pub site_name: String,
@@ -105,15 +113,18 @@ pub(crate) fn describe(summary: &str, body: &str) -> String {
     cut
 }
 
+impl Preview {
+    /// The image's absolute URL, for the tags a fetcher reads elsewhere.
+    pub(crate) fn image_url(&self) -> Option<String> {
+        self.image_path
+            .as_deref()
+            .map(|p| absolute(&self.public_url, p))
+    }
+}
+
 /// The absolute URL of a path on this server's public address.
 pub(crate) fn absolute(public_url: &str, path: &str) -> String {
     format!("{}{path}", public_url.trim_end_matches('/'))
-}
-
-impl Lang {
-    pub(crate) fn is_zh(self) -> bool {
-        self == Lang::Zh
-    }
 }
 
 /// A template rendered; a formatting error (none of ours can fail) is
@@ -273,7 +284,8 @@ fn share_preview(share: &ResolvedShare, public_url: &str) -> Preview {
     Preview {
         url: absolute(public_url, &format!("/s/{}", share.token)),
         description: describe(&item.summary, &item.body),
-        image: item.cover.as_ref().map(|c| absolute(public_url, &c.path())),
+        image_path: item.cover.as_ref().map(|c| c.path()),
+        public_url: public_url.to_string(),
         og_type: match item.kind {
             ContentKind::Video => "video.other",
             _ => "article",
