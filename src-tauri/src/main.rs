@@ -28,6 +28,7 @@ mod deeplink;
 mod invite;
 mod leads;
 mod partners;
+mod share;
 mod state;
 mod team;
 
@@ -98,6 +99,10 @@ fn main() {
             invite::sms_records,
             invite::poster_invitation,
             invite::save_png,
+            share::share_poster,
+            share::copy_png,
+            share::upload_logo,
+            share::set_company_profile,
             partners::partners,
             partners::partner_counts,
             partners::partner_detail,
