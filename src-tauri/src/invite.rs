@@ -200,13 +200,19 @@ pub async fn poster_invitation(
         engine.trigger();
     }
     let server = client(&state).await?;
-    let spec = invitation_spec(
+    let mut spec = invitation_spec(
         &invitation.url,
         &invitation.short_code,
         &session.user.name,
         &session.company,
     );
     let data_dir = state.db_path.parent().map(PathBuf::from);
+    spec.logo = crate::share::poster_image(
+        data_dir.as_deref(),
+        session.company.logo.as_ref(),
+        Some(&server),
+    )
+    .await;
     let art = poster_artwork(
         &kit,
         data_dir,
@@ -215,10 +221,19 @@ pub async fn poster_invitation(
     )
     .await;
     let kit = kit.inner().clone();
-    let png = tauri::async_runtime::spawn_blocking(move || kit.render(spec, art.as_deref()))
-        .await
-        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?
-        .map_err(|e| ApiError::new(e.code(), e.to_string()))?;
+    let png = tauri::async_runtime::spawn_blocking(move || {
+        // A logo that does not decode is left out rather than failing the poster.
+        match kit.render(spec.clone(), art.as_deref()) {
+            Err(warmlead_media::MediaError::BadImage("logo")) => {
+                let spec = warmlead_media::PosterSpec { logo: None, ..spec };
+                kit.render(spec, art.as_deref())
+            }
+            other => other,
+        }
+    })
+    .await
+    .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?
+    .map_err(|e| ApiError::new(e.code(), e.to_string()))?;
     Ok(PosterInvitation {
         invitation,
         png_base64: STANDARD.encode(png),
@@ -313,6 +328,8 @@ mod tests {
             name: "暖居装修".into(),
             poster_artwork: None,
             poster_slogan: slogan.map(str::to_string),
+            logo: None,
+            commission_promise: None,
         }
     }
 

@@ -29,6 +29,7 @@ mod invite;
 mod leads;
 mod library;
 mod partners;
+mod share;
 mod state;
 mod team;
 
@@ -101,6 +102,10 @@ fn main() {
             invite::sms_records,
             invite::poster_invitation,
             invite::save_png,
+            share::share_poster,
+            share::copy_png,
+            share::upload_logo,
+            share::set_company_profile,
             partners::partners,
             partners::partner_counts,
             partners::partner_detail,

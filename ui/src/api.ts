@@ -12,6 +12,7 @@ import type {
   BriefcaseQuery,
   Channel,
   Company,
+  CompanyProfile,
   ContentDraft,
   ContentItem,
   ContentStatus,
@@ -28,6 +29,7 @@ import type {
   LeadQuery,
   LeadSummary,
   ManFlags,
+  MediaRef,
   NewInvitation,
   PartnerCounts,
   PartnerDetail,
@@ -118,6 +120,16 @@ export const api = {
   saveQrPng: (url: string, fileName: string) =>
     call<string>("save_qr_png", { url, fileName }),
   copyText: (text: string) => call<null>("copy_text", { text }),
+  /** The 1080x1920 share poster (PNG, base64) of an item with the QR of share `token`. */
+  sharePoster: (itemId: number, token: string) =>
+    call<string>("share_poster", { itemId, token }),
+  /** Puts a PNG (a poster) on the clipboard as an image. */
+  copyPng: (pngBase64: string) => call<null>("copy_png", { pngBase64 }),
+  /** Managers: uploads the company logo (PNG or JPEG); answers its media. */
+  uploadLogo: (contentType: string, bytesBase64: string) =>
+    call<MediaRef>("upload_logo", { contentType, bytesBase64 }),
+  setCompanyProfile: (profile: CompanyProfile) =>
+    call<Company>("set_company_profile", { profile }),
   // Recruiting (issue 4): invitations, SMS, posters, partners, CSV.
   createInvitation: (req: NewInvitation) => call<Invitation>("create_invitation", { req }),
   /** The invitation fresh from the server (uses, status). */

@@ -44,6 +44,9 @@ pub const PATH_POSTER_ARTWORK: &str = "/api/v1/company/poster-artwork";
 /// Managers: `PUT` a `PosterSloganRequest`, answered with the `Company`.
 pub const PATH_POSTER_SLOGAN: &str = "/api/v1/company/poster-slogan";
 
+/// Managers: `PUT` a `company::CompanyProfile`, answered with the `Company`.
+pub const PATH_COMPANY_PROFILE: &str = "/api/v1/company/profile";
+
 /// Reps and managers: `POST` a `NewInvitation`, answered with the `Invitation`.
 pub const PATH_INVITATIONS: &str = "/api/v1/invitations";
 /// `GET /api/v1/invitations/{id}`; `POST /api/v1/invitations/{id}/revoke`.

@@ -4,7 +4,7 @@
 
 use ts_rs::TS;
 
-use crate::{api, app, botfilter, csv_import, domain, error, invite, lead, scoring, sync};
+use crate::{api, app, botfilter, company, csv_import, domain, error, invite, lead, scoring, sync};
 
 /// (file name, TypeScript source) of every exported type.
 pub fn render_all() -> Vec<(String, String)> {
@@ -41,6 +41,7 @@ pub fn render_all() -> Vec<(String, String)> {
         api::IssuedCode,
         api::PosterArtworkRequest,
         api::PosterSloganRequest,
+        company::CompanyProfile,
         api::NewContentItem,
         api::ContentDraft,
         api::Beacon,

@@ -108,7 +108,7 @@ impl Channel {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Company {
     pub id: i64,
     pub name: String,
@@ -121,6 +121,14 @@ pub struct Company {
     /// manager. None: the neutral `invite::DEFAULT_POSTER_SLOGAN`.
     #[serde(default)]
     pub poster_slogan: Option<String>,
+    /// The company's logo (PNG or JPEG) on public pages and posters. None:
+    /// the name's first letter.
+    #[serde(default)]
+    pub logo: Option<MediaRef>,
+    /// What a partner gets, one line on the invitation pages. None: the
+    /// neutral `company::DEFAULT_COMMISSION_PROMISE`.
+    #[serde(default)]
+    pub commission_promise: Option<String>,
 }
 
 /// A person in a company. Partners carry the rep they are bound to.

@@ -749,11 +749,15 @@ mod tests {
             name: "c".into(),
             poster_artwork: None,
             poster_slogan: None,
+            logo: None,
+            commission_promise: None,
         };
         assert_eq!(slogan_of(&company), DEFAULT_POSTER_SLOGAN);
         assert!(!DEFAULT_POSTER_SLOGAN.contains("装修"));
         let own = crate::domain::Company {
             poster_slogan: Some("买车找老王".into()),
+            logo: None,
+            commission_promise: None,
             ..company
         };
         assert_eq!(slogan_of(&own), "买车找老王");

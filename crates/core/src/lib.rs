@@ -7,6 +7,7 @@ pub mod app;
 pub mod article;
 pub mod bindings;
 pub mod botfilter;
+pub mod company;
 pub mod csv_import;
 pub mod domain;
 pub mod error;

@@ -7,6 +7,10 @@
 pub const MAX_NAME_CHARS: usize = 40;
 /// A company's name.
 pub const MAX_COMPANY_NAME_CHARS: usize = 100;
+/// The one-line commission promise of a company's invitation pages.
+pub const MAX_COMMISSION_PROMISE_CHARS: usize = 80;
+/// A company logo's file (PNG or JPEG): small, it is on every page and poster.
+pub const MAX_LOGO_BYTES: usize = 512 * 1024;
 /// A phone number as typed, before it is read as E.164.
 pub const MAX_PHONE_CHARS: usize = 32;
 /// A note: on a lead, on an imported partner.
@@ -35,6 +39,8 @@ pub const MAX_MERGED_NOTE_CHARS: usize = 2_000;
 pub const ALL: &[(&str, usize)] = &[
     ("maxNameChars", MAX_NAME_CHARS),
     ("maxCompanyNameChars", MAX_COMPANY_NAME_CHARS),
+    ("maxCommissionPromiseChars", MAX_COMMISSION_PROMISE_CHARS),
+    ("maxLogoBytes", MAX_LOGO_BYTES),
     ("maxPhoneChars", MAX_PHONE_CHARS),
     ("maxNoteChars", MAX_NOTE_CHARS),
     ("maxTitleChars", MAX_TITLE_CHARS),

@@ -35,6 +35,7 @@ fn spec(with_images: bool) -> PosterSpec {
         company_name: "杭州暖线科技有限公司".into(),
         rep_photo: with_images.then(|| jpeg(600, 600)),
         background: with_images.then(|| jpeg(1080, 1920)),
+        logo: with_images.then(|| jpeg(200, 200)),
         font_index: 2,
     }
 }

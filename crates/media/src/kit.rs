@@ -12,9 +12,17 @@ use warmlead_core::domain::Company;
 use warmlead_core::invite::slogan_of;
 
 use crate::fonts::{load_font_file, load_system_font, preferred_face};
-use crate::{render_poster_on, Artwork, MediaError, PosterSpec};
+use crate::{
+    render_poster_on, render_share_poster, Artwork, MediaError, PosterSpec, SharePosterSpec,
+};
 
 const INVITE_LINE: &str = "邀请你成为合作伙伴";
+/// Under the share poster's QR. Posters are for Chinese chats, like the
+/// invitation poster's lines.
+const SHARE_HINT: &str = "长按识别二维码，查看全文";
+/// The folder of the data directory where images for posters (covers,
+/// logos) are kept by media key, so posters keep them offline.
+const MEDIA_CACHE_DIR: &str = "media-cache";
 const CODE_LABEL: &str = "邀请码";
 /// A local override of the company's artwork in the data directory (kept
 /// from before the company template: handy to try an artwork out).
@@ -45,8 +53,51 @@ pub fn invitation_spec(
         company_name: company.name.clone(),
         rep_photo: None,
         background: None,
+        logo: None,
         font_index: 0,
     }
+}
+
+/// The share poster's content: the QR of the sharer's tracked `url`, the
+/// item's title, who recommends it and the company; the caller adds the
+/// cover's and logo's bytes when it has them.
+pub fn share_spec(url: &str, title: &str, sharer_name: &str, company: &Company) -> SharePosterSpec {
+    SharePosterSpec {
+        url: url.into(),
+        title: title.into(),
+        sharer_line: format!("{sharer_name} 推荐给你"),
+        company_name: company.name.clone(),
+        hint: SHARE_HINT.into(),
+        cover: None,
+        logo: None,
+        font_index: 0,
+    }
+}
+
+/// The cached bytes of the media `key` (a cover, a logo), if any.
+pub fn cached_media(data_dir: &Path, key: &str) -> Option<Vec<u8>> {
+    std::fs::read(media_cache_path(data_dir, key)?).ok()
+}
+
+/// Keeps the bytes of media `key` for posters made offline (whole or not at
+/// all: written aside, then renamed).
+pub fn cache_media(data_dir: &Path, key: &str, bytes: &[u8]) -> std::io::Result<()> {
+    let path = media_cache_path(data_dir, key)
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a media key"))?;
+    std::fs::create_dir_all(data_dir.join(MEDIA_CACHE_DIR))?;
+    let tmp = path.with_extension("part");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, &path)
+}
+
+/// Media keys are URL-safe base64; anything else (a path) has no cache file.
+fn media_cache_path(data_dir: &Path, key: &str) -> Option<PathBuf> {
+    let safe = !key.is_empty()
+        && key.len() <= 64
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    safe.then(|| data_dir.join(MEDIA_CACHE_DIR).join(key))
 }
 
 /// The font and the artwork, each loaded and decoded once (decoding artwork
@@ -85,6 +136,13 @@ impl PosterKit {
         let (font, index) = self.font().ok_or(MediaError::NoFont)?;
         spec.font_index = index;
         render_poster_on(&spec, &font, art)
+    }
+
+    /// Renders a share poster on the kit's font (its face index).
+    pub fn render_share(&self, mut spec: SharePosterSpec) -> Result<Vec<u8>, MediaError> {
+        let (font, index) = self.font().ok_or(MediaError::NoFont)?;
+        spec.font_index = index;
+        render_share_poster(&spec, &font)
     }
 }
 
@@ -188,6 +246,34 @@ fn load_artwork(dir: &Path) -> Option<Arc<Artwork>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn media_is_cached_by_key_and_only_by_key() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(cached_media(dir.path(), "AbC-_9"), None);
+        cache_media(dir.path(), "AbC-_9", b"cover").unwrap();
+        assert_eq!(
+            cached_media(dir.path(), "AbC-_9").as_deref(),
+            Some(&b"cover"[..])
+        );
+        for bad in ["../x", "a/b", "", ".."] {
+            assert!(cache_media(dir.path(), bad, b"x").is_err(), "{bad}");
+            assert_eq!(cached_media(dir.path(), bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_share_poster_names_the_sharer_and_the_company() {
+        let company = Company {
+            id: 1,
+            name: "某公司".into(),
+            ..Company::default()
+        };
+        let spec = share_spec("https://r.example.com/s/t", "标题", "张三", &company);
+        assert_eq!(spec.sharer_line, "张三 推荐给你");
+        assert_eq!(spec.company_name, "某公司");
+        assert_eq!((spec.cover, spec.logo), (None, None));
+    }
 
     #[test]
     fn caching_a_template_keeps_its_bytes_and_drops_older_ones() {

@@ -1,5 +1,5 @@
-//! Media the desktop app makes without a network: QR codes and invitation
-//! posters. Pure functions, bytes in and PNG bytes out, except [`kit`], which
+//! Media the desktop app makes without a network: QR codes, invitation
+//! posters and share posters. Pure functions, bytes in and PNG bytes out, except [`kit`], which
 //! finds the font and caches the company's artwork on disk.
 
 use std::io::Cursor;
@@ -8,11 +8,13 @@ pub mod fonts;
 pub mod kit;
 mod poster;
 mod raster;
+mod share_poster;
 mod text;
 
 pub use poster::{
     render_poster, render_poster_on, Artwork, PosterSpec, POSTER_HEIGHT, POSTER_WIDTH,
 };
+pub use share_poster::{render_share_poster, SharePosterSpec, SHARE_QR_SIDE};
 
 use image::{ImageFormat, Luma};
 use qrcode::{EcLevel, QrCode};

@@ -37,6 +37,8 @@ pub struct PosterSpec {
     pub rep_photo: Option<Vec<u8>>,
     /// The company's artwork, scaled to cover the poster; None draws a warm gradient.
     pub background: Option<Vec<u8>>,
+    /// The company's logo, drawn round before its name; None: the name alone.
+    pub logo: Option<Vec<u8>>,
     /// Which face of a font collection (.ttc) to use; 0 for a plain font.
     /// For Noto Sans CJK (NotoSansCJK-Regular.ttc) 2 is Simplified Chinese.
     pub font_index: u32,
@@ -79,7 +81,7 @@ pub fn render_poster_on(
         Some(art) => art.0.clone(),
         None => raster::gradient(POSTER_WIDTH, POSTER_HEIGHT),
     };
-    draw_header(&mut img, &font, spec);
+    draw_header(&mut img, &font, spec)?;
     draw_rep(&mut img, &font, spec)?;
     draw_card(&mut img, &font, spec)?;
     encode_png(&img)
@@ -112,11 +114,31 @@ fn shadowed(img: &mut RgbImage, font: &FontRef, scale: PxScale, s: &str, baselin
     text::draw_centered(img, font, pen, s, CX, baseline);
 }
 
-/// Company name, then the slogan in up to three lines.
-fn draw_header(img: &mut RgbImage, font: &FontRef, spec: &PosterSpec) {
+/// Company name (after its round logo, if any), then the slogan in up to
+/// three lines.
+fn draw_header(img: &mut RgbImage, font: &FontRef, spec: &PosterSpec) -> Result<(), MediaError> {
+    const LOGO_D: f32 = 72.0;
     let company = text::clean(&spec.company_name, 80, false);
-    let (scale, line) = text::fit_line(font, &company, 44.0, 28.0, TEXT_W);
-    shadowed(img, font, scale, &line, 130.0);
+    let logo_w = if spec.logo.is_some() {
+        LOGO_D + 20.0
+    } else {
+        0.0
+    };
+    let (scale, line) = text::fit_line(font, &company, 44.0, 28.0, TEXT_W - logo_w);
+    let left = CX - (logo_w + text::width(font, scale, &line)) / 2.0;
+    if let Some(bytes) = &spec.logo {
+        let logo = raster::decode(bytes, "logo")?;
+        let cy = 130.0 - text::ascent(font, scale) * 0.35;
+        raster::disc(img, left + LOGO_D / 2.0, cy, LOGO_D + 6.0, WHITE, 1.0);
+        raster::round_photo(img, logo, left + LOGO_D / 2.0, cy, LOGO_D as u32);
+    }
+    let pen = Pen {
+        scale,
+        color: WHITE,
+        opacity: 1.0,
+        shadow: Some((2, 3, SHADOW, 0.25)),
+    };
+    text::draw(img, font, pen, &line, left + logo_w, 130.0);
 
     let slogan = text::clean(&spec.slogan, 300, true);
     let scale = PxScale::from(84.0);
@@ -125,6 +147,7 @@ fn draw_header(img: &mut RgbImage, font: &FontRef, spec: &PosterSpec) {
     for (i, line) in lines.iter().enumerate() {
         shadowed(img, font, scale, line, 220.0 + ascent + i as f32 * 112.0);
     }
+    Ok(())
 }
 
 /// The rep: a round photo (or the name's first letter on a disc) with a white
@@ -199,7 +222,7 @@ fn draw_card(img: &mut RgbImage, font: &FontRef, spec: &PosterSpec) -> Result<()
 /// PNG with fast compression and one filter for every row: the poster is
 /// mostly flat colour and smooth gradients, which "Up" predicts well, and
 /// the adaptive filter search would otherwise be the bulk of render time.
-fn encode_png(img: &RgbImage) -> Result<Vec<u8>, MediaError> {
+pub(crate) fn encode_png(img: &RgbImage) -> Result<Vec<u8>, MediaError> {
     let mut png = Vec::new();
     PngEncoder::new_with_quality(
         Cursor::new(&mut png),

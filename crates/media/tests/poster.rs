@@ -31,6 +31,7 @@ fn spec() -> PosterSpec {
         company_name: "杭州暖线科技有限公司".into(),
         rep_photo: None,
         background: None,
+        logo: None,
         font_index: 2,
     }
 }
@@ -120,6 +121,7 @@ fn artwork_poster_with_photo_qr_decodes_full_and_degraded() {
     let s = PosterSpec {
         background: Some(busy_jpeg(1600, 1200)),
         rep_photo: Some(busy_jpeg(300, 500)),
+        logo: Some(busy_jpeg(200, 120)),
         ..spec()
     };
     let png = render_poster(&s, &font).unwrap();

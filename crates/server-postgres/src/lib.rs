@@ -73,6 +73,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (14, include_str!("../migrations/0014_deactivation.sql")),
     (15, include_str!("../migrations/0015_visit_index_trim.sql")),
     (16, include_str!("../migrations/0016_content_library.sql")),
+    (17, include_str!("../migrations/0017_company_profile.sql")),
     (
         18,
         include_str!("../migrations/0018_offline_invitations.sql"),

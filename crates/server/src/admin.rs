@@ -240,6 +240,16 @@ impl Admin {
         self.db.set_poster_artwork(company_id, media_id).await
     }
 
+    /// Sets the company's whole profile, as a manager's
+    /// `PUT /api/v1/company/profile` does (the demo's seed).
+    pub async fn set_company_profile(
+        &self,
+        company_id: i64,
+        profile: warmlead_core::company::CompanyProfile,
+    ) -> Result<Company, ServerError> {
+        self.db.set_company_profile(company_id, profile).await
+    }
+
     /// Sets (or clears) the company's poster slogan, as a manager's
     /// `PUT /api/v1/company/poster-slogan` does.
     pub async fn set_poster_slogan(

@@ -197,6 +197,8 @@ fn sign_in(store: &Store) {
                     name: "暖居装修".into(),
                     poster_artwork: None,
                     poster_slogan: None,
+                    logo: None,
+                    commission_promise: None,
                 },
                 epoch: "bench".into(),
             },

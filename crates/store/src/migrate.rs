@@ -13,6 +13,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/0004_poster_artwork.sql")),
     (6, include_str!("../migrations/0006_poster_slogan.sql")),
     (7, include_str!("../migrations/0007_content_library.sql")),
+    (8, include_str!("../migrations/0008_company_profile.sql")),
     (
         9,
         include_str!("../migrations/0009_offline_invitations.sql"),

@@ -106,18 +106,26 @@ fn apply_change(conn: &Connection, body: &ChangeBody, me: &Me) -> Result<(), Sto
 }
 
 fn upsert_company(conn: &Connection, c: &Company) -> Result<(), StoreError> {
-    let artwork = c
-        .poster_artwork
-        .as_ref()
-        .map(serde_json::to_string)
-        .transpose()?;
+    let json = |m: &Option<warmlead_core::domain::MediaRef>| {
+        m.as_ref().map(serde_json::to_string).transpose()
+    };
+    let (artwork, logo) = (json(&c.poster_artwork)?, json(&c.logo)?);
     conn.execute(
-        "INSERT INTO company (id, name, poster_artwork_json, poster_slogan) \
-         VALUES (?1, ?2, ?3, ?4) \
+        "INSERT INTO company (id, name, poster_artwork_json, poster_slogan, logo_json, \
+           commission_promise) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
            poster_artwork_json = excluded.poster_artwork_json, \
-           poster_slogan = excluded.poster_slogan",
-        rusqlite::params![c.id, c.name, artwork, c.poster_slogan],
+           poster_slogan = excluded.poster_slogan, logo_json = excluded.logo_json, \
+           commission_promise = excluded.commission_promise",
+        rusqlite::params![
+            c.id,
+            c.name,
+            artwork,
+            c.poster_slogan,
+            logo,
+            c.commission_promise
+        ],
     )?;
     conn.execute(
         "UPDATE session SET company_json = ?1 WHERE id = 1 AND json_extract(company_json, '$.id') = ?2",

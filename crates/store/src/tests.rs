@@ -4,7 +4,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use warmlead_core::api::ActivateResponse;
 use warmlead_core::app::BriefcaseQuery;
-use warmlead_core::domain::{Channel, Company, ContentItem, ContentKind, Role, User, Visit};
+use warmlead_core::domain::{
+    Channel, Company, ContentItem, ContentKind, MediaRef, Role, User, Visit,
+};
 use warmlead_core::sync::{
     Change, ChangeBody, EntityKind, MutationBody, MutationOutcome, Outcome, PullResponse,
     PushResponse,
@@ -44,6 +46,8 @@ fn activation() -> ActivateResponse {
             name: "暖居装修".into(),
             poster_artwork: None,
             poster_slogan: None,
+            logo: None,
+            commission_promise: None,
         },
         epoch: "epoch-a".into(),
     }
@@ -652,6 +656,8 @@ fn migrating_from_3_keeps_the_company_and_then_learns_its_poster_artwork() {
         name: "暖居装修".into(),
         poster_artwork: Some(art.clone()),
         poster_slogan: None,
+        logo: None,
+        commission_promise: None,
     };
     store
         .apply_pull(&page("epoch-a", vec![ChangeBody::Company(with_art)], 1))
@@ -677,6 +683,8 @@ fn migrating_from_3_keeps_the_company_and_then_learns_its_poster_artwork() {
         name: "暖居装修".into(),
         poster_artwork: None,
         poster_slogan: None,
+        logo: None,
+        commission_promise: None,
     };
     store
         .apply_pull(&page("epoch-a", vec![ChangeBody::Company(cleared)], 2))
@@ -730,6 +738,8 @@ fn migrating_from_4_keeps_the_artwork_and_then_learns_the_poster_slogan() {
         name: "暖居装修".into(),
         poster_artwork: None,
         poster_slogan: Some("好车推荐给朋友".into()),
+        logo: None,
+        commission_promise: None,
     };
     store
         .apply_pull(&page("epoch-a", vec![ChangeBody::Company(with_slogan)], 1))
@@ -875,4 +885,69 @@ fn a_library_edit_stays_until_the_server_has_it() {
         .unwrap()
         .iter()
         .any(|b| b.item.key == "k-1"));
+}
+
+/// Schema 8: a cache at 6 keeps its company and learns the profile (logo,
+/// commission promise) from the Company change, in the table and in the
+/// session the posters read offline.
+#[test]
+fn migrating_from_6_keeps_the_company_and_then_learns_its_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.sqlite");
+    {
+        let old = migrate::open_at_version(&path, 6).unwrap();
+        old.save_activation("http://127.0.0.1:1/", &activation())
+            .unwrap();
+        old.conn
+            .execute_batch(
+                r#"INSERT INTO company (id, name, poster_slogan) VALUES (1, '暖居装修', '口号');
+                   UPDATE session SET company_json = '{"id":1,"name":"暖居装修"}';"#,
+            )
+            .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), LATEST_VERSION);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM company WHERE poster_slogan = '口号' \
+             AND logo_json IS NULL AND commission_promise IS NULL"
+        ),
+        1
+    );
+    let logo = MediaRef {
+        id: 9,
+        content_type: "image/png".into(),
+        size: 120,
+        key: "k".repeat(22),
+    };
+    let profiled = Company {
+        id: 1,
+        name: "暖居".into(),
+        poster_artwork: None,
+        poster_slogan: None,
+        logo: Some(logo.clone()),
+        commission_promise: Some("成交奖 3%".into()),
+    };
+    store
+        .apply_pull(&page(
+            "epoch-a",
+            vec![ChangeBody::Company(profiled.clone())],
+            1,
+        ))
+        .unwrap();
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM company WHERE name = '暖居' AND logo_json IS NOT NULL \
+             AND commission_promise = '成交奖 3%'"
+        ),
+        1
+    );
+    let session = store.session().unwrap().unwrap();
+    assert_eq!(
+        session.company, profiled,
+        "the posters read the session's company"
+    );
+    assert_eq!(session.company.logo, Some(logo));
 }

@@ -6,10 +6,12 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use warmlead_core::api::{
     ActivateRequest, ActivateResponse, IssuedCode, MeResponse, NewTeamMember, PosterSloganRequest,
-    TeamMember, PATH_ACTIVATE, PATH_DEVICES_PREFIX, PATH_EVENTS, PATH_INVITATIONS,
-    PATH_INVITATION_PREFIX, PATH_ME, PATH_PARTNER_IMPORT, PATH_POSTER_SLOGAN, PATH_PULL, PATH_PUSH,
-    PATH_RADAR_PULL, PATH_SMS_INVITATIONS, PATH_TEAM, PATH_TEAM_PREFIX,
+    TeamMember, PATH_ACTIVATE, PATH_COMPANY_PROFILE, PATH_DEVICES_PREFIX, PATH_EVENTS,
+    PATH_INVITATIONS, PATH_INVITATION_PREFIX, PATH_ME, PATH_MEDIA, PATH_PARTNER_IMPORT,
+    PATH_POSTER_SLOGAN, PATH_PULL, PATH_PUSH, PATH_RADAR_PULL, PATH_SMS_INVITATIONS, PATH_TEAM,
+    PATH_TEAM_PREFIX,
 };
+use warmlead_core::company::CompanyProfile;
 use warmlead_core::csv_import::ImportRow;
 use warmlead_core::domain::{Company, MediaRef};
 use warmlead_core::error::ApiError;
@@ -185,6 +187,43 @@ impl Client {
             .json(&PosterSloganRequest {
                 slogan: slogan.map(str::to_string),
             })
+            .send()
+            .await
+            .map_err(transport)?;
+        read(resp).await
+    }
+
+    /// Sets the company's whole profile (managers: name, logo, poster
+    /// slogan, commission promise); answers the Company as the server now
+    /// has it. Every device learns it through the Company change.
+    pub async fn set_company_profile(
+        &self,
+        profile: &CompanyProfile,
+    ) -> Result<Company, SyncError> {
+        let resp = self
+            .http
+            .put(self.url(PATH_COMPANY_PROFILE))
+            .bearer_auth(&self.token)
+            .json(profile)
+            .send()
+            .await
+            .map_err(transport)?;
+        read(resp).await
+    }
+
+    /// Uploads a PNG or JPEG (a logo) as media of the company; answers its
+    /// reference.
+    pub async fn upload_image(
+        &self,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<MediaRef, SyncError> {
+        let resp = self
+            .http
+            .post(self.url(PATH_MEDIA))
+            .bearer_auth(&self.token)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(bytes)
             .send()
             .await
             .map_err(transport)?;

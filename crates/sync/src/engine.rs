@@ -301,6 +301,8 @@ mod tests {
                         name: "c".into(),
                         poster_artwork: None,
                         poster_slogan: None,
+                        logo: None,
+                        commission_promise: None,
                     },
                     epoch: "e".into(),
                 },

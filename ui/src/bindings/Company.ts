@@ -12,4 +12,14 @@ poster_artwork: MediaRef | null,
  * The line under the rep's name on the invitation poster, set by a
  * manager. None: the neutral `invite::DEFAULT_POSTER_SLOGAN`.
  */
-poster_slogan: string | null, };
+poster_slogan: string | null, 
+/**
+ * The company's logo (PNG or JPEG) on public pages and posters. None:
+ * the name's first letter.
+ */
+logo: MediaRef | null, 
+/**
+ * What a partner gets, one line on the invitation pages. None: the
+ * neutral `company::DEFAULT_COMMISSION_PROMISE`.
+ */
+commission_promise: string | null, };

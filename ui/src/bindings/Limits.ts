@@ -4,6 +4,8 @@
 export const LIMITS = {
   maxNameChars: 40,
   maxCompanyNameChars: 100,
+  maxCommissionPromiseChars: 80,
+  maxLogoBytes: 524288,
   maxPhoneChars: 32,
   maxNoteChars: 500,
   maxTitleChars: 120,

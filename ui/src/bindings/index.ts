@@ -10,6 +10,7 @@ export type { Channel } from "./Channel";
 export type { ChannelConversion } from "./ChannelConversion";
 export type { ChildShare } from "./ChildShare";
 export type { Company } from "./Company";
+export type { CompanyProfile } from "./CompanyProfile";
 export type { ContactForm } from "./ContactForm";
 export type { ContentAudience } from "./ContentAudience";
 export type { ContentDraft } from "./ContentDraft";

@@ -1,66 +1,184 @@
-// 设置: language (remembered), the company's poster slogan (managers), and
+// 设置: language (remembered), the company profile (managers: name, logo,
+// poster slogan, the invitation pages' commission line), and
 // sign-out, which asks once and warns when changes are still waiting to sync.
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 
 import { api, type ApiError } from "../api";
-import type { Session, SyncStatus } from "../bindings";
+import type { Company, MediaRef, Session, SyncStatus } from "../bindings";
+import { LIMITS } from "../bindings/Limits";
 import { currentLanguage, LANGUAGES, setLanguage, type Language } from "../i18n";
 
 /** Same limit as the server's (core `MAX_POSTER_SLOGAN_CHARS`). */
 const MAX_SLOGAN_CHARS = 40;
+const LOGO_TYPES = ["image/png", "image/jpeg"];
 
-/** The line under the rep's name on every invitation poster of the company. */
-function PosterSlogan({ current }: { current: string | null }) {
+/** A file's bytes as base64 (standard alphabet). */
+async function base64Of(file: File): Promise<string> {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+/** Managers: the company's name, logo, poster slogan and the commission
+ *  line of the invitation pages, saved together. */
+function CompanyProfileEditor({ company }: { company: Company }) {
   const { t } = useTranslation();
-  const [text, setText] = useState(current ?? "");
+  const [name, setName] = useState(company.name);
+  const [logo, setLogo] = useState<MediaRef | null>(company.logo ?? null);
+  const [logoPreview, setLogoPreview] = useState<string | null>(null);
+  const [slogan, setSlogan] = useState(company.poster_slogan ?? "");
+  const [promise, setPromise] = useState(company.commission_promise ?? "");
   const [busy, setBusy] = useState(false);
   const [saved, setSaved] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const logoKb = Math.floor(LIMITS.maxLogoBytes / 1024);
+
+  const edited = () => {
+    setSaved(false);
+    setError(null);
+  };
+
+  const pickLogo = async (file: File | undefined) => {
+    if (!file) return;
+    edited();
+    if (!LOGO_TYPES.includes(file.type)) return setError(t("settings.logoBadType"));
+    if (file.size > LIMITS.maxLogoBytes) return setError(t("settings.logoTooBig", { kb: logoKb }));
+    setBusy(true);
+    try {
+      const b64 = await base64Of(file);
+      setLogo(await api.uploadLogo(file.type, b64));
+      setLogoPreview(`data:${file.type};base64,${b64}`);
+    } catch (e) {
+      setError(t("error.generic", { message: (e as ApiError).message }));
+    } finally {
+      setBusy(false);
+    }
+  };
 
   const save = async () => {
     setBusy(true);
-    setError(null);
-    setSaved(false);
+    edited();
+    const blankIsNull = (s: string) => (s.trim() === "" ? null : s);
     try {
-      const company = await api.setPosterSlogan(text.trim() === "" ? null : text);
-      setText(company.poster_slogan ?? "");
+      const c = await api.setCompanyProfile({
+        name,
+        logo_media_id: logo?.id ?? null,
+        poster_slogan: blankIsNull(slogan),
+        commission_promise: blankIsNull(promise),
+      });
+      setName(c.name);
+      setSlogan(c.poster_slogan ?? "");
+      setPromise(c.commission_promise ?? "");
       setSaved(true);
     } catch (e) {
-      setError(e as ApiError);
+      setError(t("error.generic", { message: (e as ApiError).message }));
     } finally {
       setBusy(false);
     }
   };
 
   return (
-    <div className="card-box">
-      <label htmlFor="poster-slogan">
-        <h2>{t("settings.posterSlogan")}</h2>
+    <div className="card-box" data-testid="company-profile">
+      <h2>{t("settings.profile")}</h2>
+      <p className="hint">{t("settings.profileHint")}</p>
+      <label className="field" htmlFor="company-name">
+        <span>{t("settings.companyName")}</span>
+        <input
+          id="company-name"
+          className="input"
+          data-testid="company-name"
+          maxLength={LIMITS.maxCompanyNameChars}
+          value={name}
+          onChange={(e) => {
+            setName(e.target.value);
+            edited();
+          }}
+        />
       </label>
-      <input
-        id="poster-slogan"
-        className="input"
-        data-testid="poster-slogan"
-        maxLength={MAX_SLOGAN_CHARS}
-        value={text}
-        placeholder={t("settings.posterSloganDefault")}
-        onChange={(e) => {
-          setText(e.target.value);
-          setSaved(false);
-        }}
-      />
+      <div className="field">
+        <span id="logo-label">{t("settings.logo")}</span>
+        <div className="logo-row">
+          {logoPreview ? (
+            <img className="logo-preview" src={logoPreview} alt="" />
+          ) : (
+            <span className="logo-preview logo-initial" aria-hidden="true">
+              {name.trim().charAt(0)}
+            </span>
+          )}
+          <label className="btn">
+            {t("settings.logoPick")}
+            <input
+              type="file"
+              accept={LOGO_TYPES.join(",")}
+              className="sr-only"
+              data-testid="logo-file"
+              aria-labelledby="logo-label"
+              disabled={busy}
+              onChange={(e) => void pickLogo(e.target.files?.[0])}
+            />
+          </label>
+          {logo && (
+            <button
+              type="button"
+              className="btn btn-quiet"
+              onClick={() => {
+                setLogo(null);
+                setLogoPreview(null);
+                edited();
+              }}
+            >
+              {t("settings.logoRemove")}
+            </button>
+          )}
+        </div>
+        <p className="hint">{logo ? t("settings.logoHint", { kb: logoKb }) : t("settings.logoNone")}</p>
+      </div>
+      <label className="field" htmlFor="poster-slogan">
+        <span>{t("settings.posterSlogan")}</span>
+        <input
+          id="poster-slogan"
+          className="input"
+          data-testid="poster-slogan"
+          maxLength={MAX_SLOGAN_CHARS}
+          value={slogan}
+          placeholder={t("settings.posterSloganDefault")}
+          onChange={(e) => {
+            setSlogan(e.target.value);
+            edited();
+          }}
+        />
+      </label>
       <p className="hint">{t("settings.posterSloganHint", { max: MAX_SLOGAN_CHARS })}</p>
+      <label className="field" htmlFor="commission-promise">
+        <span>{t("settings.promise")}</span>
+        <input
+          id="commission-promise"
+          className="input"
+          data-testid="commission-promise"
+          maxLength={LIMITS.maxCommissionPromiseChars}
+          value={promise}
+          placeholder={t("settings.promiseDefault")}
+          onChange={(e) => {
+            setPromise(e.target.value);
+            edited();
+          }}
+        />
+      </label>
+      <p className="hint">{t("settings.promiseHint", { max: LIMITS.maxCommissionPromiseChars })}</p>
       {error && (
         <div className="error" role="alert">
-          {t("error.generic", { message: error.message })}
+          {error}
         </div>
       )}
-      {saved && <p role="status">{t("settings.posterSloganSaved")}</p>}
+      {saved && <p role="status">{t("settings.profileSaved")}</p>}
       <button
         type="button"
-        className="btn"
-        data-testid="poster-slogan-save"
+        className="btn btn-primary"
+        data-testid="company-profile-save"
         disabled={busy}
         onClick={() => void save()}
       >
@@ -124,7 +242,7 @@ export function Settings({
             ))}
           </select>
         </div>
-        {session.user.role === "manager" && <PosterSlogan current={session.company.poster_slogan} />}
+        {session.user.role === "manager" && <CompanyProfileEditor company={session.company} />}
         <div className="card-box">
           <h2>{t("settings.account")}</h2>
           <p>

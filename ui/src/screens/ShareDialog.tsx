@@ -1,6 +1,7 @@
 // Share one item: pick a channel (朋友圈/群/私聊), then copy the tracked link
-// with a suggested message, or show/save its QR code. Works offline: the link
-// is signed on this device and resolves before the share is synced.
+// with a suggested message, show/save its QR code, or make a poster of the
+// item with that QR (saved as PNG or copied as an image). Works offline: the
+// link is signed on this device and the poster is drawn here.
 import { useEffect, useRef, useState, type KeyboardEvent } from "react";
 import { useTranslation } from "react-i18next";
 
@@ -9,7 +10,13 @@ import type { Channel, ContentItem, ShareResult } from "../bindings";
 import { useToast } from "../components/Toast";
 
 const CHANNELS: Channel[] = ["moments", "group", "direct"];
-type Tab = "link" | "qr";
+type Tab = "link" | "qr" | "poster";
+const TABS: Tab[] = ["link", "qr", "poster"];
+const TAB_LABELS: Record<Tab, string> = {
+  link: "share.tabLink",
+  qr: "share.tabQr",
+  poster: "share.tabPoster",
+};
 
 /** Keeps Tab inside the dialog and closes it on Escape. */
 function trapKeys(e: KeyboardEvent<HTMLDivElement>, onClose: () => void) {
@@ -53,6 +60,9 @@ export function ShareDialog({
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   const [tab, setTab] = useState<Tab>("link");
+  // One poster per channel's share, made when its tab is first opened.
+  const [posters, setPosters] = useState<Partial<Record<Channel, string>>>({});
+  const [posterBusy, setPosterBusy] = useState(false);
   const dialogRef = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
@@ -61,14 +71,39 @@ export function ShareDialog({
     return () => before?.focus();
   }, []);
 
+  /** Draws the poster of channel `c`'s share once (on this device). */
+  const makePoster = async (c: Channel, r: ShareResult) => {
+    if (posters[c]) return;
+    setPosterBusy(true);
+    try {
+      const png = await api.sharePoster(item.id, r.share.token);
+      setPosters((ps) => ({ ...ps, [c]: png }));
+    } catch (e) {
+      setError(e as ApiError);
+    } finally {
+      setPosterBusy(false);
+    }
+  };
+
+  const openTab = (k: Tab) => {
+    setTab(k);
+    const r = channel ? results[channel] : undefined;
+    if (k === "poster" && channel && r) void makePoster(channel, r);
+  };
+
   const pick = async (c: Channel) => {
     setChannel(c);
     setError(null);
-    if (results[c]) return;
+    const known = results[c];
+    if (known) {
+      if (tab === "poster") void makePoster(c, known);
+      return;
+    }
     setBusy(true);
     try {
       const r = await api.createShare(item.id, c);
       setResults((rs) => ({ ...rs, [c]: r }));
+      if (tab === "poster") void makePoster(c, r);
     } catch (e) {
       setError(e as ApiError);
     } finally {
@@ -77,6 +112,8 @@ export function ShareDialog({
   };
 
   const result = channel ? results[channel] : undefined;
+  const poster = channel ? posters[channel] : undefined;
+
   const message = t(`share.message.${item.kind}`, { title: item.title });
 
   const copy = async (r: ShareResult) => {
@@ -92,6 +129,24 @@ export function ShareDialog({
     try {
       const path = await api.saveQrPng(r.url, `warmlead-${r.share.token}.png`);
       toast(t("share.savedToast", { path }));
+    } catch (e) {
+      setError(e as ApiError);
+    }
+  };
+
+  const savePoster = async (png: string, r: ShareResult) => {
+    try {
+      const path = await api.savePng(png, `warmlead-poster-${r.share.token}.png`);
+      toast(t("share.posterSavedToast", { path }));
+    } catch (e) {
+      setError(e as ApiError);
+    }
+  };
+
+  const copyPoster = async (png: string) => {
+    try {
+      await api.copyPng(png);
+      toast(t("share.posterCopiedToast"));
     } catch (e) {
       setError(e as ApiError);
     }
@@ -154,7 +209,7 @@ export function ShareDialog({
         {result && (
           <>
             <div className="tabs" role="tablist">
-              {(["link", "qr"] as const).map((k) => (
+              {TABS.map((k) => (
                 <button
                   key={k}
                   type="button"
@@ -162,9 +217,9 @@ export function ShareDialog({
                   className="tab"
                   data-testid={`share-tab-${k}`}
                   aria-selected={tab === k}
-                  onClick={() => setTab(k)}
+                  onClick={() => openTab(k)}
                 >
-                  {t(k === "link" ? "share.tabLink" : "share.tabQr")}
+                  {t(TAB_LABELS[k])}
                 </button>
               ))}
             </div>
@@ -204,6 +259,41 @@ export function ShareDialog({
               >
                 {t("share.saveQr")}
               </button>
+            </div>
+            <div role="tabpanel" className="qr share-poster" hidden={tab !== "poster"}>
+              {posterBusy && !poster && (
+                <p className="hint" aria-busy="true">
+                  {t("share.posterMaking")}
+                </p>
+              )}
+              {poster && (
+                <>
+                  <img
+                    className="poster-preview"
+                    data-testid="share-poster"
+                    src={`data:image/png;base64,${poster}`}
+                    alt={t("share.posterAlt", { title: item.title })}
+                  />
+                  <div className="detail-actions">
+                    <button
+                      type="button"
+                      className="btn btn-primary"
+                      data-testid="share-save-poster"
+                      onClick={() => void savePoster(poster, result)}
+                    >
+                      {t("share.savePoster")}
+                    </button>
+                    <button
+                      type="button"
+                      className="btn"
+                      data-testid="share-copy-poster"
+                      onClick={() => void copyPoster(poster)}
+                    >
+                      {t("share.copyPoster")}
+                    </button>
+                  </div>
+                </>
+              )}
             </div>
             {result.pending_sync && waiting && !offline && (
               <div className="note" data-testid="share-pending">

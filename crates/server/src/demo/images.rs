@@ -184,6 +184,16 @@ pub(crate) fn poster_artwork() -> Result<Vec<u8>, ServerError> {
     Ok(out)
 }
 
+/// The demo company's logo (256x256 PNG): a white house on the brand's
+/// orange, drawn round on pages and posters.
+pub(crate) fn logo() -> Result<Vec<u8>, ServerError> {
+    let side = 256;
+    let mut img = RgbImage::from_pixel(side, side, px([232., 89., 12.]));
+    let s = side as f32;
+    house(&mut img, s * 0.5, s * 0.78, s * 0.56, [255., 244., 230.]);
+    encode(&img)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -10,6 +10,7 @@ mod leads;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use warmlead_core::api::NewContentItem;
+use warmlead_core::company::CompanyProfile;
 use warmlead_core::domain::{Channel, ContentItem, ContentKind, Role, User};
 use warmlead_core::invite::PartnerSource;
 use warmlead_core::sync::{Mutation, MutationBody, SCHEMA_VERSION};
@@ -83,6 +84,8 @@ const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8787";
 
 /// The demo company's own poster slogan (product code has a neutral default).
 const DEMO_SLOGAN: &str = "推荐好友装修，成交即有奖励";
+/// The demo's commission line on its invitation pages.
+const DEMO_PROMISE: &str = "朋友签约装修后，你可获得合同额 2% 的推荐奖励，最高 3,000 元。";
 
 /// Seeds the demo unless the demo company already exists. A seed cut short
 /// (e.g. the process killed) is not resumed; delete the database to redo it.
@@ -121,7 +124,14 @@ pub async fn seed_with_url(admin: &Admin, public_url: &str) -> Result<(), Server
         .store_media(c, "image/jpeg", images::poster_artwork()?)
         .await?;
     admin.set_poster_artwork(c, Some(art.id)).await?;
-    admin.set_poster_slogan(c, Some(DEMO_SLOGAN)).await?;
+    let logo = admin.store_media(c, "image/png", images::logo()?).await?;
+    let profile = CompanyProfile {
+        name: DEMO_COMPANY.into(),
+        logo_media_id: Some(logo.id),
+        poster_slogan: Some(DEMO_SLOGAN.into()),
+        commission_promise: Some(DEMO_PROMISE.into()),
+    };
+    admin.set_company_profile(c, profile).await?;
     let mut rng = StdRng::seed_from_u64(20_261_123);
     let sharing: Vec<(User, bool)> = SHARING
         .map(|i| (partners[i].clone(), DORMANT.contains(&i)))

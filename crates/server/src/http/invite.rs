@@ -20,7 +20,9 @@ use warmlead_sms::RefuseReason;
 use super::client_ip::{ip_hash_of, ClientIp};
 use super::extract::ApiJson;
 use super::limit::RateLimiter;
-use super::page::{self, escape, Lang};
+use askama::Template;
+
+use super::page::{self, Head, Lang, Preview};
 use super::public::html;
 use super::AppState;
 use crate::error::ServerError;
@@ -33,6 +35,7 @@ use crate::storage::invitations::{
     InviteView, OtpCheck,
 };
 use crate::storage::{now_ms, Caller};
+use warmlead_core::company::promise_of;
 
 // Names and phones of people, as everywhere (warmlead-core's limits).
 use warmlead_core::limits::{MAX_NAME_CHARS, MAX_PHONE_CHARS};
@@ -179,53 +182,21 @@ const T_FAILED: &str = "提交失败，请稍后再试。";
 const T_NOT_RECIPIENT: &str =
     "这个邀请是通过短信发给另一个手机号的，只能用收到短信的那个手机号加入。请填写收到短信的手机号；如果换了号码，请联系邀请你的人重新邀请。";
 
-/// Extra styles of these pages, on top of the share page's.
-const INVITE_STYLE: &str = "<style>\
-.lead{margin:0 16px 8px;color:#555;font-size:15px}\
-.box{margin:0 16px}\
-.row{display:flex;gap:8px;align-items:flex-end}\
-.row input{flex:1}\
-.row button{width:auto;white-space:nowrap}\
-.msg{border-radius:10px;padding:12px 16px;margin:12px 16px 0;font-size:14px}\
-.msg.error{background:#fff0f0}\
-.msg.ok{background:#ebfbee;color:#2b8a3e}\
-.code{font:700 32px/1.3 ui-monospace,Menlo,Consolas,monospace;letter-spacing:4px;text-align:center;\
-background:#fff4ec;color:#8a5a3c;border-radius:12px;padding:16px;margin:8px 16px;user-select:all}\
-.steps{margin:8px 16px;padding-left:20px}\
-.steps li{margin:8px 0}\
-a.button{display:block;text-align:center;text-decoration:none;border-radius:10px;padding:12px 16px;margin:12px 16px}\
-</style>";
-
-fn initial(company: &Company) -> String {
-    company
-        .name
-        .chars()
-        .next()
-        .map(|c| c.to_string())
-        .unwrap_or_default()
+/// A message above a form: an error, or good news (`ok`).
+#[derive(Clone, Copy)]
+struct Msg<'a> {
+    text: &'a str,
+    ok: bool,
 }
 
-/// The page frame: the company's header, then `inner`.
-fn frame(company: Option<&Company>, id: &str, title: &str, inner: &str) -> String {
-    let header = company.map_or(String::new(), |c| {
-        format!(
-            "<header><div class=\"logo\" aria-hidden=\"true\">{}</div><div class=\"company\">{}</div></header>",
-            escape(&initial(c)),
-            escape(&c.name)
-        )
-    });
-    let body = format!("{INVITE_STYLE}<main id=\"{id}\">{header}{inner}</main>");
-    page::document(Lang::Zh, title, &body)
+fn error_msg(text: &str) -> Option<Msg<'_>> {
+    Some(Msg { text, ok: false })
 }
 
-fn message_html(message: Option<(&str, bool)>) -> String {
-    message.map_or(String::new(), |(text, ok)| {
-        format!(
-            "<p id=\"wl-msg\" class=\"msg {}\" role=\"alert\">{}</p>",
-            if ok { "ok" } else { "error" },
-            escape(text)
-        )
-    })
+/// What every invitation page has: the head, the company when known, the
+/// `<main>` element's id. The templates are `templates/invite*.html`.
+fn head(title: &str) -> Head<'_> {
+    Head::plain(Lang::Zh, title)
 }
 
 /// What the invitation page shows besides the invitation: the values typed
@@ -233,47 +204,87 @@ fn message_html(message: Option<(&str, bool)>) -> String {
 struct FormState<'a> {
     name: &'a str,
     phone: &'a str,
-    message: Option<(&'a str, bool)>,
+    message: Option<Msg<'a>>,
+}
+
+#[derive(Template)]
+#[template(path = "invite.html")]
+struct InvitePage<'a> {
+    head: Head<'a>,
+    company: Option<&'a Company>,
+    page_id: &'static str,
+    company_name: &'a str,
+    rep: &'a str,
+    action: &'a str,
+    otp: bool,
+    name: &'a str,
+    phone: &'a str,
+    message: Option<Msg<'a>>,
+    max_name: usize,
+    max_phone: usize,
+    /// What a partner gets: the company's promise or the neutral default.
+    promise: String,
+}
+
+/// The invitation's link preview: who invites to which company and what a
+/// partner gets, with the company's logo.
+fn invite_preview(view: &InviteView, promise: &str, url: String, public_url: &str) -> Preview {
+    let c = &view.company;
+    Preview {
+        url,
+        description: page::describe(
+            &format!(
+                "{} 邀请你成为 {} 的推荐合伙人。{promise}",
+                view.inviter.name, c.name
+            ),
+            "",
+        ),
+        image_path: c.logo.as_ref().map(|l| l.path()),
+        public_url: public_url.to_string(),
+        og_type: "website",
+        site_name: c.name.clone(),
+    }
 }
 
 /// The invitation with its form. `action` is the path the form posts to.
-fn invite_page(view: &InviteView, action: &str, otp: bool, state: &FormState<'_>) -> String {
-    let rep = escape(&view.inviter.name);
-    let company = escape(&view.company.name);
-    let action = escape(action);
-    let code_field = if otp {
-        format!(
-            "<label for=\"wl-code\">短信验证码</label>\
-<div class=\"row\"><input id=\"wl-code\" name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" maxlength=\"6\" placeholder=\"6 位数字\">\
-<button type=\"submit\" class=\"secondary\" id=\"wl-send-code\" formaction=\"{action}/code\" formnovalidate>获取验证码</button></div>"
-        )
-    } else {
-        String::new()
-    };
-    let inner = format!(
-        "<h1 id=\"wl-invite-title\">{rep} 邀请你成为 {company} 的推荐合伙人</h1>\
-<p class=\"lead\">把 {company} 的案例和活动分享给身边有需要的朋友；朋友通过你的推荐成交，你可获得佣金，具体以 {rep} 的说明为准。</p>\
-{msg}\
-<form class=\"box\" method=\"post\" action=\"{action}\" id=\"wl-invite-form\">\
-<label for=\"wl-name\">姓名</label>\
-<input id=\"wl-name\" name=\"name\" maxlength=\"{MAX_NAME_CHARS}\" autocomplete=\"name\" required value=\"{name}\">\
-<label for=\"wl-phone\">手机号</label>\
-<input id=\"wl-phone\" name=\"phone\" type=\"tel\" maxlength=\"{MAX_PHONE_CHARS}\" autocomplete=\"tel\" required value=\"{phone}\">\
-{code_field}\
-<label class=\"consent\"><input type=\"checkbox\" name=\"consent\" value=\"yes\" required>\
-<span>我同意 {company} 保存我的姓名和手机号，用于合伙人联系和结算。<a href=\"/privacy\">隐私说明</a></span></label>\
-<button type=\"submit\" class=\"primary\" id=\"wl-join\">加入，成为合伙人</button>\
-</form><p class=\"note\">{company}</p>",
-        msg = message_html(state.message),
-        name = escape(state.name),
-        phone = escape(state.phone),
-    );
-    frame(
-        Some(&view.company),
-        "wl-invite",
-        &format!("{} 邀请你成为推荐合伙人", view.inviter.name),
-        &inner,
-    )
+fn invite_page(
+    view: &InviteView,
+    action: &str,
+    otp: bool,
+    state: &FormState<'_>,
+    public_url: &str,
+) -> String {
+    let title = format!("{} 邀请你成为推荐合伙人", view.inviter.name);
+    let promise = promise_of(&view.company, &view.inviter.name);
+    let url = page::absolute(public_url, action);
+    page::render(&InvitePage {
+        head: Head {
+            preview: Some(invite_preview(view, &promise, url, public_url)),
+            ..head(&title)
+        },
+        company: Some(&view.company),
+        page_id: "wl-invite",
+        company_name: &view.company.name,
+        rep: &view.inviter.name,
+        action,
+        otp,
+        name: state.name,
+        phone: state.phone,
+        message: state.message,
+        max_name: MAX_NAME_CHARS,
+        max_phone: MAX_PHONE_CHARS,
+        promise,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "invite_closed.html")]
+struct ClosedPage<'a> {
+    head: Head<'a>,
+    company: Option<&'a Company>,
+    page_id: &'static str,
+    reason: &'a str,
+    rep: &'a str,
 }
 
 /// An invitation that can no longer be accepted (410).
@@ -283,39 +294,62 @@ fn closed_page(view: &InviteView, why: Closed) -> String {
         Closed::Revoked => "这个邀请已被撤销。",
         Closed::UsedUp => "这个邀请已被使用。",
     };
-    let inner = format!(
-        "<h1 class=\"accent\" id=\"wl-closed\">邀请已失效</h1><div class=\"body\"><p>{}</p>\
-<p>请联系 {} 重新发一个邀请给你。</p></div>",
-        escape(reason),
-        escape(&view.inviter.name)
-    );
-    frame(
-        Some(&view.company),
-        "wl-invite-closed",
-        "邀请已失效",
-        &inner,
-    )
+    page::render(&ClosedPage {
+        head: head("邀请已失效"),
+        company: Some(&view.company),
+        page_id: "wl-invite-closed",
+        reason,
+        rep: &view.inviter.name,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "invite_unknown.html")]
+struct UnknownPage<'a> {
+    head: Head<'a>,
+    company: Option<&'a Company>,
+    page_id: &'static str,
 }
 
 /// An unknown or forged link (404).
 fn unknown_page() -> String {
-    let inner = "<h1 class=\"accent\">邀请不存在</h1><div class=\"body\">\
-<p>这个邀请链接不正确或已失效。请向邀请你的人要一个新的链接，或在 <a href=\"/j\">这里</a> 输入邀请码。</p></div>";
-    frame(None, "wl-invite-unknown", "邀请不存在", inner)
+    page::render(&UnknownPage {
+        head: head("邀请不存在"),
+        company: None,
+        page_id: "wl-invite-unknown",
+    })
+}
+
+#[derive(Template)]
+#[template(path = "invite_join.html")]
+struct JoinPage<'a> {
+    head: Head<'a>,
+    company: Option<&'a Company>,
+    page_id: &'static str,
+    code: &'a str,
+    message: Option<Msg<'a>>,
 }
 
 /// `/j`: one input for the short code.
-fn join_page(code: &str, message: Option<(&str, bool)>) -> String {
-    let inner = format!(
-        "<h1>输入邀请码</h1><p class=\"lead\">扫码打不开时，输入邀请你的人屏幕上显示的 6 位邀请码。</p>{msg}\
-<form class=\"box\" method=\"get\" action=\"/j\" id=\"wl-join-form\">\
-<label for=\"wl-short-code\">邀请码</label>\
-<input id=\"wl-short-code\" name=\"code\" maxlength=\"12\" autocapitalize=\"characters\" autocomplete=\"off\" required value=\"{code}\">\
-<button type=\"submit\" class=\"primary\" style=\"margin-top:16px\">下一步</button></form>",
-        msg = message_html(message),
-        code = escape(code),
-    );
-    frame(None, "wl-join", "输入邀请码", &inner)
+fn join_page<'a>(code: &'a str, message: Option<Msg<'a>>) -> String {
+    page::render(&JoinPage {
+        head: head("输入邀请码"),
+        company: None,
+        page_id: "wl-join",
+        code,
+        message,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "invite_member.html")]
+struct MemberPage<'a> {
+    head: Head<'a>,
+    company: Option<&'a Company>,
+    page_id: &'static str,
+    company_name: &'a str,
+    rep: &'a str,
+    phone_proven: bool,
 }
 
 /// The phone already belongs to someone in the company: nothing created.
@@ -323,22 +357,28 @@ fn join_page(code: &str, message: Option<(&str, bool)>) -> String {
 /// the phone is theirs (the SMS code); anyone else typing a number gets a
 /// neutral page that also tells a real member the way back in.
 fn member_page(view: &InviteView, phone_proven: bool) -> String {
-    let company = escape(&view.company.name);
-    let rep = escape(&view.inviter.name);
-    let inner = if phone_proven {
-        format!(
-            "<h1 id=\"wl-already\">你已经是 {company} 的成员</h1><div class=\"body\">\
-<p>这个手机号已经注册过，无需重复加入。</p>\
-<p>在电脑上打开 Warmlead 即可继续使用；如果需要新的激活码或安装包，请联系 {rep}。</p></div>"
-        )
-    } else {
-        format!(
-            "<h1 id=\"wl-no-join\">这个手机号无需通过此邀请加入</h1><div class=\"body\">\
-<p>请核对手机号是否填写正确。</p>\
-<p>如果你之前已经加入过 {company}，不用重复加入：在电脑上打开 Warmlead 即可继续使用；需要新的激活码或安装包，请联系 {rep}。</p></div>"
-        )
-    };
-    frame(Some(&view.company), "wl-invite-member", "邀请", &inner)
+    page::render(&MemberPage {
+        head: head("邀请"),
+        company: Some(&view.company),
+        page_id: "wl-invite-member",
+        company_name: &view.company.name,
+        rep: &view.inviter.name,
+        phone_proven,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "invite_welcome.html")]
+struct WelcomePage<'a> {
+    head: Head<'a>,
+    company: Option<&'a Company>,
+    page_id: &'static str,
+    company_name: &'a str,
+    rep: &'a str,
+    partner_name: &'a str,
+    code: &'a str,
+    link: &'a str,
+    download_url: Option<&'a str>,
 }
 
 /// After joining: how to get the app, the activation code, the deep link.
@@ -349,29 +389,18 @@ fn welcome_page(
     public_url: &str,
     download_url: Option<&str>,
 ) -> String {
-    let rep = escape(&view.inviter.name);
-    let download = match download_url {
-        Some(url) => format!(
-            "<a id=\"wl-download\" href=\"{}\">下载 Warmlead 电脑版</a>",
-            escape(url)
-        ),
-        None => format!("向 {rep} 索取 Warmlead 电脑版安装包"),
-    };
     let link = activation_link(public_url, code);
-    let inner = format!(
-        "<h1 id=\"wl-welcome\">欢迎加入，{name}！</h1>\
-<p class=\"lead\">你已成为 {company} 的推荐合伙人，对接人是 {rep}。</p>\
-<ol class=\"steps\"><li>{download}，在电脑上安装。</li>\
-<li>打开 Warmlead，输入下面的激活码（或在电脑上点下面的按钮）。</li></ol>\
-<div class=\"code\" id=\"wl-activation-code\">{code}</div>\
-<a class=\"button primary\" id=\"wl-open-app\" href=\"{link}\">在电脑上打开 Warmlead</a>\
-<p class=\"hint\">激活码 7 天内有效，只能使用一次；请截图保存，不要告诉他人。</p>",
-        name = escape(&partner.name),
-        company = escape(&view.company.name),
-        code = escape(code),
-        link = escape(&link),
-    );
-    frame(Some(&view.company), "wl-invite-welcome", "欢迎加入", &inner)
+    page::render(&WelcomePage {
+        head: head("欢迎加入"),
+        company: Some(&view.company),
+        page_id: "wl-invite-welcome",
+        company_name: &view.company.name,
+        rep: &view.inviter.name,
+        partner_name: &partner.name,
+        code,
+        link: &link,
+        download_url,
+    })
 }
 
 /// The invitation behind a public page, or the page that says why not.
@@ -380,7 +409,7 @@ async fn load(st: &AppState, key: InviteKey, ip: &str) -> Result<InviteView, Res
         if !st.invite_limits.code_lookup_per_ip.allow(&st.db, ip).await {
             return Err(html(
                 StatusCode::TOO_MANY_REQUESTS,
-                join_page(code, Some((T_TOO_MANY, false))),
+                join_page(code, error_msg(T_TOO_MANY)),
             ));
         }
     }
@@ -402,10 +431,7 @@ async fn load(st: &AppState, key: InviteKey, ip: &str) -> Result<InviteView, Res
             InviteKey::Token(_) => html(StatusCode::NOT_FOUND, unknown_page()),
             InviteKey::ShortCode(code) => html(
                 StatusCode::NOT_FOUND,
-                join_page(
-                    &code,
-                    Some(("邀请码不正确或已失效，请核对后重新输入。", false)),
-                ),
+                join_page(&code, error_msg("邀请码不正确或已失效，请核对后重新输入。")),
             ),
         }),
         Err(e) => {
@@ -445,7 +471,13 @@ async fn show(st: AppState, key: InviteKey, addr: std::net::IpAddr) -> Response 
             };
             html(
                 StatusCode::OK,
-                invite_page(&view, &action_of(&key), st.sms_is_real, &state),
+                invite_page(
+                    &view,
+                    &action_of(&key),
+                    st.sms_is_real,
+                    &state,
+                    &st.public_url,
+                ),
             )
         }
         Err(res) => res,
@@ -489,7 +521,7 @@ fn form_reply(
     key: &InviteKey,
     form: &InviteForm,
     status: StatusCode,
-    message: (&str, bool),
+    message: Msg<'_>,
 ) -> Response {
     let state = FormState {
         name: &form.name,
@@ -498,7 +530,13 @@ fn form_reply(
     };
     html(
         status,
-        invite_page(view, &action_of(key), st.sms_is_real, &state),
+        invite_page(
+            view,
+            &action_of(key),
+            st.sms_is_real,
+            &state,
+            &st.public_url,
+        ),
     )
 }
 
@@ -527,7 +565,19 @@ async fn accept(
         Err(res) => return res,
     };
     let form = form.map(|f| f.0).unwrap_or_default();
-    let reply = |status, msg: &str| form_reply(&st, &view, &key, &form, status, (msg, false));
+    let reply = |status, msg: &str| {
+        form_reply(
+            &st,
+            &view,
+            &key,
+            &form,
+            status,
+            Msg {
+                text: msg,
+                ok: false,
+            },
+        )
+    };
     let (name, phone) = match checked_form(&form, true) {
         Ok(v) => v,
         Err(msg) => return reply(StatusCode::BAD_REQUEST, msg),
@@ -624,7 +674,8 @@ async fn send_code(
         Err(res) => return res,
     };
     let form = form.map(|f| f.0).unwrap_or_default();
-    let reply = |status, msg: &str, ok| form_reply(&st, &view, &key, &form, status, (msg, ok));
+    let reply =
+        |status, msg: &str, ok| form_reply(&st, &view, &key, &form, status, Msg { text: msg, ok });
     if !st.sms_is_real {
         return reply(
             StatusCode::OK,

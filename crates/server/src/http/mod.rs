@@ -4,6 +4,7 @@ mod actions;
 mod api;
 mod botlist;
 pub(crate) mod client_ip;
+mod company;
 mod events;
 mod extract;
 mod invite;
@@ -132,6 +133,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(
             paths::PATH_POSTER_ARTWORK,
             put(media::set_poster_artwork).layer(DefaultBodyLimit::max(MAX_JSON_BYTES)),
+        )
+        .route(
+            paths::PATH_COMPANY_PROFILE,
+            put(company::set_profile).layer(DefaultBodyLimit::max(MAX_JSON_BYTES)),
         )
         .route(
             paths::PATH_POSTER_SLOGAN,

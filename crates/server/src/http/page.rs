@@ -1,7 +1,10 @@
-//! Server-rendered public pages: the share page and the friendly "not found".
-//! Everything user-written is escaped; no third-party requests.
+//! Server-rendered public pages: the share page, the friendly "not found",
+//! the privacy notice. The HTML is in askama templates (`templates/`,
+//! checked at compile time, everything printed escaped unless marked safe);
+//! this module prepares what they show. No third-party requests.
 
-use warmlead_core::domain::ContentKind;
+use askama::Template;
+use warmlead_core::domain::{Company, ContentItem, ContentKind};
 
 use crate::storage::ResolvedShare;
 
@@ -34,7 +37,11 @@ impl Lang {
         Lang::Zh
     }
 
-    fn html_lang(self) -> &'static str {
+    pub(crate) fn is_zh(self) -> bool {
+        self == Lang::Zh
+    }
+
+    pub(crate) fn html_lang(self) -> &'static str {
         match self {
             Lang::Zh => "zh-CN",
             Lang::En => "en",
@@ -42,178 +49,321 @@ impl Lang {
     }
 }
 
-pub(crate) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
+/// What every page's `<head>` says: its language and title (and, on share
+/// pages, the link preview).
+pub(crate) struct Head<'a> {
+    pub lang: Lang,
+    pub title: &'a str,
+    pub preview: Option<Preview>,
 }
 
-/// Blank-line separated paragraphs; single newlines become line breaks.
-fn paragraphs(body: &str) -> String {
-    let normalized = body.replace("\r\n", "\n");
-    normalized
+impl<'a> Head<'a> {
+    /// A page without a link preview (error pages, the privacy notice).
+    pub(crate) fn plain(lang: Lang, title: &'a str) -> Head<'a> {
+        Head {
+            lang,
+            title,
+            preview: None,
+        }
+    }
+}
+
+/// What a chat app shows for a link (its card): Open Graph and Twitter
+/// tags, the plain description, and schema.org `itemprop`s and a hidden
+/// first image, which WeChat reads. URLs are absolute, built from the
+/// server's public base URL (a card is fetched from elsewhere).
+pub(crate) struct Preview {
+    /// The server's public base URL, which absolute URLs are built on.
+    pub public_url: String,
+    pub url: String,
+    pub description: String,
+    /// The card's image: its path on this server (the page's hidden first
+    /// image, under the page's own origin as the CSP wants).
+    pub image_path: Option<String>,
+    /// `og:type`: "article", or "video.other" for a video.
+    pub og_type: &'static str,
+    pub site_name: String,
+}
+
+/// A card's description is cut to this many characters (chat apps show two
+/// or three lines).
+pub(crate) const PREVIEW_DESCRIPTION_CHARS: usize = 120;
+
+/// The card's description: the summary, else the first paragraph of the
+/// body; whitespace collapsed, cut with "…" past
+/// [`PREVIEW_DESCRIPTION_CHARS`].
+pub(crate) fn describe(summary: &str, body: &str) -> String {
+    let source = if summary.trim().is_empty() {
+        body.replace("\r\n", "\n")
+            .split("\n\n")
+            .map(str::trim)
+            .find(|p| !p.is_empty())
+            .unwrap_or("")
+            .to_string()
+    } else {
+        summary.to_string()
+    };
+    let words: Vec<&str> = source.split_whitespace().collect();
+    let flat = words.join(" ");
+    if flat.chars().count() <= PREVIEW_DESCRIPTION_CHARS {
+        return flat;
+    }
+    let mut cut: String = flat.chars().take(PREVIEW_DESCRIPTION_CHARS - 1).collect();
+    cut.push('…');
+    cut
+}
+
+/// The text of an article's (sanitised) HTML for its card: tags dropped, a
+/// blank line after each block, the entities the sanitiser writes decoded
+/// (the template escapes it again).
+fn html_text(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('>') else {
+            rest = "";
+            break;
+        };
+        let tag = &rest[open + 1..open + close];
+        if ["/p", "/h2", "/h3", "/li", "/blockquote", "br"]
+            .iter()
+            .any(|t| tag.starts_with(t))
+        {
+            out.push_str("\n\n");
+        }
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&nbsp;", " ")
+        .replace("&amp;", "&")
+}
+
+impl Preview {
+    /// The image's absolute URL, for the tags a fetcher reads elsewhere.
+    pub(crate) fn image_url(&self) -> Option<String> {
+        self.image_path
+            .as_deref()
+            .map(|p| absolute(&self.public_url, p))
+    }
+}
+
+/// The absolute URL of a path on this server's public address.
+pub(crate) fn absolute(public_url: &str, path: &str) -> String {
+    format!("{}{path}", public_url.trim_end_matches('/'))
+}
+
+/// A template rendered; a formatting error (none of ours can fail) is
+/// logged and answered with an empty page rather than a panic.
+pub(crate) fn render(page: &impl Template) -> String {
+    page.render().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "a page template failed");
+        String::new()
+    })
+}
+
+/// How the templates escape what they print: `& < > " '` as named entities
+/// (askama's own escaper writes numeric ones; these read better and are
+/// what the pages always sent).
+#[derive(Clone, Copy)]
+pub(crate) struct Escape;
+
+impl askama::filters::Escaper for Escape {
+    fn write_escaped_str<W: std::fmt::Write>(&self, mut dest: W, s: &str) -> std::fmt::Result {
+        let mut done = 0;
+        for (i, b) in s.bytes().enumerate() {
+            let entity = match b {
+                b'&' => "&amp;",
+                b'<' => "&lt;",
+                b'>' => "&gt;",
+                b'"' => "&quot;",
+                b'\'' => "&#39;",
+                _ => continue,
+            };
+            dest.write_str(&s[done..i])?;
+            dest.write_str(entity)?;
+            done = i + 1;
+        }
+        dest.write_str(&s[done..])
+    }
+}
+
+/// The company's first letter, the logo of a company without one.
+pub(crate) fn initial(name: &str) -> String {
+    name.chars().next().map(String::from).unwrap_or_default()
+}
+
+/// Blank-line separated paragraphs, each a list of lines (shown with line
+/// breaks between them).
+fn paragraphs(body: &str) -> Vec<Vec<String>> {
+    body.replace("\r\n", "\n")
         .split("\n\n")
         .map(str::trim)
         .filter(|p| !p.is_empty())
-        .map(|p| {
-            let lines: Vec<String> = p.lines().map(escape).collect();
-            format!("<p>{}</p>", lines.join("<br>"))
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+        .map(|p| p.lines().map(str::to_string).collect())
+        .collect()
 }
 
-const STYLE: &str = r#"
-*{box-sizing:border-box}
-body{margin:0;background:#faf7f5;color:#222;font:16px/1.75 -apple-system,BlinkMacSystemFont,"PingFang SC","Microsoft YaHei","Noto Sans CJK SC","Segoe UI",sans-serif;-webkit-text-size-adjust:100%}
-main{max-width:430px;margin:0 auto;background:#fff;min-height:100vh;padding:0 0 32px}
-header{display:flex;align-items:center;gap:8px;padding:16px;border-bottom:1px solid #f0e6e0}
-.logo{width:32px;height:32px;border-radius:8px;background:#E8590C;color:#fff;display:flex;align-items:center;justify-content:center;font-weight:700}
-.company{font-weight:600}
-.sharer{margin:16px 16px 0;color:#8a5a3c;font-size:14px;background:#fff4ec;border-radius:8px;padding:8px 12px;display:inline-block}
-h1{font-size:22px;line-height:1.4;margin:16px;font-weight:700}
-.summary{margin:0 16px 16px;color:#666;font-size:15px}
-.media{display:block;width:100%;height:auto;background:#f3ece7}
-.poster{display:block;width:100%;height:auto}
-video{display:block;width:100%;background:#000}
-.body{padding:8px 16px}
-.body p{margin:0 0 16px}
-.note{margin:24px 16px 0;color:#999;font-size:12px;text-align:center}
-.accent{color:#E8590C}
-h1,.sharer,.summary,.body,blockquote,dd{overflow-wrap:anywhere}
-.hint{margin:8px 16px 0;color:#999;font-size:13px;text-align:center}
-.case{margin:0 16px 16px;border:1px solid #f0e6e0;border-radius:12px;overflow:hidden}
-.case dt{background:#fff4ec;color:#8a5a3c;font-size:13px;padding:6px 12px;font-weight:600}
-.case dd{margin:0;padding:8px 12px 12px}
-blockquote{margin:0 16px 16px;padding:12px 16px;border-left:4px solid #E8590C;background:#faf7f5;color:#555;font-style:italic}
-.actions{margin:24px 16px 0;padding-top:16px;border-top:1px solid #f0e6e0}
-button{font:inherit;border:0;border-radius:10px;padding:12px 16px;width:100%;cursor:pointer}
-.primary{background:#E8590C;color:#fff;font-weight:600}
-.secondary{background:#fff4ec;color:#8a5a3c}
-#wl-forward-box{margin-top:12px;font-size:14px}
-#wl-forward-url{width:100%;padding:10px;border:1px solid #e5d5cb;border-radius:8px;font:inherit;font-size:13px;margin:6px 0}
-form{margin-top:20px}
-form h2{font-size:18px;margin:0 0 8px}
-label{display:block;font-size:14px;color:#555;margin:10px 0 0}
-input,textarea{display:block;width:100%;padding:10px;border:1px solid #e5d5cb;border-radius:8px;font:inherit;margin-top:4px}
-textarea{min-height:72px}
-.consent{display:flex;gap:8px;align-items:flex-start;font-size:13px;color:#777;margin:12px 0}
-.consent input{width:auto;margin-top:4px}
-#wl-form-msg{min-height:1em;font-size:14px;margin:8px 0 0}
-.error{color:#c92a2a}
-#wl-thanks{background:#ebfbee;color:#2b8a3e;border-radius:10px;padding:16px;margin-top:16px}
-"#;
-
-pub(crate) fn document(lang: Lang, title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width,initial-scale=1,viewport-fit=cover\">\
-<meta name=\"referrer\" content=\"same-origin\">\
-<title>{title}</title><style>{STYLE}</style></head>\n<body>{body}</body></html>\n",
-        lang = lang.html_lang(),
-        title = escape(title),
-    )
+/// The limits the lead form states (its `maxlength`s).
+pub(crate) struct FormLimits {
+    pub name: usize,
+    pub phone: usize,
+    pub note: usize,
 }
 
-/// The item a friend sees, with the script that reports the view.
-/// `track` false: the page works (forward, form) but reports nothing (a
-/// preview fetcher, the sharer's own browser).
-pub(crate) fn share_page(share: &ResolvedShare, lang: Lang, track: bool) -> String {
+const FORM_LIMITS: FormLimits = FormLimits {
+    name: warmlead_core::limits::MAX_NAME_CHARS,
+    phone: warmlead_core::limits::MAX_PHONE_CHARS,
+    note: warmlead_core::limits::MAX_NOTE_CHARS,
+};
+
+/// One labelled block of a case study ("客户：…").
+pub(crate) struct Fact {
+    pub label: &'static str,
+    pub class: &'static str,
+    pub text: String,
+}
+
+/// The item's text as the page shows it: paragraphs, and for a poster the
+/// hint, for a case study its facts and quotes.
+#[derive(Default)]
+pub(crate) struct BodyView {
+    pub poster_hint: Option<&'static str>,
+    pub facts: Vec<Fact>,
+    pub quotes: Vec<String>,
+    pub paragraphs: Vec<Vec<String>>,
+    /// An article's body: the stored HTML, sanitised again on the way out
+    /// (the function the server applied on write and the app's preview
+    /// shows), so it is printed as it is.
+    pub article_html: Option<String>,
+    /// A case study's photos (media paths).
+    pub images: Vec<String>,
+}
+
+/// The share page (`templates/share.html`).
+#[derive(Template)]
+#[template(path = "share.html")]
+pub(crate) struct SharePage<'a> {
+    pub head: Head<'a>,
+    pub company: &'a Company,
+    pub item: &'a ContentItem,
+    pub sharer: &'a str,
+    pub token: &'a str,
+    pub body: BodyView,
+    pub limits: FormLimits,
+    pub nonce: String,
+    /// The token as a JSON string for the script, with `<` escaped so
+    /// nothing can close the script element.
+    pub token_json: String,
+    /// False: the page works (forward, form) but reports nothing (a preview
+    /// fetcher, the sharer's own browser).
+    pub track: bool,
+}
+
+impl<'a> SharePage<'a> {
+    pub(crate) fn new(
+        share: &'a ResolvedShare,
+        lang: Lang,
+        track: bool,
+        public_url: &str,
+    ) -> SharePage<'a> {
+        let item = &share.item;
+        SharePage {
+            head: Head {
+                lang,
+                title: &item.title,
+                preview: Some(share_preview(share, public_url)),
+            },
+            company: &share.company,
+            item,
+            sharer: &share.sharer.name,
+            token: &share.token,
+            body: match &item.case_study {
+                Some(cs) if item.kind == ContentKind::CaseStudy => case_study_view(cs, lang),
+                _ => body_view(item.kind, &item.body, lang),
+            },
+            limits: FORM_LIMITS,
+            nonce: super::security::csp_nonce(),
+            token_json: script_string(&share.token),
+            track,
+        }
+    }
+}
+
+/// Tokens are base64url (checked before we get here); JSON-encode anyway
+/// and keep `<` out so nothing can close the script element.
+fn script_string(s: &str) -> String {
+    serde_json::to_string(s)
+        .unwrap_or_else(|_| "\"\"".into())
+        .replace('<', "\\u003c")
+}
+
+/// The item a friend sees, with the script that reports the view (see
+/// `templates/beacon.js`: the view at once, then every 5 s while visible, at
+/// each quarter of the page, on video pause, and by `sendBeacon` when the
+/// page is hidden or left; refused reports are retried with backoff).
+/// `track` false: the page works (forward, form) but reports nothing.
+pub(crate) fn share_page(
+    share: &ResolvedShare,
+    lang: Lang,
+    track: bool,
+    public_url: &str,
+) -> String {
+    render(&SharePage::new(share, lang, track, public_url))
+}
+
+/// The share's card: the item's title and summary, its cover (a poster's
+/// image, a video's cover).
+fn share_preview(share: &ResolvedShare, public_url: &str) -> Preview {
     let item = &share.item;
-    let sharer = escape(&share.sharer.name);
-    let shared_by = match lang {
-        Lang::Zh => format!("由 {sharer} 推荐"),
-        Lang::En => format!("Shared by {sharer}"),
-    };
-    let initial = share
-        .company
-        .name
-        .chars()
-        .next()
-        .map(|c| c.to_string())
-        .unwrap_or_default();
-    let media = match item.kind {
-        ContentKind::Video => video_html(share),
-        ContentKind::Poster => item.cover.as_ref().map_or(String::new(), |c| {
-            format!(
-                "<img class=\"poster\" src=\"{}\" alt=\"{}\">",
-                c.path(),
-                escape(&item.title)
-            )
-        }),
-        _ => item.cover.as_ref().map_or(String::new(), |c| {
-            format!("<img class=\"media\" src=\"{}\" alt=\"\">", c.path())
-        }),
-    };
-    let summary = if item.summary.trim().is_empty() {
-        String::new()
-    } else {
-        format!("<p class=\"summary\">{}</p>", escape(&item.summary))
-    };
-    let body = format!(
-        "<main id=\"wl-item\" data-kind=\"{kind}\">\
-<header><div class=\"logo\" aria-hidden=\"true\">{initial}</div><div class=\"company\">{company}</div></header>\
-<div class=\"sharer\" id=\"wl-sharer\">{shared_by}</div>\
-<h1 id=\"wl-title\">{title}</h1>{summary}{media}\
-{body_html}{actions}\
-<p class=\"note\">{company}</p></main>\n<script nonce=\"{nonce}\">{script}{actions_js}</script>",
-        kind = item.kind.as_str(),
-        initial = escape(&initial),
-        company = escape(&share.company.name),
-        title = escape(&item.title),
-        body_html = match &item.case_study {
-            Some(cs) if item.kind == ContentKind::CaseStudy => case_study_card(cs, lang),
-            _ => body_html(item.kind, &item.body, lang),
+    Preview {
+        url: absolute(public_url, &format!("/s/{}", share.token)),
+        description: match item.kind {
+            ContentKind::Article => describe(&item.summary, &html_text(&item.body)),
+            _ => describe(&item.summary, &item.body),
         },
-        actions = actions_html(share, lang),
-        script = beacon_script(&share.token, track),
-        actions_js = ACTIONS_JS,
-        nonce = super::security::csp_nonce(),
-    );
-    document(lang, &item.title, &body)
+        image_path: item.cover.as_ref().map(|c| c.path()),
+        public_url: public_url.to_string(),
+        og_type: match item.kind {
+            ContentKind::Video => "video.other",
+            _ => "article",
+        },
+        site_name: share.company.name.clone(),
+    }
 }
 
 /// Case studies are written as labelled blocks ("客户：…", "问题：…",
 /// "方案：…", "结果：…", English "Customer:" …) and quotes in “…”; they render as a
 /// structured card. Other kinds (and unlabelled text) are paragraphs.
-fn body_html(kind: ContentKind, body: &str, lang: Lang) -> String {
-    let poster_hint = match lang {
-        Lang::Zh => "长按图片可保存到手机",
-        Lang::En => "Press and hold the image to save it",
-    };
+fn body_view(kind: ContentKind, body: &str, lang: Lang) -> BodyView {
     match kind {
-        ContentKind::Poster => format!(
-            "<p class=\"hint\" id=\"wl-poster-hint\">{}</p><article class=\"body\">{}</article>",
-            escape(poster_hint),
-            paragraphs(body)
-        ),
+        ContentKind::Poster => BodyView {
+            poster_hint: Some(match lang {
+                Lang::Zh => "长按图片可保存到手机",
+                Lang::En => "Press and hold the image to save it",
+            }),
+            paragraphs: paragraphs(body),
+            ..BodyView::default()
+        },
         ContentKind::CaseStudy => case_study(body),
-        ContentKind::Article => article_html(body),
-        _ => format!("<article class=\"body\">{}</article>", paragraphs(body)),
+        ContentKind::Article => BodyView {
+            article_html: Some(warmlead_core::article::sanitize(body)),
+            ..BodyView::default()
+        },
+        _ => BodyView {
+            paragraphs: paragraphs(body),
+            ..BodyView::default()
+        },
     }
 }
 
-/// An article's body: its stored HTML, sanitised again on the way out (the
-/// same function the server applied on write and the app's preview shows).
-fn article_html(body: &str) -> String {
-    format!(
-        "<article class=\"body\" id=\"wl-article\">{}</article>",
-        warmlead_core::article::sanitize(body)
-    )
-}
-
-/// A case study written in the library: its fields as a card, its quote,
-/// its photos; every field escaped.
-pub(crate) fn case_study_card(cs: &warmlead_core::domain::CaseStudy, lang: Lang) -> String {
+/// A case study written in the library: its fields as the card's facts,
+/// its quote, its photos (the template escapes every field).
+fn case_study_view(cs: &warmlead_core::domain::CaseStudy, lang: Lang) -> BodyView {
     let labels = match lang {
         Lang::Zh => ["客户", "问题", "方案", "结果"],
         Lang::En => ["Customer", "Problem", "Solution", "Result"],
@@ -224,36 +374,39 @@ pub(crate) fn case_study_card(cs: &warmlead_core::domain::CaseStudy, lang: Lang)
         (labels[2], "solution", &cs.solution),
         (labels[3], "result", &cs.result),
     ];
-    let facts: String = fields
+    let facts = fields
         .iter()
         .filter(|(_, _, v)| !v.trim().is_empty())
-        .map(|(label, class, v)| {
-            format!(
-                "<dt>{}</dt><dd class=\"case-{class}\">{}</dd>",
-                escape(label),
-                escape(v.trim())
-            )
+        .map(|(label, class, v)| Fact {
+            label,
+            class,
+            text: v.trim().to_string(),
         })
         .collect();
-    let quote = if cs.quote.trim().is_empty() {
-        String::new()
-    } else {
-        format!(
-            "<blockquote class=\"case-quote\">“{}”</blockquote>",
-            escape(cs.quote.trim())
-        )
-    };
-    let photos: String = cs
-        .images
-        .iter()
-        .map(|m| format!("<img class=\"media\" src=\"{}\" alt=\"\">", m.path()))
-        .collect();
-    format!("<dl class=\"case\" id=\"wl-case\">{facts}</dl>{quote}{photos}")
+    let quote = cs.quote.trim();
+    BodyView {
+        facts,
+        quotes: if quote.is_empty() {
+            Vec::new()
+        } else {
+            vec![format!("“{quote}”")]
+        },
+        images: cs.images.iter().map(|m| m.path()).collect(),
+        ..BodyView::default()
+    }
 }
 
-/// What an archived item's old links show: said kindly, with the company's
-/// name, and no 404.
-pub(crate) fn archived_page(lang: Lang, company: &str) -> String {
+#[derive(Template)]
+#[template(path = "archived.html")]
+struct ArchivedPage<'a> {
+    head: Head<'a>,
+    company: &'a Company,
+    text: &'a str,
+}
+
+/// What an archived item's old links show: said kindly, under the
+/// company's header, and no 404.
+pub(crate) fn archived_page(lang: Lang, company: &Company) -> String {
     let (title, text) = match lang {
         Lang::Zh => (
             "内容已下架",
@@ -264,13 +417,11 @@ pub(crate) fn archived_page(lang: Lang, company: &str) -> String {
             "This content is no longer available. Thank you for your interest; the friend who shared it can tell you more.",
         ),
     };
-    let body = format!(
-        "<main id=\"wl-archived\"><header><div class=\"company\">{}</div></header><h1 class=\"accent\">{}</h1><div class=\"body\"><p>{}</p></div></main>",
-        escape(company),
-        escape(title),
-        escape(text)
-    );
-    document(lang, title, &body)
+    render(&ArchivedPage {
+        head: Head::plain(lang, title),
+        company,
+        text,
+    })
 }
 
 const CASE_LABELS: [(&str, &str); 13] = [
@@ -289,194 +440,60 @@ const CASE_LABELS: [(&str, &str); 13] = [
     ("Result", "result"),
 ];
 
-fn case_study(body: &str) -> String {
-    let mut facts = String::new();
+fn case_study(body: &str) -> BodyView {
+    let mut view = BodyView::default();
     let mut rest = Vec::new();
-    let mut quotes = String::new();
     let normalized = body.replace("\r\n", "\n");
     for para in normalized.split("\n\n").map(str::trim) {
         if para.is_empty() {
             continue;
         }
-        let labelled = CASE_LABELS.iter().find_map(|(label, class)| {
+        let labelled = CASE_LABELS.iter().find_map(|&(label, class)| {
             let tail = para.strip_prefix(label)?;
             let text = tail.strip_prefix('：').or_else(|| tail.strip_prefix(':'))?;
-            Some((label, class, text.trim()))
+            Some(Fact {
+                label,
+                class,
+                text: text.trim().to_string(),
+            })
         });
-        if let Some((label, class, text)) = labelled {
-            facts.push_str(&format!(
-                "<dt>{}</dt><dd class=\"case-{class}\">{}</dd>",
-                escape(label),
-                escape(text)
-            ));
+        if let Some(fact) = labelled {
+            view.facts.push(fact);
         } else if para.ends_with('”') || para.ends_with('」') || para.starts_with('"') {
-            quotes.push_str(&format!(
-                "<blockquote class=\"case-quote\">{}</blockquote>",
-                escape(para)
-            ));
+            view.quotes.push(para.to_string());
         } else {
             rest.push(para);
         }
     }
-    let dl = if facts.is_empty() {
-        String::new()
-    } else {
-        format!("<dl class=\"case\" id=\"wl-case\">{facts}</dl>")
-    };
-    format!(
-        "{dl}{quotes}<article class=\"body\">{}</article>",
-        paragraphs(&rest.join("\n\n"))
-    )
+    view.paragraphs = paragraphs(&rest.join("\n\n"));
+    view
 }
 
-/// "Pass it on" and "I'm interested" (with the consent line and the link to
-/// the privacy notice). Both work without the tracking script.
-fn actions_html(share: &ResolvedShare, lang: Lang) -> String {
-    let company = escape(&share.company.name);
-    let t = escape(&share.token);
-    let (fwd, fwd_note, copy, title, name, phone, note, consent, privacy, submit) = match lang {
-        Lang::Zh => (
-            "分享给朋友",
-            "把这个链接发给朋友：",
-            "复制链接",
-            "我感兴趣，请联系我",
-            "姓名",
-            "手机号",
-            "留言（选填）",
-            format!("我同意{company}通过电话联系我；我的信息只用于这次咨询，不会提供给他人。"),
-            "隐私说明",
-            "提交",
-        ),
-        Lang::En => (
-            "Pass it on",
-            "Send this link to a friend:",
-            "Copy link",
-            "I'm interested, please contact me",
-            "Name",
-            "Mobile number",
-            "Note (optional)",
-            format!("I agree that {company} may call me; my details are used only for this enquiry and never passed on."),
-            "Privacy notice",
-            "Send",
-        ),
-    };
-    format!(
-        "<section class=\"actions\">\
-<button type=\"button\" class=\"secondary\" id=\"wl-forward\" data-t=\"{t}\">{fwd}</button>\
-<div id=\"wl-forward-box\" hidden><div>{fwd_note}</div><input id=\"wl-forward-url\" readonly>\
-<button type=\"button\" class=\"secondary\" id=\"wl-copy\">{copy}</button></div>\
-<form id=\"wl-form\" method=\"post\" action=\"/t/lead\" novalidate>\
-<h2>{title}</h2><input type=\"hidden\" name=\"t\" value=\"{t}\">\
-<label>{name}<input name=\"name\" required maxlength=\"{max_name}\" autocomplete=\"name\"></label>\
-<label>{phone}<input name=\"phone\" type=\"tel\" inputmode=\"tel\" required maxlength=\"{max_phone}\" autocomplete=\"tel\"></label>\
-<label>{note}<textarea name=\"note\" maxlength=\"{max_note}\"></textarea></label>\
-<label class=\"consent\"><input type=\"checkbox\" name=\"consent\" value=\"yes\" required><span>{consent} <a href=\"/privacy\" id=\"wl-privacy\">{privacy}</a></span></label>\
-<button type=\"submit\" class=\"primary\">{submit}</button><p id=\"wl-form-msg\" role=\"status\"></p></form>\
-</section>",
-        fwd = escape(fwd),
-        fwd_note = escape(fwd_note),
-        copy = escape(copy),
-        title = escape(title),
-        name = escape(name),
-        phone = escape(phone),
-        note = escape(note),
-        privacy = escape(privacy),
-        submit = escape(submit),
-        max_name = warmlead_core::limits::MAX_NAME_CHARS,
-        max_phone = warmlead_core::limits::MAX_PHONE_CHARS,
-        max_note = warmlead_core::limits::MAX_NOTE_CHARS,
-    )
-}
-
-/// Forward and form: fetch with JSON answers; errors shown in the page.
-const ACTIONS_JS: &str = r#"
-(function(){var f=document.getElementById("wl-forward");if(f)f.addEventListener("click",function(){
-fetch("/t/forward",{method:"POST",credentials:"same-origin",headers:{"Content-Type":"application/json"},body:JSON.stringify({t:f.getAttribute("data-t")})})
-.then(function(r){return r.json()}).then(function(j){if(!j.url)return;var u=document.getElementById("wl-forward-url");u.value=j.url;document.getElementById("wl-forward-box").hidden=false;u.select()})});
-var c=document.getElementById("wl-copy");if(c)c.addEventListener("click",function(){var u=document.getElementById("wl-forward-url");u.select();try{document.execCommand("copy")}catch(e){}});
-var form=document.getElementById("wl-form");if(!form)return;form.addEventListener("submit",function(ev){ev.preventDefault();
-var m=document.getElementById("wl-form-msg");m.className="";var body=new URLSearchParams(new FormData(form)).toString();
-fetch("/t/lead",{method:"POST",credentials:"same-origin",headers:{"Content-Type":"application/x-www-form-urlencoded","Accept":"application/json"},body:body})
-.then(function(r){return r.json().then(function(j){return{ok:r.ok,j:j}})}).then(function(x){
-if(x.ok){var d=document.createElement("div");d.id="wl-thanks";d.textContent=x.j.message;form.replaceWith(d)}else{m.className="error";m.textContent=x.j.message}})
-.catch(function(){m.className="error";m.textContent=form.getAttribute("data-offline")||"网络错误，请重试 / Network error, please retry"})})})();
-"#;
-
-fn video_html(share: &ResolvedShare) -> String {
-    let item = &share.item;
-    let poster = item
-        .cover
-        .as_ref()
-        .map_or(String::new(), |c| format!(" poster=\"{}\"", c.path()));
-    match &item.video {
-        Some(v) => format!(
-            "<video controls playsinline preload=\"metadata\"{poster} src=\"{}\"></video>",
-            v.path()
-        ),
-        None => String::new(),
-    }
-}
-
-/// Reports the view at once, then every 5 s while visible, when the reader
-/// crosses a quarter of the page or pauses the video, and when the page is
-/// hidden or left. While the page is open, reports go by `fetch` so the
-/// script sees the answer: a refused one (503, 429, network error) is sent
-/// again with backoff (1 s doubling to 30 s; each report carries the whole
-/// state, so the latest one stands for all before it). When the page is
-/// hidden or left, `sendBeacon` (the browser finishes it after the page is
-/// gone; nothing can retry then). Dwell counts only time the page was visible; a prerender
-/// reports nothing until the person actually opens it. The depth already
-/// visible at open is read before `started` is set, so opening the page is
-/// one report, not two (a scroll report and the view's).
-fn beacon_script(token: &str, track: bool) -> String {
-    // Tokens are base64url (checked before we get here); JSON-encode anyway
-    // and keep `<` out so nothing can close the script element.
-    let t = serde_json::to_string(token)
-        .unwrap_or_else(|_| "\"\"".into())
-        .replace('<', "\\u003c");
-    format!(
-        r#"(function(){{
-var t={t},track={track};var a=new Uint8Array(16);crypto.getRandomValues(a);
-var pv=Array.prototype.map.call(a,function(b){{return("0"+b.toString(16)).slice(-2)}}).join("");
-var acc=0,since=null,sc=0,vs=0,vl=0,q=0,started=false;
-function dwell(){{return acc+(since===null?0:Date.now()-since)}}
-var retry=null,backoff=1000;
-function body(){{var b={{t:t,pv:pv,dwell_ms:Math.round(dwell()),scroll_pct:sc}};if(vl>0){{b.video_s=Math.floor(vs);b.video_len_s=Math.round(vl)}}return JSON.stringify(b)}}
-function post(b){{return fetch("/t/beacon",{{method:"POST",body:b,keepalive:true,credentials:"same-origin",headers:{{"Content-Type":"text/plain"}}}})}}
-function beacon(b){{try{{if(navigator.sendBeacon&&navigator.sendBeacon("/t/beacon",new Blob([b],{{type:"text/plain"}})))return}}catch(e){{}}try{{post(b)}}catch(e){{}}}}
-function again(){{if(retry!==null)return;retry=setTimeout(function(){{retry=null;send()}},backoff);backoff=Math.min(backoff*2,30000)}}
-function send(){{if(!track)return;if(!window.fetch){{beacon(body());return}}
-try{{post(body()).then(function(r){{if(r.status===503||r.status===429)again();else backoff=1000}},again)}}catch(e){{again()}}}}
-function leave(){{if(track)beacon(body())}}
-function pause(){{if(since!==null){{acc+=Date.now()-since;since=null}}if(started)leave()}}
-function scroll(){{var d=document.documentElement,h=Math.max(d.scrollHeight,document.body.scrollHeight),y=(window.pageYOffset||d.scrollTop)+window.innerHeight;
-var p=h>0?Math.min(100,Math.round(y*100/h)):100;if(p>sc){{sc=p;var nq=Math.floor(p/25);if(nq>q&&started){{q=nq;send()}}}}}}
-function start(){{if(started)return;scroll();q=Math.floor(sc/25);started=true;since=document.visibilityState==="hidden"?null:Date.now();send();
-setInterval(function(){{if(document.visibilityState==="visible")send()}},5000);
-document.addEventListener("visibilitychange",function(){{if(document.visibilityState==="hidden")pause();else if(since===null)since=Date.now()}});
-window.addEventListener("pagehide",pause);window.addEventListener("scroll",scroll,{{passive:true}});
-var v=document.querySelector("video");if(v){{v.addEventListener("timeupdate",function(){{if(v.duration&&isFinite(v.duration)){{vl=v.duration;if(v.currentTime>vs)vs=v.currentTime}}}});
-v.addEventListener("pause",send);v.addEventListener("ended",function(){{vs=vl;send()}})}}}}
-window.wlTrack={{pv:pv,send:send}};
-if(document.prerendering){{document.addEventListener("prerenderingchange",start,{{once:true}})}}else{{start()}}
-}})();"#
-    )
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage<'a> {
+    head: Head<'a>,
+    ok: bool,
 }
 
 /// The answer to a form sent without the page's script.
 pub(crate) fn message_page(lang: Lang, ok: bool, message: &str) -> String {
-    let id = if ok { "wl-thanks" } else { "wl-error" };
-    let body = format!(
-        "<main><div class=\"body\"><p id=\"{id}\" class=\"{}\">{}</p></div></main>",
-        if ok { "" } else { "error" },
-        escape(message)
-    );
-    document(lang, message, &body)
+    render(&MessagePage {
+        head: Head::plain(lang, message),
+        ok,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "privacy.html")]
+struct PrivacyPage<'a> {
+    head: Head<'a>,
+    paragraphs: &'a [&'a str],
 }
 
 /// The privacy notice linked from the form's consent line.
 pub(crate) fn privacy_page(lang: Lang) -> String {
-    let (title, paras): (&str, &[&str]) = match lang {
+    let (title, paragraphs): (&str, &[&str]) = match lang {
         Lang::Zh => (
             "隐私说明",
             &[
@@ -496,15 +513,17 @@ pub(crate) fn privacy_page(lang: Lang) -> String {
             ],
         ),
     };
-    let body: String = paras
-        .iter()
-        .map(|p| format!("<p>{}</p>", escape(p)))
-        .collect();
-    let html = format!(
-        "<main id=\"wl-privacy-notice\"><h1>{}</h1><div class=\"body\">{body}</div></main>",
-        escape(title)
-    );
-    document(lang, title, &html)
+    render(&PrivacyPage {
+        head: Head::plain(lang, title),
+        paragraphs,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "not_found.html")]
+struct NotFoundPage<'a> {
+    head: Head<'a>,
+    text: &'a str,
 }
 
 /// What a friend sees for a link that does not (or no longer) resolve.
@@ -519,12 +538,10 @@ pub(crate) fn not_found_page(lang: Lang) -> String {
             "This link is no longer valid, or the content was removed. Ask the friend who shared it for a new link.",
         ),
     };
-    let body = format!(
-        "<main id=\"wl-not-found\"><h1 class=\"accent\">{}</h1><div class=\"body\"><p>{}</p></div></main>",
-        escape(title),
-        escape(text)
-    );
-    document(lang, title, &body)
+    render(&NotFoundPage {
+        head: Head::plain(lang, title),
+        text,
+    })
 }
 
 #[cfg(test)]
@@ -533,13 +550,57 @@ mod tests {
 
     #[test]
     fn escapes_markup() {
-        assert_eq!(
-            escape("<script>alert('x')&\"</script>"),
-            "&lt;script&gt;alert(&#39;x&#39;)&amp;&quot;&lt;/script&gt;"
+        let page = message_page(Lang::En, false, "<script>alert('x')&\"</script>");
+        assert!(
+            page.contains("&lt;script&gt;alert(&#39;x&#39;)&amp;&quot;&lt;/script&gt;"),
+            "{page}"
         );
+        assert!(!page.contains("<script>"), "{page}");
         assert_eq!(
             paragraphs("a<b>\nline\n\n\n second "),
-            "<p>a&lt;b&gt;<br>line</p>\n<p>second</p>"
+            vec![
+                vec!["a<b>".to_string(), "line".into()],
+                vec!["second".into()]
+            ]
+        );
+    }
+
+    #[test]
+    fn an_articles_card_is_its_first_block_as_text() {
+        let cases = [
+            ("<h2>标题 &amp; 副题</h2><p>第一段</p>", "标题 & 副题"),
+            ("<p>a <strong>b</strong>&lt;c&gt;</p><p>d</p>", "a b<c>"),
+            ("<ul><li>一</li><li>二</li></ul>", "一"),
+            ("<p>unclosed <a", "unclosed"),
+            ("", ""),
+        ];
+        for (html, want) in cases {
+            assert_eq!(describe("", &html_text(html)), want, "{html:?}");
+        }
+    }
+
+    #[test]
+    fn a_card_describes_the_summary_or_the_first_paragraph() {
+        let long = "长".repeat(PREVIEW_DESCRIPTION_CHARS + 5);
+        let cut = format!("{}…", "长".repeat(PREVIEW_DESCRIPTION_CHARS - 1));
+        let at_limit = "满".repeat(PREVIEW_DESCRIPTION_CHARS);
+        let cases = [
+            ("  摘要\n两行 ", "正文", "摘要 两行"),
+            ("", "\n\n 第一段\n续行 \r\n\r\n第二段", "第一段 续行"),
+            (" ", "", ""),
+            (&long, "", &cut),
+            (&at_limit, "", &at_limit),
+        ];
+        for (summary, body, want) in cases {
+            assert_eq!(describe(summary, body), want, "{summary:?} {body:?}");
+        }
+        assert_eq!(
+            absolute("https://r.example.com/", "/s/x"),
+            "https://r.example.com/s/x"
+        );
+        assert_eq!(
+            absolute("http://127.0.0.1:8080", "/media/k"),
+            "http://127.0.0.1:8080/media/k"
         );
     }
 

@@ -138,10 +138,7 @@ pub(crate) async fn share_page(
     let lang = lang(&headers);
     let share = match st.db.resolve_share(token).await {
         Ok(Some(share)) if share.item.status == ContentStatus::Archived => {
-            return html(
-                StatusCode::GONE,
-                page::archived_page(lang, &share.company.name),
-            );
+            return html(StatusCode::GONE, page::archived_page(lang, &share.company));
         }
         Ok(Some(share)) if share.item.status == ContentStatus::Live => share,
         Ok(Some(_)) => return html(StatusCode::NOT_FOUND, page::not_found_page(lang)),
@@ -170,7 +167,7 @@ pub(crate) async fn share_page(
         let company_id = share.company.id;
         st.db.enqueue(TrackEvent::Filtered { company_id, reason });
     }
-    let body = page::share_page(&share, lang, not_a_view.is_none());
+    let body = page::share_page(&share, lang, not_a_view.is_none(), &st.public_url);
     let mut res = html(StatusCode::OK, body);
     // Over https the cookies never travel in clear.
     let secure = if st.is_https() { "; Secure" } else { "" };

@@ -6,6 +6,7 @@ use base64::Engine;
 use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
 use warmlead_core::api::{DeviceInfo, NewTeamMember, TeamMember};
+use warmlead_core::company::CompanyProfile;
 use warmlead_core::domain::{self, BindingRefused, Company, MediaRef, Role, User};
 use warmlead_core::invite::PartnerSource;
 use warmlead_core::phone::Phone;
@@ -104,27 +105,35 @@ pub(crate) fn get_user(conn: &Connection, id: i64) -> Result<Option<User>, Serve
         .optional()?)
 }
 
-/// Companies with their poster artwork's media, if any.
+/// Companies with their poster artwork's and logo's media, if any.
 const COMPANY_SELECT: &str =
-    "SELECT c.id, c.name, m.id, m.content_type, m.size, m.public_key, c.poster_slogan
-     FROM companies c LEFT JOIN media m ON m.id = c.poster_media_id";
+    "SELECT c.id, c.name, m.id, m.content_type, m.size, m.public_key, c.poster_slogan,
+            l.id, l.content_type, l.size, l.public_key, c.commission_promise
+     FROM companies c LEFT JOIN media m ON m.id = c.poster_media_id
+     LEFT JOIN media l ON l.id = c.logo_media_id";
 
-fn company_from_row(r: &Row) -> crate::storage::sql::Result<Company> {
-    let media_id: Option<i64> = r.get(2)?;
-    let poster_artwork = match media_id {
+/// The media reference in columns `at..at + 4` (id, type, size, key), if any.
+fn media_at(r: &Row, at: usize) -> crate::storage::sql::Result<Option<MediaRef>> {
+    let id: Option<i64> = r.get(at)?;
+    Ok(match id {
         Some(id) => Some(MediaRef {
             id,
-            content_type: r.get(3)?,
-            size: r.get(4)?,
-            key: r.get(5)?,
+            content_type: r.get(at + 1)?,
+            size: r.get(at + 2)?,
+            key: r.get(at + 3)?,
         }),
         None => None,
-    };
+    })
+}
+
+fn company_from_row(r: &Row) -> crate::storage::sql::Result<Company> {
     Ok(Company {
         id: r.get(0)?,
         name: r.get(1)?,
-        poster_artwork,
+        poster_artwork: media_at(r, 2)?,
         poster_slogan: r.get(6)?,
+        logo: media_at(r, 7)?,
+        commission_promise: r.get(11)?,
     })
 }
 
@@ -221,6 +230,52 @@ pub(crate) fn set_poster_slogan(
     announce_company(tx, company_id)
 }
 
+/// A manager's whole company profile: cleaned by the core's rules, the
+/// logo checked to be a small image of this company; every device learns
+/// the result through the Company change.
+pub(crate) fn set_company_profile(
+    tx: &Connection,
+    company_id: i64,
+    profile: &CompanyProfile,
+) -> Result<Company, ServerError> {
+    let p = warmlead_core::company::clean_profile(profile)?;
+    if let Some(id) = p.logo_media_id {
+        let row: Option<(i64, String, i64)> = tx
+            .query_row(
+                "SELECT company_id, content_type, size FROM media WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        match row {
+            Some((c, t, size)) if c == company_id => {
+                warmlead_core::company::check_logo(&t, size)?;
+            }
+            _ => {
+                return Err(ServerError::NotFound(format!(
+                    "no media {id} in this company"
+                )))
+            }
+        }
+    }
+    tx.execute(
+        "UPDATE companies SET name = ?1, logo_media_id = ?2, poster_slogan = ?3,
+                commission_promise = ?4
+         WHERE id = ?5",
+        params![
+            p.name,
+            p.logo_media_id,
+            p.poster_slogan,
+            p.commission_promise,
+            company_id
+        ],
+    )?;
+    // Share pages show the name and logo: other processes drop their
+    // cached shares too.
+    super::pg::notify(tx, super::pg::ITEMS_CHANNEL, company_id)?;
+    announce_company(tx, company_id)
+}
+
 pub(crate) fn users_where(
     conn: &Connection,
     condition: &str,
@@ -252,6 +307,8 @@ pub(crate) fn create_company(tx: &Connection, name: &str) -> Result<Company, Ser
         name: name.to_string(),
         poster_artwork: None,
         poster_slogan: None,
+        logo: None,
+        commission_promise: None,
     };
     changes::append(
         tx,
@@ -904,6 +961,19 @@ impl Database {
     ) -> Result<Company, ServerError> {
         self.tx(move |tx, _| set_poster_artwork(tx, company_id, media_id))
             .await
+    }
+
+    pub(crate) async fn set_company_profile(
+        &self,
+        company_id: i64,
+        profile: CompanyProfile,
+    ) -> Result<Company, ServerError> {
+        let company = self
+            .tx(move |tx, _| set_company_profile(tx, company_id, &profile))
+            .await?;
+        // Cached share pages carry the company's old name and logo.
+        self.share_cache().clear();
+        Ok(company)
     }
 
     pub(crate) async fn set_poster_slogan(

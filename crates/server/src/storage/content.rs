@@ -91,7 +91,8 @@ pub(crate) fn media_by_key(
                             WHERE cim.media_id = m.id AND ci.company_id = m.company_id
                               AND ci.deleted_at IS NULL AND ci.status = 'live')
                  OR EXISTS (SELECT 1 FROM companies c
-                            WHERE c.id = m.company_id AND c.poster_media_id = m.id)
+                            WHERE c.id = m.company_id
+                              AND (c.poster_media_id = m.id OR c.logo_media_id = m.id))
              FROM media m WHERE m.public_key = ?1",
             [key],
             |r| {

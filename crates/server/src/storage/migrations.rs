@@ -39,6 +39,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0016_content_library.sql"),
     ),
     (
+        17,
+        include_str!("../../migrations/0017_company_profile.sql"),
+    ),
+    (
         18,
         include_str!("../../migrations/0018_offline_invitations.sql"),
     ),
