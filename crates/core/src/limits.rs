@@ -17,6 +17,9 @@ pub const MAX_TITLE_CHARS: usize = 120;
 pub const MAX_SUMMARY_CHARS: usize = 500;
 /// A content item's body (an article's text).
 pub const MAX_BODY_CHARS: usize = 50_000;
+/// An import file (CSV or Excel workbook): 10,000 rows of name, phone and a
+/// note fit easily.
+pub const MAX_IMPORT_BYTES: usize = 2 * 1024 * 1024;
 /// Recipients of one SMS invitation send.
 pub const MAX_SMS_RECIPIENTS: usize = 200;
 /// A lead's note after merged contacts appended theirs (never typed at once,
@@ -33,6 +36,7 @@ pub const ALL: &[(&str, usize)] = &[
     ("maxSummaryChars", MAX_SUMMARY_CHARS),
     ("maxBodyChars", MAX_BODY_CHARS),
     ("maxSmsRecipients", MAX_SMS_RECIPIENTS),
+    ("maxImportBytes", MAX_IMPORT_BYTES),
 ];
 
 /// The TypeScript module the UI imports the limits from (`LIMITS` and its type).

@@ -10,6 +10,7 @@ export const LIMITS = {
   maxSummaryChars: 500,
   maxBodyChars: 50000,
   maxSmsRecipients: 200,
+  maxImportBytes: 2097152,
 } as const;
 
 export type Limits = typeof LIMITS;
