@@ -15,6 +15,7 @@ import { EmptyState } from "../components/EmptyState";
 import { useToast } from "../components/Toast";
 import { formatCount, formatPhone, formatWhen } from "../format";
 import { useNow, useSyncTick } from "../hooks";
+import { ImportDialog } from "./ImportDialog";
 
 type RoleFilter = "rep" | "manager" | "partner";
 const FILTERS: readonly RoleFilter[] = ["rep", "manager", "partner"];
@@ -336,6 +337,7 @@ export function Team({ session }: { session: Session }) {
   const [filter, setFilter] = useState<RoleFilter>("rep");
   const [selected, setSelected] = useState<number | null>(null);
   const [adding, setAdding] = useState(false);
+  const [importing, setImporting] = useState(false);
   const [added, setAdded] = useState<IssuedCode | null>(null);
 
   const [reload, setReload] = useState(0);
@@ -367,6 +369,14 @@ export function Team({ session }: { session: Session }) {
       <header className="section-head">
         <h1 id="team-title">{t("team.title")}</h1>
         <span className="grow" />
+        <button
+          type="button"
+          className="btn"
+          onClick={() => setImporting(true)}
+          data-testid="team-import"
+        >
+          {t("team.importReps")}
+        </button>
         <button
           type="button"
           className="btn btn-primary"
@@ -482,6 +492,13 @@ export function Team({ session }: { session: Session }) {
           )}
         </aside>
       </div>
+      {importing && (
+        <ImportDialog
+          kind="reps"
+          onClose={() => setImporting(false)}
+          onImported={() => setReload((n) => n + 1)}
+        />
+      )}
       {adding && (
         <AddDialog
           onClose={() => setAdding(false)}
