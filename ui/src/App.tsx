@@ -4,7 +4,7 @@ import { useCallback, useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 
 import { api, type ApiError } from "./api";
-import type { Session, SyncStatus } from "./bindings";
+import type { Session, SignedOut, SyncStatus } from "./bindings";
 import { Sidebar } from "./components/Sidebar";
 import { useToast } from "./components/Toast";
 import { Briefcase } from "./screens/Briefcase";
@@ -31,6 +31,8 @@ export function App() {
   const [status, setStatus] = useState<SyncStatus | null>(null);
   const [syncing, setSyncing] = useState(false);
   const [loadError, setLoadError] = useState<ApiError | null>(null);
+  // Why the app signed itself out (the company switched this account off).
+  const [signedOut, setSignedOut] = useState<SignedOut | null>(null);
 
   useEffect(() => {
     api
@@ -38,6 +40,7 @@ export function App() {
       .then((s) => {
         setSession(s);
         if (s) setSection(firstSection(s));
+        else api.signedOutNotice().then(setSignedOut, () => undefined);
       })
       .catch((e: ApiError) => setLoadError(e));
   }, []);
@@ -55,6 +58,13 @@ export function App() {
       })
       .then(keep);
     void api.onDeepLinkRefused((message) => toast(message)).then(keep);
+    void api
+      .onSignedOut((n) => {
+        setSignedOut(n);
+        setStatus(null);
+        setSession(null);
+      })
+      .then(keep);
     return () => {
       live = false;
       stops.forEach((u) => u());
@@ -113,7 +123,9 @@ export function App() {
   if (session === null) {
     return (
       <SignIn
+        signedOut={signedOut}
         onSignedIn={(s) => {
+          setSignedOut(null);
           setSession(s);
           setSection(firstSection(s));
         }}

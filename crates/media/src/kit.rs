@@ -106,6 +106,22 @@ impl Templates {
         Some(self.decode(id, &bytes))
     }
 
+    /// Forgets the template, in memory and its cached files in `dir`: the
+    /// app signed out and keeps nothing of the company's.
+    pub fn wipe(&self, dir: &Path) -> std::io::Result<()> {
+        *self.lock() = None;
+        for entry in std::fs::read_dir(dir)?.flatten() {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(TEMPLATE_PREFIX)
+            {
+                std::fs::remove_file(entry.path())?;
+            }
+        }
+        Ok(())
+    }
+
     /// Caches freshly fetched bytes of template `id` and decodes them.
     pub fn store(&self, dir: &Path, id: i64, bytes: &[u8]) -> Option<Arc<Artwork>> {
         if let Err(e) = cache_template(dir, id, bytes) {

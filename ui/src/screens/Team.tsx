@@ -32,11 +32,41 @@ function lastSeen(m: TeamMember): number | null {
   return seen.length ? Math.max(...seen) : null;
 }
 
-/** The code, the sign-in link and the link's QR (drawn by the Rust side). */
+/** Why the code SMS did not go out, in the UI's language. */
+function smsError(e: ApiError, t: (key: string, o?: Record<string, unknown>) => string): string {
+  switch (e.code) {
+    case "rate_limited":
+      return t("team.smsTooSoon");
+    case "conflict":
+      return t("team.smsOptedOut");
+    case "offline":
+      return t("team.smsFailed");
+    default:
+      return t("error.generic", { message: e.message });
+  }
+}
+
+/** The code, the sign-in link and the link's QR (drawn by the Rust side),
+ * and the code sent by SMS to the person's phone. */
 function CodeCard({ issued }: { issued: IssuedCode }) {
   const { t } = useTranslation();
   const toast = useToast();
   const [qr, setQr] = useState<string | null>(null);
+  const [sending, setSending] = useState(false);
+  const [smsSent, setSmsSent] = useState<string | null>(null);
+  const [smsErr, setSmsErr] = useState<ApiError | null>(null);
+  const sendSms = async () => {
+    setSending(true);
+    setSmsErr(null);
+    try {
+      const sent = await api.smsActivationCode(issued.user.id, issued.activation_code);
+      setSmsSent(sent.phone);
+    } catch (e) {
+      setSmsErr(e as ApiError);
+    } finally {
+      setSending(false);
+    }
+  };
   useEffect(() => {
     let live = true;
     api.qrPng(issued.activation_link).then(
@@ -79,7 +109,30 @@ function CodeCard({ issued }: { issued: IssuedCode }) {
         <button type="button" className="btn" onClick={() => void copy(issued.activation_link)}>
           {t("team.copyLink")}
         </button>
+        {issued.user.phone && (
+          <button
+            type="button"
+            className="btn"
+            disabled={sending}
+            aria-busy={sending}
+            onClick={() => void sendSms()}
+            data-testid="team-code-sms"
+          >
+            {sending && <span className="spinner" aria-hidden="true" />}
+            {t("team.sendSms", { phone: formatPhone(issued.user.phone) })}
+          </button>
+        )}
       </div>
+      {smsSent && (
+        <p className="ok-text" role="status" data-testid="team-code-sms-sent">
+          {t("team.smsSent", { phone: formatPhone(smsSent) })}
+        </p>
+      )}
+      {smsErr && (
+        <div className="error" role="alert" data-testid="team-code-sms-error">
+          {smsError(smsErr, t)}
+        </div>
+      )}
     </div>
   );
 }
