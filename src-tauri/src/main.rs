@@ -28,6 +28,7 @@ mod deeplink;
 mod invite;
 mod leads;
 mod partners;
+mod session;
 mod state;
 mod team;
 
@@ -107,8 +108,11 @@ fn main() {
             team::team,
             team::add_team_member,
             team::issue_activation_code,
+            team::sms_activation_code,
             team::set_member_active,
             team::revoke_device,
+            session::signed_out_notice,
+            session::report_switched_off,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

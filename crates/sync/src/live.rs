@@ -58,6 +58,11 @@ async fn stream_once(
             .map_err(|_| SyncError::Offline("the event stream went silent".into()))?
             .map_err(|e| SyncError::Offline(e.to_string()))?;
         let Some(chunk) = chunk else { return Ok(()) };
+        // The engine stopped (signed out): keep-alives alone would hold this
+        // connection open for ever.
+        if events.is_closed() {
+            return Ok(());
+        }
         for data in parser.push(&chunk) {
             match serde_json::from_str::<LiveEvent>(&data) {
                 Ok(ev) => {
