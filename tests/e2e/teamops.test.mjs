@@ -186,6 +186,11 @@ test("a manager imports reps from a file with the per-row preview and each row's
     }, { what: "a result per row" });
     for (const row of rows) assert.equal(await app.attribute(row, "data-ok"), "1");
     assert.match(await app.text(rows[0]), /激活码 [A-Z0-9]{3}-[A-Z0-9]{3}-[A-Z0-9]{3}/);
+    // The team list behind the dialog reloads with the two new reps (the
+    // demo has two): the screenshot then shows the results, not an old frame.
+    await waitFor(async () => /4/.test(await app.text(await app.find(tid("team-filter-rep")))), {
+      what: "four reps in the team list",
+    });
     await app.screenshot("artifacts/teamops-import-results.png");
   });
 });
