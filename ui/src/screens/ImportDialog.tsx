@@ -309,7 +309,7 @@ export function ImportDialog({
         )}
         <div className="dialog-actions">
           <button type="button" className="btn" onClick={onClose} disabled={importing}>
-            {t("common.cancel")}
+            {repResults && !importing ? t("common.close") : t("common.cancel")}
           </button>
           <button
             type="button"
