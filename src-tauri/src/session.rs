@@ -29,10 +29,11 @@ pub fn watch_switched_off(app: &AppHandle, handle: &SyncHandle) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         // Ends without a value when the engine stops for another reason.
-        let code = match rx.wait_for(Option::is_some).await {
-            Ok(off) => off.as_ref().map(|e| e.code),
-            Err(_) => None,
-        };
+        let code = rx
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|off| off.as_ref().map(|e| e.code));
         if let Some(code) = code {
             switch_off(&app, code).await;
         }
@@ -75,9 +76,10 @@ fn wipe(db: &Path, kit: &PosterKit) -> std::io::Result<()> {
     for suffix in ["", "-wal", "-shm", "-journal"] {
         let mut name = db.as_os_str().to_owned();
         name.push(suffix);
-        match std::fs::remove_file(&name) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-            _ => {}
+        if let Err(e) = std::fs::remove_file(&name) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                return Err(e);
+            }
         }
     }
     match db.parent() {
@@ -127,8 +129,7 @@ mod tests {
             .flatten()
             .filter(|e| {
                 std::fs::read(e.path())
-                    .map(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
-                    .unwrap_or(false)
+                    .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
             })
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect()
