@@ -96,6 +96,9 @@ pub async fn sign_out(state: State<'_, AppState>, force: bool) -> Res<()> {
     if let (Err(_), Some(handle)) = (&result, engine) {
         state.put_engine(handle);
     }
+    if result.is_ok() {
+        state.set_signed_out(None);
+    }
     result
 }
 

@@ -29,6 +29,7 @@ mod invite;
 mod leads;
 mod library;
 mod partners;
+mod session;
 mod share;
 mod state;
 mod team;
@@ -115,6 +116,7 @@ fn main() {
             team::team,
             team::add_team_member,
             team::issue_activation_code,
+            team::sms_activation_code,
             team::set_member_active,
             team::revoke_device,
             library::library,
@@ -125,6 +127,8 @@ fn main() {
             library::media_data_url,
             library::pick_media_file,
             library::sanitize_article,
+            session::signed_out_notice,
+            session::report_switched_off,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tauri::{AppHandle, Emitter, Manager};
 use tokio::sync::watch;
+use warmlead_core::app::SignedOut;
 use warmlead_core::error::ApiError;
 use warmlead_core::ErrorCode;
 use warmlead_store::Store;
@@ -26,6 +27,8 @@ pub struct AppState {
     /// first `session()` never races it and flashes the sign-in screen.
     launched: watch::Receiver<bool>,
     launched_tx: watch::Sender<bool>,
+    /// Why the app last signed itself out (see `session`); memory only.
+    signed_out: Mutex<Option<SignedOut>>,
 }
 
 impl AppState {
@@ -36,6 +39,17 @@ impl AppState {
             engine: Mutex::new(None),
             launched,
             launched_tx,
+            signed_out: Mutex::new(None),
+        }
+    }
+
+    pub fn signed_out(&self) -> Option<SignedOut> {
+        self.signed_out.lock().ok().and_then(|n| n.clone())
+    }
+
+    pub fn set_signed_out(&self, notice: Option<SignedOut>) {
+        if let Ok(mut n) = self.signed_out.lock() {
+            *n = notice;
         }
     }
 
@@ -76,9 +90,12 @@ pub fn start_engine(app: &AppHandle) {
     if state.engine().is_some() {
         return;
     }
+    // Signed in (again): the last sign-out's notice is over.
+    state.set_signed_out(None);
     let handle = SyncEngine::spawn(state.db_path.clone(), interval());
     let mut rx = handle.subscribe();
     crate::leads::watch_radar(app, &handle);
+    crate::session::watch_switched_off(app, &handle);
     watch_changes(app, &handle);
     state.put_engine(handle);
     let app = app.clone();

@@ -2,7 +2,7 @@
 //! (the rules live in `warmlead_core::team` and on the server).
 
 use tauri::State;
-use warmlead_core::api::{IssuedCode, NewTeamMember, TeamMember};
+use warmlead_core::api::{CodeSmsSent, IssuedCode, NewTeamMember, TeamMember};
 
 use crate::commands::Res;
 use crate::invite::client;
@@ -23,6 +23,19 @@ pub async fn add_team_member(state: State<'_, AppState>, new: NewTeamMember) -> 
 #[tauri::command]
 pub async fn issue_activation_code(state: State<'_, AppState>, user_id: i64) -> Res<IssuedCode> {
     Ok(client(&state).await?.issue_activation_code(user_id).await?)
+}
+
+/// Sends the activation code on the code card to the person's phone.
+#[tauri::command]
+pub async fn sms_activation_code(
+    state: State<'_, AppState>,
+    user_id: i64,
+    activation_code: String,
+) -> Res<CodeSmsSent> {
+    Ok(client(&state)
+        .await?
+        .sms_activation_code(user_id, &activation_code)
+        .await?)
 }
 
 #[tauri::command]

@@ -4,7 +4,7 @@ import { useCallback, useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 
 import { api, type ApiError } from "./api";
-import type { Session, SyncStatus } from "./bindings";
+import type { Session, SignedOut, SyncStatus } from "./bindings";
 import { Sidebar } from "./components/Sidebar";
 import { useToast } from "./components/Toast";
 import { Briefcase } from "./screens/Briefcase";
@@ -32,6 +32,8 @@ export function App() {
   const [status, setStatus] = useState<SyncStatus | null>(null);
   const [syncing, setSyncing] = useState(false);
   const [loadError, setLoadError] = useState<ApiError | null>(null);
+  // Why the app signed itself out (the company switched this account off).
+  const [signedOut, setSignedOut] = useState<SignedOut | null>(null);
 
   useEffect(() => {
     api
@@ -39,6 +41,7 @@ export function App() {
       .then((s) => {
         setSession(s);
         if (s) setSection(firstSection(s));
+        else api.signedOutNotice().then(setSignedOut, () => undefined);
       })
       .catch((e: ApiError) => setLoadError(e));
   }, []);
@@ -56,6 +59,13 @@ export function App() {
       })
       .then(keep);
     void api.onDeepLinkRefused((message) => toast(message)).then(keep);
+    void api
+      .onSignedOut((n) => {
+        setSignedOut(n);
+        setStatus(null);
+        setSession(null);
+      })
+      .then(keep);
     return () => {
       live = false;
       stops.forEach((u) => u());
@@ -114,7 +124,9 @@ export function App() {
   if (session === null) {
     return (
       <SignIn
+        signedOut={signedOut}
         onSignedIn={(s) => {
+          setSignedOut(null);
           setSession(s);
           setSection(firstSection(s));
         }}

@@ -11,6 +11,7 @@ import type {
   BriefcaseItem,
   BriefcaseQuery,
   Channel,
+  CodeSmsSent,
   Company,
   CompanyProfile,
   ContentDraft,
@@ -19,7 +20,6 @@ import type {
   ErrorCode,
   LibraryItem,
   LibraryQuery,
-  MediaRef,
   ImportPreview,
   ImportRow,
   Invitation,
@@ -43,6 +43,7 @@ import type {
   RadarEntry,
   Session,
   ShareResult,
+  SignedOut,
   SmsInviteRequest,
   SmsInviteResult,
   SmsRecord,
@@ -67,11 +68,24 @@ export function toApiError(e: unknown): ApiError {
   return { code: "internal", message: e instanceof Error ? e.message : String(e) };
 }
 
+/** The company switched this account or this device off: the app signs out. */
+export function isSwitchedOff(e: ApiError): boolean {
+  return e.code === "account_disabled" || e.code === "device_revoked";
+}
+
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
   try {
     return await invoke<T>(cmd, args);
   } catch (e) {
-    throw toApiError(e);
+    const err = toApiError(e);
+    // Any call may be the first to hear it: Rust asks the server again, signs
+    // out, wipes the cache and emits `signed-out` (the sign-in screen shows it).
+    // Activation answers it too, for a code of a switched-off account: nothing
+    // is signed in then, so there is nothing to report.
+    if (isSwitchedOff(err) && cmd !== "activate") {
+      invoke("report_switched_off").catch(() => undefined);
+    }
+    throw err;
   }
 }
 
@@ -88,6 +102,8 @@ const UPLOAD_PROGRESS_EVENT = "upload-progress";
 
 export type UploadProgress = { upload_id: string; sent: number; total: number };
 const DEEP_LINK_REFUSED_EVENT = "deep-link-refused";
+/** Emitted with a SignedOut after the app signed itself out (switched off). */
+const SIGNED_OUT_EVENT = "signed-out";
 
 /** Listens to several events with one callback; one function stops them all. */
 async function listenAll(events: readonly string[], cb: () => void): Promise<UnlistenFn> {
@@ -159,6 +175,8 @@ export const api = {
   addTeamMember: (newMember: NewTeamMember) =>
     call<IssuedCode>("add_team_member", { new: newMember }),
   issueActivationCode: (userId: number) => call<IssuedCode>("issue_activation_code", { userId }),
+  smsActivationCode: (userId: number, activationCode: string) =>
+    call<CodeSmsSent>("sms_activation_code", { userId, activationCode }),
   setMemberActive: (userId: number, active: boolean) =>
     call<TeamMember>("set_member_active", { userId, active }),
   revokeDevice: (deviceId: number) => call<TeamMember>("revoke_device", { deviceId }),
@@ -194,4 +212,9 @@ export const api = {
   /** A warmlead:// link was not used; the payload says why (in Chinese). */
   onDeepLinkRefused: (cb: (message: string) => void): Promise<UnlistenFn> =>
     listen<string>(DEEP_LINK_REFUSED_EVENT, (e) => cb(e.payload)),
+  /** The company switched this account or device off; the cache is wiped. */
+  onSignedOut: (cb: (n: SignedOut) => void): Promise<UnlistenFn> =>
+    listen<SignedOut>(SIGNED_OUT_EVENT, (e) => cb(e.payload)),
+  /** Why the app last signed itself out, if it did. */
+  signedOutNotice: () => call<SignedOut | null>("signed_out_notice"),
 };

@@ -42,7 +42,7 @@ const FILE_ERRORS: Record<ImportFileError, true> = {
   empty: true,
   too_large: true,
   too_many_rows: true,
-  spreadsheet: true,
+  unreadable_workbook: true,
   not_text: true,
   missing_header: true,
   no_rows: true,
@@ -81,7 +81,7 @@ describe("import problems in words", () => {
       for (const s of texts) expect(worded(s), s).toBe(true);
       expect(new Set(texts).size).toBe(texts.length);
     }
-    expect(importFileErrorText("spreadsheet", zh)).toContain("另存为 CSV");
+    expect(importFileErrorText("unreadable_workbook", zh)).toContain("另存为 .xlsx");
   });
 
   it("names columns, and the whole row when there is none", () => {

@@ -139,6 +139,22 @@ pub struct IssuedCode {
     pub activation_link: String,
 }
 
+/// `POST /api/v1/team/{user_id}/activation-code/sms`: send this code (one the
+/// caller was just shown, still unused) to the person's phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct CodeSmsRequest {
+    pub activation_code: String,
+}
+
+/// The activation code SMS went to the provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct CodeSmsSent {
+    /// E.164.
+    pub phone: String,
+    /// The text as the person reads it.
+    pub text: String,
+}
+
 /// A person of the company and their devices (`GET /api/v1/team`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct TeamMember {

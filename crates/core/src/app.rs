@@ -19,6 +19,18 @@ pub struct Session {
     pub device_id: i64,
 }
 
+/// Why the app signed itself out: the company switched the account (or
+/// this device) off. Shown on the sign-in screen; kept in memory only, after
+/// the company's data was wiped from this computer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SignedOut {
+    /// `account_disabled` or `device_revoked`.
+    pub code: crate::ErrorCode,
+    /// Who was signed in: says whom to ask (a rep asks a manager, a partner their rep).
+    pub role: crate::domain::Role,
+    pub company_name: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum SyncState {

@@ -1,11 +1,15 @@
-//! Partner import from CSV, the pure half: bytes in, a preview out, nothing
-//! written. The preview says which rows are ready (normalized, phone in
-//! E.164) and why each other row is not, with the row number the person sees
-//! in Excel, so they can fix the file before an all-or-nothing import.
+//! Partner (and rep) import from a spreadsheet, the pure half: bytes in, a
+//! preview out, nothing written. The preview says which rows are ready
+//! (normalized, phone in E.164) and why each other row is not, with the row
+//! number the person sees in Excel, so they can fix the file before an
+//! all-or-nothing import.
 //!
-//! Accepts what spreadsheets in China write: UTF-8 with or without BOM, GBK
-//! (Excel's "CSV" on a Chinese Windows), and UTF-16 with BOM ("Unicode
-//! text", tab-separated); comma, semicolon or tab separated; CRLF or LF.
+//! Reads CSV (with the `csv` crate) as spreadsheets in China write it: UTF-8
+//! with or without BOM, GBK (Excel's "CSV" on a Chinese Windows), and UTF-16
+//! with BOM ("Unicode text", tab-separated); comma, semicolon or tab
+//! separated; CRLF or LF. Also reads Excel workbooks, .xlsx (what Excel saves
+//! by default) and the older .xls, through `calamine` (see `workbook`), into
+//! the same rows and the same checks.
 
 use std::collections::HashMap;
 
@@ -15,9 +19,10 @@ use ts_rs::TS;
 use crate::phone::Phone;
 
 pub mod recheck;
+mod workbook;
 
-/// Largest file we read: 10,000 rows of name, phone and a note fit easily.
-pub const MAX_BYTES: usize = 2 * 1024 * 1024;
+/// Largest file we read (`limits::MAX_IMPORT_BYTES`).
+pub use crate::limits::MAX_IMPORT_BYTES as MAX_BYTES;
 /// Most partners one import may bring (not counting the header and blank rows).
 pub const MAX_ROWS: usize = 10_000;
 /// The same limits as on the server, so a previewed row is never refused there.
@@ -25,7 +30,7 @@ pub use crate::limits::{MAX_NAME_CHARS, MAX_NOTE_CHARS, MAX_PHONE_CHARS};
 /// How much of an offending cell the preview repeats.
 const MAX_VALUE_CHARS: usize = 80;
 
-/// How the file was encoded.
+/// How the file was encoded: a CSV's text encoding, or a workbook's format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ImportEncoding {
@@ -33,6 +38,10 @@ pub enum ImportEncoding {
     Utf8Bom,
     Gbk,
     Utf16,
+    /// An Excel workbook (.xlsx), what Excel saves by default.
+    Xlsx,
+    /// An Excel 97-2003 workbook (.xls).
+    Xls,
 }
 
 /// Why the whole file cannot be imported.
@@ -44,8 +53,9 @@ pub enum ImportFileError {
     TooLarge,
     /// Over `MAX_ROWS` partners.
     TooManyRows,
-    /// An Excel workbook (.xlsx/.xls), not CSV: "save as CSV" first.
-    Spreadsheet,
+    /// A workbook (.xlsx/.xls) that cannot be read: damaged, password
+    /// protected, or not really a workbook.
+    UnreadableWorkbook,
     /// Binary, or neither UTF-8, UTF-16 nor GBK.
     NotText,
     /// The first row does not name a name and a phone column.
@@ -142,6 +152,12 @@ pub fn preview(bytes: &[u8]) -> ImportPreview {
     if bytes.len() > MAX_BYTES {
         return ImportPreview::refused(None, ImportFileError::TooLarge);
     }
+    if let Some(format) = workbook::format_of(bytes) {
+        return finish(
+            Some(format),
+            workbook::rows(bytes, format).and_then(|rows| read_rows(rows.into_iter().map(Ok))),
+        );
+    }
     let (text, encoding) = match decode(bytes) {
         Ok(decoded) => decoded,
         Err(e) => return ImportPreview::refused(None, e),
@@ -149,12 +165,19 @@ pub fn preview(bytes: &[u8]) -> ImportPreview {
     if text.trim().is_empty() {
         return ImportPreview::refused(Some(encoding), ImportFileError::Empty);
     }
-    match read_rows(&text) {
+    finish(Some(encoding), read_rows(csv_rows(&text)))
+}
+
+fn finish(
+    encoding: Option<ImportEncoding>,
+    read: Result<ImportPreview, ImportFileError>,
+) -> ImportPreview {
+    match read {
         Ok(mut p) => {
-            p.encoding = Some(encoding);
+            p.encoding = encoding;
             p
         }
-        Err(e) => ImportPreview::refused(Some(encoding), e),
+        Err(e) => ImportPreview::refused(encoding, e),
     }
 }
 
@@ -170,10 +193,6 @@ fn decode(bytes: &[u8]) -> Result<(String, ImportEncoding), ImportFileError> {
             .decode_without_bom_handling_and_without_replacement(&bytes[bom_len..])
             .ok_or(ImportFileError::NotText)?;
         return Ok((text.into_owned(), ImportEncoding::Utf16));
-    }
-    // Zip (.xlsx) and OLE (.xls) signatures: a workbook, not CSV.
-    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"\xD0\xCF\x11\xE0") {
-        return Err(ImportFileError::Spreadsheet);
     }
     if bytes.contains(&0) {
         return Err(ImportFileError::NotText);
@@ -233,12 +252,19 @@ fn sniff_delimiter(text: &str) -> char {
         .unwrap_or(',')
 }
 
-fn read_rows(text: &str) -> Result<ImportPreview, ImportFileError> {
-    let mut records = Records::new(text, sniff_delimiter(text))
-        .enumerate()
-        .map(|(i, cells)| (u32::try_from(i + 1).unwrap_or(u32::MAX), cells))
-        .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()));
-    let (_, first) = records.next().ok_or(ImportFileError::Empty)?;
+/// One row of the file: its number as Excel shows it (1-based) and its cells.
+type Row = (u32, Vec<String>);
+
+/// Checks every row: the first non-blank one is the header.
+fn read_rows(
+    rows: impl Iterator<Item = Result<Row, ImportFileError>>,
+) -> Result<ImportPreview, ImportFileError> {
+    let mut records = rows.filter(|r| {
+        r.as_ref().map_or(true, |(_, cells)| {
+            cells.iter().any(|c| !c.trim().is_empty())
+        })
+    });
+    let (_, first) = records.next().ok_or(ImportFileError::Empty)??;
     let header = header(&first).ok_or(ImportFileError::MissingHeader)?;
     let mut out = ImportPreview {
         encoding: None,
@@ -248,7 +274,8 @@ fn read_rows(text: &str) -> Result<ImportPreview, ImportFileError> {
         errors: Vec::new(),
     };
     let mut seen: HashMap<String, u32> = HashMap::new();
-    for (row, cells) in records {
+    for record in records {
+        let (row, cells) = record?;
         if out.total_rows as usize >= MAX_ROWS {
             return Err(ImportFileError::TooManyRows);
         }
@@ -414,60 +441,45 @@ fn shown(v: &str) -> String {
         .collect()
 }
 
-/// RFC 4180 records, read leniently the way Excel reads them: a field that
-/// starts with `"` runs to the closing quote (`""` is a quote; separators and
-/// line breaks inside are text), any other quote is text; CRLF, LF and a
-/// lone CR end a record.
-struct Records<'a> {
-    chars: std::iter::Peekable<std::str::Chars<'a>>,
-    delim: char,
+/// The records of a CSV text with their row numbers. The `csv` crate reads
+/// them leniently, the way Excel does (a field that starts with `"` runs to
+/// the closing quote, `""` is a quote, separators and line breaks inside are
+/// text; any other quote is text; CRLF, LF and a lone CR end a record) but
+/// skips blank lines, which Excel still numbers: a record's span starts with
+/// the blank lines skipped before it.
+fn csv_rows(text: &str) -> impl Iterator<Item = Result<Row, ImportFileError>> + '_ {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(sniff_delimiter(text) as u8)
+        .from_reader(text.as_bytes());
+    let mut record = csv::StringRecord::new();
+    let mut row = 0u32;
+    std::iter::from_fn(move || match reader.read_record(&mut record) {
+        Ok(false) => None,
+        // The text is already UTF-8 and in memory: this is not expected.
+        Err(_) => Some(Err(ImportFileError::NotText)),
+        Ok(true) => {
+            let start = record
+                .position()
+                .and_then(|p| usize::try_from(p.byte()).ok())
+                .unwrap_or(0);
+            let mut rest = text.get(start..).unwrap_or("");
+            // A record ends at the CR of a CRLF: its LF is not a blank line.
+            if start > 0 && text.as_bytes()[start - 1] == b'\r' {
+                rest = rest.strip_prefix('\n').unwrap_or(rest);
+            }
+            let skipped = &rest[..rest.len() - rest.trim_start_matches(['\r', '\n']).len()];
+            row = row.saturating_add(1).saturating_add(blank_lines(skipped));
+            Some(Ok((row, record.iter().map(str::to_string).collect())))
+        }
+    })
 }
 
-impl<'a> Records<'a> {
-    fn new(text: &'a str, delim: char) -> Records<'a> {
-        Records {
-            chars: text.chars().peekable(),
-            delim,
-        }
-    }
-}
-
-impl Iterator for Records<'_> {
-    type Item = Vec<String>;
-
-    fn next(&mut self) -> Option<Vec<String>> {
-        self.chars.peek()?;
-        let mut fields = Vec::new();
-        let mut field = String::new();
-        let (mut quoted, mut fresh) = (false, true);
-        while let Some(c) = self.chars.next() {
-            if quoted {
-                if c != '"' {
-                    field.push(c);
-                } else if self.chars.next_if_eq(&'"').is_some() {
-                    field.push('"');
-                } else {
-                    quoted = false;
-                }
-                continue;
-            }
-            match c {
-                '"' if fresh => quoted = true,
-                '\r' | '\n' => {
-                    if c == '\r' {
-                        self.chars.next_if_eq(&'\n');
-                    }
-                    fields.push(field);
-                    return Some(fields);
-                }
-                c if c == self.delim => fields.push(std::mem::take(&mut field)),
-                c => field.push(c),
-            }
-            fresh = c == self.delim;
-        }
-        fields.push(field);
-        Some(fields)
-    }
+/// How many line breaks (CRLF, LF or a lone CR) `gap` holds.
+fn blank_lines(gap: &str) -> u32 {
+    let n = gap.matches('\n').count() + gap.matches('\r').count() - gap.matches("\r\n").count();
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]

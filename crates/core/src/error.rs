@@ -26,13 +26,16 @@ pub enum ErrorCode {
     /// The company switched this account (or this device) off: the app
     /// signs out and keeps nothing of the company's.
     AccountDisabled,
+    /// This one device was revoked (a lost laptop); the account goes on
+    /// elsewhere. The app signs out and keeps nothing, like `AccountDisabled`.
+    DeviceRevoked,
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, in declaration order (generated into the UI's
     /// `ERROR_CODES`, see [`typescript`]).
-    pub const ALL: [ErrorCode; 11] = [
+    pub const ALL: [ErrorCode; 12] = [
         ErrorCode::InvalidInput,
         ErrorCode::Unauthorized,
         ErrorCode::Forbidden,
@@ -43,6 +46,7 @@ impl ErrorCode {
         ErrorCode::Offline,
         ErrorCode::NotActivated,
         ErrorCode::AccountDisabled,
+        ErrorCode::DeviceRevoked,
         ErrorCode::Internal,
     ];
 
@@ -58,7 +62,10 @@ impl ErrorCode {
     pub fn http_status(self) -> u16 {
         match self {
             ErrorCode::InvalidInput => 400,
-            ErrorCode::Unauthorized | ErrorCode::NotActivated | ErrorCode::AccountDisabled => 401,
+            ErrorCode::Unauthorized
+            | ErrorCode::NotActivated
+            | ErrorCode::AccountDisabled
+            | ErrorCode::DeviceRevoked => 401,
             ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict => 409,
@@ -67,6 +74,12 @@ impl ErrorCode {
             ErrorCode::Offline => 503,
             ErrorCode::Internal => 500,
         }
+    }
+
+    /// The company switched this account or this device off: the app signs
+    /// out at once and wipes what it holds of the company.
+    pub fn is_switched_off(self) -> bool {
+        matches!(self, ErrorCode::AccountDisabled | ErrorCode::DeviceRevoked)
     }
 
     /// Whether retrying the same request later may succeed.
@@ -164,6 +177,7 @@ mod tests {
             (ErrorCode::Offline, "offline", 503),
             (ErrorCode::NotActivated, "not_activated", 401),
             (ErrorCode::AccountDisabled, "account_disabled", 401),
+            (ErrorCode::DeviceRevoked, "device_revoked", 401),
             (ErrorCode::Internal, "internal", 500),
         ];
         assert_eq!(table.len(), ErrorCode::ALL.len());

@@ -92,9 +92,97 @@ pub fn may_revoke_device(actor: &User, owner: &User) -> Result<(), TeamRefused> 
     Ok(())
 }
 
+/// The language of an activation code SMS: Chinese for numbers of mainland
+/// China, Hong Kong, Macau and Taiwan, English for any other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmsLanguage {
+    Chinese,
+    English,
+}
+
+impl SmsLanguage {
+    pub fn for_phone(e164: &str) -> SmsLanguage {
+        if ["+86", "+852", "+853", "+886"]
+            .iter()
+            .any(|cc| e164.starts_with(cc))
+        {
+            SmsLanguage::Chinese
+        } else {
+            SmsLanguage::English
+        }
+    }
+}
+
+/// What an activation code SMS says: whose company (its name as set on the
+/// server), to whom, the code, how long it lasts and where to type it.
+pub struct ActivationSms<'a> {
+    pub company: &'a str,
+    pub name: &'a str,
+    pub code: &'a str,
+    /// The server address the app asks for with the code.
+    pub server_url: &'a str,
+    pub valid_days: i64,
+}
+
+impl ActivationSms<'_> {
+    pub fn text(&self, lang: SmsLanguage) -> String {
+        let ActivationSms {
+            company,
+            name,
+            code,
+            server_url,
+            valid_days,
+        } = self;
+        match lang {
+            SmsLanguage::Chinese => format!(
+                "【{company}】{name}，您好：您的 Warmlead 激活码是 {code}，{valid_days} 天内有效，可在一台电脑上登录。\
+                 打开 Warmlead，输入服务器地址 {server_url} 和此激活码即可。"
+            ),
+            SmsLanguage::English => format!(
+                "{company}: Hi {name}, your Warmlead activation code is {code}, valid for {valid_days} days on one computer. \
+                 Open Warmlead and enter the server address {server_url} and this code."
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn activation_sms_in_the_recipients_language() {
+        let table = [
+            ("+8613800138000", SmsLanguage::Chinese),
+            ("+85291234567", SmsLanguage::Chinese),
+            ("+85366123456", SmsLanguage::Chinese),
+            ("+886912345678", SmsLanguage::Chinese),
+            ("+14155550100", SmsLanguage::English),
+            ("+447700900123", SmsLanguage::English),
+            ("+8529", SmsLanguage::Chinese),
+            ("+8", SmsLanguage::English),
+        ];
+        for (phone, want) in table {
+            assert_eq!(SmsLanguage::for_phone(phone), want, "{phone}");
+        }
+        let sms = ActivationSms {
+            company: "青松家政",
+            name: "周明",
+            code: "K7Q-4M2-XP9",
+            server_url: "https://r.example.com",
+            valid_days: 7,
+        };
+        assert_eq!(
+            sms.text(SmsLanguage::Chinese),
+            "【青松家政】周明，您好：您的 Warmlead 激活码是 K7Q-4M2-XP9，7 天内有效，可在一台电脑上登录。\
+             打开 Warmlead，输入服务器地址 https://r.example.com 和此激活码即可。"
+        );
+        assert_eq!(
+            sms.text(SmsLanguage::English),
+            "青松家政: Hi 周明, your Warmlead activation code is K7Q-4M2-XP9, valid for 7 days on one computer. \
+             Open Warmlead and enter the server address https://r.example.com and this code."
+        );
+    }
 
     fn user(id: i64, company_id: i64, role: Role) -> User {
         User {

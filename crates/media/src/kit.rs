@@ -164,6 +164,22 @@ impl Templates {
         Some(self.decode(id, &bytes))
     }
 
+    /// Forgets the template, in memory and its cached files in `dir`: the
+    /// app signed out and keeps nothing of the company's.
+    pub fn wipe(&self, dir: &Path) -> std::io::Result<()> {
+        *self.lock() = None;
+        for entry in std::fs::read_dir(dir)?.flatten() {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(TEMPLATE_PREFIX)
+            {
+                std::fs::remove_file(entry.path())?;
+            }
+        }
+        Ok(())
+    }
+
     /// Caches freshly fetched bytes of template `id` and decodes them.
     pub fn store(&self, dir: &Path, id: i64, bytes: &[u8]) -> Option<Arc<Artwork>> {
         if let Err(e) = cache_template(dir, id, bytes) {
@@ -291,5 +307,30 @@ mod tests {
             std::fs::read(dir.path().join("poster-artwork-4")).unwrap(),
             b"new"
         );
+    }
+
+    #[test]
+    fn wiping_forgets_the_company_template_on_disk_and_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let png = {
+            let img = image::RgbImage::from_pixel(4, 4, image::Rgb([200, 30, 30]));
+            let mut out = std::io::Cursor::new(Vec::new());
+            img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+            out.into_inner()
+        };
+        std::fs::write(dir.path().join("poster-artwork.jpg"), b"override").unwrap();
+        std::fs::write(dir.path().join("warmlead.sqlite"), b"db").unwrap();
+        let templates = Templates::default();
+        assert!(templates.store(dir.path(), 5, &png).is_some());
+        assert!(matches!(templates.cached(dir.path(), 5), Some(Some(_))));
+        templates.wipe(dir.path()).unwrap();
+        assert_eq!(templates.cached(dir.path(), 5).map(|a| a.is_some()), None);
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        // The operator's own override and other files stay.
+        assert_eq!(names, ["poster-artwork.jpg", "warmlead.sqlite"]);
     }
 }

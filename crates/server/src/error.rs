@@ -15,6 +15,9 @@ pub enum ServerError {
     /// The company switched this account or device off.
     #[error("{0}")]
     AccountDisabled(String),
+    /// This device was revoked (the account may go on elsewhere).
+    #[error("{0}")]
+    DeviceRevoked(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -54,6 +57,7 @@ impl ServerError {
             ServerError::InvalidInput(_) => ErrorCode::InvalidInput,
             ServerError::Unauthorized(_) => ErrorCode::Unauthorized,
             ServerError::AccountDisabled(_) => ErrorCode::AccountDisabled,
+            ServerError::DeviceRevoked(_) => ErrorCode::DeviceRevoked,
             ServerError::Forbidden(_) => ErrorCode::Forbidden,
             ServerError::NotFound(_) => ErrorCode::NotFound,
             ServerError::Conflict(_) => ErrorCode::Conflict,

@@ -46,6 +46,14 @@ async fn assert_switched_off(res: reqwest::Response) {
     assert!(e.message.contains("switched"), "{e:?}");
 }
 
+/// A revoked device has its own code, so the app says "this device".
+async fn assert_revoked(res: reqwest::Response) {
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let e = api_error(res).await;
+    assert_eq!(e.code, ErrorCode::DeviceRevoked, "{e:?}");
+    assert!(e.message.contains("revoked this device"), "{e:?}");
+}
+
 #[tokio::test]
 async fn a_switched_off_rep_is_signed_out_everywhere_until_switched_on() {
     let w = world().await;
@@ -107,12 +115,12 @@ async fn a_lost_laptop_is_revoked_alone() {
     let lost = activate(&w.ts, w.partner_a1.id).await;
     let kept = activate(&w.ts, w.partner_a1.id).await;
     assert_eq!(revoke(&manager, lost.id()).await.status(), StatusCode::OK);
-    assert_switched_off(me(&lost).await).await;
+    assert_revoked(me(&lost).await).await;
     assert_eq!(me(&kept).await.status(), StatusCode::OK);
     // The owner revokes one of their own devices from another.
     let spare = activate(&w.ts, w.partner_a1.id).await;
     assert_eq!(revoke(&kept, spare.id()).await.status(), StatusCode::OK);
-    assert_switched_off(me(&spare).await).await;
+    assert_revoked(me(&spare).await).await;
     let team = team_of(&manager).await;
     let devices = &team
         .iter()

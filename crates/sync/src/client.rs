@@ -5,11 +5,11 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use warmlead_core::api::{
-    ActivateRequest, ActivateResponse, IssuedCode, MeResponse, NewTeamMember, PosterSloganRequest,
-    TeamMember, PATH_ACTIVATE, PATH_COMPANY_PROFILE, PATH_DEVICES_PREFIX, PATH_EVENTS,
-    PATH_INVITATIONS, PATH_INVITATION_PREFIX, PATH_ME, PATH_MEDIA, PATH_PARTNER_IMPORT,
-    PATH_POSTER_SLOGAN, PATH_PULL, PATH_PUSH, PATH_RADAR_PULL, PATH_SMS_INVITATIONS, PATH_TEAM,
-    PATH_TEAM_PREFIX,
+    ActivateRequest, ActivateResponse, CodeSmsRequest, CodeSmsSent, IssuedCode, MeResponse,
+    NewTeamMember, PosterSloganRequest, TeamMember, PATH_ACTIVATE, PATH_COMPANY_PROFILE,
+    PATH_DEVICES_PREFIX, PATH_EVENTS, PATH_INVITATIONS, PATH_INVITATION_PREFIX, PATH_ME,
+    PATH_MEDIA, PATH_PARTNER_IMPORT, PATH_POSTER_SLOGAN, PATH_PULL, PATH_PUSH, PATH_RADAR_PULL,
+    PATH_SMS_INVITATIONS, PATH_TEAM, PATH_TEAM_PREFIX,
 };
 use warmlead_core::company::CompanyProfile;
 use warmlead_core::csv_import::ImportRow;
@@ -253,6 +253,20 @@ impl Client {
     pub async fn issue_activation_code(&self, user_id: i64) -> Result<IssuedCode, SyncError> {
         let path = format!("{PATH_TEAM_PREFIX}{user_id}/activation-code");
         self.post(&path, &serde_json::json!({})).await
+    }
+
+    /// Sends an open activation code of `user_id` (one just shown) to their
+    /// phone by SMS.
+    pub async fn sms_activation_code(
+        &self,
+        user_id: i64,
+        activation_code: &str,
+    ) -> Result<CodeSmsSent, SyncError> {
+        let path = format!("{PATH_TEAM_PREFIX}{user_id}/activation-code/sms");
+        let req = CodeSmsRequest {
+            activation_code: activation_code.to_string(),
+        };
+        self.post(&path, &req).await
     }
 
     /// Switches a rep or partner off (`active` false) or on again.

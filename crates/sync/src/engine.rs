@@ -7,6 +7,7 @@ use std::time::Duration;
 use rand::Rng;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use warmlead_core::app::{SyncState, SyncStatus};
+use warmlead_core::error::ApiError;
 use warmlead_core::lead::LiveEvent;
 use warmlead_store::Store;
 
@@ -32,6 +33,7 @@ pub struct SyncHandle {
     hot: broadcast::Sender<i64>,
     radar: watch::Receiver<u64>,
     changes: watch::Receiver<u64>,
+    switched_off: watch::Receiver<Option<ApiError>>,
 }
 
 /// What the engine tells listeners beyond the badge.
@@ -44,6 +46,9 @@ struct Outputs {
     /// Bumped after every sync that pulled changes of the main stream
     /// (partners, invitations, SMS records, content, shares, visits).
     changes: watch::Sender<u64>,
+    /// Set (once) when the server answered `account_disabled` or
+    /// `device_revoked`: the engine has stopped, the app must sign out.
+    switched_off: watch::Sender<Option<ApiError>>,
 }
 
 impl SyncEngine {
@@ -60,6 +65,7 @@ impl SyncEngine {
         let (hot, _) = broadcast::channel(64);
         let (radar_tx, radar) = watch::channel(0);
         let (changes_tx, changes) = watch::channel(0);
+        let (switched_off_tx, switched_off) = watch::channel(None);
         let (live_tx, live_rx) = mpsc::unbounded_channel();
         tokio::spawn(crate::live::listen(store_path.clone(), live_tx));
         let out = Outputs {
@@ -67,6 +73,7 @@ impl SyncEngine {
             hot: hot.clone(),
             radar: radar_tx,
             changes: changes_tx,
+            switched_off: switched_off_tx,
         };
         tokio::spawn(run(store_path, interval, opts, rx, live_rx, out));
         SyncHandle {
@@ -75,6 +82,7 @@ impl SyncEngine {
             hot,
             radar,
             changes,
+            switched_off,
         }
     }
 }
@@ -117,6 +125,12 @@ impl SyncHandle {
     /// partners, invitations, SMS records...).
     pub fn subscribe_changes(&self) -> watch::Receiver<u64> {
         self.changes.clone()
+    }
+
+    /// Becomes `Some` when the company switched this account or this device
+    /// off (the server's error); the engine has stopped by then.
+    pub fn subscribe_switched_off(&self) -> watch::Receiver<Option<ApiError>> {
+        self.switched_off.clone()
     }
 
     /// The badge as it is now.
@@ -185,9 +199,25 @@ async fn run(
             tracing::info!("sync failed ({:?}); next try in {wait:?}: {e}", e.code());
         }
         status.send_replace(status_after(&path, &result));
+        let off = switched_off(&result);
         if let Some(tx) = reply {
             let _ = tx.send(result);
         }
+        if let Some(e) = off {
+            // Nothing more to sync for this account on this device: stop, and
+            // let the app sign out and wipe the cache.
+            tracing::warn!("the server switched this device off: {e}");
+            out.switched_off.send_replace(Some(e));
+            return;
+        }
+    }
+}
+
+/// The server's refusal when the company switched this account or device off.
+fn switched_off(result: &Result<SyncReport, SyncError>) -> Option<ApiError> {
+    match result {
+        Err(SyncError::Api(e)) if e.code.is_switched_off() => Some(e.clone()),
+        _ => None,
     }
 }
 

@@ -16,12 +16,23 @@ use crate::{backoff_delay, Client, SyncError};
 /// connection is dead even if TCP has not noticed.
 const READ_TIMEOUT: Duration = Duration::from_secs(45);
 
-/// Runs until `events` has no receiver (the engine stopped).
+/// Runs until `events` has no receiver (the engine stopped), or until the
+/// server says the company switched this account or device off: then one
+/// last event makes the engine sync at once, hear the same, and stop.
 pub(crate) async fn listen(path: PathBuf, events: mpsc::UnboundedSender<LiveEvent>) {
     let mut failures: u32 = 0;
     while !events.is_closed() {
         match stream_once(&path, &events, &mut failures).await {
             Ok(()) => tracing::debug!("the event stream ended; reconnecting"),
+            Err(SyncError::Api(e)) if e.code.is_switched_off() => {
+                let _ = events.send(LiveEvent {
+                    seq: 0,
+                    stream: "sync".into(),
+                    hot_lead_id: None,
+                    invitation_id: None,
+                });
+                return;
+            }
             Err(e) => tracing::debug!("event stream: {e}"),
         }
         failures = failures.saturating_add(1);
@@ -47,6 +58,11 @@ async fn stream_once(
             .map_err(|_| SyncError::Offline("the event stream went silent".into()))?
             .map_err(|e| SyncError::Offline(e.to_string()))?;
         let Some(chunk) = chunk else { return Ok(()) };
+        // The engine stopped (signed out): keep-alives alone would hold this
+        // connection open for ever.
+        if events.is_closed() {
+            return Ok(());
+        }
         for data in parser.push(&chunk) {
             match serde_json::from_str::<LiveEvent>(&data) {
                 Ok(ev) => {

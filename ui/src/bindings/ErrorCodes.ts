@@ -14,6 +14,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "offline",
   "not_activated",
   "account_disabled",
+  "device_revoked",
   "internal",
 ] as const;
 

@@ -1,13 +1,16 @@
-// Import partners from a CSV file: pick it, see what Rust read (encoding,
-// rows ready, every problem with its row, column, value and reason), then
-// import all of it. All or nothing: while the file has problems nothing can
-// be imported; the person fixes the file and picks it again. Rows the
-// server refuses (e.g. already partners) come back in the same table.
+// Import partners (or, for managers, reps) from an Excel workbook or a CSV
+// file: pick it, see what Rust read (format, rows ready, every problem with
+// its row, column, value and reason), then import. While the file has
+// problems nothing can be imported; the person fixes the file and picks it
+// again. Partners are imported all or nothing (rows the server refuses come
+// back in the same table); reps are added one per row through the team API,
+// each row with its result (the rep's activation code, or why not).
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 
 import { api, type ApiError } from "../api";
-import type { ImportPreview, ImportRowError } from "../bindings";
+import type { ImportPreview, ImportRow, ImportRowError, IssuedCode } from "../bindings";
+import { LIMITS } from "../bindings/Limits";
 import { Dialog } from "../components/Dialog";
 import { useToast } from "../components/Toast";
 import { formatPhone } from "../format";
@@ -54,10 +57,48 @@ function ErrorTable({ errors }: { errors: readonly ImportRowError[] }) {
   );
 }
 
+/** What adding one rep of the file did. */
+type RepResult = { row: ImportRow; issued: IssuedCode | null; error: ApiError | null };
+
+function RepResults({ results }: { results: readonly RepResult[] }) {
+  const { t } = useTranslation();
+  return (
+    <table className="table" data-testid="import-rep-results">
+      <thead>
+        <tr>
+          <th className="num">{t("import.col.row")}</th>
+          <th>{t("import.column.name")}</th>
+          <th>{t("import.column.phone")}</th>
+          <th>{t("import.result")}</th>
+        </tr>
+      </thead>
+      <tbody>
+        {results.map(({ row, issued, error }) => (
+          <tr key={row.row} data-testid="import-rep-result" data-ok={issued ? "1" : "0"}>
+            <td className="num">{row.row}</td>
+            <td>{row.name}</td>
+            <td>{formatPhone(row.phone)}</td>
+            <td className={issued ? "ok-text" : "bad-text"}>
+              {issued
+                ? t("import.repAdded", { code: issued.activation_code })
+                : error?.code === "conflict"
+                  ? t("import.repTaken")
+                  : t("import.repFailed", { message: error?.message ?? "" })}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 export function ImportDialog({
+  kind = "partners",
   onClose,
   onImported,
 }: {
+  /** Partners (a rep's, all or nothing) or reps (a manager's, one per row). */
+  kind?: "partners" | "reps";
   onClose: () => void;
   onImported: () => void;
 }) {
@@ -69,13 +110,21 @@ export function ImportDialog({
   const [importing, setImporting] = useState(false);
   const [refused, setRefused] = useState<ImportRowError[] | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
+  const [repResults, setRepResults] = useState<RepResult[] | null>(null);
+  const reps = kind === "reps";
 
   const pick = async (file: File | undefined) => {
     if (!file) return;
     setFileName(file.name);
     setPreview(null);
     setRefused(null);
+    setRepResults(null);
     setError(null);
+    if (file.size > LIMITS.maxImportBytes) {
+      // Not even read: Rust would refuse it the same way.
+      setPreview({ encoding: null, file_error: "too_large", total_rows: 0, valid: [], errors: [] });
+      return;
+    }
     setReading(true);
     try {
       setPreview(await api.previewPartnerImport(await fileToBase64(file)));
@@ -89,20 +138,58 @@ export function ImportDialog({
   const ready = preview?.valid.length ?? 0;
   const problems = preview?.errors.length ?? 0;
   const canImport =
-    preview !== null && preview.file_error === null && problems === 0 && ready > 0 && !refused;
+    preview !== null &&
+    preview.file_error === null &&
+    problems === 0 &&
+    ready > 0 &&
+    !refused &&
+    !repResults;
 
   // What stands in the way: the file's problems, or the server's refusals.
   const blocking = refused?.length ?? problems;
   // The button says so: all or nothing.
   const confirmLabel = () => {
+    if (importing && reps) {
+      return t("import.repsProgress", { done: (repResults?.length ?? 0) + 1, count: ready });
+    }
     if (importing) return t("import.importing", { count: ready });
-    if (!preview || preview.file_error || ready === 0) return t("import.confirmIdle");
+    if (!preview || preview.file_error || ready === 0 || repResults) {
+      return t(reps ? "import.repsConfirmIdle" : "import.confirmIdle");
+    }
     if (blocking > 0) return t("import.fixFirst", { count: blocking });
-    return t("import.confirm", { count: ready });
+    return t(reps ? "import.repsConfirm" : "import.confirm", { count: ready });
+  };
+
+  /** One rep per row, in the file's order; a refused row does not stop the rest. */
+  const importReps = async (rows: readonly ImportRow[]) => {
+    const results: RepResult[] = [];
+    setRepResults([]);
+    for (const row of rows) {
+      try {
+        const issued = await api.addTeamMember({ role: "rep", name: row.name, phone: row.phone });
+        results.push({ row, issued, error: null });
+      } catch (e) {
+        results.push({ row, issued: null, error: e as ApiError });
+      }
+      setRepResults([...results]);
+    }
+    const added = results.filter((r) => r.issued).length;
+    toast(t("import.repsDone", { added, failed: results.length - added }));
+    if (added > 0) onImported();
   };
 
   const doImport = async () => {
     if (!preview || !canImport) return;
+    if (reps) {
+      setImporting(true);
+      setError(null);
+      try {
+        await importReps(preview.valid);
+      } finally {
+        setImporting(false);
+      }
+      return;
+    }
     setImporting(true);
     setError(null);
     try {
@@ -122,14 +209,20 @@ export function ImportDialog({
   };
 
   return (
-    <Dialog title={t("import.title")} onClose={onClose} busy={importing} wide testId="import-dialog">
+    <Dialog
+      title={t(reps ? "import.repsTitle" : "import.title")}
+      onClose={onClose}
+      busy={importing}
+      wide
+      testId="import-dialog"
+    >
       <div className="stack">
-        <p className="hint">{t("import.intro")}</p>
+        <p className="hint">{t(reps ? "import.repsIntro" : "import.intro")}</p>
         <label className="file-pick">
           <span className="btn">{t("import.pick")}</span>
           <input
             type="file"
-            accept=".csv,.txt,text/csv,text/plain"
+            accept=".xlsx,.xls,.csv,.txt,text/csv,text/plain,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,application/vnd.ms-excel"
             className="sr-only"
             data-testid="import-file"
             disabled={importing}
@@ -181,7 +274,13 @@ export function ImportDialog({
                 <ErrorTable errors={refused} />
               </>
             )}
-            {ready > 0 && (
+            {repResults && repResults.length > 0 && (
+              <>
+                <h3>{t("import.repsResultsTitle")}</h3>
+                <RepResults results={repResults} />
+              </>
+            )}
+            {ready > 0 && !repResults && (
               <>
                 <h3>{t("import.readyTitle", { count: Math.min(ready, MAX_READY_SHOWN) })}</h3>
                 <table className="table" data-testid="import-ready">
@@ -190,7 +289,7 @@ export function ImportDialog({
                       <th className="num">{t("import.col.row")}</th>
                       <th>{t("import.column.name")}</th>
                       <th>{t("import.column.phone")}</th>
-                      <th>{t("import.column.note")}</th>
+                      {!reps && <th>{t("import.column.note")}</th>}
                     </tr>
                   </thead>
                   <tbody>
@@ -199,7 +298,7 @@ export function ImportDialog({
                         <td className="num">{r.row}</td>
                         <td>{r.name}</td>
                         <td>{formatPhone(r.phone)}</td>
-                        <td className="value">{r.note ?? ""}</td>
+                        {!reps && <td className="value">{r.note ?? ""}</td>}
                       </tr>
                     ))}
                   </tbody>
@@ -210,7 +309,7 @@ export function ImportDialog({
         )}
         <div className="dialog-actions">
           <button type="button" className="btn" onClick={onClose} disabled={importing}>
-            {t("common.cancel")}
+            {repResults && !importing ? t("common.close") : t("common.cancel")}
           </button>
           <button
             type="button"

@@ -1,9 +1,12 @@
 // Sign in: server address + activation code. Errors are explained per code.
+// After the company switched this account (or this device) off, the app
+// signed itself out and wiped the company's data; this screen says so and
+// whom to ask.
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 
 import { api, type ApiError } from "../api";
-import type { Session } from "../bindings";
+import type { Session, SignedOut } from "../bindings";
 
 const EXPLAINED = new Set([
   "invalid_input",
@@ -14,9 +17,29 @@ const EXPLAINED = new Set([
   "rate_limited",
   "conflict",
   "account_disabled",
+  "device_revoked",
 ]);
 
-export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
+/** Why the app signed out, and whom to ask: a partner their rep, others a manager. */
+function SwitchedOffNotice({ notice }: { notice: SignedOut }) {
+  const { t } = useTranslation();
+  const who = notice.role === "partner" ? "rep" : "manager";
+  return (
+    <div className="note" role="alert" data-testid="signin-switched-off" data-code={notice.code}>
+      <strong>{t(`signin.switchedOff.${notice.code === "device_revoked" ? "device" : "account"}`)}</strong>
+      <p>{t(`signin.switchedOff.ask.${who}`, { company: notice.company_name })}</p>
+      <p className="hint">{t("signin.switchedOff.wiped")}</p>
+    </div>
+  );
+}
+
+export function SignIn({
+  onSignedIn,
+  signedOut = null,
+}: {
+  onSignedIn: (s: Session) => void;
+  signedOut?: SignedOut | null;
+}) {
   const { t } = useTranslation();
   const [server, setServer] = useState("");
   const [code, setCode] = useState("");
@@ -54,6 +77,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
         </span>
         <h1>{t("signin.title")}</h1>
         <p className="hint">{t("signin.subtitle")}</p>
+        {signedOut && <SwitchedOffNotice notice={signedOut} />}
         <div className="field">
           <label htmlFor="signin-server">{t("signin.server")}</label>
           <input

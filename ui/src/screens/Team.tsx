@@ -15,6 +15,7 @@ import { EmptyState } from "../components/EmptyState";
 import { useToast } from "../components/Toast";
 import { formatCount, formatPhone, formatWhen } from "../format";
 import { useNow, useSyncTick } from "../hooks";
+import { ImportDialog } from "./ImportDialog";
 
 type RoleFilter = "rep" | "manager" | "partner";
 const FILTERS: readonly RoleFilter[] = ["rep", "manager", "partner"];
@@ -31,11 +32,41 @@ function lastSeen(m: TeamMember): number | null {
   return seen.length ? Math.max(...seen) : null;
 }
 
-/** The code, the sign-in link and the link's QR (drawn by the Rust side). */
+/** Why the code SMS did not go out, in the UI's language. */
+function smsError(e: ApiError, t: (key: string, o?: Record<string, unknown>) => string): string {
+  switch (e.code) {
+    case "rate_limited":
+      return t("team.smsTooSoon");
+    case "conflict":
+      return t("team.smsOptedOut");
+    case "offline":
+      return t("team.smsFailed");
+    default:
+      return t("error.generic", { message: e.message });
+  }
+}
+
+/** The code, the sign-in link and the link's QR (drawn by the Rust side),
+ * and the code sent by SMS to the person's phone. */
 function CodeCard({ issued }: { issued: IssuedCode }) {
   const { t } = useTranslation();
   const toast = useToast();
   const [qr, setQr] = useState<string | null>(null);
+  const [sending, setSending] = useState(false);
+  const [smsSent, setSmsSent] = useState<string | null>(null);
+  const [smsErr, setSmsErr] = useState<ApiError | null>(null);
+  const sendSms = async () => {
+    setSending(true);
+    setSmsErr(null);
+    try {
+      const sent = await api.smsActivationCode(issued.user.id, issued.activation_code);
+      setSmsSent(sent.phone);
+    } catch (e) {
+      setSmsErr(e as ApiError);
+    } finally {
+      setSending(false);
+    }
+  };
   useEffect(() => {
     let live = true;
     api.qrPng(issued.activation_link).then(
@@ -78,7 +109,30 @@ function CodeCard({ issued }: { issued: IssuedCode }) {
         <button type="button" className="btn" onClick={() => void copy(issued.activation_link)}>
           {t("team.copyLink")}
         </button>
+        {issued.user.phone && (
+          <button
+            type="button"
+            className="btn"
+            disabled={sending}
+            aria-busy={sending}
+            onClick={() => void sendSms()}
+            data-testid="team-code-sms"
+          >
+            {sending && <span className="spinner" aria-hidden="true" />}
+            {t("team.sendSms", { phone: formatPhone(issued.user.phone) })}
+          </button>
+        )}
       </div>
+      {smsSent && (
+        <p className="ok-text" role="status" data-testid="team-code-sms-sent">
+          {t("team.smsSent", { phone: formatPhone(smsSent) })}
+        </p>
+      )}
+      {smsErr && (
+        <div className="error" role="alert" data-testid="team-code-sms-error">
+          {smsError(smsErr, t)}
+        </div>
+      )}
     </div>
   );
 }
@@ -336,6 +390,7 @@ export function Team({ session }: { session: Session }) {
   const [filter, setFilter] = useState<RoleFilter>("rep");
   const [selected, setSelected] = useState<number | null>(null);
   const [adding, setAdding] = useState(false);
+  const [importing, setImporting] = useState(false);
   const [added, setAdded] = useState<IssuedCode | null>(null);
 
   const [reload, setReload] = useState(0);
@@ -367,6 +422,14 @@ export function Team({ session }: { session: Session }) {
       <header className="section-head">
         <h1 id="team-title">{t("team.title")}</h1>
         <span className="grow" />
+        <button
+          type="button"
+          className="btn"
+          onClick={() => setImporting(true)}
+          data-testid="team-import"
+        >
+          {t("team.importReps")}
+        </button>
         <button
           type="button"
           className="btn btn-primary"
@@ -482,6 +545,13 @@ export function Team({ session }: { session: Session }) {
           )}
         </aside>
       </div>
+      {importing && (
+        <ImportDialog
+          kind="reps"
+          onClose={() => setImporting(false)}
+          onImported={() => setReload((n) => n + 1)}
+        />
+      )}
       {adding && (
         <AddDialog
           onClose={() => setAdding(false)}

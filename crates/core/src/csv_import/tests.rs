@@ -257,16 +257,44 @@ fn empty_header_only_and_headerless_files() {
 }
 
 #[test]
-fn workbooks_and_binary_are_not_csv() {
+fn damaged_workbooks_and_binary_are_refused_clearly() {
     let p = preview(b"PK\x03\x04\x14\x00\x06\x00");
-    assert_eq!(p.file_error, Some(ImportFileError::Spreadsheet));
+    assert_eq!(p.encoding, Some(ImportEncoding::Xlsx));
+    assert_eq!(p.file_error, Some(ImportFileError::UnreadableWorkbook));
     let p = preview(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1");
-    assert_eq!(p.file_error, Some(ImportFileError::Spreadsheet));
+    assert_eq!(p.encoding, Some(ImportEncoding::Xls));
+    assert_eq!(p.file_error, Some(ImportFileError::UnreadableWorkbook));
     let p = preview(b"name,phone\n\x00\x01\x02");
     assert_eq!(p.file_error, Some(ImportFileError::NotText));
     // Neither UTF-8 nor GBK (0xFF is never valid in GBK).
     let p = preview(b"name,phone\n\xFF\xFF,1\n");
     assert_eq!(p.file_error, Some(ImportFileError::NotText));
+}
+
+#[test]
+fn quotes_inside_a_field_are_text_and_a_closed_quote_may_be_followed_by_text() {
+    let text = "姓名,手机,备注\n张\"三\",13800138000,说\"好\"\n\"李\"四,13800138001,x\n";
+    let p = preview(text.as_bytes());
+    assert_eq!(
+        only_valid(&p),
+        vec![
+            (2, "张\"三\"", "+8613800138000", Some("说\"好\"")),
+            (3, "李四", "+8613800138001", Some("x")),
+        ]
+    );
+}
+
+#[test]
+fn lone_carriage_returns_end_rows_and_blank_ones_still_count() {
+    let text = "姓名,手机\r甲,13800138000\r\r\r\n乙,13800138001\r\n";
+    let p = preview(text.as_bytes());
+    assert_eq!(
+        only_valid(&p),
+        vec![
+            (2, "甲", "+8613800138000", None),
+            (5, "乙", "+8613800138001", None)
+        ]
+    );
 }
 
 #[test]
@@ -290,4 +318,137 @@ fn serialized_as_the_ui_reads_it() {
     assert_eq!(json["encoding"], "utf8");
     assert_eq!(json["errors"][0]["reason"], "bad_phone");
     assert_eq!(json["errors"][0]["column"], "phone");
+}
+
+mod xlsx {
+    //! Workbooks made by a library, as Excel would save them.
+
+    use super::*;
+    use rust_xlsxwriter::Workbook;
+
+    /// A workbook of one sheet with `rows` written as text or numbers
+    /// (cells that parse as f64 and do not start with '+' are numbers, as
+    /// Excel stores a phone typed into a general cell).
+    fn book(sheets: &[&[&[&str]]]) -> Vec<u8> {
+        let mut wb = Workbook::new();
+        for rows in sheets {
+            let ws = wb.add_worksheet();
+            for (r, cells) in rows.iter().enumerate() {
+                for (c, v) in cells.iter().enumerate() {
+                    let (r, c) = (r as u32, c as u16);
+                    match v.parse::<f64>() {
+                        _ if v.is_empty() => {}
+                        Ok(n) if !v.starts_with('+') => {
+                            ws.write_number(r, c, n).unwrap();
+                        }
+                        _ => {
+                            ws.write_string(r, c, *v).unwrap();
+                        }
+                    }
+                }
+            }
+        }
+        wb.save_to_buffer().unwrap()
+    }
+
+    #[test]
+    fn rows_read_like_csv_with_numbers_as_phones() {
+        let bytes = book(&[&[
+            &["姓名", "手机号", "备注"],
+            &["张三", "13800138000", "老客户"],
+            &["", "", ""],
+            &["李四", "+86 139-0013-9000", ""],
+        ]]);
+        let p = preview(&bytes);
+        assert_eq!(p.encoding, Some(ImportEncoding::Xlsx));
+        assert_eq!(
+            only_valid(&p),
+            vec![
+                (2, "张三", "+8613800138000", Some("老客户")),
+                (4, "李四", "+8613900139000", None),
+            ]
+        );
+        assert!(p.ok_to_import());
+    }
+
+    #[test]
+    fn the_same_row_errors_as_csv() {
+        let bytes = book(&[&[
+            &["姓名", "手机"],
+            &["好人", "13800138000"],
+            &["坏号", "12345"],
+            &["", "13800138001"],
+            &["重复", "13800138000"],
+            &["=cmd", "13800138002"],
+        ]]);
+        let p = preview(&bytes);
+        assert_eq!(
+            reasons(&p),
+            vec![
+                (3, ImportReason::BadPhone, Some(ImportColumn::Phone)),
+                (4, ImportReason::MissingName, Some(ImportColumn::Name)),
+                (5, ImportReason::DuplicatePhone, Some(ImportColumn::Phone)),
+                (6, ImportReason::Formula, Some(ImportColumn::Name)),
+            ]
+        );
+        assert_eq!(p.errors[1].value, "");
+        assert_eq!(p.errors[2].duplicate_of, Some(2));
+        assert_eq!(p.errors[0].value, "12345");
+    }
+
+    #[test]
+    fn a_missing_column_names_the_file_problem() {
+        let p = preview(&book(&[&[&["姓名", "备注"], &["张三", "x"]]]));
+        assert_eq!(p.file_error, Some(ImportFileError::MissingHeader));
+    }
+
+    #[test]
+    fn empty_sheets_are_empty_and_a_later_sheet_with_rows_is_read() {
+        let p = preview(&book(&[&[]]));
+        assert_eq!(p.encoding, Some(ImportEncoding::Xlsx));
+        assert_eq!(p.file_error, Some(ImportFileError::Empty));
+        let p = preview(&book(&[&[&["姓名", "手机"]]]));
+        assert_eq!(p.file_error, Some(ImportFileError::NoRows));
+        let p = preview(&book(&[
+            &[],
+            &[&["姓名", "手机"], &["王五", "13700137000"]],
+        ]));
+        assert_eq!(only_valid(&p), vec![(2, "王五", "+8613700137000", None)]);
+    }
+
+    #[test]
+    fn a_filled_cell_beyond_the_header_is_too_many_columns() {
+        let p = preview(&book(&[&[
+            &["姓名", "手机"],
+            &["张三", "13800138000", "", "多余"],
+        ]]));
+        assert_eq!(reasons(&p), vec![(2, ImportReason::TooManyColumns, None)]);
+    }
+
+    #[test]
+    fn ten_thousand_rows_pass_one_more_is_refused() {
+        let build = |n: usize| {
+            let mut wb = Workbook::new();
+            let ws = wb.add_worksheet();
+            ws.write_string(0, 0, "姓名").unwrap();
+            ws.write_string(0, 1, "手机").unwrap();
+            for i in 0..n {
+                let r = i as u32 + 1;
+                ws.write_string(r, 0, format!("伙伴{i}")).unwrap();
+                ws.write_number(r, 1, 13_800_000_000.0 + i as f64).unwrap();
+            }
+            wb.save_to_buffer().unwrap()
+        };
+        let p = preview(&build(MAX_ROWS));
+        assert_eq!(p.valid.len(), MAX_ROWS);
+        let p = preview(&build(MAX_ROWS + 1));
+        assert_eq!(p.file_error, Some(ImportFileError::TooManyRows));
+    }
+
+    #[test]
+    fn a_truncated_workbook_is_unreadable_not_a_panic() {
+        let bytes = book(&[&[&["姓名", "手机"], &["张三", "13800138000"]]]);
+        let p = preview(&bytes[..bytes.len() / 2]);
+        assert_eq!(p.file_error, Some(ImportFileError::UnreadableWorkbook));
+    }
 }

@@ -1,15 +1,22 @@
 //! The manager's team: who is in the company, switching a rep or a partner
-//! off and on, revoking one device (the rules: `warmlead_core::team`).
+//! off and on, revoking one device, sending an activation code by SMS (the
+//! rules: `warmlead_core::team`, and the SMS rules of `crate::sms::code`).
 
 use axum::extract::{Path, State};
 use axum::Json;
-use warmlead_core::api::{IssuedCode, NewTeamMember, TeamMember, TeamQuery};
+use warmlead_core::api::{
+    CodeSmsRequest, CodeSmsSent, IssuedCode, NewTeamMember, TeamMember, TeamQuery,
+};
 use warmlead_core::domain::{Role, User};
 use warmlead_core::invite::activation_link;
+use warmlead_core::phone::Phone;
+use warmlead_core::team::{ActivationSms, SmsLanguage};
+use warmlead_sms::RefuseReason;
 
 use super::extract::{ApiJson, ApiQuery};
 use super::AppState;
 use crate::error::ServerError;
+use crate::sms::code::{send_activation_code, ActivationCodeSms, CodeOutcome};
 use crate::storage::Caller;
 
 /// Shares are counted over the last 30 days unless the UI says from when.
@@ -49,6 +56,63 @@ pub(crate) async fn issue_code(
 ) -> Result<Json<IssuedCode>, ServerError> {
     let (user, code) = st.db.issue_code(caller.user, user_id).await?;
     Ok(Json(issued(&st, user, code)))
+}
+
+/// Sends a code the caller was shown (and is still open) to the person's
+/// phone through the SMS provider, in their language, under the SMS rules.
+pub(crate) async fn sms_code(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<i64>,
+    ApiJson(req): ApiJson<CodeSmsRequest>,
+) -> Result<Json<CodeSmsSent>, ServerError> {
+    let code = req.activation_code.trim().to_string();
+    let (user, company) = st
+        .db
+        .code_for_sms(caller.user.clone(), user_id, code.clone())
+        .await?;
+    let phone = Phone::parse(user.phone.as_deref().unwrap_or_default())
+        .map_err(|e| ServerError::InvalidInput(e.to_string()))?;
+    let text = ActivationSms {
+        company: &company,
+        name: &user.name,
+        code: &code,
+        server_url: &st.public_url,
+        valid_days: crate::storage::accounts::CODE_TTL_DAYS,
+    }
+    .text(SmsLanguage::for_phone(phone.as_e164()));
+    let sms = ActivationCodeSms {
+        company_id: caller.company.id,
+        sender_id: caller.user.id,
+        name: user.name.clone(),
+        phone: phone.clone(),
+        code,
+        text: text.clone(),
+    };
+    match send_activation_code(&st, sms).await? {
+        CodeOutcome::Sent => Ok(Json(CodeSmsSent {
+            phone: phone.as_e164().to_string(),
+            text,
+        })),
+        CodeOutcome::Refused(reason) => Err(refused(reason)),
+        CodeOutcome::Failed => Err(ServerError::Busy(
+            "the SMS provider did not take the message; try again, or give the code in person"
+                .into(),
+        )),
+    }
+}
+
+/// The SMS rules' refusal as the API's error.
+fn refused(reason: RefuseReason) -> ServerError {
+    match reason {
+        RefuseReason::OptedOut => ServerError::Conflict(
+            "this number opted out of our SMS; give the code in person".into(),
+        ),
+        RefuseReason::CodeTooSoon | RefuseReason::DailyCapReached => {
+            ServerError::RateLimited(reason.message().into())
+        }
+        other => ServerError::InvalidInput(other.message().into()),
+    }
 }
 
 fn issued(st: &AppState, user: User, activation_code: String) -> IssuedCode {

@@ -1,5 +1,6 @@
-//! One-time codes of the invitation pages go out under the same SMS rules
-//! as invitations (`warmlead_sms::decide`): no code to an opted-out number,
+//! One-time codes of the invitation pages, and activation codes a manager
+//! sends from the team screen, go out under the same SMS rules as
+//! invitations (`warmlead_sms::decide`): no code to an opted-out number,
 //! none within a minute of the last one, and each counts toward the
 //! number's daily cap. The code is drawn and the message recorded (its text
 //! with the code masked) in one transaction, so a refusal leaves the code
@@ -49,10 +50,84 @@ pub(crate) async fn send_code(
         .db
         .tx(move |tx, secrets| plan(tx, &secrets.master, &options.rules, &req, &*text, now))
         .await?;
-    let (id, message) = match planned {
-        Planned::Refused(reason) => return Ok(CodeOutcome::Refused(reason)),
-        Planned::Send { id, message } => (id, message),
+    match planned {
+        Planned::Refused(reason) => Ok(CodeOutcome::Refused(reason)),
+        Planned::Send { id, message } => deliver(app, id, message).await,
+    }
+}
+
+/// An activation code (already issued and shown to the caller) for someone's
+/// phone, sent under the name of `sender_id` (the manager or rep).
+pub(crate) struct ActivationCodeSms {
+    pub company_id: i64,
+    pub sender_id: i64,
+    pub name: String,
+    pub phone: Phone,
+    pub code: String,
+    /// The whole text, the code in it.
+    pub text: String,
+}
+
+/// Decides and records the message (the code masked), then sends it.
+pub(crate) async fn send_activation_code(
+    app: &AppState,
+    req: ActivationCodeSms,
+) -> Result<CodeOutcome, ServerError> {
+    let rules = app.sms_options.rules.clone();
+    let now = app.sms_options.clock.now_ms();
+    let planned = app
+        .db
+        .tx(move |tx, _| plan_activation(tx, &rules, &req, now))
+        .await?;
+    match planned {
+        Planned::Refused(reason) => Ok(CodeOutcome::Refused(reason)),
+        Planned::Send { id, message } => deliver(app, id, message).await,
+    }
+}
+
+fn plan_activation(
+    tx: &Connection,
+    rules: &Rules,
+    req: &ActivationCodeSms,
+    now: i64,
+) -> Result<Planned, ServerError> {
+    let phone = req.phone.as_e164();
+    let history = storage::history(tx, phone, None, rules.history_since(now))?;
+    let send = SendRequest {
+        kind: MessageKind::OneTimeCode,
+        to: req.phone.clone(),
+        recipient_name: req.name.clone(),
+        triggered_by_rep: Some(req.sender_id),
+        body: req.text.clone(),
+        template_params: vec![("code".to_string(), req.code.clone())],
     };
+    if let Decision::Refuse { reason } = decide(&send, &history, rules, now) {
+        return Ok(Planned::Refused(reason));
+    }
+    let id = storage::insert_code(
+        tx,
+        storage::NewCode {
+            company_id: req.company_id,
+            rep_id: req.sender_id,
+            invitation_id: None,
+            name: &req.name,
+            phone,
+            masked_text: &req.text.replace(&req.code, "******"),
+        },
+        now,
+    )?;
+    Ok(Planned::Send {
+        id,
+        message: compose(&send, rules),
+    })
+}
+
+/// Hands a recorded code message to the provider and records the answer.
+async fn deliver(
+    app: &AppState,
+    id: i64,
+    message: warmlead_sms::SmsMessage,
+) -> Result<CodeOutcome, ServerError> {
     let provider: &dyn SmsProvider = &*app.sms;
     let result = provider.send(&message).await;
     let done = app.sms_options.clock.now_ms();
@@ -111,7 +186,7 @@ fn plan(
         storage::NewCode {
             company_id: req.company_id,
             rep_id: req.rep_id,
-            invitation_id: req.invitation_id,
+            invitation_id: Some(req.invitation_id),
             name: &req.name,
             phone: req.phone.as_e164(),
             masked_text: &text("******"),

@@ -593,7 +593,11 @@ pub(crate) fn authenticate(conn: &Connection, token: &str) -> Result<Caller, Ser
         .optional()?;
     let (device_id, user_id, last_seen) = match row {
         None => return Err(ServerError::Unauthorized("unknown device token".into())),
-        Some((_, _, Some(_), _, _)) => return Err(switched_off("this device")),
+        Some((_, _, Some(_), _, _)) => {
+            return Err(ServerError::DeviceRevoked(
+                "your company revoked this device; ask your manager if this is a mistake".into(),
+            ))
+        }
         Some((_, _, None, Some(_), _)) => return Err(switched_off("this account")),
         Some((device_id, user_id, None, None, last_seen)) => (device_id, user_id, last_seen),
     };
@@ -712,6 +716,50 @@ pub(crate) fn issue_code(
     let code = create_activation_code(tx, target.id)?;
     Ok((target, code))
 }
+
+/// Who gets `code` by SMS, and their company's name: the code must be an
+/// unused, unexpired code of `target_id`, someone the caller may give codes
+/// to (`team::may_issue_code`), switched on and with a phone.
+pub(crate) fn code_for_sms(
+    tx: &Connection,
+    actor: &User,
+    target_id: i64,
+    code: &str,
+) -> Result<(User, String), ServerError> {
+    let target = get_user(tx, target_id)?
+        .filter(|u| u.company_id == actor.company_id)
+        .ok_or_else(|| ServerError::NotFound(format!("no user {target_id} in your company")))?;
+    team::may_issue_code(actor, &target).map_err(team_refused)?;
+    if is_deactivated(tx, target.id)? {
+        return Err(ServerError::Conflict(
+            "this account is switched off; switch it on before sending it a code".into(),
+        ));
+    }
+    let open: Option<i64> = tx
+        .query_row(
+            "SELECT user_id FROM activation_codes
+             WHERE code_hash = ?1 AND user_id = ?2 AND used_at IS NULL AND expires_at > ?3",
+            params![sha256(normalize_code(code).as_bytes()), target.id, now_ms()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if open.is_none() {
+        return Err(ServerError::InvalidInput(
+            "this is not an open activation code of this person; issue a new one".into(),
+        ));
+    }
+    if target.phone.is_none() {
+        return Err(ServerError::InvalidInput(
+            "this person has no phone number to send the code to".into(),
+        ));
+    }
+    let company = get_company(tx, target.company_id)?
+        .ok_or_else(|| ServerError::NotFound(format!("no company {}", target.company_id)))?;
+    Ok((target, company.name))
+}
+
+/// How many days an activation code lasts, as the SMS says it.
+pub(crate) const CODE_TTL_DAYS: i64 = CODE_TTL_MS / (24 * 3600 * 1000);
 
 fn team_refused(why: team::TeamRefused) -> ServerError {
     match why {
@@ -898,6 +946,16 @@ impl Database {
         target_id: i64,
     ) -> Result<(User, String), ServerError> {
         self.tx(move |tx, _| issue_code(tx, &actor, target_id))
+            .await
+    }
+
+    pub(crate) async fn code_for_sms(
+        &self,
+        actor: User,
+        target_id: i64,
+        code: String,
+    ) -> Result<(User, String), ServerError> {
+        self.read(move |c, _| code_for_sms(c, &actor, target_id, &code))
             .await
     }
 

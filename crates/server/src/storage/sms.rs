@@ -87,8 +87,10 @@ fn record_from_row(r: &Row) -> crate::storage::sql::Result<(i64, SmsRecord)> {
 /// A one-time code's message as stored (its code masked).
 pub(crate) struct NewCode<'a> {
     pub company_id: i64,
+    /// The rep (or manager) the message is recorded under.
     pub rep_id: i64,
-    pub invitation_id: i64,
+    /// None for an activation code a manager sends to a new rep.
+    pub invitation_id: Option<i64>,
     pub name: &'a str,
     pub phone: &'a str,
     pub masked_text: &'a str,
