@@ -2,67 +2,21 @@
 // Xvfb: a partner signs in with an activation code, sees the briefcase and
 // shares an item; a friend opens the link in Chromium; the rep signs in on
 // another device, syncs, and sees the view on the radar.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 
-import { startServer, activate, pullAll, waitFor } from "./lib/server.mjs";
+import { activate, pullAll, waitFor } from "./lib/server.mjs";
 import { launchPhone } from "./lib/chromium.mjs";
-import { startXvfb, startTauriDriver, newSession } from "./lib/webdriver.mjs";
+import { appHarness, tid } from "./lib/app.mjs";
 
-const tid = (id) => `[data-testid="${id}"]`;
-let server;
-let xvfb;
-let dataRoot;
-
-before(async () => {
-  mkdirSync("artifacts", { recursive: true });
-  if (!process.env.WARMLEAD_APP_BIN) throw new Error("WARMLEAD_APP_BIN is not set: run through `cargo xtask test`");
-  server = await startServer({ demo: true });
-  xvfb = await startXvfb();
-  dataRoot = mkdtempSync(join(tmpdir(), "warmlead-app-e2e-"));
-});
-
-after(async () => {
-  xvfb?.stop();
-  await server?.stop();
-  if (dataRoot) rmSync(dataRoot, { recursive: true, force: true });
-});
-
-// Runs `body` with a fresh app process whose local cache lives in `name`.
-async function withApp(name, body) {
-  const driver = await startTauriDriver({
-    DISPLAY: xvfb.display,
-    WARMLEAD_DATA_DIR: join(dataRoot, name),
-    WARMLEAD_SYNC_INTERVAL_SECS: "2",
-  });
-  const app = await newSession(driver.url, process.env.WARMLEAD_APP_BIN);
-  try {
-    return await body(app);
-  } catch (e) {
-    await app.screenshot(`artifacts/app-${name}-failure.png`).catch(() => {});
-    throw e;
-  } finally {
-    await app.close();
-    await driver.stop();
-  }
-}
-
-async function signIn(app, code) {
-  const serverField = await app.waitFor(tid("signin-server"));
-  await app.clear(serverField);
-  await app.type(serverField, server.url);
-  await app.type(await app.find(tid("signin-code")), code);
-  await app.click(await app.find(tid("signin-submit")));
-}
+const h = appHarness("app", { WARMLEAD_SYNC_INTERVAL_SECS: "2" });
+const { withApp, signIn } = h;
 
 test("partner shares from the briefcase; the friend's view reaches the rep's radar", async () => {
   let shareUrl;
   let itemId;
   await withApp("partner", async (app) => {
-    await signIn(app, server.demoCode("partner"));
+    await signIn(app, h.server.demoCode("partner"));
     const card = await app.waitFor(tid("briefcase-item"));
     assert.ok((await app.findAll(tid("briefcase-item"))).length >= 10, "the demo briefcase is full");
     await app.screenshot("artifacts/app-partner-briefcase.png");
@@ -78,12 +32,12 @@ test("partner shares from the briefcase; the friend's view reaches the rep's rad
     await app.waitFor(tid("share-qr"));
     await app.screenshot("artifacts/app-partner-share.png");
   });
-  assert.ok(shareUrl.startsWith(`${server.url}/s/`), `share link ${shareUrl} uses the server's public URL`);
-  assert.ok(shareUrl.length <= 60 + server.url.length - "https://r.example.com".length, "the link stays short");
+  assert.ok(shareUrl.startsWith(`${h.server.url}/s/`), `share link ${shareUrl} uses the server's public URL`);
+  assert.ok(shareUrl.length <= 60 + h.server.url.length - "https://r.example.com".length, "the link stays short");
 
   // The visit as the server stored it, seen by an API device of the same partner.
   const token = shareUrl.split("/s/")[1];
-  const probe = await activate(server.url, server.demoCode("partner"), "e2e probe");
+  const probe = await activate(h.server.url, h.server.demoCode("partner"), "e2e probe");
   const phone = await launchPhone();
   let visit;
   try {
@@ -94,7 +48,7 @@ test("partner shares from the briefcase; the friend's view reaches the rep's rad
     // The dwell goes out in a beacon on pagehide: the browser stays open
     // until the server has it (a phone does not kill its browser with the tab).
     visit = await waitFor(async () => {
-      const changes = await pullAll(server.url, probe.device_token);
+      const changes = await pullAll(h.server.url, probe.device_token);
       return changes.find((c) => c.entity === "visit" && c.data.share_token === token && c.data.dwell_ms >= 2500)?.data;
     }, { what: "the friend's visit with its dwell on the server" });
   } finally {
@@ -103,7 +57,7 @@ test("partner shares from the briefcase; the friend's view reaches the rep's rad
   assert.equal(visit.item_id, itemId);
 
   await withApp("rep", async (app) => {
-    await signIn(app, server.demoCode("rep"));
+    await signIn(app, h.server.demoCode("rep"));
     await app.click(await app.waitFor(tid("nav-radar")));
     const row = await waitFor(async () => {
       await app.click(await app.find(tid("sync-now"))).catch(() => {});

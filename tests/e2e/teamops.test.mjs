@@ -6,64 +6,19 @@
 // switched off no code is given; switched on again, a new code signs in; a
 // revoked device is signed out with its own message. The manager's 团队
 // screen imports reps from a file with the per-row preview and results.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
-import { startServer, activate, api, waitFor } from "./lib/server.mjs";
-import { startXvfb, startTauriDriver, newSession } from "./lib/webdriver.mjs";
+import { activate, api, waitFor } from "./lib/server.mjs";
+import { appHarness, tid } from "./lib/app.mjs";
 
-const tid = (id) => `[data-testid="${id}"]`;
-/** "Within seconds": the stream wakes at once, a reconnect takes a second or two. */
-const SIGN_OUT_WITHIN_MS = 15_000;
-let server;
-let xvfb;
-let dataRoot;
-
-before(async () => {
-  mkdirSync("artifacts", { recursive: true });
-  if (!process.env.WARMLEAD_APP_BIN) throw new Error("WARMLEAD_APP_BIN is not set: run through `cargo xtask test`");
-  server = await startServer({ demo: true });
-  xvfb = await startXvfb();
-  dataRoot = mkdtempSync(join(tmpdir(), "warmlead-teamops-e2e-"));
+const h = appHarness("teamops", {
+  // Far longer than the test waits: only the live event stream can notice.
+  WARMLEAD_SYNC_INTERVAL_SECS: "600",
 });
-
-after(async () => {
-  xvfb?.stop();
-  await server?.stop();
-  if (dataRoot) rmSync(dataRoot, { recursive: true, force: true });
-});
-
-async function withApp(name, body) {
-  const driver = await startTauriDriver({
-    DISPLAY: xvfb.display,
-    WARMLEAD_DATA_DIR: join(dataRoot, name),
-    // Far longer than the test waits: only the live event stream can notice.
-    WARMLEAD_SYNC_INTERVAL_SECS: "600",
-  });
-  const app = await newSession(driver.url, process.env.WARMLEAD_APP_BIN);
-  try {
-    return await body(app, join(dataRoot, name));
-  } catch (e) {
-    await app.screenshot(`artifacts/teamops-${name}-failure.png`).catch(() => {});
-    throw e;
-  } finally {
-    await app.close();
-    await driver.stop();
-  }
-}
-
-async function signIn(app, code) {
-  const serverField = await app.waitFor(tid("signin-server"));
-  await app.clear(serverField);
-  await app.type(serverField, server.url);
-  const codeField = await app.find(tid("signin-code"));
-  await app.clear(codeField);
-  await app.type(codeField, code);
-  await app.click(await app.find(tid("signin-submit")));
-}
+const { withApp, signIn } = h;
 
 /** Every file under `dir` (the app's data directory), recursively. */
 function filesUnder(dir) {
@@ -83,12 +38,12 @@ function filesHolding(dir, needles) {
 }
 
 async function me(token) {
-  const res = await fetch(`${server.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+  const res = await fetch(`${h.server.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
   return { status: res.status, body: await res.json().catch(() => ({})) };
 }
 
 async function post(token, path) {
-  const res = await fetch(`${server.url}${path}`, {
+  const res = await fetch(`${h.server.url}${path}`, {
     method: "POST",
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
     body: "{}",
@@ -97,14 +52,14 @@ async function post(token, path) {
 }
 
 test("a switched-off rep's running app signs out within seconds, keeps nothing, and signs in again once switched on", async () => {
-  const manager = await activate(server.url, server.demoCode("manager"), "e2e manager");
+  const manager = await activate(h.server.url, h.server.demoCode("manager"), "e2e manager");
   // Another device of the same rep: its token must get 401 too.
-  const probe = await activate(server.url, server.demoCode("rep"), "e2e probe");
+  const probe = await activate(h.server.url, h.server.demoCode("rep"), "e2e probe");
   const rep = probe.user;
   const company = probe.company.name;
 
   await withApp("rep", async (app, dataDir) => {
-    await signIn(app, server.demoCode("rep"));
+    await signIn(app, h.server.demoCode("rep"));
     await app.waitFor(tid("nav-radar"));
     // The cache holds the company before (so the check after can fail).
     await waitFor(async () => filesHolding(dataDir, [company]).length > 0, { what: "the company in the cache" });
@@ -138,7 +93,7 @@ test("a switched-off rep's running app signs out within seconds, keeps nothing, 
 
     // A revoked device (a lost laptop): signed out with its own message; the
     // rep's other device goes on.
-    const team = await api(server.url, manager.device_token, "GET", "/api/v1/team");
+    const team = await api(h.server.url, manager.device_token, "GET", "/api/v1/team");
     const laptop = team
       .find((m) => m.user.id === rep.id)
       .devices.filter((d) => d.revoked_at_ms === null && d.name !== "e2e probe")
@@ -156,7 +111,7 @@ test("a switched-off rep's running app signs out within seconds, keeps nothing, 
 
 test("a manager imports reps from a file with the per-row preview and each row's result", async () => {
   await withApp("manager", async (app) => {
-    await signIn(app, server.demoCode("manager"));
+    await signIn(app, h.server.demoCode("manager"));
     await app.click(await app.waitFor(tid("nav-team")));
     await app.click(await app.waitFor(tid("team-import")));
     const input = await app.waitFor(tid("import-file"));

@@ -1,0 +1,58 @@
+// The harness of the tests that drive the real built app: a demo server,
+// an Xvfb display and one data directory per test file (set up before and
+// removed after the file), and a fresh app process per `withApp` call.
+import { before, after } from "node:test";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { startServer } from "./server.mjs";
+import { startXvfb, startTauriDriver, newSession } from "./webdriver.mjs";
+
+export const tid = (id) => `[data-testid="${id}"]`;
+
+/**
+ * Registers the file's before/after hooks. `prefix` names its temp dir and
+ * failure screenshots; `env` is added to every app's environment.
+ */
+export function appHarness(prefix, env = {}) {
+  const h = { server: undefined, xvfb: undefined, dataRoot: undefined };
+  before(async () => {
+    mkdirSync("artifacts", { recursive: true });
+    if (!process.env.WARMLEAD_APP_BIN) throw new Error("WARMLEAD_APP_BIN is not set: run through `cargo xtask test`");
+    h.server = await startServer({ demo: true });
+    h.xvfb = await startXvfb();
+    h.dataRoot = mkdtempSync(join(tmpdir(), `warmlead-${prefix}-e2e-`));
+  });
+  after(async () => {
+    h.xvfb?.stop();
+    await h.server?.stop();
+    if (h.dataRoot) rmSync(h.dataRoot, { recursive: true, force: true });
+  });
+  /** Runs `body(app, dataDir)` with a fresh app whose local cache lives in `name`. */
+  h.withApp = async (name, body) => {
+    const dataDir = join(h.dataRoot, name);
+    const driver = await startTauriDriver({ DISPLAY: h.xvfb.display, WARMLEAD_DATA_DIR: dataDir, ...env });
+    const app = await newSession(driver.url, process.env.WARMLEAD_APP_BIN);
+    try {
+      return await body(app, dataDir);
+    } catch (e) {
+      await app.screenshot(`artifacts/${prefix}-${name}-failure.png`).catch(() => {});
+      throw e;
+    } finally {
+      await app.close();
+      await driver.stop();
+    }
+  };
+  /** Signs in on the sign-in screen against this file's server. */
+  h.signIn = async (app, code) => {
+    const serverField = await app.waitFor(tid("signin-server"));
+    await app.clear(serverField);
+    await app.type(serverField, h.server.url);
+    const codeField = await app.find(tid("signin-code"));
+    await app.clear(codeField);
+    await app.type(codeField, code);
+    await app.click(await app.find(tid("signin-submit")));
+  };
+  return h;
+}
