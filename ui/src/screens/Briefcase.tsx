@@ -7,17 +7,18 @@ import { api, type ApiError } from "../api";
 import type { BriefcaseItem, ContentKind, Session, SyncStatus } from "../bindings";
 import { Cover } from "../components/Cover";
 import { EmptyState } from "../components/EmptyState";
+import { FilterTabs, type FilterTab } from "../components/FilterTabs";
 import { formatWhen } from "../format";
 import { useNow } from "../hooks";
 import { ItemBody } from "./LibraryBody";
 import { ShareDialog } from "./ShareDialog";
 
-const TABS: { kind: ContentKind | null; label: string }[] = [
-  { kind: null, label: "briefcase.all" },
-  { kind: "article", label: "briefcase.articles" },
-  { kind: "poster", label: "briefcase.posters" },
-  { kind: "video", label: "briefcase.videos" },
-  { kind: "case_study", label: "briefcase.cases" },
+const TABS: FilterTab<ContentKind>[] = [
+  { value: null, label: "briefcase.all" },
+  { value: "article", label: "briefcase.articles" },
+  { value: "poster", label: "briefcase.posters" },
+  { value: "video", label: "briefcase.videos" },
+  { value: "case_study", label: "briefcase.cases" },
 ];
 
 /** Arrow keys move between cards: left/right by one, up/down by a row. */
@@ -83,21 +84,13 @@ export function Briefcase({
     <section className="main" aria-labelledby="briefcase-title">
       <header className="section-head">
         <h1 id="briefcase-title">{title}</h1>
-        <div className="tabs" role="tablist" aria-label={t("briefcase.tabs")}>
-          {TABS.map((tab) => (
-            <button
-              key={tab.label}
-              type="button"
-              role="tab"
-              className="tab"
-              data-testid={`briefcase-tab-${tab.kind ?? "all"}`}
-              aria-selected={kind === tab.kind}
-              onClick={() => setKind(tab.kind)}
-            >
-              {t(tab.label)}
-            </button>
-          ))}
-        </div>
+        <FilterTabs
+          tabs={TABS}
+          selected={kind}
+          onSelect={setKind}
+          label={t("briefcase.tabs")}
+          testPrefix="briefcase-tab"
+        />
         <span className="grow" />
         <input
           type="search"

@@ -14,15 +14,16 @@ import type {
   SyncStatus,
 } from "../bindings";
 import { EmptyState } from "../components/EmptyState";
+import { FilterTabs, type FilterTab } from "../components/FilterTabs";
 import { formatWhen } from "../format";
 import { useNow } from "../hooks";
 import { LibraryEditor } from "./LibraryEditor";
 
-const STATUS_TABS: { status: ContentStatus | null; label: string }[] = [
-  { status: null, label: "library.all" },
-  { status: "draft", label: "library.status.draft" },
-  { status: "live", label: "library.status.live" },
-  { status: "archived", label: "library.status.archived" },
+const STATUS_TABS: FilterTab<ContentStatus>[] = [
+  { value: null, label: "library.all" },
+  { value: "draft", label: "library.status.draft" },
+  { value: "live", label: "library.status.live" },
+  { value: "archived", label: "library.status.archived" },
 ];
 
 const KINDS: ContentKind[] = ["article", "case_study", "poster", "video"];
@@ -73,21 +74,13 @@ export function Library({ session, status }: { session: Session; status: SyncSta
     <section className="main" aria-labelledby="library-title">
       <header className="section-head">
         <h1 id="library-title">{t("section.content")}</h1>
-        <div className="tabs" role="tablist" aria-label={t("library.statusFilter")}>
-          {STATUS_TABS.map((tab) => (
-            <button
-              key={tab.label}
-              type="button"
-              role="tab"
-              className="tab"
-              data-testid={`library-tab-${tab.status ?? "all"}`}
-              aria-selected={filter === tab.status}
-              onClick={() => setFilter(tab.status)}
-            >
-              {t(tab.label)}
-            </button>
-          ))}
-        </div>
+        <FilterTabs
+          tabs={STATUS_TABS}
+          selected={filter}
+          onSelect={setFilter}
+          label={t("library.statusFilter")}
+          testPrefix="library-tab"
+        />
         <label className="check">
           <input
             type="checkbox"
