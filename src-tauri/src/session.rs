@@ -157,6 +157,8 @@ mod tests {
             name: "青松家政".into(),
             poster_artwork: None,
             poster_slogan: None,
+            logo: None,
+            commission_promise: None,
         };
         let act = ActivateResponse {
             device_id: 3,

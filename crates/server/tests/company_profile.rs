@@ -5,29 +5,17 @@
 
 mod common;
 
-use common::{activate, api_error, last_company, world, Device, World};
+use common::{activate, api_error, last_company, upload, world, Device, World};
 use dom_query::Document;
 use reqwest::StatusCode;
-use warmlead_core::api::{PATH_COMPANY_PROFILE, PATH_MEDIA};
+use warmlead_core::api::PATH_COMPANY_PROFILE;
 use warmlead_core::company::CompanyProfile;
-use warmlead_core::domain::{Channel, Company, MediaRef};
+use warmlead_core::domain::{Channel, Company};
 use warmlead_core::invite::{Invitation, InviteChannel, NewInvitation};
 use warmlead_core::limits::{MAX_COMMISSION_PROMISE_CHARS, MAX_LOGO_BYTES};
 use warmlead_core::ErrorCode;
 
 const PNG_HEAD: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
-
-async fn upload(d: &Device, content_type: &str, bytes: Vec<u8>) -> MediaRef {
-    let res = d
-        .post(PATH_MEDIA)
-        .header("content-type", content_type)
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    res.json().await.unwrap()
-}
 
 async fn put(d: &Device, profile: &CompanyProfile) -> reqwest::Response {
     d.http

@@ -4,12 +4,10 @@
 
 mod common;
 
-use common::{activate, api_error, mutation, world, Device, World};
+use common::{activate, api_error, mutation, upload, world, Device, World};
 use reqwest::StatusCode;
-use warmlead_core::api::{ContentDraft, PATH_CONTENT, PATH_MEDIA};
-use warmlead_core::domain::{
-    CaseStudy, ContentAudience, ContentItem, ContentKind, ContentStatus, MediaRef,
-};
+use warmlead_core::api::{ContentDraft, PATH_CONTENT};
+use warmlead_core::domain::{CaseStudy, ContentAudience, ContentItem, ContentKind, ContentStatus};
 use warmlead_core::sync::{Change, ChangeBody, EntityKind, MutationBody, Outcome};
 use warmlead_core::ErrorCode;
 
@@ -89,23 +87,6 @@ fn held(changes: &[Change]) -> std::collections::BTreeMap<i64, ContentItem> {
         }
     }
     items
-}
-
-async fn upload(d: &Device, content_type: &str, bytes: Vec<u8>) -> MediaRef {
-    let res = d
-        .post(PATH_MEDIA)
-        .header("content-type", content_type)
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        res.status(),
-        StatusCode::OK,
-        "{}",
-        res.text().await.unwrap()
-    );
-    res.json().await.unwrap()
 }
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";

@@ -4,10 +4,10 @@
 
 mod common;
 
-use common::{activate, Device};
+use common::{activate, upload, Device};
 use dom_query::Document;
 use reqwest::StatusCode;
-use warmlead_core::api::{NewContentItem, PATH_MEDIA};
+use warmlead_core::api::NewContentItem;
 use warmlead_core::domain::{Channel, ContentKind, MediaRef, Role};
 use warmlead_server::testing::TestServer;
 
@@ -16,18 +16,6 @@ const PUBLIC: &str = "https://r.example.com";
 async fn upload_jpeg(d: &Device) -> MediaRef {
     let jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F'];
     upload(d, "image/jpeg", jpeg).await
-}
-
-async fn upload(d: &Device, content_type: &str, bytes: Vec<u8>) -> MediaRef {
-    let res = d
-        .post(PATH_MEDIA)
-        .header("content-type", content_type)
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    res.json().await.unwrap()
 }
 
 /// `content` of the first element matching `selector`, None when absent.

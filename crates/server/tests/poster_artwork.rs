@@ -3,23 +3,11 @@
 
 mod common;
 
-use common::{activate, api_error, last_company, world, Device};
+use common::{activate, api_error, last_company, upload, world, Device};
 use reqwest::StatusCode;
-use warmlead_core::api::{PosterArtworkRequest, PATH_MEDIA, PATH_POSTER_ARTWORK};
-use warmlead_core::domain::{Company, MediaRef, Role};
+use warmlead_core::api::{PosterArtworkRequest, PATH_POSTER_ARTWORK};
+use warmlead_core::domain::{Company, Role};
 use warmlead_core::ErrorCode;
-
-async fn upload(d: &Device, content_type: &str, bytes: Vec<u8>) -> MediaRef {
-    let res = d
-        .post(PATH_MEDIA)
-        .header("content-type", content_type)
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    res.json().await.unwrap()
-}
 
 async fn set(d: &Device, media_id: Option<i64>) -> reqwest::Response {
     d.http

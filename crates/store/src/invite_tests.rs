@@ -49,6 +49,8 @@ fn store_as(role: Role) -> (tempfile::TempDir, Store) {
                     name: "暖居装修".into(),
                     poster_artwork: None,
                     poster_slogan: None,
+                    logo: None,
+                    commission_promise: None,
                 },
                 epoch: "e1".into(),
             },

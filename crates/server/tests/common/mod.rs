@@ -312,3 +312,25 @@ pub fn stream_of(byte: u8, len: usize) -> reqwest::Body {
     });
     reqwest::Body::wrap_stream(futures_util::stream::iter(chunks))
 }
+
+/// Uploads `bytes` as a media file of `content_type`; it must be accepted.
+pub async fn upload(
+    d: &Device,
+    content_type: &str,
+    bytes: Vec<u8>,
+) -> warmlead_core::domain::MediaRef {
+    let res = d
+        .post(warmlead_core::api::PATH_MEDIA)
+        .header("content-type", content_type)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
+    res.json().await.unwrap()
+}
