@@ -31,6 +31,7 @@ pub const FIXTURES: &[(&str, &str)] = &[
     ("content_items", "INSERT INTO content_items (id, company_id, kind, title, summary, body,
                        cover_media_id, video_media_id, created_at, updated_at, deleted_at)
                        VALUES (1, 1, 'article', 'T', 'S', 'B ''quoted'' 🙂', 1, NULL, 1000, 1000, NULL)"),
+    ("content_item_media", "INSERT INTO content_item_media (item_id, media_id) VALUES (1, 1)"),
     ("shares", "INSERT INTO shares (token, device_id, share_no, item_id, partner_id, rep_id, channel, created_at)
                 VALUES ('tok1', 1, 1, 1, 3, 2, 'sms', 1000), ('Tok0', 1, 2, 1, 3, 2, 'qr', 1001)"),
     ("visits", "INSERT INTO visits (id, page_view, share_token, root_token, visitor_id, opened_at,
