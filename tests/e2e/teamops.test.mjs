@@ -14,6 +14,8 @@ import { join } from "node:path";
 import { activate, api, waitFor } from "./lib/server.mjs";
 import { appHarness, tid } from "./lib/app.mjs";
 
+/** "Within seconds": the stream wakes at once, a reconnect takes a second or two. */
+const SIGN_OUT_WITHIN_MS = 15_000;
 const h = appHarness("teamops", {
   // Far longer than the test waits: only the live event stream can notice.
   WARMLEAD_SYNC_INTERVAL_SECS: "600",
