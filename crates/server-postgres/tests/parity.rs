@@ -354,6 +354,6 @@ async fn both_migration_sets_give_the_same_schema() {
     assert_same("foreign keys", &sqlite.foreign_keys, &pg.foreign_keys);
     assert_same("primary keys", &sqlite.primary_keys, &pg.primary_keys);
     assert_same("column defaults", &sqlite.defaults, &pg.defaults);
-    assert_eq!(sqlite.checks.len(), 7, "{:#?}", sqlite.checks);
+    assert_eq!(sqlite.checks.len(), 8, "{:#?}", sqlite.checks);
     assert_same("CHECK constraints", &sqlite.checks, &pg.checks);
 }
