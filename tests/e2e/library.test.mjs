@@ -67,8 +67,10 @@ test("a hostile article's public page runs no script", async () => {
   await page.click("#wl-article h2");
   // The sanitiser keeps no id: the link is found by its text.
   const link = page.locator("#wl-article a", { hasText: "点我" });
+  // A click handler would have run inside the click; an image's onerror
+  // before the load event: both are over once these resolve.
   await link.click();
-  await page.waitForTimeout(300);
+  await page.waitForLoadState("load");
   assert.equal(await page.evaluate(() => window.__pwned), undefined);
   assert.deepEqual(dialogs, []);
   const html = await page.innerHTML("#wl-article");
