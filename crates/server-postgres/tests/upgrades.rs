@@ -24,6 +24,7 @@ const FIXTURES: &[(&str, i64, &str)] = &[
     ("content_items", 1, "INSERT INTO content_items (id, company_id, kind, title, summary, body,
                           cover_media_id, video_media_id, created_at, updated_at, deleted_at)
                           VALUES (1, 1, 'article', 'T', 'S', 'B', 1, NULL, 1000, 1000, NULL)"),
+    ("content_item_media", 16, "INSERT INTO content_item_media (item_id, media_id) VALUES (1, 1)"),
     ("shares", 1, "INSERT INTO shares (token, device_id, share_no, item_id, partner_id, rep_id, channel, created_at)
                    VALUES ('tok1', 1, 1, 1, 1, NULL, 'sms', 1000)"),
     ("visits", 1, "INSERT INTO visits (id, page_view, share_token, visitor_id, opened_at, dwell_ms,
