@@ -514,6 +514,8 @@ export function LibraryEditor({
           <input
             className="input"
             data-testid="library-title"
+            // A new item starts with its title: the author types at once.
+            autoFocus={current === null}
             maxLength={LIMITS.maxTitleChars}
             value={draft.title}
             onChange={(e) => set({ title: e.target.value })}
