@@ -156,3 +156,75 @@ async fn a_refused_edit_keeps_the_text_and_does_not_block() {
     let ok = lib.iter().find(|i| i.item.key == "theirs").unwrap();
     assert!(ok.item.id > 0 && ok.rejected.is_none());
 }
+
+/// A PNG's signature and header: what the server's sniffing checks.
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0";
+
+/// An image placed in an article with no network waits in the store under
+/// its own key; the next sync uploads it before the article, and the live
+/// article's public image is those bytes. An image the server refuses for
+/// good is shown as rejected and holds up nothing after it.
+#[tokio::test]
+async fn an_image_placed_offline_is_uploaded_before_its_article() {
+    let w = World::start(1).await;
+    let rep = w.device(&w.rep, "li-laptop").await;
+    let partner = w.device(&w.partner, "zhang-laptop").await;
+    sync_once(&rep.path).await.unwrap();
+
+    rep.set_server_url(&closed_url());
+    let store = rep.store();
+    let image = store.add_article_image("image/png", PNG).unwrap();
+    let body = format!(
+        "<p>看图</p><p><img src=\"/media/{}\" alt=\"\"></p>",
+        image.key
+    );
+    store
+        .save_content("with-image", &article("带图的文章", &body))
+        .unwrap();
+    store
+        .set_content_status("with-image", ContentStatus::Live)
+        .unwrap();
+    // A second image whose bytes are not what they claim: the server will refuse it.
+    let bad = store
+        .add_article_image("image/png", b"<svg onload=alert(1)>")
+        .unwrap();
+    let res = sync_once(&rep.path).await.unwrap_err();
+    assert!(matches!(res, SyncError::Offline(_)), "{res:?}");
+    assert_eq!(
+        store.local_media(&image.key).unwrap().map(|m| m.1),
+        Some(PNG.to_vec()),
+        "the editor's preview reads it from the cache"
+    );
+    assert_eq!(store.sync_status(false).unwrap().pending, 4);
+
+    rep.set_server_url(&w.url());
+    let report = sync_once(&rep.path).await.unwrap();
+    assert_eq!((report.pushed, report.rejected), (3, 1), "{report:?}");
+    assert!(store.pending_media(10).unwrap().is_empty());
+    let status = store.sync_status(true).unwrap();
+    assert_eq!(status.pending, 0);
+    assert_eq!(status.rejected.len(), 1, "{:?}", status.rejected);
+    assert_eq!(status.rejected[0].mutation_id, format!("media:{}", bad.key));
+    assert!(
+        status.rejected[0].message.contains("bytes"),
+        "{}",
+        status.rejected[0].message
+    );
+
+    // The partner's briefcase has the article; its image is public now.
+    sync_once(&partner.path).await.unwrap();
+    let items = partner
+        .store()
+        .briefcase(&BriefcaseQuery::default())
+        .unwrap();
+    let item = items
+        .iter()
+        .find(|b| b.item.title == "带图的文章")
+        .expect("in the briefcase");
+    assert!(item.item.body.contains(&image.key), "{}", item.item.body);
+    let res = reqwest::get(format!("{}/media/{}", w.url(), image.key))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.bytes().await.unwrap().to_vec(), PNG);
+}

@@ -17,6 +17,8 @@ pub const PATH_CONTENT: &str = "/api/v1/content";
 /// and reps); `POST /api/v1/content/{key}/publish` and `.../archive`.
 pub const PATH_CONTENT_PREFIX: &str = "/api/v1/content/";
 pub const PATH_MEDIA: &str = "/api/v1/media";
+/// `PUT` a media under a key the device chose (an image of an offline draft).
+pub const PATH_MEDIA_KEY: &str = "/api/v1/media/{key}";
 pub const PATH_PUSH: &str = "/api/v1/sync/push";
 pub const PATH_PULL: &str = "/api/v1/sync/pull";
 /// Public share page: `/s/{token}`.
@@ -85,7 +87,7 @@ pub struct PosterSloganRequest {
 /// Largest JSON body the API accepts.
 pub const MAX_JSON_BYTES: usize = 1024 * 1024;
 /// Largest media upload (videos included).
-pub use crate::limits::MAX_MEDIA_BYTES;
+pub use crate::limits::{MAX_ARTICLE_IMAGE_BYTES, MAX_MEDIA_BYTES};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ActivateRequest {

@@ -29,6 +29,9 @@ pub const MAX_CASE_IMAGES: usize = 12;
 pub const MAX_AUDIENCE_REPS: usize = 500;
 /// Largest media upload: a 300 MB video fits, with room to spare.
 pub const MAX_MEDIA_BYTES: usize = 320 * 1024 * 1024;
+/// An image placed in an article (kept in the desktop cache until the
+/// network is back, so it is bounded well below a video).
+pub const MAX_ARTICLE_IMAGE_BYTES: usize = 16 * 1024 * 1024;
 /// An import file (CSV or Excel workbook): 10,000 rows of name, phone and a
 /// note fit easily.
 pub const MAX_IMPORT_BYTES: usize = 2 * 1024 * 1024;
@@ -54,6 +57,7 @@ pub const ALL: &[(&str, usize)] = &[
     ("maxCaseImages", MAX_CASE_IMAGES),
     ("maxAudienceReps", MAX_AUDIENCE_REPS),
     ("maxMediaBytes", MAX_MEDIA_BYTES),
+    ("maxArticleImageBytes", MAX_ARTICLE_IMAGE_BYTES),
     ("maxImportBytes", MAX_IMPORT_BYTES),
 ];
 

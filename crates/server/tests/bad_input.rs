@@ -3,7 +3,7 @@ mod common;
 use common::{activate, api_error, article, world};
 use reqwest::StatusCode;
 use warmlead_core::api::{
-    Beacon, MAX_JSON_BYTES, MAX_MEDIA_BYTES, PATH_CONTENT, PATH_MEDIA, PATH_PUSH,
+    Beacon, MAX_JSON_BYTES, MAX_MEDIA_BYTES, PATH_CONTENT, PATH_MEDIA, PATH_MEDIA_KEY, PATH_PUSH,
 };
 use warmlead_core::domain::{Channel, MediaRef};
 use warmlead_core::token::{derive_share_key, ShareClaim};
@@ -357,4 +357,70 @@ async fn forged_share_tokens_get_a_404_page_and_store_nothing() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert_eq!(w.ts.admin().count_visits().await.unwrap(), 0);
+}
+
+/// An article written offline places its images under keys the device
+/// picked; the next sync uploads them there. Sending one again (its answer
+/// was lost) answers the same media and keeps one file; another company
+/// cannot take or read a key that is in use.
+#[tokio::test]
+async fn media_under_a_devices_own_key_is_idempotent_and_scoped() {
+    let w = world().await;
+    let m = activate(&w.ts, w.manager.id).await;
+    let dir = w.ts.admin().media_dir();
+    let jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F'];
+    let key = "0123456789abcdef0123456789abcdef";
+    let put = |d: &common::Device, key: &str| {
+        d.put(&PATH_MEDIA_KEY.replace("{key}", key))
+            .header("content-type", "image/jpeg")
+            .body(jpeg.clone())
+            .send()
+    };
+    for bad in [
+        "short",
+        "0123456789ABCDEF0123456789ABCDEF",
+        "../../etc/passwd",
+    ] {
+        let res = put(&m, bad).await.unwrap();
+        assert_ne!(res.status(), StatusCode::OK, "{bad}");
+    }
+    assert!(media_files(&dir).is_empty(), "{:?}", media_files(&dir));
+
+    let first: MediaRef = put(&m, key).await.unwrap().json().await.unwrap();
+    assert_eq!(first.key, key);
+    let res = put(&m, key).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let again: MediaRef = res.json().await.unwrap();
+    assert_eq!(again.id, first.id);
+    assert_eq!(w.ts.admin().count_media().await.unwrap(), 1);
+    assert_eq!(media_files(&dir).len(), 1, "{:?}", media_files(&dir));
+    let res = m.get(&first.path()).send().await.unwrap();
+    assert_eq!(res.bytes().await.unwrap().to_vec(), jpeg);
+
+    let partner = activate(&w.ts, w.partner_a1.id).await;
+    assert_eq!(
+        put(&partner, "f".repeat(32).as_str())
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let a = w.ts.admin();
+    let other = a.create_company("别家装修").await.unwrap();
+    let stranger = a
+        .create_user(
+            other.id,
+            warmlead_core::domain::Role::Manager,
+            "赵六",
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let stranger = activate(&w.ts, stranger.id).await;
+    let res = put(&stranger, key).await.unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert_eq!(api_error(res).await.code, ErrorCode::Conflict);
+    assert_eq!(w.ts.admin().count_media().await.unwrap(), 1);
+    assert_eq!(media_files(&dir).len(), 1, "{:?}", media_files(&dir));
 }

@@ -10,6 +10,7 @@ mod error;
 mod export;
 mod invites;
 mod leads;
+mod media;
 mod migrate;
 mod outbox;
 mod partners;

@@ -18,6 +18,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         9,
         include_str!("../migrations/0009_offline_invitations.sql"),
     ),
+    (10, include_str!("../migrations/0010_pending_media.sql")),
 ];
 
 /// The version a fully migrated file is at.

@@ -129,8 +129,9 @@ impl Store {
             .collect()
     }
 
+    /// Changes waiting for the server: mutations and images.
     pub fn pending_count(&self) -> Result<i64, StoreError> {
-        pending_count(&self.conn)
+        Ok(pending_count(&self.conn)? + self.pending_media_count()?)
     }
 
     /// Marks pushed mutations applied or rejected, in one transaction. A
@@ -226,18 +227,18 @@ impl Store {
                 ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(raw
+        let mut all: Vec<RejectedChange> = raw
             .into_iter()
             .map(|(mutation_id, name, code, message, at)| RejectedChange {
                 mutation_id,
                 name,
-                code: code
-                    .and_then(|c| serde_json::from_value(serde_json::Value::String(c)).ok())
-                    .unwrap_or(ErrorCode::Internal),
+                code: error_code(code),
                 message: message.unwrap_or_default(),
                 at_ms: at.unwrap_or(0),
             })
-            .collect())
+            .collect();
+        all.extend(self.rejected_media()?);
+        Ok(all)
     }
 }
 
@@ -384,4 +385,10 @@ mod tests {
         rename(&store, "n8");
         assert_eq!(pending(&store).last().map(|p| p.0), Some(41));
     }
+}
+
+/// A stored error code; unknown ones (from a newer server) show as internal.
+pub(crate) fn error_code(code: Option<String>) -> ErrorCode {
+    code.and_then(|c| serde_json::from_value(serde_json::Value::String(c)).ok())
+        .unwrap_or(ErrorCode::Internal)
 }

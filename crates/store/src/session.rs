@@ -88,7 +88,7 @@ impl Store {
             })
             .optional()?;
         if previous != Some(resp.device_id) {
-            let pending = crate::outbox::pending_count(&tx)?;
+            let pending = crate::outbox::pending_count(&tx)? + pending_images(&tx)?;
             if pending > 0 {
                 return Err(StoreError::PendingChanges(pending));
             }
@@ -168,5 +168,31 @@ fn clear_all(conn: &Connection) -> Result<(), StoreError> {
          UPDATE counters SET value = 0;
          UPDATE sync_state SET epoch = NULL, cursor = 0, last_synced_at = NULL, last_error = NULL;",
     )?;
+    // Tables of later schemas (a file being activated may be older).
+    for table in ["content_edits", "pending_media"] {
+        if table_exists(conn, table)? {
+            conn.execute(&format!("DELETE FROM {table}"), [])?;
+        }
+    }
     Ok(())
+}
+
+fn table_exists(conn: &Connection, table: &str) -> Result<bool, StoreError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+        [table],
+        |r| r.get(0),
+    )?)
+}
+
+/// Images of articles still to upload (none in files older than the table).
+fn pending_images(conn: &Connection) -> Result<i64, StoreError> {
+    if !table_exists(conn, "pending_media")? {
+        return Ok(0);
+    }
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM pending_media WHERE state = 'pending'",
+        [],
+        |r| r.get(0),
+    )?)
 }

@@ -8,8 +8,8 @@ use warmlead_core::api::{
     ActivateRequest, ActivateResponse, CodeSmsRequest, CodeSmsSent, IssuedCode, MeResponse,
     NewTeamMember, PosterSloganRequest, TeamMember, PATH_ACTIVATE, PATH_COMPANY_PROFILE,
     PATH_DEVICES_PREFIX, PATH_EVENTS, PATH_INVITATIONS, PATH_INVITATION_PREFIX, PATH_ME,
-    PATH_MEDIA, PATH_PARTNER_IMPORT, PATH_POSTER_SLOGAN, PATH_PULL, PATH_PUSH, PATH_RADAR_PULL,
-    PATH_SMS_INVITATIONS, PATH_TEAM, PATH_TEAM_PREFIX,
+    PATH_MEDIA, PATH_MEDIA_KEY, PATH_PARTNER_IMPORT, PATH_POSTER_SLOGAN, PATH_PULL, PATH_PUSH,
+    PATH_RADAR_PULL, PATH_SMS_INVITATIONS, PATH_TEAM, PATH_TEAM_PREFIX,
 };
 use warmlead_core::company::CompanyProfile;
 use warmlead_core::csv_import::ImportRow;
@@ -322,6 +322,26 @@ impl Client {
                 }),
             )),
         }
+    }
+
+    /// Uploads an image under the key this device picked for it
+    /// (`PUT /api/v1/media/{key}`); sending it again answers the same media.
+    pub async fn put_media(
+        &self,
+        key: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<MediaRef, SyncError> {
+        let resp = self
+            .http
+            .put(self.url(&PATH_MEDIA_KEY.replace("{key}", key)))
+            .bearer_auth(&self.token)
+            .header("content-type", content_type)
+            .body(bytes)
+            .send()
+            .await
+            .map_err(transport)?;
+        read(resp).await
     }
 
     /// The bytes of an uploaded media (`GET /media/{key}`, e.g. the company's

@@ -97,6 +97,8 @@ async fn run(local: &Local, opts: SyncOptions) -> Result<SyncReport, SyncError> 
     let client = Client::new(&creds.server_url, &creds.device_token)?;
     let mut report = SyncReport::default();
     let device_id = creds.device_id;
+    // Images first: an article pushed next may already show them.
+    upload_images(local, &client, &mut report).await?;
     match push_all(local, &client, device_id, opts, &mut report).await {
         // The server lost seqs this device pushed (a restored backup).
         Err(SyncError::Gap(_)) => {
@@ -120,6 +122,54 @@ async fn run(local: &Local, opts: SyncOptions) -> Result<SyncReport, SyncError> 
         .await?
         .0;
     Ok(report)
+}
+
+/// Uploads the images of articles written here under their keys. One the
+/// server refuses for good is recorded as rejected (shown, never retried) so
+/// it holds up nothing; a temporary failure ends this sync to try again later.
+async fn upload_images(
+    local: &Local,
+    client: &Client,
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    loop {
+        let batch = local.with(|s| s.pending_media(IMAGE_BATCH))?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        for image in batch {
+            match client
+                .put_media(&image.key, &image.content_type, image.bytes)
+                .await
+            {
+                Ok(_) => {
+                    local.with(|s| s.media_uploaded(&image.key))?;
+                    report.pushed += 1;
+                }
+                Err(SyncError::Api(e)) if refused_for_good(&e) => {
+                    tracing::warn!(key = %image.key, "image refused: {}", e.message);
+                    local.with(|s| s.media_rejected(&image.key, &e))?;
+                    report.rejected += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Images read from the cache at a time (each may be up to 16 MB).
+const IMAGE_BATCH: usize = 4;
+
+/// An answer that will be the same next time (bad bytes, too large, a key
+/// clash), unlike a busy server or an account the company switched off
+/// (which signs the app out rather than losing the image).
+fn refused_for_good(e: &warmlead_core::error::ApiError) -> bool {
+    use warmlead_core::ErrorCode;
+    !e.code.is_temporary()
+        && !matches!(
+            e.code,
+            ErrorCode::Unauthorized | ErrorCode::AccountDisabled | ErrorCode::DeviceRevoked
+        )
 }
 
 /// Asks the server which seq it has from this device (an empty push) and

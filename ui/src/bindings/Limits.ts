@@ -16,6 +16,7 @@ export const LIMITS = {
   maxCaseImages: 12,
   maxAudienceReps: 500,
   maxMediaBytes: 335544320,
+  maxArticleImageBytes: 16777216,
   maxImportBytes: 2097152,
 } as const;
 

@@ -18,16 +18,80 @@ use warmlead_core::domain::{Company, MediaRef, Role};
 use super::extract::{bearer_token, ApiJson};
 use super::AppState;
 use crate::error::ServerError;
-use crate::storage::{is_media_key, media_extension, Caller, MEDIA_TYPES};
+use crate::storage::{is_media_key, media_extension, Caller, Placed, MEDIA_TYPES};
 
-/// Streams the raw body to a temporary file, renames it into place, and only
-/// then inserts the row: a failure at any step leaves neither row nor file.
+/// `POST /api/v1/media`: the server picks the key.
 pub(crate) async fn upload(
     State(st): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<MediaRef>, ServerError> {
+    let (path, content_type, size) = receive(&st, &caller, &headers, body).await?;
+    let name = file_name(&path);
+    match st
+        .db
+        .insert_media(caller.company.id, content_type, size as i64, name)
+        .await
+    {
+        Ok(media) => Ok(Json(media)),
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&path).await;
+            Err(e)
+        }
+    }
+}
+
+/// `PUT /api/v1/media/{key}`: the device picked the key (an image placed in
+/// an article written offline, uploaded by the next sync). Sending the same
+/// upload again answers the media it made the first time.
+pub(crate) async fn put(
+    State(st): State<AppState>,
+    caller: Caller,
+    UrlPath(key): UrlPath<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<MediaRef>, ServerError> {
+    if !is_media_key(&key) {
+        return Err(ServerError::InvalidInput(
+            "a media key is 32 lowercase hex digits (128 random bits)".into(),
+        ));
+    }
+    let (path, content_type, size) = receive(&st, &caller, &headers, body).await?;
+    let name = file_name(&path);
+    let placed = st
+        .db
+        .insert_media_at(caller.company.id, content_type, size as i64, name, key)
+        .await;
+    match placed {
+        Ok(Placed::New(media)) => Ok(Json(media)),
+        Ok(Placed::Existing(media)) => {
+            let _ = tokio::fs::remove_file(&path).await;
+            Ok(Json(media))
+        }
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&path).await;
+            Err(e)
+        }
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Streams the raw body to a temporary file, checks it, and renames it into
+/// place under a fresh name; the caller then inserts the row (and removes the
+/// file if that fails), so a failure at any step leaves neither row nor file.
+/// Answers the file's path, its content type and its size.
+async fn receive(
+    st: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(PathBuf, String, usize), ServerError> {
     if caller.user.role == Role::Partner {
         return Err(ServerError::Forbidden(
             "only managers and reps upload media (for the items they write)".into(),
@@ -64,23 +128,12 @@ pub(crate) async fn upload(
         let _ = tokio::fs::remove_file(&tmp).await;
         return Err(e);
     }
-    let name = format!("{}.{ext}", uuid::Uuid::new_v4());
-    let path = dir.join(&name);
+    let path = dir.join(format!("{}.{ext}", uuid::Uuid::new_v4()));
     if let Err(e) = tokio::fs::rename(&tmp, &path).await {
         let _ = tokio::fs::remove_file(&tmp).await;
         return Err(e.into());
     }
-    match st
-        .db
-        .insert_media(caller.company.id, content_type, size as i64, name)
-        .await
-    {
-        Ok(media) => Ok(Json(media)),
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&path).await;
-            Err(e)
-        }
-    }
+    Ok((path, content_type, size))
 }
 
 /// What the first bytes of a file say it is, among [`MEDIA_TYPES`].

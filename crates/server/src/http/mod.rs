@@ -109,6 +109,10 @@ pub(crate) fn router(state: AppState) -> Router {
             post(media::upload).layer(DefaultBodyLimit::disable()),
         )
         .route(
+            paths::PATH_MEDIA_KEY,
+            put(media::put).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
             paths::PATH_BEACON,
             post(public::beacon).layer(DefaultBodyLimit::max(public::MAX_BEACON_BYTES)),
         )

@@ -52,18 +52,74 @@ pub(crate) fn insert_media(
     path: &str,
 ) -> Result<MediaRef, ServerError> {
     let key = media_key();
-    let new_id = tx.query_row(
-        "INSERT INTO media (company_id, content_type, size, path, created_at, public_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
-        params![company_id, content_type, size, path, now_ms(), key],
-        |r| r.get::<_, i64>(0),
+    match insert_media_at(tx, company_id, content_type, size, path, &key)? {
+        Placed::New(media) => Ok(media),
+        // 128 random bits: a clash means the generator is broken.
+        Placed::Existing(_) => Err(ServerError::Conflict(
+            "a fresh media key clashed with another; upload again".into(),
+        )),
+    }
+}
+
+/// Where an upload under a chosen key landed.
+#[derive(Debug)]
+pub(crate) enum Placed {
+    /// A new row: the file at `path` is now this media.
+    New(MediaRef),
+    /// The company already has this key (the same upload sent again after
+    /// its answer was lost): the file at `path` is not needed.
+    Existing(MediaRef),
+}
+
+/// Inserts a media under `key` (a device picks it so it can write an
+/// article's `<img>` before it has the network). The key's uniqueness is the
+/// index's; another company's key is a conflict, never a way in.
+pub(crate) fn insert_media_at(
+    tx: &Connection,
+    company_id: i64,
+    content_type: &str,
+    size: i64,
+    path: &str,
+    key: &str,
+) -> Result<Placed, ServerError> {
+    let new_id = tx
+        .query_row(
+            "INSERT INTO media (company_id, content_type, size, path, created_at, public_key)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (public_key) DO NOTHING RETURNING id",
+            params![company_id, content_type, size, path, now_ms(), key],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()?;
+    if let Some(id) = new_id {
+        return Ok(Placed::New(MediaRef {
+            id,
+            content_type: content_type.to_string(),
+            size,
+            key: key.to_string(),
+        }));
+    }
+    let (owner, media) = tx.query_row(
+        "SELECT company_id, id, content_type, size FROM media WHERE public_key = ?1",
+        [key],
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                MediaRef {
+                    id: r.get(1)?,
+                    content_type: r.get(2)?,
+                    size: r.get(3)?,
+                    key: key.to_string(),
+                },
+            ))
+        },
     )?;
-    Ok(MediaRef {
-        id: new_id,
-        content_type: content_type.to_string(),
-        size,
-        key,
-    })
+    if owner != company_id {
+        return Err(ServerError::Conflict(
+            "this media key is taken; upload under a new random key".into(),
+        ));
+    }
+    Ok(Placed::Existing(media))
 }
 
 /// A media file found by its key.
@@ -731,6 +787,19 @@ impl super::Database {
         path: String,
     ) -> Result<MediaRef, ServerError> {
         self.tx(move |tx, _| insert_media(tx, company_id, &content_type, size, &path))
+            .await
+    }
+
+    /// [`insert_media_at`]: an upload under the device's own key.
+    pub(crate) async fn insert_media_at(
+        &self,
+        company_id: i64,
+        content_type: String,
+        size: i64,
+        path: String,
+        key: String,
+    ) -> Result<Placed, ServerError> {
+        self.tx(move |tx, _| insert_media_at(tx, company_id, &content_type, size, &path, &key))
             .await
     }
 

@@ -95,6 +95,12 @@ impl Device {
             .bearer_auth(&self.act.device_token)
     }
 
+    pub fn put(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .put(format!("{}{path}", self.base))
+            .bearer_auth(&self.act.device_token)
+    }
+
     pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
         self.http
             .post(format!("{}{path}", self.base))
