@@ -83,7 +83,7 @@ pub async fn activate(
 
 /// Signs out; without `force` it refuses while changes wait to sync.
 #[tauri::command]
-pub async fn sign_out(state: State<'_, AppState>, force: bool) -> Res<()> {
+pub async fn sign_out(app: AppHandle, state: State<'_, AppState>, force: bool) -> Res<()> {
     let engine = state.take_engine();
     let result = blocking(&state.db_path, move |s| {
         if force {
@@ -97,6 +97,7 @@ pub async fn sign_out(state: State<'_, AppState>, force: bool) -> Res<()> {
         state.put_engine(handle);
     }
     if result.is_ok() {
+        crate::session::forget_web_data(&app);
         state.set_signed_out(None);
     }
     result

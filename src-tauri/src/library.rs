@@ -12,7 +12,9 @@ use base64::Engine;
 use tauri::{AppHandle, Emitter, State};
 use warmlead_core::api::ContentDraft;
 use warmlead_core::app::{LibraryItem, LibraryQuery};
-use warmlead_core::domain::{ContentStatus, MediaRef};
+use warmlead_core::domain::{ContentStatus, MediaRef, User};
+use warmlead_core::error::ApiError;
+use warmlead_core::ErrorCode;
 
 use crate::commands::{blocking, Res};
 use crate::invite::client;
@@ -41,6 +43,12 @@ fn sync_soon(state: &AppState) {
 #[tauri::command]
 pub async fn library(state: State<'_, AppState>, query: LibraryQuery) -> Res<Vec<LibraryItem>> {
     blocking(&state.db_path, move |s| s.library(&query)).await
+}
+
+/// The company's reps from the cache (offline too), for the audience picker.
+#[tauri::command]
+pub async fn library_reps(state: State<'_, AppState>) -> Res<Vec<User>> {
+    blocking(&state.db_path, |s| s.reps()).await
 }
 
 /// Saves the author's whole draft here (nothing typed is lost, offline
@@ -148,22 +156,55 @@ pub fn sanitize_article(html: String) -> String {
     warmlead_core::article::sanitize(&html)
 }
 
+/// Keeps an image the author placed in an article (pasted, dropped or
+/// chosen) in the cache under a new key, offline too; the next sync uploads
+/// it before the article. Answers its media for the `<img>`.
+#[tauri::command]
+pub async fn add_article_image(
+    state: State<'_, AppState>,
+    content_type: String,
+    bytes_base64: String,
+) -> Res<MediaRef> {
+    let bytes = STANDARD.decode(bytes_base64.as_bytes()).map_err(|e| {
+        ApiError::new(
+            ErrorCode::InvalidInput,
+            format!("the image is not base64: {e}"),
+        )
+    })?;
+    let media = blocking(&state.db_path, move |s| {
+        s.add_article_image(&content_type, &bytes)
+    })
+    .await?;
+    sync_soon(&state);
+    Ok(media)
+}
+
 /// An image of the company as a `data:` URL, for the editor and the phone
 /// preview (a draft's images are not public, so the webview cannot load
-/// them by address).
+/// them by address). An image still waiting for the network comes from the
+/// cache.
 #[tauri::command]
 pub async fn media_data_url(state: State<'_, AppState>, key: String) -> Res<String> {
-    let media = MediaRef {
-        id: 0,
-        // The webview reads the image's own bytes, whatever this says.
-        content_type: "image/png".into(),
-        size: 0,
-        key,
+    let local = {
+        let key = key.clone();
+        blocking(&state.db_path, move |s| s.local_media(&key)).await?
     };
-    let bytes = client(&state).await?.fetch_media(&media).await?;
+    let (content_type, bytes) = match local {
+        Some(found) => found,
+        None => {
+            let media = MediaRef {
+                id: 0,
+                content_type: String::new(),
+                size: 0,
+                key,
+            };
+            // The webview reads the image's own bytes, whatever the type says.
+            let bytes = client(&state).await?.fetch_media(&media).await?;
+            ("image/png".to_string(), bytes)
+        }
+    };
     Ok(format!(
-        "data:{};base64,{}",
-        media.content_type,
+        "data:{content_type};base64,{}",
         STANDARD.encode(bytes)
     ))
 }

@@ -60,9 +60,21 @@ pub async fn switch_off(app: &AppHandle, code: ErrorCode) {
         Ok(Err(e)) => tracing::error!("signed out ({}), wipe incomplete: {e}", code.as_str()),
         Err(e) => tracing::error!("signed out ({}), wipe failed: {e}", code.as_str()),
     }
+    forget_web_data(app);
     state.set_signed_out(Some(notice.clone()));
     if let Err(e) = app.emit(SIGNED_OUT_EVENT, notice) {
         tracing::warn!("cannot emit {SIGNED_OUT_EVENT}: {e}");
+    }
+}
+
+/// Clears what the webview kept of the company (its HTTP cache of covers and
+/// logos, web storage). The UI writes its language back when it hears the
+/// sign-out: that preference is the person's, not the company's.
+pub fn forget_web_data(app: &AppHandle) {
+    for (label, window) in app.webview_windows() {
+        if let Err(e) = window.clear_all_browsing_data() {
+            tracing::warn!("cannot clear the browsing data of window {label}: {e}");
+        }
     }
 }
 

@@ -47,6 +47,46 @@ pub(crate) async fn poster_image(
     Some(bytes)
 }
 
+/// After a sync that brought changes: fetches the covers of the briefcase's
+/// items and the company logo that are not cached yet, so posters made
+/// offline later still show them. Videos are never fetched (a cover is).
+pub(crate) async fn prefetch_poster_images(db_path: PathBuf) {
+    let Some(data_dir) = db_path.parent().map(PathBuf::from) else {
+        return;
+    };
+    let wanted = blocking(&db_path, |s| {
+        let mut media: Vec<MediaRef> = s
+            .briefcase(&Default::default())?
+            .into_iter()
+            .filter_map(|b| b.item.cover)
+            .collect();
+        let session = s.session()?;
+        media.extend(session.and_then(|x| x.company.logo));
+        Ok(media)
+    })
+    .await
+    .unwrap_or_default();
+    let missing: Vec<MediaRef> = wanted
+        .into_iter()
+        .filter(|m| {
+            m.content_type.starts_with("image/") && cached_media(&data_dir, &m.key).is_none()
+        })
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let Ok(Some(creds)) = blocking(&db_path, |s| s.credentials()).await else {
+        return;
+    };
+    let Ok(server) = Client::new(&creds.server_url, &creds.device_token) else {
+        return;
+    };
+    for media in missing {
+        // Fetches and caches; a failure is logged and tried after the next sync.
+        poster_image(Some(&data_dir), Some(&media), Some(&server)).await;
+    }
+}
+
 fn media_error(e: MediaError) -> ApiError {
     ApiError::new(e.code(), e.to_string())
 }

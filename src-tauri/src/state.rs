@@ -117,11 +117,16 @@ pub fn start_engine(app: &AppHandle) {
 fn watch_changes(app: &AppHandle, handle: &SyncHandle) {
     let mut changes = handle.subscribe_changes();
     let app = app.clone();
+    let db_path = app.state::<AppState>().db_path.clone();
     tauri::async_runtime::spawn(async move {
+        // The first sync after launch may bring nothing new; covers cached
+        // by nobody yet are fetched then too.
+        crate::share::prefetch_poster_images(db_path.clone()).await;
         while changes.changed().await.is_ok() {
             if let Err(e) = app.emit(SYNC_CHANGED_EVENT, ()) {
                 tracing::warn!("cannot emit {SYNC_CHANGED_EVENT}: {e}");
             }
+            crate::share::prefetch_poster_images(db_path.clone()).await;
         }
     });
 }

@@ -17,6 +17,7 @@ import { Partners } from "./screens/Partners";
 import { Radar } from "./screens/Radar";
 import { Settings } from "./screens/Settings";
 import { SignIn } from "./screens/SignIn";
+import { currentLanguage, setLanguage } from "./i18n";
 import { SECTIONS, type SectionId } from "./sections";
 
 function firstSection(s: Session): SectionId {
@@ -61,6 +62,8 @@ export function App() {
     void api.onDeepLinkRefused((message) => toast(message)).then(keep);
     void api
       .onSignedOut((n) => {
+        // The app cleared the webview's data; the language is the person's.
+        setLanguage(currentLanguage());
         setSignedOut(n);
         setStatus(null);
         setSession(null);

@@ -48,6 +48,7 @@ import type {
   SmsInviteResult,
   SmsRecord,
   SyncStatus,
+  User,
 } from "./bindings";
 
 export type { ApiError, ErrorCode };
@@ -182,6 +183,8 @@ export const api = {
   revokeDevice: (deviceId: number) => call<TeamMember>("revoke_device", { deviceId }),
   // Content library (managers; reps for their own items).
   library: (query: LibraryQuery) => call<LibraryItem[]>("library", { query }),
+  /** The company's reps as last synced (offline too), by name. */
+  libraryReps: () => call<User[]>("library_reps"),
   /** Saved here at once (offline too), pushed at the next sync. */
   saveContent: (key: string, draft: ContentDraft) =>
     call<LibraryItem>("save_content", { key, draft }),
@@ -197,6 +200,10 @@ export const api = {
     listen<UploadProgress>(UPLOAD_PROGRESS_EVENT, (e) => cb(e.payload)),
   /** The article HTML exactly as the server will store it. */
   sanitizeArticle: (html: string) => call<string>("sanitize_article", { html }),
+  /** Keeps an image placed in an article here (offline too) under a new
+   * key; the next sync uploads it before the article. */
+  addArticleImage: (contentType: string, bytesBase64: string) =>
+    call<MediaRef>("add_article_image", { contentType, bytesBase64 }),
   /** A media of the company as a data: URL (drafts' images are not public). */
   mediaDataUrl: (key: string) => call<string>("media_data_url", { key }),
   /** The QR code of `text` as a base64 PNG, drawn by the Rust side. */

@@ -6,7 +6,7 @@
 use rusqlite::OptionalExtension;
 use warmlead_core::api::{check_content_key, check_publishable, ContentDraft};
 use warmlead_core::app::{BriefcaseItem, BriefcaseQuery, LibraryItem, LibraryQuery};
-use warmlead_core::domain::{ContentItem, ContentStatus};
+use warmlead_core::domain::{ContentItem, ContentStatus, User};
 use warmlead_core::limits::MAX_NAME_CHARS;
 use warmlead_core::sync::MutationBody;
 
@@ -227,6 +227,17 @@ pub(crate) fn settle_edit(conn: &rusqlite::Connection, key: &str) -> Result<(), 
 }
 
 impl Store {
+    /// The company's reps as this device last synced them, by name: who a
+    /// manager can address an item to, offline too.
+    pub fn reps(&self) -> Result<Vec<User>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {} FROM users WHERE role = 'rep' ORDER BY name, id",
+            crate::rows::USER_COLUMNS
+        ))?;
+        let rows = stmt.query_map([], crate::rows::user)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The library: every item held here (a manager's whole company, a
     /// rep's own and the company's), with local edits on top, including
     /// drafts the server has not seen; newest change first.

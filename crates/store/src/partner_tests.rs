@@ -778,3 +778,23 @@ r#"INSERT INTO users (id, company_id, role, name, phone, rep_id)
     let p = store.partner_detail(10, NOW).unwrap().summary.partner;
     assert_eq!((p.joined_at_ms, p.source), (0, None));
 }
+
+/// A manager addresses items to reps from the cache, offline too: every rep
+/// synced, by name, and nobody else.
+#[test]
+fn the_reps_a_manager_can_choose_come_from_the_cache() {
+    let (_dir, store) = store_as(Role::Manager);
+    pull(
+        &store,
+        vec![
+            ChangeBody::User(user(OTHER_REP, Role::Rep, "王芳", None)),
+            ChangeBody::User(user(9, Role::Rep, "蔡伟", None)),
+            ChangeBody::User(partner(20, "张三")),
+            ChangeBody::User(user(30, Role::Manager, "周总", None)),
+        ],
+    );
+    let names: Vec<String> = store.reps().unwrap().into_iter().map(|u| u.name).collect();
+    let mut expected = vec!["王芳".to_string(), "蔡伟".to_string()];
+    expected.sort();
+    assert_eq!(names, expected);
+}

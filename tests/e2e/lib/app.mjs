@@ -13,14 +13,15 @@ export const tid = (id) => `[data-testid="${id}"]`;
 
 /**
  * Registers the file's before/after hooks. `prefix` names its temp dir and
- * failure screenshots; `env` is added to every app's environment.
+ * failure screenshots; `env` is added to every app's environment;
+ * `serverOptions` go to `startServer` (an empty server: `{ demo: false }`).
  */
-export function appHarness(prefix, env = {}) {
+export function appHarness(prefix, env = {}, serverOptions = { demo: true }) {
   const h = { server: undefined, xvfb: undefined, dataRoot: undefined };
   before(async () => {
     mkdirSync("artifacts", { recursive: true });
     if (!process.env.WARMLEAD_APP_BIN) throw new Error("WARMLEAD_APP_BIN is not set: run through `cargo xtask test`");
-    h.server = await startServer({ demo: true });
+    h.server = await startServer(serverOptions);
     h.xvfb = await startXvfb();
     h.dataRoot = mkdtempSync(join(tmpdir(), `warmlead-${prefix}-e2e-`));
   });

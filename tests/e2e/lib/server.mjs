@@ -47,20 +47,34 @@ export async function startServer({ demo = true, args: extraArgs = [], env = {} 
   const args = ["serve", "--listen", `127.0.0.1:${port}`, "--database-url", databaseUrl];
   if (demo) args.push("--demo");
   args.push(...extraArgs);
-  const child = spawn(serverBin(), args, {
-    stdio: ["ignore", "inherit", "inherit"],
-    env: { ...process.env, ...env },
-  });
+  let child;
   let exited = null;
-  child.on("exit", (code) => (exited = code));
-  await waitFor(
-    async () => {
-      if (exited !== null) throw new Error(`warmlead-server exited with ${exited}`);
-      const res = await fetch(`${url}/healthz`);
-      return res.ok;
-    },
-    { timeoutMs: 60_000, what: "the server's /healthz" },
-  );
+  // Starts the binary and waits for /healthz (again after `pause`).
+  const run = async () => {
+    exited = null;
+    child = spawn(serverBin(), args, {
+      stdio: ["ignore", "inherit", "inherit"],
+      env: { ...process.env, ...env },
+    });
+    const me = child;
+    me.on("exit", (code) => {
+      if (child === me) exited = code ?? -1;
+    });
+    await waitFor(
+      async () => {
+        if (exited !== null) throw new Error(`warmlead-server exited with ${exited}`);
+        const res = await fetch(`${url}/healthz`);
+        return res.ok;
+      },
+      { timeoutMs: 60_000, what: "the server's /healthz" },
+    );
+  };
+  const halt = async () => {
+    if (exited !== null) return;
+    child.kill("SIGTERM");
+    await new Promise((r) => (exited !== null ? r() : child.once("exit", r)));
+  };
+  await run();
   return {
     url,
     databaseUrl,
@@ -69,9 +83,12 @@ export async function startServer({ demo = true, args: extraArgs = [], env = {} 
         encoding: "utf8",
       }).trim();
     },
+    /** Stops the server and keeps its database: the network is "down". */
+    pause: halt,
+    /** Starts it again on the same port and database. */
+    resume: run,
     async stop() {
-      child.kill("SIGTERM");
-      await new Promise((r) => (exited !== null ? r() : child.once("exit", r)));
+      await halt();
       rmSync(dir, { recursive: true, force: true });
     },
   };

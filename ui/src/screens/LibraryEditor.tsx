@@ -13,10 +13,11 @@ import type {
   LibraryItem,
   MediaRef,
   Session,
-  TeamMember,
+  User,
 } from "../bindings";
 import { LIMITS } from "../bindings/Limits";
 import { Dialog } from "../components/Dialog";
+import { fileToBase64 } from "../partners";
 import "./Library.css";
 
 const SAVE_AFTER_MS = 700;
@@ -41,6 +42,15 @@ function draftOf(kind: ContentKind, current: LibraryItem | null): ContentDraft {
     video: i?.video ?? null,
     audience: i?.audience ?? { to: "company" },
   };
+}
+
+/** What an article's image may be (the store checks it again). */
+const ARTICLE_IMAGE_TYPES = "image/png,image/jpeg,image/webp";
+
+/** The first image of a paste or drop, if it carries one. */
+function imageOf(data: DataTransfer | null): File | null {
+  const files = Array.from(data?.files ?? []);
+  return files.find((f) => f.type.startsWith("image/")) ?? null;
 }
 
 /** Images of this server in the editor show through data: URLs; the
@@ -208,6 +218,18 @@ function ArticleEditor({ html, onChange }: { html: string; onChange: (html: stri
     if (ref.current) showImages(ref.current);
     changed();
   };
+  const imageInput = useRef<HTMLInputElement>(null);
+  const [imageError, setImageError] = useState<ApiError | null>(null);
+  // Kept in the cache under its own key (offline too); the next sync
+  // uploads it before the article, so it can be placed with no network.
+  const placeImage = async (file: File) => {
+    setImageError(null);
+    try {
+      insertImage(await api.addArticleImage(file.type, await fileToBase64(file)));
+    } catch (e) {
+      setImageError(toApiError(e));
+    }
+  };
 
   return (
     <div className="article-editor">
@@ -234,9 +256,26 @@ function ArticleEditor({ html, onChange }: { html: string; onChange: (html: stri
         >
           {t("library.tool.link")}
         </button>
-        <span onMouseDown={keepSelection}>
-          <Uploader video={false} label={t("library.tool.image")} onDone={insertImage} />
-        </span>
+        <button
+          type="button"
+          className="tool"
+          onMouseDown={(e) => e.preventDefault()}
+          onClick={() => imageInput.current?.click()}
+        >
+          {t("library.tool.image")}
+        </button>
+        <input
+          ref={imageInput}
+          type="file"
+          hidden
+          accept={ARTICLE_IMAGE_TYPES}
+          data-testid="library-image-file"
+          onChange={(e) => {
+            const file = e.target.files?.[0];
+            e.target.value = "";
+            if (file) void placeImage(file);
+          }}
+        />
       </div>
       <div
         ref={ref}
@@ -248,7 +287,25 @@ function ArticleEditor({ html, onChange }: { html: string; onChange: (html: stri
         data-testid="library-article-body"
         onInput={changed}
         onBlur={changed}
+        onPaste={(e) => {
+          const file = imageOf(e.clipboardData);
+          if (!file) return;
+          e.preventDefault();
+          keepSelection();
+          void placeImage(file);
+        }}
+        onDrop={(e) => {
+          const file = imageOf(e.dataTransfer);
+          if (!file) return;
+          e.preventDefault();
+          void placeImage(file);
+        }}
       />
+      {imageError && (
+        <div className="error" role="alert" data-testid="library-image-error">
+          {t("library.imageFailed", { message: imageError.message })}
+        </div>
+      )}
       {linking && (
         <Dialog title={t("library.tool.link")} onClose={() => setLinking(false)}>
           <form
@@ -283,12 +340,13 @@ function AudiencePicker({
   set: (d: Partial<ContentDraft>) => void;
 }) {
   const { t } = useTranslation();
-  const [reps, setReps] = useState<TeamMember[] | null>(null);
+  const [reps, setReps] = useState<User[] | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   useEffect(() => {
+    // From the cache: the picker works offline like the rest of the editor.
     api
-      .team(0)
-      .then((list) => setReps(list.filter((m) => m.user.role === "rep")))
+      .libraryReps()
+      .then(setReps)
       .catch((e) => setError(toApiError(e)));
   }, []);
   const chosen = draft.audience.to === "reps" ? draft.audience.rep_ids : [];
@@ -322,11 +380,12 @@ function AudiencePicker({
       </label>
       {draft.audience.to === "reps" && (
         <div className="rep-choices">
-          {error && <p className="hint">{t("library.repsNeedNetwork")}</p>}
-          {reps?.map((m) => (
-            <label key={m.user.id} className="check">
-              <input type="checkbox" checked={chosen.includes(m.user.id)} onChange={() => toggle(m.user.id)} />
-              {m.user.name}
+          {error && <p className="error">{error.message}</p>}
+          {reps?.length === 0 && <p className="hint">{t("library.noReps")}</p>}
+          {reps?.map((u) => (
+            <label key={u.id} className="check">
+              <input type="checkbox" checked={chosen.includes(u.id)} onChange={() => toggle(u.id)} />
+              {u.name}
             </label>
           ))}
         </div>

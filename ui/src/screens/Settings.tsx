@@ -211,6 +211,8 @@ export function Settings({
     try {
       // The user saw the warning about waiting changes before confirming.
       await api.signOut(pending > 0);
+      // The app cleared the webview's data; the language is the person's.
+      setLanguage(currentLanguage());
       onSignedOut();
     } catch (e) {
       setError(e as ApiError);
