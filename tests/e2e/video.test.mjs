@@ -151,6 +151,11 @@ test("the share page plays it on a phone with range requests", async () => {
       const v = document.querySelector("video");
       return { readyState: v.readyState, currentTime: v.currentTime, duration: v.duration, paused: v.paused };
     });
+  // The cover is the player's poster until it plays.
+  const poster = await page.getAttribute("video", "poster");
+  assert.equal(poster, `/media/${item.cover.key}`);
+  const coverType = await page.evaluate(async (src) => (await fetch(src)).headers.get("content-type"), poster);
+  assert.equal(coverType, "image/jpeg");
   // The index is at the start of the file: the length is known at once.
   await page.waitForFunction((n) => document.querySelector("video").readyState >= n, HAVE_METADATA);
   const { duration } = await state();
