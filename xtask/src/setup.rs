@@ -24,6 +24,8 @@ const APT_PACKAGES: &[&str] = &[
     "fonts-noto-cjk",
     // Screenshots of the virtual display.
     "imagemagick",
+    // The video e2e suite makes its 300 MB phone video (H.264/AAC MP4) at test time.
+    "ffmpeg",
     // The PostgreSQL backend's tests start a throwaway cluster (xtask::postgres).
     crate::postgres::APT_PACKAGE,
 ];

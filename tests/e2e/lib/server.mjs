@@ -78,6 +78,8 @@ export async function startServer({ demo = true, args: extraArgs = [], env = {} 
   return {
     url,
     databaseUrl,
+    // The server's data directory: its SQLite file and `media/` beside it.
+    dir,
     demoCode(role) {
       return execFileSync(serverBin(), ["demo-code", "--database-url", databaseUrl, "--role", role], {
         encoding: "utf8",

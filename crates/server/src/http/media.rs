@@ -6,7 +6,7 @@ use std::pin::Pin;
 
 use axum::body::{Body, HttpBody};
 use axum::extract::{Path as UrlPath, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use tokio::io::AsyncWriteExt;
@@ -14,10 +14,12 @@ use tower::ServiceExt;
 use tower_http::services::ServeFile;
 use warmlead_core::api::{PosterArtworkRequest, PosterSloganRequest, MAX_MEDIA_BYTES};
 use warmlead_core::domain::{Company, MediaRef, Role};
+use warmlead_core::error::ApiError;
+use warmlead_core::ErrorCode;
 
 use super::extract::{bearer_token, ApiJson};
 use super::AppState;
-use crate::error::ServerError;
+use crate::error::{api_error_response, ServerError};
 use crate::storage::{is_media_key, media_extension, Caller, Placed, MEDIA_TYPES};
 
 /// `POST /api/v1/media`: the server picks the key.
@@ -219,17 +221,25 @@ pub(crate) async fn serve(
         return Err(not_found());
     }
     let full: PathBuf = st.db.media_dir().join(&media.path);
+    let req = with_effective_range(req, &full).await;
     let content_type = media.content_type;
     let res = ServeFile::new(full)
         .oneshot(req)
         .await
         .unwrap_or_else(|never| match never {});
     let mut res = res.map(Body::new).into_response();
-    if res.status().is_success() {
-        let h = res.headers_mut();
+    let status = res.status();
+    if status == StatusCode::RANGE_NOT_SATISFIABLE {
+        return Ok(range_not_satisfiable(&res));
+    }
+    let h = res.headers_mut();
+    if status.is_success() {
         if let Ok(v) = HeaderValue::from_str(&content_type) {
             h.insert(header::CONTENT_TYPE, v);
         }
+    }
+    // A revalidation (304) keeps the caching rule it renews (RFC 9110 15.4.5).
+    if status.is_success() || status == StatusCode::NOT_MODIFIED {
         let cache = if media.public {
             "public, max-age=31536000, immutable"
         } else {
@@ -238,6 +248,64 @@ pub(crate) async fn serve(
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     }
     Ok(res)
+}
+
+/// The request with its `Range` header as [`effective_range`] reads it
+/// (the file's size is looked up only for a range request).
+async fn with_effective_range(mut req: Request, file: &Path) -> Request {
+    let Some(value) = req.headers().get(header::RANGE).cloned() else {
+        return req;
+    };
+    let size = match tokio::fs::metadata(file).await {
+        Ok(meta) => meta.len(),
+        // ServeFile answers the missing file itself.
+        Err(_) => return req,
+    };
+    let effective = value
+        .to_str()
+        .ok()
+        .and_then(|v| effective_range(v, size))
+        .and_then(|v| HeaderValue::from_str(&v).ok());
+    match effective {
+        Some(v) => req.headers_mut().insert(header::RANGE, v),
+        None => req.headers_mut().remove(header::RANGE),
+    };
+    req
+}
+
+/// The `Range` header ServeFile should see, or None to serve the whole file
+/// (200), where ServeFile's own reading would answer 416 against RFC 9110:
+/// a suffix longer than the file means the whole file (14.1.2); several
+/// ranges (ServeFile sends no multipart) and unknown units may be ignored
+/// (14.2); the unit is case-insensitive.
+fn effective_range(value: &str, size: u64) -> Option<String> {
+    let value = value.trim();
+    let unit = value.get(..6)?;
+    if !unit.eq_ignore_ascii_case("bytes=") {
+        return None;
+    }
+    let spec = value[6..].trim();
+    if spec.contains(',') {
+        return None;
+    }
+    match spec.strip_prefix('-').map(str::parse::<u64>) {
+        Some(Ok(suffix)) if suffix > size => Some("bytes=0-".into()),
+        _ => Some(format!("bytes={spec}")),
+    }
+}
+
+/// 416 as a JSON error like every other refusal, keeping ServeFile's
+/// `Content-Range: bytes */{size}`: the player learns the length (RFC 9110
+/// 15.5.17).
+fn range_not_satisfiable(served: &Response) -> Response {
+    let size = served.headers().get(header::CONTENT_RANGE).cloned();
+    let message = "the requested range is outside the file";
+    let mut res = api_error_response(&ApiError::new(ErrorCode::InvalidInput, message));
+    *res.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
+    if let Some(size) = size {
+        res.headers_mut().insert(header::CONTENT_RANGE, size);
+    }
+    res
 }
 
 /// Whether the request carries a valid device token of `company_id`.
@@ -294,6 +362,29 @@ pub(crate) async fn set_poster_slogan(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ranges_servefile_would_refuse_are_read_as_rfc_9110_says() {
+        let cases = [
+            ("bytes=0-1", Some("bytes=0-1")),
+            ("bytes=100-", Some("bytes=100-")),
+            ("bytes=-100", Some("bytes=-100")),
+            ("bytes=-1000", Some("bytes=-1000")),
+            // A suffix longer than the file: the whole file.
+            ("bytes=-1001", Some("bytes=0-")),
+            (" Bytes=5-9 ", Some("bytes=5-9")),
+            // Past the end stays as asked: ServeFile answers 416.
+            ("bytes=1000-", Some("bytes=1000-")),
+            // Ignored: several ranges, another unit, no unit.
+            ("bytes=0-1,5-6", None),
+            ("items=0-5", None),
+            ("0-5", None),
+            ("", None),
+        ];
+        for (value, want) in cases {
+            assert_eq!(effective_range(value, 1000).as_deref(), want, "{value:?}");
+        }
+    }
 
     #[test]
     fn sniffs_the_allowed_types_and_nothing_else() {
