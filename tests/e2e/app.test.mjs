@@ -4,6 +4,8 @@
 // another device, syncs, and sees the view on the radar.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 
 import { activate, pullAll, waitFor } from "./lib/server.mjs";
 import { launchPhone } from "./lib/chromium.mjs";
@@ -15,10 +17,16 @@ const { withApp, signIn } = h;
 test("partner shares from the briefcase; the friend's view reaches the rep's radar", async () => {
   let shareUrl;
   let itemId;
-  await withApp("partner", async (app) => {
+  await withApp("partner", async (app, dataDir) => {
     await signIn(app, h.server.demoCode("partner"));
     const card = await app.waitFor(tid("briefcase-item"));
     assert.ok((await app.findAll(tid("briefcase-item"))).length >= 10, "the demo briefcase is full");
+    // After the first sync the covers and the logo are cached, so posters
+    // made offline later still show them (no poster was opened yet).
+    const cache = join(dataDir, "media-cache");
+    await waitFor(() => existsSync(cache) && readdirSync(cache).filter((f) => !f.endsWith(".part")).length >= 10, {
+      what: "the briefcase's covers in the media cache",
+    });
     await app.screenshot("artifacts/app-partner-briefcase.png");
     itemId = Number(await app.attribute(card, "data-item-id"));
     await app.click(card);
