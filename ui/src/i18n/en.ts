@@ -157,6 +157,7 @@ export const en = {
     uploading: "Upload progress",
     uploadPct: "{{pct}}%",
     imageFailed: "The image was not placed: {{message}}",
+    uploadWaiting: "No network: the upload starts again by itself once the server can be reached.",
     uploadFailed: "The upload did not finish: {{message}}",
     retry: "Upload again",
     preview: "Phone preview",

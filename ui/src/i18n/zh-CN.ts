@@ -154,6 +154,7 @@ export const zhCN = {
     uploading: "上传进度",
     uploadPct: "{{pct}}%",
     imageFailed: "图片没有放入：{{message}}",
+    uploadWaiting: "没有网络：联网后会自动重新上传。",
     uploadFailed: "上传没有完成：{{message}}",
     retry: "重新上传",
     preview: "手机预览",

@@ -119,22 +119,36 @@ function Uploader({
     return () => void stop.then((f) => f());
   }, []);
 
-  const start = async (path: string) => {
-    const id = crypto.randomUUID();
-    setLastPath(path);
-    setUp({ id, sent: 0, total: 0, error: null });
-    try {
-      const media = await api.uploadMedia(id, path);
-      setUp(null);
-      onDone(media);
-    } catch (e) {
-      setUp((u) => (u ? { ...u, error: toApiError(e) } : u));
-    }
-  };
+  const start = useCallback(
+    async (path: string) => {
+      const id = crypto.randomUUID();
+      setLastPath(path);
+      setUp({ id, sent: 0, total: 0, error: null });
+      try {
+        const media = await api.uploadMedia(id, path);
+        setUp(null);
+        onDone(media);
+      } catch (e) {
+        setUp((u) => (u ? { ...u, error: toApiError(e) } : u));
+      }
+    },
+    [onDone],
+  );
   const choose = async () => {
     const path = await api.pickMediaFile(video).catch(() => null);
     if (path) await start(path);
   };
+
+  // No network: the upload waits and starts again from the beginning by
+  // itself once a sync reaches the server (the file is read from disk).
+  const waiting = up?.error?.code === "offline" && lastPath !== null;
+  useEffect(() => {
+    if (!waiting || !lastPath) return;
+    const stop = api.onSyncStatus((s) => {
+      if (s.state === "synced" || s.state === "attention") void start(lastPath);
+    });
+    return () => void stop.then((f) => f());
+  }, [waiting, lastPath, start]);
 
   const running = up !== null && up.error === null;
   const pct = up && up.total > 0 ? Math.floor((up.sent * 100) / up.total) : 0;
@@ -152,7 +166,12 @@ function Uploader({
           </button>
         </div>
       )}
-      {up?.error && (
+      {waiting && (
+        <p className="hint" role="status" data-testid="upload-waiting">
+          {t("library.uploadWaiting")}
+        </p>
+      )}
+      {up?.error && !waiting && (
         <div className="error" role="alert">
           {t("library.uploadFailed", { message: up.error.message })}{" "}
           {lastPath && (
