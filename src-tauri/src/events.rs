@@ -26,6 +26,8 @@ impl<P: Serialize + Clone> Event<P> {
 
     /// Sends `payload` to the window. A failure (the window is closing) is
     /// only logged: nothing waits for an event.
+    // The one place allowed to emit (src-tauri/clippy.toml).
+    #[allow(clippy::disallowed_methods)]
     pub fn emit<R: Runtime>(&self, to: &impl Emitter<R>, payload: P) {
         if let Err(e) = to.emit(self.name, payload) {
             tracing::warn!("cannot emit {}: {e}", self.name);

@@ -66,10 +66,10 @@ pub fn set_locale(locale: State<'_, Locale>, lang: String) {
 /// a desktop notification per hot lead. Both tasks end with the engine.
 pub fn watch_radar(app: &AppHandle, handle: &SyncHandle) {
     let mut radar = handle.subscribe_radar();
-    let window = app.clone();
+    let to_window = app.clone();
     tauri::async_runtime::spawn(async move {
         while radar.changed().await.is_ok() {
-            events::RADAR_CHANGED.emit(&window, ());
+            events::RADAR_CHANGED.emit(&to_window, ());
         }
     });
     let mut hot = handle.subscribe_hot_leads();
