@@ -15,6 +15,7 @@ use warmlead_core::error::ApiError;
 use warmlead_core::ErrorCode;
 use warmlead_store::Store;
 
+use crate::bridge;
 use crate::state::{open, require_engine, start_engine, AppState};
 
 pub type Res<T> = Result<T, ApiError>;
@@ -63,13 +64,13 @@ pub async fn activate_device(db: &Path, server_url: &str, code: &str) -> Res<Ses
     .ok_or_else(|| ApiError::new(ErrorCode::Internal, "activation was not saved"))
 }
 
-#[tauri::command]
+#[bridge::command]
 pub async fn session(state: State<'_, AppState>) -> Res<Option<Session>> {
     state.wait_launched().await;
     blocking(&state.db_path, |s| s.session()).await
 }
 
-#[tauri::command]
+#[bridge::command]
 pub async fn activate(
     app: AppHandle,
     state: State<'_, AppState>,
@@ -82,7 +83,7 @@ pub async fn activate(
 }
 
 /// Signs out; without `force` it refuses while changes wait to sync.
-#[tauri::command]
+#[bridge::command]
 pub async fn sign_out(app: AppHandle, state: State<'_, AppState>, force: bool) -> Res<()> {
     let engine = state.take_engine();
     let result = blocking(&state.db_path, move |s| {
@@ -103,7 +104,7 @@ pub async fn sign_out(app: AppHandle, state: State<'_, AppState>, force: bool) -
     result
 }
 
-#[tauri::command]
+#[bridge::command]
 pub async fn briefcase(
     state: State<'_, AppState>,
     query: BriefcaseQuery,
@@ -111,7 +112,7 @@ pub async fn briefcase(
     blocking(&state.db_path, move |s| s.briefcase(&query)).await
 }
 
-#[tauri::command]
+#[bridge::command]
 pub async fn content_item(state: State<'_, AppState>, id: i64) -> Res<ContentItem> {
     blocking(&state.db_path, move |s| s.content_item(id))
         .await?
@@ -125,7 +126,7 @@ pub async fn content_item(state: State<'_, AppState>, id: i64) -> Res<ContentIte
 
 /// Creates a share (offline too) with its link and QR code. The suggested
 /// message is left empty: the UI writes it in the user's language.
-#[tauri::command]
+#[bridge::command]
 pub async fn create_share(
     state: State<'_, AppState>,
     item_id: i64,
@@ -152,12 +153,12 @@ pub async fn create_share(
     })
 }
 
-#[tauri::command]
+#[bridge::command]
 pub async fn radar(state: State<'_, AppState>, limit: i64) -> Res<Vec<RadarEntry>> {
     blocking(&state.db_path, move |s| s.radar(limit)).await
 }
 
-#[tauri::command]
+#[bridge::command]
 pub async fn sync_status(state: State<'_, AppState>) -> Res<SyncStatus> {
     match state.engine() {
         Some(engine) => Ok(engine.status()),
@@ -166,7 +167,7 @@ pub async fn sync_status(state: State<'_, AppState>) -> Res<SyncStatus> {
 }
 
 /// Syncs now; a failed attempt is not an error here: the status says why.
-#[tauri::command]
+#[bridge::command]
 pub async fn sync_now(state: State<'_, AppState>) -> Res<SyncStatus> {
     let engine = require_engine(&state)?;
     if let Err(e) = engine.sync_now().await {
@@ -176,7 +177,7 @@ pub async fn sync_now(state: State<'_, AppState>) -> Res<SyncStatus> {
 }
 
 /// Saves the QR code of `url` as a PNG in the Downloads folder; returns the path.
-#[tauri::command]
+#[bridge::command]
 pub async fn save_qr_png(url: String, file_name: String) -> Res<String> {
     check_file_name(&file_name, ".png")?;
     let png = warmlead_media::qr_png(&url, QR_MODULE_PX)
@@ -186,7 +187,7 @@ pub async fn save_qr_png(url: String, file_name: String) -> Res<String> {
 
 /// The QR code of `text` as a PNG (base64), drawn by the same Rust code as
 /// the posters' QR, for the screens to show (an activation link, a share).
-#[tauri::command]
+#[bridge::command]
 pub async fn qr_png(text: String) -> Res<String> {
     let png = warmlead_media::qr_png(&text, QR_MODULE_PX)
         .map_err(|e| ApiError::new(e.code(), e.to_string()))?;
@@ -229,7 +230,7 @@ pub async fn write_download(name: &str, ext: &str, bytes: Vec<u8>) -> Res<String
     Ok(path.display().to_string())
 }
 
-#[tauri::command]
+#[bridge::command]
 pub fn copy_text(app: AppHandle, text: String) -> Res<()> {
     app.clipboard()
         .write_text(text)

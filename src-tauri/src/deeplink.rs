@@ -10,16 +10,12 @@
 use std::collections::HashSet;
 use std::sync::Mutex;
 
-use tauri::{AppHandle, Emitter, Manager};
+use tauri::{AppHandle, Manager};
 use warmlead_core::invite::{parse_activation_link, DEEP_LINK_SCHEME};
 
 use crate::commands::{activate_device, blocking};
+use crate::events;
 use crate::state::{start_engine, AppState};
-
-/// Event with the `Session` after a link signed this device in.
-pub const SESSION_CHANGED_EVENT: &str = "session-changed";
-/// Event with a message (string) when a link was not used.
-pub const DEEP_LINK_REFUSED_EVENT: &str = "deep-link-refused";
 
 /// Links already handled, so one arriving by two paths is used once.
 #[derive(Default)]
@@ -85,10 +81,10 @@ pub async fn handle_runtime_link(app: AppHandle, link: String) {
     let state = app.state::<AppState>();
     state.wait_launched().await;
     match use_link(&app, &link).await {
-        Some(Outcome::SignedIn(session)) => emit(&app, SESSION_CHANGED_EVENT, session),
+        Some(Outcome::SignedIn(session)) => events::SESSION_CHANGED.emit(&app, *session),
         Some(Outcome::Refused(msg)) => {
             tracing::warn!("deep link refused: {msg}");
-            emit(&app, DEEP_LINK_REFUSED_EVENT, msg);
+            events::DEEP_LINK_REFUSED.emit(&app, msg);
         }
         None => {}
     }
@@ -98,18 +94,12 @@ pub async fn handle_runtime_link(app: AppHandle, link: String) {
     }
 }
 
-fn emit<T: serde::Serialize + Clone>(app: &AppHandle, event: &str, payload: T) {
-    if let Err(e) = app.emit(event, payload) {
-        tracing::warn!("cannot emit {event}: {e}");
-    }
-}
-
 /// Refusals at launch are kept until the window is there to hear them.
 pub fn emit_refused_later(app: AppHandle, msg: String) {
     tauri::async_runtime::spawn(async move {
         // The UI subscribes right after it first renders.
         tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-        emit(&app, DEEP_LINK_REFUSED_EVENT, msg);
+        events::DEEP_LINK_REFUSED.emit(&app, msg);
     });
 }
 

@@ -20,6 +20,7 @@ use warmlead_media::kit::{invitation_spec, PosterKit};
 use warmlead_media::Artwork;
 use warmlead_sync::{Client, SyncError};
 
+use crate::bridge;
 use crate::commands::{blocking, now_ms, write_download, Res};
 use crate::state::AppState;
 
@@ -83,7 +84,7 @@ async fn keep(state: &AppState, inv: Invitation) -> Res<Invitation> {
 /// link works as soon as a phone opens it) and asks for a sync so the
 /// server records it too. SMS invitations are sent by the server
 /// (`sms_invite`).
-#[tauri::command]
+#[bridge::command]
 pub async fn create_invitation(state: State<'_, AppState>, req: NewInvitation) -> Res<Invitation> {
     let inv = blocking(&state.db_path, move |s| {
         s.create_offline_invitation(&req, now_ms())
@@ -98,7 +99,7 @@ pub async fn create_invitation(state: State<'_, AppState>, req: NewInvitation) -
 /// The invitation as the cache has it; for one the server has recorded,
 /// fresh from the server (uses, status) when it can be reached. A negative
 /// id (made on this device) finds it also after the server's row arrived.
-#[tauri::command]
+#[bridge::command]
 pub async fn invitation(state: State<'_, AppState>, id: i64) -> Res<Invitation> {
     let local = blocking(&state.db_path, move |s| s.invitation(id))
         .await?
@@ -123,7 +124,7 @@ pub async fn invitation(state: State<'_, AppState>, id: i64) -> Res<Invitation> 
 
 /// Revokes an invitation on the server. One made on this device is first
 /// pushed (a sync), since the server can only revoke what it has recorded.
-#[tauri::command]
+#[bridge::command]
 pub async fn revoke_invitation(state: State<'_, AppState>, id: i64) -> Res<Invitation> {
     let mut server_id = id;
     if id < 0 {
@@ -147,19 +148,19 @@ pub async fn revoke_invitation(state: State<'_, AppState>, id: i64) -> Res<Invit
     keep(&state, inv).await
 }
 
-#[tauri::command]
+#[bridge::command]
 pub async fn invitations(state: State<'_, AppState>, limit: i64) -> Res<Vec<Invitation>> {
     blocking(&state.db_path, move |s| s.invitations(limit)).await
 }
 
-#[tauri::command]
+#[bridge::command]
 pub async fn invite_dashboard(state: State<'_, AppState>) -> Res<InviteDashboard> {
     blocking(&state.db_path, |s| s.invite_dashboard(now_ms())).await
 }
 
 /// A dry run is the preview; a real send is followed by a sync so the
 /// records and invitations appear in the lists.
-#[tauri::command]
+#[bridge::command]
 pub async fn sms_invite(state: State<'_, AppState>, req: SmsInviteRequest) -> Res<SmsInviteResult> {
     let result = client(&state).await?.sms_invite(&req).await?;
     if !req.dry_run {
@@ -170,14 +171,14 @@ pub async fn sms_invite(state: State<'_, AppState>, req: SmsInviteRequest) -> Re
     Ok(result)
 }
 
-#[tauri::command]
+#[bridge::command]
 pub async fn sms_records(state: State<'_, AppState>, limit: i64) -> Res<Vec<SmsRecord>> {
     blocking(&state.db_path, move |s| s.sms_records(limit)).await
 }
 
 /// Makes a multi-use poster invitation on this device and renders its
 /// 1080x1920 poster.
-#[tauri::command]
+#[bridge::command]
 pub async fn poster_invitation(
     state: State<'_, AppState>,
     kit: State<'_, Arc<PosterKit>>,
@@ -242,7 +243,7 @@ pub async fn poster_invitation(
 
 /// Managers: the company's poster slogan (None or blank: the neutral
 /// default). The answer is the Company; a sync brings it to the cache.
-#[tauri::command]
+#[bridge::command]
 pub async fn set_poster_slogan(state: State<'_, AppState>, slogan: Option<String>) -> Res<Company> {
     let company = client(&state)
         .await?
@@ -255,7 +256,7 @@ pub async fn set_poster_slogan(state: State<'_, AppState>, slogan: Option<String
 }
 
 /// Writes a PNG the UI has (a poster) into Downloads; returns the path.
-#[tauri::command]
+#[bridge::command]
 pub async fn save_png(png_base64: String, file_name: String) -> Res<String> {
     let png = STANDARD
         .decode(png_base64.trim())

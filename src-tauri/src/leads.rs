@@ -3,7 +3,7 @@
 
 use std::sync::Mutex;
 
-use tauri::{AppHandle, Emitter, Manager, State};
+use tauri::{AppHandle, Manager, State};
 use tauri_plugin_notification::NotificationExt;
 use warmlead_core::app::{LeadDetail, LeadPage, LeadQuery, LeadSummary};
 use warmlead_core::lead::ManFlags;
@@ -11,9 +11,7 @@ use warmlead_sync::SyncHandle;
 
 use crate::commands::{blocking, now_ms, Res};
 use crate::state::AppState;
-
-/// Event (no payload) after every sync that brought radar changes.
-pub const RADAR_CHANGED_EVENT: &str = "radar-changed";
+use crate::{bridge, events};
 
 /// The UI's language, so notifications speak it ("zh-CN" until told otherwise).
 #[derive(Default)]
@@ -29,19 +27,19 @@ impl Locale {
     }
 }
 
-#[tauri::command]
+#[bridge::command]
 pub async fn leads(state: State<'_, AppState>, query: LeadQuery) -> Res<LeadPage> {
     blocking(&state.db_path, move |s| s.leads(&query)).await
 }
 
-#[tauri::command]
+#[bridge::command]
 pub async fn lead_detail(state: State<'_, AppState>, id: i64) -> Res<LeadDetail> {
     blocking(&state.db_path, move |s| s.lead_detail(id)).await
 }
 
 /// Saves the flags with their outbox row and asks for a sync; the new grade
 /// comes back from the server.
-#[tauri::command]
+#[bridge::command]
 pub async fn set_man_flags(
     state: State<'_, AppState>,
     id: i64,
@@ -57,7 +55,7 @@ pub async fn set_man_flags(
     Ok(summary)
 }
 
-#[tauri::command]
+#[bridge::command]
 pub fn set_locale(locale: State<'_, Locale>, lang: String) {
     if let Ok(mut l) = locale.0.lock() {
         *l = Some(lang);
@@ -68,12 +66,10 @@ pub fn set_locale(locale: State<'_, Locale>, lang: String) {
 /// a desktop notification per hot lead. Both tasks end with the engine.
 pub fn watch_radar(app: &AppHandle, handle: &SyncHandle) {
     let mut radar = handle.subscribe_radar();
-    let events = app.clone();
+    let to_window = app.clone();
     tauri::async_runtime::spawn(async move {
         while radar.changed().await.is_ok() {
-            if let Err(e) = events.emit(RADAR_CHANGED_EVENT, ()) {
-                tracing::warn!("cannot emit {RADAR_CHANGED_EVENT}: {e}");
-            }
+            events::RADAR_CHANGED.emit(&to_window, ());
         }
     });
     let mut hot = handle.subscribe_hot_leads();

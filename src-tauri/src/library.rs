@@ -9,30 +9,22 @@ use std::sync::{Arc, Mutex};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use tauri::{AppHandle, Emitter, State};
+use tauri::{AppHandle, State};
 use warmlead_core::api::ContentDraft;
 use warmlead_core::app::{LibraryItem, LibraryQuery};
 use warmlead_core::domain::{ContentStatus, MediaRef, User};
 use warmlead_core::error::ApiError;
 use warmlead_core::ErrorCode;
 
+use crate::bridge;
 use crate::commands::{blocking, Res};
+use crate::events::{self, UploadProgress};
 use crate::invite::client;
 use crate::state::AppState;
-
-/// `{upload_id, sent, total}` while an upload runs.
-pub const UPLOAD_PROGRESS_EVENT: &str = "upload-progress";
 
 /// The cancel switches of the uploads running now, by the UI's upload id.
 #[derive(Default)]
 pub struct Uploads(Mutex<HashMap<String, Arc<AtomicBool>>>);
-
-#[derive(Clone, serde::Serialize)]
-struct Progress {
-    upload_id: String,
-    sent: u64,
-    total: u64,
-}
 
 fn sync_soon(state: &AppState) {
     if let Some(engine) = state.engine() {
@@ -40,20 +32,20 @@ fn sync_soon(state: &AppState) {
     }
 }
 
-#[tauri::command]
+#[bridge::command]
 pub async fn library(state: State<'_, AppState>, query: LibraryQuery) -> Res<Vec<LibraryItem>> {
     blocking(&state.db_path, move |s| s.library(&query)).await
 }
 
 /// The company's reps from the cache (offline too), for the audience picker.
-#[tauri::command]
+#[bridge::command]
 pub async fn library_reps(state: State<'_, AppState>) -> Res<Vec<User>> {
     blocking(&state.db_path, |s| s.reps()).await
 }
 
 /// Saves the author's whole draft here (nothing typed is lost, offline
 /// too) and asks for a sync. The UI calls it as the author types, debounced.
-#[tauri::command]
+#[bridge::command]
 pub async fn save_content(
     state: State<'_, AppState>,
     key: String,
@@ -66,7 +58,7 @@ pub async fn save_content(
 
 /// Publishes (`live`) or archives an item, here at once and on the server
 /// at the next sync.
-#[tauri::command]
+#[bridge::command]
 pub async fn set_content_status(
     state: State<'_, AppState>,
     key: String,
@@ -80,7 +72,7 @@ pub async fn set_content_status(
 /// Uploads a file chosen by the user, streamed from disk; progress goes out
 /// as `upload-progress` events. Needs the network; a failure leaves nothing
 /// on the server, so the UI simply offers to try again.
-#[tauri::command]
+#[bridge::command]
 pub async fn upload_media(
     app: AppHandle,
     state: State<'_, AppState>,
@@ -94,14 +86,12 @@ pub async fn upload_media(
     }
     let id = upload_id.clone();
     let progress = move |sent, total| {
-        let p = Progress {
+        let p = UploadProgress {
             upload_id: id.clone(),
             sent,
             total,
         };
-        if let Err(e) = app.emit(UPLOAD_PROGRESS_EVENT, p) {
-            tracing::warn!("cannot emit {UPLOAD_PROGRESS_EVENT}: {e}");
-        }
+        events::UPLOAD_PROGRESS.emit(&app, p);
     };
     let result = match client(&state).await {
         Ok(c) => c
@@ -117,7 +107,7 @@ pub async fn upload_media(
 }
 
 /// Stops a running upload (its command then answers "cancelled").
-#[tauri::command]
+#[bridge::command]
 pub fn cancel_upload(uploads: State<'_, Uploads>, upload_id: String) {
     if let Some(flag) = uploads
         .0
@@ -131,7 +121,7 @@ pub fn cancel_upload(uploads: State<'_, Uploads>, upload_id: String) {
 
 /// Lets the user choose a poster image (`video` false) or a video file.
 /// `None` when they close the dialog.
-#[tauri::command]
+#[bridge::command]
 pub async fn pick_media_file(app: AppHandle, video: bool) -> Option<PathBuf> {
     use tauri_plugin_dialog::DialogExt;
     let (name, extensions): (&str, &[&str]) = if video {
@@ -151,7 +141,7 @@ pub async fn pick_media_file(app: AppHandle, video: bool) -> Option<PathBuf> {
 
 /// The safe form of an article body: what the server will store and the
 /// public page show, so the phone preview is exact even offline.
-#[tauri::command]
+#[bridge::command]
 pub fn sanitize_article(html: String) -> String {
     warmlead_core::article::sanitize(&html)
 }
@@ -159,7 +149,7 @@ pub fn sanitize_article(html: String) -> String {
 /// Keeps an image the author placed in an article (pasted, dropped or
 /// chosen) in the cache under a new key, offline too; the next sync uploads
 /// it before the article. Answers its media for the `<img>`.
-#[tauri::command]
+#[bridge::command]
 pub async fn add_article_image(
     state: State<'_, AppState>,
     content_type: String,
@@ -183,7 +173,7 @@ pub async fn add_article_image(
 /// preview (a draft's images are not public, so the webview cannot load
 /// them by address). An image still waiting for the network comes from the
 /// cache.
-#[tauri::command]
+#[bridge::command]
 pub async fn media_data_url(state: State<'_, AppState>, key: String) -> Res<String> {
     let local = {
         let key = key.clone();

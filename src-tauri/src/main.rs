@@ -23,8 +23,10 @@
 // No console window behind the app on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod bridge;
 mod commands;
 mod deeplink;
+mod events;
 mod invite;
 mod leads;
 mod library;
@@ -76,68 +78,73 @@ fn main() {
             tauri::async_runtime::spawn(state::launch(app.handle().clone(), link));
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::session,
-            commands::activate,
-            commands::sign_out,
-            commands::briefcase,
-            commands::content_item,
-            commands::create_share,
-            commands::radar,
-            commands::sync_status,
-            commands::sync_now,
-            commands::save_qr_png,
-            commands::qr_png,
-            commands::copy_text,
-            leads::leads,
-            leads::lead_detail,
-            leads::set_man_flags,
-            leads::set_locale,
-            invite::create_invitation,
-            invite::invitation,
-            invite::revoke_invitation,
-            invite::set_poster_slogan,
-            invite::invitations,
-            invite::invite_dashboard,
-            invite::sms_invite,
-            invite::sms_records,
-            invite::poster_invitation,
-            invite::save_png,
-            share::share_poster,
-            share::copy_png,
-            share::upload_logo,
-            share::set_company_profile,
-            partners::partners,
-            partners::partner_counts,
-            partners::partner_detail,
-            partners::preview_partner_import,
-            partners::import_partners,
-            partners::export_partners,
-            team::team,
-            team::add_team_member,
-            team::issue_activation_code,
-            team::sms_activation_code,
-            team::set_member_active,
-            team::revoke_device,
-            library::library,
-            library::library_reps,
-            library::save_content,
-            library::set_content_status,
-            library::upload_media,
-            library::cancel_upload,
-            library::add_article_image,
-            library::media_data_url,
-            library::pick_media_file,
-            library::sanitize_article,
-            session::signed_out_notice,
-            session::report_switched_off,
-        ])
+        .invoke_handler(invoke_handler())
         .run(tauri::generate_context!());
     if let Err(e) = result {
         tracing::error!("warmlead-app stopped: {e}");
         std::process::exit(1);
     }
 }
+
+// Every command the UI can call, in one list: Tauri's handler
+// (`invoke_handler`) and the generated TypeScript (`bridge.rs`) both come
+// from it. A command is written with `#[bridge::command]`.
+bridge::commands![
+    commands::session,
+    commands::activate,
+    commands::sign_out,
+    commands::briefcase,
+    commands::content_item,
+    commands::create_share,
+    commands::radar,
+    commands::sync_status,
+    commands::sync_now,
+    commands::save_qr_png,
+    commands::qr_png,
+    commands::copy_text,
+    leads::leads,
+    leads::lead_detail,
+    leads::set_man_flags,
+    leads::set_locale,
+    invite::create_invitation,
+    invite::invitation,
+    invite::revoke_invitation,
+    invite::set_poster_slogan,
+    invite::invitations,
+    invite::invite_dashboard,
+    invite::sms_invite,
+    invite::sms_records,
+    invite::poster_invitation,
+    invite::save_png,
+    share::share_poster,
+    share::copy_png,
+    share::upload_logo,
+    share::set_company_profile,
+    partners::partners,
+    partners::partner_counts,
+    partners::partner_detail,
+    partners::preview_partner_import,
+    partners::import_partners,
+    partners::export_partners,
+    team::team,
+    team::add_team_member,
+    team::issue_activation_code,
+    team::sms_activation_code,
+    team::set_member_active,
+    team::revoke_device,
+    library::library,
+    library::library_reps,
+    library::save_content,
+    library::set_content_status,
+    library::upload_media,
+    library::cancel_upload,
+    library::add_article_image,
+    library::media_data_url,
+    library::pick_media_file,
+    library::sanitize_article,
+    session::signed_out_notice,
+    session::report_switched_off,
+];
 
 /// One running app per data directory: the D-Bus name (Linux) carries a hash
 /// of `WARMLEAD_DATA_DIR` when set, so test and demo instances with their own

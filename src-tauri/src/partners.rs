@@ -11,27 +11,28 @@ use warmlead_core::invite::{
 };
 use warmlead_core::ErrorCode;
 
+use crate::bridge;
 use crate::commands::{blocking, now_ms, write_download, Res};
 use crate::invite::client;
 use crate::state::AppState;
 
-#[tauri::command]
+#[bridge::command]
 pub async fn partners(state: State<'_, AppState>, query: PartnerQuery) -> Res<PartnerPage> {
     blocking(&state.db_path, move |s| s.partners(&query, now_ms())).await
 }
 
-#[tauri::command]
+#[bridge::command]
 pub async fn partner_counts(state: State<'_, AppState>) -> Res<PartnerCounts> {
     blocking(&state.db_path, |s| s.partner_counts(now_ms())).await
 }
 
-#[tauri::command]
+#[bridge::command]
 pub async fn partner_detail(state: State<'_, AppState>, id: i64) -> Res<PartnerDetail> {
     blocking(&state.db_path, move |s| s.partner_detail(id, now_ms())).await
 }
 
 /// Reads a CSV file the UI picked (base64 of its bytes): nothing is written.
-#[tauri::command]
+#[bridge::command]
 pub async fn preview_partner_import(bytes_base64: String) -> Res<ImportPreview> {
     let bytes = STANDARD
         .decode(bytes_base64.trim())
@@ -43,7 +44,7 @@ pub async fn preview_partner_import(bytes_base64: String) -> Res<ImportPreview> 
 
 /// Imports checked rows on the server, all or none. Rows the server refuses
 /// (e.g. already partners) come back in `errors` with `imported: 0`.
-#[tauri::command]
+#[bridge::command]
 pub async fn import_partners(
     state: State<'_, AppState>,
     rows: Vec<ImportRow>,
@@ -58,7 +59,7 @@ pub async fn import_partners(
 }
 
 /// Writes every partner in scope as CSV into Downloads; returns the path.
-#[tauri::command]
+#[bridge::command]
 pub async fn export_partners(state: State<'_, AppState>, file_name: String) -> Res<String> {
     let csv = blocking(&state.db_path, |s| s.export_partners_csv()).await?;
     write_download(&file_name, ".csv", csv).await

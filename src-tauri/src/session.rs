@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use tauri::{AppHandle, Emitter, Manager, State};
+use tauri::{AppHandle, Manager, State};
 use warmlead_core::app::SignedOut;
 use warmlead_core::error::ApiError;
 use warmlead_core::ErrorCode;
@@ -19,9 +19,7 @@ use warmlead_sync::SyncHandle;
 
 use crate::commands::{blocking, Res};
 use crate::state::AppState;
-
-/// Event carrying the `SignedOut` notice after the app signed itself out.
-pub const SIGNED_OUT_EVENT: &str = "signed-out";
+use crate::{bridge, events};
 
 /// Signs out once the engine hears the server switched this device off.
 pub fn watch_switched_off(app: &AppHandle, handle: &SyncHandle) {
@@ -62,9 +60,7 @@ pub async fn switch_off(app: &AppHandle, code: ErrorCode) {
     }
     forget_web_data(app);
     state.set_signed_out(Some(notice.clone()));
-    if let Err(e) = app.emit(SIGNED_OUT_EVENT, notice) {
-        tracing::warn!("cannot emit {SIGNED_OUT_EVENT}: {e}");
-    }
+    events::SIGNED_OUT.emit(app, notice);
 }
 
 /// Clears what the webview kept of the company (its HTTP cache of covers and
@@ -102,14 +98,14 @@ fn wipe(db: &Path, kit: &PosterKit) -> std::io::Result<()> {
 
 /// Why the app last signed itself out, for the sign-in screen (None after a
 /// new activation or an ordinary sign-out).
-#[tauri::command]
+#[bridge::command]
 pub fn signed_out_notice(state: State<'_, AppState>) -> Option<SignedOut> {
     state.signed_out()
 }
 
 /// The UI got `account_disabled` or `device_revoked` from an API call: ask
 /// the server once more with this device's token, and sign out if it says so.
-#[tauri::command]
+#[bridge::command]
 pub async fn report_switched_off(app: AppHandle, state: State<'_, AppState>) -> Res<()> {
     let answer = match crate::invite::client(&state).await {
         Ok(client) => client.me().await.map(drop).map_err(ApiError::from),

@@ -16,6 +16,7 @@ use warmlead_media::kit::{cache_media, cached_media, share_spec, PosterKit};
 use warmlead_media::{MediaError, SharePosterSpec};
 use warmlead_sync::Client;
 
+use crate::bridge;
 use crate::commands::{blocking, Res};
 use crate::invite::client;
 use crate::state::AppState;
@@ -110,7 +111,7 @@ fn render(kit: &PosterKit, spec: SharePosterSpec) -> Result<Vec<u8>, MediaError>
 /// The 1080x1920 poster (PNG, base64) of item `item_id` with the QR of this
 /// user's share `token` (made by `create_share`, on this device). Works
 /// offline: the link is signed here and images come from the cache.
-#[tauri::command]
+#[bridge::command]
 pub async fn share_poster(
     state: State<'_, AppState>,
     kit: State<'_, Arc<PosterKit>>,
@@ -150,7 +151,7 @@ pub async fn share_poster(
 
 /// Puts a PNG the UI has (a poster) on the clipboard as an image, to paste
 /// into a chat.
-#[tauri::command]
+#[bridge::command]
 pub async fn copy_png(app: AppHandle, png_base64: String) -> Res<()> {
     let png = STANDARD
         .decode(png_base64.trim())
@@ -169,7 +170,7 @@ pub async fn copy_png(app: AppHandle, png_base64: String) -> Res<()> {
 
 /// Managers: uploads a logo (PNG or JPEG, at most `MAX_LOGO_BYTES`) and
 /// answers its media, to put in the profile.
-#[tauri::command]
+#[bridge::command]
 pub async fn upload_logo(
     state: State<'_, AppState>,
     content_type: String,
@@ -187,7 +188,7 @@ pub async fn upload_logo(
 
 /// Managers: the company's whole profile. The answer is the Company; a sync
 /// brings it to this cache and every other device.
-#[tauri::command]
+#[bridge::command]
 pub async fn set_company_profile(
     state: State<'_, AppState>,
     profile: CompanyProfile,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use tauri::{AppHandle, Emitter, Manager};
+use tauri::{AppHandle, Manager};
 use tokio::sync::watch;
 use warmlead_core::app::SignedOut;
 use warmlead_core::error::ApiError;
@@ -13,11 +13,8 @@ use warmlead_core::ErrorCode;
 use warmlead_store::Store;
 use warmlead_sync::{SyncEngine, SyncHandle};
 
-/// Event carrying a `SyncStatus` on every change.
-pub const SYNC_STATUS_EVENT: &str = "sync-status";
-/// Event (no payload) after every sync that pulled main-stream changes: new
-/// or changed partners, invitations, SMS records, content, shares, visits.
-pub const SYNC_CHANGED_EVENT: &str = "sync-changed";
+use crate::events;
+
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
 
 pub struct AppState {
@@ -102,9 +99,7 @@ pub fn start_engine(app: &AppHandle) {
     tauri::async_runtime::spawn(async move {
         loop {
             let status = rx.borrow_and_update().clone();
-            if let Err(e) = app.emit(SYNC_STATUS_EVENT, status) {
-                tracing::warn!("cannot emit {SYNC_STATUS_EVENT}: {e}");
-            }
+            events::SYNC_STATUS.emit(&app, status);
             // Ends when the engine stops (signed out).
             if rx.changed().await.is_err() {
                 break;
@@ -123,9 +118,7 @@ fn watch_changes(app: &AppHandle, handle: &SyncHandle) {
         // by nobody yet are fetched then too.
         crate::share::prefetch_poster_images(db_path.clone()).await;
         while changes.changed().await.is_ok() {
-            if let Err(e) = app.emit(SYNC_CHANGED_EVENT, ()) {
-                tracing::warn!("cannot emit {SYNC_CHANGED_EVENT}: {e}");
-            }
+            events::SYNC_CHANGED.emit(&app, ());
             crate::share::prefetch_poster_images(db_path.clone()).await;
         }
     });

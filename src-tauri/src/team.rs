@@ -4,29 +4,30 @@
 use tauri::State;
 use warmlead_core::api::{CodeSmsSent, IssuedCode, NewTeamMember, TeamMember};
 
+use crate::bridge;
 use crate::commands::Res;
 use crate::invite::client;
 use crate::state::AppState;
 
 /// The company's people; shares counted from `shares_since` (UTC ms, the
 /// UI's start of the month).
-#[tauri::command]
+#[bridge::command]
 pub async fn team(state: State<'_, AppState>, shares_since: i64) -> Res<Vec<TeamMember>> {
     Ok(client(&state).await?.team(shares_since).await?)
 }
 
-#[tauri::command]
+#[bridge::command]
 pub async fn add_team_member(state: State<'_, AppState>, new: NewTeamMember) -> Res<IssuedCode> {
     Ok(client(&state).await?.add_team_member(&new).await?)
 }
 
-#[tauri::command]
+#[bridge::command]
 pub async fn issue_activation_code(state: State<'_, AppState>, user_id: i64) -> Res<IssuedCode> {
     Ok(client(&state).await?.issue_activation_code(user_id).await?)
 }
 
 /// Sends the activation code on the code card to the person's phone.
-#[tauri::command]
+#[bridge::command]
 pub async fn sms_activation_code(
     state: State<'_, AppState>,
     user_id: i64,
@@ -38,7 +39,7 @@ pub async fn sms_activation_code(
         .await?)
 }
 
-#[tauri::command]
+#[bridge::command]
 pub async fn set_member_active(
     state: State<'_, AppState>,
     user_id: i64,
@@ -50,7 +51,7 @@ pub async fn set_member_active(
         .await?)
 }
 
-#[tauri::command]
+#[bridge::command]
 pub async fn revoke_device(state: State<'_, AppState>, device_id: i64) -> Res<TeamMember> {
     Ok(client(&state).await?.revoke_device(device_id).await?)
 }

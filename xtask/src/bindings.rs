@@ -1,6 +1,10 @@
-//! Writes the TypeScript bindings generated from `warmlead-core`.
+//! Writes the TypeScript bindings: the types generated from `warmlead-core`,
+//! then the app's command and event bridge (`bridge.ts`), which only the
+//! app's own test build can describe (its commands live in a binary crate).
 
 use std::path::Path;
+
+use crate::proc;
 
 use warmlead_core::bindings::{render_all, BINDINGS_DIR};
 
@@ -22,5 +26,27 @@ pub fn write(root: &Path) -> Result<(), String> {
     std::fs::write(dir.join("index.ts"), index.concat())
         .map_err(|e| format!("write index: {e}"))?;
     println!("wrote {} bindings to {}", files.len(), dir.display());
-    Ok(())
+    write_bridge(root)
+}
+
+/// Runs the app's ignored test that renders `bridge.ts` from the
+/// `#[bridge::command]`s and `events.rs` (src-tauri/src/bridge.rs); its
+/// twin test fails when the committed file is stale.
+fn write_bridge(root: &Path) -> Result<(), String> {
+    proc::run(
+        root,
+        "cargo",
+        &[
+            "test",
+            "-p",
+            "warmlead-app",
+            "--bin",
+            "warmlead-app",
+            "--",
+            "--ignored",
+            "--exact",
+            "bridge::tests::write_typescript_bridge",
+            "--nocapture",
+        ],
+    )
 }

@@ -3,7 +3,8 @@
 //! - `demo [--partner|--manager]`: install what is missing, build, start the server with demo
 //!   data and open the desktop app signed in.
 //! - `test`: install what is missing, then run every suite (Rust, UI, end-to-end).
-//! - `bindings`: regenerate the TypeScript types the UI imports from `warmlead-core`.
+//! - `bindings`: regenerate the TypeScript the UI imports: the types of `warmlead-core` and
+//!   the app's command and event bridge (`ui/src/bindings/bridge.ts`).
 //! - `bench`: binary size, app launch time and idle memory (see docs/benchmarks.md).
 //! - `setup`: only install what is missing.
 //! - `postgres`: a throwaway PostgreSQL cluster on a free loopback port, until Enter.

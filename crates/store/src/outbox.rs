@@ -302,6 +302,12 @@ fn undo_rejected(conn: &Connection, mutation_id: &str) -> Result<(), StoreError>
     Ok(())
 }
 
+/// A stored error code; unknown ones (from a newer server) show as internal.
+pub(crate) fn error_code(code: Option<String>) -> ErrorCode {
+    code.and_then(|c| serde_json::from_value(serde_json::Value::String(c)).ok())
+        .unwrap_or(ErrorCode::Internal)
+}
+
 #[cfg(test)]
 mod tests {
     use warmlead_core::sync::{MutationOutcome, Outcome, PushResponse};
@@ -385,10 +391,4 @@ mod tests {
         rename(&store, "n8");
         assert_eq!(pending(&store).last().map(|p| p.0), Some(41));
     }
-}
-
-/// A stored error code; unknown ones (from a newer server) show as internal.
-pub(crate) fn error_code(code: Option<String>) -> ErrorCode {
-    code.and_then(|c| serde_json::from_value(serde_json::Value::String(c)).ok())
-        .unwrap_or(ErrorCode::Internal)
 }
