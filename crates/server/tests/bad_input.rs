@@ -16,6 +16,23 @@ fn media_files(dir: &std::path::Path) -> Vec<String> {
         .collect()
 }
 
+/// A signed-in manager of another company (one that must see nothing of ours).
+async fn other_company_manager(ts: &warmlead_server::testing::TestServer) -> common::Device {
+    let a = ts.admin();
+    let other = a.create_company("别家装修").await.unwrap();
+    let stranger = a
+        .create_user(
+            other.id,
+            warmlead_core::domain::Role::Manager,
+            "赵六",
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    activate(ts, stranger.id).await
+}
+
 #[tokio::test]
 async fn malformed_and_oversized_json_get_clear_errors() {
     let w = world().await;
@@ -247,19 +264,7 @@ async fn media_addresses_cannot_be_guessed_and_private_media_need_the_companys_t
         .to_str()
         .unwrap()
         .starts_with("private"));
-    let a = w.ts.admin();
-    let other = a.create_company("别家装修").await.unwrap();
-    let stranger = a
-        .create_user(
-            other.id,
-            warmlead_core::domain::Role::Manager,
-            "赵六",
-            None,
-            None,
-        )
-        .await
-        .unwrap();
-    let stranger = activate(&w.ts, stranger.id).await;
+    let stranger = other_company_manager(&w.ts).await;
     let res = stranger.get(&private.path()).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 
@@ -405,19 +410,7 @@ async fn media_under_a_devices_own_key_is_idempotent_and_scoped() {
             .status(),
         StatusCode::FORBIDDEN
     );
-    let a = w.ts.admin();
-    let other = a.create_company("别家装修").await.unwrap();
-    let stranger = a
-        .create_user(
-            other.id,
-            warmlead_core::domain::Role::Manager,
-            "赵六",
-            None,
-            None,
-        )
-        .await
-        .unwrap();
-    let stranger = activate(&w.ts, stranger.id).await;
+    let stranger = other_company_manager(&w.ts).await;
     let res = put(&stranger, key).await.unwrap();
     assert_eq!(res.status(), StatusCode::CONFLICT);
     assert_eq!(api_error(res).await.code, ErrorCode::Conflict);
