@@ -358,3 +358,36 @@ pub(crate) fn now_ms() -> i64 {
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::refused_for_good;
+    use warmlead_core::error::ApiError;
+    use warmlead_core::ErrorCode;
+
+    /// What makes an image rejected for good (kept, shown, not retried) and
+    /// what leaves it waiting: busy servers and switched-off accounts do not
+    /// throw an image away.
+    #[test]
+    fn which_answers_reject_an_image_for_good() {
+        let table = [
+            (ErrorCode::InvalidInput, true),
+            (ErrorCode::PayloadTooLarge, true),
+            (ErrorCode::Conflict, true),
+            (ErrorCode::Forbidden, true),
+            (ErrorCode::Offline, false),
+            (ErrorCode::Internal, false),
+            (ErrorCode::RateLimited, false),
+            (ErrorCode::Unauthorized, false),
+            (ErrorCode::AccountDisabled, false),
+            (ErrorCode::DeviceRevoked, false),
+        ];
+        for (code, for_good) in table {
+            assert_eq!(
+                refused_for_good(&ApiError::new(code, "x")),
+                for_good,
+                "{code:?}"
+            );
+        }
+    }
+}
