@@ -7,7 +7,9 @@ mod common;
 use common::{activate, api_error, mutation, upload, world, Device, World};
 use reqwest::StatusCode;
 use warmlead_core::api::{ContentDraft, PATH_CONTENT};
-use warmlead_core::domain::{CaseStudy, ContentAudience, ContentItem, ContentKind, ContentStatus};
+use warmlead_core::domain::{
+    CaseStudy, Channel, ContentAudience, ContentItem, ContentKind, ContentStatus,
+};
 use warmlead_core::sync::{Change, ChangeBody, EntityKind, MutationBody, Outcome};
 use warmlead_core::ErrorCode;
 
@@ -111,6 +113,22 @@ async fn devices(w: &World) -> Devices {
 
 /// A hostile article saved through the API is stored, listed, pulled and
 /// served clean.
+/// The public page of `item_id` as a share the partner's device signed.
+async fn public_page(
+    ts: &warmlead_server::testing::TestServer,
+    partner: &Device,
+    item_id: i64,
+    channel: Channel,
+) -> String {
+    let token = partner.sign(1, item_id, channel);
+    reqwest::get(format!("{}/s/{token}", ts.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_hostile_article_comes_back_clean() {
     let w = world().await;
@@ -152,15 +170,7 @@ async fn a_hostile_article_comes_back_clean() {
     assert_eq!(res.status(), StatusCode::OK);
 
     // Its public page carries the clean body and nothing hostile.
-    let token = d
-        .partner_a1
-        .sign(1, item.id, warmlead_core::domain::Channel::Moments);
-    let page = reqwest::get(format!("{}/s/{token}", w.ts.url()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = public_page(&w.ts, &d.partner_a1, item.id, Channel::Moments).await;
     assert!(page.contains(&expected), "{page}");
     for bad in [
         "alert(",
@@ -305,9 +315,7 @@ async fn publish_edit_and_archive() {
     )
     .await;
     published(&d.manager, "guide").await;
-    let token = d
-        .partner_a1
-        .sign(1, empty.id, warmlead_core::domain::Channel::Group);
+    let token = d.partner_a1.sign(1, empty.id, Channel::Group);
     let pushed = d
         .partner_a1
         .push(vec![d.partner_a1.create_share(1, 1, empty.id)])
@@ -435,15 +443,7 @@ async fn offline_drafts_arrive_through_push() {
         .iter()
         .any(|i| i.key == "offline-1"));
     // The public page shows the card, escaped.
-    let token = d
-        .partner_a1
-        .sign(1, item.id, warmlead_core::domain::Channel::Direct);
-    let html = reqwest::get(format!("{}/s/{token}", w.ts.url()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = public_page(&w.ts, &d.partner_a1, item.id, Channel::Direct).await;
     assert!(
         html.contains("&lt;b&gt;老房&lt;/b&gt;漏水") && html.contains(&img.path()),
         "{html}"
