@@ -4,15 +4,12 @@
 //! before it pushes the article.
 
 use rusqlite::{params, OptionalExtension};
-use warmlead_core::api::MAX_ARTICLE_IMAGE_BYTES;
 use warmlead_core::app::RejectedChange;
 use warmlead_core::domain::MediaRef;
 use warmlead_core::error::ApiError;
+use warmlead_core::limits::{ARTICLE_IMAGE_TYPES, MAX_ARTICLE_IMAGE_BYTES};
 
 use crate::{Store, StoreError};
-
-/// The image types an article may show (what the server accepts as images).
-const IMAGE_TYPES: &[&str] = &["image/png", "image/jpeg", "image/webp"];
 
 /// Name a rejected image has in the sync badge's list of rejected changes.
 pub const UPLOAD_IMAGE: &str = "UploadImage";
@@ -31,7 +28,7 @@ fn new_key() -> String {
 }
 
 fn check_image(content_type: &str, len: usize) -> Result<(), StoreError> {
-    if !IMAGE_TYPES.contains(&content_type) {
+    if !ARTICLE_IMAGE_TYPES.contains(&content_type) {
         return Err(StoreError::Invalid {
             field: "image",
             reason: format!("{content_type:?} is not a PNG, JPEG or WebP image"),

@@ -21,3 +21,6 @@ export const LIMITS = {
 } as const;
 
 export type Limits = typeof LIMITS;
+
+/** What an image placed in an article may be. */
+export const ARTICLE_IMAGE_TYPES = ["image/png", "image/jpeg", "image/webp"] as const;

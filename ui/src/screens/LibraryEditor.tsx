@@ -15,7 +15,7 @@ import type {
   Session,
   User,
 } from "../bindings";
-import { LIMITS } from "../bindings/Limits";
+import { ARTICLE_IMAGE_TYPES, LIMITS } from "../bindings/Limits";
 import { Dialog } from "../components/Dialog";
 import { fileToBase64 } from "../partners";
 import "./Library.css";
@@ -43,9 +43,6 @@ function draftOf(kind: ContentKind, current: LibraryItem | null): ContentDraft {
     audience: i?.audience ?? { to: "company" },
   };
 }
-
-/** What an article's image may be (the store checks it again). */
-const ARTICLE_IMAGE_TYPES = "image/png,image/jpeg,image/webp";
 
 /** The first image of a paste or drop, if it carries one. */
 function imageOf(data: DataTransfer | null): File | null {
@@ -287,7 +284,7 @@ function ArticleEditor({ html, onChange }: { html: string; onChange: (html: stri
           ref={imageInput}
           type="file"
           hidden
-          accept={ARTICLE_IMAGE_TYPES}
+          accept={ARTICLE_IMAGE_TYPES.join(",")}
           data-testid="library-image-file"
           onChange={(e) => {
             const file = e.target.files?.[0];
