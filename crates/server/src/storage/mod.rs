@@ -146,6 +146,8 @@ enum Backend {
         writer: Mutex<Connection>,
         readers: Vec<Mutex<Connection>>,
         next_reader: AtomicUsize,
+        /// Dropped with the database (its last checkpoint, then its thread ends).
+        _checkpointer: sqlite::Checkpointer,
     },
     Postgres(pg::Pool),
 }
@@ -232,6 +234,7 @@ impl Database {
             writer: Mutex::new(writer),
             readers,
             next_reader: AtomicUsize::new(0),
+            _checkpointer: sqlite::Checkpointer::start(path)?,
         };
         Self::assemble(
             backend,

@@ -1,0 +1,51 @@
+-- wrk script of the views benchmark (tests/views_bench.rs): every beacon
+-- is a NEW page view (a new visit: share row the first time, visit, `view`
+-- signal, change-log rows), the heaviest beacon and the one the issue's
+-- "durable views/s" counts. Share tokens are read from WL_TOKENS (one per
+-- line, signed by the bench with a real device's share key) and used in
+-- turn, so each share gets few enough views a minute from this one address
+-- to stay below the burst filter (30 new views per network per share a
+-- minute). No visitor cookie: each view is a new visitor.
+-- Globals: wrk copies them per thread and reads them back with thread:get.
+counter = 0
+thread_id = 0
+accepted = 0
+refused = 0
+local threads = {}
+local tokens = {}
+local run = os.getenv("WL_RUN") or "0"
+
+function setup(thread)
+  thread:set("thread_id", #threads + 1)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  for line in io.lines(os.getenv("WL_TOKENS")) do
+    table.insert(tokens, line)
+  end
+end
+
+function request()
+  counter = counter + 1
+  local token = tokens[((counter * 7919 + thread_id) % #tokens) + 1]
+  local body = string.format('{"t":"%s","pv":"v%s-%d-%d","dwell_ms":0}', token, run, thread_id, counter)
+  return wrk.format("POST", "/t/beacon", {["Content-Type"] = "text/plain"}, body)
+end
+
+function response(status, headers, body)
+  if status == 204 then
+    accepted = accepted + 1
+  else
+    refused = refused + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local total, lost = 0, 0
+  for _, t in ipairs(threads) do
+    total = total + t:get("accepted")
+    lost = lost + t:get("refused")
+  end
+  io.write(string.format("ACCEPTED %d\nREFUSED %d\n", total, lost))
+end
