@@ -175,6 +175,11 @@ thread_local! {
     static APPENDED: std::cell::RefCell<std::collections::BTreeSet<i64>> = Default::default();
 }
 
+/// Whether the transaction on this thread appended to a change log.
+pub(crate) fn has_appended() -> bool {
+    APPENDED.with(|a| !a.borrow().is_empty())
+}
+
 /// The companies appended to since the last call, clearing the set.
 pub(crate) fn take_appended() -> std::collections::BTreeSet<i64> {
     APPENDED.with(|a| std::mem::take(&mut *a.borrow_mut()))
@@ -195,17 +200,22 @@ pub(crate) struct RawPage {
 /// One page of the sync stream after `after` that `caller` may see, oldest
 /// first (the wire form of `Vec<Change>`, see [`RawPage`]).
 ///
-/// No watermark is needed: a reader can never see seq N+1 of a company
-/// before seq N has committed. On SQLite there is one writer connection, so
-/// transactions commit one at a time in seq order; on PostgreSQL appends to
-/// one company's log are ordered by a lock (see `order_appends`).
+/// A reader can never see seq N+1 of a company before seq N has committed:
+/// on SQLite there is one writer connection, so transactions commit one at
+/// a time in seq order; on PostgreSQL appends to one company's log are
+/// ordered by a lock (see `order_appends`). `upto` is the newest seq known
+/// to be on disk (`Database::durable_seq`): a SQLite tracking batch is
+/// visible once committed but durable only once its WAL is synced, and a
+/// device must never hold a cursor past a change a power cut could undo
+/// (the server would then give that seq to another change).
 pub(crate) fn pull(
     conn: &Connection,
     caller: &Caller,
     after: i64,
+    upto: i64,
     limit: u32,
 ) -> Result<RawPage, ServerError> {
-    pull_stream(conn, caller, SYNC, after, limit)
+    pull_stream(conn, caller, SYNC, after, upto, limit)
 }
 
 /// The radar stream (the wire form of `Vec<RadarChange>`), with the same
@@ -214,28 +224,31 @@ pub(crate) fn pull_radar(
     conn: &Connection,
     caller: &Caller,
     after: i64,
+    upto: i64,
     limit: u32,
 ) -> Result<RawPage, ServerError> {
-    pull_stream(conn, caller, RADAR, after, limit)
+    pull_stream(conn, caller, RADAR, after, upto, limit)
 }
 
-/// The newest seq of a stream the caller may see (0 when none): what the
-/// live event stream compares against.
+/// The newest seq of a stream the caller may see (0 when none), at most
+/// `upto` (see [`pull`]): what the live event stream compares against.
 pub(crate) fn newest_visible(
     conn: &Connection,
     caller: &Caller,
     stream: &str,
     after: i64,
+    upto: i64,
 ) -> Result<i64, ServerError> {
     let mut args = vec![
         caller.company.id.into(),
         after.into(),
         stream.to_string().into(),
+        upto.into(),
     ];
     let visible = visible_sql(Viewer::from(&caller.user), &mut args);
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT COALESCE(MAX(seq), ?2) FROM changes
-         WHERE company_id = ?1 AND seq > ?2 AND stream = ?3 AND {visible}"
+         WHERE company_id = ?1 AND seq > ?2 AND seq <= ?4 AND stream = ?3 AND {visible}"
     ))?;
     Ok(stmt.query_row(crate::storage::sql::params_from_iter(args), |r| r.get(0))?)
 }
@@ -278,6 +291,7 @@ fn pull_stream(
     caller: &Caller,
     stream: &str,
     after: i64,
+    upto: i64,
     limit: u32,
 ) -> Result<RawPage, ServerError> {
     let mut args = vec![
@@ -286,10 +300,11 @@ fn pull_stream(
         stream.to_string().into(),
     ];
     args.push((i64::from(limit) + 1).into());
+    args.push(upto.into());
     let visible = visible_sql(Viewer::from(&caller.user), &mut args);
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT seq, body FROM changes
-         WHERE company_id = ?1 AND seq > ?2 AND stream = ?3 AND {visible}
+         WHERE company_id = ?1 AND seq > ?2 AND seq <= ?5 AND stream = ?3 AND {visible}
          ORDER BY seq
          LIMIT ?4"
     ))?;

@@ -148,6 +148,7 @@ enum Backend {
         next_reader: AtomicUsize,
         /// Dropped with the database (its last checkpoint, then its thread ends).
         _checkpointer: sqlite::Checkpointer,
+        wal: sqlite::WalSync,
     },
     Postgres(pg::Pool),
 }
@@ -225,6 +226,7 @@ impl Database {
         let secrets = run_tx(&writer, "BEGIN IMMEDIATE", |c| {
             meta::load_or_create_secrets(c)
         })?;
+        let newest = newest_seq(&writer)?;
         let readers = (0..READERS)
             .map(|_| sqlite::open_reader(path).map(|c| Mutex::new(Connection::sqlite(c))))
             .collect::<Result<Vec<_>, _>>()?;
@@ -235,6 +237,7 @@ impl Database {
             readers,
             next_reader: AtomicUsize::new(0),
             _checkpointer: sqlite::Checkpointer::start(path)?,
+            wal: sqlite::WalSync::start(path, newest)?,
         };
         Self::assemble(
             backend,
@@ -494,10 +497,19 @@ impl Database {
         tokio::task::spawn_blocking(move || {
             changes::take_appended();
             let out = match &inner.backend {
-                Backend::Sqlite { writer, .. } => {
+                Backend::Sqlite { writer, wal, .. } => {
                     // A panic in another request must not wedge the database forever.
                     let conn = writer.lock().unwrap_or_else(|p| p.into_inner());
-                    run_tx(&conn, "BEGIN IMMEDIATE", |c| f(c, &inner.secrets))
+                    run_tx(&conn, "BEGIN IMMEDIATE", |c| f(c, &inner.secrets)).and_then(|v| {
+                        // It appended, so its commit (`synchronous=FULL`)
+                        // synced the WAL: on disk, with every batch
+                        // committed before it. (A commit that wrote nothing
+                        // syncs nothing.)
+                        if changes::has_appended() {
+                            wal.synced(newest_seq(&conn)?);
+                        }
+                        Ok(v)
+                    })
                 }
                 Backend::Postgres(pool) => pool
                     .get()
@@ -512,10 +524,105 @@ impl Database {
         .await?
     }
 
+    /// Like [`Database::tx`], for the tracking batches: on SQLite the commit
+    /// does not wait for the disk (`synchronous=NORMAL`); the returned
+    /// [`Durable`] resolves once the WAL holding it is synced (see
+    /// `sqlite::WalSync`), so the writer can start the next batch meanwhile.
+    /// Its changes reach pulls and live streams only then. PostgreSQL
+    /// commits durably: resolved at once.
+    pub(crate) async fn tx_then_sync<T, F>(&self, f: F) -> Result<(T, Durable), ServerError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &Secrets) -> Result<T, ServerError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            changes::take_appended();
+            let (out, synced) = match &inner.backend {
+                Backend::Sqlite { writer, wal, .. } => {
+                    let conn = writer.lock().unwrap_or_else(|p| p.into_inner());
+                    conn.execute_batch("PRAGMA synchronous = NORMAL")?;
+                    let out = run_tx(&conn, "BEGIN IMMEDIATE", |c| f(c, &inner.secrets));
+                    conn.execute_batch("PRAGMA synchronous = FULL")?;
+                    let out = out?;
+                    (out, Some(wal.after(newest_seq(&conn)?)))
+                }
+                Backend::Postgres(pool) => {
+                    let conn = pool.get()?;
+                    (run_tx(&conn, "BEGIN", |c| f(c, &inner.secrets))?, None)
+                }
+            };
+            let appended = changes::take_appended();
+            Ok((
+                out,
+                Durable {
+                    synced,
+                    appended,
+                    inner: inner.clone(),
+                },
+            ))
+        })
+        .await?
+    }
+
+    /// Resolves once every tracking batch committed so far is on disk
+    /// (`None`: nothing to wait for).
+    pub(crate) fn sync_barrier(&self) -> Option<Durable> {
+        match &self.inner.backend {
+            Backend::Sqlite { wal, .. } => Some(Durable {
+                synced: Some(wal.after(0)),
+                appended: Default::default(),
+                inner: self.inner.clone(),
+            }),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// The newest change-log seq on disk: pulls and live streams stop there
+    /// (SQLite; PostgreSQL commits durably, so no bound).
+    pub(crate) fn durable_seq(&self) -> i64 {
+        match &self.inner.backend {
+            Backend::Sqlite { wal, .. } => wal.durable_seq(),
+            Backend::Postgres(_) => i64::MAX,
+        }
+    }
+
     /// Wakes the live streams of `company` (a commit in another process).
     pub(crate) fn wake_company(&self, company: i64) {
         self.inner.wake(&std::iter::once(company).collect());
     }
+}
+
+/// A committed transaction of [`Database::tx_then_sync`], until it is on disk.
+pub(crate) struct Durable {
+    synced: Option<oneshot::Receiver<bool>>,
+    appended: std::collections::BTreeSet<i64>,
+    inner: Arc<Inner>,
+}
+
+impl Durable {
+    /// Waits until the transaction is on disk (false: it may not be, and
+    /// must not be acknowledged), then wakes the live streams of the
+    /// companies it appended to.
+    pub(crate) async fn wait(self) -> bool {
+        let ok = match self.synced {
+            Some(rx) => rx.await.unwrap_or(false),
+            None => true,
+        };
+        if ok {
+            self.inner.wake(&self.appended);
+        }
+        ok
+    }
+}
+
+/// The newest seq of the change log (0 when empty).
+fn newest_seq(conn: &Connection) -> Result<i64, ServerError> {
+    Ok(
+        conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", (), |r| {
+            r.get(0)
+        })?,
+    )
 }
 
 /// `f` between `begin` and COMMIT; ROLLBACK when it fails.
@@ -583,6 +690,67 @@ mod tests {
         })
         .await
         .unwrap();
+    }
+
+    /// A tracking batch is answered, and its changes pulled, only once the
+    /// WAL holding it is synced; a `synchronous=FULL` commit after it syncs
+    /// it too.
+    #[tokio::test]
+    // The lock stops the syncer's OS thread, not a task of this runtime.
+    #[allow(clippy::await_holding_lock)]
+    async fn a_batch_is_durable_only_once_its_wal_is_synced() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("s.db").display());
+        let db = Database::open_with(&url, &StorageOptions::default())
+            .await
+            .unwrap();
+        let Backend::Sqlite { wal, .. } = &db.inner.backend else {
+            unreachable!()
+        };
+        let mut live = db.subscribe_company(1);
+        let before = db.durable_seq();
+        let held = wal.hold.lock().unwrap();
+        let body = warmlead_core::sync::ChangeBody::Tombstone {
+            kind: warmlead_core::sync::EntityKind::Share,
+            id: "test".into(),
+        };
+        let b = body.clone();
+        let (seq, durable) = db
+            .tx_then_sync(move |tx, _| {
+                changes::append(tx, 1, changes::Scope::Company, &b, now_ms())?;
+                newest_seq(tx)
+            })
+            .await
+            .unwrap();
+        assert!(seq > before);
+        let mut waiting = tokio::spawn(durable.wait());
+        // Not answered while its WAL waits for the sync (given a moment to
+        // go wrong: an answer that did not wait comes at once).
+        let early = tokio::time::timeout(std::time::Duration::from_millis(300), &mut waiting).await;
+        assert!(early.is_err(), "answered before its WAL was synced");
+        assert_eq!(db.durable_seq(), before, "pulls would see it");
+        assert!(!live.has_changed().unwrap(), "live streams woke too early");
+        drop(held);
+        assert!(waiting.await.unwrap());
+        assert_eq!(db.durable_seq(), seq);
+        assert!(live.has_changed().unwrap());
+        live.mark_unchanged();
+
+        // The syncer held again: a plain transaction's own commit syncs the
+        // WAL, so the batch before it is on disk with it.
+        let held = wal.hold.lock().unwrap();
+        let (first, durable) = db
+            .tx_then_sync(move |tx, _| {
+                changes::append(tx, 1, changes::Scope::Company, &body, now_ms())?;
+                newest_seq(tx)
+            })
+            .await
+            .unwrap();
+        append_to(&db, 1).await;
+        assert!(db.durable_seq() > first);
+        drop(held);
+        assert!(durable.wait().await);
+        db.close().await;
     }
 
     /// Live streams of company A must not wake (and query) on company B's commits.

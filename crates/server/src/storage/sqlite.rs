@@ -1,6 +1,8 @@
 //! Opening the SQLite file (and what only SQLite backups need).
 
 use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::{params, Connection};
@@ -91,6 +93,124 @@ impl Drop for Checkpointer {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// Makes committed tracking batches durable off the writer's path. A
+/// batch commits with `synchronous=NORMAL` (its WAL frames written, not
+/// synced), the writer goes on with the next batch, and this thread syncs
+/// the WAL file (one `fdatasync` for every batch committed meanwhile) and
+/// only then lets the batch's beacons be answered: the same promise as
+/// `synchronous=FULL` (an acknowledged view survives a power cut), but the
+/// writer no longer waits for the disk between batches. It also keeps
+/// [`WalSync::durable_seq`], the newest change-log seq on disk, which pulls
+/// never pass. Stops when dropped.
+pub(crate) struct WalSync {
+    queue: Option<std::sync::mpsc::Sender<Pending>>,
+    durable: Arc<AtomicI64>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    /// Held by a test to stop the thread before its next sync.
+    #[cfg(test)]
+    pub hold: Arc<std::sync::Mutex<()>>,
+}
+
+/// A committed batch waiting for its WAL sync: the newest seq it may have
+/// appended, and who to tell whether it is durable.
+struct Pending {
+    seq: i64,
+    done: tokio::sync::oneshot::Sender<bool>,
+}
+
+impl WalSync {
+    /// Syncs what is already in the WAL (a crashed process may have left
+    /// committed, unsynced batches), so everything now in the database is
+    /// durable: `newest_seq`.
+    pub fn start(db_path: &Path, newest_seq: i64) -> Result<WalSync, ServerError> {
+        let wal = wal_path(db_path);
+        sync_file(&wal)?;
+        let durable = Arc::new(AtomicI64::new(newest_seq));
+        let (queue, pending) = std::sync::mpsc::channel::<Pending>();
+        let on_disk = durable.clone();
+        #[cfg(test)]
+        let hold = Arc::new(std::sync::Mutex::new(()));
+        #[cfg(test)]
+        let held = hold.clone();
+        let thread = std::thread::Builder::new()
+            .name("sqlite-wal-sync".into())
+            .spawn(move || {
+                while let Ok(first) = pending.recv() {
+                    #[cfg(test)]
+                    drop(held.lock());
+                    let mut batch = vec![first];
+                    batch.extend(pending.try_iter());
+                    let ok = match sync_file(&wal) {
+                        Ok(()) => true,
+                        Err(e) => {
+                            tracing::error!(error = %e, "syncing the WAL failed: batches not acknowledged");
+                            false
+                        }
+                    };
+                    if ok {
+                        let newest = batch.iter().map(|p| p.seq).max().unwrap_or(0);
+                        on_disk.fetch_max(newest, Ordering::AcqRel);
+                    }
+                    for p in batch {
+                        let _ = p.done.send(ok);
+                    }
+                }
+            })?;
+        Ok(WalSync {
+            queue: Some(queue),
+            durable,
+            thread: Some(thread),
+            #[cfg(test)]
+            hold,
+        })
+    }
+
+    /// After a commit of `seq` that was not synced: resolves once it is.
+    pub fn after(&self, seq: i64) -> tokio::sync::oneshot::Receiver<bool> {
+        let (done, rx) = tokio::sync::oneshot::channel();
+        if let Some(q) = &self.queue {
+            let _ = q.send(Pending { seq, done });
+        }
+        rx
+    }
+
+    /// After a commit that synced the WAL itself (`synchronous=FULL`):
+    /// everything up to `seq` is on disk.
+    pub fn synced(&self, seq: i64) {
+        self.durable.fetch_max(seq, Ordering::AcqRel);
+    }
+
+    /// The newest change-log seq known to be on disk.
+    pub fn durable_seq(&self) -> i64 {
+        self.durable.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for WalSync {
+    fn drop(&mut self) {
+        drop(self.queue.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn wal_path(db_path: &Path) -> std::path::PathBuf {
+    let mut name = db_path.as_os_str().to_owned();
+    name.push("-wal");
+    name.into()
+}
+
+/// `fdatasync` of the file (any descriptor of it flushes all its pages);
+/// nothing to do when it does not exist.
+fn sync_file(path: &Path) -> Result<(), ServerError> {
+    match std::fs::File::open(path) {
+        Ok(f) => Ok(f.sync_data()?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -250,7 +250,8 @@ impl Database {
         after: i64,
         limit: u32,
     ) -> Result<changes::RawPage, ServerError> {
-        self.read(move |c, _| changes::pull_radar(c, &caller, after, limit))
+        let upto = self.durable_seq();
+        self.read(move |c, _| changes::pull_radar(c, &caller, after, upto, limit))
             .await
     }
 
@@ -262,9 +263,10 @@ impl Database {
         after: (i64, i64),
         want_hot: bool,
     ) -> Result<(i64, i64, Option<i64>), ServerError> {
+        let upto = self.durable_seq();
         self.read(move |c, _| {
-            let sync = changes::newest_visible(c, &caller, changes::SYNC, after.0)?;
-            let radar = changes::newest_visible(c, &caller, changes::RADAR, after.1)?;
+            let sync = changes::newest_visible(c, &caller, changes::SYNC, after.0, upto)?;
+            let radar = changes::newest_visible(c, &caller, changes::RADAR, after.1, upto)?;
             let hot = if radar > after.1 && want_hot {
                 changes::hot_lead(c, &caller, after.1, radar)?
             } else {
@@ -285,7 +287,8 @@ impl Database {
         after: i64,
         limit: u32,
     ) -> Result<changes::RawPage, ServerError> {
-        self.read(move |c, _| changes::pull(c, &caller, after, limit))
+        let upto = self.durable_seq();
+        self.read(move |c, _| changes::pull(c, &caller, after, upto, limit))
             .await
     }
 }

@@ -16,7 +16,7 @@ use warmlead_core::botfilter::FilterReason;
 
 use super::shares::{record_share, BeaconInput, ResolvedShare};
 use super::signals;
-use super::{now_ms, Database};
+use super::{now_ms, Database, Durable};
 use crate::error::ServerError;
 
 const MAX_BATCH: usize = 20_000;
@@ -144,8 +144,11 @@ impl Queue {
 
 /// Group commit: each round takes everything waiting (what arrived while the
 /// previous batch was being written), writes it in one transaction, then
-/// acknowledges it. An idle server writes a lone beacon at once; a busy one
-/// writes bigger batches, one fsync each.
+/// acknowledges it once it is on disk. An idle server writes a lone beacon
+/// at once; a busy one writes bigger batches. The writer does not wait for
+/// the disk: while a batch's WAL is synced, the next batch is written, and
+/// the batch's answers go out from a task of their own (see
+/// `Database::tx_then_sync`).
 async fn run(db: Database, mut rx: mpsc::Receiver<Queued>, stats: Arc<TrackStats>) {
     loop {
         let Some(first) = rx.recv().await else { return };
@@ -176,32 +179,51 @@ async fn run(db: Database, mut rx: mpsc::Receiver<Queued>, stats: Arc<TrackStats
                 }
             }
         }
-        let stored = write(&db, events, &stats).await;
-        for (ack, ok) in acks.into_iter().zip(stored) {
-            if let Some(ack) = ack {
-                let _ = ack.send(ok);
+        let (stored, mut durable) = write(&db, events, &stats).await;
+        if durable.is_none() && !waiters.is_empty() {
+            // Only flushes: they wait for the batches before them.
+            durable = db.sync_barrier();
+        }
+        let answer = async move {
+            let on_disk = match durable {
+                Some(d) => d.wait().await,
+                None => true,
+            };
+            for (ack, ok) in acks.into_iter().zip(stored) {
+                if let Some(ack) = ack {
+                    let _ = ack.send(ok && on_disk);
+                }
             }
-        }
-        for w in waiters {
-            let _ = w.send(());
-        }
+            // A flush returns once what came before it is on disk (and so
+            // visible to pulls).
+            for w in waiters {
+                let _ = w.send(());
+            }
+        };
         if stop {
+            answer.await;
             return;
         }
+        tokio::spawn(answer);
     }
 }
 
 /// One transaction for the batch; if it fails, each event on its own so one
-/// bad event cannot lose the others. Returns, per event, whether it is stored.
-async fn write(db: &Database, events: Vec<Event>, stats: &TrackStats) -> Vec<bool> {
+/// bad event cannot lose the others. Returns, per event, whether it is
+/// stored, and (when the batch committed whole) when it is on disk.
+async fn write(
+    db: &Database,
+    events: Vec<Event>,
+    stats: &TrackStats,
+) -> (Vec<bool>, Option<Durable>) {
     if events.is_empty() {
-        return Vec::new();
+        return (Vec::new(), None);
     }
     let events = Arc::new(events);
     let all = events.clone();
     let started = std::time::Instant::now();
-    match db.tx(move |tx, _| apply_batch(tx, &all)).await {
-        Ok(stored) => {
+    match db.tx_then_sync(move |tx, _| apply_batch(tx, &all)).await {
+        Ok((stored, durable)) => {
             tracing::debug!(
                 events = events.len(),
                 ms = started.elapsed().as_millis() as u64,
@@ -214,13 +236,14 @@ async fn write(db: &Database, events: Vec<Event>, stats: &TrackStats) -> Vec<boo
                 Event::Opened(s) | Event::Beacon(s, _) => Some(s.token.as_str()),
                 _ => None,
             }));
-            vec![true; events.len()]
+            (vec![true; events.len()], Some(durable))
         }
         Err(e) => {
             tracing::error!(error = %e, n = events.len(), "tracking batch failed; retrying one by one");
             let mut ok = Vec::with_capacity(events.len());
             for i in 0..events.len() {
                 let evs = events.clone();
+                // `tx` commits with `synchronous=FULL`: on disk when it returns.
                 match db.tx(move |tx, _| apply_batch(tx, &evs[i..=i])).await {
                     Ok(stored) => {
                         for (company, n) in stored {
@@ -234,7 +257,7 @@ async fn write(db: &Database, events: Vec<Event>, stats: &TrackStats) -> Vec<boo
                     }
                 }
             }
-            ok
+            (ok, None)
         }
     }
 }
