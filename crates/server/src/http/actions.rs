@@ -22,7 +22,7 @@ use crate::storage::{NewContact, ResolvedShare};
 use super::client_ip::{ip_hash_of, ClientIp};
 use super::extract::bytes_rejection;
 use super::limit::RateLimiter;
-use super::public::{random_id, visitor_cookie, MAX_BEACON_BYTES};
+use super::public::{new_visitor_id, visitor_cookie, MAX_BEACON_BYTES};
 use super::AppState;
 use crate::error::ServerError;
 
@@ -63,7 +63,7 @@ pub(crate) async fn forward(
     let Some(parent) = st.db.resolve_share(req.t).await? else {
         return Err(ServerError::NotFound("unknown share".into()));
     };
-    let visitor = visitor_cookie(&headers).unwrap_or_else(random_id);
+    let visitor = visitor_cookie(&headers).unwrap_or_else(new_visitor_id);
     let child = st.db.forward(parent, visitor).await?;
     Ok(Json(ForwardResponse {
         url: format!("{}/s/{}", st.public_url, child.token),

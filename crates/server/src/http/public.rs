@@ -8,7 +8,6 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::Method;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 use warmlead_core::api::TrackBeacon;
 use warmlead_core::botfilter::{own_link_proof, FilterReason, RequestShape};
@@ -110,10 +109,12 @@ fn set_cookie(res: &mut Response, cookie: String) {
     }
 }
 
-pub(crate) fn random_id() -> String {
-    let mut bytes = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// A new browser's visitor id: 32 hex digits, time first (UUIDv7, 74
+/// random bits). New visitors' ids then sort by when they came, so the
+/// indexes that lead with the visitor (`signals(visitor_id, id)`) grow at
+/// their end instead of dirtying a page anywhere in them on every view.
+pub(crate) fn new_visitor_id() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
 }
 
 pub(crate) fn html(status: StatusCode, body: String) -> Response {
@@ -150,7 +151,7 @@ pub(crate) async fn share_page(
     };
     let master = &st.db.secrets().master;
     let visitor = visitor_cookie(&headers);
-    let new_visitor = visitor.is_none().then(random_id);
+    let new_visitor = visitor.is_none().then(new_visitor_id);
     let own_now = proves_own_link(master, &share, q.from_app.as_deref());
     let not_a_view = if own_now || is_sharers_browser(master, &headers, &share) {
         Some(FilterReason::OwnLink)
@@ -282,7 +283,7 @@ pub(crate) async fn beacon(
     }
     let input = BeaconInput {
         page_view: beacon.pv,
-        visitor_id: visitor_cookie(&headers).unwrap_or_else(random_id),
+        visitor_id: visitor_cookie(&headers).unwrap_or_else(new_visitor_id),
         ip_hash: Some(client.clone()),
         dwell_ms: beacon.dwell_ms,
         scroll_pct: beacon.scroll_pct,
@@ -299,6 +300,23 @@ pub(crate) async fn beacon(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn new_visitor_ids_are_cookie_ids_that_start_with_the_time() {
+        let ids: Vec<String> = (0..1_000).map(|_| new_visitor_id()).collect();
+        for id in &ids {
+            assert!(is_id(id) && id.len() == 32, "{id}");
+            assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+        }
+        // The first 12 digits are the milliseconds: a later id never sorts
+        // before an earlier one there.
+        assert!(ids.windows(2).all(|w| w[0][..12] <= w[1][..12]));
+        let now_ms = std::time::UNIX_EPOCH.elapsed().unwrap().as_millis();
+        let last_ms = u128::from_str_radix(&ids[999][..12], 16).unwrap();
+        assert!(now_ms.abs_diff(last_ms) < 60_000, "{last_ms} vs {now_ms}");
+        let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len());
+    }
 
     #[test]
     fn addresses_are_truncated_then_hashed() {
