@@ -13,23 +13,35 @@ accepted = 0
 refused = 0
 local threads = {}
 local tokens = {}
-local run = os.getenv("WL_RUN") or "0"
+
+function init(args)
+  math.randomseed(os.time() + thread_id)
+  for line in io.lines(os.getenv("WL_TOKENS")) do
+    table.insert(tokens, line)
+  end
+end
 
 function setup(thread)
   thread:set("thread_id", #threads + 1)
   table.insert(threads, thread)
 end
 
-function init(args)
-  for line in io.lines(os.getenv("WL_TOKENS")) do
-    table.insert(tokens, line)
-  end
-end
+-- PV=random sends page-view ids as the page's script made them before
+-- (32 random hex digits), to measure what time-first ids save.
+local random_pv = os.getenv("PV") == "random"
 
 function request()
   counter = counter + 1
   local token = tokens[((counter * 7919 + thread_id) % #tokens) + 1]
-  local body = string.format('{"t":"%s","pv":"v%s-%d-%d","dwell_ms":0}', token, run, thread_id, counter)
+  -- A page-view id as the page's script makes one (templates/beacon.js):
+  -- 12 hex digits of the time in ms, then 80 random bits.
+  local pv = string.format("%012x%08x%08x%04x", os.time() * 1000 + counter % 1000,
+    math.random(0, 0xffffffff), math.random(0, 0xffffffff), math.random(0, 0xffff))
+  if random_pv then
+    pv = string.format("%08x%08x%08x%08x", math.random(0, 0xffffffff), math.random(0, 0xffffffff),
+      math.random(0, 0xffffffff), math.random(0, 0xffffffff))
+  end
+  local body = string.format('{"t":"%s","pv":"%s","dwell_ms":0}', token, pv)
   return wrk.format("POST", "/t/beacon", {["Content-Type"] = "text/plain"}, body)
 end
 

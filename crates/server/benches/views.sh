@@ -6,6 +6,7 @@
 #   BASELINE_REV=6e9fbef crates/server/benches/views.sh      # builds that revision first
 #   SECS=30 CONNECTIONS=256 crates/server/benches/views.sh
 #   SERVER_CPU=1 LOAD_CPU=0 crates/server/benches/views.sh   # pin the server and wrk to a core each
+#   PV=random crates/server/benches/views.sh                 # page-view ids as pages made them before (random)
 #   DATABASE_URL=postgres://u@127.0.0.1:PORT/new BASELINE_DATABASE_URL=postgres://u@127.0.0.1:PORT/old \
 #     BASELINE_BIN=... crates/server/benches/views.sh        # PostgreSQL: two EMPTY databases
 # For PostgreSQL with fsync on, see pg_fsync_on.sh. Needs wrk.

@@ -1,6 +1,6 @@
 (function(){
-var t={{ token_json|safe }},track={{ track }};var a=new Uint8Array(16);crypto.getRandomValues(a);
-var pv=Array.prototype.map.call(a,function(b){return("0"+b.toString(16)).slice(-2)}).join("");
+var t={{ token_json|safe }},track={{ track }};var a=new Uint8Array(10);crypto.getRandomValues(a);
+var pv=("00000000000"+Date.now().toString(16)).slice(-12)+Array.prototype.map.call(a,function(b){return("0"+b.toString(16)).slice(-2)}).join("");
 var acc=0,since=null,sc=0,vs=0,vl=0,q=0,started=false;
 function dwell(){return acc+(since===null?0:Date.now()-since)}
 var retry=null,backoff=1000;

@@ -259,10 +259,6 @@ async fn run(label: &str, bin: &str, db_url: Option<String>) -> Figures {
         .args(["--latency", "--timeout", "30s", "-s", lua])
         .arg(format!("{base}/t/beacon"))
         .env("WL_TOKENS", &tokens_path)
-        .env(
-            "WL_RUN",
-            format!("{}", std::time::UNIX_EPOCH.elapsed().unwrap().as_secs()),
-        )
         .stdout(Stdio::piped())
         .spawn()
         .expect("wrk (apt-get install -y wrk)");
