@@ -78,6 +78,10 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         18,
         include_str!("../migrations/0018_offline_invitations.sql"),
     ),
+    (
+        19,
+        include_str!("../migrations/0019_visits_visitor_first.sql"),
+    ),
 ];
 
 /// Key of the session advisory lock held while migrating, so two servers

@@ -46,6 +46,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         18,
         include_str!("../../migrations/0018_offline_invitations.sql"),
     ),
+    (
+        19,
+        include_str!("../../migrations/0019_visits_visitor_first.sql"),
+    ),
 ];
 
 /// Work a migration needs beyond SQL, in its transaction (written against

@@ -199,9 +199,10 @@ fn is_own_visitor(tx: &Connection, visitor: &str, partner_id: i64) -> Result<boo
 }
 
 /// The lookups by share each new page load makes, served by
-/// `visits_share_visitor (share_token, visitor_id)` and `visits_share_network
-/// (share_token, ip_hash, opened_at)`; `lookups_by_share_use_an_index`
-/// checks their plans.
+/// `visits_visitor_share (visitor_id, share_token)` (migration 0019; before,
+/// `visits_share_visitor (share_token, visitor_id)`) and
+/// `visits_share_network (share_token, ip_hash, opened_at)`;
+/// `lookups_by_share_use_an_index` checks their plans.
 const VISITS_BY_VISITOR_SINCE: &str = "SELECT COUNT(*) FROM visits
      WHERE share_token = ?1 AND visitor_id = ?2 AND opened_at > ?3";
 const VISITS_BY_NETWORK_SINCE: &str = "SELECT COUNT(*) FROM visits
@@ -822,8 +823,16 @@ mod tests {
             // No aliases in these queries: a step on visits names the table.
             let on_visits: Vec<&String> = plan.iter().filter(|d| d.contains(" visits")).collect();
             assert!(!on_visits.is_empty(), "{sql}: {plan:?}");
-            for step in on_visits {
+            for step in &on_visits {
                 assert!(step.starts_with("SEARCH"), "{sql}: {plan:?}");
+            }
+            // A visitor's visits of a share: both columns of one index, not
+            // every visit of the share.
+            if sql.contains("visitor_id = ?2") {
+                assert!(
+                    on_visits[0].contains("visits_visitor_share (visitor_id=? AND share_token=?)"),
+                    "{sql}: {plan:?}"
+                );
             }
         }
     }
