@@ -212,15 +212,21 @@ const LATEST_VISIT: &str = "SELECT id, last_seen_at, visit_no FROM visits
 
 /// New visits of this share opened in the burst window by this visitor and
 /// by this network (the stored ones: a refused burst is not counted again).
+/// `visited`: whether the visitor has any visit of the share; when not (its
+/// first view of it, the common case), there is nothing to count for it.
 fn recent_views(
     tx: &Connection,
     share: &ResolvedShare,
     input: &BeaconInput,
+    visited: bool,
 ) -> Result<RecentViews, ServerError> {
     let since = input.now_ms - BURST_WINDOW_MS;
-    let by_visitor: u32 = tx
-        .prepare_cached(VISITS_BY_VISITOR_SINCE)?
-        .query_row(params![share.token, input.visitor_id, since], |r| r.get(0))?;
+    let by_visitor: u32 = if visited {
+        tx.prepare_cached(VISITS_BY_VISITOR_SINCE)?
+            .query_row(params![share.token, input.visitor_id, since], |r| r.get(0))?
+    } else {
+        0
+    };
     let by_network: u32 = match &input.ip_hash {
         Some(ip) => tx
             .prepare_cached(VISITS_BY_NETWORK_SINCE)?
@@ -446,7 +452,9 @@ impl Batch {
                 *self.touched.reloads.entry(share.company.id).or_default() += 1;
                 visit_id
             }
-            PageLoad::NewVisit { .. } if is_burst(recent_views(tx, share, input)?) => {
+            PageLoad::NewVisit { .. }
+                if is_burst(recent_views(tx, share, input, latest.is_some())?) =>
+            {
                 *self.touched.bursts.entry(share.company.id).or_default() += 1;
                 return Ok(None);
             }
