@@ -147,7 +147,7 @@ enum Backend {
         readers: Vec<Mutex<Connection>>,
         next_reader: AtomicUsize,
         /// Dropped with the database (its last checkpoint, then its thread ends).
-        _checkpointer: sqlite::Checkpointer,
+        checkpointer: sqlite::Checkpointer,
         wal: sqlite::WalSync,
     },
     Postgres(pg::Pool),
@@ -236,7 +236,7 @@ impl Database {
             writer: Mutex::new(writer),
             readers,
             next_reader: AtomicUsize::new(0),
-            _checkpointer: sqlite::Checkpointer::start(path)?,
+            checkpointer: sqlite::Checkpointer::start(path)?,
             wal: sqlite::WalSync::start(path, newest)?,
         };
         Self::assemble(
@@ -497,9 +497,17 @@ impl Database {
         tokio::task::spawn_blocking(move || {
             changes::take_appended();
             let out = match &inner.backend {
-                Backend::Sqlite { writer, wal, .. } => {
+                Backend::Sqlite {
+                    writer,
+                    wal,
+                    checkpointer,
+                    ..
+                } => {
                     // A panic in another request must not wedge the database forever.
                     let conn = writer.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Some(c) = conn.as_sqlite() {
+                        checkpointer.restart_if_due(c)?;
+                    }
                     run_tx(&conn, "BEGIN IMMEDIATE", |c| f(c, &inner.secrets)).and_then(|v| {
                         // It appended, so its commit (`synchronous=FULL`)
                         // synced the WAL: on disk, with every batch
@@ -539,8 +547,16 @@ impl Database {
         tokio::task::spawn_blocking(move || {
             changes::take_appended();
             let (out, synced) = match &inner.backend {
-                Backend::Sqlite { writer, wal, .. } => {
+                Backend::Sqlite {
+                    writer,
+                    wal,
+                    checkpointer,
+                    ..
+                } => {
                     let conn = writer.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Some(c) = conn.as_sqlite() {
+                        checkpointer.restart_if_due(c)?;
+                    }
                     conn.execute_batch("PRAGMA synchronous = NORMAL")?;
                     let out = run_tx(&conn, "BEGIN IMMEDIATE", |c| f(c, &inner.secrets));
                     conn.execute_batch("PRAGMA synchronous = FULL")?;

@@ -486,6 +486,14 @@ impl Connection {
         }
     }
 
+    /// The SQLite handle, for what only SQLite has (checkpoints).
+    pub(crate) fn as_sqlite(&self) -> Option<&rusqlite::Connection> {
+        match &self.backend {
+            Backend::Sqlite(c) => Some(c),
+            Backend::Postgres(_) => None,
+        }
+    }
+
     pub(crate) fn is_broken(&self) -> bool {
         match &self.backend {
             Backend::Sqlite(_) => false,
