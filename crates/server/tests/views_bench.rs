@@ -66,6 +66,7 @@ struct Figures {
     stored_views: i64,
     server_cpu_secs: f64,
     server_write_bytes: u64,
+    wal_bytes: u64,
     log: WriterLog,
 }
 
@@ -285,6 +286,8 @@ async fn run(label: &str, bin: &str, db_url: Option<String>) -> Figures {
             .unwrap_or_default()
     };
     let stored_views = sql.i64(views).await - views_before;
+    // A WAL that never restarts grows with everything written.
+    let wal_bytes = std::fs::metadata(dir.path().join("server.db-wal")).map_or(0, |m| m.len());
     let _ = server.kill();
     let _ = server.wait();
     let f = Figures {
@@ -297,11 +300,12 @@ async fn run(label: &str, bin: &str, db_url: Option<String>) -> Figures {
         stored_views,
         server_cpu_secs: server_cpu,
         server_write_bytes: server_written,
+        wal_bytes,
         log: WriterLog::read(&log_path),
     };
     eprintln!(
         "{label}: {:.0} durable views/s (p50 {}, p99 {}), {} refused, {} stored; server CPU {:.0} us \
-         and {:.1} KiB written per view; {}",
+         and {:.1} KiB written per view; WAL file {} MiB at the end; {}",
         f.rate(),
         f.p50,
         f.p99,
@@ -309,6 +313,7 @@ async fn run(label: &str, bin: &str, db_url: Option<String>) -> Figures {
         f.stored_views,
         1e6 * f.server_cpu_secs / f.acked.max(1) as f64,
         f.server_write_bytes as f64 / 1024.0 / f.acked.max(1) as f64,
+        f.wal_bytes / (1024 * 1024),
         f.log.describe()
     );
     assert!(f.acked > 0, "{label}: no view was acknowledged");
@@ -334,17 +339,18 @@ async fn durable_views_per_second_before_and_after() {
     let bin = std::env::var("WARMLEAD_BENCH_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_warmlead-server").to_string());
     all.push(run("after", &bin, url).await);
-    eprintln!("\n| binary | durable views/s | p50 | p99 | server CPU us per view | KiB written per view |");
-    eprintln!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    eprintln!("\n| binary | durable views/s | p50 | p99 | server CPU us per view | KiB written per view | WAL at the end |");
+    eprintln!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
     for f in &all {
         eprintln!(
-            "| {} | {:.0} | {} | {} | {:.0} | {:.1} |",
+            "| {} | {:.0} | {} | {} | {:.0} | {:.1} | {} MiB |",
             f.label,
             f.rate(),
             f.p50,
             f.p99,
             1e6 * f.server_cpu_secs / f.acked.max(1) as f64,
-            f.server_write_bytes as f64 / 1024.0 / f.acked.max(1) as f64
+            f.server_write_bytes as f64 / 1024.0 / f.acked.max(1) as f64,
+            f.wal_bytes / (1024 * 1024)
         );
     }
     if let [before, after] = &all[..] {
