@@ -506,7 +506,7 @@ impl Database {
                     // A panic in another request must not wedge the database forever.
                     let conn = writer.lock().unwrap_or_else(|p| p.into_inner());
                     if let Some(c) = conn.as_sqlite() {
-                        checkpointer.restart_if_due(c)?;
+                        checkpointer.restart_if_due(c);
                     }
                     run_tx(&conn, "BEGIN IMMEDIATE", |c| f(c, &inner.secrets)).and_then(|v| {
                         // It appended, so its commit (`synchronous=FULL`)
@@ -555,7 +555,7 @@ impl Database {
                 } => {
                     let conn = writer.lock().unwrap_or_else(|p| p.into_inner());
                     if let Some(c) = conn.as_sqlite() {
-                        checkpointer.restart_if_due(c)?;
+                        checkpointer.restart_if_due(c);
                     }
                     conn.execute_batch("PRAGMA synchronous = NORMAL")?;
                     let out = run_tx(&conn, "BEGIN IMMEDIATE", |c| f(c, &inner.secrets));
