@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use process::{prepare, spawn_server, Setup};
+use process::{prepare, spawn_server, Setup, WriterLog};
 
 /// A database URL to measure instead of a fresh SQLite file (an empty
 /// PostgreSQL database).
@@ -135,76 +135,6 @@ async fn capacity(base: &str, setup: &Arc<Setup>, next: &Arc<AtomicU64>) -> (f64
     }
     let ok = answers.ok.load(Ordering::Relaxed);
     (ok as f64 / started.elapsed().as_secs_f64(), ok)
-}
-
-/// What the writer logged: batches, events in them, and the milliseconds
-/// its transactions took (from statement to commit, fsync included).
-#[derive(Debug, Default, Clone, Copy)]
-struct WriterLog {
-    batches: u64,
-    events: u64,
-    ms: u64,
-}
-
-impl WriterLog {
-    fn read(path: &std::path::Path) -> WriterLog {
-        let text = strip_ansi(&std::fs::read_to_string(path).unwrap_or_default());
-        let field = |line: &str, name: &str| -> Option<u64> {
-            let at = line.find(name)? + name.len();
-            let digits: String = line[at..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            digits.parse().ok()
-        };
-        let mut log = WriterLog::default();
-        for line in text
-            .lines()
-            .filter(|l| l.contains("tracking batch written"))
-        {
-            if let (Some(events), Some(ms)) = (field(line, "events="), field(line, "ms=")) {
-                log.batches += 1;
-                log.events += events;
-                log.ms += ms;
-            }
-        }
-        log
-    }
-
-    /// The writer's milliseconds per event and the views/s that would make
-    /// if it were busy all the time.
-    fn describe(&self) -> String {
-        if self.events == 0 {
-            return "no writer log".into();
-        }
-        let us = 1000.0 * self.ms as f64 / self.events as f64;
-        format!(
-            "writer: {} batches of {:.0} events on average, {us:.0} us per event \
-             (its ceiling alone: {:.0} views/s)",
-            self.batches,
-            self.events as f64 / self.batches as f64,
-            1e6 / us.max(1e-9)
-        )
-    }
-}
-
-/// The log without its colour codes (`ESC [ ... m`), which sit between a
-/// field's name and its `=`.
-fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c == 'm' {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// A fresh SQLite file, prepared, on the schema before 0015 or the latest;

@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use process::WriterLog;
 use warmlead_core::api::ActivateResponse;
 use warmlead_core::domain::Channel;
 use warmlead_core::token::{ShareClaim, UnverifiedToken};
@@ -74,66 +75,6 @@ impl Figures {
     fn rate(&self) -> f64 {
         self.acked as f64 / self.secs
     }
-}
-
-/// The writer's own time, from its `tracking batch written` debug lines.
-#[derive(Debug, Default, Clone, Copy)]
-struct WriterLog {
-    batches: u64,
-    events: u64,
-    ms: u64,
-}
-
-impl WriterLog {
-    fn read(path: &std::path::Path) -> WriterLog {
-        let text = strip_ansi(&std::fs::read_to_string(path).unwrap_or_default());
-        let field = |line: &str, name: &str| -> Option<u64> {
-            let at = line.find(name)? + name.len();
-            let digits: String = line[at..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            digits.parse().ok()
-        };
-        let mut log = WriterLog::default();
-        for line in text
-            .lines()
-            .filter(|l| l.contains("tracking batch written"))
-        {
-            if let (Some(n), Some(ms)) = (field(line, "events="), field(line, "ms=")) {
-                log.batches += 1;
-                log.events += n;
-                log.ms += ms;
-            }
-        }
-        log
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "writer: {} batches of {:.0} events, {:.0} us per event from first statement to commit",
-            self.batches,
-            self.events as f64 / self.batches.max(1) as f64,
-            1000.0 * self.ms as f64 / self.events.max(1) as f64
-        )
-    }
-}
-
-fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c == 'm' {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// utime + stime of a process, in seconds.

@@ -503,11 +503,7 @@ impl Database {
                     checkpointer,
                     ..
                 } => {
-                    // A panic in another request must not wedge the database forever.
-                    let conn = writer.lock().unwrap_or_else(|p| p.into_inner());
-                    if let Some(c) = conn.as_sqlite() {
-                        checkpointer.restart_if_due(c);
-                    }
+                    let conn = lock_writer(writer, checkpointer);
                     run_tx(&conn, "BEGIN IMMEDIATE", |c| f(c, &inner.secrets)).and_then(|v| {
                         // It appended, so its commit (`synchronous=FULL`)
                         // synced the WAL: on disk, with every batch
@@ -553,10 +549,7 @@ impl Database {
                     checkpointer,
                     ..
                 } => {
-                    let conn = writer.lock().unwrap_or_else(|p| p.into_inner());
-                    if let Some(c) = conn.as_sqlite() {
-                        checkpointer.restart_if_due(c);
-                    }
+                    let conn = lock_writer(writer, checkpointer);
                     conn.execute_batch("PRAGMA synchronous = NORMAL")?;
                     let out = run_tx(&conn, "BEGIN IMMEDIATE", |c| f(c, &inner.secrets));
                     conn.execute_batch("PRAGMA synchronous = FULL")?;
@@ -607,6 +600,20 @@ impl Database {
     pub(crate) fn wake_company(&self, company: i64) {
         self.inner.wake(&std::iter::once(company).collect());
     }
+}
+
+/// The SQLite writer, for a transaction: a panic in another request must
+/// not wedge the database forever, and a WAL restart the checkpointer asked
+/// for happens first (between two transactions).
+fn lock_writer<'a>(
+    writer: &'a Mutex<Connection>,
+    checkpointer: &sqlite::Checkpointer,
+) -> std::sync::MutexGuard<'a, Connection> {
+    let conn = writer.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(c) = conn.as_sqlite() {
+        checkpointer.restart_if_due(c);
+    }
+    conn
 }
 
 /// A committed transaction of [`Database::tx_then_sync`], until it is on disk.
