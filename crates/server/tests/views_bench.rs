@@ -29,10 +29,9 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use process::WriterLog;
+use process::{Setup, WriterLog};
 use warmlead_core::api::ActivateResponse;
-use warmlead_core::domain::Channel;
-use warmlead_core::token::{ShareClaim, UnverifiedToken};
+use warmlead_core::token::UnverifiedToken;
 use warmlead_server::testing::TestSql;
 
 /// Shares the views are spread over: few enough views per share a minute
@@ -96,9 +95,10 @@ fn written_bytes(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// The demo partner's device: its id and share key, and the item of one of
-/// its shares.
-async fn partner_device(bin: &str, db_url: &str, base: &str) -> (u64, Vec<u8>, u64) {
+/// The demo partner's device (its id and share key) and the item of one of
+/// its shares, activated through `bin`'s own CLI (a baseline binary may
+/// have an older schema than this build's in-process server).
+async fn partner_device(bin: &str, db_url: &str, base: &str) -> Setup {
     let out = Command::new(bin)
         .args(["demo-code", "--database-url", db_url, "--role", "partner"])
         .output()
@@ -132,12 +132,11 @@ async fn partner_device(bin: &str, db_url: &str, base: &str) -> (u64, Vec<u8>, u
         .and_then(|c| c["data"]["token"].as_str())
         .expect("a demo share")
         .to_string();
-    let item = UnverifiedToken::parse(&token).unwrap().claim.item_id;
-    (
-        act.device_id as u64,
-        URL_SAFE_NO_PAD.decode(&act.share_key).unwrap(),
-        item,
-    )
+    Setup {
+        device_id: act.device_id as u64,
+        share_key: URL_SAFE_NO_PAD.decode(&act.share_key).unwrap(),
+        item_id: UnverifiedToken::parse(&token).unwrap().claim.item_id,
+    }
 }
 
 async fn wait_healthy(base: &str) {
@@ -155,16 +154,10 @@ async fn wait_healthy(base: &str) {
 }
 
 /// `SHARES` share tokens of the partner's device, one per line.
-fn write_tokens(path: &std::path::Path, device_id: u64, key: &[u8], item_id: u64) {
+fn write_tokens(path: &std::path::Path, setup: &Setup) {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     for n in 0..SHARES {
-        let claim = ShareClaim {
-            device_id,
-            share_no: 1_000_000 + n,
-            item_id,
-            channel: Channel::Group,
-        };
-        writeln!(f, "{}", claim.sign(key)).unwrap();
+        writeln!(f, "{}", setup.token(1_000_000 + n)).unwrap();
     }
 }
 
@@ -185,9 +178,9 @@ async fn run(label: &str, bin: &str, db_url: Option<String>) -> Figures {
         .spawn()
         .unwrap();
     wait_healthy(&base).await;
-    let (device_id, key, item_id) = partner_device(bin, &db_url, &base).await;
+    let setup = partner_device(bin, &db_url, &base).await;
     let tokens_path = dir.path().join("tokens.txt");
-    write_tokens(&tokens_path, device_id, &key, item_id);
+    write_tokens(&tokens_path, &setup);
     let sql = TestSql::new(&db_url);
     let views = "SELECT COUNT(*) FROM signals WHERE kind = 'view'";
     let views_before = sql.i64(views).await;
