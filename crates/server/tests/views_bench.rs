@@ -25,11 +25,11 @@ mod process;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use process::{Setup, WriterLog};
+use process::{wait_healthy, Setup, WriterLog};
 use warmlead_core::api::ActivateResponse;
 use warmlead_core::token::UnverifiedToken;
 use warmlead_server::testing::TestSql;
@@ -139,20 +139,6 @@ async fn partner_device(bin: &str, db_url: &str, base: &str) -> Setup {
     }
 }
 
-async fn wait_healthy(base: &str) {
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = http.get(format!("{base}/healthz")).send().await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "server did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// `SHARES` share tokens of the partner's device, one per line.
 fn write_tokens(path: &std::path::Path, setup: &Setup) {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
@@ -177,7 +163,7 @@ async fn run(label: &str, bin: &str, db_url: Option<String>) -> Figures {
         .stderr(std::fs::File::create(&log_path).unwrap())
         .spawn()
         .unwrap();
-    wait_healthy(&base).await;
+    wait_healthy(&base, Duration::from_secs(60)).await;
     let setup = partner_device(bin, &db_url, &base).await;
     let tokens_path = dir.path().join("tokens.txt");
     write_tokens(&tokens_path, &setup);

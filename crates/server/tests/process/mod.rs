@@ -137,12 +137,18 @@ pub async fn spawn_server_with(db_url: &str, args: &[&str]) -> (Server, String) 
         .unwrap();
     let child = Server(child);
     let base = format!("http://127.0.0.1:{port}");
+    wait_healthy(&base, Duration::from_secs(20)).await;
+    (child, base)
+}
+
+/// Polls `/healthz` until the server at `base` answers, for at most `within`.
+pub async fn wait_healthy(base: &str, within: Duration) {
     let http = reqwest::Client::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let deadline = tokio::time::Instant::now() + within;
     loop {
         if let Ok(r) = http.get(format!("{base}/healthz")).send().await {
             if r.status().is_success() {
-                return (child, base);
+                return;
             }
         }
         assert!(
