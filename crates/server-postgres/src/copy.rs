@@ -248,7 +248,7 @@ fn open_source(path: &Path) -> Result<Connection, Error> {
     Ok(conn)
 }
 
-/// The target's data tables (all but schema_migrations) with their
+/// The target's data tables (all but schema_migrations and the UNLOGGED ones) with their
 /// columns and primary keys, from PostgreSQL's catalog.
 async fn target_tables(client: &impl GenericClient) -> Result<Vec<Table>, Error> {
     let columns = client
@@ -259,6 +259,11 @@ async fn target_tables(client: &impl GenericClient) -> Result<Vec<Table>, Error>
                ON t.table_schema = c.table_schema AND t.table_name = c.table_name
              WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE'
                AND c.table_name <> 'schema_migrations'
+               -- UNLOGGED tables hold nothing to move (the burst filter's
+               -- last minutes, which SQLite keeps in the writer's memory).
+               AND NOT EXISTS (SELECT 1 FROM pg_class r
+                               WHERE r.relname = c.table_name AND r.relpersistence = 'u'
+                                 AND r.relnamespace = current_schema()::regnamespace)
              ORDER BY c.table_name, c.ordinal_position",
             &[],
         )

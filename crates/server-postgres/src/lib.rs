@@ -82,6 +82,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         19,
         include_str!("../migrations/0019_visits_visitor_first.sql"),
     ),
+    (20, include_str!("../migrations/0020_burst_window.sql")),
 ];
 
 /// Key of the session advisory lock held while migrating, so two servers

@@ -84,6 +84,8 @@ async fn pg_rows(
 }
 
 /// The target's data tables: (column, PostgreSQL type) in column order.
+/// Not the UNLOGGED ones (`recent_opens`, the burst filter's last minutes):
+/// SQLite keeps them in the writer's memory, never in its file.
 async fn pg_columns(client: &Client) -> BTreeMap<String, Vec<(String, String)>> {
     let mut tables: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for r in client
@@ -91,6 +93,7 @@ async fn pg_columns(client: &Client) -> BTreeMap<String, Vec<(String, String)>> 
             "SELECT table_name::text, column_name::text, data_type::text
              FROM information_schema.columns
              WHERE table_schema = 'public' AND table_name <> 'schema_migrations'
+               AND table_name NOT IN (SELECT relname FROM pg_class WHERE relpersistence = 'u')
              ORDER BY table_name, ordinal_position",
             &[],
         )

@@ -43,6 +43,24 @@ struct Schema {
     checks: BTreeSet<Check>,
 }
 
+impl Schema {
+    /// The schema less one table (its columns, indexes and keys).
+    fn without_table(mut self, table: &str) -> Schema {
+        assert!(
+            self.columns.iter().any(|c| c.0 == table),
+            "{table} is not in the schema"
+        );
+        self.columns.retain(|c| c.0 != table);
+        self.indexes.retain(|i| i.1 != table);
+        self.uniques.retain(|u| u.0 != table);
+        self.primary_keys.retain(|k| k.0 != table);
+        self.defaults.retain(|d| d.0 != table);
+        self.foreign_keys.retain(|f| f.0 != table);
+        self.checks.retain(|c| c.0 != table);
+        self
+    }
+}
+
 fn sqlite_migration_files() -> Vec<(i64, PathBuf)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../server/migrations");
     let mut files: Vec<(i64, PathBuf)> = std::fs::read_dir(&dir)
@@ -348,6 +366,9 @@ async fn both_migration_sets_give_the_same_schema() {
         "{} columns",
         sqlite.columns.len()
     );
+    // The burst filter's last minutes: an UNLOGGED table that processes
+    // share on PostgreSQL, the one writer's memory on SQLite (migration 0020).
+    let pg = pg.without_table("recent_opens");
     assert_same("columns", &sqlite.columns, &pg.columns);
     assert_same("named indexes", &sqlite.indexes, &pg.indexes);
     assert_same("unique constraints", &sqlite.uniques, &pg.uniques);

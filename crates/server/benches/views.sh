@@ -7,6 +7,8 @@
 #   SECS=30 CONNECTIONS=256 crates/server/benches/views.sh
 #   SERVER_CPU=1 LOAD_CPU=0 crates/server/benches/views.sh   # pin the server and wrk to a core each
 #   PV=random crates/server/benches/views.sh                 # page-view ids as pages made them before (random)
+#   WARMLEAD_BENCH_KEEP=/tmp/keep crates/server/benches/views.sh  # keep each run's database, WAL and log
+#     (SQLite; e.g. to count which index the WAL's pages belong to, see docs/benchmarks.md)
 #   DATABASE_URL=postgres://u@127.0.0.1:PORT/new BASELINE_DATABASE_URL=postgres://u@127.0.0.1:PORT/old \
 #     BASELINE_BIN=... crates/server/benches/views.sh        # PostgreSQL: two EMPTY databases
 # For PostgreSQL with fsync on, see pg_fsync_on.sh. Needs wrk.

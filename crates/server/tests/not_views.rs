@@ -213,18 +213,8 @@ async fn a_burst_of_fresh_page_views_from_one_network_is_not_views() {
     let token = d.sign(1, w.item.id, Channel::Moments);
     let other = d.sign(2, w.item.id, Channel::Moments);
     let base = w.ts.url();
+    fresh_views(&base, &token, 0..300).await;
     let http = reqwest::Client::new();
-    for i in 0..300 {
-        let res = http
-            .post(format!("{base}/t/beacon"))
-            .header("user-agent", IPHONE)
-            .body(json!({"t": token, "pv": format!("pv-burst-{i:05}"), "dwell_ms": 0}).to_string())
-            .send()
-            .await
-            .unwrap();
-        // Answered like any beacon: the script learns nothing.
-        assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    }
     let res = http
         .post(format!("{base}/t/beacon"))
         .header("user-agent", IPHONE)
@@ -242,6 +232,53 @@ async fn a_burst_of_fresh_page_views_from_one_network_is_not_views() {
     let stats = filtered_stats(&w).await;
     let burst = count(&stats, FilterReason::Burst);
     assert_eq!(burst, 300 - i64::from(BURST_MAX_PER_NETWORK), "{stats:?}");
+}
+
+/// First beacons of new page views of `token` (no cookie: a new visitor
+/// each), all from this test's network, one after the other.
+async fn fresh_views(base: &str, token: &str, numbers: std::ops::Range<usize>) {
+    let http = reqwest::Client::new();
+    for i in numbers {
+        let res = http
+            .post(format!("{base}/t/beacon"))
+            .header("user-agent", IPHONE)
+            .body(json!({"t": token, "pv": format!("pv-burst-{i:05}"), "dwell_ms": 0}).to_string())
+            .send()
+            .await
+            .unwrap();
+        // Answered like any beacon: the script learns nothing.
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    }
+}
+
+/// A burst under way when the server restarts is still a burst: the count
+/// of the last minutes' new views per share and network (`recent_opens`,
+/// which on SQLite lives in the writer's memory) is filled again from the
+/// newest visits at start.
+#[tokio::test]
+async fn a_burst_is_still_counted_after_a_restart() {
+    use warmlead_core::botfilter::BURST_MAX_PER_NETWORK;
+    let w = world().await;
+    let d = activate(&w.ts, w.partner_a1.id).await;
+    let token = d.sign(1, w.item.id, Channel::Moments);
+    let n = BURST_MAX_PER_NETWORK as usize;
+    let database_url = w.ts.database_url().to_string();
+    fresh_views(&w.ts.url(), &token, 0..n - 5).await;
+    let dir = w.ts.stop().await;
+
+    let mut options = warmlead_server::Options::default();
+    options.storage.media_dir = Some(dir.path().join("media"));
+    let config = warmlead_server::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url,
+        public_url: None,
+        demo: false,
+    };
+    let again = warmlead_server::start_with(config, options).await.unwrap();
+    fresh_views(&again.base_url(), &token, n - 5..n + 5).await;
+    let views = again.admin().visits_for_share(&token).await.unwrap().len();
+    assert_eq!(views, n, "views before the restart count towards the burst");
+    again.shutdown().await;
 }
 
 /// What the company's manager reads at `/api/v1/stats/filtered`.

@@ -210,6 +210,13 @@ async fn run(label: &str, bin: &str, db_url: Option<String>) -> Figures {
     let wal_bytes = std::fs::metadata(dir.path().join("server.db-wal")).map_or(0, |m| m.len());
     let _ = server.kill();
     let _ = server.wait();
+    if let Ok(keep) = std::env::var("WARMLEAD_BENCH_KEEP") {
+        let keep = std::path::Path::new(&keep).join(label);
+        std::fs::create_dir_all(&keep).unwrap();
+        for f in ["server.db", "server.db-wal", "server.log"] {
+            let _ = std::fs::copy(dir.path().join(f), keep.join(f));
+        }
+    }
     let f = Figures {
         label: label.to_string(),
         acked: number("ACCEPTED"),

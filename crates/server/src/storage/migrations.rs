@@ -50,6 +50,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         19,
         include_str!("../../migrations/0019_visits_visitor_first.sql"),
     ),
+    (20, include_str!("../../migrations/0020_burst_window.sql")),
 ];
 
 /// Work a migration needs beyond SQL, in its transaction (written against

@@ -149,6 +149,8 @@ enum Backend {
         /// Dropped with the database (its last checkpoint, then its thread ends).
         checkpointer: sqlite::Checkpointer,
         wal: sqlite::WalSync,
+        /// The burst filter's window: this writer sees every new visit.
+        opens: Arc<Mutex<signals::RecentOpens>>,
     },
     Postgres(pg::Pool),
 }
@@ -222,6 +224,11 @@ impl Database {
     ) -> Result<Database, ServerError> {
         let mut conn = sqlite::open(path)?;
         migrations::migrate(&mut conn, None)?;
+        let opens = sqlite::recent_opens(&conn, now_ms())?;
+        tracing::debug!(
+            opens = opens.len(),
+            "burst window filled from the newest visits"
+        );
         let writer = Connection::sqlite(conn);
         let secrets = run_tx(&writer, "BEGIN IMMEDIATE", |c| {
             meta::load_or_create_secrets(c)
@@ -238,6 +245,7 @@ impl Database {
             next_reader: AtomicUsize::new(0),
             checkpointer: sqlite::Checkpointer::start(path)?,
             wal: sqlite::WalSync::start(path, newest)?,
+            opens: Arc::new(Mutex::new(opens)),
         };
         Self::assemble(
             backend,
@@ -593,6 +601,23 @@ impl Database {
         match &self.inner.backend {
             Backend::Sqlite { wal, .. } => wal.durable_seq(),
             Backend::Postgres(_) => i64::MAX,
+        }
+    }
+
+    /// SQLite: the writer's window of the last minutes' new visits, for a
+    /// tracking batch to count bursts with (`signals::Batch::new`).
+    /// PostgreSQL: `None` (its processes share the `recent_opens` table).
+    pub(crate) fn burst_window(&self) -> Option<Arc<Mutex<signals::RecentOpens>>> {
+        match &self.inner.backend {
+            Backend::Sqlite { opens, .. } => Some(opens.clone()),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// Adds a committed batch's new visits to the SQLite writer's window.
+    pub(crate) fn remember_opens(&self, new: Vec<(i64, i64)>) {
+        if let (Backend::Sqlite { opens, .. }, false) = (&self.inner.backend, new.is_empty()) {
+            opens.lock().unwrap_or_else(|p| p.into_inner()).add(new);
         }
     }
 

@@ -300,18 +300,22 @@ impl Database {
         token: String,
         input: BeaconInput,
     ) -> Result<bool, ServerError> {
-        self.tx(move |tx, secrets| {
-            let Some(share) = resolve(tx, secrets, &token)? else {
-                return Ok(false);
-            };
-            let share = std::sync::Arc::new(share);
-            let mut batch = super::signals::Batch::default();
-            batch.prefetch(tx, std::iter::once(input.page_view.as_str()))?;
-            batch.beacon(tx, &share, &input)?;
-            batch.finish(tx, input.now_ms)?;
-            Ok(true)
-        })
-        .await
+        let window = self.burst_window();
+        let opens = self
+            .tx(move |tx, secrets| {
+                let Some(share) = resolve(tx, secrets, &token)? else {
+                    return Ok(None);
+                };
+                let share = std::sync::Arc::new(share);
+                let mut batch = super::signals::Batch::new(window);
+                batch.prefetch(tx, std::iter::once(input.page_view.as_str()))?;
+                batch.beacon(tx, &share, &input)?;
+                Ok(Some(batch.finish(tx, input.now_ms)?.opens))
+            })
+            .await?;
+        let Some(opens) = opens else { return Ok(false) };
+        self.remember_opens(opens);
+        Ok(true)
     }
 }
 

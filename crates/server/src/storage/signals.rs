@@ -71,6 +71,9 @@ pub(crate) struct Touched {
     /// `(company, visitor)` whose signals changed: that company's leads of
     /// the visitor are rescored (never another company's).
     pub visitors: std::collections::BTreeSet<(i64, String)>,
+    /// New visits `(network_key, opened_at)` for the SQLite writer's
+    /// window, once the batch committed (`Database::remember_opens`).
+    pub opens: Vec<(i64, i64)>,
 }
 
 impl Touched {
@@ -198,45 +201,129 @@ fn is_own_visitor(tx: &Connection, visitor: &str, partner_id: i64) -> Result<boo
     Ok(stmt.exists(params![visitor, partner_id])?)
 }
 
-/// The lookups by share each new page load makes, served by
-/// `visits_visitor_share (visitor_id, share_token)` (migration 0019; before,
-/// `visits_share_visitor (share_token, visitor_id)`) and
-/// `visits_share_network (share_token, ip_hash, opened_at)`;
-/// `lookups_by_share_use_an_index` checks their plans.
+/// The lookups each new page load makes: a visitor's visits of a share
+/// through `visits_visitor_share (visitor_id, share_token)` (migration
+/// 0019), a network's through `recent_opens` (migration 0020: no index of
+/// `visits` leads with the share any more); `lookups_by_share_use_an_index`
+/// checks their plans.
 const VISITS_BY_VISITOR_SINCE: &str = "SELECT COUNT(*) FROM visits
      WHERE share_token = ?1 AND visitor_id = ?2 AND opened_at > ?3";
-const VISITS_BY_NETWORK_SINCE: &str = "SELECT COUNT(*) FROM visits
-     WHERE share_token = ?1 AND ip_hash = ?2 AND opened_at > ?3";
+const OPENS_BY_NETWORK_SINCE: &str = "SELECT COUNT(*) FROM recent_opens
+     WHERE network = ?1 AND opened_at > ?2";
 const LATEST_VISIT: &str = "SELECT id, last_seen_at, visit_no FROM visits
      WHERE share_token = ?1 AND visitor_id = ?2 ORDER BY id DESC LIMIT 1";
 
-/// New visits of this share opened in the burst window by this visitor and
-/// by this network (the stored ones: a refused burst is not counted again).
-/// `visited`: whether the visitor has any visit of the share; when not (its
-/// first view of it, the common case), there is nothing to count for it.
-fn recent_views(
-    tx: &Connection,
-    share: &ResolvedShare,
-    input: &BeaconInput,
-    visited: bool,
-) -> Result<RecentViews, ServerError> {
-    let since = input.now_ms - BURST_WINDOW_MS;
-    let by_visitor: u32 = if visited {
-        tx.prepare_cached(VISITS_BY_VISITOR_SINCE)?
-            .query_row(params![share.token, input.visitor_id, since], |r| r.get(0))?
-    } else {
-        0
+/// How long `recent_opens` keeps a new visit: the burst window, and as much
+/// again for beacons stamped before they waited in the queue.
+pub(crate) const RECENT_OPENS_KEPT_MS: i64 = 2 * BURST_WINDOW_MS;
+
+/// The `recent_opens` key of a share and a network: the first 8 bytes of a
+/// SHA-256 of both, the same in every process. (Two pairs sharing a key
+/// would share one count; with 2^64 keys, no window holds enough pairs for
+/// that to happen.) Eight bytes instead of two strings keep the SQLite
+/// writer's table small in memory: about a minute of new views.
+pub(crate) fn network_key(share_token: &str, ip_hash: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(share_token.as_bytes())
+        .chain_update([0u8])
+        .chain_update(ip_hash.as_bytes())
+        .finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
+}
+
+/// Appends new visits to `recent_opens`, several per statement.
+fn insert_opens(tx: &Connection, opens: &[(i64, i64)]) -> Result<(), ServerError> {
+    for chunk in row_chunks(opens) {
+        let sql = format!(
+            "INSERT INTO recent_opens (network, opened_at) VALUES {}",
+            values_list(chunk.len(), 2)
+        );
+        let values = chunk
+            .iter()
+            .flat_map(|(n, at)| [Value::Integer(*n), Value::Integer(*at)]);
+        tx.prepare_cached(&sql)?.execute(params_from_iter(values))?;
+    }
+    Ok(())
+}
+
+/// Forgets the visits opened before the window `recent_opens` keeps. On
+/// PostgreSQL, rows another process's batch is deleting are left to it
+/// (so two batches never wait on each other here).
+fn prune_opens(tx: &Connection, now: i64) -> Result<(), ServerError> {
+    let sql = match tx.dialect() {
+        Dialect::Sqlite => "DELETE FROM recent_opens WHERE opened_at <= ?1",
+        Dialect::Postgres => {
+            "DELETE FROM recent_opens WHERE ctid = ANY(ARRAY(
+                 SELECT ctid FROM recent_opens WHERE opened_at <= ?1 FOR UPDATE SKIP LOCKED))"
+        }
     };
-    let by_network: u32 = match &input.ip_hash {
-        Some(ip) => tx
-            .prepare_cached(VISITS_BY_NETWORK_SINCE)?
-            .query_row(params![share.token, ip, since], |r| r.get(0))?,
-        None => 0,
-    };
-    Ok(RecentViews {
-        by_visitor,
-        by_network,
-    })
+    tx.prepare_cached(sql)?
+        .execute([now - RECENT_OPENS_KEPT_MS])?;
+    Ok(())
+}
+
+/// The new visits of the last minutes by `network_key`, kept by the SQLite
+/// writer (which sees every visit) in memory instead of a table: an index
+/// of random keys inserted into for every new view cost a WAL page each
+/// (see migration 0020). A batch counts with it and adds its own new visits
+/// once it committed (`Database::remember_opens`), so a batch that rolled
+/// back counts nothing. About 45 bytes per new view of the window.
+#[derive(Debug, Default)]
+pub(crate) struct RecentOpens {
+    /// `(opened_at, network)` in the order added (time order: batches are
+    /// added as they commit).
+    order: std::collections::VecDeque<(i64, i64)>,
+    counts: HashMap<i64, u32>,
+    /// Visits opened at or before this are forgotten.
+    cutoff: i64,
+}
+
+impl RecentOpens {
+    /// Visits of `network` opened in the burst window before `now`. Counting
+    /// forgets what is older: `now` only moves forward here (beacons are
+    /// counted in the order they arrived).
+    pub fn count(&mut self, network: i64, now: i64) -> u32 {
+        self.forget_until(now - BURST_WINDOW_MS);
+        self.counts.get(&network).copied().unwrap_or(0)
+    }
+
+    /// Adds committed new visits, `(network, opened_at)`.
+    pub fn add(&mut self, mut opens: Vec<(i64, i64)>) {
+        opens.sort_unstable_by_key(|(_, at)| *at);
+        for (network, at) in opens {
+            if at > self.cutoff {
+                self.order.push_back((at, network));
+                *self.counts.entry(network).or_default() += 1;
+            }
+        }
+    }
+
+    fn forget_until(&mut self, cutoff: i64) {
+        if cutoff <= self.cutoff {
+            return;
+        }
+        self.cutoff = cutoff;
+        while let Some(&(at, network)) = self.order.front() {
+            if at > cutoff {
+                break;
+            }
+            self.order.pop_front();
+            if let Some(n) = self.counts.get_mut(&network) {
+                *n -= 1;
+                if *n == 0 {
+                    self.counts.remove(&network);
+                }
+            }
+        }
+    }
+
+    /// Visits remembered.
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
 }
 
 /// A page load as this batch sees it: stored before, or opened in the batch.
@@ -294,6 +381,12 @@ pub(crate) struct Batch {
     pages: HashMap<String, PageState>,
     visits: HashMap<i64, VisitState>,
     signals: Vec<NewSignal>,
+    /// New visits of the batch with a network: when they opened, by
+    /// `network_key`; counted with the stored ones, stored at the end.
+    opens: HashMap<i64, Vec<i64>>,
+    /// SQLite: the writer's window of stored new visits (else the
+    /// `recent_opens` table).
+    window: Option<Arc<std::sync::Mutex<RecentOpens>>>,
     /// Change-log rows of the batch's other writes (new shares), appended
     /// before its visits'.
     logged: Vec<NewChange>,
@@ -301,6 +394,15 @@ pub(crate) struct Batch {
 }
 
 impl Batch {
+    /// A batch counting bursts with the SQLite writer's window
+    /// (`Database::burst_window`); `None`: with the `recent_opens` table.
+    pub fn new(window: Option<Arc<std::sync::Mutex<RecentOpens>>>) -> Batch {
+        Batch {
+            window,
+            ..Batch::default()
+        }
+    }
+
     /// Loads the stored page views (and their visits) the beacons name.
     pub fn prefetch<'a>(
         &mut self,
@@ -453,7 +555,7 @@ impl Batch {
                 visit_id
             }
             PageLoad::NewVisit { .. }
-                if is_burst(recent_views(tx, share, input, latest.is_some())?) =>
+                if is_burst(self.recent_views(tx, share, input, latest.is_some())?) =>
             {
                 *self.touched.bursts.entry(share.company.id).or_default() += 1;
                 return Ok(None);
@@ -483,6 +585,51 @@ impl Batch {
         };
         self.pages.insert(input.page_view.clone(), page);
         Ok(Some(visit_id))
+    }
+
+    /// New visits of this share opened in the burst window by this visitor
+    /// and by this network (the stored ones and the batch's: a refused burst
+    /// is not counted again). `visited`: whether the visitor has any visit
+    /// of the share; when not (its first view of it, the common case), there
+    /// is nothing to count for it.
+    fn recent_views(
+        &self,
+        tx: &Connection,
+        share: &ResolvedShare,
+        input: &BeaconInput,
+        visited: bool,
+    ) -> Result<RecentViews, ServerError> {
+        let since = input.now_ms - BURST_WINDOW_MS;
+        let by_visitor: u32 = if visited {
+            tx.prepare_cached(VISITS_BY_VISITOR_SINCE)?
+                .query_row(params![share.token, input.visitor_id, since], |r| r.get(0))?
+        } else {
+            0
+        };
+        let by_network: u32 = match &input.ip_hash {
+            Some(ip) => {
+                let key = network_key(&share.token, ip);
+                let stored: u32 = match &self.window {
+                    Some(w) => w
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .count(key, input.now_ms),
+                    None => tx
+                        .prepare_cached(OPENS_BY_NETWORK_SINCE)?
+                        .query_row(params![key, since], |r| r.get(0))?,
+                };
+                let batch = self
+                    .opens
+                    .get(&key)
+                    .map_or(0, |at| at.iter().filter(|at| **at > since).count());
+                stored + batch as u32
+            }
+            None => 0,
+        };
+        Ok(RecentViews {
+            by_visitor,
+            by_network,
+        })
     }
 
     fn new_visit(
@@ -527,6 +674,10 @@ impl Batch {
             dirty: false,
         };
         self.visits.insert(id, state);
+        if let Some(ip) = &input.ip_hash {
+            let key = network_key(&share.token, ip);
+            self.opens.entry(key).or_default().push(input.now_ms);
+        }
         self.signal(share, id, input, SignalKind::View, 0);
         if visit_no > 1 {
             self.signal(share, id, input, SignalKind::RepeatVisit, visit_no);
@@ -606,6 +757,18 @@ impl Batch {
         self.write_pages(tx)?;
         self.write_visits(tx)?;
         insert_signals(tx, &self.signals)?;
+        let opens: Vec<(i64, i64)> = self
+            .opens
+            .iter()
+            .flat_map(|(key, at)| at.iter().map(|at| (*key, *at)))
+            .collect();
+        if self.window.is_some() {
+            // Added to the window once the transaction committed.
+            self.touched.opens = opens;
+        } else {
+            insert_opens(tx, &opens)?;
+            prune_opens(tx, now)?;
+        }
         let logged = std::mem::take(&mut self.logged);
         self.touched.emit(tx, logged, now)?;
         Ok(self.touched)
@@ -757,7 +920,10 @@ pub(crate) fn signals_for_share(
 
 /// A share's visits and those through its forwards (whose visits credit it
 /// as their `root_token`), found through the forwards' own index: since
-/// migration 0015 `visits` has no index on `root_token`.
+/// migration 0015 `visits` has no index on `root_token`. A scan of
+/// `visits` since migration 0020 (no index leads with the share): this is
+/// an inspection read (`Admin::visit_stats`, the tests'); devices get a
+/// share's visits through the change log.
 const VISITS_OF_SHARE_AND_FORWARDS: &str = "SELECT id FROM visits WHERE share_token = ?1
      UNION
      SELECT visits.id FROM child_shares JOIN visits ON visits.share_token = child_shares.token
@@ -801,47 +967,181 @@ pub(crate) fn filtered_stats(
 mod tests {
     use super::*;
 
-    /// Every lookup of visits by share (the tracking path's and the admin
-    /// read's) is an index search, not a scan, on the schema after
-    /// migration 0015 dropped `visits_share` and `visits_root`. SQLite's
-    /// planner is asked directly (a fresh PostgreSQL table has no statistics,
-    /// so its plans say nothing yet); the parity test holds the PostgreSQL
-    /// indexes equal to these.
-    #[test]
-    fn lookups_by_share_use_an_index() {
+    fn plan(conn: &rusqlite::Connection, sql: &str) -> Vec<String> {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let n = stmt.parameter_count();
+        stmt.query_map(rusqlite::params_from_iter(vec!["x"; n]), |r| r.get(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    /// A database with every migration.
+    fn writer() -> rusqlite::Connection {
         let mut conn = rusqlite::Connection::open_in_memory().unwrap();
         crate::storage::migrations::migrate(&mut conn, None).unwrap();
+        conn
+    }
+
+    /// Every lookup of `visits` a new page load makes (and a lead's or a
+    /// forward's lookup of a visitor's visit of a share) is an index search,
+    /// not a scan. (The count by network reads the SQLite writer's memory,
+    /// or PostgreSQL's `recent_opens (network, opened_at)`.) SQLite's planner is asked directly (a fresh PostgreSQL table
+    /// has no statistics, so its plans say nothing yet); the parity test
+    /// holds the PostgreSQL indexes equal to these.
+    #[test]
+    fn lookups_by_share_use_an_index() {
+        let conn = writer();
         let queries = [
-            VISITS_BY_VISITOR_SINCE,
-            VISITS_BY_NETWORK_SINCE,
-            LATEST_VISIT,
-            VISITS_OF_SHARE_AND_FORWARDS,
-            // shares::visits_for_share, forward.rs and leads.rs.
-            "SELECT id FROM visits WHERE share_token = ?1 ORDER BY id",
-            "SELECT id FROM visits WHERE share_token = ?1 AND visitor_id = ?2 ORDER BY id DESC LIMIT 1",
+            (VISITS_BY_VISITOR_SINCE, " visits"),
+            (LATEST_VISIT, " visits"),
+            // forward.rs and leads.rs.
+            (
+                "SELECT id FROM visits WHERE share_token = ?1 AND visitor_id = ?2 ORDER BY id DESC LIMIT 1",
+                " visits",
+            ),
         ];
-        for sql in queries {
-            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-            let n = stmt.parameter_count();
-            let plan: Vec<String> = stmt
-                .query_map(rusqlite::params_from_iter(vec!["x"; n]), |r| r.get(3))
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
-            // No aliases in these queries: a step on visits names the table.
-            let on_visits: Vec<&String> = plan.iter().filter(|d| d.contains(" visits")).collect();
-            assert!(!on_visits.is_empty(), "{sql}: {plan:?}");
-            for step in &on_visits {
+        for (sql, table) in queries {
+            let plan = plan(&conn, sql);
+            // No aliases in these queries: a step on the table names it.
+            let steps: Vec<&String> = plan.iter().filter(|d| d.contains(table)).collect();
+            assert!(!steps.is_empty(), "{sql}: {plan:?}");
+            for step in &steps {
                 assert!(step.starts_with("SEARCH"), "{sql}: {plan:?}");
             }
             // A visitor's visits of a share: both columns of one index, not
             // every visit of the share.
             if sql.contains("visitor_id = ?2") {
                 assert!(
-                    on_visits[0].contains("visits_visitor_share (visitor_id=? AND share_token=?)"),
+                    steps[0].contains("visits_visitor_share (visitor_id=? AND share_token=?)"),
                     "{sql}: {plan:?}"
                 );
             }
         }
+    }
+
+    /// Issue 9: a new view's index entries go at the end of each index of
+    /// `visits` (ids, time-first page-view and visitor ids). An index that
+    /// leads with the share token takes an entry anywhere in it for each new
+    /// view, and its page goes to the WAL: with views spread over many
+    /// shares that was 60 % of a tracking batch's WAL pages (migration 0020).
+    #[test]
+    fn no_index_of_visits_leads_with_the_share() {
+        let conn = writer();
+        let mut stmt = conn
+            .prepare(
+                "SELECT l.name, (SELECT name FROM pragma_index_info(l.name) WHERE seqno = 0)
+                 FROM pragma_index_list('visits') l",
+            )
+            .unwrap();
+        let firsts: Vec<(String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(firsts.len() >= 2, "{firsts:?}");
+        for (index, first) in &firsts {
+            assert!(
+                !["share_token", "root_token", "ip_hash"].contains(&first.as_str()),
+                "{index} leads with {first}"
+            );
+        }
+    }
+
+    /// The burst count by network on the backend under test (SQLite: the
+    /// writer's window in memory; PostgreSQL: the `recent_opens` table, as
+    /// a batch counts, stores and prunes it): committed visits opened in the
+    /// window count, older ones are forgotten, other networks never count.
+    #[test]
+    fn the_burst_window_counts_only_the_last_minute_of_its_network() {
+        let conn = crate::storage::testdb::connection();
+        let t = 10 * RECENT_OPENS_KEPT_MS;
+        let opens = vec![(7, t), (7, t + 10), (7, t + 20), (8, t + 20)];
+        // (network, now, count)
+        let table = [
+            (7, t + 30, 3),
+            (8, t + 30, 1),
+            (9, t + 30, 0),
+            (7, t + BURST_WINDOW_MS, 2),
+            (7, t + BURST_WINDOW_MS + 19, 1),
+            (7, t + BURST_WINDOW_MS + 20, 0),
+            (8, t + BURST_WINDOW_MS + 20, 0),
+        ];
+        let counted: Vec<u32> = match conn.dialect() {
+            Dialect::Sqlite => {
+                let mut window = RecentOpens::default();
+                window.add(opens);
+                table
+                    .iter()
+                    .map(|(n, now, _)| window.count(*n, *now))
+                    .collect()
+            }
+            Dialect::Postgres => {
+                insert_opens(&conn, &opens).unwrap();
+                table
+                    .iter()
+                    .map(|(n, now, _)| {
+                        prune_opens(&conn, *now).unwrap();
+                        conn.query_row(
+                            OPENS_BY_NETWORK_SINCE,
+                            params![n, now - BURST_WINDOW_MS],
+                            |r| r.get(0),
+                        )
+                        .unwrap()
+                    })
+                    .collect::<Vec<u32>>()
+                    .into_iter()
+                    .chain({
+                        // Rows past the kept window are deleted, not only
+                        // left out of the count.
+                        prune_opens(&conn, t + 20 + RECENT_OPENS_KEPT_MS).unwrap();
+                        let left: u32 = conn
+                            .query_row("SELECT COUNT(*) FROM recent_opens", (), |r| r.get(0))
+                            .unwrap();
+                        std::iter::once(left)
+                    })
+                    .collect()
+            }
+        };
+        let counted = match conn.dialect() {
+            Dialect::Sqlite => counted,
+            Dialect::Postgres => {
+                assert_eq!(counted.last(), Some(&0), "rows past the window stay");
+                counted[..counted.len() - 1].to_vec()
+            }
+        };
+        let expected: Vec<u32> = table.iter().map(|r| r.2).collect();
+        assert_eq!(counted, expected, "{table:?}");
+    }
+
+    /// The window forgets as time moves on, so it holds about a minute of
+    /// new views however long the server runs; visits added already older
+    /// than what it forgot are not kept.
+    #[test]
+    fn the_burst_window_stays_a_minute_long() {
+        let mut window = RecentOpens::default();
+        for second in 0..600_i64 {
+            let at = second * 1000;
+            window.add((0..10).map(|i| (second * 10 + i, at)).collect());
+            window.count(-1, at);
+        }
+        let minute = (BURST_WINDOW_MS / 1000) as usize * 10;
+        assert!(window.len() <= minute + 10, "{} kept", window.len());
+        assert_eq!(window.counts.len(), window.len());
+        window.add(vec![(5, 0)]);
+        assert_eq!(window.count(5, 599_000), 0, "already forgotten");
+    }
+
+    #[test]
+    fn network_keys_tell_shares_and_networks_apart() {
+        let k = network_key("share-a", "0011");
+        assert_eq!(
+            k,
+            network_key("share-a", "0011"),
+            "the same in every process"
+        );
+        assert_ne!(k, network_key("share-b", "0011"));
+        assert_ne!(k, network_key("share-a", "0012"));
+        assert_ne!(network_key("ab", "c"), network_key("a", "bc"));
     }
 }

@@ -222,8 +222,14 @@ async fn write(
     let events = Arc::new(events);
     let all = events.clone();
     let started = std::time::Instant::now();
-    match db.tx_then_sync(move |tx, _| apply_batch(tx, &all)).await {
-        Ok((stored, durable)) => {
+    let window = db.burst_window();
+    let batch_window = window.clone();
+    match db
+        .tx_then_sync(move |tx, _| apply_batch(tx, &all, batch_window))
+        .await
+    {
+        Ok((Written { stored, opens }, durable)) => {
+            db.remember_opens(opens);
             tracing::debug!(
                 events = events.len(),
                 ms = started.elapsed().as_millis() as u64,
@@ -243,9 +249,14 @@ async fn write(
             let mut ok = Vec::with_capacity(events.len());
             for i in 0..events.len() {
                 let evs = events.clone();
+                let window = window.clone();
                 // `tx` commits with `synchronous=FULL`: on disk when it returns.
-                match db.tx(move |tx, _| apply_batch(tx, &evs[i..=i])).await {
-                    Ok(stored) => {
+                match db
+                    .tx(move |tx, _| apply_batch(tx, &evs[i..=i], window))
+                    .await
+                {
+                    Ok(Written { stored, opens }) => {
+                        db.remember_opens(opens);
                         for (company, n) in stored {
                             stats.add(company, 0, n);
                         }
@@ -266,11 +277,16 @@ async fn write(
 /// order, but the page views they name are looked up once, each visit's
 /// aggregates and change-log rows are written once, and signals go in
 /// multi-row INSERTs (see `signals::Batch`). Returns how many beacons were
-/// stored, per company.
-fn apply_batch(tx: &Connection, events: &[Event]) -> Result<BTreeMap<i64, u64>, ServerError> {
+/// stored, per company, and the new visits for the SQLite writer's burst
+/// window (`window`; added by the caller once the batch committed).
+fn apply_batch(
+    tx: &Connection,
+    events: &[Event],
+    window: Option<Arc<std::sync::Mutex<signals::RecentOpens>>>,
+) -> Result<Written, ServerError> {
     let now = now_ms();
     let mut recorded: HashSet<&str> = HashSet::new();
-    let mut batch = signals::Batch::default();
+    let mut batch = signals::Batch::new(window);
     batch.prefetch(
         tx,
         events.iter().filter_map(|e| match e {
@@ -313,7 +329,7 @@ fn apply_batch(tx: &Connection, events: &[Event]) -> Result<BTreeMap<i64, u64>, 
             _ => {}
         }
     }
-    let touched = batch.finish(tx, now)?;
+    let mut touched = batch.finish(tx, now)?;
     for (company, n) in &touched.reloads {
         *filtered
             .entry((*company, FilterReason::Reload.as_str()))
@@ -333,7 +349,17 @@ fn apply_batch(tx: &Connection, events: &[Event]) -> Result<BTreeMap<i64, u64>, 
         signals::add_filtered(tx, company, reason, n)?;
     }
     super::leads::after_signals(tx, &touched, now)?;
-    Ok(stored)
+    Ok(Written {
+        stored,
+        opens: std::mem::take(&mut touched.opens),
+    })
+}
+
+/// What [`apply_batch`] wrote: beacons stored per company, and the new
+/// visits `(network_key, opened_at)` for the SQLite writer's burst window.
+struct Written {
+    stored: BTreeMap<i64, u64>,
+    opens: Vec<(i64, i64)>,
 }
 
 #[cfg(test)]
