@@ -67,6 +67,8 @@ struct Figures {
     server_cpu_secs: f64,
     server_write_bytes: u64,
     wal_bytes: u64,
+    /// The server's peak resident memory (VmHWM), in KiB.
+    peak_rss_kib: u64,
     log: WriterLog,
 }
 
@@ -74,6 +76,16 @@ impl Figures {
     fn rate(&self) -> f64 {
         self.acked as f64 / self.secs
     }
+}
+
+/// Peak resident memory of a process (VmHWM), in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// utime + stime of a process, in seconds.
@@ -208,6 +220,7 @@ async fn run(label: &str, bin: &str, db_url: Option<String>) -> Figures {
     let stored_views = sql.i64(views).await - views_before;
     // A WAL that never restarts grows with everything written.
     let wal_bytes = std::fs::metadata(dir.path().join("server.db-wal")).map_or(0, |m| m.len());
+    let peak_rss_kib = peak_rss_kib(server.id());
     let _ = server.kill();
     let _ = server.wait();
     if let Ok(keep) = std::env::var("WARMLEAD_BENCH_KEEP") {
@@ -228,11 +241,12 @@ async fn run(label: &str, bin: &str, db_url: Option<String>) -> Figures {
         server_cpu_secs: server_cpu,
         server_write_bytes: server_written,
         wal_bytes,
+        peak_rss_kib,
         log: WriterLog::read(&log_path),
     };
     eprintln!(
         "{label}: {:.0} durable views/s (p50 {}, p99 {}), {} refused, {} stored; server CPU {:.0} us \
-         and {:.1} KiB written per view; WAL file {} MiB at the end; {}",
+         and {:.1} KiB written per view; WAL file {} MiB at the end; peak memory {} MiB; {}",
         f.rate(),
         f.p50,
         f.p99,
@@ -241,6 +255,7 @@ async fn run(label: &str, bin: &str, db_url: Option<String>) -> Figures {
         1e6 * f.server_cpu_secs / f.acked.max(1) as f64,
         f.server_write_bytes as f64 / 1024.0 / f.acked.max(1) as f64,
         f.wal_bytes / (1024 * 1024),
+        f.peak_rss_kib / 1024,
         f.log.describe()
     );
     assert!(f.acked > 0, "{label}: no view was acknowledged");
@@ -266,18 +281,19 @@ async fn durable_views_per_second_before_and_after() {
     let bin = std::env::var("WARMLEAD_BENCH_BIN")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_warmlead-server").to_string());
     all.push(run("after", &bin, url).await);
-    eprintln!("\n| binary | durable views/s | p50 | p99 | server CPU us per view | KiB written per view | WAL at the end |");
-    eprintln!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    eprintln!("\n| binary | durable views/s | p50 | p99 | server CPU us per view | KiB written per view | WAL at the end | peak memory |");
+    eprintln!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for f in &all {
         eprintln!(
-            "| {} | {:.0} | {} | {} | {:.0} | {:.1} | {} MiB |",
+            "| {} | {:.0} | {} | {} | {:.0} | {:.1} | {} MiB | {} MiB |",
             f.label,
             f.rate(),
             f.p50,
             f.p99,
             1e6 * f.server_cpu_secs / f.acked.max(1) as f64,
             f.server_write_bytes as f64 / 1024.0 / f.acked.max(1) as f64,
-            f.wal_bytes / (1024 * 1024)
+            f.wal_bytes / (1024 * 1024),
+            f.peak_rss_kib / 1024
         );
     }
     if let [before, after] = &all[..] {

@@ -270,7 +270,7 @@ fn prune_opens(tx: &Connection, now: i64) -> Result<(), ServerError> {
 /// of random keys inserted into for every new view cost a WAL page each
 /// (see migration 0020). A batch counts with it and adds its own new visits
 /// once it committed (`Database::remember_opens`), so a batch that rolled
-/// back counts nothing. About 45 bytes per new view of the window.
+/// back counts nothing. About 20 bytes per new view of the window (measured: docs/benchmarks.md).
 #[derive(Debug, Default)]
 pub(crate) struct RecentOpens {
     /// `(opened_at, network)` in the order added (time order: batches are
