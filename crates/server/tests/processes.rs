@@ -226,3 +226,30 @@ async fn rate_limits_count_across_processes() {
     }
     assert_eq!(statuses, [200, 200, 200, 200, 200, 429]);
 }
+
+/// The burst filter counts across processes too (the `recent_opens` table
+/// they share): fresh page views of one share from one network, sent
+/// round-robin to three processes, become views only up to the one limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_counts_across_processes() {
+    use warmlead_core::botfilter::BURST_MAX_PER_NETWORK;
+    let (w, _servers, bases) = three_processes().await;
+    let partner = activate(&w.ts, w.partner_a1.id).await;
+    let token = partner.sign(2, w.item.id, Channel::Moments);
+    let http = reqwest::Client::new();
+    let sent = 2 * BURST_MAX_PER_NETWORK as usize;
+    for i in 0..sent {
+        let res = http
+            .post(format!("{}/t/beacon", bases[i % 3]))
+            .body(json!({"t": token, "pv": format!("pv-spread-{i:04}"), "dwell_ms": 0}).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    }
+    let views = w.ts.admin().visits_for_share(&token).await.unwrap().len();
+    assert_eq!(
+        views, BURST_MAX_PER_NETWORK as usize,
+        "{sent} fresh views through three processes"
+    );
+}
