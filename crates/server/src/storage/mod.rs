@@ -150,7 +150,7 @@ enum Backend {
         checkpointer: sqlite::Checkpointer,
         wal: sqlite::WalSync,
         /// The burst filter's window: this writer sees every new visit.
-        opens: Arc<Mutex<signals::RecentOpens>>,
+        opens: signals::BurstWindow,
     },
     Postgres(pg::Pool),
 }
@@ -607,7 +607,7 @@ impl Database {
     /// SQLite: the writer's window of the last minutes' new visits, for a
     /// tracking batch to count bursts with (`signals::Batch::new`).
     /// PostgreSQL: `None` (its processes share the `recent_opens` table).
-    pub(crate) fn burst_window(&self) -> Option<Arc<Mutex<signals::RecentOpens>>> {
+    pub(crate) fn burst_window(&self) -> Option<signals::BurstWindow> {
         match &self.inner.backend {
             Backend::Sqlite { opens, .. } => Some(opens.clone()),
             Backend::Postgres(_) => None,

@@ -203,9 +203,10 @@ fn is_own_visitor(tx: &Connection, visitor: &str, partner_id: i64) -> Result<boo
 
 /// The lookups each new page load makes: a visitor's visits of a share
 /// through `visits_visitor_share (visitor_id, share_token)` (migration
-/// 0019), a network's through `recent_opens` (migration 0020: no index of
-/// `visits` leads with the share any more); `lookups_by_share_use_an_index`
-/// checks their plans.
+/// 0019; `lookups_by_share_use_an_index` checks their plans), a network's
+/// new visits through the SQLite writer's [`RecentOpens`] or PostgreSQL's
+/// `recent_opens` table (migration 0020: no index of `visits` leads with
+/// the share any more).
 const VISITS_BY_VISITOR_SINCE: &str = "SELECT COUNT(*) FROM visits
      WHERE share_token = ?1 AND visitor_id = ?2 AND opened_at > ?3";
 const OPENS_BY_NETWORK_SINCE: &str = "SELECT COUNT(*) FROM recent_opens
@@ -221,7 +222,7 @@ pub(crate) const RECENT_OPENS_KEPT_MS: i64 = 2 * BURST_WINDOW_MS;
 /// SHA-256 of both, the same in every process. (Two pairs sharing a key
 /// would share one count; with 2^64 keys, no window holds enough pairs for
 /// that to happen.) Eight bytes instead of two strings keep the SQLite
-/// writer's table small in memory: about a minute of new views.
+/// writer's [`RecentOpens`] small in memory.
 pub(crate) fn network_key(share_token: &str, ip_hash: &str) -> i64 {
     use sha2::{Digest, Sha256};
     let digest = Sha256::new()
@@ -270,7 +271,8 @@ fn prune_opens(tx: &Connection, now: i64) -> Result<(), ServerError> {
 /// of random keys inserted into for every new view cost a WAL page each
 /// (see migration 0020). A batch counts with it and adds its own new visits
 /// once it committed (`Database::remember_opens`), so a batch that rolled
-/// back counts nothing. About 20 bytes per new view of the window (measured: docs/benchmarks.md).
+/// back counts nothing. About 20 bytes per new view of the window
+/// (measured: docs/benchmarks.md).
 #[derive(Debug, Default)]
 pub(crate) struct RecentOpens {
     /// `(opened_at, network)` in the order added (time order: batches are
@@ -280,6 +282,9 @@ pub(crate) struct RecentOpens {
     /// Visits opened at or before this are forgotten.
     cutoff: i64,
 }
+
+/// The SQLite writer's [`RecentOpens`], shared by its batches.
+pub(crate) type BurstWindow = Arc<std::sync::Mutex<RecentOpens>>;
 
 impl RecentOpens {
     /// Visits of `network` opened in the burst window before `now`. Counting
@@ -386,7 +391,7 @@ pub(crate) struct Batch {
     opens: HashMap<i64, Vec<i64>>,
     /// SQLite: the writer's window of stored new visits (else the
     /// `recent_opens` table).
-    window: Option<Arc<std::sync::Mutex<RecentOpens>>>,
+    window: Option<BurstWindow>,
     /// Change-log rows of the batch's other writes (new shares), appended
     /// before its visits'.
     logged: Vec<NewChange>,
@@ -396,7 +401,7 @@ pub(crate) struct Batch {
 impl Batch {
     /// A batch counting bursts with the SQLite writer's window
     /// (`Database::burst_window`); `None`: with the `recent_opens` table.
-    pub fn new(window: Option<Arc<std::sync::Mutex<RecentOpens>>>) -> Batch {
+    pub fn new(window: Option<BurstWindow>) -> Batch {
         Batch {
             window,
             ..Batch::default()
@@ -977,7 +982,7 @@ mod tests {
     }
 
     /// A database with every migration.
-    fn writer() -> rusqlite::Connection {
+    fn migrated() -> rusqlite::Connection {
         let mut conn = rusqlite::Connection::open_in_memory().unwrap();
         crate::storage::migrations::migrate(&mut conn, None).unwrap();
         conn
@@ -986,25 +991,23 @@ mod tests {
     /// Every lookup of `visits` a new page load makes (and a lead's or a
     /// forward's lookup of a visitor's visit of a share) is an index search,
     /// not a scan. (The count by network reads the SQLite writer's memory,
-    /// or PostgreSQL's `recent_opens (network, opened_at)`.) SQLite's planner is asked directly (a fresh PostgreSQL table
-    /// has no statistics, so its plans say nothing yet); the parity test
-    /// holds the PostgreSQL indexes equal to these.
+    /// or PostgreSQL's `recent_opens (network, opened_at)`.) SQLite's
+    /// planner is asked directly (a fresh PostgreSQL table has no
+    /// statistics, so its plans say nothing yet); the parity test holds the
+    /// PostgreSQL indexes equal to these.
     #[test]
     fn lookups_by_share_use_an_index() {
-        let conn = writer();
+        let conn = migrated();
         let queries = [
-            (VISITS_BY_VISITOR_SINCE, " visits"),
-            (LATEST_VISIT, " visits"),
+            VISITS_BY_VISITOR_SINCE,
+            LATEST_VISIT,
             // forward.rs and leads.rs.
-            (
-                "SELECT id FROM visits WHERE share_token = ?1 AND visitor_id = ?2 ORDER BY id DESC LIMIT 1",
-                " visits",
-            ),
+            "SELECT id FROM visits WHERE share_token = ?1 AND visitor_id = ?2 ORDER BY id DESC LIMIT 1",
         ];
-        for (sql, table) in queries {
+        for sql in queries {
             let plan = plan(&conn, sql);
-            // No aliases in these queries: a step on the table names it.
-            let steps: Vec<&String> = plan.iter().filter(|d| d.contains(table)).collect();
+            // No aliases in these queries: a step on visits names the table.
+            let steps: Vec<&String> = plan.iter().filter(|d| d.contains(" visits")).collect();
             assert!(!steps.is_empty(), "{sql}: {plan:?}");
             for step in &steps {
                 assert!(step.starts_with("SEARCH"), "{sql}: {plan:?}");
@@ -1027,7 +1030,7 @@ mod tests {
     /// shares that was 60 % of a tracking batch's WAL pages (migration 0020).
     #[test]
     fn no_index_of_visits_leads_with_the_share() {
-        let conn = writer();
+        let conn = migrated();
         let mut stmt = conn
             .prepare(
                 "SELECT l.name, (SELECT name FROM pragma_index_info(l.name) WHERE seqno = 0)
@@ -1078,7 +1081,7 @@ mod tests {
             }
             Dialect::Postgres => {
                 insert_opens(&conn, &opens).unwrap();
-                table
+                let counted = table
                     .iter()
                     .map(|(n, now, _)| {
                         prune_opens(&conn, *now).unwrap();
@@ -1089,25 +1092,15 @@ mod tests {
                         )
                         .unwrap()
                     })
-                    .collect::<Vec<u32>>()
-                    .into_iter()
-                    .chain({
-                        // Rows past the kept window are deleted, not only
-                        // left out of the count.
-                        prune_opens(&conn, t + 20 + RECENT_OPENS_KEPT_MS).unwrap();
-                        let left: u32 = conn
-                            .query_row("SELECT COUNT(*) FROM recent_opens", (), |r| r.get(0))
-                            .unwrap();
-                        std::iter::once(left)
-                    })
-                    .collect()
-            }
-        };
-        let counted = match conn.dialect() {
-            Dialect::Sqlite => counted,
-            Dialect::Postgres => {
-                assert_eq!(counted.last(), Some(&0), "rows past the window stay");
-                counted[..counted.len() - 1].to_vec()
+                    .collect();
+                // Rows past the kept window are deleted, not only left out
+                // of the count.
+                prune_opens(&conn, t + 20 + RECENT_OPENS_KEPT_MS).unwrap();
+                let left: u32 = conn
+                    .query_row("SELECT COUNT(*) FROM recent_opens", (), |r| r.get(0))
+                    .unwrap();
+                assert_eq!(left, 0, "rows past the window stay");
+                counted
             }
         };
         let expected: Vec<u32> = table.iter().map(|r| r.2).collect();

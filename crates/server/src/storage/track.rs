@@ -282,7 +282,7 @@ async fn write(
 fn apply_batch(
     tx: &Connection,
     events: &[Event],
-    window: Option<Arc<std::sync::Mutex<signals::RecentOpens>>>,
+    window: Option<signals::BurstWindow>,
 ) -> Result<Written, ServerError> {
     let now = now_ms();
     let mut recorded: HashSet<&str> = HashSet::new();
