@@ -27,6 +27,37 @@ fn cli(args: &[&str], db: &Path) -> Output {
         .unwrap()
 }
 
+/// `cli` under `umask 022`, as root's cron runs it.
+fn cli_with_umask(args: &[&str], db: &Path) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg("umask 022; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_warmlead-server"))
+        .args(args)
+        .env(
+            "WARMLEAD_DATABASE_URL",
+            format!("sqlite://{}", db.display()),
+        )
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+/// A file's permission bits.
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
 fn ok(out: &Output) -> String {
     assert!(
         out.status.success(),
@@ -340,4 +371,98 @@ async fn restore_onto_a_new_machine_serves_the_old_links() {
         StatusCode::OK
     );
     server.shutdown().await;
+}
+
+/// A backup holds the master secret that signs every token: under root's
+/// cron umask (022) the file is still 0600 and its media folder 0700, on a
+/// first backup and on one that replaces the last.
+#[tokio::test]
+async fn a_backup_is_private_whatever_the_umask() {
+    let w = world_on(Backend::Sqlite).await;
+    w.ts.admin()
+        .store_media(w.company.id, "image/png", b"poster".to_vec())
+        .await
+        .unwrap();
+    let live = w.ts.dir().join("server.db");
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("server-Mon.db");
+    for args in [vec!["backup", "--to"], vec!["backup", "--force", "--to"]] {
+        let args = [args.as_slice(), &[to.to_str().unwrap()]].concat();
+        ok(&cli_with_umask(&args, &live));
+        assert_eq!(mode(&to), 0o600, "the backup file");
+        assert_eq!(mode(&dir.path().join("media")), 0o700, "its media folder");
+        assert_eq!(media_files(&dir.path().join("media")).len(), 1);
+        assert_eq!(integrity(&to), "ok");
+    }
+    // A media folder of ours from an older backup, readable by others, is
+    // made private again.
+    let older = tempfile::tempdir().unwrap();
+    std::fs::create_dir(older.path().join("media")).unwrap();
+    set_mode(&older.path().join("media"), 0o755);
+    let to = older.path().join("server.db");
+    ok(&cli_with_umask(
+        &["backup", "--to", to.to_str().unwrap()],
+        &live,
+    ));
+    assert_eq!(mode(&older.path().join("media")), 0o700);
+    assert_eq!(mode(&to), 0o600);
+}
+
+/// Backing up into a shared folder (like /tmp: anyone may create in it)
+/// where someone else made `media/` first, or left a link there, or a
+/// folder anyone can write to: refused with a clear message, and nothing
+/// is written into it (nor where the link points), and no backup file is
+/// left under the name.
+#[tokio::test]
+async fn a_backup_refuses_a_media_folder_it_does_not_own() {
+    let w = world_on(Backend::Sqlite).await;
+    w.ts.admin()
+        .store_media(w.company.id, "image/png", b"poster".to_vec())
+        .await
+        .unwrap();
+    let live = w.ts.dir().join("server.db");
+    let elsewhere = tempfile::tempdir().unwrap();
+    type Make<'a> = &'a dyn Fn(&Path);
+    let cases: [(&str, Make); 3] = [
+        ("belongs to another user", &|media| {
+            std::fs::create_dir(media).unwrap();
+            set_mode(media, 0o755);
+            // uid 65534: nobody (the tests run as root, which may give it away).
+            std::os::unix::fs::chown(media, Some(65534), Some(65534))
+                .expect("making a folder of another user (the tests run as root)");
+        }),
+        ("is a symbolic link", &|media| {
+            std::os::unix::fs::symlink(elsewhere.path(), media).unwrap();
+        }),
+        ("can be written by other users", &|media| {
+            std::fs::create_dir(media).unwrap();
+            set_mode(media, 0o777);
+        }),
+    ];
+    for (why, make) in cases {
+        let shared = tempfile::tempdir().unwrap();
+        set_mode(shared.path(), 0o1777);
+        let media = shared.path().join("media");
+        make(&media);
+        let to = shared.path().join("server.db");
+        let err = failed(&cli_with_umask(
+            &["backup", "--to", to.to_str().unwrap()],
+            &live,
+        ));
+        assert!(
+            err.contains(why) && err.contains(&media.display().to_string()),
+            "{why}: {err}"
+        );
+        assert!(!to.exists(), "{why}: a backup file was left");
+        let leftovers = std::fs::read_dir(shared.path()).unwrap().count();
+        assert_eq!(leftovers, 1, "{why}: only the pre-made media/ stays");
+        assert!(
+            media_files(&media).is_empty(),
+            "{why}: media copied into it"
+        );
+        assert!(
+            media_files(elsewhere.path()).is_empty(),
+            "{why}: through the link"
+        );
+    }
 }

@@ -7,6 +7,13 @@
 //! the backup file: every media row in the copy then has its file, and a
 //! backup file with its `media/` is itself a layout `serve` can run on.
 //!
+//! A backup holds the master secret that signs every token, so it is
+//! private whatever the caller's umask: the file is created 0600 and its
+//! `media/` 0700, and an existing `media/` is used only when it is a real
+//! folder of ours that nobody else can write to (a backup folder in a
+//! shared place such as /tmp could otherwise be made first by another user,
+//! who would then read or swap every file copied into it).
+//!
 //! A restore needs the server stopped. It never deletes anything: the
 //! database it replaces is kept beside it as `<name>.before-restore-<time>`.
 //! The restored copy gets a new epoch (devices re-download and re-push what
@@ -65,13 +72,22 @@ pub fn backup(db: &Path, to: &Path, force: bool) -> Result<BackupReport, ServerE
     // Written beside the target and renamed: a half-written backup never
     // carries the backup's name, and --force replaces the old one atomically.
     let tmp = sibling(to, "partial");
-    if let Err(e) = snapshot(db, &tmp) {
+    let owner = match snapshot(db, &tmp) {
+        Ok(owner) => owner,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    // Before the rename: a media folder we may not use fails the backup
+    // before a file of that name appears.
+    let media_dir = dir.join("media");
+    if let Err(e) = private_dir(&media_dir, owner) {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
     std::fs::rename(&tmp, to)?;
     let bytes = std::fs::metadata(to)?.len();
-    let media_dir = dir.join("media");
     let media_copied = copy_media(&media_of(db), &media_dir)?;
     Ok(BackupReport {
         file: to.to_path_buf(),
@@ -81,8 +97,15 @@ pub fn backup(db: &Path, to: &Path, force: bool) -> Result<BackupReport, ServerE
     })
 }
 
-/// One consistent copy of `db` at `tmp`, synced to disk.
-fn snapshot(db: &Path, tmp: &Path) -> Result<(), ServerError> {
+/// One consistent copy of `db` at `tmp`, synced to disk, readable by its
+/// owner only; answers the owner (this process's user, as the file system
+/// sees it).
+fn snapshot(db: &Path, tmp: &Path) -> Result<Owner, ServerError> {
+    // Made empty here with its mode (VACUUM INTO fills an empty file), so it
+    // is never readable by others, not even between create and chmod.
+    let file = create_private(tmp)?;
+    let owner = owner_of(&file.metadata()?);
+    drop(file);
     // Read-write open, though it only reads: a read-only connection cannot
     // open a WAL database whose server is stopped (no -shm file to map).
     let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
@@ -92,6 +115,79 @@ fn snapshot(db: &Path, tmp: &Path) -> Result<(), ServerError> {
         .ok_or_else(|| ServerError::Config(format!("{} is not UTF-8", tmp.display())))?;
     conn.execute("VACUUM INTO ?1", [target])?;
     std::fs::File::open(tmp)?.sync_all()?;
+    Ok(owner)
+}
+
+/// A new file (never an existing one, nor the target of a link), mode 0600.
+fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// Who owns a file (Unix: its uid; elsewhere nothing to compare).
+#[cfg(unix)]
+type Owner = u32;
+#[cfg(not(unix))]
+type Owner = ();
+
+#[cfg(unix)]
+fn owner_of(meta: &std::fs::Metadata) -> Owner {
+    std::os::unix::fs::MetadataExt::uid(meta)
+}
+
+#[cfg(not(unix))]
+fn owner_of(_: &std::fs::Metadata) -> Owner {}
+
+/// Makes `dir` with mode 0700, or accepts it when it already is a folder
+/// (not a link) of `owner` that no one else can write to, and then makes it
+/// 0700 too. Anything else is refused: its maker could read or replace what
+/// the backup copies into it.
+fn private_dir(dir: &Path, owner: Owner) -> Result<(), ServerError> {
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    match builder.create(dir) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e.into()),
+    }
+    let refuse = |why: &str| {
+        ServerError::Conflict(format!(
+            "{} already exists and {why}; the backup's media would not be private there. \
+             Back up into a folder of your own (e.g. /var/backups/warmlead/server.db), \
+             or remove it",
+            dir.display()
+        ))
+    };
+    // Not followed: a link could point anywhere.
+    let meta = std::fs::symlink_metadata(dir)?;
+    if meta.file_type().is_symlink() {
+        return Err(refuse("is a symbolic link"));
+    }
+    if !meta.is_dir() {
+        return Err(refuse("is not a folder"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if owner_of(&meta) != owner {
+            return Err(refuse(&format!(
+                "belongs to another user (uid {})",
+                owner_of(&meta)
+            )));
+        }
+        if meta.permissions().mode() & 0o022 != 0 {
+            return Err(refuse("can be written by other users"));
+        }
+        if meta.permissions().mode() & 0o777 != 0o700 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = owner;
     Ok(())
 }
 
