@@ -43,6 +43,7 @@ const FILE_ERRORS: Record<ImportFileError, true> = {
   too_large: true,
   too_many_rows: true,
   unreadable_workbook: true,
+  workbook_too_large: true,
   not_text: true,
   missing_header: true,
   no_rows: true,
@@ -82,6 +83,8 @@ describe("import problems in words", () => {
       expect(new Set(texts).size).toBe(texts.length);
     }
     expect(importFileErrorText("unreadable_workbook", zh)).toContain("另存为 .xlsx");
+    expect(importFileErrorText("workbook_too_large", zh)).toContain("解压后超过 64 MB");
+    expect(importFileErrorText("workbook_too_large", en)).toContain("more than 640,064 cells");
   });
 
   it("names columns, and the whole row when there is none", () => {

@@ -13,6 +13,7 @@ import type {
   PartnerQuery,
   PartnerStage,
 } from "./bindings";
+import { LIMITS } from "./bindings/Limits";
 import type { Translate } from "./format";
 
 /** The chips, in the order the screen shows them. */
@@ -78,7 +79,10 @@ export function importReasonText(e: Pick<ImportRowError, "reason" | "duplicate_o
 
 /** Why the whole file is refused, in words with what to do. */
 export function importFileErrorText(e: ImportFileError, t: Translate): string {
-  return t(`import.fileError.${e}`);
+  return t(`import.fileError.${e}`, {
+    mb: LIMITS.maxImportUnzippedBytes / (1024 * 1024),
+    cells: LIMITS.maxImportCells,
+  });
 }
 
 /** A column's name as the person's spreadsheet calls it; "整行" for a whole-row problem. */

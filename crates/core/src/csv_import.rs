@@ -23,8 +23,8 @@ mod workbook;
 
 /// Largest file we read (`limits::MAX_IMPORT_BYTES`).
 pub use crate::limits::MAX_IMPORT_BYTES as MAX_BYTES;
-/// Most partners one import may bring (not counting the header and blank rows).
-pub const MAX_ROWS: usize = 10_000;
+/// Most partners one import may bring (`limits::MAX_IMPORT_ROWS`).
+pub use crate::limits::MAX_IMPORT_ROWS as MAX_ROWS;
 /// The same limits as on the server, so a previewed row is never refused there.
 pub use crate::limits::{MAX_NAME_CHARS, MAX_NOTE_CHARS, MAX_PHONE_CHARS};
 /// How much of an offending cell the preview repeats.
@@ -56,6 +56,10 @@ pub enum ImportFileError {
     /// A workbook (.xlsx/.xls) that cannot be read: damaged, password
     /// protected, or not really a workbook.
     UnreadableWorkbook,
+    /// A workbook over the limits of what it may unpack to: more than
+    /// `limits::MAX_IMPORT_UNZIPPED_BYTES`, `MAX_IMPORT_CELLS` filled cells or
+    /// `MAX_IMPORT_SHARED_STRINGS` texts (a damaged file or a "zip bomb").
+    WorkbookTooLarge,
     /// Binary, or neither UTF-8, UTF-16 nor GBK.
     NotText,
     /// The first row does not name a name and a phone column.

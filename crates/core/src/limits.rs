@@ -37,6 +37,22 @@ pub const ARTICLE_IMAGE_TYPES: &[&str] = &["image/png", "image/jpeg", "image/web
 /// An import file (CSV or Excel workbook): 10,000 rows of name, phone and a
 /// note fit easily.
 pub const MAX_IMPORT_BYTES: usize = 2 * 1024 * 1024;
+/// Partners one import may bring (not counting the header and blank rows).
+pub const MAX_IMPORT_ROWS: usize = 10_000;
+/// Columns of an imported workbook kept as they are; a filled cell further
+/// right is kept as one extra cell (so the row says "too many columns").
+pub const MAX_IMPORT_COLUMNS: usize = 64;
+/// Filled cells one imported sheet may have: every allowed row full, the
+/// header too. Counted while the cells are read.
+pub const MAX_IMPORT_CELLS: usize = (MAX_IMPORT_ROWS + 1) * MAX_IMPORT_COLUMNS;
+/// What a .xlsx (a zip) may unpack to, all its parts together, by the sizes
+/// its zip declares (checked before anything is inflated; the zip reader
+/// stops at the declared size). A full 2 MB workbook of partners unpacks to
+/// far less; a "zip bomb" of a few KB declares gigabytes.
+pub const MAX_IMPORT_UNZIPPED_BYTES: usize = 64 * 1024 * 1024;
+/// Distinct texts (shared strings) a .xlsx may hold: no sheet can use more
+/// than it has cells. Counted while streaming them, before they are loaded.
+pub const MAX_IMPORT_SHARED_STRINGS: usize = MAX_IMPORT_CELLS;
 /// Recipients of one SMS invitation send.
 pub const MAX_SMS_RECIPIENTS: usize = 200;
 /// A lead's note after merged contacts appended theirs (never typed at once,
@@ -61,6 +77,9 @@ pub const ALL: &[(&str, usize)] = &[
     ("maxMediaBytes", MAX_MEDIA_BYTES),
     ("maxArticleImageBytes", MAX_ARTICLE_IMAGE_BYTES),
     ("maxImportBytes", MAX_IMPORT_BYTES),
+    ("maxImportRows", MAX_IMPORT_ROWS),
+    ("maxImportCells", MAX_IMPORT_CELLS),
+    ("maxImportUnzippedBytes", MAX_IMPORT_UNZIPPED_BYTES),
 ];
 
 /// The TypeScript module the UI imports the limits from (`LIMITS` and its type).

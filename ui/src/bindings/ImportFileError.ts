@@ -3,4 +3,4 @@
 /**
  * Why the whole file cannot be imported.
  */
-export type ImportFileError = "empty" | "too_large" | "too_many_rows" | "unreadable_workbook" | "not_text" | "missing_header" | "no_rows";
+export type ImportFileError = "empty" | "too_large" | "too_many_rows" | "unreadable_workbook" | "workbook_too_large" | "not_text" | "missing_header" | "no_rows";

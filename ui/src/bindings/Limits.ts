@@ -18,6 +18,9 @@ export const LIMITS = {
   maxMediaBytes: 335544320,
   maxArticleImageBytes: 16777216,
   maxImportBytes: 2097152,
+  maxImportRows: 10000,
+  maxImportCells: 640064,
+  maxImportUnzippedBytes: 67108864,
 } as const;
 
 export type Limits = typeof LIMITS;

@@ -505,6 +505,7 @@ export const en = {
       empty: "The file is empty.",
       too_large: "The file is over 2 MB; split it into several files.",
       too_many_rows: "More than 10,000 rows; split it into several files.",
+      workbook_too_large: "This Excel file unpacks to more than {{mb}} MB or holds more than {{cells, number}} cells, far more than a list of partners: it may be damaged or made to exhaust the app. Copy just the name, phone and note columns into a new workbook, save it as .xlsx and choose it again.",
       unreadable_workbook: "This Excel file cannot be read: it may be damaged or protected by a password. Open it in Excel, save it again as .xlsx (without a password) and choose it again.",
       not_text: "No text could be read: save the file from Excel as .xlsx, or as CSV in UTF-8 or GBK.",
       missing_header: "The first row must be a header with at least a \"name\" and a \"phone\" column.",

@@ -491,6 +491,7 @@ export const zhCN = {
       empty: "文件是空的。",
       too_large: "文件超过 2 MB，请分成几个文件导入。",
       too_many_rows: "超过 10,000 行，请分成几个文件导入。",
+      workbook_too_large: "这个 Excel 文件解压后超过 {{mb}} MB，或超过 {{cells, number}} 个单元格，远超一份合伙人名单：它可能已损坏，或是故意做来拖垮软件的文件。请只把姓名、手机、备注几列复制到一个新工作簿，另存为 .xlsx 后再选择。",
       unreadable_workbook: "读不了这个 Excel 文件：它可能已损坏或设了密码。请在 Excel 里打开，重新另存为 .xlsx（不设密码）后再选择。",
       not_text: "读不出文字：请在 Excel 里另存为 .xlsx，或另存为 UTF-8 / GBK 编码的 CSV。",
       missing_header: "第一行需要是表头，至少包含“姓名”和“手机”两列。",

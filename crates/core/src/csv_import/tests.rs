@@ -445,6 +445,119 @@ mod xlsx {
         assert_eq!(p.file_error, Some(ImportFileError::TooManyRows));
     }
 
+    /// `bytes` (a .xlsx) with part `name` replaced by (or, when absent,
+    /// added as) `content`, deflated as Excel does.
+    fn repack(bytes: &[u8], name: &str, content: &[u8]) -> Vec<u8> {
+        use std::io::{Cursor, Write};
+        let mut from = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+        let mut to = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for i in 0..from.len() {
+            let part = from.by_index_raw(i).unwrap();
+            if part.name().unwrap() != name {
+                to.raw_copy_file(part).unwrap();
+            }
+        }
+        let deflated = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .large_file(content.len() > u32::MAX as usize);
+        to.start_file(name, deflated).unwrap();
+        to.write_all(content).unwrap();
+        to.finish().unwrap().into_inner()
+    }
+
+    fn shared_strings(n: usize) -> Vec<u8> {
+        let mut xml = format!(
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="{n}" uniqueCount="{n}">"#
+        );
+        // The header the sheet points at first, then texts nobody uses.
+        xml.push_str("<si><t>姓名</t></si><si><t>手机</t></si><si><t>张三</t></si>");
+        for _ in 3..n {
+            xml.push_str("<si><t/></si>");
+        }
+        xml.push_str("</sst>");
+        xml.into_bytes()
+    }
+
+    #[test]
+    fn a_zip_bomb_is_refused_by_its_declared_size_before_it_is_inflated() {
+        use crate::limits::{MAX_IMPORT_BYTES, MAX_IMPORT_UNZIPPED_BYTES};
+        let good = book(&[&[&["姓名", "手机"], &["张三", "13800138000"]]]);
+        // The shared strings calamine loads at once, padded with blanks past
+        // what a workbook may unpack to: a few hundred KB on disk.
+        let mut sst = shared_strings(3);
+        sst.splice(
+            sst.len() - 6..sst.len() - 6,
+            vec![b' '; MAX_IMPORT_UNZIPPED_BYTES],
+        );
+        let bomb = repack(&good, "xl/sharedStrings.xml", &sst);
+        assert!(bomb.len() < MAX_IMPORT_BYTES, "{} bytes", bomb.len());
+        let p = preview(&bomb);
+        assert_eq!(p.encoding, Some(ImportEncoding::Xlsx));
+        assert_eq!(p.file_error, Some(ImportFileError::WorkbookTooLarge));
+        // Any part counts, not only those calamine reads first.
+        let mut zeros = repack(
+            &good,
+            "xl/media/image1.png",
+            &vec![0; MAX_IMPORT_UNZIPPED_BYTES],
+        );
+        assert_eq!(
+            preview(&zeros).file_error,
+            Some(ImportFileError::WorkbookTooLarge)
+        );
+        // Just under the limit, the workbook reads as usual.
+        zeros = repack(
+            &good,
+            "xl/media/image1.png",
+            &vec![0; MAX_IMPORT_UNZIPPED_BYTES / 2],
+        );
+        assert_eq!(
+            only_valid(&preview(&zeros)),
+            vec![(2, "张三", "+8613800138000", None)]
+        );
+    }
+
+    #[test]
+    fn too_many_shared_strings_are_refused_while_they_stream() {
+        use crate::limits::MAX_IMPORT_SHARED_STRINGS;
+        let good = book(&[&[&["姓名", "手机"], &["张三", "13800138000"]]]);
+        let many = repack(
+            &good,
+            "xl/sharedStrings.xml",
+            &shared_strings(MAX_IMPORT_SHARED_STRINGS + 1),
+        );
+        assert_eq!(
+            preview(&many).file_error,
+            Some(ImportFileError::WorkbookTooLarge)
+        );
+        let enough = repack(
+            &good,
+            "xl/sharedStrings.xml",
+            &shared_strings(MAX_IMPORT_SHARED_STRINGS),
+        );
+        assert_eq!(
+            only_valid(&preview(&enough)),
+            vec![(2, "张三", "+8613800138000", None)]
+        );
+    }
+
+    #[test]
+    fn more_filled_cells_than_an_import_may_bring_are_refused() {
+        use crate::limits::{MAX_IMPORT_CELLS, MAX_IMPORT_COLUMNS};
+        // Few rows, each far wider than any import: the cell count stops it.
+        let width = MAX_IMPORT_COLUMNS as u16 * 4;
+        let rows = (MAX_IMPORT_CELLS / width as usize) as u32 + 1;
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        for r in 0..rows {
+            for c in 0..width {
+                ws.write_number(r, c, 1.0).unwrap();
+            }
+        }
+        let bytes = wb.save_to_buffer().unwrap();
+        let read = workbook::rows(&bytes, ImportEncoding::Xlsx);
+        assert_eq!(read.err(), Some(ImportFileError::WorkbookTooLarge));
+    }
+
     #[test]
     fn a_truncated_workbook_is_unreadable_not_a_panic() {
         let bytes = book(&[&[&["姓名", "手机"], &["张三", "13800138000"]]]);

@@ -3,22 +3,27 @@
 //! with anything in it is read; numbers come as Excel shows them in a
 //! general cell (a phone typed as a number is 13800138000, not 1.38E+10).
 //!
-//! A .xlsx is a zip: a 2 MiB file can hold far more cells than that. Its
-//! cells are streamed and reading stops as soon as there are more rows or
-//! cells than an import may bring, so a crafted file cannot fill memory.
+//! A .xlsx is a zip: a 2 MiB file can declare gigabytes. Before calamine
+//! opens it (which inflates the shared strings and the styles at once), the
+//! zip's directory is read: the parts together may declare at most
+//! `MAX_IMPORT_UNZIPPED_BYTES` (the zip reader then stops any part at its
+//! declared size), and the shared strings are counted as they stream by.
+//! Then the cells are streamed and reading stops as soon as there are more
+//! rows or cells than an import may bring. A crafted file is refused with
+//! `WorkbookTooLarge` instead of filling memory.
 
 use std::collections::BTreeMap;
-use std::io::Cursor;
+use std::io::{BufReader, Cursor};
 
 use calamine::{Data, Reader};
 
 use super::{ImportEncoding, ImportFileError, Row, MAX_ROWS};
+use crate::limits::{
+    MAX_IMPORT_CELLS as MAX_CELLS, MAX_IMPORT_COLUMNS, MAX_IMPORT_SHARED_STRINGS,
+    MAX_IMPORT_UNZIPPED_BYTES,
+};
 
-/// Columns a row may have that we keep as they are; a filled cell further
-/// right is kept as one extra cell (so the row says "too many columns").
-const MAX_COLUMNS: u32 = 64;
-/// Filled cells one sheet may have: every allowed row full, the header too.
-const MAX_CELLS: usize = (MAX_ROWS + 1) * MAX_COLUMNS as usize;
+const MAX_COLUMNS: u32 = MAX_IMPORT_COLUMNS as u32;
 
 /// Zip (.xlsx) or OLE compound file (.xls) signature: a workbook, not text.
 pub(super) fn format_of(bytes: &[u8]) -> Option<ImportEncoding> {
@@ -37,6 +42,7 @@ pub(super) fn rows(bytes: &[u8], format: ImportEncoding) -> Result<Vec<Row>, Imp
         return xls_rows(bytes);
     }
     let unreadable = |_| ImportFileError::UnreadableWorkbook;
+    check_zip(bytes)?;
     let mut book = calamine::Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
     for name in book.sheet_names() {
         // Chart sheets and the like have no cells to read.
@@ -53,6 +59,67 @@ pub(super) fn rows(bytes: &[u8], format: ImportEncoding) -> Result<Vec<Row>, Imp
         }
     }
     Ok(Vec::new())
+}
+
+/// What the zip of a .xlsx declares, checked before calamine inflates any
+/// of it: the parts' total size, then the number of shared strings (read as
+/// a stream, so no more than their declared size is ever inflated).
+fn check_zip(bytes: &[u8]) -> Result<(), ImportFileError> {
+    let unreadable = |_| ImportFileError::UnreadableWorkbook;
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(unreadable)?;
+    let mut total: u64 = 0;
+    let mut shared_strings = Vec::new();
+    for i in 0..zip.len() {
+        // Raw: the directory entry only, nothing inflated.
+        let part = zip.by_index_raw(i).map_err(unreadable)?;
+        total = total.saturating_add(part.size());
+        if total > MAX_IMPORT_UNZIPPED_BYTES as u64 {
+            return Err(ImportFileError::WorkbookTooLarge);
+        }
+        // calamine finds it case-insensitively, under whatever folder the
+        // workbook names: count every part of that name.
+        let name = part.name().map_err(unreadable)?;
+        if name.to_ascii_lowercase().ends_with("sharedstrings.xml") {
+            shared_strings.push(i);
+        }
+    }
+    for i in shared_strings {
+        let part = zip.by_index(i).map_err(unreadable)?;
+        if count_shared_strings(BufReader::new(part), MAX_IMPORT_SHARED_STRINGS)?
+            > MAX_IMPORT_SHARED_STRINGS
+        {
+            return Err(ImportFileError::WorkbookTooLarge);
+        }
+    }
+    Ok(())
+}
+
+/// The `<si>` entries of a shared strings part, counted up to one past
+/// `stop` (whatever namespace prefix they carry).
+fn count_shared_strings(
+    part: impl std::io::BufRead,
+    stop: usize,
+) -> Result<usize, ImportFileError> {
+    use quick_xml::events::Event;
+    let mut xml = quick_xml::Reader::from_reader(part);
+    let mut buf = Vec::new();
+    let mut count = 0;
+    loop {
+        let event = xml
+            .read_event_into(&mut buf)
+            .map_err(|_| ImportFileError::UnreadableWorkbook)?;
+        match event {
+            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == "si" => {
+                count += 1;
+                if count > stop {
+                    return Ok(count);
+                }
+            }
+            Event::Eof => return Ok(count),
+            _ => {}
+        }
+        buf.clear();
+    }
 }
 
 /// A .xls is not compressed: its cells fit in the file's size limit.
@@ -97,7 +164,7 @@ impl Grid {
         }
         self.cells += 1;
         if self.cells > MAX_CELLS {
-            return Err(ImportFileError::TooLarge);
+            return Err(ImportFileError::WorkbookTooLarge);
         }
         // The header and MAX_ROWS partners; one more row is one too many.
         if !self.rows.contains_key(&row) && self.rows.len() > MAX_ROWS {
