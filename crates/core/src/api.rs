@@ -48,6 +48,9 @@ pub const PATH_POSTER_SLOGAN: &str = "/api/v1/company/poster-slogan";
 
 /// Managers: `PUT` a `company::CompanyProfile`, answered with the `Company`.
 pub const PATH_COMPANY_PROFILE: &str = "/api/v1/company/profile";
+/// Managers and reps: `GET` the company's `MediaUsage` (room its media take
+/// on the server, of its quota).
+pub const PATH_MEDIA_USAGE: &str = "/api/v1/company/media-usage";
 
 /// Reps and managers: `POST` a `NewInvitation`, answered with the `Invitation`.
 pub const PATH_INVITATIONS: &str = "/api/v1/invitations";
@@ -82,6 +85,15 @@ pub struct PosterArtworkRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct PosterSloganRequest {
     pub slogan: Option<String>,
+}
+
+/// `GET /api/v1/company/media-usage`: what the company's uploaded media
+/// take on the server (with the room uploads under way hold), and the
+/// quota an upload may not pass (a server setting).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct MediaUsage {
+    pub used_bytes: i64,
+    pub quota_bytes: i64,
 }
 
 /// Largest JSON body the API accepts.

@@ -29,6 +29,23 @@ pub const MAX_CASE_IMAGES: usize = 12;
 pub const MAX_AUDIENCE_REPS: usize = 500;
 /// Largest media upload: a 300 MB video fits, with room to spare.
 pub const MAX_MEDIA_BYTES: usize = 320 * 1024 * 1024;
+/// Each company's room for media on the server, in MiB, unless its
+/// operator sets another (`--media-quota-mb`): 5 GiB, some fifteen 300 MB
+/// videos and thousands of images. Not in [`ALL`]: devices learn the
+/// server's own setting (`MediaUsage`).
+pub const DEFAULT_MEDIA_QUOTA_MB: u64 = 5 * 1024;
+/// An upload that sends nothing for this long is cut off (408) and its
+/// temporary file removed, so a stalled client holds no disk or quota.
+pub const MEDIA_UPLOAD_STALL_SECS: u64 = 60;
+/// Media that no item (of any state), no company profile and no upload
+/// under way uses are removed once this old: a week, so a cover uploaded
+/// for a draft that waits in an offline laptop's outbox over a long
+/// weekend is still there when the draft is pushed.
+pub const MEDIA_SWEEP_GRACE_HOURS: u64 = 7 * 24;
+/// An upload's temporary file untouched this long, or its reserved room
+/// not renewed this long, is a crashed upload's (a live one writes at
+/// least every [`MEDIA_UPLOAD_STALL_SECS`]): the sweep removes it.
+pub const MEDIA_UPLOAD_STALE_MINUTES: u64 = 60;
 /// An image placed in an article (kept in the desktop cache until the
 /// network is back, so it is bounded well below a video).
 pub const MAX_ARTICLE_IMAGE_BYTES: usize = 16 * 1024 * 1024;

@@ -83,6 +83,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/0019_visits_visitor_first.sql"),
     ),
     (20, include_str!("../migrations/0020_burst_window.sql")),
+    (24, include_str!("../migrations/0024_media_quota.sql")),
 ];
 
 /// Key of the session advisory lock held while migrating, so two servers

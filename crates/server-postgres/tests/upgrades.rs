@@ -63,6 +63,10 @@ const FIXTURES: &[(&str, i64, &str)] = &[
                          VALUES (1, 1, 1, 1, 'Cy', '+15550004', 'hi', 'invitation', 'queued', 1000, 1000, 1000)"),
     ("sms_optouts", 5, "INSERT INTO sms_optouts (phone, at, source) VALUES ('+15550005', 1000, 'twilio')"),
     ("rate_limits", 11, "INSERT INTO rate_limits (key, window_start, hits) VALUES ('lead_ip:0a1b2c', 1000, 3)"),
+    ("recent_opens", 20, "INSERT INTO recent_opens (network, opened_at) VALUES (7, 1000)"),
+    ("media_usage", 24, "INSERT INTO media_usage (company_id, bytes) VALUES (1, 10)"),
+    ("media_reservations", 24, "INSERT INTO media_reservations (id, company_id, bytes, touched_at)
+                                VALUES (1, 1, 4096, 1000)"),
 ];
 
 /// The tables of the database and their columns, sorted.

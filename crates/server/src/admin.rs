@@ -190,6 +190,23 @@ impl Admin {
         self.db.purge_signals(now_ms, retention_days).await
     }
 
+    /// The media sweep, as the server's hourly job runs it at `now_ms`:
+    /// media nothing uses made more than `MEDIA_SWEEP_GRACE_HOURS` before,
+    /// and uploads that crashed (reservations and temp files untouched for
+    /// `MEDIA_UPLOAD_STALE_MINUTES`).
+    pub async fn sweep_media(&self, now_ms: i64) -> Result<crate::Swept, ServerError> {
+        use warmlead_core::limits::{MEDIA_SWEEP_GRACE_HOURS, MEDIA_UPLOAD_STALE_MINUTES};
+        let grace = (MEDIA_SWEEP_GRACE_HOURS * 3600 * 1000) as i64;
+        let stale = (MEDIA_UPLOAD_STALE_MINUTES * 60 * 1000) as i64;
+        self.db.sweep_media(now_ms, grace, stale).await
+    }
+
+    /// A company's media usage in bytes (its media and the room uploads
+    /// under way hold), as the quota counts it.
+    pub async fn media_usage(&self, company_id: i64) -> Result<i64, ServerError> {
+        self.db.media_usage(company_id).await
+    }
+
     /// The decay regrade, as the server's hourly job runs it: leads whose
     /// grade has cooled by `now_ms` get their new grade (and a change).
     pub async fn regrade_cooled_leads(&self, now_ms: i64) -> Result<usize, ServerError> {
@@ -285,7 +302,13 @@ impl Admin {
         }
         let inserted = self
             .db
-            .insert_media(company_id, content_type.to_string(), size, name.clone())
+            .insert_media(
+                company_id,
+                content_type.to_string(),
+                size,
+                name.clone(),
+                None,
+            )
             .await;
         if inserted.is_err() {
             let _ = tokio::fs::remove_file(dir.join(&name)).await;

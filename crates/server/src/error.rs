@@ -31,6 +31,9 @@ pub enum ServerError {
     Busy(String),
     #[error("{0}")]
     RateLimited(String),
+    /// An upload that sent nothing for too long: 408, and worth a retry.
+    #[error("{0}")]
+    Stalled(String),
     #[error("configuration: {0}")]
     Config(String),
     #[error("database: {0}")]
@@ -62,7 +65,7 @@ impl ServerError {
             ServerError::NotFound(_) => ErrorCode::NotFound,
             ServerError::Conflict(_) => ErrorCode::Conflict,
             ServerError::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
-            ServerError::Busy(_) => ErrorCode::Offline,
+            ServerError::Busy(_) | ServerError::Stalled(_) => ErrorCode::Offline,
             ServerError::RateLimited(_) => ErrorCode::RateLimited,
             // A deadlock, a lost connection, a full pool: retrying may pass.
             ServerError::Database(crate::storage::sql::Error::Transient(_)) => ErrorCode::Offline,
@@ -121,7 +124,11 @@ impl IntoResponse for ServerError {
             }
             _ => {}
         }
-        api_error_response(&self.to_api())
+        let mut res = api_error_response(&self.to_api());
+        if let ServerError::Stalled(_) = self {
+            *res.status_mut() = StatusCode::REQUEST_TIMEOUT;
+        }
+        res
     }
 }
 

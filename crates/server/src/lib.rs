@@ -25,6 +25,7 @@ pub use admin::{open_admin, open_admin_with, Admin, CompanySummary, NewCompany};
 pub use error::ServerError;
 pub use http::client_ip::TrustedProxies;
 pub use sms::{parse_quiet_hours, Clock, SmsInviteArgs, SmsInviteOptions};
+pub use storage::media::Swept;
 pub use storage::retention::Purged;
 pub use storage::StorageOptions;
 pub use warmlead_sms::{ProviderConfig as SmsProviderConfig, SmsProvider};
@@ -64,6 +65,20 @@ pub struct Options {
     pub trusted_proxies: TrustedProxies,
     /// PostgreSQL pool and timeouts, where media live.
     pub storage: StorageOptions,
+    /// Each company's room for uploaded media, in MiB.
+    pub media_quota_mb: u64,
+    /// An upload that sends nothing for this long is stopped (408);
+    /// `MEDIA_UPLOAD_STALL_SECS` unless a test needs it shorter.
+    pub upload_stall: Duration,
+}
+
+impl Options {
+    /// [`Options::media_quota_mb`] in bytes.
+    pub(crate) fn media_quota_bytes(&self) -> i64 {
+        i64::try_from(self.media_quota_mb)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(storage::media::MIB)
+    }
 }
 
 impl Default for Options {
@@ -76,6 +91,8 @@ impl Default for Options {
             sms_invites: SmsInviteOptions::default(),
             trusted_proxies: TrustedProxies::none(),
             storage: StorageOptions::default(),
+            media_quota_mb: warmlead_core::limits::DEFAULT_MEDIA_QUOTA_MB,
+            upload_stall: Duration::from_secs(warmlead_core::limits::MEDIA_UPLOAD_STALL_SECS),
         }
     }
 }
@@ -202,6 +219,8 @@ pub async fn start_with(config: Config, options: Options) -> Result<RunningServe
     state.download_url = options.download_url.clone();
     state.trusted_proxies = Arc::new(options.trusted_proxies.clone());
     state.sms_options = Arc::new(options.sms_invites.clone());
+    state.media_quota_bytes = options.media_quota_bytes();
+    state.upload_stall = options.upload_stall;
     let sms = sms::SmsService::new(&state, options.sms_invites.clone())?;
     let app = http::router(state)
         .merge(sms.router())
@@ -230,8 +249,9 @@ pub async fn start_with(config: Config, options: Options) -> Result<RunningServe
     })
 }
 
-/// Deletes raw signals past the retention period and regrades the leads
-/// that cooled (decay), now and then periodically.
+/// Deletes raw signals past the retention period, regrades the leads that
+/// cooled (decay) and sweeps unused media and crashed uploads, now and
+/// then periodically.
 async fn purge_job(admin: Admin, options: Options) {
     let mut tick = tokio::time::interval(options.purge_every);
     loop {
@@ -249,6 +269,11 @@ async fn purge_job(admin: Admin, options: Options) {
             Ok(0) => {}
             Ok(n) => tracing::info!(leads = n, "regraded cooled leads"),
             Err(e) => tracing::error!(error = %e, "cooling regrade failed"),
+        }
+        match admin.sweep_media(now).await {
+            Ok(s) if s != Swept::default() => tracing::info!(?s, "swept unused media"),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "media sweep failed"),
         }
     }
 }

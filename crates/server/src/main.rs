@@ -118,6 +118,11 @@ enum Command {
         /// visitor's address read from X-Forwarded-For / X-Real-IP [default: none].
         #[arg(long, env = "WARMLEAD_TRUSTED_PROXIES", default_value = "")]
         trusted_proxies: TrustedProxies,
+        /// Each company's room for uploaded media, in MiB (5120 = 5 GiB). An
+        /// upload that would pass it is refused; managers see used / total
+        /// in Settings.
+        #[arg(long, env = "WARMLEAD_MEDIA_QUOTA_MB", default_value_t = warmlead_core::limits::DEFAULT_MEDIA_QUOTA_MB)]
+        media_quota_mb: u64,
     },
     /// Set up companies: `company create`, `company list`.
     Company {
@@ -275,6 +280,7 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             download_url,
             sms_invites,
             trusted_proxies,
+            media_quota_mb,
         } => {
             let options = Options {
                 signal_retention_days,
@@ -283,6 +289,7 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
                 sms_invites: sms_invites.into_options(),
                 trusted_proxies,
                 storage: db.storage(),
+                media_quota_mb,
                 ..Options::default()
             };
             serve(listen, db.url(), public_url, demo, options).await

@@ -67,6 +67,9 @@ pub const FIXTURES: &[(&str, &str)] = &[
                       VALUES (1, 1, 2, 1, 'Cy', '+15550004', 'hi', 'invitation', 'sent', 1000, 1000, 1000)"),
     ("sms_optouts", "INSERT INTO sms_optouts (phone, at, source) VALUES ('+15550005', 1000, 'twilio')"),
     ("rate_limits", "INSERT INTO rate_limits (key, window_start, hits) VALUES ('lead_ip:0a1b2c', 1000, 3)"),
+    ("media_usage", "INSERT INTO media_usage (company_id, bytes) VALUES (1, 4106)"),
+    ("media_reservations", "INSERT INTO media_reservations (id, company_id, bytes, touched_at)
+                            VALUES (3, 1, 4096, 1000)"),
 ];
 
 fn sqlite_migration_files() -> Vec<(i64, PathBuf)> {

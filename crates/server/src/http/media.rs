@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, HttpBody};
 use axum::extract::{Path as UrlPath, Request, State};
@@ -12,7 +13,7 @@ use axum::Json;
 use tokio::io::AsyncWriteExt;
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
-use warmlead_core::api::{PosterArtworkRequest, PosterSloganRequest, MAX_MEDIA_BYTES};
+use warmlead_core::api::{MediaUsage, PosterArtworkRequest, PosterSloganRequest, MAX_MEDIA_BYTES};
 use warmlead_core::domain::{Company, MediaRef, Role};
 use warmlead_core::error::ApiError;
 use warmlead_core::ErrorCode;
@@ -20,7 +21,7 @@ use warmlead_core::ErrorCode;
 use super::extract::{bearer_token, ApiJson};
 use super::AppState;
 use crate::error::{api_error_response, ServerError};
-use crate::storage::{is_media_key, media_extension, Caller, Placed, MEDIA_TYPES};
+use crate::storage::{is_media_key, media_extension, Caller, Database, Placed, MEDIA_TYPES};
 
 /// `POST /api/v1/media`: the server picks the key.
 pub(crate) async fn upload(
@@ -29,19 +30,29 @@ pub(crate) async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<MediaRef>, ServerError> {
-    let (path, content_type, size) = receive(&st, &caller, &headers, body).await?;
-    let name = file_name(&path);
-    match st
-        .db
-        .insert_media(caller.company.id, content_type, size as i64, name)
-        .await
-    {
-        Ok(media) => Ok(Json(media)),
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&path).await;
-            Err(e)
+    let (pending, content_type, size) = receive(&st, &caller, &headers, body).await?;
+    let name = file_name(&pending.file);
+    let company = caller.company.id;
+    // On its own task: a client hanging up now must not drop the upload
+    // between its row's commit and `keep` (its file would then go).
+    let stored = tokio::spawn(async move {
+        let reservation = pending.reservation;
+        match st
+            .db
+            .insert_media(company, content_type, size as i64, name, reservation)
+            .await
+        {
+            Ok(media) => {
+                pending.keep();
+                Ok(media)
+            }
+            Err(e) => {
+                pending.discard().await;
+                Err(e)
+            }
         }
-    }
+    });
+    Ok(Json(stored.await??))
 }
 
 /// `PUT /api/v1/media/{key}`: the device picked the key (an image placed in
@@ -59,23 +70,51 @@ pub(crate) async fn put(
             "a media key is 32 lowercase hex digits (128 random bits)".into(),
         ));
     }
-    let (path, content_type, size) = receive(&st, &caller, &headers, body).await?;
-    let name = file_name(&path);
-    let placed = st
-        .db
-        .insert_media_at(caller.company.id, content_type, size as i64, name, key)
-        .await;
-    match placed {
-        Ok(Placed::New(media)) => Ok(Json(media)),
-        Ok(Placed::Existing(media)) => {
-            let _ = tokio::fs::remove_file(&path).await;
-            Ok(Json(media))
+    let (mut pending, content_type, size) = receive(&st, &caller, &headers, body).await?;
+    let name = file_name(&pending.file);
+    let company = caller.company.id;
+    // On its own task, as in `upload`.
+    let stored = tokio::spawn(async move {
+        let reservation = pending.reservation;
+        let placed = st
+            .db
+            .insert_media_at(company, content_type, size as i64, name, key, reservation)
+            .await;
+        match placed {
+            Ok(Placed::New(media)) => {
+                pending.keep();
+                Ok(media)
+            }
+            Ok(Placed::Existing(media)) => {
+                // Its room was given back with the answer; only the file goes.
+                pending.reservation = None;
+                pending.discard().await;
+                Ok(media)
+            }
+            Err(e) => {
+                pending.discard().await;
+                Err(e)
+            }
         }
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&path).await;
-            Err(e)
-        }
+    });
+    Ok(Json(stored.await??))
+}
+
+/// `GET /api/v1/company/media-usage` (managers and reps, who upload): the
+/// room the company's media take, of its quota.
+pub(crate) async fn usage(
+    State(st): State<AppState>,
+    caller: Caller,
+) -> Result<Json<MediaUsage>, ServerError> {
+    if caller.user.role == Role::Partner {
+        return Err(ServerError::Forbidden(
+            "only managers and reps upload media, so only they see the room it takes".into(),
+        ));
     }
+    Ok(Json(MediaUsage {
+        used_bytes: st.db.media_usage(caller.company.id).await?,
+        quota_bytes: st.media_quota_bytes,
+    }))
 }
 
 fn file_name(path: &Path) -> String {
@@ -84,16 +123,152 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Streams the raw body to a temporary file, checks it, and renames it into
-/// place under a fresh name; the caller then inserts the row (and removes the
-/// file if that fails), so a failure at any step leaves neither row nor file.
-/// Answers the file's path, its content type and its size.
+/// Room taken ahead of the bytes of an upload without a length, so a large
+/// one takes a few transactions, not one per frame.
+const RESERVE_STEP: i64 = 16 * 1024 * 1024;
+
+/// How often an upload renews its reservation (far within
+/// `MEDIA_UPLOAD_STALE_MINUTES`, after which the sweep takes it for a
+/// crashed upload's).
+const TOUCH_EVERY: Duration = Duration::from_secs(60);
+
+/// An upload under way: its file (the temp file, then the renamed one) and
+/// its room in the company's quota. [`Pending::keep`] once its row is
+/// stored; [`Pending::discard`] removes the file and gives the room back.
+/// Dropped otherwise (the client went away and the request was dropped
+/// mid-await), it does the same on a spawned task.
+pub(crate) struct Pending {
+    db: Database,
+    company_id: i64,
+    quota: i64,
+    file: PathBuf,
+    reservation: Option<i64>,
+    reserved: i64,
+    touched: Instant,
+    armed: bool,
+}
+
+impl Pending {
+    /// Makes sure the upload holds room for `need` bytes (taking
+    /// [`RESERVE_STEP`] more ahead when `ahead`), or refuses with 413.
+    async fn room_for(&mut self, need: i64, ahead: bool) -> Result<(), ServerError> {
+        if need <= self.reserved {
+            if let Some(id) = self
+                .reservation
+                .filter(|_| self.touched.elapsed() > TOUCH_EVERY)
+            {
+                self.db.touch_reservation(self.company_id, id).await?;
+                self.touched = Instant::now();
+            }
+            return Ok(());
+        }
+        let exact = need - self.reserved;
+        let mut tries = vec![exact];
+        if ahead {
+            let more = (need + RESERVE_STEP).min(MAX_MEDIA_BYTES as i64) - self.reserved;
+            if more > exact {
+                tries.insert(0, more);
+            }
+        }
+        for add in tries {
+            let taken = self
+                .db
+                .reserve_media(self.company_id, self.reservation, add, self.quota)
+                .await?;
+            if let Some(id) = taken {
+                self.reservation = Some(id);
+                self.reserved += add;
+                self.touched = Instant::now();
+                return Ok(());
+            }
+        }
+        Err(self.full(need).await)
+    }
+
+    /// The 413 of a full quota: what is used, of what, and what to do.
+    async fn full(&self, need: i64) -> ServerError {
+        let used = self.db.media_usage(self.company_id).await.unwrap_or(0) - self.reserved;
+        ServerError::PayloadTooLarge(format!(
+            "this company's media storage is full: {} of {} used, and this upload needs {}. \
+             Delete content items you no longer need (the server then frees their files), \
+             or ask the server's operator to raise the quota (--media-quota-mb)",
+            human_bytes(used.max(0)),
+            human_bytes(self.quota),
+            human_bytes(need),
+        ))
+    }
+
+    /// The upload is stored: the file stays and its room is now usage.
+    fn keep(mut self) {
+        self.armed = false;
+    }
+
+    /// Removes the file and gives the room back, before the answer goes.
+    async fn discard(mut self) {
+        self.armed = false;
+        let _ = tokio::fs::remove_file(&self.file).await;
+        if let Some(id) = self.reservation {
+            if let Err(e) = self.db.release_reservation(self.company_id, id).await {
+                tracing::warn!(error = %e, "an upload's room stays reserved until the sweep");
+            }
+        }
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let (db, file, company, reservation) = (
+            self.db.clone(),
+            self.file.clone(),
+            self.company_id,
+            self.reservation,
+        );
+        let cleanup = async move {
+            let _ = tokio::fs::remove_file(&file).await;
+            if let Some(id) = reservation {
+                let _ = db.release_reservation(company, id).await;
+            }
+        };
+        // Without a runtime (shutdown) the sweep removes both later.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(cleanup);
+        }
+    }
+}
+
+/// `n` bytes as people read them ("1.2 GB", "300 MB").
+pub(crate) fn human_bytes(n: i64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if n < 1024 {
+        return format!("{n} bytes");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value >= 100.0 || value.fract() < 0.05 {
+        format!("{value:.0} {}", UNITS[unit])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// Streams the raw body to a temporary file, holding room for it in the
+/// company's quota as it grows, checks it, and renames it into place under
+/// a fresh name; the caller then inserts the row (and discards the upload
+/// if that fails), so a failure at any step leaves neither row nor file,
+/// nor room taken. Answers the upload, its content type and its size.
 async fn receive(
     st: &AppState,
     caller: &Caller,
     headers: &HeaderMap,
     body: Body,
-) -> Result<(PathBuf, String, usize), ServerError> {
+) -> Result<(Pending, String, usize), ServerError> {
     if caller.user.role == Role::Partner {
         return Err(ServerError::Forbidden(
             "only managers and reps upload media (for the items they write)".into(),
@@ -117,25 +292,51 @@ async fn receive(
             allowed.join(", ")
         ))
     })?;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_MEDIA_BYTES as u64) {
+        return Err(too_large());
+    }
     let dir = st.db.media_dir().to_path_buf();
-    let tmp = dir.join(format!(".upload-{}", uuid::Uuid::new_v4()));
-    let size = match write_limited(body, &tmp, MAX_MEDIA_BYTES).await {
-        Ok(size) => size,
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&tmp).await;
-            return Err(e);
-        }
+    let mut pending = Pending {
+        db: st.db.clone(),
+        company_id: caller.company.id,
+        quota: st.media_quota_bytes,
+        file: dir.join(format!(".upload-{}", uuid::Uuid::new_v4())),
+        reservation: None,
+        reserved: 0,
+        touched: Instant::now(),
+        armed: true,
     };
-    if let Err(e) = check_bytes(&tmp, &content_type).await {
-        let _ = tokio::fs::remove_file(&tmp).await;
-        return Err(e);
+    let received = async {
+        if let Some(n) = declared.filter(|n| *n > 0) {
+            // The whole length at once: an upload that cannot fit is
+            // refused before its first byte is written.
+            pending.room_for(n as i64, false).await?;
+        }
+        let size = write_limited(body, &mut pending, st.upload_stall).await?;
+        check_bytes(&pending.file, &content_type).await?;
+        let path = dir.join(format!("{}.{ext}", uuid::Uuid::new_v4()));
+        tokio::fs::rename(&pending.file, &path).await?;
+        pending.file = path;
+        Ok::<_, ServerError>(size)
     }
-    let path = dir.join(format!("{}.{ext}", uuid::Uuid::new_v4()));
-    if let Err(e) = tokio::fs::rename(&tmp, &path).await {
-        let _ = tokio::fs::remove_file(&tmp).await;
-        return Err(e.into());
+    .await;
+    match received {
+        Ok(size) => Ok((pending, content_type, size)),
+        Err(e) => {
+            pending.discard().await;
+            Err(e)
+        }
     }
-    Ok((path, content_type, size))
+}
+
+fn too_large() -> ServerError {
+    ServerError::PayloadTooLarge(format!(
+        "media is larger than the limit of {MAX_MEDIA_BYTES} bytes"
+    ))
 }
 
 /// What the first bytes of a file say it is, among [`MEDIA_TYPES`].
@@ -178,22 +379,35 @@ async fn check_bytes(path: &Path, declared: &str) -> Result<(), ServerError> {
     }
 }
 
-/// Copies the body to `path`, refusing (413) as soon as it passes `limit`.
-async fn write_limited(mut body: Body, path: &Path, limit: usize) -> Result<usize, ServerError> {
-    let mut file = tokio::fs::File::create(path).await?;
+/// Copies the body to the upload's file, refusing (413) as soon as it
+/// passes [`MAX_MEDIA_BYTES`] or the company's quota, and (408) when the
+/// client sends nothing for `stall`.
+async fn write_limited(
+    mut body: Body,
+    pending: &mut Pending,
+    stall: Duration,
+) -> Result<usize, ServerError> {
+    let mut file = tokio::fs::File::create(&pending.file).await?;
     let mut size = 0usize;
-    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+    loop {
+        let next = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx));
+        let Ok(frame) = tokio::time::timeout(stall, next).await else {
+            return Err(ServerError::Stalled(format!(
+                "the upload sent nothing for {} s and was stopped; upload it again",
+                stall.as_secs()
+            )));
+        };
+        let Some(frame) = frame else { break };
         let frame =
             frame.map_err(|e| ServerError::InvalidInput(format!("upload interrupted: {e}")))?;
         let Ok(data) = frame.into_data() else {
             continue;
         };
         size += data.len();
-        if size > limit {
-            return Err(ServerError::PayloadTooLarge(format!(
-                "media is larger than the limit of {limit} bytes"
-            )));
+        if size > MAX_MEDIA_BYTES {
+            return Err(too_large());
         }
+        pending.room_for(size as i64, true).await?;
         file.write_all(&data).await?;
     }
     if size == 0 {

@@ -42,6 +42,10 @@ pub(crate) struct AppState {
     pub trusted_proxies: std::sync::Arc<client_ip::TrustedProxies>,
     /// The SMS rules and clock, also applied to one-time codes.
     pub sms_options: std::sync::Arc<crate::sms::SmsInviteOptions>,
+    /// Each company's room for media, in bytes.
+    pub media_quota_bytes: i64,
+    /// An upload that sends nothing for this long is stopped (408).
+    pub upload_stall: std::time::Duration,
 }
 
 impl AppState {
@@ -57,6 +61,10 @@ impl AppState {
             download_url: None,
             trusted_proxies: Default::default(),
             sms_options: Default::default(),
+            media_quota_bytes: crate::Options::default().media_quota_bytes(),
+            upload_stall: std::time::Duration::from_secs(
+                warmlead_core::limits::MEDIA_UPLOAD_STALL_SECS,
+            ),
         }
     }
 
@@ -102,6 +110,7 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route(paths::PATH_FILTERED_STATS, get(stats::filtered))
         .route(paths::PATH_TRACKING_STATS, get(stats::tracking))
+        .route(paths::PATH_MEDIA_USAGE, get(media::usage))
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
         // Uploads stream to disk and count their own bytes.
         .route(

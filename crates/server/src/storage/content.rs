@@ -50,9 +50,10 @@ pub(crate) fn insert_media(
     content_type: &str,
     size: i64,
     path: &str,
+    reservation: Option<i64>,
 ) -> Result<MediaRef, ServerError> {
     let key = media_key();
-    match insert_media_at(tx, company_id, content_type, size, path, &key)? {
+    match insert_media_at(tx, company_id, content_type, size, path, &key, reservation)? {
         Placed::New(media) => Ok(media),
         // 128 random bits: a clash means the generator is broken.
         Placed::Existing(_) => Err(ServerError::Conflict(
@@ -73,7 +74,9 @@ pub(crate) enum Placed {
 
 /// Inserts a media under `key` (a device picks it so it can write an
 /// article's `<img>` before it has the network). The key's uniqueness is the
-/// index's; another company's key is a conflict, never a way in.
+/// index's; another company's key is a conflict, never a way in. The
+/// upload's `reservation` (its room in the quota) becomes the new media's
+/// usage, or is given back when the media was there already.
 pub(crate) fn insert_media_at(
     tx: &Connection,
     company_id: i64,
@@ -81,6 +84,7 @@ pub(crate) fn insert_media_at(
     size: i64,
     path: &str,
     key: &str,
+    reservation: Option<i64>,
 ) -> Result<Placed, ServerError> {
     let new_id = tx
         .query_row(
@@ -92,6 +96,7 @@ pub(crate) fn insert_media_at(
         )
         .optional()?;
     if let Some(id) = new_id {
+        super::media::settle(tx, company_id, reservation, size)?;
         return Ok(Placed::New(MediaRef {
             id,
             content_type: content_type.to_string(),
@@ -119,6 +124,7 @@ pub(crate) fn insert_media_at(
             "this media key is taken; upload under a new random key".into(),
         ));
     }
+    super::media::settle(tx, company_id, reservation, 0)?;
     Ok(Placed::Existing(media))
 }
 
@@ -764,6 +770,13 @@ pub(crate) fn delete_item(tx: &Connection, company_id: i64, id: i64) -> Result<(
     if n == 0 {
         return Err(ServerError::NotFound(format!("no content item {id}")));
     }
+    // A deleted item shows nothing: its media count against the quota no
+    // longer, and the sweep removes those no other item uses.
+    tx.execute("DELETE FROM content_item_media WHERE item_id = ?1", [id])?;
+    tx.execute(
+        "UPDATE content_items SET cover_media_id = NULL, video_media_id = NULL WHERE id = ?1",
+        [id],
+    )?;
     super::pg::notify(tx, super::pg::ITEMS_CHANNEL, company_id)?;
     changes::append(
         tx,
@@ -785,8 +798,9 @@ impl super::Database {
         content_type: String,
         size: i64,
         path: String,
+        reservation: Option<i64>,
     ) -> Result<MediaRef, ServerError> {
-        self.tx(move |tx, _| insert_media(tx, company_id, &content_type, size, &path))
+        self.tx(move |tx, _| insert_media(tx, company_id, &content_type, size, &path, reservation))
             .await
     }
 
@@ -798,9 +812,20 @@ impl super::Database {
         size: i64,
         path: String,
         key: String,
+        reservation: Option<i64>,
     ) -> Result<Placed, ServerError> {
-        self.tx(move |tx, _| insert_media_at(tx, company_id, &content_type, size, &path, &key))
-            .await
+        self.tx(move |tx, _| {
+            insert_media_at(
+                tx,
+                company_id,
+                &content_type,
+                size,
+                &path,
+                &key,
+                reservation,
+            )
+        })
+        .await
     }
 
     pub(crate) async fn media_by_key(

@@ -51,6 +51,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0019_visits_visitor_first.sql"),
     ),
     (20, include_str!("../../migrations/0020_burst_window.sql")),
+    (24, include_str!("../../migrations/0024_media_quota.sql")),
 ];
 
 /// Work a migration needs beyond SQL, in its transaction (written against

@@ -24,6 +24,7 @@ mod forward;
 pub(crate) mod invitations;
 mod leads;
 mod limits;
+pub(crate) mod media;
 mod meta;
 pub(crate) mod migrations;
 pub(crate) mod partners;

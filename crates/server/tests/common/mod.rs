@@ -184,7 +184,16 @@ pub async fn world() -> World {
 
 /// [`world`] on a given backend (tests of SQLite's file backup).
 pub async fn world_on(backend: warmlead_server::testing::Backend) -> World {
-    let ts = TestServer::start_on(backend, false, None, Default::default()).await;
+    world_with(backend, Default::default()).await
+}
+
+/// [`world`] on a server with these options (a small media quota, a short
+/// upload stall).
+pub async fn world_with(
+    backend: warmlead_server::testing::Backend,
+    options: warmlead_server::Options,
+) -> World {
+    let ts = TestServer::start_on(backend, false, None, options).await;
     let a = ts.admin();
     let company = a.create_company("暖居装修").await.unwrap();
     let c = company.id;
