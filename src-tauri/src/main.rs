@@ -120,6 +120,7 @@ bridge::commands![
     share::copy_png,
     share::upload_logo,
     share::set_company_profile,
+    share::media_usage,
     partners::partners,
     partners::partner_counts,
     partners::partner_detail,

@@ -8,6 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use tauri::{AppHandle, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
+use warmlead_core::api::MediaUsage;
 use warmlead_core::company::{check_logo, CompanyProfile};
 use warmlead_core::domain::{Company, MediaRef};
 use warmlead_core::error::ApiError;
@@ -184,6 +185,13 @@ pub async fn upload_logo(
         .await?
         .upload_image(&content_type, bytes)
         .await?)
+}
+
+/// Managers: the room the company's uploaded media take on the server, of
+/// its quota (shown in Settings; needs the network).
+#[bridge::command]
+pub async fn media_usage(state: State<'_, AppState>) -> Res<MediaUsage> {
+    Ok(client(&state).await?.media_usage().await?)
 }
 
 /// Managers: the company's whole profile. The answer is the Company; a sync

@@ -99,6 +99,7 @@ export const api = {
   /** Managers: uploads the company logo (PNG or JPEG); answers its media. */
   uploadLogo: rust.uploadLogo,
   setCompanyProfile: rust.setCompanyProfile,
+  mediaUsage: rust.mediaUsage,
   // Recruiting (issue 4): invitations, SMS, posters, partners, CSV.
   createInvitation: rust.createInvitation,
   /** The invitation fresh from the server (uses, status). */

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import i18n from "./i18n";
 import {
   formatAgo,
+  formatBytes,
   formatDwell,
   formatMoney,
   formatPhone,
@@ -31,6 +32,16 @@ describe("money", () => {
   });
   it("keeps negative amounts (reversals)", () => {
     expect(formatMoney(-1999, "zh-CN")).toBe("-¥19.99");
+  });
+});
+
+describe("bytes", () => {
+  it("reads like a disk's size, whole where whole", () => {
+    expect(formatBytes(5 * 1024 ** 3, "zh-CN")).toBe("5 GB");
+    expect(formatBytes(1.2 * 1024 ** 3, "en")).toBe("1.2 GB");
+    expect(formatBytes(300 * 1024 ** 2, "en")).toBe("300 MB");
+    expect(formatBytes(600 * 1024, "en")).toBe("600 KB");
+    expect(formatBytes(0, "en")).toBe("0 B");
   });
 });
 

@@ -100,3 +100,23 @@ export function formatDaysAgo(ms: number, nowMs: number, t: Translate): string {
   if (days === 1) return t("days.yesterday");
   return t("days.ago", { count: days });
 }
+
+/** A size in bytes as people read it: "1.2 GB", "300 MB" (1024-based, as
+ *  the server's quota setting is in MiB). */
+export function formatBytes(n: number, lang: string): string {
+  const units = ["KB", "MB", "GB", "TB"];
+  if (n < 1024) return `${formatCount(n, lang)} B`;
+  let value = n / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit + 1 < units.length) {
+    value /= 1024;
+    unit += 1;
+  }
+  // Whole numbers and large ones without a decimal: "5 GB", "300 MB", "1.2 GB".
+  const digits = value >= 100 || Math.abs(value - Math.round(value)) < 0.05 ? 0 : 1;
+  const shown = new Intl.NumberFormat(lang, {
+    maximumFractionDigits: digits,
+    minimumFractionDigits: digits,
+  }).format(value);
+  return `${shown} ${units[unit]}`;
+}

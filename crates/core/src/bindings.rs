@@ -41,6 +41,7 @@ pub fn render_all() -> Vec<(String, String)> {
         api::IssuedCode,
         api::PosterArtworkRequest,
         api::PosterSloganRequest,
+        api::MediaUsage,
         company::CompanyProfile,
         api::NewContentItem,
         api::ContentDraft,

@@ -6,10 +6,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use warmlead_core::api::{
     ActivateRequest, ActivateResponse, CodeSmsRequest, CodeSmsSent, IssuedCode, MeResponse,
-    NewTeamMember, PosterSloganRequest, TeamMember, PATH_ACTIVATE, PATH_COMPANY_PROFILE,
-    PATH_DEVICES_PREFIX, PATH_EVENTS, PATH_INVITATIONS, PATH_INVITATION_PREFIX, PATH_ME,
-    PATH_MEDIA, PATH_MEDIA_KEY, PATH_PARTNER_IMPORT, PATH_POSTER_SLOGAN, PATH_PULL, PATH_PUSH,
-    PATH_RADAR_PULL, PATH_SMS_INVITATIONS, PATH_TEAM, PATH_TEAM_PREFIX,
+    MediaUsage, NewTeamMember, PosterSloganRequest, TeamMember, PATH_ACTIVATE,
+    PATH_COMPANY_PROFILE, PATH_DEVICES_PREFIX, PATH_EVENTS, PATH_INVITATIONS,
+    PATH_INVITATION_PREFIX, PATH_ME, PATH_MEDIA, PATH_MEDIA_KEY, PATH_MEDIA_USAGE,
+    PATH_PARTNER_IMPORT, PATH_POSTER_SLOGAN, PATH_PULL, PATH_PUSH, PATH_RADAR_PULL,
+    PATH_SMS_INVITATIONS, PATH_TEAM, PATH_TEAM_PREFIX,
 };
 use warmlead_core::company::CompanyProfile;
 use warmlead_core::csv_import::ImportRow;
@@ -224,6 +225,19 @@ impl Client {
             .bearer_auth(&self.token)
             .header(reqwest::header::CONTENT_TYPE, content_type)
             .body(bytes)
+            .send()
+            .await
+            .map_err(transport)?;
+        read(resp).await
+    }
+
+    /// The room the company's media take on the server, of its quota
+    /// (managers and reps).
+    pub async fn media_usage(&self) -> Result<MediaUsage, SyncError> {
+        let resp = self
+            .http
+            .get(self.url(PATH_MEDIA_USAGE))
+            .bearer_auth(&self.token)
             .send()
             .await
             .map_err(transport)?;

@@ -25,6 +25,7 @@ import type { LibraryItem } from "./LibraryItem";
 import type { LibraryQuery } from "./LibraryQuery";
 import type { ManFlags } from "./ManFlags";
 import type { MediaRef } from "./MediaRef";
+import type { MediaUsage } from "./MediaUsage";
 import type { NewInvitation } from "./NewInvitation";
 import type { NewTeamMember } from "./NewTeamMember";
 import type { PartnerCounts } from "./PartnerCounts";
@@ -77,6 +78,7 @@ export type CommandName =
   | "copy_png"
   | "upload_logo"
   | "set_company_profile"
+  | "media_usage"
   | "partners"
   | "partner_counts"
   | "partner_detail"
@@ -228,6 +230,12 @@ export function commands(invoke: Invoke) {
      */
     setCompanyProfile: (profile: CompanyProfile): Promise<Company> =>
       invoke<Company>("set_company_profile", { profile }),
+    /**
+     * Managers: the room the company's uploaded media take on the server, of
+     * its quota (shown in Settings; needs the network).
+     */
+    mediaUsage: (): Promise<MediaUsage> =>
+      invoke<MediaUsage>("media_usage"),
     partners: (query: PartnerQuery): Promise<PartnerPage> =>
       invoke<PartnerPage>("partners", { query }),
     partnerCounts: (): Promise<PartnerCounts> =>

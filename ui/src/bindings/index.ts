@@ -57,6 +57,7 @@ export type { LiveEvent } from "./LiveEvent";
 export type { ManFlags } from "./ManFlags";
 export type { MeResponse } from "./MeResponse";
 export type { MediaRef } from "./MediaRef";
+export type { MediaUsage } from "./MediaUsage";
 export type { Mutation } from "./Mutation";
 export type { MutationBody } from "./MutationBody";
 export type { NewContentItem } from "./NewContentItem";

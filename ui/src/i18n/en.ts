@@ -321,6 +321,12 @@ export const en = {
     posterSloganHint:
       "Printed under the rep's name on every invitation poster of the company, at most {{max}} characters. Leave it empty to use the neutral slogan shown in grey.",
     posterSloganSaved: "Saved. Every device gets it at its next sync.",
+    storage: "Media storage",
+    storageUsed: "{{used}} of {{total}} used",
+    storageHint:
+      "Covers, videos and images the company uploaded. An upload that would go past the limit is refused: delete items you no longer need (the server then frees their files), or ask your server's operator for more room.",
+    storageFull: "Almost full: new uploads may be refused.",
+    storageOffline: "Connect to the server to see how much room is used.",
     signedInAs: "{{name}} · {{role}} · {{company}}",
     server: "Server: {{url}}",
     signOut: "Sign out",

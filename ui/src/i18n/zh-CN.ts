@@ -317,6 +317,12 @@ export const zhCN = {
     posterSloganDefault: "诚邀您成为我们的推荐合伙人",
     posterSloganHint: "印在公司每张邀请海报的销售姓名下方，最多 {{max}} 个字。留空即使用框内灰色的通用标语。",
     posterSloganSaved: "已保存，各设备下次同步后生效。",
+    storage: "媒体存储空间",
+    storageUsed: "已用 {{used}} / 共 {{total}}",
+    storageHint:
+      "公司上传的封面、视频和图片。超出上限的上传会被拒绝：删除不再需要的内容（服务器随后释放其文件），或请服务器管理员增加空间。",
+    storageFull: "空间快满了：新的上传可能会被拒绝。",
+    storageOffline: "连接服务器后可查看已用空间。",
     signedInAs: "{{name}} · {{role}} · {{company}}",
     server: "服务器：{{url}}",
     signOut: "退出登录",

@@ -1,13 +1,66 @@
 // 设置: language (remembered), the company profile (managers: name, logo,
 // poster slogan, the invitation pages' commission line), and
 // sign-out, which asks once and warns when changes are still waiting to sync.
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 
 import { api, type ApiError } from "../api";
-import type { Company, MediaRef, Session, SyncStatus } from "../bindings";
+import type { Company, MediaRef, MediaUsage, Session, SyncStatus } from "../bindings";
+import { formatBytes } from "../format";
 import { LIMITS } from "../bindings/Limits";
 import { currentLanguage, LANGUAGES, setLanguage, type Language } from "../i18n";
+
+/** From this share of the quota on, the bar warns. */
+const STORAGE_WARN = 0.9;
+
+/** Managers: the room the company's media take on the server, of its quota
+ *  (asked of the server each time the screen opens; needs the network). */
+function MediaStorage() {
+  const { t } = useTranslation();
+  const [usage, setUsage] = useState<MediaUsage | null>(null);
+  const [offline, setOffline] = useState(false);
+  useEffect(() => {
+    let live = true;
+    api
+      .mediaUsage()
+      .then((u) => live && setUsage(u))
+      .catch(() => live && setOffline(true));
+    return () => {
+      live = false;
+    };
+  }, []);
+  const lang = currentLanguage();
+  const share = usage && usage.quota_bytes > 0 ? Math.min(1, usage.used_bytes / usage.quota_bytes) : 0;
+  return (
+    <div className="card-box" data-testid="media-storage">
+      <h2>{t("settings.storage")}</h2>
+      {usage ? (
+        <>
+          <p data-testid="media-storage-used">
+            {t("settings.storageUsed", {
+              used: formatBytes(usage.used_bytes, lang),
+              total: formatBytes(usage.quota_bytes, lang),
+            })}
+          </p>
+          <progress
+            className={share >= STORAGE_WARN ? "storage-bar storage-bar-full" : "storage-bar"}
+            max={1}
+            value={share}
+            aria-label={t("settings.storage")}
+          />
+          {share >= STORAGE_WARN && (
+            <p className="error" role="status">
+              {t("settings.storageFull")}
+            </p>
+          )}
+          <p className="hint">{t("settings.storageHint")}</p>
+        </>
+      ) : (
+        offline && <p className="hint">{t("settings.storageOffline")}</p>
+      )}
+    </div>
+  );
+}
 
 /** Same limit as the server's (core `MAX_POSTER_SLOGAN_CHARS`). */
 const MAX_SLOGAN_CHARS = 40;
@@ -245,6 +298,7 @@ export function Settings({
           </select>
         </div>
         {session.user.role === "manager" && <CompanyProfileEditor company={session.company} />}
+        {session.user.role === "manager" && <MediaStorage />}
         <div className="card-box">
           <h2>{t("settings.account")}</h2>
           <p>
