@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use serde::Serialize;
 use tauri::{Emitter, Runtime};
 use ts_rs::TS;
-use warmlead_core::app::{Session, SignedOut, SyncStatus};
+use warmlead_core::app::{LinkActivation, SignedOut, SyncStatus};
 
 /// An event's name, typed by its payload.
 pub struct Event<P> {
@@ -71,9 +71,10 @@ events! {
     SYNC_CHANGED: () = "sync-changed";
     /// After every sync that brought radar changes (leads, signals, visits).
     RADAR_CHANGED: () = "radar-changed";
-    /// A `warmlead://` link signed this device in while the window was open.
-    SESSION_CHANGED: Session = "session-changed";
-    /// A `warmlead://` link was not used; the payload says why (in Chinese).
+    /// A `warmlead://activate` link arrived while the window was open and
+    /// not signed in: ask the person, naming its host, before it is used.
+    DEEP_LINK_PENDING: LinkActivation = "deep-link-pending";
+    /// A `warmlead://` link was not used; the payload says why (in Chinese, then English).
     DEEP_LINK_REFUSED: String = "deep-link-refused";
     /// The company switched this account or device off; the cache is wiped.
     SIGNED_OUT: SignedOut = "signed-out";

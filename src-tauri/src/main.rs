@@ -13,8 +13,9 @@
 //!   of posters when Noto Sans CJK is not in its usual place.
 //! - `RUST_LOG`: log filter (default `info`).
 //!
-//! A `warmlead://activate?server=...&code=...` argument signs the device in
-//! at launch (see `deeplink`). One app runs per data directory: a second
+//! A `warmlead://activate?server=...&code=...` argument (at launch or sent
+//! to the running app) signs the device in once the person confirms the
+//! server it names (see `deeplink`). One app runs per data directory: a second
 //! launch on the same one hands its link to the first and exits.
 //! Posters are drawn on the company's poster artwork (fetched once, cached as
 //! `poster-artwork-{id}` in the data directory, decoded once); a
@@ -30,6 +31,7 @@ mod events;
 mod invite;
 mod leads;
 mod library;
+mod media;
 mod partners;
 mod session;
 mod share;
@@ -53,6 +55,7 @@ fn main() {
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_dialog::init())
+        .register_asynchronous_uri_scheme_protocol(media::SCHEME, media::handle)
         .setup(|app| {
             let data_dir = match std::env::var_os("WARMLEAD_DATA_DIR") {
                 Some(dir) => dir.into(),
@@ -65,6 +68,7 @@ fn main() {
                 warmlead_media::kit::PosterKit::default(),
             ));
             app.manage(deeplink::SeenLinks::default());
+            app.manage(deeplink::PendingLink::default());
             app.manage(library::Uploads::default());
             let handle = app.handle().clone();
             app.deep_link().on_open_url(move |event| {
@@ -144,6 +148,9 @@ bridge::commands![
     library::pick_media_file,
     library::sanitize_article,
     session::signed_out_notice,
+    deeplink::pending_link,
+    deeplink::confirm_link,
+    deeplink::cancel_link,
     session::report_switched_off,
 ];
 

@@ -124,9 +124,10 @@ fn watch_changes(app: &AppHandle, handle: &SyncHandle) {
     });
 }
 
-/// At launch: use an activation link from the command line, else activate
-/// from the environment if asked and not signed in, then start syncing if
-/// signed in. The UI's first `session()` waits for this.
+/// At launch: keep an activation link from the command line for the
+/// sign-in screen to confirm, activate from the environment if asked and not
+/// signed in, then start syncing if signed in. The UI's first `session()`
+/// waits for this.
 pub async fn launch(app: AppHandle, link: Option<String>) {
     let state = app.state::<AppState>();
     let signed_in = match crate::commands::blocking(&state.db_path, |s| s.session()).await {
@@ -140,18 +141,15 @@ pub async fn launch(app: AppHandle, link: Option<String>) {
         std::env::var("WARMLEAD_SERVER_URL").ok(),
         std::env::var("WARMLEAD_ACTIVATION_CODE").ok(),
     );
-    let signed_in = match link {
-        Some(link) => match crate::deeplink::use_link(&app, &link).await {
-            Some(crate::deeplink::Outcome::SignedIn(_)) => true,
-            Some(crate::deeplink::Outcome::Refused(msg)) => {
-                tracing::warn!("deep link at launch refused: {msg}");
-                crate::deeplink::emit_refused_later(app.clone(), msg);
-                signed_in
-            }
-            None => signed_in,
-        },
-        None => signed_in,
-    };
+    // A link waits for the sign-in screen to ask (`deeplink::pending_link`).
+    if let Some(link) = link {
+        if let Some(crate::deeplink::Outcome::Refused(msg)) =
+            crate::deeplink::use_link(&app, &link).await
+        {
+            tracing::warn!("deep link at launch refused: {msg}");
+            crate::deeplink::emit_refused_later(app.clone(), msg);
+        }
+    }
     let signed_in = match env {
         (Some(url), Some(code)) if !signed_in => {
             match crate::commands::activate_device(&state.db_path, &url, &code).await {

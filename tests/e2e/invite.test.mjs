@@ -291,7 +291,11 @@ test("the warmlead:// link from the welcome page signs the built app in", async 
   const driver = await startTauriDriver({ DISPLAY: xvfb.display, WARMLEAD_DATA_DIR: dataDir });
   const app = await newSession(driver.url, process.env.WARMLEAD_APP_BIN, [link.href]);
   try {
-    // No sign-in form to fill: the link did it. The partner sees the company's briefcase.
+    // No sign-in form to fill: the link asks, naming the server, and signs in
+    // on Continue. The partner sees the company's briefcase.
+    await app.waitFor(tid("link-confirm"), 60_000);
+    assert.equal(await app.text(await app.find(tid("link-confirm-host"))), new URL(link.server).host);
+    await app.click(await app.find(tid("link-confirm-continue")));
     await app.waitFor(tid("briefcase-item"), 60_000);
     const body = await app.execute("return document.body.innerText");
     assert.ok(body.includes("钱九"), "the sidebar shows the new partner's name");

@@ -1,9 +1,14 @@
 // The content library's public side in a real phone browser: a hostile
 // article saved through the API runs no script on its public page (the
 // server stored it sanitised, the page sanitises again, the CSP is the
-// third wall), and an archived item's old link shows the polite page.
+// third wall), and an archived item's old link shows the polite page. And
+// the app's editor, the built UI in Chromium: a hostile body in the cache
+// (as a hostile server would send it) runs no script there either.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { readFile } from "node:fs/promises";
+import { extname, join, resolve, sep } from "node:path";
 
 import { startServer, activate, api } from "./lib/server.mjs";
 import { launchPhone } from "./lib/chromium.mjs";
@@ -102,4 +107,147 @@ test("an archived item's old link shows the polite page, not a 404", async () =>
   assert.ok(await page.isVisible("#wl-archived"));
   assert.match(await page.textContent("#wl-archived h1"), /内容已下架|No longer available/);
   await page.close();
+});
+
+/** The built UI (ui/dist) on a loopback port, as plain files. */
+async function serveUi() {
+  const root = resolve(import.meta.dirname, "../../ui/dist");
+  const types = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml" };
+  const http = createServer(async (req, res) => {
+    const path = new URL(req.url, "http://ui").pathname;
+    const file = resolve(join(root, path === "/" ? "index.html" : path));
+    try {
+      if (!file.startsWith(root + sep)) throw new Error("outside the UI");
+      const body = await readFile(file);
+      res.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream" }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((r) => http.listen(0, "127.0.0.1", r));
+  await readFile(join(root, "index.html")).catch(() => {
+    throw new Error("ui/dist is missing: build the UI first (cd ui && npm run build)");
+  });
+  return { url: `http://127.0.0.1:${http.address().port}/`, close: () => http.close() };
+}
+
+test("the app's editor shows a hostile cached article without running its script", async () => {
+  const now = Date.now();
+  const hostileItem = {
+    id: 77,
+    company_id: 1,
+    key: "e2e-hostile-cached",
+    kind: "article",
+    status: "live",
+    owner_id: null,
+    audience: { to: "company" },
+    title: "装修避坑指南（缓存）",
+    summary: "",
+    body: HOSTILE,
+    case_study: null,
+    cover: null,
+    video: null,
+    created_at_ms: now,
+    updated_at_ms: now,
+  };
+  const session = {
+    user: { id: 1, company_id: 1, role: "manager", name: "测试经理", phone: null, rep_id: null, joined_at_ms: now, source: null, invited_by: null, invitation_id: null },
+    company: { id: 1, name: "测试公司", poster_artwork: null, poster_slogan: null, logo: null, commission_promise: null },
+    server_url: "http://127.0.0.1:9",
+    public_base_url: "http://127.0.0.1:9",
+    device_id: 1,
+  };
+  const sanitized = [];
+  // The app's commands as the window sees them. The article sanitiser is the
+  // real one: the server's, the same Rust function the app's command calls
+  // (the server answers a saved draft's body in its sanitised form).
+  const commands = {
+    session: () => session,
+    signed_out_notice: () => null,
+    set_locale: () => null,
+    sync_status: () => ({ state: "synced", last_synced_at_ms: now, pending: 0, rejected: [], last_error: null }),
+    library: () => [{ item: hostileItem, mine: false, unsynced: false, rejected: null }],
+    library_reps: () => [],
+    sanitize_article: async ({ html }) => {
+      const saved = await api(server.url, manager.device_token, "PUT", "/api/v1/content/e2e-editor-sanitize", {
+        kind: "article",
+        title: hostileItem.title,
+        summary: "",
+        body: html,
+        case_study: null,
+        cover: null,
+        video: null,
+        audience: { to: "company" },
+      });
+      sanitized.push(html);
+      return saved.body;
+    },
+    "plugin:event|listen": () => 1,
+    "plugin:event|unlisten": () => null,
+  };
+  const ui = await serveUi();
+  // No CSP here: this checks the sanitiser wall alone (the app's policy is
+  // the other wall, checked in the built app by deeplink.test.mjs).
+  const context = await phone.browser.newContext({ viewport: { width: 1280, height: 860 }, locale: "zh-CN" });
+  try {
+    const page = await context.newPage();
+    const dialogs = [];
+    page.on("dialog", async (d) => {
+      dialogs.push(d.message());
+      await d.dismiss();
+    });
+    const unknown = [];
+    await page.exposeFunction("__bridge", async (cmd, args) => {
+      const answer = commands[cmd];
+      if (!answer) {
+        unknown.push(cmd);
+        throw new Error(`no ${cmd} in this test`);
+      }
+      return answer(args ?? {});
+    });
+    await page.addInitScript(() => {
+      window.__TAURI_INTERNALS__ = {
+        metadata: { currentWindow: { label: "main" }, currentWebview: { windowLabel: "main", label: "main" } },
+        transformCallback: () => 1,
+        unregisterCallback: () => {},
+        convertFileSrc: (path, protocol) => `${protocol}://localhost/${path}`,
+        invoke: (cmd, args) => window.__bridge(cmd, args),
+      };
+      window.__TAURI_EVENT_PLUGIN_INTERNALS__ = { unregisterListener: () => {} };
+    });
+    await page.goto(ui.url);
+    await page.click('[data-testid="nav-content"]');
+    await page.click('[data-testid="library-item"]');
+    const body = page.locator('[data-testid="library-article-body"]');
+    // Editable once the body is in; every image in the window has loaded or
+    // failed by then (an `onerror` would have run in that same task).
+    await page.waitForFunction(() => {
+      const el = document.querySelector('[data-testid="library-article-body"]');
+      const preview = document.querySelector(".phone-body");
+      return (
+        el?.isContentEditable &&
+        el.textContent.includes("标题") &&
+        preview?.textContent.includes("标题") &&
+        [...document.images].every((i) => i.complete)
+      );
+    });
+    await page.locator('[data-testid="library-article-body"] h2').click();
+    await page.screenshot({ path: "artifacts/library-editor-hostile.png" });
+    await page.locator('[data-testid="library-preview"] a', { hasText: "点我" }).click();
+    assert.equal(await page.evaluate(() => window.__pwned), undefined);
+    assert.deepEqual(dialogs, []);
+    // The safe parts are there, in the editor and in the phone preview.
+    assert.equal(await body.locator("h2").textContent(), "标题");
+    assert.match(await body.textContent(), /正文 点我/);
+    for (const html of [await body.innerHTML(), await page.innerHTML(".phone-body")]) {
+      for (const bad of ["<script", "onerror", "onload", "onclick", "javascript:", "data:", "<svg", "<iframe", "style="]) {
+        assert.ok(!html.includes(bad), `${bad} in ${html}`);
+      }
+    }
+    assert.ok(sanitized.includes(HOSTILE), "the editor asked the sanitiser for the cached body");
+    assert.deepEqual(unknown, []);
+  } finally {
+    await context.close();
+    ui.close();
+  }
 });

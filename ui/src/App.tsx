@@ -47,18 +47,12 @@ export function App() {
       .catch((e: ApiError) => setLoadError(e));
   }, []);
 
-  // A warmlead:// activation link can arrive while the window is open: sign in
-  // on the spot, or say why the link was not used.
+  // A warmlead:// activation link can arrive while the window is open: the
+  // sign-in screen asks before it is used; signed in, say why it was not.
   useEffect(() => {
     const stops: (() => void)[] = [];
     let live = true;
     const keep = (u: () => void) => (live ? stops.push(u) : u());
-    void api
-      .onSessionChanged((s) => {
-        setSession(s);
-        setSection(firstSection(s));
-      })
-      .then(keep);
     void api.onDeepLinkRefused((message) => toast(message)).then(keep);
     void api
       .onSignedOut((n) => {
@@ -145,7 +139,6 @@ export function App() {
       case "briefcase":
         return (
           <Briefcase
-            session={session}
             status={status}
             offline={offline}
             title={t(`section.${section}`)}

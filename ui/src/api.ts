@@ -3,7 +3,7 @@
 // (`cargo xtask bindings`): no command name, event name or argument key is
 // written here. Errors arrive as ApiError {code, message}: show the message,
 // branch on the code.
-import { invoke } from "@tauri-apps/api/core";
+import { convertFileSrc, invoke } from "@tauri-apps/api/core";
 import type { UnlistenFn } from "@tauri-apps/api/event";
 
 import { ERROR_CODES } from "./bindings/ErrorCodes";
@@ -31,6 +31,16 @@ export function toApiError(e: unknown): ApiError {
 /** The company switched this account or this device off: the app signs out. */
 export function isSwitchedOff(e: ApiError): boolean {
   return e.code === "account_disabled" || e.code === "device_revoked";
+}
+
+/** The scheme the app serves the company's images on (src-tauri/src/media.rs;
+ * the window's CSP allows images from it and from no server). */
+const MEDIA_SCHEME = "wlmedia";
+
+/** Where the window loads the image of media `key`: from the app, which
+ * takes it from its cache or the signed-in server. */
+export function mediaUrl(key: string): string {
+  return convertFileSrc(key, MEDIA_SCHEME);
 }
 
 /** Sends a command; what it throws arrives as an ApiError. */
@@ -155,9 +165,15 @@ export const api = {
   onSyncChanged: (cb: () => void): Promise<UnlistenFn> =>
     listenAll([events.syncChanged, events.radarChanged], cb),
   onSyncStatus: events.syncStatus,
-  /** A warmlead:// link signed this device in while the window was open. */
-  onSessionChanged: events.sessionChanged,
-  /** A warmlead:// link was not used; the payload says why (in Chinese). */
+  /** The warmlead://activate link waiting for the person's yes, if any. */
+  pendingLink: unchecked.pendingLink,
+  /** Signs in with the waiting link the dialog showed (its `server_url`). */
+  confirmLink: unchecked.confirmLink,
+  /** Forgets the waiting link. */
+  cancelLink: unchecked.cancelLink,
+  /** A warmlead://activate link arrived while the window was open: ask. */
+  onDeepLinkPending: events.deepLinkPending,
+  /** A warmlead:// link was not used; the payload says why (Chinese, then English). */
   onDeepLinkRefused: events.deepLinkRefused,
   /** The company switched this account or device off; the cache is wiped. */
   onSignedOut: events.signedOut,

@@ -31,6 +31,16 @@ pub struct SignedOut {
     pub company_name: String,
 }
 
+/// A `warmlead://activate` link waiting for the person to say yes: nothing
+/// is signed in before they see which server it points at and continue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct LinkActivation {
+    /// What the server address really reaches (`invite::server_host`).
+    pub host: String,
+    /// The whole address, as the link gave it.
+    pub server_url: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum SyncState {

@@ -54,6 +54,7 @@ pub fn render_all() -> Vec<(String, String)> {
         api::CodeSmsRequest,
         api::CodeSmsSent,
         app::SignedOut,
+        app::LinkActivation,
         app::SyncState,
         app::RejectedChange,
         app::SyncStatus,

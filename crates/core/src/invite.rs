@@ -568,7 +568,24 @@ pub fn parse_activation_link(link: &str) -> Option<(String, String)> {
     }
     let (server, code) = (server?, code?);
     let web = server.starts_with("http://") || server.starts_with("https://");
-    (web && !code.trim().is_empty()).then_some((server, code))
+    (web && server_host(&server).is_some() && !code.trim().is_empty()).then_some((server, code))
+}
+
+/// The host (and port, when not the scheme's own) of a server address, as
+/// the app names it before a link signs it in: what the address really
+/// reaches, not what it seems to say (`http://company.cn@evil.example/` is
+/// `evil.example`; an international name is shown in its `xn--` form, so a
+/// look-alike letter cannot pass for another). `None` when it has no host.
+pub fn server_host(server_url: &str) -> Option<String> {
+    let url = url::Url::parse(server_url.trim()).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    let host = url.host_str().filter(|h| !h.is_empty())?;
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    })
 }
 
 fn percent_encode(s: &str) -> String {
@@ -704,6 +721,35 @@ mod tests {
     }
 
     #[test]
+    fn the_host_a_link_names_is_the_one_it_reaches() {
+        for (server, host) in [
+            ("http://127.0.0.1:8787/", Some("127.0.0.1:8787")),
+            ("https://warmlead.example.com", Some("warmlead.example.com")),
+            (
+                "https://warmlead.example.com:443/api",
+                Some("warmlead.example.com"),
+            ),
+            (
+                "HTTPS://Warmlead.Example.COM/",
+                Some("warmlead.example.com"),
+            ),
+            ("http://qingsong.cn@evil.example/", Some("evil.example")),
+            (
+                "http://qingsong.cn:pw@evil.example:9000/",
+                Some("evil.example:9000"),
+            ),
+            ("https://暖客.com/", Some("xn--ubtt8w.com")),
+            ("http://[::1]:8080/", Some("[::1]:8080")),
+            ("http://", None),
+            ("file:///etc/passwd", None),
+            ("javascript:alert(1)", None),
+            ("not a url", None),
+        ] {
+            assert_eq!(server_host(server).as_deref(), host, "{server}");
+        }
+    }
+
+    #[test]
     fn hostile_links_are_refused() {
         for bad in [
             "warmlead://activate",
@@ -713,6 +759,7 @@ mod tests {
             "warmlead://activate?server=http%3A%2F%2Fx&code=%ZZ",
             "https://evil/activate?server=http%3A%2F%2Fx&code=a",
             "warmlead://other?server=http%3A%2F%2Fx&code=a",
+            "warmlead://activate?server=http%3A%2F%2F&code=a",
         ] {
             assert_eq!(parse_activation_link(bad), None, "{bad}");
         }

@@ -30,11 +30,15 @@ export function appHarness(prefix, env = {}, serverOptions = { demo: true }) {
     await h.server?.stop();
     if (h.dataRoot) rmSync(h.dataRoot, { recursive: true, force: true });
   });
-  /** Runs `body(app, dataDir)` with a fresh app whose local cache lives in `name`. */
-  h.withApp = async (name, body) => {
+  /**
+   * Runs `body(app, dataDir)` with a fresh app whose local cache lives in
+   * `name`; `args` are its command line (a warmlead:// link, as a desktop
+   * hands it over).
+   */
+  h.withApp = async (name, body, args = []) => {
     const dataDir = join(h.dataRoot, name);
     const driver = await startTauriDriver({ DISPLAY: h.xvfb.display, WARMLEAD_DATA_DIR: dataDir, ...env });
-    const app = await newSession(driver.url, process.env.WARMLEAD_APP_BIN);
+    const app = await newSession(driver.url, process.env.WARMLEAD_APP_BIN, args);
     try {
       return await body(app, dataDir);
     } catch (e) {

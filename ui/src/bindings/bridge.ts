@@ -23,6 +23,7 @@ import type { LeadQuery } from "./LeadQuery";
 import type { LeadSummary } from "./LeadSummary";
 import type { LibraryItem } from "./LibraryItem";
 import type { LibraryQuery } from "./LibraryQuery";
+import type { LinkActivation } from "./LinkActivation";
 import type { ManFlags } from "./ManFlags";
 import type { MediaRef } from "./MediaRef";
 import type { MediaUsage } from "./MediaUsage";
@@ -102,6 +103,9 @@ export type CommandName =
   | "pick_media_file"
   | "sanitize_article"
   | "signed_out_notice"
+  | "pending_link"
+  | "confirm_link"
+  | "cancel_link"
   | "report_switched_off";
 
 /** Sends one command: Tauri's `invoke`, or a wrapper of it. */
@@ -331,6 +335,22 @@ export function commands(invoke: Invoke) {
      */
     signedOutNotice: (): Promise<SignedOut | null> =>
       invoke<SignedOut | null>("signed_out_notice"),
+    /** The activation link waiting for the person's answer, if any. */
+    pendingLink: (): Promise<LinkActivation | null> =>
+      invoke<LinkActivation | null>("pending_link"),
+    /**
+     * The person read the server's name and continued: sign in with the link
+     * they saw. `server_url` is the address the dialog showed; a link that
+     * replaced it meanwhile is not used under that name.
+     */
+    confirmLink: (serverUrl: string): Promise<Session> =>
+      invoke<Session>("confirm_link", { serverUrl }),
+    /**
+     * The person cancelled: the link is forgotten, nothing was sent anywhere;
+     * opening it again asks again.
+     */
+    cancelLink: (): Promise<null> =>
+      invoke<null>("cancel_link"),
     /**
      * The UI got `account_disabled` or `device_revoked` from an API call: ask
      * the server once more with this device's token, and sign out if it says so.
@@ -345,7 +365,7 @@ export const EVENTS = {
   syncStatus: "sync-status",
   syncChanged: "sync-changed",
   radarChanged: "radar-changed",
-  sessionChanged: "session-changed",
+  deepLinkPending: "deep-link-pending",
   deepLinkRefused: "deep-link-refused",
   signedOut: "signed-out",
   uploadProgress: "upload-progress",
@@ -365,10 +385,13 @@ export const events = {
   /** After every sync that brought radar changes (leads, signals, visits). */
   radarChanged: (cb: (payload: null) => void): Promise<UnlistenFn> =>
     listen<null>(EVENTS.radarChanged, (e) => cb(e.payload)),
-  /** A `warmlead://` link signed this device in while the window was open. */
-  sessionChanged: (cb: (payload: Session) => void): Promise<UnlistenFn> =>
-    listen<Session>(EVENTS.sessionChanged, (e) => cb(e.payload)),
-  /** A `warmlead://` link was not used; the payload says why (in Chinese). */
+  /**
+   * A `warmlead://activate` link arrived while the window was open and
+   * not signed in: ask the person, naming its host, before it is used.
+   */
+  deepLinkPending: (cb: (payload: LinkActivation) => void): Promise<UnlistenFn> =>
+    listen<LinkActivation>(EVENTS.deepLinkPending, (e) => cb(e.payload)),
+  /** A `warmlead://` link was not used; the payload says why (in Chinese, then English). */
   deepLinkRefused: (cb: (payload: string) => void): Promise<UnlistenFn> =>
     listen<string>(EVENTS.deepLinkRefused, (e) => cb(e.payload)),
   /** The company switched this account or device off; the cache is wiped. */

@@ -53,6 +53,7 @@ export type { LibraryItem } from "./LibraryItem";
 export type { LibraryQuery } from "./LibraryQuery";
 export type { LifecycleRules } from "./LifecycleRules";
 export type { Limits } from "./Limits";
+export type { LinkActivation } from "./LinkActivation";
 export type { LiveEvent } from "./LiveEvent";
 export type { ManFlags } from "./ManFlags";
 export type { MeResponse } from "./MeResponse";

@@ -61,6 +61,13 @@ export const en = {
       device_revoked: "Your company revoked this device. Ask your manager if this is a mistake.",
       other: "Activation failed: {{message}}",
     },
+    link: {
+      title: "Sign in with this link?",
+      body: "This link signs this computer in to the Warmlead server at <host>{{host}}</host>, as the person its activation code was made for.",
+      address: "Server address: {{url}}",
+      warning: "Continue only if this is your company's server. A link from a stranger can point the app at someone else's server.",
+      continue: "Continue",
+    },
   },
   sync: {
     state: {

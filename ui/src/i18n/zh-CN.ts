@@ -62,6 +62,13 @@ export const zhCN = {
       device_revoked: "公司已停用这台设备。如有误会，请联系你的经理。",
       other: "激活失败：{{message}}",
     },
+    link: {
+      title: "用这个链接登录？",
+      body: "这个链接会把本机登录到 <host>{{host}}</host> 上的暖客服务器，身份是这个激活码所属的人。",
+      address: "服务器地址：{{url}}",
+      warning: "只有确认这是你们公司的服务器时才继续。陌生人发来的链接可能把软件连到别人的服务器。",
+      continue: "继续",
+    },
   },
   sync: {
     state: {

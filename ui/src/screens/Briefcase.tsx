@@ -4,7 +4,7 @@ import { useEffect, useState, type KeyboardEvent } from "react";
 import { useTranslation } from "react-i18next";
 
 import { api, type ApiError } from "../api";
-import type { BriefcaseItem, ContentKind, Session, SyncStatus } from "../bindings";
+import type { BriefcaseItem, ContentKind, SyncStatus } from "../bindings";
 import { Cover } from "../components/Cover";
 import { EmptyState } from "../components/EmptyState";
 import { FilterTabs, type FilterTab } from "../components/FilterTabs";
@@ -36,13 +36,11 @@ function moveInGrid(e: KeyboardEvent<HTMLDivElement>) {
 }
 
 export function Briefcase({
-  session,
   status,
   offline,
   title,
   canShare,
 }: {
-  session: Session;
   status: SyncStatus | null;
   offline: boolean;
   /** The section's name: 公文包 for partners and reps, 内容库 for managers. */
@@ -132,7 +130,7 @@ export function Briefcase({
                     setSharing(canShare);
                   }}
                 >
-                  <Cover item={item} serverUrl={session.server_url} />
+                  <Cover item={item} />
                   <span className="card-body">
                     <span className="card-title">{item.title}</span>
                     <span className="card-meta">
@@ -152,7 +150,7 @@ export function Briefcase({
         <aside className="detail-pane" aria-live="polite">
           {selected ? (
             <article className="detail" data-testid="briefcase-detail">
-              <Cover item={selected.item} serverUrl={session.server_url} />
+              <Cover item={selected.item} />
               <h2>{selected.item.title}</h2>
               <div className="card-meta">
                 <span className="kind-chip">{t(`kind.${selected.item.kind}`)}</span>
@@ -180,7 +178,7 @@ export function Briefcase({
                 </span>
               </div>
               <p className="summary">{selected.item.summary}</p>
-              <ItemBody item={selected.item} serverUrl={session.server_url} />
+              <ItemBody item={selected.item} />
             </article>
           ) : (
             <EmptyState title={t("briefcase.pickTitle")} body={t("briefcase.pickBody")} />

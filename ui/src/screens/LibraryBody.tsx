@@ -1,28 +1,29 @@
 // An item's body as the briefcase shows it: an article's sanitised HTML
 // (sanitised again here by the same Rust function as the public page, its
-// images from the server), a case study's card, or plain paragraphs.
+// images served by the app), a case study's card, or plain paragraphs.
 import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 
-import { api } from "../api";
+import { api, mediaUrl } from "../api";
 import type { ContentItem } from "../bindings";
 
-function absoluteImages(html: string, serverUrl: string): string {
-  return html.replace(/src="(\/media\/[0-9a-f]{32})"/g, (_, path: string) => `src="${new URL(path, serverUrl).href}"`);
+/** The sanitiser keeps only `/media/{key}` images: the app serves them. */
+function appImages(html: string): string {
+  return html.replace(/src="\/media\/([0-9a-f]{32})"/g, (_, key: string) => `src="${mediaUrl(key)}"`);
 }
 
-export function ItemBody({ item, serverUrl }: { item: ContentItem; serverUrl: string }) {
+export function ItemBody({ item }: { item: ContentItem }) {
   const { t } = useTranslation();
   const [html, setHtml] = useState<string | null>(null);
   useEffect(() => {
     let live = true;
     if (item.kind === "article") {
-      api.sanitizeArticle(item.body).then((h) => live && setHtml(absoluteImages(h, serverUrl)), () => {});
+      api.sanitizeArticle(item.body).then((h) => live && setHtml(appImages(h)), () => {});
     }
     return () => {
       live = false;
     };
-  }, [item.body, item.kind, serverUrl]);
+  }, [item.body, item.kind]);
 
   if (item.kind === "article") {
     return <div className="body article-html" dangerouslySetInnerHTML={{ __html: html ?? "" }} />;

@@ -201,11 +201,25 @@ function ArticleEditor({ html, onChange }: { html: string; onChange: (html: stri
   const [linking, setLinking] = useState(false);
   const [href, setHref] = useState("https://");
   const saved = useRef<Range | null>(null);
+  // Editable once the body is in: typing before would be overwritten.
+  const [ready, setReady] = useState(false);
 
   useEffect(() => {
-    if (!ref.current) return;
-    ref.current.innerHTML = html;
-    showImages(ref.current);
+    let live = true;
+    // The cached body is whatever the server sent: only the sanitiser's
+    // output (the server's own allow-list, run in Rust) enters the page.
+    api.sanitizeArticle(html).then(
+      (safe) => {
+        if (!live || !ref.current) return;
+        ref.current.innerHTML = safe;
+        showImages(ref.current);
+        setReady(true);
+      },
+      () => undefined,
+    );
+    return () => {
+      live = false;
+    };
     // Only the first render sets the content; typing owns it afterwards.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
@@ -296,7 +310,8 @@ function ArticleEditor({ html, onChange }: { html: string; onChange: (html: stri
       <div
         ref={ref}
         className="article-body"
-        contentEditable
+        contentEditable={ready}
+        aria-busy={!ready}
         role="textbox"
         aria-multiline="true"
         aria-label={t("library.body")}

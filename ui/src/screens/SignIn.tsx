@@ -2,11 +2,12 @@
 // After the company switched this account (or this device) off, the app
 // signed itself out and wiped the company's data; this screen says so and
 // whom to ask.
-import { useState, type FormEvent } from "react";
-import { useTranslation } from "react-i18next";
+import { useEffect, useState, type FormEvent } from "react";
+import { Trans, useTranslation } from "react-i18next";
 
-import { api, type ApiError } from "../api";
-import type { Session, SignedOut } from "../bindings";
+import { api, toApiError, type ApiError } from "../api";
+import type { LinkActivation, Session, SignedOut } from "../bindings";
+import { Dialog } from "../components/Dialog";
 
 const EXPLAINED = new Set([
   "invalid_input",
@@ -33,6 +34,52 @@ function SwitchedOffNotice({ notice }: { notice: SignedOut }) {
   );
 }
 
+/** A warmlead://activate link asks first: it names the host it really
+ * reaches, and nothing is signed in before Continue. */
+function ConfirmLink({
+  link,
+  busy,
+  onCancel,
+  onContinue,
+}: {
+  link: LinkActivation;
+  busy: boolean;
+  onCancel: () => void;
+  onContinue: () => void;
+}) {
+  const { t } = useTranslation();
+  return (
+    <Dialog title={t("signin.link.title")} onClose={onCancel} busy={busy} testId="link-confirm">
+      <p>
+        <Trans
+          i18nKey="signin.link.body"
+          values={{ host: link.host }}
+          components={{ host: <strong className="link-host" data-testid="link-confirm-host" /> }}
+        />
+      </p>
+      <p className="hint" data-testid="link-confirm-url">
+        {t("signin.link.address", { url: link.server_url })}
+      </p>
+      <p className="hint">{t("signin.link.warning")}</p>
+      <div className="dialog-actions">
+        <button type="button" className="btn" data-testid="link-confirm-cancel" disabled={busy} onClick={onCancel}>
+          {t("common.cancel")}
+        </button>
+        <button
+          type="button"
+          className="btn btn-primary"
+          data-testid="link-confirm-continue"
+          disabled={busy}
+          onClick={onContinue}
+        >
+          {busy && <span className="spinner" aria-hidden="true" />}
+          {busy ? t("signin.activating") : t("signin.link.continue")}
+        </button>
+      </div>
+    </Dialog>
+  );
+}
+
 export function SignIn({
   onSignedIn,
   signedOut = null,
@@ -45,6 +92,39 @@ export function SignIn({
   const [code, setCode] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
+  // A warmlead://activate link waiting for the person's answer.
+  const [link, setLink] = useState<LinkActivation | null>(null);
+
+  useEffect(() => {
+    let live = true;
+    let stop: (() => void) | undefined;
+    api.pendingLink().then((l) => live && l && setLink(l), () => undefined);
+    void api
+      .onDeepLinkPending((l) => setLink(l))
+      .then((u) => (live ? (stop = u) : u()));
+    return () => {
+      live = false;
+      stop?.();
+    };
+  }, []);
+
+  const cancelLink = () => {
+    setLink(null);
+    void api.cancelLink().catch(() => undefined);
+  };
+  const continueLink = async () => {
+    if (!link) return;
+    setBusy(true);
+    setError(null);
+    try {
+      onSignedIn(await api.confirmLink(link.server_url));
+    } catch (err) {
+      setLink(null);
+      setServer(link.server_url);
+      setError(toApiError(err));
+      setBusy(false);
+    }
+  };
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -124,6 +204,7 @@ export function SignIn({
           {busy ? t("signin.activating") : t("signin.submit")}
         </button>
       </form>
+      {link && <ConfirmLink link={link} busy={busy} onCancel={cancelLink} onContinue={() => void continueLink()} />}
     </main>
   );
 }
