@@ -135,6 +135,16 @@ pub struct DeviceInfo {
     pub last_seen_at_ms: Option<i64>,
 }
 
+/// An activation code not yet used, expired or revoked, as the team screen
+/// lists it. The code itself is not shown again: the server keeps only its
+/// hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct OpenCode {
+    pub id: i64,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+}
+
 /// Body of `POST /api/v1/team` (manager only): a new rep or manager.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct NewTeamMember {
@@ -149,6 +159,8 @@ pub struct NewTeamMember {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct IssuedCode {
     pub user: User,
+    /// The code's id among the person's open codes (to revoke it).
+    pub code_id: i64,
     pub activation_code: String,
     pub activation_link: String,
 }
@@ -176,6 +188,9 @@ pub struct TeamMember {
     /// Set while the company has switched the account off.
     pub deactivated_at_ms: Option<i64>,
     pub devices: Vec<DeviceInfo>,
+    /// Activation codes that could still sign a device in (at most one:
+    /// a new code retires the older ones), oldest first.
+    pub open_codes: Vec<OpenCode>,
     /// A rep's bound partners (0 for others).
     pub partners: i64,
     /// Leads of a rep, or referred by a partner.

@@ -35,6 +35,7 @@ pub fn render_all() -> Vec<(String, String)> {
         api::ActivateResponse,
         api::MeResponse,
         api::DeviceInfo,
+        api::OpenCode,
         api::TeamMember,
         api::TeamQuery,
         api::NewTeamMember,

@@ -2,6 +2,7 @@
 //! and the wire types that client and server both compile against so the sync
 //! protocol cannot drift.
 
+pub mod activation;
 pub mod api;
 pub mod app;
 pub mod article;

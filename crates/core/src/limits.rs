@@ -72,6 +72,16 @@ pub const MAX_IMPORT_UNZIPPED_BYTES: usize = 64 * 1024 * 1024;
 pub const MAX_IMPORT_SHARED_STRINGS: usize = MAX_IMPORT_CELLS;
 /// Recipients of one SMS invitation send.
 pub const MAX_SMS_RECIPIENTS: usize = 200;
+/// Wrong activation codes one network may try within
+/// [`ACTIVATION_WINDOW_SECS`]; then activation from it pauses until the
+/// window ends, even with a correct code.
+pub const MAX_ACTIVATION_FAILURES_PER_ADDRESS: usize = 10;
+/// Wrong activation codes the whole server takes within
+/// [`ACTIVATION_WINDOW_SECS`], from every network together (guessing from
+/// many addresses at once); then every activation pauses until it ends.
+pub const MAX_ACTIVATION_FAILURES_OVERALL: usize = 500;
+/// The window, in seconds, over which wrong activation codes are counted.
+pub const ACTIVATION_WINDOW_SECS: usize = 15 * 60;
 /// A lead's note after merged contacts appended theirs (never typed at once,
 /// so not in [`ALL`]).
 pub const MAX_MERGED_NOTE_CHARS: usize = 2_000;
@@ -97,6 +107,15 @@ pub const ALL: &[(&str, usize)] = &[
     ("maxImportRows", MAX_IMPORT_ROWS),
     ("maxImportCells", MAX_IMPORT_CELLS),
     ("maxImportUnzippedBytes", MAX_IMPORT_UNZIPPED_BYTES),
+    (
+        "maxActivationFailuresPerAddress",
+        MAX_ACTIVATION_FAILURES_PER_ADDRESS,
+    ),
+    (
+        "maxActivationFailuresOverall",
+        MAX_ACTIVATION_FAILURES_OVERALL,
+    ),
+    ("activationWindowSecs", ACTIVATION_WINDOW_SECS),
 ];
 
 /// The TypeScript module the UI imports the limits from (`LIMITS` and its type).

@@ -56,6 +56,13 @@ pub fn may_issue_code(actor: &User, target: &User) -> Result<(), TeamRefused> {
     }
 }
 
+/// Seeing and revoking `target`'s open activation codes (a code handed to
+/// the wrong person, a lost note): whoever may give them a code may take
+/// one back.
+pub fn may_revoke_code(actor: &User, target: &User) -> Result<(), TeamRefused> {
+    may_issue_code(actor, target)
+}
+
 /// Deactivating or reactivating `target`: a manager of the same company
 /// does it to a rep or a partner.
 pub fn may_switch(actor: &User, target: &User) -> Result<(), TeamRefused> {
@@ -277,6 +284,12 @@ mod tests {
                 may_issue_code(&actor, &target),
                 want,
                 "{actor:?} -> {target:?}"
+            );
+            // Whoever may give a code may take an open one back.
+            assert_eq!(
+                may_revoke_code(&actor, &target),
+                want,
+                "revoke: {actor:?} -> {target:?}"
             );
         }
     }

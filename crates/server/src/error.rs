@@ -34,6 +34,12 @@ pub enum ServerError {
     /// An upload that sent nothing for too long: 408, and worth a retry.
     #[error("{0}")]
     Stalled(String),
+    /// Refused for a known time (a paused activation): 429 with `Retry-After`.
+    #[error("{message}")]
+    TryLater {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("configuration: {0}")]
     Config(String),
     #[error("database: {0}")]
@@ -66,7 +72,7 @@ impl ServerError {
             ServerError::Conflict(_) => ErrorCode::Conflict,
             ServerError::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             ServerError::Busy(_) | ServerError::Stalled(_) => ErrorCode::Offline,
-            ServerError::RateLimited(_) => ErrorCode::RateLimited,
+            ServerError::RateLimited(_) | ServerError::TryLater { .. } => ErrorCode::RateLimited,
             // A deadlock, a lost connection, a full pool: retrying may pass.
             ServerError::Database(crate::storage::sql::Error::Transient(_)) => ErrorCode::Offline,
             ServerError::Config(_)
@@ -127,6 +133,15 @@ impl IntoResponse for ServerError {
         let mut res = api_error_response(&self.to_api());
         if let ServerError::Stalled(_) = self {
             *res.status_mut() = StatusCode::REQUEST_TIMEOUT;
+        }
+        if let ServerError::TryLater {
+            retry_after_secs, ..
+        } = self
+        {
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after_secs.max(1)),
+            );
         }
         res
     }

@@ -253,3 +253,42 @@ async fn a_burst_counts_across_processes() {
         "{sent} fresh views through three processes"
     );
 }
+
+/// Wrong activation codes from one address, sent round-robin to three
+/// processes, pause that address at the same count as one process would;
+/// then a correct code is refused on every process too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn wrong_activation_codes_count_across_processes() {
+    use warmlead_core::api::{ActivateRequest, PATH_ACTIVATE};
+    use warmlead_core::limits::MAX_ACTIVATION_FAILURES_PER_ADDRESS as LIMIT;
+    let (w, _servers, bases) = three_processes().await;
+    let http = reqwest::Client::new();
+    let send = |base: &str, code: String| {
+        http.post(format!("{base}{PATH_ACTIVATE}"))
+            .json(&ActivateRequest {
+                code,
+                device_name: "猜测".into(),
+            })
+            .send()
+    };
+    let mut statuses = Vec::new();
+    for i in 0..LIMIT + 3 {
+        let res = send(&bases[i % 3], format!("ZZZ-ZZZ-{i:03}"))
+            .await
+            .unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    let mut want = vec![401; LIMIT];
+    want.extend([429; 3]);
+    assert_eq!(statuses, want);
+    let code =
+        w.ts.admin()
+            .create_activation_code(w.rep_a.id)
+            .await
+            .unwrap();
+    for base in &bases {
+        let res = send(base, code.clone()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "{base}");
+        assert!(res.headers().contains_key("retry-after"), "{base}");
+    }
+}

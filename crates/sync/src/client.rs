@@ -283,6 +283,17 @@ impl Client {
         self.post(&path, &req).await
     }
 
+    /// Withdraws an open activation code of `user_id` (it can no longer sign
+    /// a device in); answers the person as the team list shows them.
+    pub async fn revoke_activation_code(
+        &self,
+        user_id: i64,
+        code_id: i64,
+    ) -> Result<TeamMember, SyncError> {
+        let path = format!("{PATH_TEAM_PREFIX}{user_id}/activation-codes/{code_id}/revoke");
+        self.post(&path, &serde_json::json!({})).await
+    }
+
     /// Switches a rep or partner off (`active` false) or on again.
     pub async fn set_member_active(
         &self,

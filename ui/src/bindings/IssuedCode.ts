@@ -5,4 +5,8 @@ import type { User } from "./User";
  * A one-time activation code and the `warmlead://activate?...` link that
  * signs the desktop app in with it (shown as text, link and QR).
  */
-export type IssuedCode = { user: User, activation_code: string, activation_link: string, };
+export type IssuedCode = { user: User, 
+/**
+ * The code's id among the person's open codes (to revoke it).
+ */
+code_id: number, activation_code: string, activation_link: string, };

@@ -21,6 +21,9 @@ export const LIMITS = {
   maxImportRows: 10000,
   maxImportCells: 640064,
   maxImportUnzippedBytes: 67108864,
+  maxActivationFailuresPerAddress: 10,
+  maxActivationFailuresOverall: 500,
+  activationWindowSecs: 900,
 } as const;
 
 export type Limits = typeof LIMITS;

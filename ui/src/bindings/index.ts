@@ -64,6 +64,7 @@ export type { MutationBody } from "./MutationBody";
 export type { NewContentItem } from "./NewContentItem";
 export type { NewInvitation } from "./NewInvitation";
 export type { NewTeamMember } from "./NewTeamMember";
+export type { OpenCode } from "./OpenCode";
 export type { Outcome } from "./Outcome";
 export type { PartnerActivity } from "./PartnerActivity";
 export type { PartnerCounts } from "./PartnerCounts";

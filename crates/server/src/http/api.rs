@@ -11,16 +11,21 @@ use warmlead_core::domain::{ContentItem, ContentStatus, Role};
 use warmlead_core::token::derive_share_key;
 use warmlead_core::visibility::Viewer;
 
+use super::client_ip::{ip_hash_of, ClientIp};
 use super::extract::ApiJson;
 use super::AppState;
 use crate::error::ServerError;
 use crate::storage::Caller;
 
+/// Attempts are limited per network of the client (behind a trusted
+/// proxy, the address it forwarded) and for the whole server.
 pub(crate) async fn activate(
     State(st): State<AppState>,
+    ClientIp(addr): ClientIp,
     ApiJson(req): ApiJson<ActivateRequest>,
 ) -> Result<Json<ActivateResponse>, ServerError> {
-    let a = st.db.activate(req.code, req.device_name).await?;
+    let subject = ip_hash_of(&st, addr);
+    let a = st.db.activate(req.code, req.device_name, subject).await?;
     let key = derive_share_key(&st.db.secrets().master, a.device_id as u64);
     Ok(Json(ActivateResponse {
         device_id: a.device_id,

@@ -102,6 +102,10 @@ pub(crate) fn router(state: AppState) -> Router {
             "/api/v1/team/{user_id}/activation-code/sms",
             post(team::sms_code),
         )
+        .route(
+            "/api/v1/team/{user_id}/activation-codes/{code_id}/revoke",
+            post(team::revoke_code),
+        )
         .route("/api/v1/team/{user_id}/deactivate", post(team::deactivate))
         .route("/api/v1/team/{user_id}/reactivate", post(team::reactivate))
         .route(

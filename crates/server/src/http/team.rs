@@ -115,12 +115,26 @@ fn refused(reason: RefuseReason) -> ServerError {
     }
 }
 
-fn issued(st: &AppState, user: User, activation_code: String) -> IssuedCode {
+fn issued(st: &AppState, user: User, (code_id, activation_code): (i64, String)) -> IssuedCode {
     IssuedCode {
         activation_link: activation_link(&st.public_url, &activation_code),
         user,
+        code_id,
         activation_code,
     }
+}
+
+/// Withdraws one open activation code of the person (handed to the wrong
+/// person, a lost note); answers the person as the team screen shows them.
+pub(crate) async fn revoke_code(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path((user_id, code_id)): Path<(i64, i64)>,
+) -> Result<Json<TeamMember>, ServerError> {
+    st.db
+        .revoke_code(caller.user.clone(), user_id, code_id)
+        .await?;
+    member(&st, &caller, user_id).await
 }
 
 pub(crate) async fn deactivate(

@@ -5,7 +5,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
-use warmlead_core::api::{DeviceInfo, NewTeamMember, TeamMember};
+use warmlead_core::activation;
+use warmlead_core::api::{DeviceInfo, NewTeamMember, OpenCode, TeamMember};
 use warmlead_core::company::CompanyProfile;
 use warmlead_core::domain::{self, BindingRefused, Company, MediaRef, Role, User};
 use warmlead_core::invite::PartnerSource;
@@ -499,62 +500,109 @@ pub(crate) fn rename_user(tx: &Connection, user_id: i64, name: &str) -> Result<U
 
 /// A fresh one-time code like `K7Q-4M2-XP9`; only its hash is stored.
 pub(crate) fn create_activation_code(tx: &Connection, user_id: i64) -> Result<String, ServerError> {
+    Ok(new_activation_code(tx, user_id)?.1)
+}
+
+/// [`create_activation_code`], with the new code's id. Every older open
+/// code of the person is retired in the same transaction, so a code that
+/// was lost, or handed to the wrong person, stops working once a new one
+/// is issued.
+pub(crate) fn new_activation_code(
+    tx: &Connection,
+    user_id: i64,
+) -> Result<(i64, String), ServerError> {
     get_user(tx, user_id)?.ok_or_else(|| ServerError::NotFound(format!("no user {user_id}")))?;
-    let mut rng = rand::thread_rng();
-    let raw: String = (0..9)
-        .map(|_| CODE_ALPHABET[rng.gen_range(0..CODE_ALPHABET.len())] as char)
-        .collect();
     let now = now_ms();
-    tx.execute(
-        "INSERT INTO activation_codes (code_hash, user_id, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4)",
-        params![sha256(raw.as_bytes()), user_id, now, now + CODE_TTL_MS],
-    )?;
-    Ok(format!("{}-{}-{}", &raw[0..3], &raw[3..6], &raw[6..9]))
+    let mut tries = 0;
+    loop {
+        let raw: String = {
+            let mut rng = rand::thread_rng();
+            (0..9)
+                .map(|_| CODE_ALPHABET[rng.gen_range(0..CODE_ALPHABET.len())] as char)
+                .collect()
+        };
+        let made = tx.savepoint(|sp| {
+            sp.execute(
+                "UPDATE activation_codes SET revoked_at = ?1
+                 WHERE user_id = ?2 AND used_at IS NULL AND revoked_at IS NULL",
+                params![now, user_id],
+            )?;
+            sp.query_row(
+                "INSERT INTO activation_codes (code_hash, user_id, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4) RETURNING id",
+                params![sha256(raw.as_bytes()), user_id, now, now + CODE_TTL_MS],
+                |r| r.get::<_, i64>(0),
+            )
+        });
+        match made {
+            Ok(id) => return Ok((id, format!("{}-{}-{}", &raw[0..3], &raw[3..6], &raw[6..9]))),
+            // PostgreSQL: another transaction issued a code for the same
+            // person at the same moment, and the one-open-code index made
+            // this insert wait for it; it has committed now, so retiring
+            // again sees it. (Or, once in ages, the same code twice.)
+            Err(sql::Error::Unique(_)) if tries < 3 => tries += 1,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Whether `code` may be spent now, read without writing: the reason it
+/// may not, in the words the person reads.
+pub(crate) fn check_code(conn: &Connection, code: &str, now: i64) -> Result<(), ServerError> {
+    let hash = sha256(normalize_code(code).as_bytes());
+    let row: Option<(i64, Option<i64>, Option<i64>)> = conn
+        .query_row(
+            "SELECT expires_at, used_at, revoked_at FROM activation_codes WHERE code_hash = ?1",
+            [&hash],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    match row {
+        None => Err(ServerError::Unauthorized("unknown activation code".into())),
+        Some((_, Some(_), _)) => Err(ServerError::Unauthorized(
+            "this activation code has already been used; ask for a new one".into(),
+        )),
+        Some((_, None, Some(_))) => Err(ServerError::Unauthorized(
+            "this activation code was withdrawn or replaced by a newer one; ask for a new one"
+                .into(),
+        )),
+        Some((expires, None, None)) if expires <= now => Err(ServerError::Unauthorized(
+            "this activation code has expired; ask for a new one".into(),
+        )),
+        Some(_) => Ok(()),
+    }
 }
 
 /// Spends a one-time code and registers a device with a fresh bearer token.
+/// Spending is one conditional statement: of two devices spending one code
+/// at once, on either database, exactly one gets a row back; the other is
+/// told why from what the first committed.
 pub(crate) fn activate(
     tx: &Connection,
     code: &str,
     device_name: &str,
 ) -> Result<Activation, ServerError> {
-    let device_name = device_name.trim();
-    if device_name.is_empty() || device_name.chars().count() > 100 {
-        return Err(ServerError::InvalidInput(
-            "device_name must be 1 to 100 characters".into(),
-        ));
-    }
+    let device_name = checked_device_name(device_name)?;
     let hash = sha256(normalize_code(code).as_bytes());
-    let row: Option<(i64, i64, Option<i64>)> = tx
+    let now = now_ms();
+    let spent: Option<i64> = tx
         .query_row(
-            "SELECT user_id, expires_at, used_at FROM activation_codes WHERE code_hash = ?1",
-            [&hash],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            "UPDATE activation_codes SET used_at = ?1
+             WHERE code_hash = ?2 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?1
+             RETURNING user_id",
+            params![now, hash],
+            |r| r.get(0),
         )
         .optional()?;
-    let now = now_ms();
-    let user_id = match row {
-        None => return Err(ServerError::Unauthorized("unknown activation code".into())),
-        Some((_, _, Some(_))) => {
-            return Err(ServerError::Unauthorized(
-                "this activation code has already been used; ask for a new one".into(),
-            ))
-        }
-        Some((_, expires, None)) if expires <= now => {
-            return Err(ServerError::Unauthorized(
-                "this activation code has expired; ask for a new one".into(),
-            ))
-        }
-        Some((user_id, _, None)) => user_id,
+    let Some(user_id) = spent else {
+        check_code(tx, code, now)?;
+        return Err(ServerError::Unauthorized(
+            "this activation code cannot be used; ask for a new one".into(),
+        ));
     };
     if is_deactivated(tx, user_id)? {
         return Err(switched_off("this account"));
     }
-    tx.execute(
-        "UPDATE activation_codes SET used_at = ?1 WHERE code_hash = ?2",
-        params![now, hash],
-    )?;
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     let token = URL_SAFE_NO_PAD.encode(bytes);
@@ -569,6 +617,82 @@ pub(crate) fn activate(
         user,
         company,
     })
+}
+
+/// The device's name as the team screen shows it: 1 to 100 characters.
+pub(crate) fn checked_device_name(name: &str) -> Result<&str, ServerError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ServerError::InvalidInput(
+            "device_name must be 1 to 100 characters".into(),
+        ));
+    }
+    Ok(name)
+}
+
+/// Where activation attempts are counted (`rate_limits`): per network
+/// (`subject`, the client's hashed address) and for the whole server.
+fn attempt_keys(subject: &str) -> (String, &'static str) {
+    (format!("activation_ip:{subject}"), "activation_all")
+}
+
+fn window_of(row: Option<(i64, i64)>) -> Option<activation::Window> {
+    row.map(|(start_ms, hits)| activation::Window { start_ms, hits })
+}
+
+/// The stored attempt windows of `subject` and of the server.
+pub(crate) fn attempt_windows(
+    conn: &Connection,
+    subject: &str,
+) -> Result<(Option<activation::Window>, Option<activation::Window>), ServerError> {
+    let (address, overall) = attempt_keys(subject);
+    Ok((
+        window_of(super::limits::window(conn, &address)?),
+        window_of(super::limits::window(conn, overall)?),
+    ))
+}
+
+/// Counts one attempt of `subject` (and of the server): the windows with it.
+pub(crate) fn count_attempt(
+    tx: &Connection,
+    subject: &str,
+    now: i64,
+) -> Result<(activation::Window, activation::Window), ServerError> {
+    let (address, overall) = attempt_keys(subject);
+    let w = |(start_ms, hits)| activation::Window { start_ms, hits };
+    Ok((
+        w(super::limits::hit_window(
+            tx,
+            &address,
+            now,
+            activation::WINDOW_MS,
+        )?),
+        w(super::limits::hit_window(
+            tx,
+            overall,
+            now,
+            activation::WINDOW_MS,
+        )?),
+    ))
+}
+
+/// Takes back an attempt that signed a device in: only wrong codes fill a
+/// window, so an office behind one address can activate all its laptops.
+fn uncount_attempt(
+    tx: &Connection,
+    subject: &str,
+    counted: (activation::Window, activation::Window),
+) -> Result<(), ServerError> {
+    let (address, overall) = attempt_keys(subject);
+    super::limits::unhit(tx, &address, counted.0.start_ms)?;
+    super::limits::unhit(tx, overall, counted.1.start_ms)
+}
+
+fn locked_out(l: activation::Lockout) -> ServerError {
+    ServerError::TryLater {
+        message: l.message(),
+        retry_after_secs: l.retry_after_secs,
+    }
 }
 
 fn user_and_company(conn: &Connection, user_id: i64) -> Result<(User, Company), ServerError> {
@@ -684,7 +808,7 @@ pub(crate) fn add_member(
     tx: &Connection,
     actor: &User,
     new: &NewTeamMember,
-) -> Result<(User, String), ServerError> {
+) -> Result<(User, (i64, String)), ServerError> {
     team::may_add(actor, new.role).map_err(team_refused)?;
     let user = create_user(
         tx,
@@ -694,16 +818,17 @@ pub(crate) fn add_member(
         Some(&new.phone),
         None,
     )?;
-    let code = create_activation_code(tx, user.id)?;
+    let code = new_activation_code(tx, user.id)?;
     Ok((user, code))
 }
 
-/// A fresh activation code for `target_id` (`team::may_issue_code`).
+/// A fresh activation code for `target_id` (`team::may_issue_code`), with
+/// its id; their older open codes stop working.
 pub(crate) fn issue_code(
     tx: &Connection,
     actor: &User,
     target_id: i64,
-) -> Result<(User, String), ServerError> {
+) -> Result<(User, (i64, String)), ServerError> {
     let target = get_user(tx, target_id)?
         .filter(|u| u.company_id == actor.company_id)
         .ok_or_else(|| ServerError::NotFound(format!("no user {target_id} in your company")))?;
@@ -713,8 +838,43 @@ pub(crate) fn issue_code(
             "this account is switched off; switch it on before giving it a code".into(),
         ));
     }
-    let code = create_activation_code(tx, target.id)?;
+    let code = new_activation_code(tx, target.id)?;
     Ok((target, code))
+}
+
+/// Revokes the open activation code `code_id` of `target_id`
+/// (`team::may_revoke_code`); another company's code, or one of another
+/// person, is "not found". Revoking an already closed code changes nothing.
+pub(crate) fn revoke_code(
+    tx: &Connection,
+    actor: &User,
+    target_id: i64,
+    code_id: i64,
+    now: i64,
+) -> Result<(), ServerError> {
+    let not_found = || {
+        ServerError::NotFound(format!(
+            "no activation code {code_id} of user {target_id} in your company"
+        ))
+    };
+    let target = get_user(tx, target_id)?
+        .filter(|u| u.company_id == actor.company_id)
+        .ok_or_else(not_found)?;
+    team::may_revoke_code(actor, &target).map_err(team_refused)?;
+    let owner: Option<i64> = tx
+        .query_row(
+            "SELECT user_id FROM activation_codes WHERE id = ?1 AND user_id = ?2",
+            params![code_id, target.id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    owner.ok_or_else(not_found)?;
+    tx.execute(
+        "UPDATE activation_codes SET revoked_at = ?1
+         WHERE id = ?2 AND user_id = ?3 AND used_at IS NULL AND revoked_at IS NULL",
+        params![now, code_id, target.id],
+    )?;
+    Ok(())
 }
 
 /// Who gets `code` by SMS, and their company's name: the code must be an
@@ -738,7 +898,8 @@ pub(crate) fn code_for_sms(
     let open: Option<i64> = tx
         .query_row(
             "SELECT user_id FROM activation_codes
-             WHERE code_hash = ?1 AND user_id = ?2 AND used_at IS NULL AND expires_at > ?3",
+             WHERE code_hash = ?1 AND user_id = ?2 AND used_at IS NULL AND revoked_at IS NULL
+                   AND expires_at > ?3",
             params![sha256(normalize_code(code).as_bytes()), target.id, now_ms()],
             |r| r.get(0),
         )
@@ -855,11 +1016,35 @@ pub(crate) fn team(
     for (user_id, d) in rows {
         devices.entry(user_id).or_default().push(d);
     }
+    let mut codes: std::collections::HashMap<i64, Vec<OpenCode>> = Default::default();
+    let rows = conn
+        .prepare(
+            "SELECT a.user_id, a.id, a.created_at, a.expires_at
+             FROM activation_codes a JOIN users u ON u.id = a.user_id
+             WHERE u.company_id = ?1 AND a.used_at IS NULL AND a.revoked_at IS NULL
+               AND a.expires_at > ?2
+             ORDER BY a.id",
+        )?
+        .query_map(params![company_id, now_ms()], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                OpenCode {
+                    id: r.get(1)?,
+                    created_at_ms: r.get(2)?,
+                    expires_at_ms: r.get(3)?,
+                },
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    for (user_id, c) in rows {
+        codes.entry(user_id).or_default().push(c);
+    }
     Ok(users
         .into_iter()
         .map(|user| TeamMember {
             deactivated_at_ms: off.remove(&user.id),
             devices: devices.remove(&user.id).unwrap_or_default(),
+            open_codes: codes.remove(&user.id).unwrap_or_default(),
             partners: partners.get(&user.id).copied().unwrap_or(0),
             leads: leads.get(&user.id).copied().unwrap_or(0),
             shares_since: shares.get(&user.id).copied().unwrap_or(0),
@@ -936,7 +1121,7 @@ impl Database {
         &self,
         actor: User,
         new: NewTeamMember,
-    ) -> Result<(User, String), ServerError> {
+    ) -> Result<(User, (i64, String)), ServerError> {
         self.tx(move |tx, _| add_member(tx, &actor, &new)).await
     }
 
@@ -944,8 +1129,18 @@ impl Database {
         &self,
         actor: User,
         target_id: i64,
-    ) -> Result<(User, String), ServerError> {
+    ) -> Result<(User, (i64, String)), ServerError> {
         self.tx(move |tx, _| issue_code(tx, &actor, target_id))
+            .await
+    }
+
+    pub(crate) async fn revoke_code(
+        &self,
+        actor: User,
+        target_id: i64,
+        code_id: i64,
+    ) -> Result<(), ServerError> {
+        self.tx(move |tx, _| revoke_code(tx, &actor, target_id, code_id, now_ms()))
             .await
     }
 
@@ -983,13 +1178,40 @@ impl Database {
         Ok(caller)
     }
 
+    /// Spends `code` for a new device, from the network `subject` (the
+    /// client's hashed address). Attempts are limited per network and for
+    /// the server (`warmlead_core::activation`): a paused network or server
+    /// is refused on a reader connection before anything is written; an
+    /// attempt is counted (two small upserts) before its code is looked at
+    /// on a reader, so a burst cannot slip more guesses past the limit; only
+    /// a plausible code opens the transaction that spends it, which also
+    /// takes its attempt back.
     pub(crate) async fn activate(
         &self,
         code: String,
         device_name: String,
+        subject: String,
     ) -> Result<Activation, ServerError> {
-        self.tx(move |tx, _| activate(tx, &code, &device_name))
-            .await
+        checked_device_name(&device_name)?;
+        let now = now_ms();
+        let key = subject.clone();
+        let (address, overall) = self.read(move |c, _| attempt_windows(c, &key)).await?;
+        if let Some(l) = activation::lockout(address, overall, now) {
+            return Err(locked_out(l));
+        }
+        let key = subject.clone();
+        let counted = self.tx(move |tx, _| count_attempt(tx, &key, now)).await?;
+        if let Some(l) = activation::counted(counted.0, counted.1, now) {
+            return Err(locked_out(l));
+        }
+        let looked = code.clone();
+        self.read(move |c, _| check_code(c, &looked, now)).await?;
+        self.tx(move |tx, _| {
+            let a = activate(tx, &code, &device_name)?;
+            uncount_attempt(tx, &subject, counted)?;
+            Ok(a)
+        })
+        .await
     }
 
     pub(crate) async fn create_company(&self, name: String) -> Result<Company, ServerError> {
@@ -1078,6 +1300,97 @@ impl Database {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::testdb;
+
+    /// A rep of a new company, made and committed on `conn`.
+    fn rep(conn: &Connection) -> User {
+        conn.execute_batch("BEGIN").unwrap();
+        let company = create_company(conn, "暖居装修").unwrap();
+        let rep = create_user(conn, company.id, Role::Rep, "李明", None, None).unwrap();
+        conn.execute_batch("COMMIT").unwrap();
+        rep
+    }
+
+    fn count(conn: &Connection, sql: &str, user_id: i64) -> i64 {
+        conn.query_row(sql, [user_id], |r| r.get(0)).unwrap()
+    }
+
+    /// Two devices spend one code at once on PostgreSQL (READ COMMITTED):
+    /// the first has spent it and made its device but not committed when
+    /// the second starts, which then waits on the code's row. Once the
+    /// first commits, the second must be told the code is used, not make a
+    /// second device.
+    #[test]
+    fn two_devices_spending_one_code_at_once_get_one_device() {
+        let mut conns = testdb::postgres_connections(3);
+        let (first, second, watcher) = (conns.remove(0), conns.remove(0), conns.remove(0));
+        let rep = rep(&first);
+        first.execute_batch("BEGIN").unwrap();
+        let code = create_activation_code(&first, rep.id).unwrap();
+        first.execute_batch("COMMIT").unwrap();
+
+        first.execute_batch("BEGIN").unwrap();
+        activate(&first, &code, "first laptop").unwrap();
+        let racing = code.clone();
+        let racer = std::thread::spawn(move || {
+            second.execute_batch("BEGIN").unwrap();
+            let got = activate(&second, &racing, "second laptop").map(|a| a.device_id);
+            let end = if got.is_ok() { "COMMIT" } else { "ROLLBACK" };
+            second.execute_batch(end).unwrap();
+            got
+        });
+        testdb::wait_for_lock_waiter(&watcher);
+        first.execute_batch("COMMIT").unwrap();
+        let second = racer.join().unwrap();
+
+        let err = second.expect_err("the code was spent by the first device");
+        assert!(
+            matches!(&err, ServerError::Unauthorized(m) if m.contains("already been used")),
+            "{err:?}"
+        );
+        assert_eq!(
+            count(
+                &watcher,
+                "SELECT COUNT(*) FROM devices WHERE user_id = ?1",
+                rep.id
+            ),
+            1
+        );
+    }
+
+    /// Two codes for one person issued at once on PostgreSQL: the second
+    /// waits for the first (the one-open-code index), then retires it; one
+    /// code stays open, the newer.
+    #[test]
+    fn two_codes_issued_at_once_leave_one_open() {
+        let mut conns = testdb::postgres_connections(3);
+        let (first, second, watcher) = (conns.remove(0), conns.remove(0), conns.remove(0));
+        let rep = rep(&first);
+        first.execute_batch("BEGIN").unwrap();
+        let (first_id, _) = new_activation_code(&first, rep.id).unwrap();
+        let user_id = rep.id;
+        let racer = std::thread::spawn(move || {
+            second.execute_batch("BEGIN").unwrap();
+            let (id, _) = new_activation_code(&second, user_id).unwrap();
+            second.execute_batch("COMMIT").unwrap();
+            id
+        });
+        testdb::wait_for_lock_waiter(&watcher);
+        first.execute_batch("COMMIT").unwrap();
+        let second_id = racer.join().unwrap();
+        assert!(second_id > first_id);
+        let open: Vec<i64> = watcher
+            .prepare(
+                "SELECT id FROM activation_codes
+                 WHERE user_id = ?1 AND used_at IS NULL AND revoked_at IS NULL",
+            )
+            .unwrap()
+            .query_map([rep.id], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(open, [second_id]);
+    }
 
     #[test]
     fn last_seen_is_written_at_most_once_a_minute() {

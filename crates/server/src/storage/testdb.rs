@@ -40,3 +40,58 @@ pub(crate) fn connection() -> Connection {
         }
     }
 }
+
+/// `n` connections to one fresh, migrated database on the test PostgreSQL
+/// cluster (whichever backend the suite runs on): races between
+/// transactions under READ COMMITTED, interleaved by a test.
+pub(crate) fn postgres_connections(n: usize) -> Vec<Connection> {
+    let url = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(async {
+            let url = crate::testing::fresh_postgres_database().await;
+            let mut client = warmlead_server_postgres::connect(&url)
+                .await
+                .expect("connect");
+            warmlead_server_postgres::migrate(&mut client)
+                .await
+                .expect("migrate");
+            url
+        });
+    (0..n)
+        .map(|_| {
+            let client = url
+                .parse::<postgres::Config>()
+                .expect("url")
+                .connect(postgres::NoTls)
+                .expect("connect");
+            Connection::postgres(PgSession::new(client))
+        })
+        .collect()
+}
+
+/// Waits (at most 10 s) until another session of `watcher`'s database is
+/// waiting for a lock: the moment a racing transaction is parked behind
+/// the one a test holds open.
+pub(crate) fn wait_for_lock_waiter(watcher: &Connection) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let waiting: i64 = watcher
+            .query_row(
+                "SELECT COUNT(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                (),
+                |r| r.get(0),
+            )
+            .expect("pg_stat_activity");
+        if waiting > 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no transaction came to wait on the held one"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
