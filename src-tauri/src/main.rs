@@ -137,6 +137,7 @@ bridge::commands![
     team::sms_activation_code,
     team::set_member_active,
     team::revoke_device,
+    team::revoke_activation_code,
     library::library,
     library::library_reps,
     library::save_content,

@@ -39,6 +39,19 @@ pub async fn sms_activation_code(
         .await?)
 }
 
+/// Withdraws one open activation code of the person.
+#[bridge::command]
+pub async fn revoke_activation_code(
+    state: State<'_, AppState>,
+    user_id: i64,
+    code_id: i64,
+) -> Res<TeamMember> {
+    Ok(client(&state)
+        .await?
+        .revoke_activation_code(user_id, code_id)
+        .await?)
+}
+
 #[bridge::command]
 pub async fn set_member_active(
     state: State<'_, AppState>,

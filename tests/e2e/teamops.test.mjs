@@ -151,3 +151,40 @@ test("a manager imports reps from a file with the per-row preview and each row's
     await app.screenshot("artifacts/teamops-import-results.png");
   });
 });
+
+test("a manager withdraws a rep's open activation code on the team screen, and the code no longer signs in", async () => {
+  await withApp("manager-codes", async (app) => {
+    await signIn(app, h.server.demoCode("manager"));
+    await app.click(await app.waitFor(tid("nav-team")));
+    await app.click(await app.waitFor(tid("team-row")));
+    await app.click(await app.waitFor(tid("team-issue-code")));
+    const code = (await app.text(await app.waitFor(tid("team-code-value")))).trim();
+    assert.match(code, /^[A-Z0-9]{3}-[A-Z0-9]{3}-[A-Z0-9]{3}$/);
+    // The list shows the open code by when it was made, never the code itself.
+    const list = await app.waitFor(tid("team-open-codes"));
+    const listed = await waitFor(async () => {
+      const rows = await app.findAll(`${tid("team-open-codes")} li`);
+      return rows.length === 1 ? rows : null;
+    }, { what: "one open code listed" });
+    assert.match(await app.text(listed[0]), /生成于/);
+    assert.doesNotMatch(await app.text(list), new RegExp(code));
+
+    await app.click(await app.find(tid("team-code-revoke")));
+    const dialog = await app.waitFor(tid("team-code-revoke-dialog"));
+    assert.match(await app.text(dialog), /不能再登录任何设备/);
+    await app.screenshot("artifacts/teamops-code-revoke-confirm.png");
+    await app.click(await app.find(tid("team-code-revoke-confirm")));
+    await app.waitFor(tid("team-no-open-codes"));
+    // The card does not go on showing a code that no longer signs in.
+    assert.equal((await app.findAll(tid("team-code-value"))).length, 0);
+    await app.screenshot("artifacts/teamops-code-revoked.png");
+
+    const res = await fetch(`${h.server.url}/api/v1/activate`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ code, device_name: "e2e withdrawn" }),
+    });
+    assert.equal(res.status, 401);
+    assert.match((await res.json()).message, /withdrawn/);
+  });
+});

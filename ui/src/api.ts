@@ -139,6 +139,7 @@ export const api = {
   smsActivationCode: rust.smsActivationCode,
   setMemberActive: rust.setMemberActive,
   revokeDevice: rust.revokeDevice,
+  revokeActivationCode: rust.revokeActivationCode,
   // Content library (managers; reps for their own items).
   library: rust.library,
   /** The company's reps as last synced (offline too), by name. */

@@ -92,6 +92,7 @@ export type CommandName =
   | "sms_activation_code"
   | "set_member_active"
   | "revoke_device"
+  | "revoke_activation_code"
   | "library"
   | "library_reps"
   | "save_content"
@@ -275,6 +276,9 @@ export function commands(invoke: Invoke) {
       invoke<TeamMember>("set_member_active", { userId, active }),
     revokeDevice: (deviceId: number): Promise<TeamMember> =>
       invoke<TeamMember>("revoke_device", { deviceId }),
+    /** Withdraws one open activation code of the person. */
+    revokeActivationCode: (userId: number, codeId: number): Promise<TeamMember> =>
+      invoke<TeamMember>("revoke_activation_code", { userId, codeId }),
     library: (query: LibraryQuery): Promise<Array<LibraryItem>> =>
       invoke<Array<LibraryItem>>("library", { query }),
     /** The company's reps from the cache (offline too), for the audience picker. */

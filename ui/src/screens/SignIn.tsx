@@ -8,6 +8,7 @@ import { Trans, useTranslation } from "react-i18next";
 import { api, toApiError, type ApiError } from "../api";
 import type { LinkActivation, Session, SignedOut } from "../bindings";
 import { Dialog } from "../components/Dialog";
+import { LIMITS } from "../bindings/Limits";
 
 const EXPLAINED = new Set([
   "invalid_input",
@@ -145,7 +146,7 @@ export function SignIn({
 
   const message = error
     ? EXPLAINED.has(error.code)
-      ? t(`signin.error.${error.code}`)
+      ? t(`signin.error.${error.code}`, { minutes: LIMITS.activationWindowSecs / 60 })
       : t("signin.error.other", { message: error.message })
     : null;
 

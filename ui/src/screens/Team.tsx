@@ -8,7 +8,7 @@ import { useEffect, useMemo, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 
 import { api, type ApiError } from "../api";
-import type { IssuedCode, Role, Session, TeamMember } from "../bindings";
+import type { IssuedCode, OpenCode, Role, Session, TeamMember } from "../bindings";
 import { LIMITS } from "../bindings/Limits";
 import { Dialog } from "../components/Dialog";
 import { EmptyState } from "../components/EmptyState";
@@ -235,17 +235,98 @@ function AddDialog({
   );
 }
 
+/** The person's open activation codes (when made, until when; the code
+ * itself is never shown again, the server keeps only its hash), each with
+ * a revoke that asks once. */
+function OpenCodes({
+  member: m,
+  now,
+  busy,
+  onRevoke,
+}: {
+  member: TeamMember;
+  now: number;
+  busy: boolean;
+  onRevoke: (code: OpenCode) => Promise<void>;
+}) {
+  const { t } = useTranslation();
+  const [confirm, setConfirm] = useState<OpenCode | null>(null);
+  return (
+    <>
+      <h3>{t("team.openCodes")}</h3>
+      {m.open_codes.length === 0 ? (
+        <p className="hint" data-testid="team-no-open-codes">
+          {t("team.noOpenCodes")}
+        </p>
+      ) : (
+        <ul className="device-list" data-testid="team-open-codes">
+          {m.open_codes.map((c) => (
+            <li key={c.id} className="device-row">
+              <span className="row-main">
+                <span className="row-title">
+                  {t("team.codeIssuedAt", { when: formatWhen(c.created_at_ms, now, t, true) })}
+                </span>
+                <span className="row-sub">
+                  {t("team.codeExpiresAt", { when: formatWhen(c.expires_at_ms, now, t, true) })}
+                </span>
+              </span>
+              <button
+                type="button"
+                className="btn btn-quiet"
+                disabled={busy}
+                onClick={() => setConfirm(c)}
+                data-testid="team-code-revoke"
+              >
+                {t("team.revokeCode")}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      {confirm && (
+        <Dialog
+          title={t("team.revokeCodeTitle", { name: m.user.name })}
+          onClose={() => setConfirm(null)}
+          busy={busy}
+          testId="team-code-revoke-dialog"
+        >
+          <div className="dialog-body">
+            <p>{t("team.revokeCodeBody")}</p>
+            <div className="detail-actions">
+              <button
+                type="button"
+                className="btn btn-danger"
+                disabled={busy}
+                onClick={() => void onRevoke(confirm).then(() => setConfirm(null))}
+                data-testid="team-code-revoke-confirm"
+              >
+                {t("team.revokeCode")}
+              </button>
+              <button type="button" className="btn" onClick={() => setConfirm(null)}>
+                {t("team.cancel")}
+              </button>
+            </div>
+          </div>
+        </Dialog>
+      )}
+    </>
+  );
+}
+
 /** The chosen person: status, devices, a fresh code, switch off or on. */
 function MemberPane({
   member: m,
   self,
   now,
   onChanged,
+  onReload,
 }: {
   member: TeamMember;
   self: number;
   now: number;
   onChanged: (m: TeamMember) => void;
+  /** Fetch the team again (a new code retired the older ones). */
+  onReload: () => void;
 }) {
   const { t } = useTranslation();
   const [issued, setIssued] = useState<IssuedCode | null>(null);
@@ -287,7 +368,12 @@ function MemberPane({
           type="button"
           className="btn"
           disabled={busy || off}
-          onClick={() => void act(async () => setIssued(await api.issueActivationCode(m.user.id)))}
+          onClick={() =>
+            void act(async () => {
+              setIssued(await api.issueActivationCode(m.user.id));
+              onReload();
+            })
+          }
           data-testid="team-issue-code"
         >
           {t("team.newCode")}
@@ -316,6 +402,18 @@ function MemberPane({
           ))}
       </div>
       {issued && <CodeCard issued={issued} />}
+      <OpenCodes
+        member={m}
+        now={now}
+        busy={busy}
+        onRevoke={(c) =>
+          act(async () => {
+            onChanged(await api.revokeActivationCode(m.user.id, c.id));
+            // The card must not go on showing a code that no longer signs in.
+            if (issued?.code_id === c.id) setIssued(null);
+          })
+        }
+      />
       <h3>{t("team.devices")}</h3>
       {m.devices.length === 0 ? (
         <p className="hint">{t("team.noDevices")}</p>
@@ -539,6 +637,7 @@ export function Team({ session }: { session: Session }) {
               self={session.user.id}
               now={now}
               onChanged={replace}
+              onReload={() => setReload((n) => n + 1)}
             />
           ) : (
             !added && <EmptyState title={t("team.pickTitle")} body={t("team.pickBody")} />
