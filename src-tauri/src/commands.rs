@@ -8,7 +8,7 @@ use base64::Engine;
 use tauri::{AppHandle, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 use warmlead_core::app::{
-    BriefcaseItem, BriefcaseQuery, RadarEntry, Session, ShareResult, SyncStatus,
+    BriefcaseItem, BriefcaseQuery, RadarEntry, Session, ShareResult, SyncState, SyncStatus,
 };
 use warmlead_core::domain::{Channel, ContentItem};
 use warmlead_core::error::ApiError;
@@ -174,6 +174,26 @@ pub async fn sync_now(state: State<'_, AppState>) -> Res<SyncStatus> {
         tracing::info!("sync now failed: {e}");
     }
     Ok(engine.status())
+}
+
+/// Forgets a rejected change the user has seen. Only the record goes: the
+/// change itself was undone when the server refused it. Answers the badge's
+/// status without it.
+#[bridge::command]
+pub async fn dismiss_rejected(state: State<'_, AppState>, mutation_id: String) -> Res<SyncStatus> {
+    let online = state
+        .engine()
+        .is_some_and(|e| e.status().state != SyncState::Offline);
+    let status = blocking(&state.db_path, move |s| {
+        s.dismiss_rejected(&mutation_id)?;
+        s.sync_status(online)
+    })
+    .await?;
+    if let Some(engine) = state.engine() {
+        // The engine's own status follows after its next round.
+        engine.trigger();
+    }
+    Ok(status)
 }
 
 /// Saves the QR code of `url` as a PNG in the Downloads folder; returns the path.

@@ -103,6 +103,7 @@ bridge::commands![
     commands::radar,
     commands::sync_status,
     commands::sync_now,
+    commands::dismiss_rejected,
     commands::save_qr_png,
     commands::qr_png,
     commands::copy_text,

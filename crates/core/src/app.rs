@@ -56,6 +56,10 @@ pub enum SyncState {
 pub struct RejectedChange {
     pub mutation_id: String,
     pub name: String,
+    /// What the change was about, as the user knew it when making it: the
+    /// item's title (a share, a content change), the lead's name, the new
+    /// name. Kept with the rejection, since the undo may remove the thing.
+    pub subject: Option<String>,
     pub code: ErrorCode,
     pub message: String,
     pub at_ms: i64,

@@ -90,6 +90,14 @@ impl Store {
             });
         }
         let tx = crate::write_tx(&self.conn)?;
+        // First: the outbox row keeps the name it replaces, for its undo.
+        outbox::enqueue(
+            &tx,
+            &MutationBody::RenameSelf {
+                name: name.to_string(),
+            },
+            crate::now_ms(),
+        )?;
         let mut s = session::require(&tx)?;
         s.user.name = name.to_string();
         tx.execute(
@@ -99,13 +107,6 @@ impl Store {
         tx.execute(
             "UPDATE session SET user_json = ?1 WHERE id = 1",
             [serde_json::to_string(&s.user)?],
-        )?;
-        outbox::enqueue(
-            &tx,
-            &MutationBody::RenameSelf {
-                name: name.to_string(),
-            },
-            crate::now_ms(),
         )?;
         tx.commit()?;
         Ok(())

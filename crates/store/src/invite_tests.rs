@@ -230,9 +230,10 @@ fn a_new_epoch_keeps_the_invitations_not_recorded_yet() {
 }
 
 /// The server refused an invitation made here (e.g. the user is no longer a
-/// rep): it will never be recorded, so it no longer shows as waiting.
+/// rep): it will never be recorded, so it leaves the list (a fresh device
+/// would not have it either); the refusal is listed until dismissed.
 #[test]
-fn a_rejected_invitation_shows_as_revoked() {
+fn a_rejected_invitation_leaves_the_list() {
     let (_dir, store) = store_as(Role::Rep);
     let refused = store.create_offline_invitation(&qr(24), NOW).unwrap();
     let kept = store.create_offline_invitation(&qr(24), NOW + 1).unwrap();
@@ -250,7 +251,9 @@ fn a_rejected_invitation_shows_as_revoked() {
             last_seq: queued[0].seq,
         })
         .unwrap();
+    assert_eq!(store.invitation(refused.id).unwrap(), None);
     let status = |id| store.invitation(id).unwrap().unwrap().status;
-    assert_eq!(status(refused.id), InvitationStatus::Revoked);
     assert_eq!(status(kept.id), InvitationStatus::Pending);
+    assert_eq!(store.invitations(10).unwrap(), vec![kept]);
+    assert_eq!(store.rejected().unwrap().len(), 1);
 }

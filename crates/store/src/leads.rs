@@ -86,14 +86,16 @@ impl Store {
         now_ms: i64,
     ) -> Result<LeadSummary, StoreError> {
         let tx = crate::write_tx(&self.conn)?;
+        // First: the outbox row keeps the flags it replaces, for its undo.
+        outbox::enqueue(&tx, &MutationBody::SetManFlags { lead_id, man }, now_ms)?;
         let changed = tx.execute(
             "UPDATE leads SET man_money = ?1, man_authority = ?2, man_need = ?3 WHERE id = ?4",
             params![man.money, man.authority, man.need, lead_id],
         )?;
         if changed == 0 {
+            // Dropping the transaction drops the outbox row too.
             return Err(StoreError::LeadNotFound(lead_id));
         }
-        outbox::enqueue(&tx, &MutationBody::SetManFlags { lead_id, man }, now_ms)?;
         let summary = lead_summary(&tx, lead_id)?.ok_or(StoreError::LeadNotFound(lead_id))?;
         tx.commit()?;
         Ok(summary)

@@ -122,3 +122,5 @@ mod lead_tests;
 mod partner_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod undo_tests;

@@ -11,6 +11,9 @@ use warmlead_core::limits::{ARTICLE_IMAGE_TYPES, MAX_ARTICLE_IMAGE_BYTES};
 
 use crate::{Store, StoreError};
 
+/// How a refused image's id starts in the list of rejected changes.
+pub(crate) const REJECTED_PREFIX: &str = "media:";
+
 /// Name a rejected image has in the sync badge's list of rejected changes.
 pub const UPLOAD_IMAGE: &str = "UploadImage";
 
@@ -137,6 +140,15 @@ impl Store {
     }
 
     /// Refused images, as the badge lists rejected changes.
+    /// Forgets a refused image the user has seen.
+    pub(crate) fn dismiss_rejected_media(&self, key: &str) -> Result<bool, StoreError> {
+        let n = self.conn.execute(
+            "DELETE FROM pending_media WHERE media_key = ?1 AND state = 'rejected'",
+            [key],
+        )?;
+        Ok(n > 0)
+    }
+
     pub(crate) fn rejected_media(&self) -> Result<Vec<RejectedChange>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT media_key, error_code, error_message, resolved_at_ms FROM pending_media
@@ -154,8 +166,9 @@ impl Store {
         for row in rows {
             let (key, code, message, at) = row?;
             out.push(RejectedChange {
-                mutation_id: format!("media:{key}"),
+                mutation_id: format!("{REJECTED_PREFIX}{key}"),
                 name: UPLOAD_IMAGE.into(),
+                subject: None,
                 code: crate::outbox::error_code(code),
                 message: message.unwrap_or_default(),
                 at_ms: at.unwrap_or(0),

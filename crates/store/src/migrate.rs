@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/0009_offline_invitations.sql"),
     ),
     (10, include_str!("../migrations/0010_pending_media.sql")),
+    (11, include_str!("../migrations/0011_undo_rejected.sql")),
 ];
 
 /// The version a fully migrated file is at.
@@ -80,8 +81,11 @@ mod tests {
         include!("../../../tests/migration_fixture.rs");
 
         /// Values for columns under a CHECK: a value the check accepts.
-        pub const CHECKED: &[(&str, &str, &str)] =
-            &[("outbox", "state", "pending"), ("users", "role", "partner")];
+        pub const CHECKED: &[(&str, &str, &str)] = &[
+            ("outbox", "state", "pending"),
+            ("users", "role", "partner"),
+            ("pending_media", "state", "pending"),
+        ];
     }
 
     /// Every table of every earlier schema, filled, goes through each later

@@ -1,11 +1,11 @@
 //! The outbox: changes made on this device, pushed in seq order.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use warmlead_core::app::RejectedChange;
 use warmlead_core::sync::{Mutation, MutationBody, Outcome, PushResponse, SCHEMA_VERSION};
 use warmlead_core::ErrorCode;
 
-use crate::{rows, Store, StoreError};
+use crate::{rows, session, Store, StoreError};
 
 /// How many pushed outcomes changed a pending row (repeats count once).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -14,12 +14,15 @@ pub struct RecordedOutcomes {
     pub rejected: usize,
 }
 
-/// Adds a mutation to the outbox inside the caller's transaction; returns its seq.
+/// Adds a mutation to the outbox inside the caller's transaction; returns its
+/// seq. Call it before the optimistic local write: it keeps what the
+/// mutation's undo needs ([`remember`]), read from the state before the write.
 pub(crate) fn enqueue(
     conn: &Connection,
     body: &MutationBody,
     now_ms: i64,
 ) -> Result<i64, StoreError> {
+    let (subject, server_copy) = remember(conn, body)?;
     let seq = rows::next_counter(conn, "outbox_seq")?;
     let tagged = serde_json::to_value(body)?;
     let args = tagged
@@ -27,8 +30,8 @@ pub(crate) fn enqueue(
         .cloned()
         .unwrap_or(serde_json::Value::Null);
     conn.execute(
-        "INSERT INTO outbox (seq, mutation_id, name, args, schema_version, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO outbox (seq, mutation_id, name, args, schema_version, created_at, \
+           subject, server_copy) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         rusqlite::params![
             seq,
             uuid::Uuid::now_v7().to_string(),
@@ -36,9 +39,117 @@ pub(crate) fn enqueue(
             args.to_string(),
             SCHEMA_VERSION,
             now_ms,
+            subject,
+            server_copy.map(|c| c.to_string()),
         ],
     )?;
     Ok(seq)
+}
+
+/// What a new mutation keeps for the day the server refuses it: the subject
+/// the rejection list shows (the undo may remove the thing itself), and for
+/// an edit the server's last known state of what it overwrites here. One
+/// arm per kind and no catch-all, like [`undo`]: a new kind does not compile
+/// until it says what it keeps.
+fn remember(
+    conn: &Connection,
+    body: &MutationBody,
+) -> Result<(Option<String>, Option<serde_json::Value>), StoreError> {
+    Ok(match body {
+        MutationBody::CreateShare { item_id, .. } | MutationBody::DeleteContentItem { item_id } => {
+            (item_title(conn, *item_id)?, None)
+        }
+        MutationBody::RenameSelf { name } => {
+            // The server has what the oldest waiting rename replaced.
+            let copy = match pending_copy(conn, "rename_self", None)? {
+                Some(copy) => Some(copy),
+                None => session::load(conn)?.map(|s| serde_json::json!({ "name": s.user.name })),
+            };
+            (Some(name.clone()), copy)
+        }
+        MutationBody::SaveContent { draft, .. } => {
+            (Some(draft.title.clone()).filter(|t| !t.is_empty()), None)
+        }
+        MutationBody::PublishContent { key } | MutationBody::ArchiveContent { key } => {
+            (key_title(conn, key)?, None)
+        }
+        MutationBody::SetManFlags { lead_id, .. } => {
+            let copy = match pending_copy(conn, "set_man_flags", Some(*lead_id))? {
+                Some(copy) => Some(copy),
+                None => crate::leads::stored_man(conn, *lead_id)?
+                    .map(serde_json::to_value)
+                    .transpose()?,
+            };
+            let name = conn
+                .query_row("SELECT name FROM leads WHERE id = ?1", [lead_id], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            (name, copy)
+        }
+        MutationBody::CreateInvitation { .. } => (None, None),
+    })
+}
+
+fn item_title(conn: &Connection, item_id: i64) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT title FROM content_items WHERE id = ?1",
+            [item_id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// The title an author sees for `key`: their own copy's, else the server's.
+fn key_title(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+    let title: Option<String> = conn
+        .query_row(
+            "SELECT COALESCE( \
+               (SELECT json_extract(draft_json, '$.title') FROM content_edits WHERE item_key = ?1), \
+               (SELECT title FROM content_items WHERE item_key = ?1))",
+            [key],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    Ok(title.filter(|t| !t.is_empty()))
+}
+
+/// The server copy kept by the newest waiting mutation `name` (of lead
+/// `lead_id`, for MAN flags).
+fn pending_copy(
+    conn: &Connection,
+    name: &str,
+    lead_id: Option<i64>,
+) -> Result<Option<serde_json::Value>, StoreError> {
+    let copy: Option<String> = conn
+        .query_row(
+            "SELECT server_copy FROM outbox WHERE state = 'pending' AND name = ?1 \
+               AND (?2 IS NULL OR json_extract(args, '$.lead_id') = ?2) \
+             ORDER BY seq DESC LIMIT 1",
+            rusqlite::params![name, lead_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    Ok(copy.map(|c| serde_json::from_str(&c)).transpose()?)
+}
+
+/// The server's state of something waiting edits overwrite here arrived by
+/// pull (or with an applied edit): their undo puts this back.
+pub(crate) fn refresh_server_copy(
+    conn: &Connection,
+    name: &str,
+    lead_id: Option<i64>,
+    copy: &serde_json::Value,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE outbox SET server_copy = ?3 WHERE state = 'pending' AND name = ?1 \
+           AND (?2 IS NULL OR json_extract(args, '$.lead_id') = ?2)",
+    )?
+    .execute(rusqlite::params![name, lead_id, copy.to_string()])?;
+    Ok(())
 }
 
 pub(crate) fn pending_count(conn: &Connection) -> Result<i64, StoreError> {
@@ -135,36 +246,44 @@ impl Store {
     }
 
     /// Marks pushed mutations applied or rejected, in one transaction. A
-    /// rejected local delete is undone so the item shows again.
+    /// rejected one's local change is undone in the same transaction
+    /// ([`undo`]), so the cache never shows what the server refused.
     pub fn record_outcomes(&self, resp: &PushResponse) -> Result<RecordedOutcomes, StoreError> {
         let tx = crate::write_tx(&self.conn)?;
         let now = crate::now_ms();
         let mut counts = RecordedOutcomes::default();
         for o in &resp.outcomes {
+            let row: Option<(i64, String, String, Option<String>)> = tx
+                .query_row(
+                    "SELECT seq, name, args, server_copy FROM outbox \
+                     WHERE mutation_id = ?1 AND state = 'pending'",
+                    [&o.mutation_id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()?;
+            // Answered before (a repeated push): nothing changes again.
+            let Some((seq, name, args, server_copy)) = row else {
+                continue;
+            };
+            let body = parse_body(&name, &args)?;
             let (state, code, message) = match &o.outcome {
                 Outcome::Applied => ("applied", None, None),
                 Outcome::Rejected { code, message } => {
                     ("rejected", Some(code_str(*code)?), Some(message.as_str()))
                 }
             };
-            let changed = tx.execute(
+            tx.execute(
                 "UPDATE outbox SET state = ?1, error_code = ?2, error_message = ?3, resolved_at = ?4 \
-                 WHERE mutation_id = ?5 AND state = 'pending'",
-                rusqlite::params![state, code, message, now, o.mutation_id],
+                 WHERE seq = ?5",
+                rusqlite::params![state, code, message, now, seq],
             )?;
-            if changed == 0 {
-                continue;
-            }
             if state == "applied" {
                 counts.applied += 1;
-                // The share now lives on the server; an epoch reset may drop it locally.
-                tx.execute(
-                    "UPDATE shares SET outbox_seq = NULL WHERE outbox_seq = ?1",
-                    [o.seq],
-                )?;
+                settle_applied(&tx, seq, &body)?;
             } else {
                 counts.rejected += 1;
-                undo_rejected(&tx, &o.mutation_id)?;
+                let copy = server_copy.map(|c| serde_json::from_str(&c)).transpose()?;
+                undo(&tx, seq, &body, copy)?;
             }
         }
         // The next mutation takes a seq after every one the server has.
@@ -200,9 +319,13 @@ impl Store {
         Ok(revived)
     }
 
-    /// The user has seen a rejected change: forget it (the badge clears when none
-    /// are left). Returns whether there was such a rejected change.
+    /// The user has seen a rejected change: forget it (the badge clears when
+    /// none are left). Only the record goes: its undo was done when it was
+    /// rejected. Returns whether there was such a rejected change.
     pub fn dismiss_rejected(&self, mutation_id: &str) -> Result<bool, StoreError> {
+        if let Some(key) = mutation_id.strip_prefix(crate::media::REJECTED_PREFIX) {
+            return self.dismiss_rejected_media(key);
+        }
         let n = self.conn.execute(
             "DELETE FROM outbox WHERE mutation_id = ?1 AND state = 'rejected'",
             [mutation_id],
@@ -213,8 +336,8 @@ impl Store {
     /// Changes the server refused for good, oldest first, for the user to see.
     pub fn rejected(&self) -> Result<Vec<RejectedChange>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT mutation_id, name, error_code, error_message, resolved_at FROM outbox \
-             WHERE state = 'rejected' ORDER BY seq",
+            "SELECT mutation_id, name, subject, error_code, error_message, resolved_at \
+             FROM outbox WHERE state = 'rejected' ORDER BY seq",
         )?;
         let raw = stmt
             .query_map([], |r| {
@@ -223,19 +346,23 @@ impl Store {
                     r.get::<_, String>(1)?,
                     r.get::<_, Option<String>>(2)?,
                     r.get::<_, Option<String>>(3)?,
-                    r.get::<_, Option<i64>>(4)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
                 ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
         let mut all: Vec<RejectedChange> = raw
             .into_iter()
-            .map(|(mutation_id, name, code, message, at)| RejectedChange {
-                mutation_id,
-                name,
-                code: error_code(code),
-                message: message.unwrap_or_default(),
-                at_ms: at.unwrap_or(0),
-            })
+            .map(
+                |(mutation_id, name, subject, code, message, at)| RejectedChange {
+                    mutation_id,
+                    name,
+                    subject,
+                    code: error_code(code),
+                    message: message.unwrap_or_default(),
+                    at_ms: at.unwrap_or(0),
+                },
+            )
             .collect();
         all.extend(self.rejected_media()?);
         Ok(all)
@@ -283,23 +410,155 @@ fn code_str(code: ErrorCode) -> Result<String, StoreError> {
     }
 }
 
-/// Reverts the local effect of a mutation the server refused.
-fn undo_rejected(conn: &Connection, mutation_id: &str) -> Result<(), StoreError> {
-    conn.execute(
-        "UPDATE content_items SET deleted = 0 WHERE id IN ( \
-           SELECT json_extract(args, '$.item_id') FROM outbox \
-           WHERE mutation_id = ?1 AND name = 'delete_content_item')",
-        [mutation_id],
-    )?;
-    // An invitation made here that the server refused will never be
-    // recorded (nor open on a phone): it shows as revoked, not as waiting.
-    conn.execute(
-        "UPDATE invitations SET status = 'revoked' WHERE id < 0 AND invite_no IN ( \
-           SELECT json_extract(args, '$.invite_no') FROM outbox \
-           WHERE mutation_id = ?1 AND name = 'create_invitation')",
-        [mutation_id],
-    )?;
+/// An outbox row's mutation, as pushed.
+fn parse_body(name: &str, args: &str) -> Result<MutationBody, StoreError> {
+    let args: serde_json::Value = serde_json::from_str(args)?;
+    Ok(serde_json::from_value(
+        serde_json::json!({ "name": name, "args": args }),
+    )?)
+}
+
+/// What an applied mutation settles here.
+fn settle_applied(conn: &Connection, seq: i64, body: &MutationBody) -> Result<(), StoreError> {
+    match body {
+        // The share now lives on the server; an epoch reset may drop it locally.
+        MutationBody::CreateShare { .. } => {
+            conn.execute(
+                "UPDATE shares SET outbox_seq = NULL WHERE outbox_seq = ?1",
+                [seq],
+            )?;
+        }
+        // The server has this name now: a later rename refused puts it back.
+        MutationBody::RenameSelf { name } => {
+            refresh_server_copy(
+                conn,
+                "rename_self",
+                None,
+                &serde_json::json!({ "name": name }),
+            )?;
+        }
+        MutationBody::SetManFlags { lead_id, man } => {
+            let copy = serde_json::to_value(man)?;
+            refresh_server_copy(conn, "set_man_flags", Some(*lead_id), &copy)?;
+        }
+        MutationBody::DeleteContentItem { .. }
+        | MutationBody::SaveContent { .. }
+        | MutationBody::PublishContent { .. }
+        | MutationBody::ArchiveContent { .. }
+        | MutationBody::CreateInvitation { .. } => {}
+    }
     Ok(())
+}
+
+/// Rolls back the local effect of mutation `seq`, which the server refused
+/// for good, so the cache shows what a fresh device would pull; `copy` is
+/// the server's state it kept ([`remember`]). Runs in the transaction that
+/// records the rejection. One arm per kind and no catch-all: a new kind
+/// does not compile without its undo.
+fn undo(
+    conn: &Connection,
+    seq: i64,
+    body: &MutationBody,
+    copy: Option<serde_json::Value>,
+) -> Result<(), StoreError> {
+    match body {
+        // The share never reached the server: it leaves the partner's shares
+        // (the counts derived from them follow, by trigger).
+        MutationBody::CreateShare { token, .. } => {
+            conn.execute("DELETE FROM shares WHERE token = ?1", [token])?;
+        }
+        MutationBody::DeleteContentItem { item_id } => {
+            conn.execute(
+                "UPDATE content_items SET deleted = 0 WHERE id = ?1",
+                [item_id],
+            )?;
+        }
+        MutationBody::RenameSelf { .. } => {
+            // A later rename still waiting is newer than both: it stays.
+            if later_pending(conn, seq, &["rename_self"], None)? {
+                return Ok(());
+            }
+            let name = copy
+                .as_ref()
+                .and_then(|c| c.get("name"))
+                .and_then(|n| n.as_str());
+            if let Some(name) = name {
+                let mut s = session::require(conn)?;
+                s.user.name = name.to_string();
+                conn.execute(
+                    "UPDATE users SET name = ?1 WHERE id = ?2",
+                    rusqlite::params![name, s.user.id],
+                )?;
+                conn.execute(
+                    "UPDATE session SET user_json = ?1 WHERE id = 1",
+                    [serde_json::to_string(&s.user)?],
+                )?;
+            }
+        }
+        // What the author typed is theirs and stays, as their own copy
+        // marked refused (the library and the editor show the reason; they
+        // fix it and it is sent again). It never reaches a briefcase or a
+        // share: those read the server's copy only.
+        MutationBody::SaveContent { .. } => {}
+        // The item keeps the server's status: the status asked for goes,
+        // unless a later publish or archive waits.
+        MutationBody::PublishContent { key } | MutationBody::ArchiveContent { key } => {
+            let asked = &["publish_content", "archive_content"];
+            if !later_pending(conn, seq, asked, Some(("$.key", key.clone().into())))? {
+                conn.execute(
+                    "UPDATE content_edits SET status = NULL WHERE item_key = ?1",
+                    [key],
+                )?;
+            }
+        }
+        MutationBody::SetManFlags { lead_id, .. } => {
+            let lead = Some(("$.lead_id", (*lead_id).into()));
+            if later_pending(conn, seq, &["set_man_flags"], lead)? {
+                return Ok(());
+            }
+            let man: Option<warmlead_core::lead::ManFlags> =
+                copy.map(serde_json::from_value).transpose()?;
+            if let Some(man) = man {
+                conn.execute(
+                    "UPDATE leads SET man_money = ?1, man_authority = ?2, man_need = ?3 \
+                     WHERE id = ?4",
+                    rusqlite::params![man.money, man.authority, man.need, lead_id],
+                )?;
+            }
+        }
+        // An invitation made here that the server refused will never be
+        // recorded (nor open on a phone): it leaves the list.
+        MutationBody::CreateInvitation { invite_no, .. } => {
+            conn.execute(
+                "DELETE FROM invitations WHERE id < 0 AND invite_no = ?1",
+                [invite_no],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether a mutation named one of `names` after `seq` still waits (with
+/// `args[path] = value`, if given).
+fn later_pending(
+    conn: &Connection,
+    seq: i64,
+    names: &[&str],
+    arg: Option<(&str, rusqlite::types::Value)>,
+) -> Result<bool, StoreError> {
+    let (path, value) = match arg {
+        Some((p, v)) => (Some(p), v),
+        None => (None, rusqlite::types::Value::Null),
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM outbox WHERE state = 'pending' AND seq > ?1 \
+           AND name IN (SELECT value FROM json_each(?2)) \
+           AND (?3 IS NULL OR json_extract(args, ?3) = ?4))",
+    )?;
+    Ok(stmt.query_row(
+        rusqlite::params![seq, serde_json::to_string(names)?, path, value],
+        |r| r.get(0),
+    )?)
 }
 
 /// A stored error code; unknown ones (from a newer server) show as internal.

@@ -135,9 +135,14 @@ fn upsert_company(conn: &Connection, c: &Company) -> Result<(), StoreError> {
 }
 
 fn upsert_user(conn: &Connection, u: &User, me: Option<&User>) -> Result<(), StoreError> {
-    // An unpushed rename of myself is newer than what the server sent.
+    // An unpushed rename of myself is newer than what the server sent,
+    // which is what a refused rename puts back.
     let name = match me {
-        Some(me) if me.id == u.id && outbox::has_pending_name(conn, "rename_self")? => &me.name,
+        Some(me) if me.id == u.id && outbox::has_pending_name(conn, "rename_self")? => {
+            let copy = serde_json::json!({ "name": u.name });
+            outbox::refresh_server_copy(conn, "rename_self", None, &copy)?;
+            &me.name
+        }
         _ => &u.name,
     };
     conn.prepare_cached(

@@ -124,6 +124,9 @@ fn apply_changes(conn: &Connection, page: &RadarPullResponse) -> Result<(), Stor
 /// MAN change, which is newer than what the server sent, so it is kept.
 fn write_lead(conn: &Connection, l: &Lead, man_pending: bool) -> Result<(), StoreError> {
     let man = if man_pending {
+        // What a refused change puts back is what the server sent.
+        let copy = serde_json::to_value(l.man)?;
+        outbox::refresh_server_copy(conn, "set_man_flags", Some(l.id), &copy)?;
         crate::leads::stored_man(conn, l.id)?.unwrap_or(l.man)
     } else {
         l.man

@@ -19,8 +19,8 @@ pub fn share_url_for(public_base_url: &str, token: &str) -> String {
 }
 
 impl Store {
-    /// Shares item `item_id` on `channel`: takes the next share number, signs
-    /// the token with the device's share key, and stores the share with its
+    /// Shares item `item_id` on `channel`: takes the next share number and
+    /// random bits, signs the token with the device's share key, and stores the share with its
     /// outbox row in one transaction. Needs no network.
     pub fn create_share(
         &self,
@@ -45,7 +45,12 @@ impl Store {
             item_id: to_u64("item_id", item_id)?,
             channel,
         };
-        let token = claim.sign(&decode_key(&s.share_key)?);
+        // The nonce, not the number, makes the token unique: a cache
+        // restored from an older copy hands out numbers again, offline too.
+        const N: usize = warmlead_core::token::NONCE_LEN;
+        let mut nonce = [0u8; N];
+        nonce.copy_from_slice(&uuid::Uuid::new_v4().as_bytes()[..N]);
+        let token = claim.sign_unique(&decode_key(&s.share_key)?, nonce);
         let body = MutationBody::CreateShare {
             share_no,
             item_id,

@@ -17,13 +17,13 @@ use warmlead_core::ErrorCode;
 use crate::{migrate, Store, StoreError, LATEST_VERSION, MIGRATIONS};
 
 const DEVICE: i64 = 77;
-const ME: i64 = 5;
+pub(crate) const ME: i64 = 5;
 
 fn key_bytes() -> [u8; 32] {
     derive_share_key(b"test-master", DEVICE as u64)
 }
 
-fn activation() -> ActivateResponse {
+pub(crate) fn activation() -> ActivateResponse {
     ActivateResponse {
         device_id: DEVICE,
         device_token: "tok".into(),
@@ -73,7 +73,7 @@ fn item(id: i64, kind: ContentKind, title: &str) -> ContentItem {
     }
 }
 
-fn page(epoch: &str, changes: Vec<ChangeBody>, cursor: i64) -> PullResponse {
+pub(crate) fn page(epoch: &str, changes: Vec<ChangeBody>, cursor: i64) -> PullResponse {
     let n = changes.len() as i64;
     PullResponse {
         epoch: epoch.into(),
@@ -91,7 +91,7 @@ fn page(epoch: &str, changes: Vec<ChangeBody>, cursor: i64) -> PullResponse {
 }
 
 /// A signed-in store with items 1 (article) and 2 (poster) pulled.
-fn signed_in() -> (tempfile::TempDir, std::path::PathBuf, Store) {
+pub(crate) fn signed_in() -> (tempfile::TempDir, std::path::PathBuf, Store) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nested/cache.sqlite");
     let store = Store::open(&path).unwrap();
@@ -110,7 +110,7 @@ fn signed_in() -> (tempfile::TempDir, std::path::PathBuf, Store) {
     (dir, path, store)
 }
 
-fn count(store: &Store, sql: &str) -> i64 {
+pub(crate) fn count(store: &Store, sql: &str) -> i64 {
     store.conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
@@ -272,21 +272,13 @@ fn create_share_signs_a_verifiable_token_with_its_outbox_row() {
 #[test]
 fn a_failed_share_leaves_neither_share_nor_outbox_row() {
     let (_dir, _path, store) = signed_in();
-    // Occupy the token share #1 will get, so the share insert fails after the
-    // outbox insert: both must roll back together.
-    let token = warmlead_core::token::ShareClaim {
-        device_id: DEVICE as u64,
-        share_no: 1,
-        item_id: 1,
-        channel: Channel::Direct,
-    }
-    .sign(&key_bytes());
+    // Make the share insert fail after the outbox insert: both must roll
+    // back together (the token is random, so a trigger stands in for a clash).
     store
         .conn
-        .execute(
-            "INSERT INTO shares (token, device_id, share_no, item_id, partner_id, channel, created_at_ms) \
-             VALUES (?1, 1, 1, 1, 1, 'direct', 0)",
-            [&token],
+        .execute_batch(
+            "CREATE TEMP TRIGGER no_shares BEFORE INSERT ON shares \
+             BEGIN SELECT RAISE(ABORT, 'no room'); END;",
         )
         .unwrap();
     assert!(store.create_share(1, Channel::Direct, 5_000).is_err());

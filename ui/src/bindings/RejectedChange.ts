@@ -4,4 +4,10 @@ import type { ErrorCode } from "./ErrorCode";
 /**
  * A pushed change the server refused for good.
  */
-export type RejectedChange = { mutation_id: string, name: string, code: ErrorCode, message: string, at_ms: number, };
+export type RejectedChange = { mutation_id: string, name: string, 
+/**
+ * What the change was about, as the user knew it when making it: the
+ * item's title (a share, a content change), the lead's name, the new
+ * name. Kept with the rejection, since the undo may remove the thing.
+ */
+subject: string | null, code: ErrorCode, message: string, at_ms: number, };

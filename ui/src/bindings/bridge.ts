@@ -58,6 +58,7 @@ export type CommandName =
   | "radar"
   | "sync_status"
   | "sync_now"
+  | "dismiss_rejected"
   | "save_qr_png"
   | "qr_png"
   | "copy_text"
@@ -139,6 +140,13 @@ export function commands(invoke: Invoke) {
     /** Syncs now; a failed attempt is not an error here: the status says why. */
     syncNow: (): Promise<SyncStatus> =>
       invoke<SyncStatus>("sync_now"),
+    /**
+     * Forgets a rejected change the user has seen. Only the record goes: the
+     * change itself was undone when the server refused it. Answers the badge's
+     * status without it.
+     */
+    dismissRejected: (mutationId: string): Promise<SyncStatus> =>
+      invoke<SyncStatus>("dismiss_rejected", { mutationId }),
     /** Saves the QR code of `url` as a PNG in the Downloads folder; returns the path. */
     saveQrPng: (url: string, fileName: string): Promise<string> =>
       invoke<string>("save_qr_png", { url, fileName }),

@@ -7,7 +7,7 @@ use warmlead_core::ErrorCode;
 
 use super::accounts::rename_user;
 use super::content::{delete_item, save_item, set_item_status, visible_item};
-use super::shares::{upsert_share, ResolvedShare};
+use super::shares::{get_share, upsert_share, ResolvedShare};
 use super::{changes, now_ms, Caller, Database, Secrets};
 use crate::error::ServerError;
 use warmlead_core::domain::ContentStatus;
@@ -160,13 +160,19 @@ fn apply_body(
                     "share token does not match the share's fields".into(),
                 ));
             }
-            let item = visible_item(tx, caller, *item_id)?
-                .filter(|i| i.status == ContentStatus::Live)
-                .ok_or_else(|| {
-                    ServerError::NotFound(format!(
-                        "content item {item_id} is not in your briefcase (archived or not for you)"
-                    ))
-                })?;
+            let item =
+                visible_item(tx, caller, *item_id)?.filter(|i| i.status == ContentStatus::Live);
+            let Some(item) = item else {
+                // Recorded already, when a phone opened it before the item
+                // left the briefcase: the server has it, so it is applied
+                // (the device undoes a refused share, and would drop it).
+                if get_share(tx, token)?.is_some() {
+                    return Ok(());
+                }
+                return Err(ServerError::NotFound(format!(
+                    "content item {item_id} is not in your briefcase (archived or not for you)"
+                )));
+            };
             let share = ResolvedShare {
                 token: token.clone(),
                 claim,
