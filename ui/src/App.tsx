@@ -104,6 +104,18 @@ export function App() {
     }
   }, [t, toast]);
 
+  // Forgets a refused change the user has seen (it was undone when refused).
+  const dismissRejected = useCallback(
+    async (mutationId: string) => {
+      try {
+        setStatus(await api.dismissRejected(mutationId));
+      } catch (e) {
+        toast(t("error.generic", { message: (e as ApiError).message }));
+      }
+    },
+    [t, toast],
+  );
+
   if (loadError) {
     return (
       <div className="empty">
@@ -141,6 +153,7 @@ export function App() {
           <Briefcase
             status={status}
             offline={offline}
+            onDismiss={dismissRejected}
             title={t(`section.${section}`)}
             canShare={session.user.role !== "manager"}
           />
@@ -180,6 +193,7 @@ export function App() {
         status={status}
         syncing={syncing}
         onSyncNow={() => void syncNow()}
+        onDismiss={dismissRejected}
       />
       {content}
     </div>

@@ -99,6 +99,8 @@ export const api = {
   onRadarChanged: events.radarChanged,
   syncStatus: rust.syncStatus,
   syncNow: rust.syncNow,
+  /** Forgets a refused change the user has seen; answers the new status. */
+  dismissRejected: rust.dismissRejected,
   /** Writes the QR code of `url` as a PNG into the Downloads folder; returns the path. */
   saveQrPng: rust.saveQrPng,
   copyText: rust.copyText,

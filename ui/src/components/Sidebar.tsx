@@ -13,6 +13,7 @@ export function Sidebar({
   status,
   syncing,
   onSyncNow,
+  onDismiss,
 }: {
   session: Session;
   current: SectionId;
@@ -20,6 +21,7 @@ export function Sidebar({
   status: SyncStatus | null;
   syncing: boolean;
   onSyncNow: () => void;
+  onDismiss: (mutationId: string) => Promise<void>;
 }) {
   const { t } = useTranslation();
   const sections = SECTIONS[session.user.role];
@@ -65,7 +67,12 @@ export function Sidebar({
           </div>
           <div className="me-company">{session.company.name}</div>
         </div>
-        <SyncBadge status={status} busy={syncing} onSyncNow={onSyncNow} />
+        <SyncBadge
+          status={status}
+          busy={syncing}
+          onSyncNow={onSyncNow}
+          onDismiss={onDismiss}
+        />
       </div>
     </aside>
   );

@@ -1,21 +1,25 @@
 // The sync badge: green synced, amber syncing, grey offline with waiting
 // changes, red when a rejected change needs the user's eyes. Clicking it
-// shows the details; the round button next to it syncs now.
+// shows the details (each rejected change until dismissed); the round
+// button next to it syncs now.
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 
 import type { SyncStatus } from "../bindings";
 import { formatAgo } from "../format";
 import { useNow } from "../hooks";
+import { RejectedList } from "./RejectedList";
 
 export function SyncBadge({
   status,
   busy,
   onSyncNow,
+  onDismiss,
 }: {
   status: SyncStatus | null;
   busy: boolean;
   onSyncNow: () => void;
+  onDismiss: (mutationId: string) => Promise<void>;
 }) {
   const { t } = useTranslation();
   const now = useNow();
@@ -78,11 +82,11 @@ export function SyncBadge({
           {status.rejected.length > 0 && (
             <>
               <strong>{t("sync.rejectedTitle")}</strong>
-              <ul className="rejected" data-testid="sync-rejected">
-                {status.rejected.map((r) => (
-                  <li key={r.mutation_id}>{r.message}</li>
-                ))}
-              </ul>
+              <RejectedList
+                rejected={status.rejected}
+                onDismiss={onDismiss}
+                testId="sync-rejected"
+              />
             </>
           )}
         </div>

@@ -91,6 +91,33 @@ export const en = {
     rejectedTitle: "The server refused these changes",
     offlineNote: "Keep working offline; changes sync when you are back online.",
   },
+  rejected: {
+    dismiss: "Dismiss",
+    dismissLabel: "Dismiss: {{what}}",
+    undone: "Undone on this computer.",
+    kept: "What you typed is kept in the library.",
+    shares: "Shares the server refused",
+    kind: {
+      create_share: "Share of",
+      delete_content_item: "Deleting",
+      rename_self: "Name change to",
+      save_content: "Edit of",
+      publish_content: "Publishing",
+      archive_content: "Archiving",
+      set_man_flags: "MAN flags of",
+      create_invitation: "Invitation",
+      upload_image: "Image",
+      other: "Change",
+    },
+    reason: {
+      create_share_not_found:
+        "The item was archived or is no longer in your briefcase, so this share was removed.",
+      invalid_input: "The server found it invalid: {{message}}",
+      forbidden: "Your role may not do this.",
+      not_found: "It no longer exists on the server.",
+      other: "{{message}}",
+    },
+  },
   briefcase: {
     title: "Briefcase",
     search: "Search titles and summaries",

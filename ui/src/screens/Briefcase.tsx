@@ -8,8 +8,10 @@ import type { BriefcaseItem, ContentKind, SyncStatus } from "../bindings";
 import { Cover } from "../components/Cover";
 import { EmptyState } from "../components/EmptyState";
 import { FilterTabs, type FilterTab } from "../components/FilterTabs";
+import { RejectedList } from "../components/RejectedList";
 import { formatWhen } from "../format";
 import { useNow } from "../hooks";
+import { refusedShares } from "../rejections";
 import { ItemBody } from "./LibraryBody";
 import { ShareDialog } from "./ShareDialog";
 
@@ -38,11 +40,14 @@ function moveInGrid(e: KeyboardEvent<HTMLDivElement>) {
 export function Briefcase({
   status,
   offline,
+  onDismiss,
   title,
   canShare,
 }: {
   status: SyncStatus | null;
   offline: boolean;
+  /** Forgets a refused share the user has seen. */
+  onDismiss: (mutationId: string) => Promise<void>;
   /** The section's name: 公文包 for partners and reps, 内容库 for managers. */
   title: string;
   /** Managers browse the library; partners and reps share from it. */
@@ -58,6 +63,9 @@ export function Briefcase({
   const [sharing, setSharing] = useState(false);
   const syncedAt = status?.last_synced_at_ms ?? null;
   const pending = status?.pending ?? 0;
+  // Shares the server refused were removed from the counts; each stays
+  // listed here, with its item and why, until dismissed.
+  const refused = refusedShares(status?.rejected ?? []);
 
   // Reload on every filter change and after each sync (new content, counts).
   useEffect(() => {
@@ -102,6 +110,14 @@ export function Briefcase({
       </header>
       <div className="split">
         <div className="list-pane">
+          {refused.length > 0 && (
+            <section className="refused-shares" aria-labelledby="refused-shares-title">
+              <h2 id="refused-shares-title" className="hint">
+                {t("rejected.shares")}
+              </h2>
+              <RejectedList rejected={refused} onDismiss={onDismiss} testId="refused-shares" />
+            </section>
+          )}
           {error && (
             <div className="error" role="alert">
               {t("error.generic", { message: error.message })}
