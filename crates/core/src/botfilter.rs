@@ -115,6 +115,7 @@ impl BotRules {
 
     /// `Some(reason)` when the request must not count as a view. A missing
     /// user agent is not a reason by itself: some privacy tools strip it.
+    /// An empty or blank one is: no browser sends that, scripts do.
     pub fn classify(&self, req: &RequestShape<'_>) -> Option<FilterReason> {
         if req.method.eq_ignore_ascii_case("HEAD") {
             return Some(FilterReason::Head);
@@ -129,7 +130,9 @@ impl BotRules {
             return Some(FilterReason::Prefetch);
         }
         match req.user_agent {
-            Some(ua) if self.is_bot_user_agent(ua) => Some(FilterReason::BotUserAgent),
+            Some(ua) if ua.trim().is_empty() || self.is_bot_user_agent(ua) => {
+                Some(FilterReason::BotUserAgent)
+            }
             _ => None,
         }
     }
@@ -222,6 +225,29 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(r.classify(&none), None);
+    }
+
+    /// A user agent that is there but says nothing is a script's.
+    #[test]
+    fn blank_user_agents_are_not_people() {
+        let r = BotRules::parse(LIST);
+        // user agent -> filtered
+        let table = [
+            (Some(""), Some(FilterReason::BotUserAgent)),
+            (Some(" "), Some(FilterReason::BotUserAgent)),
+            (Some("    "), Some(FilterReason::BotUserAgent)),
+            (Some("\t \t"), Some(FilterReason::BotUserAgent)),
+            (Some(" Mozilla/5.0 "), None),
+            (None, None),
+        ];
+        for (ua, expected) in table {
+            let req = RequestShape {
+                method: "GET",
+                user_agent: ua,
+                ..Default::default()
+            };
+            assert_eq!(r.classify(&req), expected, "{ua:?}");
+        }
     }
 
     #[test]

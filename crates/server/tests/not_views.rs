@@ -56,6 +56,9 @@ async fn bots_previews_and_prefetches_are_not_views_but_people_are() {
         ("wechat", get.clone(), &[("user-agent", WECHAT)], true),
         ("iphone", get.clone(), &[("user-agent", IPHONE)], true),
         ("no ua", get.clone(), &[], true),
+        // A header that is there but says nothing: scripts send that.
+        ("empty ua", get.clone(), &[("user-agent", "")], false),
+        ("blank ua", get.clone(), &[("user-agent", "   ")], false),
         (
             "facebook",
             get.clone(),
@@ -119,8 +122,8 @@ async fn bots_previews_and_prefetches_are_not_views_but_people_are() {
 
     let stats = filtered_stats(&w).await;
     let n = |r: FilterReason| count(&stats, r);
-    // Page + beacon for each of the four bots.
-    assert_eq!(n(FilterReason::BotUserAgent), 8, "{stats:?}");
+    // Page + beacon for each of the four bots and the two blank agents.
+    assert_eq!(n(FilterReason::BotUserAgent), 12, "{stats:?}");
     assert_eq!(n(FilterReason::Head), 1);
     assert_eq!(n(FilterReason::Prefetch), 1);
     let rep = activate(&w.ts, w.rep_a.id).await;
