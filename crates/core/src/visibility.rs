@@ -204,6 +204,46 @@ pub fn content_sees(
     }
 }
 
+/// Whether an item is meant for `viewer` whatever its status: it would be
+/// in their briefcase while live ([`content_sees`] of the live item). A
+/// share link opens, counts views and takes leads only while this holds for
+/// its sharer (a partner cannot sign a link to another rep's items).
+pub fn meant_for(viewer: Viewer, author: Author, audience: &ContentAudience) -> bool {
+    content_sees(viewer, ContentStatus::Live, author, audience)
+}
+
+/// An item that shows a media file, as far as who may reuse the file cares.
+#[derive(Debug, Clone, Copy)]
+pub struct MediaUse<'a> {
+    pub status: ContentStatus,
+    pub author: Author,
+    pub audience: &'a ContentAudience,
+}
+
+/// Whether `viewer` may attach a media file to an item they write (a cover,
+/// a video, a case-study photo, an image in an article). Attaching a file
+/// makes it public once the item is live and answers its key, so only:
+/// the file's uploader; a manager for a file with no recorded uploader (the
+/// company's, uploaded before uploaders were recorded); the item that
+/// already shows it (an edit keeps what was allowed before); anyone once a
+/// live item they see shows it (it is public already).
+pub fn media_usable(
+    viewer: Viewer,
+    uploaded_by: Option<i64>,
+    on_this_item: bool,
+    used_by: &[MediaUse<'_>],
+) -> bool {
+    let uploader = match uploaded_by {
+        Some(id) => id == viewer.id,
+        None => viewer.role == Role::Manager,
+    };
+    uploader
+        || on_this_item
+        || used_by.iter().any(|u| {
+            u.status == ContentStatus::Live && content_sees(viewer, u.status, u.author, u.audience)
+        })
+}
+
 /// The change-log audiences of an item's state, so that a pull delivers
 /// it to exactly those [`content_sees`] admits (a test checks both agree).
 pub fn content_reach(
@@ -369,6 +409,143 @@ mod tests {
         assert_eq!(Author::of(Some((2, Role::Rep))), Author::Rep(2));
         assert_eq!(Author::of(Some((1, Role::Manager))), Author::Company);
         assert_eq!(Author::of(None), Author::Company);
+    }
+
+    /// A share opens for its sharer only when the item is meant for them:
+    /// the live row of the briefcase table, whatever the item's status.
+    #[test]
+    fn items_are_meant_for_whom_the_live_item_reaches() {
+        let partner6 = Viewer {
+            role: Role::Partner,
+            id: 6,
+            rep_id: Some(5),
+        };
+        let reps = |ids: &[i64]| ContentAudience::Reps {
+            rep_ids: ids.to_vec(),
+        };
+        // author, audience -> rep 2, partner 3 of rep 2, unbound 4, partner 6 of rep 5
+        let table = [
+            (
+                Author::Company,
+                ContentAudience::Company,
+                [true, true, true, true],
+            ),
+            (Author::Company, reps(&[2]), [true, true, false, false]),
+            (Author::Company, reps(&[5]), [false, false, false, true]),
+            (
+                Author::Rep(2),
+                ContentAudience::Company,
+                [true, true, false, false],
+            ),
+            (Author::Rep(5), reps(&[2]), [false, false, false, true]),
+        ];
+        for (author, audience, expected) in &table {
+            let got = [REP, PARTNER, UNBOUND, partner6].map(|v| meant_for(v, *author, audience));
+            assert_eq!(&got, expected, "{author:?} {audience:?}");
+            for status in [
+                ContentStatus::Draft,
+                ContentStatus::Archived,
+                ContentStatus::Live,
+            ] {
+                for v in [REP, PARTNER, UNBOUND, partner6] {
+                    if content_sees(v, status, *author, audience) {
+                        assert!(meant_for(v, *author, audience), "{v:?} {status:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Who may attach a media file: its uploader, managers for the
+    /// company's old files, the item already showing it, anyone a live item
+    /// they see shows it to.
+    #[test]
+    fn who_may_attach_a_media_file() {
+        let rep5 = Viewer {
+            role: Role::Rep,
+            id: 5,
+            rep_id: None,
+        };
+        let everyone = ContentAudience::Company;
+        let only5 = ContentAudience::Reps { rep_ids: vec![5] };
+        let live = |author, audience| MediaUse {
+            status: ContentStatus::Live,
+            author,
+            audience,
+        };
+        let draft = |author, audience| MediaUse {
+            status: ContentStatus::Draft,
+            author,
+            audience,
+        };
+        // viewer, uploader, on this item, used by -> usable
+        type Row<'a> = (Viewer, Option<i64>, bool, Vec<MediaUse<'a>>, bool);
+        let table: Vec<Row<'_>> = vec![
+            (REP, Some(2), false, vec![], true),
+            (REP, Some(5), false, vec![], false),
+            (REP, Some(1), false, vec![], false),
+            (MANAGER, Some(2), false, vec![], false),
+            (MANAGER, Some(1), false, vec![], true),
+            (MANAGER, None, false, vec![], true),
+            (REP, None, false, vec![], false),
+            (PARTNER, Some(2), false, vec![], false),
+            // the item already shows it
+            (REP, Some(5), true, vec![], true),
+            // a live item the viewer sees shows it; a draft or an item for
+            // someone else does not open it
+            (
+                REP,
+                Some(1),
+                false,
+                vec![live(Author::Company, &everyone)],
+                true,
+            ),
+            (
+                REP,
+                Some(1),
+                false,
+                vec![draft(Author::Company, &everyone)],
+                false,
+            ),
+            (
+                REP,
+                Some(1),
+                false,
+                vec![live(Author::Company, &only5)],
+                false,
+            ),
+            (
+                rep5,
+                Some(1),
+                false,
+                vec![live(Author::Company, &only5)],
+                true,
+            ),
+            (
+                REP,
+                Some(5),
+                false,
+                vec![live(Author::Rep(5), &everyone)],
+                false,
+            ),
+            (
+                REP,
+                Some(5),
+                false,
+                vec![
+                    draft(Author::Rep(5), &everyone),
+                    live(Author::Company, &everyone),
+                ],
+                true,
+            ),
+        ];
+        for (viewer, uploader, on_item, uses, expected) in &table {
+            assert_eq!(
+                media_usable(*viewer, *uploader, *on_item, uses),
+                *expected,
+                "{viewer:?} {uploader:?} {on_item} {uses:?}"
+            );
+        }
     }
 
     #[test]

@@ -87,6 +87,10 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         22,
         include_str!("../migrations/0022_activation_code_ids.sql"),
     ),
+    (
+        23,
+        include_str!("../migrations/0023_device_mutations_media_uploader.sql"),
+    ),
     (24, include_str!("../migrations/0024_media_quota.sql")),
 ];
 

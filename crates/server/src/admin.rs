@@ -126,7 +126,7 @@ impl Admin {
         company_id: i64,
         item: NewContentItem,
     ) -> Result<ContentItem, ServerError> {
-        self.db.create_item(company_id, item).await
+        self.db.create_item(company_id, None, item).await
     }
 
     pub async fn count_visits(&self) -> Result<i64, ServerError> {
@@ -304,6 +304,7 @@ impl Admin {
             .db
             .insert_media(
                 company_id,
+                None,
                 content_type.to_string(),
                 size,
                 name.clone(),

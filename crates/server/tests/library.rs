@@ -8,7 +8,7 @@ use common::{activate, api_error, mutation, upload, world, Device, World};
 use reqwest::StatusCode;
 use warmlead_core::api::{ContentDraft, PATH_CONTENT};
 use warmlead_core::domain::{
-    CaseStudy, Channel, ContentAudience, ContentItem, ContentKind, ContentStatus,
+    CaseStudy, Channel, ContentAudience, ContentItem, ContentKind, ContentStatus, MediaRef, Role,
 };
 use warmlead_core::sync::{Change, ChangeBody, EntityKind, MutationBody, Outcome};
 use warmlead_core::ErrorCode;
@@ -465,4 +465,237 @@ async fn offline_drafts_arrive_through_push() {
             ..
         }
     ));
+}
+
+const MP4: &[u8] = b"\0\0\0\x20ftypisom\0\0\x02\0";
+
+/// The reference a device sends: the id only (an attacker who counts ids
+/// has no key).
+fn by_id(m: &MediaRef) -> MediaRef {
+    MediaRef {
+        key: String::new(),
+        ..m.clone()
+    }
+}
+
+/// Whether anyone without a token can fetch the media.
+async fn is_public(ts: &warmlead_server::testing::TestServer, m: &MediaRef) -> bool {
+    let res = reqwest::get(format!("{}{}", ts.url(), m.path()))
+        .await
+        .unwrap();
+    res.status() == StatusCode::OK
+}
+
+/// A media file can be attached to an item only by its uploader, or by
+/// anyone once a live item they see shows it: naming another user's
+/// unpublished upload (a cover, a video, a case-study photo, an image in an
+/// article) is a 403 that does not carry the file's key, through the API and
+/// through sync (a rejection the outbox moves past), and the file stays
+/// private. Another company's ids are refused too.
+#[tokio::test]
+async fn media_are_attached_only_by_their_uploader_or_once_a_visible_live_item_shows_them() {
+    let w = world().await;
+    let d = devices(&w).await;
+    let m_img = upload(&d.manager, "image/png", PNG.to_vec()).await;
+    let m_vid = upload(&d.manager, "video/mp4", MP4.to_vec()).await;
+    let b_img = upload(&d.rep_b, "image/png", PNG.to_vec()).await;
+    let admin = w.ts.admin();
+    let elsewhere = admin.create_company("别家公司").await.unwrap();
+    let their_manager = admin
+        .create_user(elsewhere.id, Role::Manager, "外人", None, None)
+        .await
+        .unwrap();
+    let their_img = upload(
+        &activate(&w.ts, their_manager.id).await,
+        "image/png",
+        PNG.to_vec(),
+    )
+    .await;
+
+    let with_cover = |m: &MediaRef| ContentDraft {
+        cover: Some(by_id(m)),
+        ..draft(ContentKind::Article, "封面", "<p>x</p>")
+    };
+    let with_video = |m: &MediaRef| ContentDraft {
+        video: Some(by_id(m)),
+        ..draft(ContentKind::Video, "视频", "")
+    };
+    let with_photo = |m: &MediaRef| ContentDraft {
+        case_study: Some(CaseStudy {
+            images: vec![by_id(m)],
+            ..CaseStudy::default()
+        }),
+        ..draft(ContentKind::CaseStudy, "案例", "")
+    };
+    let with_inline = |m: &MediaRef| {
+        draft(
+            ContentKind::Article,
+            "图文",
+            &format!("<p>看图</p><img src=\"{}\" alt=\"图\">", m.path()),
+        )
+    };
+    // (who, what, draft, status, must not leak)
+    let refused: Vec<(&Device, &str, ContentDraft, StatusCode, &MediaRef)> = vec![
+        (
+            &d.rep_a,
+            "manager's cover",
+            with_cover(&m_img),
+            StatusCode::FORBIDDEN,
+            &m_img,
+        ),
+        (
+            &d.rep_a,
+            "manager's video",
+            with_video(&m_vid),
+            StatusCode::FORBIDDEN,
+            &m_vid,
+        ),
+        (
+            &d.rep_a,
+            "rep B's photo",
+            with_photo(&b_img),
+            StatusCode::FORBIDDEN,
+            &b_img,
+        ),
+        (
+            &d.rep_a,
+            "manager's inline image",
+            with_inline(&m_img),
+            StatusCode::FORBIDDEN,
+            &m_img,
+        ),
+        (
+            &d.manager,
+            "rep B's cover",
+            with_cover(&b_img),
+            StatusCode::FORBIDDEN,
+            &b_img,
+        ),
+        (
+            &d.rep_a,
+            "another company's cover",
+            with_cover(&their_img),
+            StatusCode::BAD_REQUEST,
+            &their_img,
+        ),
+        (
+            &d.manager,
+            "another company's photo",
+            with_photo(&their_img),
+            StatusCode::BAD_REQUEST,
+            &their_img,
+        ),
+    ];
+    for (i, (who, what, dr, status, media)) in refused.iter().enumerate() {
+        let res = save(who, &format!("taken-{i}"), dr).await;
+        assert_eq!(res.status(), *status, "{what}");
+        let text = res.text().await.unwrap();
+        assert!(!text.contains(&media.key), "{what}: the key leaked: {text}");
+        let err: warmlead_core::error::ApiError = serde_json::from_str(&text).unwrap();
+        assert!(!err.message.is_empty(), "{what}");
+        // Nothing was saved that could be published.
+        assert_eq!(
+            act(who, &format!("taken-{i}"), "publish").await.status(),
+            StatusCode::NOT_FOUND,
+            "{what}"
+        );
+    }
+    // Through sync: rejected, and the outbox moves on.
+    let res = d
+        .rep_a
+        .push(vec![
+            mutation(
+                1,
+                MutationBody::SaveContent {
+                    key: "pushed-cover".into(),
+                    draft: Box::new(with_cover(&m_img)),
+                },
+            ),
+            mutation(
+                2,
+                MutationBody::SaveContent {
+                    key: "pushed-video".into(),
+                    draft: Box::new(with_video(&m_vid)),
+                },
+            ),
+            mutation(
+                3,
+                MutationBody::PublishContent {
+                    key: "pushed-cover".into(),
+                },
+            ),
+            mutation(
+                4,
+                MutationBody::SaveContent {
+                    key: "own".into(),
+                    draft: Box::new(draft(ContentKind::Article, "自己的", "<p>y</p>")),
+                },
+            ),
+        ])
+        .await;
+    let outcomes: Vec<Option<ErrorCode>> = res
+        .outcomes
+        .iter()
+        .map(|o| match &o.outcome {
+            Outcome::Applied => None,
+            Outcome::Rejected { code, .. } => Some(*code),
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            Some(ErrorCode::Forbidden),
+            Some(ErrorCode::Forbidden),
+            Some(ErrorCode::NotFound),
+            None
+        ],
+        "{res:?}"
+    );
+    assert_eq!(res.last_seq, 4);
+    let pulled = serde_json::to_string(&d.rep_a.pull_all().await).unwrap();
+    for m in [&m_img, &m_vid, &b_img] {
+        assert!(
+            !pulled.contains(&m.key),
+            "rep A pulled a key it may not have"
+        );
+        assert!(!is_public(&w.ts, m).await, "{} went public", m.key);
+    }
+
+    // Their own uploads: fine. An edit keeps what the item already shows,
+    // whoever edits it (the manager edits rep B's item with rep B's photo).
+    let a_img = upload(&d.rep_a, "image/png", PNG.to_vec()).await;
+    saved(&d.rep_a, "a-own-cover", &with_cover(&a_img)).await;
+    saved(&d.rep_b, "b-photo", &with_photo(&b_img)).await;
+    let edited = saved(
+        &d.manager,
+        "b-photo",
+        &ContentDraft {
+            summary: "经理改过".into(),
+            ..with_photo(&b_img)
+        },
+    )
+    .await;
+    assert_eq!(edited.case_study.unwrap().images[0].key, b_img.key);
+
+    // Once a live item rep A sees shows the manager's image, rep A may use it;
+    // a live item only for rep B's partners does not open it to rep A.
+    let mut for_b = with_cover(&m_img);
+    for_b.audience = ContentAudience::Reps {
+        rep_ids: vec![w.rep_b.id],
+    };
+    saved(&d.manager, "m-for-b", &for_b).await;
+    published(&d.manager, "m-for-b").await;
+    assert!(is_public(&w.ts, &m_img).await);
+    assert_eq!(
+        save(&d.rep_a, "a-reuse", &with_cover(&m_img))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let reused = saved(&d.rep_b, "b-reuse", &with_cover(&m_img)).await;
+    assert_eq!(reused.cover.unwrap().key, m_img.key);
+    saved(&d.manager, "m-for-all", &with_cover(&m_img)).await;
+    published(&d.manager, "m-for-all").await;
+    let reused = saved(&d.rep_a, "a-reuse", &with_cover(&m_img)).await;
+    assert_eq!(reused.cover.unwrap().key, m_img.key);
 }

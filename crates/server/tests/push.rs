@@ -238,3 +238,66 @@ async fn another_devices_client_id_is_forbidden() {
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(api_error(res).await.code, ErrorCode::Forbidden);
 }
+
+/// Mutation ids are each device's own: a device that pushes an id another
+/// device used (in its company or another) has its change applied, not that
+/// device's stored outcome handed back; the same device pushing its id again
+/// still gets its stored outcome and nothing is applied twice.
+#[tokio::test]
+async fn a_mutation_id_another_device_used_is_a_new_mutation() {
+    let w = world().await;
+    let a = activate(&w.ts, w.partner_a1.id).await;
+    let b = activate(&w.ts, w.partner_a2.id).await;
+    let admin = w.ts.admin();
+    let elsewhere = admin.create_company("别家公司").await.unwrap();
+    let stranger = admin
+        .create_user(
+            elsewhere.id,
+            warmlead_core::domain::Role::Partner,
+            "外人",
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let c = activate(&w.ts, stranger.id).await;
+    let name_of = |d: &common::Device| {
+        let req = d.get(warmlead_core::api::PATH_ME);
+        async move {
+            let me: warmlead_core::api::MeResponse =
+                req.send().await.unwrap().json().await.unwrap();
+            me.user.name
+        }
+    };
+
+    // Device A's mutation is rejected (a blank name) and stored so.
+    let id = uuid::Uuid::now_v7().to_string();
+    let with_id = |name: &str| warmlead_core::sync::Mutation {
+        mutation_id: id.clone(),
+        ..mutation(1, MutationBody::RenameSelf { name: name.into() })
+    };
+    let first = a.push(vec![with_id("  ")]).await;
+    assert!(
+        matches!(first.outcomes[0].outcome, Outcome::Rejected { .. }),
+        "{:?}",
+        first.outcomes
+    );
+
+    // The same id from device B, then from a device of another company:
+    // each change applies.
+    for (d, name) in [(&b, "李四改"), (&c, "外人改")] {
+        let res = d.push(vec![with_id(name)]).await;
+        assert_eq!(res.outcomes[0].outcome, Outcome::Applied, "{name}");
+        assert_eq!(res.last_seq, 1);
+        assert_eq!(name_of(d).await, name);
+        // Its own repeat is its own stored outcome, not applied again.
+        let again = d.push(vec![with_id("不应生效")]).await;
+        assert_eq!(again.outcomes, res.outcomes, "{name}");
+        assert_eq!(name_of(d).await, name);
+    }
+
+    // Device A's repeat still answers A's stored rejection; nothing applies.
+    let replay = a.push(vec![with_id("张三改")]).await;
+    assert_eq!(replay.outcomes, first.outcomes);
+    assert_eq!(name_of(&a).await, "张三");
+}

@@ -2,8 +2,8 @@ mod common;
 
 use common::{activate, mutation, world};
 use reqwest::StatusCode;
-use warmlead_core::api::Beacon;
-use warmlead_core::domain::Channel;
+use warmlead_core::api::{Beacon, ContentDraft, ForwardResponse, PATH_CONTENT, PATH_FORWARD};
+use warmlead_core::domain::{Channel, ContentAudience, ContentItem, ContentKind};
 use warmlead_core::sync::{ChangeBody, MutationBody, Outcome};
 
 async fn beacon(
@@ -425,4 +425,210 @@ async fn forwarded_addresses_count_only_from_a_trusted_proxy() {
         StatusCode::TOO_MANY_REQUESTS,
         "one visitor, one bucket"
     );
+}
+
+/// A draft for the content library's API (`PUT /api/v1/content/{key}`).
+fn library_draft(title: &str, audience: ContentAudience) -> ContentDraft {
+    ContentDraft {
+        kind: ContentKind::Article,
+        title: title.into(),
+        summary: String::new(),
+        body: format!("<p>{title}的正文</p>"),
+        case_study: None,
+        cover: None,
+        video: None,
+        audience,
+    }
+}
+
+/// Saves and publishes `key`; the live item.
+async fn publish(d: &common::Device, key: &str, draft: &ContentDraft) -> ContentItem {
+    let res = d
+        .put(&format!("{PATH_CONTENT}/{key}"))
+        .json(draft)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
+    let res = d
+        .post(&format!("{PATH_CONTENT}/{key}/publish"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
+    res.json().await.unwrap()
+}
+
+/// What a friend's phone gets from each thing the page does with a token:
+/// the page, a beacon, "pass it on", and "I'm interested".
+struct Reach {
+    page: StatusCode,
+    html: String,
+    beacon: StatusCode,
+    forward: StatusCode,
+    lead: StatusCode,
+}
+
+async fn reach(base: &str, token: &str, pv: &str) -> Reach {
+    let http = reqwest::Client::new();
+    let res = http.get(format!("{base}/s/{token}")).send().await.unwrap();
+    let page = res.status();
+    let html = res.text().await.unwrap();
+    let beacon = beacon(base, token, pv, 3000, None).await;
+    let forward = http
+        .post(format!("{base}{PATH_FORWARD}"))
+        .json(&serde_json::json!({ "t": token }))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    let lead = common::leave_phone(base, token, "赵六", "13600136000")
+        .await
+        .status();
+    Reach {
+        page,
+        html,
+        beacon,
+        forward,
+        lead,
+    }
+}
+
+/// Every way a friend's phone reaches a share that is not for its sharer
+/// gets the polite page or "unknown share", and credits nobody.
+async fn assert_closed(base: &str, token: &str, pv: &str, title: &str, what: &str) {
+    let r = reach(base, token, pv).await;
+    assert_eq!(r.page, StatusCode::GONE, "{what}: {}", r.html);
+    assert!(
+        r.html.contains("不再提供") || r.html.contains("no longer available"),
+        "{what}: the polite page: {}",
+        r.html
+    );
+    assert!(
+        !r.html.contains(title),
+        "{what}: the item shows: {}",
+        r.html
+    );
+    assert_eq!(r.beacon, StatusCode::NOT_FOUND, "{what}: beacon");
+    assert_eq!(r.forward, StatusCode::NOT_FOUND, "{what}: forward");
+    assert_eq!(r.lead, StatusCode::NOT_FOUND, "{what}: lead");
+}
+
+/// A share opens only an item meant for its sharer (the briefcase's rule):
+/// a partner's device can sign a link to any item id of the company, and
+/// such a link to another rep's items, or an item sent only to another
+/// rep's partners, opens the polite page and credits no view, lead or
+/// forward; the same once the item stops being meant for the sharer, for
+/// the link and the child shares made from it.
+#[tokio::test]
+async fn a_share_opens_only_items_meant_for_its_sharer() {
+    let w = world().await;
+    let base = w.ts.url();
+    let manager = activate(&w.ts, w.manager.id).await;
+    let rep_a = activate(&w.ts, w.rep_a.id).await;
+    let rep_b = activate(&w.ts, w.rep_b.id).await;
+    let partner = activate(&w.ts, w.partner_a1.id).await;
+    let only_b = ContentAudience::Reps {
+        rep_ids: vec![w.rep_b.id],
+    };
+    let only_a = ContentAudience::Reps {
+        rep_ids: vec![w.rep_a.id],
+    };
+    let for_b = publish(
+        &manager,
+        "for-b",
+        &library_draft("只给王芳团队", only_b.clone()),
+    )
+    .await;
+    let b_own = publish(
+        &rep_b,
+        "b-own",
+        &library_draft("王芳自己的案例", ContentAudience::Company),
+    )
+    .await;
+    let for_a = publish(&manager, "for-a", &library_draft("给李明团队", only_a)).await;
+
+    // Signed on devices, offline: partner A1 and rep A, items of rep B's.
+    let closed = [
+        (&partner, &for_b, "partner, item for rep B's partners"),
+        (&partner, &b_own, "partner, rep B's own item"),
+        (&rep_a, &for_b, "rep A, item for rep B's partners"),
+        (&rep_a, &b_own, "rep A, rep B's own item"),
+    ];
+    for (i, (device, item, what)) in closed.iter().enumerate() {
+        let token = device.sign(10 + i as i64, item.id, Channel::Moments);
+        assert_closed(
+            &base,
+            &token,
+            &format!("pv-closed-{i:04}"),
+            &item.title,
+            what,
+        )
+        .await;
+        assert!(!w.ts.admin().share_exists(&token).await.unwrap(), "{what}");
+    }
+    // Pushed by sync, the same share is refused (and the outbox moves on).
+    let pushed = partner
+        .push(vec![partner.create_share(1, 20, for_b.id)])
+        .await;
+    assert!(
+        matches!(pushed.outcomes[0].outcome, Outcome::Rejected { .. }),
+        "{:?}",
+        pushed.outcomes
+    );
+    assert_eq!(w.ts.admin().count_visits().await.unwrap(), 0);
+    assert!(w.ts.admin().leads(w.company.id).await.unwrap().is_empty());
+
+    // A share that was for the partner, and a child share of it, close
+    // once the manager sends the item to rep B's partners only.
+    let token = partner.sign(30, for_a.id, Channel::Group);
+    let open = reach(&base, &token, "pv-open-0001").await;
+    assert_eq!(open.page, StatusCode::OK, "{}", open.html);
+    assert!(open.html.contains("给李明团队"));
+    assert_eq!(open.beacon, StatusCode::NO_CONTENT);
+    assert_eq!(open.forward, StatusCode::OK);
+    assert_eq!(open.lead, StatusCode::OK);
+    let child = reqwest::Client::new()
+        .post(format!("{base}{PATH_FORWARD}"))
+        .json(&serde_json::json!({ "t": token }))
+        .send()
+        .await
+        .unwrap()
+        .json::<ForwardResponse>()
+        .await
+        .unwrap()
+        .token;
+    let visits = w.ts.admin().count_visits().await.unwrap();
+    let leads = w.ts.admin().leads(w.company.id).await.unwrap().len();
+    assert_eq!((visits, leads), (1, 1));
+
+    let moved = library_draft("给李明团队", only_b);
+    let res = manager
+        .put(&format!("{PATH_CONTENT}/for-a"))
+        .json(&moved)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_closed(
+        &base,
+        &token,
+        "pv-moved-0001",
+        "给李明团队",
+        "after the move",
+    )
+    .await;
+    assert_closed(&base, &child, "pv-moved-0002", "给李明团队", "child share").await;
+    assert_eq!(w.ts.admin().count_visits().await.unwrap(), visits);
+    assert_eq!(w.ts.admin().leads(w.company.id).await.unwrap().len(), leads);
 }

@@ -60,7 +60,7 @@ pub(crate) async fn forward(
             "too many links passed on; try again later".into(),
         ));
     }
-    let Some(parent) = st.db.resolve_share(req.t).await? else {
+    let Some(parent) = st.db.open_share(req.t).await? else {
         return Err(ServerError::NotFound("unknown share".into()));
     };
     let visitor = visitor_cookie(&headers).unwrap_or_else(new_visitor_id);
@@ -183,7 +183,7 @@ pub(crate) async fn lead(
         Ok(f) => f,
         Err(e) => return reply(json, lang, StatusCode::BAD_REQUEST, &e.to_string()),
     };
-    let share = match st.db.resolve_share(form.t.clone()).await {
+    let share = match st.db.open_share(form.t.clone()).await {
         Ok(Some(s)) => s,
         Ok(None) => return reply(json, lang, StatusCode::NOT_FOUND, t[4]),
         Err(e) => return e.into_response(),

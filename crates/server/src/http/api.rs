@@ -61,7 +61,10 @@ pub(crate) async fn create_content(
     ApiJson(item): ApiJson<NewContentItem>,
 ) -> Result<Json<ContentItem>, ServerError> {
     require_manager(&caller)?;
-    Ok(Json(st.db.create_item(caller.company.id, item).await?))
+    let viewer = Some(Viewer::from(&caller.user));
+    Ok(Json(
+        st.db.create_item(caller.company.id, viewer, item).await?,
+    ))
 }
 
 /// `GET /api/v1/content`: the items the caller may see (a manager's whole

@@ -33,13 +33,21 @@ pub(crate) async fn upload(
     let (pending, content_type, size) = receive(&st, &caller, &headers, body).await?;
     let name = file_name(&pending.file);
     let company = caller.company.id;
+    let uploader = Some(caller.user.id);
     // On its own task: a client hanging up now must not drop the upload
     // between its row's commit and `keep` (its file would then go).
     let stored = tokio::spawn(async move {
         let reservation = pending.reservation;
         match st
             .db
-            .insert_media(company, content_type, size as i64, name, reservation)
+            .insert_media(
+                company,
+                uploader,
+                content_type,
+                size as i64,
+                name,
+                reservation,
+            )
             .await
         {
             Ok(media) => {
@@ -73,12 +81,21 @@ pub(crate) async fn put(
     let (mut pending, content_type, size) = receive(&st, &caller, &headers, body).await?;
     let name = file_name(&pending.file);
     let company = caller.company.id;
+    let uploader = Some(caller.user.id);
     // On its own task, as in `upload`.
     let stored = tokio::spawn(async move {
         let reservation = pending.reservation;
         let placed = st
             .db
-            .insert_media_at(company, content_type, size as i64, name, key, reservation)
+            .insert_media_at(
+                company,
+                uploader,
+                content_type,
+                size as i64,
+                name,
+                key,
+                reservation,
+            )
             .await;
         match placed {
             Ok(Placed::New(media)) => {

@@ -138,7 +138,13 @@ pub(crate) async fn share_page(
 ) -> Response {
     let lang = lang(&headers);
     let share = match st.db.resolve_share(token).await {
-        Ok(Some(share)) if share.item.status == ContentStatus::Archived => {
+        // An item no longer meant for the sharer (or never: a device can
+        // sign a link to any item id) is "no longer available", like an
+        // archived one, and nothing is recorded.
+        Ok(Some(share))
+            if share.item.status == ContentStatus::Archived
+                || (share.item.status == ContentStatus::Live && !share.meant_for_sharer) =>
+        {
             return html(StatusCode::GONE, page::archived_page(lang, &share.company));
         }
         Ok(Some(share)) if share.item.status == ContentStatus::Live => share,
@@ -264,7 +270,7 @@ pub(crate) async fn beacon(
             "pv must be 8 to 64 letters, digits, '-' or '_'".into(),
         ));
     }
-    let Some(share) = st.db.resolve_share(beacon.t).await? else {
+    let Some(share) = st.db.open_share(beacon.t).await? else {
         return Err(ServerError::NotFound("unknown share".into()));
     };
     let master = &st.db.secrets().master;

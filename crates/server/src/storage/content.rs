@@ -8,7 +8,9 @@ use warmlead_core::domain::{
     CaseStudy, ContentAudience, ContentItem, ContentKind, ContentStatus, MediaRef, Role,
 };
 use warmlead_core::sync::{ChangeBody, EntityKind};
-use warmlead_core::visibility::{content_reach, content_sees, content_writable, Author, Viewer};
+use warmlead_core::visibility::{
+    content_reach, content_sees, content_writable, media_usable, Author, MediaUse, Viewer,
+};
 
 use super::changes::{self, Scope};
 use super::{now_ms, Caller};
@@ -44,16 +46,28 @@ pub(crate) fn is_media_key(s: &str) -> bool {
     s.len() == 32 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
+/// `uploaded_by`: the user who sent the file (None: the operator's, which
+/// only managers may attach).
 pub(crate) fn insert_media(
     tx: &Connection,
     company_id: i64,
+    uploaded_by: Option<i64>,
     content_type: &str,
     size: i64,
     path: &str,
     reservation: Option<i64>,
 ) -> Result<MediaRef, ServerError> {
     let key = media_key();
-    match insert_media_at(tx, company_id, content_type, size, path, &key, reservation)? {
+    match insert_media_at(
+        tx,
+        company_id,
+        uploaded_by,
+        content_type,
+        size,
+        path,
+        &key,
+        reservation,
+    )? {
         Placed::New(media) => Ok(media),
         // 128 random bits: a clash means the generator is broken.
         Placed::Existing(_) => Err(ServerError::Conflict(
@@ -80,6 +94,7 @@ pub(crate) enum Placed {
 pub(crate) fn insert_media_at(
     tx: &Connection,
     company_id: i64,
+    uploaded_by: Option<i64>,
     content_type: &str,
     size: i64,
     path: &str,
@@ -88,10 +103,10 @@ pub(crate) fn insert_media_at(
 ) -> Result<Placed, ServerError> {
     let new_id = tx
         .query_row(
-            "INSERT INTO media (company_id, content_type, size, path, created_at, public_key)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            "INSERT INTO media (company_id, uploaded_by, content_type, size, path, created_at, public_key)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (public_key) DO NOTHING RETURNING id",
-            params![company_id, content_type, size, path, now_ms(), key],
+            params![company_id, uploaded_by, content_type, size, path, now_ms(), key],
             |r| r.get::<_, i64>(0),
         )
         .optional()?;
@@ -217,11 +232,88 @@ pub(crate) fn announce_media_keys(tx: &Connection) -> Result<(), ServerError> {
     Ok(())
 }
 
-/// The media must belong to the company and be of the right family; the
-/// stored reference (the client's copy is not trusted beyond its id).
+/// Who attaches media, to which item ([`media_usable`] decides).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Attacher {
+    /// None: the operator's command line, which may use any of the
+    /// company's files.
+    pub viewer: Option<Viewer>,
+    /// The item being edited (None: a new one).
+    pub item_id: Option<i64>,
+}
+
+/// Refuses media `id` (of the company) unless the attacher may use it: its
+/// uploader, the item that already shows it, or anyone a live item they
+/// see shows it to. The refusal names the field and the id, never the key.
+fn check_usable(
+    conn: &Connection,
+    company_id: i64,
+    by: Attacher,
+    id: i64,
+    field: &str,
+) -> Result<(), ServerError> {
+    let Some(viewer) = by.viewer else {
+        return Ok(());
+    };
+    let uploaded_by: Option<i64> = conn.query_row(
+        "SELECT uploaded_by FROM media WHERE id = ?1 AND company_id = ?2",
+        params![id, company_id],
+        |r| r.get(0),
+    )?;
+    let on_this_item = match by.item_id {
+        Some(item) => conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM content_item_media WHERE item_id = ?1 AND media_id = ?2)",
+            params![item, id],
+            |r| r.get(0),
+        )?,
+        None => false,
+    };
+    let shown_by: Vec<(String, Option<i64>, Option<String>, String)> = conn
+        .prepare_cached(
+            "SELECT ci.status, ci.owner_id,
+                    (SELECT u.role FROM users u WHERE u.id = ci.owner_id), ci.audience
+             FROM content_item_media cim JOIN content_items ci ON ci.id = cim.item_id
+             WHERE cim.media_id = ?1 AND ci.company_id = ?2
+               AND ci.deleted_at IS NULL AND ci.status = 'live'",
+        )?
+        .query_map(params![id, company_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let shown_by: Vec<(ContentStatus, Author, ContentAudience)> = shown_by
+        .into_iter()
+        .map(|(status, owner, role, audience)| {
+            (
+                ContentStatus::parse(&status).unwrap_or_default(),
+                Author::of(owner.zip(role.as_deref().and_then(Role::parse))),
+                serde_json::from_str(&audience).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let uses: Vec<MediaUse<'_>> = shown_by
+        .iter()
+        .map(|(status, author, audience)| MediaUse {
+            status: *status,
+            author: *author,
+            audience,
+        })
+        .collect();
+    if media_usable(viewer, uploaded_by, on_this_item, &uses) {
+        Ok(())
+    } else {
+        Err(ServerError::Forbidden(format!(
+            "{field}: media {id} is someone else's upload that no live item you can see shows; upload the file yourself"
+        )))
+    }
+}
+
+/// The media must belong to the company, be of the right family and be
+/// the attacher's to use ([`check_usable`]); the stored reference (the
+/// client's copy is not trusted beyond its id).
 fn checked_media(
     conn: &Connection,
     company_id: i64,
+    by: Attacher,
     id: Option<i64>,
     field: &str,
     family: &str,
@@ -245,7 +337,10 @@ fn checked_media(
         )
         .optional()?;
     match row {
-        Some((c, m)) if c == company_id && m.content_type.starts_with(family) => Ok(Some(m)),
+        Some((c, m)) if c == company_id && m.content_type.starts_with(family) => {
+            check_usable(conn, company_id, by, id, field)?;
+            Ok(Some(m))
+        }
         Some((c, m)) if c == company_id => Err(ServerError::InvalidInput(format!(
             "{field}: media {id} is {}, expected {family}*; upload a file of that kind",
             m.content_type
@@ -362,13 +457,14 @@ fn find_item(
 }
 
 /// An item of the company that is not deleted, whatever its status (share
-/// links of an archived item show the polite page).
-pub(crate) fn get_item(
+/// links of an archived item show the polite page), with its author (who
+/// the item is meant for depends on it).
+pub(crate) fn get_item_and_author(
     conn: &Connection,
     company_id: i64,
     id: i64,
-) -> Result<Option<ContentItem>, ServerError> {
-    Ok(find_item(conn, company_id, "id", id.into())?.map(|(item, _)| item))
+) -> Result<Option<(ContentItem, Author)>, ServerError> {
+    find_item(conn, company_id, "id", id.into())
 }
 
 /// An item and its author, by the key its first draft was given.
@@ -516,6 +612,7 @@ fn checked_audience(
 fn checked_case_study(
     tx: &Connection,
     company_id: i64,
+    by: Attacher,
     kind: ContentKind,
     cs: Option<&CaseStudy>,
 ) -> Result<Option<CaseStudy>, ServerError> {
@@ -528,6 +625,7 @@ fn checked_case_study(
         images.extend(checked_media(
             tx,
             company_id,
+            by,
             Some(m.id),
             "case_study.images",
             "image/",
@@ -581,9 +679,14 @@ pub(crate) fn save_item(
         Author::Rep(rep) => ContentAudience::Reps { rep_ids: vec![rep] },
         Author::Company => checked_audience(tx, company_id, &draft.audience)?,
     };
+    let by = Attacher {
+        viewer: Some(viewer),
+        item_id: before.as_ref().map(|(old, _)| old.id),
+    };
     let cover = checked_media(
         tx,
         company_id,
+        by,
         draft.cover.as_ref().map(|m| m.id),
         "cover",
         "image/",
@@ -591,11 +694,16 @@ pub(crate) fn save_item(
     let video = checked_media(
         tx,
         company_id,
+        by,
         draft.video.as_ref().map(|m| m.id),
         "video",
         "video/",
     )?;
-    let case_study = checked_case_study(tx, company_id, draft.kind, draft.case_study.as_ref())?;
+    let case_study = checked_case_study(tx, company_id, by, draft.kind, draft.case_study.as_ref())?;
+    for key in article::media_keys(&stored_body(draft.kind, &draft.body)) {
+        let id = media_id_by_key(tx, company_id, &key)?;
+        check_usable(tx, company_id, by, id, "body")?;
+    }
     let case_json = case_study.as_ref().map(serde_json::to_string).transpose()?;
     let now = now_ms();
     let id: i64 = match &before {
@@ -697,12 +805,18 @@ pub(crate) fn set_item_status(
 pub(crate) fn create_item(
     tx: &Connection,
     company_id: i64,
+    viewer: Option<Viewer>,
     item: &NewContentItem,
 ) -> Result<ContentItem, ServerError> {
     item.validate()?;
+    let by = Attacher {
+        viewer,
+        item_id: None,
+    };
     let cover = checked_media(
         tx,
         company_id,
+        by,
         item.cover_media_id,
         "cover_media_id",
         "image/",
@@ -710,6 +824,7 @@ pub(crate) fn create_item(
     let video = checked_media(
         tx,
         company_id,
+        by,
         item.video_media_id,
         "video_media_id",
         "video/",
@@ -795,19 +910,31 @@ impl super::Database {
     pub(crate) async fn insert_media(
         &self,
         company_id: i64,
+        uploaded_by: Option<i64>,
         content_type: String,
         size: i64,
         path: String,
         reservation: Option<i64>,
     ) -> Result<MediaRef, ServerError> {
-        self.tx(move |tx, _| insert_media(tx, company_id, &content_type, size, &path, reservation))
-            .await
+        self.tx(move |tx, _| {
+            insert_media(
+                tx,
+                company_id,
+                uploaded_by,
+                &content_type,
+                size,
+                &path,
+                reservation,
+            )
+        })
+        .await
     }
 
     /// [`insert_media_at`]: an upload under the device's own key.
     pub(crate) async fn insert_media_at(
         &self,
         company_id: i64,
+        uploaded_by: Option<i64>,
         content_type: String,
         size: i64,
         path: String,
@@ -818,6 +945,7 @@ impl super::Database {
             insert_media_at(
                 tx,
                 company_id,
+                uploaded_by,
                 &content_type,
                 size,
                 &path,
@@ -835,12 +963,14 @@ impl super::Database {
         self.read(move |conn, _| media_by_key(conn, &key)).await
     }
 
+    /// `viewer`: the manager writing it (None: the operator's command line).
     pub(crate) async fn create_item(
         &self,
         company_id: i64,
+        viewer: Option<Viewer>,
         item: NewContentItem,
     ) -> Result<ContentItem, ServerError> {
-        self.tx(move |tx, _| create_item(tx, company_id, &item))
+        self.tx(move |tx, _| create_item(tx, company_id, viewer, &item))
             .await
     }
 

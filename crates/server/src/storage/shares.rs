@@ -4,10 +4,11 @@ use crate::storage::sql::{params, Connection, OptionalExtension, Row};
 use warmlead_core::domain::{Channel, Company, ContentItem, Role, Share, User, Visit};
 use warmlead_core::sync::ChangeBody;
 use warmlead_core::token::{derive_share_key, ShareClaim, UnverifiedToken};
+use warmlead_core::visibility::{meant_for, Viewer};
 
 use super::accounts::{device_user, get_company};
 use super::changes::{self, Scope};
-use super::content::get_item;
+use super::content::get_item_and_author;
 use super::{Database, Secrets};
 use crate::error::ServerError;
 
@@ -25,6 +26,11 @@ pub(crate) struct ResolvedShare {
     pub parent_token: Option<String>,
     /// 0 for the partner's share, 1 for its child, ...
     pub depth: i64,
+    /// Whether the item is meant for the sharer (the briefcase's rule,
+    /// `visibility::meant_for`). When not, the link opens the polite "no
+    /// longer available" page and credits nobody: a device can sign a link
+    /// to any item id of its company.
+    pub meant_for_sharer: bool,
 }
 
 impl ResolvedShare {
@@ -96,9 +102,10 @@ pub(crate) fn resolve(
     let Some(company) = get_company(conn, sharer.company_id)? else {
         return Ok(None);
     };
-    let Some(item) = get_item(conn, company.id, item_id)? else {
+    let Some((item, author)) = get_item_and_author(conn, company.id, item_id)? else {
         return Ok(None);
     };
+    let meant_for_sharer = meant_for(Viewer::from(&sharer), author, &item.audience);
     Ok(Some(ResolvedShare {
         token: token.to_string(),
         claim,
@@ -108,6 +115,7 @@ pub(crate) fn resolve(
         root_token: token.to_string(),
         parent_token: None,
         depth: 0,
+        meant_for_sharer,
     }))
 }
 
@@ -294,6 +302,18 @@ impl Database {
         Ok(found)
     }
 
+    /// [`Self::resolve_share`] for what credits the sharer (beacons, leads,
+    /// forwards): a share of an item not meant for its sharer is unknown.
+    pub(crate) async fn open_share(
+        &self,
+        token: String,
+    ) -> Result<Option<std::sync::Arc<ResolvedShare>>, ServerError> {
+        Ok(self
+            .resolve_share(token)
+            .await?
+            .filter(|s| s.meant_for_sharer))
+    }
+
     /// Applies one beacon. `Ok(false)` when the token does not resolve.
     pub(crate) async fn beacon(
         &self,
@@ -303,7 +323,8 @@ impl Database {
         let window = self.burst_window();
         let opens = self
             .tx(move |tx, secrets| {
-                let Some(share) = resolve(tx, secrets, &token)? else {
+                let Some(share) = resolve(tx, secrets, &token)?.filter(|s| s.meant_for_sharer)
+                else {
                     return Ok(None);
                 };
                 let share = std::sync::Arc::new(share);

@@ -34,11 +34,17 @@ fn last_seq(conn: &Connection, client_id: &str) -> Result<i64, ServerError> {
         .unwrap_or(0))
 }
 
-fn stored_outcome(conn: &Connection, mutation_id: &str) -> Result<Option<Outcome>, ServerError> {
+/// The outcome stored for this device's mutation. Mutation ids are the
+/// devices' own: another device's outcome under the same id is not this one's.
+fn stored_outcome(
+    conn: &Connection,
+    client_id: &str,
+    mutation_id: &str,
+) -> Result<Option<Outcome>, ServerError> {
     let json: Option<String> = conn
         .query_row(
-            "SELECT outcome FROM mutation_results WHERE mutation_id = ?1",
-            [mutation_id],
+            "SELECT outcome FROM mutation_results WHERE client_id = ?1 AND mutation_id = ?2",
+            params![client_id, mutation_id],
             |r| r.get(0),
         )
         .optional()?;
@@ -47,7 +53,8 @@ fn stored_outcome(conn: &Connection, mutation_id: &str) -> Result<Option<Outcome
 
 /// One mutation in one transaction, together with `last_seq` and its outcome.
 ///
-/// The mutation id, not the seq, says whether a mutation was seen before. A
+/// The mutation id, not the seq, says whether a mutation was seen before
+/// (ids are scoped by device: another device's id is a new mutation here). A
 /// new mutation whose seq the server already has comes from a desktop cache
 /// restored from a backup or copied to another computer (it numbers its
 /// outbox again from where the copy stood): it is applied like any other,
@@ -60,7 +67,7 @@ fn apply_one(
     public_url: &str,
 ) -> Result<PushStep, ServerError> {
     let client_id = caller.device_id.to_string();
-    let stored = stored_outcome(tx, &m.mutation_id)?;
+    let stored = stored_outcome(tx, &client_id, &m.mutation_id)?;
     let last_seq = match push::step(stored, last_seq(tx, &client_id)?, m.seq) {
         push::Step::Replay(outcome) => return Ok(PushStep::Replayed(outcome)),
         push::Step::Gap { expected } => return Ok(PushStep::Gap { expected }),
@@ -182,6 +189,8 @@ fn apply_body(
                 root_token: token.clone(),
                 parent_token: None,
                 depth: 0,
+                // visible_item applied the briefcase's rule above.
+                meant_for_sharer: true,
             };
             upsert_share(tx, &share, *created_at_ms, true)?;
             Ok(())
