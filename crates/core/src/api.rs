@@ -165,6 +165,15 @@ pub struct IssuedCode {
     pub activation_link: String,
 }
 
+/// Body of `POST /api/v1/team/{user_id}/reactivate`: whether the
+/// invitations that the person's switch-off closed open again. The manager
+/// chooses; an empty body reopens none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactivateRequest {
+    #[serde(default)]
+    pub reopen_invitations: bool,
+}
+
 /// `POST /api/v1/team/{user_id}/activation-code/sms`: send this code (one the
 /// caller was just shown, still unused) to the person's phone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

@@ -99,6 +99,41 @@ pub fn may_revoke_device(actor: &User, owner: &User) -> Result<(), TeamRefused> 
     Ok(())
 }
 
+/// What a device-signed share link may still do once its device was revoked
+/// or its user switched off. The server cannot trust a device's clock, so
+/// "made before" means recorded by the server (pushed by sync, or first
+/// opened) before the earlier of the two times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShareStanding {
+    /// Served, and its views, signals and leads credit its sharer.
+    Credits,
+    /// Recorded before the cut-off: the friend still sees the content, but
+    /// nothing from it credits the sharer any more.
+    ServesUncredited,
+    /// Not recorded before the cut-off: not served at all.
+    Refused,
+}
+
+/// The standing of a share from when the server recorded it (`None`: not
+/// yet), when its sharer was switched off (`None`: they are on) and when its
+/// device was revoked (`None`: it is not). Switching someone back on clears
+/// their time, so their shares credit again.
+pub fn share_standing(
+    recorded_at_ms: Option<i64>,
+    sharer_off_since_ms: Option<i64>,
+    device_revoked_at_ms: Option<i64>,
+) -> ShareStanding {
+    let cut_off = match (sharer_off_since_ms, device_revoked_at_ms) {
+        (None, None) => return ShareStanding::Credits,
+        (Some(a), Some(b)) => a.min(b),
+        (Some(a), None) | (None, Some(a)) => a,
+    };
+    match recorded_at_ms {
+        Some(at) if at < cut_off => ShareStanding::ServesUncredited,
+        _ => ShareStanding::Refused,
+    }
+}
+
 /// The language of an activation code SMS: Chinese for numbers of mainland
 /// China, Hong Kong, Macau and Taiwan, English for any other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,6 +191,34 @@ impl ActivationSms<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_share_credits_only_while_its_device_and_sharer_are_on() {
+        use ShareStanding::*;
+        // (recorded, sharer off since, device revoked at, standing)
+        let table = [
+            (Some(100), None, None, Credits),
+            (None, None, None, Credits),
+            (Some(100), Some(200), None, ServesUncredited),
+            (Some(100), None, Some(200), ServesUncredited),
+            (Some(199), Some(200), Some(300), ServesUncredited),
+            (Some(200), Some(200), None, Refused),
+            (Some(250), Some(200), None, Refused),
+            (Some(250), None, Some(200), Refused),
+            // The earlier of the two times is the cut-off.
+            (Some(250), Some(300), Some(200), Refused),
+            (Some(250), Some(200), Some(300), Refused),
+            (None, Some(200), None, Refused),
+            (None, None, Some(200), Refused),
+        ];
+        for (recorded, off, revoked, want) in table {
+            assert_eq!(
+                share_standing(recorded, off, revoked),
+                want,
+                "recorded {recorded:?}, off {off:?}, revoked {revoked:?}"
+            );
+        }
+    }
 
     #[test]
     fn activation_sms_in_the_recipients_language() {

@@ -83,6 +83,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/0019_visits_visitor_first.sql"),
     ),
     (20, include_str!("../migrations/0020_burst_window.sql")),
+    (21, include_str!("../migrations/0021_switch_off.sql")),
     (
         22,
         include_str!("../migrations/0022_activation_code_ids.sql"),

@@ -127,3 +127,59 @@ async fn the_rep_hears_about_views_and_hot_leads_at_once() {
         radar.changes
     );
 }
+
+/// A stream is authenticated when it opens: it must not outlive its
+/// device. Revoking one device ends that device's streams within seconds
+/// (its owner's other device keeps listening and hearing); switching the
+/// owner off ends the rest. A stream opened after either is refused.
+#[tokio::test]
+async fn streams_end_when_their_device_is_revoked_or_their_user_switched_off() {
+    let w = world().await;
+    let manager = activate(&w.ts, w.manager.id).await;
+    let lost = activate(&w.ts, w.partner_a1.id).await;
+    let kept = activate(&w.ts, w.partner_a1.id).await;
+    let open = |d: &common::Device| d.get(PATH_EVENTS).send();
+    let mut lost_es = open(&lost).await.unwrap();
+    let mut lost_es2 = open(&lost).await.unwrap();
+    let mut kept_es = open(&kept).await.unwrap();
+    let mut buf = String::new();
+    for es in [&mut lost_es, &mut lost_es2, &mut kept_es] {
+        assert_eq!(es.status(), StatusCode::OK);
+        buf.clear();
+        next_event(es, &mut buf, |e| e.stream == "radar").await;
+    }
+    let mut kept_buf = String::new();
+    let head = next_event(&mut kept_es, &mut kept_buf, |e| e.stream == "sync").await;
+
+    let res = manager
+        .post(&format!("/api/v1/devices/{}/revoke", lost.id()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    common::stream_ends(&mut lost_es, "the revoked device's stream", 6).await;
+    common::stream_ends(&mut lost_es2, "the revoked device's second stream", 6).await;
+    assert_eq!(
+        open(&lost).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // The owner's other device still hears its scope move (the revocation
+    // itself is a change of its user).
+    let ev = next_event(&mut kept_es, &mut kept_buf, |e| {
+        e.stream == "sync" && e.seq > head.seq
+    })
+    .await;
+    assert!(ev.seq > head.seq);
+
+    let res = manager
+        .post(&format!("/api/v1/team/{}/deactivate", w.partner_a1.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    common::stream_ends(&mut kept_es, "the switched-off partner's stream", 6).await;
+    assert_eq!(
+        open(&kept).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+}

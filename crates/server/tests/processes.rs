@@ -292,3 +292,68 @@ async fn wrong_activation_codes_count_across_processes() {
         assert!(res.headers().contains_key("retry-after"), "{base}");
     }
 }
+
+/// Every stream of a device ends within seconds of its revocation or its
+/// user's switch-off, whichever process it was opened on and whichever
+/// process took the manager's request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn streams_end_on_every_process_when_their_device_or_user_is_off() {
+    let (w, _servers, bases) = three_processes().await;
+    let manager = activate(&w.ts, w.manager.id).await;
+    let partner = activate(&w.ts, w.partner_a1.id).await;
+    let rep = activate(&w.ts, w.rep_a.id).await;
+    let mut streams = Vec::new();
+    for d in [&partner, &rep] {
+        let mut mine = Vec::new();
+        for base in &bases {
+            let mut es = via(d, base).get(PATH_EVENTS).send().await.unwrap();
+            assert_eq!(es.status(), StatusCode::OK);
+            let mut buf = String::new();
+            next_event(&mut es, &mut buf, |e| e.stream == "radar").await;
+            mine.push(es);
+        }
+        streams.push(mine);
+    }
+    let rep_streams = streams.pop().unwrap();
+    let partner_streams = streams.pop().unwrap();
+
+    // Through the second process: the partner's device is revoked.
+    let res = via(&manager, &bases[1])
+        .post(&format!("/api/v1/devices/{}/revoke", partner.id()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let ends = partner_streams
+        .into_iter()
+        .enumerate()
+        .map(|(k, mut es)| async move {
+            common::stream_ends(
+                &mut es,
+                &format!("revoked device's stream on process {k}"),
+                8,
+            )
+            .await
+        });
+    futures_util::future::join_all(ends).await;
+
+    // Through the third process: the rep is switched off.
+    let res = via(&manager, &bases[2])
+        .post(&format!("/api/v1/team/{}/deactivate", w.rep_a.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let ends = rep_streams
+        .into_iter()
+        .enumerate()
+        .map(|(k, mut es)| async move {
+            common::stream_ends(
+                &mut es,
+                &format!("switched-off rep's stream on process {k}"),
+                8,
+            )
+            .await
+        });
+    futures_util::future::join_all(ends).await;
+}

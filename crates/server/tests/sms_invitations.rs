@@ -1142,3 +1142,52 @@ async fn two_processes_send_each_queued_sms_once() {
     second.shutdown().await;
     env.server.shutdown().await;
 }
+
+/// Switching a rep off cancels their SMS invitations still waiting for the
+/// morning (never sent, recorded with the reason) and closes their links;
+/// the runner passes the morning and sends nothing.
+#[tokio::test]
+async fn switching_a_rep_off_cancels_their_queued_sms() {
+    let (env, fake) = twilio_env().await;
+    let evening = next_utc_hour(env.clock.load(Ordering::SeqCst), 14);
+    env.set_clock(evening);
+    let result = env.rep.invite_ok(&[("王五", "13800138000")], false).await;
+    let sms_id = result.items[0].sms_id.unwrap();
+    let a = env.server.admin();
+    let company_id = env.partner_user.company_id;
+    let rep_id = env.partner_user.rep_id.unwrap();
+    let manager = a
+        .create_user(company_id, Role::Manager, "陈静", Some("13800138999"), None)
+        .await
+        .unwrap();
+    let manager = activate(&env.server, manager.id).await;
+    let res = manager
+        .http
+        .post(format!("{}/api/v1/team/{rep_id}/deactivate", env.url()))
+        .bearer_auth(&manager.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let rec = manager.sms_records().await[&sms_id].clone();
+    assert_eq!(rec.status, SmsStatus::Failed, "{rec:?}");
+    assert!(
+        rec.error.as_deref().unwrap().contains("switched off"),
+        "{rec:?}"
+    );
+    assert_eq!(rec.send_after_ms, None);
+    let inv = manager
+        .invitations()
+        .await
+        .into_values()
+        .find(|i| rec.invitation_id == Some(i.id))
+        .expect("the SMS's invitation");
+    assert_eq!(inv.status, warmlead_core::invite::InvitationStatus::Revoked);
+    let res = reqwest::get(&inv.url).await.unwrap();
+    assert_eq!(res.status(), StatusCode::GONE);
+    assert!(res.text().await.unwrap().contains("邀请已关闭"));
+    env.set_clock(evening + 11 * HOUR);
+    env.runner_passed().await;
+    env.runner_passed().await;
+    assert!(fake.sent().is_empty(), "{:?}", fake.sent());
+}

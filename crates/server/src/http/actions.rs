@@ -11,13 +11,14 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use warmlead_core::api::{ForwardRequest, ForwardResponse};
+use warmlead_core::domain::Role;
 use warmlead_core::lead::ContactForm;
 use warmlead_core::limits::{MAX_NAME_CHARS, MAX_NOTE_CHARS};
 use warmlead_core::phone::Phone;
 
 use super::page::{self, Lang};
 use super::public::{html, lang};
-use crate::storage::{NewContact, ResolvedShare};
+use crate::storage::{Credit, NewContact, ResolvedShare};
 
 use super::client_ip::{ip_hash_of, ClientIp};
 use super::extract::bytes_rejection;
@@ -63,6 +64,14 @@ pub(crate) async fn forward(
     let Some(parent) = st.db.open_share(req.t).await? else {
         return Err(ServerError::NotFound("unknown share".into()));
     };
+    if parent.credit != Credit::Sharer {
+        // The share credits its partner no more: passing it on hands out
+        // the same link, and makes no child share that would.
+        return Ok(Json(ForwardResponse {
+            url: format!("{}/s/{}", st.public_url, parent.token),
+            token: parent.token.clone(),
+        }));
+    }
     let visitor = visitor_cookie(&headers).unwrap_or_else(new_visitor_id);
     let child = st.db.forward(parent, visitor).await?;
     Ok(Json(ForwardResponse {
@@ -188,6 +197,11 @@ pub(crate) async fn lead(
         Ok(None) => return reply(json, lang, StatusCode::NOT_FOUND, t[4]),
         Err(e) => return e.into_response(),
     };
+    if share.credit == Credit::Nobody && share.sharer.role != Role::Rep {
+        // No longer credited and no rep to take the lead (a partner bound to
+        // nobody): refused before anything is stored.
+        return reply(json, lang, StatusCode::GONE, t[4]);
+    }
     let (name, phone, note) = match validate(&form, lang) {
         Ok(v) => v,
         Err(msg) => return reply(json, lang, StatusCode::BAD_REQUEST, msg),

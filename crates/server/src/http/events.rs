@@ -1,7 +1,9 @@
 //! `GET /api/v1/events`: server-sent events for a signed-in device. Each
 //! event says "something in your scope was appended to this stream; pull
 //! now" (`LiveEvent`), so the desktop's radar updates within moments while
-//! online; when offline, the next sync fills the gap.
+//! online; when offline, the next sync fills the gap. A stream ends within
+//! seconds of its device's revocation or its user's switch-off, on every
+//! process: each wake and a timer re-check the device in the database.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -27,6 +29,10 @@ fn event(seq: i64, stream: &str, hot_lead_id: Option<i64>, invitation_id: Option
         .unwrap_or_else(|_| Event::default().comment("unencodable"))
 }
 
+/// How often a stream with no commits to wake it re-checks that its device
+/// may still listen (every wake checks too).
+const RECHECK_EVERY: Duration = Duration::from_secs(2);
+
 struct Live {
     db: crate::storage::Database,
     caller: Caller,
@@ -45,14 +51,26 @@ impl Live {
                 return Some((Ok(e), self));
             }
             if !self.first {
-                self.commits.changed().await.ok()?;
+                tokio::select! {
+                    changed = self.commits.changed() => changed.ok()?,
+                    () = tokio::time::sleep(RECHECK_EVERY) => {
+                        // A quiet company wakes nobody: the device is checked
+                        // anyway, so a revoked one does not keep listening.
+                        if !self.db.device_is_live(self.caller.device_id).await.ok()? {
+                            return None;
+                        }
+                        continue;
+                    }
+                }
             }
             let (sync, radar) = self.heads;
+            // `None` when the device was revoked or its user switched off
+            // since the stream opened: the stream ends.
             let (s, r, hot) = self
                 .db
                 .live_state(self.caller.clone(), self.heads, !self.first)
                 .await
-                .ok()?;
+                .ok()??;
             if s > sync || self.first {
                 // Someone accepted an invitation: the rep's QR screen moves on at once.
                 let accepted = if s > sync && !self.first {

@@ -283,23 +283,39 @@ struct ClosedPage<'a> {
     head: Head<'a>,
     company: Option<&'a Company>,
     page_id: &'static str,
+    title: &'a str,
     reason: &'a str,
-    rep: &'a str,
+    ask: &'a str,
 }
 
-/// An invitation that can no longer be accepted (410).
+/// An invitation that can no longer be accepted (410). One whose inviter
+/// was switched off is closed: the friend asks the company, not that rep.
 fn closed_page(view: &InviteView, why: Closed) -> String {
-    let reason = match why {
-        Closed::Expired => "这个邀请已过期。",
-        Closed::Revoked => "这个邀请已被撤销。",
-        Closed::UsedUp => "这个邀请已被使用。",
+    let (title, reason, ask) = if view.inviter_off {
+        (
+            "邀请已关闭",
+            "这个邀请已关闭，不能再用它加入。".to_string(),
+            format!("如需加入，请直接联系{}。", view.company.name),
+        )
+    } else {
+        let reason = match why {
+            Closed::Expired => "这个邀请已过期。",
+            Closed::Revoked => "这个邀请已被撤销。",
+            Closed::UsedUp => "这个邀请已被使用。",
+        };
+        (
+            "邀请已失效",
+            reason.to_string(),
+            format!("请联系 {} 重新发一个邀请给你。", view.inviter.name),
+        )
     };
     page::render(&ClosedPage {
-        head: head("邀请已失效"),
+        head: head(title),
         company: Some(&view.company),
         page_id: "wl-invite-closed",
-        reason,
-        rep: &view.inviter.name,
+        title,
+        reason: &reason,
+        ask: &ask,
     })
 }
 

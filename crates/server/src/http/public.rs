@@ -155,6 +155,14 @@ pub(crate) async fn share_page(
             return html(StatusCode::SERVICE_UNAVAILABLE, page::not_found_page(lang));
         }
     };
+    if !share.tracks() {
+        // Recorded before its device was revoked or its sharer switched
+        // off, with no rep to go to: the friend still reads it, untracked.
+        return html(
+            StatusCode::OK,
+            page::share_page(&share, lang, false, &st.public_url),
+        );
+    }
     let master = &st.db.secrets().master;
     let visitor = visitor_cookie(&headers);
     let new_visitor = visitor.is_none().then(new_visitor_id);
@@ -273,6 +281,10 @@ pub(crate) async fn beacon(
     let Some(share) = st.db.open_share(beacon.t).await? else {
         return Err(ServerError::NotFound("unknown share".into()));
     };
+    if !share.tracks() {
+        // A page opened before its share stopped crediting anyone.
+        return Ok(StatusCode::NO_CONTENT);
+    }
     let master = &st.db.secrets().master;
     let client = client_key(&st, addr, &headers);
     let not_a_view = if is_sharers_browser(master, &headers, &share) {

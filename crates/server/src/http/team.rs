@@ -5,7 +5,8 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use warmlead_core::api::{
-    CodeSmsRequest, CodeSmsSent, IssuedCode, NewTeamMember, TeamMember, TeamQuery,
+    CodeSmsRequest, CodeSmsSent, IssuedCode, NewTeamMember, ReactivateRequest, TeamMember,
+    TeamQuery,
 };
 use warmlead_core::domain::{Role, User};
 use warmlead_core::invite::activation_link;
@@ -17,6 +18,7 @@ use super::extract::{ApiJson, ApiQuery};
 use super::AppState;
 use crate::error::ServerError;
 use crate::sms::code::{send_activation_code, ActivationCodeSms, CodeOutcome};
+use crate::storage::accounts::Switch;
 use crate::storage::Caller;
 
 /// Shares are counted over the last 30 days unless the UI says from when.
@@ -143,17 +145,34 @@ pub(crate) async fn deactivate(
     Path(user_id): Path<i64>,
 ) -> Result<Json<TeamMember>, ServerError> {
     st.db
-        .set_active(caller.user.clone(), user_id, false)
+        .set_active(caller.user.clone(), user_id, Switch::Off)
         .await?;
     member(&st, &caller, user_id).await
 }
 
+/// Switches someone on again; their invitations closed by the switch-off
+/// reopen only when the body asks (`ReactivateRequest`, empty: none).
 pub(crate) async fn reactivate(
     State(st): State<AppState>,
     caller: Caller,
     Path(user_id): Path<i64>,
+    body: axum::body::Bytes,
 ) -> Result<Json<TeamMember>, ServerError> {
-    st.db.set_active(caller.user.clone(), user_id, true).await?;
+    let req: ReactivateRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        ReactivateRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ServerError::InvalidInput(format!(
+                "expected {{\"reopen_invitations\": true or false}}: {e}"
+            ))
+        })?
+    };
+    let switch = Switch::On {
+        reopen_invitations: req.reopen_invitations,
+    };
+    st.db
+        .set_active(caller.user.clone(), user_id, switch)
+        .await?;
     member(&st, &caller, user_id).await
 }
 

@@ -740,7 +740,7 @@ fn switched_off(what: &str) -> ServerError {
     ))
 }
 
-fn is_deactivated(conn: &Connection, user_id: i64) -> Result<bool, ServerError> {
+pub(crate) fn is_deactivated(conn: &Connection, user_id: i64) -> Result<bool, ServerError> {
     let at: Option<Option<i64>> = conn
         .query_row(
             "SELECT deactivated_at FROM users WHERE id = ?1",
@@ -751,25 +751,57 @@ fn is_deactivated(conn: &Connection, user_id: i64) -> Result<bool, ServerError> 
     Ok(matches!(at, Some(Some(_))))
 }
 
-/// The manager `actor` switches `target_id` off (`active` false) or on
-/// again (`warmlead_core::team::may_switch`). Their devices hear of it at
-/// once: a change of the user wakes them, and their next request is
-/// refused with `account_disabled`.
+/// Switching someone on again: whether the invitations their switch-off
+/// closed open again (the manager chooses; nothing reopens by itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Switch {
+    Off,
+    On { reopen_invitations: bool },
+}
+
+/// The manager `actor` switches `target_id` off or on again
+/// (`warmlead_core::team::may_switch`). Off, in one transaction: their
+/// devices' tokens are refused from now on (a change of the user wakes
+/// their streams, which end), their open invitations are closed and their
+/// queued SMS cancelled. On: those invitations reopen only if asked.
+/// Share links of theirs stop crediting them (`team::share_standing`); the
+/// caller drops cached shares on every process.
 pub(crate) fn set_active(
     tx: &Connection,
     actor: &User,
     target_id: i64,
-    active: bool,
+    switch: Switch,
     now: i64,
 ) -> Result<(), ServerError> {
     let target = get_user(tx, target_id)?
         .filter(|u| u.company_id == actor.company_id)
         .ok_or_else(|| ServerError::NotFound(format!("no user {target_id} in your company")))?;
     team::may_switch(actor, &target).map_err(team_refused)?;
-    tx.execute(
-        "UPDATE users SET deactivated_at = ?1 WHERE id = ?2",
-        params![(!active).then_some(now), target_id],
-    )?;
+    let company_id = target.company_id;
+    match switch {
+        Switch::Off => {
+            // Switching off again keeps the first time: what was recorded
+            // before it stays before it.
+            tx.execute(
+                "UPDATE users SET deactivated_at = COALESCE(deactivated_at, ?1) WHERE id = ?2",
+                params![now, target_id],
+            )?;
+            super::invitations::close_for_switch_off(tx, company_id, target_id, now)?;
+            super::sms::cancel_queued_of(tx, company_id, target_id, now)?;
+        }
+        Switch::On { reopen_invitations } => {
+            tx.execute(
+                "UPDATE users SET deactivated_at = NULL WHERE id = ?1",
+                [target_id],
+            )?;
+            if reopen_invitations {
+                super::invitations::reopen_after_switch_on(tx, company_id, target_id, now)?;
+            } else {
+                super::invitations::keep_closed_after_switch_on(tx, company_id, target_id)?;
+            }
+        }
+    }
+    super::pg::notify(tx, super::pg::ITEMS_CHANNEL, company_id)?;
     emit_user(tx, &target, now)
 }
 
@@ -798,6 +830,9 @@ pub(crate) fn revoke_device(
         "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?1) WHERE id = ?2",
         params![now, device_id],
     )?;
+    // Other processes drop their cached shares too: the device's links
+    // stop crediting it (or resolving, if recorded after now).
+    super::pg::notify(tx, super::pg::ITEMS_CHANNEL, owner.company_id)?;
     emit_user(tx, &owner, now)?;
     Ok(owner.id)
 }
@@ -1053,19 +1088,48 @@ pub(crate) fn team(
         .collect())
 }
 
-/// A live device and its user, for verifying share tokens.
-pub(crate) fn device_user(conn: &Connection, device_id: i64) -> Result<Option<User>, ServerError> {
-    let user_id: Option<i64> = conn
+/// Whether a device may still act: it exists, is not revoked, and its user
+/// is switched on (what `authenticate` requires of a token).
+pub(crate) fn device_is_live(conn: &Connection, device_id: i64) -> Result<bool, ServerError> {
+    let live: Option<i64> = conn
         .query_row(
-            "SELECT user_id FROM devices WHERE id = ?1 AND revoked_at IS NULL",
+            "SELECT d.id FROM devices d JOIN users u ON u.id = d.user_id
+             WHERE d.id = ?1 AND d.revoked_at IS NULL AND u.deactivated_at IS NULL",
             [device_id],
             |r| r.get(0),
         )
         .optional()?;
-    match user_id {
-        Some(id) => get_user(conn, id),
-        None => Ok(None),
-    }
+    Ok(live.is_some())
+}
+
+/// A device's user, with when the device was revoked and when the user was
+/// switched off (for verifying share tokens: `team::share_standing`).
+pub(crate) struct DeviceOwner {
+    pub user: User,
+    pub revoked_at_ms: Option<i64>,
+    pub off_since_ms: Option<i64>,
+}
+
+pub(crate) fn device_owner(
+    conn: &Connection,
+    device_id: i64,
+) -> Result<Option<DeviceOwner>, ServerError> {
+    let row: Option<(i64, Option<i64>, Option<i64>)> = conn
+        .query_row(
+            "SELECT d.user_id, d.revoked_at, u.deactivated_at
+             FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = ?1",
+            [device_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((user_id, revoked_at_ms, off_since_ms)) = row else {
+        return Ok(None);
+    };
+    Ok(get_user(conn, user_id)?.map(|user| DeviceOwner {
+        user,
+        revoked_at_ms,
+        off_since_ms,
+    }))
 }
 
 /// Finds a user by id, E.164 phone or exact name (the CLI's `--user`).
@@ -1097,10 +1161,13 @@ impl Database {
         &self,
         actor: User,
         target_id: i64,
-        active: bool,
+        switch: Switch,
     ) -> Result<(), ServerError> {
-        self.tx(move |tx, _| set_active(tx, &actor, target_id, active, now_ms()))
-            .await
+        self.tx(move |tx, _| set_active(tx, &actor, target_id, switch, now_ms()))
+            .await?;
+        // Their share links credit (or resolve) differently from now on.
+        self.share_cache().clear();
+        Ok(())
     }
 
     /// Revokes the device; its owner's id.
@@ -1112,7 +1179,8 @@ impl Database {
         let owner = self
             .tx(move |tx, _| revoke_device(tx, &actor, device_id, now_ms()))
             .await?;
-        // A revoked device's share links stop resolving (see `device_user`).
+        // A revoked device's share links stop crediting it, or resolving
+        // (`team::share_standing`).
         self.share_cache().clear();
         Ok(owner)
     }

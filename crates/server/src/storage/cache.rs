@@ -4,8 +4,8 @@
 //! Two generations approximate an LRU without a dependency: lookups hit
 //! `hot`, or promote from `cold`; when `hot` is full it becomes `cold` and
 //! the old `cold` is dropped. Entries also expire after a TTL, and anything
-//! that can make a share stop resolving (an item deleted, a device revoked)
-//! clears the cache.
+//! that can make a share stop resolving or crediting (an item deleted, a
+//! device revoked, a sharer switched off) clears the cache, on every process.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,6 +26,8 @@ struct Entry {
 struct Gens {
     hot: HashMap<String, Entry>,
     cold: HashMap<String, Entry>,
+    /// Counts clears: an answer read before a clear is not stored after it.
+    epoch: u64,
 }
 
 #[derive(Default)]
@@ -50,8 +52,18 @@ impl ShareCache {
         Some(share)
     }
 
-    pub fn put(&self, token: &str, share: Option<Arc<ResolvedShare>>) {
+    /// The count of clears so far, to pass to `put` with what is read after.
+    pub fn epoch(&self) -> u64 {
+        self.gens.lock().unwrap_or_else(|p| p.into_inner()).epoch
+    }
+
+    /// Stores an answer read after `epoch()` returned `epoch`, unless the
+    /// cache was cleared since (the answer may predate what cleared it).
+    pub fn put(&self, token: &str, share: Option<Arc<ResolvedShare>>, epoch: u64) {
         let mut g = self.gens.lock().unwrap_or_else(|p| p.into_inner());
+        if g.epoch != epoch {
+            return;
+        }
         let e = Entry {
             share,
             at: Instant::now(),
@@ -70,5 +82,6 @@ impl ShareCache {
         let mut g = self.gens.lock().unwrap_or_else(|p| p.into_inner());
         g.hot.clear();
         g.cold.clear();
+        g.epoch += 1;
     }
 }

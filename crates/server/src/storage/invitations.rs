@@ -498,8 +498,8 @@ pub(crate) fn find_by_token(
     query_one(conn, "token_hash = ?1", [sha256(token.as_bytes())])
 }
 
-/// The pending, unexpired invitation with this short code (any case, spaces
-/// and dashes ignored).
+/// The pending (or closed by its rep's switch-off), unexpired invitation
+/// with this short code (any case, spaces and dashes ignored).
 pub(crate) fn find_by_short_code(
     conn: &Connection,
     code: &str,
@@ -509,9 +509,12 @@ pub(crate) fn find_by_short_code(
     if code.len() != SHORT_CODE_LEN {
         return Ok(None);
     }
+    // One its rep's switch-off closed is found too, so the page can say it
+    // is closed rather than that the code is wrong.
     query_one(
         conn,
-        "short_code = ?1 AND status = 'pending' AND expires_at > ?2
+        "short_code = ?1 AND (status = 'pending' OR closed_by_switch_off IS NOT NULL)
+           AND expires_at > ?2
          ORDER BY id DESC LIMIT 1",
         params![code, now],
     )
@@ -552,6 +555,74 @@ pub(crate) fn revoke(
         emit(tx, &inv, now)?;
     }
     Ok(inv)
+}
+
+/// Closes every open invitation of `rep_id` (made by the server or recorded
+/// from a device), in the switch-off's transaction: revoked, with the
+/// switch-off's time kept so switching the rep on again may reopen exactly
+/// these. Each one's new state goes to the rep's devices and the managers.
+pub(crate) fn close_for_switch_off(
+    tx: &Connection,
+    company_id: i64,
+    rep_id: i64,
+    now: i64,
+) -> Result<usize, ServerError> {
+    let ids: Vec<i64> = tx
+        .prepare(
+            "UPDATE invitations SET status = 'revoked', closed_by_switch_off = ?3, updated_at = ?3
+             WHERE company_id = ?1 AND rep_id = ?2 AND status = 'pending'
+             RETURNING id",
+        )?
+        .query_map(params![company_id, rep_id, now], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    emit_each(tx, &ids, now)?;
+    Ok(ids.len())
+}
+
+/// Reopens the invitations of `rep_id` that their switch-off closed (the
+/// manager chose to, when switching the rep on); those the rep or a manager
+/// revoked themselves stay revoked.
+pub(crate) fn reopen_after_switch_on(
+    tx: &Connection,
+    company_id: i64,
+    rep_id: i64,
+    now: i64,
+) -> Result<usize, ServerError> {
+    let ids: Vec<i64> = tx
+        .prepare(
+            "UPDATE invitations SET status = 'pending', closed_by_switch_off = NULL, updated_at = ?3
+             WHERE company_id = ?1 AND rep_id = ?2 AND status = 'revoked'
+               AND closed_by_switch_off IS NOT NULL
+             RETURNING id",
+        )?
+        .query_map(params![company_id, rep_id, now], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    emit_each(tx, &ids, now)?;
+    Ok(ids.len())
+}
+
+/// Forgets which invitations a switch-off closed (switched on without
+/// reopening them): they stay revoked like any other, for good.
+pub(crate) fn keep_closed_after_switch_on(
+    tx: &Connection,
+    company_id: i64,
+    rep_id: i64,
+) -> Result<(), ServerError> {
+    tx.execute(
+        "UPDATE invitations SET closed_by_switch_off = NULL
+         WHERE company_id = ?1 AND rep_id = ?2 AND closed_by_switch_off IS NOT NULL",
+        params![company_id, rep_id],
+    )?;
+    Ok(())
+}
+
+fn emit_each(tx: &Connection, ids: &[i64], now: i64) -> Result<(), ServerError> {
+    for id in ids {
+        if let Some(inv) = get(tx, *id)? {
+            emit(tx, &inv, now)?;
+        }
+    }
+    Ok(())
 }
 
 pub(crate) use warmlead_core::invite::accept::{closed_reason, Closed};
@@ -770,6 +841,8 @@ pub(crate) struct InviteView {
     pub invitation: Invitation,
     pub inviter: User,
     pub company: Company,
+    /// The inviter is switched off: the page says to ask the company.
+    pub inviter_off: bool,
 }
 
 /// How the public page found the invitation.
@@ -795,10 +868,12 @@ fn view(conn: &Connection, inv: Invitation) -> Result<Option<InviteView>, Server
     let Some(company) = accounts::get_company(conn, inv.company_id)? else {
         return Ok(None);
     };
+    let inviter_off = accounts::is_deactivated(conn, inviter.id)?;
     Ok(Some(InviteView {
         invitation: inv,
         inviter,
         company,
+        inviter_off,
     }))
 }
 

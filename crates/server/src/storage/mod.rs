@@ -52,7 +52,7 @@ pub(crate) use sql::Connection;
 pub(crate) use accounts::Caller;
 pub(crate) use content::{is_media_key, media_extension, Placed, MEDIA_TYPES};
 pub(crate) use leads::NewContact;
-pub(crate) use shares::{BeaconInput, ResolvedShare};
+pub(crate) use shares::{BeaconInput, Credit, ResolvedShare};
 pub(crate) use sync::PushStep;
 pub(crate) use track::{Event as TrackEvent, TrackStats};
 

@@ -3,10 +3,11 @@
 use crate::storage::sql::{params, Connection, OptionalExtension, Row};
 use warmlead_core::domain::{Channel, Company, ContentItem, Role, Share, User, Visit};
 use warmlead_core::sync::ChangeBody;
+use warmlead_core::team::{share_standing, ShareStanding};
 use warmlead_core::token::{derive_share_key, ShareClaim, UnverifiedToken};
 use warmlead_core::visibility::{meant_for, Viewer};
 
-use super::accounts::{device_user, get_company};
+use super::accounts::{device_owner, get_company, get_user};
 use super::changes::{self, Scope};
 use super::content::get_item_and_author;
 use super::{Database, Secrets};
@@ -31,6 +32,24 @@ pub(crate) struct ResolvedShare {
     /// longer available" page and credits nobody: a device can sign a link
     /// to any item id of its company.
     pub meant_for_sharer: bool,
+    /// Whom what the share brings is credited to.
+    pub credit: Credit,
+}
+
+/// Whom a share's views, signals and leads go to
+/// (`warmlead_core::team::share_standing`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Credit {
+    /// The sharer, as always.
+    Sharer,
+    /// The share was recorded before its device was revoked or its partner
+    /// switched off: it still shows its content, and `sharer` is the
+    /// partner's rep, so a friend's details still reach the company while no
+    /// partner is credited.
+    RepInstead,
+    /// As `RepInstead`, with no rep to go to (a rep's own share, a partner
+    /// bound to nobody): the content shows, nothing is tracked.
+    Nobody,
 }
 
 impl ResolvedShare {
@@ -40,6 +59,11 @@ impl ResolvedShare {
             Role::Rep => Some(self.sharer.id),
             _ => self.sharer.rep_id,
         }
+    }
+
+    /// Whether views, signals and forwards from the page are recorded.
+    pub fn tracks(&self) -> bool {
+        self.credit != Credit::Nobody
     }
 
     pub fn is_child(&self) -> bool {
@@ -71,8 +95,10 @@ pub(crate) struct BeaconInput {
 pub(crate) const CHILD_PREFIX: char = 'f';
 
 /// Verifies the token with the key derived for the device it names. Any
-/// failure (malformed, forged, revoked device, wrong role, deleted item) is
-/// `None`: to the outside, a share either resolves or does not exist.
+/// failure (malformed, forged, wrong role, deleted item, a device revoked or
+/// a sharer switched off before the server recorded the share) is `None`:
+/// to the outside, a share either resolves or does not exist. A share
+/// recorded before resolves without crediting its sharer (`Credit`).
 pub(crate) fn resolve(
     conn: &Connection,
     secrets: &Secrets,
@@ -93,12 +119,35 @@ pub(crate) fn resolve(
     else {
         return Ok(None);
     };
-    let Some(sharer) = device_user(conn, device_id)? else {
+    let Some(owner) = device_owner(conn, device_id)? else {
         return Ok(None);
     };
+    let mut sharer = owner.user;
     if !warmlead_core::sync::push::shares(sharer.role) {
         return Ok(None);
     }
+    let recorded_at = match (owner.off_since_ms, owner.revoked_at_ms) {
+        (None, None) => None,
+        _ => recorded_at(conn, token)?,
+    };
+    let credit = match share_standing(recorded_at, owner.off_since_ms, owner.revoked_at_ms) {
+        ShareStanding::Credits => Credit::Sharer,
+        ShareStanding::Refused => return Ok(None),
+        ShareStanding::ServesUncredited => {
+            let rep = match (sharer.role, sharer.rep_id) {
+                (Role::Partner, Some(rep_id)) => get_user(conn, rep_id)?
+                    .filter(|r| r.company_id == sharer.company_id && r.role != Role::Partner),
+                _ => None,
+            };
+            match rep {
+                Some(rep) => {
+                    sharer = rep;
+                    Credit::RepInstead
+                }
+                None => Credit::Nobody,
+            }
+        }
+    };
     let Some(company) = get_company(conn, sharer.company_id)? else {
         return Ok(None);
     };
@@ -116,7 +165,20 @@ pub(crate) fn resolve(
         parent_token: None,
         depth: 0,
         meant_for_sharer,
+        credit,
     }))
+}
+
+/// When the server first recorded the share, if it has: by its own clock
+/// (rows older than the column count from their creation).
+fn recorded_at(conn: &Connection, token: &str) -> Result<Option<i64>, ServerError> {
+    Ok(conn
+        .query_row(
+            "SELECT COALESCE(recorded_at, created_at) FROM shares WHERE token = ?1",
+            [token],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
 /// A child share resolves to its root share's partner and item.
@@ -191,8 +253,9 @@ pub(crate) fn upsert_share(
         )?;
     } else {
         tx.execute(
-            "INSERT INTO shares (token, device_id, share_no, item_id, partner_id, rep_id, channel, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO shares (token, device_id, share_no, item_id, partner_id, rep_id, channel,
+                                 created_at, recorded_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 share.token,
                 share.claim.device_id as i64,
@@ -201,7 +264,8 @@ pub(crate) fn upsert_share(
                 share.sharer.id,
                 share.rep_id(),
                 share.claim.channel.as_str(),
-                created_at
+                created_at,
+                super::now_ms()
             ],
         )?;
     }
@@ -232,8 +296,9 @@ pub(crate) fn record_share(
     // only when this inserted it, and only then is it logged.
     let inserted = tx
         .prepare_cached(
-            "INSERT INTO shares (token, device_id, share_no, item_id, partner_id, rep_id, channel, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (token) DO NOTHING
+            "INSERT INTO shares (token, device_id, share_no, item_id, partner_id, rep_id, channel,
+                                 created_at, recorded_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) ON CONFLICT (token) DO NOTHING
              RETURNING token, device_id, share_no, item_id, partner_id, channel, created_at",
         )?
         .query_row(
@@ -292,13 +357,16 @@ impl Database {
         if let Some(hit) = self.share_cache().get(&token) {
             return Ok(hit);
         }
+        // A revocation or switch-off that clears the cache while this read
+        // runs must not be undone by caching what the read found before it.
+        let epoch = self.share_cache().epoch();
         let db = self.clone();
         let key = token.clone();
         let found = self
             .read(move |conn, secrets| resolve(conn, secrets, &token))
             .await?
             .map(std::sync::Arc::new);
-        db.share_cache().put(&key, found.clone());
+        db.share_cache().put(&key, found.clone(), epoch);
         Ok(found)
     }
 
@@ -323,7 +391,8 @@ impl Database {
         let window = self.burst_window();
         let opens = self
             .tx(move |tx, secrets| {
-                let Some(share) = resolve(tx, secrets, &token)?.filter(|s| s.meant_for_sharer)
+                let Some(share) =
+                    resolve(tx, secrets, &token)?.filter(|s| s.meant_for_sharer && s.tracks())
                 else {
                     return Ok(None);
                 };

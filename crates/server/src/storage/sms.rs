@@ -392,6 +392,37 @@ pub(crate) fn mark_failed(
     emit(tx, id, now)
 }
 
+/// Why a rep's queued invitations never went out.
+pub(crate) const CANCELLED_SWITCHED_OFF: &str =
+    "cancelled: the rep was switched off before it was sent";
+
+/// Cancels the rep's messages still waiting to go out (quiet hours), in the
+/// caller's transaction: one conditional update, so a message the runner
+/// already claimed goes on and one it has not can never be claimed. They end
+/// as failed, which the rules do not count, with the reason.
+pub(crate) fn cancel_queued_of(
+    tx: &Connection,
+    company_id: i64,
+    rep_id: i64,
+    now: i64,
+) -> Result<usize, ServerError> {
+    let ids: Vec<i64> = tx
+        .prepare(
+            "UPDATE sms_messages SET status = 'failed', error = ?3, updated_at = ?4
+             WHERE company_id = ?1 AND rep_id = ?2 AND status = 'queued' AND attempted_at IS NULL
+             RETURNING id",
+        )?
+        .query_map(
+            params![company_id, rep_id, CANCELLED_SWITCHED_OFF, now],
+            |r| r.get(0),
+        )?
+        .collect::<Result<_, _>>()?;
+    for id in &ids {
+        emit(tx, *id, now)?;
+    }
+    Ok(ids.len())
+}
+
 /// Messages whose send was interrupted (the process stopped between claiming
 /// and recording): we cannot know whether the provider took them, so they are
 /// failed rather than sent a second time.

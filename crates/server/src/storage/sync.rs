@@ -191,6 +191,7 @@ fn apply_body(
                 depth: 0,
                 // visible_item applied the briefcase's rule above.
                 meant_for_sharer: true,
+                credit: super::shares::Credit::Sharer,
             };
             upsert_share(tx, &share, *created_at_ms, true)?;
             Ok(())
@@ -271,15 +272,20 @@ impl Database {
     }
 
     /// For the live stream: the newest (sync, radar) seqs the caller may see
-    /// after `after`, and a hot lead among the new radar changes.
+    /// after `after`, and a hot lead among the new radar changes. `None`
+    /// once the caller's device is revoked or its user switched off: the
+    /// stream ends (it was authenticated when it opened, not since).
     pub(crate) async fn live_state(
         &self,
         caller: Caller,
         after: (i64, i64),
         want_hot: bool,
-    ) -> Result<(i64, i64, Option<i64>), ServerError> {
+    ) -> Result<Option<(i64, i64, Option<i64>)>, ServerError> {
         let upto = self.durable_seq();
         self.read(move |c, _| {
+            if !super::accounts::device_is_live(c, caller.device_id)? {
+                return Ok(None);
+            }
             let sync = changes::newest_visible(c, &caller, changes::SYNC, after.0, upto)?;
             let radar = changes::newest_visible(c, &caller, changes::RADAR, after.1, upto)?;
             let hot = if radar > after.1 && want_hot {
@@ -287,9 +293,15 @@ impl Database {
             } else {
                 None
             };
-            Ok((sync, radar, hot))
+            Ok(Some((sync, radar, hot)))
         })
         .await
+    }
+
+    /// Whether the device may still act: not revoked, its user switched on.
+    pub(crate) async fn device_is_live(&self, device_id: i64) -> Result<bool, ServerError> {
+        self.read(move |c, _| super::accounts::device_is_live(c, device_id))
+            .await
     }
 
     pub(crate) async fn last_seq(&self, client_id: String) -> Result<i64, ServerError> {

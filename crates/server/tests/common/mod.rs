@@ -349,3 +349,16 @@ pub async fn upload(
     );
     res.json().await.unwrap()
 }
+
+/// Reads an SSE response until the server ends it, failing after `secs`
+/// seconds with `what` (a stream that stays open past the deadline).
+pub async fn stream_ends(res: &mut reqwest::Response, what: &str, secs: u64) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        match tokio::time::timeout_at(deadline, res.chunk()).await {
+            Err(_) => panic!("still open after {secs} s: {what}"),
+            Ok(Ok(None)) | Ok(Err(_)) => return,
+            Ok(Ok(Some(_))) => {}
+        }
+    }
+}
