@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::error::ServerError;
 pub use crate::storage::backup::{BackupReport, RestoreReport};
-use crate::storage::{backup, media_extension, Database, DatabaseUrl};
+use crate::storage::{backup, media_extension, Database, DatabaseUrl, MediaOwner};
 
 #[derive(Clone)]
 pub struct Admin {
@@ -303,8 +303,10 @@ impl Admin {
         let inserted = self
             .db
             .insert_media(
-                company_id,
-                None,
+                MediaOwner {
+                    company_id,
+                    uploaded_by: None,
+                },
                 content_type.to_string(),
                 size,
                 name.clone(),

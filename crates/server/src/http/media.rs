@@ -21,7 +21,9 @@ use warmlead_core::ErrorCode;
 use super::extract::{bearer_token, ApiJson};
 use super::AppState;
 use crate::error::{api_error_response, ServerError};
-use crate::storage::{is_media_key, media_extension, Caller, Database, Placed, MEDIA_TYPES};
+use crate::storage::{
+    is_media_key, media_extension, Caller, Database, MediaOwner, Placed, MEDIA_TYPES,
+};
 
 /// `POST /api/v1/media`: the server picks the key.
 pub(crate) async fn upload(
@@ -32,22 +34,17 @@ pub(crate) async fn upload(
 ) -> Result<Json<MediaRef>, ServerError> {
     let (pending, content_type, size) = receive(&st, &caller, &headers, body).await?;
     let name = file_name(&pending.file);
-    let company = caller.company.id;
-    let uploader = Some(caller.user.id);
+    let owner = MediaOwner {
+        company_id: caller.company.id,
+        uploaded_by: Some(caller.user.id),
+    };
     // On its own task: a client hanging up now must not drop the upload
     // between its row's commit and `keep` (its file would then go).
     let stored = tokio::spawn(async move {
         let reservation = pending.reservation;
         match st
             .db
-            .insert_media(
-                company,
-                uploader,
-                content_type,
-                size as i64,
-                name,
-                reservation,
-            )
+            .insert_media(owner, content_type, size as i64, name, reservation)
             .await
         {
             Ok(media) => {
@@ -80,22 +77,16 @@ pub(crate) async fn put(
     }
     let (mut pending, content_type, size) = receive(&st, &caller, &headers, body).await?;
     let name = file_name(&pending.file);
-    let company = caller.company.id;
-    let uploader = Some(caller.user.id);
+    let owner = MediaOwner {
+        company_id: caller.company.id,
+        uploaded_by: Some(caller.user.id),
+    };
     // On its own task, as in `upload`.
     let stored = tokio::spawn(async move {
         let reservation = pending.reservation;
         let placed = st
             .db
-            .insert_media_at(
-                company,
-                uploader,
-                content_type,
-                size as i64,
-                name,
-                key,
-                reservation,
-            )
+            .insert_media_at(owner, content_type, size as i64, name, key, reservation)
             .await;
         match placed {
             Ok(Placed::New(media)) => {

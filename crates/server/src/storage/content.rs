@@ -46,28 +46,24 @@ pub(crate) fn is_media_key(s: &str) -> bool {
     s.len() == 32 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-/// `uploaded_by`: the user who sent the file (None: the operator's, which
-/// only managers may attach).
+/// Whose an upload is: its company's, sent by `uploaded_by` (None: the
+/// operator's, which only managers may attach to an item).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MediaOwner {
+    pub company_id: i64,
+    pub uploaded_by: Option<i64>,
+}
+
 pub(crate) fn insert_media(
     tx: &Connection,
-    company_id: i64,
-    uploaded_by: Option<i64>,
+    owner: MediaOwner,
     content_type: &str,
     size: i64,
     path: &str,
     reservation: Option<i64>,
 ) -> Result<MediaRef, ServerError> {
     let key = media_key();
-    match insert_media_at(
-        tx,
-        company_id,
-        uploaded_by,
-        content_type,
-        size,
-        path,
-        &key,
-        reservation,
-    )? {
+    match insert_media_at(tx, owner, content_type, size, path, &key, reservation)? {
         Placed::New(media) => Ok(media),
         // 128 random bits: a clash means the generator is broken.
         Placed::Existing(_) => Err(ServerError::Conflict(
@@ -93,14 +89,17 @@ pub(crate) enum Placed {
 /// usage, or is given back when the media was there already.
 pub(crate) fn insert_media_at(
     tx: &Connection,
-    company_id: i64,
-    uploaded_by: Option<i64>,
+    owner: MediaOwner,
     content_type: &str,
     size: i64,
     path: &str,
     key: &str,
     reservation: Option<i64>,
 ) -> Result<Placed, ServerError> {
+    let MediaOwner {
+        company_id,
+        uploaded_by,
+    } = owner;
     let new_id = tx
         .query_row(
             "INSERT INTO media (company_id, uploaded_by, content_type, size, path, created_at, public_key)
@@ -909,32 +908,20 @@ pub(crate) fn delete_item(tx: &Connection, company_id: i64, id: i64) -> Result<(
 impl super::Database {
     pub(crate) async fn insert_media(
         &self,
-        company_id: i64,
-        uploaded_by: Option<i64>,
+        owner: MediaOwner,
         content_type: String,
         size: i64,
         path: String,
         reservation: Option<i64>,
     ) -> Result<MediaRef, ServerError> {
-        self.tx(move |tx, _| {
-            insert_media(
-                tx,
-                company_id,
-                uploaded_by,
-                &content_type,
-                size,
-                &path,
-                reservation,
-            )
-        })
-        .await
+        self.tx(move |tx, _| insert_media(tx, owner, &content_type, size, &path, reservation))
+            .await
     }
 
     /// [`insert_media_at`]: an upload under the device's own key.
     pub(crate) async fn insert_media_at(
         &self,
-        company_id: i64,
-        uploaded_by: Option<i64>,
+        owner: MediaOwner,
         content_type: String,
         size: i64,
         path: String,
@@ -942,16 +929,7 @@ impl super::Database {
         reservation: Option<i64>,
     ) -> Result<Placed, ServerError> {
         self.tx(move |tx, _| {
-            insert_media_at(
-                tx,
-                company_id,
-                uploaded_by,
-                &content_type,
-                size,
-                &path,
-                &key,
-                reservation,
-            )
+            insert_media_at(tx, owner, &content_type, size, &path, &key, reservation)
         })
         .await
     }

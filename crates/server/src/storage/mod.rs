@@ -50,7 +50,7 @@ use crate::error::ServerError;
 pub(crate) use sql::Connection;
 
 pub(crate) use accounts::Caller;
-pub(crate) use content::{is_media_key, media_extension, Placed, MEDIA_TYPES};
+pub(crate) use content::{is_media_key, media_extension, MediaOwner, Placed, MEDIA_TYPES};
 pub(crate) use leads::NewContact;
 pub(crate) use shares::{BeaconInput, Credit, ResolvedShare};
 pub(crate) use sync::PushStep;
