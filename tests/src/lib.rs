@@ -214,3 +214,21 @@ pub fn now_ms() -> i64 {
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
+
+/// A consistent copy of a store file, as a backup tool (or a copy to a
+/// second computer) would make it.
+pub fn backup_store(store_path: &std::path::Path, to: &std::path::Path) {
+    let conn = rusqlite::Connection::open(store_path).unwrap();
+    conn.execute("VACUUM INTO ?1", [to.to_str().unwrap()])
+        .unwrap();
+}
+
+/// Puts a backup back in place of the live store file (its WAL files removed).
+pub fn restore_store(backup: &std::path::Path, store_path: &std::path::Path) {
+    for ext in ["-wal", "-shm"] {
+        let mut p = store_path.as_os_str().to_owned();
+        p.push(ext);
+        let _ = std::fs::remove_file(std::path::PathBuf::from(p));
+    }
+    std::fs::copy(backup, store_path).unwrap();
+}

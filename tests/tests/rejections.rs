@@ -10,7 +10,7 @@ use warmlead_core::invite::{InviteChannel, NewInvitation};
 use warmlead_core::ErrorCode;
 use warmlead_store::{draft_of, Store};
 use warmlead_sync::sync_once;
-use warmlead_tests::{now_ms, World};
+use warmlead_tests::{backup_store, now_ms, restore_store, World};
 
 /// Tokens of the partner's shares in a store, sorted.
 fn tokens(store: &Store) -> Vec<String> {
@@ -34,23 +34,6 @@ fn shared_counts(store: &Store) -> Vec<(i64, i64)> {
         .collect();
     c.sort();
     c
-}
-
-/// A copy of a store file as a backup tool makes it.
-fn backup(store_path: &std::path::Path, to: &std::path::Path) {
-    let conn = rusqlite::Connection::open(store_path).unwrap();
-    conn.execute("VACUUM INTO ?1", [to.to_str().unwrap()])
-        .unwrap();
-}
-
-/// Puts the backup back in place of the live file (WAL files included).
-fn restore(backup: &std::path::Path, store_path: &std::path::Path) {
-    for ext in ["-wal", "-shm"] {
-        let mut p = store_path.as_os_str().to_owned();
-        p.push(ext);
-        let _ = std::fs::remove_file(std::path::PathBuf::from(p));
-    }
-    std::fs::copy(backup, store_path).unwrap();
 }
 
 /// Shares of an item archived meanwhile, and of an item no longer for this
@@ -245,14 +228,14 @@ async fn a_restored_cache_never_makes_an_older_shares_token() {
     let first = store.create_share(item, Channel::Moments, t0).unwrap();
     sync_once(&dev.path).await.unwrap();
     let saved = w.dir.path().join("zhang-copy.sqlite");
-    backup(&dev.path, &saved);
+    backup_store(&dev.path, &saved);
     let second = store
         .create_share(item, Channel::Moments, t0 + 1_000)
         .unwrap();
     assert_eq!(sync_once(&dev.path).await.unwrap().pushed, 1);
     drop(store);
 
-    restore(&saved, &dev.path);
+    restore_store(&saved, &dev.path);
     let store = dev.store();
     assert_eq!(tokens(&store), vec![first.token.clone()], "the old copy");
     let third = store

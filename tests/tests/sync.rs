@@ -9,7 +9,7 @@ use warmlead_core::sync::{Outcome, PushRequest, PushResponse};
 use warmlead_core::ErrorCode;
 use warmlead_server::testing::Backend;
 use warmlead_sync::{sync_once, sync_once_with, SyncError, SyncOptions};
-use warmlead_tests::{closed_url, now_ms, World};
+use warmlead_tests::{backup_store, closed_url, now_ms, restore_store, World};
 
 fn ids(store: &warmlead_store::Store) -> Vec<i64> {
     store
@@ -438,24 +438,6 @@ async fn the_background_engine_reports_offline_then_synced() {
     assert_eq!(handle.status().state, SyncState::Synced);
 }
 
-/// A consistent copy of a store file, as a backup tool (or a copy to a
-/// second computer) would make it.
-fn backup(store_path: &std::path::Path, to: &std::path::Path) {
-    let conn = rusqlite::Connection::open(store_path).unwrap();
-    conn.execute("VACUUM INTO ?1", [to.to_str().unwrap()])
-        .unwrap();
-}
-
-/// Puts the backup back in place of the live file (WAL files included).
-fn restore(backup: &std::path::Path, store_path: &std::path::Path) {
-    for ext in ["-wal", "-shm"] {
-        let mut p = store_path.as_os_str().to_owned();
-        p.push(ext);
-        let _ = std::fs::remove_file(std::path::PathBuf::from(p));
-    }
-    std::fs::copy(backup, store_path).unwrap();
-}
-
 /// Opens a share's link on a phone and stays a moment; the visit counts.
 async fn open_and_stay(w: &World, url: &str, token: &str, pv: &str) {
     let phone = reqwest::Client::new();
@@ -519,7 +501,7 @@ async fn a_cache_restored_from_a_backup_keeps_syncing() {
         .unwrap();
     sync_once(&dev.path).await.unwrap();
     let saved = w.dir.path().join("zhang-backup.sqlite");
-    backup(&dev.path, &saved);
+    backup_store(&dev.path, &saved);
 
     let second = store
         .create_share(w.items[1].id, Channel::Direct, now_ms())
@@ -527,7 +509,7 @@ async fn a_cache_restored_from_a_backup_keeps_syncing() {
     assert_eq!(sync_once(&dev.path).await.unwrap().pushed, 1);
     drop(store);
 
-    restore(&saved, &dev.path);
+    restore_store(&saved, &dev.path);
     let store = dev.store();
     assert_eq!(store.my_shares().unwrap().len(), 1, "the old copy is back");
     // Seq 2 and share number 2 are the server's already, from `second`.
@@ -573,7 +555,7 @@ async fn a_cache_copied_to_a_second_computer_keeps_both_syncing() {
     let laptop = w.device(&w.partner, "zhang").await;
     sync_once(&laptop.path).await.unwrap();
     let desktop_path = w.dir.path().join("devices").join("zhang-desktop.sqlite");
-    backup(&laptop.path, &desktop_path);
+    backup_store(&laptop.path, &desktop_path);
 
     let mut made = Vec::new();
     for round in 0..2 {

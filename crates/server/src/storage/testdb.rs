@@ -15,29 +15,7 @@ pub(crate) fn connection() -> Connection {
             super::migrations::migrate(&mut conn, None).expect("migrate");
             Connection::sqlite(conn)
         }
-        Backend::Postgres => {
-            // The async helpers need a runtime; a unit test has none.
-            let url = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime")
-                .block_on(async {
-                    let url = crate::testing::fresh_postgres_database().await;
-                    let mut client = warmlead_server_postgres::connect(&url)
-                        .await
-                        .expect("connect");
-                    warmlead_server_postgres::migrate(&mut client)
-                        .await
-                        .expect("migrate");
-                    url
-                });
-            let client = url
-                .parse::<postgres::Config>()
-                .expect("url")
-                .connect(postgres::NoTls)
-                .expect("connect");
-            Connection::postgres(PgSession::new(client))
-        }
+        Backend::Postgres => postgres_connections(1).pop().expect("one connection"),
     }
 }
 
@@ -92,6 +70,8 @@ pub(crate) fn wait_for_lock_waiter(watcher: &Connection) {
             std::time::Instant::now() < deadline,
             "no transaction came to wait on the held one"
         );
+        // The poll interval of a wait on a condition (with the deadline
+        // above), not a pause before an assertion.
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
