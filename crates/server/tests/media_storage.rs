@@ -346,7 +346,9 @@ async fn the_sweep_removes_what_nothing_uses_after_the_grace_period() {
         "{}",
         res.text().await.unwrap()
     );
-    let deleted_cover = upload(&rep, "image/png", png(3 * KIB)).await;
+    // The manager's own upload: a cover must be the saver's upload or shown
+    // by a live item they can see (issue 18).
+    let deleted_cover = upload(&manager, "image/png", png(3 * KIB)).await;
     let gone = save(
         &manager,
         "gone",
