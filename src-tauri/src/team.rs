@@ -57,10 +57,11 @@ pub async fn set_member_active(
     state: State<'_, AppState>,
     user_id: i64,
     active: bool,
+    reopen_invitations: bool,
 ) -> Res<TeamMember> {
     Ok(client(&state)
         .await?
-        .set_member_active(user_id, active)
+        .set_member_active(user_id, active, reopen_invitations)
         .await?)
 }
 

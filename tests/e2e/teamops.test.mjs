@@ -162,11 +162,18 @@ test("a manager withdraws a rep's open activation code on the team screen, and t
     assert.match(code, /^[A-Z0-9]{3}-[A-Z0-9]{3}-[A-Z0-9]{3}$/);
     // The list shows the open code by when it was made, never the code itself.
     const list = await app.waitFor(tid("team-open-codes"));
+    await app.execute("arguments[0].scrollIntoView({block: 'center'})", [{ "element-6066-11e4-a52e-4f735466cecf": list }]);
     const listed = await waitFor(async () => {
       const rows = await app.findAll(`${tid("team-open-codes")} li`);
       return rows.length === 1 ? rows : null;
     }, { what: "one open code listed" });
-    assert.match(await app.text(listed[0]), /生成于/);
+    await app.screenshot("artifacts/teamops-open-codes.png");
+    // WebKitWebDriver's element text leaves out this row's title (it reads
+    // only the button; the screenshot shows the title): read the DOM's text.
+    const rowText = await app.execute("return arguments[0].textContent", [
+      { "element-6066-11e4-a52e-4f735466cecf": listed[0] },
+    ]);
+    assert.match(rowText, /生成于/);
     assert.doesNotMatch(await app.text(list), new RegExp(code));
 
     await app.click(await app.find(tid("team-code-revoke")));
@@ -186,5 +193,63 @@ test("a manager withdraws a rep's open activation code on the team screen, and t
     });
     assert.equal(res.status, 401);
     assert.match((await res.json()).message, /withdrawn/);
+  });
+});
+
+/** The team row of the person called `name` (the list's order may change). */
+async function teamRow(app, name) {
+  return waitFor(async () => {
+    for (const row of await app.findAll(tid("team-row"))) {
+      const text = await app.execute("return arguments[0].textContent", [{ [WD_ELEMENT]: row }]);
+      if (text.includes(name)) return row;
+    }
+    return null;
+  }, { what: `the team row of ${name}` });
+}
+
+const WD_ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
+
+test("switching a rep on again, the manager chooses whether the invitations the switch-off closed reopen", async () => {
+  const manager = await activate(h.server.url, h.server.demoCode("manager"), "e2e manager reopen");
+  const team = await api(h.server.url, manager.device_token, "GET", "/api/v1/team");
+  const rep = team.find((m) => m.user.role === "rep" && m.deactivated_at_ms === null && m.user.name !== "李明").user;
+  const signInRep = async () => {
+    const issued = await post(manager.device_token, `/api/v1/team/${rep.id}/activation-code`);
+    return (await activate(h.server.url, issued.body.activation_code, "e2e rep phone")).device_token;
+  };
+  const poster = async (token) =>
+    (await api(h.server.url, token, "POST", "/api/v1/invitations", { channel: "poster", multi_use: true })).id;
+  const status = async (id) => (await api(h.server.url, manager.device_token, "GET", `/api/v1/invitations/${id}`)).status;
+
+  const reopened = await poster(await signInRep());
+  assert.equal((await post(manager.device_token, `/api/v1/team/${rep.id}/deactivate`)).status, 200);
+  assert.equal(await status(reopened), "revoked");
+
+  await withApp("manager-reopen", async (app) => {
+    await signIn(app, h.server.demoCode("manager"));
+    await app.click(await app.waitFor(tid("nav-team")));
+    await app.click(await teamRow(app, rep.name));
+    await app.click(await app.waitFor(tid("team-switch-on")));
+    const dialog = await app.waitFor(tid("team-switch-on-dialog"));
+    assert.match(await app.text(dialog), /重新打开/);
+    await app.screenshot("artifacts/teamops-switch-on-zh.png");
+    await app.click(await app.find(tid("team-switch-on-reopen")));
+    await app.waitFor(tid("team-switch-off"));
+    assert.equal(await status(reopened), "pending", "reopened as the manager chose");
+
+    // Off again, and on again in English, keeping them closed this time.
+    const kept = await poster(await signInRep());
+    assert.equal((await post(manager.device_token, `/api/v1/team/${rep.id}/deactivate`)).status, 200);
+    await app.execute(`localStorage.setItem("warmlead.lang", "en"); location.reload();`);
+    await app.click(await app.waitFor(tid("nav-team")));
+    await app.click(await teamRow(app, rep.name));
+    await app.click(await app.waitFor(tid("team-switch-on")));
+    const en = await app.waitFor(tid("team-switch-on-dialog"));
+    assert.match(await app.text(en), /Reopen those too/);
+    await app.screenshot("artifacts/teamops-switch-on-en.png");
+    await app.click(await app.find(tid("team-switch-on-keep-closed")));
+    await app.waitFor(tid("team-switch-off"));
+    assert.equal(await status(kept), "revoked", "kept closed as the manager chose");
+    await app.execute(`localStorage.setItem("warmlead.lang", "zh-CN");`);
   });
 });

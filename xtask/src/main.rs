@@ -9,7 +9,7 @@
 //! - `setup`: only install what is missing.
 //! - `postgres`: a throwaway PostgreSQL cluster on a free loopback port, until Enter.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod bench;
@@ -46,10 +46,13 @@ fn main() -> ExitCode {
     }
 }
 
-/// The workspace root (xtask lives one level below it).
+/// The workspace root (xtask lives one level below it). `cargo run` names
+/// the manifest folder at run time; the compiled-in path is only the
+/// fallback, because a target dir shared between clones can hold an xtask
+/// built in another clone.
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask has a parent")
-        .to_path_buf()
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest.parent().expect("xtask has a parent").to_path_buf()
 }

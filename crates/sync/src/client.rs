@@ -294,15 +294,23 @@ impl Client {
         self.post(&path, &serde_json::json!({})).await
     }
 
-    /// Switches a rep or partner off (`active` false) or on again.
+    /// Switches a rep or partner off (`active` false) or on again; on again,
+    /// `reopen_invitations` says whether the invitations their switch-off
+    /// closed open again (the manager's choice).
     pub async fn set_member_active(
         &self,
         user_id: i64,
         active: bool,
+        reopen_invitations: bool,
     ) -> Result<TeamMember, SyncError> {
-        let verb = if active { "reactivate" } else { "deactivate" };
-        let path = format!("{PATH_TEAM_PREFIX}{user_id}/{verb}");
-        self.post(&path, &serde_json::json!({})).await
+        if active {
+            let path = format!("{PATH_TEAM_PREFIX}{user_id}/reactivate");
+            let req = warmlead_core::api::ReactivateRequest { reopen_invitations };
+            self.post(&path, &req).await
+        } else {
+            let path = format!("{PATH_TEAM_PREFIX}{user_id}/deactivate");
+            self.post(&path, &serde_json::json!({})).await
+        }
     }
 
     /// Revokes one device; answers its owner as the team list shows them.

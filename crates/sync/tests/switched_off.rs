@@ -84,7 +84,10 @@ async fn switched_off(engine: &SyncHandle) -> ApiError {
 async fn a_deactivated_reps_engine_stops_within_seconds() {
     let w = world().await;
     assert!(w.engine.subscribe_switched_off().borrow().is_none());
-    w.manager.set_member_active(w.rep_id, false).await.unwrap();
+    w.manager
+        .set_member_active(w.rep_id, false, false)
+        .await
+        .unwrap();
     let e = switched_off(&w.engine).await;
     assert_eq!(e.code, ErrorCode::AccountDisabled, "{e:?}");
     // The engine has stopped: asking it to sync says so.
@@ -101,4 +104,55 @@ async fn a_revoked_device_hears_its_own_code() {
     w.manager.revoke_device(w.rep_device).await.unwrap();
     let e = switched_off(&w.engine).await;
     assert_eq!(e.code, ErrorCode::DeviceRevoked, "{e:?}");
+}
+
+/// The client carries the manager's choice when a rep is switched on again:
+/// kept closed, the rep's invitation stays revoked; reopened, it is pending
+/// again (the Team screen's two buttons call exactly this).
+#[tokio::test]
+async fn switching_a_rep_on_carries_the_managers_choice_about_invitations() {
+    use warmlead_core::invite::{InvitationStatus, InviteChannel, NewInvitation};
+    let w = world().await;
+    let code = w.ts.admin().create_activation_code(w.rep_id).await.unwrap();
+    let act = activate(&w.ts.url(), &code, "rep phone").await.unwrap();
+    let rep = Client::new(&w.ts.url(), &act.device_token).unwrap();
+    let new = NewInvitation {
+        channel: InviteChannel::Poster,
+        multi_use: true,
+        expires_in_hours: None,
+    };
+    let manager = &w.manager;
+    let status = |id: i64| async move { manager.get_invitation(id).await.unwrap().status };
+
+    let kept = rep.create_invitation(&new).await.unwrap().id;
+    w.manager
+        .set_member_active(w.rep_id, false, false)
+        .await
+        .unwrap();
+    assert_eq!(status(kept).await, InvitationStatus::Revoked);
+    w.manager
+        .set_member_active(w.rep_id, true, false)
+        .await
+        .unwrap();
+    assert_eq!(status(kept).await, InvitationStatus::Revoked, "kept closed");
+
+    // Signed in again (a switch-off signs every device out).
+    let code = w.ts.admin().create_activation_code(w.rep_id).await.unwrap();
+    let act = activate(&w.ts.url(), &code, "rep phone").await.unwrap();
+    let rep = Client::new(&w.ts.url(), &act.device_token).unwrap();
+    let reopened = rep.create_invitation(&new).await.unwrap().id;
+    w.manager
+        .set_member_active(w.rep_id, false, false)
+        .await
+        .unwrap();
+    w.manager
+        .set_member_active(w.rep_id, true, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        status(reopened).await,
+        InvitationStatus::Pending,
+        "reopened"
+    );
+    assert_eq!(status(kept).await, InvitationStatus::Revoked);
 }

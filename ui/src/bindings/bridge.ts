@@ -280,8 +280,8 @@ export function commands(invoke: Invoke) {
     /** Sends the activation code on the code card to the person's phone. */
     smsActivationCode: (userId: number, activationCode: string): Promise<CodeSmsSent> =>
       invoke<CodeSmsSent>("sms_activation_code", { userId, activationCode }),
-    setMemberActive: (userId: number, active: boolean): Promise<TeamMember> =>
-      invoke<TeamMember>("set_member_active", { userId, active }),
+    setMemberActive: (userId: number, active: boolean, reopenInvitations: boolean): Promise<TeamMember> =>
+      invoke<TeamMember>("set_member_active", { userId, active, reopenInvitations }),
     revokeDevice: (deviceId: number): Promise<TeamMember> =>
       invoke<TeamMember>("revoke_device", { deviceId }),
     /** Withdraws one open activation code of the person. */

@@ -331,6 +331,7 @@ function MemberPane({
   const { t } = useTranslation();
   const [issued, setIssued] = useState<IssuedCode | null>(null);
   const [confirmOff, setConfirmOff] = useState(false);
+  const [confirmOn, setConfirmOn] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   const act = async (f: () => Promise<void>) => {
@@ -344,6 +345,11 @@ function MemberPane({
       setBusy(false);
     }
   };
+  const switchOn = (reopen: boolean) =>
+    void act(async () => {
+      onChanged(await api.setMemberActive(m.user.id, true, reopen));
+      setConfirmOn(false);
+    });
   const off = m.deactivated_at_ms !== null;
   const canSwitch = m.user.role !== "manager" && m.user.id !== self;
   return (
@@ -384,7 +390,12 @@ function MemberPane({
               type="button"
               className="btn"
               disabled={busy}
-              onClick={() => void act(async () => onChanged(await api.setMemberActive(m.user.id, true)))}
+              onClick={() => {
+                // A rep's switch-off closed their invitations: the manager
+                // chooses whether they reopen. Partners have none.
+                if (m.user.role === "rep") setConfirmOn(true);
+                else switchOn(false);
+              }}
               data-testid="team-switch-on"
             >
               {t("team.switchOn")}
@@ -457,7 +468,7 @@ function MemberPane({
                 disabled={busy}
                 onClick={() =>
                   void act(async () => {
-                    onChanged(await api.setMemberActive(m.user.id, false));
+                    onChanged(await api.setMemberActive(m.user.id, false, false));
                     // Codes of a switched-off account do not sign in: hide it.
                     setIssued(null);
                     setConfirmOff(false);
@@ -468,6 +479,41 @@ function MemberPane({
                 {t("team.switchOff")}
               </button>
               <button type="button" className="btn" onClick={() => setConfirmOff(false)}>
+                {t("team.cancel")}
+              </button>
+            </div>
+          </div>
+        </Dialog>
+      )}
+      {confirmOn && (
+        <Dialog
+          title={t("team.switchOnTitle", { name: m.user.name })}
+          onClose={() => setConfirmOn(false)}
+          busy={busy}
+          testId="team-switch-on-dialog"
+        >
+          <div className="dialog-body">
+            <p>{t("team.switchOnInvitations")}</p>
+            <div className="detail-actions">
+              <button
+                type="button"
+                className="btn btn-primary"
+                disabled={busy}
+                onClick={() => switchOn(false)}
+                data-testid="team-switch-on-keep-closed"
+              >
+                {t("team.switchOnKeepClosed")}
+              </button>
+              <button
+                type="button"
+                className="btn"
+                disabled={busy}
+                onClick={() => switchOn(true)}
+                data-testid="team-switch-on-reopen"
+              >
+                {t("team.switchOnReopen")}
+              </button>
+              <button type="button" className="btn" onClick={() => setConfirmOn(false)}>
                 {t("team.cancel")}
               </button>
             </div>
