@@ -196,13 +196,53 @@ pub async fn dismiss_rejected(state: State<'_, AppState>, mutation_id: String) -
     Ok(status)
 }
 
-/// Saves the QR code of `url` as a PNG in the Downloads folder; returns the path.
+/// Saves the QR code of `url` as a PNG where the user chooses (a save
+/// dialog that opens on Downloads); the path written, `None` when they
+/// cancelled.
 #[bridge::command]
-pub async fn save_qr_png(url: String, file_name: String) -> Res<String> {
+pub async fn save_qr_png(app: AppHandle, url: String, file_name: String) -> Res<Option<String>> {
     check_file_name(&file_name, ".png")?;
     let png = warmlead_media::qr_png(&url, QR_MODULE_PX)
         .map_err(|e| ApiError::new(e.code(), e.to_string()))?;
-    write_download(&file_name, ".png", png).await
+    save_as(&app, &file_name, png).await
+}
+
+/// Where a save goes without asking: the folder this names. The native save
+/// dialog is a window WebDriver cannot drive, so the end-to-end tests set it;
+/// people never need to.
+pub const SAVE_DIR_ENV: &str = "WARMLEAD_SAVE_DIR";
+
+/// Asks where to save the PNG `bytes` (opening on Downloads, named
+/// `name`), writes it there and answers the path; `None` when cancelled.
+pub async fn save_as(app: &AppHandle, name: &str, bytes: Vec<u8>) -> Res<Option<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    check_file_name(name, ".png")?;
+    let path = match std::env::var_os(SAVE_DIR_ENV) {
+        Some(dir) => Some(PathBuf::from(dir).join(name)),
+        None => {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let mut dialog = app
+                .dialog()
+                .file()
+                .add_filter("PNG", &["png"])
+                .set_file_name(name);
+            if let Some(dir) = dirs::download_dir().or_else(dirs::home_dir) {
+                dialog = dialog.set_directory(dir);
+            }
+            dialog.save_file(move |file| {
+                let _ = tx.send(file);
+            });
+            rx.await.ok().flatten().and_then(|f| f.into_path().ok())
+        }
+    };
+    let Some(path) = path else { return Ok(None) };
+    tokio::fs::write(&path, bytes).await.map_err(|e| {
+        ApiError::new(
+            ErrorCode::Internal,
+            format!("cannot write {}: {e}", path.display()),
+        )
+    })?;
+    Ok(Some(path.display().to_string()))
 }
 
 /// The QR code of `text` as a PNG (base64), drawn by the same Rust code as

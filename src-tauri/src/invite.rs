@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use tauri::State;
+use tauri::{AppHandle, State};
 use warmlead_core::domain::{Company, MediaRef};
 use warmlead_core::error::ApiError;
 use warmlead_core::invite::{
@@ -21,7 +21,7 @@ use warmlead_media::Artwork;
 use warmlead_sync::{Client, SyncError};
 
 use crate::bridge;
-use crate::commands::{blocking, now_ms, write_download, Res};
+use crate::commands::{blocking, now_ms, Res};
 use crate::state::AppState;
 
 /// The poster's artwork: the data directory's override, else the company
@@ -255,9 +255,14 @@ pub async fn set_poster_slogan(state: State<'_, AppState>, slogan: Option<String
     Ok(company)
 }
 
-/// Writes a PNG the UI has (a poster) into Downloads; returns the path.
+/// Saves a PNG the UI has (a poster) where the user chooses (a save dialog
+/// that opens on Downloads); the path written, `None` when cancelled.
 #[bridge::command]
-pub async fn save_png(png_base64: String, file_name: String) -> Res<String> {
+pub async fn save_png(
+    app: AppHandle,
+    png_base64: String,
+    file_name: String,
+) -> Res<Option<String>> {
     let png = STANDARD
         .decode(png_base64.trim())
         .map_err(|_| ApiError::new(ErrorCode::InvalidInput, "the image is not base64"))?;
@@ -267,7 +272,7 @@ pub async fn save_png(png_base64: String, file_name: String) -> Res<String> {
             "the image is not a PNG",
         ));
     }
-    write_download(&file_name, ".png", png).await
+    crate::commands::save_as(&app, &file_name, png).await
 }
 
 #[cfg(test)]

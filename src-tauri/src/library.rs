@@ -69,6 +69,15 @@ pub async fn set_content_status(
     Ok(item)
 }
 
+/// Deletes a draft here at once and on the server at the next sync; the
+/// error says when it must sync first.
+#[bridge::command]
+pub async fn delete_draft(state: State<'_, AppState>, key: String) -> Res<()> {
+    blocking(&state.db_path, move |s| s.delete_draft(&key)).await?;
+    sync_soon(&state);
+    Ok(())
+}
+
 /// Uploads a file chosen by the user, streamed from disk; progress goes out
 /// as `upload-progress` events. Needs the network; a failure leaves nothing
 /// on the server, so the UI simply offers to try again.

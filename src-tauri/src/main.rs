@@ -143,6 +143,7 @@ bridge::commands![
     library::library_reps,
     library::save_content,
     library::set_content_status,
+    library::delete_draft,
     library::upload_media,
     library::cancel_upload,
     library::add_article_image,

@@ -228,3 +228,59 @@ async fn an_image_placed_offline_is_uploaded_before_its_article() {
     assert_eq!(res.status(), 200);
     assert_eq!(res.bytes().await.unwrap().to_vec(), PNG);
 }
+
+/// A rep deletes a draft (issue 19): refused while it waits to sync (its
+/// queued save would bring it back), gone here and on the server once
+/// synced; a published item is never deleted this way.
+#[tokio::test]
+async fn a_synced_draft_is_deleted_here_and_on_the_server() {
+    let w = World::start(1).await;
+    let rep = w.device(&w.rep, "li-laptop").await;
+    let other = w.device(&w.rep, "li-phone").await;
+    sync_once(&rep.path).await.unwrap();
+    let store = rep.store();
+    store
+        .save_content("typo-draft", &article("写错的草稿", "<p>删掉</p>"))
+        .unwrap();
+    let err = store.delete_draft("typo-draft").unwrap_err();
+    assert!(err.to_string().contains("after the next sync"), "{err}");
+
+    sync_once(&rep.path).await.unwrap();
+    sync_once(&other.path).await.unwrap();
+    let titles = |s: &warmlead_store::Store| -> Vec<String> {
+        s.library(&LibraryQuery::default())
+            .unwrap()
+            .into_iter()
+            .map(|i| i.item.title)
+            .collect()
+    };
+    assert!(titles(&other.store()).contains(&"写错的草稿".to_string()));
+
+    store.delete_draft("typo-draft").unwrap();
+    assert!(
+        !titles(&store).contains(&"写错的草稿".to_string()),
+        "gone here at once"
+    );
+    let report = sync_once(&rep.path).await.unwrap();
+    assert_eq!(report.rejected, 0);
+    sync_once(&other.path).await.unwrap();
+    assert!(
+        !titles(&other.store()).contains(&"写错的草稿".to_string()),
+        "gone on the server"
+    );
+    assert!(
+        !titles(&store).contains(&"写错的草稿".to_string()),
+        "and stays gone"
+    );
+
+    // A published item is archived, not deleted.
+    store
+        .save_content("live-one", &article("已发布", "<p>正文</p>"))
+        .unwrap();
+    store
+        .set_content_status("live-one", ContentStatus::Live)
+        .unwrap();
+    sync_once(&rep.path).await.unwrap();
+    let err = store.delete_draft("live-one").unwrap_err();
+    assert!(err.to_string().contains("only a draft"), "{err}");
+}

@@ -149,6 +149,7 @@ export const api = {
   /** Saved here at once (offline too), pushed at the next sync. */
   saveContent: rust.saveContent,
   setContentStatus: rust.setContentStatus,
+  deleteDraft: rust.deleteDraft,
   /** The file dialog; null when closed without a choice. */
   pickMediaFile: rust.pickMediaFile,
   /** Streams the file to the server; progress arrives through `onUploadProgress`. */

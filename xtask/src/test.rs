@@ -8,6 +8,23 @@ use crate::{build, postgres, proc, setup};
 
 type Suite = (&'static str, fn(&Path) -> Result<(), String>);
 
+/// Every failing test the suites reported, with its suite, for the summary.
+static FAILED_TESTS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Runs a test runner, keeping the names of its failing tests for the end.
+fn tests(
+    suite: &str,
+    dir: &Path,
+    program: &str,
+    args: &[&str],
+    env: &[(&str, String)],
+) -> Result<(), String> {
+    let (result, failed) = proc::run_tests(dir, program, args, env);
+    let mut all = FAILED_TESTS.lock().unwrap();
+    all.extend(failed.into_iter().map(|t| format!("[{suite}] {t}")));
+    result
+}
+
 const SUITES: &[Suite] = &[
     ("rustfmt", fmt),
     ("ui typecheck", |r| npm(r, "typecheck")),
@@ -44,6 +61,13 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         if let Err(e) = suite(root) {
             eprintln!("FAILED {name}: {e}");
             failed.push(*name);
+        }
+    }
+    let failed_tests = FAILED_TESTS.lock().unwrap();
+    if !failed_tests.is_empty() {
+        println!("\nfailing tests:");
+        for t in failed_tests.iter() {
+            println!("  {t}");
         }
     }
     let passed = SUITES.len() - failed.len();
@@ -88,10 +112,18 @@ fn clippy(root: &Path) -> Result<(), String> {
 fn rust_tests(root: &Path) -> Result<(), String> {
     let pg = postgres::TestPostgres::start()?;
     let env = [(postgres::URL_ENV, pg.url())];
-    proc::run_env(
+    // Every test binary runs even when one fails; the names come at the end.
+    tests(
+        "rust",
         root,
         "cargo",
-        &["test", "--workspace", "--features", build::APP_FEATURES],
+        &[
+            "test",
+            "--workspace",
+            "--no-fail-fast",
+            "--features",
+            build::APP_FEATURES,
+        ],
         &env,
     )
 }
@@ -106,10 +138,18 @@ fn rust_tests_postgres(root: &Path) -> Result<(), String> {
         (postgres::URL_ENV, pg.url()),
         ("WARMLEAD_TEST_BACKEND", "postgres".to_string()),
     ];
-    proc::run_env(
+    tests(
+        "postgresql",
         root,
         "cargo",
-        &["test", "-p", "warmlead-server", "-p", "warmlead-tests"],
+        &[
+            "test",
+            "--no-fail-fast",
+            "-p",
+            "warmlead-server",
+            "-p",
+            "warmlead-tests",
+        ],
         &env,
     )
 }
@@ -128,7 +168,8 @@ fn e2e(root: &Path) -> Result<(), String> {
         ),
         ("TAURI_DRIVER_BIN", tauri_driver().display().to_string()),
     ];
-    proc::run_env(
+    tests(
+        "e2e",
         &root.join("tests/e2e"),
         "node",
         &["--test", "--test-concurrency=1", "--test-reporter=spec"],

@@ -283,6 +283,18 @@ pub fn content_writable(viewer: Viewer, author: Author) -> bool {
     }
 }
 
+/// Whether `viewer` may delete an item by `author` in `status`: managers
+/// any item; reps only their own drafts (an item that went live was seen
+/// by partners and their friends: it is archived, not deleted); partners
+/// none.
+pub fn content_deletable(viewer: Viewer, author: Author, status: ContentStatus) -> bool {
+    match viewer.role {
+        Role::Manager => true,
+        Role::Rep => author == Author::Rep(viewer.id) && status == ContentStatus::Draft,
+        Role::Partner => false,
+    }
+}
+
 /// The copies of a lead the change log carries, in order: the partner's
 /// (phone masked), then the rep's full copy. Managers see both and keep the
 /// later, full one.
@@ -565,6 +577,31 @@ mod tests {
                 content_writable(viewer, author),
                 expected,
                 "{viewer:?} {author:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn managers_delete_any_item_reps_their_own_drafts() {
+        use ContentStatus::{Archived, Draft, Live};
+        // viewer, author, status -> deletable
+        let table = [
+            (MANAGER, Author::Company, Live, true),
+            (MANAGER, Author::Rep(2), Draft, true),
+            (MANAGER, Author::Rep(2), Archived, true),
+            (REP, Author::Rep(2), Draft, true),
+            (REP, Author::Rep(2), Live, false),
+            (REP, Author::Rep(2), Archived, false),
+            (REP, Author::Rep(5), Draft, false),
+            (REP, Author::Company, Draft, false),
+            (PARTNER, Author::Rep(2), Draft, false),
+            (PARTNER, Author::Company, Draft, false),
+        ];
+        for (viewer, author, status, expected) in table {
+            assert_eq!(
+                content_deletable(viewer, author, status),
+                expected,
+                "{viewer:?} {author:?} {status:?}"
             );
         }
     }

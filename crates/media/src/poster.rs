@@ -77,10 +77,7 @@ pub fn render_poster_on(
 ) -> Result<Vec<u8>, MediaError> {
     let font = FontRef::try_from_slice_and_index(font, spec.font_index)
         .map_err(|_| MediaError::BadFont(spec.font_index))?;
-    let mut img = match art {
-        Some(art) => art.0.clone(),
-        None => raster::gradient(POSTER_WIDTH, POSTER_HEIGHT),
-    };
+    let mut img = background(art);
     draw_header(&mut img, &font, spec)?;
     draw_rep(&mut img, &font, spec)?;
     draw_card(&mut img, &font, spec)?;
@@ -97,10 +94,56 @@ impl Artwork {
     pub fn decode(bytes: &[u8]) -> Result<Artwork, MediaError> {
         let art = raster::decode(bytes, "background")?;
         let mut img = raster::cover(art, POSTER_WIDTH, POSTER_HEIGHT);
-        // Artwork can be light anywhere: shade the text area.
-        raster::scrim(&mut img, 0, 1000, 0.55);
+        shade_text_area(&mut img);
         Ok(Artwork(img))
     }
+}
+
+/// Artwork can be light anywhere: the top is shaded, most at the slogan,
+/// fading out towards the card (evenly shading it all confuses QR readers:
+/// the rep's ringed photo on a dark field looks like a finder pattern).
+fn shade_text_area(img: &mut RgbImage) {
+    raster::shade(img, 0, 1000, 0.55);
+}
+
+/// What the poster is drawn on: the company's artwork (shaded when it was
+/// decoded), else the gradient.
+fn background(art: Option<&Artwork>) -> RgbImage {
+    match art {
+        Some(art) => art.0.clone(),
+        None => raster::gradient(POSTER_WIDTH, POSTER_HEIGHT),
+    }
+}
+
+/// How dark the backdrop behind the small white lines (company name, rep
+/// name, invitation line) is: on a pure white artwork white text then has
+/// 4.7:1, above the 4.5:1 small text needs (WCAG AA).
+const BACKDROP_ALPHA: f32 = 0.55;
+
+/// A rounded dark backdrop `[x, y, w, h]` behind small white text.
+fn backdrop(img: &mut RgbImage, rect: [u32; 4]) {
+    raster::rounded_rect(
+        img,
+        rect,
+        (rect[3] as f32 / 2.0).min(28.0),
+        SHADOW,
+        BACKDROP_ALPHA,
+    );
+}
+
+/// The box around text spanning `left..right` horizontally and from
+/// `top` to `bottom`, padded.
+fn padded(left: f32, right: f32, top: f32, bottom: f32) -> [u32; 4] {
+    const PAD_X: f32 = 28.0;
+    const PAD_Y: f32 = 14.0;
+    let x = (left - PAD_X).max(0.0);
+    let y = (top - PAD_Y).max(0.0);
+    [
+        x as u32,
+        y as u32,
+        (right + PAD_X - x).min(W - x) as u32,
+        (bottom + PAD_Y - y) as u32,
+    ]
 }
 
 /// White text with a soft shadow, readable on artwork and gradient alike.
@@ -114,10 +157,12 @@ fn shadowed(img: &mut RgbImage, font: &FontRef, scale: PxScale, s: &str, baselin
     text::draw_centered(img, font, pen, s, CX, baseline);
 }
 
+/// The company logo's diameter at the top.
+const LOGO_D: f32 = 72.0;
+
 /// Company name (after its round logo, if any), then the slogan in up to
 /// three lines.
 fn draw_header(img: &mut RgbImage, font: &FontRef, spec: &PosterSpec) -> Result<(), MediaError> {
-    const LOGO_D: f32 = 72.0;
     let company = text::clean(&spec.company_name, 80, false);
     let logo_w = if spec.logo.is_some() {
         LOGO_D + 20.0
@@ -125,7 +170,20 @@ fn draw_header(img: &mut RgbImage, font: &FontRef, spec: &PosterSpec) -> Result<
         0.0
     };
     let (scale, line) = text::fit_line(font, &company, 44.0, 28.0, TEXT_W - logo_w);
-    let left = CX - (logo_w + text::width(font, scale, &line)) / 2.0;
+    let text_w = text::width(font, scale, &line);
+    let left = CX - (logo_w + text_w) / 2.0;
+    let ascent = text::ascent(font, scale);
+    let logo_top = 130.0 - ascent * 0.35 - (LOGO_D + 6.0) / 2.0;
+    let logo_bottom = logo_top + LOGO_D + 6.0;
+    let (top, bottom) = if spec.logo.is_some() {
+        (
+            logo_top.min(130.0 - ascent),
+            logo_bottom.max(130.0 + ascent * 0.3),
+        )
+    } else {
+        (130.0 - ascent, 130.0 + ascent * 0.3)
+    };
+    backdrop(img, padded(left, left + logo_w + text_w, top, bottom));
     if let Some(bytes) = &spec.logo {
         let logo = raster::decode(bytes, "logo")?;
         let cy = 130.0 - text::ascent(font, scale) * 0.35;
@@ -163,12 +221,32 @@ fn draw_rep(img: &mut RgbImage, font: &FontRef, spec: &PosterSpec) -> Result<(),
         }
         None => initial(img, font, &name, cy, d),
     }
-    let (scale, line) = text::fit_line(font, &name, 60.0, 32.0, TEXT_W);
-    shadowed(img, font, scale, &line, 850.0);
+    let (name_scale, name_line) = text::fit_line(font, &name, 60.0, 32.0, TEXT_W);
     let invite = text::clean(&spec.invite_line, 80, false);
     let (scale, line) = text::fit_line(font, &invite, 38.0, 26.0, TEXT_W);
+    let widest = text::width(font, name_scale, &name_line).max(text::width(font, scale, &line));
+    backdrop(
+        img,
+        rep_backdrop(
+            widest,
+            text::ascent(font, name_scale),
+            text::ascent(font, scale),
+        ),
+    );
+    shadowed(img, font, name_scale, &name_line, 850.0);
     shadowed(img, font, scale, &line, 920.0);
     Ok(())
+}
+
+/// The backdrop of the rep's name (baseline 850) and invitation line
+/// (baseline 920), centred, as wide as the wider of the two.
+fn rep_backdrop(widest: f32, name_ascent: f32, line_ascent: f32) -> [u32; 4] {
+    padded(
+        CX - widest / 2.0,
+        CX + widest / 2.0,
+        850.0 - name_ascent,
+        920.0 + line_ascent * 0.3,
+    )
 }
 
 /// The first letter of the name, large, on a warm disc: a face for reps
@@ -236,4 +314,61 @@ pub(crate) fn encode_png(img: &RgbImage) -> Result<Vec<u8>, MediaError> {
         ExtendedColorType::Rgb8,
     )?;
     Ok(png)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raster::{contrast, solid_png as png};
+
+    const FONT: &str = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc";
+
+    /// Small white text on an invitation poster (issue 19): on the
+    /// lightest artwork a company can upload, a pale one and the default
+    /// gradient, the backdrops behind the company name and the rep's lines
+    /// give white at least 4.5:1 all round the text.
+    #[test]
+    fn small_white_text_keeps_its_contrast_on_any_background() {
+        let font_bytes = std::fs::read(FONT).unwrap_or_else(|e| {
+            panic!("cannot read {FONT} ({e}): install fonts-noto-cjk (`cargo xtask setup`)")
+        });
+        let font = FontRef::try_from_slice_and_index(&font_bytes, 0).unwrap();
+        let spec = PosterSpec {
+            url: "https://r.example.com/i/x".into(),
+            short_code: "K7Q2-M9XD".into(),
+            code_label: "邀请码".into(),
+            rep_name: "王晓明".into(),
+            company_name: "青松家政".into(),
+            invite_line: "邀请你成为合作伙伴".into(),
+            slogan: "口号".into(),
+            ..PosterSpec::default()
+        };
+        let white = Artwork::decode(&png(WHITE)).unwrap();
+        let pale = Artwork::decode(&png(Rgb([255, 230, 180]))).unwrap();
+        for (what, art) in [
+            ("white", Some(&white)),
+            ("pale", Some(&pale)),
+            ("gradient", None),
+        ] {
+            let mut img = background(art);
+            draw_header(&mut img, &font, &spec).unwrap();
+            draw_rep(&mut img, &font, &spec).unwrap();
+            // Inside each backdrop's padding, above and below the text.
+            let (scale, line) = text::fit_line(&font, "王晓明", 60.0, 32.0, TEXT_W);
+            let (s2, l2) = text::fit_line(&font, "邀请你成为合作伙伴", 38.0, 26.0, TEXT_W);
+            let widest = text::width(&font, scale, &line).max(text::width(&font, s2, &l2));
+            let [x, y, w, h] =
+                rep_backdrop(widest, text::ascent(&font, scale), text::ascent(&font, s2));
+            let ascent = text::ascent(&font, PxScale::from(44.0));
+            for (px, py) in [
+                (x + w / 2, y + 4),
+                (x + w / 2, y + h - 5),
+                (x + 30, y + h / 2),
+                (CX as u32, (130.0 - ascent) as u32 - 8),
+            ] {
+                let c = contrast(WHITE, *img.get_pixel(px, py));
+                assert!(c >= 4.5, "{what}: ({px}, {py}) gives white {c:.2}:1");
+            }
+        }
+    }
 }

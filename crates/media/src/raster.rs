@@ -94,14 +94,18 @@ pub(crate) fn cover(src: DynamicImage, w: u32, h: u32) -> RgbImage {
     scaled.into_rgb8()
 }
 
-/// Darkens rows `y0..y1` from `alpha` at the top to nothing at the bottom,
-/// so white text stays readable on any artwork.
-pub(crate) fn scrim(img: &mut RgbImage, y0: u32, y1: u32, alpha: f32) {
-    let span = y1.saturating_sub(y0).max(1) as f32;
+/// Darkens rows `0..until` by `alpha` evenly, then fades the shade out over
+/// the next `fade` rows: white text anywhere above `until` keeps the same
+/// contrast on any background.
+pub(crate) fn shade(img: &mut RgbImage, until: u32, fade: u32, alpha: f32) {
     let width = img.width() as usize * 3;
-    for y in y0..y1.min(img.height()) {
-        // Integer multiply per byte: this runs over a million pixels.
-        let keep = ((1.0 - alpha * (1.0 - (y - y0) as f32 / span)) * 256.0) as u32;
+    for y in 0..(until + fade).min(img.height()) {
+        let a = if y < until {
+            alpha
+        } else {
+            alpha * (1.0 - (y - until) as f32 / fade.max(1) as f32)
+        };
+        let keep = ((1.0 - a) * 256.0) as u32;
         let start = y as usize * width;
         for b in &mut img.as_mut()[start..start + width] {
             *b = ((u32::from(*b) * keep) >> 8) as u8;
@@ -229,4 +233,31 @@ pub(crate) fn qr(
         }
     }
     Ok(drawn)
+}
+
+/// WCAG's contrast ratio of two sRGB colours (tests of text on posters).
+#[cfg(test)]
+pub(crate) fn contrast(a: Rgb<u8>, b: Rgb<u8>) -> f64 {
+    let lum = |c: Rgb<u8>| {
+        let ch = |v: u8| {
+            let v = f64::from(v) / 255.0;
+            if v <= 0.03928 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * ch(c.0[0]) + 0.7152 * ch(c.0[1]) + 0.0722 * ch(c.0[2])
+    };
+    let (x, y) = (lum(a), lum(b));
+    (x.max(y) + 0.05) / (x.min(y) + 0.05)
+}
+
+/// A PNG of one colour (tests).
+#[cfg(test)]
+pub(crate) fn solid_png(color: Rgb<u8>) -> Vec<u8> {
+    let img = RgbImage::from_pixel(64, 64, color);
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
 }

@@ -85,9 +85,14 @@ fn draw_cover(img: &mut RgbImage, spec: &SharePosterSpec) -> Result<(), MediaErr
         None => raster::gradient(POSTER_WIDTH, COVER_H),
     };
     image::imageops::replace(img, &band, 0, 0);
-    raster::scrim(img, 0, 280, 0.55);
+    // Evenly down to below the company's name (small text: 4.5:1 even on a
+    // white cover), then fading out.
+    raster::shade(img, NAME_AREA_END, 100, 0.55);
     Ok(())
 }
+
+/// The last row the company's name (and logo) may reach.
+const NAME_AREA_END: u32 = 180;
 
 /// The logo (round, on a white ring) and the company's name at the top left.
 fn draw_company(
@@ -134,4 +139,37 @@ fn draw_texts(img: &mut RgbImage, font: &FontRef, spec: &SharePosterSpec) {
     let (scale, line) = text::fit_line(font, &sharer, 40.0, 28.0, TEXT_W);
     let baseline = QR_TOP as f32 - 36.0;
     text::draw_centered(img, font, pen(scale, ACCENT), &line, CX, baseline);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raster::{contrast, solid_png};
+
+    /// The company's name in white at the top of a share poster (issue 19)
+    /// keeps 4.5:1 on a white cover, a pale one and the gradient.
+    #[test]
+    fn the_company_name_keeps_small_text_contrast_on_any_cover() {
+        for cover in [
+            Some(solid_png(WHITE)),
+            Some(solid_png(Rgb([250, 240, 200]))),
+            None,
+        ] {
+            let spec = SharePosterSpec {
+                cover: cover.clone(),
+                ..SharePosterSpec::default()
+            };
+            let mut img = RgbImage::from_pixel(POSTER_WIDTH, POSTER_HEIGHT, WHITE);
+            draw_cover(&mut img, &spec).unwrap();
+            for y in 0..NAME_AREA_END {
+                let px = *img.get_pixel(W as u32 - 10, y);
+                let c = contrast(WHITE, px);
+                assert!(
+                    c >= 4.5,
+                    "cover {}: row {y} is {px:?}, white on it {c:.2}:1",
+                    cover.is_some()
+                );
+            }
+        }
+    }
 }

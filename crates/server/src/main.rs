@@ -97,7 +97,7 @@ enum Command {
         /// Base of share links [default: http://<listen address>]
         #[arg(long, env = "WARMLEAD_PUBLIC_URL")]
         public_url: Option<String>,
-        /// Seed the demo company 暖居装修 (once; skipped when it exists).
+        /// Seed the demo company (once; skipped when it exists).
         #[arg(long)]
         demo: bool,
         /// Delete raw tracking signals older than this many days (hourly job).

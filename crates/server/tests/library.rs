@@ -699,3 +699,68 @@ async fn media_are_attached_only_by_their_uploader_or_once_a_visible_live_item_s
     let reused = saved(&d.rep_a, "a-reuse", &with_cover(&m_img)).await;
     assert_eq!(reused.cover.unwrap().key, m_img.key);
 }
+
+/// Who may delete what (issue 19): a rep their own drafts; not their own
+/// item once published, not another rep's draft, not a company item; a
+/// manager any item. Refusals are stored outcomes, the later ones apply.
+#[tokio::test]
+async fn reps_delete_their_own_drafts_only() {
+    let w = world().await;
+    let d = devices(&w).await;
+    let own_draft = saved(
+        &d.rep_a,
+        "a-draft",
+        &draft(ContentKind::Article, "草稿", "<p>x</p>"),
+    )
+    .await;
+    let own_live = saved(
+        &d.rep_a,
+        "a-live",
+        &draft(ContentKind::Article, "已发", "<p>x</p>"),
+    )
+    .await;
+    published(&d.rep_a, "a-live").await;
+    let others = saved(
+        &d.rep_b,
+        "b-draft",
+        &draft(ContentKind::Article, "别人的", "<p>x</p>"),
+    )
+    .await;
+    let delete = |item_id| MutationBody::DeleteContentItem { item_id };
+    let res = d
+        .rep_a
+        .push(vec![
+            mutation(1, delete(own_live.id)),
+            mutation(2, delete(others.id)),
+            mutation(3, delete(w.item.id)),
+            mutation(4, delete(own_draft.id)),
+        ])
+        .await;
+    let outcomes: Vec<_> = res.outcomes.iter().map(|o| o.outcome.clone()).collect();
+    assert!(
+        matches!(
+            &outcomes[..3],
+            [
+                Outcome::Rejected { .. },
+                Outcome::Rejected { .. },
+                Outcome::Rejected { .. }
+            ]
+        ),
+        "{outcomes:?}"
+    );
+    assert_eq!(outcomes[3], Outcome::Applied);
+    let mine: Vec<i64> = listed(&d.rep_a).await.iter().map(|i| i.id).collect();
+    assert!(
+        !mine.contains(&own_draft.id) && mine.contains(&own_live.id),
+        "{mine:?}"
+    );
+
+    // A partner may delete nothing; a manager anything.
+    let res = d
+        .partner_a1
+        .push(vec![mutation(1, delete(own_live.id))])
+        .await;
+    assert!(matches!(res.outcomes[0].outcome, Outcome::Rejected { .. }));
+    let res = d.manager.push(vec![mutation(1, delete(own_live.id))]).await;
+    assert_eq!(res.outcomes[0].outcome, Outcome::Applied);
+}

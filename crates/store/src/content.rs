@@ -63,18 +63,7 @@ impl Store {
     /// decides whether this user may delete it.
     pub fn delete_content_item(&self, id: i64) -> Result<(), StoreError> {
         let tx = crate::write_tx(&self.conn)?;
-        let changed = tx.execute(
-            "UPDATE content_items SET deleted = 1 WHERE id = ?1 AND deleted = 0",
-            [id],
-        )?;
-        if changed == 0 {
-            return Err(StoreError::ItemNotFound(id));
-        }
-        outbox::enqueue(
-            &tx,
-            &MutationBody::DeleteContentItem { item_id: id },
-            crate::now_ms(),
-        )?;
+        hide_and_queue_delete(&tx, id)?;
         tx.commit()?;
         Ok(())
     }
@@ -216,6 +205,23 @@ fn pending_for(conn: &rusqlite::Connection, key: &str) -> Result<bool, StoreErro
     )?)
 }
 
+/// Hides item `id` here and queues its deletion for the server.
+fn hide_and_queue_delete(tx: &rusqlite::Connection, id: i64) -> Result<(), StoreError> {
+    let changed = tx.execute(
+        "UPDATE content_items SET deleted = 1 WHERE id = ?1 AND deleted = 0",
+        [id],
+    )?;
+    if changed == 0 {
+        return Err(StoreError::ItemNotFound(id));
+    }
+    outbox::enqueue(
+        tx,
+        &MutationBody::DeleteContentItem { item_id: id },
+        crate::now_ms(),
+    )?;
+    Ok(())
+}
+
 /// After the server's copy of `key` arrived (or left): the local edit goes
 /// once the server has all of it, i.e. nothing of it waits in the outbox
 /// and its last change was not refused (then what was typed stays here).
@@ -349,6 +355,33 @@ impl Store {
         outbox::enqueue(&tx, &body, now)?;
         tx.commit()?;
         self.library_item(key)
+    }
+
+    /// Deletes a draft: gone here at once, and from the server at the next
+    /// sync (which checks this user may). Only a draft the server has
+    /// recorded can go: one still waiting to sync would be created by its
+    /// queued save after the delete, so the message says to wait for it.
+    /// A published or archived item is archived instead, never deleted here.
+    pub fn delete_draft(&self, key: &str) -> Result<(), StoreError> {
+        let current = self.library_item(key)?;
+        if current.item.status != ContentStatus::Draft {
+            return Err(StoreError::Invalid {
+                field: "status",
+                reason: "only a draft can be deleted; archive a published item instead".into(),
+            });
+        }
+        if current.item.id <= 0 || pending_for(&self.conn, key)? {
+            return Err(StoreError::Invalid {
+                field: "sync",
+                reason: "this draft has not reached the server yet; delete it after the next sync"
+                    .into(),
+            });
+        }
+        let tx = crate::write_tx(&self.conn)?;
+        hide_and_queue_delete(&tx, current.item.id)?;
+        tx.execute("DELETE FROM content_edits WHERE item_key = ?1", [key])?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// One item of the library by key.

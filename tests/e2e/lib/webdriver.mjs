@@ -2,7 +2,7 @@
 // forwards to WebKitWebDriver. Enough for what the suites do: find, click,
 // type, read text, run a script, take a screenshot.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -43,7 +43,11 @@ export async function startXvfb({ timeoutMs = 30_000 } = {}) {
 // never leaks into a test.
 export async function startTauriDriver(env) {
   const webData = mkdtempSync(join(tmpdir(), "warmlead-webdata-"));
-  env = { XDG_DATA_HOME: webData, ...env };
+  // Saves go to a folder of the test without the native save dialog, a
+  // window WebDriver cannot drive (the app's WARMLEAD_SAVE_DIR).
+  const saveDir = join(webData, "saved");
+  mkdirSync(saveDir);
+  env = { XDG_DATA_HOME: webData, WARMLEAD_SAVE_DIR: saveDir, ...env };
   const port = await freePort();
   const nativePort = await freePort();
   const bin = process.env.TAURI_DRIVER_BIN || "tauri-driver";

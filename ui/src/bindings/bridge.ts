@@ -98,6 +98,7 @@ export type CommandName =
   | "library_reps"
   | "save_content"
   | "set_content_status"
+  | "delete_draft"
   | "upload_media"
   | "cancel_upload"
   | "add_article_image"
@@ -147,9 +148,13 @@ export function commands(invoke: Invoke) {
      */
     dismissRejected: (mutationId: string): Promise<SyncStatus> =>
       invoke<SyncStatus>("dismiss_rejected", { mutationId }),
-    /** Saves the QR code of `url` as a PNG in the Downloads folder; returns the path. */
-    saveQrPng: (url: string, fileName: string): Promise<string> =>
-      invoke<string>("save_qr_png", { url, fileName }),
+    /**
+     * Saves the QR code of `url` as a PNG where the user chooses (a save
+     * dialog that opens on Downloads); the path written, `None` when they
+     * cancelled.
+     */
+    saveQrPng: (url: string, fileName: string): Promise<string | null> =>
+      invoke<string | null>("save_qr_png", { url, fileName }),
     /**
      * The QR code of `text` as a PNG (base64), drawn by the same Rust code as
      * the posters' QR, for the screens to show (an activation link, a share).
@@ -215,9 +220,12 @@ export function commands(invoke: Invoke) {
      */
     posterInvitation: (): Promise<PosterInvitation> =>
       invoke<PosterInvitation>("poster_invitation"),
-    /** Writes a PNG the UI has (a poster) into Downloads; returns the path. */
-    savePng: (pngBase64: string, fileName: string): Promise<string> =>
-      invoke<string>("save_png", { pngBase64, fileName }),
+    /**
+     * Saves a PNG the UI has (a poster) where the user chooses (a save dialog
+     * that opens on Downloads); the path written, `None` when cancelled.
+     */
+    savePng: (pngBase64: string, fileName: string): Promise<string | null> =>
+      invoke<string | null>("save_png", { pngBase64, fileName }),
     /**
      * The 1080x1920 poster (PNG, base64) of item `item_id` with the QR of this
      * user's share `token` (made by `create_share`, on this device). Works
@@ -304,6 +312,12 @@ export function commands(invoke: Invoke) {
      */
     setContentStatus: (key: string, status: ContentStatus): Promise<LibraryItem> =>
       invoke<LibraryItem>("set_content_status", { key, status }),
+    /**
+     * Deletes a draft here at once and on the server at the next sync; the
+     * error says when it must sync first.
+     */
+    deleteDraft: (key: string): Promise<null> =>
+      invoke<null>("delete_draft", { key }),
     /**
      * Uploads a file chosen by the user, streamed from disk; progress goes out
      * as `upload-progress` events. Needs the network; a failure leaves nothing

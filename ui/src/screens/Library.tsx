@@ -17,6 +17,7 @@ import { EmptyState } from "../components/EmptyState";
 import { FilterTabs, type FilterTab } from "../components/FilterTabs";
 import { formatWhen } from "../format";
 import { useNow } from "../hooks";
+import { emptyState } from "../library";
 import { LibraryEditor } from "./LibraryEditor";
 
 const STATUS_TABS: FilterTab<ContentStatus>[] = [
@@ -41,7 +42,8 @@ export function Library({ session, status }: { session: Session; status: SyncSta
   const [search, setSearch] = useState("");
   const [items, setItems] = useState<LibraryItem[] | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
-  const [selected, setSelected] = useState<{ key: string; kind: ContentKind } | null>(null);
+  // `fresh`: made here and not yet in the list (no save came back yet).
+  const [selected, setSelected] = useState<{ key: string; kind: ContentKind; fresh: boolean } | null>(null);
   const [choosing, setChoosing] = useState(false);
   const [reload, setReload] = useState(0);
   const syncedAt = status?.last_synced_at_ms ?? null;
@@ -55,6 +57,15 @@ export function Library({ session, status }: { session: Session; status: SyncSta
         if (!live) return;
         setItems(list);
         setError(null);
+        // A filter that hides the selected item closes it: the editor never
+        // shows an item the list does not (its status badge would be a
+        // guess). A new item stays until its first save lists it.
+        setSelected((s) => {
+          if (!s) return s;
+          const listed = list.some((i) => i.item.key === s.key);
+          if (listed) return s.fresh ? { ...s, fresh: false } : s;
+          return s.fresh ? s : null;
+        });
       })
       .catch((e: ApiError) => live && setError(e));
     return () => {
@@ -63,11 +74,11 @@ export function Library({ session, status }: { session: Session; status: SyncSta
   }, [filter, mineOnly, search, syncedAt, pending, reload]);
 
   const current = items?.find((i) => i.item.key === selected?.key) ?? null;
-  const filtered = filter !== null || mineOnly || search.trim() !== "";
+  const empty = emptyState(filter, mineOnly, search);
 
   const create = (kind: ContentKind) => {
     setChoosing(false);
-    setSelected({ key: newKey(), kind });
+    setSelected({ key: newKey(), kind, fresh: true });
   };
 
   return (
@@ -136,8 +147,8 @@ export function Library({ session, status }: { session: Session; status: SyncSta
           )}
           {items && items.length === 0 && (
             <EmptyState
-              title={t(filtered ? "library.noMatchTitle" : "library.emptyTitle")}
-              body={t(filtered ? "library.noMatchBody" : "library.emptyBody")}
+              title={t(empty.title, { status: filter ? t(`library.status.${filter}`) : "" })}
+              body={t(empty.body)}
             />
           )}
           {items && items.length > 0 && (
@@ -150,7 +161,7 @@ export function Library({ session, status }: { session: Session; status: SyncSta
                     data-testid="library-item"
                     data-key={item.key}
                     aria-pressed={item.key === selected?.key}
-                    onClick={() => setSelected({ key: item.key, kind: item.kind })}
+                    onClick={() => setSelected({ key: item.key, kind: item.kind, fresh: false })}
                   >
                     <span className="row-main">
                       <span className="row-title">{item.title || t("library.untitled")}</span>
@@ -192,7 +203,12 @@ export function Library({ session, status }: { session: Session; status: SyncSta
               itemKey={selected.key}
               kind={selected.kind}
               current={current}
+              offline={status?.state === "offline"}
               onChanged={() => setReload((r) => r + 1)}
+              onDeleted={() => {
+                setSelected(null);
+                setReload((r) => r + 1);
+              }}
             />
           ) : (
             <EmptyState title={t("library.pickTitle")} body={t("library.pickBody")} />

@@ -498,19 +498,25 @@ export function LibraryEditor({
   itemKey,
   kind,
   current,
+  offline,
   onChanged,
+  onDeleted,
 }: {
   session: Session;
   itemKey: string;
   kind: ContentKind;
   current: LibraryItem | null;
+  /** Offline, a save stays on this computer until the network is back. */
+  offline: boolean;
   onChanged: () => void;
+  onDeleted: () => void;
 }) {
   const { t } = useTranslation();
   const [draft, setDraft] = useState<ContentDraft>(() => draftOf(kind, current));
   const [saveState, setSaveState] = useState<"idle" | "saving" | "saved" | "failed">("idle");
   const [error, setError] = useState<ApiError | null>(null);
   const [confirmArchive, setConfirmArchive] = useState(false);
+  const [confirmDelete, setConfirmDelete] = useState(false);
   const dirty = useRef(false);
   const timer = useRef<number | null>(null);
   // What the next save sends (set together with the state).
@@ -563,6 +569,18 @@ export function LibraryEditor({
     }
   };
 
+  const remove = async () => {
+    if (timer.current !== null) window.clearTimeout(timer.current);
+    // What was typed since the last save goes with the draft.
+    dirty.current = false;
+    try {
+      await api.deleteDraft(itemKey);
+      onDeleted();
+    } catch (e) {
+      setError(toApiError(e));
+    }
+  };
+
   const status = current?.item.status ?? "draft";
   const ownedByRep = current ? current.item.owner_id !== null && !current.mine : false;
   const repItem = session.user.role === "rep" || ownedByRep;
@@ -580,7 +598,7 @@ export function LibraryEditor({
               : saveState === "failed"
                 ? t("library.saveFailed")
                 : current?.unsynced || saveState === "saved"
-                  ? t("library.savedLocally")
+                  ? t(offline ? "library.savedLocally" : "library.saved")
                   : ""}
           </span>
           <span className="grow" />
@@ -592,6 +610,19 @@ export function LibraryEditor({
           {status === "live" && (
             <button type="button" className="btn" data-testid="library-archive" onClick={() => setConfirmArchive(true)}>
               {t("library.archive")}
+            </button>
+          )}
+          {status === "draft" && current !== null && (
+            <button
+              type="button"
+              className="btn btn-danger"
+              data-testid="library-delete"
+              // A draft still waiting to sync would come back with its save.
+              disabled={current.unsynced}
+              title={current.unsynced ? t("library.deleteAfterSync") : undefined}
+              onClick={() => setConfirmDelete(true)}
+            >
+              {t("library.deleteDraft")}
             </button>
           )}
         </div>
@@ -677,6 +708,27 @@ export function LibraryEditor({
         )}
       </div>
       <PhonePreview draft={draft} company={session.company.name} />
+      {confirmDelete && (
+        <Dialog title={t("library.deleteDraftTitle")} onClose={() => setConfirmDelete(false)} testId="library-delete-dialog">
+          <p>{t("library.deleteDraftBody")}</p>
+          <div className="dialog-actions">
+            <button type="button" className="btn" onClick={() => setConfirmDelete(false)}>
+              {t("common.cancel")}
+            </button>
+            <button
+              type="button"
+              className="btn btn-danger"
+              data-testid="library-delete-confirm"
+              onClick={() => {
+                setConfirmDelete(false);
+                void remove();
+              }}
+            >
+              {t("library.deleteDraft")}
+            </button>
+          </div>
+        </Dialog>
+      )}
       {confirmArchive && (
         <Dialog title={t("library.archiveTitle")} onClose={() => setConfirmArchive(false)}>
           <p>{t("library.archiveBody")}</p>

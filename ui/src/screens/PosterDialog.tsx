@@ -41,7 +41,8 @@ export function PosterDialog({ onClose, onCreated }: { onClose: () => void; onCr
     setSaving(true);
     try {
       const path = await api.savePng(p.png_base64, `warmlead-invite-${p.invitation.short_code}.png`);
-      toast(t("invite.poster.saved", { path }));
+      // Null: the person closed the save dialog.
+      if (path) toast(t("invite.poster.saved", { path }));
     } catch (e) {
       setError(e as ApiError);
     } finally {

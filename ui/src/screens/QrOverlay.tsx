@@ -10,6 +10,7 @@ import { useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 
 import { api, type ApiError } from "../api";
+import { CompanyLogo } from "../components/CompanyLogo";
 import type { Invitation, Session } from "../bindings";
 import { formatWhen } from "../format";
 import { useNow } from "../hooks";
@@ -183,9 +184,7 @@ export function QrOverlay({
         {t("invite.qr.close")}
       </button>
       <div className="qr-head">
-        <span className="brand-mark logo" aria-hidden="true">
-          {session.company.name.slice(0, 1)}
-        </span>
+        <CompanyLogo company={session.company} className="brand-mark logo" />
         <div>
           <div className="qr-company">{session.company.name}</div>
           <div className="qr-inviter">{t("invite.qr.inviter", { name: session.user.name })}</div>

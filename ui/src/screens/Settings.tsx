@@ -278,78 +278,81 @@ export function Settings({
       <header className="section-head">
         <h1 id="settings-title">{t("settings.title")}</h1>
       </header>
-      <div className="page">
-        <div className="card-box">
-          <label htmlFor="lang-select">
-            <h2>{t("settings.language")}</h2>
-          </label>
-          <select
-            id="lang-select"
-            className="input"
-            data-testid="lang-select"
-            value={currentLanguage()}
-            onChange={(e) => setLanguage(e.target.value as Language)}
-          >
-            {LANGUAGES.map((l) => (
-              <option key={l} value={l}>
-                {LANGUAGE_NAMES[l]}
-              </option>
-            ))}
-          </select>
-        </div>
-        {session.user.role === "manager" && <CompanyProfileEditor company={session.company} />}
-        {session.user.role === "manager" && <MediaStorage />}
-        <div className="card-box">
-          <h2>{t("settings.account")}</h2>
-          <p>
-            {t("settings.signedInAs", {
-              name: session.user.name,
-              role: t(`role.${session.user.role}`),
-              company: session.company.name,
-            })}
-          </p>
-          <p className="hint">{t("settings.server", { url: session.server_url })}</p>
-          {error && (
-            <div className="error" role="alert">
-              {t("error.generic", { message: error.message })}
-            </div>
-          )}
-          {!confirming ? (
-            <div>
-              <button
-                type="button"
-                className="btn btn-danger"
-                data-testid="sign-out"
-                onClick={() => setConfirming(true)}
-              >
-                {t("settings.signOut")}
-              </button>
-            </div>
-          ) : (
-            <div className="field" role="alertdialog" aria-labelledby="signout-q">
-              <p id="signout-q">{t("settings.signOutConfirm")}</p>
-              {pending > 0 && (
-                <p className="error" data-testid="sign-out-pending">
-                  {t("settings.signOutPending", { count: pending })}
-                </p>
-              )}
-              <div className="detail-actions">
+      {/* The pane scrolls, not the window: the sidebar stays put. */}
+      <div className="page-scroll" data-testid="settings-scroll">
+        <div className="page">
+          <div className="card-box">
+            <label htmlFor="lang-select">
+              <h2>{t("settings.language")}</h2>
+            </label>
+            <select
+              id="lang-select"
+              className="input"
+              data-testid="lang-select"
+              value={currentLanguage()}
+              onChange={(e) => setLanguage(e.target.value as Language)}
+            >
+              {LANGUAGES.map((l) => (
+                <option key={l} value={l}>
+                  {LANGUAGE_NAMES[l]}
+                </option>
+              ))}
+            </select>
+          </div>
+          {session.user.role === "manager" && <CompanyProfileEditor company={session.company} />}
+          {session.user.role === "manager" && <MediaStorage />}
+          <div className="card-box">
+            <h2>{t("settings.account")}</h2>
+            <p>
+              {t("settings.signedInAs", {
+                name: session.user.name,
+                role: t(`role.${session.user.role}`),
+                company: session.company.name,
+              })}
+            </p>
+            <p className="hint">{t("settings.server", { url: session.server_url })}</p>
+            {error && (
+              <div className="error" role="alert">
+                {t("error.generic", { message: error.message })}
+              </div>
+            )}
+            {!confirming ? (
+              <div>
                 <button
                   type="button"
                   className="btn btn-danger"
-                  data-testid="sign-out-confirm"
-                  disabled={busy}
-                  onClick={() => void signOut()}
-                  autoFocus
+                  data-testid="sign-out"
+                  onClick={() => setConfirming(true)}
                 >
-                  {t(pending > 0 ? "settings.signOutAnyway" : "settings.signOutYes")}
-                </button>
-                <button type="button" className="btn" onClick={() => setConfirming(false)}>
-                  {t("common.cancel")}
+                  {t("settings.signOut")}
                 </button>
               </div>
-            </div>
-          )}
+            ) : (
+              <div className="field" role="alertdialog" aria-labelledby="signout-q">
+                <p id="signout-q">{t("settings.signOutConfirm")}</p>
+                {pending > 0 && (
+                  <p className="error" data-testid="sign-out-pending">
+                    {t("settings.signOutPending", { count: pending })}
+                  </p>
+                )}
+                <div className="detail-actions">
+                  <button
+                    type="button"
+                    className="btn btn-danger"
+                    data-testid="sign-out-confirm"
+                    disabled={busy}
+                    onClick={() => void signOut()}
+                    autoFocus
+                  >
+                    {t(pending > 0 ? "settings.signOutAnyway" : "settings.signOutYes")}
+                  </button>
+                  <button type="button" className="btn" onClick={() => setConfirming(false)}>
+                    {t("common.cancel")}
+                  </button>
+                </div>
+              </div>
+            )}
+          </div>
         </div>
       </div>
     </section>

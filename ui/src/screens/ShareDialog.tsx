@@ -128,7 +128,7 @@ export function ShareDialog({
   const save = async (r: ShareResult) => {
     try {
       const path = await api.saveQrPng(r.url, `warmlead-${r.share.token}.png`);
-      toast(t("share.savedToast", { path }));
+      if (path) toast(t("share.savedToast", { path }));
     } catch (e) {
       setError(e as ApiError);
     }
@@ -137,7 +137,7 @@ export function ShareDialog({
   const savePoster = async (png: string, r: ShareResult) => {
     try {
       const path = await api.savePng(png, `warmlead-poster-${r.share.token}.png`);
-      toast(t("share.posterSavedToast", { path }));
+      if (path) toast(t("share.posterSavedToast", { path }));
     } catch (e) {
       setError(e as ApiError);
     }
@@ -223,77 +223,81 @@ export function ShareDialog({
                 </button>
               ))}
             </div>
-            {/* Both panels stay in the DOM (hidden when inactive) so the URL
-                and the QR image are always there for tests and screen readers. */}
-            <div role="tabpanel" className="field" hidden={tab !== "link"}>
-              <span className="hint">{t("share.messageLabel")}</span>
-              <div className="message-box" data-testid="share-message">
-                {message}
+            {/* Every panel stays in the DOM (hidden when inactive) so the URL
+                and the QR image are always there for tests and screen readers;
+                they share one cell of a fixed height so the dialog and its tab
+                bar do not move between tabs. */}
+            <div className="share-panels">
+              <div role="tabpanel" className="field" hidden={tab !== "link"}>
+                <span className="hint">{t("share.messageLabel")}</span>
+                <div className="message-box" data-testid="share-message">
+                  {message}
+                </div>
+                <span className="hint">{t("share.linkLabel")}</span>
+                <div className="url-box" data-testid="share-url">
+                  {result.url}
+                </div>
+                <div className="detail-actions">
+                  <button
+                    type="button"
+                    className="btn btn-primary"
+                    data-testid="share-copy"
+                    onClick={() => void copy(result)}
+                  >
+                    {t("share.copy")}
+                  </button>
+                </div>
               </div>
-              <span className="hint">{t("share.linkLabel")}</span>
-              <div className="url-box" data-testid="share-url">
-                {result.url}
-              </div>
-              <div className="detail-actions">
+              <div role="tabpanel" className="qr" hidden={tab !== "qr"}>
+                <img
+                  data-testid="share-qr"
+                  src={`data:image/png;base64,${result.qr_png_base64}`}
+                  alt={t("share.qrAlt", { url: result.url })}
+                />
                 <button
                   type="button"
                   className="btn btn-primary"
-                  data-testid="share-copy"
-                  onClick={() => void copy(result)}
+                  data-testid="share-save-qr"
+                  onClick={() => void save(result)}
                 >
-                  {t("share.copy")}
+                  {t("share.saveQr")}
                 </button>
               </div>
-            </div>
-            <div role="tabpanel" className="qr" hidden={tab !== "qr"}>
-              <img
-                data-testid="share-qr"
-                src={`data:image/png;base64,${result.qr_png_base64}`}
-                alt={t("share.qrAlt", { url: result.url })}
-              />
-              <button
-                type="button"
-                className="btn btn-primary"
-                data-testid="share-save-qr"
-                onClick={() => void save(result)}
-              >
-                {t("share.saveQr")}
-              </button>
-            </div>
-            <div role="tabpanel" className="qr share-poster" hidden={tab !== "poster"}>
-              {posterBusy && !poster && (
-                <p className="hint" aria-busy="true">
-                  {t("share.posterMaking")}
-                </p>
-              )}
-              {poster && (
-                <>
-                  <img
-                    className="poster-preview"
-                    data-testid="share-poster"
-                    src={`data:image/png;base64,${poster}`}
-                    alt={t("share.posterAlt", { title: item.title })}
-                  />
-                  <div className="detail-actions">
-                    <button
-                      type="button"
-                      className="btn btn-primary"
-                      data-testid="share-save-poster"
-                      onClick={() => void savePoster(poster, result)}
-                    >
-                      {t("share.savePoster")}
-                    </button>
-                    <button
-                      type="button"
-                      className="btn"
-                      data-testid="share-copy-poster"
-                      onClick={() => void copyPoster(poster)}
-                    >
-                      {t("share.copyPoster")}
-                    </button>
-                  </div>
-                </>
-              )}
+              <div role="tabpanel" className="qr share-poster" hidden={tab !== "poster"}>
+                {posterBusy && !poster && (
+                  <p className="hint" aria-busy="true">
+                    {t("share.posterMaking")}
+                  </p>
+                )}
+                {poster && (
+                  <>
+                    <img
+                      className="poster-preview"
+                      data-testid="share-poster"
+                      src={`data:image/png;base64,${poster}`}
+                      alt={t("share.posterAlt", { title: item.title })}
+                    />
+                    <div className="detail-actions">
+                      <button
+                        type="button"
+                        className="btn btn-primary"
+                        data-testid="share-save-poster"
+                        onClick={() => void savePoster(poster, result)}
+                      >
+                        {t("share.savePoster")}
+                      </button>
+                      <button
+                        type="button"
+                        className="btn"
+                        data-testid="share-copy-poster"
+                        onClick={() => void copyPoster(poster)}
+                      >
+                        {t("share.copyPoster")}
+                      </button>
+                    </div>
+                  </>
+                )}
+              </div>
             </div>
             {result.pending_sync && waiting && !offline && (
               <div className="note" data-testid="share-pending">

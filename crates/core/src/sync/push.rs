@@ -41,8 +41,8 @@ pub fn forbidden(role: Role, body: &MutationBody) -> Option<&'static str> {
         MutationBody::CreateShare { .. } if !shares(role) => {
             Some("only partners and reps share content")
         }
-        MutationBody::DeleteContentItem { .. } if role != Role::Manager => {
-            Some("only managers delete content items")
+        MutationBody::DeleteContentItem { .. } if role == Role::Partner => {
+            Some("only managers and reps delete content items")
         }
         MutationBody::CreateInvitation { .. } if !crate::invite::terms::may_invite(role) => {
             Some("only reps and managers can invite partners")
@@ -135,7 +135,7 @@ mod tests {
         // body -> allowed for manager, rep, partner
         let table = [
             (share, [false, true, true]),
-            (delete, [true, false, false]),
+            (delete, [true, true, false]),
             (rename, [true, true, true]),
             (invite, [true, true, false]),
         ];

@@ -82,16 +82,23 @@ pub(crate) async fn forward(
 
 /// What the form handler answers: JSON for the page's script, a small page
 /// for a browser without it.
-fn reply(json: bool, lang: Lang, status: StatusCode, message: &str) -> Response {
+async fn reply(
+    st: &AppState,
+    json: bool,
+    lang: Lang,
+    status: StatusCode,
+    message: &str,
+) -> Response {
     if json {
         let mut res = (status, Json(serde_json::json!({ "message": message }))).into_response();
         res.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         res
     } else {
+        let company = page::sole_company(st).await;
         html(
             status,
-            page::message_page(lang, status.is_success(), message),
+            page::message_page(lang, status.is_success(), message, company.as_ref()),
         )
     }
 }
@@ -190,27 +197,27 @@ pub(crate) async fn lead(
     let t = texts(lang);
     let form = match parse_form(req).await {
         Ok(f) => f,
-        Err(e) => return reply(json, lang, StatusCode::BAD_REQUEST, &e.to_string()),
+        Err(e) => return reply(&st, json, lang, StatusCode::BAD_REQUEST, &e.to_string()).await,
     };
     let share = match st.db.open_share(form.t.clone()).await {
         Ok(Some(s)) => s,
-        Ok(None) => return reply(json, lang, StatusCode::NOT_FOUND, t[4]),
+        Ok(None) => return reply(&st, json, lang, StatusCode::NOT_FOUND, t[4]).await,
         Err(e) => return e.into_response(),
     };
     if share.credit == Credit::Nobody && share.sharer.role != Role::Rep {
         // No longer credited and no rep to take the lead (a partner bound to
         // nobody): refused before anything is stored.
-        return reply(json, lang, StatusCode::GONE, t[4]);
+        return reply(&st, json, lang, StatusCode::GONE, t[4]).await;
     }
     let (name, phone, note) = match validate(&form, lang) {
         Ok(v) => v,
-        Err(msg) => return reply(json, lang, StatusCode::BAD_REQUEST, msg),
+        Err(msg) => return reply(&st, json, lang, StatusCode::BAD_REQUEST, msg).await,
     };
     let ip = ip_hash_of(&st, addr);
     if !st.limits.lead_per_ip.allow(&st.db, &ip).await
         || !st.limits.lead_per_share.allow(&st.db, &share.token).await
     {
-        return reply(json, lang, StatusCode::TOO_MANY_REQUESTS, t[3]);
+        return reply(&st, json, lang, StatusCode::TOO_MANY_REQUESTS, t[3]).await;
     }
     let contact = NewContact {
         name,
@@ -219,14 +226,14 @@ pub(crate) async fn lead(
         visitor_id: visitor_cookie(&headers),
     };
     match st.db.capture_lead(share.clone(), contact).await {
-        Ok(_) => reply(json, lang, StatusCode::OK, &thanks(lang, &share)),
+        Ok(_) => reply(&st, json, lang, StatusCode::OK, &thanks(lang, &share)).await,
         Err(e) => {
             tracing::error!(error = %e, "lead capture failed");
             let msg = match lang {
                 Lang::Zh => "提交失败，请稍后再试。",
                 Lang::En => "Sending failed; please try again shortly.",
             };
-            reply(json, lang, StatusCode::SERVICE_UNAVAILABLE, msg)
+            reply(&st, json, lang, StatusCode::SERVICE_UNAVAILABLE, msg).await
         }
     }
 }

@@ -328,10 +328,10 @@ struct UnknownPage<'a> {
 }
 
 /// An unknown or forged link (404).
-fn unknown_page() -> String {
+fn unknown_page(company: Option<&Company>) -> String {
     page::render(&UnknownPage {
         head: head("邀请不存在"),
-        company: None,
+        company,
         page_id: "wl-invite-unknown",
     })
 }
@@ -346,11 +346,12 @@ struct JoinPage<'a> {
     message: Option<Msg<'a>>,
 }
 
-/// `/j`: one input for the short code.
-fn join_page<'a>(code: &'a str, message: Option<Msg<'a>>) -> String {
+/// `/j`: one input for the short code, under the header of `company` when
+/// the server hosts only one (see `page::sole_company`).
+fn join_page<'a>(company: Option<&Company>, code: &'a str, message: Option<Msg<'a>>) -> String {
     page::render(&JoinPage {
         head: head("输入邀请码"),
-        company: None,
+        company,
         page_id: "wl-join",
         code,
         message,
@@ -423,9 +424,10 @@ fn welcome_page(
 async fn load(st: &AppState, key: InviteKey, ip: &str) -> Result<InviteView, Response> {
     if let InviteKey::ShortCode(code) = &key {
         if !st.invite_limits.code_lookup_per_ip.allow(&st.db, ip).await {
+            let company = page::sole_company(st).await;
             return Err(html(
                 StatusCode::TOO_MANY_REQUESTS,
-                join_page(code, error_msg(T_TOO_MANY)),
+                join_page(company.as_ref(), code, error_msg(T_TOO_MANY)),
             ));
         }
     }
@@ -443,18 +445,26 @@ async fn load(st: &AppState, key: InviteKey, ip: &str) -> Result<InviteView, Res
             None => Ok(view),
             Some(why) => Err(html(StatusCode::GONE, closed_page(&view, why))),
         },
-        Ok(None) => Err(match key {
-            InviteKey::Token(_) => html(StatusCode::NOT_FOUND, unknown_page()),
-            InviteKey::ShortCode(code) => html(
-                StatusCode::NOT_FOUND,
-                join_page(&code, error_msg("邀请码不正确或已失效，请核对后重新输入。")),
-            ),
-        }),
+        Ok(None) => {
+            let company = page::sole_company(st).await;
+            let company = company.as_ref();
+            Err(match key {
+                InviteKey::Token(_) => html(StatusCode::NOT_FOUND, unknown_page(company)),
+                InviteKey::ShortCode(code) => html(
+                    StatusCode::NOT_FOUND,
+                    join_page(
+                        company,
+                        &code,
+                        error_msg("邀请码不正确或已失效，请核对后重新输入。"),
+                    ),
+                ),
+            })
+        }
         Err(e) => {
             tracing::error!(error = %e, "invitation lookup failed");
             Err(html(
                 StatusCode::SERVICE_UNAVAILABLE,
-                page::message_page(Lang::Zh, false, T_FAILED),
+                page::message_page(Lang::Zh, false, T_FAILED, None),
             ))
         }
     }
@@ -526,7 +536,10 @@ pub(crate) async fn join(
 ) -> Response {
     match q.code.filter(|c| !c.trim().is_empty()) {
         Some(code) => show(st, InviteKey::ShortCode(code), addr).await,
-        None => html(StatusCode::OK, join_page("", None)),
+        None => {
+            let company = page::sole_company(&st).await;
+            html(StatusCode::OK, join_page(company.as_ref(), "", None))
+        }
     }
 }
 

@@ -473,13 +473,21 @@ fn case_study(body: &str) -> BodyView {
 #[template(path = "message.html")]
 struct MessagePage<'a> {
     head: Head<'a>,
+    company: Option<&'a Company>,
     ok: bool,
 }
 
-/// The answer to a form sent without the page's script.
-pub(crate) fn message_page(lang: Lang, ok: bool, message: &str) -> String {
+/// The answer to a form sent without the page's script, under the header
+/// of `company` when it is known (see `Database::sole_company`).
+pub(crate) fn message_page(
+    lang: Lang,
+    ok: bool,
+    message: &str,
+    company: Option<&Company>,
+) -> String {
     render(&MessagePage {
         head: Head::plain(lang, message),
+        company,
         ok,
     })
 }
@@ -523,11 +531,26 @@ pub(crate) fn privacy_page(lang: Lang) -> String {
 #[template(path = "not_found.html")]
 struct NotFoundPage<'a> {
     head: Head<'a>,
+    company: Option<&'a Company>,
     text: &'a str,
 }
 
-/// What a friend sees for a link that does not (or no longer) resolve.
-pub(crate) fn not_found_page(lang: Lang) -> String {
+/// The company whose header a page that belongs to no link shows (`/j`, a
+/// link that is not there, a refused form): the server's only company, if
+/// it hosts one; a server of several names none.
+pub(crate) async fn sole_company(st: &crate::http::AppState) -> Option<Company> {
+    match st.db.sole_company().await {
+        Ok(company) => company,
+        Err(e) => {
+            tracing::warn!(error = %e, "no company for the page header");
+            None
+        }
+    }
+}
+
+/// What a friend sees for a link that does not (or no longer) resolve,
+/// under the header of `company` when it is known.
+pub(crate) fn not_found_page(lang: Lang, company: Option<&Company>) -> String {
     let (title, text) = match lang {
         Lang::Zh => (
             "内容不存在",
@@ -540,6 +563,7 @@ pub(crate) fn not_found_page(lang: Lang) -> String {
     };
     render(&NotFoundPage {
         head: Head::plain(lang, title),
+        company,
         text,
     })
 }
@@ -550,7 +574,7 @@ mod tests {
 
     #[test]
     fn escapes_markup() {
-        let page = message_page(Lang::En, false, "<script>alert('x')&\"</script>");
+        let page = message_page(Lang::En, false, "<script>alert('x')&\"</script>", None);
         assert!(
             page.contains("&lt;script&gt;alert(&#39;x&#39;)&amp;&quot;&lt;/script&gt;"),
             "{page}"

@@ -148,11 +148,21 @@ pub(crate) async fn share_page(
             return html(StatusCode::GONE, page::archived_page(lang, &share.company));
         }
         Ok(Some(share)) if share.item.status == ContentStatus::Live => share,
-        Ok(Some(_)) => return html(StatusCode::NOT_FOUND, page::not_found_page(lang)),
-        Ok(None) => return html(StatusCode::NOT_FOUND, page::not_found_page(lang)),
+        Ok(Some(share)) => {
+            let page = page::not_found_page(lang, Some(&share.company));
+            return html(StatusCode::NOT_FOUND, page);
+        }
+        Ok(None) => {
+            let company = page::sole_company(&st).await;
+            return html(
+                StatusCode::NOT_FOUND,
+                page::not_found_page(lang, company.as_ref()),
+            );
+        }
         Err(e) => {
             tracing::error!(error = %e, "share page failed");
-            return html(StatusCode::SERVICE_UNAVAILABLE, page::not_found_page(lang));
+            let page = page::not_found_page(lang, None);
+            return html(StatusCode::SERVICE_UNAVAILABLE, page);
         }
     };
     if !share.tracks() {

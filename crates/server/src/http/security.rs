@@ -154,9 +154,10 @@ pub(crate) async fn same_origin_posts(
         let body = serde_json::json!({ "code": "forbidden", "message": message });
         return (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
     }
+    let company = page::sole_company(&st).await;
     html(
         StatusCode::FORBIDDEN,
-        page::message_page(lang, false, message),
+        page::message_page(lang, false, message, company.as_ref()),
     )
 }
 

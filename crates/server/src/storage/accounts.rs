@@ -1358,6 +1358,23 @@ impl Database {
         self.read(move |c, _| find_company_by_name(c, &name)).await
     }
 
+    /// The company when the server hosts exactly one: the header of public
+    /// pages that belong to no link yet (`/j`, a link that is not there).
+    /// A server of several companies names none of them there.
+    pub(crate) async fn sole_company(&self) -> Result<Option<Company>, ServerError> {
+        self.read(move |c, _| {
+            let ids: Vec<i64> = c
+                .prepare("SELECT id FROM companies ORDER BY id LIMIT 2")?
+                .query_map((), |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            match ids[..] {
+                [id] => get_company(c, id),
+                _ => Ok(None),
+            }
+        })
+        .await
+    }
+
     /// Users of a company, in id order.
     pub(crate) async fn company_users(&self, company_id: i64) -> Result<Vec<User>, ServerError> {
         self.read(move |c, _| users_where(c, "company_id = ?1", [company_id]))

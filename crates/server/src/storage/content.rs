@@ -9,7 +9,8 @@ use warmlead_core::domain::{
 };
 use warmlead_core::sync::{ChangeBody, EntityKind};
 use warmlead_core::visibility::{
-    content_reach, content_sees, content_writable, media_usable, Author, MediaUse, Viewer,
+    content_deletable, content_reach, content_sees, content_writable, media_usable, Author,
+    MediaUse, Viewer,
 };
 
 use super::changes::{self, Scope};
@@ -874,6 +875,22 @@ pub(crate) fn convert_plain_articles(tx: &Connection) -> Result<(), ServerError>
 }
 
 /// Marks the item deleted and tells every client with a tombstone.
+/// Deletes item `id` for `caller`, as `visibility::content_deletable`
+/// allows: managers any item, reps their own drafts.
+pub(crate) fn delete_item_as(tx: &Connection, caller: &Caller, id: i64) -> Result<(), ServerError> {
+    let company_id = caller.company.id;
+    let Some((item, author)) = find_item(tx, company_id, "id", id.into())? else {
+        return Err(ServerError::NotFound(format!("no content item {id}")));
+    };
+    if !content_deletable(Viewer::from(&caller.user), author, item.status) {
+        return Err(ServerError::Forbidden(
+            "only a manager, or the rep who wrote it while it is a draft, may delete an item"
+                .into(),
+        ));
+    }
+    delete_item(tx, company_id, id)
+}
+
 pub(crate) fn delete_item(tx: &Connection, company_id: i64, id: i64) -> Result<(), ServerError> {
     let now = now_ms();
     let n = tx.execute(

@@ -6,7 +6,7 @@ use warmlead_core::token::{derive_share_key, UnverifiedToken};
 use warmlead_core::ErrorCode;
 
 use super::accounts::rename_user;
-use super::content::{delete_item, save_item, set_item_status, visible_item};
+use super::content::{delete_item_as, save_item, set_item_status, visible_item};
 use super::shares::{get_share, upsert_share, ResolvedShare};
 use super::{changes, now_ms, Caller, Database, Secrets};
 use crate::error::ServerError;
@@ -196,7 +196,7 @@ fn apply_body(
             upsert_share(tx, &share, *created_at_ms, true)?;
             Ok(())
         }
-        MutationBody::DeleteContentItem { item_id } => delete_item(tx, caller.company.id, *item_id),
+        MutationBody::DeleteContentItem { item_id } => delete_item_as(tx, caller, *item_id),
         MutationBody::RenameSelf { name } => rename_user(tx, caller.user.id, name).map(|_| ()),
         MutationBody::SaveContent { key, draft } => save_item(tx, caller, key, draft).map(|_| ()),
         MutationBody::PublishContent { key } => {
