@@ -14,14 +14,22 @@ const h = appHarness("firsthour", { WARMLEAD_SYNC_INTERVAL_SECS: "2" });
 const { withApp, signIn } = h;
 const shot = (app, name) => app.screenshot(`artifacts/firsthour-${name}.png`);
 const WD = "element-6066-11e4-a52e-4f735466cecf";
+const LIST_EMPTY = `.list-pane ${tid("empty-state")}`;
 const el = (id) => ({ [WD]: id });
 
-async function english(app) {
-  await app.execute(`localStorage.setItem("warmlead.lang", "en"); location.reload();`);
+/** Switches the UI language and waits for the reloaded sidebar to speak it. */
+async function language(app, lang, word) {
+  await app.execute(`localStorage.setItem("warmlead.lang", "${lang}"); location.reload();`);
+  await waitFor(
+    async () => {
+      const text = await app.execute(`return document.querySelector("nav")?.textContent ?? ""`);
+      return text.includes(word);
+    },
+    { what: `the sidebar in ${lang}` },
+  );
 }
-async function chinese(app) {
-  await app.execute(`localStorage.setItem("warmlead.lang", "zh-CN"); location.reload();`);
-}
+const english = (app) => language(app, "en", "Settings");
+const chinese = (app) => language(app, "zh-CN", "设置");
 const rect = (app, id) =>
   app.execute(
     "const r = arguments[0].getBoundingClientRect(); return [Math.round(r.width), Math.round(r.height)];",
@@ -33,7 +41,7 @@ test("a rep's library: an empty state that fits the filter, 已保存 online, a 
     await signIn(app, h.server.demoCode("rep"));
     await app.click(await app.waitFor(tid("nav-content")));
     // The rep's default view is 我的: he has written nothing yet.
-    const empty = await app.waitFor(".empty-state");
+    const empty = await app.waitFor(LIST_EMPTY);
     assert.match(await app.text(empty), /你还没有写过内容/);
     await shot(app, "library-empty-zh");
 
@@ -55,19 +63,19 @@ test("a rep's library: an empty state that fits the filter, 已保存 online, a 
     await waitFor(async () => (await app.findAll(tid("library-editor"))).length === 0, {
       what: "the editor closed with its item hidden",
     });
-    assert.match(await app.text(await app.waitFor(".empty-state")), /没有已发布的内容/);
+    assert.match(await app.text(await app.waitFor(LIST_EMPTY)), /没有已发布的内容/);
     await app.click(await app.find(tid("library-tab-all")));
     await app.click(await app.waitFor(tid("library-item")));
     await app.click(await app.waitFor(tid("library-delete")));
     await app.waitFor(tid("library-delete-dialog"));
     await shot(app, "library-delete-zh");
     await app.click(await app.find(tid("library-delete-confirm")));
-    await app.waitFor(".empty-state");
+    await app.waitFor(LIST_EMPTY);
     assert.equal((await app.findAll(tid("library-item"))).length, 0);
 
     await english(app);
     await app.click(await app.waitFor(tid("nav-content")));
-    assert.match(await app.text(await app.waitFor(".empty-state")), /You have not written anything yet/);
+    assert.match(await app.text(await app.waitFor(LIST_EMPTY)), /You have not written anything yet/);
     await shot(app, "library-empty-en");
     await chinese(app);
   });
@@ -93,7 +101,13 @@ test("the share dialog keeps its size across its tabs", async () => {
     const sizes = [];
     for (const tab of ["link", "qr", "poster"]) {
       await app.click(await app.find(tid(`share-tab-${tab}`)));
-      if (tab === "poster") await app.waitFor(tid("share-poster"), 60_000);
+      if (tab === "poster") {
+        const img = await app.waitFor(tid("share-poster"), 60_000);
+        await waitFor(
+          async () => (await app.execute("return arguments[0].complete && arguments[0].naturalWidth", [el(img)])) > 0,
+          { what: "the poster drawn" },
+        );
+      }
       const tabsTop = await app.execute("return Math.round(arguments[0].getBoundingClientRect().top)", [el(tabs)]);
       sizes.push([...(await rect(app, dialog)), tabsTop]);
       await shot(app, `share-${tab}-zh`);
@@ -103,7 +117,7 @@ test("the share dialog keeps its size across its tabs", async () => {
   });
 });
 
-test("the face-to-face QR shows the company's logo; Settings scrolls inside its pane", async () => {
+test("the face-to-face QR shows the company's logo; a manager's Settings scrolls inside its pane", async () => {
   await withApp("rep-qr", async (app) => {
     await signIn(app, h.server.demoCode("rep"));
     await app.click(await app.waitFor(tid("nav-invite")));
@@ -115,12 +129,18 @@ test("the face-to-face QR shows the company's logo; Settings scrolls inside its 
       { what: "the logo image loaded" },
     );
     assert.equal((await app.findAll(`${tid("invite-qr-overlay")} ${tid("company-initial")}`)).length, 0);
+    await app.waitFor(tid("invite-qr-image"));
     await shot(app, "qr-logo-zh");
     await app.click(await app.find(tid("invite-qr-close")));
     await waitFor(async () => (await app.findAll(tid("invite-qr-overlay"))).length === 0, { what: "closed" });
 
+  });
+  // The manager's Settings is the long one (profile, slogan, storage).
+  await withApp("manager", async (app) => {
+    await signIn(app, h.server.demoCode("manager"));
     await app.click(await app.waitFor(tid("nav-settings")));
     const pane = await app.waitFor(tid("settings-scroll"));
+    await app.waitFor(tid("media-storage"));
     // Scrolled to the bottom, the pane moved and the window did not: the
     // sidebar stays where it was.
     const [paneTop, windowTop] = await app.execute(

@@ -373,7 +373,7 @@ export const en = {
     posterSlogan: "Invitation poster slogan",
     posterSloganDefault: "诚邀您成为我们的推荐合伙人",
     posterSloganHint:
-      "Printed under the rep's name on every invitation poster of the company, at most {{max}} characters. Leave it empty to use the neutral slogan shown in grey.",
+      "Printed large at the top of every invitation poster of the company, under its name and above the rep's photo, at most {{max}} characters. Leave it empty to use the neutral slogan shown in grey.",
     posterSloganSaved: "Saved. Every device gets it at its next sync.",
     storage: "Media storage",
     storageUsed: "{{used}} of {{total}} used",

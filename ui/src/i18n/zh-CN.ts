@@ -368,7 +368,7 @@ export const zhCN = {
     profileSaved: "已保存，各设备下次同步后生效。",
     posterSlogan: "邀请海报标语",
     posterSloganDefault: "诚邀您成为我们的推荐合伙人",
-    posterSloganHint: "印在公司每张邀请海报的销售姓名下方，最多 {{max}} 个字。留空即使用框内灰色的通用标语。",
+    posterSloganHint: "以大字印在公司每张邀请海报的顶部、公司名称下方（销售头像之上），最多 {{max}} 个字。留空即使用框内灰色的通用标语。",
     posterSloganSaved: "已保存，各设备下次同步后生效。",
     storage: "媒体存储空间",
     storageUsed: "已用 {{used}} / 共 {{total}}",
