@@ -42,12 +42,21 @@ const SUITES: &[Suite] = &[
 ];
 
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
+    // What each step cost, printed at the end (docs/benchmarks.md keeps a
+    // run's figures).
+    let mut took: Vec<(&str, u64)> = Vec::new();
+    let started = std::time::Instant::now();
     if !args.iter().any(|a| a == "--skip-setup") {
         setup::run(root)?;
+        took.push((
+            "setup (apt, npm, tauri-driver)",
+            started.elapsed().as_secs(),
+        ));
     }
     let mut failed = Vec::new();
     for (name, suite) in SUITES {
         println!("\n==> {name}");
+        let t0 = std::time::Instant::now();
         let needs_build =
             name.starts_with("e2e") || *name == "clippy" || name.starts_with("rust tests");
         let build_failed = failed
@@ -62,7 +71,13 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             eprintln!("FAILED {name}: {e}");
             failed.push(*name);
         }
+        took.push((name, t0.elapsed().as_secs()));
     }
+    println!("\ntime per suite:");
+    for (name, secs) in &took {
+        println!("  {secs:>5} s  {name}");
+    }
+    println!("  {:>5} s  in all", started.elapsed().as_secs());
     let failed_tests = FAILED_TESTS.lock().unwrap();
     if !failed_tests.is_empty() {
         println!("\nfailing tests:");
