@@ -290,6 +290,58 @@ pub async fn write_download(name: &str, ext: &str, bytes: Vec<u8>) -> Res<String
     Ok(path.display().to_string())
 }
 
+/// Saves `bytes` where the user chooses in a save dialog that opens in
+/// Downloads with `name` filled in; the path written, or None when they
+/// closed the dialog. `WARMLEAD_SAVE_DIR` (unattended runs: the end-to-end
+/// tests, where no one answers a dialog) writes there without asking.
+pub async fn save_file(
+    app: &AppHandle,
+    name: &str,
+    ext: &str,
+    kind: &str,
+    bytes: Vec<u8>,
+) -> Res<Option<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    check_file_name(name, ext)?;
+    let path = match std::env::var_os("WARMLEAD_SAVE_DIR") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            tokio::fs::create_dir_all(&dir).await.map_err(|e| {
+                ApiError::new(
+                    ErrorCode::Internal,
+                    format!("cannot create {}: {e}", dir.display()),
+                )
+            })?;
+            dir.join(name)
+        }
+        None => {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let mut dialog = app
+                .dialog()
+                .file()
+                .set_file_name(name)
+                .add_filter(kind, &[ext.trim_start_matches('.')]);
+            if let Some(dir) = dirs::download_dir().or_else(dirs::home_dir) {
+                dialog = dialog.set_directory(dir);
+            }
+            dialog.save_file(move |file| {
+                let _ = tx.send(file);
+            });
+            match rx.await.ok().flatten().and_then(|f| f.into_path().ok()) {
+                Some(path) => path,
+                None => return Ok(None),
+            }
+        }
+    };
+    tokio::fs::write(&path, bytes).await.map_err(|e| {
+        ApiError::new(
+            ErrorCode::Internal,
+            format!("cannot write {}: {e}", path.display()),
+        )
+    })?;
+    Ok(Some(path.display().to_string()))
+}
+
 #[bridge::command]
 pub fn copy_text(app: AppHandle, text: String) -> Res<()> {
     app.clipboard()

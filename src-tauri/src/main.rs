@@ -139,6 +139,8 @@ bridge::commands![
     team::set_member_active,
     team::revoke_device,
     team::revoke_activation_code,
+    team::import_team,
+    team::export_codes_csv,
     library::library,
     library::library_reps,
     library::save_content,

@@ -43,13 +43,15 @@ pub async fn preview_partner_import(bytes_base64: String) -> Res<ImportPreview> 
 }
 
 /// Imports checked rows on the server, all or none. Rows the server refuses
-/// (e.g. already partners) come back in `errors` with `imported: 0`.
+/// (e.g. already partners) come back in `errors` with `imported: 0`. A
+/// `dry_run` only asks the server what it would refuse (the preview).
 #[bridge::command]
 pub async fn import_partners(
     state: State<'_, AppState>,
     rows: Vec<ImportRow>,
+    dry_run: bool,
 ) -> Res<PartnerImportResult> {
-    let result = client(&state).await?.import_partners(rows).await?;
+    let result = client(&state).await?.import_partners(rows, dry_run).await?;
     if result.imported > 0 {
         if let Some(engine) = state.engine() {
             engine.trigger();

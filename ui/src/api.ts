@@ -130,7 +130,8 @@ export const api = {
   partnerCounts: rust.partnerCounts,
   partnerDetail: rust.partnerDetail,
   previewPartnerImport: rust.previewPartnerImport,
-  /** All or nothing: `errors` non-empty means nothing was written. */
+  /** All or nothing: `errors` non-empty means nothing was written; a dry
+   * run only says what the server would refuse. */
   importPartners: rust.importPartners,
   /** Writes the CSV into the Downloads folder; returns the path. */
   exportPartners: rust.exportPartners,
@@ -142,6 +143,11 @@ export const api = {
   setMemberActive: rust.setMemberActive,
   revokeDevice: rust.revokeDevice,
   revokeActivationCode: rust.revokeActivationCode,
+  /** Reps from a file, all or nothing, each with a first code; a dry run
+   * only says what the server would refuse. */
+  importTeam: rust.importTeam,
+  /** Saves the codes as CSV where the manager chooses; null: cancelled. */
+  exportCodesCsv: rust.exportCodesCsv,
   // Content library (managers; reps for their own items).
   library: rust.library,
   /** The company's reps as last synced (offline too), by name. */

@@ -93,9 +93,14 @@ export function formatAgo(ms: number, nowMs: number, t: Translate): string {
   return formatWhen(ms, nowMs, t, true);
 }
 
+/** Calendar days (local time) from `ms` to `nowMs`: 0 today, 1 yesterday. */
+export function daysSince(ms: number, nowMs: number): number {
+  return Math.round((localDay(new Date(nowMs)) - localDay(new Date(ms))) / 86_400_000);
+}
+
 /** Calendar days since `ms` for lists: "今天", "昨天", "3 天前". */
 export function formatDaysAgo(ms: number, nowMs: number, t: Translate): string {
-  const days = Math.round((localDay(new Date(nowMs)) - localDay(new Date(ms))) / 86_400_000);
+  const days = daysSince(ms, nowMs);
   if (days <= 0) return t("days.today");
   if (days === 1) return t("days.yesterday");
   return t("days.ago", { count: days });

@@ -62,6 +62,9 @@ pub const PATH_SMS_INVITATIONS: &str = "/api/v1/invitations/sms";
 pub const PATH_PARTNER_IMPORT: &str = "/api/v1/partners/import";
 /// `GET`: the company's people and their devices (manager only).
 pub const PATH_TEAM: &str = "/api/v1/team";
+/// Managers: `POST` a `TeamImportRequest` (reps from a file), answered with
+/// a `TeamImportResult`.
+pub const PATH_TEAM_IMPORT: &str = "/api/v1/team/import";
 /// `POST /api/v1/team/{user_id}/deactivate` and `.../reactivate` (manager only).
 pub const PATH_TEAM_PREFIX: &str = "/api/v1/team/";
 /// `POST /api/v1/devices/{device_id}/revoke` (its owner, or a manager).
@@ -188,6 +191,33 @@ pub struct CodeSmsSent {
     pub phone: String,
     /// The text as the person reads it.
     pub text: String,
+}
+
+/// Body of `POST /api/v1/team/import`: rows of a checked preview, each a
+/// new rep. The server checks them again (the file's rules and the phones
+/// already in the company) and adds all of them or none. With `dry_run` it
+/// only checks and writes nothing: the import dialog asks it before the
+/// manager confirms, so the rule lives on the server once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct TeamImportRequest {
+    pub rows: Vec<crate::csv_import::ImportRow>,
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// One rep the import added: the file's row and their first code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct TeamImportAdded {
+    pub row: u32,
+    pub issued: IssuedCode,
+}
+
+/// Answer of the team import: the reps added (in the file's order), or
+/// (status 422, nothing written; or a dry run) the rows that would stop it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct TeamImportResult {
+    pub added: Vec<TeamImportAdded>,
+    pub errors: Vec<crate::csv_import::ImportRowError>,
 }
 
 /// A person of the company and their devices (`GET /api/v1/team`).

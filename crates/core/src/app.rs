@@ -209,3 +209,25 @@ pub struct LeadDetail {
     /// The forward chain from the partner's own share, when known.
     pub chain: Option<ChainNode>,
 }
+
+/// An activation code this device issued (or a team import returned) and
+/// still keeps while it is open, so the team screen can show it again or
+/// send it again by SMS. The server keeps only its hash; codes issued on
+/// another device are not known here (`warmlead_core::team::keep_known_code`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct KnownCode {
+    pub code_id: i64,
+    pub user_id: i64,
+    pub activation_code: String,
+    pub activation_link: String,
+    /// When this device learnt it (device clock, UTC ms).
+    pub remembered_at_ms: i64,
+}
+
+/// The team screen: the server's list of people, and which of their open
+/// codes this device knows (the rest were issued on another device).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct TeamScreen {
+    pub members: Vec<crate::api::TeamMember>,
+    pub known_codes: Vec<KnownCode>,
+}

@@ -329,6 +329,10 @@ pub struct SmsRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct PartnerImportRequest {
     pub rows: Vec<ImportRow>,
+    /// Only check (the file's rules and the phones already in the company)
+    /// and write nothing: the import dialog's preview asks the server.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 /// Answer of the import: how many partners were created, or (status 422,

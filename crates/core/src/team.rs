@@ -188,6 +188,20 @@ impl ActivationSms<'_> {
     }
 }
 
+/// Whether the manager's device goes on keeping an activation code it
+/// issued (or an import returned), given a team list the server answered to
+/// a request sent at `asked_at_ms` (device clock, like `remembered_at_ms`).
+///
+/// The server keeps codes only hashed, so showing a code again or sending it
+/// again by SMS works from the device that issued it, and only while the
+/// code is open. A code the list shows open is kept; one it does not show
+/// was used, revoked, retired by a newer code or expired, and is forgotten,
+/// unless the device learnt it after the request left (that list may not
+/// have it yet).
+pub fn keep_known_code(listed_open: bool, remembered_at_ms: i64, asked_at_ms: i64) -> bool {
+    listed_open || remembered_at_ms >= asked_at_ms
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,6 +401,25 @@ mod tests {
                 may_revoke_device(&actor, &owner),
                 want,
                 "{actor:?} -> {owner:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_known_code_is_kept_while_listed_open_or_newer_than_the_list() {
+        // (listed open, remembered at, list asked at) -> kept
+        let table = [
+            (true, 100, 200, true),
+            (false, 100, 200, false),
+            (false, 200, 200, true),
+            (false, 300, 200, true),
+            (true, 300, 200, true),
+        ];
+        for (listed, remembered, asked, want) in table {
+            assert_eq!(
+                keep_known_code(listed, remembered, asked),
+                want,
+                "{listed} {remembered} {asked}"
             );
         }
     }

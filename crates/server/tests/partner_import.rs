@@ -44,7 +44,10 @@ async fn any_bad_row_stops_the_import_and_says_which() {
     ];
     let res = rep
         .post(PATH_PARTNER_IMPORT)
-        .json(&PartnerImportRequest { rows })
+        .json(&PartnerImportRequest {
+            rows,
+            dry_run: false,
+        })
         .send()
         .await
         .unwrap();
@@ -89,7 +92,10 @@ async fn good_rows_become_partners_of_the_importing_rep() {
     ];
     let res = rep
         .post(PATH_PARTNER_IMPORT)
-        .json(&PartnerImportRequest { rows })
+        .json(&PartnerImportRequest {
+            rows,
+            dry_run: false,
+        })
         .send()
         .await
         .unwrap();
@@ -133,6 +139,7 @@ async fn good_rows_become_partners_of_the_importing_rep() {
         .post(PATH_PARTNER_IMPORT)
         .json(&PartnerImportRequest {
             rows: vec![row(2, "刘一", "13300133001")],
+            dry_run: false,
         })
         .send()
         .await
@@ -148,7 +155,10 @@ async fn only_reps_import_and_sizes_are_bounded() {
         let dev = activate(&w.ts, user.id).await;
         let res = dev
             .post(PATH_PARTNER_IMPORT)
-            .json(&PartnerImportRequest { rows: rows.clone() })
+            .json(&PartnerImportRequest {
+                rows: rows.clone(),
+                dry_run: false,
+            })
             .send()
             .await
             .unwrap();
@@ -162,7 +172,10 @@ async fn only_reps_import_and_sizes_are_bounded() {
     for rows in [vec![], too_many] {
         let res = rep
             .post(PATH_PARTNER_IMPORT)
-            .json(&PartnerImportRequest { rows })
+            .json(&PartnerImportRequest {
+                rows,
+                dry_run: false,
+            })
             .send()
             .await
             .unwrap();
@@ -195,7 +208,11 @@ async fn ten_thousand_rows_import_in_one_request() {
             ..row(i + 2, &format!("合伙人{i:05}"), &format!("+86139{i:08}"))
         })
         .collect();
-    let body = serde_json::to_vec(&PartnerImportRequest { rows }).unwrap();
+    let body = serde_json::to_vec(&PartnerImportRequest {
+        rows,
+        dry_run: false,
+    })
+    .unwrap();
     let size = body.len();
     let started = Instant::now();
     let res = rep

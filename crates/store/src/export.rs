@@ -5,6 +5,7 @@
 //! (`'+86...`); the importer (`warmlead_core::csv_import`) reads the file back.
 //! Join times are UTC, ISO 8601 with `Z`, and the header says so.
 
+use warmlead_core::api::IssuedCode;
 use warmlead_core::invite::{PartnerSource, PartnerStage, PartnerSummary};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -65,6 +66,29 @@ pub(crate) fn cell(raw: &str) -> String {
     }
 }
 
+/// The codes a team import gave out, for the manager to hand on (a mail
+/// merge, a printed list): name, phone, code and sign-in link per person,
+/// in the partner export's form (BOM, CRLF, inert cells).
+pub fn codes_csv(codes: &[IssuedCode]) -> Vec<u8> {
+    let mut out = BOM.to_vec();
+    line(
+        &mut out,
+        ["姓名", "手机", "激活码", "登录链接"].map(String::from),
+    );
+    for c in codes {
+        line(
+            &mut out,
+            [
+                c.user.name.clone(),
+                c.user.phone.clone().unwrap_or_default(),
+                c.activation_code.clone(),
+                c.activation_link.clone(),
+            ],
+        );
+    }
+    out
+}
+
 fn source_label(s: PartnerSource) -> &'static str {
     match s {
         PartnerSource::Qr => "二维码",
@@ -108,5 +132,38 @@ mod tests {
         assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(cell("a,\"b\""), "\"a,\"\"b\"\"\"");
         assert_eq!(cell("张三"), "张三");
+    }
+
+    #[test]
+    fn the_codes_of_an_import_as_csv() {
+        use warmlead_core::domain::{Role, User};
+        let issued = |id: i64, name: &str, phone: &str, code: &str| IssuedCode {
+            user: User {
+                id,
+                company_id: 1,
+                role: Role::Rep,
+                name: name.into(),
+                phone: Some(phone.into()),
+                rep_id: None,
+                joined_at_ms: 0,
+                source: None,
+                invited_by: None,
+                invitation_id: None,
+            },
+            code_id: id,
+            activation_code: code.into(),
+            activation_link: format!("warmlead://activate?server=http%3A%2F%2Fa&code={code}"),
+        };
+        let csv = codes_csv(&[
+            issued(1, "孙丽", "+8613700001111", "ABC-DEF-GHJ"),
+            issued(2, "周, 强", "+8613700002222", "KLM-NPQ-RST"),
+        ]);
+        let text = String::from_utf8(csv).unwrap();
+        assert_eq!(
+            text,
+            "\u{FEFF}姓名,手机,激活码,登录链接\r\n\
+             孙丽,'+8613700001111,ABC-DEF-GHJ,warmlead://activate?server=http%3A%2F%2Fa&code=ABC-DEF-GHJ\r\n\
+             \"周, 强\",'+8613700002222,KLM-NPQ-RST,warmlead://activate?server=http%3A%2F%2Fa&code=KLM-NPQ-RST\r\n"
+        );
     }
 }

@@ -9,6 +9,7 @@ mod content;
 mod error;
 mod export;
 mod invites;
+mod known_codes;
 mod leads;
 mod media;
 mod migrate;
@@ -29,6 +30,7 @@ use rusqlite::Connection;
 
 pub use content::draft_of;
 pub use error::StoreError;
+pub use export::codes_csv;
 pub use invites::MAX_LIST;
 pub use leads::{DEFAULT_LEAD_PAGE, MAX_LEAD_PAGE};
 pub use migrate::{LATEST_VERSION, MIGRATIONS};

@@ -169,7 +169,7 @@ fn clear_all(conn: &Connection) -> Result<(), StoreError> {
          UPDATE sync_state SET epoch = NULL, cursor = 0, last_synced_at = NULL, last_error = NULL;",
     )?;
     // Tables of later schemas (a file being activated may be older).
-    for table in ["content_edits", "pending_media"] {
+    for table in ["content_edits", "pending_media", "known_codes"] {
         if table_exists(conn, table)? {
             conn.execute(&format!("DELETE FROM {table}"), [])?;
         }

@@ -6,11 +6,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use warmlead_core::api::{
     ActivateRequest, ActivateResponse, CodeSmsRequest, CodeSmsSent, IssuedCode, MeResponse,
-    MediaUsage, NewTeamMember, PosterSloganRequest, TeamMember, PATH_ACTIVATE,
-    PATH_COMPANY_PROFILE, PATH_DEVICES_PREFIX, PATH_EVENTS, PATH_INVITATIONS,
-    PATH_INVITATION_PREFIX, PATH_ME, PATH_MEDIA, PATH_MEDIA_KEY, PATH_MEDIA_USAGE,
-    PATH_PARTNER_IMPORT, PATH_POSTER_SLOGAN, PATH_PULL, PATH_PUSH, PATH_RADAR_PULL,
-    PATH_SMS_INVITATIONS, PATH_TEAM, PATH_TEAM_PREFIX,
+    MediaUsage, NewTeamMember, PosterSloganRequest, TeamImportRequest, TeamImportResult,
+    TeamMember, PATH_ACTIVATE, PATH_COMPANY_PROFILE, PATH_DEVICES_PREFIX, PATH_EVENTS,
+    PATH_INVITATIONS, PATH_INVITATION_PREFIX, PATH_ME, PATH_MEDIA, PATH_MEDIA_KEY,
+    PATH_MEDIA_USAGE, PATH_PARTNER_IMPORT, PATH_POSTER_SLOGAN, PATH_PULL, PATH_PUSH,
+    PATH_RADAR_PULL, PATH_SMS_INVITATIONS, PATH_TEAM, PATH_TEAM_IMPORT, PATH_TEAM_PREFIX,
 };
 use warmlead_core::company::CompanyProfile;
 use warmlead_core::csv_import::ImportRow;
@@ -324,19 +324,44 @@ impl Client {
         self.post(PATH_SMS_INVITATIONS, req).await
     }
 
-    /// Imports partners, all or nothing. When the server refuses rows (422
-    /// with a `PartnerImportResult` body) this is `Ok` with `imported: 0` and
-    /// the per-row `errors`, so the UI shows them like the preview's; any
-    /// other failure is an `Err`.
+    /// Imports partners, all or nothing (`dry_run`: only checks, the
+    /// preview's second opinion). When the server refuses rows (422 with a
+    /// `PartnerImportResult` body) this is `Ok` with `imported: 0` and the
+    /// per-row `errors`, so the UI shows them like the preview's; any other
+    /// failure is an `Err`.
     pub async fn import_partners(
         &self,
         rows: Vec<ImportRow>,
+        dry_run: bool,
     ) -> Result<PartnerImportResult, SyncError> {
+        let req = PartnerImportRequest { rows, dry_run };
+        self.import(PATH_PARTNER_IMPORT, &req).await
+    }
+
+    /// Adds reps from a file, all or nothing, each with their first code
+    /// (`dry_run`: only checks). Refused rows (422) are `Ok` with no one
+    /// added and the per-row `errors`, like the partners' import.
+    pub async fn import_team(
+        &self,
+        rows: Vec<ImportRow>,
+        dry_run: bool,
+    ) -> Result<TeamImportResult, SyncError> {
+        let req = TeamImportRequest { rows, dry_run };
+        self.import(PATH_TEAM_IMPORT, &req).await
+    }
+
+    /// Posts an import; a 422 whose body is the import's answer (the rows
+    /// that stopped it) is that answer, not an error.
+    async fn import<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        req: &B,
+    ) -> Result<T, SyncError> {
         let resp = self
             .http
-            .post(self.url(PATH_PARTNER_IMPORT))
+            .post(self.url(path))
             .bearer_auth(&self.token)
-            .json(&PartnerImportRequest { rows })
+            .json(req)
             .send()
             .await
             .map_err(transport)?;
@@ -344,17 +369,13 @@ impl Client {
             return read(resp).await;
         }
         let bytes = resp.bytes().await.map_err(transport)?;
-        match serde_json::from_slice::<PartnerImportResult>(&bytes) {
-            Ok(refused) => Ok(PartnerImportResult {
-                imported: 0,
-                errors: refused.errors,
-            }),
-            Err(_) => Err(SyncError::Api(
+        serde_json::from_slice::<T>(&bytes).map_err(|_| {
+            SyncError::Api(
                 serde_json::from_slice::<ApiError>(&bytes).unwrap_or_else(|_| {
                     ApiError::new(ErrorCode::InvalidInput, "the server refused the import")
                 }),
-            )),
-        }
+            )
+        })
     }
 
     /// Uploads an image under the key this device picked for it

@@ -90,16 +90,16 @@ async fn invitations_sms_preview_and_import_reach_the_cache() {
         row(2, "刘一", "+8613300133001"),
         row(3, "陈二", "+8613300133002"),
     ];
-    let done = client.import_partners(rows.clone()).await.unwrap();
+    let done = client.import_partners(rows.clone(), false).await.unwrap();
     assert_eq!((done.imported, done.errors.len()), (2, 0));
-    let refused = client.import_partners(rows).await.unwrap();
+    let refused = client.import_partners(rows, false).await.unwrap();
     assert_eq!(refused.imported, 0);
     let mut refused_rows: Vec<u32> = refused.errors.iter().map(|e| e.row).collect();
     refused_rows.dedup();
     assert_eq!(refused_rows, vec![2, 3]);
     let offline = Client::new("http://127.0.0.1:9", "x").unwrap();
     assert!(matches!(
-        offline.import_partners(vec![]).await,
+        offline.import_partners(vec![], false).await,
         Err(SyncError::Offline(_))
     ));
 

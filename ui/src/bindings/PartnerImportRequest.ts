@@ -5,4 +5,9 @@ import type { ImportRow } from "./ImportRow";
  * Body of `POST /api/v1/partners/import`: rows from a checked preview.
  * The server checks them again and writes all of them or none.
  */
-export type PartnerImportRequest = { rows: Array<ImportRow>, };
+export type PartnerImportRequest = { rows: Array<ImportRow>, 
+/**
+ * Only check (the file's rules and the phones already in the company)
+ * and write nothing: the import dialog's preview asks the server.
+ */
+dry_run: boolean, };

@@ -43,7 +43,9 @@ import type { SmsInviteRequest } from "./SmsInviteRequest";
 import type { SmsInviteResult } from "./SmsInviteResult";
 import type { SmsRecord } from "./SmsRecord";
 import type { SyncStatus } from "./SyncStatus";
+import type { TeamImportResult } from "./TeamImportResult";
 import type { TeamMember } from "./TeamMember";
+import type { TeamScreen } from "./TeamScreen";
 import type { UploadProgress } from "./UploadProgress";
 import type { User } from "./User";
 
@@ -94,6 +96,8 @@ export type CommandName =
   | "set_member_active"
   | "revoke_device"
   | "revoke_activation_code"
+  | "import_team"
+  | "export_codes_csv"
   | "library"
   | "library_reps"
   | "save_content"
@@ -268,33 +272,48 @@ export function commands(invoke: Invoke) {
       invoke<ImportPreview>("preview_partner_import", { bytesBase64 }),
     /**
      * Imports checked rows on the server, all or none. Rows the server refuses
-     * (e.g. already partners) come back in `errors` with `imported: 0`.
+     * (e.g. already partners) come back in `errors` with `imported: 0`. A
+     * `dry_run` only asks the server what it would refuse (the preview).
      */
-    importPartners: (rows: Array<ImportRow>): Promise<PartnerImportResult> =>
-      invoke<PartnerImportResult>("import_partners", { rows }),
+    importPartners: (rows: Array<ImportRow>, dryRun: boolean): Promise<PartnerImportResult> =>
+      invoke<PartnerImportResult>("import_partners", { rows, dryRun }),
     /** Writes every partner in scope as CSV into Downloads; returns the path. */
     exportPartners: (fileName: string): Promise<string> =>
       invoke<string>("export_partners", { fileName }),
     /**
-     * The company's people; shares counted from `shares_since` (UTC ms, the
-     * UI's start of the month).
+     * The company's people and the open codes this device knows; shares
+     * counted from `shares_since` (UTC ms, the UI's start of the month).
      */
-    team: (sharesSince: number): Promise<Array<TeamMember>> =>
-      invoke<Array<TeamMember>>("team", { sharesSince }),
+    team: (sharesSince: number): Promise<TeamScreen> =>
+      invoke<TeamScreen>("team", { sharesSince }),
     addTeamMember: (newValue: NewTeamMember): Promise<IssuedCode> =>
       invoke<IssuedCode>("add_team_member", { new: newValue }),
     issueActivationCode: (userId: number): Promise<IssuedCode> =>
       invoke<IssuedCode>("issue_activation_code", { userId }),
-    /** Sends the activation code on the code card to the person's phone. */
+    /** Sends an open activation code this device knows to the person's phone. */
     smsActivationCode: (userId: number, activationCode: string): Promise<CodeSmsSent> =>
       invoke<CodeSmsSent>("sms_activation_code", { userId, activationCode }),
     setMemberActive: (userId: number, active: boolean, reopenInvitations: boolean): Promise<TeamMember> =>
       invoke<TeamMember>("set_member_active", { userId, active, reopenInvitations }),
     revokeDevice: (deviceId: number): Promise<TeamMember> =>
       invoke<TeamMember>("revoke_device", { deviceId }),
-    /** Withdraws one open activation code of the person. */
+    /** Withdraws one open activation code of the person; this device forgets it. */
     revokeActivationCode: (userId: number, codeId: number): Promise<TeamMember> =>
       invoke<TeamMember>("revoke_activation_code", { userId, codeId }),
+    /**
+     * Adds reps from a file's checked rows, all or none, each with a first
+     * code (kept here like any code this device issued); `dry_run` only asks
+     * the server what it would refuse (phones already in the company).
+     */
+    importTeam: (rows: Array<ImportRow>, dryRun: boolean): Promise<TeamImportResult> =>
+      invoke<TeamImportResult>("import_team", { rows, dryRun }),
+    /**
+     * Saves the codes an import gave out (name, phone, code, link) as a CSV
+     * file where the manager chooses, Downloads first; the path written, or
+     * None when the save dialog was closed.
+     */
+    exportCodesCsv: (fileName: string, codes: Array<IssuedCode>): Promise<string | null> =>
+      invoke<string | null>("export_codes_csv", { fileName, codes }),
     library: (query: LibraryQuery): Promise<Array<LibraryItem>> =>
       invoke<Array<LibraryItem>>("library", { query }),
     /** The company's reps from the cache (offline too), for the audience picker. */

@@ -1,19 +1,22 @@
 // Import partners (or, for managers, reps) from an Excel workbook or a CSV
 // file: pick it, see what Rust read (format, rows ready, every problem with
-// its row, column, value and reason), then import. While the file has
-// problems nothing can be imported; the person fixes the file and picks it
-// again. Partners are imported all or nothing (rows the server refuses come
-// back in the same table); reps are added one per row through the team API,
-// each row with its result (the rep's activation code, or why not).
-import { useState } from "react";
+// its row, column, value and reason) and what the server would refuse (a
+// dry run of the import: phones already in the company), then import.
+// While there are problems nothing can be imported; the person fixes the
+// file and picks it again. Both imports are all or nothing (rows the server
+// refuses at the last moment come back in the same table). Imported reps
+// are listed with their activation codes, which can be saved as CSV or all
+// sent by SMS, with progress and each row's result.
+import { useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 
 import { api, type ApiError } from "../api";
-import type { ImportPreview, ImportRow, ImportRowError, IssuedCode } from "../bindings";
+import type { ImportPreview, ImportRowError, TeamImportAdded } from "../bindings";
 import { LIMITS } from "../bindings/Limits";
 import { Dialog } from "../components/Dialog";
 import { useToast } from "../components/Toast";
 import { formatPhone } from "../format";
+import { smsError } from "../team";
 import {
   fileToBase64,
   importColumnText,
@@ -57,10 +60,17 @@ function ErrorTable({ errors }: { errors: readonly ImportRowError[] }) {
   );
 }
 
-/** What adding one rep of the file did. */
-type RepResult = { row: ImportRow; issued: IssuedCode | null; error: ApiError | null };
+/** What sending one imported rep's code by SMS did. */
+type SmsState = { sending: true } | { sent: true } | { error: ApiError };
 
-function RepResults({ results }: { results: readonly RepResult[] }) {
+/** The reps the import added, each with their code and, once sent, the SMS's result. */
+function RepResults({
+  added,
+  sms,
+}: {
+  added: readonly TeamImportAdded[];
+  sms: ReadonlyMap<number, SmsState>;
+}) {
   const { t } = useTranslation();
   return (
     <table className="table" data-testid="import-rep-results">
@@ -69,24 +79,39 @@ function RepResults({ results }: { results: readonly RepResult[] }) {
           <th className="num">{t("import.col.row")}</th>
           <th>{t("import.column.name")}</th>
           <th>{t("import.column.phone")}</th>
-          <th>{t("import.result")}</th>
+          <th>{t("import.col_code")}</th>
+          <th>{t("import.col_sms")}</th>
         </tr>
       </thead>
       <tbody>
-        {results.map(({ row, issued, error }) => (
-          <tr key={row.row} data-testid="import-rep-result" data-ok={issued ? "1" : "0"}>
-            <td className="num">{row.row}</td>
-            <td>{row.name}</td>
-            <td>{formatPhone(row.phone)}</td>
-            <td className={issued ? "ok-text" : "bad-text"}>
-              {issued
-                ? t("import.repAdded", { code: issued.activation_code })
-                : error?.code === "conflict"
-                  ? t("import.repTaken")
-                  : t("import.repFailed", { message: error?.message ?? "" })}
-            </td>
-          </tr>
-        ))}
+        {added.map(({ row, issued }) => {
+          const state = sms.get(row);
+          return (
+            <tr
+              key={row}
+              data-testid="import-rep-result"
+              data-sms={state === undefined ? "" : "sent" in state ? "sent" : "error" in state ? "error" : "sending"}
+            >
+              <td className="num">{row}</td>
+              <td>{issued.user.name}</td>
+              <td>{formatPhone(issued.user.phone ?? "")}</td>
+              <td className="value code-cell">{issued.activation_code}</td>
+              <td>
+                {state === undefined ? (
+                  ""
+                ) : "sent" in state ? (
+                  <span className="ok-text">{t("import.smsRowSent")}</span>
+                ) : "error" in state ? (
+                  <span className="bad-text">
+                    {t("import.smsRowFailed", { reason: smsError(state.error, t) })}
+                  </span>
+                ) : (
+                  <span className="muted">{t("import.smsRowSending")}</span>
+                )}
+              </td>
+            </tr>
+          );
+        })}
       </tbody>
     </table>
   );
@@ -110,15 +135,30 @@ export function ImportDialog({
   const [importing, setImporting] = useState(false);
   const [refused, setRefused] = useState<ImportRowError[] | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
-  const [repResults, setRepResults] = useState<RepResult[] | null>(null);
+  const [added, setAdded] = useState<TeamImportAdded[] | null>(null);
+  // What the server's dry run would refuse (phones already in the company).
+  const [serverProblems, setServerProblems] = useState<ImportRowError[]>([]);
+  const [checking, setChecking] = useState(false);
+  const [checkError, setCheckError] = useState<ApiError | null>(null);
+  const [sms, setSms] = useState<ReadonlyMap<number, SmsState>>(new Map());
+  const [sendingAll, setSendingAll] = useState(false);
+  const [smsDone, setSmsDone] = useState(0);
+  const [exporting, setExporting] = useState(false);
   const reps = kind === "reps";
+  // A file picked again while the last one is read or checked: only the
+  // newest answer counts.
+  const picks = useRef(0);
 
   const pick = async (file: File | undefined) => {
     if (!file) return;
+    const pickNo = ++picks.current;
     setFileName(file.name);
     setPreview(null);
     setRefused(null);
-    setRepResults(null);
+    setAdded(null);
+    setServerProblems([]);
+    setCheckError(null);
+    setSms(new Map());
     setError(null);
     if (file.size > LIMITS.maxImportBytes) {
       // Not even read: Rust would refuse it the same way.
@@ -126,74 +166,79 @@ export function ImportDialog({
       return;
     }
     setReading(true);
+    let read: ImportPreview;
     try {
-      setPreview(await api.previewPartnerImport(await fileToBase64(file)));
+      read = await api.previewPartnerImport(await fileToBase64(file));
+      if (pickNo !== picks.current) return;
+      setPreview(read);
     } catch (e) {
-      setError(e as ApiError);
+      if (pickNo === picks.current) setError(e as ApiError);
+      return;
     } finally {
-      setReading(false);
+      if (pickNo === picks.current) setReading(false);
+    }
+    if (read.file_error !== null || read.valid.length === 0) return;
+    // The server is the judge of what it would refuse: a dry run of the
+    // same import, so a phone already in the company is a problem now.
+    setChecking(true);
+    try {
+      const found = reps
+        ? (await api.importTeam(read.valid, true)).errors
+        : (await api.importPartners(read.valid, true)).errors;
+      if (pickNo === picks.current) setServerProblems(found);
+    } catch (e) {
+      // Offline or the like: the import checks again and answers the same.
+      if (pickNo === picks.current) setCheckError(e as ApiError);
+    } finally {
+      if (pickNo === picks.current) setChecking(false);
     }
   };
 
-  const ready = preview?.valid.length ?? 0;
-  const problems = preview?.errors.length ?? 0;
+  // Rows the file and the server both accept.
+  const serverBad = new Set(serverProblems.map((e) => e.row));
+  const readyRows = (preview?.valid ?? []).filter((r) => !serverBad.has(r.row));
+  const ready = readyRows.length;
+  // The file's problems and the server's, in row order.
+  const allProblems = [...(preview?.errors ?? []), ...serverProblems].sort((a, b) => a.row - b.row);
+  const problems = allProblems.length;
   const canImport =
     preview !== null &&
     preview.file_error === null &&
     problems === 0 &&
     ready > 0 &&
+    !checking &&
     !refused &&
-    !repResults;
+    !added;
 
   // What stands in the way: the file's problems, or the server's refusals.
   const blocking = refused?.length ?? problems;
   // The button says so: all or nothing.
   const confirmLabel = () => {
-    if (importing && reps) {
-      return t("import.repsProgress", { done: (repResults?.length ?? 0) + 1, count: ready });
-    }
-    if (importing) return t("import.importing", { count: ready });
-    if (!preview || preview.file_error || ready === 0 || repResults) {
+    if (importing) return t(reps ? "import.repsImporting" : "import.importing", { count: ready });
+    if (!preview || preview.file_error || ready === 0 || added) {
       return t(reps ? "import.repsConfirmIdle" : "import.confirmIdle");
     }
     if (blocking > 0) return t("import.fixFirst", { count: blocking });
     return t(reps ? "import.repsConfirm" : "import.confirm", { count: ready });
   };
 
-  /** One rep per row, in the file's order; a refused row does not stop the rest. */
-  const importReps = async (rows: readonly ImportRow[]) => {
-    const results: RepResult[] = [];
-    setRepResults([]);
-    for (const row of rows) {
-      try {
-        const issued = await api.addTeamMember({ role: "rep", name: row.name, phone: row.phone });
-        results.push({ row, issued, error: null });
-      } catch (e) {
-        results.push({ row, issued: null, error: e as ApiError });
-      }
-      setRepResults([...results]);
-    }
-    const added = results.filter((r) => r.issued).length;
-    toast(t("import.repsDone", { added, failed: results.length - added }));
-    if (added > 0) onImported();
-  };
-
   const doImport = async () => {
     if (!preview || !canImport) return;
-    if (reps) {
-      setImporting(true);
-      setError(null);
-      try {
-        await importReps(preview.valid);
-      } finally {
-        setImporting(false);
-      }
-      return;
-    }
     setImporting(true);
     setError(null);
     try {
-      const result = await api.importPartners(preview.valid);
+      if (reps) {
+        const result = await api.importTeam(preview.valid, false);
+        if (result.errors.length > 0) {
+          setRefused(result.errors);
+        } else {
+          setAdded(result.added);
+          toast(t("import.repsAdded", { count: result.added.length }));
+          onImported();
+        }
+        return;
+      }
+      const result = await api.importPartners(preview.valid, false);
       if (result.errors.length > 0) {
         setRefused(result.errors);
       } else {
@@ -208,11 +253,61 @@ export function ImportDialog({
     }
   };
 
+  /** Every added rep's code by SMS, one after the other; a refusal does not
+   * stop the rest, each row says what happened. Sent rows are not sent again. */
+  const sendAll = async () => {
+    if (!added) return;
+    setSendingAll(true);
+    setSmsDone(0);
+    const states = new Map(sms);
+    let sent = 0;
+    let failed = 0;
+    for (const [i, { row, issued }] of added.entries()) {
+      const before = states.get(row);
+      if (before && "sent" in before) {
+        sent += 1;
+        setSmsDone(i + 1);
+        continue;
+      }
+      states.set(row, { sending: true });
+      setSms(new Map(states));
+      try {
+        await api.smsActivationCode(issued.user.id, issued.activation_code);
+        states.set(row, { sent: true });
+        sent += 1;
+      } catch (e) {
+        states.set(row, { error: e as ApiError });
+        failed += 1;
+      }
+      setSms(new Map(states));
+      setSmsDone(i + 1);
+    }
+    setSendingAll(false);
+    toast(t("import.smsDone", { sent, failed }));
+  };
+
+  const exportCsv = async () => {
+    if (!added) return;
+    setExporting(true);
+    try {
+      const date = new Date().toISOString().slice(0, 10);
+      const path = await api.exportCodesCsv(
+        t("import.codesFile", { date }),
+        added.map((a) => a.issued),
+      );
+      if (path) toast(t("import.exported", { path }));
+    } catch (e) {
+      setError(e as ApiError);
+    } finally {
+      setExporting(false);
+    }
+  };
+
   return (
     <Dialog
       title={t(reps ? "import.repsTitle" : "import.title")}
       onClose={onClose}
-      busy={importing}
+      busy={importing || sendingAll}
       wide
       testId="import-dialog"
     >
@@ -234,6 +329,16 @@ export function ImportDialog({
           <span className="muted">{fileName ?? t("import.noFile")}</span>
         </label>
         {reading && <p className="hint" aria-live="polite">{t("import.reading")}</p>}
+        {checking && (
+          <p className="hint" aria-live="polite" data-testid="import-checking">
+            {t("import.checking")}
+          </p>
+        )}
+        {checkError && (
+          <div className="note" role="status">
+            {t("import.checkFailed", { message: checkError.message })}
+          </div>
+        )}
         {error && (
           <div className="error" role="alert">
             {t("error.generic", { message: error.message })}
@@ -263,7 +368,7 @@ export function ImportDialog({
               <>
                 <div className="note">{t("import.allOrNothing")}</div>
                 <h3>{t("import.errorsTitle")}</h3>
-                <ErrorTable errors={preview.errors} />
+                <ErrorTable errors={allProblems} />
               </>
             )}
             {refused && (
@@ -274,13 +379,38 @@ export function ImportDialog({
                 <ErrorTable errors={refused} />
               </>
             )}
-            {repResults && repResults.length > 0 && (
+            {added && (
               <>
-                <h3>{t("import.repsResultsTitle")}</h3>
-                <RepResults results={repResults} />
+                <h3>{t("import.repsAdded", { count: added.length })}</h3>
+                <div className="detail-actions">
+                  <button
+                    type="button"
+                    className="btn"
+                    disabled={exporting}
+                    aria-busy={exporting}
+                    onClick={() => void exportCsv()}
+                    data-testid="import-export-codes"
+                  >
+                    {t("import.exportCsv")}
+                  </button>
+                  <button
+                    type="button"
+                    className="btn"
+                    disabled={sendingAll}
+                    aria-busy={sendingAll}
+                    onClick={() => void sendAll()}
+                    data-testid="import-sms-all"
+                  >
+                    {sendingAll && <span className="spinner" aria-hidden="true" />}
+                    {sendingAll
+                      ? t("import.smsProgress", { done: smsDone + 1, count: added.length })
+                      : t("import.smsAll")}
+                  </button>
+                </div>
+                <RepResults added={added} sms={sms} />
               </>
             )}
-            {ready > 0 && !repResults && (
+            {ready > 0 && !added && (
               <>
                 <h3>{t("import.readyTitle", { count: Math.min(ready, MAX_READY_SHOWN) })}</h3>
                 <table className="table" data-testid="import-ready">
@@ -293,7 +423,7 @@ export function ImportDialog({
                     </tr>
                   </thead>
                   <tbody>
-                    {preview.valid.slice(0, MAX_READY_SHOWN).map((r) => (
+                    {readyRows.slice(0, MAX_READY_SHOWN).map((r) => (
                       <tr key={r.row}>
                         <td className="num">{r.row}</td>
                         <td>{r.name}</td>
@@ -307,21 +437,26 @@ export function ImportDialog({
             )}
           </>
         )}
+        {preview && !added && ready > 0 && problems === 0 && preview.file_error === null && (
+          <p className="hint">{t("import.allOrNothingHint")}</p>
+        )}
         <div className="dialog-actions">
-          <button type="button" className="btn" onClick={onClose} disabled={importing}>
-            {repResults && !importing ? t("common.close") : t("common.cancel")}
+          <button type="button" className="btn" onClick={onClose} disabled={importing || sendingAll}>
+            {added && !importing ? t("common.close") : t("common.cancel")}
           </button>
-          <button
-            type="button"
-            className="btn btn-primary"
-            disabled={!canImport || importing}
-            aria-busy={importing}
-            onClick={() => void doImport()}
-            data-testid="import-confirm"
-          >
-            {importing && <span className="spinner" aria-hidden="true" />}
-            {confirmLabel()}
-          </button>
+          {!added && (
+            <button
+              type="button"
+              className="btn btn-primary"
+              disabled={!canImport || importing}
+              aria-busy={importing}
+              onClick={() => void doImport()}
+              data-testid="import-confirm"
+            >
+              {importing && <span className="spinner" aria-hidden="true" />}
+              {confirmLabel()}
+            </button>
+          )}
         </div>
       </div>
     </Dialog>

@@ -1,24 +1,40 @@
 // 团队 (managers): the company's people with partners, leads, shares this
-// month and last seen; the detail pane shows devices (revoke one), a fresh
-// activation code with its link and QR, and switching someone off (asks
+// month and last seen, searchable by name or phone; the detail pane shows
+// devices (revoke one), a fresh activation code with its link and QR, the
+// person's open codes with their age, and switching someone off (asks
 // once, says what happens to their partners and leads). Adding a rep is the
 // main action. The rules are the server's (`warmlead_core::team`); this
 // screen only offers them and shows the answer.
+//
+// Open codes shown again or sent again: the server keeps codes only hashed,
+// so this app keeps the codes it issued (and those an import returned) in
+// its local cache while they are open (src-tauri/src/team.rs). A code made
+// on another device cannot be shown here: its row says so and offers a new
+// code instead, which retires the old one.
 import { useEffect, useMemo, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 
 import { api, type ApiError } from "../api";
-import type { IssuedCode, OpenCode, Role, Session, TeamMember } from "../bindings";
+import type { IssuedCode, KnownCode, OpenCode, Role, Session, TeamMember } from "../bindings";
 import { LIMITS } from "../bindings/Limits";
 import { Dialog } from "../components/Dialog";
 import { EmptyState } from "../components/EmptyState";
 import { useToast } from "../components/Toast";
-import { formatCount, formatPhone, formatWhen } from "../format";
+import { daysSince, formatCount, formatPhone, formatWhen } from "../format";
 import { useNow, useSyncTick } from "../hooks";
+import { matchesTeamSearch, smsError } from "../team";
 import { ImportDialog } from "./ImportDialog";
 
 type RoleFilter = "rep" | "manager" | "partner";
 const FILTERS: readonly RoleFilter[] = ["rep", "manager", "partner"];
+
+/** "3 天前生成": how old an open code is, in calendar days. */
+function codeAge(createdMs: number, now: number, t: (key: string, o?: Record<string, unknown>) => string): string {
+  const days = daysSince(createdMs, now);
+  if (days <= 0) return t("team.codeAge.today");
+  if (days === 1) return t("team.codeAge.yesterday");
+  return t("team.codeAge.ago", { count: days });
+}
 
 /** The start of this month in the user's time zone, as UTC ms. */
 function monthStart(now: number): number {
@@ -30,20 +46,6 @@ function monthStart(now: number): number {
 function lastSeen(m: TeamMember): number | null {
   const seen = m.devices.map((d) => d.last_seen_at_ms).filter((s): s is number => s !== null);
   return seen.length ? Math.max(...seen) : null;
-}
-
-/** Why the code SMS did not go out, in the UI's language. */
-function smsError(e: ApiError, t: (key: string, o?: Record<string, unknown>) => string): string {
-  switch (e.code) {
-    case "rate_limited":
-      return t("team.smsTooSoon");
-    case "conflict":
-      return t("team.smsOptedOut");
-    case "offline":
-      return t("team.smsFailed");
-    default:
-      return t("error.generic", { message: e.message });
-  }
 }
 
 /** The code, the sign-in link and the link's QR (drawn by the Rust side),
@@ -235,18 +237,136 @@ function AddDialog({
   );
 }
 
-/** The person's open activation codes (when made, until when; the code
- * itself is never shown again, the server keeps only its hash), each with
- * a revoke that asks once. */
-function OpenCodes({
+/** One open code: its age and expiry; shown again or sent again by SMS
+ * when this app issued it, else a new code in its place; revoke asks once. */
+function OpenCodeRow({
   member: m,
+  code: c,
+  known,
   now,
   busy,
+  onShow,
+  onReplace,
   onRevoke,
 }: {
   member: TeamMember;
+  code: OpenCode;
+  known: KnownCode | undefined;
   now: number;
   busy: boolean;
+  onShow: (k: KnownCode) => void;
+  onReplace: () => void;
+  onRevoke: (c: OpenCode) => void;
+}) {
+  const { t } = useTranslation();
+  const [sending, setSending] = useState(false);
+  const [sent, setSent] = useState<string | null>(null);
+  const [smsErr, setSmsErr] = useState<ApiError | null>(null);
+  const resend = async (k: KnownCode) => {
+    setSending(true);
+    setSent(null);
+    setSmsErr(null);
+    try {
+      setSent((await api.smsActivationCode(m.user.id, k.activation_code)).phone);
+    } catch (e) {
+      setSmsErr(e as ApiError);
+    } finally {
+      setSending(false);
+    }
+  };
+  return (
+    <li className="device-row code-row" data-testid="team-open-code" data-known={known ? "1" : "0"}>
+      <span className="row-main">
+        <span className="row-title" data-testid="team-code-age">
+          {codeAge(c.created_at_ms, now, t)}
+        </span>
+        <span className="row-sub">
+          {t("team.codeExpiresAt", { when: formatWhen(c.expires_at_ms, now, t, true) })}
+        </span>
+        {!known && (
+          <span className="row-note" data-testid="team-code-elsewhere">
+            {t("team.codeElsewhere")}
+          </span>
+        )}
+        {sent && (
+          <span className="ok-text" role="status" data-testid="team-code-resend-sent">
+            {t("team.smsSent", { phone: formatPhone(sent) })}
+          </span>
+        )}
+        {smsErr && (
+          <span className="bad-text" role="alert" data-testid="team-code-resend-error">
+            {smsError(smsErr, t)}
+          </span>
+        )}
+      </span>
+      <span className="row-actions">
+        {known ? (
+          <>
+            <button
+              type="button"
+              className="btn btn-quiet"
+              disabled={busy}
+              onClick={() => onShow(known)}
+              data-testid="team-code-show"
+            >
+              {t("team.showCode")}
+            </button>
+            {m.user.phone && (
+              <button
+                type="button"
+                className="btn btn-quiet"
+                disabled={busy || sending}
+                aria-busy={sending}
+                onClick={() => void resend(known)}
+                data-testid="team-code-resend"
+              >
+                {sending && <span className="spinner" aria-hidden="true" />}
+                {t("team.resendSms")}
+              </button>
+            )}
+          </>
+        ) : (
+          <button
+            type="button"
+            className="btn btn-quiet"
+            disabled={busy || m.deactivated_at_ms !== null}
+            onClick={onReplace}
+            data-testid="team-code-replace"
+          >
+            {t("team.replaceCode")}
+          </button>
+        )}
+        <button
+          type="button"
+          className="btn btn-quiet"
+          disabled={busy}
+          onClick={() => onRevoke(c)}
+          data-testid="team-code-revoke"
+        >
+          {t("team.revokeCode")}
+        </button>
+      </span>
+    </li>
+  );
+}
+
+/** The person's open activation codes (at most one: a new code retires the
+ * older), each with its age and what can be done with it. */
+function OpenCodes({
+  member: m,
+  known,
+  now,
+  busy,
+  onShow,
+  onReplace,
+  onRevoke,
+}: {
+  member: TeamMember;
+  known: ReadonlyMap<number, KnownCode>;
+  now: number;
+  busy: boolean;
+  onShow: (k: KnownCode) => void;
+  onReplace: () => void;
   onRevoke: (code: OpenCode) => Promise<void>;
 }) {
   const { t } = useTranslation();
@@ -261,25 +381,17 @@ function OpenCodes({
       ) : (
         <ul className="device-list" data-testid="team-open-codes">
           {m.open_codes.map((c) => (
-            <li key={c.id} className="device-row">
-              <span className="row-main">
-                <span className="row-title">
-                  {t("team.codeIssuedAt", { when: formatWhen(c.created_at_ms, now, t, true) })}
-                </span>
-                <span className="row-sub">
-                  {t("team.codeExpiresAt", { when: formatWhen(c.expires_at_ms, now, t, true) })}
-                </span>
-              </span>
-              <button
-                type="button"
-                className="btn btn-quiet"
-                disabled={busy}
-                onClick={() => setConfirm(c)}
-                data-testid="team-code-revoke"
-              >
-                {t("team.revokeCode")}
-              </button>
-            </li>
+            <OpenCodeRow
+              key={c.id}
+              member={m}
+              code={c}
+              known={known.get(c.id)}
+              now={now}
+              busy={busy}
+              onShow={onShow}
+              onReplace={onReplace}
+              onRevoke={setConfirm}
+            />
           ))}
         </ul>
       )}
@@ -316,12 +428,15 @@ function OpenCodes({
 /** The chosen person: status, devices, a fresh code, switch off or on. */
 function MemberPane({
   member: m,
+  known,
   self,
   now,
   onChanged,
   onReload,
 }: {
   member: TeamMember;
+  /** Open codes this app issued, by code id. */
+  known: ReadonlyMap<number, KnownCode>;
   self: number;
   now: number;
   onChanged: (m: TeamMember) => void;
@@ -352,6 +467,11 @@ function MemberPane({
     });
   const off = m.deactivated_at_ms !== null;
   const canSwitch = m.user.role !== "manager" && m.user.id !== self;
+  const newCode = () =>
+    void act(async () => {
+      setIssued(await api.issueActivationCode(m.user.id));
+      onReload();
+    });
   return (
     <div className="detail" data-testid="team-detail">
       <h2>{m.user.name}</h2>
@@ -374,12 +494,7 @@ function MemberPane({
           type="button"
           className="btn"
           disabled={busy || off}
-          onClick={() =>
-            void act(async () => {
-              setIssued(await api.issueActivationCode(m.user.id));
-              onReload();
-            })
-          }
+          onClick={newCode}
           data-testid="team-issue-code"
         >
           {t("team.newCode")}
@@ -415,8 +530,18 @@ function MemberPane({
       {issued && <CodeCard issued={issued} />}
       <OpenCodes
         member={m}
+        known={known}
         now={now}
         busy={busy}
+        onShow={(k) =>
+          setIssued({
+            user: m.user,
+            code_id: k.code_id,
+            activation_code: k.activation_code,
+            activation_link: k.activation_link,
+          })
+        }
+        onReplace={newCode}
         onRevoke={(c) =>
           act(async () => {
             onChanged(await api.revokeActivationCode(m.user.id, c.id));
@@ -530,6 +655,8 @@ export function Team({ session }: { session: Session }) {
   const now = useNow();
   const tick = useSyncTick();
   const [members, setMembers] = useState<TeamMember[] | null>(null);
+  const [known, setKnown] = useState<ReadonlyMap<number, KnownCode>>(new Map());
+  const [search, setSearch] = useState("");
   const [error, setError] = useState<ApiError | null>(null);
   const [filter, setFilter] = useState<RoleFilter>("rep");
   const [selected, setSelected] = useState<number | null>(null);
@@ -542,9 +669,10 @@ export function Team({ session }: { session: Session }) {
     let live = true;
     api
       .team(monthStart(Date.now()))
-      .then((all) => {
+      .then((screen) => {
         if (!live) return;
-        setMembers(all);
+        setMembers(screen.members);
+        setKnown(new Map(screen.known_codes.map((k) => [k.code_id, k])));
         setError(null);
       })
       .catch((e: ApiError) => live && setError(e));
@@ -554,10 +682,19 @@ export function Team({ session }: { session: Session }) {
   }, [tick, reload]);
 
   const shown = useMemo(
-    () => (members ?? []).filter((m) => m.user.role === filter),
-    [members, filter],
+    () => (members ?? []).filter((m) => m.user.role === filter && matchesTeamSearch(m, search)),
+    [members, filter, search],
   );
-  const current = members?.find((m) => m.user.id === selected) ?? null;
+  // The detail belongs to the list it was picked from: another tab, or a
+  // search that hides the person, clears it.
+  const pickFilter = (f: RoleFilter) => {
+    setFilter(f);
+    if (f !== filter) {
+      setSelected(null);
+      setAdded(null);
+    }
+  };
+  const current = shown.find((m) => m.user.id === selected) ?? null;
   const replace = (m: TeamMember) =>
     setMembers((all) => (all ?? []).map((x) => (x.user.id === m.user.id ? m : x)));
 
@@ -565,6 +702,15 @@ export function Team({ session }: { session: Session }) {
     <section className="main" aria-labelledby="team-title">
       <header className="section-head">
         <h1 id="team-title">{t("team.title")}</h1>
+        <input
+          type="search"
+          className="input search"
+          placeholder={t("team.search")}
+          aria-label={t("team.search")}
+          value={search}
+          onChange={(e) => setSearch(e.target.value)}
+          data-testid="team-search"
+        />
         <span className="grow" />
         <button
           type="button"
@@ -591,7 +737,7 @@ export function Team({ session }: { session: Session }) {
               type="button"
               className="chip"
               aria-pressed={filter === f}
-              onClick={() => setFilter(f)}
+              onClick={() => pickFilter(f)}
               data-testid={`team-filter-${f}`}
             >
               {t(`team.filter.${f}`)}
@@ -609,7 +755,13 @@ export function Team({ session }: { session: Session }) {
               {t("error.generic", { message: error.message })}
             </div>
           )}
-          {members && shown.length === 0 ? (
+          {members && shown.length === 0 && search.trim() !== "" ? (
+            <EmptyState
+              title={t("team.noMatch", { query: search.trim() })}
+              body={t("team.noMatchBody")}
+              testId="team-no-match"
+            />
+          ) : members && shown.length === 0 ? (
             <EmptyState
               title={t(`team.empty.${filter}`)}
               body={t(`team.emptyBody.${filter}`)}
@@ -680,6 +832,7 @@ export function Team({ session }: { session: Session }) {
             <MemberPane
               key={current.user.id}
               member={current}
+              known={known}
               self={session.user.id}
               now={now}
               onChanged={replace}

@@ -194,7 +194,7 @@ pub(super) async fn seed(
                         phone: p.as_e164().into(),
                         note: None,
                     };
-                    let out = partners::import(tx, rep, &[row], joined)?;
+                    let out = partners::import(tx, rep, &[row], false, joined)?;
                     if out.imported != 1 {
                         return Err(ServerError::InvalidInput(format!(
                             "demo import of {} refused: {:?}",

@@ -80,7 +80,7 @@ pub(crate) async fn get(
 pub(crate) const MAX_IMPORT_BYTES: usize = 4 * 1024 * 1024;
 
 /// `POST /api/v1/partners/import`: all rows or none; 422 with the rows that
-/// stopped it.
+/// stopped it. A dry run only checks.
 pub(crate) async fn import(
     State(st): State<AppState>,
     caller: Caller,
@@ -91,6 +91,17 @@ pub(crate) async fn import(
             "only reps import partners (they are bound to the rep who imports them)".into(),
         ));
     }
+    let req = import_body(body)?;
+    check_import_rows(&req.rows)?;
+    let result = st
+        .db
+        .import_partners(caller.user, req.rows, req.dry_run)
+        .await?;
+    Ok((import_status(req.dry_run, &result.errors), Json(result)).into_response())
+}
+
+/// An import's JSON body, or what to fix (too large: split the file).
+pub(crate) fn import_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ServerError> {
     let Json(req) = body.map_err(|rej| {
         if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ServerError::PayloadTooLarge(format!(
@@ -100,20 +111,28 @@ pub(crate) async fn import(
             ServerError::InvalidInput(rej.body_text())
         }
     })?;
-    if req.rows.is_empty() || req.rows.len() > csv_import::MAX_ROWS {
+    Ok(req)
+}
+
+pub(crate) fn check_import_rows(rows: &[csv_import::ImportRow]) -> Result<(), ServerError> {
+    if rows.is_empty() || rows.len() > csv_import::MAX_ROWS {
         return Err(ServerError::InvalidInput(format!(
             "an import has 1 to {} rows, got {}",
             csv_import::MAX_ROWS,
-            req.rows.len()
+            rows.len()
         )));
     }
-    let result = st.db.import_partners(caller.user, req.rows).await?;
-    let status = if result.errors.is_empty() {
+    Ok(())
+}
+
+/// 422 when rows stopped a real import (nothing was written); a dry run
+/// that finds problems answered what it was asked: 200.
+pub(crate) fn import_status(dry_run: bool, errors: &[csv_import::ImportRowError]) -> StatusCode {
+    if errors.is_empty() || dry_run {
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
-    };
-    Ok((status, Json(result)).into_response())
+    }
 }
 
 /// `POST /api/v1/invitations/{id}/revoke`.

@@ -133,6 +133,10 @@ pub(crate) fn router(state: AppState) -> Router {
             paths::PATH_PARTNER_IMPORT,
             post(invite::import).layer(DefaultBodyLimit::max(invite::MAX_IMPORT_BYTES)),
         )
+        .route(
+            paths::PATH_TEAM_IMPORT,
+            post(team::import).layer(DefaultBodyLimit::max(invite::MAX_IMPORT_BYTES)),
+        )
         .route(paths::PATH_RADAR_PULL, get(sync::pull_radar))
         .route(paths::PATH_EVENTS, get(events::events))
         .route(

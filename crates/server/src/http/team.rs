@@ -2,11 +2,13 @@
 //! off and on, revoking one device, sending an activation code by SMS (the
 //! rules: `warmlead_core::team`, and the SMS rules of `crate::sms::code`).
 
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use warmlead_core::api::{
-    CodeSmsRequest, CodeSmsSent, IssuedCode, NewTeamMember, ReactivateRequest, TeamMember,
-    TeamQuery,
+    CodeSmsRequest, CodeSmsSent, IssuedCode, NewTeamMember, ReactivateRequest, TeamImportAdded,
+    TeamImportRequest, TeamImportResult, TeamMember, TeamQuery,
 };
 use warmlead_core::domain::{Role, User};
 use warmlead_core::invite::activation_link;
@@ -48,6 +50,35 @@ pub(crate) async fn add(
 ) -> Result<Json<IssuedCode>, ServerError> {
     let (user, code) = st.db.add_member(caller.user, new).await?;
     Ok(Json(issued(&st, user, code)))
+}
+
+/// `POST /api/v1/team/import`: reps from a file, all or none, each with
+/// their first code; 422 with the rows that stopped it (a phone already in
+/// the company, a row edited on the way). A dry run only checks: the
+/// import dialog shows its problems before the manager confirms.
+pub(crate) async fn import(
+    State(st): State<AppState>,
+    caller: Caller,
+    body: Result<Json<TeamImportRequest>, JsonRejection>,
+) -> Result<Response, ServerError> {
+    let req = super::invite::import_body(body)?;
+    super::invite::check_import_rows(&req.rows)?;
+    let (added, errors) = st
+        .db
+        .import_reps(caller.user, req.rows, req.dry_run)
+        .await?;
+    let status = super::invite::import_status(req.dry_run, &errors);
+    let result = TeamImportResult {
+        added: added
+            .into_iter()
+            .map(|(row, user, code)| TeamImportAdded {
+                row,
+                issued: issued(&st, user, code),
+            })
+            .collect(),
+        errors,
+    };
+    Ok((status, Json(result)).into_response())
 }
 
 /// A fresh code for someone's next device.

@@ -957,7 +957,7 @@ pub(crate) fn code_for_sms(
 /// How many days an activation code lasts, as the SMS says it.
 pub(crate) const CODE_TTL_DAYS: i64 = CODE_TTL_MS / (24 * 3600 * 1000);
 
-fn team_refused(why: team::TeamRefused) -> ServerError {
+pub(crate) fn team_refused(why: team::TeamRefused) -> ServerError {
     match why {
         team::TeamRefused::OtherCompany => ServerError::NotFound(why.message().into()),
         _ => ServerError::Forbidden(why.message().into()),
