@@ -215,34 +215,7 @@ pub const SAVE_DIR_ENV: &str = "WARMLEAD_SAVE_DIR";
 /// Asks where to save the PNG `bytes` (opening on Downloads, named
 /// `name`), writes it there and answers the path; `None` when cancelled.
 pub async fn save_as(app: &AppHandle, name: &str, bytes: Vec<u8>) -> Res<Option<String>> {
-    use tauri_plugin_dialog::DialogExt;
-    check_file_name(name, ".png")?;
-    let path = match std::env::var_os(SAVE_DIR_ENV) {
-        Some(dir) => Some(PathBuf::from(dir).join(name)),
-        None => {
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            let mut dialog = app
-                .dialog()
-                .file()
-                .add_filter("PNG", &["png"])
-                .set_file_name(name);
-            if let Some(dir) = dirs::download_dir().or_else(dirs::home_dir) {
-                dialog = dialog.set_directory(dir);
-            }
-            dialog.save_file(move |file| {
-                let _ = tx.send(file);
-            });
-            rx.await.ok().flatten().and_then(|f| f.into_path().ok())
-        }
-    };
-    let Some(path) = path else { return Ok(None) };
-    tokio::fs::write(&path, bytes).await.map_err(|e| {
-        ApiError::new(
-            ErrorCode::Internal,
-            format!("cannot write {}: {e}", path.display()),
-        )
-    })?;
-    Ok(Some(path.display().to_string()))
+    save_file(app, name, ".png", "PNG", bytes).await
 }
 
 /// The QR code of `text` as a PNG (base64), drawn by the same Rust code as
@@ -291,9 +264,9 @@ pub async fn write_download(name: &str, ext: &str, bytes: Vec<u8>) -> Res<String
 }
 
 /// Saves `bytes` where the user chooses in a save dialog that opens in
-/// Downloads with `name` filled in; the path written, or None when they
-/// closed the dialog. `WARMLEAD_SAVE_DIR` (unattended runs: the end-to-end
-/// tests, where no one answers a dialog) writes there without asking.
+/// Downloads with `name` (ending in `ext`, a `kind` of file) filled in; the
+/// path written, or None when they closed the dialog. With `SAVE_DIR_ENV`
+/// set it writes into that folder without asking.
 pub async fn save_file(
     app: &AppHandle,
     name: &str,
@@ -303,7 +276,7 @@ pub async fn save_file(
 ) -> Res<Option<String>> {
     use tauri_plugin_dialog::DialogExt;
     check_file_name(name, ext)?;
-    let path = match std::env::var_os("WARMLEAD_SAVE_DIR") {
+    let path = match std::env::var_os(SAVE_DIR_ENV) {
         Some(dir) => {
             let dir = PathBuf::from(dir);
             tokio::fs::create_dir_all(&dir).await.map_err(|e| {
