@@ -171,7 +171,9 @@ test("a person's open code: its age, a new one for a code made elsewhere, shown 
     await openCodeRow(app, "1");
     await app.click(await app.find(tid("team-code-show")));
     await app.waitFor(tid("team-code-value"));
-    // Below the code card: in view first, as a person would scroll.
+    // The card's QR arrives a moment later and moves what is below it:
+    // wait for it, then bring the button into view as a person would.
+    await app.waitFor(tid("team-code-qr"));
     const revoke = await app.find(tid("team-code-revoke"));
     await scrollTo(app, revoke);
     await app.click(revoke);
@@ -218,6 +220,15 @@ test("switching between the 销售/经理/合伙人 tabs clears the detail, and 
     await app.type(await app.waitFor(tid("team-search")), "nobody-like-this");
     assert.match(await app.text(await app.waitFor(tid("team-no-match"))), /Nobody here matches/);
     await app.screenshot("artifacts/team-search-en.png");
+    // Backspace, as a person clears it (React does not hear WebDriver's clear alone).
+    await app.type(await app.find(tid("team-search")), "\uE003".repeat(20));
+    await app.click(await app.waitFor(tid("team-row")));
+    await app.waitFor(tid("team-detail"));
+    await app.click(await app.find(tid("team-filter-manager")));
+    await waitFor(async () => (await app.findAll(tid("team-detail"))).length === 0, {
+      what: "the detail to clear on another tab",
+    });
+    await app.screenshot("artifacts/team-tab-switched-en.png");
     await setLang(app, "zh-CN");
   });
 });
@@ -302,6 +313,13 @@ test("the reps' import flags a phone already in the company before import; a cle
     const en = await app.waitFor(tid("import-error-row"));
     assert.match(await textOf(app, en), /already in the company/);
     await app.screenshot("artifacts/team-import-taken-en.png");
+    await pick(app, "name,phone\r\nNew One,13700007779\r\n");
+    const go = await app.waitFor(tid("import-confirm"));
+    await waitFor(async () => (await app.attribute(go, "disabled")) === null, { what: "the import button" });
+    await app.click(go);
+    await app.waitFor(tid("import-rep-result"));
+    assert.match(await app.text(await app.find(tid("import-sms-all"))), /Send all by SMS/);
+    await app.screenshot("artifacts/team-import-added-en.png");
     await setLang(app, "zh-CN");
   });
 });
