@@ -41,6 +41,16 @@ pub struct LinkActivation {
     pub server_url: String,
 }
 
+/// The sign-in fields as the app reads them (`signin::sign_in_fields`):
+/// what the screen shows back before it signs in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SignInFields {
+    pub server_url: String,
+    pub code: String,
+    /// Both came from a `warmlead://activate` link in one of the fields.
+    pub from_link: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum SyncState {

@@ -59,6 +59,7 @@ pub fn render_all() -> Vec<(String, String)> {
         api::CodeSmsSent,
         app::SignedOut,
         app::LinkActivation,
+        app::SignInFields,
         app::SyncState,
         app::RejectedChange,
         app::SyncStatus,

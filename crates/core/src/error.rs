@@ -29,13 +29,16 @@ pub enum ErrorCode {
     /// This one device was revoked (a lost laptop); the account goes on
     /// elsewhere. The app signs out and keeps nothing, like `AccountDisabled`.
     DeviceRevoked,
+    /// What was typed as the server's address is not one; the message says
+    /// what to type (`signin::server_address`).
+    BadServerAddress,
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, in declaration order (generated into the UI's
     /// `ERROR_CODES`, see [`typescript`]).
-    pub const ALL: [ErrorCode; 12] = [
+    pub const ALL: [ErrorCode; 13] = [
         ErrorCode::InvalidInput,
         ErrorCode::Unauthorized,
         ErrorCode::Forbidden,
@@ -47,6 +50,7 @@ impl ErrorCode {
         ErrorCode::NotActivated,
         ErrorCode::AccountDisabled,
         ErrorCode::DeviceRevoked,
+        ErrorCode::BadServerAddress,
         ErrorCode::Internal,
     ];
 
@@ -61,7 +65,7 @@ impl ErrorCode {
     /// HTTP status used by the server for this code.
     pub fn http_status(self) -> u16 {
         match self {
-            ErrorCode::InvalidInput => 400,
+            ErrorCode::InvalidInput | ErrorCode::BadServerAddress => 400,
             ErrorCode::Unauthorized
             | ErrorCode::NotActivated
             | ErrorCode::AccountDisabled
@@ -178,6 +182,7 @@ mod tests {
             (ErrorCode::NotActivated, "not_activated", 401),
             (ErrorCode::AccountDisabled, "account_disabled", 401),
             (ErrorCode::DeviceRevoked, "device_revoked", 401),
+            (ErrorCode::BadServerAddress, "bad_server_address", 400),
             (ErrorCode::Internal, "internal", 500),
         ];
         assert_eq!(table.len(), ErrorCode::ALL.len());

@@ -17,6 +17,7 @@ pub mod lead;
 pub mod limits;
 pub mod phone;
 pub mod scoring;
+pub mod signin;
 pub mod sync;
 pub mod team;
 pub mod time;

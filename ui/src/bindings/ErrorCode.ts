@@ -3,4 +3,4 @@
 /**
  * What went wrong, as a code a program can branch on. Messages are for people.
  */
-export type ErrorCode = "invalid_input" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "payload_too_large" | "rate_limited" | "offline" | "not_activated" | "account_disabled" | "device_revoked" | "internal";
+export type ErrorCode = "invalid_input" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "payload_too_large" | "rate_limited" | "offline" | "not_activated" | "account_disabled" | "device_revoked" | "bad_server_address" | "internal";

@@ -15,6 +15,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "not_activated",
   "account_disabled",
   "device_revoked",
+  "bad_server_address",
   "internal",
 ] as const;
 

@@ -94,6 +94,7 @@ export type { ScoringRules } from "./ScoringRules";
 export type { Session } from "./Session";
 export type { Share } from "./Share";
 export type { ShareResult } from "./ShareResult";
+export type { SignInFields } from "./SignInFields";
 export type { Signal } from "./Signal";
 export type { SignalKind } from "./SignalKind";
 export type { SignedOut } from "./SignedOut";
