@@ -210,7 +210,7 @@ pub async fn start_with(config: Config, options: Options) -> Result<RunningServe
         tracing::warn!(
             "this server has no company yet: nobody can sign in until one is made. \
              Create the first (it prints the manager's activation code and sign-in link) with: {}",
-            setup::CREATE_HINT
+            setup::create_hint(&config.database_url, Some(&public_url))
         );
     }
     let mut state = http::AppState::new(admin.db.clone(), public_url);

@@ -129,13 +129,19 @@ enum Command {
         #[command(subcommand)]
         action: CompanyCommand,
     },
-    /// Print a fresh one-time activation code for a user.
+    /// Print a fresh one-time activation code for a user (and, with
+    /// --public-url, the sign-in link that carries it).
     ActivationCode {
         #[command(flatten)]
         db: DbArg,
         /// The user's id, E.164 phone or exact name.
         #[arg(long)]
         user: String,
+        /// The server's address as the desktop app reaches it: adds a
+        /// second line, the sign-in link [default: only the code]. Not read
+        /// from WARMLEAD_PUBLIC_URL: scripts that read the one line keep working.
+        #[arg(long)]
+        public_url: Option<String>,
     },
     /// Print a fresh activation code for the demo's main user of a role.
     DemoCode {
@@ -295,10 +301,20 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             serve(listen, db.url(), public_url, demo, options).await
         }
         Command::Company { action } => company(action).await,
-        Command::ActivationCode { db, user } => {
+        Command::ActivationCode {
+            db,
+            user,
+            public_url,
+        } => {
             let admin = db.admin().await?;
             let user = admin.find_user(&user).await?;
-            println!("{}", admin.create_activation_code(user.id).await?);
+            let code = admin.create_activation_code(user.id).await?;
+            println!("{code}");
+            if let Some(server) = public_url {
+                let link =
+                    warmlead_core::invite::activation_link(server.trim_end_matches('/'), &code);
+                println!("sign-in link: {link}");
+            }
             Ok(())
         }
         Command::DemoCode { db, role } => {
@@ -380,12 +396,15 @@ async fn company(action: CompanyCommand) -> Result<(), ServerError> {
             let server = public_url.unwrap_or_else(|| "http://127.0.0.1:8787".into());
             print!(
                 "{}",
-                setup::new_company_text(&made, server.trim_end_matches('/'))
+                setup::new_company_text(&made, server.trim_end_matches('/'), &db.url())
             );
         }
         CompanyCommand::List { db } => {
             let admin = db.admin().await?;
-            print!("{}", setup::companies_table(&admin.list_companies().await?));
+            print!(
+                "{}",
+                setup::companies_table(&admin.list_companies().await?, &db.url())
+            );
         }
     }
     Ok(())

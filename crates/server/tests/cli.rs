@@ -163,7 +163,10 @@ async fn company_create_sets_up_a_company_its_manager_can_sign_in_to() {
     let _ = serve.kill();
     let _ = serve.wait();
     assert!(
-        hint.contains("no company yet") && hint.contains("warmlead-server company create --name"),
+        hint.contains("no company yet")
+            && hint.contains(&format!(
+                "warmlead-server company create --database-url {empty} "
+            )),
         "{hint}"
     );
 
@@ -222,4 +225,154 @@ async fn company_create_sets_up_a_company_its_manager_can_sign_in_to() {
     let rows: Vec<&str> = list.lines().skip(1).collect();
     assert_eq!(rows.len(), 1, "{list}");
     assert!(rows[0].contains("青松家政\t1\t0\t0"), "{list}");
+}
+
+/// The first stderr line of `serve` on an empty database: how to begin.
+fn empty_server_hint(args: &[&str]) -> String {
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_warmlead-server"))
+        .arg("serve")
+        .args(args)
+        .env_remove("WARMLEAD_DATABASE_URL")
+        .env_remove("WARMLEAD_PUBLIC_URL")
+        .env("RUST_LOG", "warn")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = serve.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let hint = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the empty server logs how to begin");
+    let _ = serve.kill();
+    let _ = serve.wait();
+    hint
+}
+
+/// Runs a command line as printed (no quoting in these: the paths and
+/// names are plain), with neither address in the environment.
+fn run_as_printed(line: &str) -> String {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(words[0], "warmlead-server", "{line}");
+    let out = Command::new(env!("CARGO_BIN_EXE_warmlead-server"))
+        .args(&words[1..])
+        .env_remove("WARMLEAD_DATABASE_URL")
+        .env_remove("WARMLEAD_PUBLIC_URL")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{line}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn the_cli_hints_run_as_printed_against_the_database_and_address_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("qingsong.db").display());
+    // Devices reach the server at an address other than the one it listens on.
+    let public = "http://192.0.2.7:8796";
+    let hint = empty_server_hint(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--database-url",
+        &db,
+        "--public-url",
+        public,
+    ]);
+    let (_, command) = hint.split_once("with: ").expect("the hint names a command");
+    assert!(
+        command.contains(&format!("--database-url {db} --public-url {public} ")),
+        "{command}"
+    );
+    // The operator fills in the three names, and nothing else.
+    let filled = command
+        .replace("'<company name>'", "青松家政")
+        .replace("'<manager name>'", "周青")
+        .replace("'<manager phone, e.g. +8613800000000>'", "+8613900000001");
+    assert!(
+        !filled.contains('<'),
+        "only the names were left to fill: {filled}"
+    );
+    let made = run_as_printed(&filled);
+    let link = made
+        .lines()
+        .find_map(|l| l.strip_prefix("sign-in link: "))
+        .unwrap_or_else(|| panic!("{made}"));
+    let (server, _) = warmlead_core::invite::parse_activation_link(link).unwrap();
+    assert_eq!(
+        server, public,
+        "the link reaches the server the devices reach"
+    );
+
+    // "More codes later": the next line, run as printed.
+    let more = made
+        .lines()
+        .skip_while(|l| !l.ends_with("More codes later:"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("{made}"));
+    assert!(
+        more.contains(&format!("--database-url {db} --public-url {public} ")),
+        "{more}"
+    );
+    let printed = run_as_printed(more);
+    let mut lines = printed.lines();
+    let code = lines.next().unwrap().trim().to_string();
+    let link = lines
+        .next()
+        .and_then(|l| l.strip_prefix("sign-in link: "))
+        .unwrap_or_else(|| panic!("{printed}"));
+    assert_eq!(
+        warmlead_core::invite::parse_activation_link(link),
+        Some((public.to_string(), code.clone()))
+    );
+
+    // Both landed in the database the server uses: its manager signs in.
+    let server = warmlead_server::start(warmlead_server::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: db.clone(),
+        public_url: Some(public.into()),
+        demo: false,
+    })
+    .await
+    .unwrap();
+    let res = reqwest::Client::new()
+        .post(format!("{}{PATH_ACTIVATE}", server.base_url()))
+        .json(&ActivateRequest {
+            code,
+            device_name: "cli".into(),
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let act: ActivateResponse = res.json().await.unwrap();
+    assert_eq!(
+        (act.user.name.as_str(), act.company.name.as_str()),
+        ("周青", "青松家政")
+    );
+    server.shutdown().await;
+
+    // `company list` on an empty database says the same, with that database.
+    let other = format!("sqlite://{}", dir.path().join("other.db").display());
+    let list = run_as_printed(&format!(
+        "warmlead-server company list --database-url {other}"
+    ));
+    assert!(
+        list.contains(&format!("company create --database-url {other} ")),
+        "{list}"
+    );
 }

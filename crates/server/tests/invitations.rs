@@ -154,6 +154,13 @@ async fn a_single_use_qr_invitation_makes_a_bound_partner_who_can_sign_in() {
     assert_eq!(server, base);
     assert_eq!(link_code, code);
     assert!(html.contains("向 李明 索取"), "no download URL configured");
+    // A partner who installs the app later, where the button opens nothing,
+    // types the server address and the code the page shows.
+    let shown_server = element_text(&html, "wl-server-address").expect("the server address");
+    assert_eq!(shown_server, base);
+    let typed = warmlead_core::signin::sign_in_fields(&shown_server, &code).unwrap();
+    assert_eq!(typed.server_url, base.trim_end_matches('/'));
+    assert!(html.contains("服务器地址和激活码"), "{html}");
 
     // The partner exists once, bound to the rep, with where they came from.
     let users = company_users(&w).await;

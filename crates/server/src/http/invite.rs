@@ -412,6 +412,8 @@ struct WelcomePage<'a> {
     company_name: &'a str,
     rep: &'a str,
     partner_name: &'a str,
+    /// What the partner types into the app's server field.
+    server_url: &'a str,
     code: &'a str,
     link: &'a str,
     download_url: Option<&'a str>,
@@ -433,6 +435,7 @@ fn welcome_page(
         company_name: &view.company.name,
         rep: &view.inviter.name,
         partner_name: &partner.name,
+        server_url: public_url,
         code,
         link: &link,
         download_url,
