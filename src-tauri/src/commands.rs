@@ -8,7 +8,8 @@ use base64::Engine;
 use tauri::{AppHandle, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 use warmlead_core::app::{
-    BriefcaseItem, BriefcaseQuery, RadarEntry, Session, ShareResult, SyncState, SyncStatus,
+    BriefcaseItem, BriefcaseQuery, RadarEntry, Session, ShareResult, SignInFields, SyncState,
+    SyncStatus,
 };
 use warmlead_core::domain::{Channel, ContentItem};
 use warmlead_core::error::ApiError;
@@ -52,10 +53,11 @@ fn device_name() -> String {
     }
 }
 
-/// Activates this device and stores its credentials.
+/// Activates this device and stores its credentials. The address is read
+/// as people type it (`signin::server_address`) and stored in that form.
 pub async fn activate_device(db: &Path, server_url: &str, code: &str) -> Res<Session> {
-    let resp = warmlead_sync::activate(server_url.trim(), code, &device_name()).await?;
-    let url = server_url.trim().to_string();
+    let url = warmlead_core::signin::server_address(server_url)?;
+    let resp = warmlead_sync::activate(&url, code, &device_name()).await?;
     blocking(db, move |s| {
         s.save_activation(&url, &resp)?;
         s.session()
@@ -70,6 +72,15 @@ pub async fn session(state: State<'_, AppState>) -> Res<Option<Session>> {
     blocking(&state.db_path, |s| s.session()).await
 }
 
+/// The sign-in fields as they will be used: a pasted `warmlead://` link in
+/// either field becomes its server and code, a typed address its full form.
+/// The screen shows them back before it signs in.
+#[bridge::command]
+pub fn read_sign_in(server_url: String, code: String) -> Res<SignInFields> {
+    warmlead_core::signin::sign_in_fields(&server_url, &code)
+}
+
+/// Signs in by hand, with the fields as typed (or a link pasted into one).
 #[bridge::command]
 pub async fn activate(
     app: AppHandle,
@@ -77,7 +88,8 @@ pub async fn activate(
     server_url: String,
     code: String,
 ) -> Res<Session> {
-    let session = activate_device(&state.db_path, &server_url, &code).await?;
+    let fields = warmlead_core::signin::sign_in_fields(&server_url, &code)?;
+    let session = activate_device(&state.db_path, &fields.server_url, &fields.code).await?;
     start_engine(&app);
     Ok(session)
 }

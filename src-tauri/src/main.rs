@@ -96,6 +96,7 @@ fn main() {
 bridge::commands![
     commands::session,
     commands::activate,
+    commands::read_sign_in,
     commands::sign_out,
     commands::briefcase,
     commands::content_item,

@@ -86,6 +86,8 @@ async function listenAll(
 export const api = {
   session: rust.session,
   activate: unchecked.activate,
+  /** The sign-in fields as they will be used (a pasted link in either field). */
+  readSignIn: unchecked.readSignIn,
   signOut: rust.signOut,
   briefcase: rust.briefcase,
   contentItem: rust.contentItem,

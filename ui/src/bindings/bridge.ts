@@ -38,6 +38,7 @@ import type { PosterInvitation } from "./PosterInvitation";
 import type { RadarEntry } from "./RadarEntry";
 import type { Session } from "./Session";
 import type { ShareResult } from "./ShareResult";
+import type { SignInFields } from "./SignInFields";
 import type { SignedOut } from "./SignedOut";
 import type { SmsInviteRequest } from "./SmsInviteRequest";
 import type { SmsInviteResult } from "./SmsInviteResult";
@@ -53,6 +54,7 @@ import type { User } from "./User";
 export type CommandName =
   | "session"
   | "activate"
+  | "read_sign_in"
   | "sign_out"
   | "briefcase"
   | "content_item"
@@ -123,8 +125,16 @@ export function commands(invoke: Invoke) {
   return {
     session: (): Promise<Session | null> =>
       invoke<Session | null>("session"),
+    /** Signs in by hand, with the fields as typed (or a link pasted into one). */
     activate: (serverUrl: string, code: string): Promise<Session> =>
       invoke<Session>("activate", { serverUrl, code }),
+    /**
+     * The sign-in fields as they will be used: a pasted `warmlead://` link in
+     * either field becomes its server and code, a typed address its full form.
+     * The screen shows them back before it signs in.
+     */
+    readSignIn: (serverUrl: string, code: string): Promise<SignInFields> =>
+      invoke<SignInFields>("read_sign_in", { serverUrl, code }),
     /** Signs out; without `force` it refuses while changes wait to sync. */
     signOut: (force: boolean): Promise<null> =>
       invoke<null>("sign_out", { force }),

@@ -5,13 +5,14 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { Trans, useTranslation } from "react-i18next";
 
-import { api, toApiError, type ApiError } from "../api";
+import { api, toApiError, type ErrorCode } from "../api";
 import type { LinkActivation, Session, SignedOut } from "../bindings";
 import { Dialog } from "../components/Dialog";
 import { LIMITS } from "../bindings/Limits";
 
 const EXPLAINED = new Set([
   "invalid_input",
+  "bad_server_address",
   "unauthorized",
   "not_found",
   "offline",
@@ -21,6 +22,10 @@ const EXPLAINED = new Set([
   "account_disabled",
   "device_revoked",
 ]);
+
+/** An error as this screen explains it: the app's codes, and a pasted
+ * activation link that was cut short or changed. */
+type SignInError = { code: ErrorCode | "bad_link"; message: string };
 
 /** Why the app signed out, and whom to ask: a partner their rep, others a manager. */
 function SwitchedOffNotice({ notice }: { notice: SignedOut }) {
@@ -92,7 +97,7 @@ export function SignIn({
   const [server, setServer] = useState("");
   const [code, setCode] = useState("");
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
+  const [error, setError] = useState<SignInError | null>(null);
   // A warmlead://activate link waiting for the person's answer.
   const [link, setLink] = useState<LinkActivation | null>(null);
 
@@ -127,25 +132,72 @@ export function SignIn({
     }
   };
 
+  // A whole warmlead://activate link pasted into either field fills both at
+  // once (Rust reads it with the deep-link parser), so the server it names
+  // shows before anything is sent. Typing one key at a time is left alone
+  // until Activate: a half-typed link is not a link yet.
+  const pasted = (nextServer: string, nextCode: string) => {
+    void api.readSignIn(nextServer, nextCode).then(
+      (fields) => {
+        if (!fields.from_link) return;
+        setServer(fields.server_url);
+        setCode(fields.code);
+        setError(null);
+      },
+      () => undefined,
+    );
+  };
+  const changeServer = (next: string) => {
+    setServer(next);
+    if (next.length - server.length > 1) pasted(next, code);
+  };
+  const changeCode = (next: string) => {
+    setCode(next);
+    if (next.length - code.length > 1) pasted(server, next);
+  };
+
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    if (!server.trim() || !code.trim()) {
+    if (!server.trim() && !code.trim()) {
       setError({ code: "invalid_input", message: "" });
       return;
     }
     setBusy(true);
     setError(null);
     try {
-      onSignedIn(await api.activate(server.trim(), code.trim()));
+      let fields;
+      try {
+        fields = await api.readSignIn(server, code);
+      } catch (err) {
+        const e = toApiError(err);
+        if (e.code === "invalid_input") {
+          // Only a cut or altered link is invalid input here.
+          setError({ code: "bad_link", message: e.message });
+        } else if (e.code === "bad_server_address" && !server.trim()) {
+          setError({ code: "invalid_input", message: "" });
+        } else {
+          setError(e);
+        }
+        return;
+      }
+      // What will be used, shown before it is sent: the address in full
+      // (with the scheme the rule chose), the link's server and code.
+      setServer(fields.server_url);
+      setCode(fields.code);
+      if (!fields.code) {
+        setError({ code: "invalid_input", message: "" });
+        return;
+      }
+      onSignedIn(await api.activate(fields.server_url, fields.code));
     } catch (err) {
-      setError(err as ApiError);
+      setError(toApiError(err));
     } finally {
       setBusy(false);
     }
   };
 
   const message = error
-    ? EXPLAINED.has(error.code)
+    ? EXPLAINED.has(error.code) || error.code === "bad_link"
       ? t(`signin.error.${error.code}`, { minutes: LIMITS.activationWindowSecs / 60 })
       : t("signin.error.other", { message: error.message })
     : null;
@@ -165,12 +217,14 @@ export function SignIn({
             id="signin-server"
             className="input"
             data-testid="signin-server"
-            type="url"
+            type="text"
             inputMode="url"
+            spellCheck={false}
+            autoCapitalize="off"
             autoComplete="url"
             placeholder={t("signin.serverHint")}
             value={server}
-            onChange={(e) => setServer(e.target.value)}
+            onChange={(e) => changeServer(e.target.value)}
             disabled={busy}
             autoFocus
           />
@@ -186,7 +240,7 @@ export function SignIn({
             spellCheck={false}
             placeholder={t("signin.codeHint")}
             value={code}
-            onChange={(e) => setCode(e.target.value)}
+            onChange={(e) => changeCode(e.target.value)}
             disabled={busy}
           />
         </div>
