@@ -1,10 +1,14 @@
 // Signing in by hand, the path of everyone whose link did not open the app,
 // in the real built app against an empty server whose company the
 // operator's command line made: the server typed as `host:port` (no
-// scheme), the whole warmlead://activate link pasted into either field.
+// scheme), the whole warmlead://activate link pasted into either field;
+// then the manager's empty company opens on its first steps, which tick as
+// they are done and go once all are.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+
+import { PNG } from "pngjs";
 
 import { serverBin, waitFor } from "./lib/server.mjs";
 import { appHarness, tid } from "./lib/app.mjs";
@@ -126,5 +130,111 @@ test("the link typed key by key into the code field signs in on Activate", async
     await app.type(await app.waitFor(tid("signin-code")), link);
     await app.click(await app.find(tid("signin-submit")));
     await signedIn(app);
+  });
+});
+
+/** A small real PNG (a colour gradient). */
+function pngBytes(w, hgt) {
+  const png = new PNG({ width: w, height: hgt });
+  for (let y = 0; y < hgt; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = (y * w + x) * 4;
+      png.data[i] = (x * 255) / w;
+      png.data[i + 1] = 140;
+      png.data[i + 2] = (y * 255) / hgt;
+      png.data[i + 3] = 255;
+    }
+  }
+  return PNG.sync.write(png);
+}
+
+async function pickFile(app, input, name, type, bytes) {
+  await app.execute(
+    `const [input, name, type, b64] = arguments;
+     const bin = atob(b64);
+     const bytes = new Uint8Array(bin.length);
+     for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+     const dt = new DataTransfer();
+     dt.items.add(new File([bytes], name, { type }));
+     input.files = dt.files;
+     input.dispatchEvent(new Event("change", { bubbles: true }));`,
+    [el(input), name, type, Buffer.from(bytes).toString("base64")],
+  );
+}
+
+const stepDone = async (app, step) =>
+  (await app.attribute(await app.find(tid(`first-step-${step}`)), "data-done")) === "true";
+
+/** Back to 总览, syncing, until `step` shows as done. */
+async function untilDone(app, step) {
+  await waitFor(
+    async () => {
+      await app.click(await app.find(tid("nav-overview")));
+      if ((await app.findAll(tid("first-steps"))).length === 0) return step === "all";
+      if (step === "all") {
+        await app.click(await app.find(tid("sync-now")));
+        return false;
+      }
+      if (await stepDone(app, step)) return true;
+      await app.click(await app.find(tid("sync-now")));
+      return false;
+    },
+    { timeoutMs: 60_000, intervalMs: 1000, what: `the first step ${step} done` },
+  );
+}
+
+test("an empty company opens on its first steps, each opens its screen and ticks once done", async () => {
+  const { code } = managerCode();
+  await withApp("first-steps", async (app) => {
+    await h.signIn(app, code);
+    const card = await app.waitFor(tid("first-steps"), 30_000);
+    for (const step of ["rep", "logo", "item"]) assert.equal(await stepDone(app, step), false, step);
+    const text = await app.execute("return arguments[0].textContent", [el(card)]);
+    assert.match(text, /添加第一位销售/);
+    assert.doesNotMatch(text, /暖居|装修|演示|demo/i, "no demo wording");
+    await shot(app, "first-steps-zh");
+    await app.execute(`localStorage.setItem("warmlead.lang", "en"); location.reload();`);
+    await waitFor(async () => /Add your first rep/.test(await app.execute(`return document.body.textContent;`)), {
+      what: "the card in English",
+    });
+    await shot(app, "first-steps-en");
+    await app.execute(`localStorage.setItem("warmlead.lang", "zh-CN"); location.reload();`);
+
+    // Add your first rep: the step opens 团队.
+    await app.click(await app.waitFor(tid("first-step-rep-go")));
+    await app.click(await app.waitFor(tid("team-add")));
+    await app.type(await app.waitFor(tid("team-add-name")), "林晓");
+    await app.type(await app.find(tid("team-add-phone")), "139 0000 0002");
+    await app.click(await app.find(tid("team-add-submit")));
+    await app.waitFor(tid("team-code-value"));
+    await untilDone(app, "rep");
+    assert.equal(await stepDone(app, "logo"), false);
+    await shot(app, "first-steps-one-done");
+
+    // Set the logo: the step opens 设置.
+    await app.click(await app.find(tid("first-step-logo-go")));
+    await pickFile(app, await app.waitFor(tid("logo-file")), "logo.png", "image/png", pngBytes(128, 128));
+    const save = await app.find(tid("company-profile-save"));
+    await waitFor(async () => (await app.attribute(save, "disabled")) === null, { what: "the logo uploaded" });
+    await app.click(save);
+    await waitFor(async () => /已保存|Saved/.test(await app.execute("return arguments[0].textContent", [el(await app.find(tid("company-profile")))])), {
+      what: "the profile saved",
+    });
+    await untilDone(app, "logo");
+
+    // Write the first item: the step opens 内容库.
+    await app.click(await app.find(tid("first-step-item-go")));
+    await app.click(await app.waitFor(tid("library-new")));
+    await app.click(await app.waitFor(tid("library-new-article")));
+    await app.type(await app.waitFor(tid("library-title")), "服务项目介绍");
+    const body = await app.find(tid("library-article-body"));
+    await app.click(body);
+    await app.type(body, "日常保洁、深度保洁、开荒保洁。");
+    await app.click(await app.find(tid("library-publish")));
+    await waitFor(async () => (await app.findAll(tid("library-archive"))).length === 1, { what: "published" });
+    // All three done: the card goes.
+    await untilDone(app, "all");
+    await app.waitFor(tid("soon-overview"));
+    await shot(app, "first-steps-gone");
   });
 });

@@ -13,6 +13,7 @@ import { ComingSoon } from "./screens/ComingSoon";
 import { Team } from "./screens/Team";
 import { Invite } from "./screens/Invite";
 import { Leads } from "./screens/Leads";
+import { Overview } from "./screens/Overview";
 import { Partners } from "./screens/Partners";
 import { Radar } from "./screens/Radar";
 import { Settings } from "./screens/Settings";
@@ -168,6 +169,8 @@ export function App() {
         return <Invite session={session} status={status} />;
       case "team":
         return <Team session={session} />;
+      case "overview":
+        return <Overview status={status} onGo={setSection} />;
       case "settings":
         return (
           <Settings

@@ -278,6 +278,29 @@ export const en = {
     minutes: "{{m}} min {{s}} s",
     hours: "{{h}} h {{m}} min",
   },
+  overview: {
+    firstSteps: {
+      title: "Get started with Warmlead",
+      hint_one: "{{count}} step to go. Each step is ticked once done; this card goes away when all are.",
+      hint_other: "{{count}} steps to go. Each step is ticked once done; this card goes away when all are.",
+      done: "Done",
+      rep: {
+        title: "Add your first rep",
+        body: "Once signed in, a rep can invite partners and share content.",
+        go: "Add in Team",
+      },
+      logo: {
+        title: "Upload your company logo",
+        body: "It is printed on posters and on the pages people share.",
+        go: "Upload in Settings",
+      },
+      item: {
+        title: "Write your first item",
+        body: "An article, poster, video or case study: once published, partners can share it with friends.",
+        go: "Write in Content",
+      },
+    },
+  },
   soon: {
     badge: "Coming soon",
     referrals: "People you refer directly (name and phone, a group introduction or a coupon) appear here with your rep's progress.",
