@@ -4,13 +4,14 @@
 // scheme), the whole warmlead://activate link pasted into either field;
 // then the manager's empty company opens on its first steps, which tick as
 // they are done and go once all are.
-import { test } from "node:test";
+import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 
 import { PNG } from "pngjs";
 
-import { serverBin, waitFor } from "./lib/server.mjs";
+import { activate, api, serverBin, waitFor } from "./lib/server.mjs";
+import { launchPhone } from "./lib/chromium.mjs";
 import { appHarness, tid } from "./lib/app.mjs";
 
 const h = appHarness("signin", {}, { demo: false });
@@ -236,5 +237,41 @@ test("an empty company opens on its first steps, each opens its screen and ticks
     await untilDone(app, "all");
     await app.waitFor(tid("soon-overview"));
     await shot(app, "first-steps-gone");
+  });
+});
+
+let phone;
+after(async () => {
+  await phone?.browser.close();
+});
+
+test("the partner's welcome page shows the server address and the code to type later", async () => {
+  const { code } = managerCode();
+  const manager = await activate(h.server.url, code, "e2e probe");
+  const inv = await api(h.server.url, manager.device_token, "POST", "/api/v1/invitations", {
+    channel: "qr",
+    multi_use: false,
+    expires_in_hours: null,
+  });
+  phone = await launchPhone();
+  const page = await phone.context.newPage();
+  await page.goto(inv.url);
+  await page.fill('input[name="name"]', "陈阿姨");
+  await page.fill('input[name="phone"]', "139 0000 0009");
+  const consent = page.locator('input[type="checkbox"]');
+  if (await consent.count()) await consent.first().check();
+  await Promise.all([page.waitForNavigation(), page.click("#wl-join")]);
+  const server = (await page.textContent("#wl-server-address")).trim();
+  const partnerCode = (await page.textContent("#wl-activation-code")).trim();
+  assert.equal(server, h.server.url);
+  assert.match(partnerCode, /^[A-Z0-9]{3}-[A-Z0-9]{3}-[A-Z0-9]{3}$/);
+  await page.screenshot({ path: "artifacts/signin-welcome-page.png", fullPage: true });
+  await page.close();
+  // Days later, on a computer where the button opens nothing: typed by hand.
+  await withApp("partner-later", async (app) => {
+    await app.type(await app.waitFor(tid("signin-server")), server);
+    await app.type(await app.find(tid("signin-code")), partnerCode);
+    await app.click(await app.find(tid("signin-submit")));
+    await app.waitFor(tid("nav-briefcase"), 30_000);
   });
 });
