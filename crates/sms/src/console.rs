@@ -56,15 +56,48 @@ impl ConsoleProvider {
         if let Some(path) = &self.file {
             append_line(path, &entry)?;
         }
-        // The text carries an invitation link, a bearer secret: logs get it redacted; the outbox
-        // (memory and the file the operator asked for) keeps the message whole.
-        tracing::info!(to = %entry.to, text = %redact_links(&entry.text), "SMS (console outbox)");
+        // The text carries bearer secrets (an invitation link, an activation code and its
+        // warmlead:// link): logs get its words without them; the outbox (memory and the file
+        // the operator asked for) keeps the message whole.
+        tracing::info!(to = %entry.to, text = %redact(&entry.text), "SMS (console outbox)");
         self.outbox
             .lock()
             .map_err(|_| SmsError::Outbox("outbox lock poisoned".into()))?
             .push(entry.clone());
         Ok(entry)
     }
+}
+
+/// The text without its secrets: every invitation link's token, and every
+/// ASCII word holding a digit, `-`, `=` or `/` (activation codes like
+/// `K7Q-4MX-PQR`, `warmlead://activate?...` links and URLs), replaced with
+/// `…`.
+fn redact(text: &str) -> String {
+    let links = redact_links(text);
+    let mut out = String::with_capacity(links.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word
+            .chars()
+            .any(|c| c.is_ascii_digit() || "-=/".contains(c))
+        {
+            out.push('…');
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in links.chars() {
+        // A secret is ASCII: letters, digits and the punctuation of codes and URLs.
+        if c.is_ascii_graphic() {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
 }
 
 /// Replaces the token of every invitation link (`.../i/<token>`) with `…`.
@@ -140,5 +173,21 @@ mod tests {
             "李明邀请您：https://r.example.com/i/… 拒收请回复R /i/"
         );
         assert!(!redacted.contains("AbC_12-xyz"));
+    }
+
+    #[test]
+    fn logs_never_carry_activation_codes() {
+        let text = "暖客激活码 K7Q-4M2-X9P，7 天内有效。在应用里打开 warmlead://activate?server=https%3A%2F%2Fr.example.com&code=K7Q-4M2-X9P 即可登录";
+        let logged = redact(text);
+        assert!(!logged.contains("K7Q-4M2-X9P"), "{logged}");
+        assert!(!logged.contains("code="), "{logged}");
+        assert!(logged.starts_with("暖客激活码 …，"), "{logged}");
+        assert_eq!(
+            redact("码 ABC-DEF-GHJ 有效"),
+            "码 … 有效",
+            "a code without digits"
+        );
+        // Words without secrets stay readable.
+        assert_eq!(redact("拒收请回复R"), "拒收请回复R");
     }
 }
