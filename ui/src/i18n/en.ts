@@ -35,7 +35,7 @@ export const en = {
     title: "Sign in to Warmlead",
     subtitle: "Enter your company's server address and the activation code you were given (staff get theirs from a manager, partners from their rep). Got an activation link? Paste the whole link into either field.",
     server: "Server address",
-    serverHint: "e.g. warmlead.example.com or 192.168.1.20:8787",
+    serverHint: "e.g. example.com or 192.168.1.20:8787",
     code: "Activation code",
     codeHint: "e.g. K7Q-4M2-XP9",
     submit: "Activate",

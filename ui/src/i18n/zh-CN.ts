@@ -36,7 +36,7 @@ export const zhCN = {
     title: "登录暖客",
     subtitle: "填写公司的服务器地址和你收到的激活码（员工向经理要，合伙人向自己的销售要）。收到的是激活链接？把整条链接粘贴到任一栏即可。",
     server: "服务器地址",
-    serverHint: "例如 warmlead.example.com 或 192.168.1.20:8787",
+    serverHint: "例如 example.com 或 192.168.1.20:8787",
     code: "激活码",
     codeHint: "例如 K7Q-4M2-XP9",
     submit: "激活",

@@ -86,7 +86,7 @@ export function Overview({ status, onGo }: { status: SyncStatus | null; onGo: (s
       <header className="section-head">
         <h1 id="overview-title">{t("section.overview")}</h1>
       </header>
-      <div className="overview-body">
+      <div className="overview-body" data-testid="overview-body" data-loaded={steps !== null}>
         {open && steps && <FirstSteps steps={steps} onGo={onGo} />}
         <EmptyState testId="soon-overview" title={t("soon.badge")} body={t("soon.overview")} />
       </div>
