@@ -5,7 +5,7 @@
 //! the partners' import has the same dry run.
 mod common;
 
-use common::{activate, activate_with_code, api_error, world, World};
+use common::{activate, activate_with_code, api_error, world, Device, World};
 use reqwest::StatusCode;
 use warmlead_core::api::{
     TeamImportRequest, TeamImportResult, PATH_PARTNER_IMPORT, PATH_TEAM_IMPORT,
@@ -30,6 +30,13 @@ async fn users(w: &World) -> Vec<User> {
 
 fn req(rows: Vec<ImportRow>, dry_run: bool) -> TeamImportRequest {
     TeamImportRequest { rows, dry_run }
+}
+
+/// Posts an import and reads its answer, which must come with `status`.
+async fn import(d: &Device, req: &TeamImportRequest, status: StatusCode) -> TeamImportResult {
+    let res = d.post(PATH_TEAM_IMPORT).json(req).send().await.unwrap();
+    assert_eq!(res.status(), status);
+    res.json().await.unwrap()
 }
 
 /// (row, reason) of each error.
@@ -80,14 +87,7 @@ async fn a_dry_run_flags_phones_already_in_the_company_and_writes_nothing() {
     assert_eq!(users(&w).await, before, "a dry run writes nothing");
 
     // A clean dry run: no problems, still nothing written.
-    let res = manager
-        .post(PATH_TEAM_IMPORT)
-        .json(&req(vec![rows[0].clone()], true))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    let out: TeamImportResult = res.json().await.unwrap();
+    let out = import(&manager, &req(vec![rows[0].clone()], true), StatusCode::OK).await;
     assert!(out.added.is_empty() && out.errors.is_empty(), "{out:?}");
     assert_eq!(users(&w).await, before);
 }
@@ -102,14 +102,12 @@ async fn one_taken_phone_stops_the_whole_import() {
         row(3, "张三", "13700137000"),
         row(4, "周强", "13700002222"),
     ];
-    let res = manager
-        .post(PATH_TEAM_IMPORT)
-        .json(&req(rows, false))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let out: TeamImportResult = res.json().await.unwrap();
+    let out = import(
+        &manager,
+        &req(rows, false),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     assert!(out.added.is_empty());
     assert_eq!(reasons(&out), vec![(3, ImportReason::DuplicatePhone)]);
     assert_eq!(users(&w).await, before, "all or nothing: no row was added");
@@ -129,14 +127,7 @@ async fn imported_reps_sign_in_with_their_codes_and_a_second_import_is_refused()
         row(2, " 孙  丽 ", "13700001111"),
         row(3, "周强", "13700002222"),
     ];
-    let res = manager
-        .post(PATH_TEAM_IMPORT)
-        .json(&req(rows.clone(), false))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    let out: TeamImportResult = res.json().await.unwrap();
+    let out = import(&manager, &req(rows.clone(), false), StatusCode::OK).await;
     assert!(out.errors.is_empty(), "{:?}", out.errors);
     let got: Vec<(u32, &str, Option<&str>, Role)> = out
         .added
@@ -160,14 +151,12 @@ async fn imported_reps_sign_in_with_their_codes_and_a_second_import_is_refused()
         assert_eq!(dev.act.user.id, a.issued.user.id);
     }
     // The same file again: every phone is now in the company.
-    let res = manager
-        .post(PATH_TEAM_IMPORT)
-        .json(&req(rows, false))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let out: TeamImportResult = res.json().await.unwrap();
+    let out = import(
+        &manager,
+        &req(rows, false),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     assert_eq!(
         reasons(&out),
         vec![
