@@ -103,6 +103,125 @@ pub fn build_send_sms(
     })
 }
 
+/// A read-only Dysmsapi call that sends nothing (`QuerySmsSign` with
+/// `SignName`, `QuerySmsTemplate` with `TemplateCode`): signed like
+/// `SendSms`, so its answer says whether the credentials are accepted.
+pub fn build_query(
+    config: &AliyunConfig,
+    action: &str,
+    key: (&str, &str),
+    nonce: &str,
+    unix_secs: i64,
+) -> HttpRequest {
+    let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+    let mut params = vec![
+        pair("AccessKeyId", &config.access_key_id),
+        pair("Action", action),
+        pair("Format", "JSON"),
+        pair("RegionId", "cn-hangzhou"),
+        pair("SignatureMethod", "HMAC-SHA1"),
+        pair("SignatureNonce", nonce),
+        pair("SignatureVersion", "1.0"),
+        pair("Timestamp", &utc_iso8601(unix_secs)),
+        pair("Version", "2017-05-25"),
+        pair(key.0, key.1),
+    ];
+    let signature = sign("POST", &params, &config.access_key_secret);
+    params.push(pair("Signature", &signature));
+    HttpRequest {
+        method: "POST",
+        url: format!("{}/", config.base_url.trim_end_matches('/')),
+        headers: vec![(
+            "Content-Type".into(),
+            "application/x-www-form-urlencoded".into(),
+        )],
+        body: http::form_encode(&params),
+    }
+}
+
+/// The review status in a `QuerySmsSign` / `QuerySmsTemplate` answer
+/// (`SignStatus` / `TemplateStatus`: 0 under review, 1 approved, 2 refused)
+/// and the refusal's reason.
+pub fn read_query_answer(
+    answer: &HttpAnswer,
+    status_field: &str,
+) -> Result<(i64, String), SmsError> {
+    let bad = || SmsError::BadResponse {
+        provider: PROVIDER,
+        status: answer.status,
+        body: answer.body.chars().take(500).collect(),
+    };
+    let parsed: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&answer.body).map_err(|_| bad())?;
+    let text = |k: &str| {
+        parsed
+            .get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let code = text("Code");
+    if code != "OK" {
+        if code.is_empty() {
+            return Err(bad());
+        }
+        return Err(error_for(code, text("Message")));
+    }
+    let status = parsed
+        .get(status_field)
+        .and_then(serde_json::Value::as_i64)
+        .ok_or_else(bad)?;
+    Ok((status, text("Reason")))
+}
+
+/// Checks the account without sending: the credentials, then that the sign
+/// name and the template are approved. Answers what it found.
+pub async fn check_account(
+    client: &reqwest::Client,
+    config: &AliyunConfig,
+) -> Result<String, SmsError> {
+    let checks = [
+        (
+            "QuerySmsSign",
+            "SignName",
+            &config.sign_name,
+            "SignStatus",
+            "sign name",
+        ),
+        (
+            "QuerySmsTemplate",
+            "TemplateCode",
+            &config.template_code,
+            "TemplateStatus",
+            "template",
+        ),
+    ];
+    for (action, key, value, field, what) in checks {
+        let nonce = uuid::Uuid::new_v4().to_string();
+        let req = build_query(config, action, (key, value), &nonce, unix_now());
+        let answer = http::execute(client, PROVIDER, &req).await?;
+        let (status, reason) = read_query_answer(&answer, field)?;
+        let refused = |state: &str| SmsError::Rejected {
+            provider: PROVIDER,
+            code: format!("{field}={status}"),
+            message: if reason.is_empty() {
+                format!("{what} {value} is {state}")
+            } else {
+                format!("{what} {value} is {state}: {reason}")
+            },
+        };
+        match status {
+            1 => {}
+            0 => return Err(refused("still under review")),
+            _ => return Err(refused("not approved")),
+        }
+    }
+    Ok(format!(
+        "credentials accepted; sign name {} and template {} approved",
+        config.sign_name, config.template_code
+    ))
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct Answer {

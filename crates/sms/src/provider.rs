@@ -48,6 +48,19 @@ impl ProviderConfig {
         !matches!(self, ProviderConfig::Console { .. })
     }
 
+    /// Asks the provider, without sending anything, whether it accepts our
+    /// credentials (and the sign name and template where it reviews them);
+    /// answers what it found. The console provider has nothing to ask.
+    pub async fn check_account(&self) -> Result<String, SmsError> {
+        let client = crate::http::default_client();
+        match self {
+            ProviderConfig::Console { .. } => Ok("console: nothing to check".into()),
+            ProviderConfig::Aliyun(c) => crate::aliyun::check_account(&client, c).await,
+            ProviderConfig::Tencent(c) => crate::tencent::check_account(&client, c).await,
+            ProviderConfig::Twilio(c) => crate::twilio::check_account(&client, c).await,
+        }
+    }
+
     pub fn build(self) -> Arc<dyn SmsProvider> {
         match self {
             ProviderConfig::Console { outbox_file: None } => Arc::new(ConsoleProvider::new()),

@@ -115,6 +115,116 @@ pub fn build_send_sms(
     })
 }
 
+/// `DescribeSmsTemplateList` for the configured template: a read-only
+/// call, signed like `SendSms`, that sends nothing.
+pub fn build_describe_template(
+    config: &TencentConfig,
+    unix_secs: i64,
+) -> Result<HttpRequest, SmsError> {
+    let host = http::host_of(&config.base_url)?;
+    let id: u64 = config.template_id.trim().parse().map_err(|_| {
+        SmsError::InvalidInput(format!(
+            "the Tencent Cloud template id {:?} is not a number (WARMLEAD_TENCENT_TEMPLATE_ID)",
+            config.template_id
+        ))
+    })?;
+    let payload = serde_json::json!({ "International": 0, "TemplateIdSet": [id] }).to_string();
+    let auth = authorization(
+        &config.secret_id,
+        &config.secret_key,
+        SERVICE,
+        &host,
+        &payload,
+        unix_secs,
+    );
+    let header = |k: &str, v: &str| (k.to_string(), v.to_string());
+    Ok(HttpRequest {
+        method: "POST",
+        url: format!("{}/", config.base_url.trim_end_matches('/')),
+        headers: vec![
+            header("Authorization", &auth),
+            header("Content-Type", CONTENT_TYPE),
+            header("X-TC-Action", "DescribeSmsTemplateList"),
+            header("X-TC-Timestamp", &unix_secs.to_string()),
+            header("X-TC-Version", "2021-01-11"),
+            header("X-TC-Region", &config.region),
+        ],
+        body: payload,
+    })
+}
+
+/// The template's review status in a `DescribeSmsTemplateList` answer
+/// (`StatusCode`: 0 approved, 1 under review, -1 refused) and the review's
+/// reply; an error when the credentials were refused or the template is
+/// not the account's.
+pub fn read_describe_template(answer: &HttpAnswer) -> Result<(i64, String), SmsError> {
+    let bad = || SmsError::BadResponse {
+        provider: PROVIDER,
+        status: answer.status,
+        body: answer.body.chars().take(500).collect(),
+    };
+    let envelope: serde_json::Value = serde_json::from_str(&answer.body).map_err(|_| bad())?;
+    let response = envelope.get("Response").ok_or_else(bad)?;
+    if let Some(e) = response.get("Error") {
+        let text = |k: &str| {
+            e.get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        return Err(error_for(text("Code"), text("Message")));
+    }
+    let first = response
+        .get("DescribeTemplateStatusSet")
+        .and_then(|v| v.as_array())
+        .and_then(|set| set.first())
+        .ok_or_else(|| SmsError::Rejected {
+            provider: PROVIDER,
+            code: "TemplateNotFound".into(),
+            message: "the account has no such template".into(),
+        })?;
+    let status = first
+        .get("StatusCode")
+        .and_then(serde_json::Value::as_i64)
+        .ok_or_else(bad)?;
+    let reply = first
+        .get("ReviewReply")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string();
+    Ok((status, reply))
+}
+
+/// Checks the account without sending: the credentials, and that the
+/// template is approved. Answers what it found.
+pub async fn check_account(
+    client: &reqwest::Client,
+    config: &TencentConfig,
+) -> Result<String, SmsError> {
+    let req = build_describe_template(config, crate::time::unix_now())?;
+    let answer = http::execute(client, PROVIDER, &req).await?;
+    let (status, reply) = read_describe_template(&answer)?;
+    let state = match status {
+        0 => {
+            return Ok(format!(
+                "credentials accepted; template {} approved",
+                config.template_id
+            ))
+        }
+        1 => "still under review",
+        _ => "not approved",
+    };
+    Err(SmsError::Rejected {
+        provider: PROVIDER,
+        code: format!("StatusCode={status}"),
+        message: if reply.is_empty() {
+            format!("template {} is {state}", config.template_id)
+        } else {
+            format!("template {} is {state}: {reply}", config.template_id)
+        },
+    })
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct Envelope {

@@ -148,6 +148,73 @@ pub fn verify_callback_signature(
     mac.verify_slice(&claimed).is_ok()
 }
 
+/// `GET /2010-04-01/Accounts/{sid}.json`: the account itself, a read that
+/// sends nothing and is refused (401) with wrong credentials.
+pub fn build_fetch_account(config: &TwilioConfig) -> Result<HttpRequest, SmsError> {
+    if config.account_sid.is_empty() || config.account_sid.contains('/') {
+        return Err(SmsError::InvalidInput("Twilio account SID".into()));
+    }
+    Ok(HttpRequest {
+        method: "GET",
+        url: format!(
+            "{}/2010-04-01/Accounts/{}.json",
+            config.base_url.trim_end_matches('/'),
+            config.account_sid
+        ),
+        headers: vec![(
+            "Authorization".into(),
+            basic_auth(&config.account_sid, &config.auth_token),
+        )],
+        body: String::new(),
+    })
+}
+
+/// The account's `status` (`active`, `suspended`, `closed`), or the error
+/// Twilio answered.
+pub fn read_account(answer: &HttpAnswer) -> Result<String, SmsError> {
+    if (200..300).contains(&answer.status) {
+        #[derive(Deserialize)]
+        struct Account {
+            status: String,
+        }
+        let account: Account =
+            serde_json::from_str(&answer.body).map_err(|_| SmsError::BadResponse {
+                provider: PROVIDER,
+                status: answer.status,
+                body: answer.body.chars().take(500).collect(),
+            })?;
+        return Ok(account.status);
+    }
+    match read_answer(answer) {
+        Err(e) => Err(e),
+        Ok(_) => Err(SmsError::BadResponse {
+            provider: PROVIDER,
+            status: answer.status,
+            body: answer.body.chars().take(500).collect(),
+        }),
+    }
+}
+
+/// Checks the account without sending: the credentials, and that the
+/// account is active. Answers what it found.
+pub async fn check_account(
+    client: &reqwest::Client,
+    config: &TwilioConfig,
+) -> Result<String, SmsError> {
+    let answer = http::execute(client, PROVIDER, &build_fetch_account(config)?).await?;
+    match read_account(&answer)?.as_str() {
+        "active" => Ok(format!(
+            "credentials accepted; account {} active",
+            config.account_sid
+        )),
+        other => Err(SmsError::Rejected {
+            provider: PROVIDER,
+            code: other.to_string(),
+            message: format!("account {} is {other}", config.account_sid),
+        }),
+    }
+}
+
 /// Twilio's message statuses mapped onto ours.
 pub fn status_of(twilio_status: &str) -> DeliveryStatus {
     match twilio_status {
