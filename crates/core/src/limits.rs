@@ -85,6 +85,20 @@ pub const ACTIVATION_WINDOW_SECS: usize = 15 * 60;
 /// A lead's note after merged contacts appended theirs (never typed at once,
 /// so not in [`ALL`]).
 pub const MAX_MERGED_NOTE_CHARS: usize = 2_000;
+/// `warmlead-server doctor` fails when the media folder's disk has less
+/// free than this, in MiB: a large video upload (up to [`MAX_MEDIA_BYTES`])
+/// and what else is written beside it may no longer fit. Operators' limits,
+/// not in [`ALL`].
+pub const DOCTOR_FAIL_FREE_MEDIA_MB: u64 = 1024;
+/// `doctor` warns below this much free for media, in MiB: less than one
+/// company's default media room.
+pub const DOCTOR_WARN_FREE_MEDIA_MB: u64 = DEFAULT_MEDIA_QUOTA_MB;
+/// `doctor` warns when the newest backup is older than this, in hours: a
+/// nightly backup, with a couple of hours' slack.
+pub const DOCTOR_WARN_BACKUP_AGE_HOURS: u64 = 26;
+/// `doctor` fails when the newest backup is older than this, in hours: a
+/// week of a team's work would be lost with the disk.
+pub const DOCTOR_FAIL_BACKUP_AGE_HOURS: u64 = 7 * 24;
 
 /// (TypeScript name, value) of every limit, in the order above.
 pub const ALL: &[(&str, usize)] = &[

@@ -6,6 +6,7 @@
 
 mod admin;
 pub mod demo;
+pub mod doctor;
 mod error;
 mod http;
 pub mod setup;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use warmlead_core::domain::Role;
 use warmlead_server::{
-    default_database_url, demo, open_admin_with, setup, start_with, Admin, Config, Options,
+    default_database_url, demo, doctor, open_admin_with, setup, start_with, Admin, Config, Options,
     ServerError, Sms, SmsInviteArgs, SmsProviderConfig, StorageOptions, TrustedProxies,
 };
 use warmlead_sms::{AliyunConfig, TencentConfig, TwilioConfig};
@@ -58,6 +58,44 @@ impl DbArg {
     }
 }
 
+// The settings of `serve`, which `doctor` reads the same way.
+#[derive(clap::Args)]
+struct ServeArgs {
+    #[arg(long, env = "WARMLEAD_LISTEN", default_value = "127.0.0.1:8787")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    db: DbArg,
+    /// Base of share links [default: http://<listen address>]
+    #[arg(long, env = "WARMLEAD_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Seed the demo company (once; skipped when it exists).
+    #[arg(long)]
+    demo: bool,
+    /// Delete raw tracking signals older than this many days (hourly job).
+    #[arg(long, env = "WARMLEAD_SIGNAL_RETENTION_DAYS", default_value_t = 180)]
+    signal_retention_days: u32,
+    /// Where SMS go. `console` (default) only logs them (and appends to
+    /// WARMLEAD_SMS_OUTBOX_FILE if set); the others read their credentials
+    /// from WARMLEAD_ALIYUN_* / WARMLEAD_TENCENT_* / WARMLEAD_TWILIO_* variables.
+    #[arg(long, env = "WARMLEAD_SMS_PROVIDER", value_enum, default_value_t = SmsArg::Console)]
+    sms_provider: SmsArg,
+    /// Desktop app download link shown to new partners [default: "ask your rep"].
+    #[arg(long, env = "WARMLEAD_DOWNLOAD_URL")]
+    download_url: Option<String>,
+    #[command(flatten)]
+    sms_invites: SmsInviteArgs,
+    /// Reverse proxies in front of the server, comma-separated addresses or
+    /// CIDRs (e.g. `127.0.0.1,10.0.0.0/8`). Only from these peers is the
+    /// visitor's address read from X-Forwarded-For / X-Real-IP [default: none].
+    #[arg(long, env = "WARMLEAD_TRUSTED_PROXIES", default_value = "")]
+    trusted_proxies: TrustedProxies,
+    /// Each company's room for uploaded media, in MiB (5120 = 5 GiB). An
+    /// upload that would pass it is refused; managers see used / total
+    /// in Settings.
+    #[arg(long, env = "WARMLEAD_MEDIA_QUOTA_MB", default_value_t = warmlead_core::limits::DEFAULT_MEDIA_QUOTA_MB)]
+    media_quota_mb: u64,
+}
+
 #[derive(Subcommand)]
 enum CompanyCommand {
     /// Make a company and its first manager; prints the manager's
@@ -90,39 +128,20 @@ enum CompanyCommand {
 enum Command {
     /// Run the server.
     Serve {
-        #[arg(long, env = "WARMLEAD_LISTEN", default_value = "127.0.0.1:8787")]
-        listen: SocketAddr,
         #[command(flatten)]
-        db: DbArg,
-        /// Base of share links [default: http://<listen address>]
-        #[arg(long, env = "WARMLEAD_PUBLIC_URL")]
-        public_url: Option<String>,
-        /// Seed the demo company (once; skipped when it exists).
-        #[arg(long)]
-        demo: bool,
-        /// Delete raw tracking signals older than this many days (hourly job).
-        #[arg(long, env = "WARMLEAD_SIGNAL_RETENTION_DAYS", default_value_t = 180)]
-        signal_retention_days: u32,
-        /// Where SMS go. `console` (default) only logs them (and appends to
-        /// WARMLEAD_SMS_OUTBOX_FILE if set); the others read their credentials
-        /// from WARMLEAD_ALIYUN_* / WARMLEAD_TENCENT_* / WARMLEAD_TWILIO_* variables.
-        #[arg(long, env = "WARMLEAD_SMS_PROVIDER", value_enum, default_value_t = SmsArg::Console)]
-        sms_provider: SmsArg,
-        /// Desktop app download link shown to new partners [default: "ask your rep"].
-        #[arg(long, env = "WARMLEAD_DOWNLOAD_URL")]
-        download_url: Option<String>,
+        args: ServeArgs,
+    },
+    /// Check a deployment, with the same settings as `serve`: the database
+    /// and its migrations, the public URL, trusted proxies, the SMS
+    /// provider, free disk for media and the last backup. One line per
+    /// check (OK, WARN or FAIL, with what to fix); exits non-zero when one fails.
+    Doctor {
         #[command(flatten)]
-        sms_invites: SmsInviteArgs,
-        /// Reverse proxies in front of the server, comma-separated addresses or
-        /// CIDRs (e.g. `127.0.0.1,10.0.0.0/8`). Only from these peers is the
-        /// visitor's address read from X-Forwarded-For / X-Real-IP [default: none].
-        #[arg(long, env = "WARMLEAD_TRUSTED_PROXIES", default_value = "")]
-        trusted_proxies: TrustedProxies,
-        /// Each company's room for uploaded media, in MiB (5120 = 5 GiB). An
-        /// upload that would pass it is refused; managers see used / total
-        /// in Settings.
-        #[arg(long, env = "WARMLEAD_MEDIA_QUOTA_MB", default_value_t = warmlead_core::limits::DEFAULT_MEDIA_QUOTA_MB)]
-        media_quota_mb: u64,
+        args: ServeArgs,
+        /// Where backups are written (`backup --to` files, or pg_dump's):
+        /// the newest file in it is the last backup [default: not checked].
+        #[arg(long, env = "WARMLEAD_BACKUP_DIR", value_name = "DIR")]
+        backup_dir: Option<std::path::PathBuf>,
     },
     /// Set up companies: `company create`, `company list`.
     Company {
@@ -276,18 +295,19 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), ServerError> {
     match cli.command {
-        Command::Serve {
-            listen,
-            db,
-            public_url,
-            demo,
-            signal_retention_days,
-            sms_provider,
-            download_url,
-            sms_invites,
-            trusted_proxies,
-            media_quota_mb,
-        } => {
+        Command::Serve { args } => {
+            let ServeArgs {
+                listen,
+                db,
+                public_url,
+                demo,
+                signal_retention_days,
+                sms_provider,
+                download_url,
+                sms_invites,
+                trusted_proxies,
+                media_quota_mb,
+            } = args;
             let options = Options {
                 signal_retention_days,
                 sms: Sms::from_config(sms_config(sms_provider)?),
@@ -299,6 +319,30 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
                 ..Options::default()
             };
             serve(listen, db.url(), public_url, demo, options).await
+        }
+        Command::Doctor { args, backup_dir } => {
+            let settings = doctor::Settings {
+                database_url: args.db.url(),
+                public_url: args.public_url,
+                listen: args.listen,
+                media_dir: args.db.media_dir,
+                backup_dir,
+                sms: sms_config(args.sms_provider).map_err(|e| e.to_string()),
+            };
+            let lines = doctor::run(&settings).await;
+            for line in &lines {
+                println!("{line}");
+            }
+            if doctor::failed(&lines) {
+                let n = lines
+                    .iter()
+                    .filter(|l| l.status == doctor::Status::Fail)
+                    .count();
+                return Err(ServerError::Config(format!(
+                    "{n} check(s) failed; fix the FAIL lines above and run doctor again"
+                )));
+            }
+            Ok(())
         }
         Command::Company { action } => company(action).await,
         Command::ActivationCode {
@@ -476,9 +520,7 @@ mod tests {
             .map_err(|e| e.to_string())?
             .command
         {
-            Command::Serve {
-                trusted_proxies, ..
-            } => Ok(trusted_proxies),
+            Command::Serve { args } => Ok(args.trusted_proxies),
             _ => unreachable!("serve parses as serve"),
         }
     }

@@ -11,6 +11,7 @@ mod invite;
 mod limit;
 mod media;
 mod page;
+mod probe;
 mod public;
 pub(crate) mod security;
 mod stats;
@@ -172,6 +173,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .layer(axum::middleware::map_response(extract::jsonify_errors));
     Router::new()
         .route(paths::PATH_HEALTH, get(|| async { "ok" }))
+        .route(crate::doctor::probe::PATH, get(probe::answer))
         .route("/s/{token}", get(public::share_page))
         .route(paths::PATH_PRIVACY, get(actions::privacy))
         .route(

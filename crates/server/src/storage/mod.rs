@@ -108,6 +108,19 @@ impl DatabaseUrl {
     }
 }
 
+/// Where uploaded media live: the configured folder, else `media/` beside
+/// the SQLite file, else (PostgreSQL) `<data dir>/warmlead/media`.
+pub(crate) fn media_dir_for(url: &DatabaseUrl, configured: Option<PathBuf>) -> PathBuf {
+    configured.unwrap_or_else(|| match url {
+        DatabaseUrl::Sqlite(path) => path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+            .join("media"),
+        DatabaseUrl::Postgres(_) => data_dir().join("media"),
+    })
+}
+
 /// `<data dir>/warmlead`.
 fn data_dir() -> PathBuf {
     dirs::data_dir()
@@ -238,8 +251,6 @@ impl Database {
         let readers = (0..READERS)
             .map(|_| sqlite::open_reader(path).map(|c| Mutex::new(Connection::sqlite(c))))
             .collect::<Result<Vec<_>, _>>()?;
-        // Media live next to the database unless configured otherwise.
-        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let backend = Backend::Sqlite {
             writer: Mutex::new(writer),
             readers,
@@ -251,7 +262,8 @@ impl Database {
         Self::assemble(
             backend,
             secrets,
-            media_dir.unwrap_or_else(|| dir.join("media")),
+            // Media live next to the database unless configured otherwise.
+            media_dir_for(&DatabaseUrl::Sqlite(path.to_path_buf()), media_dir),
             queue,
         )
     }
@@ -265,10 +277,10 @@ impl Database {
         warmlead_server_postgres::migrate(&mut client).await?;
         drop(client);
         let pool = pg::Pool::new(url, options.pool_size, options.statement_timeout_ms)?;
-        let media_dir = options
-            .media_dir
-            .clone()
-            .unwrap_or_else(|| data_dir().join("media"));
+        let media_dir = media_dir_for(
+            &DatabaseUrl::Postgres(url.to_string()),
+            options.media_dir.clone(),
+        );
         tokio::task::spawn_blocking(move || {
             let secrets = {
                 let conn = pool.get()?;
