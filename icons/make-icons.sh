@@ -12,6 +12,6 @@ convert -size 1024x1024 xc:none \
   PNG32:master.png
 convert master.png -resize 32x32 PNG32:32x32.png
 convert master.png -resize 128x128 PNG32:128x128.png
-convert master.png -resize 256x256 PNG32:128x128@2x.png
+convert master.png -resize 256x256 PNG32:256x256.png
 convert master.png -resize 512x512 PNG32:icon.png
 rm master.png

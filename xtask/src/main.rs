@@ -5,6 +5,8 @@
 //! - `test`: install what is missing, then run every suite (Rust, UI, end-to-end).
 //! - `bindings`: regenerate the TypeScript the UI imports: the types of `warmlead-core` and
 //!   the app's command and event bridge (`ui/src/bindings/bridge.ts`).
+//! - `package [--test]`: the desktop app's .deb and .rpm (release); `--test` installs
+//!   the .deb here, drives the installed app and removes it (see docs/packaging.md).
 //! - `bench`: binary size, app launch time and idle memory (see docs/benchmarks.md).
 //! - `setup`: only install what is missing.
 //! - `postgres`: a throwaway PostgreSQL cluster on a free loopback port, until Enter.
@@ -16,6 +18,7 @@ mod bench;
 mod bindings;
 mod build;
 mod demo;
+mod package;
 mod postgres;
 mod proc;
 mod setup;
@@ -31,9 +34,10 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(&root, rest),
         Some("test") => test::run(&root, rest),
         Some("bench") => bench::run(&root),
+        Some("package") => package::run(&root, rest),
         Some("postgres") => postgres::run(),
         _ => {
-            eprintln!("usage: cargo xtask <demo [--partner|--manager] | test [--skip-setup] | bench | bindings | setup | postgres>");
+            eprintln!("usage: cargo xtask <demo [--partner|--manager] | test [--skip-setup] | package [--test] | bench | bindings | setup | postgres>");
             return ExitCode::from(2);
         }
     };

@@ -28,6 +28,11 @@ const APT_PACKAGES: &[&str] = &[
     "ffmpeg",
     // The PostgreSQL backend's tests start a throwaway cluster (xtask::postgres).
     crate::postgres::APT_PACKAGE,
+    // cargo xtask package --test: xdg-open, the desktop entry, a session bus, reading the .rpm.
+    "xdg-utils",
+    "desktop-file-utils",
+    "dbus-daemon",
+    "rpm",
 ];
 
 pub fn run(root: &Path) -> Result<(), String> {
@@ -36,6 +41,7 @@ pub fn run(root: &Path) -> Result<(), String> {
     tauri_driver(root)?;
     npm_ci(&root.join("ui"))?;
     npm_ci(&root.join("tests/e2e"))?;
+    npm_ci(&root.join("packaging"))?;
     Ok(())
 }
 

@@ -1,0 +1,197 @@
+//! `cargo xtask package [--test]`: the desktop app as the installers people
+//! use on Linux, a .deb and an .rpm, built in release mode by the Tauri
+//! bundler (`packaging/`'s npm copy of its command line; the settings are
+//! `bundle` in src-tauri/tauri.conf.json). Windows and macOS installers are
+//! made on those systems by `.github/workflows/release.yml` (docs/packaging.md).
+//!
+//! `--test` then installs the .deb on this machine (root, or sudo without a
+//! password), starts the installed app, signs it in through a warmlead://
+//! link opened with xdg-open, and removes the package again
+//! (tests/e2e/package-install.mjs). CI runs it after `cargo xtask test`.
+
+use std::path::{Path, PathBuf};
+
+use crate::{build, proc, setup};
+
+/// The bundles this machine can make without a network (an AppImage
+/// downloads its tools while it builds).
+const BUNDLES: &str = "deb,rpm";
+
+pub struct Packages {
+    pub deb: PathBuf,
+    pub rpm: PathBuf,
+}
+
+pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
+    let test = args.iter().any(|a| a == "--test");
+    if let Some(other) = args.iter().find(|a| *a != "--test") {
+        return Err(format!(
+            "unknown argument {other}: cargo xtask package [--test]"
+        ));
+    }
+    setup::run(root)?;
+    if test {
+        install_test(root)
+    } else {
+        make(root).map(|_| ())
+    }
+}
+
+/// Builds the UI and the release app, then bundles it.
+pub fn make(root: &Path) -> Result<Packages, String> {
+    let version = version(root)?;
+    build::ui(root)?;
+    proc::run(
+        root,
+        "cargo",
+        &[
+            "build",
+            "--release",
+            "-p",
+            "warmlead-app",
+            "--features",
+            build::APP_FEATURES,
+        ],
+    )?;
+    let tauri = root.join("packaging/node_modules/.bin/tauri");
+    if !tauri.exists() {
+        return Err(format!(
+            "{} is missing: `cargo xtask setup` installs it (npm install in packaging/)",
+            tauri.display()
+        ));
+    }
+    proc::run(
+        &root.join("src-tauri"),
+        &tauri.display().to_string(),
+        &[
+            "bundle",
+            "--bundles",
+            BUNDLES,
+            "--features",
+            "custom-protocol",
+            "--ci",
+        ],
+    )?;
+    let bundle = build::target_dir(root).join("release/bundle");
+    let (deb_arch, rpm_arch) = arch()?;
+    let packages = Packages {
+        deb: bundle.join(format!("deb/Warmlead_{version}_{deb_arch}.deb")),
+        rpm: bundle.join(format!("rpm/Warmlead-{version}-1.{rpm_arch}.rpm")),
+    };
+    for p in [&packages.deb, &packages.rpm] {
+        let size = std::fs::metadata(p)
+            .map_err(|e| format!("the bundler did not write {}: {e}", p.display()))?
+            .len();
+        println!(
+            "package: {} ({:.1} MiB, {size} bytes)",
+            p.display(),
+            size as f64 / 1024.0 / 1024.0
+        );
+    }
+    Ok(packages)
+}
+
+/// The app's version, which the packages carry: the workspace's, and the
+/// Tauri configuration must say the same (it names the bundles and is what
+/// an installed app reports).
+fn version(root: &Path) -> Result<String, String> {
+    let read = |p: &str| {
+        std::fs::read_to_string(root.join(p)).map_err(|e| format!("cannot read {p}: {e}"))
+    };
+    let workspace = workspace_version(&read("Cargo.toml")?)
+        .ok_or("Cargo.toml has no [workspace.package] version")?;
+    let conf: serde_json::Value = serde_json::from_str(&read("src-tauri/tauri.conf.json")?)
+        .map_err(|e| format!("src-tauri/tauri.conf.json: {e}"))?;
+    let tauri = conf["version"].as_str().unwrap_or_default();
+    if tauri != workspace {
+        return Err(format!(
+            "src-tauri/tauri.conf.json says version {tauri:?} but Cargo.toml's workspace says {workspace:?}: make them the same"
+        ));
+    }
+    Ok(workspace)
+}
+
+/// `version = "x"` of the `[workspace.package]` table.
+fn workspace_version(cargo_toml: &str) -> Option<String> {
+    let mut in_table = false;
+    for line in cargo_toml.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_table = line == "[workspace.package]";
+        } else if in_table {
+            if let Some(v) = line.strip_prefix("version") {
+                let v = v.trim_start().strip_prefix('=')?.trim();
+                return Some(v.trim_matches('"').to_string());
+            }
+        }
+    }
+    None
+}
+
+/// The architecture as Debian and RPM name it.
+fn arch() -> Result<(&'static str, &'static str), String> {
+    match std::env::consts::ARCH {
+        "x86_64" => Ok(("amd64", "x86_64")),
+        "aarch64" => Ok(("arm64", "aarch64")),
+        other => Err(format!("no package architecture known for {other}")),
+    }
+}
+
+/// Builds the packages, installs the .deb, drives the installed app and
+/// removes it: the node test does each step and checks it (it needs the
+/// server, which makes the company and the sign-in link, and tauri-driver).
+/// A suite of `cargo xtask test` as it is (setup already done).
+pub fn install_test(root: &Path) -> Result<(), String> {
+    if !setup::is_root() && !proc::on_path("sudo") {
+        return Err("the install test installs a package: run it as root or with sudo".into());
+    }
+    let packages = make(root)?;
+    // The same build of the server the end-to-end suites run.
+    build::programs(root)?;
+    let env = [
+        ("WARMLEAD_DEB", packages.deb.display().to_string()),
+        ("WARMLEAD_RPM", packages.rpm.display().to_string()),
+        ("WARMLEAD_VERSION", version(root)?),
+        (
+            "WARMLEAD_SERVER_BIN",
+            build::server_bin(root).display().to_string(),
+        ),
+        (
+            "TAURI_DRIVER_BIN",
+            crate::test::tauri_driver().display().to_string(),
+        ),
+    ];
+    let (result, failed) = proc::run_tests(
+        &root.join("tests/e2e"),
+        "node",
+        &[
+            "--test",
+            "--test-concurrency=1",
+            "--test-reporter=spec",
+            "package-install.mjs",
+        ],
+        &env,
+    );
+    for t in failed {
+        eprintln!("failed: {t}");
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_workspace_version_is_read_from_its_table_only() {
+        let toml = "[package]\nversion = \"9.9.9\"\n\n[workspace.package]\nedition = \"2021\"\nversion = \"0.3.1\"\n\n[x]\nversion = \"1\"\n";
+        assert_eq!(workspace_version(toml).as_deref(), Some("0.3.1"));
+        assert_eq!(workspace_version("[package]\nversion = \"1\"\n"), None);
+    }
+
+    #[test]
+    fn the_tauri_configuration_carries_the_workspace_version() {
+        let root = crate::root();
+        assert!(version(&root).is_ok(), "{:?}", version(&root));
+    }
+}
