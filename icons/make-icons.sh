@@ -1,8 +1,10 @@
 #!/bin/sh
 # Renders Warmlead's app icons with ImageMagick: a warm-orange (#E8590C)
-# rounded square with a white 暖 ("warm"). Needs imagemagick and
-# fonts-noto-cjk. Run from anywhere: `sh icons/make-icons.sh`; the PNGs are
-# committed, so a build never needs this. Tauri wants RGBA PNGs (PNG32).
+# rounded square with a white 暖 ("warm"). Needs imagemagick, fonts-noto-cjk
+# and, for the Windows .ico and the macOS .icns, the Tauri command line in
+# packaging/ (`npm install` there). Run from anywhere: `sh icons/make-icons.sh`;
+# the icons are committed, so a build never needs this. Tauri wants RGBA PNGs
+# (PNG32).
 set -eu
 cd "$(dirname "$0")"
 convert -size 1024x1024 xc:none \
@@ -14,4 +16,7 @@ convert master.png -resize 32x32 PNG32:32x32.png
 convert master.png -resize 128x128 PNG32:128x128.png
 convert master.png -resize 256x256 PNG32:256x256.png
 convert master.png -resize 512x512 PNG32:icon.png
-rm master.png
+tmp=$(mktemp -d)
+../packaging/node_modules/.bin/tauri icon master.png -o "$tmp" >/dev/null 2>&1
+cp "$tmp/icon.ico" "$tmp/icon.icns" .
+rm -r "$tmp" master.png
