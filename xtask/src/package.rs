@@ -17,6 +17,9 @@ use crate::{build, proc, setup};
 /// downloads its tools while it builds).
 const BUNDLES: &str = "deb,rpm";
 
+/// Merged over tauri.conf.json when no updater key is at hand.
+const NO_UPDATER_ARTIFACTS: &str = r#"{"bundle":{"createUpdaterArtifacts":false}}"#;
+
 pub struct Packages {
     pub deb: PathBuf,
     pub rpm: PathBuf,
@@ -60,18 +63,22 @@ pub fn make(root: &Path) -> Result<Packages, String> {
             tauri.display()
         ));
     }
-    proc::run(
-        &root.join("src-tauri"),
-        &tauri.display().to_string(),
-        &[
-            "bundle",
-            "--bundles",
-            BUNDLES,
-            "--features",
-            "custom-protocol",
-            "--ci",
-        ],
-    )?;
+    let mut args = vec![
+        "bundle",
+        "--bundles",
+        BUNDLES,
+        "--features",
+        "custom-protocol",
+        "--ci",
+    ];
+    // Update archives are signed with the updater key, which only the
+    // release machine holds (docs/packaging.md); without it the packages are
+    // still made, only not their update signatures.
+    if std::env::var_os("TAURI_SIGNING_PRIVATE_KEY").is_none() {
+        println!("package: TAURI_SIGNING_PRIVATE_KEY is not set: no update signatures");
+        args.extend(["--config", NO_UPDATER_ARTIFACTS]);
+    }
+    proc::run(&root.join("src-tauri"), &tauri.display().to_string(), &args)?;
     let bundle = build::target_dir(root).join("release/bundle");
     let (deb_arch, rpm_arch) = arch()?;
     let packages = Packages {
