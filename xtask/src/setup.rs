@@ -33,6 +33,8 @@ const APT_PACKAGES: &[&str] = &[
     "desktop-file-utils",
     "dbus-daemon",
     "rpm",
+    // systemd-analyze checks the server's systemd units (crates/server/tests/deploy_units.rs).
+    "systemd",
 ];
 
 pub fn run(root: &Path) -> Result<(), String> {
