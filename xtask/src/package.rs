@@ -201,4 +201,88 @@ mod tests {
         let root = crate::root();
         assert!(version(&root).is_ok(), "{:?}", version(&root));
     }
+
+    /// The Windows and macOS installers are only built on those systems (the
+    /// release workflow): what can be checked here is that their settings,
+    /// icons and signing secrets are all there and agree.
+    #[test]
+    fn every_system_has_its_bundle_settings_icons_and_workflow_job() {
+        let root = crate::root();
+        let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap();
+        let conf: serde_json::Value =
+            serde_json::from_str(&read("src-tauri/tauri.conf.json")).unwrap();
+        let bundle = &conf["bundle"];
+        let targets: Vec<&str> = bundle["targets"]
+            .as_array()
+            .expect("bundle.targets is a list")
+            .iter()
+            .filter_map(|t| t.as_str())
+            .collect();
+        for t in ["deb", "rpm", "appimage", "nsis", "app", "dmg"] {
+            assert!(
+                targets.contains(&t),
+                "bundle.targets lacks {t}: {targets:?}"
+            );
+        }
+        let icons: Vec<&str> = bundle["icon"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|i| i.as_str())
+            .collect();
+        for ext in [".png", ".ico", ".icns"] {
+            assert!(icons.iter().any(|i| i.ends_with(ext)), "no {ext} icon");
+        }
+        for icon in &icons {
+            assert!(
+                root.join("src-tauri").join(icon).is_file(),
+                "{icon} missing"
+            );
+        }
+        assert!(bundle["windows"]["nsis"].is_object());
+        assert!(bundle["macOS"]["dmg"].is_object());
+        let schemes = &conf["plugins"]["deep-link"]["desktop"]["schemes"];
+        assert_eq!(schemes, &serde_json::json!(["warmlead"]));
+        for format in ["deb", "rpm"] {
+            let linux = &bundle["linux"][format];
+            let template = linux["desktopTemplate"].as_str().unwrap();
+            let entry = std::fs::read_to_string(root.join("src-tauri").join(template)).unwrap();
+            assert!(
+                entry.contains("Exec={{exec}} %u"),
+                "{template}: the link reaches the app"
+            );
+            assert!(
+                entry.contains("MimeType={{mime_type}}"),
+                "{template}: the scheme"
+            );
+        }
+
+        let workflow = read(".github/workflows/release.yml");
+        for bundles in [
+            "bundles: deb,rpm,appimage",
+            "bundles: nsis",
+            "bundles: app,dmg",
+        ] {
+            assert!(workflow.contains(bundles), "release.yml lacks {bundles}");
+        }
+        // Every secret the signing table names reaches the workflow.
+        let docs = read("docs/packaging.md");
+        let secrets: Vec<&str> = docs
+            .split('`')
+            .filter(|w| {
+                w.len() > 3
+                    && w.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+                    && ["APPLE_", "WINDOWS_", "TAURI_SIGNING_"]
+                        .iter()
+                        .any(|p| w.starts_with(p))
+            })
+            .collect();
+        assert!(secrets.len() >= 10, "{secrets:?}");
+        for secret in secrets {
+            assert!(
+                workflow.contains(&format!("secrets.{secret} ")),
+                "docs/packaging.md names {secret}, release.yml does not pass it"
+            );
+        }
+    }
 }
