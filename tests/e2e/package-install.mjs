@@ -10,8 +10,9 @@
 // Installs and removes a system package: root, or sudo without a password.
 // Run through `cargo xtask package --test`, which builds the packages and
 // sets WARMLEAD_DEB, WARMLEAD_RPM, WARMLEAD_VERSION, WARMLEAD_SERVER_BIN and
-// TAURI_DRIVER_BIN. Not a *.test.mjs: the end-to-end suite of
-// `cargo xtask test` runs the debug build and installs nothing.
+// TAURI_DRIVER_BIN (`cargo xtask test` runs it the same way, as a suite of
+// its own). Not a *.test.mjs: the end-to-end suite runs the debug build and
+// installs nothing.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";

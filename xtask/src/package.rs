@@ -7,7 +7,8 @@
 //! `--test` then installs the .deb on this machine (root, or sudo without a
 //! password), starts the installed app, signs it in through a warmlead://
 //! link opened with xdg-open, and removes the package again
-//! (tests/e2e/package-install.mjs). CI runs it after `cargo xtask test`.
+//! (tests/e2e/package-install.mjs). `cargo xtask test` runs the same as one of
+//! its suites (`install_test`).
 
 use std::path::{Path, PathBuf};
 
