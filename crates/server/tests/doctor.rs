@@ -117,7 +117,13 @@ async fn proxy(
     let body = axum::body::to_bytes(req.into_body(), usize::MAX)
         .await
         .unwrap();
-    let answer = forward.body(body).send().await.unwrap();
+    // Nothing behind it: nginx's answer.
+    let Ok(answer) = forward.body(body).send().await else {
+        return Response::builder()
+            .status(StatusCode::BAD_GATEWAY)
+            .body(Body::from("502 Bad Gateway"))
+            .unwrap();
+    };
     let mut res = Response::builder().status(answer.status().as_u16());
     for (name, value) in answer.headers() {
         res = res.header(name, value);
@@ -128,7 +134,13 @@ async fn proxy(
 // ------------------------------------------------------------ the deployment
 
 struct Deployment {
-    ts: TestServer,
+    /// The server (None once stopped).
+    ts: Option<TestServer>,
+    database_url: String,
+    /// Its folder: the SQLite file, media/.
+    dir: PathBuf,
+    /// The folder, kept once the server is stopped.
+    kept: Option<tempfile::TempDir>,
     /// The proxy's address: the public URL the server hands out.
     public_url: String,
     sms_base: String,
@@ -151,11 +163,25 @@ async fn deployment(trusted_proxies: &str) -> Deployment {
     let backups = tempfile::tempdir().unwrap();
     let backup_file = back_up(&ts, backups.path()).await;
     Deployment {
-        ts,
+        database_url: ts.database_url().to_string(),
+        dir: ts.dir().to_path_buf(),
+        ts: Some(ts),
+        kept: None,
         public_url,
         sms_base,
         backups,
         backup_file,
+    }
+}
+
+impl Deployment {
+    fn ts(&self) -> &TestServer {
+        self.ts.as_ref().expect("the server runs")
+    }
+
+    async fn stop_server(&mut self) {
+        let ts = self.ts.take().expect("the server runs");
+        self.kept = Some(ts.stop().await);
     }
 }
 
@@ -225,9 +251,9 @@ impl Report {
 /// `--flag value` of `overrides` replacing the deployment's, and the
 /// SMS variables with `sms_secret`.
 async fn doctor(d: &Deployment, overrides: &[(&str, &str)], sms_secret: &str) -> Report {
-    let media = d.ts.dir().join("media");
+    let media = d.dir.join("media");
     let mut flags: Vec<(String, String)> = vec![
-        ("--database-url".into(), d.ts.database_url().into()),
+        ("--database-url".into(), d.database_url.clone()),
         ("--public-url".into(), d.public_url.clone()),
         ("--media-dir".into(), media.display().to_string()),
         (
@@ -276,10 +302,13 @@ async fn doctor(d: &Deployment, overrides: &[(&str, &str)], sms_secret: &str) ->
         );
         assert!(previous.is_none(), "{} twice in:\n{text}", check.trim());
     }
+    let text = format!("{text}{}", String::from_utf8_lossy(&out.stderr));
+    // Shown with --nocapture, and with a failure.
+    eprintln!("doctor {overrides:?}:\n{text}");
     Report {
         success: out.status.success(),
         lines,
-        text: format!("{text}{}", String::from_utf8_lossy(&out.stderr)),
+        text,
     }
 }
 
@@ -321,7 +350,8 @@ async fn a_broken_deployment_fails_each_check_with_what_to_fix() {
     let d = deployment("").await;
     // The database misses the newest migration (a server upgraded on disk
     // but not restarted would leave it so).
-    d.ts.sql()
+    d.ts()
+        .sql()
         .execute(
             "DELETE FROM schema_migrations WHERE version = (SELECT MAX(version) FROM schema_migrations)",
         )
@@ -334,7 +364,7 @@ async fn a_broken_deployment_fails_each_check_with_what_to_fix() {
         .set_modified(SystemTime::now() - Duration::from_secs(8 * 86_400))
         .unwrap();
     // The media folder is a file.
-    let not_a_folder = d.ts.dir().join("media-is-a-file.txt");
+    let not_a_folder = d.dir.join("media-is-a-file.txt");
     std::fs::write(&not_a_folder, "x").unwrap();
     let r = doctor(
         &d,
@@ -375,7 +405,7 @@ async fn a_public_url_that_reaches_another_server_or_nothing_fails() {
 
     // This server, but reached around the proxy: its links carry the
     // proxy's address, not the one the doctor was given.
-    let r = doctor(&d, &[("--public-url", &d.ts.url())], "testsecret").await;
+    let r = doctor(&d, &[("--public-url", &d.ts().url())], "testsecret").await;
     assert!(!r.success, "{}", r.text);
     r.expect(
         "public URL",
@@ -399,4 +429,18 @@ async fn a_public_url_that_reaches_another_server_or_nothing_fails() {
     assert!(!r.success, "{}", r.text);
     r.expect("backup", "FAIL", "no backup in");
     r.expect("public URL", "OK", "answers");
+}
+
+#[tokio::test]
+async fn a_stopped_server_is_named_and_its_database_still_checked() {
+    let mut d = deployment("127.0.0.1").await;
+    d.stop_server().await;
+    let r = doctor(&d, &[], "testsecret").await;
+    assert!(!r.success, "{}", r.text);
+    // Read as it lies on disk (SQLite: without the stopped server's -shm).
+    r.expect("database", "OK", "(current)");
+    // The proxy still answers, but nothing behind it.
+    r.expect("public URL", "FAIL", "the server behind it does not");
+    r.expect("proxies", "WARN", "not checked");
+    r.expect("SMS", "OK", "credentials accepted");
 }

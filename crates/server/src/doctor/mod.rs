@@ -193,9 +193,18 @@ fn read_sqlite(path: &Path) -> Result<Found, String> {
     if !path.is_file() {
         return Err(format!("there is no database file at {}", path.display()));
     }
-    // Read-write without create, though it only reads: a read-only
-    // connection cannot open a WAL database whose server is stopped.
-    let conn = rusqlite::Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)
+    // Read-only while the server runs. A read-only connection cannot open a
+    // WAL database whose server is stopped (no -shm file to map): then
+    // read-write without create, though it only reads (its -wal and -shm go
+    // again when it closes).
+    let conn = rusqlite::Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .and_then(|c| {
+            c.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| {
+                r.get::<_, i64>(0)
+            })?;
+            Ok(c)
+        })
+        .or_else(|_| rusqlite::Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE))
         .map_err(|e| e.to_string())?;
     conn.busy_timeout(Duration::from_secs(5))
         .map_err(|e| e.to_string())?;

@@ -266,6 +266,13 @@ pub fn public_url(url: &str, configured: bool, probe: &Probe) -> Verdict {
                  point it (DNS, proxy upstream) at this server"
             ),
         ),
+        Probe::Status(s @ (502..=504)) => (
+            Status::Fail,
+            format!(
+                "{url} answered HTTP {s}: the proxy in front answers but the server behind it does not; \
+                 start warmlead-server, or fix the proxy's upstream address"
+            ),
+        ),
         Probe::Status(s) => (
             Status::Fail,
             format!(
@@ -512,7 +519,13 @@ mod tests {
                 "does not answer (refused)",
             ),
             (true, Probe::Status(404), Status::Fail, "another site"),
-            (true, Probe::Status(502), Status::Fail, "HTTP 502"),
+            (
+                true,
+                Probe::Status(502),
+                Status::Fail,
+                "HTTP 502: the proxy in front answers but the server behind it does not",
+            ),
+            (true, Probe::Status(401), Status::Fail, "HTTP 401"),
             (true, Probe::OtherDatabase, Status::Fail, "another database"),
             (true, Probe::BadProof, Status::Fail, "does not match"),
             (
