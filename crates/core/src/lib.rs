@@ -16,6 +16,7 @@ pub mod invite;
 pub mod lead;
 pub mod limits;
 pub mod phone;
+pub mod release;
 pub mod scoring;
 pub mod signin;
 pub mod sync;

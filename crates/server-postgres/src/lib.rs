@@ -93,6 +93,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/0023_device_mutations_media_uploader.sql"),
     ),
     (24, include_str!("../migrations/0024_media_quota.sql")),
+    (26, include_str!("../migrations/0026_app_releases.sql")),
 ];
 
 /// Key of the session advisory lock held while migrating, so two servers

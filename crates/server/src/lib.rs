@@ -9,6 +9,7 @@ pub mod demo;
 pub mod doctor;
 mod error;
 mod http;
+pub mod releases;
 pub mod setup;
 mod sms;
 mod storage;

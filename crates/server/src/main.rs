@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use warmlead_core::domain::Role;
+use warmlead_server::releases::NewRelease;
 use warmlead_server::{
     default_database_url, demo, doctor, open_admin_with, setup, start_with, Admin, Config, Options,
     ServerError, Sms, SmsInviteArgs, SmsProviderConfig, StorageOptions, TrustedProxies,
@@ -125,6 +126,42 @@ enum CompanyCommand {
 }
 
 #[derive(Subcommand)]
+enum ReleaseCommand {
+    /// Publish a desktop app update: the apps signed in to this server
+    /// offer it to their users. The package must verify with the updater
+    /// key as signed for --version, or it is refused.
+    Add {
+        #[command(flatten)]
+        db: DbArg,
+        /// The new version (as in the app's tauri.conf.json), e.g. 0.2.0.
+        #[arg(long)]
+        version: String,
+        /// What it runs on: os-arch, e.g. linux-x86_64, windows-x86_64,
+        /// darwin-aarch64. Publish once per target.
+        #[arg(long)]
+        target: String,
+        /// The package the bundler made (.deb, .AppImage, -setup.exe, .app.tar.gz...).
+        #[arg(long, value_name = "FILE")]
+        file: std::path::PathBuf,
+        /// Its signature, the .sig file beside it.
+        #[arg(long, value_name = "FILE")]
+        signature: std::path::PathBuf,
+        /// What is new, shown to users as written.
+        #[arg(long, default_value = "")]
+        notes: String,
+        /// The updater key's public half (the .pub file of `tauri signer
+        /// generate`, or its text): the one the app is built with.
+        #[arg(long, env = "WARMLEAD_UPDATER_PUBKEY")]
+        updater_pubkey: String,
+    },
+    /// List the published releases.
+    List {
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run the server.
     Serve {
@@ -147,6 +184,11 @@ enum Command {
     Company {
         #[command(subcommand)]
         action: CompanyCommand,
+    },
+    /// Ship desktop app updates: `release add`, `release list`.
+    Release {
+        #[command(subcommand)]
+        action: ReleaseCommand,
     },
     /// Print a fresh one-time activation code for a user (and, with
     /// --public-url, the sign-in link that carries it).
@@ -345,6 +387,7 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             Ok(())
         }
         Command::Company { action } => company(action).await,
+        Command::Release { action } => release(action).await,
         Command::ActivationCode {
             db,
             user,
@@ -421,6 +464,50 @@ async fn migrate(from: &str, to: &str) -> Result<(), ServerError> {
         report.schema_version
     );
     println!("media files were not copied: they stay in media/ beside {path}");
+    Ok(())
+}
+
+async fn release(action: ReleaseCommand) -> Result<(), ServerError> {
+    match action {
+        ReleaseCommand::Add {
+            db,
+            version,
+            target,
+            file,
+            signature,
+            notes,
+            updater_pubkey,
+        } => {
+            let admin = db.admin().await?;
+            let r = admin
+                .add_release(NewRelease {
+                    version: &version,
+                    target: &target,
+                    file: &file,
+                    signature: &signature,
+                    notes: &notes,
+                    public_key: &updater_pubkey,
+                })
+                .await?;
+            println!(
+                "published {} {} for {} ({} bytes, signature verified); apps on older versions offer it at their next check",
+                r.file, r.version, r.target, r.size
+            );
+        }
+        ReleaseCommand::List { db } => {
+            let admin = db.admin().await?;
+            let releases = admin.releases().await?;
+            if releases.is_empty() {
+                println!("no releases published");
+            }
+            for r in releases {
+                println!(
+                    "{:<12} {:<16} {} ({} bytes)",
+                    r.version, r.target, r.file, r.size
+                );
+            }
+        }
+    }
     Ok(())
 }
 

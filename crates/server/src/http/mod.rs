@@ -17,11 +17,13 @@ pub(crate) mod security;
 mod stats;
 mod sync;
 mod team;
+mod updates;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use axum::Router;
 use warmlead_core::api::{self as paths, MAX_JSON_BYTES};
+use warmlead_core::release;
 
 use crate::error::ServerError;
 use crate::storage::Database;
@@ -169,6 +171,8 @@ pub(crate) fn router(state: AppState) -> Router {
             put(media::set_poster_slogan).layer(DefaultBodyLimit::max(MAX_JSON_BYTES)),
         )
         .route("/media/{key}", get(media::serve))
+        .route(release::PATH_UPDATE_CHECK, get(updates::check))
+        .route(release::PATH_RELEASE_FILE, get(updates::file))
         .fallback(not_found)
         .layer(axum::middleware::map_response(extract::jsonify_errors));
     Router::new()

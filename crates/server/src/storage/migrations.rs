@@ -61,6 +61,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0023_device_mutations_media_uploader.sql"),
     ),
     (24, include_str!("../../migrations/0024_media_quota.sql")),
+    (26, include_str!("../../migrations/0026_app_releases.sql")),
 ];
 
 /// Work a migration needs beyond SQL, in its transaction (written against

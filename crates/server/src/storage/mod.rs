@@ -29,6 +29,7 @@ mod meta;
 pub(crate) mod migrations;
 pub(crate) mod partners;
 mod pg;
+pub(crate) mod releases;
 pub(crate) mod retention;
 mod shares;
 mod signals;
