@@ -9,12 +9,12 @@ use tauri::{AppHandle, State};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 use warmlead_core::app::{
     BriefcaseItem, BriefcaseQuery, RadarEntry, Session, ShareResult, SignInFields, SyncState,
-    SyncStatus,
+    SyncStatus, TokenPlace,
 };
 use warmlead_core::domain::{Channel, ContentItem};
 use warmlead_core::error::ApiError;
 use warmlead_core::ErrorCode;
-use warmlead_store::Store;
+use warmlead_store::{Place, Store};
 
 use crate::bridge;
 use crate::state::{open, require_engine, start_engine, AppState};
@@ -53,13 +53,16 @@ fn device_name() -> String {
     }
 }
 
-/// Activates this device and stores its credentials. The address is read
-/// as people type it (`signin::server_address`) and stored in that form.
-pub async fn activate_device(db: &Path, server_url: &str, code: &str) -> Res<Session> {
+/// Activates this device and stores its credentials: the token in the
+/// keychain (or its fallback file), the rest in the cache. The address is
+/// read as people type it (`signin::server_address`) and stored in that form.
+pub async fn activate_device(state: &AppState, server_url: &str, code: &str) -> Res<Session> {
     let url = warmlead_core::signin::server_address(server_url)?;
     let resp = warmlead_sync::activate(&url, code, &device_name()).await?;
-    blocking(db, move |s| {
-        s.save_activation(&url, &resp)?;
+    let vault = state.vault().await;
+    blocking(&state.db_path, move |s| {
+        let place = s.sign_in_with(&vault, &url, &resp)?;
+        tracing::info!("signed in; device token kept in the {}", place.as_str());
         s.session()
     })
     .await?
@@ -89,7 +92,7 @@ pub async fn activate(
     code: String,
 ) -> Res<Session> {
     let fields = warmlead_core::signin::sign_in_fields(&server_url, &code)?;
-    let session = activate_device(&state.db_path, &fields.server_url, &fields.code).await?;
+    let session = activate_device(&state, &fields.server_url, &fields.code).await?;
     start_engine(&app);
     Ok(session)
 }
@@ -98,14 +101,8 @@ pub async fn activate(
 #[bridge::command]
 pub async fn sign_out(app: AppHandle, state: State<'_, AppState>, force: bool) -> Res<()> {
     let engine = state.take_engine();
-    let result = blocking(&state.db_path, move |s| {
-        if force {
-            s.sign_out_force()
-        } else {
-            s.sign_out()
-        }
-    })
-    .await;
+    let vault = state.vault().await;
+    let result = blocking(&state.db_path, move |s| s.sign_out_with(&vault, force)).await;
     if let (Err(_), Some(handle)) = (&result, engine) {
         state.put_engine(handle);
     }
@@ -114,6 +111,18 @@ pub async fn sign_out(app: AppHandle, state: State<'_, AppState>, force: bool) -
         state.set_signed_out(None);
     }
     result
+}
+
+/// Where this computer keeps the device token, for Settings: the session's
+/// place when signed in, else where a sign-in would put it.
+#[bridge::command]
+pub async fn token_place(state: State<'_, AppState>) -> Res<TokenPlace> {
+    let vault = state.vault().await;
+    let kept = blocking(&state.db_path, |s| s.token_place()).await?;
+    Ok(match kept.unwrap_or(vault.preferred()) {
+        Place::Keychain => TokenPlace::Keychain,
+        Place::File => TokenPlace::File,
+    })
 }
 
 #[bridge::command]

@@ -183,7 +183,7 @@ pub async fn confirm_link(
             "this activation link is no longer waiting: open it again",
         )
     })?;
-    match activate_device(&state.db_path, &server_url, &link.code).await {
+    match activate_device(&state, &server_url, &link.code).await {
         Ok(session) => {
             tracing::info!("activated from a link as {}", session.user.name);
             start_engine(&app);

@@ -98,6 +98,7 @@ bridge::commands![
     commands::activate,
     commands::read_sign_in,
     commands::sign_out,
+    commands::token_place,
     commands::briefcase,
     commands::content_item,
     commands::create_share,

@@ -14,7 +14,7 @@ use warmlead_core::app::SignedOut;
 use warmlead_core::error::ApiError;
 use warmlead_core::ErrorCode;
 use warmlead_media::kit::PosterKit;
-use warmlead_store::Store;
+use warmlead_store::{Store, Vault};
 use warmlead_sync::SyncHandle;
 
 use crate::commands::{blocking, Res};
@@ -52,7 +52,8 @@ pub async fn switch_off(app: &AppHandle, code: ErrorCode) {
     };
     let path = state.db_path.clone();
     let kit = Arc::clone(&app.state::<Arc<PosterKit>>());
-    let wiped = tauri::async_runtime::spawn_blocking(move || wipe(&path, &kit)).await;
+    let vault = state.vault().await;
+    let wiped = tauri::async_runtime::spawn_blocking(move || wipe(&path, &kit, &vault)).await;
     match wiped {
         Ok(Ok(())) => tracing::warn!("signed out ({}): local data wiped", code.as_str()),
         Ok(Err(e)) => tracing::error!("signed out ({}), wipe incomplete: {e}", code.as_str()),
@@ -74,10 +75,11 @@ pub fn forget_web_data(app: &AppHandle) {
     }
 }
 
-/// Empties the cache (so a connection still open sees nothing), then removes
-/// its files and the company's cached poster artwork.
-fn wipe(db: &Path, kit: &PosterKit) -> std::io::Result<()> {
-    let cleared = Store::open(db).and_then(|s| s.sign_out_force());
+/// Empties the cache (so a connection still open sees nothing) and forgets
+/// the device token where it is kept, then removes the cache's files and the
+/// company's cached poster artwork.
+fn wipe(db: &Path, kit: &PosterKit, vault: &Vault) -> std::io::Result<()> {
+    let cleared = Store::open(db).and_then(|s| s.sign_out_with(vault, true));
     if let Err(e) = cleared {
         tracing::error!("cannot clear the local cache before removing it: {e}");
     }
@@ -177,13 +179,16 @@ mod tests {
             company,
             epoch: "e".into(),
         };
-        store.save_activation("http://127.0.0.1:9", &act).unwrap();
+        let vault = Vault::file_only(dir.path(), "no keychain in this test");
+        store
+            .sign_in_with(&vault, "http://127.0.0.1:9", &act)
+            .unwrap();
         std::fs::write(dir.path().join("poster-artwork-4"), "青松家政").unwrap();
         assert!(!holding(dir.path(), "青松家政").is_empty());
         // A connection still open while the wipe runs (a command in flight).
         let open = Store::open(&db).unwrap();
 
-        wipe(&db, &PosterKit::default()).unwrap();
+        wipe(&db, &PosterKit::default(), &vault).unwrap();
 
         for needle in ["青松家政", "李明", "secret-device-token"] {
             assert_eq!(
@@ -193,6 +198,8 @@ mod tests {
             );
         }
         assert!(!db.exists());
+        // The token's own file is gone too.
+        assert_eq!(std::fs::read_dir(vault.file_dir()).unwrap().count(), 0);
         // What the open connection reads is empty too.
         assert!(open.session().unwrap().is_none());
         // The next open starts a fresh, signed-out cache.

@@ -1,8 +1,9 @@
-//! What the commands share: the cache file's path, the running sync engine,
-//! and whether launch-time activation has finished.
+//! What the commands share: the cache file's path, where the device token
+//! is kept, the running sync engine, and whether launch-time activation has
+//! finished.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tauri::{AppHandle, Manager};
@@ -10,7 +11,7 @@ use tokio::sync::watch;
 use warmlead_core::app::SignedOut;
 use warmlead_core::error::ApiError;
 use warmlead_core::ErrorCode;
-use warmlead_store::Store;
+use warmlead_store::{Store, Vault};
 use warmlead_sync::{SyncEngine, SyncHandle};
 
 use crate::events;
@@ -19,6 +20,9 @@ const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
 
 pub struct AppState {
     pub db_path: PathBuf,
+    /// The system keychain, or the file where none answers: asked once, at
+    /// launch (`vault`).
+    vault: tokio::sync::OnceCell<Arc<Vault>>,
     engine: Mutex<Option<SyncHandle>>,
     /// Becomes true once launch-time activation (if any) is over, so the UI's
     /// first `session()` never races it and flashes the sign-in screen.
@@ -33,11 +37,31 @@ impl AppState {
         let (launched_tx, launched) = watch::channel(false);
         AppState {
             db_path,
+            vault: tokio::sync::OnceCell::new(),
             engine: Mutex::new(None),
             launched,
             launched_tx,
             signed_out: Mutex::new(None),
         }
+    }
+
+    /// Where device tokens are kept; the first call asks the keychain
+    /// (off the async threads: it may take seconds to answer, or not answer).
+    pub async fn vault(&self) -> Arc<Vault> {
+        let dir = self.db_path.parent().map(PathBuf::from).unwrap_or_default();
+        self.vault
+            .get_or_init(|| async move {
+                let probe = dir.clone();
+                let vault = tauri::async_runtime::spawn_blocking(move || Vault::open(&probe))
+                    .await
+                    .unwrap_or_else(|e| {
+                        tracing::error!("device token: the keychain probe failed: {e}");
+                        Vault::file_only(&dir, "the keychain probe failed")
+                    });
+                Arc::new(vault)
+            })
+            .await
+            .clone()
     }
 
     pub fn signed_out(&self) -> Option<SignedOut> {
@@ -130,6 +154,14 @@ fn watch_changes(app: &AppHandle, handle: &SyncHandle) {
 /// waits for this.
 pub async fn launch(app: AppHandle, link: Option<String>) {
     let state = app.state::<AppState>();
+    let vault = state.vault().await;
+    // The token into memory (out of an older cache file first, into the vault).
+    let unlocked = crate::commands::blocking(&state.db_path, move |s| s.unlock_token(&vault)).await;
+    match unlocked {
+        Ok(Some(place)) => tracing::info!("device token read from the {}", place.as_str()),
+        Ok(None) => {}
+        Err(e) => tracing::error!("device token: {}", e.message),
+    }
     let signed_in = match crate::commands::blocking(&state.db_path, |s| s.session()).await {
         Ok(s) => s.is_some(),
         Err(e) => {
@@ -152,7 +184,7 @@ pub async fn launch(app: AppHandle, link: Option<String>) {
     }
     let signed_in = match env {
         (Some(url), Some(code)) if !signed_in => {
-            match crate::commands::activate_device(&state.db_path, &url, &code).await {
+            match crate::commands::activate_device(&state, &url, &code).await {
                 Ok(session) => {
                     tracing::info!("activated at launch as {}", session.user.name);
                     true

@@ -10,7 +10,7 @@ use warmlead_core::api::{ActivateResponse, NewContentItem};
 use warmlead_core::domain::{Company, ContentItem, ContentKind, Role, User};
 use warmlead_server::testing::{Backend, TestSql};
 use warmlead_server::{start, Admin, Config, RunningServer};
-use warmlead_store::Store;
+use warmlead_store::{Store, TokenRef};
 
 /// A running server and the company the tests work in:
 /// rep Li with partner Zhang, rep Wang with partner Zhao, a manager, items.
@@ -116,7 +116,11 @@ impl World {
             .join(format!("{name}.sqlite"));
         Store::open(&path)
             .expect("store")
-            .save_activation(&self.url(), &activation)
+            .save_activation(
+                &self.url(),
+                &activation,
+                &TokenRef::fresh(warmlead_store::Place::File),
+            )
             .expect("save activation");
         Device { path, activation }
     }
@@ -158,7 +162,11 @@ impl Device {
     /// Points the device at another server address (e.g. a closed port).
     pub fn set_server_url(&self, url: &str) {
         self.store()
-            .save_activation(url, &self.activation)
+            .save_activation(
+                url,
+                &self.activation,
+                &TokenRef::fresh(warmlead_store::Place::File),
+            )
             .expect("save activation");
     }
 

@@ -89,6 +89,7 @@ export const api = {
   /** The sign-in fields as they will be used (a pasted link in either field). */
   readSignIn: unchecked.readSignIn,
   signOut: rust.signOut,
+  tokenPlace: rust.tokenPlace,
   briefcase: rust.briefcase,
   contentItem: rust.contentItem,
   createShare: rust.createShare,

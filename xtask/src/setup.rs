@@ -26,6 +26,11 @@ const APT_PACKAGES: &[&str] = &[
     "imagemagick",
     // The video e2e suite makes its 300 MB phone video (H.264/AAC MP4) at test time.
     "ffmpeg",
+    // The device token's keychain: libdbus to build, a Secret Service on a test's own bus.
+    "libdbus-1-dev",
+    "dbus",
+    "gnome-keyring",
+    "libsecret-tools",
     // The PostgreSQL backend's tests start a throwaway cluster (xtask::postgres).
     crate::postgres::APT_PACKAGE,
     // cargo xtask package --test: xdg-open, the desktop entry, a session bus, reading the .rpm.

@@ -112,7 +112,7 @@ pub struct ActivateRequest {
     pub device_name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ActivateResponse {
     pub device_id: i64,
     /// Bearer token for every later request. The server keeps only its hash.
@@ -124,6 +124,22 @@ pub struct ActivateResponse {
     pub user: User,
     pub company: Company,
     pub epoch: String,
+}
+
+// A derived Debug would print the token (and the signing key) into any log
+// line that shows the answer.
+impl std::fmt::Debug for ActivateResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActivateResponse")
+            .field("device_id", &self.device_id)
+            .field("device_token", &"(hidden)")
+            .field("share_key", &"(hidden)")
+            .field("public_base_url", &self.public_base_url)
+            .field("user", &self.user)
+            .field("company", &self.company)
+            .field("epoch", &self.epoch)
+            .finish()
+    }
 }
 
 /// One signed-in device of a user, as the team screen lists it.

@@ -31,6 +31,16 @@ pub struct SignedOut {
     pub company_name: String,
 }
 
+/// Where this computer keeps the device token (Settings says which): the
+/// system keychain, or, where none runs (a Linux session without a Secret
+/// Service), a file in the app's data folder that only this user may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenPlace {
+    Keychain,
+    File,
+}
+
 /// A `warmlead://activate` link waiting for the person to say yes: nothing
 /// is signed in before they see which server it points at and continue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

@@ -58,6 +58,7 @@ pub fn render_all() -> Vec<(String, String)> {
         api::CodeSmsRequest,
         api::CodeSmsSent,
         app::SignedOut,
+        app::TokenPlace,
         app::LinkActivation,
         app::SignInFields,
         app::SyncState,

@@ -202,6 +202,7 @@ fn sign_in(store: &Store) {
                 },
                 epoch: "bench".into(),
             },
+            &warmlead_store::TokenRef::fresh(warmlead_store::Place::File),
         )
         .expect("sign in");
 }

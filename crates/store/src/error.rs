@@ -14,6 +14,13 @@ pub enum StoreError {
     #[error("this device is not signed in")]
     NotActivated,
     #[error(
+        "this device's token could not be read from where it is kept (the log says why); \
+         unlock or start the system keychain and restart the app, or sign out and in again"
+    )]
+    TokenUnavailable,
+    #[error("cannot keep the device token: {0}")]
+    Vault(#[from] warmlead_secrets::VaultError),
+    #[error(
         "{0} changes have not reached the server yet; sync first, or sign out anyway and lose them"
     )]
     PendingChanges(i64),
@@ -35,6 +42,7 @@ impl StoreError {
     pub fn code(&self) -> ErrorCode {
         match self {
             StoreError::NotActivated => ErrorCode::NotActivated,
+            StoreError::TokenUnavailable | StoreError::Vault(_) => ErrorCode::Internal,
             StoreError::PendingChanges(_) => ErrorCode::Conflict,
             StoreError::ItemNotFound(_)
             | StoreError::LeadNotFound(_)

@@ -54,6 +54,7 @@ fn store_as(role: Role) -> (tempfile::TempDir, Store) {
                 },
                 epoch: "e1".into(),
             },
+            &crate::TokenRef::fresh(crate::Place::File),
         )
         .unwrap();
     (dir, store)

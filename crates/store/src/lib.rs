@@ -22,6 +22,7 @@ mod rows;
 mod session;
 mod shares;
 mod status;
+mod token;
 
 use std::path::Path;
 use std::time::Duration;
@@ -37,8 +38,9 @@ pub use migrate::{LATEST_VERSION, MIGRATIONS};
 pub use outbox::RecordedOutcomes;
 pub use partners::{DEFAULT_PARTNER_PAGE, MAX_PARTNER_PAGE};
 pub use pull::PullApplied;
-pub use session::Credentials;
+pub use session::{Credentials, TokenRef};
 pub use shares::share_url_for;
+pub use warmlead_secrets::{Place, Secret, Vault, VaultError};
 
 /// How long a write waits for another connection (the sync engine has its own).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -119,10 +121,14 @@ pub(crate) fn now_ms() -> i64 {
 #[cfg(test)]
 mod invite_tests;
 #[cfg(test)]
+mod keychain_tests;
+#[cfg(test)]
 mod lead_tests;
 #[cfg(test)]
 mod partner_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod token_tests;
 #[cfg(test)]
 mod undo_tests;

@@ -21,6 +21,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (10, include_str!("../migrations/0010_pending_media.sql")),
     (11, include_str!("../migrations/0011_undo_rejected.sql")),
     (12, include_str!("../migrations/0012_known_codes.sql")),
+    (13, include_str!("../migrations/0013_token_ref.sql")),
 ];
 
 /// The version a fully migrated file is at.

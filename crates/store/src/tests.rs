@@ -14,7 +14,7 @@ use warmlead_core::sync::{
 use warmlead_core::token::{derive_share_key, UnverifiedToken};
 use warmlead_core::ErrorCode;
 
-use crate::{migrate, Store, StoreError, LATEST_VERSION, MIGRATIONS};
+use crate::{migrate, Store, StoreError, TokenRef, LATEST_VERSION, MIGRATIONS};
 
 const DEVICE: i64 = 77;
 pub(crate) const ME: i64 = 5;
@@ -51,6 +51,29 @@ pub(crate) fn activation() -> ActivateResponse {
         },
         epoch: "epoch-a".into(),
     }
+}
+
+/// The session row as the app wrote it before the token moved out of this
+/// file (schema 12 and earlier): the token in clear.
+pub(crate) fn save_activation_as_before(store: &Store, url: &str, act: &ActivateResponse) {
+    store
+        .conn
+        .execute(
+            "INSERT OR REPLACE INTO session (id, server_url, device_id, device_token, share_key, \
+             public_base_url, user_json, company_json, epoch) \
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            rusqlite::params![
+                url.trim_end_matches('/'),
+                act.device_id,
+                act.device_token,
+                act.share_key,
+                act.public_base_url.trim_end_matches('/'),
+                serde_json::to_string(&act.user).unwrap(),
+                serde_json::to_string(&act.company).unwrap(),
+                act.epoch,
+            ],
+        )
+        .unwrap();
 }
 
 fn item(id: i64, kind: ContentKind, title: &str) -> ContentItem {
@@ -96,7 +119,11 @@ pub(crate) fn signed_in() -> (tempfile::TempDir, std::path::PathBuf, Store) {
     let path = dir.path().join("nested/cache.sqlite");
     let store = Store::open(&path).unwrap();
     store
-        .save_activation("http://127.0.0.1:1/", &activation())
+        .save_activation(
+            "http://127.0.0.1:1/",
+            &activation(),
+            &TokenRef::fresh(crate::Place::File),
+        )
         .unwrap();
     let p = page(
         "epoch-a",
@@ -612,8 +639,7 @@ fn migrating_from_3_keeps_the_company_and_then_learns_its_poster_artwork() {
     let path = dir.path().join("old.sqlite");
     {
         let old = migrate::open_at_version(&path, 3).unwrap();
-        old.save_activation("http://127.0.0.1:1/", &activation())
-            .unwrap();
+        save_activation_as_before(&old, "http://127.0.0.1:1/", &activation());
         // A file of schema 3 keeps a company JSON without the field.
         old.conn
             .execute_batch(
@@ -700,8 +726,7 @@ fn migrating_from_4_keeps_the_artwork_and_then_learns_the_poster_slogan() {
     let path = dir.path().join("old.sqlite");
     {
         let old = migrate::open_at_version(&path, 4).unwrap();
-        old.save_activation("http://127.0.0.1:1/", &activation())
-            .unwrap();
+        save_activation_as_before(&old, "http://127.0.0.1:1/", &activation());
         old.conn
             .execute_batch(
                 r#"INSERT INTO company (id, name, poster_artwork_json)
@@ -888,8 +913,7 @@ fn migrating_from_6_keeps_the_company_and_then_learns_its_profile() {
     let path = dir.path().join("old.sqlite");
     {
         let old = migrate::open_at_version(&path, 6).unwrap();
-        old.save_activation("http://127.0.0.1:1/", &activation())
-            .unwrap();
+        save_activation_as_before(&old, "http://127.0.0.1:1/", &activation());
         old.conn
             .execute_batch(
                 r#"INSERT INTO company (id, name, poster_slogan) VALUES (1, '暖居装修', '口号');

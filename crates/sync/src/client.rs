@@ -30,11 +30,21 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// An authenticated connection to one server.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Client {
     pub(crate) http: reqwest::Client,
     pub(crate) base_url: String,
     pub(crate) token: String,
+}
+
+// A derived Debug would print the device token into any log that shows it.
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.base_url)
+            .field("token", &"(hidden)")
+            .finish_non_exhaustive()
+    }
 }
 
 fn http() -> Result<reqwest::Client, SyncError> {
@@ -494,6 +504,14 @@ fn code_for_status(status: u16) -> ErrorCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_output_hides_the_device_token() {
+        let client = Client::new("http://127.0.0.1:1", "dvt-never-in-a-log-9Qz").unwrap();
+        let shown = format!("{client:?}");
+        assert!(!shown.contains("dvt-never-in-a-log-9Qz"), "{shown}");
+        assert!(shown.contains("127.0.0.1"), "{shown}");
+    }
 
     #[tokio::test]
     async fn a_closed_port_is_offline() {

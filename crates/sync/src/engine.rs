@@ -336,6 +336,7 @@ mod tests {
                     },
                     epoch: "e".into(),
                 },
+                &warmlead_store::TokenRef::fresh(warmlead_store::Place::File),
             )
             .unwrap();
         store.rename_self("李明明").unwrap();

@@ -108,7 +108,11 @@ async fn invitations_sms_preview_and_import_reach_the_cache() {
     let path = dir.path().join("app.sqlite");
     Store::open(&path)
         .unwrap()
-        .save_activation(&ts.url(), &act)
+        .save_activation(
+            &ts.url(),
+            &act,
+            &warmlead_store::TokenRef::fresh(warmlead_store::Place::File),
+        )
         .unwrap();
     sync_once(&path).await.unwrap();
     let store = Store::open(&path).unwrap();

@@ -56,7 +56,11 @@ async fn world() -> World {
     let act = activate(&ts.url(), &code, "rep laptop").await.unwrap();
     Store::open(&path)
         .unwrap()
-        .save_activation(&ts.url(), &act)
+        .save_activation(
+            &ts.url(),
+            &act,
+            &warmlead_store::TokenRef::fresh(warmlead_store::Place::File),
+        )
         .unwrap();
     let engine = SyncEngine::spawn(path, INTERVAL);
     engine.sync_now().await.unwrap();

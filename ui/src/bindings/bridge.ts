@@ -47,6 +47,7 @@ import type { SyncStatus } from "./SyncStatus";
 import type { TeamImportResult } from "./TeamImportResult";
 import type { TeamMember } from "./TeamMember";
 import type { TeamScreen } from "./TeamScreen";
+import type { TokenPlace } from "./TokenPlace";
 import type { UploadProgress } from "./UploadProgress";
 import type { User } from "./User";
 
@@ -56,6 +57,7 @@ export type CommandName =
   | "activate"
   | "read_sign_in"
   | "sign_out"
+  | "token_place"
   | "briefcase"
   | "content_item"
   | "create_share"
@@ -138,6 +140,12 @@ export function commands(invoke: Invoke) {
     /** Signs out; without `force` it refuses while changes wait to sync. */
     signOut: (force: boolean): Promise<null> =>
       invoke<null>("sign_out", { force }),
+    /**
+     * Where this computer keeps the device token, for Settings: the session's
+     * place when signed in, else where a sign-in would put it.
+     */
+    tokenPlace: (): Promise<TokenPlace> =>
+      invoke<TokenPlace>("token_place"),
     briefcase: (query: BriefcaseQuery): Promise<Array<BriefcaseItem>> =>
       invoke<Array<BriefcaseItem>>("briefcase", { query }),
     contentItem: (id: number): Promise<ContentItem> =>

@@ -114,6 +114,7 @@ export type { TeamImportResult } from "./TeamImportResult";
 export type { TeamMember } from "./TeamMember";
 export type { TeamQuery } from "./TeamQuery";
 export type { TeamScreen } from "./TeamScreen";
+export type { TokenPlace } from "./TokenPlace";
 export type { TrackBeacon } from "./TrackBeacon";
 export type { TrackingStats } from "./TrackingStats";
 export type { User } from "./User";

@@ -415,6 +415,10 @@ export const en = {
     storageOffline: "Connect to the server to see how much room is used.",
     signedInAs: "{{name}} · {{role}} · {{company}}",
     server: "Server: {{url}}",
+    tokenPlace: {
+      keychain: "Device sign-in token kept in: the system keychain",
+      file: "Device sign-in token kept in: a file on this computer that only your user account can read (no system keychain runs here)",
+    },
     signOut: "Sign out",
     signOutConfirm: "Sign out? The local cache is cleared and you will need a new activation code.",
     signOutPending_one: "{{count}} change has not reached the server; signing out loses it. Sync first if you can.",

@@ -409,6 +409,10 @@ export const zhCN = {
     storageOffline: "连接服务器后可查看已用空间。",
     signedInAs: "{{name}} · {{role}} · {{company}}",
     server: "服务器：{{url}}",
+    tokenPlace: {
+      keychain: "设备登录令牌保存在：系统钥匙串",
+      file: "设备登录令牌保存在：本机文件（此电脑未运行系统钥匙串；仅当前用户可读）",
+    },
     signOut: "退出登录",
     signOutConfirm: "确定要退出登录吗？本机缓存会被清除，下次需要新的激活码。",
     signOutPending_other: "还有 {{count}} 条更改没同步到服务器，退出会丢失它们。建议先联网同步。",

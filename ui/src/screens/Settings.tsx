@@ -5,7 +5,7 @@ import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 
 import { api, type ApiError } from "../api";
-import type { Company, MediaRef, MediaUsage, Session, SyncStatus } from "../bindings";
+import type { Company, MediaRef, MediaUsage, Session, SyncStatus, TokenPlace } from "../bindings";
 import { formatBytes } from "../format";
 import { LIMITS } from "../bindings/Limits";
 import { currentLanguage, LANGUAGES, setLanguage, type Language } from "../i18n";
@@ -241,6 +241,29 @@ function CompanyProfileEditor({ company }: { company: Company }) {
   );
 }
 
+/** Where this computer keeps the device's sign-in token: the system
+ *  keychain, or the fallback file where none runs. */
+function TokenPlaceLine() {
+  const { t } = useTranslation();
+  const [place, setPlace] = useState<TokenPlace | null>(null);
+  useEffect(() => {
+    let live = true;
+    api
+      .tokenPlace()
+      .then((p) => live && setPlace(p))
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, []);
+  if (!place) return null;
+  return (
+    <p className="hint" data-testid="token-place" data-place={place}>
+      {t(`settings.tokenPlace.${place}`)}
+    </p>
+  );
+}
+
 const LANGUAGE_NAMES: Record<Language, string> = { "zh-CN": "中文", en: "English" };
 
 export function Settings({
@@ -311,6 +334,7 @@ export function Settings({
               })}
             </p>
             <p className="hint">{t("settings.server", { url: session.server_url })}</p>
+            <TokenPlaceLine />
             {error && (
               <div className="error" role="alert">
                 {t("error.generic", { message: error.message })}
