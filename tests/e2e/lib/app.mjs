@@ -33,11 +33,11 @@ export function appHarness(prefix, env = {}, serverOptions = { demo: true }) {
   /**
    * Runs `body(app, dataDir)` with a fresh app whose local cache lives in
    * `name`; `args` are its command line (a warmlead:// link, as a desktop
-   * hands it over).
+   * hands it over); `appEnv` is added to this app's environment.
    */
-  h.withApp = async (name, body, args = []) => {
+  h.withApp = async (name, body, args = [], appEnv = {}) => {
     const dataDir = join(h.dataRoot, name);
-    const driver = await startTauriDriver({ DISPLAY: h.xvfb.display, WARMLEAD_DATA_DIR: dataDir, ...env });
+    const driver = await startTauriDriver({ DISPLAY: h.xvfb.display, WARMLEAD_DATA_DIR: dataDir, ...env, ...appEnv });
     const app = await newSession(driver.url, process.env.WARMLEAD_APP_BIN, args);
     try {
       return await body(app, dataDir);

@@ -1,7 +1,7 @@
 // A small W3C WebDriver client for the built app under tauri-driver, which
 // forwards to WebKitWebDriver. Enough for what the suites do: find, click,
 // type, read text, run a script, take a screenshot.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,10 +10,64 @@ import { freePort, waitFor } from "./server.mjs";
 
 const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
 
+// What a desktop login gives the programs of each display: a D-Bus session
+// bus with a keychain (the Secret Service, unlocked at login), where the app
+// keeps its device token. By display; `startTauriDriver` hands it to the app.
+const sessions = new Map();
+
+// A session bus of its own (a socket in `dir`) with gnome-keyring's Secret
+// Service on it, its login keyring in `dir` unlocked by a password on its
+// input, as a desktop login does: no prompt, nothing of this machine's own
+// keyring. The keyring daemon leaves when the bus stops.
+async function startSecretService(dir, timeoutMs) {
+  const run = join(dir, "run");
+  mkdirSync(run, { mode: 0o700 });
+  const bus = spawn(
+    "dbus-daemon",
+    ["--session", "--nofork", "--print-address=1", `--address=unix:path=${join(run, "bus")}`],
+    { stdio: ["ignore", "pipe", "ignore"] },
+  );
+  const address = await new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`dbus-daemon gave no address within ${timeoutMs} ms`)), timeoutMs);
+    bus.stdout.on("data", (chunk) => {
+      out += chunk;
+      if (out.includes("\n")) {
+        clearTimeout(timer);
+        resolve(out.trim());
+      }
+    });
+    bus.once("error", (e) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot start dbus-daemon (install dbus: cargo xtask setup): ${e.message}`));
+    });
+    bus.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`dbus-daemon exited with ${code} before it gave its address`));
+    });
+  });
+  const env = { ...process.env, DBUS_SESSION_BUS_ADDRESS: address, XDG_DATA_HOME: join(dir, "data"), XDG_RUNTIME_DIR: run };
+  delete env.DISPLAY;
+  const keyring = (args, input) => {
+    try {
+      execFileSync("gnome-keyring-daemon", args, { env, input, stdio: ["pipe", "ignore", "ignore"], timeout: timeoutMs });
+    } catch (e) {
+      bus.kill("SIGTERM");
+      throw new Error(`gnome-keyring-daemon ${args.join(" ")} failed (install gnome-keyring: cargo xtask setup): ${e.message}`);
+    }
+  };
+  keyring(["--unlock", "--components=secrets"], "e2e-login-password");
+  keyring(["--start", "--components=secrets"], "");
+  return { env: { DBUS_SESSION_BUS_ADDRESS: address }, stop: () => bus.kill("SIGTERM") };
+}
+
 // A virtual X display for the app's window. Xvfb picks a free display and
 // writes its number to fd 3 once it accepts clients (-displayfd): we wait for
-// that, not for a fixed time, and fail at once if it exits first.
-export async function startXvfb({ timeoutMs = 30_000 } = {}) {
+// that, not for a fixed time, and fail at once if it exits first. With
+// `keychain` (the default) the display's session has a Secret Service, as a
+// Linux desktop does; without, it has no session bus at all (a bare X
+// session), and the app keeps its token in its fallback file.
+export async function startXvfb({ timeoutMs = 30_000, keychain = true } = {}) {
   const child = spawn("Xvfb", ["-displayfd", "3", "-screen", "0", "1280x860x24", "-nolisten", "tcp"], {
     stdio: ["ignore", "ignore", "ignore", "pipe"],
   });
@@ -34,7 +88,29 @@ export async function startXvfb({ timeoutMs = 30_000 } = {}) {
     child.once("error", done(reject));
     child.once("exit", (code) => done(reject)(new Error(`Xvfb exited with ${code} before it was ready`)));
   });
-  return { display, stop: () => child.kill("SIGTERM") };
+  const sessionDir = mkdtempSync(join(tmpdir(), "warmlead-session-"));
+  let session;
+  try {
+    session = keychain
+      ? await startSecretService(sessionDir, timeoutMs)
+      : // Nowhere: libdbus neither finds a bus nor starts one for the display.
+        { env: { DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(sessionDir, "no-bus")}` }, stop: () => {} };
+  } catch (e) {
+    child.kill("SIGTERM");
+    rmSync(sessionDir, { recursive: true, force: true });
+    throw e;
+  }
+  sessions.set(display, session.env);
+  return {
+    display,
+    keychainEnv: session.env,
+    stop: () => {
+      sessions.delete(display);
+      session.stop();
+      child.kill("SIGTERM");
+      rmSync(sessionDir, { recursive: true, force: true });
+    },
+  };
 }
 
 // tauri-driver on a free port, with the environment the app should inherit.
@@ -47,7 +123,7 @@ export async function startTauriDriver(env) {
   // window WebDriver cannot drive (the app's WARMLEAD_SAVE_DIR).
   const saveDir = join(webData, "saved");
   mkdirSync(saveDir);
-  env = { XDG_DATA_HOME: webData, WARMLEAD_SAVE_DIR: saveDir, ...env };
+  env = { XDG_DATA_HOME: webData, WARMLEAD_SAVE_DIR: saveDir, ...sessions.get(env.DISPLAY), ...env };
   const port = await freePort();
   const nativePort = await freePort();
   const bin = process.env.TAURI_DRIVER_BIN || "tauri-driver";
