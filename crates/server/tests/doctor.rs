@@ -444,3 +444,20 @@ async fn a_stopped_server_is_named_and_its_database_still_checked() {
     r.expect("proxies", "WARN", "not checked");
     r.expect("SMS", "OK", "credentials accepted");
 }
+
+#[tokio::test]
+async fn an_unreachable_database_fails_and_the_probe_that_needs_it_waits() {
+    let d = deployment("127.0.0.1").await;
+    let port = closed_port();
+    for url in [
+        format!("postgres://warmlead:s3cret@127.0.0.1:{port}/warmlead"),
+        format!("sqlite://{}", d.dir.join("no-such.db").display()),
+    ] {
+        let r = doctor(&d, &[("--database-url", &url)], "testsecret").await;
+        assert!(!r.success, "{}", r.text);
+        r.expect("database", "FAIL", "cannot read it");
+        r.expect("public URL", "WARN", "not checked");
+        // The password is never printed.
+        assert!(!r.text.contains("s3cret"), "{}", r.text);
+    }
+}

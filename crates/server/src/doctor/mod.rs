@@ -239,7 +239,7 @@ fn read_sqlite(path: &Path) -> Result<Found, String> {
 async fn read_postgres(url: &str) -> Result<Found, String> {
     let client = warmlead_server_postgres::connect(url)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| error_chain(&e))?;
     let has = |table: &'static str| {
         let client = &client;
         async move {
@@ -247,13 +247,13 @@ async fn read_postgres(url: &str) -> Result<Found, String> {
                 .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
                 .await
                 .map(|r| r.get::<_, bool>(0))
-                .map_err(|e| e.to_string())
+                .map_err(|e| error_chain(&e))
         }
     };
     let version = if has("schema_migrations").await? {
         warmlead_server_postgres::current_version(&client)
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(|e| error_chain(&e))?
     } else {
         0
     };
@@ -261,7 +261,7 @@ async fn read_postgres(url: &str) -> Result<Found, String> {
         client
             .query_opt("SELECT value FROM meta WHERE key = 'master_secret'", &[])
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(|e| error_chain(&e))?
             .map(|r| r.get::<_, Vec<u8>>(0))
     } else {
         None
