@@ -66,7 +66,7 @@ async function tokenLine(app, shot) {
   return { place, zh, en };
 }
 
-test("in a session with a keychain the token is kept there, said in Settings, and used at the next start", async () => {
+test("in a session with a keychain the token is kept there, said in Settings, used at the next start and forgotten at sign-out", async () => {
   assert.deepEqual(keychainEntries(), [], "the display's keychain starts empty");
   await withApp("desktop", async (app, dataDir) => {
     await signIn(app, h.server.demoCode("manager"));
@@ -89,6 +89,11 @@ test("in a session with a keychain the token is kept there, said in Settings, an
     await app.click(await app.waitFor(tid("nav-settings")));
     await app.waitFor(tid("media-storage-used"));
     assert.equal(await app.attribute(await app.waitFor(tid("token-place")), "data-place"), "keychain");
+    // Signing out forgets it there too.
+    await app.click(await app.waitFor(tid("sign-out")));
+    await app.click(await app.waitFor(tid("sign-out-confirm")));
+    await app.waitFor(tid("signin-server"));
+    assert.deepEqual(keychainEntries(), []);
   });
 });
 
