@@ -15,7 +15,7 @@
 // installs nothing.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -51,7 +51,8 @@ const run = (cmd, args, env = {}) =>
 /** "install ok installed", or "" when dpkg does not know the package. */
 function dpkgStatus() {
   try {
-    return run("dpkg-query", ["-W", "-f=${Status}", PACKAGE]);
+    // Quiet: "no packages found" is the answer we wait for after the purge.
+    return execFileSync("dpkg-query", ["-W", "-f=${Status}", PACKAGE], { encoding: "utf8", stdio: "pipe" }).trim();
   } catch {
     return "";
   }
@@ -61,21 +62,9 @@ const purge = () => asRoot("apt-get", ["remove", "--purge", "-y", PACKAGE]);
 
 let server;
 let xvfb;
-let bus;
 let home;
-/** The environment of a desktop session of one user (HOME, XDG dirs, the display, the session bus). */
+/** The environment of one user's desktop session (HOME, XDG dirs, the display, the session bus). */
 let session;
-
-/** A session bus of our own, for the single-instance hand-over (no desktop session here). */
-async function startBus() {
-  const child = spawn("dbus-daemon", ["--session", "--nofork", "--print-address=1"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  let out = "";
-  child.stdout.on("data", (c) => (out += c));
-  const address = await waitFor(() => out.includes("\n") && out.trim(), { what: "dbus-daemon's address" });
-  return { address, stop: () => child.kill("SIGTERM") };
-}
 
 before(async () => {
   mkdirSync("artifacts", { recursive: true });
@@ -92,7 +81,6 @@ before(async () => {
   if (dpkgStatus() !== "") purge();
   server = await startServer({ demo: false });
   xvfb = await startXvfb();
-  bus = await startBus();
   home = mkdtempSync(join(tmpdir(), "warmlead-install-home-"));
   session = {
     HOME: home,
@@ -100,13 +88,14 @@ before(async () => {
     XDG_CONFIG_HOME: join(home, ".config"),
     XDG_CACHE_HOME: join(home, ".cache"),
     DISPLAY: xvfb.display,
-    DBUS_SESSION_BUS_ADDRESS: bus.address,
+    // The display's session bus, with its unlocked keychain: the app keeps
+    // its token there, and the second launch finds the running app on it.
+    DBUS_SESSION_BUS_ADDRESS: xvfb.keychainEnv.DBUS_SESSION_BUS_ADDRESS,
   };
 });
 
 after(async () => {
   if (installed()) purge();
-  bus?.stop();
   xvfb?.stop();
   await server?.stop();
   if (home) rmSync(home, { recursive: true, force: true });

@@ -33,10 +33,9 @@ const APT_PACKAGES: &[&str] = &[
     "libsecret-tools",
     // The PostgreSQL backend's tests start a throwaway cluster (xtask::postgres).
     crate::postgres::APT_PACKAGE,
-    // cargo xtask package --test: xdg-open, the desktop entry, a session bus, reading the .rpm.
+    // cargo xtask package --test: xdg-open, the desktop entry, reading the .rpm.
     "xdg-utils",
     "desktop-file-utils",
-    "dbus-daemon",
     "rpm",
     // systemd-analyze checks the server's systemd units (crates/server/tests/deploy_units.rs).
     "systemd",
