@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use serde::Serialize;
 use tauri::{Emitter, Runtime};
 use ts_rs::TS;
-use warmlead_core::app::{LinkActivation, SignedOut, SyncStatus};
+use warmlead_core::app::{LinkActivation, SignedOut, SyncStatus, UpdateStatus};
 
 /// An event's name, typed by its payload.
 pub struct Event<P> {
@@ -80,6 +80,8 @@ events! {
     SIGNED_OUT: SignedOut = "signed-out";
     /// Progress of a running media upload.
     UPLOAD_PROGRESS: UploadProgress = "upload-progress";
+    /// After each update check that the server answered, and when an install was refused.
+    UPDATE_STATUS: UpdateStatus = "update-status";
 }
 
 /// The payload types declared in this crate, rendered like warmlead-core's

@@ -11,6 +11,8 @@
 //! - `WARMLEAD_SYNC_INTERVAL_SECS`: seconds between background syncs (10).
 //! - `WARMLEAD_POSTER_FONT` (+ `WARMLEAD_POSTER_FONT_INDEX`): the Chinese font
 //!   of posters when Noto Sans CJK is not in its usual place.
+//! - `WARMLEAD_UPDATER_PUBKEY`: debug builds only, the updater public key
+//!   to trust instead of the built-in one (see `update`).
 //! - `RUST_LOG`: log filter (default `info`).
 //!
 //! A `warmlead://activate?server=...&code=...` argument (at launch or sent
@@ -37,6 +39,7 @@ mod session;
 mod share;
 mod state;
 mod team;
+mod update;
 
 use tauri::Manager;
 use tauri_plugin_deep_link::DeepLinkExt;
@@ -55,6 +58,7 @@ fn main() {
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_updater::Builder::new().build())
         .register_asynchronous_uri_scheme_protocol(media::SCHEME, media::handle)
         .setup(|app| {
             let data_dir = match std::env::var_os("WARMLEAD_DATA_DIR") {
@@ -70,6 +74,7 @@ fn main() {
             app.manage(deeplink::SeenLinks::default());
             app.manage(deeplink::PendingLink::default());
             app.manage(library::Uploads::default());
+            app.manage(update::Updates::default());
             let handle = app.handle().clone();
             app.deep_link().on_open_url(move |event| {
                 for url in event.urls() {
@@ -80,6 +85,7 @@ fn main() {
             register_scheme(app);
             let link = deeplink::link_in_args(std::env::args());
             tauri::async_runtime::spawn(state::launch(app.handle().clone(), link));
+            update::start(app.handle());
             Ok(())
         })
         .invoke_handler(invoke_handler())
@@ -159,6 +165,9 @@ bridge::commands![
     deeplink::confirm_link,
     deeplink::cancel_link,
     session::report_switched_off,
+    update::update_status,
+    update::check_for_update,
+    update::install_update,
 ];
 
 /// One running app per data directory: the D-Bus name (Linux) carries a hash

@@ -119,6 +119,8 @@ pub fn start_engine(app: &AppHandle) {
     crate::session::watch_switched_off(app, &handle);
     watch_changes(app, &handle);
     state.put_engine(handle);
+    // Signed in: the server to ask for updates is known now.
+    crate::update::wake(app);
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         loop {

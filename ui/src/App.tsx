@@ -4,9 +4,10 @@ import { useCallback, useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 
 import { api, type ApiError } from "./api";
-import type { Session, SignedOut, SyncStatus } from "./bindings";
+import type { Session, SignedOut, SyncStatus, UpdateStatus } from "./bindings";
 import { Sidebar } from "./components/Sidebar";
 import { useToast } from "./components/Toast";
+import { UpdateBanner } from "./components/UpdateBanner";
 import { Briefcase } from "./screens/Briefcase";
 import { Library } from "./screens/Library";
 import { ComingSoon } from "./screens/ComingSoon";
@@ -36,6 +37,8 @@ export function App() {
   const [loadError, setLoadError] = useState<ApiError | null>(null);
   // Why the app signed itself out (the company switched this account off).
   const [signedOut, setSignedOut] = useState<SignedOut | null>(null);
+  // New versions on the company's server (the app checks; see update.rs).
+  const [update, setUpdate] = useState<UpdateStatus | null>(null);
 
   useEffect(() => {
     api
@@ -87,6 +90,25 @@ export function App() {
     api
       .syncStatus()
       .then((s) => live && setStatus(s))
+      .catch(() => undefined);
+    return () => {
+      live = false;
+      unlisten?.();
+    };
+  }, [session]);
+
+  // Updates: where they stand now, then every check the app reports.
+  useEffect(() => {
+    if (!session) return;
+    let unlisten: (() => void) | undefined;
+    let live = true;
+    void api.onUpdateStatus((u) => setUpdate(u)).then((u) => {
+      if (live) unlisten = u;
+      else u();
+    });
+    api
+      .updateStatus()
+      .then((u) => live && setUpdate(u))
       .catch(() => undefined);
     return () => {
       live = false;
@@ -176,6 +198,8 @@ export function App() {
           <Settings
             session={session}
             status={status}
+            update={update}
+            onUpdate={setUpdate}
             onSignedOut={() => {
               setSession(null);
               setStatus(null);
@@ -199,6 +223,7 @@ export function App() {
         onDismiss={dismissRejected}
       />
       {content}
+      <UpdateBanner status={update} onStatus={setUpdate} />
     </div>
   );
 }

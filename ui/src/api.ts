@@ -192,4 +192,13 @@ export const api = {
   onSignedOut: events.signedOut,
   /** Why the app last signed itself out, if it did. */
   signedOutNotice: rust.signedOutNotice,
+  /** The running version and what the company's server last offered. */
+  updateStatus: rust.updateStatus,
+  /** Asks the company's server for a newer version now. */
+  checkForUpdate: rust.checkForUpdate,
+  /** Downloads, verifies and installs the offered version, then restarts;
+   * a package that does not verify comes back `refused`, nothing installed. */
+  installUpdate: rust.installUpdate,
+  /** After each update check the server answered, and after a refused install. */
+  onUpdateStatus: events.updateStatus,
 };

@@ -31,6 +31,8 @@ const APT_PACKAGES: &[&str] = &[
     "dbus",
     "gnome-keyring",
     "libsecret-tools",
+    // The update e2e suite alters a published release in the server's SQLite file.
+    "sqlite3",
     // The PostgreSQL backend's tests start a throwaway cluster (xtask::postgres).
     crate::postgres::APT_PACKAGE,
     // cargo xtask package --test: xdg-open, the desktop entry, reading the .rpm.

@@ -41,6 +41,30 @@ pub enum TokenPlace {
     File,
 }
 
+/// Updates from the signed-in server, as the banner and Settings show them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct UpdateStatus {
+    /// The version running.
+    pub current_version: String,
+    /// False in a build made without the updater key: it never checks.
+    pub enabled: bool,
+    /// When the server last answered a check (ms since 1970, UTC).
+    pub checked_at_ms: Option<i64>,
+    /// A newer version the server offers, not installed yet.
+    pub available: Option<AvailableUpdate>,
+    /// The last install was refused: the package or its signature did not
+    /// verify with the updater key, and nothing was installed. The detail
+    /// (English, from the updater) is for whoever looks into it.
+    pub refused: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct AvailableUpdate {
+    pub version: String,
+    /// What is new, as the operator wrote it.
+    pub notes: String,
+}
+
 /// A `warmlead://activate` link waiting for the person to say yes: nothing
 /// is signed in before they see which server it points at and continue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

@@ -64,6 +64,8 @@ pub fn render_all() -> Vec<(String, String)> {
         app::SyncState,
         app::RejectedChange,
         app::SyncStatus,
+        app::UpdateStatus,
+        app::AvailableUpdate,
         app::BriefcaseItem,
         app::BriefcaseQuery,
         app::LibraryItem,

@@ -48,6 +48,7 @@ import type { TeamImportResult } from "./TeamImportResult";
 import type { TeamMember } from "./TeamMember";
 import type { TeamScreen } from "./TeamScreen";
 import type { TokenPlace } from "./TokenPlace";
+import type { UpdateStatus } from "./UpdateStatus";
 import type { UploadProgress } from "./UploadProgress";
 import type { User } from "./User";
 
@@ -117,7 +118,10 @@ export type CommandName =
   | "pending_link"
   | "confirm_link"
   | "cancel_link"
-  | "report_switched_off";
+  | "report_switched_off"
+  | "update_status"
+  | "check_for_update"
+  | "install_update";
 
 /** Sends one command: Tauri's `invoke`, or a wrapper of it. */
 export type Invoke = <T>(command: CommandName, args?: Record<string, unknown>) => Promise<T>;
@@ -420,6 +424,22 @@ export function commands(invoke: Invoke) {
      */
     reportSwitchedOff: (): Promise<null> =>
       invoke<null>("report_switched_off"),
+    /**
+     * Where updates stand (the banner and Settings ask at start, then listen
+     * to `update-status`).
+     */
+    updateStatus: (): Promise<UpdateStatus> =>
+      invoke<UpdateStatus>("update_status"),
+    /** Asks the server now (Settings' 检查更新 button). */
+    checkForUpdate: (): Promise<UpdateStatus> =>
+      invoke<UpdateStatus>("check_for_update"),
+    /**
+     * Downloads, verifies and installs the offered version, then restarts the
+     * app. A package or signature that does not verify installs nothing and
+     * comes back as `refused`; a download that fails is an `offline` error.
+     */
+    installUpdate: (): Promise<UpdateStatus> =>
+      invoke<UpdateStatus>("install_update"),
   };
 }
 
@@ -432,6 +452,7 @@ export const EVENTS = {
   deepLinkRefused: "deep-link-refused",
   signedOut: "signed-out",
   uploadProgress: "upload-progress",
+  updateStatus: "update-status",
 } as const;
 
 /** Listens to one event, its payload typed from Rust; resolves to the function that stops. */
@@ -463,4 +484,7 @@ export const events = {
   /** Progress of a running media upload. */
   uploadProgress: (cb: (payload: UploadProgress) => void): Promise<UnlistenFn> =>
     listen<UploadProgress>(EVENTS.uploadProgress, (e) => cb(e.payload)),
+  /** After each update check that the server answered, and when an install was refused. */
+  updateStatus: (cb: (payload: UpdateStatus) => void): Promise<UnlistenFn> =>
+    listen<UpdateStatus>(EVENTS.updateStatus, (e) => cb(e.payload)),
 };

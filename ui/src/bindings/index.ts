@@ -1,6 +1,7 @@
 export type { ActivateRequest } from "./ActivateRequest";
 export type { ActivateResponse } from "./ActivateResponse";
 export type { ApiError } from "./ApiError";
+export type { AvailableUpdate } from "./AvailableUpdate";
 export type { Beacon } from "./Beacon";
 export type { BriefcaseItem } from "./BriefcaseItem";
 export type { BriefcaseQuery } from "./BriefcaseQuery";
@@ -117,6 +118,7 @@ export type { TeamScreen } from "./TeamScreen";
 export type { TokenPlace } from "./TokenPlace";
 export type { TrackBeacon } from "./TrackBeacon";
 export type { TrackingStats } from "./TrackingStats";
+export type { UpdateStatus } from "./UpdateStatus";
 export type { User } from "./User";
 export type { Visit } from "./Visit";
 export type { VisitStats } from "./VisitStats";

@@ -1,12 +1,22 @@
 // 设置: language (remembered), the company profile (managers: name, logo,
-// poster slogan, the invitation pages' commission line), and
+// poster slogan, the invitation pages' commission line), the version and
+// its updates, and
 // sign-out, which asks once and warns when changes are still waiting to sync.
 import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 
 import { api, type ApiError } from "../api";
-import type { Company, MediaRef, MediaUsage, Session, SyncStatus, TokenPlace } from "../bindings";
-import { formatBytes } from "../format";
+import type {
+  Company,
+  MediaRef,
+  MediaUsage,
+  Session,
+  SyncStatus,
+  TokenPlace,
+  UpdateStatus,
+} from "../bindings";
+import { formatAgo, formatBytes } from "../format";
+import { useNow } from "../hooks";
 import { LIMITS } from "../bindings/Limits";
 import { currentLanguage, LANGUAGES, setLanguage, type Language } from "../i18n";
 
@@ -266,13 +276,84 @@ function TokenPlaceLine() {
 
 const LANGUAGE_NAMES: Record<Language, string> = { "zh-CN": "中文", en: "English" };
 
+/** The running version and the last answer of the company's server about newer ones. */
+function UpdateCard({
+  update,
+  onUpdate,
+}: {
+  update: UpdateStatus | null;
+  onUpdate: (s: UpdateStatus) => void;
+}) {
+  const { t } = useTranslation();
+  const now = useNow();
+  const [checking, setChecking] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  if (!update) return null;
+  const state = !update.enabled
+    ? "off"
+    : update.refused != null
+      ? "refused"
+      : update.available
+        ? "available"
+        : update.checked_at_ms != null
+          ? "up_to_date"
+          : "not_checked";
+  const check = async () => {
+    setChecking(true);
+    setError(null);
+    try {
+      onUpdate(await api.checkForUpdate());
+    } catch (e) {
+      setError(e as ApiError);
+    } finally {
+      setChecking(false);
+    }
+  };
+  return (
+    <div className="card-box" data-testid="update-card">
+      <h2>{t("update.title")}</h2>
+      <p>{t("update.version", { version: update.current_version })}</p>
+      <p className="hint" data-testid="update-state" data-state={state}>
+        {state === "off" && t("update.off")}
+        {state === "not_checked" && t("update.notChecked")}
+        {state === "refused" && t("update.refused")}
+        {state === "available" && t("update.newer", { version: update.available?.version })}
+        {state === "up_to_date" &&
+          t("update.upToDate", { when: formatAgo(update.checked_at_ms ?? now, now, t) })}
+      </p>
+      {error && (
+        <div className="error" role="alert">
+          {t("error.generic", { message: error.message })}
+        </div>
+      )}
+      {update.enabled && (
+        <div>
+          <button
+            type="button"
+            className="btn"
+            data-testid="update-check"
+            disabled={checking}
+            onClick={() => void check()}
+          >
+            {checking ? t("update.checking") : t("update.check")}
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}
+
 export function Settings({
   session,
   status,
+  update,
+  onUpdate,
   onSignedOut,
 }: {
   session: Session;
   status: SyncStatus | null;
+  update: UpdateStatus | null;
+  onUpdate: (s: UpdateStatus) => void;
   onSignedOut: () => void;
 }) {
   const { t } = useTranslation();
@@ -324,6 +405,7 @@ export function Settings({
           </div>
           {session.user.role === "manager" && <CompanyProfileEditor company={session.company} />}
           {session.user.role === "manager" && <MediaStorage />}
+          <UpdateCard update={update} onUpdate={onUpdate} />
           <div className="card-box">
             <h2>{t("settings.account")}</h2>
             <p>
