@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::{build, proc, setup};
 
 pub fn run(root: &Path) -> Result<(), String> {
-    setup::run(root)?;
+    setup::run(root, setup::Scope::Test)?;
     build::ui(root)?;
     build::programs(root)?;
     proc::run(

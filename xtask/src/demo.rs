@@ -18,7 +18,7 @@ const HEADLESS_DISPLAY: &str = ":77";
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let role = role(args)?;
     if !args.iter().any(|a| a == "--skip-setup") {
-        setup::run(root)?;
+        setup::run(root, setup::Scope::Demo)?;
     }
     build::ui(root)?;
     build::programs(root)?;

@@ -21,6 +21,7 @@ mod demo;
 mod package;
 mod postgres;
 mod proc;
+mod runner;
 mod setup;
 mod test;
 
@@ -30,7 +31,7 @@ fn main() -> ExitCode {
     let rest = &args.get(1..).unwrap_or_default().to_vec();
     let result = match args.first().map(String::as_str) {
         Some("bindings") => bindings::write(&root),
-        Some("setup") => setup::run(&root),
+        Some("setup") => setup::run(&root, setup::Scope::Test),
         Some("demo") => demo::run(&root, rest),
         Some("test") => test::run(&root, rest),
         Some("bench") => bench::run(&root),

@@ -28,6 +28,40 @@ pub fn run_env(
     }
 }
 
+/// Runs a program like [`run_env`], echoing its stderr as it comes and
+/// keeping its lines (cargo's diagnostics) for the caller to read.
+pub fn run_keeping_stderr(
+    dir: &Path,
+    program: &str,
+    args: &[&str],
+    env: &[(&str, String)],
+) -> (Result<(), String>, Vec<String>) {
+    use std::io::{BufRead, BufReader};
+    println!("$ {program} {}", args.join(" "));
+    let child = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => return (Err(format!("cannot start {program}: {e}")), Vec::new()),
+    };
+    let stderr = child.stderr.take().expect("piped stderr");
+    let mut lines = Vec::new();
+    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+        eprintln!("{line}");
+        lines.push(line);
+    }
+    let result = match child.wait() {
+        Ok(s) if s.success() => Ok(()),
+        Ok(s) => Err(format!("`{program} {}` failed ({s})", args.join(" "))),
+        Err(e) => Err(format!("`{program}`: {e}")),
+    };
+    (result, lines)
+}
+
 /// Runs a program and returns its trimmed stdout.
 pub fn output(dir: &Path, program: &str, args: &[&str]) -> Result<String, String> {
     let out = Command::new(program)

@@ -1,13 +1,23 @@
 //! Installs what a fresh Debian machine lacks: system libraries for the Tauri
-//! app, browsers and drivers for the end-to-end suites, a CJK font, tauri-driver,
-//! and the npm packages of the UI and of the end-to-end tests.
+//! app, a CJK font, clippy and the UI's npm packages for the demo; browsers,
+//! drivers, ffmpeg, PostgreSQL, tauri-driver and the end-to-end tests' npm
+//! packages on top for the tests.
 
 use std::path::Path;
 
-use crate::proc;
+use crate::{build, proc};
 
-/// Debian packages the build and the tests need.
-const APT_PACKAGES: &[&str] = &[
+/// What a command needs installed: the demo only builds and opens the app;
+/// the tests also drive browsers, record video and start PostgreSQL. The
+/// demo is a newcomer's first minute, so it waits for nothing it does not use.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Demo,
+    Test,
+}
+
+/// Debian packages the demo needs: building and showing the app.
+const DEMO_APT: &[&str] = &[
     // Tauri 2 on Linux.
     "libwebkit2gtk-4.1-dev",
     "libsoup-3.0-dev",
@@ -16,18 +26,24 @@ const APT_PACKAGES: &[&str] = &[
     "libayatana-appindicator3-dev",
     "pkg-config",
     "build-essential",
-    // End-to-end: the app under WebDriver in a virtual display, pages in Chromium.
-    "webkit2gtk-driver",
+    // The keychain crate talks to the Secret Service through libdbus.
+    "libdbus-1-dev",
+    // The app in a virtual display when there is no screen.
     "xvfb",
-    "chromium",
     // Chinese text must render, in the app and in Chromium.
     "fonts-noto-cjk",
+];
+
+/// Debian packages only the tests need, on top of the demo's.
+const TEST_APT: &[&str] = &[
+    // End-to-end: the app under WebDriver, pages in Chromium.
+    "webkit2gtk-driver",
+    "chromium",
     // Screenshots of the virtual display.
     "imagemagick",
     // The video e2e suite makes its 300 MB phone video (H.264/AAC MP4) at test time.
     "ffmpeg",
-    // The device token's keychain: libdbus to build, a Secret Service on a test's own bus.
-    "libdbus-1-dev",
+    // The device token's keychain: a Secret Service on a test's own bus.
     "dbus",
     "gnome-keyring",
     "libsecret-tools",
@@ -43,14 +59,33 @@ const APT_PACKAGES: &[&str] = &[
     "systemd",
 ];
 
-pub fn run(root: &Path) -> Result<(), String> {
-    apt(root)?;
+fn apt_packages(scope: Scope) -> Vec<&'static str> {
+    let mut all = DEMO_APT.to_vec();
+    if scope == Scope::Test {
+        all.extend(TEST_APT);
+    }
+    all
+}
+
+pub fn run(root: &Path, scope: Scope) -> Result<(), String> {
+    apt(root, &apt_packages(scope))?;
     node(root)?;
-    tauri_driver(root)?;
+    clippy(root)?;
     npm_ci(&root.join("ui"))?;
-    npm_ci(&root.join("tests/e2e"))?;
-    npm_ci(&root.join("packaging"))?;
+    if scope == Scope::Test {
+        tauri_driver(root)?;
+        npm_ci(&root.join("tests/e2e"))?;
+        npm_ci(&root.join("packaging"))?;
+    }
     Ok(())
+}
+
+/// Every build lints as it compiles (xtask::build), so clippy must be there.
+fn clippy(root: &Path) -> Result<(), String> {
+    if build::cargo_env(root).is_ok() || !proc::on_path("rustup") {
+        return Ok(());
+    }
+    proc::run(root, "rustup", &["component", "add", "clippy"])
 }
 
 fn installed(pkg: &str) -> bool {
@@ -63,18 +98,14 @@ fn installed(pkg: &str) -> bool {
     .unwrap_or(false)
 }
 
-fn apt(root: &Path) -> Result<(), String> {
+fn apt(root: &Path, packages: &[&str]) -> Result<(), String> {
     if !proc::on_path("dpkg-query") {
         println!(
-            "setup: not a Debian-like system; install the equivalents of {APT_PACKAGES:?} yourself"
+            "setup: not a Debian-like system; install the equivalents of {packages:?} yourself"
         );
         return Ok(());
     }
-    let missing: Vec<&str> = APT_PACKAGES
-        .iter()
-        .copied()
-        .filter(|p| !installed(p))
-        .collect();
+    let missing: Vec<&str> = packages.iter().copied().filter(|p| !installed(p)).collect();
     if missing.is_empty() {
         return Ok(());
     }
