@@ -12,9 +12,20 @@ use std::path::{Path, PathBuf};
 
 use crate::proc;
 
-/// Cargo features every build of the workspace uses, so clippy, tests and the
-/// app binary share one compilation of Tauri (the app embeds ui/dist with it).
-pub const APP_FEATURES: &str = "warmlead-app/custom-protocol";
+/// Cargo features every build of the workspace uses, so the demo, clippy,
+/// tests and the app binary share one compilation of Tauri (the app embeds
+/// ui/dist with it). The tests' dev-dependencies turn on the server's
+/// `testing` module; the demo asks for it too, so its server is the one the
+/// tests build (the module adds test helpers to the library, no route).
+/// Unqualified, so each selected package takes the ones it has: cargo
+/// does not apply `warmlead-server/testing` to the server when the app,
+/// built in the same command, depends on it.
+pub const FEATURES: &str = "custom-protocol,testing";
+
+/// The packages the demo builds: its two programs.
+pub fn demo_packages_args() -> [&'static str; 4] {
+    ["-p", "warmlead-server", "-p", "warmlead-app"]
+}
 
 pub fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
@@ -67,7 +78,7 @@ pub fn binaries(root: &Path) -> Result<Vec<String>, String> {
             "--workspace",
             "--all-targets",
             "--features",
-            APP_FEATURES,
+            FEATURES,
         ],
         &env,
     );
@@ -102,14 +113,11 @@ pub fn programs(root: &Path) -> Result<(), String> {
         root,
         "cargo",
         &[
-            "build",
-            "-p",
-            "warmlead-server",
-            "-p",
-            "warmlead-app",
-            "--features",
-            APP_FEATURES,
-        ],
+            &["build"][..],
+            &demo_packages_args(),
+            &["--features", FEATURES],
+        ]
+        .concat(),
         &cargo_env(root)?,
     )
 }

@@ -18,6 +18,7 @@ mod bench;
 mod bindings;
 mod build;
 mod demo;
+mod features;
 mod package;
 mod postgres;
 mod proc;

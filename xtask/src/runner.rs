@@ -39,7 +39,7 @@ pub fn list(root: &Path) -> Result<Vec<TestBinary>, String> {
             "--workspace",
             "--no-run",
             "--features",
-            build::APP_FEATURES,
+            build::FEATURES,
             "--message-format=json-render-diagnostics",
         ])
         .current_dir(root)

@@ -44,6 +44,7 @@ const SUITES: &[Suite] = &[
 static WARNINGS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
 fn binaries(root: &Path) -> Result<(), String> {
+    crate::features::check_shared(root)?;
     *WARNINGS.lock().unwrap() = build::binaries(root)?;
     Ok(())
 }
