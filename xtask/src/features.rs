@@ -1,103 +1,174 @@
-//! The demo's build and the tests' build must resolve every dependency with
-//! the same features, or the tests compile a second copy of each crate whose
-//! features differ and of everything above it (see crates/workspace-hack).
-//! `cargo tree` tells both resolutions in about a second, so `cargo xtask
-//! test` checks them before it builds.
+//! The tests must reuse the demo's build: every unit cargo compiles for the
+//! demo (a crate with its features, profile and dependencies) must be one the
+//! tests' build compiles too, or the tests compile a second copy of it and of
+//! everything above it (Tauri, rusqlite, rustls). Dev-dependencies turn on
+//! features the demo does not ask for; crates/workspace-hack asks for them.
+//! `cargo xtask test` checks the two unit graphs before it builds.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::path::Path;
+
+use serde_json::Value;
 
 use crate::{build, proc};
 
-/// Fails naming each crate the two builds resolve differently.
+/// Fails naming the first crates of the demo's build the tests would
+/// compile again, with their features in each build.
 pub fn check_shared(root: &Path) -> Result<(), String> {
-    let demo = resolve(root, &build::demo_packages_args())?;
-    let tests = resolve(root, &["--workspace"])?;
+    let demo = unit_graph(root, &build::demo_packages_args())?;
+    let tests = unit_graph(root, &["--workspace", "--all-targets"])?;
     let differ = differences(&demo, &tests);
     if differ.is_empty() {
         return Ok(());
     }
     Err(format!(
-        "the tests' build would compile these crates again with other features than the demo's; \
-         ask for the tests' features in crates/workspace-hack/Cargo.toml:\n  {}",
+        "the tests' build would compile these crates of the demo's build again; ask for the \
+         tests' features in crates/workspace-hack/Cargo.toml (or align the profiles in Cargo.toml):\n  {}",
         differ.join("\n  ")
     ))
 }
 
-/// Package ("name vX.Y.Z") to its resolved feature sets, for one build: a
-/// crate can be built twice, for the target and as a build dependency.
-type Resolved = BTreeMap<String, BTreeSet<String>>;
-
-fn resolve(root: &Path, packages: &[&str]) -> Result<Resolved, String> {
-    let mut args = vec!["tree", "--prefix", "none", "-f", "{p} [{f}]"];
+/// `cargo build --unit-graph` (what cargo would compile, nothing compiled).
+/// The flag is unstable: RUSTC_BOOTSTRAP lets the stable cargo print it; it
+/// touches only this query, never a build.
+fn unit_graph(root: &Path, packages: &[&str]) -> Result<Value, String> {
+    let mut args = vec!["build", "--unit-graph", "-Z", "unstable-options"];
     args.extend(packages);
     args.extend(["--features", build::FEATURES]);
-    if packages.contains(&"-p") {
-        // What the demo compiles: no dev-dependencies.
-        args.extend(["-e", "normal,build"]);
-    }
-    Ok(parse(&proc::output(root, "cargo", &args)?))
+    let mut env = build::cargo_env(root)?;
+    env.push(("RUSTC_BOOTSTRAP", "1".into()));
+    let out = proc::output_env(root, "cargo", &args, &env)?;
+    serde_json::from_str(&out).map_err(|e| format!("cargo --unit-graph: {e}"))
 }
 
-fn parse(tree: &str) -> Resolved {
-    let mut out = Resolved::new();
-    for line in tree.lines() {
-        let line = line.trim_end().trim_end_matches(" (*)");
-        let Some((package, features)) = line.rsplit_once(" [") else {
+/// A unit's identity: what it is and, recursively, what it is built from
+/// (as cargo's own metadata hash is).
+fn identities(graph: &Value) -> Vec<u64> {
+    let units = graph["units"].as_array().cloned().unwrap_or_default();
+    let mut ids: Vec<Option<u64>> = vec![None; units.len()];
+    fn id(i: usize, units: &[Value], ids: &mut Vec<Option<u64>>) -> u64 {
+        if let Some(h) = ids[i] {
+            return h;
+        }
+        let u = &units[i];
+        let mut deps: Vec<u64> = u["dependencies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d["index"].as_u64())
+            .map(|d| id(d as usize, units, ids))
+            .collect();
+        deps.sort_unstable();
+        let mut h = DefaultHasher::new();
+        for field in [
+            "pkg_id", "target", "mode", "platform", "features", "profile",
+        ] {
+            u[field].to_string().hash(&mut h);
+        }
+        deps.hash(&mut h);
+        let h = h.finish();
+        ids[i] = Some(h);
+        h
+    }
+    (0..units.len()).map(|i| id(i, &units, &mut ids)).collect()
+}
+
+/// The units of `demo` missing from `tests` whose dependencies are all in
+/// `tests`: where a difference starts (everything above it follows).
+fn differences(demo: &Value, tests: &Value) -> Vec<String> {
+    let (demo_ids, tests_ids) = (identities(demo), identities(tests));
+    let in_tests: HashSet<u64> = tests_ids.iter().copied().collect();
+    let units = demo["units"].as_array().cloned().unwrap_or_default();
+    let tests_features = features_by_package(tests);
+    let mut out = Vec::new();
+    for (i, u) in units.iter().enumerate() {
+        if in_tests.contains(&demo_ids[i]) {
             continue;
-        };
-        // A path dependency reads "name vX (/path)": the name and version are enough.
-        let package = package.split(" (").next().unwrap_or(package);
-        out.entry(package.to_string())
-            .or_default()
-            .insert(features.trim_end_matches(']').to_string());
+        }
+        let deps_shared = u["dependencies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d["index"].as_u64())
+            .all(|d| in_tests.contains(&demo_ids[d as usize]));
+        if deps_shared {
+            let pkg = u["pkg_id"].as_str().unwrap_or_default();
+            let others = tests_features
+                .get(pkg)
+                .map(|f| f.join(" "))
+                .unwrap_or_default();
+            out.push(format!(
+                "{} ({}): demo {}, tests {others}",
+                short(pkg),
+                u["mode"].as_str().unwrap_or_default(),
+                u["features"]
+            ));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn features_by_package(graph: &Value) -> HashMap<String, Vec<String>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for u in graph["units"].as_array().into_iter().flatten() {
+        let pkg = u["pkg_id"].as_str().unwrap_or_default().to_string();
+        let f = u["features"].to_string();
+        let seen = out.entry(pkg).or_default();
+        if !seen.contains(&f) {
+            seen.push(f);
+        }
     }
     out
 }
 
-/// Crates in both builds whose features differ, as "name vX: demo [..] tests [..]".
-fn differences(demo: &Resolved, tests: &Resolved) -> Vec<String> {
-    let show = |sets: &BTreeSet<String>| {
-        sets.iter()
-            .map(|f| format!("[{f}]"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    demo.iter()
-        .filter_map(|(package, features)| {
-            let other = tests.get(package)?;
-            (other != features)
-                .then(|| format!("{package}: demo {}, tests {}", show(features), show(other)))
-        })
-        .collect()
+/// "registry+https://...#hashbrown@0.15.5" -> "hashbrown@0.15.5".
+fn short(pkg_id: &str) -> &str {
+    pkg_id.rsplit('#').next().unwrap_or(pkg_id)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
-    #[test]
-    fn crates_resolved_alike_pass_and_others_are_named() {
-        let demo = parse(
-            "hashbrown v0.15.5 [default-hasher]\nwarmlead-server v0.1.0 (/w/crates/server) [testing]\nurl v2.5.8 [std] (*)\nlog v0.4 [std]\nlog v0.4 []\n",
-        );
-        let tests = parse(
-            "hashbrown v0.15.5 [default,default-hasher]\nwarmlead-server v0.1.0 (/w/crates/server) [testing]\nurl v2.5.8 [std]\ncriterion v0.5.1 []\nlog v0.4 []\nlog v0.4 [std]\n",
-        );
-        assert!(demo["warmlead-server v0.1.0"].contains("testing"));
-        assert_eq!(
-            demo["log v0.4"].len(),
-            2,
-            "host and build-dependency copies"
-        );
-        assert_eq!(
-            differences(&demo, &tests),
-            ["hashbrown v0.15.5: demo [default-hasher], tests [default,default-hasher]"]
-        );
-        assert!(differences(&tests, &tests).is_empty());
+    fn unit(pkg: &str, features: &[&str], deps: &[u64]) -> Value {
+        json!({
+            "pkg_id": format!("registry+https://x#{pkg}"),
+            "target": {"name": pkg}, "mode": "build", "platform": null,
+            "features": features, "profile": {"name": "dev"},
+            "dependencies": deps.iter().map(|i| json!({"index": i})).collect::<Vec<_>>(),
+        })
     }
 
-    /// The real workspace: the demo's and the tests' builds resolve alike.
+    #[test]
+    fn the_first_differing_crate_is_named_not_those_above_it() {
+        let demo = json!({"units": [
+            unit("hashbrown@0.15.5", &["default-hasher"], &[]),
+            unit("hashlink@0.10.0", &[], &[0]),
+            unit("rusqlite@0.37.0", &["bundled"], &[1]),
+            unit("log@0.4.35", &["std"], &[]),
+        ]});
+        let tests = json!({"units": [
+            unit("hashbrown@0.15.5", &["default", "default-hasher"], &[]),
+            unit("hashlink@0.10.0", &[], &[0]),
+            unit("rusqlite@0.37.0", &["bundled"], &[1]),
+            unit("log@0.4.35", &["std"], &[]),
+            unit("criterion@0.5.1", &[], &[]),
+        ]});
+        assert_eq!(
+            differences(&demo, &tests),
+            [
+                r#"hashbrown@0.15.5 (build): demo ["default-hasher"], tests ["default","default-hasher"]"#
+            ]
+        );
+        assert!(differences(&demo, &demo).is_empty());
+    }
+
+    /// The real workspace: the tests' build contains the demo's.
     #[test]
     fn the_workspace_builds_once_for_demo_and_tests() {
         check_shared(&crate::root()).unwrap();

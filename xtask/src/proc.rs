@@ -64,8 +64,19 @@ pub fn run_keeping_stderr(
 
 /// Runs a program and returns its trimmed stdout.
 pub fn output(dir: &Path, program: &str, args: &[&str]) -> Result<String, String> {
+    output_env(dir, program, args, &[])
+}
+
+/// [`output`] with extra environment variables.
+pub fn output_env(
+    dir: &Path,
+    program: &str,
+    args: &[&str],
+    env: &[(&str, String)],
+) -> Result<String, String> {
     let out = Command::new(program)
         .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .current_dir(dir)
         .stderr(Stdio::inherit())
         .output()

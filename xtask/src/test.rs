@@ -260,9 +260,23 @@ fn e2e(root: &Path) -> Result<(), String> {
         "e2e",
         &root.join("tests/e2e"),
         "node",
-        &["--test", "--test-concurrency=1", "--test-reporter=spec"],
+        &[
+            "--test",
+            &format!("--test-concurrency={}", e2e_jobs()),
+            "--test-reporter=spec",
+        ],
         &env,
     )
+}
+
+/// End-to-end files at once. Each file has its own server, data
+/// directories, free ports and Xvfb display (tests/e2e/lib), so they can
+/// overlap; `WARMLEAD_E2E_JOBS=1` runs them one by one.
+fn e2e_jobs() -> usize {
+    std::env::var("WARMLEAD_E2E_JOBS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2)
 }
 
 pub fn tauri_driver() -> std::path::PathBuf {
