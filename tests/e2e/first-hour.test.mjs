@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import { activate, pullAll, waitFor } from "./lib/server.mjs";
-import { appHarness, tid } from "./lib/app.mjs";
+import { appHarness, setLanguage, tid } from "./lib/app.mjs";
 
 const h = appHarness("firsthour", { WARMLEAD_SYNC_INTERVAL_SECS: "2" });
 const { withApp, signIn } = h;
@@ -19,7 +19,7 @@ const el = (id) => ({ [WD]: id });
 
 /** Switches the UI language and waits for the reloaded sidebar to speak it. */
 async function language(app, lang, word) {
-  await app.execute(`localStorage.setItem("warmlead.lang", "${lang}"); location.reload();`);
+  await setLanguage(app, lang);
   await waitFor(
     async () => {
       const text = await app.execute(`return document.querySelector("nav")?.textContent ?? ""`);

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import { activate, api, pullAll, waitFor } from "./lib/server.mjs";
-import { appHarness, tid } from "./lib/app.mjs";
+import { appHarness, setLanguage, tid } from "./lib/app.mjs";
 
 const h = appHarness("refused", { WARMLEAD_SYNC_INTERVAL_SECS: "2" });
 const { withApp, signIn } = h;
@@ -60,7 +60,7 @@ test("a share of an archived item is undone and listed until dismissed", async (
     assert.match(await app.text(badgeList), new RegExp(item.title));
     await shot(app, "badge-zh");
 
-    await app.execute(`localStorage.setItem("warmlead.lang", "en"); location.reload();`);
+    await setLanguage(app, "en");
     const en = await app.waitFor(tid("refused-shares"), 30_000);
     await waitFor(async () => /archived/.test(await app.text(en)), { what: "the English reason" });
     await shot(app, "briefcase-en");

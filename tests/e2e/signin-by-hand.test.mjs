@@ -12,7 +12,7 @@ import { PNG } from "pngjs";
 
 import { activate, api, serverBin, waitFor } from "./lib/server.mjs";
 import { launchPhone } from "./lib/chromium.mjs";
-import { appHarness, tid } from "./lib/app.mjs";
+import { appHarness, setLanguage, tid } from "./lib/app.mjs";
 
 const h = appHarness("signin", {}, { demo: false });
 const { withApp } = h;
@@ -76,7 +76,7 @@ test("the server typed as host:port with no scheme signs in; the sign-in screen 
     const subtitle = await app.execute(`return document.querySelector(".signin .hint").textContent;`);
     assert.match(subtitle, /经理/, "a manager or rep is spoken to");
     assert.match(subtitle, /合伙人/, "and a partner");
-    await app.execute(`localStorage.setItem("warmlead.lang", "en"); location.reload();`);
+    await setLanguage(app, "en");
     await waitFor(async () => /Paste the whole link/.test(await app.execute(`return document.body.textContent;`)), {
       what: "the sign-in screen in English",
     });
@@ -89,7 +89,7 @@ test("the server typed as host:port with no scheme signs in; the sign-in screen 
     assert.equal(await app.attribute(error, "data-code"), "bad_server_address");
     assert.match(await app.text(error), /e\.g\. warmlead\.example\.com/);
     await shot(app, "bad-address-en");
-    await app.execute(`localStorage.setItem("warmlead.lang", "zh-CN"); location.reload();`);
+    await setLanguage(app, "zh-CN");
     const field = await app.waitFor(tid("signin-server"));
     await app.type(field, "r.example .com");
     await app.type(await app.find(tid("signin-code")), code);
@@ -196,12 +196,12 @@ test("an empty company opens on its first steps, each opens its screen and ticks
     assert.match(text, /添加第一位销售/);
     assert.doesNotMatch(text, /暖居|装修|演示|demo/i, "no demo wording");
     await shot(app, "first-steps-zh");
-    await app.execute(`localStorage.setItem("warmlead.lang", "en"); location.reload();`);
+    await setLanguage(app, "en");
     await waitFor(async () => /Add your first rep/.test(await app.execute(`return document.body.textContent;`)), {
       what: "the card in English",
     });
     await shot(app, "first-steps-en");
-    await app.execute(`localStorage.setItem("warmlead.lang", "zh-CN"); location.reload();`);
+    await setLanguage(app, "zh-CN");
 
     // Add your first rep: the step opens 团队.
     await app.click(await app.waitFor(tid("first-step-rep-go")));

@@ -18,7 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { activate, api, waitFor } from "./lib/server.mjs";
-import { appHarness, tid } from "./lib/app.mjs";
+import { appHarness, setLanguage, tid } from "./lib/app.mjs";
 
 const WD_ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
 const scratch = mkdtempSync(join(tmpdir(), "warmlead-team-codes-"));
@@ -56,15 +56,6 @@ async function teamRow(app, name) {
     }
     return null;
   }, { what: `the team row of ${name}` });
-}
-
-/** Switches the language and waits for the reloaded page (an element found
- * before the reload would be stale). */
-async function setLang(app, lang) {
-  await app.execute(`window.__beforeReload = true; localStorage.setItem("warmlead.lang", arguments[0]); location.reload();`, [lang]);
-  await waitFor(async () => (await app.execute("return window.__beforeReload === undefined")) === true, {
-    what: "the page to reload",
-  });
 }
 
 /** Opens 团队 and waits for the list to arrive from the server. */
@@ -156,14 +147,14 @@ test("a person's open code: its age, a new one for a code made elsewhere, shown 
     await scrollTo(app, listed);
     await app.screenshot("artifacts/team-codes-known-zh.png");
 
-    await setLang(app, "en");
+    await setLanguage(app, "en");
     await openTeam(app);
     await app.click(await search(app, "赵敏", "赵敏"));
     const en = await openCodeRow(app, "1");
     await scrollTo(app, en);
     assert.match(await textOf(app, en), /Made today/);
     await app.screenshot("artifacts/team-codes-known-en.png");
-    await setLang(app, "zh-CN");
+    await setLanguage(app, "zh-CN");
 
     // Withdrawn: listed no more, the card gone, and the code no longer signs in.
     await openTeam(app);
@@ -215,7 +206,7 @@ test("switching between the 销售/经理/合伙人 tabs clears the detail, and 
     await app.waitFor(tid("team-no-match"));
     assert.equal((await app.findAll(tid("team-row"))).length, 0);
 
-    await setLang(app, "en");
+    await setLanguage(app, "en");
     await openTeam(app);
     await app.type(await app.waitFor(tid("team-search")), "nobody-like-this");
     assert.match(await app.text(await app.waitFor(tid("team-no-match"))), /Nobody here matches/);
@@ -229,7 +220,7 @@ test("switching between the 销售/经理/合伙人 tabs clears the detail, and 
       what: "the detail to clear on another tab",
     });
     await app.screenshot("artifacts/team-tab-switched-en.png");
-    await setLang(app, "zh-CN");
+    await setLanguage(app, "zh-CN");
   });
 });
 
@@ -306,7 +297,7 @@ test("the reps' import flags a phone already in the company before import; a cle
     await app.screenshot("artifacts/team-import-sent-zh.png");
 
     // English: the same preview of a taken phone.
-    await setLang(app, "en");
+    await setLanguage(app, "en");
     await openTeam(app);
     await app.click(await app.find(tid("team-import")));
     await pick(app, `name,phone\r\nNew One,13700007779\r\nTaken,${taken.phone}\r\n`);
@@ -320,6 +311,6 @@ test("the reps' import flags a phone already in the company before import; a cle
     await app.waitFor(tid("import-rep-result"));
     assert.match(await app.text(await app.find(tid("import-sms-all"))), /Send all by SMS/);
     await app.screenshot("artifacts/team-import-added-en.png");
-    await setLang(app, "zh-CN");
+    await setLanguage(app, "zh-CN");
   });
 });

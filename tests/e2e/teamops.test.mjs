@@ -13,7 +13,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 import { activate, api, waitFor } from "./lib/server.mjs";
-import { appHarness, tid } from "./lib/app.mjs";
+import { appHarness, setLanguage, tid } from "./lib/app.mjs";
 
 /** "Within seconds": the stream wakes at once, a reconnect takes a second or two. */
 const SIGN_OUT_WITHIN_MS = 15_000;
@@ -240,11 +240,7 @@ test("switching a rep on again, the manager chooses whether the invitations the 
     // Off again, and on again in English, keeping them closed this time.
     const kept = await poster(await signInRep());
     assert.equal((await post(manager.device_token, `/api/v1/team/${rep.id}/deactivate`)).status, 200);
-    await app.execute(`window.__beforeReload = true; localStorage.setItem("warmlead.lang", "en"); location.reload();`);
-    // An element found before the reload would be stale.
-    await waitFor(async () => (await app.execute("return window.__beforeReload === undefined")) === true, {
-      what: "the page to reload",
-    });
+    await setLanguage(app, "en");
     await app.click(await app.waitFor(tid("nav-team")));
     await app.click(await teamRow(app, rep.name));
     await app.click(await app.waitFor(tid("team-switch-on")));

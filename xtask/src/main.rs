@@ -29,6 +29,7 @@ mod test;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = root();
+    forget_cargo_run_env();
     let rest = &args.get(1..).unwrap_or_default().to_vec();
     let result = match args.first().map(String::as_str) {
         Some("bindings") => bindings::write(&root),
@@ -61,4 +62,26 @@ fn root() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     manifest.parent().expect("xtask has a parent").to_path_buf()
+}
+
+/// `cargo xtask` is `cargo run`, which sets CARGO_MANIFEST_DIR and the
+/// CARGO_PKG_* variables for xtask. The cargo commands xtask starts would
+/// pass them on to build scripts, and ring's build script runs again when
+/// CARGO_MANIFEST_DIR changes: a `cargo build` typed by hand and one from
+/// `cargo xtask` would each rebuild ring and the TLS stack above it.
+fn forget_cargo_run_env() {
+    let set_by_cargo_run: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .filter(|k| {
+            k.starts_with("CARGO_PKG_")
+                || k.starts_with("CARGO_MANIFEST_")
+                || matches!(
+                    k.as_str(),
+                    "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE"
+                )
+        })
+        .collect();
+    for k in set_by_cargo_run {
+        std::env::remove_var(k);
+    }
 }

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { startServer } from "./server.mjs";
+import { startServer, waitFor } from "./server.mjs";
 import { startXvfb, startTauriDriver, newSession } from "./webdriver.mjs";
 
 export const tid = (id) => `[data-testid="${id}"]`;
@@ -60,4 +60,17 @@ export function appHarness(prefix, env = {}, serverOptions = { demo: true }) {
     await app.click(await app.find(tid("signin-submit")));
   };
   return h;
+}
+
+/** Switches the UI language and waits for the page to have reloaded: an
+ * element found before the reload would be stale, so a test that looks for
+ * one right after `location.reload()` races the reload. */
+export async function setLanguage(app, lang) {
+  await app.execute(
+    `window.__beforeReload = true; localStorage.setItem("warmlead.lang", arguments[0]); location.reload();`,
+    [lang],
+  );
+  await waitFor(async () => (await app.execute("return window.__beforeReload === undefined")) === true, {
+    what: "the page to reload",
+  });
 }
