@@ -33,7 +33,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
             "unknown argument {other}: cargo xtask package [--test]"
         ));
     }
-    setup::run(root)?;
+    setup::run(root, setup::Scope::Test)?;
     if test {
         install_test(root)
     } else {
@@ -54,7 +54,8 @@ pub fn make(root: &Path) -> Result<Packages, String> {
             "-p",
             "warmlead-app",
             "--features",
-            build::APP_FEATURES,
+            // The UI embedded, and nothing of the tests' (build::FEATURES).
+            "custom-protocol",
         ],
     )?;
     let tauri = root.join("packaging/node_modules/.bin/tauri");
