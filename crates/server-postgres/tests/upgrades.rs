@@ -67,6 +67,10 @@ const FIXTURES: &[(&str, i64, &str)] = &[
     ("media_usage", 24, "INSERT INTO media_usage (company_id, bytes) VALUES (1, 10)"),
     ("media_reservations", 24, "INSERT INTO media_reservations (id, company_id, bytes, touched_at)
                                 VALUES (1, 1, 4096, 1000)"),
+    ("app_releases", 26, "INSERT INTO app_releases (version, target, file, stored_as, size, signature,
+                          notes, published_at)
+                          VALUES ('0.2.0', 'linux-x86_64', 'warmlead_0.2.0_amd64.deb', 'release-ab', 10,
+                                  'sig', 'Faster sync', 1000)"),
 ];
 
 /// The tables of the database and their columns, sorted.

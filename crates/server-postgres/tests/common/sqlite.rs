@@ -70,6 +70,10 @@ pub const FIXTURES: &[(&str, &str)] = &[
     ("media_usage", "INSERT INTO media_usage (company_id, bytes) VALUES (1, 4106)"),
     ("media_reservations", "INSERT INTO media_reservations (id, company_id, bytes, touched_at)
                             VALUES (3, 1, 4096, 1000)"),
+    ("app_releases", "INSERT INTO app_releases (version, target, file, stored_as, size, signature,
+                      notes, published_at)
+                      VALUES ('0.2.0', 'linux-x86_64', 'warmlead_0.2.0_amd64.deb', 'release-ab', 10,
+                              'sig', 'Faster sync', 1000)"),
 ];
 
 fn sqlite_migration_files() -> Vec<(i64, PathBuf)> {
