@@ -2,7 +2,7 @@
 // an Xvfb display and one data directory per test file (set up before and
 // removed after the file), and a fresh app process per `withApp` call.
 import { before, after } from "node:test";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -45,8 +45,9 @@ export function appHarness(prefix, env = {}, serverOptions = { demo: true }) {
       await app.screenshot(`artifacts/${prefix}-${name}-failure.png`).catch(() => {});
       throw e;
     } finally {
-      await app.close();
+      await app.close().catch(() => {});
       await driver.stop();
+      await stopApps(dataDir);
     }
   };
   /** Signs in on the sign-in screen against this file's server. */
@@ -73,4 +74,43 @@ export async function setLanguage(app, lang) {
   await waitFor(async () => (await app.execute("return window.__beforeReload === undefined")) === true, {
     what: "the page to reload",
   });
+}
+
+/** The app processes running on `dataDir` (found by their environment). */
+function appsOn(dataDir) {
+  const want = `WARMLEAD_DATA_DIR=${dataDir}`;
+  const pids = [];
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      const env = readFileSync(`/proc/${pid}/environ`, "latin1").split("\0");
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "latin1");
+      if (env.includes(want) && cmd.includes("warmlead-app")) pids.push(Number(pid));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids;
+}
+
+/** Makes sure no app of a finished `withApp` outlives it. WebDriver's
+ * session end normally closes the app; when it does not (a slow machine),
+ * the app would stay on the file's session bus, and the single-instance
+ * plugin would hand the next app's link to it and end the next app at once. */
+async function stopApps(dataDir) {
+  const deadline = Date.now() + 10_000;
+  let signal = "SIGTERM";
+  for (;;) {
+    const pids = appsOn(dataDir);
+    if (pids.length === 0) return;
+    if (Date.now() > deadline) signal = "SIGKILL";
+    if (Date.now() > deadline + 5_000) throw new Error(`the app on ${dataDir} does not exit: ${pids}`);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // Already gone.
+      }
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

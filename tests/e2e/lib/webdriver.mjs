@@ -144,11 +144,12 @@ export async function startTauriDriver(env) {
   };
 }
 
-async function call(method, url, body) {
+async function call(method, url, body, { timeoutMs } = {}) {
   const res = await fetch(url, {
     method,
     headers: { "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
+    signal: timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined,
   });
   const json = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json.value ?? json)}`);
@@ -156,10 +157,15 @@ async function call(method, url, body) {
 }
 
 // `args` are the app's command line (how Linux hands over a warmlead:// link).
+// An app that exits at once (another instance took its link) leaves
+// WebKitWebDriver waiting for a window: the deadline turns that into an error.
 export async function newSession(driverUrl, application, args = []) {
-  const value = await call("POST", `${driverUrl}/session`, {
-    capabilities: { alwaysMatch: { "tauri:options": { application, args } } },
-  });
+  const value = await call(
+    "POST",
+    `${driverUrl}/session`,
+    { capabilities: { alwaysMatch: { "tauri:options": { application, args } } } },
+    { timeoutMs: 120_000 },
+  );
   return new Session(driverUrl, value.sessionId);
 }
 
