@@ -137,7 +137,11 @@ test("a person's open code: its age, a new one for a code made elsewhere, shown 
     assert.equal((await app.text(await app.waitFor(tid("team-code-value")))).trim(), code);
 
     const before = outbox().length;
-    await app.click(await app.find(tid("team-code-resend")));
+    // The card's QR arrives a moment later and moves the row below it.
+    await app.waitFor(tid("team-code-qr"));
+    const resend = await app.find(tid("team-code-resend"));
+    await scrollTo(app, resend);
+    await app.click(resend);
     await app.waitFor(tid("team-code-resend-sent"));
     const sms = await waitFor(() => outbox().slice(before).find((m) => m.to === "+8613700005555"), {
       what: "the code's SMS in the outbox",

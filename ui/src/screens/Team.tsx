@@ -94,7 +94,9 @@ function CodeCard({ issued }: { issued: IssuedCode }) {
       <div className="code-big" data-testid="team-code-value">
         {issued.activation_code}
       </div>
-      {qr && (
+      {/* The QR's place is kept while it is drawn, so the buttons below do
+          not jump under a pointer on their way to them. */}
+      {qr ? (
         <img
           className="qr-img"
           src={`data:image/png;base64,${qr}`}
@@ -103,6 +105,8 @@ function CodeCard({ issued }: { issued: IssuedCode }) {
           height={200}
           data-testid="team-code-qr"
         />
+      ) : (
+        <div className="qr-img" style={{ width: 200, height: 200 }} aria-hidden="true" />
       )}
       <div className="detail-actions">
         <button type="button" className="btn" onClick={() => void copy(issued.activation_code)}>
