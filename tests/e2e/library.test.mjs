@@ -182,6 +182,8 @@ test("the app's editor shows a hostile cached article without running its script
       sanitized.push(html);
       return saved.body;
     },
+    // The update banner asks once at start (a build without the updater key).
+    update_status: () => ({ current_version: "0.1.0", enabled: false, checked_at_ms: null, available: null, refused: null }),
     "plugin:event|listen": () => 1,
     "plugin:event|unlisten": () => null,
   };

@@ -46,8 +46,9 @@ export function appHarness(prefix, env = {}, serverOptions = { demo: true }) {
       throw e;
     } finally {
       await app.close().catch(() => {});
-      await driver.stop();
+      // The app first: the driver's stop removes the web data it may still write.
       await stopApps(dataDir);
+      await driver.stop();
     }
   };
   /** Signs in on the sign-in screen against this file's server. */

@@ -139,7 +139,8 @@ export async function startTauriDriver(env) {
     async stop() {
       child.kill("SIGTERM");
       await new Promise((r) => (child.exitCode !== null ? r() : child.once("exit", r)));
-      rmSync(webData, { recursive: true, force: true });
+      // WebKit's helper processes can still be closing their files.
+      rmSync(webData, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
     },
   };
 }
