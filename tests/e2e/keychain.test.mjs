@@ -11,7 +11,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 import { waitFor } from "./lib/server.mjs";
-import { appHarness, tid } from "./lib/app.mjs";
+import { appHarness, chooseLanguage, tid } from "./lib/app.mjs";
 
 const h = appHarness("keychain");
 const { withApp, signIn } = h;
@@ -37,16 +37,6 @@ function filesHolding(dir, needle) {
     if (readFileSync(path).includes(needle)) found.push(path);
   }
   return found;
-}
-
-/** Picks a language in Settings the way a person does (React sees a change). */
-function chooseLanguage(app, lang) {
-  return app.execute(
-    `const s = document.querySelector('[data-testid="lang-select"]');
-     Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, "value").set.call(s, arguments[0]);
-     s.dispatchEvent(new Event("change", { bubbles: true }));`,
-    [lang],
-  );
 }
 
 /** Opens Settings and reads the token line in Chinese and English (screenshots of both). */

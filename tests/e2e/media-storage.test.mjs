@@ -5,20 +5,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import { activate, api, waitFor } from "./lib/server.mjs";
-import { appHarness, tid } from "./lib/app.mjs";
+import { appHarness, chooseLanguage, tid } from "./lib/app.mjs";
 
 const h = appHarness("storage", {}, { demo: true, args: ["--media-quota-mb", "20"] });
 const { withApp, signIn } = h;
-
-/** Picks a language in Settings the way a person does (React sees a change). */
-function chooseLanguage(app, lang) {
-  return app.execute(
-    `const s = document.querySelector('[data-testid="lang-select"]');
-     Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, "value").set.call(s, arguments[0]);
-     s.dispatchEvent(new Event("change", { bubbles: true }));`,
-    [lang],
-  );
-}
 
 /** Scrolls the storage card into view and waits until it is on screen. */
 async function showStorage(app) {

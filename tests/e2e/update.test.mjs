@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { serverBin, waitFor } from "./lib/server.mjs";
-import { appHarness, tid } from "./lib/app.mjs";
+import { appHarness, chooseLanguage, tid } from "./lib/app.mjs";
 import { makeUpdaterKey, signPackage } from "./lib/minisign.mjs";
 
 const key = makeUpdaterKey();
@@ -29,16 +29,6 @@ const [major, minor] = appVersion.split(".").map(Number);
 const NEXT = `${major}.${minor + 1}.0`;
 const NOTES = "更快的同步\nFaster sync";
 const PACKAGE = `Warmlead_${NEXT}_amd64.AppImage`;
-
-/** Picks a language in Settings the way a person does (React sees a change). */
-function chooseLanguage(app, lang) {
-  return app.execute(
-    `const s = document.querySelector('[data-testid="lang-select"]');
-     Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, "value").set.call(s, arguments[0]);
-     s.dispatchEvent(new Event("change", { bubbles: true }));`,
-    [lang],
-  );
-}
 
 function textContent(app, el) {
   return app.execute("return arguments[0].textContent", [{ "element-6066-11e4-a52e-4f735466cecf": el }]);

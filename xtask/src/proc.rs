@@ -28,6 +28,25 @@ pub fn run_env(
     }
 }
 
+/// Starts a program, echoing its command line, with stderr piped to the
+/// caller (and stdout as `stdout` says).
+fn spawn_piped(
+    dir: &Path,
+    program: &str,
+    args: &[&str],
+    env: &[(&str, String)],
+    stdout: Stdio,
+) -> std::io::Result<std::process::Child> {
+    println!("$ {program} {}", args.join(" "));
+    Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .spawn()
+}
+
 /// Runs a program like [`run_env`], echoing its stderr as it comes and
 /// keeping its lines (cargo's diagnostics) for the caller to read.
 pub fn run_keeping_stderr(
@@ -37,14 +56,7 @@ pub fn run_keeping_stderr(
     env: &[(&str, String)],
 ) -> (Result<(), String>, Vec<String>) {
     use std::io::{BufRead, BufReader};
-    println!("$ {program} {}", args.join(" "));
-    let child = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
+    let mut child = match spawn_piped(dir, program, args, env, Stdio::inherit()) {
         Ok(c) => c,
         Err(e) => return (Err(format!("cannot start {program}: {e}")), Vec::new()),
     };
@@ -124,15 +136,7 @@ pub fn run_tests(
 ) -> (Result<(), String>, Vec<String>) {
     use std::io::{BufRead, BufReader, Write};
     use std::sync::{Arc, Mutex};
-    println!("$ {program} {}", args.join(" "));
-    let child = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
+    let mut child = match spawn_piped(dir, program, args, env, Stdio::piped()) {
         Ok(c) => c,
         Err(e) => return (Err(format!("cannot start {program}: {e}")), Vec::new()),
     };

@@ -73,34 +73,20 @@ pub fn build_send_sms(
             .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
             .collect(),
     );
-    let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
-    let mut params = vec![
-        pair("AccessKeyId", &config.access_key_id),
-        pair("Action", "SendSms"),
-        pair("Format", "JSON"),
-        // Aliyun takes international numbers as country code + number without the `+`.
-        pair("PhoneNumbers", message.to.as_e164().trim_start_matches('+')),
-        pair("RegionId", "cn-hangzhou"),
-        pair("SignName", &config.sign_name),
-        pair("SignatureMethod", "HMAC-SHA1"),
-        pair("SignatureNonce", nonce),
-        pair("SignatureVersion", "1.0"),
-        pair("TemplateCode", &config.template_code),
-        pair("TemplateParam", &template_param.to_string()),
-        pair("Timestamp", &utc_iso8601(unix_secs)),
-        pair("Version", "2017-05-25"),
-    ];
-    let signature = sign("POST", &params, &config.access_key_secret);
-    params.push(pair("Signature", &signature));
-    Ok(HttpRequest {
-        method: "POST",
-        url: format!("{}/", config.base_url.trim_end_matches('/')),
-        headers: vec![(
-            "Content-Type".into(),
-            "application/x-www-form-urlencoded".into(),
-        )],
-        body: http::form_encode(&params),
-    })
+    let to = message.to.as_e164();
+    Ok(signed_post(
+        config,
+        "SendSms",
+        &[
+            // Aliyun takes international numbers as country code + number without the `+`.
+            ("PhoneNumbers", to.trim_start_matches('+')),
+            ("SignName", &config.sign_name),
+            ("TemplateCode", &config.template_code),
+            ("TemplateParam", &template_param.to_string()),
+        ],
+        nonce,
+        unix_secs,
+    ))
 }
 
 /// A read-only Dysmsapi call that sends nothing (`QuerySmsSign` with
@@ -110,6 +96,18 @@ pub fn build_query(
     config: &AliyunConfig,
     action: &str,
     key: (&str, &str),
+    nonce: &str,
+    unix_secs: i64,
+) -> HttpRequest {
+    signed_post(config, action, &[key], nonce, unix_secs)
+}
+
+/// A Dysmsapi call: the common parameters and the action's own, in the
+/// order Aliyun documents them (by name), signed, as a form POST.
+fn signed_post(
+    config: &AliyunConfig,
+    action: &str,
+    own: &[(&str, &str)],
     nonce: &str,
     unix_secs: i64,
 ) -> HttpRequest {
@@ -124,8 +122,9 @@ pub fn build_query(
         pair("SignatureVersion", "1.0"),
         pair("Timestamp", &utc_iso8601(unix_secs)),
         pair("Version", "2017-05-25"),
-        pair(key.0, key.1),
     ];
+    params.extend(own.iter().map(|(k, v)| pair(k, v)));
+    params.sort();
     let signature = sign("POST", &params, &config.access_key_secret);
     params.push(pair("Signature", &signature));
     HttpRequest {

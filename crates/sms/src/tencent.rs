@@ -91,28 +91,7 @@ pub fn build_send_sms(
         "TemplateParamSet": message.template_params.iter().map(|(_, v)| v).collect::<Vec<_>>(),
     })
     .to_string();
-    let auth = authorization(
-        &config.secret_id,
-        &config.secret_key,
-        SERVICE,
-        &host,
-        &payload,
-        unix_secs,
-    );
-    let header = |k: &str, v: &str| (k.to_string(), v.to_string());
-    Ok(HttpRequest {
-        method: "POST",
-        url: format!("{}/", config.base_url.trim_end_matches('/')),
-        headers: vec![
-            header("Authorization", &auth),
-            header("Content-Type", CONTENT_TYPE),
-            header("X-TC-Action", "SendSms"),
-            header("X-TC-Timestamp", &unix_secs.to_string()),
-            header("X-TC-Version", "2021-01-11"),
-            header("X-TC-Region", &config.region),
-        ],
-        body: payload,
-    })
+    Ok(signed_post(config, &host, "SendSms", payload, unix_secs))
 }
 
 /// `DescribeSmsTemplateList` for the configured template: a read-only
@@ -129,28 +108,46 @@ pub fn build_describe_template(
         ))
     })?;
     let payload = serde_json::json!({ "International": 0, "TemplateIdSet": [id] }).to_string();
+    Ok(signed_post(
+        config,
+        &host,
+        "DescribeSmsTemplateList",
+        payload,
+        unix_secs,
+    ))
+}
+
+/// A Tencent Cloud SMS API call: the JSON payload POSTed with its TC3
+/// signature and the action's headers.
+fn signed_post(
+    config: &TencentConfig,
+    host: &str,
+    action: &str,
+    payload: String,
+    unix_secs: i64,
+) -> HttpRequest {
     let auth = authorization(
         &config.secret_id,
         &config.secret_key,
         SERVICE,
-        &host,
+        host,
         &payload,
         unix_secs,
     );
     let header = |k: &str, v: &str| (k.to_string(), v.to_string());
-    Ok(HttpRequest {
+    HttpRequest {
         method: "POST",
         url: format!("{}/", config.base_url.trim_end_matches('/')),
         headers: vec![
             header("Authorization", &auth),
             header("Content-Type", CONTENT_TYPE),
-            header("X-TC-Action", "DescribeSmsTemplateList"),
+            header("X-TC-Action", action),
             header("X-TC-Timestamp", &unix_secs.to_string()),
             header("X-TC-Version", "2021-01-11"),
             header("X-TC-Region", &config.region),
         ],
         body: payload,
-    })
+    }
 }
 
 /// The template's review status in a `DescribeSmsTemplateList` answer

@@ -98,13 +98,8 @@ function appsOn(dataDir) {
  * the app would stay on the file's session bus, and the single-instance
  * plugin would hand the next app's link to it and end the next app at once. */
 async function stopApps(dataDir) {
-  const deadline = Date.now() + 10_000;
-  let signal = "SIGTERM";
-  for (;;) {
+  const gone = (signal) => () => {
     const pids = appsOn(dataDir);
-    if (pids.length === 0) return;
-    if (Date.now() > deadline) signal = "SIGKILL";
-    if (Date.now() > deadline + 5_000) throw new Error(`the app on ${dataDir} does not exit: ${pids}`);
     for (const pid of pids) {
       try {
         process.kill(pid, signal);
@@ -112,6 +107,21 @@ async function stopApps(dataDir) {
         // Already gone.
       }
     }
-    await new Promise((r) => setTimeout(r, 200));
+    return pids.length === 0;
+  };
+  try {
+    await waitFor(gone("SIGTERM"), { timeoutMs: 10_000, what: `the app on ${dataDir} to exit` });
+  } catch {
+    await waitFor(gone("SIGKILL"), { timeoutMs: 5_000, what: `the app on ${dataDir} to die` });
   }
+}
+
+/** Picks a language in Settings the way a person does (React sees a change). */
+export function chooseLanguage(app, lang) {
+  return app.execute(
+    `const s = document.querySelector('[data-testid="lang-select"]');
+     Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, "value").set.call(s, arguments[0]);
+     s.dispatchEvent(new Event("change", { bubbles: true }));`,
+    [lang],
+  );
 }
