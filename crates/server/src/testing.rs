@@ -314,3 +314,53 @@ impl WriteHold {
         }
     }
 }
+
+/// A transaction of the test server held open right after it appended one
+/// change (the company's profile, as a profile edit does) to its company's
+/// change log, through the server's own append path: how a test makes a
+/// slow writer whose seq is taken but not yet committed.
+pub struct HeldChange {
+    /// The seq the held change took.
+    pub seq: i64,
+    release: std::sync::mpsc::Sender<()>,
+    done: tokio::task::JoinHandle<Result<(), ServerError>>,
+}
+
+impl HeldChange {
+    /// Commits the held transaction.
+    pub async fn commit(self) {
+        self.release.send(()).expect("the held transaction waits");
+        self.done
+            .await
+            .expect("the held transaction's task")
+            .expect("the held transaction commits");
+    }
+}
+
+impl TestServer {
+    /// Opens a transaction that appends a change to `company_id`'s log and
+    /// holds it open until [`HeldChange::commit`].
+    pub async fn hold_change(&self, company_id: i64) -> HeldChange {
+        let db = self.admin().db.clone();
+        let (appended_tx, appended) = tokio::sync::oneshot::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let done = tokio::spawn(async move {
+            db.tx(move |tx, _| {
+                crate::storage::accounts::announce_company(tx, company_id)?;
+                let seq: i64 = tx.query_row(
+                    "SELECT MAX(seq) FROM changes WHERE company_id = ?1",
+                    crate::storage::sql::params![company_id],
+                    |r| r.get(0),
+                )?;
+                let _ = appended_tx.send(seq);
+                // Blocking is fine: transactions run on the blocking pool.
+                released
+                    .recv()
+                    .map_err(|_| ServerError::Stalled("the test let go of its hold".into()))
+            })
+            .await
+        });
+        let seq = appended.await.expect("the held transaction appended");
+        HeldChange { seq, release, done }
+    }
+}

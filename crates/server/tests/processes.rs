@@ -136,6 +136,75 @@ async fn follow(d: Device, k: usize, bases: Vec<String>, done: Arc<AtomicBool>) 
     }
 }
 
+/// The change log's order across processes, made deterministic: a slow
+/// writer takes its seq and holds its transaction open; a later change is
+/// pushed through a second process meanwhile; a reader pulls through a
+/// third before and after the slow writer commits. The reader must end
+/// with both changes, the slow one first: a cursor moved past the later
+/// seq before the earlier one committed would skip it for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reader_never_skips_a_change_that_commits_after_a_later_one() {
+    let (w, _servers, bases) = three_processes().await;
+    let writer = via(&activate(&w.ts, w.partner_a1.id).await, &bases[1]);
+    let reader = via(&activate(&w.ts, w.manager.id).await, &bases[2]);
+    let mut cursor = reader.pull_all().await.last().map_or(0, |c| c.seq);
+    let held = w.ts.hold_change(w.company.id).await;
+    let held_seq = held.seq;
+    let item = w.item.id;
+    let push =
+        tokio::spawn(async move { writer.push(vec![writer.create_share(1, 1, item)]).await });
+    // The later push has either committed (a log that does not order its
+    // appends) or is waiting on the held writer's lock: the dangerous point.
+    let sql = w.ts.sql();
+    common::eventually(
+        "the second process's push to commit or wait on the log's lock",
+        10,
+        || async {
+            push.is_finished()
+                || sql
+                    .i64(
+                        "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+                    )
+                    .await
+                    > 0
+        },
+    )
+    .await;
+    let mut seen = Vec::new();
+    let page = reader.pull(cursor, None).await;
+    seen.extend(page.changes.iter().map(|c| c.seq));
+    cursor = page.cursor.max(cursor);
+    held.commit().await;
+    assert_eq!(push.await.unwrap().last_seq, 1);
+    loop {
+        let page = reader.pull(cursor, None).await;
+        seen.extend(page.changes.iter().map(|c| c.seq));
+        cursor = page.cursor.max(cursor);
+        if !page.has_more {
+            break;
+        }
+    }
+    assert!(
+        seen.contains(&held_seq),
+        "the reader skipped seq {held_seq} (the held writer's), saw {seen:?}"
+    );
+    let truth: Vec<i64> = reader
+        .pull_all()
+        .await
+        .iter()
+        .map(|c| c.seq)
+        .filter(|s| *s >= held_seq)
+        .collect();
+    assert_eq!(
+        seen, truth,
+        "the reader's changes against a fresh full pull"
+    );
+    assert!(
+        truth.len() >= 2,
+        "both changes reached the reader: {truth:?}"
+    );
+}
+
 /// A device listening on one process hears of a change committed through
 /// another (PostgreSQL LISTEN/NOTIFY), within moments.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -206,6 +275,135 @@ async fn a_deleted_item_stops_resolving_on_every_process() {
         || async { page(bases[1].clone()).await != StatusCode::OK },
     )
     .await;
+}
+
+/// What can change a cached share (its device revoked, its partner
+/// switched off, its item archived) through one process.
+#[derive(Clone, Copy, Debug)]
+enum Cut {
+    Revoke,
+    SwitchOff,
+    Archive,
+}
+
+/// The token `/t/forward` hands a friend passing `token` on; `None` when it
+/// refuses.
+async fn forward_token(base: &str, token: &str, visitor: &str) -> Option<String> {
+    let res = reqwest::Client::new()
+        .post(format!("{base}{}", warmlead_core::api::PATH_FORWARD))
+        .header("cookie", format!("wl_v={visitor}"))
+        .json(&json!({"t": token}))
+        .send()
+        .await
+        .unwrap();
+    if res.status() != StatusCode::OK {
+        return None;
+    }
+    Some(
+        res.json::<warmlead_core::api::ForwardResponse>()
+            .await
+            .unwrap()
+            .token,
+    )
+}
+
+/// A share one process has cached (page served, forwarded: it credits its
+/// partner) follows a cut made through another process at once, by NOTIFY,
+/// not after the cache's TTL of a minute: a revoked device's or switched-off
+/// partner's link stops crediting (passing it on makes no crediting child),
+/// an archived item's link answers 410.
+async fn a_cut_reaches_every_process_cache(cut: Cut) {
+    let (w, _servers, bases) = three_processes().await;
+    let partner = activate(&w.ts, w.partner_a1.id).await;
+    let manager = via(&activate(&w.ts, w.manager.id).await, &bases[2]);
+    let res = partner
+        .push(vec![partner.create_share(1, 1, w.item.id)])
+        .await;
+    assert_eq!(res.last_seq, 1);
+    let token = partner.sign(1, w.item.id, Channel::Moments);
+    let page = |token: String| {
+        let base = bases[1].clone();
+        async move {
+            reqwest::get(format!("{base}/s/{token}"))
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(page(token.clone()).await, StatusCode::OK);
+    let child = forward_token(&bases[1], &token, "friend-cache-0001").await;
+    assert!(
+        child.is_some_and(|c| c != token),
+        "{cut:?}: before the cut, passing it on credits"
+    );
+    let status = match cut {
+        Cut::Revoke => manager
+            .post(&format!("/api/v1/devices/{}/revoke", partner.id()))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        Cut::SwitchOff => manager
+            .post(&format!("/api/v1/team/{}/deactivate", w.partner_a1.id))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        Cut::Archive => {
+            let res = manager
+                .push(vec![mutation(
+                    1,
+                    MutationBody::ArchiveContent {
+                        key: w.item.key.clone(),
+                    },
+                )])
+                .await;
+            assert_eq!(res.last_seq, 1);
+            StatusCode::OK
+        }
+    };
+    assert_eq!(status, StatusCode::OK, "{cut:?}");
+    match cut {
+        Cut::Revoke | Cut::SwitchOff => {
+            let mut k = 0;
+            common::eventually(
+                "the second process to stop crediting the cut partner's share",
+                5,
+                || {
+                    k += 1;
+                    let (base, token) = (bases[1].clone(), token.clone());
+                    async move {
+                        forward_token(&base, &token, &format!("friend-cache-1{k:03}")).await
+                            == Some(token)
+                    }
+                },
+            )
+            .await
+        }
+        Cut::Archive => {
+            common::eventually(
+                "the second process to answer 410 for the archived item's share",
+                5,
+                || async { page(token.clone()).await == StatusCode::GONE },
+            )
+            .await
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_revoked_device_reaches_every_process_cache() {
+    a_cut_reaches_every_process_cache(Cut::Revoke).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_switched_off_partner_reaches_every_process_cache() {
+    a_cut_reaches_every_process_cache(Cut::SwitchOff).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_archived_item_reaches_every_process_cache() {
+    a_cut_reaches_every_process_cache(Cut::Archive).await;
 }
 
 /// Limits count across processes: five lead forms from one address, sent

@@ -203,7 +203,7 @@ pub(crate) fn set_poster_artwork(
 
 /// The company as it is now, appended to the change log so every device
 /// of the company learns it; returned for the caller's answer.
-fn announce_company(tx: &Connection, company_id: i64) -> Result<Company, ServerError> {
+pub(crate) fn announce_company(tx: &Connection, company_id: i64) -> Result<Company, ServerError> {
     let company = get_company(tx, company_id)?
         .ok_or_else(|| ServerError::NotFound(format!("no company {company_id}")))?;
     changes::append(
