@@ -215,19 +215,20 @@ pub async fn start_with(config: Config, options: Options) -> Result<RunningServe
             setup::create_hint(&config.database_url, Some(&public_url))
         );
     }
-    let mut state = http::AppState::new(admin.db.clone(), public_url);
-    state.sms = options.sms.provider.clone();
+    let sms = sms::SmsService::new(
+        admin.db.clone(),
+        options.sms.provider.clone(),
+        public_url.clone(),
+        options.sms_invites.clone(),
+    )?;
+    let mut state = http::AppState::new(admin.db.clone(), public_url, sms);
     state.sms_is_real = options.sms.is_real;
     state.download_url = options.download_url.clone();
     state.trusted_proxies = Arc::new(options.trusted_proxies.clone());
-    state.sms_options = Arc::new(options.sms_invites.clone());
     state.media_quota_bytes = options.media_quota_bytes();
     state.upload_stall = options.upload_stall;
-    let sms = sms::SmsService::new(&state, options.sms_invites.clone())?;
-    let app = http::router(state)
-        .merge(sms.router())
-        .layer(axum::middleware::from_fn(http::security::headers));
-    let sms_runner = sms.spawn_runner();
+    let sms_runner = state.sms.spawn_runner();
+    let app = http::router(state).layer(axum::middleware::from_fn(http::security::headers));
     let purge = tokio::spawn(purge_job(admin.clone(), options));
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

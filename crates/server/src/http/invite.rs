@@ -759,7 +759,7 @@ async fn send_code(
     };
     let company = view.company.clone();
     let text = Box::new(move |code: &str| otp_text(&company, code));
-    match sms::code::send_code(&st, request, text).await {
+    match sms::code::send_code(&st.sms, request, text).await {
         Ok(CodeOutcome::Sent) => reply(
             StatusCode::OK,
             "验证码已发送，10 分钟内有效，请查看短信。",

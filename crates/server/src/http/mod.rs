@@ -14,6 +14,7 @@ mod page;
 mod probe;
 mod public;
 pub(crate) mod security;
+mod sms;
 mod stats;
 mod sync;
 mod team;
@@ -35,16 +36,15 @@ pub(crate) struct AppState {
     pub public_url: String,
     pub limits: std::sync::Arc<actions::Limits>,
     pub invite_limits: std::sync::Arc<invite::Limits>,
-    /// Where SMS go (invitations, one-time codes).
-    pub sms: std::sync::Arc<dyn warmlead_sms::SmsProvider>,
+    /// Where SMS go (invitations, one-time and activation codes), under
+    /// the company's rules and clock.
+    pub sms: crate::sms::SmsService,
     /// Whether `sms` reaches real phones (then accepting asks for a code).
     pub sms_is_real: bool,
     /// Desktop app download link for the welcome page, when configured.
     pub download_url: Option<String>,
     /// Reverse proxies whose forwarded client address we believe.
     pub trusted_proxies: std::sync::Arc<client_ip::TrustedProxies>,
-    /// The SMS rules and clock, also applied to one-time codes.
-    pub sms_options: std::sync::Arc<crate::sms::SmsInviteOptions>,
     /// Each company's room for media, in bytes.
     pub media_quota_bytes: i64,
     /// An upload that sends nothing for this long is stopped (408).
@@ -52,18 +52,17 @@ pub(crate) struct AppState {
 }
 
 impl AppState {
-    pub fn new(db: Database, public_url: String) -> AppState {
+    pub fn new(db: Database, public_url: String, sms: crate::sms::SmsService) -> AppState {
         db.set_public_url(&public_url);
         AppState {
             db,
             public_url,
             limits: Default::default(),
             invite_limits: Default::default(),
-            sms: std::sync::Arc::new(warmlead_sms::ConsoleProvider::new()),
+            sms,
             sms_is_real: false,
             download_url: None,
             trusted_proxies: Default::default(),
-            sms_options: Default::default(),
             media_quota_bytes: crate::Options::default().media_quota_bytes(),
             upload_stall: std::time::Duration::from_secs(
                 warmlead_core::limits::MEDIA_UPLOAD_STALL_SECS,
@@ -202,6 +201,7 @@ pub(crate) fn router(state: AppState) -> Router {
             post(invite::code_by_code).layer(same_origin()),
         )
         .merge(api)
+        .merge(sms::routes())
         .with_state(state)
 }
 

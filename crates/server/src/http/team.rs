@@ -122,7 +122,7 @@ pub(crate) async fn sms_code(
         code,
         text: text.clone(),
     };
-    match send_activation_code(&st, sms).await? {
+    match send_activation_code(&st.sms, sms).await? {
         CodeOutcome::Sent => Ok(Json(CodeSmsSent {
             phone: phone.as_e164().to_string(),
             text,

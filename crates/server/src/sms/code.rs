@@ -12,8 +12,8 @@ use warmlead_sms::{
     compose, decide, Decision, MessageKind, RefuseReason, Rules, SendRequest, SmsProvider,
 };
 
+use super::SmsService;
 use crate::error::ServerError;
-use crate::http::AppState;
 use crate::storage::invitations::new_otp;
 use crate::storage::sms as storage;
 
@@ -40,19 +40,19 @@ pub(crate) type TextFn = dyn Fn(&str) -> String + Send + Sync;
 
 /// Decides, draws and records a code for `req`, then sends it.
 pub(crate) async fn send_code(
-    app: &AppState,
+    svc: &SmsService,
     req: CodeRequest,
     text: Box<TextFn>,
 ) -> Result<CodeOutcome, ServerError> {
-    let options = app.sms_options.clone();
+    let options = svc.options.clone();
     let now = options.clock.now_ms();
-    let planned = app
+    let planned = svc
         .db
         .tx(move |tx, secrets| plan(tx, &secrets.master, &options.rules, &req, &*text, now))
         .await?;
     match planned {
         Planned::Refused(reason) => Ok(CodeOutcome::Refused(reason)),
-        Planned::Send { id, message } => deliver(app, id, message).await,
+        Planned::Send { id, message } => deliver(svc, id, message).await,
     }
 }
 
@@ -70,18 +70,18 @@ pub(crate) struct ActivationCodeSms {
 
 /// Decides and records the message (the code masked), then sends it.
 pub(crate) async fn send_activation_code(
-    app: &AppState,
+    svc: &SmsService,
     req: ActivationCodeSms,
 ) -> Result<CodeOutcome, ServerError> {
-    let rules = app.sms_options.rules.clone();
-    let now = app.sms_options.clock.now_ms();
-    let planned = app
+    let rules = svc.options.rules.clone();
+    let now = svc.now();
+    let planned = svc
         .db
         .tx(move |tx, _| plan_activation(tx, &rules, &req, now))
         .await?;
     match planned {
         Planned::Refused(reason) => Ok(CodeOutcome::Refused(reason)),
-        Planned::Send { id, message } => deliver(app, id, message).await,
+        Planned::Send { id, message } => deliver(svc, id, message).await,
     }
 }
 
@@ -124,13 +124,13 @@ fn plan_activation(
 
 /// Hands a recorded code message to the provider and records the answer.
 async fn deliver(
-    app: &AppState,
+    svc: &SmsService,
     id: i64,
     message: warmlead_sms::SmsMessage,
 ) -> Result<CodeOutcome, ServerError> {
-    let provider: &dyn SmsProvider = &*app.sms;
+    let provider: &dyn SmsProvider = &*svc.provider;
     let result = provider.send(&message).await;
-    let done = app.sms_options.clock.now_ms();
+    let done = svc.now();
     let outcome = match &result {
         Ok(_) => CodeOutcome::Sent,
         Err(e) => {
@@ -139,7 +139,7 @@ async fn deliver(
         }
     };
     let provider_name = provider.name().to_string();
-    app.db
+    svc.db
         .tx(move |tx, _| match &result {
             Ok(receipt) => storage::mark_code_sent(
                 tx,

@@ -1,6 +1,6 @@
-//! Provider hooks: `POST /hooks/sms/{provider}/status` (delivery reports)
-//! and `POST /hooks/sms/{provider}/reply` (inbound replies; an opt-out word
-//! stops invitations to that number forever).
+//! What the provider hooks bring (routes: `http::sms`): delivery reports
+//! and inbound replies (an opt-out word stops invitations to that number
+//! forever), read in each provider's format and recorded.
 //!
 //! Authenticated with the server's shared hook secret (`?secret=` in the URL
 //! configured at the provider, or the `X-Warmlead-Hook-Secret` header),
@@ -10,12 +10,6 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
 use sha2::{Digest, Sha256};
 use warmlead_core::phone::Phone;
 use warmlead_sms::{inbound, is_opt_out_reply, status, InboundReply, SmsError, StatusUpdate};
@@ -25,19 +19,19 @@ use crate::error::ServerError;
 use crate::storage::sms as storage;
 
 /// Providers batch reports; a few hundred KiB is plenty.
-pub(super) const MAX_HOOK_BYTES: usize = 256 * 1024;
-pub(super) const SECRET_HEADER: &str = "x-warmlead-hook-secret";
+pub(crate) const MAX_HOOK_BYTES: usize = 256 * 1024;
+pub(crate) const SECRET_HEADER: &str = "x-warmlead-hook-secret";
 
 /// Providers whose hooks we read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Provider {
+pub(crate) enum Provider {
     Aliyun,
     Tencent,
     Twilio,
 }
 
 impl Provider {
-    fn parse(name: &str) -> Result<Provider, ServerError> {
+    pub fn parse(name: &str) -> Result<Provider, ServerError> {
         match name {
             "aliyun" => Ok(Provider::Aliyun),
             "tencent" => Ok(Provider::Tencent),
@@ -48,43 +42,26 @@ impl Provider {
         }
     }
 
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Provider::Aliyun => "aliyun",
             Provider::Tencent => "tencent",
             Provider::Twilio => "twilio",
         }
     }
-
-    /// The acknowledgement each provider documents as "received, do not retry".
-    fn ack(self) -> Response {
-        match self {
-            Provider::Aliyun => Json(serde_json::json!({"code": 0, "msg": "成功"})).into_response(),
-            Provider::Tencent => {
-                Json(serde_json::json!({"result": 0, "errmsg": "OK"})).into_response()
-            }
-            // Empty TwiML: take the message, answer nothing to the sender.
-            Provider::Twilio => (
-                [(header::CONTENT_TYPE, "text/xml")],
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>",
-            )
-                .into_response(),
-        }
-    }
 }
 
-/// Checks the shared secret; 404 when the server has none configured.
-fn authorize(
+/// Checks the shared secret, from the header or else the query string;
+/// 404 when the server has none configured.
+pub(crate) fn authorize(
     svc: &SmsService,
-    headers: &HeaderMap,
+    header: Option<&str>,
     query: Option<&str>,
 ) -> Result<(), ServerError> {
     let Some(expected) = svc.options.hook_secret.as_deref() else {
         return Err(ServerError::NotFound("no such endpoint".into()));
     };
-    let given = headers
-        .get(SECRET_HEADER)
-        .and_then(|v| v.to_str().ok())
+    let given = header
         .map(str::to_string)
         .or_else(|| form(query.unwrap_or_default()).remove("secret"));
     match given {
@@ -147,18 +124,6 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn body_text(body: Result<Bytes, BytesRejection>) -> Result<String, ServerError> {
-    let bytes = body.map_err(|rej| {
-        if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ServerError::PayloadTooLarge(format!("hook body is larger than {MAX_HOOK_BYTES} bytes"))
-        } else {
-            ServerError::InvalidInput(rej.body_text())
-        }
-    })?;
-    String::from_utf8(bytes.to_vec())
-        .map_err(|_| ServerError::InvalidInput("hook body is not UTF-8".into()))
-}
-
 fn unreadable(e: SmsError) -> ServerError {
     ServerError::InvalidInput(format!("unreadable hook body: {e}"))
 }
@@ -179,16 +144,13 @@ fn replies(provider: Provider, body: &str) -> Result<Vec<InboundReply>, SmsError
     }
 }
 
-pub(super) async fn status(
-    State(svc): State<SmsService>,
-    Path(provider): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ServerError> {
-    authorize(&svc, &headers, query.as_deref())?;
-    let provider = Provider::parse(&provider)?;
-    let updates = reports(provider, &body_text(body)?).map_err(unreadable)?;
+/// Records a batch of delivery reports.
+pub(crate) async fn status(
+    svc: &SmsService,
+    provider: Provider,
+    body: &str,
+) -> Result<(), ServerError> {
+    let updates = reports(provider, body).map_err(unreadable)?;
     let now = svc.now();
     let name = provider.name();
     let unknown = svc
@@ -218,19 +180,16 @@ pub(super) async fn status(
             "status report for an unknown message or a stale status; ignored"
         );
     }
-    Ok(provider.ack())
+    Ok(())
 }
 
-pub(super) async fn reply(
-    State(svc): State<SmsService>,
-    Path(provider): Path<String>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ServerError> {
-    authorize(&svc, &headers, query.as_deref())?;
-    let provider = Provider::parse(&provider)?;
-    let stops: Vec<Phone> = replies(provider, &body_text(body)?)
+/// Records the opt-outs among a batch of inbound replies.
+pub(crate) async fn reply(
+    svc: &SmsService,
+    provider: Provider,
+    body: &str,
+) -> Result<(), ServerError> {
+    let stops: Vec<Phone> = replies(provider, body)
         .map_err(unreadable)?
         .into_iter()
         .filter(|r| is_opt_out_reply(&r.text))
@@ -259,7 +218,7 @@ pub(super) async fn reply(
             .await?;
         tracing::info!(provider = name, new, "SMS opt-out replies recorded");
     }
-    Ok(provider.ack())
+    Ok(())
 }
 
 #[cfg(test)]

@@ -8,9 +8,6 @@
 //! outside the transaction. A dry run answers the same plan and writes nothing.
 
 use crate::storage::sql::Connection;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::State;
-use axum::Json;
 use warmlead_core::domain::{Role, User};
 use warmlead_core::invite::{
     InviteChannel, NewInvitation, SmsInviteItem, SmsInviteRequest, SmsInviteResult, SmsPlan,
@@ -73,12 +70,13 @@ impl Sender {
     }
 }
 
-pub(super) async fn send(
-    State(svc): State<SmsService>,
+/// A rep's SMS invitations: each recipient planned under the rules (or,
+/// with `dry_run`, only planned), the accepted ones queued for the runner.
+pub(crate) async fn send(
+    svc: &SmsService,
     caller: Caller,
-    body: Result<Json<SmsInviteRequest>, JsonRejection>,
-) -> Result<Json<SmsInviteResult>, ServerError> {
-    let Json(req) = body.map_err(|rej| ServerError::InvalidInput(rej.body_text()))?;
+    req: SmsInviteRequest,
+) -> Result<SmsInviteResult, ServerError> {
     if caller.user.role != Role::Rep {
         return Err(ServerError::Forbidden(
             "only reps send SMS invitations (the new partner is bound to the rep who invites)"
@@ -90,7 +88,7 @@ pub(super) async fn send(
     let sender = Sender {
         rep: caller.user,
         company: caller.company.name,
-        public_url: svc.app.public_url.clone(),
+        public_url: svc.public_url.clone(),
     };
     let (rules, now, dry_run) = (svc.rules().clone(), svc.now(), req.dry_run);
     let recipients = req.recipients;
@@ -105,7 +103,7 @@ pub(super) async fn send(
     if items.iter().any(|i| i.sms_id.is_some()) {
         svc.wake.notify_one();
     }
-    Ok(Json(SmsInviteResult { items }))
+    Ok(SmsInviteResult { items })
 }
 
 fn plan_all(

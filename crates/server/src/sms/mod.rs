@@ -1,32 +1,27 @@
-//! SMS invitations on the server: a rep sends invitations to named people
-//! (`POST /api/v1/invitations/sms`), a background runner hands due messages
-//! to the configured provider, and provider hooks bring delivery reports and
-//! opt-out replies back.
+//! SMS on the server, below HTTP: a rep's invitations to named people
+//! (`invite`), one-time and activation codes (`code`), the background
+//! runner that hands due messages to the configured provider, and what the
+//! provider hooks bring back (delivery reports, opt-out replies: `hooks`).
+//! The routes are `http::sms`; nothing here knows of HTTP.
 //!
 //! The rules themselves (opt-outs, quiet hours, caps, duplicates) are
 //! `warmlead_sms::decide`; this module feeds them the number's history from
 //! SQLite and keeps the queue. Sending never happens inside a transaction.
 
 pub(crate) mod code;
-mod hooks;
-mod invite;
+pub(crate) mod hooks;
+pub(crate) mod invite;
 mod plan;
 mod runner;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, FromRequestParts};
-use axum::http::request::Parts;
-use axum::routing::post;
-use axum::Router;
 use tokio::sync::Notify;
-use warmlead_core::api::{MAX_JSON_BYTES, PATH_SMS_INVITATIONS};
 use warmlead_sms::{Rules, SmsProvider};
 
 use crate::error::ServerError;
-use crate::http::AppState;
-use crate::storage::{Caller, Database};
+use crate::storage::Database;
 
 pub(crate) use runner::RunnerHandle;
 
@@ -142,17 +137,25 @@ impl SmsInviteArgs {
     }
 }
 
-/// Everything the SMS handlers and the runner share. Cheap to clone.
+/// Everything the SMS routes, the code senders and the runner share. Cheap
+/// to clone.
 #[derive(Clone)]
 pub(crate) struct SmsService {
-    app: AppState,
+    db: Database,
     provider: Arc<dyn SmsProvider>,
+    /// Base of invitation links, without a trailing slash.
+    public_url: String,
     options: Arc<SmsInviteOptions>,
     wake: Arc<Notify>,
 }
 
 impl SmsService {
-    pub fn new(app: &AppState, options: SmsInviteOptions) -> Result<SmsService, ServerError> {
+    pub fn new(
+        db: Database,
+        provider: Arc<dyn SmsProvider>,
+        public_url: String,
+        options: SmsInviteOptions,
+    ) -> Result<SmsService, ServerError> {
         options
             .rules
             .validate()
@@ -168,15 +171,16 @@ impl SmsService {
             ));
         }
         Ok(SmsService {
-            provider: app.sms.clone(),
-            app: app.clone(),
+            db,
+            provider,
+            public_url,
             options: Arc::new(options),
             wake: Arc::new(Notify::new()),
         })
     }
 
     fn db(&self) -> &Database {
-        &self.app.db
+        &self.db
     }
 
     fn now(&self) -> i64 {
@@ -187,40 +191,9 @@ impl SmsService {
         &self.options.rules
     }
 
-    /// The API route and the provider hooks, with their own state.
-    pub fn router(&self) -> Router {
-        use warmlead_core::api::PATH_SMS_HOOKS_PREFIX as HOOKS;
-        Router::new()
-            .route(
-                PATH_SMS_INVITATIONS,
-                post(invite::send).layer(DefaultBodyLimit::max(MAX_JSON_BYTES)),
-            )
-            .route(
-                &format!("{HOOKS}{{provider}}/status"),
-                post(hooks::status).layer(DefaultBodyLimit::max(hooks::MAX_HOOK_BYTES)),
-            )
-            .route(
-                &format!("{HOOKS}{{provider}}/reply"),
-                post(hooks::reply).layer(DefaultBodyLimit::max(hooks::MAX_HOOK_BYTES)),
-            )
-            .with_state(self.clone())
-    }
-
     /// Starts the queue runner; stop it with [`RunnerHandle::stop`] at shutdown.
     pub fn spawn_runner(&self) -> RunnerHandle {
         runner::spawn(self.clone())
-    }
-}
-
-/// The device behind the bearer token, exactly as for the rest of the API.
-impl FromRequestParts<SmsService> for Caller {
-    type Rejection = ServerError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &SmsService,
-    ) -> Result<Self, Self::Rejection> {
-        <Caller as FromRequestParts<AppState>>::from_request_parts(parts, &state.app).await
     }
 }
 
