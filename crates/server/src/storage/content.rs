@@ -467,13 +467,29 @@ pub(crate) fn get_item_and_author(
     find_item(conn, company_id, "id", id.into())
 }
 
-/// An item and its author, by the key its first draft was given.
-fn item_by_key(
-    conn: &Connection,
+/// [`find_item`] (an item and its author) for a write that decides from what it reads: who may
+/// write, and which audiences lose the item (tombstones). On PostgreSQL the
+/// row stays locked until the transaction ends, so a publish and an archive
+/// of one item at once (in two processes) run one after the other, the
+/// second reading what the first committed; else the archive, having read
+/// a draft, would tell no partner the published item is gone. SQLite's one
+/// writer already runs them one after the other.
+fn item_for_write(
+    tx: &Connection,
     company_id: i64,
-    key: &str,
+    filter: &str,
+    value: crate::storage::sql::Value,
 ) -> Result<Option<(ContentItem, Author)>, ServerError> {
-    find_item(conn, company_id, "item_key", key.into())
+    if tx.dialect() == crate::storage::sql::Dialect::Postgres {
+        tx.execute(
+            &format!(
+                "SELECT id FROM content_items
+                 WHERE {filter} = ?1 AND company_id = ?2 AND deleted_at IS NULL FOR UPDATE"
+            ),
+            params![value.clone(), company_id],
+        )?;
+    }
+    find_item(tx, company_id, filter, value)
 }
 
 /// Whether `caller` may see item `id` now (a share is made only of those).
@@ -647,7 +663,7 @@ pub(crate) fn save_item(
     draft.validate()?;
     let company_id = caller.company.id;
     let viewer = Viewer::from(&caller.user);
-    let before = item_by_key(tx, company_id, key)?;
+    let before = item_for_write(tx, company_id, "item_key", key.into())?;
     let author = match &before {
         Some((old, author)) => {
             if !content_writable(viewer, *author) {
@@ -782,7 +798,7 @@ pub(crate) fn set_item_status(
     status: ContentStatus,
 ) -> Result<ContentItem, ServerError> {
     let company_id = caller.company.id;
-    let before = item_by_key(tx, company_id, key)?
+    let before = item_for_write(tx, company_id, "item_key", key.into())?
         .ok_or_else(|| ServerError::NotFound(format!("no content item {key:?}; save it first")))?;
     if !content_writable(Viewer::from(&caller.user), before.1) {
         return Err(ServerError::Forbidden(
@@ -879,7 +895,7 @@ pub(crate) fn convert_plain_articles(tx: &Connection) -> Result<(), ServerError>
 /// allows: managers any item, reps their own drafts.
 pub(crate) fn delete_item_as(tx: &Connection, caller: &Caller, id: i64) -> Result<(), ServerError> {
     let company_id = caller.company.id;
-    let Some((item, author)) = find_item(tx, company_id, "id", id.into())? else {
+    let Some((item, author)) = item_for_write(tx, company_id, "id", id.into())? else {
         return Err(ServerError::NotFound(format!("no content item {id}")));
     };
     if !content_deletable(Viewer::from(&caller.user), author, item.status) {
