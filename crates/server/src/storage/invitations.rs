@@ -791,8 +791,12 @@ pub(crate) enum OtpCheck {
     Locked,
 }
 
-/// Checks (and on success spends) the code; a wrong try counts, and must be
-/// committed even though nothing else is written.
+/// Checks (and on success spends) the code; every try counts, and must be
+/// committed even though nothing else is written. Counting, the limit and
+/// spending are one conditional statement on the newest open code: of
+/// guesses at once (in several processes on PostgreSQL), each waits for the
+/// row the one before it counted, and none passes once the limit is
+/// reached, nor spends a code already spent.
 pub(crate) fn check_otp(
     tx: &Connection,
     master: &[u8],
@@ -801,37 +805,44 @@ pub(crate) fn check_otp(
     code: &str,
     now: i64,
 ) -> Result<OtpCheck, ServerError> {
-    let row: Option<(i64, Vec<u8>, i64)> = tx
+    let code: String = code.chars().filter(char::is_ascii_digit).collect();
+    let hash = otp_hash(master, invitation_id, phone.as_e164(), &code);
+    let counted: Option<(Option<i64>, i64)> = tx
         .query_row(
-            "SELECT id, code_hash, attempts FROM invitation_otps
-             WHERE invitation_id = ?1 AND phone = ?2 AND used_at IS NULL AND expires_at > ?3
-             ORDER BY id DESC LIMIT 1",
-            params![invitation_id, phone.as_e164(), now],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            "UPDATE invitation_otps
+             SET attempts = attempts + 1,
+                 used_at = CASE WHEN code_hash = ?4 THEN ?3 ELSE NULL END
+             WHERE id = (SELECT id FROM invitation_otps
+                         WHERE invitation_id = ?1 AND phone = ?2 AND used_at IS NULL
+                           AND expires_at > ?3
+                         ORDER BY id DESC LIMIT 1)
+               AND used_at IS NULL AND expires_at > ?3 AND attempts < ?5
+             RETURNING used_at, attempts",
+            params![invitation_id, phone.as_e164(), now, hash, OTP_MAX_ATTEMPTS],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    let Some((id, hash, attempts)) = row else {
-        return Ok(OtpCheck::Missing);
-    };
-    if attempts >= OTP_MAX_ATTEMPTS {
-        return Ok(OtpCheck::Locked);
-    }
-    let code: String = code.chars().filter(char::is_ascii_digit).collect();
-    if otp_hash(master, invitation_id, phone.as_e164(), &code) == hash {
-        tx.execute(
-            "UPDATE invitation_otps SET used_at = ?1 WHERE id = ?2",
-            params![now, id],
-        )?;
-        return Ok(OtpCheck::Ok);
-    }
-    tx.execute(
-        "UPDATE invitation_otps SET attempts = attempts + 1 WHERE id = ?1",
-        [id],
-    )?;
-    Ok(if attempts + 1 >= OTP_MAX_ATTEMPTS {
-        OtpCheck::Locked
-    } else {
-        OtpCheck::Wrong
+    Ok(match counted {
+        Some((Some(_), _)) => OtpCheck::Ok,
+        Some((None, attempts)) if attempts >= OTP_MAX_ATTEMPTS => OtpCheck::Locked,
+        Some((None, _)) => OtpCheck::Wrong,
+        // Nothing counted: no open code, or its tries are used up.
+        None => {
+            let open: Option<i64> = tx
+                .query_row(
+                    "SELECT attempts FROM invitation_otps
+                     WHERE invitation_id = ?1 AND phone = ?2 AND used_at IS NULL
+                       AND expires_at > ?3
+                     ORDER BY id DESC LIMIT 1",
+                    params![invitation_id, phone.as_e164(), now],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match open {
+                Some(_) => OtpCheck::Locked,
+                None => OtpCheck::Missing,
+            }
+        }
     })
 }
 
