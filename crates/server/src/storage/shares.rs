@@ -234,28 +234,28 @@ pub(crate) fn get_share(conn: &Connection, token: &str) -> Result<Option<Share>,
         .optional()?)
 }
 
-/// Records the share if the server has not seen it yet. With `device_time`
-/// (the app's own record, pushed by sync), an existing row takes the device's
-/// creation time; the row stays one row either way.
+/// Records the share the app pushed (sync's `CreateShare`), with the
+/// device's own creation time. A phone may have opened its link first: the
+/// page's tracking batch records it too (`record_share`), possibly at this
+/// very moment in another transaction or process. So the insert is one
+/// conditional statement, `ON CONFLICT (token) DO NOTHING`: on PostgreSQL
+/// it waits for a racing insert to commit, and then the stored row is read
+/// and compared. The same share (what its signed token says) is this one
+/// and takes the device's time; another share under the token is a
+/// conflict the app is told about, never applied over.
 pub(crate) fn upsert_share(
     tx: &Connection,
     share: &ResolvedShare,
     created_at: i64,
-    device_time: bool,
 ) -> Result<Share, ServerError> {
-    if let Some(existing) = get_share(tx, &share.token)? {
-        if !device_time || existing.created_at_ms == created_at {
-            return Ok(existing);
-        }
-        tx.execute(
-            "UPDATE shares SET created_at = ?1 WHERE token = ?2",
-            params![created_at, share.token],
-        )?;
-    } else {
-        tx.execute(
+    let inserted = tx
+        .prepare_cached(
             "INSERT INTO shares (token, device_id, share_no, item_id, partner_id, rep_id, channel,
                                  created_at, recorded_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (token) DO NOTHING
+             RETURNING token, device_id, share_no, item_id, partner_id, channel, created_at",
+        )?
+        .query_row(
             params![
                 share.token,
                 share.claim.device_id as i64,
@@ -267,10 +267,36 @@ pub(crate) fn upsert_share(
                 created_at,
                 super::now_ms()
             ],
-        )?;
-    }
-    let row = get_share(tx, &share.token)?
-        .ok_or_else(|| ServerError::NotFound("share vanished".into()))?;
+            share_row,
+        )
+        .optional()?;
+    let row = match inserted {
+        Some(row) => row,
+        None => {
+            // The conflicting row has committed (the insert waited for it),
+            // so this statement sees it.
+            let existing = get_share(tx, &share.token)?
+                .ok_or_else(|| ServerError::Busy("the share is being recorded; retry".into()))?;
+            if !is_same_share(&existing, &share.claim) {
+                return Err(ServerError::Conflict(format!(
+                    "this link is already recorded for another share (item {}, share {}); \
+                     share the item again to make a new link",
+                    existing.item_id, existing.share_no
+                )));
+            }
+            if existing.created_at_ms == created_at {
+                return Ok(existing);
+            }
+            tx.execute(
+                "UPDATE shares SET created_at = ?1 WHERE token = ?2",
+                params![created_at, share.token],
+            )?;
+            Share {
+                created_at_ms: created_at,
+                ..existing
+            }
+        }
+    };
     changes::append(
         tx,
         share.company.id,
@@ -279,6 +305,15 @@ pub(crate) fn upsert_share(
         created_at,
     )?;
     Ok(row)
+}
+
+/// Whether the stored share is the one the token signs: its device, number,
+/// item and channel (whom it credits may differ: see `Credit`).
+fn is_same_share(stored: &Share, claim: &ShareClaim) -> bool {
+    u64::try_from(stored.device_id) == Ok(claim.device_id)
+        && u64::try_from(stored.share_no) == Ok(claim.share_no)
+        && u64::try_from(stored.item_id) == Ok(claim.item_id)
+        && stored.channel == claim.channel
 }
 
 /// Records a partner's share the first time the server sees it (child

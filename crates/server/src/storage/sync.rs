@@ -23,6 +23,21 @@ pub(crate) enum PushStep {
     Gap { expected: i64 },
 }
 
+/// The device's last applied seq, read under a lock on its row (made if
+/// new): one device's mutations apply one at a time, in any process. The
+/// same push in flight twice (an app that retried while its first request
+/// still ran) then finds the first's outcome stored once it commits,
+/// instead of applying again and failing on the stored outcome's key.
+fn lock_client(tx: &Connection, client_id: &str) -> Result<i64, ServerError> {
+    Ok(tx.query_row(
+        "INSERT INTO client_state (client_id, last_seq) VALUES (?1, 0)
+         ON CONFLICT (client_id) DO UPDATE SET last_seq = client_state.last_seq
+         RETURNING last_seq",
+        [client_id],
+        |r| r.get(0),
+    )?)
+}
+
 fn last_seq(conn: &Connection, client_id: &str) -> Result<i64, ServerError> {
     Ok(conn
         .query_row(
@@ -59,7 +74,7 @@ fn stored_outcome(
 /// restored from a backup or copied to another computer (it numbers its
 /// outbox again from where the copy stood): it is applied like any other,
 /// and `last_seq` stays where it is, so nothing that user did is dropped.
-fn apply_one(
+pub(super) fn apply_one(
     tx: &Connection,
     secrets: &Secrets,
     caller: &Caller,
@@ -67,8 +82,11 @@ fn apply_one(
     public_url: &str,
 ) -> Result<PushStep, ServerError> {
     let client_id = caller.device_id.to_string();
+    let last_seq = lock_client(tx, &client_id)?;
+    // Read after the lock: under READ COMMITTED this sees what a racing
+    // push of this device committed while this one waited.
     let stored = stored_outcome(tx, &client_id, &m.mutation_id)?;
-    let last_seq = match push::step(stored, last_seq(tx, &client_id)?, m.seq) {
+    let last_seq = match push::step(stored, last_seq, m.seq) {
         push::Step::Replay(outcome) => return Ok(PushStep::Replayed(outcome)),
         push::Step::Gap { expected } => return Ok(PushStep::Gap { expected }),
         push::Step::Apply { last_seq } => last_seq,
@@ -193,7 +211,7 @@ fn apply_body(
                 meant_for_sharer: true,
                 credit: super::shares::Credit::Sharer,
             };
-            upsert_share(tx, &share, *created_at_ms, true)?;
+            upsert_share(tx, &share, *created_at_ms)?;
             Ok(())
         }
         MutationBody::DeleteContentItem { item_id } => delete_item_as(tx, caller, *item_id),
