@@ -29,6 +29,8 @@ mod meta;
 pub(crate) mod migrations;
 pub(crate) mod partners;
 mod pg;
+#[cfg(test)]
+mod races;
 pub(crate) mod releases;
 pub(crate) mod retention;
 mod shares;

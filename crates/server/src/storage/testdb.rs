@@ -49,10 +49,47 @@ pub(crate) fn postgres_connections(n: usize) -> Vec<Connection> {
         .collect()
 }
 
+/// `n` connections to one fresh, migrated database on the backend the
+/// suite runs on, for a test that races two transactions: on PostgreSQL as
+/// [`postgres_connections`]; on SQLite, connections to one file (the
+/// returned folder holds it), whose writers [`begin`] serialises.
+pub(crate) fn racing_connections(n: usize) -> (Vec<Connection>, Option<tempfile::TempDir>) {
+    match Backend::selected() {
+        Backend::Postgres => (postgres_connections(n), None),
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("a temporary folder");
+            let path = dir.path().join("race.db");
+            let mut first = super::sqlite::open(&path).expect("open");
+            super::migrations::migrate(&mut first, None).expect("migrate");
+            let mut conns = vec![Connection::sqlite(first)];
+            for _ in 1..n {
+                let c = super::sqlite::open(&path).expect("open");
+                conns.push(Connection::sqlite(c));
+            }
+            (conns, Some(dir))
+        }
+    }
+}
+
+/// Opens a write transaction as the server does: PostgreSQL's READ
+/// COMMITTED, SQLite's IMMEDIATE (a second writer waits for the first's
+/// commit, as behind the server's one writer connection).
+pub(crate) fn begin(conn: &Connection) {
+    let sql = match conn.dialect() {
+        super::sql::Dialect::Sqlite => "BEGIN IMMEDIATE",
+        super::sql::Dialect::Postgres => "BEGIN",
+    };
+    conn.execute_batch(sql).expect("begin");
+}
+
 /// Waits (at most 10 s) until another session of `watcher`'s database is
 /// waiting for a lock: the moment a racing transaction is parked behind
-/// the one a test holds open.
+/// the one a test holds open. SQLite: at once (a second writer waits in
+/// [`begin`] until the first commits, whenever it got there).
 pub(crate) fn wait_for_lock_waiter(watcher: &Connection) {
+    if watcher.dialect() == super::sql::Dialect::Sqlite {
+        return;
+    }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let waiting: i64 = watcher

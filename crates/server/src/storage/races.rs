@@ -1,0 +1,385 @@
+//! Every single-use or limit check holds when two transactions meet at its
+//! dangerous point (issue 21). Each test holds one transaction open at that
+//! point while a second, on another connection, runs into it; then lets the
+//! first commit and the second finish. On PostgreSQL (READ COMMITTED) the
+//! second is parked on a lock the first holds ([`testdb::wait_for_lock_waiter`]);
+//! on SQLite its IMMEDIATE begin waits for the first's commit, which shows
+//! the rule holds behind the one writer too. No sleeps, no random stress.
+
+use warmlead_core::api::{ContentDraft, NewContentItem};
+use warmlead_core::domain::{
+    Channel, Company, ContentAudience, ContentItem, ContentKind, ContentStatus, Role, User,
+};
+use warmlead_core::invite::{InviteChannel, NewInvitation};
+use warmlead_core::phone::Phone;
+use warmlead_core::sync::{Change, ChangeBody, EntityKind, Mutation, MutationBody, Outcome};
+use warmlead_core::token::{derive_share_key, ShareClaim};
+use warmlead_core::ErrorCode;
+
+use super::accounts::{self, Caller};
+use super::sql::Connection;
+use super::sync::{self, PushStep};
+use super::{content, invitations, now_ms, shares, testdb, Secrets};
+use crate::error::ServerError;
+
+/// A company with a manager, a rep, a partner of the rep with a device
+/// (signed in) and a live company article, committed.
+struct World {
+    secrets: Secrets,
+    company: Company,
+    manager: User,
+    rep: User,
+    partner: Caller,
+    item: ContentItem,
+}
+
+impl World {
+    fn new(conn: &Connection) -> World {
+        testdb::begin(conn);
+        let company = accounts::create_company(conn, "暖居装修").unwrap();
+        let user = |role, name, rep_id| {
+            accounts::create_user(conn, company.id, role, name, None, rep_id).unwrap()
+        };
+        let manager = user(Role::Manager, "王经理", None);
+        let rep = user(Role::Rep, "李明", None);
+        let partner = user(Role::Partner, "张三", Some(rep.id));
+        let code = accounts::create_activation_code(conn, partner.id).unwrap();
+        let device = accounts::activate(conn, &code, "张三的手机").unwrap();
+        let partner = accounts::authenticate(conn, &device.token).unwrap();
+        let item = content::create_item(
+            conn,
+            company.id,
+            None,
+            &NewContentItem {
+                kind: ContentKind::Article,
+                title: "旧房翻新".into(),
+                summary: "三周完工".into(),
+                body: "客户的厨房".into(),
+                cover_media_id: None,
+                video_media_id: None,
+            },
+        )
+        .unwrap();
+        conn.execute_batch("COMMIT").unwrap();
+        World {
+            secrets: secrets(),
+            company,
+            manager,
+            rep,
+            partner,
+            item,
+        }
+    }
+
+    /// A caller acting as `user` (publishing and archiving need no device).
+    fn caller(&self, user: &User) -> Caller {
+        Caller {
+            device_id: 0,
+            user: user.clone(),
+            company: self.company.clone(),
+            last_seen_ms: None,
+        }
+    }
+
+    /// A share of `item` signed by the partner's device, as its app makes offline.
+    fn share_token(&self, share_no: u64, item_id: i64) -> String {
+        let device = self.partner.device_id as u64;
+        ShareClaim {
+            device_id: device,
+            share_no,
+            item_id: item_id as u64,
+            channel: Channel::Moments,
+        }
+        .sign_unique(&derive_share_key(&self.secrets.master, device), [1, 2, 3])
+    }
+}
+
+/// The server's secrets in these tests (a share token signed with them
+/// verifies on any connection).
+fn secrets() -> Secrets {
+    Secrets {
+        master: vec![7; 32],
+        epoch: "race".into(),
+    }
+}
+
+fn mutation(id: &str, seq: i64, body: MutationBody) -> Mutation {
+    Mutation {
+        mutation_id: id.into(),
+        seq,
+        schema_version: warmlead_core::sync::SCHEMA_VERSION,
+        body,
+    }
+}
+
+fn create_share(token: &str, item_id: i64) -> MutationBody {
+    MutationBody::CreateShare {
+        share_no: 1,
+        item_id,
+        channel: Channel::Moments,
+        token: token.into(),
+        created_at_ms: 1_700_000_000_000,
+    }
+}
+
+/// Runs `f` in a transaction of its own on another thread (committed when
+/// it returns Ok), for the test to hold its own transaction meanwhile.
+fn racer<T: Send + 'static>(
+    conn: Connection,
+    f: impl FnOnce(&Connection) -> Result<T, ServerError> + Send + 'static,
+) -> std::thread::JoinHandle<Result<T, ServerError>> {
+    std::thread::spawn(move || {
+        testdb::begin(&conn);
+        let out = f(&conn);
+        let end = if out.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        conn.execute_batch(end).unwrap();
+        out
+    })
+}
+
+/// Race 1: a friend opens a share link while the partner's app pushes the
+/// share. The page's tracking batch records the share first and holds its
+/// transaction; the push then meets the row it has not committed. The push
+/// must apply (it is the same share), not store an internal rejection that
+/// makes the app drop a valid share for good.
+#[test]
+fn a_share_the_page_records_while_it_is_pushed_is_applied() {
+    let (mut conns, _dir) = testdb::racing_connections(3);
+    let (page, push, watcher) = (conns.remove(0), conns.remove(0), conns.remove(0));
+    let w = World::new(&page);
+    let token = w.share_token(1, w.item.id);
+
+    testdb::begin(&page);
+    let resolved = shares::resolve(&page, &w.secrets, &token)
+        .unwrap()
+        .expect("the token resolves");
+    let logged = shares::record_share(&page, &resolved, now_ms()).unwrap();
+    assert!(logged.is_some(), "the page recorded the share first");
+
+    let caller = w.partner.clone();
+    let m = mutation("share-1", 1, create_share(&token, w.item.id));
+    let pushed = racer(push, move |tx| {
+        sync::apply_one(tx, &secrets(), &caller, &m, "https://warmlead.test")
+    });
+    testdb::wait_for_lock_waiter(&watcher);
+    page.execute_batch("COMMIT").unwrap();
+
+    let step = pushed.join().unwrap().expect("the push answers");
+    assert_eq!(step, PushStep::Done(Outcome::Applied));
+    let stored = shares::get_share(&watcher, &token).unwrap().unwrap();
+    assert_eq!(
+        stored.created_at_ms, 1_700_000_000_000,
+        "the app's own time"
+    );
+    assert_eq!(stored.item_id, w.item.id);
+}
+
+/// Race 1's other side: a row under the pushed token that is not the
+/// pushed share (here, another item) is a clear rejection, never applied
+/// over.
+#[test]
+fn a_different_share_under_the_pushed_token_is_rejected() {
+    let (mut conns, _dir) = testdb::racing_connections(1);
+    let conn = conns.remove(0);
+    let w = World::new(&conn);
+    let other = content::create_item(
+        &conn,
+        w.company.id,
+        None,
+        &NewContentItem {
+            kind: ContentKind::Article,
+            title: "另一篇".into(),
+            summary: "s".into(),
+            body: "b".into(),
+            cover_media_id: None,
+            video_media_id: None,
+        },
+    )
+    .unwrap();
+    let token = w.share_token(1, w.item.id);
+    conn.execute(
+        "INSERT INTO shares (token, device_id, share_no, item_id, partner_id, rep_id, channel,
+                             created_at, recorded_at)
+         VALUES (?1, ?2, 1, ?3, ?4, ?5, 'moments', 1, 1)",
+        super::sql::params![
+            token,
+            w.partner.device_id,
+            other.id,
+            w.partner.user.id,
+            w.rep.id
+        ],
+    )
+    .unwrap();
+    testdb::begin(&conn);
+    let m = mutation("share-1", 1, create_share(&token, w.item.id));
+    let step = sync::apply_one(&conn, &w.secrets, &w.partner, &m, "").unwrap();
+    conn.execute_batch("COMMIT").unwrap();
+    let PushStep::Done(Outcome::Rejected { code, message }) = step else {
+        panic!("not rejected: {step:?}")
+    };
+    assert_eq!(code, ErrorCode::Conflict, "{message}");
+    assert!(message.contains("another share"), "{message}");
+    let stored = shares::get_share(&conn, &token).unwrap().unwrap();
+    assert_eq!((stored.item_id, stored.created_at_ms), (other.id, 1));
+}
+
+/// The partners' view of item `id` after pulling everything: its last
+/// change, if any (None: a tombstone, or never shown).
+fn partner_view(conn: &Connection, partner: &Caller, id: i64) -> Option<ContentItem> {
+    let page = super::changes::pull(conn, partner, 0, i64::MAX, 10_000).unwrap();
+    let changes: Vec<Change> = serde_json::from_str(&page.changes_json).unwrap();
+    let mut seen = None;
+    for c in changes {
+        match c.body {
+            ChangeBody::ContentItem(item) if item.id == id => seen = Some(item),
+            ChangeBody::Tombstone {
+                kind: EntityKind::ContentItem,
+                id: gone,
+            } if gone == id.to_string() => seen = None,
+            _ => {}
+        }
+    }
+    seen
+}
+
+/// Race 2: the rep publishes their draft while a manager archives it. The
+/// publish holds its transaction after its write; the archive, which read
+/// the item as a draft, then waits for it. Once both commit the item is
+/// archived, and the partners' view must say so (a tombstone), not keep
+/// the published item for good.
+#[test]
+fn a_publish_and_an_archive_at_once_leave_partners_what_is_stored() {
+    let (mut conns, _dir) = testdb::racing_connections(3);
+    let (publish, archive, watcher) = (conns.remove(0), conns.remove(0), conns.remove(0));
+    let w = World::new(&publish);
+    let (rep, manager) = (w.caller(&w.rep), w.caller(&w.manager));
+    testdb::begin(&publish);
+    let draft = ContentDraft {
+        kind: ContentKind::Article,
+        title: "我的案例".into(),
+        summary: "s".into(),
+        body: "<p>正文</p>".into(),
+        case_study: None,
+        cover: None,
+        video: None,
+        audience: ContentAudience::Company,
+    };
+    let item = content::save_item(&publish, &rep, "rep-draft-1", &draft).unwrap();
+    publish.execute_batch("COMMIT").unwrap();
+    assert_eq!(item.status, ContentStatus::Draft);
+
+    testdb::begin(&publish);
+    content::set_item_status(&publish, &rep, "rep-draft-1", ContentStatus::Live).unwrap();
+    let archived = racer(archive, move |tx| {
+        content::set_item_status(tx, &manager, "rep-draft-1", ContentStatus::Archived)
+    });
+    testdb::wait_for_lock_waiter(&watcher);
+    publish.execute_batch("COMMIT").unwrap();
+    let archived = archived.join().unwrap().expect("the archive applies");
+    assert_eq!(archived.status, ContentStatus::Archived);
+
+    let status: String = watcher
+        .query_row(
+            "SELECT status FROM content_items WHERE id = ?1",
+            [item.id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(status, "archived");
+    let seen = partner_view(&watcher, &w.partner, item.id);
+    assert!(
+        seen.is_none(),
+        "archived in the database, but the partner still sees {:?}",
+        seen.map(|i| i.status)
+    );
+}
+
+/// Race 3: the same push in flight twice (the app retried while the first
+/// request was still running). The first holds its transaction after
+/// applying; the second must answer the first's stored outcome once it
+/// commits, never a 500, and apply nothing again.
+#[test]
+fn the_same_push_in_flight_twice_answers_the_stored_outcome() {
+    let (mut conns, _dir) = testdb::racing_connections(3);
+    let (first, second, watcher) = (conns.remove(0), conns.remove(0), conns.remove(0));
+    let w = World::new(&first);
+    let rename = mutation(
+        "rename-1",
+        1,
+        MutationBody::RenameSelf {
+            name: "张三丰".into(),
+        },
+    );
+    let changes_before = count_changes(&watcher);
+    testdb::begin(&first);
+    let step = sync::apply_one(&first, &w.secrets, &w.partner, &rename, "").unwrap();
+    assert_eq!(step, PushStep::Done(Outcome::Applied));
+    let (caller, m) = (w.partner.clone(), rename.clone());
+    let again = racer(second, move |tx| {
+        sync::apply_one(tx, &secrets(), &caller, &m, "")
+    });
+    testdb::wait_for_lock_waiter(&watcher);
+    first.execute_batch("COMMIT").unwrap();
+    let again = again.join().unwrap();
+    assert!(
+        matches!(again, Ok(PushStep::Replayed(Outcome::Applied))),
+        "{again:?}"
+    );
+    assert_eq!(
+        count_changes(&watcher) - changes_before,
+        1,
+        "the rename was applied (and announced) once"
+    );
+}
+
+fn count_changes(conn: &Connection) -> i64 {
+    conn.query_row("SELECT COUNT(*) FROM changes", (), |r| r.get(0))
+        .unwrap()
+}
+
+/// Race 5: one-time-code guesses at once. Four wrong guesses are in; the
+/// fifth (wrong) holds its transaction after counting; a sixth, with the
+/// right code, comes in meanwhile. The limit is five: the sixth must be
+/// told to ask for a new code, not pass.
+#[test]
+fn parallel_code_guesses_stop_at_the_attempt_limit() {
+    let (mut conns, _dir) = testdb::racing_connections(3);
+    let (first, second, watcher) = (conns.remove(0), conns.remove(0), conns.remove(0));
+    let w = World::new(&first);
+    let phone = Phone::parse("13600136000").unwrap();
+    let now = now_ms();
+    testdb::begin(&first);
+    let new = NewInvitation {
+        channel: InviteChannel::Qr,
+        multi_use: false,
+        expires_in_hours: None,
+    };
+    let inv = invitations::create(&first, &w.rep, &new, None, "", now).unwrap();
+    let code = invitations::new_otp(&first, &w.secrets.master, inv.id, &phone, now).unwrap();
+    first.execute_batch("COMMIT").unwrap();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let guess = |conn: &Connection, code: &str| {
+        invitations::check_otp(conn, &w.secrets.master, inv.id, &phone, code, now).unwrap()
+    };
+    for _ in 1..invitations::OTP_MAX_ATTEMPTS {
+        testdb::begin(&first);
+        assert_eq!(guess(&first, wrong), invitations::OtpCheck::Wrong);
+        first.execute_batch("COMMIT").unwrap();
+    }
+
+    testdb::begin(&first);
+    assert_eq!(guess(&first, wrong), invitations::OtpCheck::Locked);
+    let (master, right, id) = (w.secrets.master.clone(), code.clone(), inv.id);
+    let sixth = racer(second, move |tx| {
+        invitations::check_otp(tx, &master, id, &phone, &right, now)
+    });
+    testdb::wait_for_lock_waiter(&watcher);
+    first.execute_batch("COMMIT").unwrap();
+    let sixth = sixth.join().unwrap().unwrap();
+    assert_eq!(
+        sixth,
+        invitations::OtpCheck::Locked,
+        "a sixth guess passed a limit of {}",
+        invitations::OTP_MAX_ATTEMPTS
+    );
+}
