@@ -15,7 +15,7 @@ use warmlead_sms::{
 use super::SmsService;
 use crate::error::ServerError;
 use crate::storage::invitations::new_otp;
-use crate::storage::sms as storage;
+use crate::storage::sms_store::{sms_queue, NewCode};
 
 /// Who a code is for: the invitation's company and rep, and the number typed.
 pub(crate) struct CodeRequest {
@@ -92,7 +92,7 @@ fn plan_activation(
     now: i64,
 ) -> Result<Planned, ServerError> {
     let phone = req.phone.as_e164();
-    let history = storage::history(tx, phone, None, rules.history_since(now))?;
+    let history = sms_queue(tx).history(phone, None, rules.history_since(now))?;
     let send = SendRequest {
         kind: MessageKind::OneTimeCode,
         to: req.phone.clone(),
@@ -104,9 +104,8 @@ fn plan_activation(
     if let Decision::Refuse { reason } = decide(&send, &history, rules, now) {
         return Ok(Planned::Refused(reason));
     }
-    let id = storage::insert_code(
-        tx,
-        storage::NewCode {
+    let id = sms_queue(tx).insert_code(
+        NewCode {
             company_id: req.company_id,
             rep_id: req.sender_id,
             invitation_id: None,
@@ -141,14 +140,8 @@ async fn deliver(
     let provider_name = provider.name().to_string();
     svc.db
         .tx(move |tx, _| match &result {
-            Ok(receipt) => storage::mark_code_sent(
-                tx,
-                id,
-                &receipt.provider,
-                &receipt.provider_message_id,
-                done,
-            ),
-            Err(e) => storage::mark_code_failed(tx, id, &provider_name, &e.to_string(), done),
+            Ok(receipt) => sms_queue(tx).code_sent(id, receipt, done),
+            Err(e) => sms_queue(tx).code_failed(id, &provider_name, &e.to_string(), done),
         })
         .await?;
     Ok(outcome)
@@ -171,7 +164,7 @@ fn plan(
     now: i64,
 ) -> Result<Planned, ServerError> {
     let phone = req.phone.as_e164();
-    let history = storage::history(tx, phone, None, rules.history_since(now))?;
+    let history = sms_queue(tx).history(phone, None, rules.history_since(now))?;
     // Decided on a stand-in of the same length, so that a refusal draws no
     // code (drawing one voids the code sent before).
     let stand_in = "000000";
@@ -181,9 +174,8 @@ fn plan(
     }
     let code = new_otp(tx, master, req.invitation_id, &req.phone, now)?;
     let message = compose(&request(req, text(&code), &code), rules);
-    let id = storage::insert_code(
-        tx,
-        storage::NewCode {
+    let id = sms_queue(tx).insert_code(
+        NewCode {
             company_id: req.company_id,
             rep_id: req.rep_id,
             invitation_id: Some(req.invitation_id),

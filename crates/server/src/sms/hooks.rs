@@ -16,7 +16,7 @@ use warmlead_sms::{inbound, is_opt_out_reply, status, InboundReply, SmsError, St
 
 use super::SmsService;
 use crate::error::ServerError;
-use crate::storage::sms as storage;
+use crate::storage::sms_store::sms_queue;
 
 /// Providers batch reports; a few hundred KiB is plenty.
 pub(crate) const MAX_HOOK_BYTES: usize = 256 * 1024;
@@ -158,8 +158,7 @@ pub(crate) async fn status(
         .tx(move |tx, _| {
             let mut unknown = Vec::new();
             for u in updates {
-                let applied = storage::apply_status(
-                    tx,
+                let applied = sms_queue(tx).apply_status(
                     name,
                     &u.provider_message_id,
                     u.status,
@@ -211,7 +210,7 @@ pub(crate) async fn reply(
             .tx(move |tx, _| {
                 let mut new = 0;
                 for phone in &stops {
-                    new += usize::from(storage::opt_out(tx, phone.as_e164(), name, now)?);
+                    new += usize::from(sms_queue(tx).opt_out(phone.as_e164(), name, now)?);
                 }
                 Ok(new)
             })

@@ -19,8 +19,9 @@ use warmlead_sms::{compose, decide, MessageKind, Rules, SendRequest};
 use super::plan::{self, check_count, precheck, Checked};
 use super::SmsService;
 use crate::error::ServerError;
+use crate::storage::accounts;
 use crate::storage::invitations;
-use crate::storage::sms::{self as storage, NewMessage};
+use crate::storage::sms_store::{sms_queue, NewMessage};
 use crate::storage::Caller;
 
 /// Invitation URL tokens are 16 random bytes in unpadded base64url
@@ -152,8 +153,9 @@ fn plan_one(
     dry_run: bool,
     now: i64,
 ) -> Result<(), ServerError> {
-    let already_partner = storage::is_company_user(conn, sender.rep.company_id, phone.as_e164())?;
-    let history = storage::history(conn, phone.as_e164(), None, rules.history_since(now))?;
+    let already_partner =
+        accounts::user_by_phone(conn, sender.rep.company_id, phone.as_e164())?.is_some();
+    let history = sms_queue(conn).history(phone.as_e164(), None, rules.history_since(now))?;
     // The placeholder URL has the real URL's length, so the decision holds for the real text.
     let preview = sender.request(&item.name, phone, &sender.placeholder_url());
     let planned = plan::plan(
@@ -183,8 +185,7 @@ fn plan_one(
         now,
     )?;
     let message = compose(&sender.request(&item.name, phone, &inv.url), rules);
-    let record = storage::insert(
-        conn,
+    let record = sms_queue(conn).queue(
         &NewMessage {
             company_id: sender.rep.company_id,
             rep_id: sender.rep.id,

@@ -9,7 +9,7 @@ use warmlead_sms::{compose, decide, Decision, SendRequest};
 
 use super::SmsService;
 use crate::error::ServerError;
-use crate::storage::sms::{self as storage, Due};
+use crate::storage::sms_store::{sms_queue, Due};
 
 /// Due messages taken per pass.
 const BATCH: u32 = 50;
@@ -45,7 +45,7 @@ async fn fail_interrupted(svc: &SmsService) {
     let now = svc.now();
     match svc
         .db()
-        .tx(move |tx, _| storage::fail_interrupted(tx, now - INTERRUPTED_AFTER_MS, now))
+        .tx(move |tx, _| sms_queue(tx).fail_interrupted(now - INTERRUPTED_AFTER_MS, now))
         .await
     {
         Ok(0) => {}
@@ -85,7 +85,7 @@ async fn run_once(
         let now = svc.now();
         let due = svc
             .db()
-            .read(move |conn, _| storage::due(conn, now, BATCH))
+            .read(move |conn, _| sms_queue(conn).due(now, BATCH))
             .await?;
         let n = due.len();
         for message in due {
@@ -125,19 +125,20 @@ async fn process(svc: &SmsService, m: Due) -> Result<(), ServerError> {
         .db()
         .tx(move |tx, _| {
             let since = rules.history_since(now);
-            let history = storage::history(tx, req.to.as_e164(), Some(id), since)?;
+            let queue = sms_queue(tx);
+            let history = queue.history(req.to.as_e164(), Some(id), since)?;
             match decide(&req, &history, &rules, now) {
-                Decision::Send => Ok(if storage::claim(tx, id, now)? {
+                Decision::Send => Ok(if queue.claim(id, now)? {
                     Step::Send
                 } else {
                     Step::Done
                 }),
                 Decision::Queue { until_utc_ms } => {
-                    storage::requeue(tx, id, until_utc_ms, now)?;
+                    queue.requeue(id, until_utc_ms, now)?;
                     Ok(Step::Done)
                 }
                 Decision::Refuse { reason } => {
-                    storage::mark_failed(tx, id, None, reason.message(), now)?;
+                    queue.mark_failed(id, None, reason.message(), now)?;
                     Ok(Step::Done)
                 }
             }
@@ -152,10 +153,12 @@ async fn process(svc: &SmsService, m: Due) -> Result<(), ServerError> {
     let provider = svc.provider.name();
     svc.db()
         .tx(move |tx, _| match result {
-            Ok(receipt) => storage::mark_sent(tx, id, &receipt, now).map(drop),
+            Ok(receipt) => sms_queue(tx).mark_sent(id, &receipt, now).map(drop),
             Err(e) => {
                 tracing::warn!(sms_id = id, provider, error = %e, "SMS not sent");
-                storage::mark_failed(tx, id, Some(provider), &e.to_string(), now).map(drop)
+                sms_queue(tx)
+                    .mark_failed(id, Some(provider), &e.to_string(), now)
+                    .map(drop)
             }
         })
         .await

@@ -787,7 +787,7 @@ pub(crate) fn set_active(
                 params![now, target_id],
             )?;
             super::invitations::close_for_switch_off(tx, company_id, target_id, now)?;
-            super::sms::cancel_queued_of(tx, company_id, target_id, now)?;
+            super::sms_store::sms_queue(tx).cancel_queued_of(company_id, target_id, now)?;
         }
         Switch::On { reopen_invitations } => {
             tx.execute(

@@ -36,6 +36,7 @@ pub(crate) mod retention;
 mod shares;
 mod signals;
 pub(crate) mod sms;
+pub(crate) mod sms_store;
 pub(crate) mod sql;
 mod sqlite;
 mod sync;

@@ -252,3 +252,23 @@ impl Database {
         self.inner.wake(&companies);
     }
 }
+
+/// The PostgreSQL backend, where an aggregate's implementation has a part
+/// of its own (`sms_store::RecipientLock`, ...).
+pub(crate) struct Postgres;
+
+/// Advisory-lock key space of the per-recipient SMS decision lock.
+const RECIPIENT_LOCK: i32 = 0x534d; // "SM"
+
+impl super::sms_store::RecipientLock for Postgres {
+    /// Two requests for one number (a double click, two processes) would
+    /// both read an empty history: the number's lock is held until the
+    /// deciding transaction ends.
+    fn lock_recipient(conn: &Connection, phone: &str) -> Result<(), ServerError> {
+        conn.execute(
+            "SELECT pg_advisory_xact_lock(?1, hashtext(?2))",
+            super::sql::params![RECIPIENT_LOCK, phone],
+        )?;
+        Ok(())
+    }
+}

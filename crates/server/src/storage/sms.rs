@@ -1,43 +1,32 @@
-//! The SMS tables: `sms_messages` (the queue, and the history the rules read)
-//! and `sms_optouts`. Functions take a `&Connection` and run inside
-//! `Database::tx` (writes) or `Database::read`; every change of a message
-//! appends its `ChangeBody::SmsRecord` for the rep in the same transaction.
+//! The SMS queue in the SQL both databases share ([`SmsQueue`]; the
+//! interface and its types are `sms_store.rs`). `B` is the backend's own
+//! part, the recipient lock.
+
+use std::marker::PhantomData;
 
 use crate::storage::sql::{params, Connection, OptionalExtension, Row};
 use warmlead_core::invite::{SmsRecord, SmsStatus};
-use warmlead_core::phone::Phone;
 use warmlead_core::sync::ChangeBody;
 use warmlead_sms::{DeliveryStatus, History, MessageKind, ProviderReceipt, SentRecord};
 
+use super::sms_store::{
+    Due, NewCode, NewMessage, RecipientLock, SmsQueue, CANCELLED_SWITCHED_OFF, MAX_ERROR_CHARS,
+};
 use crate::error::ServerError;
 use crate::storage::changes::{self, Scope};
 
-/// Longest error text kept from a provider.
-pub(crate) const MAX_ERROR_CHARS: usize = 500;
-
-/// A message about to be queued.
-pub(crate) struct NewMessage<'a> {
-    pub company_id: i64,
-    pub rep_id: i64,
-    pub invitation_id: Option<i64>,
-    pub name: &'a str,
-    pub phone: &'a Phone,
-    pub text: &'a str,
-    pub template_params: &'a [(String, String)],
-    /// Now for a send, the end of quiet hours for a queued one.
-    pub send_after: i64,
+pub(crate) struct SmsSql<'c, B> {
+    conn: &'c Connection,
+    backend: PhantomData<B>,
 }
 
-/// A queued message the runner may hand to the provider.
-#[derive(Debug, Clone)]
-pub(crate) struct Due {
-    pub id: i64,
-    pub rep_id: i64,
-    pub name: String,
-    pub phone: String,
-    pub text: String,
-    pub template_params: Vec<(String, String)>,
-    pub kind: MessageKind,
+impl<'c, B> SmsSql<'c, B> {
+    pub(crate) fn new(conn: &'c Connection) -> Self {
+        SmsSql {
+            conn,
+            backend: PhantomData,
+        }
+    }
 }
 
 const RECORD_COLS: &str = "id, rep_id, invitation_id, name, phone, text, status, error,
@@ -84,375 +73,13 @@ fn record_from_row(r: &Row) -> crate::storage::sql::Result<(i64, SmsRecord)> {
     ))
 }
 
-/// A one-time code's message as stored (its code masked).
-pub(crate) struct NewCode<'a> {
-    pub company_id: i64,
-    /// The rep (or manager) the message is recorded under.
-    pub rep_id: i64,
-    /// None for an activation code a manager sends to a new rep.
-    pub invitation_id: Option<i64>,
-    pub name: &'a str,
-    pub phone: &'a str,
-    pub masked_text: &'a str,
-}
-
-/// The message row, already "being sent" (`attempted_at`): the runner never
-/// picks it up, and a crash mid-send leaves it failed, not resent. Codes do
-/// not go into the rep's change stream: they are the visitor's, not the rep's.
-pub(crate) fn insert_code(tx: &Connection, req: NewCode<'_>, now: i64) -> Result<i64, ServerError> {
-    let new_id = tx.query_row(
-        "INSERT INTO sms_messages (company_id, rep_id, invitation_id, name, phone, text,
-                                   kind, status, created_at, send_after, attempted_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'one_time_code', 'queued', ?7, ?7, ?7, ?7) RETURNING id",
-        params![
-            req.company_id,
-            req.rep_id,
-            req.invitation_id,
-            req.name,
-            req.phone,
-            req.masked_text,
-            now
-        ],
-        |r| r.get::<_, i64>(0),
-    )?;
-    Ok(new_id)
-}
-
-pub(crate) fn mark_code_sent(
-    tx: &Connection,
-    id: i64,
-    provider: &str,
-    provider_message_id: &str,
-    now: i64,
-) -> Result<(), ServerError> {
-    tx.execute(
-        "UPDATE sms_messages SET status = 'sent', provider = ?2, provider_message_id = ?3,
-                                 sent_at = ?4, updated_at = ?4
-         WHERE id = ?1",
-        params![id, provider, provider_message_id, now],
-    )?;
-    Ok(())
-}
-
-pub(crate) fn mark_code_failed(
-    tx: &Connection,
-    id: i64,
-    provider: &str,
-    error: &str,
-    now: i64,
-) -> Result<(), ServerError> {
-    let error: String = error.chars().take(MAX_ERROR_CHARS).collect();
-    tx.execute(
-        "UPDATE sms_messages SET status = 'failed', provider = ?2, error = ?3, updated_at = ?4
-         WHERE id = ?1",
-        params![id, provider, error, now],
-    )?;
-    Ok(())
-}
-
-#[cfg(test)]
-pub(crate) fn get(conn: &Connection, id: i64) -> Result<Option<SmsRecord>, ServerError> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {RECORD_COLS} FROM sms_messages WHERE id = ?1"),
-            [id],
-            record_from_row,
-        )
-        .optional()?
-        .map(|(_, r)| r))
-}
-
-/// Appends the message's current state for its rep (and the managers).
-fn emit(tx: &Connection, id: i64, now: i64) -> Result<SmsRecord, ServerError> {
-    let (company_id, record) = tx.query_row(
-        &format!("SELECT {RECORD_COLS} FROM sms_messages WHERE id = ?1"),
-        [id],
-        record_from_row,
-    )?;
-    let scope = Scope::Scoped {
-        rep_id: Some(record.rep_id),
-        partner_id: None,
-    };
-    changes::append(
-        tx,
-        company_id,
-        scope,
-        &ChangeBody::SmsRecord(record.clone()),
-        now,
-    )?;
-    Ok(record)
-}
-
-/// Queues one invitation SMS and tells the rep's devices.
-pub(crate) fn insert(
-    tx: &Connection,
-    m: &NewMessage<'_>,
-    now: i64,
-) -> Result<SmsRecord, ServerError> {
-    let new_id = tx.query_row(
-        "INSERT INTO sms_messages (company_id, rep_id, invitation_id, name, phone, text,
-                                   template_params, kind, status, created_at, send_after, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', ?9, ?10, ?9) RETURNING id",
-        params![
-            m.company_id,
-            m.rep_id,
-            m.invitation_id,
-            m.name,
-            m.phone.as_e164(),
-            m.text,
-            serde_json::to_string(m.template_params)?,
-            kind_str(MessageKind::Invitation),
-            now,
-            m.send_after,
-        ], |r| r.get::<_, i64>(0))?;
-    emit(tx, new_id, now)
-}
-
-/// What the rules need to know about a number: its opt-out and the
-/// messages it got since `since` (`Rules::history_since`; queued ones count:
-/// a second request while the first waits for morning is a duplicate).
-/// Advisory-lock key space of the per-recipient SMS decision lock.
-const RECIPIENT_LOCK: i32 = 0x534d; // "SM"
-
-/// The history decides whether a message may go (duplicates, caps). On
-/// SQLite the one writer already runs those decisions one at a time; on
-/// PostgreSQL two requests for one number (a double click, two processes)
-/// would both read an empty history, so the read first takes the number's
-/// lock, held until the deciding transaction ends.
-fn lock_recipient(conn: &Connection, phone: &str) -> Result<(), ServerError> {
-    if conn.dialect() == crate::storage::sql::Dialect::Postgres {
-        conn.execute(
-            "SELECT pg_advisory_xact_lock(?1, hashtext(?2))",
-            params![RECIPIENT_LOCK, phone],
-        )?;
-    }
-    Ok(())
-}
-
-/// Failed messages never reached the phone and do not count. `except` leaves
-/// out the message being re-checked.
-pub(crate) fn history(
-    conn: &Connection,
-    phone: &str,
-    except: Option<i64>,
-    since: i64,
-) -> Result<History, ServerError> {
-    lock_recipient(conn, phone)?;
-    let opted_out: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sms_optouts WHERE phone = ?1)",
-        [phone],
-        |r| r.get(0),
-    )?;
-    // The statuses that count (`SmsStatus::counts_in_history`).
-    let counted: Vec<String> = SmsStatus::ALL
-        .into_iter()
-        .filter(|s| s.counts_in_history())
-        .map(|s| format!("'{}'", s.as_str()))
-        .collect();
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT COALESCE(sent_at, created_at), kind FROM sms_messages
-         WHERE phone = ?1 AND status IN ({}) AND id != ?2 AND created_at >= ?3",
-        counted.join(", ")
-    ))?;
-    let sent = stmt
-        .query_map(params![phone, except.unwrap_or(0), since], |r| {
-            Ok(SentRecord {
-                at_utc_ms: r.get(0)?,
-                kind: kind_of(&r.get::<_, String>(1)?),
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(History { opted_out, sent })
-}
-
-/// Whether the number already belongs to someone in the company.
-pub(crate) fn is_company_user(
-    conn: &Connection,
-    company_id: i64,
-    phone: &str,
-) -> Result<bool, ServerError> {
-    Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM users WHERE company_id = ?1 AND phone = ?2)",
-        params![company_id, phone],
-        |r| r.get(0),
-    )?)
-}
-
-/// Records an opt-out; it is never removed. True when it is new.
-pub(crate) fn opt_out(
-    tx: &Connection,
-    phone: &str,
-    source: &str,
-    now: i64,
-) -> Result<bool, ServerError> {
-    let n = tx.execute(
-        "INSERT INTO sms_optouts (phone, at, source) VALUES (?1, ?2, ?3)
-         ON CONFLICT (phone) DO NOTHING",
-        params![phone, now, source],
-    )?;
-    Ok(n == 1)
-}
-
-/// Queued messages due at `now`, oldest first.
-pub(crate) fn due(conn: &Connection, now: i64, limit: u32) -> Result<Vec<Due>, ServerError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, rep_id, name, phone, text, template_params, kind FROM sms_messages
-         WHERE status = 'queued' AND send_after <= ?1 AND attempted_at IS NULL
-         ORDER BY send_after, id LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![now, limit], |r| {
-        Ok((
-            Due {
-                id: r.get(0)?,
-                rep_id: r.get(1)?,
-                name: r.get(2)?,
-                phone: r.get(3)?,
-                text: r.get(4)?,
-                template_params: Vec::new(),
-                kind: kind_of(&r.get::<_, String>(6)?),
-            },
-            r.get::<_, String>(5)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (mut due, params) = row?;
-        due.template_params = serde_json::from_str(&params)?;
-        out.push(due);
-    }
-    Ok(out)
-}
-
-/// Marks the message as being handed to the provider. False when another
-/// pass got it first.
-pub(crate) fn claim(tx: &Connection, id: i64, now: i64) -> Result<bool, ServerError> {
-    let n = tx.execute(
-        "UPDATE sms_messages SET attempted_at = ?2
-         WHERE id = ?1 AND status = 'queued' AND attempted_at IS NULL",
-        params![id, now],
-    )?;
-    Ok(n == 1)
-}
-
-/// Quiet hours again at the re-check: wait until `until`.
-pub(crate) fn requeue(
-    tx: &Connection,
-    id: i64,
-    until: i64,
-    now: i64,
-) -> Result<SmsRecord, ServerError> {
-    tx.execute(
-        "UPDATE sms_messages SET send_after = ?2, updated_at = ?3 WHERE id = ?1",
-        params![id, until, now],
-    )?;
-    emit(tx, id, now)
-}
-
-/// The provider accepted it. Accepted counts as sent at least: it has left us.
-pub(crate) fn mark_sent(
-    tx: &Connection,
-    id: i64,
-    receipt: &ProviderReceipt,
-    now: i64,
-) -> Result<SmsRecord, ServerError> {
-    let status = match receipt.status {
-        DeliveryStatus::Queued | DeliveryStatus::Sent => DeliveryStatus::Sent,
-        s => s,
-    };
-    tx.execute(
-        "UPDATE sms_messages SET status = ?2, provider = ?3, provider_message_id = ?4,
-                                 sent_at = ?5, updated_at = ?5
-         WHERE id = ?1",
-        params![
-            id,
-            status.as_str(),
-            receipt.provider,
-            receipt.provider_message_id,
-            now
-        ],
-    )?;
-    emit(tx, id, now)
-}
-
-/// It will not go out (provider error, or the rules refused it at the re-check).
-pub(crate) fn mark_failed(
-    tx: &Connection,
-    id: i64,
-    provider: Option<&str>,
-    error: &str,
-    now: i64,
-) -> Result<SmsRecord, ServerError> {
-    let error: String = error.chars().take(MAX_ERROR_CHARS).collect();
-    tx.execute(
-        "UPDATE sms_messages SET status = 'failed', provider = COALESCE(?2, provider),
-                                 error = ?3, updated_at = ?4
-         WHERE id = ?1",
-        params![id, provider, error, now],
-    )?;
-    emit(tx, id, now)
-}
-
-/// Why a rep's queued invitations never went out.
-pub(crate) const CANCELLED_SWITCHED_OFF: &str =
-    "cancelled: the rep was switched off before it was sent";
-
-/// Cancels the rep's messages still waiting to go out (quiet hours), in the
-/// caller's transaction: one conditional update, so a message the runner
-/// already claimed goes on and one it has not can never be claimed. They end
-/// as failed, which the rules do not count, with the reason.
-pub(crate) fn cancel_queued_of(
-    tx: &Connection,
-    company_id: i64,
-    rep_id: i64,
-    now: i64,
-) -> Result<usize, ServerError> {
-    let ids: Vec<i64> = tx
-        .prepare(
-            "UPDATE sms_messages SET status = 'failed', error = ?3, updated_at = ?4
-             WHERE company_id = ?1 AND rep_id = ?2 AND status = 'queued' AND attempted_at IS NULL
-             RETURNING id",
-        )?
-        .query_map(
-            params![company_id, rep_id, CANCELLED_SWITCHED_OFF, now],
-            |r| r.get(0),
-        )?
-        .collect::<Result<_, _>>()?;
-    for id in &ids {
-        emit(tx, *id, now)?;
-    }
-    Ok(ids.len())
-}
-
-/// Messages whose send was interrupted (the process stopped between claiming
-/// and recording): we cannot know whether the provider took them, so they are
-/// failed rather than sent a second time.
-pub(crate) fn fail_interrupted(
-    tx: &Connection,
-    claimed_before: i64,
-    now: i64,
-) -> Result<usize, ServerError> {
-    let ids: Vec<i64> = tx
-        .prepare(
-            "SELECT id FROM sms_messages
-             WHERE status = 'queued' AND attempted_at IS NOT NULL AND attempted_at < ?1",
-        )?
-        .query_map([claimed_before], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    for id in &ids {
-        mark_failed(
-            tx,
-            *id,
-            None,
-            "interrupted while sending; not resent to avoid a duplicate SMS",
-            now,
-        )?;
-    }
-    Ok(ids.len())
+fn truncated(error: &str) -> String {
+    error.chars().take(MAX_ERROR_CHARS).collect()
 }
 
 /// Order of statuses: a report may only move a message forward, and never
 /// out of delivered or failed.
-fn rank(s: SmsStatus) -> u8 {
+fn rank(s: SmsStatus) -> i64 {
     match s {
         SmsStatus::Queued => 0,
         SmsStatus::Sent => 1,
@@ -460,43 +87,342 @@ fn rank(s: SmsStatus) -> u8 {
     }
 }
 
-/// Applies a delivery report. `None` when no message has this provider id
-/// (or the report is stale).
-pub(crate) fn apply_status(
-    tx: &Connection,
-    provider: &str,
-    provider_message_id: &str,
-    status: DeliveryStatus,
-    error: Option<&str>,
-    now: i64,
-) -> Result<Option<SmsRecord>, ServerError> {
-    let found: Option<(i64, String)> = tx
-        .query_row(
-            "SELECT id, status FROM sms_messages
-             WHERE provider = ?1 AND provider_message_id = ?2 ORDER BY id DESC LIMIT 1",
-            params![provider, provider_message_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    let Some((id, current)) = found else {
-        return Ok(None);
-    };
-    let new = status_of(status.as_str());
-    if rank(new) <= rank(status_of(&current)) {
-        return Ok(None);
+/// [`rank`] of the `status` column, in SQL.
+fn rank_sql() -> String {
+    let arms: String = SmsStatus::ALL
+        .into_iter()
+        .map(|s| format!(" WHEN '{}' THEN {}", s.as_str(), rank(s)))
+        .collect();
+    format!("CASE status{arms} ELSE 2 END")
+}
+
+impl<B> SmsSql<'_, B> {
+    /// Appends the message's current state for its rep (and the managers).
+    fn emit(&self, id: i64, now: i64) -> Result<SmsRecord, ServerError> {
+        let (company_id, record) = self.conn.query_row(
+            &format!("SELECT {RECORD_COLS} FROM sms_messages WHERE id = ?1"),
+            [id],
+            record_from_row,
+        )?;
+        let scope = Scope::Scoped {
+            rep_id: Some(record.rep_id),
+            partner_id: None,
+        };
+        changes::append(
+            self.conn,
+            company_id,
+            scope,
+            &ChangeBody::SmsRecord(record.clone()),
+            now,
+        )?;
+        Ok(record)
     }
-    let error: Option<String> = error.map(|e| e.chars().take(MAX_ERROR_CHARS).collect());
-    tx.execute(
-        "UPDATE sms_messages SET status = ?2, error = COALESCE(?3, error), updated_at = ?4
-         WHERE id = ?1",
-        params![id, new.as_str(), error, now],
-    )?;
-    emit(tx, id, now).map(Some)
+
+    /// Runs a `... RETURNING id` update; the ids it changed.
+    fn ids(
+        &self,
+        sql: &str,
+        args: impl crate::storage::sql::Params,
+    ) -> Result<Vec<i64>, ServerError> {
+        Ok(self
+            .conn
+            .prepare(sql)?
+            .query_map(args, |r| r.get(0))?
+            .collect::<Result<_, _>>()?)
+    }
+}
+
+impl<B: RecipientLock> SmsQueue for SmsSql<'_, B> {
+    fn queue(&self, m: &NewMessage<'_>, now: i64) -> Result<SmsRecord, ServerError> {
+        let new_id = self.conn.query_row(
+            "INSERT INTO sms_messages (company_id, rep_id, invitation_id, name, phone, text,
+                                       template_params, kind, status, created_at, send_after, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'queued', ?9, ?10, ?9) RETURNING id",
+            params![
+                m.company_id,
+                m.rep_id,
+                m.invitation_id,
+                m.name,
+                m.phone.as_e164(),
+                m.text,
+                serde_json::to_string(m.template_params)?,
+                kind_str(MessageKind::Invitation),
+                now,
+                m.send_after,
+            ],
+            |r| r.get::<_, i64>(0),
+        )?;
+        self.emit(new_id, now)
+    }
+
+    fn insert_code(&self, req: NewCode<'_>, now: i64) -> Result<i64, ServerError> {
+        Ok(self.conn.query_row(
+            "INSERT INTO sms_messages (company_id, rep_id, invitation_id, name, phone, text,
+                                       kind, status, created_at, send_after, attempted_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'one_time_code', 'queued', ?7, ?7, ?7, ?7) RETURNING id",
+            params![
+                req.company_id,
+                req.rep_id,
+                req.invitation_id,
+                req.name,
+                req.phone,
+                req.masked_text,
+                now
+            ],
+            |r| r.get::<_, i64>(0),
+        )?)
+    }
+
+    fn code_sent(&self, id: i64, receipt: &ProviderReceipt, now: i64) -> Result<(), ServerError> {
+        self.conn.execute(
+            "UPDATE sms_messages SET status = 'sent', provider = ?2, provider_message_id = ?3,
+                                     sent_at = ?4, updated_at = ?4
+             WHERE id = ?1",
+            params![id, receipt.provider, receipt.provider_message_id, now],
+        )?;
+        Ok(())
+    }
+
+    fn code_failed(
+        &self,
+        id: i64,
+        provider: &str,
+        error: &str,
+        now: i64,
+    ) -> Result<(), ServerError> {
+        self.conn.execute(
+            "UPDATE sms_messages SET status = 'failed', provider = ?2, error = ?3, updated_at = ?4
+             WHERE id = ?1",
+            params![id, provider, truncated(error), now],
+        )?;
+        Ok(())
+    }
+
+    fn history(
+        &self,
+        phone: &str,
+        except: Option<i64>,
+        since: i64,
+    ) -> Result<History, ServerError> {
+        B::lock_recipient(self.conn, phone)?;
+        let opted_out: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sms_optouts WHERE phone = ?1)",
+            [phone],
+            |r| r.get(0),
+        )?;
+        // The statuses that count (`SmsStatus::counts_in_history`).
+        let counted: Vec<String> = SmsStatus::ALL
+            .into_iter()
+            .filter(|s| s.counts_in_history())
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT COALESCE(sent_at, created_at), kind FROM sms_messages
+             WHERE phone = ?1 AND status IN ({}) AND id != ?2 AND created_at >= ?3",
+            counted.join(", ")
+        ))?;
+        let sent = stmt
+            .query_map(params![phone, except.unwrap_or(0), since], |r| {
+                Ok(SentRecord {
+                    at_utc_ms: r.get(0)?,
+                    kind: kind_of(&r.get::<_, String>(1)?),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(History { opted_out, sent })
+    }
+
+    fn opt_out(&self, phone: &str, source: &str, now: i64) -> Result<bool, ServerError> {
+        let n = self.conn.execute(
+            "INSERT INTO sms_optouts (phone, at, source) VALUES (?1, ?2, ?3)
+             ON CONFLICT (phone) DO NOTHING",
+            params![phone, now, source],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn due(&self, now: i64, limit: u32) -> Result<Vec<Due>, ServerError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, rep_id, name, phone, text, template_params, kind FROM sms_messages
+             WHERE status = 'queued' AND send_after <= ?1 AND attempted_at IS NULL
+             ORDER BY send_after, id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![now, limit], |r| {
+            Ok((
+                Due {
+                    id: r.get(0)?,
+                    rep_id: r.get(1)?,
+                    name: r.get(2)?,
+                    phone: r.get(3)?,
+                    text: r.get(4)?,
+                    template_params: Vec::new(),
+                    kind: kind_of(&r.get::<_, String>(6)?),
+                },
+                r.get::<_, String>(5)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (mut due, params) = row?;
+            due.template_params = serde_json::from_str(&params)?;
+            out.push(due);
+        }
+        Ok(out)
+    }
+
+    fn claim(&self, id: i64, now: i64) -> Result<bool, ServerError> {
+        let n = self.conn.execute(
+            "UPDATE sms_messages SET attempted_at = ?2
+             WHERE id = ?1 AND status = 'queued' AND attempted_at IS NULL",
+            params![id, now],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn requeue(&self, id: i64, until: i64, now: i64) -> Result<SmsRecord, ServerError> {
+        self.conn.execute(
+            "UPDATE sms_messages SET send_after = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, until, now],
+        )?;
+        self.emit(id, now)
+    }
+
+    fn mark_sent(
+        &self,
+        id: i64,
+        receipt: &ProviderReceipt,
+        now: i64,
+    ) -> Result<SmsRecord, ServerError> {
+        let status = match receipt.status {
+            DeliveryStatus::Queued | DeliveryStatus::Sent => DeliveryStatus::Sent,
+            s => s,
+        };
+        self.conn.execute(
+            "UPDATE sms_messages SET status = ?2, provider = ?3, provider_message_id = ?4,
+                                     sent_at = ?5, updated_at = ?5
+             WHERE id = ?1",
+            params![
+                id,
+                status.as_str(),
+                receipt.provider,
+                receipt.provider_message_id,
+                now
+            ],
+        )?;
+        self.emit(id, now)
+    }
+
+    fn mark_failed(
+        &self,
+        id: i64,
+        provider: Option<&str>,
+        error: &str,
+        now: i64,
+    ) -> Result<SmsRecord, ServerError> {
+        self.conn.execute(
+            "UPDATE sms_messages SET status = 'failed', provider = COALESCE(?2, provider),
+                                     error = ?3, updated_at = ?4
+             WHERE id = ?1",
+            params![id, provider, truncated(error), now],
+        )?;
+        self.emit(id, now)
+    }
+
+    fn cancel_queued_of(
+        &self,
+        company_id: i64,
+        rep_id: i64,
+        now: i64,
+    ) -> Result<usize, ServerError> {
+        let ids = self.ids(
+            "UPDATE sms_messages SET status = 'failed', error = ?3, updated_at = ?4
+             WHERE company_id = ?1 AND rep_id = ?2 AND status = 'queued' AND attempted_at IS NULL
+             RETURNING id",
+            params![company_id, rep_id, CANCELLED_SWITCHED_OFF, now],
+        )?;
+        for id in &ids {
+            self.emit(*id, now)?;
+        }
+        Ok(ids.len())
+    }
+
+    fn fail_interrupted(&self, claimed_before: i64, now: i64) -> Result<usize, ServerError> {
+        // One conditional update: two processes starting at once fail each
+        // message once (the second finds it no longer queued).
+        let ids = self.ids(
+            "UPDATE sms_messages SET status = 'failed', error = ?2, updated_at = ?3
+             WHERE status = 'queued' AND attempted_at IS NOT NULL AND attempted_at < ?1
+             RETURNING id",
+            params![
+                claimed_before,
+                "interrupted while sending; not resent to avoid a duplicate SMS",
+                now
+            ],
+        )?;
+        for id in &ids {
+            self.emit(*id, now)?;
+        }
+        Ok(ids.len())
+    }
+
+    fn apply_status(
+        &self,
+        provider: &str,
+        provider_message_id: &str,
+        status: DeliveryStatus,
+        error: Option<&str>,
+        now: i64,
+    ) -> Result<Option<SmsRecord>, ServerError> {
+        let new = status_of(status.as_str());
+        // The forward-only rule in the statement itself: two reports at
+        // once (two processes) cannot move a message backwards, since the
+        // second re-reads the row the first changed before it writes.
+        let id: Option<i64> = self
+            .conn
+            .query_row(
+                &format!(
+                    "UPDATE sms_messages SET status = ?3, error = COALESCE(?4, error), updated_at = ?5
+                     WHERE id = (SELECT id FROM sms_messages
+                                 WHERE provider = ?1 AND provider_message_id = ?2
+                                 ORDER BY id DESC LIMIT 1)
+                       AND {} < ?6
+                     RETURNING id",
+                    rank_sql()
+                ),
+                params![
+                    provider,
+                    provider_message_id,
+                    new.as_str(),
+                    error.map(truncated),
+                    now,
+                    rank(new)
+                ],
+                |r| r.get(0),
+            )
+            .optional()?;
+        id.map(|id| self.emit(id, now)).transpose()
+    }
+
+    #[cfg(test)]
+    fn get(&self, id: i64) -> Result<Option<SmsRecord>, ServerError> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {RECORD_COLS} FROM sms_messages WHERE id = ?1"),
+                [id],
+                record_from_row,
+            )
+            .optional()?
+            .map(|(_, r)| r))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::sms_store::sms_queue;
+    use crate::storage::testdb;
+    use warmlead_core::phone::Phone;
     use warmlead_sms::Rules;
 
     const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -513,21 +439,21 @@ mod tests {
     }
 
     fn queue(conn: &Connection, phone: &Phone, send_after: i64, now: i64) -> SmsRecord {
-        insert(
-            conn,
-            &NewMessage {
-                company_id: 1,
-                rep_id: 2,
-                invitation_id: None,
-                name: "王五",
-                phone,
-                text: "李明邀请您 拒收请回复R",
-                template_params: &[("rep".into(), "李明".into())],
-                send_after,
-            },
-            now,
-        )
-        .unwrap()
+        sms_queue(conn)
+            .queue(
+                &NewMessage {
+                    company_id: 1,
+                    rep_id: 2,
+                    invitation_id: None,
+                    name: "王五",
+                    phone,
+                    text: "李明邀请您 拒收请回复R",
+                    template_params: &[("rep".into(), "李明".into())],
+                    send_after,
+                },
+                now,
+            )
+            .unwrap()
     }
 
     const NOW: i64 = 1_800_000_000_000;
@@ -539,27 +465,38 @@ mod tests {
         let rec = queue(&conn, &phone, NOW + 1000, NOW);
         assert_eq!(rec.status, SmsStatus::Queued);
         assert_eq!(rec.send_after_ms, Some(NOW + 1000));
-        assert!(due(&conn, NOW, 10).unwrap().is_empty(), "not due yet");
-        let d = due(&conn, NOW + 1000, 10).unwrap();
+        assert!(
+            sms_queue(&conn).due(NOW, 10).unwrap().is_empty(),
+            "not due yet"
+        );
+        let d = sms_queue(&conn).due(NOW + 1000, 10).unwrap();
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].template_params, vec![("rep".into(), "李明".into())]);
-        assert!(claim(&conn, rec.id, NOW + 1000).unwrap());
-        assert!(!claim(&conn, rec.id, NOW + 1000).unwrap(), "claimed once");
-        assert!(due(&conn, NOW + 2000, 10).unwrap().is_empty());
+        assert!(sms_queue(&conn).claim(rec.id, NOW + 1000).unwrap());
+        assert!(
+            !sms_queue(&conn).claim(rec.id, NOW + 1000).unwrap(),
+            "claimed once"
+        );
+        assert!(sms_queue(&conn).due(NOW + 2000, 10).unwrap().is_empty());
         let receipt = ProviderReceipt {
             provider: "twilio".into(),
             provider_message_id: "SM1".into(),
             status: DeliveryStatus::Queued,
         };
-        let sent = mark_sent(&conn, rec.id, &receipt, NOW + 1500).unwrap();
+        let sent = sms_queue(&conn)
+            .mark_sent(rec.id, &receipt, NOW + 1500)
+            .unwrap();
         assert_eq!((sent.status, sent.send_after_ms), (SmsStatus::Sent, None));
-        let up = |s, e| apply_status(&conn, "twilio", "SM1", s, e, NOW + 2000).unwrap();
-        assert!(up(DeliveryStatus::Queued, None).is_none(), "no going back");
-        assert!(
-            apply_status(&conn, "aliyun", "SM1", DeliveryStatus::Delivered, None, NOW)
+        let up = |s, e| {
+            sms_queue(&conn)
+                .apply_status("twilio", "SM1", s, e, NOW + 2000)
                 .unwrap()
-                .is_none()
-        );
+        };
+        assert!(up(DeliveryStatus::Queued, None).is_none(), "no going back");
+        assert!(sms_queue(&conn)
+            .apply_status("aliyun", "SM1", DeliveryStatus::Delivered, None, NOW)
+            .unwrap()
+            .is_none());
         assert_eq!(
             up(DeliveryStatus::Delivered, None).unwrap().status,
             SmsStatus::Delivered
@@ -582,41 +519,41 @@ mod tests {
         let phone = Phone::parse("13800138000").unwrap();
         let a = queue(&conn, &phone, NOW, NOW - 1000);
         let b = queue(&conn, &phone, NOW, NOW - 500);
-        mark_failed(&conn, b.id, Some("twilio"), "boom", NOW).unwrap();
-        let h = history(
-            &conn,
-            phone.as_e164(),
-            None,
-            Rules::default().history_since(NOW),
-        )
-        .unwrap();
+        sms_queue(&conn)
+            .mark_failed(b.id, Some("twilio"), "boom", NOW)
+            .unwrap();
+        let h = sms_queue(&conn)
+            .history(phone.as_e164(), None, Rules::default().history_since(NOW))
+            .unwrap();
         assert_eq!(h.sent.len(), 1, "failed ones do not count");
         assert!(!h.opted_out);
-        let h = history(
-            &conn,
-            phone.as_e164(),
-            Some(a.id),
-            Rules::default().history_since(NOW),
-        )
-        .unwrap();
+        let h = sms_queue(&conn)
+            .history(
+                phone.as_e164(),
+                Some(a.id),
+                Rules::default().history_since(NOW),
+            )
+            .unwrap();
         assert!(
             h.sent.is_empty(),
             "the message being re-checked is left out"
         );
-        assert!(opt_out(&conn, phone.as_e164(), "twilio", NOW).unwrap());
-        assert!(!opt_out(&conn, phone.as_e164(), "aliyun", NOW).unwrap());
+        assert!(sms_queue(&conn)
+            .opt_out(phone.as_e164(), "twilio", NOW)
+            .unwrap());
+        assert!(!sms_queue(&conn)
+            .opt_out(phone.as_e164(), "aliyun", NOW)
+            .unwrap());
         assert!(
-            history(
-                &conn,
-                phone.as_e164(),
-                None,
-                Rules::default().history_since(NOW + 400 * DAY_MS),
-            )
-            .unwrap()
-            .opted_out
+            sms_queue(&conn)
+                .history(
+                    phone.as_e164(),
+                    None,
+                    Rules::default().history_since(NOW + 400 * DAY_MS),
+                )
+                .unwrap()
+                .opted_out
         );
-        assert!(is_company_user(&conn, 1, "+8613900139000").unwrap());
-        assert!(!is_company_user(&conn, 1, phone.as_e164()).unwrap());
     }
 
     #[test]
@@ -624,13 +561,128 @@ mod tests {
         let conn = db();
         let phone = Phone::parse("13800138000").unwrap();
         let rec = queue(&conn, &phone, NOW, NOW);
-        claim(&conn, rec.id, NOW).unwrap();
+        sms_queue(&conn).claim(rec.id, NOW).unwrap();
         // A claim younger than the cut-off may be another process's send.
-        assert_eq!(fail_interrupted(&conn, NOW, NOW + 1).unwrap(), 0);
-        assert_eq!(fail_interrupted(&conn, NOW + 1, NOW + 1).unwrap(), 1);
-        let r = get(&conn, rec.id).unwrap().unwrap();
+        assert_eq!(sms_queue(&conn).fail_interrupted(NOW, NOW + 1).unwrap(), 0);
+        assert_eq!(
+            sms_queue(&conn).fail_interrupted(NOW + 1, NOW + 1).unwrap(),
+            1
+        );
+        let r = sms_queue(&conn).get(rec.id).unwrap().unwrap();
         assert_eq!(r.status, SmsStatus::Failed);
         assert!(r.error.unwrap().contains("interrupted"));
-        assert_eq!(fail_interrupted(&conn, NOW + 2, NOW + 2).unwrap(), 0);
+        assert_eq!(
+            sms_queue(&conn).fail_interrupted(NOW + 2, NOW + 2).unwrap(),
+            0
+        );
+    }
+
+    /// The company, rep and one message handed to the provider as `SM9`,
+    /// committed, on `conn`.
+    fn sent_message(conn: &Connection) -> i64 {
+        conn.execute_batch(
+            "INSERT INTO companies (id, name, created_at) VALUES (1, 'Firma', 0);
+             INSERT INTO users (id, company_id, role, name, phone, created_at)
+             VALUES (2, 1, 'rep', 'Rep', '+8613900139000', 0);",
+        )
+        .unwrap();
+        let phone = Phone::parse("13800138000").unwrap();
+        let rec = queue(conn, &phone, NOW, NOW);
+        let receipt = ProviderReceipt {
+            provider: "twilio".into(),
+            provider_message_id: "SM9".into(),
+            status: DeliveryStatus::Sent,
+        };
+        sms_queue(conn).claim(rec.id, NOW).unwrap();
+        sms_queue(conn).mark_sent(rec.id, &receipt, NOW).unwrap();
+        rec.id
+    }
+
+    /// Two delivery reports for one message at once on PostgreSQL (two
+    /// processes): "failed" is applied and not committed when "delivered"
+    /// arrives, which waits on the row. Once the first commits, the second
+    /// must find the message final and change nothing (a read-then-write
+    /// would have passed its check on the old "sent" and overwritten it).
+    #[test]
+    fn two_reports_at_once_never_move_a_message_out_of_a_final_state() {
+        let mut conns = testdb::postgres_connections(3);
+        let (first, second, watcher) = (conns.remove(0), conns.remove(0), conns.remove(0));
+        let id = sent_message(&first);
+        first.execute_batch("BEGIN").unwrap();
+        let failed = sms_queue(&first)
+            .apply_status(
+                "twilio",
+                "SM9",
+                DeliveryStatus::Failed,
+                Some("30003"),
+                NOW + 1,
+            )
+            .unwrap();
+        assert_eq!(failed.map(|r| r.status), Some(SmsStatus::Failed));
+        let racer = std::thread::spawn(move || {
+            second.execute_batch("BEGIN").unwrap();
+            let got = sms_queue(&second)
+                .apply_status("twilio", "SM9", DeliveryStatus::Delivered, None, NOW + 2)
+                .unwrap()
+                .map(|r| r.status);
+            second.execute_batch("COMMIT").unwrap();
+            got
+        });
+        testdb::wait_for_lock_waiter(&watcher);
+        first.execute_batch("COMMIT").unwrap();
+        assert_eq!(
+            racer.join().unwrap(),
+            None,
+            "the later report changed nothing"
+        );
+        let stored = sms_queue(&watcher).get(id).unwrap().unwrap();
+        assert_eq!(stored.status, SmsStatus::Failed);
+        assert_eq!(stored.error.as_deref(), Some("30003"));
+    }
+
+    /// Two runners starting at once on PostgreSQL (two processes) each fail
+    /// the sends a crash interrupted: the second waits on the first's rows
+    /// and then finds them failed already, so each message fails once and
+    /// its rep hears of it once.
+    #[test]
+    fn two_runners_fail_an_interrupted_send_once() {
+        let mut conns = testdb::postgres_connections(3);
+        let (first, second, watcher) = (conns.remove(0), conns.remove(0), conns.remove(0));
+        let phone = Phone::parse("13800138000").unwrap();
+        first
+            .execute_batch(
+                "INSERT INTO companies (id, name, created_at) VALUES (1, 'Firma', 0);
+                 INSERT INTO users (id, company_id, role, name, phone, created_at)
+                 VALUES (2, 1, 'rep', 'Rep', '+8613900139000', 0);",
+            )
+            .unwrap();
+        let rec = queue(&first, &phone, NOW, NOW);
+        sms_queue(&first).claim(rec.id, NOW).unwrap();
+        first.execute_batch("BEGIN").unwrap();
+        assert_eq!(
+            sms_queue(&first)
+                .fail_interrupted(NOW + 1, NOW + 1)
+                .unwrap(),
+            1
+        );
+        let racer = std::thread::spawn(move || {
+            second.execute_batch("BEGIN").unwrap();
+            let n = sms_queue(&second)
+                .fail_interrupted(NOW + 2, NOW + 2)
+                .unwrap();
+            second.execute_batch("COMMIT").unwrap();
+            n
+        });
+        testdb::wait_for_lock_waiter(&watcher);
+        first.execute_batch("COMMIT").unwrap();
+        assert_eq!(racer.join().unwrap(), 0, "failed once");
+        let told: i64 = watcher
+            .query_row(
+                "SELECT COUNT(*) FROM changes WHERE body LIKE '%\"status\":\"failed\"%'",
+                (),
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(told, 1, "the rep hears of the failure once");
     }
 }
