@@ -6,7 +6,6 @@
 //! with the code masked) in one transaction, so a refusal leaves the code
 //! sent before valid; sending happens outside it.
 
-use crate::storage::sql::Connection;
 use warmlead_core::phone::Phone;
 use warmlead_sms::{
     compose, decide, Decision, MessageKind, RefuseReason, Rules, SendRequest, SmsProvider,
@@ -15,7 +14,8 @@ use warmlead_sms::{
 use super::SmsService;
 use crate::error::ServerError;
 use crate::storage::invitations::new_otp;
-use crate::storage::sms_store::{sms_queue, NewCode};
+use crate::storage::sms_store::NewCode;
+use crate::storage::Stores;
 
 /// Who a code is for: the invitation's company and rep, and the number typed.
 pub(crate) struct CodeRequest {
@@ -48,7 +48,7 @@ pub(crate) async fn send_code(
     let now = options.clock.now_ms();
     let planned = svc
         .db
-        .tx(move |tx, secrets| plan(tx, &secrets.master, &options.rules, &req, &*text, now))
+        .transaction(move |s| plan(s, &options.rules, &req, &*text, now))
         .await?;
     match planned {
         Planned::Refused(reason) => Ok(CodeOutcome::Refused(reason)),
@@ -77,7 +77,7 @@ pub(crate) async fn send_activation_code(
     let now = svc.now();
     let planned = svc
         .db
-        .tx(move |tx, _| plan_activation(tx, &rules, &req, now))
+        .transaction(move |s| plan_activation(s, &rules, &req, now))
         .await?;
     match planned {
         Planned::Refused(reason) => Ok(CodeOutcome::Refused(reason)),
@@ -86,13 +86,13 @@ pub(crate) async fn send_activation_code(
 }
 
 fn plan_activation(
-    tx: &Connection,
+    s: &Stores<'_>,
     rules: &Rules,
     req: &ActivationCodeSms,
     now: i64,
 ) -> Result<Planned, ServerError> {
     let phone = req.phone.as_e164();
-    let history = sms_queue(tx).history(phone, None, rules.history_since(now))?;
+    let history = s.sms().history(phone, None, rules.history_since(now))?;
     let send = SendRequest {
         kind: MessageKind::OneTimeCode,
         to: req.phone.clone(),
@@ -104,7 +104,7 @@ fn plan_activation(
     if let Decision::Refuse { reason } = decide(&send, &history, rules, now) {
         return Ok(Planned::Refused(reason));
     }
-    let id = sms_queue(tx).insert_code(
+    let id = s.sms().insert_code(
         NewCode {
             company_id: req.company_id,
             rep_id: req.sender_id,
@@ -139,9 +139,11 @@ async fn deliver(
     };
     let provider_name = provider.name().to_string();
     svc.db
-        .tx(move |tx, _| match &result {
-            Ok(receipt) => sms_queue(tx).code_sent(id, receipt, done),
-            Err(e) => sms_queue(tx).code_failed(id, &provider_name, &e.to_string(), done),
+        .transaction(move |s| match &result {
+            Ok(receipt) => s.sms().code_sent(id, receipt, done),
+            Err(e) => s
+                .sms()
+                .code_failed(id, &provider_name, &e.to_string(), done),
         })
         .await?;
     Ok(outcome)
@@ -156,15 +158,14 @@ enum Planned {
 }
 
 fn plan(
-    tx: &Connection,
-    master: &[u8],
+    s: &Stores<'_>,
     rules: &Rules,
     req: &CodeRequest,
     text: &TextFn,
     now: i64,
 ) -> Result<Planned, ServerError> {
     let phone = req.phone.as_e164();
-    let history = sms_queue(tx).history(phone, None, rules.history_since(now))?;
+    let history = s.sms().history(phone, None, rules.history_since(now))?;
     // Decided on a stand-in of the same length, so that a refusal draws no
     // code (drawing one voids the code sent before).
     let stand_in = "000000";
@@ -172,9 +173,15 @@ fn plan(
     if let Decision::Refuse { reason } = decide(&probe, &history, rules, now) {
         return Ok(Planned::Refused(reason));
     }
-    let code = new_otp(tx, master, req.invitation_id, &req.phone, now)?;
+    let code = new_otp(
+        s.legacy(),
+        &s.secrets().master,
+        req.invitation_id,
+        &req.phone,
+        now,
+    )?;
     let message = compose(&request(req, text(&code), &code), rules);
-    let id = sms_queue(tx).insert_code(
+    let id = s.sms().insert_code(
         NewCode {
             company_id: req.company_id,
             rep_id: req.rep_id,

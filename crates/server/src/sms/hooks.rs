@@ -16,7 +16,6 @@ use warmlead_sms::{inbound, is_opt_out_reply, status, InboundReply, SmsError, St
 
 use super::SmsService;
 use crate::error::ServerError;
-use crate::storage::sms_store::sms_queue;
 
 /// Providers batch reports; a few hundred KiB is plenty.
 pub(crate) const MAX_HOOK_BYTES: usize = 256 * 1024;
@@ -155,10 +154,10 @@ pub(crate) async fn status(
     let name = provider.name();
     let unknown = svc
         .db()
-        .tx(move |tx, _| {
+        .transaction(move |s| {
             let mut unknown = Vec::new();
             for u in updates {
-                let applied = sms_queue(tx).apply_status(
+                let applied = s.sms().apply_status(
                     name,
                     &u.provider_message_id,
                     u.status,
@@ -207,10 +206,10 @@ pub(crate) async fn reply(
         let (now, name) = (svc.now(), provider.name());
         let new = svc
             .db()
-            .tx(move |tx, _| {
+            .transaction(move |s| {
                 let mut new = 0;
                 for phone in &stops {
-                    new += usize::from(sms_queue(tx).opt_out(phone.as_e164(), name, now)?);
+                    new += usize::from(s.sms().opt_out(phone.as_e164(), name, now)?);
                 }
                 Ok(new)
             })

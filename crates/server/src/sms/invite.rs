@@ -7,7 +7,6 @@
 //! with their change-log rows; the runner is woken afterwards and sends
 //! outside the transaction. A dry run answers the same plan and writes nothing.
 
-use crate::storage::sql::Connection;
 use warmlead_core::domain::{Role, User};
 use warmlead_core::invite::{
     InviteChannel, NewInvitation, SmsInviteItem, SmsInviteRequest, SmsInviteResult, SmsPlan,
@@ -21,8 +20,9 @@ use super::SmsService;
 use crate::error::ServerError;
 use crate::storage::accounts;
 use crate::storage::invitations;
-use crate::storage::sms_store::{sms_queue, NewMessage};
+use crate::storage::sms_store::NewMessage;
 use crate::storage::Caller;
+use crate::storage::Stores;
 
 /// Invitation URL tokens are 16 random bytes in unpadded base64url
 /// (storage::invitations), so 22 characters. A dry run shows this many `x`
@@ -93,13 +93,12 @@ pub(crate) async fn send(
     };
     let (rules, now, dry_run) = (svc.rules().clone(), svc.now(), req.dry_run);
     let recipients = req.recipients;
-    let plan = move |conn: &Connection| {
-        plan_all(conn, &sender, &rules, &recipients, checked, dry_run, now)
-    };
+    let plan =
+        move |s: &Stores<'_>| plan_all(s, &sender, &rules, &recipients, checked, dry_run, now);
     let items = if dry_run {
-        svc.db().read(move |conn, _| plan(conn)).await?
+        svc.db().snapshot(plan).await?
     } else {
-        svc.db().tx(move |tx, _| plan(tx)).await?
+        svc.db().transaction(plan).await?
     };
     if items.iter().any(|i| i.sms_id.is_some()) {
         svc.wake.notify_one();
@@ -108,7 +107,7 @@ pub(crate) async fn send(
 }
 
 fn plan_all(
-    conn: &Connection,
+    s: &Stores<'_>,
     sender: &Sender,
     rules: &Rules,
     recipients: &[SmsRecipient],
@@ -135,7 +134,7 @@ fn plan_all(
                 }
                 Checked::Candidate(phone) => {
                     item.phone_e164 = Some(phone.as_e164().to_string());
-                    plan_one(conn, sender, rules, &mut item, &phone, dry_run, now)?;
+                    plan_one(s, sender, rules, &mut item, &phone, dry_run, now)?;
                 }
             }
             Ok(item)
@@ -145,7 +144,7 @@ fn plan_all(
 
 /// Decides for one number and, unless dry, creates its invitation and queues its message.
 fn plan_one(
-    conn: &Connection,
+    s: &Stores<'_>,
     sender: &Sender,
     rules: &Rules,
     item: &mut SmsInviteItem,
@@ -154,8 +153,10 @@ fn plan_one(
     now: i64,
 ) -> Result<(), ServerError> {
     let already_partner =
-        accounts::user_by_phone(conn, sender.rep.company_id, phone.as_e164())?.is_some();
-    let history = sms_queue(conn).history(phone.as_e164(), None, rules.history_since(now))?;
+        accounts::user_by_phone(s.legacy(), sender.rep.company_id, phone.as_e164())?.is_some();
+    let history = s
+        .sms()
+        .history(phone.as_e164(), None, rules.history_since(now))?;
     // The placeholder URL has the real URL's length, so the decision holds for the real text.
     let preview = sender.request(&item.name, phone, &sender.placeholder_url());
     let planned = plan::plan(
@@ -177,7 +178,7 @@ fn plan_one(
         expires_in_hours: None,
     };
     let inv = invitations::create(
-        conn,
+        s.legacy(),
         &sender.rep,
         &new,
         Some((&item.name, phone)),
@@ -185,7 +186,7 @@ fn plan_one(
         now,
     )?;
     let message = compose(&sender.request(&item.name, phone, &inv.url), rules);
-    let record = sms_queue(conn).queue(
+    let record = s.sms().queue(
         &NewMessage {
             company_id: sender.rep.company_id,
             rep_id: sender.rep.id,

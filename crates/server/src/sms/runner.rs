@@ -9,7 +9,7 @@ use warmlead_sms::{compose, decide, Decision, SendRequest};
 
 use super::SmsService;
 use crate::error::ServerError;
-use crate::storage::sms_store::{sms_queue, Due};
+use crate::storage::sms_store::Due;
 
 /// Due messages taken per pass.
 const BATCH: u32 = 50;
@@ -45,7 +45,7 @@ async fn fail_interrupted(svc: &SmsService) {
     let now = svc.now();
     match svc
         .db()
-        .tx(move |tx, _| sms_queue(tx).fail_interrupted(now - INTERRUPTED_AFTER_MS, now))
+        .transaction(move |s| s.sms().fail_interrupted(now - INTERRUPTED_AFTER_MS, now))
         .await
     {
         Ok(0) => {}
@@ -83,10 +83,7 @@ async fn run_once(
 ) -> Result<Pass, ServerError> {
     loop {
         let now = svc.now();
-        let due = svc
-            .db()
-            .read(move |conn, _| sms_queue(conn).due(now, BATCH))
-            .await?;
+        let due = svc.db().snapshot(move |s| s.sms().due(now, BATCH)).await?;
         let n = due.len();
         for message in due {
             if !matches!(stopped.try_recv(), Err(oneshot::error::TryRecvError::Empty)) {
@@ -123,9 +120,9 @@ async fn process(svc: &SmsService, m: Due) -> Result<(), ServerError> {
     let (rules, req, id) = (svc.rules().clone(), request.clone(), m.id);
     let step = svc
         .db()
-        .tx(move |tx, _| {
+        .transaction(move |s| {
             let since = rules.history_since(now);
-            let queue = sms_queue(tx);
+            let queue = s.sms();
             let history = queue.history(req.to.as_e164(), Some(id), since)?;
             match decide(&req, &history, &rules, now) {
                 Decision::Send => Ok(if queue.claim(id, now)? {
@@ -152,11 +149,11 @@ async fn process(svc: &SmsService, m: Due) -> Result<(), ServerError> {
     let now = svc.now();
     let provider = svc.provider.name();
     svc.db()
-        .tx(move |tx, _| match result {
-            Ok(receipt) => sms_queue(tx).mark_sent(id, &receipt, now).map(drop),
+        .transaction(move |s| match result {
+            Ok(receipt) => s.sms().mark_sent(id, &receipt, now).map(drop),
             Err(e) => {
                 tracing::warn!(sms_id = id, provider, error = %e, "SMS not sent");
-                sms_queue(tx)
+                s.sms()
                     .mark_failed(id, Some(provider), &e.to_string(), now)
                     .map(drop)
             }

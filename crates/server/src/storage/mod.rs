@@ -39,6 +39,7 @@ pub(crate) mod sms;
 pub(crate) mod sms_store;
 pub(crate) mod sql;
 mod sqlite;
+mod stores;
 mod sync;
 #[cfg(test)]
 mod testdb;
@@ -52,6 +53,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::error::ServerError;
 pub(crate) use sql::Connection;
+pub(crate) use stores::Stores;
 
 pub(crate) use accounts::Caller;
 pub(crate) use content::{is_media_key, media_extension, MediaOwner, Placed, MEDIA_TYPES};

@@ -1,0 +1,57 @@
+//! One transaction's (or one read's) storage, aggregate by aggregate: what
+//! the services work through. Each accessor hands out the aggregate's trait
+//! (one file each, `*_store.rs`) implemented for the backend the
+//! transaction runs on; services never see a connection or a dialect.
+//!
+//! Aggregates not yet behind a trait are reached through [`Stores::legacy`]
+//! until each moves (docs/storage.md lists which are).
+
+use super::sms_store::{self, SmsQueue};
+use super::sql::Connection;
+use super::{Database, Secrets};
+use crate::error::ServerError;
+
+pub(crate) struct Stores<'c> {
+    conn: &'c Connection,
+    secrets: &'c Secrets,
+}
+
+impl<'c> Stores<'c> {
+    /// The SMS queue and opt-outs.
+    pub fn sms(&self) -> Box<dyn SmsQueue + 'c> {
+        sms_store::sms_queue(self.conn)
+    }
+
+    /// Server-wide secrets (share keys, token hashing).
+    pub fn secrets(&self) -> &'c Secrets {
+        self.secrets
+    }
+
+    /// The storage functions of aggregates that have no trait yet.
+    pub fn legacy(&self) -> &'c Connection {
+        self.conn
+    }
+}
+
+impl Database {
+    /// Runs `f` in one transaction (see [`Database::tx`]): every aggregate's
+    /// writes and the change-log rows they append commit together.
+    pub(crate) async fn transaction<T, F>(&self, f: F) -> Result<T, ServerError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Stores<'_>) -> Result<T, ServerError> + Send + 'static,
+    {
+        self.tx(move |conn, secrets| f(&Stores { conn, secrets }))
+            .await
+    }
+
+    /// Runs `f` on a read-only snapshot (see [`Database::read`]).
+    pub(crate) async fn snapshot<T, F>(&self, f: F) -> Result<T, ServerError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Stores<'_>) -> Result<T, ServerError> + Send + 'static,
+    {
+        self.read(move |conn, secrets| f(&Stores { conn, secrets }))
+            .await
+    }
+}
