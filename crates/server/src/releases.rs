@@ -9,7 +9,8 @@ use warmlead_core::release::{self, Target};
 
 use crate::admin::Admin;
 use crate::error::ServerError;
-pub use crate::storage::releases::Release;
+pub use crate::storage::release_store::Release;
+use crate::storage::Database;
 
 /// What an operator publishes with `release add`.
 #[derive(Debug, Clone)]
@@ -105,7 +106,12 @@ impl Admin {
             notes: new.notes.trim().to_string(),
             published_at_ms: crate::storage::now_ms(),
         };
-        if !self.db.insert_release(row.clone()).await? {
+        let stored = row.clone();
+        if !self
+            .db
+            .transaction(move |s| s.releases().insert(&stored))
+            .await?
+        {
             // Refused: the file written for it is nobody's.
             if written {
                 let _ = tokio::fs::remove_file(media.join(&row.stored_as)).await;
@@ -120,8 +126,42 @@ impl Admin {
 
     /// Every published package, oldest first.
     pub async fn releases(&self) -> Result<Vec<Release>, ServerError> {
-        self.db.releases().await
+        self.db.snapshot(|s| s.releases().all()).await
     }
+}
+
+/// The newest release for `target` when it is newer than the app's
+/// `current` version (which the caller has checked is a version).
+pub(crate) async fn update_for(
+    db: &Database,
+    target: &Target,
+    current: &str,
+) -> Result<Option<Release>, ServerError> {
+    let (key, current) = (target.key(), current.to_string());
+    db.snapshot(move |s| {
+        let store = s.releases();
+        let versions = store.versions(&key)?;
+        let newest = release::newest_update(&current, versions.iter().map(String::as_str))
+            .map_err(|e| bad(e.0))?;
+        match newest {
+            Some(version) => store.get(version, &key),
+            None => Ok(None),
+        }
+    })
+    .await
+}
+
+/// A published package by the names in its URL.
+pub(crate) async fn published(
+    db: &Database,
+    version: String,
+    target: String,
+    file: String,
+) -> Result<Option<Release>, ServerError> {
+    let found = db
+        .snapshot(move |s| s.releases().get(&version, &target))
+        .await?;
+    Ok(found.filter(|r| r.file == file))
 }
 
 /// Writes the package into the media folder under its content's name (a

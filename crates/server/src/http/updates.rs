@@ -24,14 +24,7 @@ pub(crate) async fn check(
     let bad = |e: release::ReleaseError| ServerError::InvalidInput(e.0);
     let target = Target::new(&os, &arch).map_err(bad)?;
     release::parse_version(&current).map_err(bad)?;
-    let versions = st.db.release_versions(target.key()).await?;
-    let newest = release::newest_update(&current, versions.iter().map(String::as_str))
-        .map_err(bad)?
-        .map(str::to_string);
-    let Some(version) = newest else {
-        return Ok(no_store(StatusCode::NO_CONTENT.into_response()));
-    };
-    let Some(r) = st.db.release(version, target.key()).await? else {
+    let Some(r) = crate::releases::update_for(&st.db, &target, &current).await? else {
         return Ok(no_store(StatusCode::NO_CONTENT.into_response()));
     };
     let manifest = UpdateManifest {
@@ -58,11 +51,8 @@ pub(crate) async fn file(
     req: Request,
 ) -> Result<Response, ServerError> {
     let not_found = || ServerError::NotFound("no such release file".into());
-    let r = st
-        .db
-        .release(version, target)
+    let r = crate::releases::published(&st.db, version, target, file)
         .await?
-        .filter(|r| r.file == file)
         .ok_or_else(not_found)?;
     let res = ServeFile::new(st.db.media_dir().join(&r.stored_as))
         .oneshot(req)

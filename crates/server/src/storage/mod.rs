@@ -31,7 +31,8 @@ pub(crate) mod partners;
 mod pg;
 #[cfg(test)]
 mod races;
-pub(crate) mod releases;
+pub(crate) mod release_store;
+mod releases;
 pub(crate) mod retention;
 mod shares;
 mod signals;

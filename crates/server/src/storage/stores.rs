@@ -6,6 +6,8 @@
 //! Aggregates not yet behind a trait are reached through [`Stores::legacy`]
 //! until each moves (docs/storage.md lists which are).
 
+use super::release_store::ReleaseStore;
+use super::releases::ReleaseSql;
 use super::sms_store::{self, SmsQueue};
 use super::sql::Connection;
 use super::{Database, Secrets};
@@ -20,6 +22,11 @@ impl<'c> Stores<'c> {
     /// The SMS queue and opt-outs.
     pub fn sms(&self) -> Box<dyn SmsQueue + 'c> {
         sms_store::sms_queue(self.conn)
+    }
+
+    /// The desktop app's published releases.
+    pub fn releases(&self) -> Box<dyn ReleaseStore + 'c> {
+        Box::new(ReleaseSql { conn: self.conn })
     }
 
     /// Server-wide secrets (share keys, token hashing).
