@@ -9,9 +9,9 @@ pub mod demo;
 pub mod doctor;
 mod error;
 mod http;
-pub mod releases;
+pub use services::releases;
+mod services;
 pub mod setup;
-mod sms;
 mod storage;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -26,7 +26,7 @@ use tokio::task::JoinHandle;
 pub use admin::{open_admin, open_admin_with, Admin, CompanySummary, NewCompany};
 pub use error::ServerError;
 pub use http::client_ip::TrustedProxies;
-pub use sms::{parse_quiet_hours, Clock, SmsInviteArgs, SmsInviteOptions};
+pub use services::sms::{parse_quiet_hours, Clock, SmsInviteArgs, SmsInviteOptions};
 pub use storage::media::Swept;
 pub use storage::retention::Purged;
 pub use storage::StorageOptions;
@@ -215,7 +215,7 @@ pub async fn start_with(config: Config, options: Options) -> Result<RunningServe
             setup::create_hint(&config.database_url, Some(&public_url))
         );
     }
-    let sms = sms::SmsService::new(
+    let sms = services::sms::SmsService::new(
         admin.db.clone(),
         options.sms.provider.clone(),
         public_url.clone(),

@@ -26,7 +26,7 @@ use super::page::{self, Head, Lang, Preview};
 use super::public::html;
 use super::AppState;
 use crate::error::ServerError;
-use crate::sms::{
+use crate::services::sms::{
     self,
     code::{CodeOutcome, CodeRequest},
 };

@@ -38,7 +38,7 @@ pub(crate) struct AppState {
     pub invite_limits: std::sync::Arc<invite::Limits>,
     /// Where SMS go (invitations, one-time and activation codes), under
     /// the company's rules and clock.
-    pub sms: crate::sms::SmsService,
+    pub sms: crate::services::sms::SmsService,
     /// Whether `sms` reaches real phones (then accepting asks for a code).
     pub sms_is_real: bool,
     /// Desktop app download link for the welcome page, when configured.
@@ -52,7 +52,11 @@ pub(crate) struct AppState {
 }
 
 impl AppState {
-    pub fn new(db: Database, public_url: String, sms: crate::sms::SmsService) -> AppState {
+    pub fn new(
+        db: Database,
+        public_url: String,
+        sms: crate::services::sms::SmsService,
+    ) -> AppState {
         db.set_public_url(&public_url);
         AppState {
             db,

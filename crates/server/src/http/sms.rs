@@ -1,7 +1,7 @@
 //! The SMS routes: a rep's invitations by SMS (`POST /api/v1/invitations/sms`)
 //! and the provider hooks (`POST /hooks/sms/{provider}/status` for delivery
 //! reports, `.../reply` for inbound replies). What they do is
-//! `crate::sms`; here only the HTTP: bodies, the secret's header, and the
+//! `crate::services::sms`; here only the HTTP: bodies, the secret's header, and the
 //! acknowledgement each provider expects.
 
 use axum::body::Bytes;
@@ -16,7 +16,7 @@ use warmlead_core::invite::{SmsInviteRequest, SmsInviteResult};
 
 use super::AppState;
 use crate::error::ServerError;
-use crate::sms::hooks::{self, Provider, MAX_HOOK_BYTES, SECRET_HEADER};
+use crate::services::sms::hooks::{self, Provider, MAX_HOOK_BYTES, SECRET_HEADER};
 use crate::storage::Caller;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -41,7 +41,7 @@ async fn send_invitations(
     body: Result<Json<SmsInviteRequest>, JsonRejection>,
 ) -> Result<Json<SmsInviteResult>, ServerError> {
     let Json(req) = body.map_err(|rej| ServerError::InvalidInput(rej.body_text()))?;
-    crate::sms::invite::send(&st.sms, caller, req)
+    crate::services::sms::invite::send(&st.sms, caller, req)
         .await
         .map(Json)
 }

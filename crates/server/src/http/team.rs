@@ -1,6 +1,6 @@
 //! The manager's team: who is in the company, switching a rep or a partner
 //! off and on, revoking one device, sending an activation code by SMS (the
-//! rules: `warmlead_core::team`, and the SMS rules of `crate::sms::code`).
+//! rules: `warmlead_core::team`, and the SMS rules of `crate::services::sms::code`).
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -19,7 +19,7 @@ use warmlead_sms::RefuseReason;
 use super::extract::{ApiJson, ApiQuery};
 use super::AppState;
 use crate::error::ServerError;
-use crate::sms::code::{send_activation_code, ActivationCodeSms, CodeOutcome};
+use crate::services::sms::code::{send_activation_code, ActivationCodeSms, CodeOutcome};
 use crate::storage::accounts::Switch;
 use crate::storage::Caller;
 

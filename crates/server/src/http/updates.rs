@@ -24,7 +24,7 @@ pub(crate) async fn check(
     let bad = |e: release::ReleaseError| ServerError::InvalidInput(e.0);
     let target = Target::new(&os, &arch).map_err(bad)?;
     release::parse_version(&current).map_err(bad)?;
-    let Some(r) = crate::releases::update_for(&st.db, &target, &current).await? else {
+    let Some(r) = crate::services::releases::update_for(&st.db, &target, &current).await? else {
         return Ok(no_store(StatusCode::NO_CONTENT.into_response()));
     };
     let manifest = UpdateManifest {
@@ -51,7 +51,7 @@ pub(crate) async fn file(
     req: Request,
 ) -> Result<Response, ServerError> {
     let not_found = || ServerError::NotFound("no such release file".into());
-    let r = crate::releases::published(&st.db, version, target, file)
+    let r = crate::services::releases::published(&st.db, version, target, file)
         .await?
         .ok_or_else(not_found)?;
     let res = ServeFile::new(st.db.media_dir().join(&r.stored_as))

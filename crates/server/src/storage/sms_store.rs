@@ -1,6 +1,6 @@
 //! What the SMS queue aggregate (`sms_messages`: the queue and the history
 //! the rules read; `sms_optouts`) can store and query: the one interface
-//! the SMS services (`crate::sms`: invitations, codes, the runner, the
+//! the SMS services (`crate::services::sms`: invitations, codes, the runner, the
 //! provider hooks) work through. What may be sent is decided by
 //! `warmlead_sms::decide`, not here.
 //!

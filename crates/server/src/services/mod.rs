@@ -1,0 +1,8 @@
+//! The services: between HTTP (and the CLI, the demo seed, the SMS runner)
+//! and storage. Every permission check, validation, token check and piece
+//! of orchestration across aggregates lives here, calling the rules in
+//! `warmlead-core`; storage is reached only through `storage::Stores`, one
+//! trait per aggregate (docs/storage.md). Nothing here knows of HTTP.
+
+pub mod releases;
+pub(crate) mod sms;
