@@ -545,13 +545,20 @@ pub(crate) fn revoke(
     id: i64,
     now: i64,
 ) -> Result<Invitation, ServerError> {
-    let mut inv = get_for(tx, caller, id)?;
-    if inv.status == InvitationStatus::Pending {
-        tx.execute(
-            "UPDATE invitations SET status = 'revoked', updated_at = ?1 WHERE id = ?2",
+    get_for(tx, caller, id)?;
+    // Only a pending invitation is revoked, decided in the update itself:
+    // one accepted meanwhile (another process, its row locked until then)
+    // stays as the accept left it, and its uses are read after the update.
+    let revoked = tx
+        .query_row(
+            "UPDATE invitations SET status = 'revoked', updated_at = ?1
+             WHERE id = ?2 AND status = 'pending' RETURNING id",
             params![now, id],
-        )?;
-        inv.status = InvitationStatus::Revoked;
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()?;
+    let inv = get_for(tx, caller, id)?;
+    if revoked.is_some() {
         emit(tx, &inv, now)?;
     }
     Ok(inv)
