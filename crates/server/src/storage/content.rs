@@ -743,27 +743,47 @@ pub(crate) fn save_item(
             )?;
             old.id
         }
-        None => tx.query_row(
-            "INSERT INTO content_items
-               (company_id, item_key, kind, status, owner_id, audience, title, summary, body,
-                case_study, cover_media_id, video_media_id, created_at, updated_at)
-             VALUES (?1, ?2, ?3, 'draft', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12) RETURNING id",
-            params![
-                company_id,
-                key,
-                draft.kind.as_str(),
-                caller.user.id,
-                serde_json::to_string(&audience)?,
-                draft.title.trim(),
-                draft.summary,
-                stored_body(draft.kind, &draft.body),
-                case_json,
-                cover.as_ref().map(|m| m.id),
-                video.as_ref().map(|m| m.id),
-                now
-            ],
-            |r| r.get(0),
-        )?,
+        None => {
+            let inserted = tx
+                .query_row(
+                    "INSERT INTO content_items
+                       (company_id, item_key, kind, status, owner_id, audience, title, summary,
+                        body, case_study, cover_media_id, video_media_id, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, 'draft', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)
+                     ON CONFLICT (company_id, item_key) DO NOTHING
+                     RETURNING id",
+                    params![
+                        company_id,
+                        key,
+                        draft.kind.as_str(),
+                        caller.user.id,
+                        serde_json::to_string(&audience)?,
+                        draft.title.trim(),
+                        draft.summary,
+                        stored_body(draft.kind, &draft.body),
+                        case_json,
+                        cover.as_ref().map(|m| m.id),
+                        video.as_ref().map(|m| m.id),
+                        now
+                    ],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match inserted {
+                Some(id) => id,
+                // The key was saved at this moment by another request (the
+                // editor and a device's sync; on PostgreSQL the insert
+                // waited for it to commit): this save is an edit of it.
+                None if item_for_write(tx, company_id, "item_key", key.into())?.is_some() => {
+                    return save_item(tx, caller, key, draft);
+                }
+                None => {
+                    return Err(ServerError::Conflict(format!(
+                        "content item {key:?} was deleted; save it under a new key"
+                    )))
+                }
+            }
+        }
     };
     finish_write(tx, company_id, id, before.as_ref(), now)
 }
