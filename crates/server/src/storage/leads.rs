@@ -257,7 +257,15 @@ pub(crate) fn capture(
                 // request, another process): the unique (company, phone)
                 // kept theirs, and this contact merges into it.
                 merged = true;
-                let existing = existing_lead(tx, share.company.id, c)?;
+                // Locked before its note is read, as above: a third
+                // contact merging meanwhile must not be written over.
+                let existing = match existing_lead(tx, share.company.id, c)? {
+                    Some(e) => {
+                        lock_lead(tx, e.id)?;
+                        existing_lead(tx, share.company.id, c)?
+                    }
+                    None => None,
+                };
                 match merge::on_contact(existing, &c.note) {
                     merge::Decision::Merge { id, note } => merge_into(tx, id, &note, now)?,
                     merge::Decision::New { .. } => {
