@@ -1389,7 +1389,7 @@ mod tests {
 
     /// A rep of a new company, made and committed on `conn`.
     fn rep(conn: &Connection) -> User {
-        conn.execute_batch("BEGIN").unwrap();
+        testdb::begin(conn);
         let company = create_company(conn, "暖居装修").unwrap();
         let rep = create_user(conn, company.id, Role::Rep, "李明", None, None).unwrap();
         conn.execute_batch("COMMIT").unwrap();
@@ -1404,21 +1404,21 @@ mod tests {
     /// the first has spent it and made its device but not committed when
     /// the second starts, which then waits on the code's row. Once the
     /// first commits, the second must be told the code is used, not make a
-    /// second device.
+    /// second device. (SQLite: the second waits to begin, with the same end.)
     #[test]
     fn two_devices_spending_one_code_at_once_get_one_device() {
-        let mut conns = testdb::postgres_connections(3);
+        let (mut conns, _dir) = testdb::racing_connections(3);
         let (first, second, watcher) = (conns.remove(0), conns.remove(0), conns.remove(0));
         let rep = rep(&first);
-        first.execute_batch("BEGIN").unwrap();
+        testdb::begin(&first);
         let code = create_activation_code(&first, rep.id).unwrap();
         first.execute_batch("COMMIT").unwrap();
 
-        first.execute_batch("BEGIN").unwrap();
+        testdb::begin(&first);
         activate(&first, &code, "first laptop").unwrap();
         let racing = code.clone();
         let racer = std::thread::spawn(move || {
-            second.execute_batch("BEGIN").unwrap();
+            testdb::begin(&second);
             let got = activate(&second, &racing, "second laptop").map(|a| a.device_id);
             let end = if got.is_ok() { "COMMIT" } else { "ROLLBACK" };
             second.execute_batch(end).unwrap();
@@ -1448,14 +1448,14 @@ mod tests {
     /// code stays open, the newer.
     #[test]
     fn two_codes_issued_at_once_leave_one_open() {
-        let mut conns = testdb::postgres_connections(3);
+        let (mut conns, _dir) = testdb::racing_connections(3);
         let (first, second, watcher) = (conns.remove(0), conns.remove(0), conns.remove(0));
         let rep = rep(&first);
-        first.execute_batch("BEGIN").unwrap();
+        testdb::begin(&first);
         let (first_id, _) = new_activation_code(&first, rep.id).unwrap();
         let user_id = rep.id;
         let racer = std::thread::spawn(move || {
-            second.execute_batch("BEGIN").unwrap();
+            testdb::begin(&second);
             let (id, _) = new_activation_code(&second, user_id).unwrap();
             second.execute_batch("COMMIT").unwrap();
             id

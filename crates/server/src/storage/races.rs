@@ -10,7 +10,7 @@ use warmlead_core::api::{ContentDraft, NewContentItem};
 use warmlead_core::domain::{
     Channel, Company, ContentAudience, ContentItem, ContentKind, ContentStatus, Role, User,
 };
-use warmlead_core::invite::{InviteChannel, NewInvitation};
+use warmlead_core::invite::{InvitationStatus, InviteChannel, NewInvitation};
 use warmlead_core::phone::Phone;
 use warmlead_core::sync::{Change, ChangeBody, EntityKind, Mutation, MutationBody, Outcome};
 use warmlead_core::token::{derive_share_key, ShareClaim};
@@ -382,4 +382,82 @@ fn parallel_code_guesses_stop_at_the_attempt_limit() {
         "a sixth guess passed a limit of {}",
         invitations::OTP_MAX_ATTEMPTS
     );
+}
+
+/// A rep revokes a single-use invitation while a friend accepts it (two
+/// processes): the accept holds its transaction after using it up; the
+/// revoke, which read it as pending, waits. The friend joined: the
+/// invitation stays accepted, with its use, and the rep is told so.
+#[test]
+fn a_revoke_while_an_accept_commits_leaves_the_invitation_accepted() {
+    let (mut conns, _dir) = testdb::racing_connections(3);
+    let (first, second, watcher) = (conns.remove(0), conns.remove(0), conns.remove(0));
+    let w = World::new(&first);
+    let now = now_ms();
+    testdb::begin(&first);
+    let new = NewInvitation {
+        channel: InviteChannel::Qr,
+        multi_use: false,
+        expires_in_hours: None,
+    };
+    let inv = invitations::create(&first, &w.rep, &new, None, "", now).unwrap();
+    first.execute_batch("COMMIT").unwrap();
+
+    testdb::begin(&first);
+    let phone = Phone::parse("13700137000").unwrap();
+    let joined = invitations::accept(&first, inv.id, "赵六", &phone, now).unwrap();
+    assert!(matches!(joined, invitations::Accepted::Joined { .. }));
+    let (rep, id) = (w.rep.clone(), inv.id);
+    let revoked = racer(second, move |tx| invitations::revoke(tx, &rep, id, now));
+    testdb::wait_for_lock_waiter(&watcher);
+    first.execute_batch("COMMIT").unwrap();
+    let answered = revoked.join().unwrap().unwrap();
+    assert_eq!(
+        (answered.status, answered.uses),
+        (InvitationStatus::Accepted, 1)
+    );
+    let stored = invitations::get(&watcher, inv.id).unwrap().unwrap();
+    assert_eq!(
+        (stored.status, stored.uses),
+        (InvitationStatus::Accepted, 1)
+    );
+}
+
+/// Two saves of a new item key at once (the rep's editor and a manager,
+/// or two devices): the first holds its transaction after inserting the
+/// draft; the second, which found no item under the key, then meets its
+/// row. It must become an edit of that item, not fail on the key.
+#[test]
+fn two_saves_of_a_new_key_at_once_make_one_item() {
+    let (mut conns, _dir) = testdb::racing_connections(3);
+    let (first, second, watcher) = (conns.remove(0), conns.remove(0), conns.remove(0));
+    let w = World::new(&first);
+    let draft = |title: &str| ContentDraft {
+        kind: ContentKind::Article,
+        title: title.into(),
+        summary: "s".into(),
+        body: "<p>正文</p>".into(),
+        case_study: None,
+        cover: None,
+        video: None,
+        audience: ContentAudience::Company,
+    };
+    testdb::begin(&first);
+    let made = content::save_item(&first, &w.caller(&w.rep), "new-key-1", &draft("初稿")).unwrap();
+    let (manager, edit) = (w.caller(&w.manager), draft("经理改过"));
+    let edited = racer(second, move |tx| {
+        content::save_item(tx, &manager, "new-key-1", &edit)
+    });
+    testdb::wait_for_lock_waiter(&watcher);
+    first.execute_batch("COMMIT").unwrap();
+    let edited = edited.join().unwrap().expect("the second save is an edit");
+    assert_eq!((edited.id, edited.title.as_str()), (made.id, "经理改过"));
+    let n: i64 = watcher
+        .query_row(
+            "SELECT COUNT(*) FROM content_items WHERE item_key = 'new-key-1'",
+            (),
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 1);
 }
