@@ -4,15 +4,20 @@
 // starts under Xvfb and WebDriver, and a sign-in link opened with xdg-open
 // travels through the desktop entry to a second launch, which hands it to
 // the running app (single instance) and exits; the app asks, signs in, and
-// shows the briefcase with what the company published. Then the package is
-// purged: none of its files is left, the user's data stays.
+// shows the briefcase with what the company published. Then the next
+// version, built with the same updater key and signed by the bundler, is
+// published on the server with `warmlead-server release add` as an operator
+// does; the installed app offers it, installs it on the user's word (dpkg,
+// through the updater plugin) and restarts as the new version, still signed
+// in. Then the package is purged: none of its files is left, the user's data
+// stays.
 //
 // Installs and removes a system package: root, or sudo without a password.
 // Run through `cargo xtask package --test`, which builds the packages and
-// sets WARMLEAD_DEB, WARMLEAD_RPM, WARMLEAD_VERSION, WARMLEAD_SERVER_BIN and
-// TAURI_DRIVER_BIN (`cargo xtask test` runs it the same way, as a suite of
-// its own). Not a *.test.mjs: the end-to-end suite runs the debug build and
-// installs nothing.
+// sets WARMLEAD_DEB, WARMLEAD_RPM, WARMLEAD_VERSION, WARMLEAD_UPDATE_DEB,
+// WARMLEAD_UPDATE_SIG, WARMLEAD_UPDATE_VERSION, WARMLEAD_UPDATE_KEY_PUB,
+// WARMLEAD_SERVER_BIN and TAURI_DRIVER_BIN. Not a *.test.mjs: the
+// end-to-end suite runs the debug build and installs nothing.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -22,7 +27,7 @@ import { join } from "node:path";
 
 import { activate, api, serverBin, startServer, waitFor } from "./lib/server.mjs";
 import { startTauriDriver, startXvfb, newSession } from "./lib/webdriver.mjs";
-import { appTreeMemory } from "./lib/memory.mjs";
+import { appTreeMemory, pidsOf, running } from "./lib/memory.mjs";
 
 const PACKAGE = "warmlead";
 const BIN = "/usr/bin/warmlead-app";
@@ -30,6 +35,9 @@ const DESKTOP = "/usr/share/applications/Warmlead.desktop";
 const SCHEME = "x-scheme-handler/warmlead";
 const TITLE = "装好的暖客：第一篇文章";
 const tid = (id) => `[data-testid="${id}"]`;
+/** An element's whole text (WebKitWebDriver's element text can leave parts out). */
+const textContent = (app, el) =>
+  app.execute("return arguments[0].textContent", [{ "element-6066-11e4-a52e-4f735466cecf": el }]);
 
 const need = (name) => {
   const v = process.env[name];
@@ -58,6 +66,8 @@ function dpkgStatus() {
   }
 }
 const installed = () => dpkgStatus() === "install ok installed";
+/** A field of the installed package (`Version`, `Depends`). */
+const field = (f) => run("dpkg-query", ["-W", `-f=\${${f}}`, PACKAGE]);
 const purge = () => asRoot("apt-get", ["remove", "--purge", "-y", PACKAGE]);
 
 let server;
@@ -68,7 +78,17 @@ let session;
 
 before(async () => {
   mkdirSync("artifacts", { recursive: true });
-  for (const name of ["WARMLEAD_DEB", "WARMLEAD_RPM", "WARMLEAD_VERSION"]) need(name);
+  for (const name of [
+    "WARMLEAD_DEB",
+    "WARMLEAD_RPM",
+    "WARMLEAD_VERSION",
+    "WARMLEAD_UPDATE_DEB",
+    "WARMLEAD_UPDATE_SIG",
+    "WARMLEAD_UPDATE_VERSION",
+    "WARMLEAD_UPDATE_KEY_PUB",
+  ]) {
+    need(name);
+  }
   serverBin();
   if (!isRoot) {
     try {
@@ -95,6 +115,7 @@ before(async () => {
 });
 
 after(async () => {
+  if (restarted && running(restarted)) process.kill(restarted, "SIGTERM");
   if (installed()) purge();
   xvfb?.stop();
   await server?.stop();
@@ -117,13 +138,17 @@ test("the .rpm carries the app, its desktop entry, its icons and what it needs",
   assert.match(q("--scripts"), /update-desktop-database/);
 });
 
-test("the installed .deb opens a warmlead:// link from xdg-open in the running app, signs in, and purges cleanly", async () => {
+/** The app the update restarted (started by these tests, so ended by them). */
+let restarted;
+/** The server's command line, as its operator runs it. */
+const cli = (...args) => execFileSync(serverBin(), args, { encoding: "utf8" });
+
+test("the installed .deb opens a warmlead:// link from xdg-open in the running app and signs in", async () => {
   const deb = need("WARMLEAD_DEB");
 
   // Installed as a company's IT would: apt pulls what the package depends on.
   asRoot("apt-get", ["install", "-y", "--no-install-recommends", deb]);
   assert.equal(dpkgStatus(), "install ok installed");
-  const field = (f) => run("dpkg-query", ["-W", `-f=\${${f}}`, PACKAGE]);
   assert.equal(field("Version"), need("WARMLEAD_VERSION"));
   const depends = field("Depends");
   for (const d of ["libwebkit2gtk-4.1-0", "libgtk-3-0", "fonts-noto-cjk"]) assert.match(depends, new RegExp(d), depends);
@@ -153,7 +178,6 @@ test("the installed .deb opens a warmlead:// link from xdg-open in the running a
 
   // The company, its first article, and a rep with a sign-in link, as the
   // operator's command line and the manager's device make them.
-  const cli = (...args) => execFileSync(serverBin(), args, { encoding: "utf8" });
   const made = cli(
     "company", "create",
     "--database-url", server.databaseUrl,
@@ -231,9 +255,131 @@ test("the installed .deb opens a warmlead:// link from xdg-open in the running a
   }
   assert.ok(memory.members.some((m) => m.startsWith("WebKitWebProces")), memory.members.join(" "));
   assert.ok(existsSync(dataFile), `the app kept its data in ${dataFile}`);
+});
 
-  // Purged: every file the package installed is gone, the scheme has no
-  // handler any more, and the user's data is still there.
+test("an update published on the server is offered by the installed app, installed on the user's word, and the app restarts as the new version, still signed in", async () => {
+  const deb = need("WARMLEAD_UPDATE_DEB");
+  const next = need("WARMLEAD_UPDATE_VERSION");
+  assert.equal(field("Version"), need("WARMLEAD_VERSION"));
+  assert.ok(next !== need("WARMLEAD_VERSION"));
+
+  // The operator's one command, with the package and signature the bundler
+  // made and the updater key's public half, as the README says.
+  const arch = { x64: "x86_64", arm64: "aarch64" }[process.arch];
+  const out = cli(
+    "release", "add",
+    "--database-url", server.databaseUrl,
+    "--version", next,
+    "--target", `linux-${arch}`,
+    "--file", deb,
+    "--signature", need("WARMLEAD_UPDATE_SIG"),
+    "--notes", "更快的同步\nFaster sync",
+    "--updater-pubkey", need("WARMLEAD_UPDATE_KEY_PUB"),
+  );
+  assert.match(out, /published Warmlead_/, out);
+
+  // The installed app, started again by the user: still signed in, it asks
+  // the server at start and offers the new version.
+  let driver = await startTauriDriver(session);
+  let app = await newSession(driver.url, BIN);
+  let before;
+  try {
+    const banner = await app.waitFor(tid("update-banner"), 60_000);
+    assert.equal(await app.attribute(banner, "data-version"), next);
+    const text = await textContent(app, banner);
+    assert.match(text, new RegExp(`发现新版本 ${next.replaceAll(".", "\\.")}`));
+    assert.match(text, /更快的同步/);
+    await app.execute("return new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))");
+    await app.screenshot("artifacts/package-update-banner.png");
+    before = pidsOf(BIN);
+    assert.equal(before.length, 1, `one app running: ${before}`);
+
+    // 安装并重启: the updater downloads the package, checks its signature
+    // with the key this build carries, installs it with dpkg (pkexec, or
+    // sudo as here) and restarts the app.
+    await app.click(await app.find(tid("update-install")));
+    const outcome = await waitFor(
+      async () => {
+        if (installed() && field("Version") === next) return { installed: true };
+        // An install that failed or was refused says so in the banner.
+        const said = await app.findAll(`${tid("update-error")}, ${tid("update-refused")}`).catch(() => []);
+        return said.length > 0 && { said: await textContent(app, said[0]) };
+      },
+      { timeoutMs: 180_000, what: `dpkg to have version ${next} installed` },
+    );
+    assert.ok(outcome.installed, `the app did not install the update: ${outcome.said}`);
+
+    // The old program exits and starts the new one from the same place.
+    await waitFor(() => !running(before[0]), { timeoutMs: 60_000, what: "the old version to exit" });
+    await waitFor(
+      () => {
+        const now = pidsOf(BIN);
+        restarted = now.length === 1 && now[0] !== before[0] ? now[0] : undefined;
+        return restarted !== undefined;
+      },
+      { timeoutMs: 60_000, what: `the app restarted as the installed ${BIN}` },
+    );
+    // On the display as the user sees it come back: the display's picture
+    // has the colours of a drawn window, not one blank background.
+    const shot = "artifacts/package-update-restarted.png";
+    await waitFor(
+      () => {
+        run("import", ["-window", "root", shot], session);
+        return Number(run("identify", ["-format", "%k", shot])) > 64;
+      },
+      { timeoutMs: 60_000, what: "the restarted app's window to be drawn" },
+    );
+  } catch (e) {
+    await app.screenshot("artifacts/package-update-failure.png").catch(() => {});
+    throw e;
+  } finally {
+    // The session of the old program ends with it.
+    await app.close();
+    await driver.stop();
+  }
+
+  // Driven again: the restarted app is closed (by its id: it is ours) and
+  // started under WebDriver, as the user would open it the next day.
+  process.kill(restarted, "SIGTERM");
+  await waitFor(() => !running(restarted), { timeoutMs: 30_000, what: "the restarted app to close" });
+  driver = await startTauriDriver(session);
+  app = await newSession(driver.url, BIN);
+  try {
+    await app.click(await app.waitFor(tid("nav-briefcase"), 60_000));
+    await waitFor(
+      async () => {
+        const titles = await app.execute(
+          `return [...document.querySelectorAll('[data-testid="briefcase-item"]')].map((e) => e.textContent)`,
+        );
+        return titles.some((t) => t.includes(TITLE));
+      },
+      { timeoutMs: 60_000, what: "the company's article still in the briefcase" },
+    );
+    await app.click(await app.find(tid("nav-settings")));
+    // It asked the server at start: nothing newer than itself now.
+    await app.waitFor(`${tid("update-state")}[data-state="up_to_date"]`, 60_000);
+    const card = await textContent(app, await app.find(tid("update-card")));
+    assert.match(card, new RegExp(`当前版本 ${next.replaceAll(".", "\\.")}`));
+    assert.deepEqual(await app.findAll(tid("update-banner")), []);
+    await app.screenshot("artifacts/package-updated-settings.png");
+  } catch (e) {
+    await app.screenshot("artifacts/package-update-failure.png").catch(() => {});
+    throw e;
+  } finally {
+    await app.close();
+    await driver.stop();
+  }
+});
+
+test("the package purges cleanly: none of its files is left, the scheme has no handler, the user's data stays", () => {
+  assert.ok(installed(), "installed by the tests before");
+  // What the package put on disk now (the update's files), regular files and links.
+  const files = run("dpkg", ["-L", PACKAGE])
+    .split("\n")
+    .filter((p) => existsSync(p) && !lstatSync(p).isDirectory());
+  const dataFile = join(session.XDG_DATA_HOME, "com.warmlead.app", "warmlead.sqlite");
+  assert.ok(existsSync(dataFile), `the app kept its data in ${dataFile}`);
+
   purge();
   assert.equal(dpkgStatus(), "", "dpkg no longer knows the package");
   const left = files.filter((f) => existsSync(f));

@@ -6,7 +6,8 @@
 //! - `bindings`: regenerate the TypeScript the UI imports: the types of `warmlead-core` and
 //!   the app's command and event bridge (`ui/src/bindings/bridge.ts`).
 //! - `package [--test]`: the desktop app's .deb and .rpm (release); `--test` installs
-//!   the .deb here, drives the installed app and removes it (see docs/packaging.md).
+//!   the .deb here, drives the installed app, updates it to a next version from a
+//!   real server and removes it (see docs/packaging.md).
 //! - `bench`: binary size, app launch time and idle memory (see docs/benchmarks.md).
 //! - `setup`: only install what is missing.
 //! - `postgres`: a throwaway PostgreSQL cluster on a free loopback port, until Enter.

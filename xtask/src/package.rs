@@ -4,11 +4,17 @@
 //! `bundle` in src-tauri/tauri.conf.json). Windows and macOS installers are
 //! made on those systems by `.github/workflows/release.yml` (docs/packaging.md).
 //!
-//! `--test` then installs the .deb on this machine (root, or sudo without a
+//! `--test` builds the app twice with an updater key made for the test (its
+//! public half merged into the build's Tauri configuration, the one thing
+//! that differs from a shipped build): at the workspace's version, as .deb
+//! and .rpm, and at the next minor version as a .deb the bundler signs. It
+//! then installs the first .deb on this machine (root, or sudo without a
 //! password), starts the installed app, signs it in through a warmlead://
-//! link opened with xdg-open, and removes the package again
-//! (tests/e2e/package-install.mjs). `cargo xtask test` runs the same as one of
-//! its suites (`install_test`).
+//! link opened with xdg-open, publishes the second on a real server with
+//! `warmlead-server release add`, lets the installed app install it, and
+//! removes the package again (tests/e2e/package-install.mjs). Those
+//! packages trust a key that is thrown away: they land in
+//! `package-test/` of the target directory, never where shipped ones do.
 
 use std::path::{Path, PathBuf};
 
@@ -45,7 +51,29 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
 pub fn make(root: &Path) -> Result<Packages, String> {
     let version = version(root)?;
     build::ui(root)?;
-    proc::run(
+    compile(root, &[])?;
+    let mut args = bundle_args(BUNDLES);
+    // Update archives are signed with the updater key, which only the
+    // release machine holds (docs/packaging.md); without it the packages are
+    // still made, only not their update signatures.
+    if std::env::var_os("TAURI_SIGNING_PRIVATE_KEY").is_none() {
+        println!("package: TAURI_SIGNING_PRIVATE_KEY is not set: no update signatures");
+        args.extend(["--config", NO_UPDATER_ARTIFACTS]);
+    }
+    bundle(root, &args, &[])?;
+    let dir = build::target_dir(root).join("release/bundle");
+    let packages = Packages {
+        deb: dir.join("deb").join(deb_name(&version)?),
+        rpm: dir.join("rpm").join(rpm_name(&version)?),
+    };
+    report(&[&packages.deb, &packages.rpm])?;
+    Ok(packages)
+}
+
+/// The release build of the app with the UI embedded, and nothing of the
+/// tests' (build::FEATURES); `env` reaches the compile.
+fn compile(root: &Path, env: &[(&str, String)]) -> Result<(), String> {
+    proc::run_env(
         root,
         "cargo",
         &[
@@ -54,10 +82,13 @@ pub fn make(root: &Path) -> Result<Packages, String> {
             "-p",
             "warmlead-app",
             "--features",
-            // The UI embedded, and nothing of the tests' (build::FEATURES).
             "custom-protocol",
         ],
-    )?;
+        env,
+    )
+}
+
+fn tauri_cli(root: &Path) -> Result<String, String> {
     let tauri = root.join("packaging/node_modules/.bin/tauri");
     if !tauri.exists() {
         return Err(format!(
@@ -65,29 +96,36 @@ pub fn make(root: &Path) -> Result<Packages, String> {
             tauri.display()
         ));
     }
-    let mut args = vec![
+    Ok(tauri.display().to_string())
+}
+
+fn bundle_args(bundles: &str) -> Vec<&str> {
+    vec![
         "bundle",
         "--bundles",
-        BUNDLES,
+        bundles,
         "--features",
         "custom-protocol",
         "--ci",
-    ];
-    // Update archives are signed with the updater key, which only the
-    // release machine holds (docs/packaging.md); without it the packages are
-    // still made, only not their update signatures.
-    if std::env::var_os("TAURI_SIGNING_PRIVATE_KEY").is_none() {
-        println!("package: TAURI_SIGNING_PRIVATE_KEY is not set: no update signatures");
-        args.extend(["--config", NO_UPDATER_ARTIFACTS]);
-    }
-    proc::run(&root.join("src-tauri"), &tauri.display().to_string(), &args)?;
-    let bundle = build::target_dir(root).join("release/bundle");
-    let (deb_arch, rpm_arch) = arch()?;
-    let packages = Packages {
-        deb: bundle.join(format!("deb/Warmlead_{version}_{deb_arch}.deb")),
-        rpm: bundle.join(format!("rpm/Warmlead-{version}-1.{rpm_arch}.rpm")),
-    };
-    for p in [&packages.deb, &packages.rpm] {
+    ]
+}
+
+/// Bundles the release build `compile` made.
+fn bundle(root: &Path, args: &[&str], env: &[(&str, String)]) -> Result<(), String> {
+    proc::run_env(&root.join("src-tauri"), &tauri_cli(root)?, args, env)
+}
+
+fn deb_name(version: &str) -> Result<String, String> {
+    Ok(format!("Warmlead_{version}_{}.deb", arch()?.0))
+}
+
+fn rpm_name(version: &str) -> Result<String, String> {
+    Ok(format!("Warmlead-{version}-1.{}.rpm", arch()?.1))
+}
+
+/// Prints each package's path and size; fails when one was not written.
+fn report(packages: &[&Path]) -> Result<(), String> {
+    for p in packages {
         let size = std::fs::metadata(p)
             .map_err(|e| format!("the bundler did not write {}: {e}", p.display()))?
             .len();
@@ -97,7 +135,118 @@ pub fn make(root: &Path) -> Result<Packages, String> {
             size as f64 / 1024.0 / 1024.0
         );
     }
+    Ok(())
+}
+
+/// What the install test installs: the packages at the workspace's
+/// version, and a .deb of the next version with its update signature, all
+/// trusting the updater key whose public half is `public_key`.
+struct TestPackages {
+    installed: Packages,
+    update: PathBuf,
+    update_signature: PathBuf,
+    update_version: String,
+    public_key: PathBuf,
+}
+
+/// Makes an updater key in `dir` as an operator does (`tauri signer
+/// generate`), builds and bundles the app at the workspace's version and at
+/// the next one with its public half in the configuration, the second
+/// signed by the bundler with its private half (as a release is, README's
+/// "Shipping an app update"), and moves the packages into `dir`. The
+/// private key is removed again: nothing signed with it is ever shipped.
+fn make_for_test(root: &Path, dir: &Path) -> Result<TestPackages, String> {
+    let version = version(root)?;
+    let next = next_minor(&version)?;
+    let tauri = tauri_cli(root)?;
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let key = dir.join("updater.key");
+    let key_arg = key.display().to_string();
+    proc::run(
+        dir,
+        &tauri,
+        &["signer", "generate", "--ci", "-p", "", "-w", &key_arg],
+    )?;
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+    };
+    let public_key = dir.join("updater.key.pub");
+    let public = read(&public_key)?.trim().to_string();
+    let signing = [
+        ("TAURI_SIGNING_PRIVATE_KEY", read(&key)?),
+        ("TAURI_SIGNING_PRIVATE_KEY_PASSWORD", String::new()),
+    ];
+    build::ui(root)?;
+    let bundled = build::target_dir(root).join("release/bundle");
+    let mut moved = Vec::new();
+    for (v, bundles) in [(&version, BUNDLES), (&next, "deb")] {
+        // tauri-build and the context macro embed the configuration at
+        // compile time and read TAURI_CONFIG over tauri.conf.json; the
+        // bundler takes the same as --config (the version names the packages).
+        let config = serde_json::json!({
+            "version": v,
+            "plugins": { "updater": { "pubkey": public } },
+        })
+        .to_string();
+        let started = std::time::Instant::now();
+        compile(root, &[("TAURI_CONFIG", config.clone())])?;
+        let compiled = started.elapsed().as_secs_f64();
+        let mut args = bundle_args(bundles);
+        args.extend(["--config", &config]);
+        bundle(root, &args, &signing)?;
+        println!(
+            "package: version {v} for the install test: compiled in {compiled:.0} s, bundled in {:.0} s",
+            started.elapsed().as_secs_f64() - compiled
+        );
+        let mut files = vec![bundled.join("deb").join(deb_name(v)?)];
+        if bundles.contains("rpm") {
+            files.push(bundled.join("rpm").join(rpm_name(v)?));
+        }
+        for file in files {
+            let sig = PathBuf::from(format!("{}.sig", file.display()));
+            for f in [&file, &sig] {
+                let to = dir.join(f.file_name().unwrap_or_default());
+                std::fs::rename(f, &to)
+                    .map_err(|e| format!("cannot move {} to {}: {e}", f.display(), to.display()))?;
+                moved.push(to);
+            }
+        }
+        // The bundler's staging folder holds the same program.
+        let _ = std::fs::remove_dir_all(
+            bundled
+                .join("deb")
+                .join(deb_name(v)?.trim_end_matches(".deb")),
+        );
+    }
+    std::fs::remove_file(&key).map_err(|e| format!("{}: {e}", key.display()))?;
+    let packages = TestPackages {
+        installed: Packages {
+            deb: dir.join(deb_name(&version)?),
+            rpm: dir.join(rpm_name(&version)?),
+        },
+        update: dir.join(deb_name(&next)?),
+        update_signature: dir.join(format!("{}.sig", deb_name(&next)?)),
+        update_version: next,
+        public_key,
+    };
+    let moved: Vec<&Path> = moved.iter().map(PathBuf::as_path).collect();
+    report(&moved)?;
     Ok(packages)
+}
+
+/// The next minor version: what the install test updates to.
+fn next_minor(version: &str) -> Result<String, String> {
+    let mut parts = version.split('.');
+    let (Some(major), Some(minor)) = (parts.next(), parts.next()) else {
+        return Err(format!("version {version:?} is not major.minor.patch"));
+    };
+    let minor: u64 = minor
+        .parse()
+        .map_err(|_| format!("version {version:?} is not major.minor.patch"))?;
+    Ok(format!("{major}.{}.0", minor + 1))
 }
 
 /// The app's version, which the packages carry: the workspace's, and the
@@ -146,29 +295,29 @@ fn arch() -> Result<(&'static str, &'static str), String> {
     }
 }
 
-/// Builds the packages, installs the .deb, drives the installed app and
-/// removes it: the node test does each step and checks it (it needs the
-/// server, which makes the company and the sign-in link, and tauri-driver).
-/// A suite of `cargo xtask test` as it is (setup already done).
+/// Builds the packages, installs the .deb, drives the installed app, updates
+/// it and removes it: the node test does each step and checks it (it needs
+/// the server, which makes the company and the sign-in link and serves the
+/// update, and tauri-driver). A suite of `cargo xtask test` as it is (setup
+/// already done).
 pub fn install_test(root: &Path) -> Result<(), String> {
     if !setup::is_root() && !proc::on_path("sudo") {
         return Err("the install test installs a package: run it as root or with sudo".into());
     }
-    let packages = make(root)?;
+    let packages = make_for_test(root, &build::target_dir(root).join("package-test"))?;
     // The same build of the server the end-to-end suites run.
     build::programs(root)?;
+    let path = |p: &Path| p.display().to_string();
     let env = [
-        ("WARMLEAD_DEB", packages.deb.display().to_string()),
-        ("WARMLEAD_RPM", packages.rpm.display().to_string()),
+        ("WARMLEAD_DEB", path(&packages.installed.deb)),
+        ("WARMLEAD_RPM", path(&packages.installed.rpm)),
         ("WARMLEAD_VERSION", version(root)?),
-        (
-            "WARMLEAD_SERVER_BIN",
-            build::server_bin(root).display().to_string(),
-        ),
-        (
-            "TAURI_DRIVER_BIN",
-            crate::test::tauri_driver().display().to_string(),
-        ),
+        ("WARMLEAD_UPDATE_DEB", path(&packages.update)),
+        ("WARMLEAD_UPDATE_SIG", path(&packages.update_signature)),
+        ("WARMLEAD_UPDATE_VERSION", packages.update_version.clone()),
+        ("WARMLEAD_UPDATE_KEY_PUB", path(&packages.public_key)),
+        ("WARMLEAD_SERVER_BIN", path(&build::server_bin(root))),
+        ("TAURI_DRIVER_BIN", path(&crate::test::tauri_driver())),
     ];
     let (result, failed) = proc::run_tests(
         &root.join("tests/e2e"),
@@ -196,6 +345,14 @@ mod tests {
         let toml = "[package]\nversion = \"9.9.9\"\n\n[workspace.package]\nedition = \"2021\"\nversion = \"0.3.1\"\n\n[x]\nversion = \"1\"\n";
         assert_eq!(workspace_version(toml).as_deref(), Some("0.3.1"));
         assert_eq!(workspace_version("[package]\nversion = \"1\"\n"), None);
+    }
+
+    #[test]
+    fn the_update_the_install_test_installs_is_the_next_minor_version() {
+        assert_eq!(next_minor("0.1.0").unwrap(), "0.2.0");
+        assert_eq!(next_minor("1.9.3").unwrap(), "1.10.0");
+        assert!(next_minor("1").is_err());
+        assert!(next_minor("1.x.0").is_err());
     }
 
     #[test]

@@ -31,6 +31,27 @@ function exeOf(pid) {
 }
 
 /**
+ * The processes running the program at `exe` now: one that runs a file
+ * since replaced (a package upgraded under it) is not among them.
+ */
+export function pidsOf(exe) {
+  const path = realpathSync(exe);
+  return processes()
+    .filter((p) => exeOf(p.pid) === path)
+    .map((p) => p.pid);
+}
+
+/** Whether the process is still there (not exited, not a zombie). */
+export function running(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Sums RSS and PSS (kB) over the tree of the one process running the program
  * at `exe` (other copies of the app on the machine, other builds, are not it).
  */

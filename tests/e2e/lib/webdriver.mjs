@@ -207,6 +207,8 @@ class Session {
     writeFileSync(path, Buffer.from(await call("GET", `${this.base}/screenshot`), "base64"));
   }
   close() {
-    return call("DELETE", this.base).catch(() => {});
+    // A session whose app already exited (an update restarted it) answers
+    // late or never.
+    return call("DELETE", this.base, undefined, { timeoutMs: 30_000 }).catch(() => {});
   }
 }
