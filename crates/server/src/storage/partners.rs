@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use crate::storage::sql::Connection;
+use crate::storage::sql::{self, Connection};
 use warmlead_core::csv_import::{recheck, ImportRow, ImportRowError};
 use warmlead_core::domain::{Role, User};
 use warmlead_core::invite::{PartnerImportResult, PartnerSource};
@@ -70,7 +70,7 @@ pub(crate) fn import(
             errors: Vec::new(),
         });
     }
-    for (name, phone) in &checked {
+    for (row, (name, phone)) in rows.iter().zip(&checked) {
         let user = accounts::insert_user(
             tx,
             User {
@@ -85,7 +85,21 @@ pub(crate) fn import(
                 invited_by: Some(rep.id),
                 invitation_id: None,
             },
-        )?;
+        );
+        // The check above read the company's phones; one may have joined
+        // since (an invitation accepted, another import, in another
+        // process). The unique phone index refuses it: the import writes
+        // nothing and says which row.
+        let user = match user {
+            Err(ServerError::Database(sql::Error::Unique(_))) => {
+                return Err(ServerError::Conflict(format!(
+                    "row {}: {phone} joined the company while the file was imported; \
+                     nothing was imported, import the file again",
+                    row.row
+                )))
+            }
+            other => other?,
+        };
         accounts::emit_user(tx, &user, now)?;
     }
     Ok(PartnerImportResult {

@@ -461,3 +461,63 @@ fn two_saves_of_a_new_key_at_once_make_one_item() {
         .unwrap();
     assert_eq!(n, 1);
 }
+
+/// A rep imports a file of partners while one of its numbers joins the
+/// company another way (here a second import, held after its insert). The
+/// import read the company's phones before that number was committed; the
+/// unique phone index refuses it, and the rep is told which row, not a 500.
+#[test]
+fn an_import_racing_a_join_of_one_of_its_numbers_is_a_conflict() {
+    use warmlead_core::csv_import::ImportRow;
+    let (mut conns, _dir) = testdb::racing_connections(3);
+    let (first, second, watcher) = (conns.remove(0), conns.remove(0), conns.remove(0));
+    let w = World::new(&first);
+    let row = |row, name: &str, phone: &str| ImportRow {
+        row,
+        name: name.into(),
+        phone: phone.into(),
+        note: None,
+    };
+    testdb::begin(&first);
+    let one = [row(2, "钱七", "+8613500135000")];
+    let done = super::partners::import(&first, &w.rep, &one, false, now_ms()).unwrap();
+    assert_eq!(done.imported, 1);
+    let (rep, file) = (
+        w.rep.clone(),
+        vec![
+            row(2, "孙八", "+8613400134000"),
+            row(3, "钱七", "+8613500135000"),
+        ],
+    );
+    let racing = racer(second, move |tx| {
+        super::partners::import(tx, &rep, &file, false, now_ms())
+    });
+    testdb::wait_for_lock_waiter(&watcher);
+    first.execute_batch("COMMIT").unwrap();
+    match racing.join().unwrap() {
+        // SQLite: the second import began after the first committed, and
+        // its check found the number.
+        Ok(result) => {
+            assert_eq!(result.imported, 0);
+            assert_eq!(result.errors.len(), 1, "{:?}", result.errors);
+            assert_eq!(result.errors[0].row, 3);
+        }
+        Err(e) => {
+            assert!(
+                matches!(&e, ServerError::Conflict(m) if m.contains("row 3")),
+                "{e:?}"
+            );
+        }
+    }
+    let partners: i64 = watcher
+        .query_row(
+            "SELECT COUNT(*) FROM users WHERE role = 'partner' AND company_id = ?1",
+            [w.company.id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        partners, 2,
+        "张三 and the first import's 钱七; nothing of the second"
+    );
+}
