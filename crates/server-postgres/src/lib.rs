@@ -94,6 +94,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (24, include_str!("../migrations/0024_media_quota.sql")),
     (26, include_str!("../migrations/0026_app_releases.sql")),
+    (28, include_str!("../migrations/0028_tracking_keys.sql")),
 ];
 
 /// Key of the session advisory lock held while migrating, so two servers

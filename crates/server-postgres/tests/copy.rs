@@ -84,7 +84,7 @@ async fn pg_rows(
 }
 
 /// The target's data tables: (column, PostgreSQL type) in column order.
-/// Not the UNLOGGED ones (`recent_opens`, the burst filter's last minutes):
+/// Not the UNLOGGED ones (`burst_windows`, the burst filter's last minutes):
 /// SQLite keeps them in the writer's memory, never in its file.
 async fn pg_columns(client: &Client) -> BTreeMap<String, Vec<(String, String)>> {
     let mut tables: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();

@@ -11,6 +11,9 @@
 #     (SQLite; e.g. to count which index the WAL's pages belong to, see docs/benchmarks.md)
 #   DATABASE_URL=postgres://u@127.0.0.1:PORT/new BASELINE_DATABASE_URL=postgres://u@127.0.0.1:PORT/old \
 #     BASELINE_BIN=... crates/server/benches/views.sh        # PostgreSQL: two EMPTY databases
+#   BACKENDS="sqlite postgres" BASELINE_BIN=... crates/server/benches/views.sh
+#     # both backends in one command: SQLite, then PostgreSQL on a throwaway cluster with fsync
+#     # and synchronous_commit on (pg_fsync_on.sh, two fresh databases), each before/after
 # For PostgreSQL with fsync on, see pg_fsync_on.sh. Needs wrk.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -35,7 +38,34 @@ if [ -z "${SERVER_BIN:-}" ]; then
   SERVER_BIN=${CARGO_TARGET_DIR:-target}/release/warmlead-server
 fi
 export WARMLEAD_BENCH_BIN=$SERVER_BIN
-echo "load: $(uptime)"
 # The driver only starts servers and wrk: a debug build is enough.
-cargo test -q -p warmlead-server --test views_bench -- --ignored --nocapture
-echo "load: $(uptime)"
+bench() {
+  echo "load: $(uptime)"
+  cargo test -q -p warmlead-server --test views_bench -- --ignored --nocapture
+  echo "load: $(uptime)"
+}
+if [ -z "${BACKENDS:-}" ]; then
+  bench
+  exit 0
+fi
+for backend in $BACKENDS; do
+  echo "== $backend"
+  case $backend in
+    sqlite)
+      (unset WARMLEAD_BENCH_DATABASE_URL WARMLEAD_BENCH_BASELINE_DATABASE_URL; bench) ;;
+    postgres)
+      OUT=$(mktemp)
+      crates/server/benches/pg_fsync_on.sh bench_old bench_new >"$OUT" 2>&1 &
+      PG=$!
+      for _ in $(seq 1 300); do grep -q '^URL ' "$OUT" && break; sleep 0.2; done
+      cat "$OUT"
+      URL=$(sed -n 's/^URL //p' "$OUT")
+      [ -n "$URL" ] || { kill "$PG"; echo "pg_fsync_on.sh did not start" >&2; exit 1; }
+      status=0
+      WARMLEAD_BENCH_DATABASE_URL=${URL}bench_new WARMLEAD_BENCH_BASELINE_DATABASE_URL=${URL}bench_old \
+        bench || status=$?
+      kill "$PG"; wait "$PG" || true; rm -f "$OUT"
+      [ "$status" = 0 ] || exit "$status" ;;
+    *) echo "BACKENDS: sqlite and/or postgres, not $backend" >&2; exit 1 ;;
+  esac
+done

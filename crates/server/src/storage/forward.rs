@@ -88,9 +88,8 @@ pub(crate) fn forward(
         lead_id: None,
     };
     changes::append_radar(tx, company, parent.scope(), &RadarBody::Signal(signal), now)?;
-    let mut touched = super::signals::Touched::default();
-    touched.visitors.insert((company, visitor_id.to_string()));
-    super::leads::after_signals(tx, &touched, now)?;
+    let visitors = std::iter::once((company, visitor_id.to_string())).collect();
+    super::leads::after_signals(tx, &visitors, now)?;
     Ok(child)
 }
 

@@ -17,7 +17,7 @@ use warmlead_core::scoring::{evaluate, may_cool, regrade, ScoringRules, SignalFa
 
 use super::changes;
 use super::shares::ResolvedShare;
-use super::signals::{insert_signal, Touched};
+use super::signals::insert_signal;
 use super::{now_ms, Caller, Database};
 use crate::error::ServerError;
 use warmlead_core::lead::merge;
@@ -329,7 +329,7 @@ pub(crate) fn capture(
 /// Rescores the leads whose visitors' signals changed in a tracking batch.
 pub(crate) fn after_signals(
     tx: &Connection,
-    touched: &Touched,
+    visitors: &std::collections::BTreeSet<(i64, String)>,
     now: i64,
 ) -> Result<(), ServerError> {
     let mut ids = std::collections::BTreeSet::new();
@@ -337,7 +337,7 @@ pub(crate) fn after_signals(
     // company whose share it read has its leads rescored. One lookup per
     // company and up to `MAX_ROWS_PER_STATEMENT` visitors.
     let mut by_company: std::collections::BTreeMap<i64, Vec<&str>> = Default::default();
-    for (company, v) in &touched.visitors {
+    for (company, v) in visitors {
         by_company.entry(*company).or_default().push(v);
     }
     for (company, visitors) in by_company {

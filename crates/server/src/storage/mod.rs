@@ -45,6 +45,9 @@ mod sync;
 #[cfg(test)]
 mod testdb;
 mod track;
+mod track_pg;
+pub(crate) mod track_sqlite;
+pub(crate) mod track_store;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -624,6 +627,30 @@ impl Database {
         }
     }
 
+    /// A tracking batch's transaction ([`Database::tx_then_sync`]) through
+    /// the tracking aggregate's store of this backend.
+    pub(crate) async fn track_tx_then_sync<T, F>(&self, f: F) -> Result<(T, Durable), ServerError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn track_store::TrackStore) -> Result<T, ServerError> + Send + 'static,
+    {
+        let window = self.burst_window();
+        self.tx_then_sync(move |conn, _| f(&mut *tracking_store(conn, window)))
+            .await
+    }
+
+    /// A tracking transaction ([`Database::tx`]: on disk when it returns)
+    /// through the tracking aggregate's store of this backend.
+    pub(crate) async fn track_tx<T, F>(&self, f: F) -> Result<T, ServerError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn track_store::TrackStore) -> Result<T, ServerError> + Send + 'static,
+    {
+        let window = self.burst_window();
+        self.tx(move |conn, _| f(&mut *tracking_store(conn, window)))
+            .await
+    }
+
     /// SQLite: the writer's window of the last minutes' new visits, for a
     /// tracking batch to count bursts with (`signals::Batch::new`).
     /// PostgreSQL: `None` (its processes share the `recent_opens` table).
@@ -644,6 +671,21 @@ impl Database {
     /// Wakes the live streams of `company` (a commit in another process).
     pub(crate) fn wake_company(&self, company: i64) {
         self.inner.wake(&std::iter::once(company).collect());
+    }
+}
+
+/// The tracking aggregate's store of the connection's backend (SQLite's
+/// with the writer's burst window).
+fn tracking_store(
+    conn: &Connection,
+    window: Option<signals::BurstWindow>,
+) -> Box<dyn track_store::TrackStore + '_> {
+    match conn.dialect() {
+        sql::Dialect::Sqlite => Box::new(track_sqlite::SqliteTrackStore::new(
+            conn,
+            window.unwrap_or_default(),
+        )),
+        sql::Dialect::Postgres => Box::new(track_pg::PgTrackStore::new(conn)),
     }
 }
 

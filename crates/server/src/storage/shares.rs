@@ -423,21 +423,22 @@ impl Database {
         token: String,
         input: BeaconInput,
     ) -> Result<bool, ServerError> {
-        let window = self.burst_window();
-        let opens = self
-            .tx(move |tx, secrets| {
-                let Some(share) =
-                    resolve(tx, secrets, &token)?.filter(|s| s.meant_for_sharer && s.tracks())
-                else {
-                    return Ok(None);
-                };
-                let share = std::sync::Arc::new(share);
-                let mut batch = super::signals::Batch::new(window);
-                batch.prefetch(tx, std::iter::once(input.page_view.as_str()))?;
-                batch.beacon(tx, &share, &input)?;
-                Ok(Some(batch.finish(tx, input.now_ms)?.opens))
-            })
-            .await?;
+        let share = self
+            .read(move |c, secrets| resolve(c, secrets, &token))
+            .await?
+            .filter(|s| s.meant_for_sharer && s.tracks());
+        let Some(share) = share else {
+            return Ok(false);
+        };
+        let events = vec![super::track::Event::Beacon(
+            std::sync::Arc::new(share),
+            input,
+        )];
+        let opens = Some(
+            self.track_tx(move |store| super::track::apply_batch(store, &events))
+                .await?
+                .opens,
+        );
         let Some(opens) = opens else { return Ok(false) };
         self.remember_opens(opens);
         Ok(true)

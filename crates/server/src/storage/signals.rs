@@ -9,14 +9,11 @@
 //! `warmlead_core::tracking::page_load`.) Signals are appended only
 //! when a value rises, so the table is a timeline, not a log of beacons.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use crate::storage::sql::{
-    params, params_from_iter, placeholders, row_chunks, values_list, Connection, Dialect,
-    OptionalExtension, Row, Value,
-};
-use warmlead_core::botfilter::{is_burst, RecentViews, BURST_WINDOW_MS};
+use crate::storage::sql::{params, params_from_iter, placeholders, row_chunks, Connection, Row};
+use warmlead_core::botfilter::{is_burst, FilterReason, RecentViews, BURST_WINDOW_MS};
 use warmlead_core::domain::Visit;
 use warmlead_core::lead::{RadarBody, SignalKind, VisitStats};
 use warmlead_core::sync::ChangeBody;
@@ -24,39 +21,10 @@ use warmlead_core::tracking::{
     apply_reading, page_load, video_pct, LatestVisit, PageLoad, Reading, VisitAgg,
 };
 
-use super::changes::{self, NewChange};
+use super::changes::NewChange;
 use super::shares::{visit_row, BeaconInput, ResolvedShare, VISIT_COLS};
+use super::track_store::{Agg, Lookups, NewSignal, NewVisit, TrackStore, VisitorVisits, Writes};
 use crate::error::ServerError;
-
-/// The aggregates of a visit the beacon logic updates.
-#[derive(Debug, Clone, Copy)]
-struct Agg {
-    id: i64,
-    dwell_ms: i64,
-    scroll_pct: i64,
-    video_s: i64,
-    video_len_s: i64,
-    last_seen_at: i64,
-}
-
-fn agg_row(r: &Row) -> crate::storage::sql::Result<Agg> {
-    agg_row_at(r, 0)
-}
-
-/// The aggregates in the row's columns from `at` on (in `AGG_COLS_V` order).
-fn agg_row_at(r: &Row, at: usize) -> crate::storage::sql::Result<Agg> {
-    Ok(Agg {
-        id: r.get(at)?,
-        dwell_ms: r.get(at + 1)?,
-        scroll_pct: r.get(at + 2)?,
-        video_s: r.get(at + 3)?,
-        video_len_s: r.get(at + 4)?,
-        last_seen_at: r.get(at + 5)?,
-    })
-}
-
-/// The aggregates of a visit, of `visits` aliased `v`.
-const AGG_COLS_V: &str = "v.id, v.dwell_ms, v.scroll_pct, v.video_s, v.video_len_s, v.last_seen_at";
 
 /// What happened in a batch that clients must hear about: visits changed
 /// (one change per visit, however many beacons) and whether any were new.
@@ -83,9 +51,14 @@ impl Touched {
 
     /// Appends `rows`, then one sync `Visit` and one radar `VisitStats` per
     /// visit touched, the visits read and the rows appended several at a time.
-    fn emit(&self, tx: &Connection, mut rows: Vec<NewChange>, now: i64) -> Result<(), ServerError> {
+    fn emit(
+        &self,
+        store: &mut dyn TrackStore,
+        mut rows: Vec<NewChange>,
+        now: i64,
+    ) -> Result<(), ServerError> {
         let ids: Vec<i64> = self.visits.keys().copied().collect();
-        let mut loaded = load_visits(tx, &ids)?;
+        let mut loaded = store.visits_for_log(&ids)?;
         rows.reserve(2 * ids.len());
         for (id, share) in &self.visits {
             let (visit, stats) = loaded
@@ -99,7 +72,7 @@ impl Touched {
                 &RadarBody::VisitStats(stats),
             )?);
         }
-        changes::append_many(tx, &rows, now)
+        store.append_changes(&rows, now)
     }
 }
 
@@ -134,7 +107,7 @@ fn visit_with_stats(r: &Row) -> crate::storage::sql::Result<(Visit, VisitStats)>
 }
 
 /// Several visits by id, several per query.
-fn load_visits(
+pub(crate) fn load_visits(
     conn: &Connection,
     ids: &[i64],
 ) -> Result<HashMap<i64, (Visit, VisitStats)>, ServerError> {
@@ -195,30 +168,11 @@ pub(crate) fn insert_signal(
     Ok(new_id)
 }
 
-fn is_own_visitor(tx: &Connection, visitor: &str, partner_id: i64) -> Result<bool, ServerError> {
-    let mut stmt =
-        tx.prepare_cached("SELECT 1 FROM own_visitors WHERE visitor_id = ?1 AND partner_id = ?2")?;
-    Ok(stmt.exists(params![visitor, partner_id])?)
-}
-
-/// The lookups each new page load makes: a visitor's visits of a share
-/// through `visits_visitor_share (visitor_id, share_token)` (migration
-/// 0019; `lookups_by_share_use_an_index` checks their plans), a network's
-/// new visits through the SQLite writer's [`RecentOpens`] or PostgreSQL's
-/// `recent_opens` table (migration 0020: no index of `visits` leads with
-/// the share any more).
-const VISITS_BY_VISITOR_SINCE: &str = "SELECT COUNT(*) FROM visits
-     WHERE share_token = ?1 AND visitor_id = ?2 AND opened_at > ?3";
-const OPENS_BY_NETWORK_SINCE: &str = "SELECT COUNT(*) FROM recent_opens
-     WHERE network = ?1 AND opened_at > ?2";
-const LATEST_VISIT: &str = "SELECT id, last_seen_at, visit_no FROM visits
-     WHERE share_token = ?1 AND visitor_id = ?2 ORDER BY id DESC LIMIT 1";
-
-/// How long `recent_opens` keeps a new visit: the burst window, and as much
+/// How long a burst window keeps a new visit: the burst window, and as much
 /// again for beacons stamped before they waited in the queue.
 pub(crate) const RECENT_OPENS_KEPT_MS: i64 = 2 * BURST_WINDOW_MS;
 
-/// The `recent_opens` key of a share and a network: the first 8 bytes of a
+/// The burst window's key of a share and a network: the first 8 bytes of a
 /// SHA-256 of both, the same in every process. (Two pairs sharing a key
 /// would share one count; with 2^64 keys, no window holds enough pairs for
 /// that to happen.) Eight bytes instead of two strings keep the SQLite
@@ -233,37 +187,6 @@ pub(crate) fn network_key(share_token: &str, ip_hash: &str) -> i64 {
     let mut first = [0u8; 8];
     first.copy_from_slice(&digest[..8]);
     i64::from_be_bytes(first)
-}
-
-/// Appends new visits to `recent_opens`, several per statement.
-fn insert_opens(tx: &Connection, opens: &[(i64, i64)]) -> Result<(), ServerError> {
-    for chunk in row_chunks(opens) {
-        let sql = format!(
-            "INSERT INTO recent_opens (network, opened_at) VALUES {}",
-            values_list(chunk.len(), 2)
-        );
-        let values = chunk
-            .iter()
-            .flat_map(|(n, at)| [Value::Integer(*n), Value::Integer(*at)]);
-        tx.prepare_cached(&sql)?.execute(params_from_iter(values))?;
-    }
-    Ok(())
-}
-
-/// Forgets the visits opened before the window `recent_opens` keeps. On
-/// PostgreSQL, rows another process's batch is deleting are left to it
-/// (so two batches never wait on each other here).
-fn prune_opens(tx: &Connection, now: i64) -> Result<(), ServerError> {
-    let sql = match tx.dialect() {
-        Dialect::Sqlite => "DELETE FROM recent_opens WHERE opened_at <= ?1",
-        Dialect::Postgres => {
-            "DELETE FROM recent_opens WHERE ctid = ANY(ARRAY(
-                 SELECT ctid FROM recent_opens WHERE opened_at <= ?1 FOR UPDATE SKIP LOCKED))"
-        }
-    };
-    tx.prepare_cached(sql)?
-        .execute([now - RECENT_OPENS_KEPT_MS])?;
-    Ok(())
 }
 
 /// The new visits of the last minutes by `network_key`, kept by the SQLite
@@ -334,6 +257,8 @@ impl RecentOpens {
 /// A page load as this batch sees it: stored before, or opened in the batch.
 #[derive(Debug, Clone)]
 struct PageState {
+    /// A stored visit's id, or a new visit's place in the batch (see
+    /// [`Batch::new_visit`]).
     visit_id: i64,
     dwell_ms: i64,
     share_token: String,
@@ -353,45 +278,28 @@ struct VisitState {
     dirty: bool,
 }
 
-/// A signal to insert at the end of the batch.
-struct NewSignal {
-    share: Arc<ResolvedShare>,
-    visit_id: i64,
-    visitor_id: String,
-    kind: SignalKind,
-    value: i64,
-    at: i64,
-}
-
-/// The batch reads a visit's aggregates and writes them back at its end. On
-/// PostgreSQL another process's batch may hold beacons of the same visit, so
-/// the rows read are locked until commit (in id order within each read; a
-/// deadlock between two batches fails one, whose events are then written one
-/// by one, see `track::write`). SQLite has one writer: nothing to lock.
-fn lock_visits(tx: &Connection) -> &'static str {
-    match tx.dialect() {
-        Dialect::Postgres => " FOR UPDATE OF v",
-        Dialect::Sqlite => "",
-    }
-}
-
-/// One tracking batch (`track::apply_batch`): page views and visits looked
-/// up once, each page's dwell and each visit's aggregates written once,
-/// signals inserted together, one pair of change-log rows per visit. Events
-/// are still decided in order: what an earlier beacon of the batch did is in
-/// memory here, and new visits are inserted at once (later page loads and
-/// the burst filter count them).
+/// One tracking batch (`track::apply_batch`), decided in memory: what its
+/// beacons name is looked up once ([`TrackStore::pages`],
+/// [`TrackStore::load`]), events are decided in order (what an earlier
+/// beacon of the batch did is in memory here), and everything is written at
+/// the end, several rows per statement: new visits, page dwells, each
+/// visit's aggregates once, signals, one pair of change-log rows per visit.
+/// A new visit has no id until it is stored: until then it is known by a
+/// negative number, its place in `new_visits`.
 #[derive(Default)]
 pub(crate) struct Batch {
     pages: HashMap<String, PageState>,
     visits: HashMap<i64, VisitState>,
+    /// A visitor's visits of a share, by `(share token, visitor id)`, with
+    /// the batch's new ones.
+    visitors: HashMap<(String, String), VisitorVisits>,
+    own: HashSet<(String, i64)>,
+    new_own: Vec<(String, i64)>,
+    new_visits: Vec<NewVisit>,
     signals: Vec<NewSignal>,
     /// New visits of the batch with a network: when they opened, by
     /// `network_key`; counted with the stored ones, stored at the end.
     opens: HashMap<i64, Vec<i64>>,
-    /// SQLite: the writer's window of stored new visits (else the
-    /// `recent_opens` table).
-    window: Option<BurstWindow>,
     /// Change-log rows of the batch's other writes (new shares), appended
     /// before its visits'.
     logged: Vec<NewChange>,
@@ -399,174 +307,157 @@ pub(crate) struct Batch {
 }
 
 impl Batch {
-    /// A batch counting bursts with the SQLite writer's window
-    /// (`Database::burst_window`); `None`: with the `recent_opens` table.
-    pub fn new(window: Option<BurstWindow>) -> Batch {
-        Batch {
-            window,
-            ..Batch::default()
+    /// Looks up what the beacons name: their stored page loads, and for the
+    /// others the visitors' visits, the partners' own browsers and the
+    /// networks' burst windows.
+    pub fn load<'a>(
+        store: &mut dyn TrackStore,
+        beacons: impl Iterator<Item = (&'a Arc<ResolvedShare>, &'a BeaconInput)> + Clone,
+    ) -> Result<Batch, ServerError> {
+        let mut pvs: Vec<&str> = beacons.clone().map(|(_, b)| b.page_view.as_str()).collect();
+        pvs.sort_unstable();
+        pvs.dedup();
+        let mut batch = Batch::default();
+        for p in store.pages(&pvs)? {
+            batch.visits.entry(p.visit.id).or_insert(VisitState {
+                agg: p.visit,
+                added_pages: 0,
+                dirty: false,
+            });
+            batch.pages.insert(
+                p.pv,
+                PageState {
+                    visit_id: p.visit.id,
+                    dwell_ms: p.dwell_ms,
+                    share_token: p.share_token,
+                    row: p.row,
+                    dirty: false,
+                },
+            );
         }
-    }
-
-    /// Loads the stored page views (and their visits) the beacons name.
-    pub fn prefetch<'a>(
-        &mut self,
-        tx: &Connection,
-        pvs: impl Iterator<Item = &'a str>,
-    ) -> Result<(), ServerError> {
-        let mut keys: Vec<&str> = pvs.collect();
-        keys.sort_unstable();
-        keys.dedup();
-        for chunk in row_chunks(&keys) {
-            let list = placeholders(1, chunk.len());
-            // A visit's first page load is the visit row itself (`page_view`);
-            // its dwell is the visit's less its other page loads'.
-            let lock = lock_visits(tx);
-            let first = format!(
-                "SELECT v.page_view, CAST(v.dwell_ms - COALESCE((SELECT SUM(p.dwell_ms) FROM page_views p
-                         WHERE p.visit_id = v.id AND p.pv <> v.page_view), 0) AS BIGINT),
-                        v.share_token, {AGG_COLS_V}
-                 FROM visits v WHERE v.page_view IN ({list}) ORDER BY v.id{lock}"
-            );
-            // Later page loads (and first ones stored before issue 9).
-            let later = format!(
-                "SELECT p.pv, p.dwell_ms, v.share_token, {AGG_COLS_V}
-                 FROM page_views p JOIN visits v ON v.id = p.visit_id WHERE p.pv IN ({list})
-                 ORDER BY v.id{lock}"
-            );
-            for (sql, has_row) in [(first, false), (later, true)] {
-                let rows =
-                    tx.prepare_cached(&sql)?
-                        .query_map(params_from_iter(chunk.iter()), |r| {
-                            Ok((
-                                r.get::<_, String>(0)?,
-                                r.get(1)?,
-                                r.get(2)?,
-                                agg_row_at(r, 3)?,
-                            ))
-                        })?;
-                for row in rows {
-                    let (pv, dwell_ms, share_token, agg) = row?;
-                    self.visits.entry(agg.id).or_insert(VisitState {
-                        agg,
-                        added_pages: 0,
-                        dirty: false,
-                    });
-                    let page = PageState {
-                        visit_id: agg.id,
-                        dwell_ms,
-                        share_token,
-                        row: has_row,
-                        dirty: false,
-                    };
-                    self.pages.insert(pv, page);
-                }
+        let mut lookups = Lookups::default();
+        let mut since = i64::MAX;
+        for (share, b) in beacons {
+            if batch.pages.contains_key(&b.page_view) {
+                continue;
             }
+            lookups
+                .visitors
+                .push((share.token.as_str(), b.visitor_id.as_str()));
+            lookups.own.push((b.visitor_id.as_str(), share.sharer.id));
+            if let Some(ip) = &b.ip_hash {
+                lookups.networks.push(network_key(&share.token, ip));
+            }
+            since = since.min(b.now_ms - BURST_WINDOW_MS);
         }
-        Ok(())
+        if lookups.visitors.is_empty() {
+            return Ok(batch);
+        }
+        lookups.visitors.sort_unstable();
+        lookups.visitors.dedup();
+        lookups.own.sort_unstable();
+        lookups.own.dedup();
+        lookups.networks.sort_unstable();
+        lookups.networks.dedup();
+        lookups.since = since;
+        let loaded = store.load(&lookups)?;
+        for v in loaded.visitors.values() {
+            batch.visits.entry(v.latest.id).or_insert(VisitState {
+                agg: v.latest,
+                added_pages: 0,
+                dirty: false,
+            });
+        }
+        batch.visitors = loaded.visitors;
+        batch.own = loaded.own;
+        Ok(batch)
     }
 
-    /// A change-log row to append with the batch's (in this order, before
+    /// Change-log rows to append with the batch's (in this order, before
     /// the visits').
-    pub fn log(&mut self, change: NewChange) {
-        self.logged.push(change);
+    pub fn log(&mut self, changes: Vec<NewChange>) {
+        self.logged.extend(changes);
+    }
+
+    /// The sharer's own browser: none of its later page loads is a view.
+    pub fn own_visitor(&mut self, visitor_id: &str, partner_id: i64) {
+        if self.own.insert((visitor_id.to_string(), partner_id)) {
+            self.new_own.push((visitor_id.to_string(), partner_id));
+        }
     }
 
     /// Applies one beacon. Returns false when it was not counted (a page-view
     /// id of another share, the sharer's own browser, a burst).
     pub fn beacon(
         &mut self,
-        tx: &Connection,
+        store: &mut dyn TrackStore,
         share: &Arc<ResolvedShare>,
         input: &BeaconInput,
-    ) -> Result<bool, ServerError> {
+    ) -> bool {
         let (visit_id, pv_dwell) = match self.pages.get(&input.page_view) {
             // A page-view id reused for another share is not this page's view.
-            Some(p) if p.share_token != share.token => return Ok(false),
+            Some(p) if p.share_token != share.token => return false,
             Some(p) => (p.visit_id, p.dwell_ms),
             None => {
-                if is_own_visitor(tx, &input.visitor_id, share.sharer.id)? {
+                if self
+                    .own
+                    .contains(&(input.visitor_id.clone(), share.sharer.id))
+                {
                     *self.touched.own.entry(share.company.id).or_default() += 1;
-                    return Ok(false);
+                    return false;
                 }
-                let Some(id) = self.open_page_view(tx, share, input)? else {
-                    return Ok(false);
+                let Some(id) = self.open_page_view(store, share, input) else {
+                    return false;
                 };
                 (id, 0)
             }
         };
-        let visit = self.visit(tx, visit_id)?;
+        let visit = self.visits[&visit_id];
         self.apply_reading(share, input, visit, pv_dwell);
         self.touched.touch(visit_id, share);
         self.touched
             .visitors
             .insert((share.company.id, input.visitor_id.clone()));
         self.touched.accepted += 1;
-        Ok(true)
-    }
-
-    /// The visit's aggregates: from this batch, else read once.
-    fn visit(&mut self, tx: &Connection, id: i64) -> Result<VisitState, ServerError> {
-        if let Some(v) = self.visits.get(&id) {
-            return Ok(*v);
-        }
-        let lock = lock_visits(tx);
-        let agg = tx
-            .prepare_cached(&format!(
-                "SELECT {AGG_COLS_V} FROM visits v WHERE v.id = ?1{lock}"
-            ))?
-            .query_row([id], agg_row)?;
-        let v = VisitState {
-            agg,
-            added_pages: 0,
-            dirty: false,
-        };
-        self.visits.insert(id, v);
-        Ok(v)
+        true
     }
 
     /// A new page load: merged into the visitor's recent visit, or a new
     /// visit; `None` when it is a burst (not a view: only counted).
     fn open_page_view(
         &mut self,
-        tx: &Connection,
+        store: &mut dyn TrackStore,
         share: &Arc<ResolvedShare>,
         input: &BeaconInput,
-    ) -> Result<Option<i64>, ServerError> {
+    ) -> Option<i64> {
         let now = input.now_ms;
-        let mut latest = tx
-            .prepare_cached(LATEST_VISIT)?
-            .query_row(params![share.token, input.visitor_id], |r| {
-                Ok(LatestVisit {
-                    id: r.get(0)?,
-                    last_seen_at_ms: r.get(1)?,
-                    visit_no: r.get(2)?,
-                })
-            })
-            .optional()?;
-        // Activity earlier in this batch is not written yet.
-        if let Some(l) = latest.as_mut() {
-            if let Some(v) = self.visits.get(&l.id) {
-                l.last_seen_at_ms = v.agg.last_seen_at;
-            }
-        }
+        let key = (share.token.clone(), input.visitor_id.clone());
+        // Activity earlier in this batch is in `visits`.
+        let latest = self.visitors.get(&key).map(|v| LatestVisit {
+            id: v.latest.id,
+            last_seen_at_ms: self
+                .visits
+                .get(&v.latest.id)
+                .map_or(v.latest.last_seen_at, |s| s.agg.last_seen_at),
+            visit_no: v.visit_no,
+        });
         let visit_id = match page_load(latest, now) {
             PageLoad::Reload { visit_id } => {
-                let mut v = self.visit(tx, visit_id)?;
+                let v = self
+                    .visits
+                    .get_mut(&visit_id)
+                    .expect("a visitor's latest visit is loaded");
                 v.added_pages += 1;
                 v.dirty = true;
-                self.visits.insert(visit_id, v);
                 *self.touched.reloads.entry(share.company.id).or_default() += 1;
                 visit_id
             }
-            PageLoad::NewVisit { .. }
-                if is_burst(self.recent_views(tx, share, input, latest.is_some())?) =>
-            {
+            PageLoad::NewVisit { .. } if is_burst(self.recent_views(store, share, input)) => {
                 *self.touched.bursts.entry(share.company.id).or_default() += 1;
-                return Ok(None);
+                return None;
             }
             PageLoad::NewVisit { visit_no } => {
-                let id = self.new_visit(tx, share, input, visit_no)?;
+                let id = self.new_visit(share, input, visit_no);
                 // The visit row is its first page load: no page-view row.
                 self.pages.insert(
                     input.page_view.clone(),
@@ -578,7 +469,7 @@ impl Batch {
                         dirty: false,
                     },
                 );
-                return Ok(Some(id));
+                return Some(id);
             }
         };
         let page = PageState {
@@ -589,82 +480,43 @@ impl Batch {
             dirty: true,
         };
         self.pages.insert(input.page_view.clone(), page);
-        Ok(Some(visit_id))
+        Some(visit_id)
     }
 
     /// New visits of this share opened in the burst window by this visitor
     /// and by this network (the stored ones and the batch's: a refused burst
-    /// is not counted again). `visited`: whether the visitor has any visit
-    /// of the share; when not (its first view of it, the common case), there
-    /// is nothing to count for it.
+    /// is not counted again).
     fn recent_views(
         &self,
-        tx: &Connection,
+        store: &mut dyn TrackStore,
         share: &ResolvedShare,
         input: &BeaconInput,
-        visited: bool,
-    ) -> Result<RecentViews, ServerError> {
+    ) -> RecentViews {
         let since = input.now_ms - BURST_WINDOW_MS;
-        let by_visitor: u32 = if visited {
-            tx.prepare_cached(VISITS_BY_VISITOR_SINCE)?
-                .query_row(params![share.token, input.visitor_id, since], |r| r.get(0))?
-        } else {
-            0
-        };
-        let by_network: u32 = match &input.ip_hash {
+        let by_visitor = self
+            .visitors
+            .get(&(share.token.clone(), input.visitor_id.clone()))
+            .map_or(0, |v| v.recent.iter().filter(|at| **at > since).count())
+            as u32;
+        let by_network = match &input.ip_hash {
             Some(ip) => {
                 let key = network_key(&share.token, ip);
-                let stored: u32 = match &self.window {
-                    Some(w) => w
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .count(key, input.now_ms),
-                    None => tx
-                        .prepare_cached(OPENS_BY_NETWORK_SINCE)?
-                        .query_row(params![key, since], |r| r.get(0))?,
-                };
                 let batch = self
                     .opens
                     .get(&key)
                     .map_or(0, |at| at.iter().filter(|at| **at > since).count());
-                stored + batch as u32
+                store.opens_since(key, input.now_ms) + batch as u32
             }
             None => 0,
         };
-        Ok(RecentViews {
+        RecentViews {
             by_visitor,
             by_network,
-        })
+        }
     }
 
-    fn new_visit(
-        &mut self,
-        tx: &Connection,
-        share: &Arc<ResolvedShare>,
-        input: &BeaconInput,
-        visit_no: i64,
-    ) -> Result<i64, ServerError> {
-        let id: i64 = tx
-            .prepare_cached(
-                "INSERT INTO visits (page_view, share_token, root_token, visitor_id, opened_at,
-                             last_seen_at, dwell_ms, visit_no, item_id, partner_id, rep_id, ip_hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, 0, ?6, ?7, ?8, ?9, ?10) RETURNING id",
-            )?
-            .query_row(
-                params![
-                    input.page_view,
-                    share.token,
-                    share.root_token,
-                    input.visitor_id,
-                    input.now_ms,
-                    visit_no,
-                    share.item.id,
-                    share.sharer.id,
-                    share.rep_id(),
-                    input.ip_hash
-                ],
-                |r| r.get(0),
-            )?;
+    fn new_visit(&mut self, share: &Arc<ResolvedShare>, input: &BeaconInput, visit_no: i64) -> i64 {
+        let id = -(self.new_visits.len() as i64 + 1);
         let agg = Agg {
             id,
             dwell_ms: 0,
@@ -673,12 +525,35 @@ impl Batch {
             video_len_s: 0,
             last_seen_at: input.now_ms,
         };
-        let state = VisitState {
+        self.new_visits.push(NewVisit {
+            page_view: input.page_view.clone(),
+            share: share.clone(),
+            visitor_id: input.visitor_id.clone(),
+            ip_hash: input.ip_hash.clone(),
+            opened_at: input.now_ms,
+            visit_no,
             agg,
-            added_pages: 0,
-            dirty: false,
-        };
-        self.visits.insert(id, state);
+            page_views: 1,
+        });
+        self.visits.insert(
+            id,
+            VisitState {
+                agg,
+                added_pages: 0,
+                dirty: false,
+            },
+        );
+        let visits = self
+            .visitors
+            .entry((share.token.clone(), input.visitor_id.clone()))
+            .or_insert(VisitorVisits {
+                latest: agg,
+                visit_no,
+                recent: Vec::new(),
+            });
+        visits.latest = agg;
+        visits.visit_no = visit_no;
+        visits.recent.push(input.now_ms);
         if let Some(ip) = &input.ip_hash {
             let key = network_key(&share.token, ip);
             self.opens.entry(key).or_default().push(input.now_ms);
@@ -687,7 +562,7 @@ impl Batch {
         if visit_no > 1 {
             self.signal(share, id, input, SignalKind::RepeatVisit, visit_no);
         }
-        Ok(id)
+        id
     }
 
     fn signal(
@@ -756,105 +631,72 @@ impl Batch {
         self.visits.insert(agg.id, visit);
     }
 
-    /// Writes what the batch kept in memory: page dwells, visit aggregates,
-    /// signals; then the change-log rows of the visits touched.
-    pub fn finish(mut self, tx: &Connection, now: i64) -> Result<Touched, ServerError> {
-        self.write_pages(tx)?;
-        self.write_visits(tx)?;
-        insert_signals(tx, &self.signals)?;
-        let opens: Vec<(i64, i64)> = self
+    /// Writes what the batch kept in memory: new visits (which then have
+    /// ids), page dwells, visit aggregates, signals, burst windows, own
+    /// browsers, the not-a-view counters (`filtered`, with the batch's
+    /// reloads, own views and bursts); then the change-log rows of the
+    /// visits touched, and the leads of their visitors rescored.
+    pub fn finish(
+        mut self,
+        store: &mut dyn TrackStore,
+        mut filtered: BTreeMap<(i64, &'static str), i64>,
+        now: i64,
+    ) -> Result<Touched, ServerError> {
+        for (i, new) in self.new_visits.iter_mut().enumerate() {
+            let v = self.visits[&-(i as i64 + 1)];
+            new.agg = v.agg;
+            new.page_views = 1 + v.added_pages;
+        }
+        let ids = store.insert_visits(&self.new_visits)?;
+        let real = |id: i64| if id < 0 { ids[(-id - 1) as usize] } else { id };
+        let mut writes = Writes::default();
+        for (pv, p) in &self.pages {
+            if p.dirty && p.row {
+                writes
+                    .pages
+                    .push((pv.clone(), real(p.visit_id), p.dwell_ms));
+            }
+        }
+        writes.pages.sort_unstable();
+        for v in self.visits.values() {
+            if v.dirty && v.agg.id > 0 {
+                writes.visits.push((v.agg, v.added_pages));
+            }
+        }
+        writes.visits.sort_unstable_by_key(|(a, _)| a.id);
+        writes.signals = std::mem::take(&mut self.signals);
+        for s in &mut writes.signals {
+            s.visit_id = real(s.visit_id);
+        }
+        writes.opens = self
             .opens
             .iter()
             .flat_map(|(key, at)| at.iter().map(|at| (*key, *at)))
             .collect();
-        if self.window.is_some() {
-            // Added to the window once the transaction committed.
-            self.touched.opens = opens;
-        } else {
-            insert_opens(tx, &opens)?;
-            prune_opens(tx, now)?;
+        writes.own = std::mem::take(&mut self.new_own);
+        let t = &self.touched;
+        for (counts, reason) in [
+            (&t.reloads, FilterReason::Reload),
+            (&t.own, FilterReason::OwnLink),
+            (&t.bursts, FilterReason::Burst),
+        ] {
+            for (company, n) in counts {
+                *filtered.entry((*company, reason.as_str())).or_default() += n;
+            }
         }
+        writes.filtered = filtered.into_iter().map(|((c, r), n)| (c, r, n)).collect();
+        store.write(&writes, now)?;
+        // Added to the SQLite writer's window once the batch committed.
+        self.touched.opens = writes.opens;
+        self.touched.visits = std::mem::take(&mut self.touched.visits)
+            .into_iter()
+            .map(|(id, share)| (real(id), share))
+            .collect();
         let logged = std::mem::take(&mut self.logged);
-        self.touched.emit(tx, logged, now)?;
+        self.touched.emit(store, logged, now)?;
+        store.rescore_leads(&self.touched.visitors, now)?;
         Ok(self.touched)
     }
-
-    /// Later page loads and rises of any page's dwell, several per upsert. A first page load has no row: its dwell is its
-    /// visit's less the others (see `prefetch`).
-    fn write_pages(&self, tx: &Connection) -> Result<(), ServerError> {
-        let mut rows: Vec<(&str, &PageState)> = Vec::new();
-        for (pv, p) in &self.pages {
-            if p.dirty && p.row {
-                rows.push((pv, p));
-            }
-        }
-        rows.sort_unstable_by_key(|(pv, _)| *pv);
-        for chunk in row_chunks(&rows) {
-            let sql = format!(
-                "INSERT INTO page_views (pv, visit_id, dwell_ms) VALUES {}
-                 ON CONFLICT (pv) DO UPDATE SET dwell_ms = excluded.dwell_ms",
-                values_list(chunk.len(), 3)
-            );
-            let mut values = Vec::with_capacity(chunk.len() * 3);
-            for (pv, p) in chunk {
-                values.push(Value::from(*pv));
-                values.push(Value::Integer(p.visit_id));
-                values.push(Value::Integer(p.dwell_ms));
-            }
-            tx.prepare_cached(&sql)?.execute(params_from_iter(values))?;
-        }
-        Ok(())
-    }
-
-    fn write_visits(&self, tx: &Connection) -> Result<(), ServerError> {
-        let mut stmt = tx.prepare_cached(
-            "UPDATE visits SET dwell_ms = ?1, scroll_pct = ?2, video_s = ?3, video_len_s = ?4,
-                               last_seen_at = ?5, page_views = page_views + ?6
-             WHERE id = ?7",
-        )?;
-        let mut dirty: Vec<&VisitState> = self.visits.values().filter(|v| v.dirty).collect();
-        dirty.sort_unstable_by_key(|v| v.agg.id);
-        for v in dirty {
-            let a = v.agg;
-            stmt.execute(params![
-                a.dwell_ms,
-                a.scroll_pct,
-                a.video_s,
-                a.video_len_s,
-                a.last_seen_at,
-                v.added_pages,
-                a.id
-            ])?;
-        }
-        Ok(())
-    }
-}
-
-/// The batch's signals, in order, several per statement.
-fn insert_signals(tx: &Connection, signals: &[NewSignal]) -> Result<(), ServerError> {
-    for chunk in row_chunks(signals) {
-        let sql = format!(
-            "INSERT INTO signals (share_token, visit_id, visitor_id, kind, value, at,
-                                  company_id, partner_id, item_id) VALUES {}",
-            values_list(chunk.len(), 9)
-        );
-        let mut values = Vec::with_capacity(chunk.len() * 9);
-        for s in chunk {
-            values.extend([
-                Value::from(s.share.token.as_str()),
-                Value::Integer(s.visit_id),
-                Value::from(s.visitor_id.as_str()),
-                Value::from(s.kind.as_str()),
-                Value::Integer(s.value),
-                Value::Integer(s.at),
-                Value::Integer(s.share.company.id),
-                Value::Integer(s.share.sharer.id),
-                Value::Integer(s.share.item.id),
-            ]);
-        }
-        tx.prepare_cached(&sql)?.execute(params_from_iter(values))?;
-    }
-    Ok(())
 }
 
 /// Adds to the not-a-view counters.
@@ -971,6 +813,8 @@ pub(crate) fn filtered_stats(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::sql::Dialect;
+    use crate::storage::track_store::TrackStore;
 
     fn plan(conn: &rusqlite::Connection, sql: &str) -> Vec<String> {
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
@@ -998,6 +842,7 @@ mod tests {
     #[test]
     fn lookups_by_share_use_an_index() {
         let conn = migrated();
+        use crate::storage::track_sqlite::{LATEST_VISIT, VISITS_BY_VISITOR_SINCE};
         let queries = [
             VISITS_BY_VISITOR_SINCE,
             LATEST_VISIT,
@@ -1052,8 +897,8 @@ mod tests {
     }
 
     /// The burst count by network on the backend under test (SQLite: the
-    /// writer's window in memory; PostgreSQL: the `recent_opens` table, as
-    /// a batch counts, stores and prunes it): committed visits opened in the
+    /// writer's window in memory; PostgreSQL: the `burst_windows` table,
+    /// as a batch's store counts, stores and prunes it): committed visits opened in the
     /// window count, older ones are forgotten, other networks never count.
     #[test]
     fn the_burst_window_counts_only_the_last_minute_of_its_network() {
@@ -1080,26 +925,36 @@ mod tests {
                     .collect()
             }
             Dialect::Postgres => {
-                insert_opens(&conn, &opens).unwrap();
+                use crate::storage::track_pg::PgTrackStore;
+                use crate::storage::track_store::{Lookups, Writes};
+                let lookups = |networks: Vec<i64>| Lookups {
+                    networks,
+                    ..Lookups::default()
+                };
+                let mut store = PgTrackStore::new(&conn);
+                store.load(&lookups(vec![7, 8])).unwrap();
+                let writes = Writes {
+                    opens,
+                    ..Writes::default()
+                };
+                store.write(&writes, t + 20).unwrap();
                 let counted = table
                     .iter()
                     .map(|(n, now, _)| {
-                        prune_opens(&conn, *now).unwrap();
-                        conn.query_row(
-                            OPENS_BY_NETWORK_SINCE,
-                            params![n, now - BURST_WINDOW_MS],
-                            |r| r.get(0),
-                        )
-                        .unwrap()
+                        let mut store = PgTrackStore::new(&conn);
+                        store.load(&lookups(vec![*n])).unwrap();
+                        store.opens_since(*n, *now)
                     })
                     .collect();
-                // Rows past the kept window are deleted, not only left out
-                // of the count.
-                prune_opens(&conn, t + 20 + RECENT_OPENS_KEPT_MS).unwrap();
-                let left: u32 = conn
-                    .query_row("SELECT COUNT(*) FROM recent_opens", (), |r| r.get(0))
+                // Windows past the kept time are deleted, not only left
+                // out of the count.
+                PgTrackStore::new(&conn)
+                    .write(&Writes::default(), t + 20 + RECENT_OPENS_KEPT_MS)
                     .unwrap();
-                assert_eq!(left, 0, "rows past the window stay");
+                let left: u32 = conn
+                    .query_row("SELECT COUNT(*) FROM burst_windows", (), |r| r.get(0))
+                    .unwrap();
+                assert_eq!(left, 0, "windows past the kept time stay");
                 counted
             }
         };

@@ -446,6 +446,26 @@ impl PgSession {
     pub(crate) fn is_closed(&self) -> bool {
         self.client.is_closed()
     }
+
+    /// A statement written in PostgreSQL's own SQL (`$N` placeholders,
+    /// typed parameters), prepared once per connection.
+    pub(crate) fn prepared(&mut self, sql: &str) -> Result<postgres::Statement> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let stmt = self
+            .client
+            .prepare(sql)
+            .map_err(|e| Error::from(e).in_statement(sql))?;
+        self.statements.insert(sql.to_string(), stmt.clone());
+        Ok(stmt)
+    }
+
+    /// The client, in the connection's transaction, for
+    /// [`prepared`](Self::prepared) statements.
+    pub(crate) fn client(&mut self) -> &mut postgres::Client {
+        &mut self.client
+    }
 }
 
 enum Backend {
@@ -483,6 +503,16 @@ impl Connection {
         match self.backend {
             Backend::Sqlite(c) => c,
             Backend::Postgres(_) => panic!("into_sqlite on a PostgreSQL connection"),
+        }
+    }
+
+    /// The PostgreSQL session, for an aggregate's PostgreSQL implementation
+    /// (its own statements, typed parameters); `None` on SQLite. Not
+    /// reentrant: `f` must not use this `Connection`.
+    pub(crate) fn with_postgres<T>(&self, f: impl FnOnce(&mut PgSession) -> T) -> Option<T> {
+        match &self.backend {
+            Backend::Sqlite(_) => None,
+            Backend::Postgres(s) => Some(f(&mut s.borrow_mut())),
         }
     }
 

@@ -10,12 +10,12 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::storage::sql::Connection;
 use tokio::sync::{mpsc, oneshot};
 use warmlead_core::botfilter::FilterReason;
 
-use super::shares::{record_share, BeaconInput, ResolvedShare};
+use super::shares::{BeaconInput, ResolvedShare};
 use super::signals;
+use super::track_store::{is_raced, raced, TrackStore};
 use super::{now_ms, Database, Durable};
 use crate::error::ServerError;
 
@@ -208,9 +208,14 @@ async fn run(db: Database, mut rx: mpsc::Receiver<Queued>, stats: Arc<TrackStats
     }
 }
 
-/// One transaction for the batch; if it fails, each event on its own so one
-/// bad event cannot lose the others. Returns, per event, whether it is
-/// stored, and (when the batch committed whole) when it is on disk.
+/// How many times a batch is run again after another process opened one
+/// of its visits meanwhile (`track_store::raced`): the next run sees it.
+const RACED_RETRIES: usize = 3;
+
+/// One transaction for the batch (run again if another process opened one
+/// of its visits meanwhile); if it fails otherwise, each event on its own
+/// so one bad event cannot lose the others. Returns, per event, whether it
+/// is stored, and (when the batch committed whole) when it is on disk.
 async fn write(
     db: &Database,
     events: Vec<Event>,
@@ -220,14 +225,18 @@ async fn write(
         return (Vec::new(), None);
     }
     let events = Arc::new(events);
-    let all = events.clone();
     let started = std::time::Instant::now();
-    let window = db.burst_window();
-    let batch_window = window.clone();
-    match db
-        .tx_then_sync(move |tx, _| apply_batch(tx, &all, batch_window))
-        .await
-    {
+    let mut result = Err(raced());
+    for _ in 0..RACED_RETRIES {
+        let all = events.clone();
+        result = db
+            .track_tx_then_sync(move |store| apply_batch(store, &all))
+            .await;
+        if !matches!(&result, Err(e) if is_raced(e)) {
+            break;
+        }
+    }
+    match result {
         Ok((Written { stored, opens }, durable)) => {
             db.remember_opens(opens);
             tracing::debug!(
@@ -248,13 +257,18 @@ async fn write(
             tracing::error!(error = %e, n = events.len(), "tracking batch failed; retrying one by one");
             let mut ok = Vec::with_capacity(events.len());
             for i in 0..events.len() {
-                let evs = events.clone();
-                let window = window.clone();
-                // `tx` commits with `synchronous=FULL`: on disk when it returns.
-                match db
-                    .tx(move |tx, _| apply_batch(tx, &evs[i..=i], window))
-                    .await
-                {
+                let mut result = Err(raced());
+                for _ in 0..RACED_RETRIES {
+                    let evs = events.clone();
+                    // `track_tx` commits with `synchronous=FULL`: on disk when it returns.
+                    result = db
+                        .track_tx(move |store| apply_batch(store, &evs[i..=i]))
+                        .await;
+                    if !matches!(&result, Err(e) if is_raced(e)) {
+                        break;
+                    }
+                }
+                match result {
                     Ok(Written { stored, opens }) => {
                         db.remember_opens(opens);
                         for (company, n) in stored {
@@ -273,44 +287,39 @@ async fn write(
     }
 }
 
-/// The tracking batch as one storage operation: events are decided in
-/// order, but the page views they name are looked up once, each visit's
-/// aggregates and change-log rows are written once, and signals go in
-/// multi-row INSERTs (see `signals::Batch`). Returns how many beacons were
-/// stored, per company, and the new visits for the SQLite writer's burst
-/// window (`window`; added by the caller once the batch committed).
-fn apply_batch(
-    tx: &Connection,
+/// The tracking batch as one storage operation (`signals::Batch`): the
+/// partners' new shares recorded, what the beacons name looked up at once,
+/// events decided in order in memory, everything written at the end.
+/// Returns how many beacons were stored, per company, and the new visits
+/// for the SQLite writer's burst window (added by the caller once the batch
+/// committed).
+pub(crate) fn apply_batch(
+    store: &mut dyn TrackStore,
     events: &[Event],
-    window: Option<signals::BurstWindow>,
 ) -> Result<Written, ServerError> {
     let now = now_ms();
     let mut recorded: HashSet<&str> = HashSet::new();
-    let mut batch = signals::Batch::new(window);
-    batch.prefetch(
-        tx,
-        events.iter().filter_map(|e| match e {
-            Event::Beacon(_, input) => Some(input.page_view.as_str()),
-            _ => None,
-        }),
-    )?;
+    let mut shares = Vec::new();
+    for e in events {
+        if let Event::Opened(share) | Event::Beacon(share, _) = e {
+            if recorded.insert(share.token.as_str()) {
+                shares.push(&**share);
+            }
+        }
+    }
+    let logged = store.record_shares(&shares, now)?;
+    let beacons = events.iter().filter_map(|e| match e {
+        Event::Beacon(share, input) => Some((share, input)),
+        _ => None,
+    });
+    let mut batch = signals::Batch::load(store, beacons)?;
+    batch.log(logged);
     let mut filtered: BTreeMap<(i64, &'static str), i64> = BTreeMap::new();
     let mut stored: BTreeMap<i64, u64> = BTreeMap::new();
     for e in events {
         match e {
-            Event::Opened(share) | Event::Beacon(share, _)
-                if !recorded.contains(share.token.as_str()) =>
-            {
-                if let Some(change) = record_share(tx, share, now)? {
-                    batch.log(change);
-                }
-                recorded.insert(share.token.as_str());
-            }
-            _ => {}
-        }
-        match e {
             Event::Beacon(share, input) => {
-                batch.beacon(tx, share, input)?;
+                batch.beacon(store, share, input);
                 *stored.entry(share.company.id).or_default() += 1;
             }
             Event::Filtered { company_id, reason } => {
@@ -319,36 +328,11 @@ fn apply_batch(
             Event::OwnVisitor {
                 visitor_id,
                 partner_id,
-            } => {
-                tx.prepare_cached(
-                    "INSERT INTO own_visitors (visitor_id, partner_id, created_at)
-                     VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-                )?
-                .execute(crate::storage::sql::params![visitor_id, partner_id, now])?;
-            }
+            } => batch.own_visitor(visitor_id, *partner_id),
             _ => {}
         }
     }
-    let mut touched = batch.finish(tx, now)?;
-    for (company, n) in &touched.reloads {
-        *filtered
-            .entry((*company, FilterReason::Reload.as_str()))
-            .or_default() += n;
-    }
-    for (company, n) in &touched.own {
-        *filtered
-            .entry((*company, FilterReason::OwnLink.as_str()))
-            .or_default() += n;
-    }
-    for (company, n) in &touched.bursts {
-        *filtered
-            .entry((*company, FilterReason::Burst.as_str()))
-            .or_default() += n;
-    }
-    for ((company, reason), n) in filtered {
-        signals::add_filtered(tx, company, reason, n)?;
-    }
-    super::leads::after_signals(tx, &touched, now)?;
+    let mut touched = batch.finish(store, filtered, now)?;
     Ok(Written {
         stored,
         opens: std::mem::take(&mut touched.opens),
@@ -357,14 +341,168 @@ fn apply_batch(
 
 /// What [`apply_batch`] wrote: beacons stored per company, and the new
 /// visits `(network_key, opened_at)` for the SQLite writer's burst window.
-struct Written {
+pub(crate) struct Written {
     stored: BTreeMap<i64, u64>,
-    opens: Vec<(i64, i64)>,
+    pub(crate) opens: Vec<(i64, i64)>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::shares::Credit;
+    use crate::storage::sql::Connection;
+    use crate::storage::testdb;
+    use crate::storage::track_pg::PgTrackStore;
+    use warmlead_core::botfilter::BURST_MAX_PER_NETWORK;
+    use warmlead_core::domain::{Channel, ContentKind, Role};
+    use warmlead_core::token::ShareClaim;
+
+    /// A company, its rep and partner, an item, and a forward ("pass it
+    /// on") share of it: a share the tracker records visits of without a
+    /// device of its own.
+    fn shared_item(conn: &Connection) -> Arc<ResolvedShare> {
+        use crate::storage::accounts::{create_company, create_user};
+        conn.execute_batch("BEGIN").unwrap();
+        let company = create_company(conn, "暖居装修").unwrap();
+        let rep = create_user(conn, company.id, Role::Rep, "李明", None, None).unwrap();
+        let partner =
+            create_user(conn, company.id, Role::Partner, "王芳", None, Some(rep.id)).unwrap();
+        let item = crate::storage::content::create_item(
+            conn,
+            company.id,
+            None,
+            &warmlead_core::api::NewContentItem {
+                kind: ContentKind::Article,
+                title: "旧房翻新".into(),
+                summary: "三周完工".into(),
+                body: "正文".into(),
+                cover_media_id: None,
+                video_media_id: None,
+            },
+        )
+        .unwrap();
+        conn.execute_batch("COMMIT").unwrap();
+        Arc::new(ResolvedShare {
+            token: "f-race-share".into(),
+            claim: ShareClaim {
+                device_id: 1,
+                share_no: 1,
+                item_id: item.id as u64,
+                channel: Channel::Moments,
+            },
+            sharer: partner,
+            company,
+            item,
+            root_token: "root-share".into(),
+            parent_token: Some("root-share".into()),
+            depth: 1,
+            meant_for_sharer: true,
+            credit: Credit::Sharer,
+        })
+    }
+
+    fn view(share: &Arc<ResolvedShare>, pv: &str, visitor: &str, network: &str) -> Event {
+        Event::Beacon(
+            share.clone(),
+            BeaconInput {
+                page_view: pv.into(),
+                visitor_id: visitor.into(),
+                ip_hash: Some(network.into()),
+                dwell_ms: 0,
+                now_ms: now_ms(),
+                ..BeaconInput::default()
+            },
+        )
+    }
+
+    /// One tracking batch in its own transaction on `conn`, run again
+    /// while another process opened one of its visits meanwhile, as the
+    /// writer runs it (`write`).
+    fn batch(conn: &Connection, events: &[Event]) {
+        for _ in 0..RACED_RETRIES {
+            conn.execute_batch("BEGIN").unwrap();
+            match apply_batch(&mut PgTrackStore::new(conn), events) {
+                Ok(_) => return conn.execute_batch("COMMIT").unwrap(),
+                Err(e) if is_raced(&e) => conn.execute_batch("ROLLBACK").unwrap(),
+                Err(e) => panic!("{e}"),
+            }
+        }
+        panic!("raced {RACED_RETRIES} times");
+    }
+
+    /// Two processes' writers get the first page view of one visitor on
+    /// one share at once (PostgreSQL, READ COMMITTED): the first has
+    /// written visit 1 and not committed when the second's batch runs. The
+    /// second must wait for it and merge its page load into that visit (a
+    /// reload), not make a second visit 1.
+    #[test]
+    fn two_processes_opening_a_visitors_first_visit_make_one_visit() {
+        let mut conns = testdb::postgres_connections(3);
+        let (first, second, watcher) = (conns.remove(0), conns.remove(0), conns.remove(0));
+        let share = shared_item(&first);
+        first.execute_batch("BEGIN").unwrap();
+        let held = [view(&share, "pv-a", "visitor-1", "home")];
+        apply_batch(&mut PgTrackStore::new(&first), &held).unwrap();
+        // The same browser, now on its phone's network.
+        let events = vec![view(&share, "pv-b", "visitor-1", "mobile")];
+        let racer = std::thread::spawn(move || batch(&second, &events));
+        testdb::wait_for_lock_waiter(&watcher);
+        first.execute_batch("COMMIT").unwrap();
+        racer.join().unwrap();
+        let visits: Vec<(i64, i64)> = watcher
+            .prepare("SELECT visit_no, page_views FROM visits WHERE visitor_id = 'visitor-1' ORDER BY id")
+            .unwrap()
+            .query_map((), |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(visits, [(1, 2)], "one visit of two page loads");
+    }
+
+    /// The burst limit across processes (PostgreSQL): a network one view
+    /// short of its limit, and two processes' writers each with one more
+    /// new view of it, the first not yet committed when the second counts.
+    /// Exactly the limit become views; the other is counted as a burst.
+    #[test]
+    fn two_processes_at_the_burst_limit_store_no_more_than_it() {
+        let mut conns = testdb::postgres_connections(3);
+        let (first, second, watcher) = (conns.remove(0), conns.remove(0), conns.remove(0));
+        let share = shared_item(&first);
+        let below: Vec<Event> = (1..BURST_MAX_PER_NETWORK)
+            .map(|i| {
+                view(
+                    &share,
+                    &format!("pv-{i}"),
+                    &format!("visitor-{i}"),
+                    "office",
+                )
+            })
+            .collect();
+        batch(&first, &below);
+        first.execute_batch("BEGIN").unwrap();
+        let held = [view(&share, "pv-x", "visitor-x", "office")];
+        apply_batch(&mut PgTrackStore::new(&first), &held).unwrap();
+        let events = vec![view(&share, "pv-y", "visitor-y", "office")];
+        let racer = std::thread::spawn(move || batch(&second, &events));
+        testdb::wait_for_lock_waiter(&watcher);
+        first.execute_batch("COMMIT").unwrap();
+        racer.join().unwrap();
+        let views: i64 = watcher
+            .query_row("SELECT COUNT(*) FROM visits", (), |r| r.get(0))
+            .unwrap();
+        let bursts: i64 = watcher
+            .query_row(
+                "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM filtered_hits WHERE reason = 'burst'",
+                (),
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            (views, bursts),
+            (i64::from(BURST_MAX_PER_NETWORK), 1),
+            "views and bursts"
+        );
+    }
 
     #[test]
     fn one_client_cannot_take_more_than_its_slots() {
