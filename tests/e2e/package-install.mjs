@@ -7,9 +7,12 @@
 // shows the briefcase with what the company published. Then the next
 // version, built with the same updater key and signed by the bundler, is
 // published on the server with `warmlead-server release add` as an operator
-// does; the installed app offers it, installs it on the user's word (dpkg,
-// through the updater plugin) and restarts as the new version, still signed
-// in. Then the package is purged: none of its files is left, the user's data
+// does. With its signature swapped for another key's in the server's
+// database (and that key in the app's environment, which only a debug build
+// reads), the installed app refuses it and installs nothing; as published,
+// it offers it, installs it on the user's word (dpkg, through the updater
+// plugin) and restarts as the new version, still signed in. Then the
+// package is purged: none of its files is left, the user's data
 // stays.
 //
 // Installs and removes a system package: root, or sudo without a password.
@@ -21,13 +24,15 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 
 import { activate, api, serverBin, startServer, waitFor } from "./lib/server.mjs";
 import { startTauriDriver, startXvfb, newSession } from "./lib/webdriver.mjs";
 import { appTreeMemory, pidsOf, running } from "./lib/memory.mjs";
+import { makeUpdaterKey, signPackage } from "./lib/minisign.mjs";
 
 const PACKAGE = "warmlead";
 const BIN = "/usr/bin/warmlead-app";
@@ -138,8 +143,28 @@ test("the .rpm carries the app, its desktop entry, its icons and what it needs",
   assert.match(q("--scripts"), /update-desktop-database/);
 });
 
+/**
+ * The installed program under WebDriver, in the user's session, with its
+ * default data directory (no WARMLEAD_DATA_DIR: as a user starts it). Once
+ * the copy a test closed before has exited: a second copy would hand itself
+ * to that one (single instance) and leave WebDriver without a window.
+ */
+async function openInstalledApp(env = {}) {
+  await waitFor(() => pidsOf(BIN).length === 0, { what: "the app's earlier run to have exited" });
+  const driver = await startTauriDriver({ ...session, ...env });
+  try {
+    return { driver, app: await newSession(driver.url, BIN) };
+  } catch (e) {
+    await driver.stop();
+    throw new Error(`the installed app did not open under WebDriver: ${e.message ?? e}`);
+  }
+}
+
 /** The app the update restarted (started by these tests, so ended by them). */
 let restarted;
+/** Until the window has drawn what the page shows now (two frames). */
+const painted = (app) =>
+  app.execute("return new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))");
 /** The server's command line, as its operator runs it. */
 const cli = (...args) => execFileSync(serverBin(), args, { encoding: "utf8" });
 
@@ -207,10 +232,8 @@ test("the installed .deb opens a warmlead:// link from xdg-open in the running a
   const link = linkLine.replace(/^sign-in link: /, "");
   assert.match(link, /^warmlead:\/\/activate\?/);
 
-  // The installed program, in the user's session, with its default data
-  // directory (no WARMLEAD_DATA_DIR: as a user starts it).
-  const driver = await startTauriDriver(session);
-  const app = await newSession(driver.url, BIN);
+  // The installed program, as the user starts it.
+  const { driver, app } = await openInstalledApp();
   const dataFile = join(session.XDG_DATA_HOME, "com.warmlead.app", "warmlead.sqlite");
   let memory;
   try {
@@ -236,7 +259,7 @@ test("the installed .deb opens a warmlead:// link from xdg-open in the running a
       async () => (await app.attribute(await app.find(tid("sync-badge")), "data-state")) === "synced",
       { what: "the sync badge to say synced" },
     );
-    await app.execute("return new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))");
+    await painted(app);
     await app.screenshot("artifacts/package-installed-briefcase.png");
 
     // One app: the launch xdg-open made handed the link over and exited.
@@ -257,31 +280,80 @@ test("the installed .deb opens a warmlead:// link from xdg-open in the running a
   assert.ok(existsSync(dataFile), `the app kept its data in ${dataFile}`);
 });
 
-test("an update published on the server is offered by the installed app, installed on the user's word, and the app restarts as the new version, still signed in", async () => {
-  const deb = need("WARMLEAD_UPDATE_DEB");
-  const next = need("WARMLEAD_UPDATE_VERSION");
-  assert.equal(field("Version"), need("WARMLEAD_VERSION"));
-  assert.ok(next !== need("WARMLEAD_VERSION"));
-
+/** The update, published once on the server as its operator does it. */
+let goodSignature;
+function publishUpdate() {
+  if (goodSignature) return;
   // The operator's one command, with the package and signature the bundler
   // made and the updater key's public half, as the README says.
   const arch = { x64: "x86_64", arm64: "aarch64" }[process.arch];
+  const version = need("WARMLEAD_UPDATE_VERSION");
   const out = cli(
     "release", "add",
     "--database-url", server.databaseUrl,
-    "--version", next,
+    "--version", version,
     "--target", `linux-${arch}`,
-    "--file", deb,
+    "--file", need("WARMLEAD_UPDATE_DEB"),
     "--signature", need("WARMLEAD_UPDATE_SIG"),
     "--notes", "更快的同步\nFaster sync",
     "--updater-pubkey", need("WARMLEAD_UPDATE_KEY_PUB"),
   );
   assert.match(out, /published Warmlead_/, out);
+  goodSignature = releaseSignature(version);
+}
+const sqlite = (sql) =>
+  execFileSync("sqlite3", [server.databaseUrl.replace(/^sqlite:\/\//, ""), sql], { encoding: "utf8" }).trim();
+const releaseSignature = (version, set) =>
+  set === undefined
+    ? sqlite(`SELECT signature FROM app_releases WHERE version = '${version}'`)
+    : sqlite(`UPDATE app_releases SET signature = '${set}' WHERE version = '${version}'`);
+const digest = (file) => createHash("sha256").update(readFileSync(file)).digest("hex");
+
+test("an update whose signature was swapped on the server is refused by the installed release build, even with the forger's key in its environment, and nothing is installed", async () => {
+  const deb = need("WARMLEAD_UPDATE_DEB");
+  const next = need("WARMLEAD_UPDATE_VERSION");
+  publishUpdate();
+  // Someone with the server's database signs the same package with a key
+  // of their own, and puts that key where a debug build would take it: a
+  // release build trusts only the key it was built with.
+  const forger = makeUpdaterKey();
+  releaseSignature(next, signPackage(forger, readFileSync(deb), { file: basename(deb), version: next }));
+  const program = digest(BIN);
+
+  const { driver, app } = await openInstalledApp({ WARMLEAD_UPDATER_PUBKEY: forger.public });
+  try {
+    const banner = await app.waitFor(tid("update-banner"), 60_000);
+    assert.equal(await app.attribute(banner, "data-version"), next);
+    const pids = pidsOf(BIN);
+    await app.click(await app.find(tid("update-install")));
+    const refused = await app.waitFor(tid("update-refused"), 120_000);
+    assert.match(await textContent(app, refused), /未通过签名验证，没有安装任何内容/);
+    assert.deepEqual(await app.findAll(tid("update-install")), [], "no second try at the same package");
+    await painted(app);
+    await app.screenshot("artifacts/package-update-refused.png");
+    assert.deepEqual(pidsOf(BIN), pids, "the same app runs on, not restarted");
+  } catch (e) {
+    await app.screenshot("artifacts/package-update-failure.png").catch(() => {});
+    throw e;
+  } finally {
+    await app.close();
+    await driver.stop();
+  }
+  assert.equal(field("Version"), need("WARMLEAD_VERSION"));
+  assert.equal(digest(BIN), program, "the installed program is the same file");
+});
+
+test("an update published on the server is offered by the installed app, installed on the user's word, and the app restarts as the new version, still signed in", async () => {
+  const next = need("WARMLEAD_UPDATE_VERSION");
+  assert.equal(field("Version"), need("WARMLEAD_VERSION"));
+  assert.ok(next !== need("WARMLEAD_VERSION"));
+  publishUpdate();
+  // The operator's database as it was before the forgery (its backup).
+  releaseSignature(next, goodSignature);
 
   // The installed app, started again by the user: still signed in, it asks
   // the server at start and offers the new version.
-  let driver = await startTauriDriver(session);
-  let app = await newSession(driver.url, BIN);
+  let { driver, app } = await openInstalledApp();
   let before;
   try {
     const banner = await app.waitFor(tid("update-banner"), 60_000);
@@ -289,7 +361,7 @@ test("an update published on the server is offered by the installed app, install
     const text = await textContent(app, banner);
     assert.match(text, new RegExp(`发现新版本 ${next.replaceAll(".", "\\.")}`));
     assert.match(text, /更快的同步/);
-    await app.execute("return new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))");
+    await painted(app);
     await app.screenshot("artifacts/package-update-banner.png");
     before = pidsOf(BIN);
     assert.equal(before.length, 1, `one app running: ${before}`);
@@ -342,8 +414,7 @@ test("an update published on the server is offered by the installed app, install
   // started under WebDriver, as the user would open it the next day.
   process.kill(restarted, "SIGTERM");
   await waitFor(() => !running(restarted), { timeoutMs: 30_000, what: "the restarted app to close" });
-  driver = await startTauriDriver(session);
-  app = await newSession(driver.url, BIN);
+  ({ driver, app } = await openInstalledApp());
   try {
     await app.click(await app.waitFor(tid("nav-briefcase"), 60_000));
     await waitFor(
@@ -361,6 +432,7 @@ test("an update published on the server is offered by the installed app, install
     const card = await textContent(app, await app.find(tid("update-card")));
     assert.match(card, new RegExp(`当前版本 ${next.replaceAll(".", "\\.")}`));
     assert.deepEqual(await app.findAll(tid("update-banner")), []);
+    await painted(app);
     await app.screenshot("artifacts/package-updated-settings.png");
   } catch (e) {
     await app.screenshot("artifacts/package-update-failure.png").catch(() => {});
