@@ -759,7 +759,9 @@ fn otp_hash(master: &[u8], invitation_id: i64, phone: &str, code: &str) -> Vec<u
 }
 
 /// Stores a fresh code for (invitation, phone), replacing earlier ones, and
-/// returns it in clear to be sent.
+/// returns it in clear to be sent. One code is open at a time (a unique
+/// index): of two asked for at once on PostgreSQL, the later insert waits
+/// for the earlier, then retires it and stores its own.
 pub(crate) fn new_otp(
     tx: &Connection,
     master: &[u8],
@@ -768,23 +770,35 @@ pub(crate) fn new_otp(
     now: i64,
 ) -> Result<String, ServerError> {
     let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000));
-    tx.execute(
-        "UPDATE invitation_otps SET used_at = ?1
-         WHERE invitation_id = ?2 AND phone = ?3 AND used_at IS NULL",
-        params![now, invitation_id, phone.as_e164()],
-    )?;
-    tx.execute(
-        "INSERT INTO invitation_otps (invitation_id, phone, code_hash, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            invitation_id,
-            phone.as_e164(),
-            otp_hash(master, invitation_id, phone.as_e164(), &code),
-            now,
-            now + OTP_TTL_MS
-        ],
-    )?;
-    Ok(code)
+    let hash = otp_hash(master, invitation_id, phone.as_e164(), &code);
+    let mut tries = 0;
+    loop {
+        let stored = tx.savepoint(|sp| {
+            sp.execute(
+                "UPDATE invitation_otps SET used_at = ?1
+                 WHERE invitation_id = ?2 AND phone = ?3 AND used_at IS NULL",
+                params![now, invitation_id, phone.as_e164()],
+            )?;
+            sp.execute(
+                "INSERT INTO invitation_otps (invitation_id, phone, code_hash, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    invitation_id,
+                    phone.as_e164(),
+                    hash.clone(),
+                    now,
+                    now + OTP_TTL_MS
+                ],
+            )
+        });
+        match stored {
+            Ok(_) => return Ok(code),
+            // Another code for this phone committed while this one waited
+            // on the index: retiring again sees it.
+            Err(sql::Error::Unique(_)) if tries < 3 => tries += 1,
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// What checking a one-time code found.

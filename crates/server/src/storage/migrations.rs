@@ -62,6 +62,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (24, include_str!("../../migrations/0024_media_quota.sql")),
     (26, include_str!("../../migrations/0026_app_releases.sql")),
+    (27, include_str!("../../migrations/0027_one_open_otp.sql")),
     (28, include_str!("../../migrations/0028_tracking_keys.sql")),
 ];
 

@@ -521,3 +521,53 @@ fn an_import_racing_a_join_of_one_of_its_numbers_is_a_conflict() {
         "张三 and the first import's 钱七; nothing of the second"
     );
 }
+
+/// A friend asks for a one-time code twice at once (a double tap, two
+/// processes): the first holds its transaction after storing its code; the
+/// second, which retired the open codes it could see, stores another. One
+/// code stays open, the newer, so an older one cannot come back with tries
+/// of its own once the newer is spent.
+#[test]
+fn two_codes_asked_for_at_once_leave_one_open() {
+    let (mut conns, _dir) = testdb::racing_connections(3);
+    let (first, second, watcher) = (conns.remove(0), conns.remove(0), conns.remove(0));
+    let w = World::new(&first);
+    let phone = Phone::parse("13600136000").unwrap();
+    let now = now_ms();
+    testdb::begin(&first);
+    let new = NewInvitation {
+        channel: InviteChannel::Qr,
+        multi_use: false,
+        expires_in_hours: None,
+    };
+    let inv = invitations::create(&first, &w.rep, &new, None, "", now).unwrap();
+    first.execute_batch("COMMIT").unwrap();
+
+    testdb::begin(&first);
+    invitations::new_otp(&first, &w.secrets.master, inv.id, &phone, now).unwrap();
+    let (master, id, to) = (w.secrets.master.clone(), inv.id, phone.clone());
+    let again = racer(second, move |tx| {
+        invitations::new_otp(tx, &master, id, &to, now)
+    });
+    testdb::wait_for_lock_waiter_or(&watcher, || again.is_finished());
+    first.execute_batch("COMMIT").unwrap();
+    let newer = again.join().unwrap().expect("the second code is stored");
+    let open: i64 = watcher
+        .query_row(
+            "SELECT COUNT(*) FROM invitation_otps
+             WHERE invitation_id = ?1 AND phone = ?2 AND used_at IS NULL",
+            super::sql::params![inv.id, phone.as_e164()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(open, 1, "two codes open for one phone");
+    testdb::begin(&watcher);
+    let check =
+        invitations::check_otp(&watcher, &w.secrets.master, inv.id, &phone, &newer, now).unwrap();
+    watcher.execute_batch("COMMIT").unwrap();
+    assert_eq!(
+        check,
+        invitations::OtpCheck::Ok,
+        "the newer code is the open one"
+    );
+}
