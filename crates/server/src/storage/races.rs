@@ -138,8 +138,10 @@ fn racer<T: Send + 'static>(
 }
 
 /// Race 1: a friend opens a share link while the partner's app pushes the
-/// share. The page's tracking batch records the share first and holds its
-/// transaction; the push then meets the row it has not committed. The push
+/// share. The page's tracking batch records the share first (an
+/// `INSERT ... ON CONFLICT (token) DO NOTHING` of the token, as both
+/// backends' batches do) and holds its transaction; the push then meets the
+/// row it has not committed. The push
 /// must apply (it is the same share), not store an internal rejection that
 /// makes the app drop a valid share for good.
 #[test]

@@ -236,7 +236,7 @@ pub(crate) fn get_share(conn: &Connection, token: &str) -> Result<Option<Share>,
 
 /// Records the share the app pushed (sync's `CreateShare`), with the
 /// device's own creation time. A phone may have opened its link first: the
-/// page's tracking batch records it too (`record_share`), possibly at this
+/// page's tracking batch records it too (`TrackStore::record_shares`), possibly at this
 /// very moment in another transaction or process. So the insert is one
 /// conditional statement, `ON CONFLICT (token) DO NOTHING`: on PostgreSQL
 /// it waits for a racing insert to commit, and then the stored row is read
