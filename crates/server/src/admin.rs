@@ -198,13 +198,13 @@ impl Admin {
         use warmlead_core::limits::{MEDIA_SWEEP_GRACE_HOURS, MEDIA_UPLOAD_STALE_MINUTES};
         let grace = (MEDIA_SWEEP_GRACE_HOURS * 3600 * 1000) as i64;
         let stale = (MEDIA_UPLOAD_STALE_MINUTES * 60 * 1000) as i64;
-        self.db.sweep_media(now_ms, grace, stale).await
+        crate::services::media::sweep(&self.db, now_ms, grace, stale).await
     }
 
     /// A company's media usage in bytes (its media and the room uploads
     /// under way hold), as the quota counts it.
     pub async fn media_usage(&self, company_id: i64) -> Result<i64, ServerError> {
-        self.db.media_usage(company_id).await
+        crate::services::media::usage(&self.db, company_id).await
     }
 
     /// The decay regrade, as the server's hourly job runs it: leads whose

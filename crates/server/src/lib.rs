@@ -27,7 +27,7 @@ pub use admin::{open_admin, open_admin_with, Admin, CompanySummary, NewCompany};
 pub use error::ServerError;
 pub use http::client_ip::TrustedProxies;
 pub use services::sms::{parse_quiet_hours, Clock, SmsInviteArgs, SmsInviteOptions};
-pub use storage::media::Swept;
+pub use storage::media_store::Swept;
 pub use storage::retention::Purged;
 pub use storage::StorageOptions;
 pub use warmlead_sms::{ProviderConfig as SmsProviderConfig, SmsProvider};
@@ -79,7 +79,7 @@ impl Options {
     pub(crate) fn media_quota_bytes(&self) -> i64 {
         i64::try_from(self.media_quota_mb)
             .unwrap_or(i64::MAX)
-            .saturating_mul(storage::media::MIB)
+            .saturating_mul(storage::media_store::MIB)
     }
 }
 

@@ -21,6 +21,7 @@ use warmlead_core::ErrorCode;
 use super::extract::{bearer_token, ApiJson};
 use super::AppState;
 use crate::error::{api_error_response, ServerError};
+use crate::services::media as media_room;
 use crate::storage::{
     is_media_key, media_extension, Caller, Database, MediaOwner, Placed, MEDIA_TYPES,
 };
@@ -120,7 +121,7 @@ pub(crate) async fn usage(
         ));
     }
     Ok(Json(MediaUsage {
-        used_bytes: st.db.media_usage(caller.company.id).await?,
+        used_bytes: media_room::usage(&st.db, caller.company.id).await?,
         quota_bytes: st.media_quota_bytes,
     }))
 }
@@ -165,7 +166,7 @@ impl Pending {
                 .reservation
                 .filter(|_| self.touched.elapsed() > TOUCH_EVERY)
             {
-                self.db.touch_reservation(self.company_id, id).await?;
+                media_room::touch(&self.db, self.company_id, id).await?;
                 self.touched = Instant::now();
             }
             return Ok(());
@@ -179,10 +180,9 @@ impl Pending {
             }
         }
         for add in tries {
-            let taken = self
-                .db
-                .reserve_media(self.company_id, self.reservation, add, self.quota)
-                .await?;
+            let taken =
+                media_room::reserve(&self.db, self.company_id, self.reservation, add, self.quota)
+                    .await?;
             if let Some(id) = taken {
                 self.reservation = Some(id);
                 self.reserved += add;
@@ -195,7 +195,10 @@ impl Pending {
 
     /// The 413 of a full quota: what is used, of what, and what to do.
     async fn full(&self, need: i64) -> ServerError {
-        let used = self.db.media_usage(self.company_id).await.unwrap_or(0) - self.reserved;
+        let used = media_room::usage(&self.db, self.company_id)
+            .await
+            .unwrap_or(0)
+            - self.reserved;
         ServerError::PayloadTooLarge(format!(
             "this company's media storage is full: {} of {} used, and this upload needs {}. \
              Delete content items you no longer need (the server then frees their files), \
@@ -216,7 +219,7 @@ impl Pending {
         self.armed = false;
         let _ = tokio::fs::remove_file(&self.file).await;
         if let Some(id) = self.reservation {
-            if let Err(e) = self.db.release_reservation(self.company_id, id).await {
+            if let Err(e) = media_room::release(&self.db, self.company_id, id).await {
                 tracing::warn!(error = %e, "an upload's room stays reserved until the sweep");
             }
         }
@@ -237,7 +240,7 @@ impl Drop for Pending {
         let cleanup = async move {
             let _ = tokio::fs::remove_file(&file).await;
             if let Some(id) = reservation {
-                let _ = db.release_reservation(company, id).await;
+                let _ = media_room::release(&db, company, id).await;
             }
         };
         // Without a runtime (shutdown) the sweep removes both later.

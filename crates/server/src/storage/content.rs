@@ -111,7 +111,7 @@ pub(crate) fn insert_media_at(
         )
         .optional()?;
     if let Some(id) = new_id {
-        super::media::settle(tx, company_id, reservation, size)?;
+        super::media_store::media_store(tx).settle(company_id, reservation, size)?;
         return Ok(Placed::New(MediaRef {
             id,
             content_type: content_type.to_string(),
@@ -139,7 +139,7 @@ pub(crate) fn insert_media_at(
             "this media key is taken; upload under a new random key".into(),
         ));
     }
-    super::media::settle(tx, company_id, reservation, 0)?;
+    super::media_store::media_store(tx).settle(company_id, reservation, 0)?;
     Ok(Placed::Existing(media))
 }
 

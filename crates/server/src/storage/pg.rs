@@ -257,6 +257,11 @@ impl Database {
 /// of its own (`sms_store::RecipientLock`, ...).
 pub(crate) struct Postgres;
 
+impl super::media_store::SweepClaim for Postgres {
+    /// Sweeps in several processes take disjoint rows.
+    const CLAIM: &'static str = "FOR UPDATE SKIP LOCKED";
+}
+
 /// Advisory-lock key space of the per-recipient SMS decision lock.
 const RECIPIENT_LOCK: i32 = 0x534d; // "SM"
 

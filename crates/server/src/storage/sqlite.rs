@@ -326,6 +326,11 @@ fn set_meta(conn: &Connection, key: &str, value: &[u8]) -> Result<(), ServerErro
 /// its own (`sms_store::RecipientLock`, ...).
 pub(crate) struct Sqlite;
 
+impl super::media_store::SweepClaim for Sqlite {
+    /// One writer: no other sweep runs meanwhile.
+    const CLAIM: &'static str = "";
+}
+
 impl super::sms_store::RecipientLock for Sqlite {
     /// The one writer runs the deciding transactions one at a time.
     fn lock_recipient(_: &super::sql::Connection, _: &str) -> Result<(), ServerError> {

@@ -6,6 +6,7 @@
 //! Aggregates not yet behind a trait are reached through [`Stores::legacy`]
 //! until each moves (docs/storage.md lists which are).
 
+use super::media_store::{self, MediaStore};
 use super::release_store::ReleaseStore;
 use super::releases::ReleaseSql;
 use super::sms_store::{self, SmsQueue};
@@ -22,6 +23,11 @@ impl<'c> Stores<'c> {
     /// The SMS queue and opt-outs.
     pub fn sms(&self) -> Box<dyn SmsQueue + 'c> {
         sms_store::sms_queue(self.conn)
+    }
+
+    /// Each company's room for media, and the sweep of unused media.
+    pub fn media(&self) -> Box<dyn MediaStore + 'c> {
+        media_store::media_store(self.conn)
     }
 
     /// The desktop app's published releases.
