@@ -652,6 +652,17 @@ impl Database {
             .await
     }
 
+    /// How many tracking batches the writer may have in flight: one on
+    /// SQLite (one writer; it overlaps the next batch with the last one's
+    /// sync instead), several on PostgreSQL (each on its own connection, so
+    /// one batch's statements and commit overlap another's).
+    pub(crate) fn track_batches_in_flight(&self) -> usize {
+        match &self.inner.backend {
+            Backend::Sqlite { .. } => 1,
+            Backend::Postgres(_) => TRACK_BATCHES_IN_FLIGHT_PG,
+        }
+    }
+
     /// SQLite: the writer's window of the last minutes' new visits, for a
     /// tracking batch to count bursts with (`signals::Batch::new`).
     /// PostgreSQL: `None` (its processes share the `recent_opens` table).
@@ -674,6 +685,10 @@ impl Database {
         self.inner.wake(&std::iter::once(company).collect());
     }
 }
+
+/// Tracking batches written at once on PostgreSQL (a quarter of the
+/// default pool, so requests still find connections).
+const TRACK_BATCHES_IN_FLIGHT_PG: usize = 4;
 
 /// The tracking aggregate's store of the connection's backend (SQLite's
 /// with the writer's burst window).

@@ -146,10 +146,17 @@ impl Queue {
 /// previous batch was being written), writes it in one transaction, then
 /// acknowledges it once it is on disk. An idle server writes a lone beacon
 /// at once; a busy one writes bigger batches. The writer does not wait for
-/// the disk: while a batch's WAL is synced, the next batch is written, and
-/// the batch's answers go out from a task of their own (see
-/// `Database::tx_then_sync`).
+/// the disk: on SQLite, while a batch's WAL is synced, the next batch is
+/// written, and the batch's answers go out from a task of their own (see
+/// `Database::tx_then_sync`); on PostgreSQL, whose commit returns once it is
+/// durable, up to `Database::track_batches_in_flight` batches are written at
+/// once on their own connections (their rows are locked as they are read,
+/// so they wait for each other only where they touch the same visits or
+/// networks). A flush, and the shutdown, wait for every batch before them.
 async fn run(db: Database, mut rx: mpsc::Receiver<Queued>, stats: Arc<TrackStats>) {
+    let stats_all = stats;
+    let mut in_flight: std::collections::VecDeque<tokio::task::JoinHandle<()>> = Default::default();
+    let most = db.track_batches_in_flight();
     loop {
         let Some(first) = rx.recv().await else { return };
         let mut batch = vec![first];
@@ -179,32 +186,76 @@ async fn run(db: Database, mut rx: mpsc::Receiver<Queued>, stats: Arc<TrackStats
                 }
             }
         }
-        let (stored, mut durable) = write(&db, events, &stats).await;
-        if durable.is_none() && !waiters.is_empty() {
-            // Only flushes: they wait for the batches before them.
-            durable = db.sync_barrier();
+        if stop || !waiters.is_empty() {
+            // What came before is written first.
+            while let Some(task) = in_flight.pop_front() {
+                let _ = task.await;
+            }
         }
-        let answer = async move {
-            let on_disk = match durable {
-                Some(d) => d.wait().await,
-                None => true,
-            };
-            for (ack, ok) in acks.into_iter().zip(stored) {
-                if let Some(ack) = ack {
-                    let _ = ack.send(ok && on_disk);
-                }
-            }
-            // A flush returns once what came before it is on disk (and so
-            // visible to pulls).
-            for w in waiters {
-                let _ = w.send(());
-            }
-        };
+        let written = write_round(db.clone(), events, acks, waiters, stats_all.clone());
         if stop {
-            answer.await;
+            written.await.send().await;
             return;
         }
-        tokio::spawn(answer);
+        if most <= 1 {
+            tokio::spawn(written.await.send());
+            continue;
+        }
+        while in_flight.len() >= most {
+            if let Some(task) = in_flight.pop_front() {
+                let _ = task.await;
+            }
+        }
+        in_flight.push_back(tokio::spawn(async move { written.await.send().await }));
+    }
+}
+
+/// Writes one round's events; its answers, to send once it is on disk.
+async fn write_round(
+    db: Database,
+    events: Vec<Event>,
+    acks: Vec<Option<Ack>>,
+    waiters: Vec<oneshot::Sender<()>>,
+    stats: Arc<TrackStats>,
+) -> Answers {
+    let (stored, mut durable) = write(&db, events, &stats).await;
+    if durable.is_none() && !waiters.is_empty() {
+        // Only flushes: they wait for the batches before them.
+        durable = db.sync_barrier();
+    }
+    Answers {
+        durable,
+        acks,
+        stored,
+        waiters,
+    }
+}
+
+/// A written round's answers.
+struct Answers {
+    durable: Option<Durable>,
+    acks: Vec<Option<Ack>>,
+    stored: Vec<bool>,
+    waiters: Vec<oneshot::Sender<()>>,
+}
+
+impl Answers {
+    /// Answers each event once its batch is on disk.
+    async fn send(self) {
+        let on_disk = match self.durable {
+            Some(d) => d.wait().await,
+            None => true,
+        };
+        for (ack, ok) in self.acks.into_iter().zip(self.stored) {
+            if let Some(ack) = ack {
+                let _ = ack.send(ok && on_disk);
+            }
+        }
+        // A flush returns once what came before it is on disk (and so
+        // visible to pulls).
+        for w in self.waiters {
+            let _ = w.send(());
+        }
     }
 }
 
