@@ -174,11 +174,11 @@ impl Admin {
 
     /// Leads of a company, oldest first.
     pub async fn leads(&self, company_id: i64) -> Result<Vec<Lead>, ServerError> {
-        self.db.leads_of_company(company_id).await
+        crate::services::leads::of_company(&self.db, company_id).await
     }
 
     pub async fn lead(&self, id: i64) -> Result<Option<Lead>, ServerError> {
-        self.db.lead(id).await
+        crate::services::leads::lead(&self.db, id).await
     }
 
     /// The retention purge, as the server's hourly job runs it.
@@ -210,7 +210,7 @@ impl Admin {
     /// The decay regrade, as the server's hourly job runs it: leads whose
     /// grade has cooled by `now_ms` get their new grade (and a change).
     pub async fn regrade_cooled_leads(&self, now_ms: i64) -> Result<usize, ServerError> {
-        self.db.regrade_cooled_leads(now_ms).await
+        crate::services::leads::regrade_cooled(&self.db, now_ms).await
     }
 
     /// Waits until every tracking event queued so far is committed.

@@ -8,7 +8,7 @@ use warmlead_core::lead::ManFlags;
 use warmlead_core::phone::Phone;
 use warmlead_core::sync::{Mutation, MutationBody, SCHEMA_VERSION};
 
-use crate::storage::NewContact;
+use crate::services::leads::NewContact;
 use crate::{Admin, ServerError};
 
 /// Who leaves their number, and what they write.
@@ -53,7 +53,7 @@ pub(super) async fn capture(
         let Some(rep) = share.rep_id() else {
             continue;
         };
-        let (lead, _) = admin.db.capture_lead(share, contact).await?;
+        let (lead, _) = crate::services::leads::capture(&admin.db, share, contact).await?;
         leads.push((lead.id, rep));
     }
     Ok(leads)

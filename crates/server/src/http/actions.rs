@@ -18,7 +18,8 @@ use warmlead_core::phone::Phone;
 
 use super::page::{self, Lang};
 use super::public::{html, lang};
-use crate::storage::{Credit, NewContact, ResolvedShare};
+use crate::services::leads::{self, NewContact};
+use crate::storage::{Credit, ResolvedShare};
 
 use super::client_ip::{ip_hash_of, ClientIp};
 use super::extract::bytes_rejection;
@@ -225,7 +226,7 @@ pub(crate) async fn lead(
         note,
         visitor_id: visitor_cookie(&headers),
     };
-    match st.db.capture_lead(share.clone(), contact).await {
+    match leads::capture(&st.db, share.clone(), contact).await {
         Ok(_) => reply(&st, json, lang, StatusCode::OK, &thanks(lang, &share)).await,
         Err(e) => {
             tracing::error!(error = %e, "lead capture failed");

@@ -9,6 +9,7 @@ use super::extract::ApiJson;
 
 use super::AppState;
 use crate::error::ServerError;
+use crate::services::leads;
 use crate::storage::Caller;
 
 /// `GET /api/v1/stats/filtered`: requests not counted as views, by reason,
@@ -32,13 +33,7 @@ pub(crate) async fn scoring_rules(
     State(st): State<AppState>,
     caller: Caller,
 ) -> Result<Json<ScoringRules>, ServerError> {
-    // The weights are the company's sales policy, not the partners' business.
-    if caller.user.role == warmlead_core::domain::Role::Partner {
-        return Err(ServerError::Forbidden(
-            "only reps and managers see scoring rules".into(),
-        ));
-    }
-    Ok(Json(st.db.scoring_rules(caller.company.id).await?))
+    Ok(Json(leads::scoring_rules(&st.db, &caller).await?))
 }
 
 /// `PUT /api/v1/scoring/rules` (managers): new weights; every lead of the
@@ -48,14 +43,7 @@ pub(crate) async fn set_scoring_rules(
     caller: Caller,
     ApiJson(rules): ApiJson<ScoringRules>,
 ) -> Result<Json<ScoringRules>, ServerError> {
-    if caller.user.role != warmlead_core::domain::Role::Manager {
-        return Err(ServerError::Forbidden(
-            "only managers change scoring rules".into(),
-        ));
-    }
-    st.db
-        .set_scoring_rules(caller.company.id, rules.clone())
-        .await?;
+    leads::set_scoring_rules(&st.db, &caller, rules.clone()).await?;
     Ok(Json(rules))
 }
 

@@ -89,7 +89,7 @@ pub(crate) fn forward(
     };
     changes::append_radar(tx, company, parent.scope(), &RadarBody::Signal(signal), now)?;
     let visitors = std::iter::once((company, visitor_id.to_string())).collect();
-    super::leads::after_signals(tx, &visitors, now)?;
+    super::lead_store::lead_store(tx).rescore_visitors(&visitors, now)?;
     Ok(child)
 }
 

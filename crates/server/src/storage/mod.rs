@@ -22,6 +22,7 @@ pub(crate) mod changes;
 mod content;
 mod forward;
 pub(crate) mod invitations;
+pub(crate) mod lead_store;
 mod leads;
 mod limits;
 mod media;
@@ -57,12 +58,12 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::error::ServerError;
+pub(crate) use leads::record_contact;
 pub(crate) use sql::Connection;
 pub(crate) use stores::Stores;
 
 pub(crate) use accounts::Caller;
 pub(crate) use content::{is_media_key, media_extension, MediaOwner, Placed, MEDIA_TYPES};
-pub(crate) use leads::NewContact;
 pub(crate) use shares::{BeaconInput, Credit, ResolvedShare};
 pub(crate) use sync::PushStep;
 pub(crate) use track::{Event as TrackEvent, TrackStats};

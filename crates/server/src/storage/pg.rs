@@ -257,6 +257,25 @@ impl Database {
 /// of its own (`sms_store::RecipientLock`, ...).
 pub(crate) struct Postgres;
 
+/// Advisory-lock key space of the per-company lead cooling job.
+const REGRADE_LOCK: i32 = 0x5247; // "RG"
+
+impl super::lead_store::LeadLocks for Postgres {
+    fn lock_lead(conn: &Connection, id: i64) -> Result<(), ServerError> {
+        conn.execute("SELECT id FROM leads WHERE id = ?1 FOR UPDATE", [id])?;
+        Ok(())
+    }
+
+    /// Every process runs the hourly job: one regrades a company at a time.
+    fn lock_regrade(conn: &Connection, company_id: i64) -> Result<(), ServerError> {
+        conn.execute(
+            "SELECT pg_advisory_xact_lock(?1, ?2)",
+            super::sql::params![REGRADE_LOCK, company_id],
+        )?;
+        Ok(())
+    }
+}
+
 impl super::media_store::SweepClaim for Postgres {
     /// Sweeps in several processes take disjoint rows.
     const CLAIM: &'static str = "FOR UPDATE SKIP LOCKED";

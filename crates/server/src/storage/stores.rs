@@ -6,6 +6,7 @@
 //! Aggregates not yet behind a trait are reached through [`Stores::legacy`]
 //! until each moves (docs/storage.md lists which are).
 
+use super::lead_store::{self, LeadStore};
 use super::media_store::{self, MediaStore};
 use super::release_store::ReleaseStore;
 use super::releases::ReleaseSql;
@@ -20,9 +21,20 @@ pub(crate) struct Stores<'c> {
 }
 
 impl<'c> Stores<'c> {
+    /// The stores of a transaction already open on `conn` (the push's
+    /// apply, until it moves to a service).
+    pub(crate) fn new(conn: &'c Connection, secrets: &'c Secrets) -> Self {
+        Stores { conn, secrets }
+    }
+
     /// The SMS queue and opt-outs.
     pub fn sms(&self) -> Box<dyn SmsQueue + 'c> {
         sms_store::sms_queue(self.conn)
+    }
+
+    /// Leads, their visitors and the company's scoring rules.
+    pub fn leads(&self) -> Box<dyn LeadStore + 'c> {
+        lead_store::lead_store(self.conn)
     }
 
     /// Each company's room for media, and the sweep of unused media.

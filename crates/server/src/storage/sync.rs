@@ -223,9 +223,12 @@ fn apply_body(
         MutationBody::ArchiveContent { key } => {
             set_item_status(tx, caller, key, ContentStatus::Archived).map(|_| ())
         }
-        MutationBody::SetManFlags { lead_id, man } => {
-            super::leads::set_man_flags(tx, caller, *lead_id, *man)
-        }
+        MutationBody::SetManFlags { lead_id, man } => crate::services::leads::set_man_flags(
+            &super::Stores::new(tx, secrets),
+            caller,
+            *lead_id,
+            *man,
+        ),
         MutationBody::CreateInvitation {
             invite_no,
             channel,

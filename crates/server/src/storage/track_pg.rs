@@ -462,6 +462,6 @@ impl TrackStore for PgTrackStore<'_> {
         visitors: &BTreeSet<(i64, String)>,
         now: i64,
     ) -> Result<(), ServerError> {
-        super::leads::after_signals(self.conn, visitors, now)
+        super::lead_store::lead_store(self.conn).rescore_visitors(visitors, now)
     }
 }

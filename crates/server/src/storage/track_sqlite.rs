@@ -284,6 +284,6 @@ impl TrackStore for SqliteTrackStore<'_> {
         visitors: &BTreeSet<(i64, String)>,
         now: i64,
     ) -> Result<(), ServerError> {
-        super::leads::after_signals(self.conn, visitors, now)
+        super::lead_store::lead_store(self.conn).rescore_visitors(visitors, now)
     }
 }
