@@ -1,6 +1,6 @@
 //! The server's PostgreSQL schema (issue 9, first brick): numbered
 //! migrations embedded in the binary, mirroring the SQLite ones in
-//! `crates/server/migrations` table for table and column for column, and
+//! `crates/server-sqlite/migrations` table for table and column for column, and
 //! the runner that applies them at start.
 //!
 //! Only the SQL differs between the backends: the same numbers, the same

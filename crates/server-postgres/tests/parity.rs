@@ -1,5 +1,5 @@
 //! The two migration sets describe one schema: a fresh SQLite server
-//! database (every file in crates/server/migrations, read at test time so a
+//! database (every file in crates/server-sqlite/migrations, read at test time so a
 //! new SQLite migration without its PostgreSQL twin fails here) and a fresh
 //! PostgreSQL database migrated by this crate must have the same tables,
 //! columns (type class, nullability, default), primary keys, named indexes,
@@ -62,7 +62,7 @@ impl Schema {
 }
 
 fn sqlite_migration_files() -> Vec<(i64, PathBuf)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../server/migrations");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../server-sqlite/migrations");
     let mut files: Vec<(i64, PathBuf)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("cannot read {dir:?}: {e}"))
         .map(|e| e.unwrap().path())

@@ -1,5 +1,5 @@
 //! A real SQLite server database for the tests: the server's own
-//! migrations (`crates/server/migrations`), and at the latest version a row
+//! migrations (`crates/server-sqlite/migrations`), and at the latest version a row
 //! (or more) in every table. `tests/copy.rs` copies it into PostgreSQL,
 //! `tests/pg_dump.rs` backs that copy up and restores it.
 
@@ -77,7 +77,7 @@ pub const FIXTURES: &[(&str, &str)] = &[
 ];
 
 fn sqlite_migration_files() -> Vec<(i64, PathBuf)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../server/migrations");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../server-sqlite/migrations");
     let mut files: Vec<(i64, PathBuf)> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
