@@ -10,7 +10,8 @@ use warmlead_core::invite::{InviteChannel, NewInvitation, PartnerSource};
 use warmlead_core::phone::Phone;
 
 use super::DAY_MS;
-use crate::storage::{accounts, invitations, partners, Database};
+use crate::services::invitations;
+use crate::storage::{accounts, Database};
 use crate::ServerError;
 
 const HOUR_MS: i64 = 3600 * 1000;
@@ -147,7 +148,7 @@ pub(super) async fn seed(
     public_url: String,
     now: i64,
 ) -> Result<Vec<User>, ServerError> {
-    db.tx(move |tx, _| {
+    db.transaction(move |s| {
         // One poster per rep, put in a WeChat group 25 days ago; several join through it.
         let mut posters = Vec::new();
         for rep in &reps {
@@ -157,7 +158,7 @@ pub(super) async fn seed(
                 expires_in_hours: Some(30 * 24),
             };
             let at = now - 25 * DAY_MS;
-            posters.push(invitations::create(tx, rep, &new, None, &public_url, at)?);
+            posters.push(invitations::create(s, rep, &new, None, &public_url, at)?);
         }
         let mut users = Vec::new();
         for j in joiners {
@@ -178,14 +179,14 @@ pub(super) async fn seed(
                     };
                     let recipient = sms.then_some((j.name, &p));
                     let made = joined - if sms { 20 } else { 1 } * HOUR_MS;
-                    Some(invitations::create(tx, rep, &new, recipient, &public_url, made)?.id)
+                    Some(invitations::create(s, rep, &new, recipient, &public_url, made)?.id)
                 }
                 PartnerSource::Poster => Some(posters[j.rep].id),
                 PartnerSource::Import | PartnerSource::Admin => None,
             };
             match invitation_id {
                 Some(id) => {
-                    invitations::accept(tx, id, j.name, &p, joined)?;
+                    invitations::accept(s, id, j.name, &p, joined)?;
                 }
                 None => {
                     let row = ImportRow {
@@ -194,7 +195,7 @@ pub(super) async fn seed(
                         phone: p.as_e164().into(),
                         note: None,
                     };
-                    let out = partners::import(tx, rep, &[row], false, joined)?;
+                    let out = invitations::import(s, rep, &[row], false, joined)?;
                     if out.imported != 1 {
                         return Err(ServerError::InvalidInput(format!(
                             "demo import of {} refused: {:?}",
@@ -203,7 +204,7 @@ pub(super) async fn seed(
                     }
                 }
             }
-            let user = accounts::user_by_phone(tx, rep.company_id, p.as_e164())?
+            let user = accounts::user_by_phone(s.legacy(), rep.company_id, p.as_e164())?
                 .ok_or_else(|| ServerError::NotFound(format!("demo partner {}", j.name)))?;
             users.push(user);
         }
@@ -217,9 +218,9 @@ pub(super) async fn seed(
             };
             let p = o.recipient.map(|(_, ph)| phone(ph)).transpose()?;
             let recipient = o.recipient.zip(p.as_ref()).map(|((n, _), p)| (n, p));
-            let inv = invitations::create(tx, rep, &new, recipient, &public_url, made)?;
+            let inv = invitations::create(s, rep, &new, recipient, &public_url, made)?;
             if let Some(days) = o.revoked_after {
-                invitations::revoke(tx, rep, inv.id, made + days * DAY_MS)?;
+                invitations::revoke(s, rep, inv.id, made + days * DAY_MS)?;
             }
         }
         Ok(users)

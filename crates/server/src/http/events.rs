@@ -74,10 +74,14 @@ impl Live {
             if s > sync || self.first {
                 // Someone accepted an invitation: the rep's QR screen moves on at once.
                 let accepted = if s > sync && !self.first {
-                    self.db
-                        .accepted_invitation_since(self.caller.clone(), sync, s)
-                        .await
-                        .ok()?
+                    crate::services::invitations::accepted_since(
+                        &self.db,
+                        self.caller.clone(),
+                        sync,
+                        s,
+                    )
+                    .await
+                    .ok()?
                 } else {
                     None
                 };

@@ -26,14 +26,15 @@ use super::page::{self, Head, Lang, Preview};
 use super::public::html;
 use super::AppState;
 use crate::error::ServerError;
+use crate::services::invitations::{
+    self as service, closed_reason, is_for_phone, normalize_short_code, AcceptOutcome, Accepted,
+    Closed, InviteKey, InviteView,
+};
 use crate::services::sms::{
     self,
     code::{CodeOutcome, CodeRequest},
 };
-use crate::storage::invitations::{
-    closed_reason, is_for_phone, normalize_short_code, AcceptOutcome, Accepted, Closed, InviteKey,
-    InviteView, OtpCheck,
-};
+use crate::storage::invitation_store::OtpCheck;
 use crate::storage::{now_ms, Caller};
 use warmlead_core::company::promise_of;
 
@@ -58,10 +59,7 @@ pub(crate) async fn create(
     ApiJson(new): ApiJson<NewInvitation>,
 ) -> Result<Json<Invitation>, ServerError> {
     require_inviter(&caller)?;
-    let inv = st
-        .db
-        .create_invitation(caller.user, new, st.public_url.clone())
-        .await?;
+    let inv = service::create_invitation(&st.db, caller.user, new, st.public_url.clone()).await?;
     Ok(Json(inv))
 }
 
@@ -72,7 +70,9 @@ pub(crate) async fn get(
     Path(id): Path<i64>,
 ) -> Result<Json<Invitation>, ServerError> {
     require_inviter(&caller)?;
-    Ok(Json(st.db.invitation_for(caller.user, id).await?))
+    Ok(Json(
+        service::invitation_for(&st.db, caller.user, id).await?,
+    ))
 }
 
 /// Largest import body: the CSV itself is at most `csv_import::MAX_BYTES`
@@ -93,10 +93,7 @@ pub(crate) async fn import(
     }
     let req = import_body(body)?;
     check_import_rows(&req.rows)?;
-    let result = st
-        .db
-        .import_partners(caller.user, req.rows, req.dry_run)
-        .await?;
+    let result = service::import_partners(&st.db, caller.user, req.rows, req.dry_run).await?;
     Ok((import_status(req.dry_run, &result.errors), Json(result)).into_response())
 }
 
@@ -142,7 +139,9 @@ pub(crate) async fn revoke(
     Path(id): Path<i64>,
 ) -> Result<Json<Invitation>, ServerError> {
     require_inviter(&caller)?;
-    Ok(Json(st.db.revoke_invitation(caller.user, id).await?))
+    Ok(Json(
+        service::revoke_invitation(&st.db, caller.user, id).await?,
+    ))
 }
 
 // ---------------------------------------------------------------------------
@@ -458,7 +457,7 @@ async fn load(st: &AppState, key: InviteKey, ip: &str) -> Result<InviteView, Res
         InviteKey::ShortCode(_) => true,
     };
     let found = if wellformed {
-        st.db.invite_view(key.clone(), st.public_url.clone()).await
+        service::invite_view(&st.db, key.clone(), st.public_url.clone()).await
     } else {
         Ok(None)
     };
@@ -647,7 +646,7 @@ async fn accept(
     let code = code.filter(|_| st.sms_is_real);
     let phone_proven = code.is_some();
     let id = view.invitation.id;
-    match st.db.accept_invitation(id, name, phone, code).await {
+    match service::accept_invitation(&st.db, id, name, phone, code).await {
         Ok(AcceptOutcome::Otp(check)) => match check {
             OtpCheck::Missing | OtpCheck::Ok => reply(StatusCode::BAD_REQUEST, T_CODE_MISSING),
             OtpCheck::Wrong => reply(StatusCode::BAD_REQUEST, T_CODE_WRONG),

@@ -786,7 +786,8 @@ pub(crate) fn set_active(
                 "UPDATE users SET deactivated_at = COALESCE(deactivated_at, ?1) WHERE id = ?2",
                 params![now, target_id],
             )?;
-            super::invitations::close_for_switch_off(tx, company_id, target_id, now)?;
+            super::invitation_store::invitation_store(tx)
+                .close_for_switch_off(company_id, target_id, now)?;
             super::sms_store::sms_queue(tx).cancel_queued_of(company_id, target_id, now)?;
         }
         Switch::On { reopen_invitations } => {
@@ -795,9 +796,11 @@ pub(crate) fn set_active(
                 [target_id],
             )?;
             if reopen_invitations {
-                super::invitations::reopen_after_switch_on(tx, company_id, target_id, now)?;
+                super::invitation_store::invitation_store(tx)
+                    .reopen_after_switch_on(company_id, target_id, now)?;
             } else {
-                super::invitations::keep_closed_after_switch_on(tx, company_id, target_id)?;
+                super::invitation_store::invitation_store(tx)
+                    .keep_closed_after_switch_on(company_id, target_id)?;
             }
         }
     }

@@ -21,6 +21,7 @@ mod cache;
 pub(crate) mod changes;
 mod content;
 mod forward;
+pub(crate) mod invitation_store;
 pub(crate) mod invitations;
 pub(crate) mod lead_store;
 mod leads;

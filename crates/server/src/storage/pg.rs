@@ -281,6 +281,15 @@ impl super::media_store::SweepClaim for Postgres {
     const CLAIM: &'static str = "FOR UPDATE SKIP LOCKED";
 }
 
+impl super::invitation_store::AcceptLock for Postgres {
+    /// Two accepts of one multi-use invitation in two processes: the second
+    /// waits for the first's commit before reading the uses.
+    fn lock_for_accept(conn: &Connection, id: i64) -> Result<(), ServerError> {
+        conn.execute("SELECT id FROM invitations WHERE id = ?1 FOR UPDATE", [id])?;
+        Ok(())
+    }
+}
+
 /// Advisory-lock key space of the per-recipient SMS decision lock.
 const RECIPIENT_LOCK: i32 = 0x534d; // "SM"
 

@@ -17,10 +17,12 @@ use warmlead_core::token::{derive_share_key, ShareClaim};
 use warmlead_core::ErrorCode;
 
 use super::accounts::{self, Caller};
+use super::invitation_store::{invitation_store, OtpCheck, OTP_MAX_ATTEMPTS};
 use super::sql::Connection;
 use super::sync::{self, PushStep};
-use super::{content, invitations, now_ms, shares, testdb, Secrets};
+use super::{content, now_ms, shares, testdb, Secrets, Stores};
 use crate::error::ServerError;
+use crate::services::invitations;
 
 /// A company with a manager, a rep, a partner of the rep with a device
 /// (signed in) and a live company article, committed.
@@ -356,33 +358,45 @@ fn parallel_code_guesses_stop_at_the_attempt_limit() {
         multi_use: false,
         expires_in_hours: None,
     };
-    let inv = invitations::create(&first, &w.rep, &new, None, "", now).unwrap();
-    let code = invitations::new_otp(&first, &w.secrets.master, inv.id, &phone, now).unwrap();
+    let inv = invitations::create(
+        &Stores::new(&first, &w.secrets),
+        &w.rep,
+        &new,
+        None,
+        "",
+        now,
+    )
+    .unwrap();
+    let code = invitation_store(&first)
+        .new_otp(&w.secrets.master, inv.id, &phone, now)
+        .unwrap();
     first.execute_batch("COMMIT").unwrap();
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let guess = |conn: &Connection, code: &str| {
-        invitations::check_otp(conn, &w.secrets.master, inv.id, &phone, code, now).unwrap()
+        invitation_store(conn)
+            .check_otp(&w.secrets.master, inv.id, &phone, code, now)
+            .unwrap()
     };
-    for _ in 1..invitations::OTP_MAX_ATTEMPTS {
+    for _ in 1..OTP_MAX_ATTEMPTS {
         testdb::begin(&first);
-        assert_eq!(guess(&first, wrong), invitations::OtpCheck::Wrong);
+        assert_eq!(guess(&first, wrong), OtpCheck::Wrong);
         first.execute_batch("COMMIT").unwrap();
     }
 
     testdb::begin(&first);
-    assert_eq!(guess(&first, wrong), invitations::OtpCheck::Locked);
+    assert_eq!(guess(&first, wrong), OtpCheck::Locked);
     let (master, right, id) = (w.secrets.master.clone(), code.clone(), inv.id);
     let sixth = racer(second, move |tx| {
-        invitations::check_otp(tx, &master, id, &phone, &right, now)
+        invitation_store(tx).check_otp(&master, id, &phone, &right, now)
     });
     testdb::wait_for_lock_waiter(&watcher);
     first.execute_batch("COMMIT").unwrap();
     let sixth = sixth.join().unwrap().unwrap();
     assert_eq!(
         sixth,
-        invitations::OtpCheck::Locked,
+        OtpCheck::Locked,
         "a sixth guess passed a limit of {}",
-        invitations::OTP_MAX_ATTEMPTS
+        OTP_MAX_ATTEMPTS
     );
 }
 
@@ -402,15 +416,32 @@ fn a_revoke_while_an_accept_commits_leaves_the_invitation_accepted() {
         multi_use: false,
         expires_in_hours: None,
     };
-    let inv = invitations::create(&first, &w.rep, &new, None, "", now).unwrap();
+    let inv = invitations::create(
+        &Stores::new(&first, &w.secrets),
+        &w.rep,
+        &new,
+        None,
+        "",
+        now,
+    )
+    .unwrap();
     first.execute_batch("COMMIT").unwrap();
 
     testdb::begin(&first);
     let phone = Phone::parse("13700137000").unwrap();
-    let joined = invitations::accept(&first, inv.id, "赵六", &phone, now).unwrap();
+    let joined = invitations::accept(
+        &Stores::new(&first, &w.secrets),
+        inv.id,
+        "赵六",
+        &phone,
+        now,
+    )
+    .unwrap();
     assert!(matches!(joined, invitations::Accepted::Joined { .. }));
     let (rep, id) = (w.rep.clone(), inv.id);
-    let revoked = racer(second, move |tx| invitations::revoke(tx, &rep, id, now));
+    let revoked = racer(second, move |tx| {
+        invitations::revoke(&Stores::new(tx, &secrets()), &rep, id, now)
+    });
     testdb::wait_for_lock_waiter(&watcher);
     first.execute_batch("COMMIT").unwrap();
     let answered = revoked.join().unwrap().unwrap();
@@ -418,7 +449,7 @@ fn a_revoke_while_an_accept_commits_leaves_the_invitation_accepted() {
         (answered.status, answered.uses),
         (InvitationStatus::Accepted, 1)
     );
-    let stored = invitations::get(&watcher, inv.id).unwrap().unwrap();
+    let stored = invitation_store(&watcher).get(inv.id).unwrap().unwrap();
     assert_eq!(
         (stored.status, stored.uses),
         (InvitationStatus::Accepted, 1)
@@ -482,7 +513,14 @@ fn an_import_racing_a_join_of_one_of_its_numbers_is_a_conflict() {
     };
     testdb::begin(&first);
     let one = [row(2, "钱七", "+8613500135000")];
-    let done = super::partners::import(&first, &w.rep, &one, false, now_ms()).unwrap();
+    let done = invitations::import(
+        &Stores::new(&first, &w.secrets),
+        &w.rep,
+        &one,
+        false,
+        now_ms(),
+    )
+    .unwrap();
     assert_eq!(done.imported, 1);
     let (rep, file) = (
         w.rep.clone(),
@@ -492,7 +530,7 @@ fn an_import_racing_a_join_of_one_of_its_numbers_is_a_conflict() {
         ],
     );
     let racing = racer(second, move |tx| {
-        super::partners::import(tx, &rep, &file, false, now_ms())
+        invitations::import(&Stores::new(tx, &secrets()), &rep, &file, false, now_ms())
     });
     testdb::wait_for_lock_waiter(&watcher);
     first.execute_batch("COMMIT").unwrap();
@@ -542,14 +580,24 @@ fn two_codes_asked_for_at_once_leave_one_open() {
         multi_use: false,
         expires_in_hours: None,
     };
-    let inv = invitations::create(&first, &w.rep, &new, None, "", now).unwrap();
+    let inv = invitations::create(
+        &Stores::new(&first, &w.secrets),
+        &w.rep,
+        &new,
+        None,
+        "",
+        now,
+    )
+    .unwrap();
     first.execute_batch("COMMIT").unwrap();
 
     testdb::begin(&first);
-    invitations::new_otp(&first, &w.secrets.master, inv.id, &phone, now).unwrap();
+    invitation_store(&first)
+        .new_otp(&w.secrets.master, inv.id, &phone, now)
+        .unwrap();
     let (master, id, to) = (w.secrets.master.clone(), inv.id, phone.clone());
     let again = racer(second, move |tx| {
-        invitations::new_otp(tx, &master, id, &to, now)
+        invitation_store(tx).new_otp(&master, id, &to, now)
     });
     testdb::wait_for_lock_waiter_or(&watcher, || again.is_finished());
     first.execute_batch("COMMIT").unwrap();
@@ -564,12 +612,9 @@ fn two_codes_asked_for_at_once_leave_one_open() {
         .unwrap();
     assert_eq!(open, 1, "two codes open for one phone");
     testdb::begin(&watcher);
-    let check =
-        invitations::check_otp(&watcher, &w.secrets.master, inv.id, &phone, &newer, now).unwrap();
+    let check = invitation_store(&watcher)
+        .check_otp(&w.secrets.master, inv.id, &phone, &newer, now)
+        .unwrap();
     watcher.execute_batch("COMMIT").unwrap();
-    assert_eq!(
-        check,
-        invitations::OtpCheck::Ok,
-        "the newer code is the open one"
-    );
+    assert_eq!(check, OtpCheck::Ok, "the newer code is the open one");
 }

@@ -341,6 +341,13 @@ impl super::media_store::SweepClaim for Sqlite {
     const CLAIM: &'static str = "";
 }
 
+impl super::invitation_store::AcceptLock for Sqlite {
+    /// The one writer runs accepts one at a time.
+    fn lock_for_accept(_: &super::sql::Connection, _: i64) -> Result<(), ServerError> {
+        Ok(())
+    }
+}
+
 impl super::sms_store::RecipientLock for Sqlite {
     /// The one writer runs the deciding transactions one at a time.
     fn lock_recipient(_: &super::sql::Connection, _: &str) -> Result<(), ServerError> {

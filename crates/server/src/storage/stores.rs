@@ -6,6 +6,7 @@
 //! Aggregates not yet behind a trait are reached through [`Stores::legacy`]
 //! until each moves (docs/storage.md lists which are).
 
+use super::invitation_store::{self, InvitationStore};
 use super::lead_store::{self, LeadStore};
 use super::media_store::{self, MediaStore};
 use super::release_store::ReleaseStore;
@@ -30,6 +31,11 @@ impl<'c> Stores<'c> {
     /// The SMS queue and opt-outs.
     pub fn sms(&self) -> Box<dyn SmsQueue + 'c> {
         sms_store::sms_queue(self.conn)
+    }
+
+    /// Invitations and the one-time codes of their pages.
+    pub fn invitations(&self) -> Box<dyn InvitationStore + 'c> {
+        invitation_store::invitation_store(self.conn)
     }
 
     /// Leads, their visitors and the company's scoring rules.

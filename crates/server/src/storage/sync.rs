@@ -237,7 +237,7 @@ fn apply_body(
             token,
             created_at_ms,
         } => {
-            let pushed = super::invitations::Pushed {
+            let pushed = crate::services::invitations::Pushed {
                 invite_no: *invite_no,
                 channel: *channel,
                 max_uses: *max_uses,
@@ -245,7 +245,8 @@ fn apply_body(
                 token,
                 created_at_ms: *created_at_ms,
             };
-            super::invitations::record_pushed(tx, secrets, caller, &pushed, public_url, now_ms())
+            let s = super::Stores::new(tx, secrets);
+            crate::services::invitations::record_pushed(&s, caller, &pushed, public_url, now_ms())
                 .map(|_| ())
         }
     }

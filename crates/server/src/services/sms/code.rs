@@ -13,7 +13,6 @@ use warmlead_sms::{
 
 use super::SmsService;
 use crate::error::ServerError;
-use crate::storage::invitations::new_otp;
 use crate::storage::sms_store::NewCode;
 use crate::storage::Stores;
 
@@ -173,13 +172,9 @@ fn plan(
     if let Decision::Refuse { reason } = decide(&probe, &history, rules, now) {
         return Ok(Planned::Refused(reason));
     }
-    let code = new_otp(
-        s.legacy(),
-        &s.secrets().master,
-        req.invitation_id,
-        &req.phone,
-        now,
-    )?;
+    let code = s
+        .invitations()
+        .new_otp(&s.secrets().master, req.invitation_id, &req.phone, now)?;
     let message = compose(&request(req, text(&code), &code), rules);
     let id = s.sms().insert_code(
         NewCode {

@@ -18,14 +18,14 @@ use warmlead_sms::{compose, decide, MessageKind, Rules, SendRequest};
 use super::plan::{self, check_count, precheck, Checked};
 use super::SmsService;
 use crate::error::ServerError;
+use crate::services::invitations;
 use crate::storage::accounts;
-use crate::storage::invitations;
 use crate::storage::sms_store::NewMessage;
 use crate::storage::Caller;
 use crate::storage::Stores;
 
 /// Invitation URL tokens are 16 random bytes in unpadded base64url
-/// (storage::invitations), so 22 characters. A dry run shows this many `x`
+/// (services::invitations), so 22 characters. A dry run shows this many `x`
 /// in their place, so the text has the real length (and the length rule
 /// gives the real answer) without making a token.
 pub(super) const TOKEN_CHARS: usize = 22;
@@ -178,7 +178,7 @@ fn plan_one(
         expires_in_hours: None,
     };
     let inv = invitations::create(
-        s.legacy(),
+        s,
         &sender.rep,
         &new,
         Some((&item.name, phone)),
