@@ -350,6 +350,14 @@ async fn only_reps_and_managers_invite_and_only_their_own() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // Nor may a partner revoke it, even one bound to its rep.
+    let res = partner
+        .post(&format!("/api/v1/invitations/{}/revoke", inv.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(api_error(res).await.code, ErrorCode::Forbidden);
     let a = w.ts.admin();
     let other_co = a.create_company("别家装修").await.unwrap();
     let stranger = a

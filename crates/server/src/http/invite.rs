@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use warmlead_core::api::{PATH_INVITE_PREFIX, PATH_JOIN};
 use warmlead_core::csv_import;
-use warmlead_core::domain::{Company, Role, User};
+use warmlead_core::domain::{Company, User};
 use warmlead_core::invite::{
     activation_link, offline, Invitation, NewInvitation, PartnerImportRequest,
 };
@@ -41,24 +41,12 @@ use warmlead_core::company::promise_of;
 // Names and phones of people, as everywhere (warmlead-core's limits).
 use warmlead_core::limits::{MAX_NAME_CHARS, MAX_PHONE_CHARS};
 
-/// Reps and managers invite; partners may not (`invite::terms::may_invite`).
-fn require_inviter(caller: &Caller) -> Result<(), ServerError> {
-    if warmlead_core::invite::terms::may_invite(caller.user.role) {
-        Ok(())
-    } else {
-        Err(ServerError::Forbidden(
-            "only reps and managers can invite partners".into(),
-        ))
-    }
-}
-
 /// `POST /api/v1/invitations`.
 pub(crate) async fn create(
     State(st): State<AppState>,
     caller: Caller,
     ApiJson(new): ApiJson<NewInvitation>,
 ) -> Result<Json<Invitation>, ServerError> {
-    require_inviter(&caller)?;
     let inv = service::create_invitation(&st.db, caller.user, new, st.public_url.clone()).await?;
     Ok(Json(inv))
 }
@@ -69,7 +57,6 @@ pub(crate) async fn get(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<Invitation>, ServerError> {
-    require_inviter(&caller)?;
     Ok(Json(
         service::invitation_for(&st.db, caller.user, id).await?,
     ))
@@ -86,11 +73,8 @@ pub(crate) async fn import(
     caller: Caller,
     body: Result<Json<PartnerImportRequest>, JsonRejection>,
 ) -> Result<Response, ServerError> {
-    if caller.user.role != Role::Rep {
-        return Err(ServerError::Forbidden(
-            "only reps import partners (they are bound to the rep who imports them)".into(),
-        ));
-    }
+    // Refused before the body is read: a partner learns nothing of the rows.
+    service::may_import(&caller.user)?;
     let req = import_body(body)?;
     check_import_rows(&req.rows)?;
     let result = service::import_partners(&st.db, caller.user, req.rows, req.dry_run).await?;
@@ -138,7 +122,6 @@ pub(crate) async fn revoke(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<Invitation>, ServerError> {
-    require_inviter(&caller)?;
     Ok(Json(
         service::revoke_invitation(&st.db, caller.user, id).await?,
     ))

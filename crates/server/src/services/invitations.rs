@@ -45,6 +45,27 @@ fn refused(why: terms::Refused) -> ServerError {
     }
 }
 
+/// Reps and managers invite, and see and revoke invitations; partners may
+/// not (`invite::terms::may_invite`).
+fn may_invite(user: &User) -> Result<(), ServerError> {
+    if terms::may_invite(user.role) {
+        Ok(())
+    } else {
+        Err(refused(terms::Refused::NotAnInviter))
+    }
+}
+
+/// Only reps import partners: each is bound to the rep who imports them.
+pub(crate) fn may_import(user: &User) -> Result<(), ServerError> {
+    if user.role == Role::Rep {
+        Ok(())
+    } else {
+        Err(ServerError::Forbidden(
+            "only reps import partners (they are bound to the rep who imports them)".into(),
+        ))
+    }
+}
+
 fn random_token() -> String {
     let mut bytes = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut bytes);
@@ -455,6 +476,7 @@ pub(crate) async fn create_invitation(
     new: NewInvitation,
     public_url: String,
 ) -> Result<Invitation, ServerError> {
+    may_invite(&rep)?;
     db.transaction(move |s| create(s, &rep, &new, None, &public_url, now_ms()))
         .await
 }
@@ -465,6 +487,7 @@ pub(crate) async fn invitation_for(
     caller: User,
     id: i64,
 ) -> Result<Invitation, ServerError> {
+    may_invite(&caller)?;
     db.snapshot(move |s| get_for(s, &caller, id)).await
 }
 
@@ -544,6 +567,7 @@ pub(crate) async fn revoke_invitation(
     caller: User,
     id: i64,
 ) -> Result<Invitation, ServerError> {
+    may_invite(&caller)?;
     db.transaction(move |s| revoke(s, &caller, id, now_ms()))
         .await
 }
@@ -560,11 +584,7 @@ pub(crate) fn import(
     dry_run: bool,
     now: i64,
 ) -> Result<PartnerImportResult, ServerError> {
-    if rep.role != Role::Rep {
-        return Err(ServerError::Forbidden(
-            "only reps import partners (they are bound to the rep who imports them)".into(),
-        ));
-    }
+    may_import(rep)?;
     let phones: Vec<String> = rows
         .iter()
         .filter_map(|r| recheck::checked_phone(&r.phone).ok())
