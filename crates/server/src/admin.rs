@@ -8,6 +8,7 @@ use warmlead_core::lead::{Lead, Signal, VisitStats};
 use std::path::Path;
 
 use crate::error::ServerError;
+use crate::services::content;
 pub use crate::storage::backup::{BackupReport, RestoreReport};
 use crate::storage::{backup, media_extension, Database, DatabaseUrl, MediaOwner};
 
@@ -126,7 +127,7 @@ impl Admin {
         company_id: i64,
         item: NewContentItem,
     ) -> Result<ContentItem, ServerError> {
-        self.db.create_item(company_id, None, item).await
+        content::create(&self.db, company_id, None, item).await
     }
 
     pub async fn count_visits(&self) -> Result<i64, ServerError> {
@@ -225,7 +226,7 @@ impl Admin {
 
     /// Media rows stored (for checking that failed uploads leave nothing).
     pub async fn count_media(&self) -> Result<i64, ServerError> {
-        self.db.count_media().await
+        content::count_media(&self.db).await
     }
 
     /// The directory media files are written to.
@@ -300,19 +301,19 @@ impl Admin {
             let _ = tokio::fs::remove_file(&tmp).await;
             return Err(e.into());
         }
-        let inserted = self
-            .db
-            .insert_media(
-                MediaOwner {
-                    company_id,
-                    uploaded_by: None,
-                },
-                content_type.to_string(),
-                size,
-                name.clone(),
-                None,
-            )
-            .await;
+        let owner = MediaOwner {
+            company_id,
+            uploaded_by: None,
+        };
+        let inserted = content::store_media(
+            &self.db,
+            owner,
+            content_type.to_string(),
+            size,
+            name.clone(),
+            None,
+        )
+        .await;
         if inserted.is_err() {
             let _ = tokio::fs::remove_file(dir.join(&name)).await;
         }

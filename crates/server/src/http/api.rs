@@ -15,6 +15,7 @@ use super::client_ip::{ip_hash_of, ClientIp};
 use super::extract::ApiJson;
 use super::AppState;
 use crate::error::ServerError;
+use crate::services::content;
 use crate::storage::Caller;
 
 /// Attempts are limited per network of the client (behind a trusted
@@ -63,7 +64,7 @@ pub(crate) async fn create_content(
     require_manager(&caller)?;
     let viewer = Some(Viewer::from(&caller.user));
     Ok(Json(
-        st.db.create_item(caller.company.id, viewer, item).await?,
+        content::create(&st.db, caller.company.id, viewer, item).await?,
     ))
 }
 
@@ -74,7 +75,9 @@ pub(crate) async fn list_content(
     caller: Caller,
 ) -> Result<Json<Vec<ContentItem>>, ServerError> {
     let viewer = Viewer::from(&caller.user);
-    Ok(Json(st.db.list_items(caller.company.id, viewer).await?))
+    Ok(Json(
+        content::list(&st.db, caller.company.id, viewer).await?,
+    ))
 }
 
 /// `PUT /api/v1/content/{key}`: create or edit an item (managers any, reps
@@ -85,7 +88,7 @@ pub(crate) async fn save_content(
     Path(key): Path<String>,
     ApiJson(draft): ApiJson<ContentDraft>,
 ) -> Result<Json<ContentItem>, ServerError> {
-    Ok(Json(st.db.save_item(caller, key, draft).await?))
+    Ok(Json(content::save(&st.db, caller, key, draft).await?))
 }
 
 /// `POST /api/v1/content/{key}/publish`.
@@ -95,9 +98,7 @@ pub(crate) async fn publish_content(
     Path(key): Path<String>,
 ) -> Result<Json<ContentItem>, ServerError> {
     Ok(Json(
-        st.db
-            .set_item_status(caller, key, ContentStatus::Live)
-            .await?,
+        content::set_status(&st.db, caller, key, ContentStatus::Live).await?,
     ))
 }
 
@@ -109,8 +110,6 @@ pub(crate) async fn archive_content(
     Path(key): Path<String>,
 ) -> Result<Json<ContentItem>, ServerError> {
     Ok(Json(
-        st.db
-            .set_item_status(caller, key, ContentStatus::Archived)
-            .await?,
+        content::set_status(&st.db, caller, key, ContentStatus::Archived).await?,
     ))
 }

@@ -21,6 +21,7 @@ use warmlead_core::ErrorCode;
 use super::extract::{bearer_token, ApiJson};
 use super::AppState;
 use crate::error::{api_error_response, ServerError};
+use crate::services::content;
 use crate::services::media as media_room;
 use crate::storage::{
     is_media_key, media_extension, Caller, Database, MediaOwner, Placed, MEDIA_TYPES,
@@ -43,9 +44,7 @@ pub(crate) async fn upload(
     // between its row's commit and `keep` (its file would then go).
     let stored = tokio::spawn(async move {
         let reservation = pending.reservation;
-        match st
-            .db
-            .insert_media(owner, content_type, size as i64, name, reservation)
+        match content::store_media(&st.db, owner, content_type, size as i64, name, reservation)
             .await
         {
             Ok(media) => {
@@ -85,10 +84,16 @@ pub(crate) async fn put(
     // On its own task, as in `upload`.
     let stored = tokio::spawn(async move {
         let reservation = pending.reservation;
-        let placed = st
-            .db
-            .insert_media_at(owner, content_type, size as i64, name, key, reservation)
-            .await;
+        let placed = content::store_media_at(
+            &st.db,
+            owner,
+            content_type,
+            size as i64,
+            name,
+            key,
+            reservation,
+        )
+        .await;
         match placed {
             Ok(Placed::New(media)) => {
                 pending.keep();
@@ -441,7 +446,9 @@ pub(crate) async fn serve(
     if !is_media_key(&key) {
         return Err(not_found());
     }
-    let media = st.db.media_by_key(key).await?.ok_or_else(not_found)?;
+    let media = content::media_by_key(&st.db, key)
+        .await?
+        .ok_or_else(not_found)?;
     if !media.public && !is_company_device(&st, req.headers(), media.company_id).await {
         return Err(not_found());
     }

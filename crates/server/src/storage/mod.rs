@@ -20,6 +20,7 @@ pub(crate) mod bulk;
 mod cache;
 pub(crate) mod changes;
 mod content;
+pub(crate) mod content_store;
 mod forward;
 pub(crate) mod invitation_store;
 pub(crate) mod invitations;
@@ -64,7 +65,7 @@ pub(crate) use sql::Connection;
 pub(crate) use stores::Stores;
 
 pub(crate) use accounts::Caller;
-pub(crate) use content::{is_media_key, media_extension, MediaOwner, Placed, MEDIA_TYPES};
+pub(crate) use content_store::{is_media_key, media_extension, MediaOwner, Placed, MEDIA_TYPES};
 pub(crate) use shares::{BeaconInput, Credit, ResolvedShare};
 pub(crate) use sync::PushStep;
 pub(crate) use track::{Event as TrackEvent, TrackStats};

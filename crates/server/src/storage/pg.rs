@@ -290,6 +290,29 @@ impl super::invitation_store::AcceptLock for Postgres {
     }
 }
 
+impl super::content_store::ItemLock for Postgres {
+    /// Holds the item's row until the transaction ends: a publish and an
+    /// archive of one item at once (in two processes) run one after the
+    /// other, the second reading what the first committed; else the
+    /// archive, having read a draft, would tell no partner the published
+    /// item is gone.
+    fn lock_item(
+        conn: &Connection,
+        company_id: i64,
+        which: super::content_store::ItemRef<'_>,
+    ) -> Result<(), ServerError> {
+        let (filter, value) = super::content::item_filter(which);
+        conn.execute(
+            &format!(
+                "SELECT id FROM content_items
+                 WHERE {filter} = ?1 AND company_id = ?2 AND deleted_at IS NULL FOR UPDATE"
+            ),
+            super::sql::params![value, company_id],
+        )?;
+        Ok(())
+    }
+}
+
 /// Advisory-lock key space of the per-recipient SMS decision lock.
 const RECIPIENT_LOCK: i32 = 0x534d; // "SM"
 

@@ -20,9 +20,9 @@ use super::accounts::{self, Caller};
 use super::invitation_store::{invitation_store, OtpCheck, OTP_MAX_ATTEMPTS};
 use super::sql::Connection;
 use super::sync::{self, PushStep};
-use super::{content, now_ms, shares, testdb, Secrets, Stores};
+use super::{now_ms, shares, testdb, Secrets, Stores};
 use crate::error::ServerError;
-use crate::services::invitations;
+use crate::services::{content, invitations};
 
 /// A company with a manager, a rep, a partner of the rep with a device
 /// (signed in) and a live company article, committed.
@@ -48,8 +48,9 @@ impl World {
         let code = accounts::create_activation_code(conn, partner.id).unwrap();
         let device = accounts::activate(conn, &code, "张三的手机").unwrap();
         let partner = accounts::authenticate(conn, &device.token).unwrap();
+        let secrets = secrets();
         let item = content::create_item(
-            conn,
+            &Stores::new(conn, &secrets),
             company.id,
             None,
             &NewContentItem {
@@ -64,7 +65,7 @@ impl World {
         .unwrap();
         conn.execute_batch("COMMIT").unwrap();
         World {
-            secrets: secrets(),
+            secrets,
             company,
             manager,
             rep,
@@ -187,7 +188,7 @@ fn a_different_share_under_the_pushed_token_is_rejected() {
     let conn = conns.remove(0);
     let w = World::new(&conn);
     let other = content::create_item(
-        &conn,
+        &Stores::new(&conn, &w.secrets),
         w.company.id,
         None,
         &NewContentItem {
@@ -268,14 +269,28 @@ fn a_publish_and_an_archive_at_once_leave_partners_what_is_stored() {
         video: None,
         audience: ContentAudience::Company,
     };
-    let item = content::save_item(&publish, &rep, "rep-draft-1", &draft).unwrap();
+    let item = content::save_item(
+        &Stores::new(&publish, &w.secrets),
+        &rep,
+        "rep-draft-1",
+        &draft,
+    )
+    .unwrap();
     publish.execute_batch("COMMIT").unwrap();
     assert_eq!(item.status, ContentStatus::Draft);
 
     testdb::begin(&publish);
-    content::set_item_status(&publish, &rep, "rep-draft-1", ContentStatus::Live).unwrap();
+    content::set_item_status(
+        &Stores::new(&publish, &w.secrets),
+        &rep,
+        "rep-draft-1",
+        ContentStatus::Live,
+    )
+    .unwrap();
     let archived = racer(archive, move |tx| {
-        content::set_item_status(tx, &manager, "rep-draft-1", ContentStatus::Archived)
+        let secrets = secrets();
+        let s = Stores::new(tx, &secrets);
+        content::set_item_status(&s, &manager, "rep-draft-1", ContentStatus::Archived)
     });
     testdb::wait_for_lock_waiter(&watcher);
     publish.execute_batch("COMMIT").unwrap();
@@ -476,10 +491,17 @@ fn two_saves_of_a_new_key_at_once_make_one_item() {
         audience: ContentAudience::Company,
     };
     testdb::begin(&first);
-    let made = content::save_item(&first, &w.caller(&w.rep), "new-key-1", &draft("初稿")).unwrap();
+    let made = content::save_item(
+        &Stores::new(&first, &w.secrets),
+        &w.caller(&w.rep),
+        "new-key-1",
+        &draft("初稿"),
+    )
+    .unwrap();
     let (manager, edit) = (w.caller(&w.manager), draft("经理改过"));
     let edited = racer(second, move |tx| {
-        content::save_item(tx, &manager, "new-key-1", &edit)
+        let secrets = secrets();
+        content::save_item(&Stores::new(tx, &secrets), &manager, "new-key-1", &edit)
     });
     testdb::wait_for_lock_waiter(&watcher);
     first.execute_batch("COMMIT").unwrap();

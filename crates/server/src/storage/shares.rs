@@ -9,7 +9,7 @@ use warmlead_core::visibility::{meant_for, Viewer};
 
 use super::accounts::{device_owner, get_company, get_user};
 use super::changes::{self, Scope};
-use super::content::get_item_and_author;
+use super::content_store::{content_store, ItemRef};
 use super::{Database, Secrets};
 use crate::error::ServerError;
 
@@ -151,7 +151,7 @@ pub(crate) fn resolve(
     let Some(company) = get_company(conn, sharer.company_id)? else {
         return Ok(None);
     };
-    let Some((item, author)) = get_item_and_author(conn, company.id, item_id)? else {
+    let Some((item, author)) = content_store(conn).item(company.id, ItemRef::Id(item_id))? else {
         return Ok(None);
     };
     let meant_for_sharer = meant_for(Viewer::from(&sharer), author, &item.audience);

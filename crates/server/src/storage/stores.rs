@@ -6,6 +6,7 @@
 //! Aggregates not yet behind a trait are reached through [`Stores::legacy`]
 //! until each moves (docs/storage.md lists which are).
 
+use super::content_store::{self, ContentStore};
 use super::invitation_store::{self, InvitationStore};
 use super::lead_store::{self, LeadStore};
 use super::media_store::{self, MediaStore};
@@ -26,6 +27,11 @@ impl<'c> Stores<'c> {
     /// apply, until it moves to a service).
     pub(crate) fn new(conn: &'c Connection, secrets: &'c Secrets) -> Self {
         Stores { conn, secrets }
+    }
+
+    /// The content library: items, their media rows and which media each shows.
+    pub fn content(&self) -> Box<dyn ContentStore + 'c> {
+        content_store::content_store(self.conn)
     }
 
     /// The SMS queue and opt-outs.

@@ -6,10 +6,10 @@ use warmlead_core::token::{derive_share_key, UnverifiedToken};
 use warmlead_core::ErrorCode;
 
 use super::accounts::rename_user;
-use super::content::{delete_item_as, save_item, set_item_status, visible_item};
 use super::shares::{get_share, upsert_share, ResolvedShare};
-use super::{changes, now_ms, Caller, Database, Secrets};
+use super::{changes, now_ms, Caller, Database, Secrets, Stores};
 use crate::error::ServerError;
+use crate::services::content::{delete_item_as, save_item, set_item_status, visible_item};
 use warmlead_core::domain::ContentStatus;
 
 /// What happened to one pushed mutation.
@@ -185,8 +185,8 @@ fn apply_body(
                     "share token does not match the share's fields".into(),
                 ));
             }
-            let item =
-                visible_item(tx, caller, *item_id)?.filter(|i| i.status == ContentStatus::Live);
+            let item = visible_item(&Stores::new(tx, secrets), caller, *item_id)?
+                .filter(|i| i.status == ContentStatus::Live);
             let Some(item) = item else {
                 // Recorded already, when a phone opened it before the item
                 // left the briefcase: the server has it, so it is applied
@@ -214,15 +214,23 @@ fn apply_body(
             upsert_share(tx, &share, *created_at_ms)?;
             Ok(())
         }
-        MutationBody::DeleteContentItem { item_id } => delete_item_as(tx, caller, *item_id),
+        MutationBody::DeleteContentItem { item_id } => {
+            delete_item_as(&Stores::new(tx, secrets), caller, *item_id)
+        }
         MutationBody::RenameSelf { name } => rename_user(tx, caller.user.id, name).map(|_| ()),
-        MutationBody::SaveContent { key, draft } => save_item(tx, caller, key, draft).map(|_| ()),
+        MutationBody::SaveContent { key, draft } => {
+            save_item(&Stores::new(tx, secrets), caller, key, draft).map(|_| ())
+        }
         MutationBody::PublishContent { key } => {
-            set_item_status(tx, caller, key, ContentStatus::Live).map(|_| ())
+            set_item_status(&Stores::new(tx, secrets), caller, key, ContentStatus::Live).map(|_| ())
         }
-        MutationBody::ArchiveContent { key } => {
-            set_item_status(tx, caller, key, ContentStatus::Archived).map(|_| ())
-        }
+        MutationBody::ArchiveContent { key } => set_item_status(
+            &Stores::new(tx, secrets),
+            caller,
+            key,
+            ContentStatus::Archived,
+        )
+        .map(|_| ()),
         MutationBody::SetManFlags { lead_id, man } => crate::services::leads::set_man_flags(
             &super::Stores::new(tx, secrets),
             caller,

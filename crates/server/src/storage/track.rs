@@ -418,8 +418,12 @@ mod tests {
         let rep = create_user(conn, company.id, Role::Rep, "李明", None, None).unwrap();
         let partner =
             create_user(conn, company.id, Role::Partner, "王芳", None, Some(rep.id)).unwrap();
-        let item = crate::storage::content::create_item(
-            conn,
+        let secrets = crate::storage::Secrets {
+            master: vec![7; 32],
+            epoch: "track".into(),
+        };
+        let item = crate::services::content::create_item(
+            &crate::storage::Stores::new(conn, &secrets),
             company.id,
             None,
             &warmlead_core::api::NewContentItem {
