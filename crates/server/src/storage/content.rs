@@ -574,8 +574,94 @@ pub(crate) fn convert_plain_articles(tx: &Connection) -> Result<(), ServerError>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::accounts::{create_company, create_user};
     use crate::storage::content_store::is_media_key;
+    use crate::storage::content_store::{ItemFields, ItemRef, MediaOwner};
     use crate::storage::{migrations, sqlite};
+    use warmlead_core::domain::ContentAudience;
+
+    fn fields<'a>(title: &'a str, cover: Option<i64>) -> ItemFields<'a> {
+        ItemFields {
+            title,
+            summary: "s",
+            body: "<p>正文</p>",
+            case_study: None,
+            cover,
+            video: None,
+            audience: &ContentAudience::Company,
+        }
+    }
+
+    /// The store's one-statement rules, on the backend the suite runs on:
+    /// a media key and an item key are taken once (the second insert
+    /// answers None, never a second row); an item is deleted once, and
+    /// deleting it lets go of its media.
+    #[test]
+    fn keys_are_taken_once_and_an_item_is_deleted_once() {
+        let conn = crate::storage::testdb::connection();
+        crate::storage::testdb::begin(&conn);
+        let company = create_company(&conn, "暖居装修").unwrap();
+        let rep = create_user(&conn, company.id, Role::Rep, "李明", None, None).unwrap();
+        let store = content_store(&conn);
+        let owner = MediaOwner {
+            company_id: company.id,
+            uploaded_by: Some(rep.id),
+        };
+        let key = "0123456789abcdef0123456789abcdef";
+        let media = store
+            .insert_media(owner, "image/png", 3, "a.png", key, 1)
+            .unwrap()
+            .expect("a new key makes a row");
+        assert_eq!(
+            store
+                .insert_media(owner, "image/png", 3, "b.png", key, 2)
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            store.media_with_key(key).unwrap().map(|(c, m)| (c, m.id)),
+            Some((company.id, media))
+        );
+
+        let kind = ContentKind::Article;
+        let id = store
+            .insert_draft(
+                company.id,
+                "k-1",
+                kind,
+                rep.id,
+                fields("初稿", Some(media)),
+                10,
+            )
+            .unwrap()
+            .expect("a new key makes an item");
+        assert_eq!(
+            store
+                .insert_draft(company.id, "k-1", kind, rep.id, fields("又一稿", None), 11)
+                .unwrap(),
+            None
+        );
+        store.link_media(id, &[media]).unwrap();
+        assert!(store.item_shows(id, media).unwrap());
+        let (item, author) = store
+            .item(company.id, ItemRef::Key("k-1"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (item.id, item.title.as_str(), item.status),
+            (id, "初稿", ContentStatus::Draft)
+        );
+        assert_eq!(author, Author::Rep(rep.id));
+        assert_eq!(item.cover.map(|c| c.key), Some(key.to_string()));
+
+        assert!(store.mark_deleted(company.id, id, 20).unwrap());
+        assert!(!store.mark_deleted(company.id, id, 21).unwrap());
+        assert!(!store.item_shows(id, media).unwrap());
+        assert!(store.item(company.id, ItemRef::Id(id)).unwrap().is_none());
+        // Another company's id reaches nothing.
+        let other = create_company(&conn, "别家").unwrap();
+        assert!(store.item(other.id, ItemRef::Key("k-1")).unwrap().is_none());
+    }
 
     /// A database from before media keys, with a cover, a poster artwork and
     /// a media nobody shows; migrated, every media has its own key and the
