@@ -38,7 +38,7 @@ struct World {
 impl World {
     fn new(conn: &Connection) -> World {
         testdb::begin(conn);
-        let company = accounts::create_company(conn, "暖居装修").unwrap();
+        let company = accounts::create_company(conn, "测试公司").unwrap();
         let user = |role, name, rep_id| {
             accounts::create_user(conn, company.id, role, name, None, rep_id).unwrap()
         };
@@ -55,9 +55,9 @@ impl World {
             None,
             &NewContentItem {
                 kind: ContentKind::Article,
-                title: "旧房翻新".into(),
-                summary: "三周完工".into(),
-                body: "客户的厨房".into(),
+                title: "第一篇文章".into(),
+                summary: "摘要".into(),
+                body: "正文".into(),
                 cover_media_id: None,
                 video_media_id: None,
             },
