@@ -9,7 +9,7 @@ import { join } from "node:path";
 
 import { activate, pullAll, waitFor } from "./lib/server.mjs";
 import { launchPhone } from "./lib/chromium.mjs";
-import { appHarness, tid } from "./lib/app.mjs";
+import { appHarness, tid, openShareDialog } from "./lib/app.mjs";
 
 const h = appHarness("app", { WARMLEAD_SYNC_INTERVAL_SECS: "2" });
 const { withApp, signIn } = h;
@@ -30,7 +30,7 @@ test("partner shares from the briefcase; the friend's view reaches the rep's rad
     await app.screenshot("artifacts/app-partner-briefcase.png");
     itemId = Number(await app.attribute(card, "data-item-id"));
     await app.click(card);
-    await app.click(await app.waitFor(tid("share-button")));
+    await openShareDialog(app);
     await app.click(await app.waitFor(tid("share-channel-group")));
     const urlEl = await app.waitFor(tid("share-url"));
     shareUrl = await waitFor(async () => {

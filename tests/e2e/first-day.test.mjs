@@ -13,7 +13,7 @@ import { PNG } from "pngjs";
 import jsQR from "jsqr";
 
 import { activate, api, pullAll, serverBin, waitFor } from "./lib/server.mjs";
-import { appHarness, tid } from "./lib/app.mjs";
+import { appHarness, tid, openShareDialog } from "./lib/app.mjs";
 import { launchPhone } from "./lib/chromium.mjs";
 
 const h = appHarness("firstday", {}, { demo: false });
@@ -187,7 +187,7 @@ test("a company made by the CLI: manager adds a rep, the rep writes offline, a p
       { what: "the rep's article in the partner's briefcase" },
     );
     await app.click(card);
-    await app.click(await app.waitFor(tid("share-button")));
+    await openShareDialog(app);
     await app.click(await app.waitFor(tid("share-channel-moments")));
     await app.click(await app.waitFor(tid("share-tab-poster")));
     const poster = await app.waitFor(tid("share-poster"), 60_000);

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import { activate, api, pullAll, waitFor } from "./lib/server.mjs";
-import { appHarness, setLanguage, tid } from "./lib/app.mjs";
+import { appHarness, setLanguage, tid, openShareDialog } from "./lib/app.mjs";
 
 const h = appHarness("refused", { WARMLEAD_SYNC_INTERVAL_SECS: "2" });
 const { withApp, signIn } = h;
@@ -32,7 +32,7 @@ test("a share of an archived item is undone and listed until dismissed", async (
   await withApp("partner", async (app) => {
     const card = await app.waitFor(`[data-item-id="${itemId}"]`);
     await app.click(card);
-    await app.click(await app.waitFor(tid("share-button")));
+    await openShareDialog(app);
     await app.click(await app.waitFor(tid("share-channel-group")));
     await waitFor(
       async () => {

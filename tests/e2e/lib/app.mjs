@@ -125,3 +125,21 @@ export function chooseLanguage(app, lang) {
     [lang],
   );
 }
+
+/**
+ * Opens the share dialog of the item shown in the detail pane. A click that
+ * lands while the pane re-renders (the first sync attempt after start, the
+ * item just picked) reaches a replaced button and does nothing, as it would
+ * for a person, who clicks again: so does this, until the dialog shows.
+ */
+export function openShareDialog(app) {
+  const open = async () => (await app.findAll(tid("share-dialog"))).length > 0;
+  return waitFor(
+    async () => {
+      if (await open()) return true;
+      await app.click(await app.find(tid("share-button")));
+      return open();
+    },
+    { what: "the share dialog to open" },
+  );
+}
