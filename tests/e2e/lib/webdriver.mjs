@@ -139,8 +139,10 @@ export async function startTauriDriver(env) {
     async stop() {
       child.kill("SIGTERM");
       await new Promise((r) => (child.exitCode !== null ? r() : child.once("exit", r)));
-      // WebKit's helper processes can still be closing their files.
-      rmSync(webData, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+      // WebKit's helper processes (network, storage) outlive the app by a
+      // moment and can still be writing here: retry for up to 10 s, a
+      // bound on their exit, not a pause.
+      rmSync(webData, { recursive: true, force: true, maxRetries: 50, retryDelay: 200 });
     },
   };
 }
