@@ -75,6 +75,20 @@ const installed = () => dpkgStatus() === "install ok installed";
 const field = (f) => run("dpkg-query", ["-W", `-f=\${${f}}`, PACKAGE]);
 const purge = () => asRoot("apt-get", ["remove", "--purge", "-y", PACKAGE]);
 
+/** Opens the briefcase and waits until it lists the company's article. */
+async function briefcaseShows(app, what) {
+  await app.click(await app.waitFor(tid("nav-briefcase"), 60_000));
+  await waitFor(
+    async () => {
+      const titles = await app.execute(
+        `return [...document.querySelectorAll('[data-testid="briefcase-item"]')].map((e) => e.textContent)`,
+      );
+      return titles.some((t) => t.includes(TITLE));
+    },
+    { timeoutMs: 60_000, what },
+  );
+}
+
 let server;
 let xvfb;
 let home;
@@ -245,16 +259,7 @@ test("the installed .deb opens a warmlead:// link from xdg-open in the running a
     assert.equal((await app.text(await app.find(tid("link-confirm-host")))).trim(), new URL(server.url).host);
     assert.ok(dialog);
     await app.click(await app.find(tid("link-confirm-continue")));
-    await app.click(await app.waitFor(tid("nav-briefcase"), 60_000));
-    await waitFor(
-      async () => {
-        const titles = await app.execute(
-          `return [...document.querySelectorAll('[data-testid="briefcase-item"]')].map((e) => e.textContent)`,
-        );
-        return titles.some((t) => t.includes(TITLE));
-      },
-      { timeoutMs: 60_000, what: "the company's article in the briefcase" },
-    );
+    await briefcaseShows(app, "the company's article in the briefcase");
     await waitFor(
       async () => (await app.attribute(await app.find(tid("sync-badge")), "data-state")) === "synced",
       { what: "the sync badge to say synced" },
@@ -420,16 +425,7 @@ test("an update published on the server is offered by the installed app, install
   await waitFor(() => !running(restarted), { timeoutMs: 30_000, what: "the restarted app to close" });
   ({ driver, app } = await openInstalledApp());
   try {
-    await app.click(await app.waitFor(tid("nav-briefcase"), 60_000));
-    await waitFor(
-      async () => {
-        const titles = await app.execute(
-          `return [...document.querySelectorAll('[data-testid="briefcase-item"]')].map((e) => e.textContent)`,
-        );
-        return titles.some((t) => t.includes(TITLE));
-      },
-      { timeoutMs: 60_000, what: "the company's article still in the briefcase" },
-    );
+    await briefcaseShows(app, "the company's article still in the briefcase");
     await app.click(await app.find(tid("nav-settings")));
     // It asked the server at start: nothing newer than itself now.
     await app.waitFor(`${tid("update-state")}[data-state="up_to_date"]`, 60_000);

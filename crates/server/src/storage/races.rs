@@ -10,7 +10,7 @@ use warmlead_core::api::{ContentDraft, NewContentItem};
 use warmlead_core::domain::{
     Channel, Company, ContentAudience, ContentItem, ContentKind, ContentStatus, Role, User,
 };
-use warmlead_core::invite::{InvitationStatus, InviteChannel, NewInvitation};
+use warmlead_core::invite::{Invitation, InvitationStatus, InviteChannel, NewInvitation};
 use warmlead_core::phone::Phone;
 use warmlead_core::sync::{Change, ChangeBody, EntityKind, Mutation, MutationBody, Outcome};
 use warmlead_core::token::{derive_share_key, ShareClaim};
@@ -72,6 +72,24 @@ impl World {
             partner,
             item,
         }
+    }
+
+    /// A single-use QR invitation of the rep, in `conn`'s open transaction.
+    fn qr_invitation(&self, conn: &Connection, now: i64) -> Invitation {
+        let new = NewInvitation {
+            channel: InviteChannel::Qr,
+            multi_use: false,
+            expires_in_hours: None,
+        };
+        invitations::create(
+            &Stores::new(conn, &self.secrets),
+            &self.rep,
+            &new,
+            None,
+            "",
+            now,
+        )
+        .unwrap()
     }
 
     /// A caller acting as `user` (publishing and archiving need no device).
@@ -368,20 +386,7 @@ fn parallel_code_guesses_stop_at_the_attempt_limit() {
     let phone = Phone::parse("13600136000").unwrap();
     let now = now_ms();
     testdb::begin(&first);
-    let new = NewInvitation {
-        channel: InviteChannel::Qr,
-        multi_use: false,
-        expires_in_hours: None,
-    };
-    let inv = invitations::create(
-        &Stores::new(&first, &w.secrets),
-        &w.rep,
-        &new,
-        None,
-        "",
-        now,
-    )
-    .unwrap();
+    let inv = w.qr_invitation(&first, now);
     let code = invitation_store(&first)
         .new_otp(&w.secrets.master, inv.id, &phone, now)
         .unwrap();
@@ -426,20 +431,7 @@ fn a_revoke_while_an_accept_commits_leaves_the_invitation_accepted() {
     let w = World::new(&first);
     let now = now_ms();
     testdb::begin(&first);
-    let new = NewInvitation {
-        channel: InviteChannel::Qr,
-        multi_use: false,
-        expires_in_hours: None,
-    };
-    let inv = invitations::create(
-        &Stores::new(&first, &w.secrets),
-        &w.rep,
-        &new,
-        None,
-        "",
-        now,
-    )
-    .unwrap();
+    let inv = w.qr_invitation(&first, now);
     first.execute_batch("COMMIT").unwrap();
 
     testdb::begin(&first);
@@ -597,20 +589,7 @@ fn two_codes_asked_for_at_once_leave_one_open() {
     let phone = Phone::parse("13600136000").unwrap();
     let now = now_ms();
     testdb::begin(&first);
-    let new = NewInvitation {
-        channel: InviteChannel::Qr,
-        multi_use: false,
-        expires_in_hours: None,
-    };
-    let inv = invitations::create(
-        &Stores::new(&first, &w.secrets),
-        &w.rep,
-        &new,
-        None,
-        "",
-        now,
-    )
-    .unwrap();
+    let inv = w.qr_invitation(&first, now);
     first.execute_batch("COMMIT").unwrap();
 
     testdb::begin(&first);
