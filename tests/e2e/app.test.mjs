@@ -9,7 +9,7 @@ import { join } from "node:path";
 
 import { activate, pullAll, waitFor } from "./lib/server.mjs";
 import { launchPhone } from "./lib/chromium.mjs";
-import { appHarness, tid, openShareDialog } from "./lib/app.mjs";
+import { appHarness, tid, openShareDialog, pickShareChannel } from "./lib/app.mjs";
 
 const h = appHarness("app", { WARMLEAD_SYNC_INTERVAL_SECS: "2" });
 const { withApp, signIn } = h;
@@ -31,12 +31,7 @@ test("partner shares from the briefcase; the friend's view reaches the rep's rad
     itemId = Number(await app.attribute(card, "data-item-id"));
     await app.click(card);
     await openShareDialog(app);
-    await app.click(await app.waitFor(tid("share-channel-group")));
-    const urlEl = await app.waitFor(tid("share-url"));
-    shareUrl = await waitFor(async () => {
-      const text = (await app.text(urlEl)).trim();
-      return text.includes("/s/") ? text : null;
-    }, { what: "the share URL" });
+    shareUrl = await pickShareChannel(app, "group");
     await app.waitFor(tid("share-qr"));
     await app.screenshot("artifacts/app-partner-share.png");
   });

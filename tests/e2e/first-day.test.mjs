@@ -13,7 +13,7 @@ import { PNG } from "pngjs";
 import jsQR from "jsqr";
 
 import { activate, api, pullAll, serverBin, waitFor } from "./lib/server.mjs";
-import { appHarness, tid, openShareDialog } from "./lib/app.mjs";
+import { appHarness, tid, openShareDialog, pickShareChannel } from "./lib/app.mjs";
 import { launchPhone } from "./lib/chromium.mjs";
 
 const h = appHarness("firstday", {}, { demo: false });
@@ -188,7 +188,7 @@ test("a company made by the CLI: manager adds a rep, the rep writes offline, a p
     );
     await app.click(card);
     await openShareDialog(app);
-    await app.click(await app.waitFor(tid("share-channel-moments")));
+    await pickShareChannel(app, "moments");
     await app.click(await app.waitFor(tid("share-tab-poster")));
     const poster = await app.waitFor(tid("share-poster"), 60_000);
     await shot(app, "partner-poster");

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import { activate, pullAll, waitFor } from "./lib/server.mjs";
-import { appHarness, setLanguage, tid, openShareDialog } from "./lib/app.mjs";
+import { appHarness, setLanguage, tid, openShareDialog, pickShareChannel } from "./lib/app.mjs";
 
 const h = appHarness("firsthour", { WARMLEAD_SYNC_INTERVAL_SECS: "2" });
 const { withApp, signIn } = h;
@@ -94,8 +94,7 @@ test("the share dialog keeps its size across its tabs", async () => {
     await signIn(app, h.server.demoCode("partner"));
     await app.click(await app.waitFor(tid("briefcase-item")));
     await openShareDialog(app);
-    await app.click(await app.waitFor(tid("share-channel-group")));
-    await app.waitFor(tid("share-url"));
+    await pickShareChannel(app, "group");
     const dialog = await app.find(tid("share-dialog"));
     const tabs = await app.find(".dialog .tabs");
     const sizes = [];

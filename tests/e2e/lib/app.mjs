@@ -143,3 +143,30 @@ export function openShareDialog(app) {
     { what: "the share dialog to open" },
   );
 }
+
+/**
+ * Picks `channel` in the open share dialog and waits for its link. A click
+ * that lands while the dialog renders again is clicked once more, as a
+ * person would, until the channel shows as chosen; a refusal shown in the
+ * dialog fails at once with its words. Returns the link's text.
+ */
+export async function pickShareChannel(app, channel) {
+  const button = tid(`share-channel-${channel}`);
+  let url;
+  await waitFor(
+    async () => {
+      const [error] = await app.findAll(tid("share-error"));
+      if (error) return { refused: await app.text(error) };
+      const [shown] = await app.findAll(tid("share-url"));
+      url = shown && (await app.text(shown)).trim();
+      if (url?.includes("/s/")) return { url };
+      const [choice] = await app.findAll(button);
+      if (choice && (await app.attribute(choice, "aria-checked")) !== "true") await app.click(choice);
+      return null;
+    },
+    { what: `the ${channel} share link` },
+  ).then((out) => {
+    if (out.refused) throw new Error(`the share dialog says: ${out.refused}`);
+  });
+  return url;
+}
