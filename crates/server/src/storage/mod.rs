@@ -19,6 +19,8 @@ pub(crate) mod backup;
 pub(crate) mod bulk;
 mod cache;
 pub(crate) mod changes;
+#[cfg(test)]
+mod conformance;
 mod content;
 pub(crate) mod content_store;
 mod forward;
