@@ -114,7 +114,7 @@ fn drafts_read_back(c: &dyn ContentStore, w: &Fixture) {
     let audience = ContentAudience::Reps {
         rep_ids: vec![w.a.rep.id],
     };
-    let mut f = fields("我的案例", &audience);
+    let mut f = fields("我的案例 🏠", &audience);
     f.case_study = Some(&case);
     f.cover = Some(cover);
     let kind = ContentKind::CaseStudy;
@@ -170,7 +170,7 @@ fn drafts_read_back(c: &dyn ContentStore, w: &Fixture) {
             item.summary.as_str(),
             item.body.as_str()
         ),
-        ("我的案例", "摘要", "<p>正文</p>")
+        ("我的案例 🏠", "摘要", "<p>正文</p>")
     );
     assert_eq!(item.case_study, Some(Box::new(case)));
     assert_eq!(

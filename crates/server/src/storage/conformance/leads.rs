@@ -229,3 +229,36 @@ fn leads_cool_once_and_only_in_their_company() {
     let w = Fixture::new();
     w.run(|s| cooled(s, &w));
 }
+
+fn new_rules_rescore(s: &Stores<'_>, w: &Fixture) {
+    let leads = s.leads();
+    let (a, id) = contacted(s, w, &w.a, "browser-1");
+    let (b, other) = contacted(s, w, &w.b, "browser-2");
+    for lead in [id, other] {
+        leads.rescore(lead, NOW, false).unwrap();
+    }
+    let generous = ScoringRules {
+        contact: 80,
+        ..ScoringRules::default()
+    };
+    leads.set_rules(a, &generous, NOW + 1).unwrap();
+    let lead = leads.get(id).unwrap().unwrap();
+    assert_eq!(
+        (lead.score, lead.grade),
+        (80, Grade::A),
+        "rescored with a's rules"
+    );
+    let theirs = leads.get(other).unwrap().unwrap();
+    assert_eq!(
+        (theirs.score, theirs.grade),
+        (40, Grade::B),
+        "b's rules stay"
+    );
+    assert_eq!(leads.rules(b).unwrap(), ScoringRules::default());
+}
+
+#[test]
+fn new_rules_rescore_only_the_companys_leads() {
+    let w = Fixture::new();
+    w.run(|s| new_rules_rescore(s, &w));
+}

@@ -4,7 +4,7 @@
 
 use super::{Fixture, NOW};
 use crate::storage::content_store::MediaOwner;
-use crate::storage::media_store::{MediaStore, MIB};
+use crate::storage::media_store::{MediaStore, MIB, SWEEP_BATCH};
 use crate::storage::Stores;
 
 /// A quota past what 32 bits hold (10 GiB).
@@ -174,5 +174,27 @@ fn the_sweep_takes_only_unused_media_once() {
         assert_eq!(s.media().usage(a).unwrap(), 5, "its room given back");
         assert_eq!(s.media().usage(b).unwrap(), 9);
         assert!(s.content().media(used).unwrap().is_some());
+    });
+}
+
+#[test]
+fn a_sweep_takes_at_most_a_batch() {
+    let w = Fixture::new();
+    let a = w.a.company.id;
+    w.run(|s| {
+        for i in 0..=SWEEP_BATCH {
+            stored(s, a, &format!("{i:032x}"), 1, NOW);
+        }
+        // Stored without a reservation: its bytes count all the same.
+        s.media().settle(a, None, 9).unwrap();
+        assert_eq!(s.media().usage(a).unwrap(), SWEEP_BATCH + 1 + 9);
+    });
+    let swept = w.run(|s| s.media().claim_unused(NOW + 1).unwrap());
+    assert_eq!(swept.len() as i64, SWEEP_BATCH);
+    let rest = w.run(|s| s.media().claim_unused(NOW + 1).unwrap());
+    assert_eq!(rest.len(), 1, "the rest in the next batch");
+    w.run(|s| {
+        assert_eq!(s.media().usage(a).unwrap(), 9);
+        assert_eq!(s.content().count_media().unwrap(), 0);
     });
 }

@@ -307,3 +307,105 @@ fn signals_rescore_only_their_companys_leads() {
         ((), Vec::new())
     });
 }
+
+#[test]
+fn shares_are_recorded_in_order_and_counters_add_up() {
+    let w = Fixture::new();
+    let tokens = w.track(|t, s| {
+        let (one, two) = (w.signed_share(s, &w.a, 1), w.signed_share(s, &w.b, 2));
+        let rows = t.record_shares(&[&two, &one, &two], NOW).unwrap();
+        let logged: Vec<(i64, String)> = rows
+            .iter()
+            .map(|r| {
+                let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+                (
+                    r.company_id,
+                    body["data"]["token"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            logged,
+            vec![
+                (w.b.company.id, two.token.clone()),
+                (w.a.company.id, one.token.clone())
+            ],
+            "in order, each once"
+        );
+        let reload = FilterReason::Reload.as_str();
+        let filtered = vec![(w.a.company.id, reload, 3), (w.b.company.id, reload, 1)];
+        t.write(
+            &Writes {
+                filtered,
+                ..Writes::default()
+            },
+            NOW,
+        )
+        .unwrap();
+        ((one.token, two.token), Vec::new())
+    });
+    w.track(|t, s| {
+        let own = FilterReason::OwnLink.as_str();
+        let reload = FilterReason::Reload.as_str();
+        let filtered = vec![(w.a.company.id, reload, 2), (w.a.company.id, own, 1)];
+        t.write(
+            &Writes {
+                filtered,
+                ..Writes::default()
+            },
+            NOW,
+        )
+        .unwrap();
+        let counts = |c| {
+            let stats = crate::storage::signals::filtered_stats(s.legacy(), c).unwrap();
+            let mut counts: Vec<(FilterReason, i64)> =
+                stats.counts.iter().map(|x| (x.reason, x.count)).collect();
+            counts.sort_by_key(|x| x.0.as_str());
+            counts
+        };
+        assert_eq!(
+            counts(w.a.company.id),
+            vec![(FilterReason::OwnLink, 1), (FilterReason::Reload, 5)]
+        );
+        assert_eq!(counts(w.b.company.id), vec![(FilterReason::Reload, 1)]);
+        assert!(t.record_shares(&[], NOW).unwrap().is_empty());
+        ((), Vec::new())
+    });
+    assert_ne!(tokens.0, tokens.1);
+}
+
+#[test]
+fn a_visitors_recent_visits_are_all_found() {
+    let w = Fixture::new();
+    let share = w.run(|s| Arc::new(w.share(s, &w.a, 1)));
+    let (first, second) = w.track(|t, _| {
+        let ids = t
+            .insert_visits(&[
+                visit(&share, "pv-1", "访客-1", 1, NOW),
+                visit(&share, "pv-2", "访客-1", 2, NOW + 60_000),
+                visit(&share, "pv-3", "访客-2", 1, NOW + 1),
+            ])
+            .unwrap();
+        assert_eq!(ids.len(), 3);
+        assert_eq!(t.visits_for_log(&ids).unwrap().len(), 3);
+        ((ids[0], ids[1]), Vec::new())
+    });
+    w.track(|t, _| {
+        let lookups = Lookups {
+            visitors: vec![(share.token.as_str(), "访客-1")],
+            since: NOW - 1,
+            ..Lookups::default()
+        };
+        let loaded = t.load(&lookups).unwrap();
+        let mine = &loaded.visitors[&(share.token.clone(), "访客-1".to_string())];
+        assert_eq!((mine.latest.id, mine.visit_no), (second, 2), "the latest");
+        let mut recent = mine.recent.clone();
+        recent.sort();
+        assert_eq!(recent, vec![NOW, NOW + 60_000]);
+        assert_ne!(first, second);
+        ((), Vec::new())
+    });
+}
