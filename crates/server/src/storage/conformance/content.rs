@@ -422,3 +422,36 @@ fn announcements_reach_the_items_company() {
         c.items_changed(w.b.company.id).unwrap();
     });
 }
+
+/// What serving media and the briefcase read in a snapshot.
+#[test]
+fn the_library_answers_in_a_read_only_snapshot() {
+    let w = Fixture::new();
+    let a = w.a.company.id;
+    let owner = MediaOwner {
+        company_id: a,
+        uploaded_by: None,
+    };
+    let media = w.run(|s| {
+        let c = s.content();
+        let id = c
+            .insert_media(owner, "image/png", 5, "a.png", KEY_A, NOW)
+            .unwrap()
+            .unwrap();
+        c.link_media(w.a.item.id, &[id]).unwrap();
+        id
+    });
+    let items = w.run(|s| s.content().items(a).unwrap());
+    w.read(|s| {
+        let c = s.content();
+        let stored = c.media_by_key(KEY_A).unwrap().unwrap();
+        assert_eq!((stored.company_id, stored.public), (a, true));
+        assert_eq!(c.count_media().unwrap(), 1);
+        assert_eq!(c.items(a).unwrap(), items);
+        assert!(c.item_shows(w.a.item.id, media).unwrap());
+        assert_eq!(
+            c.item(a, ItemRef::Id(w.a.item.id)).unwrap(),
+            items.first().cloned()
+        );
+    });
+}

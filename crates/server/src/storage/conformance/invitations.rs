@@ -487,3 +487,37 @@ fn taken_phones_are_the_companys_own() {
         phones_are_the_companys(&*s.invitations(), &w, phone)
     });
 }
+
+/// What an invitation's page, the live stream and an import's preview
+/// read in a snapshot.
+#[test]
+fn invitations_answer_in_a_read_only_snapshot() {
+    let w = Fixture::new();
+    let (inv, seq) = w.run(|s| {
+        let seq = w.newest_seq(s);
+        (made(&*s.invitations(), &w.a, "tok-1", None, None), seq)
+    });
+    w.read(|s| {
+        let store = s.invitations();
+        assert_eq!(store.get(inv.id).unwrap().as_ref(), Some(&inv));
+        assert_eq!(store.find_by_token("tok-1").unwrap().as_ref(), Some(&inv));
+        assert_eq!(
+            store
+                .find_by_short_code(&inv.short_code, NOW)
+                .unwrap()
+                .as_ref(),
+            Some(&inv)
+        );
+        assert_eq!(
+            store
+                .accepted_since(w.a.company.id, None, seq, i64::MAX)
+                .unwrap(),
+            None
+        );
+        let phones = ["+8613700137000".to_string()];
+        assert!(store
+            .taken_phones(w.a.company.id, &phones)
+            .unwrap()
+            .is_empty());
+    });
+}

@@ -262,3 +262,17 @@ fn new_rules_rescore_only_the_companys_leads() {
     let w = Fixture::new();
     w.run(|s| new_rules_rescore(s, &w));
 }
+
+/// What the leads' pages read in a snapshot.
+#[test]
+fn leads_answer_in_a_read_only_snapshot() {
+    let w = Fixture::new();
+    let (a, id) = w.run(|s| contacted(s, &w, &w.a, "browser-1"));
+    let lead = w.run(|s| s.leads().get(id).unwrap().unwrap());
+    w.read(|s| {
+        let leads = s.leads();
+        assert_eq!(leads.get(id).unwrap(), Some(lead.clone()));
+        assert_eq!(leads.of_company(a).unwrap(), vec![lead.clone()]);
+        assert_eq!(leads.rules(a).unwrap(), ScoringRules::default());
+    });
+}

@@ -198,3 +198,12 @@ fn a_sweep_takes_at_most_a_batch() {
         assert_eq!(s.content().count_media().unwrap(), 0);
     });
 }
+
+/// What the quota's page reads in a snapshot.
+#[test]
+fn usage_answers_in_a_read_only_snapshot() {
+    let w = Fixture::new();
+    let a = w.a.company.id;
+    w.run(|s| s.media().reserve(a, None, 42, QUOTA, NOW).unwrap());
+    assert_eq!(w.read(|s| s.media().usage(a).unwrap()), 42);
+}

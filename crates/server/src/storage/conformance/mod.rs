@@ -26,7 +26,7 @@ use warmlead_core::token::{derive_share_key, ShareClaim};
 use super::accounts::{self, Caller};
 use super::shares::{self, ResolvedShare};
 use super::signals::BurstWindow;
-use super::sql::{params, Connection};
+use super::sql::{params, Connection, Dialect};
 use super::track_store::TrackStore;
 use super::{testdb, tracking_store, Secrets, Stores};
 use crate::services::content::create_item;
@@ -90,6 +90,21 @@ impl Fixture {
         testdb::begin(&self.conn);
         let out = f(&Stores::new(&self.conn, &self.secrets));
         self.conn.execute_batch("COMMIT").expect("commit");
+        out
+    }
+
+    /// Runs `f` read-only, as `Database::snapshot` does (PostgreSQL: a
+    /// REPEATABLE READ READ ONLY transaction; SQLite: a connection that
+    /// may only read, as the server's readers are opened): what a service
+    /// reads in a snapshot must not write.
+    pub fn read<T>(&self, f: impl FnOnce(&Stores<'_>) -> T) -> T {
+        let (begin, end) = match self.conn.dialect() {
+            Dialect::Sqlite => ("PRAGMA query_only = ON", "PRAGMA query_only = OFF"),
+            Dialect::Postgres => ("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "COMMIT"),
+        };
+        self.conn.execute_batch(begin).expect("begin a snapshot");
+        let out = f(&Stores::new(&self.conn, &self.secrets));
+        self.conn.execute_batch(end).expect("end the snapshot");
         out
     }
 
@@ -223,4 +238,15 @@ fn signed_in(conn: &Connection, user: &User) -> Caller {
     let device =
         accounts::activate(conn, &code, &format!("{}的手机", user.name)).expect("activate");
     accounts::authenticate(conn, &device.token).expect("authenticate")
+}
+
+/// The fixture's snapshot refuses writes, so a read that writes fails its
+/// case on either backend.
+#[test]
+fn a_snapshot_refuses_writes() {
+    let w = Fixture::new();
+    let a = w.a.company.id;
+    let refused = w.read(|s| s.media().reserve(a, None, 1, 10, NOW));
+    assert!(refused.is_err(), "{refused:?}");
+    assert_eq!(w.run(|s| s.media().usage(a).unwrap()), 0);
 }

@@ -65,3 +65,20 @@ fn releases_are_listed_per_target_and_oldest_first() {
     let w = Fixture::new();
     w.run(|s| listed(&*s.releases()));
 }
+
+/// What the update endpoint reads in a snapshot.
+#[test]
+fn releases_answer_in_a_read_only_snapshot() {
+    let w = Fixture::new();
+    let r = release("0.3.0", "linux-x86_64", NOW);
+    w.run(|s| assert!(s.releases().insert(&r).unwrap()));
+    w.read(|s| {
+        let releases = s.releases();
+        assert_eq!(releases.all().unwrap(), vec![r.clone()]);
+        assert_eq!(
+            releases.get("0.3.0", "linux-x86_64").unwrap(),
+            Some(r.clone())
+        );
+        assert_eq!(releases.versions("linux-x86_64").unwrap(), vec!["0.3.0"]);
+    });
+}

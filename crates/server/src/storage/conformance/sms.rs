@@ -425,3 +425,20 @@ fn each_change_of_a_message_is_logged_for_its_company() {
         assert!(logged.iter().all(|(c, _)| *c == w.b.company.id));
     });
 }
+
+/// What the runner and a dry run read in a snapshot.
+#[test]
+fn the_queue_answers_in_a_read_only_snapshot() {
+    let w = Fixture::new();
+    let to = phone("13800138000");
+    let rec = w.run(|s| queue(&*s.sms(), &w.a, &to, NOW));
+    let (due, history) = w.read(|s| {
+        let q = s.sms();
+        (
+            q.due(NOW, 10).unwrap(),
+            q.history(to.as_e164(), None, NOW).unwrap(),
+        )
+    });
+    assert_eq!(due.iter().map(|d| d.id).collect::<Vec<_>>(), vec![rec.id]);
+    assert_eq!((history.sent.len(), history.opted_out), (1, false));
+}
