@@ -2,7 +2,7 @@
 //! the same storage code as the HTTP API, so they log the same changes.
 
 use warmlead_core::api::NewContentItem;
-use warmlead_core::domain::{Company, ContentItem, MediaRef, Role, User, Visit};
+use warmlead_core::domain::{Company, ContentItem, MediaRef, Role, Share, User, Visit};
 use warmlead_core::lead::{Lead, Signal, VisitStats};
 
 use std::path::Path;
@@ -217,6 +217,11 @@ impl Admin {
     /// Waits until every tracking event queued so far is committed.
     pub async fn flush(&self) {
         self.db.flush().await
+    }
+
+    /// The share recorded with this token, as the server stored it.
+    pub async fn share(&self, token: &str) -> Result<Option<Share>, ServerError> {
+        self.db.share(token.to_string()).await
     }
 
     /// Whether the server has recorded the share with this token.

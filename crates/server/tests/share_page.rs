@@ -180,6 +180,56 @@ async fn a_share_of_a_deleted_item_is_a_404_page() {
     assert_eq!(w.ts.admin().count_visits().await.unwrap(), 0);
 }
 
+/// A partner's many shares of one item resolve each to itself: the second
+/// and later ones come from what the first resolved to (the share cache's
+/// parts), with their own token, number and channel; a token of the same
+/// device and item with a forged signature is still not served.
+#[tokio::test]
+async fn shares_of_one_device_and_item_each_resolve_to_themselves() {
+    let w = world().await;
+    let d = activate(&w.ts, w.partner_a1.id).await;
+    let base = w.ts.url();
+    let channels = [Channel::Moments, Channel::Group, Channel::Direct];
+    let tokens: Vec<String> = (1..=3)
+        .map(|n| d.sign(n, w.item.id, channels[n as usize - 1]))
+        .collect();
+    for (k, token) in tokens.iter().enumerate() {
+        let page = reqwest::get(format!("{base}/s/{token}")).await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK, "share {k}");
+        let pv = format!("pv-parts-000{k}");
+        let cookie = format!("wl_v=friend-parts-000{k}");
+        assert_eq!(
+            beacon(&base, token, &pv, 1000, Some(&cookie)).await,
+            StatusCode::NO_CONTENT
+        );
+    }
+    w.ts.admin().flush().await;
+    for (k, token) in tokens.iter().enumerate() {
+        let share = w.ts.admin().share(token).await.unwrap().expect("recorded");
+        assert_eq!(share.share_no, k as i64 + 1);
+        assert_eq!(share.channel, channels[k]);
+        let visits = w.ts.admin().visits_for_share(token).await.unwrap();
+        assert_eq!(visits.len(), 1, "share {k}: {visits:?}");
+        assert_eq!(visits[0].share_token, *token);
+        assert_eq!(visits[0].partner_id, w.partner_a1.id);
+    }
+    // Same device, same item, signed with another key.
+    let forged = warmlead_core::token::ShareClaim {
+        device_id: d.id() as u64,
+        share_no: 9,
+        item_id: w.item.id as u64,
+        channel: Channel::Moments,
+    }
+    .sign(&[7u8; 32]);
+    let page = reqwest::get(format!("{base}/s/{forged}")).await.unwrap();
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        beacon(&base, &forged, "pv-parts-forged", 1000, None).await,
+        StatusCode::NOT_FOUND
+    );
+    assert!(!w.ts.admin().share_exists(&forged).await.unwrap());
+}
+
 /// A server with `public_url` and `options`, a partner's device and a share
 /// token it signed.
 async fn signed_share(

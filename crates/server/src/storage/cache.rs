@@ -6,6 +6,13 @@
 //! the old `cold` is dropped. Entries also expire after a TTL, and anything
 //! that can make a share stop resolving or crediting (an item deleted, a
 //! device revoked, a sharer switched off) clears the cache, on every process.
+//!
+//! Beside the tokens, what a share of one device and one item resolves to is
+//! kept too (`parts`): a partner's many shares of the same item (one per
+//! channel, per day, per friend) then need only their signature checked, not
+//! the five reads of the device, its owner, the company and the item (on
+//! PostgreSQL each a round trip). Only a sharer in good standing is kept
+//! (a revoked or switched-off one depends on when each token was recorded).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,6 +33,8 @@ struct Entry {
 struct Gens {
     hot: HashMap<String, Entry>,
     cold: HashMap<String, Entry>,
+    /// By `(device_id, item_id)`: a resolved share of theirs, its token aside.
+    parts: HashMap<(i64, i64), Entry>,
     /// Counts clears: an answer read before a clear is not stored after it.
     epoch: u64,
 }
@@ -78,10 +87,36 @@ impl ShareCache {
         g.hot.insert(token, e);
     }
 
+    /// A share of `device_id` and `item_id` resolved before, fresh, whose
+    /// sharer is in good standing (the caller swaps in its own token).
+    pub fn parts(&self, device_id: i64, item_id: i64) -> Option<Arc<ResolvedShare>> {
+        let g = self.gens.lock().unwrap_or_else(|p| p.into_inner());
+        let e = g.parts.get(&(device_id, item_id))?;
+        (e.at.elapsed() < TTL).then(|| e.share.clone()).flatten()
+    }
+
+    /// Keeps `share` as what its device's shares of its item resolve to,
+    /// unless the cache was cleared since `epoch`.
+    pub fn put_parts(&self, device_id: i64, item_id: i64, share: Arc<ResolvedShare>, epoch: u64) {
+        let mut g = self.gens.lock().unwrap_or_else(|p| p.into_inner());
+        if g.epoch != epoch {
+            return;
+        }
+        if g.parts.len() >= CAPACITY {
+            g.parts.clear();
+        }
+        let e = Entry {
+            share: Some(share),
+            at: Instant::now(),
+        };
+        g.parts.insert((device_id, item_id), e);
+    }
+
     pub fn clear(&self) {
         let mut g = self.gens.lock().unwrap_or_else(|p| p.into_inner());
         g.hot.clear();
         g.cold.clear();
+        g.parts.clear();
         g.epoch += 1;
     }
 }

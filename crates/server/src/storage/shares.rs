@@ -107,16 +107,7 @@ pub(crate) fn resolve(
     if token.starts_with(CHILD_PREFIX) {
         return resolve_child(conn, secrets, token);
     }
-    let Ok(unverified) = UnverifiedToken::parse(token) else {
-        return Ok(None);
-    };
-    let device_id = unverified.claim.device_id;
-    let key = derive_share_key(&secrets.master, device_id);
-    let Ok(claim) = unverified.verify(&key) else {
-        return Ok(None);
-    };
-    let (Ok(device_id), Ok(item_id)) = (i64::try_from(device_id), i64::try_from(claim.item_id))
-    else {
+    let Some((claim, device_id, item_id)) = verified(secrets, token) else {
         return Ok(None);
     };
     let Some(owner) = device_owner(conn, device_id)? else {
@@ -167,6 +158,17 @@ pub(crate) fn resolve(
         meant_for_sharer,
         credit,
     }))
+}
+
+/// A device-signed token whose signature verifies with the key of the
+/// device it names: its claim, device id and item id.
+fn verified(secrets: &Secrets, token: &str) -> Option<(ShareClaim, i64, i64)> {
+    let unverified = UnverifiedToken::parse(token).ok()?;
+    let key = derive_share_key(&secrets.master, unverified.claim.device_id);
+    let claim = unverified.verify(&key).ok()?;
+    let device_id = i64::try_from(claim.device_id).ok()?;
+    let item_id = i64::try_from(claim.item_id).ok()?;
+    Some((claim, device_id, item_id))
 }
 
 /// When the server first recorded the share, if it has: by its own clock
@@ -389,20 +391,48 @@ impl Database {
         &self,
         token: String,
     ) -> Result<Option<std::sync::Arc<ResolvedShare>>, ServerError> {
-        if let Some(hit) = self.share_cache().get(&token) {
+        let cache = self.share_cache();
+        if let Some(hit) = cache.get(&token) {
             return Ok(hit);
         }
         // A revocation or switch-off that clears the cache while this read
         // runs must not be undone by caching what the read found before it.
-        let epoch = self.share_cache().epoch();
-        let db = self.clone();
+        let epoch = cache.epoch();
+        if let Some(found) = self.resolve_from_parts(&token) {
+            cache.put(&token, Some(found.clone()), epoch);
+            return Ok(Some(found));
+        }
         let key = token.clone();
         let found = self
             .read(move |conn, secrets| resolve(conn, secrets, &token))
             .await?
             .map(std::sync::Arc::new);
-        db.share_cache().put(&key, found.clone(), epoch);
+        let cache = self.share_cache();
+        cache.put(&key, found.clone(), epoch);
+        if let Some(s) = found
+            .as_ref()
+            .filter(|s| s.credit == Credit::Sharer && !s.is_child())
+        {
+            cache.put_parts(s.claim.device_id as i64, s.item.id, s.clone(), epoch);
+        }
         Ok(found)
+    }
+
+    /// A device-signed token resolved from what another share of its device
+    /// and item resolved to (`ShareCache::parts`): its signature checked,
+    /// nothing read.
+    fn resolve_from_parts(&self, token: &str) -> Option<std::sync::Arc<ResolvedShare>> {
+        if token.starts_with(CHILD_PREFIX) {
+            return None;
+        }
+        let (claim, device_id, item_id) = verified(self.secrets(), token)?;
+        let parts = self.share_cache().parts(device_id, item_id)?;
+        Some(std::sync::Arc::new(ResolvedShare {
+            token: token.to_string(),
+            root_token: token.to_string(),
+            claim,
+            ..(*parts).clone()
+        }))
     }
 
     /// [`Self::resolve_share`] for what credits the sharer (beacons, leads,
