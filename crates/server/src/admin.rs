@@ -8,7 +8,7 @@ use warmlead_core::lead::{Lead, Signal, VisitStats};
 use std::path::Path;
 
 use crate::error::ServerError;
-use crate::services::content;
+use crate::services::{accounts, content};
 pub use crate::storage::backup::{BackupReport, RestoreReport};
 use crate::storage::{backup, media_extension, Database, DatabaseUrl, MediaOwner};
 
@@ -53,7 +53,7 @@ pub async fn open_admin_with(
 
 impl Admin {
     pub async fn create_company(&self, name: &str) -> Result<Company, ServerError> {
-        self.db.create_company(name.to_string()).await
+        accounts::new_company(&self.db, name.to_string()).await
     }
 
     /// A company, its first manager and the manager's one-time activation
@@ -64,14 +64,13 @@ impl Admin {
         manager_name: &str,
         manager_phone: &str,
     ) -> Result<NewCompany, ServerError> {
-        let (company, manager, activation_code) = self
-            .db
-            .create_company_with_manager(
-                name.to_string(),
-                manager_name.to_string(),
-                manager_phone.to_string(),
-            )
-            .await?;
+        let (company, manager, activation_code) = accounts::new_company_with_manager(
+            &self.db,
+            name.to_string(),
+            manager_name.to_string(),
+            manager_phone.to_string(),
+        )
+        .await?;
         Ok(NewCompany {
             company,
             manager,
@@ -81,20 +80,19 @@ impl Admin {
 
     /// Every company on this server, oldest first.
     pub async fn list_companies(&self) -> Result<Vec<CompanySummary>, ServerError> {
-        Ok(self
-            .db
-            .list_companies()
+        Ok(accounts::list_companies(&self.db)
             .await?
             .into_iter()
-            .map(
-                |(company, [managers, reps, partners], created_at_ms)| CompanySummary {
-                    company,
+            .map(|c| {
+                let [managers, reps, partners] = c.per_role;
+                CompanySummary {
+                    company: c.company,
                     managers,
                     reps,
                     partners,
-                    created_at_ms,
-                },
-            )
+                    created_at_ms: c.created_at_ms,
+                }
+            })
             .collect())
     }
 
@@ -106,20 +104,20 @@ impl Admin {
         phone: Option<&str>,
         rep_id: Option<i64>,
     ) -> Result<User, ServerError> {
-        self.db
-            .create_user(
-                company_id,
-                role,
-                name.to_string(),
-                phone.map(str::to_string),
-                rep_id,
-            )
-            .await
+        accounts::new_user(
+            &self.db,
+            company_id,
+            role,
+            name.to_string(),
+            phone.map(str::to_string),
+            rep_id,
+        )
+        .await
     }
 
     /// A fresh one-time code (valid 7 days) for the user's next device.
     pub async fn create_activation_code(&self, user_id: i64) -> Result<String, ServerError> {
-        self.db.create_activation_code(user_id).await
+        accounts::activation_code(&self.db, user_id).await
     }
 
     pub async fn create_content_item(
@@ -241,15 +239,15 @@ impl Admin {
 
     /// A user by id, E.164 phone (or a number `Phone::parse` accepts) or exact name.
     pub async fn find_user(&self, spec: &str) -> Result<User, ServerError> {
-        self.db.find_user(spec.to_string()).await
+        accounts::find_user(&self.db, spec.to_string()).await
     }
 
     pub async fn find_company(&self, name: &str) -> Result<Option<Company>, ServerError> {
-        self.db.find_company(name.to_string()).await
+        accounts::find_company(&self.db, name.to_string()).await
     }
 
     pub async fn company_users(&self, company_id: i64) -> Result<Vec<User>, ServerError> {
-        self.db.company_users(company_id).await
+        accounts::company_users(&self.db, company_id).await
     }
 
     /// Stores a media file (temp file, rename, then the row), as an upload does.
@@ -260,7 +258,7 @@ impl Admin {
         company_id: i64,
         media_id: Option<i64>,
     ) -> Result<Company, ServerError> {
-        self.db.set_poster_artwork(company_id, media_id).await
+        accounts::set_poster_artwork(&self.db, company_id, media_id).await
     }
 
     /// Sets the company's whole profile, as a manager's
@@ -270,7 +268,7 @@ impl Admin {
         company_id: i64,
         profile: warmlead_core::company::CompanyProfile,
     ) -> Result<Company, ServerError> {
-        self.db.set_company_profile(company_id, profile).await
+        accounts::set_company_profile(&self.db, company_id, profile).await
     }
 
     /// Sets (or clears) the company's poster slogan, as a manager's
@@ -280,9 +278,7 @@ impl Admin {
         company_id: i64,
         slogan: Option<&str>,
     ) -> Result<Company, ServerError> {
-        self.db
-            .set_poster_slogan(company_id, slogan.map(str::to_string))
-            .await
+        accounts::set_poster_slogan(&self.db, company_id, slogan.map(str::to_string)).await
     }
 
     pub async fn store_media(

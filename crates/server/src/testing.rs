@@ -346,7 +346,8 @@ impl TestServer {
         let (release, released) = std::sync::mpsc::channel::<()>();
         let done = tokio::spawn(async move {
             db.tx(move |tx, _| {
-                crate::storage::accounts::announce_company(tx, company_id)?;
+                crate::storage::account_store::account_store(tx)
+                    .announce_company(company_id, crate::storage::now_ms())?;
                 let seq: i64 = tx.query_row(
                     "SELECT MAX(seq) FROM changes WHERE company_id = ?1",
                     crate::storage::sql::params![company_id],

@@ -11,7 +11,7 @@ use warmlead_core::phone::Phone;
 
 use super::DAY_MS;
 use crate::services::invitations;
-use crate::storage::{accounts, Database};
+use crate::storage::Database;
 use crate::ServerError;
 
 const HOUR_MS: i64 = 3600 * 1000;
@@ -204,7 +204,9 @@ pub(super) async fn seed(
                     }
                 }
             }
-            let user = accounts::user_by_phone(s.legacy(), rep.company_id, p.as_e164())?
+            let user = s
+                .accounts()
+                .user_by_phone(rep.company_id, p.as_e164())?
                 .ok_or_else(|| ServerError::NotFound(format!("demo partner {}", j.name)))?;
             users.push(user);
         }

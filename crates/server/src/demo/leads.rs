@@ -67,11 +67,10 @@ pub(super) async fn mark_man(
     rng: &mut StdRng,
 ) -> Result<(), ServerError> {
     let code = admin.create_activation_code(rep_id).await?;
-    let device = admin
-        .db
-        .activate(code, "演示设备".into(), "demo".into())
-        .await?;
-    let caller = admin.db.authenticate(device.token).await?;
+    let device =
+        crate::services::accounts::activate(&admin.db, code, "演示设备".into(), "demo".into())
+            .await?;
+    let caller = crate::services::accounts::authenticate(&admin.db, device.token).await?;
     let mine = leads.iter().filter(|(_, rep)| *rep == rep_id);
     for (seq, (lead_id, _)) in (1..).zip(mine.step_by(2)) {
         let man = ManFlags {

@@ -216,11 +216,10 @@ async fn seed_activity(
         let latest = now - if *dormant { 31 } else { 1 } * DAY_MS;
         let earliest = (partner.joined_at_ms + 3_600_000).min(latest - 1);
         let code = admin.create_activation_code(partner.id).await?;
-        let device = admin
-            .db
-            .activate(code, "演示设备".into(), "demo".into())
-            .await?;
-        let caller = admin.db.authenticate(device.token).await?;
+        let device =
+            crate::services::accounts::activate(&admin.db, code, "演示设备".into(), "demo".into())
+                .await?;
+        let caller = crate::services::accounts::authenticate(&admin.db, device.token).await?;
         let key = derive_share_key(&admin.db.secrets().master, device.device_id as u64);
         let shares = rng.gen_range(2..=6);
         for share_no in 1..=shares {

@@ -15,7 +15,7 @@ use super::client_ip::{ip_hash_of, ClientIp};
 use super::extract::ApiJson;
 use super::AppState;
 use crate::error::ServerError;
-use crate::services::content;
+use crate::services::{accounts, content};
 use crate::storage::Caller;
 
 /// Attempts are limited per network of the client (behind a trusted
@@ -26,7 +26,7 @@ pub(crate) async fn activate(
     ApiJson(req): ApiJson<ActivateRequest>,
 ) -> Result<Json<ActivateResponse>, ServerError> {
     let subject = ip_hash_of(&st, addr);
-    let a = st.db.activate(req.code, req.device_name, subject).await?;
+    let a = accounts::activate(&st.db, req.code, req.device_name, subject).await?;
     let key = derive_share_key(&st.db.secrets().master, a.device_id as u64);
     Ok(Json(ActivateResponse {
         device_id: a.device_id,

@@ -25,8 +25,6 @@ pub(crate) async fn set_profile(
         ));
     }
     Ok(Json(
-        st.db
-            .set_company_profile(caller.company.id, profile)
-            .await?,
+        crate::services::accounts::set_company_profile(&st.db, caller.company.id, profile).await?,
     ))
 }

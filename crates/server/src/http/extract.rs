@@ -70,7 +70,7 @@ impl FromRequestParts<AppState> for Caller {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer_token(&parts.headers)?;
-        state.db.authenticate(token.to_string()).await
+        crate::services::accounts::authenticate(&state.db, token.to_string()).await
     }
 }
 

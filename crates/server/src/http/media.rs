@@ -21,8 +21,8 @@ use warmlead_core::ErrorCode;
 use super::extract::{bearer_token, ApiJson};
 use super::AppState;
 use crate::error::{api_error_response, ServerError};
-use crate::services::content;
 use crate::services::media as media_room;
+use crate::services::{accounts, content};
 use crate::storage::{
     is_media_key, media_extension, Caller, Database, MediaOwner, Placed, MEDIA_TYPES,
 };
@@ -545,7 +545,7 @@ async fn is_company_device(st: &AppState, headers: &HeaderMap, company_id: i64) 
     let Ok(token) = bearer_token(headers) else {
         return false;
     };
-    match st.db.authenticate(token.to_string()).await {
+    match accounts::authenticate(&st.db, token.to_string()).await {
         Ok(caller) => caller.company.id == company_id,
         Err(_) => false,
     }
@@ -565,9 +565,7 @@ pub(crate) async fn set_poster_artwork(
         ));
     }
     Ok(Json(
-        st.db
-            .set_poster_artwork(caller.company.id, req.media_id)
-            .await?,
+        accounts::set_poster_artwork(&st.db, caller.company.id, req.media_id).await?,
     ))
 }
 
@@ -585,9 +583,7 @@ pub(crate) async fn set_poster_slogan(
         ));
     }
     Ok(Json(
-        st.db
-            .set_poster_slogan(caller.company.id, req.slogan)
-            .await?,
+        accounts::set_poster_slogan(&st.db, caller.company.id, req.slogan).await?,
     ))
 }
 

@@ -539,7 +539,7 @@ struct NotFoundPage<'a> {
 /// link that is not there, a refused form): the server's only company, if
 /// it hosts one; a server of several names none.
 pub(crate) async fn sole_company(st: &crate::http::AppState) -> Option<Company> {
-    match st.db.sole_company().await {
+    match crate::services::accounts::sole_company(&st.db).await {
         Ok(company) => company,
         Err(e) => {
             tracing::warn!(error = %e, "no company for the page header");

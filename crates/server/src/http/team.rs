@@ -19,8 +19,8 @@ use warmlead_sms::RefuseReason;
 use super::extract::{ApiJson, ApiQuery};
 use super::AppState;
 use crate::error::ServerError;
+use crate::services::accounts::{self, Switch};
 use crate::services::sms::code::{send_activation_code, ActivationCodeSms, CodeOutcome};
-use crate::storage::accounts::Switch;
 use crate::storage::Caller;
 
 /// Shares are counted over the last 30 days unless the UI says from when.
@@ -39,7 +39,9 @@ pub(crate) async fn list(
     let since = q
         .shares_since
         .unwrap_or_else(|| crate::storage::now_ms() - DEFAULT_SHARES_WINDOW_MS);
-    Ok(Json(st.db.team(caller.company.id, since).await?))
+    Ok(Json(
+        accounts::team(&st.db, caller.company.id, since).await?,
+    ))
 }
 
 /// A new rep or manager, with the code, link (and so QR) to sign in with.
@@ -48,7 +50,7 @@ pub(crate) async fn add(
     caller: Caller,
     ApiJson(new): ApiJson<NewTeamMember>,
 ) -> Result<Json<IssuedCode>, ServerError> {
-    let (user, code) = st.db.add_member(caller.user, new).await?;
+    let (user, code) = accounts::add_member(&st.db, caller.user, new).await?;
     Ok(Json(issued(&st, user, code)))
 }
 
@@ -63,10 +65,7 @@ pub(crate) async fn import(
 ) -> Result<Response, ServerError> {
     let req = super::invite::import_body(body)?;
     super::invite::check_import_rows(&req.rows)?;
-    let (added, errors) = st
-        .db
-        .import_reps(caller.user, req.rows, req.dry_run)
-        .await?;
+    let (added, errors) = accounts::import_reps(&st.db, caller.user, req.rows, req.dry_run).await?;
     let status = super::invite::import_status(req.dry_run, &errors);
     let result = TeamImportResult {
         added: added
@@ -87,7 +86,7 @@ pub(crate) async fn issue_code(
     caller: Caller,
     Path(user_id): Path<i64>,
 ) -> Result<Json<IssuedCode>, ServerError> {
-    let (user, code) = st.db.issue_code(caller.user, user_id).await?;
+    let (user, code) = accounts::issue_code(&st.db, caller.user, user_id).await?;
     Ok(Json(issued(&st, user, code)))
 }
 
@@ -100,10 +99,8 @@ pub(crate) async fn sms_code(
     ApiJson(req): ApiJson<CodeSmsRequest>,
 ) -> Result<Json<CodeSmsSent>, ServerError> {
     let code = req.activation_code.trim().to_string();
-    let (user, company) = st
-        .db
-        .code_for_sms(caller.user.clone(), user_id, code.clone())
-        .await?;
+    let (user, company) =
+        accounts::code_for_sms(&st.db, caller.user.clone(), user_id, code.clone()).await?;
     let phone = Phone::parse(user.phone.as_deref().unwrap_or_default())
         .map_err(|e| ServerError::InvalidInput(e.to_string()))?;
     let text = ActivationSms {
@@ -111,7 +108,7 @@ pub(crate) async fn sms_code(
         name: &user.name,
         code: &code,
         server_url: &st.public_url,
-        valid_days: crate::storage::accounts::CODE_TTL_DAYS,
+        valid_days: accounts::CODE_TTL_DAYS,
     }
     .text(SmsLanguage::for_phone(phone.as_e164()));
     let sms = ActivationCodeSms {
@@ -164,9 +161,7 @@ pub(crate) async fn revoke_code(
     caller: Caller,
     Path((user_id, code_id)): Path<(i64, i64)>,
 ) -> Result<Json<TeamMember>, ServerError> {
-    st.db
-        .revoke_code(caller.user.clone(), user_id, code_id)
-        .await?;
+    accounts::revoke_code(&st.db, caller.user.clone(), user_id, code_id).await?;
     member(&st, &caller, user_id).await
 }
 
@@ -175,9 +170,7 @@ pub(crate) async fn deactivate(
     caller: Caller,
     Path(user_id): Path<i64>,
 ) -> Result<Json<TeamMember>, ServerError> {
-    st.db
-        .set_active(caller.user.clone(), user_id, Switch::Off)
-        .await?;
+    accounts::set_active(&st.db, caller.user.clone(), user_id, Switch::Off).await?;
     member(&st, &caller, user_id).await
 }
 
@@ -201,9 +194,7 @@ pub(crate) async fn reactivate(
     let switch = Switch::On {
         reopen_invitations: req.reopen_invitations,
     };
-    st.db
-        .set_active(caller.user.clone(), user_id, switch)
-        .await?;
+    accounts::set_active(&st.db, caller.user.clone(), user_id, switch).await?;
     member(&st, &caller, user_id).await
 }
 
@@ -213,7 +204,7 @@ pub(crate) async fn revoke_device(
     caller: Caller,
     Path(device_id): Path<i64>,
 ) -> Result<Json<TeamMember>, ServerError> {
-    let owner = st.db.revoke_device(caller.user.clone(), device_id).await?;
+    let owner = accounts::revoke_device(&st.db, caller.user.clone(), device_id).await?;
     member(&st, &caller, owner).await
 }
 
@@ -224,8 +215,7 @@ async fn member(
     user_id: i64,
 ) -> Result<Json<TeamMember>, ServerError> {
     let since = crate::storage::now_ms() - DEFAULT_SHARES_WINDOW_MS;
-    st.db
-        .team(caller.company.id, since)
+    accounts::team(&st.db, caller.company.id, since)
         .await?
         .into_iter()
         .find(|m| m.user.id == user_id)

@@ -19,7 +19,7 @@ use warmlead_core::visibility::{
 
 use crate::error::ServerError;
 use crate::storage::content_store::{ItemFields, ItemRef, MediaOwner, Placed, StoredMedia};
-use crate::storage::{accounts, now_ms, Caller, Database, Stores};
+use crate::storage::{now_ms, Caller, Database, Stores};
 
 /// 128 random bits in hex: the media's address (`/media/{key}`).
 fn media_key() -> String {
@@ -190,7 +190,7 @@ fn checked_audience(
     ids.dedup();
     for id in &ids {
         let is_rep = matches!(
-            accounts::get_user(s.legacy(), *id)?,
+            s.accounts().user(*id)?,
             Some(u) if u.company_id == company_id && u.role == Role::Rep
         );
         if !is_rep {

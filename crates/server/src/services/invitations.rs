@@ -26,8 +26,9 @@ use warmlead_core::token::derive_share_key;
 use warmlead_core::visibility::Managed;
 
 use crate::error::ServerError;
+use crate::services::accounts;
 use crate::storage::invitation_store::{NewRow, OfflineRow, OtpCheck};
-use crate::storage::{accounts, now_ms, sql, Caller, Database, Secrets, Stores};
+use crate::storage::{now_ms, Caller, Database, Secrets, Stores};
 
 pub(crate) use crate::storage::invitations::normalize_short_code;
 pub(crate) use warmlead_core::invite::accept::{closed_reason, Closed};
@@ -151,7 +152,7 @@ fn verify_offline(s: &Stores<'_>, token: &str, now: i64) -> Result<Option<Verifi
     if offline::check(&claim, now).is_err() {
         return Ok(None);
     }
-    let Some(owner) = accounts::device_owner(s.legacy(), device_id)? else {
+    let Some(owner) = s.accounts().device_owner(device_id)? else {
         return Ok(None);
     };
     let switched_off = owner.revoked_at_ms.is_some() || owner.off_since_ms.is_some();
@@ -362,9 +363,12 @@ pub(crate) fn accept(
         return Ok(Accepted::Closed(why));
     }
     let name = accounts::checked_name(name)?;
-    let conn = s.legacy();
-    let already_member = accounts::user_by_phone(conn, inv.company_id, phone.as_e164())?.is_some();
-    let inviter = accounts::get_user(conn, inv.rep_id)?
+    let people = s.accounts();
+    let already_member = people
+        .user_by_phone(inv.company_id, phone.as_e164())?
+        .is_some();
+    let inviter = people
+        .user(inv.rep_id)?
         .ok_or_else(|| ServerError::NotFound(format!("no user {}", inv.rep_id)))?;
     let facts = accept::Facts {
         already_member,
@@ -379,28 +383,22 @@ pub(crate) fn accept(
     // The number's unique index decides between two invitations accepted
     // by one number at the same moment (another invitation's row lock does
     // not order them).
-    let partner = conn.savepoint(|sp| {
-        accounts::insert_user(
-            sp,
-            User {
-                id: 0,
-                company_id: inv.company_id,
-                role: Role::Partner,
-                name,
-                phone: Some(phone.as_e164().to_string()),
-                rep_id: join.rep_id,
-                joined_at_ms: now,
-                source: Some(join.source),
-                invited_by: Some(join.invited_by),
-                invitation_id: Some(inv.id),
-            },
-        )
-    });
-    let partner = match partner {
-        Err(ServerError::Database(sql::Error::Unique(_))) => return Ok(Accepted::AlreadyMember),
-        other => other?,
+    let partner = people.insert_user(&User {
+        id: 0,
+        company_id: inv.company_id,
+        role: Role::Partner,
+        name,
+        phone: Some(phone.as_e164().to_string()),
+        rep_id: join.rep_id,
+        joined_at_ms: now,
+        source: Some(join.source),
+        invited_by: Some(join.invited_by),
+        invitation_id: Some(inv.id),
+    })?;
+    let Some(partner) = partner else {
+        return Ok(Accepted::AlreadyMember);
     };
-    accounts::emit_user(conn, &partner, now)?;
+    people.announce_user(&partner, now)?;
     // Guarded: only from the uses read above, while pending and under its
     // limit. The row lock (PostgreSQL) and the single writer (SQLite) make
     // a miss impossible; were it to happen, the whole accept rolls back.
@@ -412,7 +410,7 @@ pub(crate) fn accept(
     inv.uses = join.uses;
     inv.status = join.status;
     store.changed(&inv, now)?;
-    let activation_code = accounts::create_activation_code(conn, partner.id)?;
+    let (_, activation_code) = accounts::new_code(s, partner.id, now)?;
     Ok(Accepted::Joined {
         partner,
         activation_code,
@@ -446,14 +444,14 @@ fn find(s: &Stores<'_>, key: &InviteKey, now: i64) -> Result<Option<Invitation>,
 }
 
 fn view(s: &Stores<'_>, inv: Invitation) -> Result<Option<InviteView>, ServerError> {
-    let conn = s.legacy();
-    let Some(inviter) = accounts::get_user(conn, inv.rep_id)? else {
+    let people = s.accounts();
+    let Some(inviter) = people.user(inv.rep_id)? else {
         return Ok(None);
     };
-    let Some(company) = accounts::get_company(conn, inv.company_id)? else {
+    let Some(company) = people.company(inv.company_id)? else {
         return Ok(None);
     };
-    let inviter_off = accounts::is_deactivated(conn, inviter.id)?;
+    let inviter_off = people.off_since(inviter.id)?.is_some();
     Ok(Some(InviteView {
         invitation: inv,
         inviter,
@@ -606,36 +604,30 @@ pub(crate) fn import(
         });
     }
     for (row, (name, phone)) in rows.iter().zip(&checked) {
-        let user = accounts::insert_user(
-            s.legacy(),
-            User {
-                id: 0,
-                company_id: rep.company_id,
-                role: Role::Partner,
-                name: name.clone(),
-                phone: Some(phone.clone()),
-                rep_id: Some(rep.id),
-                joined_at_ms: now,
-                source: Some(PartnerSource::Import),
-                invited_by: Some(rep.id),
-                invitation_id: None,
-            },
-        );
+        let user = s.accounts().insert_user(&User {
+            id: 0,
+            company_id: rep.company_id,
+            role: Role::Partner,
+            name: name.clone(),
+            phone: Some(phone.clone()),
+            rep_id: Some(rep.id),
+            joined_at_ms: now,
+            source: Some(PartnerSource::Import),
+            invited_by: Some(rep.id),
+            invitation_id: None,
+        })?;
         // The check above read the company's phones; one may have joined
         // since (an invitation accepted, another import, in another
         // process). The unique phone index refuses it: the import writes
         // nothing and says which row.
-        let user = match user {
-            Err(ServerError::Database(sql::Error::Unique(_))) => {
-                return Err(ServerError::Conflict(format!(
-                    "row {}: {phone} joined the company while the file was imported; \
-                     nothing was imported, import the file again",
-                    row.row
-                )))
-            }
-            other => other?,
+        let Some(user) = user else {
+            return Err(ServerError::Conflict(format!(
+                "row {}: {phone} joined the company while the file was imported; \
+                 nothing was imported, import the file again",
+                row.row
+            )));
         };
-        accounts::emit_user(s.legacy(), &user, now)?;
+        s.accounts().announce_user(&user, now)?;
     }
     Ok(PartnerImportResult {
         imported: checked.len() as i64,

@@ -122,9 +122,10 @@ pub(crate) fn set_man_flags(
 /// company, so a big company does not hold the writer for all).
 pub(crate) async fn regrade_cooled(db: &Database, now: i64) -> Result<usize, ServerError> {
     db.flush().await;
-    let companies = db.list_companies().await?;
+    let companies = super::accounts::list_companies(db).await?;
     let mut changed = 0;
-    for (company, _, _) in companies {
+    for c in companies {
+        let company = c.company;
         changed += db
             .transaction(move |s| s.leads().regrade_cooled(company.id, now))
             .await?;

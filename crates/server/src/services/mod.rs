@@ -4,6 +4,7 @@
 //! `warmlead-core`; storage is reached only through `storage::Stores`, one
 //! trait per aggregate (docs/storage.md). Nothing here knows of HTTP.
 
+pub(crate) mod accounts;
 pub(crate) mod content;
 pub(crate) mod invitations;
 pub(crate) mod leads;

@@ -549,7 +549,7 @@ pub(crate) fn announce_media_keys(tx: &Connection) -> Result<(), ServerError> {
         store.announce(None, &item, author, now)?;
     }
     for id in store.companies_with_artwork()? {
-        if let Some(company) = super::accounts::get_company(tx, id)? {
+        if let Some(company) = super::account_store::account_store(tx).company(id)? {
             let body = ChangeBody::Company(company);
             changes::append(tx, id, Scope::Company, &body, now)?;
         }

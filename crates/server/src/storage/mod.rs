@@ -13,6 +13,7 @@
 //! [`Database::read`], so each state change and the change-log row it
 //! appends commit together.
 
+pub(crate) mod account_store;
 pub(crate) mod accounts;
 pub(crate) mod backup;
 #[cfg(feature = "testing")]
@@ -33,7 +34,6 @@ mod media;
 pub(crate) mod media_store;
 mod meta;
 pub(crate) mod migrations;
-pub(crate) mod partners;
 mod pg;
 #[cfg(test)]
 mod races;
@@ -66,7 +66,7 @@ pub(crate) use leads::record_contact;
 pub(crate) use sql::Connection;
 pub(crate) use stores::Stores;
 
-pub(crate) use accounts::Caller;
+pub(crate) use account_store::Caller;
 pub(crate) use content_store::{is_media_key, media_extension, MediaOwner, Placed, MEDIA_TYPES};
 pub(crate) use shares::{BeaconInput, Credit, ResolvedShare};
 pub(crate) use sync::PushStep;

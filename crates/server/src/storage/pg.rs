@@ -316,6 +316,17 @@ impl super::content_store::ItemLock for Postgres {
 /// Advisory-lock key space of the per-recipient SMS decision lock.
 const RECIPIENT_LOCK: i32 = 0x534d; // "SM"
 
+impl super::account_store::SharesNotice for Postgres {
+    /// Every process drops its cached shares when the transaction commits.
+    fn shares_changed(conn: &Connection, company_id: i64) -> Result<(), ServerError> {
+        conn.execute(
+            "SELECT pg_notify(?1, ?2)",
+            super::sql::params![ITEMS_CHANNEL, company_id.to_string()],
+        )?;
+        Ok(())
+    }
+}
+
 impl super::sms_store::RecipientLock for Postgres {
     /// Two requests for one number (a double click, two processes) would
     /// both read an empty history: the number's lock is held until the

@@ -16,13 +16,14 @@ use warmlead_core::sync::{Change, ChangeBody, EntityKind, Mutation, MutationBody
 use warmlead_core::token::{derive_share_key, ShareClaim};
 use warmlead_core::ErrorCode;
 
-use super::accounts::{self, Caller};
+use super::accounts;
 use super::invitation_store::{invitation_store, OtpCheck, OTP_MAX_ATTEMPTS};
 use super::sql::Connection;
 use super::sync::{self, PushStep};
+use super::Caller;
 use super::{now_ms, shares, testdb, Secrets, Stores};
 use crate::error::ServerError;
-use crate::services::{content, invitations};
+use crate::services::{self, content, invitations};
 
 /// A company with a manager, a rep, a partner of the rep with a device
 /// (signed in) and a live company article, committed.
@@ -45,10 +46,11 @@ impl World {
         let manager = user(Role::Manager, "王经理", None);
         let rep = user(Role::Rep, "李明", None);
         let partner = user(Role::Partner, "张三", Some(rep.id));
-        let code = accounts::create_activation_code(conn, partner.id).unwrap();
-        let device = accounts::activate(conn, &code, "张三的手机").unwrap();
-        let partner = accounts::authenticate(conn, &device.token).unwrap();
         let secrets = secrets();
+        let s = Stores::new(conn, &secrets);
+        let (_, code) = services::accounts::new_code(&s, partner.id, now_ms()).unwrap();
+        let device = services::accounts::spend_code(&s, &code, "张三的手机", now_ms()).unwrap();
+        let partner = services::accounts::caller_of_token(&s, &device.token).unwrap();
         let item = content::create_item(
             &Stores::new(conn, &secrets),
             company.id,

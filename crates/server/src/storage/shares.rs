@@ -7,7 +7,7 @@ use warmlead_core::team::{share_standing, ShareStanding};
 use warmlead_core::token::{derive_share_key, ShareClaim, UnverifiedToken};
 use warmlead_core::visibility::{meant_for, Viewer};
 
-use super::accounts::{device_owner, get_company, get_user};
+use super::account_store::account_store;
 use super::changes::{self, Scope};
 use super::content_store::{content_store, ItemRef};
 use super::{Database, Secrets};
@@ -110,7 +110,8 @@ pub(crate) fn resolve(
     let Some((claim, device_id, item_id)) = verified(secrets, token) else {
         return Ok(None);
     };
-    let Some(owner) = device_owner(conn, device_id)? else {
+    let accounts = account_store(conn);
+    let Some(owner) = accounts.device_owner(device_id)? else {
         return Ok(None);
     };
     let mut sharer = owner.user;
@@ -126,7 +127,8 @@ pub(crate) fn resolve(
         ShareStanding::Refused => return Ok(None),
         ShareStanding::ServesUncredited => {
             let rep = match (sharer.role, sharer.rep_id) {
-                (Role::Partner, Some(rep_id)) => get_user(conn, rep_id)?
+                (Role::Partner, Some(rep_id)) => accounts
+                    .user(rep_id)?
                     .filter(|r| r.company_id == sharer.company_id && r.role != Role::Partner),
                 _ => None,
             };
@@ -139,7 +141,7 @@ pub(crate) fn resolve(
             }
         }
     };
-    let Some(company) = get_company(conn, sharer.company_id)? else {
+    let Some(company) = accounts.company(sharer.company_id)? else {
         return Ok(None);
     };
     let Some((item, author)) = content_store(conn).item(company.id, ItemRef::Id(item_id))? else {

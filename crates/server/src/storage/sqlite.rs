@@ -359,6 +359,13 @@ impl super::content_store::ItemLock for Sqlite {
     }
 }
 
+impl super::account_store::SharesNotice for Sqlite {
+    /// One process: the service drops its own cache after the commit.
+    fn shares_changed(_: &super::sql::Connection, _: i64) -> Result<(), ServerError> {
+        Ok(())
+    }
+}
+
 impl super::sms_store::RecipientLock for Sqlite {
     /// The one writer runs the deciding transactions one at a time.
     fn lock_recipient(_: &super::sql::Connection, _: &str) -> Result<(), ServerError> {

@@ -6,6 +6,7 @@
 //! Aggregates not yet behind a trait are reached through [`Stores::legacy`]
 //! until each moves (docs/storage.md lists which are).
 
+use super::account_store::{self, AccountStore};
 use super::content_store::{self, ContentStore};
 use super::invitation_store::{self, InvitationStore};
 use super::lead_store::{self, LeadStore};
@@ -27,6 +28,12 @@ impl<'c> Stores<'c> {
     /// apply, until it moves to a service).
     pub(crate) fn new(conn: &'c Connection, secrets: &'c Secrets) -> Self {
         Stores { conn, secrets }
+    }
+
+    /// Companies, their people, devices, activation codes and the
+    /// activation attempts' windows.
+    pub fn accounts(&self) -> Box<dyn AccountStore + 'c> {
+        account_store::account_store(self.conn)
     }
 
     /// The content library: items, their media rows and which media each shows.

@@ -5,10 +5,10 @@ use warmlead_core::sync::{push, Mutation, MutationBody, Outcome, SCHEMA_VERSION}
 use warmlead_core::token::{derive_share_key, UnverifiedToken};
 use warmlead_core::ErrorCode;
 
-use super::accounts::rename_user;
 use super::shares::{get_share, upsert_share, ResolvedShare};
 use super::{changes, now_ms, Caller, Database, Secrets, Stores};
 use crate::error::ServerError;
+use crate::services::accounts::rename_self;
 use crate::services::content::{delete_item_as, save_item, set_item_status, visible_item};
 use warmlead_core::domain::ContentStatus;
 
@@ -217,7 +217,9 @@ fn apply_body(
         MutationBody::DeleteContentItem { item_id } => {
             delete_item_as(&Stores::new(tx, secrets), caller, *item_id)
         }
-        MutationBody::RenameSelf { name } => rename_user(tx, caller.user.id, name).map(|_| ()),
+        MutationBody::RenameSelf { name } => {
+            rename_self(&Stores::new(tx, secrets), &caller.user, name, now_ms())
+        }
         MutationBody::SaveContent { key, draft } => {
             save_item(&Stores::new(tx, secrets), caller, key, draft).map(|_| ())
         }
@@ -313,7 +315,7 @@ impl Database {
     ) -> Result<Option<(i64, i64, Option<i64>)>, ServerError> {
         let upto = self.durable_seq();
         self.read(move |c, _| {
-            if !super::accounts::device_is_live(c, caller.device_id)? {
+            if !super::account_store::account_store(c).device_is_live(caller.device_id)? {
                 return Ok(None);
             }
             let sync = changes::newest_visible(c, &caller, changes::SYNC, after.0, upto)?;
@@ -330,7 +332,7 @@ impl Database {
 
     /// Whether the device may still act: not revoked, its user switched on.
     pub(crate) async fn device_is_live(&self, device_id: i64) -> Result<bool, ServerError> {
-        self.read(move |c, _| super::accounts::device_is_live(c, device_id))
+        self.snapshot(move |s| s.accounts().device_is_live(device_id))
             .await
     }
 

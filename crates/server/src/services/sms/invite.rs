@@ -19,7 +19,6 @@ use super::plan::{self, check_count, precheck, Checked};
 use super::SmsService;
 use crate::error::ServerError;
 use crate::services::invitations;
-use crate::storage::accounts;
 use crate::storage::sms_store::NewMessage;
 use crate::storage::Caller;
 use crate::storage::Stores;
@@ -152,8 +151,10 @@ fn plan_one(
     dry_run: bool,
     now: i64,
 ) -> Result<(), ServerError> {
-    let already_partner =
-        accounts::user_by_phone(s.legacy(), sender.rep.company_id, phone.as_e164())?.is_some();
+    let already_partner = s
+        .accounts()
+        .user_by_phone(sender.rep.company_id, phone.as_e164())?
+        .is_some();
     let history = s
         .sms()
         .history(phone.as_e164(), None, rules.history_since(now))?;

@@ -23,12 +23,13 @@ use warmlead_core::api::NewContentItem;
 use warmlead_core::domain::{Channel, Company, ContentItem, ContentKind, Role, User};
 use warmlead_core::token::{derive_share_key, ShareClaim};
 
-use super::accounts::{self, Caller};
+use super::accounts::{create_company, create_user};
 use super::shares::{self, ResolvedShare};
 use super::signals::BurstWindow;
 use super::sql::{params, Connection, Dialect};
 use super::track_store::TrackStore;
-use super::{testdb, tracking_store, Secrets, Stores};
+use super::{now_ms, testdb, tracking_store, Caller, Secrets, Stores};
+use crate::services::accounts::{caller_of_token, new_code, spend_code};
 use crate::services::content::create_item;
 
 /// A time in milliseconds past what 32 bits hold: every stored time in the
@@ -200,10 +201,9 @@ pub(super) fn entities(changes: &[(i64, serde_json::Value)]) -> Vec<String> {
 /// A company with a manager, a rep and the rep's partner named `names`,
 /// each of the last two signed in on a device, and a live company article.
 fn member(conn: &Connection, secrets: &Secrets, name: &str, names: [&str; 3]) -> Member {
-    let company = accounts::create_company(conn, name).expect("company");
-    let user = |role, name, rep_id| {
-        accounts::create_user(conn, company.id, role, name, None, rep_id).expect("user")
-    };
+    let company = create_company(conn, name).expect("company");
+    let user =
+        |role, name, rep_id| create_user(conn, company.id, role, name, None, rep_id).expect("user");
     let manager = user(Role::Manager, names[0], None);
     let rep = user(Role::Rep, names[1], None);
     let partner = user(Role::Partner, names[2], Some(rep.id));
@@ -222,8 +222,8 @@ fn member(conn: &Connection, secrets: &Secrets, name: &str, names: [&str; 3]) ->
     )
     .expect("item");
     Member {
-        rep_device: signed_in(conn, &rep).device_id,
-        partner_device: signed_in(conn, &partner).device_id,
+        rep_device: signed_in(conn, secrets, &rep).device_id,
+        partner_device: signed_in(conn, secrets, &partner).device_id,
         company,
         manager,
         rep,
@@ -233,11 +233,12 @@ fn member(conn: &Connection, secrets: &Secrets, name: &str, names: [&str; 3]) ->
 }
 
 /// `user`, signed in on a new device.
-fn signed_in(conn: &Connection, user: &User) -> Caller {
-    let code = accounts::create_activation_code(conn, user.id).expect("activation code");
-    let device =
-        accounts::activate(conn, &code, &format!("{}的手机", user.name)).expect("activate");
-    accounts::authenticate(conn, &device.token).expect("authenticate")
+fn signed_in(conn: &Connection, secrets: &Secrets, user: &User) -> Caller {
+    let s = Stores::new(conn, secrets);
+    let (_, code) = new_code(&s, user.id, now_ms()).expect("activation code");
+    let name = format!("{}的手机", user.name);
+    let device = spend_code(&s, &code, &name, now_ms()).expect("activate");
+    caller_of_token(&s, &device.token).expect("authenticate")
 }
 
 /// The fixture's snapshot refuses writes, so a read that writes fails its
