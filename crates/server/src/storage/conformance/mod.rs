@@ -11,6 +11,7 @@
 //! documents, and that another company's ids reach nothing. Two
 //! transactions meeting at a rule's dangerous point are `races.rs`'s.
 
+mod accounts;
 mod content;
 mod invitations;
 mod leads;
