@@ -153,7 +153,7 @@ pub(crate) fn append_many(
 }
 
 /// Advisory-lock key space of the change-log order locks.
-const CHANGES_LOCK: i32 = 0x574c; // "WL"
+pub(crate) const CHANGES_LOCK: i32 = 0x574c; // "WL"
 
 /// PostgreSQL: a reader must never see seq N+1 of a company before seq N.
 /// Seqs come from a sequence, and concurrent transactions may commit out
@@ -167,6 +167,12 @@ fn order_appends(tx: &Connection, company_id: i64) -> Result<(), ServerError> {
         params![CHANGES_LOCK, company_id],
     )?;
     super::pg::notify(tx, super::pg::CHANGES_CHANNEL, company_id)
+}
+
+/// Notes that the transaction on this thread appends to these companies'
+/// logs (a backend's own append, e.g. the PostgreSQL tracking batch's).
+pub(crate) fn mark_appended(companies: &[i64]) {
+    APPENDED.with(|a| a.borrow_mut().extend(companies.iter().copied()));
 }
 
 thread_local! {

@@ -33,6 +33,9 @@ pub(crate) struct PgTrackStore<'c> {
     conn: &'c Connection,
     /// The burst windows `load` locked: new visits by network.
     windows: HashMap<i64, Vec<i64>>,
+    /// The visits this batch inserted, as the change log sends them: known
+    /// whole here, so `visits_for_log` need not read them back.
+    inserted: HashMap<i64, (Visit, VisitStats)>,
 }
 
 impl<'c> PgTrackStore<'c> {
@@ -40,6 +43,7 @@ impl<'c> PgTrackStore<'c> {
         PgTrackStore {
             conn,
             windows: HashMap::new(),
+            inserted: HashMap::new(),
         }
     }
 
@@ -87,18 +91,57 @@ fn agg_at(r: &postgres::Row, at: usize) -> Agg {
     }
 }
 
-/// A visit's first page load is the visit row itself (`page_view`); its
-/// dwell is the visit's less its other page loads'.
-const FIRST_PAGES: &str = "SELECT v.page_view,
-        (v.dwell_ms - COALESCE((SELECT SUM(p.dwell_ms) FROM page_views p
-                                WHERE p.visit_id = v.id AND p.pv <> v.page_view), 0))::int8,
-        v.share_token, v.id, v.dwell_ms, v.scroll_pct, v.video_s, v.video_len_s, v.last_seen_at
-     FROM visits v WHERE v.page_view = ANY($1::text[]) ORDER BY v.id FOR UPDATE OF v";
-/// Later page loads (and first ones stored before issue 9).
-const LATER_PAGES: &str = "SELECT p.pv, p.dwell_ms, v.share_token,
-        v.id, v.dwell_ms, v.scroll_pct, v.video_s, v.video_len_s, v.last_seen_at
-     FROM page_views p JOIN visits v ON v.id = p.visit_id
-     WHERE p.pv = ANY($1::text[]) ORDER BY v.id FOR UPDATE OF v";
+/// A visit just inserted, as the change log sends it (what
+/// `visits_for_log` would read back).
+fn as_logged(v: &NewVisit, id: i64) -> (Visit, VisitStats) {
+    let rep_id = v.share.rep_id();
+    let visit = Visit {
+        id,
+        share_token: v.share.token.clone(),
+        item_id: v.share.item.id,
+        partner_id: v.share.sharer.id,
+        rep_id: rep_id.unwrap_or(0),
+        visitor_id: v.visitor_id.clone(),
+        opened_at_ms: v.opened_at,
+        dwell_ms: v.agg.dwell_ms,
+    };
+    let stats = VisitStats {
+        visit_id: id,
+        share_token: visit.share_token.clone(),
+        root_token: v.share.root_token.clone(),
+        item_id: visit.item_id,
+        partner_id: visit.partner_id,
+        rep_id,
+        visitor_id: visit.visitor_id.clone(),
+        opened_at_ms: v.opened_at,
+        last_seen_at_ms: v.agg.last_seen_at,
+        dwell_ms: v.agg.dwell_ms,
+        scroll_pct: v.agg.scroll_pct,
+        video_pct: video_pct(v.agg.video_s, v.agg.video_len_s),
+        visit_no: v.visit_no,
+        page_views: v.page_views,
+    };
+    (visit, stats)
+}
+
+/// The stored page loads of a batch's page-view ids, in one statement: a
+/// visit's first page load is the visit row itself (`page_view`; its dwell
+/// is the visit's less its other page loads'), later ones (and first ones
+/// stored before issue 9) are `page_views` rows. Their visits are locked.
+const PAGES: &str = "WITH k AS (SELECT unnest($1::text[]) AS pv),
+     hits AS (SELECT k.pv, v.id AS visit_id, NULL::int8 AS dwell, false AS row
+              FROM k JOIN visits v ON v.page_view = k.pv
+              UNION ALL
+              SELECT k.pv, p.visit_id, p.dwell_ms, true
+              FROM k JOIN page_views p ON p.pv = k.pv)
+     SELECT h.pv,
+            CASE WHEN h.row THEN h.dwell
+                 ELSE (v.dwell_ms - COALESCE((SELECT SUM(p.dwell_ms) FROM page_views p
+                                              WHERE p.visit_id = v.id AND p.pv <> v.page_view),
+                                             0))::int8 END,
+            v.share_token, h.row,
+            v.id, v.dwell_ms, v.scroll_pct, v.video_s, v.video_len_s, v.last_seen_at
+     FROM hits h JOIN visits v ON v.id = h.visit_id ORDER BY v.id, h.row FOR UPDATE OF v";
 
 impl TrackStore for PgTrackStore<'_> {
     fn pages(&mut self, pvs: &[&str]) -> Result<Vec<StoredPage>, ServerError> {
@@ -106,16 +149,14 @@ impl TrackStore for PgTrackStore<'_> {
         if pvs.is_empty() {
             return Ok(out);
         }
-        for (sql, row) in [(FIRST_PAGES, false), (LATER_PAGES, true)] {
-            for r in self.query(sql, &[&pvs])? {
-                out.push(StoredPage {
-                    pv: r.get(0),
-                    dwell_ms: r.get(1),
-                    share_token: r.get(2),
-                    row,
-                    visit: agg_at(&r, 3),
-                });
-            }
+        for r in self.query(PAGES, &[&pvs])? {
+            out.push(StoredPage {
+                pv: r.get(0),
+                dwell_ms: r.get(1),
+                share_token: r.get(2),
+                row: r.get(3),
+                visit: agg_at(&r, 4),
+            });
         }
         Ok(out)
     }
@@ -294,9 +335,14 @@ impl TrackStore for PgTrackStore<'_> {
             return Err(raced());
         }
         let ids: HashMap<String, i64> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
-        pvs.iter()
+        let ids = pvs
+            .iter()
             .map(|pv| ids.get(*pv).copied().ok_or_else(raced))
-            .collect()
+            .collect::<Result<Vec<i64>, _>>()?;
+        for (v, id) in visits.iter().zip(&ids) {
+            self.inserted.insert(*id, as_logged(v, *id));
+        }
+        Ok(ids)
     }
 
     fn write(&mut self, w: &Writes, now: i64) -> Result<(), ServerError> {
@@ -371,47 +417,40 @@ impl TrackStore for PgTrackStore<'_> {
                 &[&networks, &at, &(now - RECENT_OPENS_KEPT_MS)],
             )?;
         }
-        // Windows with nothing left to count are forgotten; those another
-        // batch holds are left to it (two batches never wait on each other
-        // here).
+        // Windows with nothing left to count are forgotten, at most once a
+        // second per process (they are kept a minute: a second more costs
+        // nothing, a statement every batch does); those another batch holds
+        // are left to it (two batches never wait on each other here).
+        if !prune_due(now) {
+            return self.write_own_and_filtered(w, now);
+        }
         self.execute(
             "DELETE FROM burst_windows WHERE network = ANY(ARRAY(
                  SELECT network FROM burst_windows WHERE newest <= $1
                  LIMIT 10000 FOR UPDATE SKIP LOCKED))",
             &[&(now - RECENT_OPENS_KEPT_MS)],
         )?;
-        if !w.own.is_empty() {
-            let visitors: Vec<&str> = w.own.iter().map(|o| o.0.as_str()).collect();
-            let partners: Vec<i64> = w.own.iter().map(|o| o.1).collect();
-            self.execute(
-                "INSERT INTO own_visitors (visitor_id, partner_id, created_at)
-                 SELECT v, p, $3 FROM unnest($1::text[], $2::int8[]) AS k(v, p)
-                 ON CONFLICT DO NOTHING",
-                &[&visitors, &partners, &now],
-            )?;
-        }
-        if !w.filtered.is_empty() {
-            let companies: Vec<i64> = w.filtered.iter().map(|f| f.0).collect();
-            let reasons: Vec<&str> = w.filtered.iter().map(|f| f.1).collect();
-            let counts: Vec<i64> = w.filtered.iter().map(|f| f.2).collect();
-            self.execute(
-                "INSERT INTO filtered_hits (company_id, reason, count)
-                 SELECT * FROM unnest($1::int8[], $2::text[], $3::int8[])
-                 ON CONFLICT (company_id, reason)
-                 DO UPDATE SET count = filtered_hits.count + excluded.count",
-                &[&companies, &reasons, &counts],
-            )?;
-        }
-        Ok(())
+        self.write_own_and_filtered(w, now)
     }
 
     fn visits_for_log(
         &mut self,
         ids: &[i64],
     ) -> Result<HashMap<i64, (Visit, VisitStats)>, ServerError> {
-        if ids.is_empty() {
-            return Ok(HashMap::new());
+        let mut out = HashMap::with_capacity(ids.len());
+        let mut stored = Vec::new();
+        for id in ids {
+            match self.inserted.get(id) {
+                Some(v) => {
+                    out.insert(*id, v.clone());
+                }
+                None => stored.push(*id),
+            }
         }
+        if stored.is_empty() {
+            return Ok(out);
+        }
+        let ids = &stored;
         let rows = self.query(
             "SELECT id, share_token, item_id, partner_id, rep_id, visitor_id, opened_at, dwell_ms,
                     root_token, last_seen_at, scroll_pct, video_s, video_len_s, visit_no,
@@ -419,7 +458,6 @@ impl TrackStore for PgTrackStore<'_> {
              FROM visits WHERE id = ANY($1::int8[])",
             &[&ids],
         )?;
-        let mut out = HashMap::with_capacity(rows.len());
         for r in rows {
             let rep_id: Option<i64> = r.get(4);
             let visit = Visit {
@@ -454,7 +492,52 @@ impl TrackStore for PgTrackStore<'_> {
     }
 
     fn append_changes(&mut self, rows: &[NewChange], now: i64) -> Result<(), ServerError> {
-        changes::append_many(self.conn, rows, now)
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut companies: Vec<i64> = rows.iter().map(|r| r.company_id).collect();
+        companies.sort_unstable();
+        companies.dedup();
+        changes::mark_appended(&companies);
+        let (mut rep, mut partner, mut audience) = (Vec::new(), Vec::new(), Vec::new());
+        for r in rows {
+            let (a, rep_id, partner_id) = r.scope.columns();
+            audience.push(a);
+            rep.push(rep_id);
+            partner.push(partner_id);
+        }
+        let company: Vec<i64> = rows.iter().map(|r| r.company_id).collect();
+        let body: Vec<&str> = rows.iter().map(|r| r.body.as_str()).collect();
+        let stream: Vec<&str> = rows.iter().map(|r| r.stream).collect();
+        // One statement: each company's order lock and notification first
+        // (as `changes::append` takes them, in company order: the CTE is
+        // run whole before the first row takes its seq), then the rows in
+        // their order.
+        self.execute(
+            "WITH locked AS MATERIALIZED (
+                 SELECT pg_advisory_xact_lock($1::int4, c::int4), pg_notify($2, c::text)
+                 FROM unnest($3::int8[]) AS c ORDER BY c)
+             INSERT INTO changes (company_id, rep_id, partner_id, audience, body, created_at,
+                                  stream)
+             SELECT k.co, k.r, k.p, k.a, k.b, $4, k.s
+             FROM unnest($5::int8[], $6::int8[], $7::int8[], $8::text[], $9::text[], $10::text[])
+                  WITH ORDINALITY AS k(co, r, p, a, b, s, n)
+             WHERE (SELECT count(*) FROM locked) > 0
+             ORDER BY k.n",
+            &[
+                &changes::CHANGES_LOCK,
+                &super::pg::CHANGES_CHANNEL,
+                &companies,
+                &now,
+                &company,
+                &rep,
+                &partner,
+                &audience,
+                &body,
+                &stream,
+            ],
+        )?;
+        Ok(())
     }
 
     fn rescore_leads(
@@ -463,5 +546,113 @@ impl TrackStore for PgTrackStore<'_> {
         now: i64,
     ) -> Result<(), ServerError> {
         super::lead_store::lead_store(self.conn).rescore_visitors(visitors, now)
+    }
+}
+
+impl PgTrackStore<'_> {
+    /// The partners' own browsers and the not-a-view counters of a batch.
+    fn write_own_and_filtered(&mut self, w: &Writes, now: i64) -> Result<(), ServerError> {
+        if !w.own.is_empty() {
+            let visitors: Vec<&str> = w.own.iter().map(|o| o.0.as_str()).collect();
+            let partners: Vec<i64> = w.own.iter().map(|o| o.1).collect();
+            self.execute(
+                "INSERT INTO own_visitors (visitor_id, partner_id, created_at)
+                 SELECT v, p, $3 FROM unnest($1::text[], $2::int8[]) AS k(v, p)
+                 ON CONFLICT DO NOTHING",
+                &[&visitors, &partners, &now],
+            )?;
+        }
+        if !w.filtered.is_empty() {
+            let companies: Vec<i64> = w.filtered.iter().map(|f| f.0).collect();
+            let reasons: Vec<&str> = w.filtered.iter().map(|f| f.1).collect();
+            let counts: Vec<i64> = w.filtered.iter().map(|f| f.2).collect();
+            self.execute(
+                "INSERT INTO filtered_hits (company_id, reason, count)
+                 SELECT * FROM unnest($1::int8[], $2::text[], $3::int8[])
+                 ON CONFLICT (company_id, reason)
+                 DO UPDATE SET count = filtered_hits.count + excluded.count",
+                &[&companies, &reasons, &counts],
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether this process's batches last pruned the burst windows a second
+/// or more from `now` (either way: tests run with made-up times); if so,
+/// this batch prunes, and no other one of this second.
+fn prune_due(now: i64) -> bool {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(i64::MIN);
+    let last = LAST.load(Ordering::Relaxed);
+    last.abs_diff(now) >= 1000
+        && LAST
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::changes::Scope;
+    use crate::storage::testdb;
+
+    fn row(company_id: i64, body: &str) -> NewChange {
+        NewChange {
+            company_id,
+            scope: Scope::Company,
+            stream: changes::SYNC,
+            body: body.into(),
+        }
+    }
+
+    /// A batch's change-log rows wait for the company's order lock that
+    /// another transaction's append holds, so seqs commit in order (a
+    /// reader never skips the held change), and they take their seqs in
+    /// the batch's order. Without the lock in the one statement, the batch
+    /// would not wait and `wait_for_lock_waiter` would fail.
+    #[test]
+    fn a_batchs_changes_wait_for_the_companys_order_lock() {
+        let mut conns = testdb::postgres_connections(3);
+        let (held, batch, watcher) = (conns.remove(0), conns.remove(0), conns.remove(0));
+        testdb::begin(&held);
+        let first = changes::append(
+            &held,
+            7,
+            Scope::Company,
+            &warmlead_core::sync::ChangeBody::Tombstone {
+                kind: warmlead_core::sync::EntityKind::Share,
+                id: "t".into(),
+            },
+            1,
+        )
+        .unwrap();
+        let racer = std::thread::spawn(move || {
+            testdb::begin(&batch);
+            let rows = [
+                row(7, "{\"n\":1}"),
+                row(3, "{\"n\":2}"),
+                row(7, "{\"n\":3}"),
+            ];
+            PgTrackStore::new(&batch).append_changes(&rows, 2).unwrap();
+            batch.execute_batch("COMMIT").unwrap();
+        });
+        testdb::wait_for_lock_waiter(&watcher);
+        held.execute_batch("COMMIT").unwrap();
+        racer.join().unwrap();
+        let rows: Vec<(i64, i64, String)> = watcher
+            .prepare("SELECT seq, company_id, body FROM changes ORDER BY seq")
+            .unwrap()
+            .query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows[0].0, first);
+        let bodies: Vec<(i64, &str)> = rows[1..].iter().map(|r| (r.1, r.2.as_str())).collect();
+        assert_eq!(
+            bodies,
+            [(7, "{\"n\":1}"), (3, "{\"n\":2}"), (7, "{\"n\":3}")]
+        );
+        assert!(rows.windows(2).all(|w| w[0].0 < w[1].0), "{rows:?}");
     }
 }
