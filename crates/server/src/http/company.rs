@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::Json;
 use warmlead_core::company::CompanyProfile;
-use warmlead_core::domain::{Company, Role};
+use warmlead_core::domain::Company;
 
 use super::extract::ApiJson;
 use super::AppState;
@@ -19,12 +19,7 @@ pub(crate) async fn set_profile(
     caller: Caller,
     ApiJson(profile): ApiJson<CompanyProfile>,
 ) -> Result<Json<Company>, ServerError> {
-    if caller.user.role != Role::Manager {
-        return Err(ServerError::Forbidden(
-            "only a manager may change the company profile".into(),
-        ));
-    }
     Ok(Json(
-        crate::services::accounts::set_company_profile(&st.db, caller.company.id, profile).await?,
+        crate::services::accounts::set_company_profile_as(&st.db, &caller.user, profile).await?,
     ))
 }

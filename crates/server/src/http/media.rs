@@ -559,13 +559,8 @@ pub(crate) async fn set_poster_artwork(
     caller: Caller,
     ApiJson(req): ApiJson<PosterArtworkRequest>,
 ) -> Result<Json<Company>, ServerError> {
-    if caller.user.role != Role::Manager {
-        return Err(ServerError::Forbidden(
-            "only a manager may change the poster artwork".into(),
-        ));
-    }
     Ok(Json(
-        accounts::set_poster_artwork(&st.db, caller.company.id, req.media_id).await?,
+        accounts::set_poster_artwork_as(&st.db, &caller.user, req.media_id).await?,
     ))
 }
 
@@ -577,13 +572,8 @@ pub(crate) async fn set_poster_slogan(
     caller: Caller,
     ApiJson(req): ApiJson<PosterSloganRequest>,
 ) -> Result<Json<Company>, ServerError> {
-    if caller.user.role != Role::Manager {
-        return Err(ServerError::Forbidden(
-            "only a manager may change the poster slogan".into(),
-        ));
-    }
     Ok(Json(
-        accounts::set_poster_slogan(&st.db, caller.company.id, req.slogan).await?,
+        accounts::set_poster_slogan_as(&st.db, &caller.user, req.slogan).await?,
     ))
 }
 

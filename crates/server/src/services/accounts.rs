@@ -685,6 +685,25 @@ fn team_members(rows: TeamRows) -> Vec<TeamMember> {
         .collect()
 }
 
+/// Refuses anyone but a manager, saying what only a manager may do.
+fn only_manager(actor: &User, what: &str) -> Result<(), ServerError> {
+    if actor.role == Role::Manager {
+        Ok(())
+    } else {
+        Err(ServerError::Forbidden(format!("only a manager {what}")))
+    }
+}
+
+/// The team screen of `actor`'s company (managers only).
+pub(crate) async fn team_as(
+    db: &Database,
+    actor: &User,
+    shares_since: i64,
+) -> Result<Vec<TeamMember>, ServerError> {
+    only_manager(actor, "sees the team")?;
+    team(db, actor.company_id, shares_since).await
+}
+
 /// The company's people, each with their devices and counts, in id order.
 pub(crate) async fn team(
     db: &Database,
@@ -804,6 +823,36 @@ pub(crate) async fn set_poster_artwork(
         accounts.announce_company(company_id, now_ms())
     })
     .await
+}
+
+/// [`set_poster_artwork`] by a manager of the company.
+pub(crate) async fn set_poster_artwork_as(
+    db: &Database,
+    actor: &User,
+    media_id: Option<i64>,
+) -> Result<Company, ServerError> {
+    only_manager(actor, "may change the poster artwork")?;
+    set_poster_artwork(db, actor.company_id, media_id).await
+}
+
+/// [`set_poster_slogan`] by a manager of the company.
+pub(crate) async fn set_poster_slogan_as(
+    db: &Database,
+    actor: &User,
+    slogan: Option<String>,
+) -> Result<Company, ServerError> {
+    only_manager(actor, "may change the poster slogan")?;
+    set_poster_slogan(db, actor.company_id, slogan).await
+}
+
+/// [`set_company_profile`] by a manager of the company.
+pub(crate) async fn set_company_profile_as(
+    db: &Database,
+    actor: &User,
+    profile: CompanyProfile,
+) -> Result<Company, ServerError> {
+    only_manager(actor, "may change the company profile")?;
+    set_company_profile(db, actor.company_id, profile).await
 }
 
 /// Sets (or clears, back to the neutral default) the company's poster
