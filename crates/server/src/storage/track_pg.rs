@@ -5,9 +5,10 @@
 //! round trips, not a chain per view (issue 21: each view had cost about
 //! ten). Several processes share the database, so what a batch decides on
 //! is locked as it is read, until the batch commits: the visits it updates,
-//! and each network's burst window, read and locked in one
-//! `INSERT .. ON CONFLICT DO UPDATE .. RETURNING` (a second process's batch
-//! waits for the first and then counts its visits). A visit's number is a
+//! and each network's burst window (an advisory lock per network, taken
+//! before the windows are read, so a second process's batch waits for the
+//! first and then counts its visits; the window is then written once, one
+//! `INSERT .. ON CONFLICT DO UPDATE`). A visit's number is a
 //! unique key: a batch that opens a visit another process opened meanwhile
 //! fails with `track_store::raced` and is run again.
 
@@ -90,6 +91,10 @@ fn agg_at(r: &postgres::Row, at: usize) -> Agg {
         last_seen_at: r.get(at + 5),
     }
 }
+
+/// Advisory-lock key space of the burst windows (the second key is the
+/// network key's low bits: two networks sharing it only wait for each other).
+const BURST_LOCK: i32 = 0x5742; // "WB"
 
 /// A visit just inserted, as the change log sends it (what
 /// `visits_for_log` would read back).
@@ -212,13 +217,18 @@ impl TrackStore for PgTrackStore<'_> {
             .map(|r| (r.get(0), r.get(1)))
             .collect::<HashSet<(String, i64)>>();
         if !lookups.networks.is_empty() {
-            // Locks each network's window (a row made if there is none),
-            // in key order, and reads it as the last commit left it.
+            // Each network's window is locked (an advisory lock: nothing
+            // written), in key order, until the batch commits; then read, by
+            // a statement of its own so that it sees what a batch that held
+            // the lock before committed.
+            self.execute(
+                "SELECT pg_advisory_xact_lock($1::int4, k)
+                 FROM (SELECT (n % 2147483648)::int4 AS k FROM unnest($2::int8[]) AS n) AS keys
+                 ORDER BY k",
+                &[&BURST_LOCK, &lookups.networks],
+            )?;
             let rows = self.query(
-                "INSERT INTO burst_windows AS w (network, opens, newest)
-                 SELECT n, '{}'::int8[], 0::int8 FROM unnest($1::int8[]) AS n ORDER BY n
-                 ON CONFLICT (network) DO UPDATE SET newest = w.newest
-                 RETURNING network, opens",
+                "SELECT network, opens FROM burst_windows WHERE network = ANY($1::int8[])",
                 &[&lookups.networks],
             )?;
             self.windows = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
@@ -405,15 +415,16 @@ impl TrackStore for PgTrackStore<'_> {
         if !w.opens.is_empty() {
             let networks: Vec<i64> = w.opens.iter().map(|o| o.0).collect();
             let at: Vec<i64> = w.opens.iter().map(|o| o.1).collect();
-            // The rows are this batch's (locked by `load`).
+            // The windows are this batch's (locked by `load`): one row
+            // version each, the opens past the kept time dropped.
             self.execute(
-                "UPDATE burst_windows w
+                "INSERT INTO burst_windows AS w (network, opens, newest)
+                 SELECT n, array_agg(t ORDER BY t), MAX(t)
+                 FROM unnest($1::int8[], $2::int8[]) AS x(n, t) GROUP BY n
+                 ON CONFLICT (network) DO UPDATE
                  SET opens = ARRAY(SELECT t FROM unnest(w.opens) AS t WHERE t > $3 ORDER BY t)
-                             || u.added,
-                     newest = GREATEST(w.newest, u.newest)
-                 FROM (SELECT n, array_agg(t ORDER BY t) AS added, MAX(t) AS newest
-                       FROM unnest($1::int8[], $2::int8[]) AS x(n, t) GROUP BY n) u
-                 WHERE w.network = u.n",
+                             || excluded.opens,
+                     newest = GREATEST(w.newest, excluded.newest)",
                 &[&networks, &at, &(now - RECENT_OPENS_KEPT_MS)],
             )?;
         }
