@@ -4,13 +4,16 @@
 //! transaction as the change itself, with scope columns taken from the data
 //! (never from what a client asked for).
 
+use std::marker::PhantomData;
+
 use crate::storage::sql::Value;
-use crate::storage::sql::{params, row_chunks, values_list, Connection, Dialect};
+use crate::storage::sql::{params, row_chunks, values_list, Connection};
 use warmlead_core::domain::User;
 use warmlead_core::lead::RadarBody;
 use warmlead_core::sync::ChangeBody;
 use warmlead_core::visibility::{grants, Grant, Viewer, AUDIENCE_COMPANY, AUDIENCE_REP_TEAM};
 
+use super::change_store::{change_log, AppendOrder, ChangeLog};
 use super::Caller;
 use crate::error::ServerError;
 
@@ -27,6 +30,8 @@ pub(crate) fn user_scope(user: &User) -> Scope {
 pub(crate) const SYNC: &str = "sync";
 pub(crate) const RADAR: &str = "radar";
 
+/// Appends one row of the sync stream to the log of the transaction on
+/// `tx` ([`ChangeLog::append`]); its seq.
 pub(crate) fn append(
     tx: &Connection,
     company_id: i64,
@@ -34,16 +39,10 @@ pub(crate) fn append(
     body: &ChangeBody,
     now: i64,
 ) -> Result<i64, ServerError> {
-    insert(
-        tx,
-        company_id,
-        scope,
-        SYNC,
-        &serde_json::to_string(body)?,
-        now,
-    )
+    change_log(tx).append(company_id, scope, body, now)
 }
 
+/// Appends one row of the radar stream ([`ChangeLog::append_radar`]).
 pub(crate) fn append_radar(
     tx: &Connection,
     company_id: i64,
@@ -51,37 +50,46 @@ pub(crate) fn append_radar(
     body: &RadarBody,
     now: i64,
 ) -> Result<i64, ServerError> {
-    insert(
-        tx,
-        company_id,
-        scope,
-        RADAR,
-        &serde_json::to_string(body)?,
-        now,
-    )
+    change_log(tx).append_radar(company_id, scope, body, now)
 }
 
-fn insert(
-    tx: &Connection,
-    company_id: i64,
-    scope: Scope,
-    stream: &str,
-    body: &str,
-    now: i64,
-) -> Result<i64, ServerError> {
-    APPENDED.with(|a| a.borrow_mut().insert(company_id));
-    if tx.dialect() == Dialect::Postgres {
-        order_appends(tx, company_id)?;
+/// The change log in one SQL for both databases, `B` ordering the appends
+/// (see `change_store.rs`).
+pub(crate) struct ChangeSql<'c, B> {
+    conn: &'c Connection,
+    backend: PhantomData<B>,
+}
+
+impl<'c, B> ChangeSql<'c, B> {
+    pub(crate) fn new(conn: &'c Connection) -> Self {
+        ChangeSql {
+            conn,
+            backend: PhantomData,
+        }
     }
-    let (audience, rep_id, partner_id) = scope.columns();
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO changes (company_id, rep_id, partner_id, audience, body, created_at, stream)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING seq",
-    )?;
-    Ok(stmt.query_row(
-        params![company_id, rep_id, partner_id, audience, body, now, stream],
-        |r| r.get(0),
-    )?)
+}
+
+impl<B: AppendOrder> ChangeSql<'_, B> {
+    fn insert(
+        &self,
+        company_id: i64,
+        scope: Scope,
+        stream: &str,
+        body: &str,
+        now: i64,
+    ) -> Result<i64, ServerError> {
+        APPENDED.with(|a| a.borrow_mut().insert(company_id));
+        B::before_append(self.conn, company_id)?;
+        let (audience, rep_id, partner_id) = scope.columns();
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO changes (company_id, rep_id, partner_id, audience, body, created_at, stream)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING seq",
+        )?;
+        Ok(stmt.query_row(
+            params![company_id, rep_id, partner_id, audience, body, now, stream],
+            |r| r.get(0),
+        )?)
+    }
 }
 
 /// One row of [`append_many`].
@@ -110,63 +118,6 @@ impl NewChange {
             body: serde_json::to_string(body)?,
         })
     }
-}
-
-/// Appends rows in their order, several per INSERT (a tracking batch's
-/// visits). On PostgreSQL each company's order lock is taken first, in
-/// company order, as [`append`] does for one row.
-pub(crate) fn append_many(
-    tx: &Connection,
-    rows: &[NewChange],
-    now: i64,
-) -> Result<(), ServerError> {
-    let companies: std::collections::BTreeSet<i64> = rows.iter().map(|r| r.company_id).collect();
-    for company in companies {
-        APPENDED.with(|a| a.borrow_mut().insert(company));
-        if tx.dialect() == Dialect::Postgres {
-            order_appends(tx, company)?;
-        }
-    }
-    for chunk in row_chunks(rows) {
-        let mut values = Vec::with_capacity(chunk.len() * 7);
-        for r in chunk {
-            let (audience, rep_id, partner_id) = r.scope.columns();
-            values.extend([
-                Value::Integer(r.company_id),
-                rep_id.map_or(Value::Null, Value::Integer),
-                partner_id.map_or(Value::Null, Value::Integer),
-                Value::from(audience),
-                Value::from(r.body.as_str()),
-                Value::Integer(now),
-                Value::from(r.stream),
-            ]);
-        }
-        let sql = format!(
-            "INSERT INTO changes (company_id, rep_id, partner_id, audience, body, created_at, stream)
-             VALUES {}",
-            values_list(chunk.len(), 7)
-        );
-        tx.prepare_cached(&sql)?
-            .execute(crate::storage::sql::params_from_iter(values))?;
-    }
-    Ok(())
-}
-
-/// Advisory-lock key space of the change-log order locks.
-pub(crate) const CHANGES_LOCK: i32 = 0x574c; // "WL"
-
-/// PostgreSQL: a reader must never see seq N+1 of a company before seq N.
-/// Seqs come from a sequence, and concurrent transactions may commit out
-/// of the order they took them; so a transaction first takes its
-/// company's change-log lock (held until it commits or rolls back) and
-/// only then its seq, which makes a company's appends commit in seq order.
-/// The commit also notifies every process's live streams.
-fn order_appends(tx: &Connection, company_id: i64) -> Result<(), ServerError> {
-    tx.execute(
-        "SELECT pg_advisory_xact_lock(?1, ?2)",
-        params![CHANGES_LOCK, company_id],
-    )?;
-    super::pg::notify(tx, super::pg::CHANGES_CHANNEL, company_id)
 }
 
 /// Notes that the transaction on this thread appends to these companies'
@@ -203,62 +154,6 @@ pub(crate) struct RawPage {
     pub has_more: bool,
 }
 
-/// One page of the sync stream after `after` that `caller` may see, oldest
-/// first (the wire form of `Vec<Change>`, see [`RawPage`]).
-///
-/// A reader can never see seq N+1 of a company before seq N has committed:
-/// on SQLite there is one writer connection, so transactions commit one at
-/// a time in seq order; on PostgreSQL appends to one company's log are
-/// ordered by a lock (see `order_appends`). `upto` is the newest seq known
-/// to be on disk (`Database::durable_seq`): a SQLite tracking batch is
-/// visible once committed but durable only once its WAL is synced, and a
-/// device must never hold a cursor past a change a power cut could undo
-/// (the server would then give that seq to another change).
-pub(crate) fn pull(
-    conn: &Connection,
-    caller: &Caller,
-    after: i64,
-    upto: i64,
-    limit: u32,
-) -> Result<RawPage, ServerError> {
-    pull_stream(conn, caller, SYNC, after, upto, limit)
-}
-
-/// The radar stream (the wire form of `Vec<RadarChange>`), with the same
-/// scope rules as the sync stream.
-pub(crate) fn pull_radar(
-    conn: &Connection,
-    caller: &Caller,
-    after: i64,
-    upto: i64,
-    limit: u32,
-) -> Result<RawPage, ServerError> {
-    pull_stream(conn, caller, RADAR, after, upto, limit)
-}
-
-/// The newest seq of a stream the caller may see (0 when none), at most
-/// `upto` (see [`pull`]): what the live event stream compares against.
-pub(crate) fn newest_visible(
-    conn: &Connection,
-    caller: &Caller,
-    stream: &str,
-    after: i64,
-    upto: i64,
-) -> Result<i64, ServerError> {
-    let mut args = vec![
-        caller.company.id.into(),
-        after.into(),
-        stream.to_string().into(),
-        upto.into(),
-    ];
-    let visible = visible_sql(Viewer::from(&caller.user), &mut args);
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT COALESCE(MAX(seq), ?2) FROM changes
-         WHERE company_id = ?1 AND seq > ?2 AND seq <= ?4 AND stream = ?3 AND {visible}"
-    ))?;
-    Ok(stmt.query_row(crate::storage::sql::params_from_iter(args), |r| r.get(0))?)
-}
-
 /// The caller's grants (`warmlead_core::visibility::grants`) as a condition
 /// on `changes`, its values pushed onto `args`. The text depends only on the
 /// caller's role (and whether a partner has a rep), so prepared statements
@@ -287,57 +182,6 @@ pub(crate) fn visible_sql(viewer: Viewer, args: &mut Vec<Value>) -> String {
     format!("({})", terms.join(" OR "))
 }
 
-/// A page is built from the stored bodies as they are: each body was
-/// written by `serde_json::to_string` of its `ChangeBody` / `RadarBody`, the
-/// JSON object `{"entity":..,"data":..}`, and the wire's change is the same
-/// object with `"seq"` first (`#[serde(flatten)]`). Parsing and serialising
-/// every body again cost ~4 s of a 1,100,000-change first download.
-fn pull_stream(
-    conn: &Connection,
-    caller: &Caller,
-    stream: &str,
-    after: i64,
-    upto: i64,
-    limit: u32,
-) -> Result<RawPage, ServerError> {
-    let mut args = vec![
-        caller.company.id.into(),
-        after.into(),
-        stream.to_string().into(),
-    ];
-    args.push((i64::from(limit) + 1).into());
-    args.push(upto.into());
-    let visible = visible_sql(Viewer::from(&caller.user), &mut args);
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT seq, body FROM changes
-         WHERE company_id = ?1 AND seq > ?2 AND seq <= ?5 AND stream = ?3 AND {visible}
-         ORDER BY seq
-         LIMIT ?4"
-    ))?;
-    let rows = stmt.query_map(crate::storage::sql::params_from_iter(args), |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-    })?;
-    let mut page = RawPage {
-        changes_json: String::from("["),
-        cursor: after,
-        has_more: false,
-    };
-    for (n, row) in rows.enumerate() {
-        let (seq, body) = row?;
-        if n == limit as usize {
-            page.has_more = true;
-            break;
-        }
-        if n > 0 {
-            page.changes_json.push(',');
-        }
-        push_change(&mut page.changes_json, seq, &body)?;
-        page.cursor = seq;
-    }
-    page.changes_json.push(']');
-    Ok(page)
-}
-
 /// Appends `{"seq":N,` and the stored body's members.
 fn push_change(out: &mut String, seq: i64, body: &str) -> Result<(), ServerError> {
     // A tagged enum's JSON always opens with its tag member; anything else
@@ -355,33 +199,167 @@ fn push_change(out: &mut String, seq: i64, body: &str) -> Result<(), ServerError
     Ok(())
 }
 
-/// The newest lead at grade A or A+ appended in `(after, upto]` that the
-/// caller may see: the desktop notifies about it.
-pub(crate) fn hot_lead(
-    conn: &Connection,
-    caller: &Caller,
-    after: i64,
-    upto: i64,
-) -> Result<Option<i64>, ServerError> {
-    let mut args = vec![caller.company.id.into(), after.into(), upto.into()];
-    let visible = visible_sql(Viewer::from(&caller.user), &mut args);
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT body FROM changes
-         WHERE company_id = ?1 AND seq > ?2 AND seq <= ?3 AND stream = 'radar'
-           AND body LIKE '{{\"entity\":\"lead\"%' AND {visible}
-         ORDER BY seq DESC"
-    ))?;
-    let rows = stmt.query_map(crate::storage::sql::params_from_iter(args), |r| {
-        r.get::<_, String>(0)
-    })?;
-    for body in rows {
-        if let Ok(RadarBody::Lead(lead)) = serde_json::from_str(&body?) {
-            if lead.grade.is_hot() {
-                return Ok(Some(lead.id));
+/// Appends rows in their order, several per INSERT (the SQLite tracking
+/// batch's visits; PostgreSQL's batch has its own statement).
+pub(crate) fn append_many(
+    tx: &Connection,
+    rows: &[NewChange],
+    now: i64,
+) -> Result<(), ServerError> {
+    change_log(tx).append_many(rows, now)
+}
+
+impl<B: AppendOrder> ChangeLog for ChangeSql<'_, B> {
+    fn append(
+        &self,
+        company_id: i64,
+        scope: Scope,
+        body: &ChangeBody,
+        now: i64,
+    ) -> Result<i64, ServerError> {
+        let body = serde_json::to_string(body)?;
+        self.insert(company_id, scope, SYNC, &body, now)
+    }
+
+    fn append_radar(
+        &self,
+        company_id: i64,
+        scope: Scope,
+        body: &RadarBody,
+        now: i64,
+    ) -> Result<i64, ServerError> {
+        let body = serde_json::to_string(body)?;
+        self.insert(company_id, scope, RADAR, &body, now)
+    }
+
+    fn append_many(&self, rows: &[NewChange], now: i64) -> Result<(), ServerError> {
+        let companies: std::collections::BTreeSet<i64> =
+            rows.iter().map(|r| r.company_id).collect();
+        // Each company's order first, in company order, as `insert` does
+        // for one row.
+        for company in companies {
+            APPENDED.with(|a| a.borrow_mut().insert(company));
+            B::before_append(self.conn, company)?;
+        }
+        for chunk in row_chunks(rows) {
+            let mut values = Vec::with_capacity(chunk.len() * 7);
+            for r in chunk {
+                let (audience, rep_id, partner_id) = r.scope.columns();
+                values.extend([
+                    Value::Integer(r.company_id),
+                    rep_id.map_or(Value::Null, Value::Integer),
+                    partner_id.map_or(Value::Null, Value::Integer),
+                    Value::from(audience),
+                    Value::from(r.body.as_str()),
+                    Value::Integer(now),
+                    Value::from(r.stream),
+                ]);
+            }
+            let sql = format!(
+                "INSERT INTO changes (company_id, rep_id, partner_id, audience, body, created_at, stream)
+                 VALUES {}",
+                values_list(chunk.len(), 7)
+            );
+            self.conn
+                .prepare_cached(&sql)?
+                .execute(crate::storage::sql::params_from_iter(values))?;
+        }
+        Ok(())
+    }
+
+    /// A page is built from the stored bodies as they are: each body was
+    /// written by `serde_json::to_string` of its `ChangeBody` / `RadarBody`, the
+    /// JSON object `{"entity":..,"data":..}`, and the wire's change is the same
+    /// object with `"seq"` first (`#[serde(flatten)]`). Parsing and serialising
+    /// every body again cost ~4 s of a 1,100,000-change first download.
+    fn page(
+        &self,
+        caller: &Caller,
+        stream: &str,
+        after: i64,
+        upto: i64,
+        limit: u32,
+    ) -> Result<RawPage, ServerError> {
+        let mut args = vec![
+            caller.company.id.into(),
+            after.into(),
+            stream.to_string().into(),
+        ];
+        args.push((i64::from(limit) + 1).into());
+        args.push(upto.into());
+        let visible = visible_sql(Viewer::from(&caller.user), &mut args);
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT seq, body FROM changes
+             WHERE company_id = ?1 AND seq > ?2 AND seq <= ?5 AND stream = ?3 AND {visible}
+             ORDER BY seq
+             LIMIT ?4"
+        ))?;
+        let rows = stmt.query_map(crate::storage::sql::params_from_iter(args), |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut page = RawPage {
+            changes_json: String::from("["),
+            cursor: after,
+            has_more: false,
+        };
+        for (n, row) in rows.enumerate() {
+            let (seq, body) = row?;
+            if n == limit as usize {
+                page.has_more = true;
+                break;
+            }
+            if n > 0 {
+                page.changes_json.push(',');
+            }
+            push_change(&mut page.changes_json, seq, &body)?;
+            page.cursor = seq;
+        }
+        page.changes_json.push(']');
+        Ok(page)
+    }
+
+    fn newest_visible(
+        &self,
+        caller: &Caller,
+        stream: &str,
+        after: i64,
+        upto: i64,
+    ) -> Result<i64, ServerError> {
+        let mut args = vec![
+            caller.company.id.into(),
+            after.into(),
+            stream.to_string().into(),
+            upto.into(),
+        ];
+        let visible = visible_sql(Viewer::from(&caller.user), &mut args);
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT COALESCE(MAX(seq), ?2) FROM changes
+             WHERE company_id = ?1 AND seq > ?2 AND seq <= ?4 AND stream = ?3 AND {visible}"
+        ))?;
+        Ok(stmt.query_row(crate::storage::sql::params_from_iter(args), |r| r.get(0))?)
+    }
+
+    fn hot_lead(&self, caller: &Caller, after: i64, upto: i64) -> Result<Option<i64>, ServerError> {
+        let mut args = vec![caller.company.id.into(), after.into(), upto.into()];
+        let visible = visible_sql(Viewer::from(&caller.user), &mut args);
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT body FROM changes
+             WHERE company_id = ?1 AND seq > ?2 AND seq <= ?3 AND stream = 'radar'
+               AND body LIKE '{{\"entity\":\"lead\"%' AND {visible}
+             ORDER BY seq DESC"
+        ))?;
+        let rows = stmt.query_map(crate::storage::sql::params_from_iter(args), |r| {
+            r.get::<_, String>(0)
+        })?;
+        for body in rows {
+            if let Ok(RadarBody::Lead(lead)) = serde_json::from_str(&body?) {
+                if lead.grade.is_hot() {
+                    return Ok(Some(lead.id));
+                }
             }
         }
+        Ok(None)
     }
-    Ok(None)
 }
 
 #[cfg(test)]

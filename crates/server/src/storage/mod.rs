@@ -19,6 +19,7 @@ pub(crate) mod backup;
 #[cfg(feature = "testing")]
 pub(crate) mod bulk;
 mod cache;
+pub(crate) mod change_store;
 pub(crate) mod changes;
 #[cfg(test)]
 mod conformance;
@@ -524,7 +525,7 @@ impl Database {
     /// Runs `f` in one transaction on the blocking pool; commits if it
     /// returns Ok. SQLite: IMMEDIATE on the one writer, so transactions (and
     /// change seqs) commit strictly in order. PostgreSQL: READ COMMITTED on
-    /// a pooled connection; the change log orders itself (`changes::insert`).
+    /// a pooled connection; the change log orders itself (`change_store::AppendOrder`).
     pub(crate) async fn tx<T, F>(&self, f: F) -> Result<T, ServerError>
     where
         T: Send + 'static,

@@ -13,7 +13,7 @@ use super::Database;
 use crate::error::ServerError;
 
 /// The NOTIFY channel a commit that appended to a company's change log
-/// signals (payload: the company id), see `changes::insert`.
+/// signals (payload: the company id), see `AppendOrder for Postgres`.
 pub(crate) const CHANGES_CHANNEL: &str = "warmlead_changes";
 /// The channel for share-cache invalidation (an item archived or deleted, a
 /// device revoked: payload the company id).
@@ -322,6 +322,31 @@ impl super::account_store::SharesNotice for Postgres {
         conn.execute(
             "SELECT pg_notify(?1, ?2)",
             super::sql::params![ITEMS_CHANNEL, company_id.to_string()],
+        )?;
+        Ok(())
+    }
+}
+
+/// Advisory-lock key space of the change-log order locks (also taken by
+/// the tracking batch's own append, `track_pg.rs`).
+pub(crate) const CHANGES_LOCK: i32 = 0x574c; // "WL"
+
+impl super::change_store::AppendOrder for Postgres {
+    /// A reader must never see seq N+1 of a company before seq N. Seqs
+    /// come from a sequence, and concurrent transactions may commit out of
+    /// the order they took them; so a transaction first takes its
+    /// company's change-log lock (held until it commits or rolls back) and
+    /// only then its seq, which makes a company's appends commit in seq
+    /// order. The commit also notifies every process's live streams.
+    fn before_append(conn: &Connection, company_id: i64) -> Result<(), ServerError> {
+        conn.execute(
+            "SELECT pg_advisory_xact_lock(?1, ?2), pg_notify(?3, ?4)",
+            super::sql::params![
+                CHANGES_LOCK,
+                company_id,
+                CHANGES_CHANNEL,
+                company_id.to_string()
+            ],
         )?;
         Ok(())
     }

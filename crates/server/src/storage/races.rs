@@ -251,7 +251,9 @@ fn a_different_share_under_the_pushed_token_is_rejected() {
 /// The partners' view of item `id` after pulling everything: its last
 /// change, if any (None: a tombstone, or never shown).
 fn partner_view(conn: &Connection, partner: &Caller, id: i64) -> Option<ContentItem> {
-    let page = super::changes::pull(conn, partner, 0, i64::MAX, 10_000).unwrap();
+    let page = super::change_store::change_log(conn)
+        .page(partner, super::changes::SYNC, 0, i64::MAX, 10_000)
+        .unwrap();
     let changes: Vec<Change> = serde_json::from_str(&page.changes_json).unwrap();
     let mut seen = None;
     for c in changes {

@@ -366,6 +366,13 @@ impl super::account_store::SharesNotice for Sqlite {
     }
 }
 
+impl super::change_store::AppendOrder for Sqlite {
+    /// One writer: transactions commit one at a time, in seq order.
+    fn before_append(_: &super::sql::Connection, _: i64) -> Result<(), ServerError> {
+        Ok(())
+    }
+}
+
 impl super::sms_store::RecipientLock for Sqlite {
     /// The one writer runs the deciding transactions one at a time.
     fn lock_recipient(_: &super::sql::Connection, _: &str) -> Result<(), ServerError> {

@@ -7,6 +7,7 @@
 //! until each moves (docs/storage.md lists which are).
 
 use super::account_store::{self, AccountStore};
+use super::change_store::{change_log, ChangeLog};
 use super::content_store::{self, ContentStore};
 use super::invitation_store::{self, InvitationStore};
 use super::lead_store::{self, LeadStore};
@@ -39,6 +40,11 @@ impl<'c> Stores<'c> {
     /// The content library: items, their media rows and which media each shows.
     pub fn content(&self) -> Box<dyn ContentStore + 'c> {
         content_store::content_store(self.conn)
+    }
+
+    /// The change log clients pull.
+    pub fn changes(&self) -> Box<dyn ChangeLog + 'c> {
+        change_log(self.conn)
     }
 
     /// The SMS queue and opt-outs.

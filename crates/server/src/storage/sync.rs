@@ -299,8 +299,11 @@ impl Database {
         limit: u32,
     ) -> Result<changes::RawPage, ServerError> {
         let upto = self.durable_seq();
-        self.read(move |c, _| changes::pull_radar(c, &caller, after, upto, limit))
-            .await
+        self.snapshot(move |s| {
+            s.changes()
+                .page(&caller, changes::RADAR, after, upto, limit)
+        })
+        .await
     }
 
     /// For the live stream: the newest (sync, radar) seqs the caller may see
@@ -314,14 +317,15 @@ impl Database {
         want_hot: bool,
     ) -> Result<Option<(i64, i64, Option<i64>)>, ServerError> {
         let upto = self.durable_seq();
-        self.read(move |c, _| {
-            if !super::account_store::account_store(c).device_is_live(caller.device_id)? {
+        self.snapshot(move |s| {
+            if !s.accounts().device_is_live(caller.device_id)? {
                 return Ok(None);
             }
-            let sync = changes::newest_visible(c, &caller, changes::SYNC, after.0, upto)?;
-            let radar = changes::newest_visible(c, &caller, changes::RADAR, after.1, upto)?;
+            let log = s.changes();
+            let sync = log.newest_visible(&caller, changes::SYNC, after.0, upto)?;
+            let radar = log.newest_visible(&caller, changes::RADAR, after.1, upto)?;
             let hot = if radar > after.1 && want_hot {
-                changes::hot_lead(c, &caller, after.1, radar)?
+                log.hot_lead(&caller, after.1, radar)?
             } else {
                 None
             };
@@ -347,7 +351,7 @@ impl Database {
         limit: u32,
     ) -> Result<changes::RawPage, ServerError> {
         let upto = self.durable_seq();
-        self.read(move |c, _| changes::pull(c, &caller, after, upto, limit))
+        self.snapshot(move |s| s.changes().page(&caller, changes::SYNC, after, upto, limit))
             .await
     }
 }

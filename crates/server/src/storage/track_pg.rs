@@ -536,7 +536,7 @@ impl TrackStore for PgTrackStore<'_> {
              WHERE (SELECT count(*) FROM locked) > 0
              ORDER BY k.n",
             &[
-                &changes::CHANGES_LOCK,
+                &super::pg::CHANGES_LOCK,
                 &super::pg::CHANGES_CHANNEL,
                 &companies,
                 &now,

@@ -12,6 +12,7 @@
 //! transactions meeting at a rule's dangerous point are `races.rs`'s.
 
 mod accounts;
+mod changes;
 mod content;
 mod invitations;
 mod leads;
