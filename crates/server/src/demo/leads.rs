@@ -87,7 +87,7 @@ pub(super) async fn mark_man(
                 man,
             },
         };
-        admin.db.push_one(caller.clone(), m).await?;
+        crate::services::push::push_one(&admin.db, caller.clone(), m).await?;
     }
     Ok(())
 }

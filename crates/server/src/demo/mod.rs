@@ -245,7 +245,7 @@ async fn seed_activity(
                     created_at_ms: created,
                 },
             };
-            admin.db.push_one(caller.clone(), m).await?;
+            crate::services::push::push_one(&admin.db, caller.clone(), m).await?;
             visits.extend(seed_visits(admin, &token, created, now, rng).await?);
         }
     }

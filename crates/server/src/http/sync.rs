@@ -11,8 +11,9 @@ use warmlead_core::sync::{
 use super::extract::{ApiJson, ApiQuery};
 use super::AppState;
 use crate::error::ServerError;
+use crate::services::push::{self as push_service, PushStep};
 use crate::storage::changes::RawPage;
-use crate::storage::{Caller, PushStep};
+use crate::storage::Caller;
 
 const DEFAULT_PULL_LIMIT: u32 = 500;
 
@@ -43,7 +44,7 @@ pub(crate) async fn push(
     let mut applied_any = false;
     for m in mutations {
         let (mutation_id, seq) = (m.mutation_id.clone(), m.seq);
-        let outcome = match st.db.push_one(caller.clone(), m).await? {
+        let outcome = match push_service::push_one(&st.db, caller.clone(), m).await? {
             PushStep::Done(o) => {
                 applied_any = true;
                 o
@@ -62,7 +63,7 @@ pub(crate) async fn push(
             outcome,
         });
     }
-    let last_seq = st.db.last_seq(client_id).await?;
+    let last_seq = push_service::last_seq(&st.db, client_id).await?;
     Ok(Json(PushResponse { outcomes, last_seq }))
 }
 

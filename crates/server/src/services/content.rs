@@ -4,7 +4,7 @@
 //! processes what changed. Storage: `ContentStore` (`storage/content_store.rs`).
 //!
 //! The `&Stores` functions run inside a caller's transaction (the HTTP
-//! handlers through the async ones here, a device's push in `storage/sync.rs`);
+//! handlers through the async ones here, a device's push in `services::push`);
 //! the async ones open their own.
 
 use rand::RngCore;

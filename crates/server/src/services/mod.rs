@@ -9,5 +9,6 @@ pub(crate) mod content;
 pub(crate) mod invitations;
 pub(crate) mod leads;
 pub(crate) mod media;
+pub(crate) mod push;
 pub mod releases;
 pub(crate) mod sms;

@@ -36,6 +36,8 @@ pub(crate) mod media_store;
 mod meta;
 pub(crate) mod migrations;
 mod pg;
+mod push;
+pub(crate) mod push_store;
 #[cfg(test)]
 mod races;
 pub(crate) mod release_store;
@@ -70,7 +72,6 @@ pub(crate) use stores::Stores;
 pub(crate) use account_store::Caller;
 pub(crate) use content_store::{is_media_key, media_extension, MediaOwner, Placed, MEDIA_TYPES};
 pub(crate) use shares::{BeaconInput, Credit, ResolvedShare};
-pub(crate) use sync::PushStep;
 pub(crate) use track::{Event as TrackEvent, TrackStats};
 
 /// Server-wide secrets and identity, read once at start.

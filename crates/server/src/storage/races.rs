@@ -19,10 +19,10 @@ use warmlead_core::ErrorCode;
 use super::accounts;
 use super::invitation_store::{invitation_store, OtpCheck, OTP_MAX_ATTEMPTS};
 use super::sql::Connection;
-use super::sync::{self, PushStep};
 use super::Caller;
 use super::{now_ms, shares, testdb, Secrets, Stores};
 use crate::error::ServerError;
+use crate::services::push::{self as push_service, PushStep};
 use crate::services::{self, content, invitations};
 
 /// A company with a manager, a rep, a partner of the rep with a device
@@ -184,7 +184,12 @@ fn a_share_the_page_records_while_it_is_pushed_is_applied() {
     let caller = w.partner.clone();
     let m = mutation("share-1", 1, create_share(&token, w.item.id));
     let pushed = racer(push, move |tx| {
-        sync::apply_one(tx, &secrets(), &caller, &m, "https://warmlead.test")
+        push_service::apply_one(
+            &Stores::new(tx, &secrets()),
+            &caller,
+            &m,
+            "https://warmlead.test",
+        )
     });
     testdb::wait_for_lock_waiter(&watcher);
     page.execute_batch("COMMIT").unwrap();
@@ -237,7 +242,8 @@ fn a_different_share_under_the_pushed_token_is_rejected() {
     .unwrap();
     testdb::begin(&conn);
     let m = mutation("share-1", 1, create_share(&token, w.item.id));
-    let step = sync::apply_one(&conn, &w.secrets, &w.partner, &m, "").unwrap();
+    let step =
+        push_service::apply_one(&Stores::new(&conn, &w.secrets), &w.partner, &m, "").unwrap();
     conn.execute_batch("COMMIT").unwrap();
     let PushStep::Done(Outcome::Rejected { code, message }) = step else {
         panic!("not rejected: {step:?}")
@@ -353,11 +359,12 @@ fn the_same_push_in_flight_twice_answers_the_stored_outcome() {
     );
     let changes_before = count_changes(&watcher);
     testdb::begin(&first);
-    let step = sync::apply_one(&first, &w.secrets, &w.partner, &rename, "").unwrap();
+    let step =
+        push_service::apply_one(&Stores::new(&first, &w.secrets), &w.partner, &rename, "").unwrap();
     assert_eq!(step, PushStep::Done(Outcome::Applied));
     let (caller, m) = (w.partner.clone(), rename.clone());
     let again = racer(second, move |tx| {
-        sync::apply_one(tx, &secrets(), &caller, &m, "")
+        push_service::apply_one(&Stores::new(tx, &secrets()), &caller, &m, "")
     });
     testdb::wait_for_lock_waiter(&watcher);
     first.execute_batch("COMMIT").unwrap();

@@ -12,6 +12,8 @@ use super::content_store::{self, ContentStore};
 use super::invitation_store::{self, InvitationStore};
 use super::lead_store::{self, LeadStore};
 use super::media_store::{self, MediaStore};
+use super::push::PushSql;
+use super::push_store::{PushLog, ShareStore};
 use super::release_store::ReleaseStore;
 use super::releases::ReleaseSql;
 use super::sms_store::{self, SmsQueue};
@@ -25,8 +27,9 @@ pub(crate) struct Stores<'c> {
 }
 
 impl<'c> Stores<'c> {
-    /// The stores of a transaction already open on `conn` (the push's
-    /// apply, until it moves to a service).
+    /// The stores of a transaction already open on `conn` (the tests'
+    /// fixtures; the server opens them with [`Database::transaction`]).
+    #[cfg(test)]
     pub(crate) fn new(conn: &'c Connection, secrets: &'c Secrets) -> Self {
         Stores { conn, secrets }
     }
@@ -65,6 +68,27 @@ impl<'c> Stores<'c> {
     /// Each company's room for media, and the sweep of unused media.
     pub fn media(&self) -> Box<dyn MediaStore + 'c> {
         media_store::media_store(self.conn)
+    }
+
+    /// Each device's push log: its last applied seq and its mutations' outcomes.
+    pub fn push_log(&self) -> Box<dyn PushLog + 'c> {
+        Box::new(PushSql { conn: self.conn })
+    }
+
+    /// The shares devices push.
+    pub fn shares(&self) -> Box<dyn ShareStore + 'c> {
+        Box::new(PushSql { conn: self.conn })
+    }
+
+    /// Runs `f` in a savepoint of this transaction: its writes are kept
+    /// when it returns Ok, and rolled back, the transaction usable again,
+    /// when it returns Err (a pushed mutation that is refused).
+    pub fn savepoint<T>(
+        &self,
+        f: impl FnOnce(&Stores<'_>) -> Result<T, ServerError>,
+    ) -> Result<T, ServerError> {
+        let secrets = self.secrets;
+        self.conn.savepoint(|conn| f(&Stores { conn, secrets }))
     }
 
     /// The desktop app's published releases.

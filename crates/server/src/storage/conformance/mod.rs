@@ -17,6 +17,7 @@ mod content;
 mod invitations;
 mod leads;
 mod media;
+mod push;
 mod releases;
 mod sms;
 mod tracking;
