@@ -168,7 +168,7 @@ impl Admin {
             now_ms: at_ms,
             ..Default::default()
         };
-        self.db.beacon(token.to_string(), input).await
+        crate::services::shares::beacon(&self.db, token.to_string(), input).await
     }
 
     /// Leads of a company, oldest first.

@@ -8,7 +8,7 @@ use warmlead_core::lead::ManFlags;
 use warmlead_core::phone::Phone;
 use warmlead_core::sync::{Mutation, MutationBody, SCHEMA_VERSION};
 
-use crate::services::leads::NewContact;
+use crate::services::{self, leads::NewContact};
 use crate::{Admin, ServerError};
 
 /// Who leaves their number, and what they write.
@@ -41,7 +41,7 @@ pub(super) async fn capture(
 ) -> Result<Vec<(i64, i64)>, ServerError> {
     let mut leads = Vec::new();
     for ((name, phone, note), viewer) in CONTACTS.iter().zip(viewers) {
-        let Some(share) = admin.db.resolve_share(viewer.token.clone()).await? else {
+        let Some(share) = services::shares::resolve(&admin.db, viewer.token.clone()).await? else {
             continue;
         };
         let contact = NewContact {
@@ -53,7 +53,7 @@ pub(super) async fn capture(
         let Some(rep) = share.rep_id() else {
             continue;
         };
-        let (lead, _) = crate::services::leads::capture(&admin.db, share, contact).await?;
+        let (lead, _) = services::leads::capture(&admin.db, share, contact).await?;
         leads.push((lead.id, rep));
     }
     Ok(leads)
@@ -68,9 +68,8 @@ pub(super) async fn mark_man(
 ) -> Result<(), ServerError> {
     let code = admin.create_activation_code(rep_id).await?;
     let device =
-        crate::services::accounts::activate(&admin.db, code, "演示设备".into(), "demo".into())
-            .await?;
-    let caller = crate::services::accounts::authenticate(&admin.db, device.token).await?;
+        services::accounts::activate(&admin.db, code, "演示设备".into(), "demo".into()).await?;
+    let caller = services::accounts::authenticate(&admin.db, device.token).await?;
     let mine = leads.iter().filter(|(_, rep)| *rep == rep_id);
     for (seq, (lead_id, _)) in (1..).zip(mine.step_by(2)) {
         let man = ManFlags {
@@ -87,7 +86,7 @@ pub(super) async fn mark_man(
                 man,
             },
         };
-        crate::services::push::push_one(&admin.db, caller.clone(), m).await?;
+        services::push::push_one(&admin.db, caller.clone(), m).await?;
     }
     Ok(())
 }

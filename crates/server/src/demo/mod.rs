@@ -14,8 +14,9 @@ use warmlead_core::company::CompanyProfile;
 use warmlead_core::domain::{Channel, ContentItem, ContentKind, Role, User};
 use warmlead_core::invite::PartnerSource;
 use warmlead_core::sync::{Mutation, MutationBody, SCHEMA_VERSION};
-use warmlead_core::token::{derive_share_key, ShareClaim};
+use warmlead_core::token::ShareClaim;
 
+use crate::services;
 use crate::storage::{now_ms, BeaconInput};
 use crate::{Admin, ServerError};
 use invites::Joiner;
@@ -217,10 +218,9 @@ async fn seed_activity(
         let earliest = (partner.joined_at_ms + 3_600_000).min(latest - 1);
         let code = admin.create_activation_code(partner.id).await?;
         let device =
-            crate::services::accounts::activate(&admin.db, code, "演示设备".into(), "demo".into())
-                .await?;
-        let caller = crate::services::accounts::authenticate(&admin.db, device.token).await?;
-        let key = derive_share_key(&admin.db.secrets().master, device.device_id as u64);
+            services::accounts::activate(&admin.db, code, "演示设备".into(), "demo".into()).await?;
+        let caller = services::accounts::authenticate(&admin.db, device.token).await?;
+        let key = services::push::share_key(&admin.db, device.device_id);
         let shares = rng.gen_range(2..=6);
         for share_no in 1..=shares {
             let item = &items[rng.gen_range(0..items.len())];
@@ -245,7 +245,7 @@ async fn seed_activity(
                     created_at_ms: created,
                 },
             };
-            crate::services::push::push_one(&admin.db, caller.clone(), m).await?;
+            services::push::push_one(&admin.db, caller.clone(), m).await?;
             visits.extend(seed_visits(admin, &token, created, now, rng).await?);
         }
     }
@@ -284,7 +284,7 @@ async fn seed_visits(
             now_ms: opened,
             ..Default::default()
         };
-        admin.db.beacon(token.to_string(), input).await?;
+        services::shares::beacon(&admin.db, token.to_string(), input).await?;
         viewers.push(leads::Viewer {
             token: token.to_string(),
             visitor_id,

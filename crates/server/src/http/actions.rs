@@ -62,7 +62,7 @@ pub(crate) async fn forward(
             "too many links passed on; try again later".into(),
         ));
     }
-    let Some(parent) = st.db.open_share(req.t).await? else {
+    let Some(parent) = crate::services::shares::open(&st.db, req.t).await? else {
         return Err(ServerError::NotFound("unknown share".into()));
     };
     if parent.credit != Credit::Sharer {
@@ -200,7 +200,7 @@ pub(crate) async fn lead(
         Ok(f) => f,
         Err(e) => return reply(&st, json, lang, StatusCode::BAD_REQUEST, &e.to_string()).await,
     };
-    let share = match st.db.open_share(form.t.clone()).await {
+    let share = match crate::services::shares::open(&st.db, form.t.clone()).await {
         Ok(Some(s)) => s,
         Ok(None) => return reply(&st, json, lang, StatusCode::NOT_FOUND, t[4]).await,
         Err(e) => return e.into_response(),

@@ -137,7 +137,7 @@ pub(crate) async fn share_page(
     headers: HeaderMap,
 ) -> Response {
     let lang = lang(&headers);
-    let share = match st.db.resolve_share(token).await {
+    let share = match crate::services::shares::resolve(&st.db, token).await {
         // An item no longer meant for the sharer (or never: a device can
         // sign a link to any item id) is "no longer available", like an
         // archived one, and nothing is recorded.
@@ -288,7 +288,7 @@ pub(crate) async fn beacon(
             "pv must be 8 to 64 letters, digits, '-' or '_'".into(),
         ));
     }
-    let Some(share) = st.db.open_share(beacon.t).await? else {
+    let Some(share) = crate::services::shares::open(&st.db, beacon.t).await? else {
         return Err(ServerError::NotFound("unknown share".into()));
     };
     if !share.tracks() {

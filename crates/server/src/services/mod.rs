@@ -11,4 +11,5 @@ pub(crate) mod leads;
 pub(crate) mod media;
 pub(crate) mod push;
 pub mod releases;
+pub(crate) mod shares;
 pub(crate) mod sms;

@@ -54,6 +54,11 @@ pub(crate) async fn push_one(
     step
 }
 
+/// The key `device_id` signs its shares with, as activation hands it out.
+pub(crate) fn share_key(db: &Database, device_id: i64) -> [u8; 32] {
+    derive_share_key(&db.secrets().master, device_id as u64)
+}
+
 /// The device's last applied seq (0 before its first push).
 pub(crate) async fn last_seq(db: &Database, client_id: String) -> Result<i64, ServerError> {
     db.snapshot(move |s| s.push_log().last_seq(&client_id))

@@ -5,8 +5,9 @@ use warmlead_core::domain::Share;
 use warmlead_core::sync::Outcome;
 
 use super::push_store::{PushLog, ShareStore};
-use super::shares::{get_share, upsert_share, ResolvedShare};
+use super::shares::{get_share, resolve, upsert_share, ResolvedShare};
 use super::sql::{params, Connection, OptionalExtension};
+use super::Secrets;
 use crate::error::ServerError;
 
 pub(crate) struct PushSql<'c> {
@@ -78,7 +79,16 @@ impl PushLog for PushSql<'_> {
     }
 }
 
-impl ShareStore for PushSql<'_> {
+pub(crate) struct ShareSql<'c> {
+    pub(crate) conn: &'c Connection,
+    pub(crate) secrets: &'c Secrets,
+}
+
+impl ShareStore for ShareSql<'_> {
+    fn resolve(&self, token: &str) -> Result<Option<ResolvedShare>, ServerError> {
+        resolve(self.conn, self.secrets, token)
+    }
+
     fn share(&self, token: &str) -> Result<Option<Share>, ServerError> {
         get_share(self.conn, token)
     }

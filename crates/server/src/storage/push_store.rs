@@ -46,8 +46,14 @@ pub(crate) trait PushLog {
     ) -> Result<(), ServerError>;
 }
 
-/// The shares a device pushes (`CreateShare`).
+/// The shares devices push (`CreateShare`), and what a token resolves to.
 pub(crate) trait ShareStore {
+    /// What a share token resolves to, read from the database (no cache):
+    /// its signature checked with the key of the device it names, its
+    /// sharer, company and item; `None` for what must look like no share
+    /// at all (see `shares::resolve`).
+    fn resolve(&self, token: &str) -> Result<Option<ResolvedShare>, ServerError>;
+
     /// The share recorded under `token`, if any (tokens are signed per
     /// device, so a token names one company's share).
     fn share(&self, token: &str) -> Result<Option<Share>, ServerError>;

@@ -437,43 +437,23 @@ impl Database {
         }))
     }
 
-    /// [`Self::resolve_share`] for what credits the sharer (beacons, leads,
-    /// forwards): a share of an item not meant for its sharer is unknown.
-    pub(crate) async fn open_share(
+    /// Applies one beacon of a share that tracks, in the tracking writer's
+    /// batch. Whether a share tracks is `services::shares::beacon`'s call.
+    pub(crate) async fn track_beacon(
         &self,
-        token: String,
-    ) -> Result<Option<std::sync::Arc<ResolvedShare>>, ServerError> {
-        Ok(self
-            .resolve_share(token)
-            .await?
-            .filter(|s| s.meant_for_sharer))
-    }
-
-    /// Applies one beacon. `Ok(false)` when the token does not resolve.
-    pub(crate) async fn beacon(
-        &self,
-        token: String,
+        share: ResolvedShare,
         input: BeaconInput,
-    ) -> Result<bool, ServerError> {
-        let share = self
-            .read(move |c, secrets| resolve(c, secrets, &token))
-            .await?
-            .filter(|s| s.meant_for_sharer && s.tracks());
-        let Some(share) = share else {
-            return Ok(false);
-        };
+    ) -> Result<(), ServerError> {
         let events = vec![super::track::Event::Beacon(
             std::sync::Arc::new(share),
             input,
         )];
-        let opens = Some(
-            self.track_tx(move |store| super::track::apply_batch(store, &events))
-                .await?
-                .opens,
-        );
-        let Some(opens) = opens else { return Ok(false) };
+        let opens = self
+            .track_tx(move |store| super::track::apply_batch(store, &events))
+            .await?
+            .opens;
         self.remember_opens(opens);
-        Ok(true)
+        Ok(())
     }
 }
 

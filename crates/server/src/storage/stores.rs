@@ -12,7 +12,7 @@ use super::content_store::{self, ContentStore};
 use super::invitation_store::{self, InvitationStore};
 use super::lead_store::{self, LeadStore};
 use super::media_store::{self, MediaStore};
-use super::push::PushSql;
+use super::push::{PushSql, ShareSql};
 use super::push_store::{PushLog, ShareStore};
 use super::release_store::ReleaseStore;
 use super::releases::ReleaseSql;
@@ -75,9 +75,12 @@ impl<'c> Stores<'c> {
         Box::new(PushSql { conn: self.conn })
     }
 
-    /// The shares devices push.
+    /// The shares devices push, and what a share token resolves to.
     pub fn shares(&self) -> Box<dyn ShareStore + 'c> {
-        Box::new(PushSql { conn: self.conn })
+        Box::new(ShareSql {
+            conn: self.conn,
+            secrets: self.secrets,
+        })
     }
 
     /// Runs `f` in a savepoint of this transaction: its writes are kept

@@ -4,7 +4,7 @@
 //! another share under its token.
 
 use warmlead_core::sync::Outcome;
-use warmlead_core::token::ShareClaim;
+use warmlead_core::token::{derive_share_key, ShareClaim};
 use warmlead_core::ErrorCode;
 
 use super::{entities, Fixture, NOW};
@@ -147,4 +147,26 @@ fn another_share_under_the_token(s: &Stores<'_>, w: &Fixture) {
 fn another_share_under_a_recorded_token_is_a_conflict() {
     let w = Fixture::new();
     w.run(|s| another_share_under_the_token(s, &w));
+}
+
+#[test]
+fn a_token_resolves_to_its_sharer_and_item_read_only() {
+    let w = Fixture::new();
+    let share = w.run(|s| w.signed_share(s, &w.a, 1));
+    let resolved = w.read(|s| s.shares().resolve(&share.token).unwrap());
+    let resolved = resolved.expect("a signed token resolves before it is recorded");
+    assert_eq!(resolved.sharer.id, w.a.partner.id);
+    assert_eq!(resolved.company.id, w.a.company.id);
+    assert_eq!(resolved.item.id, w.a.item.id);
+    assert_eq!(resolved.claim, share.claim);
+    // The same claim signed with another device's key is no share at all.
+    let forged = ShareClaim {
+        device_id: w.b.partner_device as u64,
+        ..share.claim
+    }
+    .sign(&derive_share_key(w.master(), w.a.partner_device as u64));
+    assert!(w.read(|s| s.shares().resolve(&forged).unwrap()).is_none());
+    assert!(w
+        .read(|s| s.shares().resolve("not-a-token").unwrap())
+        .is_none());
 }
