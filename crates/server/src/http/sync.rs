@@ -4,67 +4,24 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use warmlead_core::sync::{
-    MutationOutcome, PullQuery, PushRequest, PushResponse, MAX_PULL_LIMIT, MAX_PUSH_BATCH,
-};
+use warmlead_core::sync::{PullQuery, PushRequest, PushResponse, MAX_PULL_LIMIT};
 
 use super::extract::{ApiJson, ApiQuery};
 use super::AppState;
 use crate::error::ServerError;
-use crate::services::push::{self as push_service, PushStep};
+use crate::services::push as push_service;
 use crate::storage::changes::RawPage;
 use crate::storage::Caller;
 
 const DEFAULT_PULL_LIMIT: u32 = 500;
 
-/// Applies the mutations in seq order, each in its own transaction. A gap
-/// before anything new was applied refuses the whole request (409); a later
-/// gap stops the batch and returns what was done.
+/// `POST /api/v1/sync/push`: a `PushResponse` (`services::push::push`).
 pub(crate) async fn push(
     State(st): State<AppState>,
     caller: Caller,
     ApiJson(req): ApiJson<PushRequest>,
 ) -> Result<Json<PushResponse>, ServerError> {
-    let client_id = caller.device_id.to_string();
-    if req.client_id != client_id {
-        return Err(ServerError::Forbidden(format!(
-            "client_id {:?} is not this device's id ({client_id})",
-            req.client_id
-        )));
-    }
-    if req.mutations.len() > MAX_PUSH_BATCH {
-        return Err(ServerError::InvalidInput(format!(
-            "a push carries at most {MAX_PUSH_BATCH} mutations, got {}",
-            req.mutations.len()
-        )));
-    }
-    let mut mutations = req.mutations;
-    mutations.sort_by_key(|m| m.seq);
-    let mut outcomes = Vec::with_capacity(mutations.len());
-    let mut applied_any = false;
-    for m in mutations {
-        let (mutation_id, seq) = (m.mutation_id.clone(), m.seq);
-        let outcome = match push_service::push_one(&st.db, caller.clone(), m).await? {
-            PushStep::Done(o) => {
-                applied_any = true;
-                o
-            }
-            PushStep::Replayed(o) => o,
-            PushStep::Gap { expected } if !applied_any => {
-                return Err(ServerError::Conflict(format!(
-                    "sync gap: expected seq {expected}, got {seq}"
-                )))
-            }
-            PushStep::Gap { .. } => break,
-        };
-        outcomes.push(MutationOutcome {
-            mutation_id,
-            seq,
-            outcome,
-        });
-    }
-    let last_seq = push_service::last_seq(&st.db, client_id).await?;
-    Ok(Json(PushResponse { outcomes, last_seq }))
+    Ok(Json(push_service::push(&st.db, caller, req).await?))
 }
 
 /// `GET /api/v1/sync/pull?after=&limit=`: a `PullResponse`, written from the

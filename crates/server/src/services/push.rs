@@ -6,7 +6,10 @@
 //! mutation's aggregate through its service.
 
 use warmlead_core::domain::ContentStatus;
-use warmlead_core::sync::{push, Mutation, MutationBody, Outcome, SCHEMA_VERSION};
+use warmlead_core::sync::{
+    push, Mutation, MutationBody, MutationOutcome, Outcome, PushRequest, PushResponse,
+    MAX_PUSH_BATCH, SCHEMA_VERSION,
+};
 use warmlead_core::token::{derive_share_key, UnverifiedToken};
 use warmlead_core::ErrorCode;
 
@@ -26,6 +29,57 @@ pub(crate) enum PushStep {
     Replayed(Outcome),
     /// A seq is missing before this one; nothing was applied.
     Gap { expected: i64 },
+}
+
+/// A device's push: the mutations in seq order, each in its own
+/// transaction. Only the device's own client id is accepted. A gap before
+/// anything new was applied refuses the whole request (409); a later gap
+/// stops the batch and answers what was done.
+pub(crate) async fn push(
+    db: &Database,
+    caller: Caller,
+    req: PushRequest,
+) -> Result<PushResponse, ServerError> {
+    let client_id = caller.device_id.to_string();
+    if req.client_id != client_id {
+        return Err(ServerError::Forbidden(format!(
+            "client_id {:?} is not this device's id ({client_id})",
+            req.client_id
+        )));
+    }
+    if req.mutations.len() > MAX_PUSH_BATCH {
+        return Err(ServerError::InvalidInput(format!(
+            "a push carries at most {MAX_PUSH_BATCH} mutations, got {}",
+            req.mutations.len()
+        )));
+    }
+    let mut mutations = req.mutations;
+    mutations.sort_by_key(|m| m.seq);
+    let mut outcomes = Vec::with_capacity(mutations.len());
+    let mut applied_any = false;
+    for m in mutations {
+        let (mutation_id, seq) = (m.mutation_id.clone(), m.seq);
+        let outcome = match push_one(db, caller.clone(), m).await? {
+            PushStep::Done(o) => {
+                applied_any = true;
+                o
+            }
+            PushStep::Replayed(o) => o,
+            PushStep::Gap { expected } if !applied_any => {
+                return Err(ServerError::Conflict(format!(
+                    "sync gap: expected seq {expected}, got {seq}"
+                )))
+            }
+            PushStep::Gap { .. } => break,
+        };
+        outcomes.push(MutationOutcome {
+            mutation_id,
+            seq,
+            outcome,
+        });
+    }
+    let last_seq = last_seq(db, client_id).await?;
+    Ok(PushResponse { outcomes, last_seq })
 }
 
 /// Applies one mutation pushed by `caller` (client id = its device id), in
