@@ -597,7 +597,10 @@ impl Database {
                 }
                 Backend::Postgres(pool) => {
                     let conn = pool.get()?;
-                    (run_tx(&conn, "BEGIN", |c| f(c, &inner.secrets))?, None)
+                    (
+                        run_tx(&conn, TRACK_BEGIN_PG, |c| f(c, &inner.secrets))?,
+                        None,
+                    )
                 }
             };
             let appended = changes::take_appended();
@@ -661,8 +664,8 @@ impl Database {
 
     /// How many tracking batches the writer may have in flight: one on
     /// SQLite (one writer; it overlaps the next batch with the last one's
-    /// sync instead), several on PostgreSQL (each on its own connection, so
-    /// one batch's statements and commit overlap another's).
+    /// sync instead), `TRACK_BATCHES_IN_FLIGHT_PG` on PostgreSQL (each on
+    /// its own connection).
     pub(crate) fn track_batches_in_flight(&self) -> usize {
         match &self.inner.backend {
             Backend::Sqlite { .. } => 1,
@@ -693,9 +696,21 @@ impl Database {
     }
 }
 
-/// Tracking batches written at once on PostgreSQL (a quarter of the
-/// default pool, so requests still find connections).
-const TRACK_BATCHES_IN_FLIGHT_PG: usize = 4;
+/// How a tracking batch's transaction begins on PostgreSQL: every
+/// statement planned for its own arrays and the tables as they are now. A
+/// plan kept from the first batches of a new database (a few hundred
+/// visits) scans the whole `visits` table once it holds thousands, until
+/// an ANALYZE replaces it; planning each statement costs less than that.
+/// One round trip (the simple protocol runs both).
+const TRACK_BEGIN_PG: &str = "BEGIN; SET LOCAL plan_cache_mode = force_custom_plan";
+
+/// Tracking batches written at once on PostgreSQL. One: every batch's
+/// change-log rows wait for the company's order lock until the batch
+/// before commits, so batches in flight mostly wait for each other, and
+/// they split the queue into smaller batches, each paying the same round
+/// trips and commit. Measured with `benches/views.sh` (docs/benchmarks.md):
+/// one batch at a time 6,195-6,810 durable views/s, two 5,368, four 4,722.
+const TRACK_BATCHES_IN_FLIGHT_PG: usize = 1;
 
 /// The tracking aggregate's store of the connection's backend (SQLite's
 /// with the writer's burst window).
