@@ -597,10 +597,7 @@ impl Database {
                 }
                 Backend::Postgres(pool) => {
                     let conn = pool.get()?;
-                    (
-                        run_tx(&conn, TRACK_BEGIN_PG, |c| f(c, &inner.secrets))?,
-                        None,
-                    )
+                    (run_tx(&conn, "BEGIN", |c| f(c, &inner.secrets))?, None)
                 }
             };
             let appended = changes::take_appended();
@@ -695,14 +692,6 @@ impl Database {
         self.inner.wake(&std::iter::once(company).collect());
     }
 }
-
-/// How a tracking batch's transaction begins on PostgreSQL: every
-/// statement planned for its own arrays and the tables as they are now. A
-/// plan kept from the first batches of a new database (a few hundred
-/// visits) scans the whole `visits` table once it holds thousands, until
-/// an ANALYZE replaces it; planning each statement costs less than that.
-/// One round trip (the simple protocol runs both).
-const TRACK_BEGIN_PG: &str = "BEGIN; SET LOCAL plan_cache_mode = force_custom_plan";
 
 /// Tracking batches written at once on PostgreSQL. One: every batch's
 /// change-log rows wait for the company's order lock until the batch

@@ -37,6 +37,8 @@ pub(crate) struct PgTrackStore<'c> {
     /// The visits this batch inserted, as the change log sends them: known
     /// whole here, so `visits_for_log` need not read them back.
     inserted: HashMap<i64, (Visit, VisitStats)>,
+    /// Whether the batch's lookups are planned for their own arrays yet.
+    custom_plans: bool,
 }
 
 impl<'c> PgTrackStore<'c> {
@@ -45,7 +47,26 @@ impl<'c> PgTrackStore<'c> {
             conn,
             windows: HashMap::new(),
             inserted: HashMap::new(),
+            custom_plans: false,
         }
+    }
+
+    /// From here to the batch's commit, every statement is planned for its
+    /// own arrays and the tables as they are now. A generic plan kept from
+    /// a new database's first batches (a few hundred visits) scans all of
+    /// `visits` once it holds thousands, until an ANALYZE replaces it;
+    /// planning each lookup costs less. Taken after the shares are
+    /// recorded: their foreign-key checks keep their cached plans.
+    fn plan_for_now(&mut self) -> Result<(), ServerError> {
+        if !self.custom_plans {
+            self.session(|s| {
+                Ok(s.client()
+                    .batch_execute("SET LOCAL plan_cache_mode = force_custom_plan")
+                    .map_err(super::sql::Error::from)?)
+            })?;
+            self.custom_plans = true;
+        }
+        Ok(())
     }
 
     /// Runs `sql` with `params`; its rows.
@@ -154,6 +175,7 @@ impl TrackStore for PgTrackStore<'_> {
         if pvs.is_empty() {
             return Ok(out);
         }
+        self.plan_for_now()?;
         for r in self.query(PAGES, &[&pvs])? {
             out.push(StoredPage {
                 pv: r.get(0),
@@ -167,6 +189,7 @@ impl TrackStore for PgTrackStore<'_> {
     }
 
     fn load(&mut self, lookups: &Lookups<'_>) -> Result<Loaded, ServerError> {
+        self.plan_for_now()?;
         let mut loaded = Loaded::default();
         let (shares, visitors): (Vec<&str>, Vec<&str>) = lookups.visitors.iter().copied().unzip();
         let found = self.query(
