@@ -243,9 +243,10 @@ pub(crate) trait AccountStore {
     fn team_rows(&self, company_id: i64, since: i64, now: i64) -> Result<TeamRows, ServerError>;
 }
 
-/// What the backends do differently for accounts: telling other processes
-/// that cached shares are stale (PostgreSQL's NOTIFY, delivered at commit;
-/// SQLite's server is one process, which drops its own cache).
+/// What the backends do differently for accounts (and content): telling
+/// other processes that cached shares are stale (PostgreSQL's NOTIFY,
+/// delivered at commit; SQLite's server is one process, which drops its own
+/// cache).
 pub(crate) trait SharesNotice {
     fn shares_changed(conn: &Connection, company_id: i64) -> Result<(), ServerError>;
 }

@@ -9,6 +9,7 @@ use warmlead_core::domain::{ContentItem, ContentKind, ContentStatus, MediaRef, R
 use warmlead_core::sync::{ChangeBody, EntityKind};
 use warmlead_core::visibility::{content_reach, Author};
 
+use super::account_store::SharesNotice;
 use super::changes::{self, Scope};
 use super::content_store::{
     content_store, ContentStore, ItemFields, ItemLock, ItemRef, MediaOwner, MediaShownBy,
@@ -155,7 +156,7 @@ fn company_and_media(r: &Row) -> crate::storage::sql::Result<(i64, MediaRef)> {
     ))
 }
 
-impl<B: ItemLock> ContentStore for ContentSql<'_, B> {
+impl<B: ItemLock + SharesNotice> ContentStore for ContentSql<'_, B> {
     fn insert_media(
         &self,
         owner: MediaOwner,
@@ -535,7 +536,7 @@ impl<B: ItemLock> ContentStore for ContentSql<'_, B> {
     }
 
     fn items_changed(&self, company_id: i64) -> Result<(), ServerError> {
-        super::pg::notify(self.conn, super::pg::ITEMS_CHANNEL, company_id)
+        B::shares_changed(self.conn, company_id)
     }
 }
 

@@ -216,18 +216,6 @@ async fn connect_listener(
     Ok((client, rx))
 }
 
-/// Signals `channel` to every process (PostgreSQL delivers it at commit,
-/// once per distinct payload); nothing to do on SQLite's single process.
-pub(crate) fn notify(conn: &Connection, channel: &str, id: i64) -> Result<(), ServerError> {
-    if conn.dialect() == super::sql::Dialect::Postgres {
-        conn.execute(
-            "SELECT pg_notify(?1, ?2)",
-            super::sql::params![channel, id.to_string()],
-        )?;
-    }
-    Ok(())
-}
-
 impl Database {
     fn on_notification(&self, channel: &str, payload: &str) {
         let Ok(id) = payload.parse::<i64>() else {
