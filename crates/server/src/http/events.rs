@@ -14,6 +14,7 @@ use futures_util::Stream;
 use warmlead_core::lead::LiveEvent;
 
 use super::AppState;
+use crate::services::pull;
 use crate::storage::Caller;
 
 fn event(seq: i64, stream: &str, hot_lead_id: Option<i64>, invitation_id: Option<i64>) -> Event {
@@ -56,7 +57,7 @@ impl Live {
                     () = tokio::time::sleep(RECHECK_EVERY) => {
                         // A quiet company wakes nobody: the device is checked
                         // anyway, so a revoked one does not keep listening.
-                        if !self.db.device_is_live(self.caller.device_id).await.ok()? {
+                        if !pull::device_is_live(&self.db, self.caller.device_id).await.ok()? {
                             return None;
                         }
                         continue;
@@ -66,11 +67,10 @@ impl Live {
             let (sync, radar) = self.heads;
             // `None` when the device was revoked or its user switched off
             // since the stream opened: the stream ends.
-            let (s, r, hot) = self
-                .db
-                .live_state(self.caller.clone(), self.heads, !self.first)
-                .await
-                .ok()??;
+            let (s, r, hot) =
+                pull::live_state(&self.db, self.caller.clone(), self.heads, !self.first)
+                    .await
+                    .ok()??;
             if s > sync || self.first {
                 // Someone accepted an invitation: the rep's QR screen moves on at once.
                 let accepted = if s > sync && !self.first {

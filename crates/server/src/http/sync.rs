@@ -9,6 +9,7 @@ use warmlead_core::sync::{PullQuery, PushRequest, PushResponse, MAX_PULL_LIMIT};
 use super::extract::{ApiJson, ApiQuery};
 use super::AppState;
 use crate::error::ServerError;
+use crate::services::pull;
 use crate::services::push as push_service;
 use crate::storage::changes::RawPage;
 use crate::storage::Caller;
@@ -34,7 +35,7 @@ pub(crate) async fn pull(
     // Read your writes: beacons queued before this pull are in it.
     st.db.flush().await;
     let (after, limit) = page_bounds(&q);
-    let page = st.db.pull(caller, after, limit).await?;
+    let page = pull::sync_page(&st.db, caller, after, limit).await?;
     page_response(&st.db.secrets().epoch, &page)
 }
 
@@ -75,7 +76,7 @@ pub(crate) async fn pull_radar(
 ) -> Result<Response, ServerError> {
     st.db.flush().await;
     let (after, limit) = page_bounds(&q);
-    let page = st.db.pull_radar(caller, after, limit).await?;
+    let page = pull::radar_page(&st.db, caller, after, limit).await?;
     page_response(&st.db.secrets().epoch, &page)
 }
 

@@ -9,6 +9,7 @@ pub(crate) mod content;
 pub(crate) mod invitations;
 pub(crate) mod leads;
 pub(crate) mod media;
+pub(crate) mod pull;
 pub(crate) mod push;
 pub mod releases;
 pub(crate) mod shares;

@@ -50,7 +50,6 @@ pub(crate) mod sms_store;
 pub(crate) mod sql;
 mod sqlite;
 mod stores;
-mod sync;
 #[cfg(test)]
 mod testdb;
 mod track;
