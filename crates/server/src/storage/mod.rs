@@ -70,7 +70,7 @@ pub(crate) use stores::Stores;
 
 pub(crate) use account_store::Caller;
 pub(crate) use content_store::{is_media_key, media_extension, MediaOwner, Placed, MEDIA_TYPES};
-pub(crate) use shares::{BeaconInput, Credit, ResolvedShare};
+pub(crate) use shares::{verified, BeaconInput, Credit, ResolvedShare, CHILD_PREFIX};
 pub(crate) use track::{Event as TrackEvent, TrackStats};
 
 /// Server-wide secrets and identity, read once at start.

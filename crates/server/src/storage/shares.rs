@@ -164,7 +164,7 @@ pub(crate) fn resolve(
 
 /// A device-signed token whose signature verifies with the key of the
 /// device it names: its claim, device id and item id.
-fn verified(secrets: &Secrets, token: &str) -> Option<(ShareClaim, i64, i64)> {
+pub(crate) fn verified(secrets: &Secrets, token: &str) -> Option<(ShareClaim, i64, i64)> {
     let unverified = UnverifiedToken::parse(token).ok()?;
     let key = derive_share_key(&secrets.master, unverified.claim.device_id);
     let claim = unverified.verify(&key).ok()?;
@@ -387,56 +387,6 @@ pub(crate) fn visits_for_share(conn: &Connection, token: &str) -> Result<Vec<Vis
 }
 
 impl Database {
-    /// Resolves a share token for the public page and the tracker: from the
-    /// in-memory cache, else from a read connection (then cached).
-    pub(crate) async fn resolve_share(
-        &self,
-        token: String,
-    ) -> Result<Option<std::sync::Arc<ResolvedShare>>, ServerError> {
-        let cache = self.share_cache();
-        if let Some(hit) = cache.get(&token) {
-            return Ok(hit);
-        }
-        // A revocation or switch-off that clears the cache while this read
-        // runs must not be undone by caching what the read found before it.
-        let epoch = cache.epoch();
-        if let Some(found) = self.resolve_from_parts(&token) {
-            cache.put(&token, Some(found.clone()), epoch);
-            return Ok(Some(found));
-        }
-        let key = token.clone();
-        let found = self
-            .read(move |conn, secrets| resolve(conn, secrets, &token))
-            .await?
-            .map(std::sync::Arc::new);
-        let cache = self.share_cache();
-        cache.put(&key, found.clone(), epoch);
-        if let Some(s) = found
-            .as_ref()
-            .filter(|s| s.credit == Credit::Sharer && !s.is_child())
-        {
-            cache.put_parts(s.claim.device_id as i64, s.item.id, s.clone(), epoch);
-        }
-        Ok(found)
-    }
-
-    /// A device-signed token resolved from what another share of its device
-    /// and item resolved to (`ShareCache::parts`): its signature checked,
-    /// nothing read.
-    fn resolve_from_parts(&self, token: &str) -> Option<std::sync::Arc<ResolvedShare>> {
-        if token.starts_with(CHILD_PREFIX) {
-            return None;
-        }
-        let (claim, device_id, item_id) = verified(self.secrets(), token)?;
-        let parts = self.share_cache().parts(device_id, item_id)?;
-        Some(std::sync::Arc::new(ResolvedShare {
-            token: token.to_string(),
-            root_token: token.to_string(),
-            claim,
-            ..(*parts).clone()
-        }))
-    }
-
     /// Applies one beacon of a share that tracks, in the tracking writer's
     /// batch. Whether a share tracks is `services::shares::beacon`'s call.
     pub(crate) async fn track_beacon(
