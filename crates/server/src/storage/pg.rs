@@ -315,6 +315,11 @@ impl super::account_store::SharesNotice for Postgres {
     }
 }
 
+/// Advisory-lock key space of the burst windows, taken by the tracking
+/// batch (`track_pg.rs`); the second key is the network key's low bits, so
+/// two networks sharing it only wait for each other.
+pub(crate) const BURST_LOCK: i32 = 0x5742; // "WB"
+
 /// Advisory-lock key space of the change-log order locks (also taken by
 /// the tracking batch's own append, `track_pg.rs`).
 pub(crate) const CHANGES_LOCK: i32 = 0x574c; // "WL"

@@ -113,10 +113,6 @@ fn agg_at(r: &postgres::Row, at: usize) -> Agg {
     }
 }
 
-/// Advisory-lock key space of the burst windows (the second key is the
-/// network key's low bits: two networks sharing it only wait for each other).
-const BURST_LOCK: i32 = 0x5742; // "WB"
-
 /// A visit just inserted, as the change log sends it (what
 /// `visits_for_log` would read back).
 fn as_logged(v: &NewVisit, id: i64) -> (Visit, VisitStats) {
@@ -248,7 +244,7 @@ impl TrackStore for PgTrackStore<'_> {
                 "SELECT pg_advisory_xact_lock($1::int4, k)
                  FROM (SELECT (n % 2147483648)::int4 AS k FROM unnest($2::int8[]) AS n) AS keys
                  ORDER BY k",
-                &[&BURST_LOCK, &lookups.networks],
+                &[&super::pg::BURST_LOCK, &lookups.networks],
             )?;
             let rows = self.query(
                 "SELECT network, opens FROM burst_windows WHERE network = ANY($1::int8[])",
